@@ -1,0 +1,436 @@
+/**
+ * BarAggregator: trades, quotes and a clock in; OHLCV bars of every configured
+ * timeframe out. One instance per (exchange, symbol). Pure: no I/O, no timers;
+ * the owner calls `advance(localNowMs)` on its own timer.
+ *
+ * The rules it implements (ARCHITECTURE.md, "Bar semantics"):
+ *  1. Buckets by exchange trade time, aligned to UTC multiples of the
+ *     timeframe (weeks from Monday). A bar's key is its open time.
+ *  2. A bar closes when a trade at or past its end arrives, or when the local
+ *     clock plus the measured exchange clock offset passes its end + graceMs.
+ *  3. With fillEmpty, a silent interval yields a flat bar (O=H=L=C=previous
+ *     close, zero volume, zero trades).
+ *  4. Open/close are the first/last trades in (exchange time, trade id) order.
+ *     A trade whose bar has closed is late: within lateToleranceMs of the
+ *     newest trade seen it amends that bar (revision + 1), else it is dropped
+ *     and counted. A trade in the forming bar is always taken.
+ *  5. Duplicate trade ids are dropped.
+ *
+ * Decisions where the rules are silent:
+ *  - Lateness is judged per timeframe: a trade too late for its closed 1s bar
+ *    is still taken by a 1m bar that is forming, so longer timeframes are
+ *    never less complete than shorter ones.
+ *  - When a late trade changes a bar's close, the flat bars after it (and a
+ *    flat forming bar) follow the new close, each re-published.
+ *  - A late trade that lands in a bucket with no bar (before the first bar,
+ *    or in a gap when fillEmpty is off) creates that bar (revision 0), plus the
+ *    flat bars after it when fillEmpty is on.
+ *  - Amendable history is a bucket-indexed ring of ceil((tolerance + grace) /
+ *    timeframe) + 2 closed bars per timeframe: in a market silent for longer
+ *    than that, a trade arriving later than the ring reaches is dropped even
+ *    if within tolerance of the newest trade.
+ *  - Volumes are summed with Neumaier compensation, then put back on the
+ *    1e-8 decimal grid exchanges print when the sum lies within a few ulps of
+ *    it: a bar's volume is the float of the exact decimal sum, not an
+ *    accumulation of rounding (see `toGrid`).
+ *  - The spread is the mean of (ask − bid) over the quotes whose time falls in
+ *    the bar; quotes never open or close bars, and late quotes are ignored.
+ *
+ * Hot path: all state lives in one Float64Array (one "slot" per bar) and a
+ * few per-timeframe typed arrays; nothing is allocated per trade or quote.
+ */
+import { BAR_FIELDS, BarField as F } from '../model/records.ts';
+import { bucketStart, parseTimeframe, type Timeframe } from '../model/timeframes.ts';
+import { RecentIds } from './recent-ids.ts';
+
+/** What happened to the bar handed to a `BarSink`. */
+export const BarEvent = {
+  /** The forming bar changed (or a new one opened). */
+  FORMING: 0,
+  /** A bar closed; it is the newest closed bar of its series. */
+  CLOSED: 1,
+  /** An older closed bar was amended or inserted by a late trade; upsert by openTime. */
+  AMENDED: 2,
+} as const;
+export type BarEvent = (typeof BarEvent)[keyof typeof BarEvent];
+
+/** Receives bars as they change. The record (BAR_FIELDS values at `offset`) is valid only during the call. */
+export interface BarSink {
+  onBar(tf: number, event: BarEvent, bar: Float64Array, offset: number): void;
+}
+
+export interface AggregatorOptions {
+  /** Grace after a bar's end before the clock closes it, ms (default 250). */
+  graceMs?: number;
+  /** Emit flat zero-volume bars for silent intervals (default true). */
+  fillEmpty?: boolean;
+  /** How much older than the newest trade a late trade may be and still amend, ms (default 5000). */
+  lateToleranceMs?: number;
+  /** How many recent trade ids are remembered for de-duplication (default 65536). */
+  dedupCapacity?: number;
+  /** Most flat bars emitted for one silent stretch; older empty buckets are skipped (default 1000). */
+  maxFillBars?: number;
+}
+
+// Slot layout: the BAR_FIELDS of the bar, then the aggregator's own fields.
+const OPEN_TS = BAR_FIELDS; // exchange time of the open trade
+const CLOSE_TS = BAR_FIELDS + 1; // exchange time of the close trade
+const VOL_S = BAR_FIELDS + 2; // Neumaier sum / compensation pairs
+const QVOL_S = BAR_FIELDS + 4;
+const BUY_S = BAR_FIELDS + 6;
+const SELL_S = BAR_FIELDS + 8;
+const SPREAD_SUM = BAR_FIELDS + 10;
+const SPREAD_N = BAR_FIELDS + 11;
+const SLOT = BAR_FIELDS + 12;
+
+const AMENDED = 1;
+const DROPPED = 2;
+
+/** Builds bars of several timeframes for one symbol. */
+export class BarAggregator {
+  /** The timeframes, in the order of the `tf` index handed to the sink. */
+  readonly timeframes: readonly Timeframe[];
+  /** Exchange clock minus local clock, ms; set from the feed's measurement. */
+  clockOffsetMs = 0;
+  /** Trades handed in, duplicates included. */
+  tradesSeen = 0;
+  duplicatesDropped = 0;
+  /** Late trades that amended at least one closed bar. */
+  lateAmended = 0;
+  /** Late trades dropped from at least one timeframe. */
+  lateDropped = 0;
+  /** Exchange time of the newest trade taken, ms (-Infinity before the first). */
+  newestTradeTs = -Infinity;
+
+  private readonly sink: BarSink;
+  private readonly graceMs: number;
+  private readonly fillEmpty: boolean;
+  private readonly toleranceMs: number;
+  private readonly maxFill: number;
+  private readonly ids: RecentIds;
+  private readonly n: number;
+  private readonly ms: Float64Array;
+  private readonly origin: Float64Array;
+  /** Slot index of each timeframe's forming bar; its ring follows it. */
+  private readonly base: Int32Array;
+  private readonly ringSize: Int32Array;
+  private readonly hasForming: Uint8Array;
+  /**
+   * The closed frontier: every bucket before it is closed (the forming bar's
+   * open time while one forms). The ring holds the buckets just before it.
+   * NaN before the first trade.
+   */
+  private readonly frontier: Float64Array;
+  private readonly pendStart: Float64Array;
+  private readonly pendSum: Float64Array;
+  private readonly pendN: Float64Array;
+  private readonly s: Float64Array;
+
+  constructor(timeframes: readonly (string | Timeframe)[], sink: BarSink, options: AggregatorOptions = {}) {
+    this.timeframes = timeframes.map((t) => (typeof t === 'string' ? parseTimeframe(t) : t));
+    this.sink = sink;
+    this.graceMs = options.graceMs ?? 250;
+    this.fillEmpty = options.fillEmpty ?? true;
+    this.toleranceMs = options.lateToleranceMs ?? 5000;
+    this.maxFill = Math.max(1, options.maxFillBars ?? 1000);
+    this.ids = new RecentIds(options.dedupCapacity ?? 65536);
+    const n = (this.n = this.timeframes.length);
+    this.ms = new Float64Array(n);
+    this.origin = new Float64Array(n);
+    this.base = new Int32Array(n);
+    this.ringSize = new Int32Array(n);
+    this.hasForming = new Uint8Array(n);
+    this.frontier = new Float64Array(n).fill(NaN);
+    this.pendStart = new Float64Array(n).fill(NaN);
+    this.pendSum = new Float64Array(n);
+    this.pendN = new Float64Array(n);
+    let slots = 0;
+    for (let tf = 0; tf < n; tf++) {
+      const { ms, origin } = this.timeframes[tf]!;
+      this.ms[tf] = ms;
+      this.origin[tf] = origin;
+      this.base[tf] = slots;
+      this.ringSize[tf] = Math.ceil((this.toleranceMs + this.graceMs) / ms) + 2;
+      slots += 1 + this.ringSize[tf]!;
+    }
+    this.s = new Float64Array(slots * SLOT);
+  }
+
+  /** Take one trade. `side` is +1 aggressor buy, -1 aggressor sell, 0 unknown; `tradeId` NaN when the venue has none. */
+  addTrade(ts: number, price: number, size: number, side: number, tradeId: number): void {
+    this.tradesSeen++;
+    if (tradeId === tradeId && this.ids.checkAndAdd(tradeId)) {
+      this.duplicatesDropped++;
+      return;
+    }
+    if (ts > this.newestTradeTs) this.newestTradeTs = ts;
+    const s = this.s;
+    let outcome = 0;
+    for (let tf = 0; tf < this.n; tf++) {
+      const start = bucketStart(ts, this.ms[tf]!, this.origin[tf]!);
+      const off = this.base[tf]! * SLOT;
+      if (this.hasForming[tf] === 1) {
+        const formingOpen = s[off + F.OPEN_TIME]!;
+        if (start > formingOpen) {
+          this.closeForming(tf);
+          this.openBucket(tf, start);
+        } else if (start < formingOpen) {
+          outcome |= this.late(tf, start, ts, price, size, side, tradeId);
+          continue;
+        }
+      } else if (start < this.frontier[tf]!) {
+        outcome |= this.late(tf, start, ts, price, size, side, tradeId);
+        continue;
+      } else {
+        this.openBucket(tf, start);
+      }
+      this.apply(off, ts, price, size, side, tradeId);
+      this.sink.onBar(tf, BarEvent.FORMING, s, off);
+    }
+    if ((outcome & AMENDED) !== 0) this.lateAmended++;
+    if ((outcome & DROPPED) !== 0) this.lateDropped++;
+  }
+
+  /** Take one best bid/offer; it contributes to the mean spread of its bar. */
+  addQuote(ts: number, bidPrice: number, askPrice: number): void {
+    const spread = askPrice - bidPrice;
+    const s = this.s;
+    for (let tf = 0; tf < this.n; tf++) {
+      const start = bucketStart(ts, this.ms[tf]!, this.origin[tf]!);
+      const off = this.base[tf]! * SLOT;
+      const formingOpen = this.hasForming[tf] === 1 ? s[off + F.OPEN_TIME]! : -Infinity;
+      if (start === formingOpen) {
+        s[off + SPREAD_SUM] += spread;
+        s[off + SPREAD_N]++;
+      } else if (start > formingOpen && !(start < this.frontier[tf]!)) {
+        if (this.pendStart[tf] !== start) {
+          this.pendStart[tf] = start;
+          this.pendSum[tf] = 0;
+          this.pendN[tf] = 0;
+        }
+        this.pendSum[tf] += spread;
+        this.pendN[tf]++;
+      }
+    }
+  }
+
+  /** Close every bar whose end + grace the exchange clock (local + offset) has passed. */
+  advance(localNowMs: number): void {
+    const now = localNowMs + this.clockOffsetMs;
+    const s = this.s;
+    for (let tf = 0; tf < this.n; tf++) {
+      if (this.hasForming[tf] !== 1) continue;
+      const off = this.base[tf]! * SLOT;
+      const ms = this.ms[tf]!;
+      if (now < s[off + F.OPEN_TIME]! + ms + this.graceMs) continue;
+      this.closeForming(tf);
+      if (this.fillEmpty) {
+        this.openBucket(tf, bucketStart(now - this.graceMs, ms, this.origin[tf]!));
+        this.sink.onBar(tf, BarEvent.FORMING, s, off);
+      }
+    }
+  }
+
+  /** Visit the forming bar of timeframe `tf`, if any (for snapshots and tests). */
+  forming(tf: number, visit: (bar: Float64Array, offset: number) => void): void {
+    if (this.hasForming[tf] === 1) visit(this.s, this.base[tf]! * SLOT);
+  }
+
+  /** Fold one trade into the bar at `off`. */
+  private apply(off: number, ts: number, price: number, size: number, side: number, id: number): void {
+    const s = this.s;
+    if (s[off + F.TRADES] === 0) {
+      s[off + F.OPEN] = price;
+      s[off + F.HIGH] = price;
+      s[off + F.LOW] = price;
+      s[off + F.CLOSE] = price;
+      s[off + OPEN_TS] = ts;
+      s[off + CLOSE_TS] = ts;
+      s[off + F.FIRST_TRADE_ID] = id;
+      s[off + F.LAST_TRADE_ID] = id;
+    } else {
+      if (price > s[off + F.HIGH]!) s[off + F.HIGH] = price;
+      if (price < s[off + F.LOW]!) s[off + F.LOW] = price;
+      const openTs = s[off + OPEN_TS]!;
+      if (ts < openTs || (ts === openTs && id < s[off + F.FIRST_TRADE_ID]!)) {
+        s[off + F.OPEN] = price;
+        s[off + OPEN_TS] = ts;
+        s[off + F.FIRST_TRADE_ID] = id;
+      }
+      const closeTs = s[off + CLOSE_TS]!;
+      // Equal time and no usable id: the later arrival is the later trade.
+      if (ts > closeTs || (ts === closeTs && !(id < s[off + F.LAST_TRADE_ID]!))) {
+        s[off + F.CLOSE] = price;
+        s[off + CLOSE_TS] = ts;
+        s[off + F.LAST_TRADE_ID] = id;
+      }
+    }
+    s[off + F.TRADES]++;
+    addCompensated(s, off + VOL_S, size);
+    addCompensated(s, off + QVOL_S, price * size);
+    if (side > 0) addCompensated(s, off + BUY_S, size);
+    else if (side < 0) addCompensated(s, off + SELL_S, size);
+    finish(s, off);
+  }
+
+  /** Move the forming bar into the ring as closed and tell the sink. */
+  private closeForming(tf: number): void {
+    const s = this.s;
+    const off = this.base[tf]! * SLOT;
+    const openTime = s[off + F.OPEN_TIME]!;
+    s[off + F.CLOSED] = 1;
+    finish(s, off);
+    const dst = this.ringOffset(tf, openTime);
+    s.copyWithin(dst, off, off + SLOT);
+    this.hasForming[tf] = 0;
+    this.frontier[tf] = openTime + this.ms[tf]!;
+    this.sink.onBar(tf, BarEvent.CLOSED, s, dst);
+  }
+
+  /**
+   * Make `start` the forming bucket of `tf` (no forming bar may exist), first
+   * closing flat bars for the silent buckets since the last close when
+   * fillEmpty is on. The new forming bar is flat at the previous close.
+   */
+  private openBucket(tf: number, start: number): void {
+    const s = this.s;
+    const off = this.base[tf]! * SLOT;
+    const ms = this.ms[tf]!;
+    let next = this.frontier[tf]!;
+    let prevClose = NaN;
+    const prev = next === next ? this.ringOffset(tf, next - ms) : -1;
+    if (prev >= 0 && s[prev + F.OPEN_TIME] === next - ms) {
+      prevClose = s[prev + F.CLOSE]!;
+      if (this.fillEmpty && next < start) {
+        if (start - next > this.maxFill * ms) next = start - this.maxFill * ms;
+        for (; next < start; next += ms) {
+          this.initSlot(tf, off, next, prevClose);
+          this.closeForming(tf);
+        }
+      }
+    }
+    this.initSlot(tf, off, start, prevClose);
+    this.hasForming[tf] = 1;
+    this.frontier[tf] = start;
+  }
+
+  /** Reset the slot at `off` to an empty bar for bucket `start`, taking pending quotes for it. */
+  private initSlot(tf: number, off: number, start: number, prevClose: number): void {
+    const s = this.s;
+    s.fill(0, off, off + SLOT);
+    s[off + F.OPEN_TIME] = start;
+    s[off + F.CLOSE_TIME] = start + this.ms[tf]! - 1;
+    s[off + F.OPEN] = prevClose;
+    s[off + F.HIGH] = prevClose;
+    s[off + F.LOW] = prevClose;
+    s[off + F.CLOSE] = prevClose;
+    s[off + F.FIRST_TRADE_ID] = NaN;
+    s[off + F.LAST_TRADE_ID] = NaN;
+    if (this.pendStart[tf] === start) {
+      s[off + SPREAD_SUM] = this.pendSum[tf]!;
+      s[off + SPREAD_N] = this.pendN[tf]!;
+      this.pendStart[tf] = NaN;
+    }
+    finish(s, off);
+  }
+
+  /** A trade for a closed bucket: amend, insert or drop. Returns AMENDED or DROPPED. */
+  private late(tf: number, start: number, ts: number, price: number, size: number, side: number, id: number): number {
+    if (this.newestTradeTs - ts > this.toleranceMs) return DROPPED;
+    const ms = this.ms[tf]!;
+    if (!(start >= this.frontier[tf]! - this.ringSize[tf]! * ms)) return DROPPED; // older than the ring reaches
+    const s = this.s;
+    const off = this.ringOffset(tf, start);
+    if (s[off + F.OPEN_TIME] === start) {
+      this.apply(off, ts, price, size, side, id);
+      s[off + F.REVISION]++;
+      this.sink.onBar(tf, BarEvent.AMENDED, s, off);
+    } else {
+      this.initSlot(tf, off, start, NaN);
+      s[off + F.CLOSED] = 1;
+      this.apply(off, ts, price, size, side, id);
+      this.sink.onBar(tf, BarEvent.AMENDED, s, off);
+    }
+    if (this.fillEmpty) this.followClose(tf, start + ms, s[off + F.CLOSE]!);
+    return AMENDED;
+  }
+
+  /** After a late close change, carry `close` into the flat (or missing) bars from `from` on. */
+  private followClose(tf: number, from: number, close: number): void {
+    const s = this.s;
+    const ms = this.ms[tf]!;
+    const frontier = this.frontier[tf]!;
+    let b = from;
+    for (; b < frontier; b += ms) {
+      const off = this.ringOffset(tf, b);
+      if (s[off + F.OPEN_TIME] !== b) {
+        this.initSlot(tf, off, b, close);
+        s[off + F.CLOSED] = 1;
+      } else if (s[off + F.TRADES] === 0 && s[off + F.CLOSE] !== close) {
+        setFlat(s, off, close);
+        s[off + F.REVISION]++;
+      } else {
+        return;
+      }
+      this.sink.onBar(tf, BarEvent.AMENDED, s, off);
+    }
+    const off = this.base[tf]! * SLOT;
+    if (this.hasForming[tf] === 1 && s[off + F.TRADES] === 0 && s[off + F.CLOSE] !== close) {
+      setFlat(s, off, close);
+      this.sink.onBar(tf, BarEvent.FORMING, s, off);
+    }
+  }
+
+  /** Offset of the ring slot that holds bucket `start` of `tf`. */
+  private ringOffset(tf: number, start: number): number {
+    const size = this.ringSize[tf]!;
+    let i = Math.round((start - this.origin[tf]!) / this.ms[tf]!) % size;
+    if (i < 0) i += size;
+    return (this.base[tf]! + 1 + i) * SLOT;
+  }
+}
+
+/** Neumaier-compensated `sum += x` on the (sum, compensation) pair at `i`. */
+function addCompensated(s: Float64Array, i: number, x: number): void {
+  const sum = s[i]!;
+  const t = sum + x;
+  if (Math.abs(sum) >= Math.abs(x)) s[i + 1] += sum - t + x;
+  else s[i + 1] += x - t + sum;
+  s[i] = t;
+}
+
+/** Refresh the derived public fields of the bar at `off`. */
+function finish(s: Float64Array, off: number): void {
+  const volume = toGrid(s[off + VOL_S]! + s[off + VOL_S + 1]!);
+  const quoteVolume = toGrid(s[off + QVOL_S]! + s[off + QVOL_S + 1]!);
+  s[off + F.VOLUME] = volume;
+  s[off + F.QUOTE_VOLUME] = quoteVolume;
+  s[off + F.BUY_VOLUME] = toGrid(s[off + BUY_S]! + s[off + BUY_S + 1]!);
+  s[off + F.SELL_VOLUME] = toGrid(s[off + SELL_S]! + s[off + SELL_S + 1]!);
+  s[off + F.VWAP] = volume > 0 ? quoteVolume / volume : NaN;
+  const n = s[off + SPREAD_N]!;
+  s[off + F.SPREAD] = n > 0 ? s[off + SPREAD_SUM]! / n : NaN;
+}
+
+const GRID = 1e8;
+const GRID_LIMIT = 2 ** 52;
+const GRID_ULPS = 8 * Number.EPSILON;
+
+/**
+ * Exchanges print sizes and volumes with at most 8 decimals. When a sum lies
+ * within 8 ulps of a multiple of 1e-8, return the float nearest that decimal
+ * (what the exchange's own kline shows); otherwise return it unchanged.
+ */
+function toGrid(v: number): number {
+  const x = v * GRID;
+  if (!(Math.abs(x) < GRID_LIMIT)) return v;
+  const n = Math.round(x);
+  return Math.abs(x - n) <= Math.abs(x) * GRID_ULPS ? n / GRID : v;
+}
+
+function setFlat(s: Float64Array, off: number, close: number): void {
+  s[off + F.OPEN] = close;
+  s[off + F.HIGH] = close;
+  s[off + F.LOW] = close;
+  s[off + F.CLOSE] = close;
+}
