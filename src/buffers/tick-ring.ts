@@ -94,6 +94,14 @@ export class TickRing {
     return (w & this.mask) * this.stride;
   }
 
+  /**
+   * Producer: true when `claim` would succeed. For producers that may wait
+   * instead of dropping (replaying a file, say); the live feed never waits.
+   */
+  hasRoom(): boolean {
+    return ((this.pending - Atomics.load(this.index, READ)) | 0) < this.capacity;
+  }
+
   /** Producer: make every claimed record visible to the consumer. */
   publish(): void {
     Atomics.store(this.index, WRITE, this.pending);

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { Doorbell } from '../../src/buffers/doorbell.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('Doorbell', () => {
+  it('drains once at start, then once per ring, and stays asleep when idle', async () => {
+    const sab = Doorbell.allocate();
+    let drains = 0;
+    const listener = new Doorbell(sab).listen(() => drains++);
+    await sleep(50);
+    expect(drains).toBe(1);
+    new Doorbell(sab).ring();
+    await sleep(20);
+    expect(drains).toBe(2);
+    await sleep(100); // idle: no polling
+    expect(drains).toBe(2);
+    await listener.stop();
+    const after = drains;
+    new Doorbell(sab).ring();
+    await sleep(20);
+    expect(drains).toBe(after);
+  });
+
+  it('never misses a ring that comes during a drain', async () => {
+    const sab = Doorbell.allocate();
+    const bell = new Doorbell(sab);
+    let pending = 0;
+    let taken = 0;
+    const listener = bell.listen(() => {
+      taken += pending;
+      pending = 0;
+      if (taken > 0 && taken < 5) {
+        pending++; // new work arrives while draining, and rings
+        bell.ring();
+      }
+    });
+    pending++;
+    bell.ring();
+    await sleep(50);
+    expect(taken).toBe(5);
+    await listener.stop();
+  });
+
+  it('lets the event loop run while rings keep coming', async () => {
+    const sab = Doorbell.allocate();
+    const bell = new Doorbell(sab);
+    let drains = 0;
+    const listener = bell.listen(() => {
+      drains++;
+      bell.ring(); // always more work
+    });
+    await sleep(30); // this timer fires only if the listener yields
+    await listener.stop();
+    expect(drains).toBeGreaterThan(10);
+  });
+});
