@@ -1,0 +1,78 @@
+/**
+ * The shared part of the micro-benchmarks: run a suite's cases in one
+ * tinybench `Bench` and turn each task's latency statistics into per-unit
+ * figures (ns per trade, per record, per bar) by dividing by the batch size.
+ *
+ * tinybench times each call of a task function with a ~50 ns floor, so every
+ * case batches `batch` units of work per call. Percentiles are therefore over
+ * calls: p99 is the 99th-percentile *batch mean* (slow batches: GC, bar
+ * closes), not the tail of single operations. Measurements only: nothing
+ * here asserts a time.
+ */
+import { Bench, type FnOptions, type Task } from 'tinybench';
+
+/** Time budget per case, ms (BENCH_TIME_MS overrides; warm-up is a quarter of it). */
+export const TIME_MS = Number(process.env['BENCH_TIME_MS'] ?? 1000);
+if (!(TIME_MS > 0 && Number.isFinite(TIME_MS))) {
+  throw new RangeError(`BENCH_TIME_MS must be a positive number of milliseconds, got ${process.env['BENCH_TIME_MS']}`);
+}
+
+/** One measured operation: each call of `fn` does `batch` units of work. */
+export interface Case {
+  name: string;
+  /** What one unit is, singular: 'trade', 'record', 'call', 'bar'. */
+  unit: string;
+  batch: number;
+  fn: () => void;
+  /** tinybench hooks (beforeEach/afterEach run outside the timed window). */
+  hooks?: FnOptions;
+}
+
+/** A case's result, per unit of work. */
+export interface Row {
+  suite: string;
+  name: string;
+  unit: string;
+  batch: number;
+  meanNs: number;
+  p50Ns: number;
+  p99Ns: number;
+  /** Units per second at the mean (batch / mean call time). */
+  opsPerSec: number;
+  /** Timed calls (each one batch). */
+  samples: number;
+  /** Relative margin of error of the mean, %. */
+  rmePct: number;
+}
+
+/** Run `cases` in one Bench named `suite` and return one row per case. */
+export function runCases(suite: string, cases: readonly Case[]): Row[] {
+  const bench = new Bench({
+    name: suite,
+    time: TIME_MS,
+    warmupTime: TIME_MS / 4,
+    timestampProvider: 'hrtimeNow',
+    throws: true,
+  });
+  for (const c of cases) bench.add(c.name, c.fn, c.hooks);
+  bench.runSync();
+  return cases.map((c) => toRow(suite, c, bench.getTask(c.name)!));
+}
+
+function toRow(suite: string, c: Case, task: Task): Row {
+  const r = task.result;
+  if (r.state !== 'completed') throw new Error(`bench ${suite} / ${c.name} ended ${r.state}`);
+  const nsPerUnit = 1e6 / c.batch; // latency is in ms per call
+  return {
+    suite,
+    name: c.name,
+    unit: c.unit,
+    batch: c.batch,
+    meanNs: r.latency.mean * nsPerUnit,
+    p50Ns: r.latency.p50 * nsPerUnit,
+    p99Ns: r.latency.p99 * nsPerUnit,
+    opsPerSec: (c.batch * 1000) / r.latency.mean,
+    samples: r.latency.samplesCount,
+    rmePct: r.latency.rme,
+  };
+}
