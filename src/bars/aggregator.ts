@@ -167,8 +167,18 @@ export class BarAggregator {
     const s = this.s;
     let outcome = 0;
     for (let tf = 0; tf < this.n; tf++) {
-      const start = bucketStart(ts, this.ms[tf]!, this.origin[tf]!);
       const off = this.base[tf]! * SLOT;
+      const ms = this.ms[tf]!;
+      if (this.hasForming[tf] === 1) {
+        const formingOpen = s[off + F.OPEN_TIME]!;
+        // The common case, without the modulo of bucketStart: the trade is in the forming bar.
+        if (ts >= formingOpen && ts < formingOpen + ms) {
+          this.apply(off, ts, price, size, side, tradeId);
+          this.sink.onBar(tf, BarEvent.FORMING, s, off);
+          continue;
+        }
+      }
+      const start = bucketStart(ts, ms, this.origin[tf]!);
       if (this.hasForming[tf] === 1) {
         const formingOpen = s[off + F.OPEN_TIME]!;
         if (start > formingOpen) {

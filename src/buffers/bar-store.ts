@@ -89,7 +89,7 @@ export class BarSeries {
   setForming(src: Float64Array, off: number): void {
     const h = this.header;
     Atomics.add(h, FORMING_SEQ, 1);
-    this.f64.set(src.subarray(off, off + BAR_FIELDS), 0);
+    copyBar(src, off, this.f64, 0);
     h[HAS_FORMING] = 1;
     Atomics.add(h, FORMING_SEQ, 1);
   }
@@ -112,7 +112,7 @@ export class BarSeries {
     let pos = count;
     while (pos > 0 && f64[this.slot(head, pos - 1) + F.OPEN_TIME]! >= openTime) pos--;
     if (pos < count && f64[this.slot(head, pos) + F.OPEN_TIME] === openTime) {
-      f64.set(src.subarray(off, off + BAR_FIELDS), this.slot(head, pos));
+      copyBar(src, off, f64, this.slot(head, pos));
     } else if (pos > 0 || count < cap) {
       let first = head;
       let n = count;
@@ -121,8 +121,8 @@ export class BarSeries {
         n--;
         pos--;
       }
-      for (let i = n; i > pos; i--) f64.copyWithin(this.slot(first, i), this.slot(first, i - 1), this.slot(first, i - 1) + BAR_FIELDS);
-      f64.set(src.subarray(off, off + BAR_FIELDS), this.slot(first, pos));
+      for (let i = n; i > pos; i--) copyBar(f64, this.slot(first, i - 1), f64, this.slot(first, i));
+      copyBar(src, off, f64, this.slot(first, pos));
       h[HEAD] = first;
       h[COUNT] = n + 1;
     }
@@ -211,6 +211,11 @@ export class BarSeries {
   private slot(first: number, i: number): number {
     return RING_OFFSET + ((first + i) % this.capacity) * BAR_FIELDS;
   }
+}
+
+/** Copy one bar record. A plain loop: `set(subarray())` allocates a view per call and measured ~2× slower here. */
+function copyBar(src: Float64Array, from: number, dst: Float64Array, to: number): void {
+  for (let i = 0; i < BAR_FIELDS; i++) dst[to + i] = src[from + i]!;
 }
 
 /** The bar series of a process, by key, with the memory they reserve. */
