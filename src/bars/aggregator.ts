@@ -39,7 +39,7 @@
  * Hot path: all state lives in one Float64Array (one "slot" per bar) and a
  * few per-timeframe typed arrays; nothing is allocated per trade or quote.
  */
-import { BAR_FIELDS, BarField as F } from '../model/records.ts';
+import { BAR_FIELDS, BarField as F, writeBar, type Bar } from '../model/records.ts';
 import { bucketStart, parseTimeframe, type Timeframe } from '../model/timeframes.ts';
 import { tradeIdSet, type TradeIdOrder, type TradeIdSet } from './recent-ids.ts';
 
@@ -165,12 +165,16 @@ export class BarAggregator {
     this.s = new Float64Array(slots * SLOT);
   }
 
-  /** Take one trade. `side` is +1 aggressor buy, -1 aggressor sell, 0 unknown; `tradeId` NaN when the venue has none. */
-  addTrade(ts: number, price: number, size: number, side: number, tradeId: number): void {
+  /**
+   * Take one trade. `side` is +1 aggressor buy, -1 aggressor sell, 0 unknown;
+   * `tradeId` NaN when the venue has none. Returns false when it was dropped
+   * as a duplicate (so the caller does not publish it either).
+   */
+  addTrade(ts: number, price: number, size: number, side: number, tradeId: number): boolean {
     this.tradesSeen++;
     if (tradeId === tradeId && this.ids.checkAndAdd(tradeId)) {
       this.duplicatesDropped++;
-      return;
+      return false;
     }
     if (ts > this.newestTradeTs) this.newestTradeTs = ts;
     const s = this.s;
@@ -208,6 +212,7 @@ export class BarAggregator {
     }
     if ((outcome & AMENDED) !== 0) this.lateAmended++;
     if ((outcome & DROPPED) !== 0) this.lateDropped++;
+    return true;
   }
 
   /** Take one best bid/offer; it contributes to the mean spread of its bar. */
@@ -247,6 +252,38 @@ export class BarAggregator {
         this.openBucket(tf, bucketStart(now - this.graceMs, ms, this.origin[tf]!));
         this.sink.onBar(tf, BarEvent.FORMING, s, off);
       }
+    }
+  }
+
+  /**
+   * Pick up where a previous instance stopped (a restarted worker), from the
+   * bars it left in shared memory for timeframe `tf`: recent closed bars
+   * oldest first, then the forming bar if any. Call before the first trade.
+   * What the bars do not record is approximated: the forming bar keeps its
+   * open and takes any newer trade as its close; its spread restarts from the
+   * stored mean; trade ids seen before the restart are forgotten.
+   */
+  resume(tf: number, bars: readonly Bar[]): void {
+    const s = this.s;
+    const ms = this.ms[tf]!;
+    for (const bar of bars) {
+      const forming = !bar.closed;
+      const off = forming ? this.base[tf]! * SLOT : this.ringOffset(tf, bar.openTime);
+      s.fill(0, off, off + SLOT);
+      writeBar(bar, s, off);
+      s[off + OPEN_TS] = bar.openTime;
+      s[off + CLOSE_TS] = bar.openTime;
+      s[off + VOL_S] = bar.volume;
+      s[off + QVOL_S] = bar.quoteVolume;
+      s[off + BUY_S] = bar.buyVolume;
+      s[off + SELL_S] = bar.sellVolume;
+      if (bar.spread !== null) {
+        s[off + SPREAD_SUM] = bar.spread;
+        s[off + SPREAD_N] = 1;
+      }
+      this.frontier[tf] = forming ? bar.openTime : Math.max(this.frontier[tf]! || -Infinity, bar.openTime + ms);
+      if (forming) this.hasForming[tf] = 1;
+      if (bar.trades > 0 && bar.openTime > this.newestTradeTs) this.newestTradeTs = bar.openTime;
     }
   }
 

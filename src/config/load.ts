@@ -1,0 +1,485 @@
+/**
+ * Configuration loading: YAML text → `${VAR}` substitution → validation →
+ * `TickwireConfig` with every default filled in. Runs once at start-up; the
+ * result is trusted afterwards, nothing on the live path re-checks it.
+ *
+ * Errors: one `ConfigError` (code `INVALID_CONFIG`) carrying EVERY problem
+ * found, one per line, each `<source>: <key.path>: <what was given>, expected
+ * <what is accepted>`. Values that came from the environment are never
+ * printed (credentials live there); the message names the variable instead.
+ *
+ * Rules (the YAML contract is ARCHITECTURE.md, "Config (YAML)"):
+ * - unknown keys are rejected at every level, listing the allowed ones;
+ * - an absent or empty section (`server:`, `bars: {}`) takes the defaults of
+ *   defaults.ts, and so does an empty scalar (`port:`); `exchanges` is
+ *   required and must name at least one exchange of `KNOWN_EXCHANGES`;
+ * - `timeframes` accept MetaTrader aliases and come out canonical, without
+ *   duplicates, shortest first;
+ * - `history` is one depth for every timeframe or a map timeframe → depth
+ *   (unlisted timeframes keep `DEFAULT_HISTORY`);
+ * - `${VAR}` / `${VAR:-default}` are replaced in every string value before
+ *   validation (`$${` writes a literal `${`). A substituted string is
+ *   accepted where a number or boolean is expected when it reads as one, so
+ *   `port: ${PORT}` works.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { ErrorCode, TickwireError } from '../errors.ts';
+import { isTimeframe, METATRADER_ALIASES, parseTimeframe, TIMEFRAMES, type TimeframeName } from '../model/timeframes.ts';
+import {
+  DEFAULT_CHANNELS,
+  DEFAULT_FILL_EMPTY,
+  DEFAULT_GRACE_MS,
+  DEFAULT_HISTORY,
+  DEFAULT_HOST,
+  DEFAULT_LATE_TOLERANCE_MS,
+  DEFAULT_PORT,
+  DEFAULT_RATE,
+  DEFAULT_SEED,
+  DEFAULT_TIMEFRAMES,
+} from './defaults.ts';
+import type { BarsConfig, ExchangeConfig, FeedChannel, ServerConfig, TickwireConfig } from './types.ts';
+
+export { DEFAULT_CONFIG_YAML } from './defaults.ts';
+
+/** Exchanges a config may name (grows as adapters are added). */
+export const KNOWN_EXCHANGES = ['binance', 'simulated'] as const;
+export type KnownExchange = (typeof KNOWN_EXCHANGES)[number];
+
+/** Keys every exchange accepts. */
+const EXCHANGE_KEYS = ['url', 'symbols', 'channels'] as const;
+/** Keys only some exchanges accept; a new exchange must get an entry here. */
+const EXCHANGE_EXTRA_KEYS: Readonly<Record<KnownExchange, readonly string[]>> = {
+  binance: [],
+  simulated: ['rate', 'seed'],
+};
+
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges'] as const;
+const SERVER_KEYS = ['host', 'port'] as const;
+const BARS_KEYS = ['graceMs', 'fillEmpty', 'lateToleranceMs'] as const;
+const CHANNELS: readonly FeedChannel[] = ['trades', 'quotes'];
+
+export const MAX_HISTORY = 1_000_000;
+export const MAX_GRACE_MS = 60_000;
+export const MAX_LATE_TOLERANCE_MS = 3_600_000;
+export const MAX_RATE = 10_000;
+/** Exchange-native symbol ids: BTCUSDT, BTC-USD, XBT/USD, BTC-PERP:USDT, 1000PEPE.X. */
+export const SYMBOL_PATTERN = /^[A-Za-z0-9._\-/:]{1,40}$/;
+
+// ───────────────────────────────────────────────────────────── errors
+
+/** One problem in a configuration. */
+export interface ConfigIssue {
+  /** Key path (`exchanges.binance.symbols[2]`); '' for the document itself. */
+  readonly path: string;
+  /** What was given and what was expected, without the source and path. */
+  readonly message: string;
+  /** 1-based line and column, for YAML syntax errors. */
+  readonly line?: number;
+  readonly column?: number;
+}
+
+/** An invalid configuration. `path` is the first issue's; `issues` lists them all. */
+export class ConfigError extends TickwireError {
+  readonly source: string;
+  readonly path: string;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(source: string, issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
+    super(ErrorCode.INVALID_CONFIG, issues.map((i) => formatIssue(source, i)).join('\n'), options);
+    this.name = 'ConfigError';
+    this.source = source;
+    this.path = issues[0]?.path ?? '';
+    this.issues = issues;
+  }
+}
+
+function formatIssue(source: string, issue: ConfigIssue): string {
+  return issue.path === '' ? `${source}: ${issue.message}` : `${source}: ${issue.path}: ${issue.message}`;
+}
+
+// ───────────────────────────────────────────────────────────── entry points
+
+/** Read and validate a YAML config file; unreadable files are a `ConfigError` too. */
+export function loadConfigFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env): TickwireConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
+    throw new ConfigError(path, [{ path: '', message: `cannot read the file (${code}), expected a readable YAML file` }], { cause: err });
+  }
+  return loadConfigText(text, path, env);
+}
+
+/**
+ * Parse YAML, substitute `${VAR}` / `${VAR:-default}` from `env` in every
+ * string value, then validate (see `parseConfig`). `source` names the text in
+ * messages (usually the file path).
+ */
+export function loadConfigText(
+  yamlText: string,
+  source: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): TickwireConfig {
+  let doc: unknown;
+  try {
+    // logLevel 'error': syntax errors still throw, warnings (unknown tags) do not print.
+    doc = parse(yamlText, { prettyErrors: false, logLevel: 'error' });
+  } catch (err) {
+    throw yamlSyntaxError(yamlText, source, err);
+  }
+  const subst: Substitution = { issues: [], fromEnv: new Map() };
+  const substituted = substitute(doc, '', env, subst);
+  if (subst.issues.length > 0) throw new ConfigError(source, subst.issues);
+  return validate(substituted, source, subst.fromEnv);
+}
+
+/**
+ * Validate a plain object (a parsed YAML or JSON document) and fill in the
+ * defaults. Throws one `ConfigError` listing every problem, one per line.
+ */
+export function parseConfig(input: unknown, source = 'config'): TickwireConfig {
+  return validate(input, source, new Map());
+}
+
+function yamlSyntaxError(text: string, source: string, err: unknown): Error {
+  if (!(err instanceof Error) || err.name !== 'YAMLParseError') return err as Error;
+  const offset = (err as Error & { pos?: [number, number] }).pos?.[0] ?? 0;
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - (before.lastIndexOf('\n') + 1) + 1;
+  const what = err.message.replace(/\s+at line \d+, column \d+[\s\S]*$/, '');
+  // `{ port: ${PORT} }` is the usual culprit: inside { } or [ ] the braces are YAML syntax.
+  const lineText = text.split('\n')[line - 1] ?? '';
+  const hint = /(^|[^"'$])\$\{/.test(lineText) ? ' (inside { } or [ ], quote a value holding ${VAR}: "${VAR}")' : '';
+  return new ConfigError(source, [{ path: '', line, column, message: `line ${line}, column ${column}: invalid YAML: ${what}${hint}` }], {
+    cause: err,
+  });
+}
+
+// ───────────────────────────────────────────────────────────── ${VAR} substitution
+
+interface Substitution {
+  issues: ConfigIssue[];
+  /** Path of every string that had a reference → the variables it read (for redaction and coercion). */
+  fromEnv: Map<string, string[]>;
+}
+
+// `$${` is an escaped literal; `${...}` a reference; a lone `${` an unclosed one.
+const REFERENCE = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
+const REFERENCE_BODY = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
+
+function substitute(node: unknown, path: string, env: Readonly<Record<string, string | undefined>>, out: Substitution): unknown {
+  if (typeof node === 'string') return node.includes('${') ? substituteString(node, path, env, out) : node;
+  if (Array.isArray(node)) return node.map((v, i) => substitute(v, index(path, i), env, out));
+  if (isMap(node)) {
+    // fromEntries defines properties, so a `__proto__` key stays a key (and is rejected as unknown).
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substitute(v, join(path, k), env, out)]));
+  }
+  return node;
+}
+
+function substituteString(value: string, path: string, env: Readonly<Record<string, string | undefined>>, out: Substitution): string {
+  const names: string[] = [];
+  const result = value.replace(REFERENCE, (match: string, body: string | undefined) => {
+    if (match === '$${') return '${';
+    const ref = body === undefined ? null : REFERENCE_BODY.exec(body);
+    if (ref === null || (ref[2] ?? '').includes('${')) {
+      out.issues.push({ path, message: 'got a malformed ${...} reference, expected ${NAME} or ${NAME:-default} (write $${ for a literal ${)' });
+      return '';
+    }
+    const [, name, fallback] = ref as unknown as [string, string, string | undefined];
+    names.push(name);
+    const set = env[name];
+    if (fallback !== undefined) return set === undefined || set === '' ? fallback : set;
+    if (set === undefined) {
+      out.issues.push({ path, message: `environment variable ${name} is not set, expected it set or a default (\${${name}:-default})` });
+      return '';
+    }
+    return set;
+  });
+  if (names.length > 0) out.fromEnv.set(path, names);
+  return result;
+}
+
+// ───────────────────────────────────────────────────────────── validation
+
+function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, readonly string[]>): TickwireConfig {
+  const c = new Checker(fromEnv);
+  const root = input === undefined || input === null ? {} : input;
+  if (!isMap(root)) {
+    c.fail('', root, `a mapping with the keys ${TOP_KEYS.join(', ')}`);
+    throw new ConfigError(source, c.issues);
+  }
+  c.unknownKeys(root, '', TOP_KEYS);
+
+  const server = serverSection(c, root.server);
+  const timeframes = timeframesSection(c, root.timeframes);
+  const history = historySection(c, root.history, timeframes);
+  const bars = barsSection(c, root.bars);
+  const exchanges = exchangesSection(c, root.exchanges);
+
+  if (c.issues.length > 0) throw new ConfigError(source, c.issues);
+  return { server, timeframes, history, bars, exchanges };
+}
+
+function serverSection(c: Checker, value: unknown): ServerConfig {
+  const s = c.section(value, 'server', SERVER_KEYS);
+  let host = DEFAULT_HOST;
+  if (s.host !== undefined && s.host !== null) {
+    if (typeof s.host === 'string' && s.host.trim() !== '') host = s.host;
+    else c.fail('server.host', s.host, 'a non-empty host name or IP address');
+  }
+  const port = c.number(s.port, 'server.port', DEFAULT_PORT, (n) => Number.isInteger(n) && n >= 0 && n <= 65535,
+    'an integer port from 0 to 65535 (0 = any free port)');
+  return { host, port };
+}
+
+function timeframesSection(c: Checker, value: unknown): TimeframeName[] {
+  if (value === undefined || value === null) return [...DEFAULT_TIMEFRAMES];
+  const expected = `a non-empty list of timeframes (${acceptedTimeframes()})`;
+  if (!Array.isArray(value) || value.length === 0) {
+    c.fail('timeframes', value, expected);
+    return [...DEFAULT_TIMEFRAMES];
+  }
+  const names = new Set<TimeframeName>();
+  value.forEach((v, i) => {
+    if (typeof v === 'string' && isTimeframe(v)) names.add(parseTimeframe(v).name);
+    else c.fail(index('timeframes', i), v, `one of ${acceptedTimeframes()}`);
+  });
+  return TIMEFRAMES.filter((tf) => names.has(tf));
+}
+
+function historySection(c: Checker, value: unknown, timeframes: readonly TimeframeName[]): Record<TimeframeName, number> {
+  const history = {} as Record<TimeframeName, number>;
+  const depthOk = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_HISTORY;
+  const depth = `a whole number of bars from 1 to ${MAX_HISTORY}`;
+  let all = DEFAULT_HISTORY;
+  if (value !== undefined && value !== null && !isMap(value)) {
+    all = c.number(value, 'history', DEFAULT_HISTORY, depthOk, `${depth}, or a map of timeframe to that`);
+  }
+  for (const tf of timeframes) history[tf] = all;
+  if (!isMap(value)) return history;
+
+  const seen = new Map<TimeframeName, string>();
+  for (const [key, v] of Object.entries(value)) {
+    const path = join('history', key);
+    const tf = isTimeframe(key) ? parseTimeframe(key).name : undefined;
+    if (tf === undefined || !timeframes.includes(tf)) {
+      c.issues.push({
+        path,
+        message: `${tf === undefined ? 'not a timeframe' : 'not in timeframes'}, expected one of the configured timeframes ${timeframes.join(', ')}`,
+      });
+      continue;
+    }
+    const first = seen.get(tf);
+    if (first !== undefined) {
+      c.issues.push({ path, message: `same timeframe as ${first}, expected each timeframe once` });
+      continue;
+    }
+    seen.set(tf, path);
+    history[tf] = c.number(v, path, DEFAULT_HISTORY, depthOk, depth);
+  }
+  return history;
+}
+
+function barsSection(c: Checker, value: unknown): BarsConfig {
+  const b = c.section(value, 'bars', BARS_KEYS);
+  return {
+    graceMs: c.number(b.graceMs, 'bars.graceMs', DEFAULT_GRACE_MS, (n) => n >= 0 && n <= MAX_GRACE_MS,
+      `a number of milliseconds >= 0 and <= ${MAX_GRACE_MS}`),
+    fillEmpty: c.boolean(b.fillEmpty, 'bars.fillEmpty', DEFAULT_FILL_EMPTY),
+    lateToleranceMs: c.number(b.lateToleranceMs, 'bars.lateToleranceMs', DEFAULT_LATE_TOLERANCE_MS,
+      (n) => n >= 0 && n <= MAX_LATE_TOLERANCE_MS, `a number of milliseconds >= 0 and <= ${MAX_LATE_TOLERANCE_MS}`),
+  };
+}
+
+function exchangesSection(c: Checker, value: unknown): Record<string, ExchangeConfig> {
+  const exchanges: Record<string, ExchangeConfig> = {};
+  const expected = `a map of exchange name to its settings, with at least one of ${KNOWN_EXCHANGES.join(', ')}`;
+  if (!isMap(value) || Object.keys(value).length === 0) {
+    c.fail('exchanges', value, expected);
+    return exchanges;
+  }
+  for (const [name, body] of Object.entries(value)) {
+    const path = join('exchanges', name);
+    if (!(KNOWN_EXCHANGES as readonly string[]).includes(name)) {
+      c.issues.push({ path, message: `unknown exchange, expected one of ${KNOWN_EXCHANGES.join(', ')}` });
+      continue;
+    }
+    exchanges[name] = exchange(c, name as KnownExchange, body, path);
+  }
+  return exchanges;
+}
+
+function exchange(c: Checker, name: KnownExchange, value: unknown, path: string): ExchangeConfig {
+  const allowed = [...EXCHANGE_KEYS, ...EXCHANGE_EXTRA_KEYS[name]];
+  const e = c.section(value, path, allowed, (key) => {
+    const owners = KNOWN_EXCHANGES.filter((x) => EXCHANGE_EXTRA_KEYS[x].includes(key));
+    return owners.length > 0 ? ` (${key} applies to ${owners.join(', ')} only)` : '';
+  });
+  const simulated = name === 'simulated';
+  return {
+    url: url(c, e.url, join(path, 'url')),
+    symbols: symbols(c, e.symbols, join(path, 'symbols')),
+    channels: channels(c, e.channels, join(path, 'channels')),
+    rate: simulated
+      ? c.number(e.rate, join(path, 'rate'), DEFAULT_RATE, (n) => n > 0 && n <= MAX_RATE, `a number of trades per second > 0 and <= ${MAX_RATE}`)
+      : DEFAULT_RATE,
+    seed: simulated ? c.number(e.seed, join(path, 'seed'), DEFAULT_SEED, Number.isSafeInteger, 'an integer') : DEFAULT_SEED,
+  };
+}
+
+/** Absent, null or '' (e.g. `${BINANCE_URL:-}`) → undefined, the venue's default. */
+function url(c: Checker, value: unknown, path: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') {
+    try {
+      const u = new URL(value);
+      if (u.protocol === 'ws:' || u.protocol === 'wss:') return value;
+    } catch {
+      // reported below
+    }
+  }
+  c.fail(path, value, 'a ws:// or wss:// URL');
+  return undefined;
+}
+
+function symbols(c: Checker, value: unknown, path: string): string[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    c.fail(path, value, 'a non-empty list of symbols, as the exchange names them');
+    return [];
+  }
+  const out: string[] = [];
+  const firstAt = new Map<string, number>();
+  value.forEach((v, i) => {
+    const at = index(path, i);
+    if (typeof v !== 'string' || !SYMBOL_PATTERN.test(v)) {
+      const quote = typeof v === 'number' || typeof v === 'boolean' ? ' (quote it to make it text)' : '';
+      c.fail(at, v, `a symbol of 1 to 40 letters, digits or . _ - / :${quote}`);
+      return;
+    }
+    const first = firstAt.get(v);
+    if (first !== undefined) {
+      c.fail(at, v, `each symbol once (already at ${index(path, first)})`);
+      return;
+    }
+    firstAt.set(v, i);
+    out.push(v);
+  });
+  return out;
+}
+
+function channels(c: Checker, value: unknown, path: string): FeedChannel[] {
+  if (value === undefined || value === null) return [...DEFAULT_CHANNELS];
+  const expected = `a non-empty list of ${CHANNELS.join(', ')}`;
+  if (!Array.isArray(value) || value.length === 0) {
+    c.fail(path, value, expected);
+    return [...DEFAULT_CHANNELS];
+  }
+  const given = new Set<FeedChannel>();
+  value.forEach((v, i) => {
+    if ((CHANNELS as readonly unknown[]).includes(v)) given.add(v as FeedChannel);
+    else c.fail(index(path, i), v, `one of ${CHANNELS.join(', ')}`);
+  });
+  return CHANNELS.filter((ch) => given.has(ch));
+}
+
+// ───────────────────────────────────────────────────────────── checker
+
+const NUMERIC = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** Collects issues; each check reports and returns a usable fallback so validation goes on. */
+class Checker {
+  readonly issues: ConfigIssue[] = [];
+  private readonly fromEnv: ReadonlyMap<string, readonly string[]>;
+
+  constructor(fromEnv: ReadonlyMap<string, readonly string[]>) {
+    this.fromEnv = fromEnv;
+  }
+
+  fail(path: string, value: unknown, expected: string): void {
+    this.issues.push({ path, message: `${this.describe(path, value)}, expected ${expected}` });
+  }
+
+  /** A map section: absent or null → {} (all defaults); unknown keys reported. */
+  section(value: unknown, path: string, allowed: readonly string[], hint?: (key: string) => string): Record<string, unknown> {
+    if (value === undefined || value === null) return {};
+    if (!isMap(value)) {
+      this.fail(path, value, `a map with the keys ${allowed.join(', ')}`);
+      return {};
+    }
+    this.unknownKeys(value, path, allowed, hint);
+    return value;
+  }
+
+  unknownKeys(map: Record<string, unknown>, path: string, allowed: readonly string[], hint?: (key: string) => string): void {
+    for (const key of Object.keys(map)) {
+      if (allowed.includes(key)) continue;
+      this.issues.push({ path: join(path, key), message: `unknown key, expected one of ${allowed.join(', ')}${hint?.(key) ?? ''}` });
+    }
+  }
+
+  /** Absent or null → `fallback`. A string from `${VAR}` counts when it reads as a number. */
+  number(value: unknown, path: string, fallback: number, ok: (n: number) => boolean, expected: string): number {
+    if (value === undefined || value === null) return fallback;
+    let n: number | undefined;
+    if (typeof value === 'number') n = value;
+    else if (typeof value === 'string' && this.fromEnv.has(path) && NUMERIC.test(value.trim())) n = Number(value);
+    if (n !== undefined && Number.isFinite(n) && ok(n)) return n;
+    this.fail(path, value, expected);
+    return fallback;
+  }
+
+  /** Absent or null → `fallback`. A string from `${VAR}` counts when it is true or false. */
+  boolean(value: unknown, path: string, fallback: boolean): boolean {
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === 'boolean') return value;
+    if (typeof value === 'string' && this.fromEnv.has(path)) {
+      const s = value.trim().toLowerCase();
+      if (s === 'true' || s === 'false') return s === 'true';
+    }
+    this.fail(path, value, 'true or false');
+    return fallback;
+  }
+
+  /** "got <value>", without ever showing a value read from the environment. */
+  describe(path: string, value: unknown): string {
+    const vars = this.fromEnv.get(path);
+    if (vars !== undefined) return `got the value of ${vars.map((v) => `\${${v}}`).join(', ')} (not shown)`;
+    if (value === undefined) return 'missing';
+    if (value === null) return 'got an empty value';
+    if (typeof value === 'string') return `got ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`;
+    if (typeof value === 'number' || typeof value === 'boolean') return `got ${String(value)}`;
+    if (Array.isArray(value)) return value.length === 0 ? 'got an empty list' : 'got a list';
+    if (isMap(value)) return Object.keys(value).length === 0 ? 'got an empty map' : 'got a map';
+    return `got a ${typeof value}`;
+  }
+}
+
+// ───────────────────────────────────────────────────────────── helpers
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+const SIMPLE_KEY = /^[A-Za-z0-9_-]+$/;
+
+/** `exchanges` + `binance` → `exchanges.binance`; odd keys are quoted: `exchanges["a b"]`. */
+function join(path: string, key: string): string {
+  if (!SIMPLE_KEY.test(key)) return `${path}[${JSON.stringify(key)}]`;
+  return path === '' ? key : `${path}.${key}`;
+}
+
+function index(path: string, i: number): string {
+  return `${path}[${i}]`;
+}
+
+let accepted: string | undefined;
+function acceptedTimeframes(): string {
+  accepted ??= `${TIMEFRAMES.join(' ')} or ${Object.keys(METATRADER_ALIASES).join(' ')}`;
+  return accepted;
+}

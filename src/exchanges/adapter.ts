@@ -1,0 +1,63 @@
+/**
+ * What an exchange adapter is: a plain object with the venue's capabilities,
+ * how to connect and subscribe, and a pure `parse(frame)` — the hot path —
+ * that turns one WebSocket frame into normalized trades and quotes handed to
+ * a `FeedHandler`. Connection handling (backoff, heartbeat, staleness, pacing)
+ * lives once in src/feed/connection.ts, shared by every adapter.
+ */
+import type { TradeIdOrder } from '../bars/recent-ids.ts';
+import type { FeedChannel } from '../config/types.ts';
+
+/** Receives what `parse` found. Symbols are indices into the adapter's symbol list. */
+export interface FeedHandler {
+  /** `side`: +1 aggressor buy, -1 aggressor sell, 0 unknown; `tradeId` NaN when none. */
+  trade(symbol: number, ts: number, price: number, size: number, side: number, tradeId: number): void;
+  /** `ts` NaN when the venue sends no quote time (the feed stamps it). */
+  quote(symbol: number, ts: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void;
+}
+
+/** What one frame was. */
+export const FrameKind = {
+  /** Market data (zero or more trades/quotes were handed to the handler). */
+  DATA: 0,
+  /** An acknowledgement of request `ackId`. */
+  ACK: 1,
+  /** The venue reported an error (`error`, and `ackId` when it names a request). */
+  ERROR: 2,
+  /** The venue announced it will close the connection: reconnect now. */
+  SHUTDOWN: 3,
+  /** Valid but of no interest (other streams, heartbeats). */
+  IGNORED: 4,
+  /** Not a frame this venue sends: counted as a parse error, never fatal. */
+  MALFORMED: 5,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** Static facts about a venue, checked against the config before anything connects. */
+export interface AdapterCapabilities {
+  name: string;
+  defaultUrl: string;
+  channels: readonly FeedChannel[];
+  tradeIdOrder: TradeIdOrder;
+  /** Streams one connection may carry. */
+  maxStreamsPerConnection: number;
+  /** Client messages per second the venue tolerates on one connection. */
+  maxMessagesPerSecond: number;
+  /** Longest a connection is allowed to live, ms (the venue disconnects after). */
+  maxConnectionAgeMs: number;
+}
+
+/** One venue's protocol, bound to a list of symbols. */
+export interface ExchangeAdapter {
+  readonly capabilities: AdapterCapabilities;
+  /** The URL to open for `baseUrl` (the config's `url` or the default). */
+  connectUrl(baseUrl: string): string;
+  /** Requests to send once connected, in order; each carries the id its ack will name. */
+  subscribeRequests(nextId: () => number): { id: number; text: string }[];
+  /** Parse one frame; never throws. ACK/ERROR details are left in `ackId` / `error`. */
+  parse(frame: string, handler: FeedHandler): FrameKind;
+  /** Request id of the last ACK or ERROR frame (NaN when it named none). */
+  readonly ackId: number;
+  /** Message of the last ERROR or MALFORMED frame. */
+  readonly error: string;
+}

@@ -1,0 +1,258 @@
+/**
+ * FeedConnection: one WebSocket connection to a venue, kept alive. Written
+ * once for every adapter:
+ *  - subscribe requests paced within the venue's messages-per-second limit,
+ *    acks matched by request id;
+ *  - reconnect with exponential backoff and full jitter, capped; the backoff
+ *    resets once a connection has delivered data;
+ *  - re-subscription after every reconnect (the adapter rebuilds requests);
+ *  - heartbeat: the `ws` client answers server pings itself; a connection
+ *    with no frame and no ping for `staleAfterMs` is judged dead and replaced;
+ *  - rotation before the venue's maximum connection age, and an immediate
+ *    reconnect on the venue's shutdown notice.
+ * Each frame goes to the adapter's `parse`; what it finds goes to the handler.
+ */
+import WebSocket from 'ws';
+import { FrameKind, type ExchangeAdapter, type FeedHandler } from '../exchanges/adapter.ts';
+
+export interface ConnectionOptions {
+  /** First reconnect delay, ms (default 500). */
+  backoffBaseMs?: number;
+  /** Largest reconnect delay, ms (default 30 000). */
+  backoffMaxMs?: number;
+  /** No frame and no ping for this long: reconnect (default 60 000). */
+  staleAfterMs?: number;
+  /** Reconnect this long before the venue's maximum connection age (default 10 min). */
+  rotateMarginMs?: number;
+  /** Jitter source in [0, 1) (tests make it deterministic). */
+  random?: () => number;
+}
+
+/** What the connection reports to its owner (all optional). */
+export interface ConnectionEvents {
+  onState?(state: 'connecting' | 'connected' | 'reconnecting' | 'stopped'): void;
+  /** A frame arrived at local time `recvTs` (ms); called right before it is parsed. */
+  onReceive?(recvTs: number): void;
+  /** After each frame (the owner publishes what the handler wrote), with the frame's kind. */
+  onFrame?(kind: FrameKind, recvTs: number): void;
+  onError?(message: string): void;
+}
+
+/** Local wall-clock time in ms with µs precision. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export class FeedConnection {
+  /** Reconnects since start (not counting the first connect). */
+  reconnects = 0;
+  /** Frames received since start. */
+  frames = 0;
+  parseErrors = 0;
+  /** Local time of the last frame, ms (NaN before the first). */
+  lastFrameAt = NaN;
+  /** Request ids sent and not yet acknowledged. */
+  readonly pendingAcks = new Set<number>();
+
+  private readonly adapter: ExchangeAdapter;
+  private readonly url: string;
+  private readonly handler: FeedHandler;
+  private readonly events: ConnectionEvents;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly staleAfterMs: number;
+  private readonly rotateAfterMs: number;
+  private readonly random: () => number;
+  private ws: WebSocket | undefined;
+  private running = false;
+  private attempt = 0;
+  private nextRequestId = 1;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  private rotateTimer: NodeJS.Timeout | undefined;
+  private paceTimer: NodeJS.Timeout | undefined;
+  private lastAliveAt = 0;
+  private gotData = false;
+
+  constructor(adapter: ExchangeAdapter, baseUrl: string, handler: FeedHandler, events: ConnectionEvents = {}, options: ConnectionOptions = {}) {
+    this.adapter = adapter;
+    this.url = adapter.connectUrl(baseUrl);
+    this.handler = handler;
+    this.events = events;
+    this.backoffBaseMs = options.backoffBaseMs ?? 500;
+    this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
+    this.staleAfterMs = options.staleAfterMs ?? 60_000;
+    this.rotateAfterMs = Math.max(1_000, adapter.capabilities.maxConnectionAgeMs - (options.rotateMarginMs ?? 600_000));
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Connect, and keep connected until `stop()`. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.connect();
+  }
+
+  /** Close the connection and every timer; no reconnect follows. */
+  stop(): void {
+    this.running = false;
+    this.clearTimers();
+    clearTimeout(this.reconnectTimer);
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws !== undefined) {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+    }
+    this.events.onState?.('stopped');
+  }
+
+  /** Drop the current connection and reconnect at once (venue shutdown notice, rotation, staleness). */
+  reconnectNow(reason: string): void {
+    if (!this.running) return;
+    this.events.onError?.(reason);
+    this.dropSocket();
+    this.attempt = 0;
+    this.scheduleReconnect(0);
+  }
+
+  private connect(): void {
+    this.events.onState?.(this.reconnects === 0 && this.frames === 0 ? 'connecting' : 'reconnecting');
+    this.gotData = false;
+    this.pendingAcks.clear();
+    const ws = new WebSocket(this.url, { handshakeTimeout: 10_000, perMessageDeflate: false });
+    this.ws = ws;
+    ws.on('open', () => {
+      if (this.ws !== ws) return;
+      this.lastAliveAt = nowMs();
+      this.events.onState?.('connected');
+      this.sendPaced(this.adapter.subscribeRequests(() => this.nextRequestId++));
+      this.armStaleTimer();
+      this.rotateTimer = setTimeout(() => this.reconnectNow('rotating connection before the venue’s maximum age'), this.rotateAfterMs);
+      this.rotateTimer.unref();
+    });
+    ws.on('message', (data, isBinary) => {
+      if (this.ws !== ws) return;
+      this.onMessage(isBinary ? data : data.toString());
+    });
+    ws.on('ping', () => {
+      this.lastAliveAt = nowMs();
+    });
+    ws.on('error', (err) => {
+      this.events.onError?.(`connection error: ${err.message}`);
+    });
+    ws.on('close', (code, reason) => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      this.clearTimers();
+      if (!this.running) return;
+      this.events.onError?.(`connection closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`);
+      this.scheduleReconnect(this.backoffDelay());
+    });
+  }
+
+  private onMessage(data: unknown): void {
+    const recvTs = nowMs();
+    this.frames++;
+    this.lastFrameAt = recvTs;
+    this.lastAliveAt = recvTs;
+    if (typeof data !== 'string') {
+      this.parseErrors++;
+      this.events.onError?.('binary frame from a text protocol');
+      this.events.onFrame?.(FrameKind.MALFORMED, recvTs);
+      return;
+    }
+    this.events.onReceive?.(recvTs);
+    const kind = this.adapter.parse(data, this.handler);
+    switch (kind) {
+      case FrameKind.DATA:
+        if (!this.gotData) {
+          this.gotData = true;
+          this.attempt = 0; // a healthy connection: the next failure starts the backoff afresh
+        }
+        break;
+      case FrameKind.ACK:
+        this.pendingAcks.delete(this.adapter.ackId);
+        break;
+      case FrameKind.ERROR:
+        this.pendingAcks.delete(this.adapter.ackId);
+        this.events.onError?.(this.adapter.error);
+        break;
+      case FrameKind.MALFORMED:
+        this.parseErrors++;
+        this.events.onError?.(this.adapter.error);
+        break;
+      case FrameKind.SHUTDOWN:
+        this.events.onFrame?.(kind, recvTs);
+        this.reconnectNow('venue announced a shutdown');
+        return;
+    }
+    this.events.onFrame?.(kind, recvTs);
+  }
+
+  /** Send requests no faster than the venue allows (one slot kept for its pings/pongs). */
+  private sendPaced(requests: { id: number; text: string }[]): void {
+    const perSecond = Math.max(1, this.adapter.capabilities.maxMessagesPerSecond - 1);
+    const gapMs = Math.ceil(1000 / perSecond);
+    const ws = this.ws;
+    let i = 0;
+    const sendNext = () => {
+      if (this.ws !== ws || ws === undefined || ws.readyState !== WebSocket.OPEN || i >= requests.length) return;
+      const r = requests[i++]!;
+      this.pendingAcks.add(r.id);
+      ws.send(r.text);
+      if (i < requests.length) {
+        this.paceTimer = setTimeout(sendNext, gapMs);
+        this.paceTimer.unref();
+      }
+    };
+    sendNext();
+  }
+
+  private armStaleTimer(): void {
+    const check = () => {
+      if (nowMs() - this.lastAliveAt > this.staleAfterMs) {
+        this.reconnectNow(`no frame or ping for ${this.staleAfterMs} ms`);
+        return;
+      }
+      this.staleTimer = setTimeout(check, Math.min(this.staleAfterMs, 5_000));
+      this.staleTimer.unref();
+    };
+    this.staleTimer = setTimeout(check, Math.min(this.staleAfterMs, 5_000));
+    this.staleTimer.unref();
+  }
+
+  /** Exponential backoff with full jitter: uniform in [0, min(max, base·2^attempt)]. */
+  private backoffDelay(): number {
+    const ceiling = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    return Math.floor(this.random() * ceiling);
+  }
+
+  private scheduleReconnect(delayMs: number): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      if (!this.running) return;
+      this.reconnects++;
+      this.connect();
+    }, delayMs);
+  }
+
+  private dropSocket(): void {
+    this.clearTimers();
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws !== undefined) {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+    }
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.staleTimer);
+    clearTimeout(this.rotateTimer);
+    clearTimeout(this.paceTimer);
+  }
+}

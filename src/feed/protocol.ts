@@ -1,0 +1,67 @@
+/**
+ * The contract between the main thread and an exchange worker: what the
+ * worker is started with (all data buffers are allocated by the main thread
+ * and survive the worker) and the control messages they exchange. Data never
+ * goes over postMessage: trades and quotes go through the tick ring, closed
+ * and amended bars through the bar-event ring, forming bars through the
+ * BarSeries plus a dirty flag per series.
+ */
+import type { BarsConfig, FeedChannel } from '../config/types.ts';
+import { BAR_FIELDS } from '../model/records.ts';
+import type { TimeframeName } from '../model/timeframes.ts';
+import type { ConnectionOptions } from './connection.ts';
+
+/** Float64 layout of a bar-event record: series index, BarEvent, then the bar. */
+export const BarEventField = { SERIES: 0, EVENT: 1, BAR: 2 } as const;
+export const BAR_EVENT_FIELDS = 2 + BAR_FIELDS;
+
+/** Shared memory of one exchange. Series index = symbol index × timeframes + timeframe index. */
+export interface ExchangeBuffers {
+  ticks: SharedArrayBuffer;
+  barEvents: SharedArrayBuffer;
+  /** Int32 per series: 1 when its forming bar changed since the main thread last looked. */
+  dirty: SharedArrayBuffer;
+  series: SharedArrayBuffer[];
+  /** Shared by every worker. */
+  doorbell: SharedArrayBuffer;
+}
+
+export interface FeedWorkerData {
+  exchange: string;
+  symbols: string[];
+  channels: FeedChannel[];
+  /** Base URL to connect to (the config's, or the venue's default). */
+  url: string;
+  timeframes: TimeframeName[];
+  bars: BarsConfig;
+  buffers: ExchangeBuffers;
+  connection: Omit<ConnectionOptions, 'random'>;
+  /** How often the worker closes bars on the clock and reports status, ms. */
+  tickMs: number;
+  statusMs: number;
+}
+
+/** Worker → main: counters since the worker started, plus its parse-time histogram. */
+export interface WorkerStatus {
+  type: 'status';
+  state: 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+  reconnects: number;
+  frames: number;
+  trades: number;
+  quotes: number;
+  parseErrors: number;
+  lateTradesDropped: number;
+  duplicateTradesDropped: number;
+  clockOffsetMs: number;
+  /** Local time of the last frame, ms; NaN before the first. */
+  lastFrameAt: number;
+  lastError: string | null;
+  /** Parse-and-aggregate time per frame, µs, as a compressed HDR histogram (reset after each report). */
+  parseHistogram: string;
+}
+
+/** Main → worker. `crash` is fault injection for the supervisor's tests. */
+export type WorkerCommand = { type: 'stop' } | { type: 'crash' };
+
+/** Worker → main. */
+export type WorkerMessage = WorkerStatus | { type: 'stopped' };

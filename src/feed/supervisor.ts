@@ -1,0 +1,129 @@
+/**
+ * FeedSupervisor: keeps one exchange's worker running. It starts the worker
+ * with the exchange's shared buffers, restarts it with the same buffers when
+ * it crashes, exits or stops reporting (a hang), and counts the restarts. The
+ * worker's status reports arrive here and are folded into running totals
+ * that survive restarts.
+ */
+import { Worker } from 'node:worker_threads';
+import type { FeedWorkerData, WorkerCommand, WorkerMessage, WorkerStatus } from './protocol.ts';
+
+/** In a TypeScript checkout the worker runs through the tsx shim; a compiled build runs the .js directly. */
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = RUNNING_FROM_SOURCE
+  ? new URL('../../workers/dev-shim.mjs', import.meta.url)
+  : new URL('../../workers/feed-worker.js', import.meta.url);
+const WORKER_ENTRY = new URL('../../workers/feed-worker.ts', import.meta.url).href;
+
+export interface SupervisorOptions {
+  /** No status report for this long: the worker is hung and is replaced (default 10 000 ms). */
+  hangTimeoutMs?: number;
+  /** Delay before a restart, doubled per consecutive failure up to 5 s (default 100 ms). */
+  restartDelayMs?: number;
+}
+
+/** Counters summed over every incarnation of the worker. */
+export interface FeedTotals {
+  reconnects: number;
+  frames: number;
+  trades: number;
+  quotes: number;
+  parseErrors: number;
+  lateTradesDropped: number;
+  duplicateTradesDropped: number;
+}
+
+const COUNTERS = ['reconnects', 'frames', 'trades', 'quotes', 'parseErrors', 'lateTradesDropped', 'duplicateTradesDropped'] as const;
+
+export class FeedSupervisor {
+  readonly exchange: string;
+  restarts = 0;
+  /** The latest report of the running worker, undefined before its first. */
+  last: WorkerStatus | undefined;
+  readonly totals: FeedTotals = { reconnects: 0, frames: 0, trades: 0, quotes: 0, parseErrors: 0, lateTradesDropped: 0, duplicateTradesDropped: 0 };
+  /** Set while the worker is being replaced. */
+  restarting = false;
+
+  private readonly data: FeedWorkerData;
+  private readonly onStatus: (status: WorkerStatus) => void;
+  private readonly hangTimeoutMs: number;
+  private readonly restartDelayMs: number;
+  private worker: Worker | undefined;
+  private running = false;
+  private lastReportAt = 0;
+  private consecutiveFailures = 0;
+  private hangTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(data: FeedWorkerData, onStatus: (status: WorkerStatus) => void, options: SupervisorOptions = {}) {
+    this.exchange = data.exchange;
+    this.data = data;
+    this.onStatus = onStatus;
+    this.hangTimeoutMs = options.hangTimeoutMs ?? 10_000;
+    this.restartDelayMs = options.restartDelayMs ?? 100;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.spawn();
+    this.hangTimer = setInterval(() => {
+      if (this.worker !== undefined && !this.restarting && performance.now() - this.lastReportAt > this.hangTimeoutMs) {
+        void this.worker.terminate(); // the exit handler restarts it
+      }
+    }, Math.min(1_000, this.hangTimeoutMs));
+    this.hangTimer.unref();
+  }
+
+  /** Ask the worker to close its connection and exit; terminate it if it does not within 2 s. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.hangTimer);
+    clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker === undefined) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'stop' } satisfies WorkerCommand);
+    const timer = setTimeout(() => void worker.terminate(), 2_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Fault injection for tests: make the worker throw an uncaught error. */
+  crash(): void {
+    this.worker?.postMessage({ type: 'crash' } satisfies WorkerCommand);
+  }
+
+  private spawn(): void {
+    const worker = new Worker(WORKER_URL, {
+      workerData: RUNNING_FROM_SOURCE ? { ...this.data, entry: WORKER_ENTRY } : this.data,
+    });
+    this.worker = worker;
+    this.lastReportAt = performance.now();
+    this.last = undefined;
+    worker.on('message', (msg: WorkerMessage) => {
+      if (msg.type !== 'status' || this.worker !== worker) return;
+      this.lastReportAt = performance.now();
+      this.consecutiveFailures = 0;
+      this.restarting = false;
+      const previous = this.last;
+      for (const key of COUNTERS) this.totals[key] += msg[key] - (previous?.[key] ?? 0);
+      this.last = msg;
+      this.onStatus(msg);
+    });
+    worker.on('error', (err) => {
+      if (this.last !== undefined) this.last.lastError = `worker crashed: ${err.message}`;
+    });
+    worker.on('exit', () => {
+      if (this.worker !== worker || !this.running) return;
+      this.worker = undefined;
+      this.restarts++;
+      this.restarting = true;
+      const delay = Math.min(5_000, this.restartDelayMs * 2 ** this.consecutiveFailures++);
+      this.restartTimer = setTimeout(() => {
+        if (this.running) this.spawn();
+      }, delay);
+    });
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The exchange feed worker: one per configured exchange. It owns the
+ * WebSocket connection, the adapter, one BarAggregator per symbol and the
+ * writing side of the exchange's shared buffers (see src/feed/protocol.ts).
+ *
+ * Per frame: parse → for each trade, aggregate (duplicates stop here) and
+ * write a tick record; for each quote, feed the spread and write a tick
+ * record; then publish both rings and ring the doorbell once. A timer closes
+ * bars on the clock and reports status to the main thread.
+ *
+ * On start it resumes every aggregator from the bars already in shared
+ * memory, so a restarted worker continues the same bars.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as hdr from 'hdr-histogram-js';
+import { BarAggregator, BarEvent, type BarSink } from '../src/bars/aggregator.ts';
+import { BarSeries } from '../src/buffers/bar-store.ts';
+import { Doorbell } from '../src/buffers/doorbell.ts';
+import { TickRing } from '../src/buffers/tick-ring.ts';
+import { FrameKind, type FeedHandler } from '../src/exchanges/adapter.ts';
+import { adapterFor } from '../src/exchanges/registry.ts';
+import { ClockOffset } from '../src/feed/clock-offset.ts';
+import { FeedConnection, nowMs } from '../src/feed/connection.ts';
+import { BAR_EVENT_FIELDS, BarEventField, type FeedWorkerData, type WorkerCommand, type WorkerStatus } from '../src/feed/protocol.ts';
+import { BAR_FIELDS, TickField, TickKind } from '../src/model/records.ts';
+
+const data = workerData as FeedWorkerData;
+const port = parentPort!;
+const nTf = data.timeframes.length;
+
+const ticks = new TickRing(data.buffers.ticks);
+const barEvents = new TickRing(data.buffers.barEvents);
+const dirty = new Int32Array(data.buffers.dirty);
+const series = data.buffers.series.map((sab) => new BarSeries(sab));
+const doorbell = new Doorbell(data.buffers.doorbell);
+const clock = new ClockOffset();
+const parseHistogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+
+let wrote = false;
+let trades = 0;
+let quotes = 0;
+let lastError: string | null = null;
+let state: WorkerStatus['state'] = 'connecting';
+
+/** Writes each symbol's bars to its BarSeries; closes and amendments also go to the bar-event ring. */
+class SymbolBarSink implements BarSink {
+  private readonly first: number;
+
+  constructor(symbol: number) {
+    this.first = symbol * nTf;
+  }
+
+  onBar(tf: number, event: BarEvent, bar: Float64Array, offset: number): void {
+    const index = this.first + tf;
+    if (event === BarEvent.FORMING) {
+      series[index]!.setForming(bar, offset);
+      Atomics.store(dirty, index, 1);
+    } else {
+      series[index]!.putClosed(bar, offset);
+      const at = barEvents.claim(); // full: dropped and counted; the bar itself is safe in its series
+      if (at >= 0) {
+        const rec = barEvents.data;
+        rec[at + BarEventField.SERIES] = index;
+        rec[at + BarEventField.EVENT] = event;
+        for (let i = 0; i < BAR_FIELDS; i++) rec[at + BarEventField.BAR + i] = bar[offset + i]!;
+      }
+    }
+    wrote = true;
+  }
+}
+
+const aggregators = data.symbols.map((_, i) => {
+  const agg = new BarAggregator(data.timeframes, new SymbolBarSink(i), {
+    graceMs: data.bars.graceMs,
+    fillEmpty: data.bars.fillEmpty,
+    lateToleranceMs: data.bars.lateToleranceMs,
+    tradeIdOrder: adapterFor(data.exchange)!.capabilities.tradeIdOrder,
+  });
+  for (let tf = 0; tf < nTf; tf++) agg.resume(tf, series[i * nTf + tf]!.bars({ limit: 64 }));
+  return agg;
+});
+const seq = new Float64Array(data.symbols.length);
+
+/** Local receive time of the frame being parsed, ms. */
+let recvTs = 0;
+let parseStart = 0;
+
+const handler: FeedHandler = {
+  trade(symbol, ts, price, size, side, tradeId) {
+    clock.sample(ts, recvTs);
+    if (!aggregators[symbol]!.addTrade(ts, price, size, side, tradeId)) return; // a duplicate
+    trades++;
+    const at = ticks.claim();
+    if (at < 0) return; // ring full: counted by the ring, the bar still has the trade
+    const r = ticks.data;
+    r[at + TickField.KIND] = TickKind.TRADE;
+    r[at + TickField.SERIES] = symbol;
+    r[at + TickField.EXCHANGE_TS] = ts;
+    r[at + TickField.RECV_TS] = recvTs;
+    r[at + TickField.PRICE] = price;
+    r[at + TickField.SIZE] = size;
+    r[at + TickField.SIDE] = side;
+    r[at + TickField.TRADE_ID] = tradeId;
+    r[at + TickField.SEQ] = ++seq[symbol]!;
+    wrote = true;
+  },
+  quote(symbol, ts, bidPrice, bidSize, askPrice, askSize) {
+    const exchangeTs = ts === ts ? ts : recvTs + clock.offsetMs;
+    aggregators[symbol]!.addQuote(exchangeTs, bidPrice, askPrice);
+    quotes++;
+    const at = ticks.claim();
+    if (at < 0) return;
+    const r = ticks.data;
+    r[at + TickField.KIND] = TickKind.QUOTE;
+    r[at + TickField.SERIES] = symbol;
+    r[at + TickField.EXCHANGE_TS] = exchangeTs;
+    r[at + TickField.RECV_TS] = recvTs;
+    r[at + TickField.PRICE] = bidPrice;
+    r[at + TickField.SIZE] = bidSize;
+    r[at + TickField.ASK_PRICE] = askPrice;
+    r[at + TickField.ASK_SIZE] = askSize;
+    r[at + TickField.SEQ] = ++seq[symbol]!;
+    wrote = true;
+  },
+};
+
+/** Make what this frame (or timer tick) wrote visible, and wake the main thread once. */
+function flush(): void {
+  if (!wrote) return;
+  wrote = false;
+  ticks.publish();
+  barEvents.publish();
+  doorbell.ring();
+}
+
+const adapter = adapterFor(data.exchange)!.create(data.symbols, data.channels);
+const connection = new FeedConnection(
+  adapter,
+  data.url,
+  handler,
+  {
+    onState(s) {
+      state = s;
+      report();
+    },
+    onFrame(kind) {
+      if (kind === FrameKind.DATA) parseHistogram.recordValue(Math.max(1, Math.round((performance.now() - parseStart) * 1000)));
+      flush();
+    },
+    onError(message) {
+      lastError = message;
+    },
+    onReceive(ts) {
+      // Stamped before parse, so the handler's records carry it.
+      recvTs = ts;
+      parseStart = performance.now();
+    },
+  },
+  data.connection,
+);
+
+function report(): void {
+  let late = 0;
+  let dupes = 0;
+  for (const agg of aggregators) {
+    late += agg.lateDropped;
+    dupes += agg.duplicatesDropped;
+  }
+  const status: WorkerStatus = {
+    type: 'status',
+    state,
+    reconnects: connection.reconnects,
+    frames: connection.frames,
+    trades,
+    quotes,
+    parseErrors: connection.parseErrors,
+    lateTradesDropped: late,
+    duplicateTradesDropped: dupes,
+    clockOffsetMs: clock.offsetMs,
+    lastFrameAt: connection.lastFrameAt,
+    lastError,
+    parseHistogram: hdr.encodeIntoCompressedBase64(parseHistogram),
+  };
+  parseHistogram.reset();
+  port.postMessage(status);
+}
+
+const tick = setInterval(() => {
+  const now = nowMs();
+  for (const agg of aggregators) {
+    agg.clockOffsetMs = clock.offsetMs;
+    agg.advance(now);
+  }
+  flush();
+}, data.tickMs);
+const statusTimer = setInterval(report, data.statusMs);
+
+port.on('message', (cmd: WorkerCommand) => {
+  if (cmd.type === 'stop') {
+    clearInterval(tick);
+    clearInterval(statusTimer);
+    connection.stop();
+    flush();
+    port.postMessage({ type: 'stopped' });
+    port.close();
+  } else if (cmd.type === 'crash') {
+    setImmediate(() => {
+      throw new Error('crash requested (fault injection)');
+    });
+  }
+});
+
+connection.start();
+report();
