@@ -1,0 +1,139 @@
+/**
+ * The live path through the library face, over real loopback sockets: a fake
+ * Binance replays the recorded frames to the exchange worker; trades, quotes
+ * and bars come out of `createTickwire`.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Tickwire, TradeEvent, QuoteEvent } from '../../src/api/types.ts';
+import { createTickwire, type TickwireRuntime } from '../../src/api/tickwire.ts';
+import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
+import { binanceDerived1mBars } from '../support/fixtures.ts';
+import { bookTickerFrames, longTradeFrames, startFakeBinance, until } from '../support/fake-binance.ts';
+
+const frames = longTradeFrames();
+const derived = binanceDerived1mBars();
+
+let fake: BinanceProtocolServer | undefined;
+let tickwire: Tickwire | undefined;
+
+afterEach(async () => {
+  await tickwire?.stop();
+  await fake?.stop();
+  tickwire = undefined;
+  fake = undefined;
+});
+
+async function setup() {
+  fake = await startFakeBinance();
+  tickwire = createTickwire(
+    {
+      timeframes: ['1m', '5m'],
+      exchanges: { binance: { url: fake.url, symbols: ['BTCUSDT'], channels: ['trades', 'quotes'] } },
+    },
+    { statusMs: 100, tickMs: 50, connection: { backoffBaseMs: 20, backoffMaxMs: 200 }, supervisor: { restartDelayMs: 20 } },
+  );
+  const trades: TradeEvent[] = [];
+  const quotes: QuoteEvent[] = [];
+  tickwire.on('trade', (t) => trades.push(t));
+  tickwire.on('quote', (q) => quotes.push(q));
+  await tickwire.start();
+  const server = fake;
+  await until(() => server.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 'the worker to subscribe');
+  return { fake: server, tickwire, trades, quotes };
+}
+
+describe('live path: fake Binance → worker → shared memory → library face', () => {
+  it('delivers every recorded trade once, sides right, and bars equal the exchange klines', async () => {
+    const { fake, tickwire, trades } = await setup();
+    expect(fake.received.some((m) => m.includes('"SUBSCRIBE"') && m.includes('btcusdt@bookTicker'))).toBe(true);
+    for (const f of frames) fake.sendRaw(f);
+    await until(() => trades.length >= frames.length, 20_000, 'all trades');
+    expect(trades.map((t) => t.tradeId)).toEqual(frames.map((f) => JSON.parse(f).data.t));
+    const first = JSON.parse(frames[0]!).data;
+    expect(trades[0]).toMatchObject({ exchange: 'binance', symbol: 'BTCUSDT', price: 61837.63, size: 0.02, side: 'sell', ts: first.T });
+    expect(trades.filter((t) => t.side === 'buy')).toHaveLength(frames.filter((f) => f.includes('"m":false')).length);
+
+    const closed = tickwire.bars('binance', 'BTC-USDT', '1m', { closed: true });
+    for (const want of derived.filter((b) => b.complete)) {
+      const got = closed.find((b) => b.openTime === want.openTime);
+      expect(got).toMatchObject({
+        open: want.open, high: want.high, low: want.low, close: want.close,
+        volume: want.volume, quoteVolume: want.quoteVolume, buyVolume: want.buyVolume, trades: want.trades, closed: true,
+      });
+    }
+    expect(tickwire.currentBar('binance', 'BTCUSDT', 'M1')).toMatchObject({ openTime: derived.at(-1)!.openTime, trades: derived.at(-1)!.trades, closed: false });
+    await until(() => tickwire.status().exchanges['binance']!.trades === frames.length, 5_000, 'status');
+    expect(tickwire.status().exchanges['binance']).toMatchObject({ state: 'connected', reconnects: 0, parseErrors: 0, duplicateTradesDropped: 0 });
+  });
+
+  it('quotes flow from bookTicker, stamped with an exchange-time estimate', async () => {
+    const { fake, quotes } = await setup();
+    const tickers = bookTickerFrames();
+    expect(tickers.length).toBeGreaterThan(10);
+    for (const f of tickers) fake.sendRaw(f);
+    await until(() => quotes.length === tickers.length, 10_000, 'quotes');
+    const d = JSON.parse(tickers[0]!).data;
+    expect(quotes[0]).toMatchObject({ symbol: 'BTCUSDT', bidPrice: Number(d.b), bidSize: Number(d.B), askPrice: Number(d.a), askSize: Number(d.A) });
+    expect(Number.isFinite(quotes[0]!.ts)).toBe(true);
+  });
+
+  it('a malformed frame is counted and the stream goes on', async () => {
+    const { fake, tickwire, trades } = await setup();
+    fake.sendRaw('{"stream":"btcusdt@trade","data":{"e":"trade","s":"BTCUSDT","t":1,"p":"oops","q":"1","T":1,"m":true}}');
+    fake.sendRaw('not json at all');
+    for (const f of frames.slice(0, 100)) fake.sendRaw(f);
+    await until(() => trades.length === 100, 10_000, 'trades after garbage');
+    await until(() => tickwire.status().exchanges['binance']!.parseErrors === 2, 5_000, 'parse errors counted');
+    expect(await tickwire.metrics()).toMatch(/tickwire_parse_errors_total\{exchange="binance"\} 2/);
+  });
+
+  it('the exchange drops the connection mid-stream: reconnect, re-subscribe, overlap de-duplicated', async () => {
+    const { fake, tickwire, trades } = await setup();
+    const half = 5_000;
+    for (const f of frames.slice(0, half)) fake.sendRaw(f);
+    await until(() => trades.length === half, 10_000, 'first half');
+    fake.dropConnections();
+    await until(() => fake.connectionCount === 2 && fake.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 're-subscription');
+    // The venue resends the last 300 trades before the drop (a reconnect overlap), then goes on.
+    for (const f of frames.slice(half - 300)) fake.sendRaw(f);
+    await until(() => trades.length === frames.length, 20_000, 'the rest');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(trades).toHaveLength(frames.length);
+    expect(new Set(trades.map((t) => t.tradeId)).size).toBe(frames.length);
+    await until(() => tickwire.status().exchanges['binance']!.duplicateTradesDropped === 300, 5_000, 'duplicates counted');
+    expect(tickwire.status().exchanges['binance']!.reconnects).toBe(1);
+    const bar = tickwire.bars('binance', 'BTCUSDT', '1m', { closed: true }).find((b) => b.openTime === derived[3]!.openTime);
+    expect(bar?.trades).toBe(derived[3]!.trades);
+  });
+
+  it('a crashed worker is restarted with the same buffers: bars from before the crash are still there and grow on', async () => {
+    const { fake, tickwire, trades } = await setup();
+    const runtime = tickwire as TickwireRuntime;
+    const cut = 6_000;
+    for (const f of frames.slice(0, cut)) fake.sendRaw(f);
+    await until(() => trades.length === cut, 10_000, 'trades before the crash');
+    const before = tickwire.bars('binance', 'BTCUSDT', '1m');
+    runtime.crashWorker('binance');
+    await until(() => tickwire.status().exchanges['binance']!.restarts === 1, 10_000, 'a restart');
+    await until(() => fake.connectionCount === 2 && fake.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 're-subscription');
+    expect(tickwire.bars('binance', 'BTCUSDT', '1m')).toEqual(before);
+    for (const f of frames.slice(cut)) fake.sendRaw(f);
+    await until(() => trades.length === frames.length, 20_000, 'trades after the restart');
+    const closed = tickwire.bars('binance', 'BTCUSDT', '1m', { closed: true });
+    for (const want of derived.filter((b) => b.complete)) {
+      const got = closed.find((b) => b.openTime === want.openTime)!;
+      expect([got.open, got.high, got.low, got.close, got.trades]).toEqual([want.open, want.high, want.low, want.close, want.trades]);
+      expect(got.volume.toFixed(8)).toBe(want.volume.toFixed(8));
+    }
+    expect(tickwire.status().exchanges['binance']!.state).toBe('connected');
+  });
+
+  it('answers lookups with stable error codes', async () => {
+    const { tickwire } = await setup();
+    expect(() => tickwire.bars('kraken', 'BTCUSDT', '1m')).toThrow(expect.objectContaining({ code: 'EXCHANGE_NOT_FOUND' }));
+    expect(() => tickwire.bars('binance', 'ETHUSDT', '1m')).toThrow(expect.objectContaining({ code: 'SYMBOL_NOT_FOUND' }));
+    expect(() => tickwire.bars('binance', 'BTCUSDT', '7m')).toThrow(expect.objectContaining({ code: 'INVALID_TIMEFRAME' }));
+    expect(() => tickwire.bars('binance', 'BTCUSDT', '1h')).toThrow(expect.objectContaining({ code: 'INVALID_TIMEFRAME' }));
+    expect(tickwire.symbols()).toEqual({ binance: { BTCUSDT: ['1m', '5m'] } });
+  });
+});
