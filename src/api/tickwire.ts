@@ -1,0 +1,423 @@
+/**
+ * The library face: `createTickwire(config)` runs feeds, aggregation and the
+ * shared-memory bars inside this process. The server (src/server/) is built
+ * on exactly this surface.
+ *
+ * Lifecycle: the constructor allocates every buffer (so memory is known
+ * before anything connects and bars can be read before `start`); `start`
+ * brings up the simulated exchange when configured, one supervised worker per
+ * exchange and the pump; `stop` closes them in reverse order.
+ */
+import client from 'prom-client';
+import type * as hdr from 'hdr-histogram-js';
+import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
+import { BarSeries, BarStore, type BarVisitor } from '../buffers/bar-store.ts';
+import { Doorbell, type DoorbellListener } from '../buffers/doorbell.ts';
+import { TickRing } from '../buffers/tick-ring.ts';
+import { parseConfig } from '../config/load.ts';
+import type { TickwireConfig } from '../config/types.ts';
+import { ErrorCode, TickwireError } from '../errors.ts';
+import { adapterFor } from '../exchanges/registry.ts';
+import { BAR_EVENT_FIELDS, type ExchangeBuffers, type FeedWorkerData, type WorkerStatus } from '../feed/protocol.ts';
+import { FeedSupervisor, type SupervisorOptions } from '../feed/supervisor.ts';
+import type { ConnectionOptions } from '../feed/connection.ts';
+import { TICK_FIELDS, type Bar } from '../model/records.ts';
+import { SymbolIndex } from '../model/symbols.ts';
+import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
+import { SimulatedExchange } from '../sim/simulated-exchange.ts';
+import { ExchangePump, newLatencyHistogram, type PumpOutput } from './pump.ts';
+import type {
+  BarQuery,
+  BarUpdate,
+  ExchangeState,
+  ExchangeStatus,
+  HealthReport,
+  LatencyReport,
+  LatencySummary,
+  StatusReport,
+  Tickwire,
+  TickwireEvents,
+} from './types.ts';
+
+/** Knobs for embedding and tests; the defaults suit production. */
+export interface RuntimeOptions {
+  /** Tick ring records per exchange (default 65 536). */
+  tickRingCapacity?: number;
+  /** Bar-event ring records per exchange (default 8 192). */
+  barRingCapacity?: number;
+  /** How often workers close bars on the clock, ms (default 100). */
+  tickMs?: number;
+  /** How often workers report status, ms (default 1 000). */
+  statusMs?: number;
+  /** An exchange not connected for this long makes health 'unavailable', ms (default 30 000). */
+  unhealthyAfterMs?: number;
+  connection?: Omit<ConnectionOptions, 'random'>;
+  supervisor?: SupervisorOptions;
+}
+
+/** Create an embedded tickwire from a config object in the YAML's shape (validated here). */
+export function createTickwire(config: unknown = {}, options: RuntimeOptions = {}): Tickwire {
+  return new TickwireRuntime(parseConfig(config, 'createTickwire config'), options);
+}
+
+interface ExchangeRuntime {
+  name: string;
+  symbols: SymbolIndex;
+  native: string[];
+  buffers: ExchangeBuffers;
+  ticks: TickRing;
+  barEvents: TickRing;
+  series: BarSeries[];
+  pump: ExchangePump;
+  supervisor: FeedSupervisor | undefined;
+  /** Parse time per frame, µs, merged from the worker's reports. */
+  parse: hdr.Histogram;
+  state: ExchangeState;
+  stateSince: number;
+  /** Frames per second between the last two status reports. */
+  rate: number;
+  rateAt: number;
+  rateFrames: number;
+}
+
+type Handlers = { [K in keyof TickwireEvents]: Set<(payload: TickwireEvents[K]) => void> };
+
+/** The in-process engine behind `createTickwire` (the CLI hands it an already validated config). */
+export class TickwireRuntime implements Tickwire {
+  readonly config: TickwireConfig;
+  /** Bytes reserved for bars and rings, fixed at construction. */
+  readonly memoryBytes: number;
+  readonly store = new BarStore();
+
+  private readonly options: RuntimeOptions;
+  private readonly exchanges = new Map<string, ExchangeRuntime>();
+  private readonly handlers: Handlers = { trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set() };
+  private readonly doorbellBuffer = Doorbell.allocate();
+  private readonly registry = new client.Registry();
+  private listener: DoorbellListener | undefined;
+  private simulated: SimulatedExchange | undefined;
+  private startedAt = NaN;
+  private running = false;
+  /** Exceptions thrown by user event handlers (they never stop the pump). */
+  handlerErrors = 0;
+
+  constructor(config: TickwireConfig, options: RuntimeOptions = {}) {
+    this.config = config;
+    this.options = options;
+    let bytes = 0;
+    const output = this.pumpOutput();
+    for (const [name, ex] of Object.entries(config.exchanges)) {
+      const symbols = new SymbolIndex();
+      for (const s of ex.symbols) symbols.add(s);
+      const series: SharedArrayBuffer[] = [];
+      for (const symbol of ex.symbols) {
+        for (const tf of config.timeframes) {
+          series.push(this.store.create(seriesKey(name, symbol, tf), config.history[tf]).buffer);
+        }
+      }
+      const buffers: ExchangeBuffers = {
+        ticks: TickRing.allocate(options.tickRingCapacity ?? 65_536, TICK_FIELDS),
+        barEvents: TickRing.allocate(options.barRingCapacity ?? 8_192, BAR_EVENT_FIELDS),
+        dirty: new SharedArrayBuffer(4 * series.length),
+        series,
+        doorbell: this.doorbellBuffer,
+      };
+      bytes += buffers.ticks.byteLength + buffers.barEvents.byteLength + buffers.dirty.byteLength;
+      const ticks = new TickRing(buffers.ticks);
+      const barEvents = new TickRing(buffers.barEvents);
+      const views = series.map((sab) => new BarSeries(sab));
+      const pump = new ExchangePump(
+        { exchange: name, symbols: ex.symbols, timeframes: config.timeframes, ticks, barEvents, dirty: new Int32Array(buffers.dirty), series: views },
+        output,
+      );
+      this.exchanges.set(name, {
+        name,
+        symbols,
+        native: ex.symbols,
+        buffers,
+        ticks,
+        barEvents,
+        series: views,
+        pump,
+        supervisor: undefined,
+        parse: newLatencyHistogram(),
+        state: 'stopped',
+        stateSince: performance.now(),
+        rate: 0,
+        rateAt: performance.now(),
+        rateFrames: 0,
+      });
+    }
+    this.memoryBytes = bytes + this.store.bytesReserved();
+    this.registerMetrics();
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.startedAt = Date.now();
+    const sim = this.config.exchanges['simulated'];
+    let simUrl = '';
+    if (sim !== undefined) {
+      this.simulated = new SimulatedExchange({ symbols: sim.symbols, rate: sim.rate, seed: sim.seed });
+      simUrl = (await this.simulated.start()).url;
+    }
+    this.listener = new Doorbell(this.doorbellBuffer).listen(() => {
+      for (const ex of this.exchanges.values()) ex.pump.drain();
+    });
+    for (const [name, ex] of this.exchanges) {
+      const cfg = this.config.exchanges[name]!;
+      const url = cfg.url ?? (name === 'simulated' ? simUrl : adapterFor(name)!.capabilities.defaultUrl);
+      const data: FeedWorkerData = {
+        exchange: name,
+        symbols: cfg.symbols,
+        channels: cfg.channels,
+        url,
+        timeframes: this.config.timeframes,
+        bars: this.config.bars,
+        buffers: ex.buffers,
+        connection: this.options.connection ?? {},
+        tickMs: this.options.tickMs ?? 100,
+        statusMs: this.options.statusMs ?? 1_000,
+      };
+      ex.supervisor = new FeedSupervisor(data, (status) => this.onWorkerStatus(ex, status), this.options.supervisor);
+      this.setState(ex, 'starting');
+      ex.supervisor.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
+    for (const ex of this.exchanges.values()) this.setState(ex, 'stopped');
+    await this.listener?.stop();
+    this.listener = undefined;
+    for (const ex of this.exchanges.values()) ex.pump.drain(); // what the workers wrote last
+    await this.simulated?.stop();
+    this.simulated = undefined;
+  }
+
+  on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
+    const set = this.handlers[event] as Set<(payload: TickwireEvents[K]) => void> | undefined;
+    if (set === undefined) throw new TickwireError(ErrorCode.INVALID_PARAMETER, `unknown event ${JSON.stringify(event)}: expected trade, quote, bar, barClose or status`);
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {
+    return this.seriesFor(exchange, symbol, timeframe).bars(toRange(query));
+  }
+
+  visitBars(exchange: string, symbol: string, timeframe: string, visitor: BarVisitor, query: BarQuery = {}): number {
+    return this.seriesFor(exchange, symbol, timeframe).visit(visitor, toRange(query));
+  }
+
+  currentBar(exchange: string, symbol: string, timeframe: string): Bar | undefined {
+    return this.seriesFor(exchange, symbol, timeframe).formingBar();
+  }
+
+  resolveSymbol(exchange: string, symbol: string): string {
+    const ex = this.exchangeFor(exchange);
+    const ref = ex.symbols.resolve(symbol);
+    if (ref === undefined) throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not configured on ${exchange}`);
+    return ref.native;
+  }
+
+  symbols(): Record<string, Record<string, TimeframeName[]>> {
+    const out: Record<string, Record<string, TimeframeName[]>> = {};
+    for (const ex of this.exchanges.values()) {
+      out[ex.name] = Object.fromEntries(ex.native.map((s) => [s, [...this.config.timeframes]]));
+    }
+    return out;
+  }
+
+  status(): StatusReport {
+    const exchanges: Record<string, ExchangeStatus> = {};
+    for (const ex of this.exchanges.values()) exchanges[ex.name] = this.exchangeStatus(ex);
+    return { uptimeMs: this.running ? Date.now() - this.startedAt : 0, exchanges };
+  }
+
+  health(): HealthReport {
+    const reasons: string[] = [];
+    if (!this.running) reasons.push('not started');
+    const now = performance.now();
+    const grace = this.options.unhealthyAfterMs ?? 30_000;
+    for (const ex of this.exchanges.values()) {
+      if (this.running && ex.state !== 'connected' && now - ex.stateSince > grace) {
+        reasons.push(`${ex.name}: ${ex.state} for ${Math.round((now - ex.stateSince) / 1000)} s`);
+      }
+    }
+    return { status: reasons.length === 0 ? 'ok' : 'unavailable', reasons };
+  }
+
+  latency(): LatencyReport {
+    const parse: Record<string, LatencySummary> = {};
+    const publish: Record<string, LatencySummary> = {};
+    for (const ex of this.exchanges.values()) {
+      parse[ex.name] = summarize(ex.parse);
+      publish[ex.name] = summarize(ex.pump.receiveToPublish);
+    }
+    return { parse, receive_to_publish: publish };
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Fault injection for tests: crash `exchange`'s worker (the supervisor restarts it). */
+  crashWorker(exchange: string): void {
+    this.exchangeFor(exchange).supervisor?.crash();
+  }
+
+  private pumpOutput(): PumpOutput {
+    const h = this.handlers;
+    return {
+      trade: (e) => this.emit(h.trade, e),
+      quote: (e) => this.emit(h.quote, e),
+      bar: (u: BarUpdate, closed: boolean) => {
+        this.emit(h.bar, u);
+        if (closed) this.emit(h.barClose, u);
+      },
+    };
+  }
+
+  private emit<T>(handlers: Set<(payload: T) => void>, payload: T): void {
+    for (const handler of handlers) {
+      try {
+        handler(payload);
+      } catch {
+        this.handlerErrors++;
+      }
+    }
+  }
+
+  private onWorkerStatus(ex: ExchangeRuntime, status: WorkerStatus): void {
+    ex.parse.add(decodeFromCompressedBase64(status.parseHistogram));
+    const now = performance.now();
+    const frames = ex.supervisor?.totals.frames ?? 0;
+    if (now > ex.rateAt) ex.rate = Math.round(((frames - ex.rateFrames) * 10_000) / (now - ex.rateAt)) / 10;
+    ex.rateAt = now;
+    ex.rateFrames = frames;
+    this.setState(ex, status.state);
+    this.emit(this.handlers.status, this.exchangeStatus(ex));
+  }
+
+  private setState(ex: ExchangeRuntime, state: ExchangeState): void {
+    if (ex.state === state) return;
+    ex.state = state;
+    ex.stateSince = performance.now();
+  }
+
+  private exchangeStatus(ex: ExchangeRuntime): ExchangeStatus {
+    const sup = ex.supervisor;
+    const last = sup?.last;
+    const totals = sup?.totals;
+    const lastFrameAt = last?.lastFrameAt ?? NaN;
+    return {
+      exchange: ex.name,
+      state: sup?.restarting === true ? 'restarting' : ex.state,
+      symbols: [...ex.native],
+      reconnects: totals?.reconnects ?? 0,
+      restarts: sup?.restarts ?? 0,
+      lastMessageAgeMs: lastFrameAt === lastFrameAt ? Math.max(0, Math.round(performance.timeOrigin + performance.now() - lastFrameAt)) : null,
+      messageRate: ex.rate,
+      clockOffsetMs: last?.clockOffsetMs ?? 0,
+      messages: totals?.frames ?? 0,
+      trades: totals?.trades ?? 0,
+      quotes: totals?.quotes ?? 0,
+      parseErrors: totals?.parseErrors ?? 0,
+      lateTradesDropped: totals?.lateTradesDropped ?? 0,
+      duplicateTradesDropped: totals?.duplicateTradesDropped ?? 0,
+      ringOverflow: ex.ticks.overflow() + ex.barEvents.overflow(),
+      lastError: last?.lastError ?? null,
+    };
+  }
+
+  private exchangeFor(exchange: string): ExchangeRuntime {
+    const ex = this.exchanges.get(exchange);
+    if (ex === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
+    return ex;
+  }
+
+  private seriesFor(exchange: string, symbol: string, timeframe: string): BarSeries {
+    const native = this.resolveSymbol(exchange, symbol);
+    const tf = parseTimeframe(timeframe).name;
+    if (!this.config.timeframes.includes(tf)) {
+      throw new TickwireError(ErrorCode.INVALID_TIMEFRAME, `timeframe ${timeframe} is not kept: configured are ${this.config.timeframes.join(' ')}`);
+    }
+    return this.store.get(seriesKey(exchange, native, tf))!;
+  }
+
+  private registerMetrics(): void {
+    const runtime = this;
+    const perExchange = (name: string, help: string, value: (ex: ExchangeStatus) => number) =>
+      new client.Counter({
+        name,
+        help,
+        labelNames: ['exchange'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of Object.values(runtime.status().exchanges)) this.inc({ exchange: s.exchange }, value(s));
+        },
+      });
+    perExchange('tickwire_messages_total', 'Frames received from the exchange.', (s) => s.messages);
+    perExchange('tickwire_trades_total', 'Trades taken (duplicates excluded).', (s) => s.trades);
+    perExchange('tickwire_quotes_total', 'Best bid/offer updates taken.', (s) => s.quotes);
+    perExchange('tickwire_reconnects_total', 'Reconnects of the exchange connection.', (s) => s.reconnects);
+    perExchange('tickwire_worker_restarts_total', 'Restarts of the exchange worker after a crash or hang.', (s) => s.restarts);
+    perExchange('tickwire_parse_errors_total', 'Frames that could not be parsed (never fatal).', (s) => s.parseErrors);
+    perExchange('tickwire_ring_overflow_total', 'Records dropped because a shared ring was full.', (s) => s.ringOverflow);
+    perExchange('tickwire_late_trades_dropped_total', 'Trades too late to amend their closed bar.', (s) => s.lateTradesDropped);
+    perExchange('tickwire_duplicate_trades_total', 'Trades dropped as duplicates (same trade id).', (s) => s.duplicateTradesDropped);
+    new client.Gauge({
+      name: 'tickwire_exchange_connected',
+      help: '1 while the exchange connection is up.',
+      labelNames: ['exchange'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const ex of runtime.exchanges.values()) this.set({ exchange: ex.name }, ex.state === 'connected' ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'tickwire_bar_memory_bytes',
+      help: 'Shared memory reserved for bars and rings.',
+      registers: [this.registry],
+      collect() {
+        this.set(runtime.memoryBytes);
+      },
+    });
+    new client.Counter({
+      name: 'tickwire_event_handler_errors_total',
+      help: 'Exceptions thrown by embedding code in event handlers.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(runtime.handlerErrors);
+      },
+    });
+  }
+}
+
+/** Key of a bar series in the store. */
+export function seriesKey(exchange: string, symbol: string, tf: TimeframeName): string {
+  return `${exchange}:${symbol}:${tf}`;
+}
+
+function toRange(q: BarQuery) {
+  return { start: q.start, end: q.end, limit: q.limit, forming: q.closed !== true };
+}
+
+function summarize(h: hdr.Histogram): LatencySummary {
+  return {
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+    count: h.totalCount,
+  };
+}
+
