@@ -207,6 +207,9 @@ port.on('message', (cmd: WorkerCommand) => {
     setImmediate(() => {
       throw new Error('crash requested (fault injection)');
     });
+  } else if (cmd.type === 'hang') {
+    const until = Date.now() + 3_600_000;
+    while (Date.now() < until); // stops answering, as a stuck parser would
   }
 });
 

@@ -265,9 +265,9 @@ export class TickwireRuntime implements Tickwire {
     return this.registry.metrics();
   }
 
-  /** Fault injection for tests: crash `exchange`'s worker (the supervisor restarts it). */
-  crashWorker(exchange: string): void {
-    this.exchangeFor(exchange).supervisor?.crash();
+  /** Fault injection for tests: crash `exchange`'s worker or make it hang (the supervisor restarts it). */
+  injectWorkerFault(exchange: string, fault: 'crash' | 'hang'): void {
+    this.exchangeFor(exchange).supervisor?.inject(fault);
   }
 
   private pumpOutput(): PumpOutput {

@@ -60,8 +60,8 @@ export interface WorkerStatus {
   parseHistogram: string;
 }
 
-/** Main → worker. `crash` is fault injection for the supervisor's tests. */
-export type WorkerCommand = { type: 'stop' } | { type: 'crash' };
+/** Main → worker. `crash` and `hang` are fault injection for the supervisor's tests. */
+export type WorkerCommand = { type: 'stop' } | { type: 'crash' } | { type: 'hang' };
 
 /** Worker → main. */
 export type WorkerMessage = WorkerStatus | { type: 'stopped' };

@@ -90,9 +90,9 @@ export class FeedSupervisor {
     clearTimeout(timer);
   }
 
-  /** Fault injection for tests: make the worker throw an uncaught error. */
-  crash(): void {
-    this.worker?.postMessage({ type: 'crash' } satisfies WorkerCommand);
+  /** Fault injection for tests: make the worker throw an uncaught error, or stop answering. */
+  inject(fault: 'crash' | 'hang'): void {
+    this.worker?.postMessage({ type: fault } satisfies WorkerCommand);
   }
 
   private spawn(): void {

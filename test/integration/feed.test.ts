@@ -113,7 +113,7 @@ describe('live path: fake Binance → worker → shared memory → library face'
     for (const f of frames.slice(0, cut)) fake.sendRaw(f);
     await until(() => trades.length === cut, 10_000, 'trades before the crash');
     const before = tickwire.bars('binance', 'BTCUSDT', '1m');
-    runtime.crashWorker('binance');
+    runtime.injectWorkerFault('binance', 'crash');
     await until(() => tickwire.status().exchanges['binance']!.restarts === 1, 10_000, 'a restart');
     await until(() => fake.connectionCount === 2 && fake.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 're-subscription');
     expect(tickwire.bars('binance', 'BTCUSDT', '1m')).toEqual(before);
@@ -126,6 +126,38 @@ describe('live path: fake Binance → worker → shared memory → library face'
       expect(got.volume.toFixed(8)).toBe(want.volume.toFixed(8));
     }
     expect(tickwire.status().exchanges['binance']!.state).toBe('connected');
+  });
+
+  it('a hung worker (no status reports) is replaced', async () => {
+    fake = await startFakeBinance();
+    const runtime = createTickwire(
+      { timeframes: ['1m'], exchanges: { binance: { url: fake.url, symbols: ['BTCUSDT'] } } },
+      { statusMs: 100, tickMs: 50, supervisor: { hangTimeoutMs: 500, restartDelayMs: 20 } },
+    ) as TickwireRuntime;
+    tickwire = runtime;
+    await runtime.start();
+    const server = fake;
+    await until(() => server.connectionCount === 1 && server.subscriptions().length === 1, 10_000, 'first connection');
+    runtime.injectWorkerFault('binance', 'hang');
+    await until(() => runtime.status().exchanges['binance']!.restarts === 1, 10_000, 'the hung worker to be replaced');
+    await until(() => runtime.status().exchanges['binance']!.state === 'connected', 10_000, 'the new worker to connect');
+    expect(await runtime.metrics()).toMatch(/tickwire_worker_restarts_total\{exchange="binance"\} 1/);
+  });
+
+  it('stop() leaves no handle behind: no socket, timer or worker', async () => {
+    const before = process.getActiveResourcesInfo();
+    const { fake: server, tickwire: tw, trades } = await setup();
+    for (const f of frames.slice(0, 200)) server.sendRaw(f);
+    await until(() => trades.length === 200, 10_000, 'trades');
+    await tw.stop();
+    await server.stop();
+    tickwire = undefined;
+    fake = undefined;
+    await new Promise((r) => setTimeout(r, 50));
+    // Nothing more of any kind than before (vitest's own timers may come and go).
+    const count = (list: string[]) => list.reduce((m, r) => m.set(r, (m.get(r) ?? 0) + 1), new Map<string, number>());
+    const was = count(before);
+    for (const [kind, n] of count(process.getActiveResourcesInfo())) expect(n, kind).toBeLessThanOrEqual(was.get(kind) ?? 0);
   });
 
   it('answers lookups with stable error codes', async () => {

@@ -1,0 +1,99 @@
+/**
+ * `tickwire start [--config FILE] [--host H] [--port N]`: runs the server.
+ * Without --config it uses ./tickwire.yaml when present, else the built-in
+ * default (the simulated exchange, offline). Start-up prints the listening
+ * address, the exchanges and the memory reserved for bars; SIGINT/SIGTERM
+ * close the listen socket and connections, stop the workers and exit 0.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { TickwireRuntime } from './api/tickwire.ts';
+import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
+import { loadConfigFile, loadConfigText } from './config/load.ts';
+import type { TickwireConfig } from './config/types.ts';
+import { TickwireError } from './errors.ts';
+import { createServer } from './server/server.ts';
+
+const USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT]
+
+  --config FILE   YAML configuration (default: ./tickwire.yaml if present, else the built-in simulated exchange)
+  --host HOST     listen address (overrides server.host)
+  --port PORT     listen port, 0 for any free port (overrides server.port)`;
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code once the server has stopped. */
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    console.error(`tickwire: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help === true) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.positionals[0] !== 'start' || args.positionals.length > 1) {
+    console.error(`tickwire: expected the command "start"\n${USAGE}`);
+    return 2;
+  }
+  let config: TickwireConfig;
+  let source: string;
+  try {
+    ({ config, source } = readConfig(args.values.config));
+    if (args.values.host !== undefined) config.server.host = args.values.host;
+    if (args.values.port !== undefined) {
+      const port = Number(args.values.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: got ${JSON.stringify(args.values.port)}, expected an integer 0..65535`);
+      config.server.port = port;
+    }
+  } catch (err) {
+    console.error(`tickwire: ${err instanceof TickwireError || err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+
+  const tickwire = new TickwireRuntime(config);
+  const server = createServer(tickwire, { host: config.server.host, port: config.server.port });
+  let address: { host: string; port: number };
+  try {
+    await tickwire.start();
+    address = await server.listen();
+  } catch (err) {
+    console.error(`tickwire: could not start: ${(err as Error).message}`);
+    await server.close();
+    await tickwire.stop();
+    return 1;
+  }
+  const exchanges = Object.entries(config.exchanges).map(([name, ex]) => `${name} (${ex.symbols.join(', ')})`);
+  console.log(
+    [
+      `tickwire listening on http://${address.host}:${address.port} (config: ${source})`,
+      `exchanges: ${exchanges.join('; ')}`,
+      `timeframes: ${config.timeframes.join(' ')}; memory reserved for bars and rings: ${formatBytes(tickwire.memoryBytes)}`,
+      `try: curl http://${address.host}:${address.port}/v1/status`,
+    ].join('\n'),
+  );
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  console.log(`tickwire: ${signal}, shutting down`);
+  await server.close();
+  await tickwire.stop();
+  return 0;
+}
+
+function readConfig(path: string | undefined): { config: TickwireConfig; source: string } {
+  if (path !== undefined) return { config: loadConfigFile(path), source: path };
+  if (existsSync('tickwire.yaml')) return { config: loadConfigFile('tickwire.yaml'), source: './tickwire.yaml' };
+  return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default'), source: 'built-in default (simulated exchange)' };
+}
+
+function formatBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}

@@ -1,0 +1,87 @@
+/** Small HTTP helpers shared by the routes and the WebSocket upgrade: status lines, error bodies, query parsing. */
+import type { HttpResponse } from 'uWebSockets.js';
+import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
+
+export const JSON_TYPE = 'application/json';
+
+const STATUS_LINE: Record<number, string> = {
+  200: '200 OK',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  404: '404 Not Found',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+const STATUS_OF_CODE: Record<ErrorCode, number> = {
+  EXCHANGE_NOT_FOUND: 404,
+  SYMBOL_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  INVALID_TIMEFRAME: 400,
+  INVALID_PARAMETER: 400,
+  UNKNOWN_CHANNEL: 400,
+  INVALID_CONFIG: 500,
+  EXCHANGE_NOT_RUNNING: 503,
+  RATE_LIMITED: 429,
+  UNAUTHORIZED: 401,
+  INTERNAL_ERROR: 500,
+};
+
+/** The HTTP status answering an error code. */
+export function statusOfCode(code: ErrorCode): number {
+  return STATUS_OF_CODE[code] ?? 500;
+}
+
+/** Write a whole response (status, content type, body). Inside a uWS handler or a `res.cork`. */
+export function writeResponse(res: HttpResponse, status: number, body: string, contentType = JSON_TYPE): void {
+  res.writeStatus(STATUS_LINE[status] ?? `${status}`).writeHeader('content-type', contentType).end(body);
+}
+
+/** `{"error":{"code","message"}}` */
+export function v1ErrorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/** Query parameters; with `accepted`, unknown and repeated ones are rejected (INVALID_PARAMETER naming them). */
+export function parseQuery(raw: string, accepted: readonly string[] | null): Map<string, string> {
+  const out = new Map<string, string>();
+  if (raw === '') return out;
+  for (const [key, value] of new URLSearchParams(raw)) {
+    if (accepted !== null) {
+      if (!accepted.includes(key)) {
+        throw new TickwireError(
+          ErrorCode.INVALID_PARAMETER,
+          `unknown query parameter ${JSON.stringify(key)}: accepted are ${accepted.join(', ')}`,
+        );
+      }
+      if (out.has(key)) throw new TickwireError(ErrorCode.INVALID_PARAMETER, `query parameter ${JSON.stringify(key)} given twice`);
+    }
+    if (!out.has(key)) out.set(key, value);
+  }
+  return out;
+}
+
+const DIGITS = /^\d+$/;
+
+/** An integer query parameter within [min, max]; `fallback` when absent. */
+export function intParam(q: Map<string, string>, name: string, min: number, max: number, fallback: number): number;
+export function intParam(q: Map<string, string>, name: string, min: number, max: number, fallback?: undefined): number | undefined;
+export function intParam(q: Map<string, string>, name: string, min: number, max: number, fallback?: number): number | undefined {
+  const raw = q.get(name);
+  if (raw === undefined) return fallback;
+  const v = DIGITS.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    const expected = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
+    throw new InvalidParameterError(name, raw, expected);
+  }
+  return v;
+}
+
+/** One of `choices`; `fallback` when absent. */
+export function choiceParam<T extends string>(q: Map<string, string>, name: string, choices: readonly T[], fallback: T): T {
+  const raw = q.get(name);
+  if (raw === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw new InvalidParameterError(name, raw, `one of ${choices.join(', ')}`);
+  return raw as T;
+}

@@ -1,0 +1,230 @@
+/**
+ * Wire serialization of bars, trades and quotes (JSON, CSV, the older
+ * streamer shape) by string concatenation.
+ *
+ * Live messages are a prepared per-channel prefix + the per-message numbers:
+ * the channel, exchange and symbol are escaped and quoted once, when a
+ * channel is first subscribed (`prepareChannel`), never per message. Bars are
+ * written straight from their float64 record in shared memory (NaN = null).
+ */
+import type { QuoteEvent, TradeEvent } from '../api/types.ts';
+import { BarField as F, type Bar } from '../model/records.ts';
+import type { BarVisitor } from '../buffers/bar-store.ts';
+
+/** A JSON number; `null` for NaN and ±Infinity, which JSON lacks. */
+export function num(v: number): string {
+  return Number.isFinite(v) ? '' + v : 'null';
+}
+
+function nullableNum(v: number | null): string {
+  return v === null ? 'null' : num(v);
+}
+
+/** A CSV field: empty for NaN (null). */
+function csvNum(v: number): string {
+  return Number.isFinite(v) ? '' + v : '';
+}
+
+// ── bars ─────────────────────────────────────────────────────────────────
+
+/** The fields of a bar record, without braces: `"openTime":…,"revision":…`. */
+export function barFieldsFromRecord(b: Float64Array, o: number): string {
+  return (
+    '"openTime":' + num(b[o + F.OPEN_TIME]!) +
+    ',"closeTime":' + num(b[o + F.CLOSE_TIME]!) +
+    ',"open":' + num(b[o + F.OPEN]!) +
+    ',"high":' + num(b[o + F.HIGH]!) +
+    ',"low":' + num(b[o + F.LOW]!) +
+    ',"close":' + num(b[o + F.CLOSE]!) +
+    ',"volume":' + num(b[o + F.VOLUME]!) +
+    ',"quoteVolume":' + num(b[o + F.QUOTE_VOLUME]!) +
+    ',"buyVolume":' + num(b[o + F.BUY_VOLUME]!) +
+    ',"sellVolume":' + num(b[o + F.SELL_VOLUME]!) +
+    ',"trades":' + num(b[o + F.TRADES]!) +
+    ',"vwap":' + num(b[o + F.VWAP]!) +
+    ',"spread":' + num(b[o + F.SPREAD]!) +
+    ',"closed":' + (b[o + F.CLOSED] === 1 ? 'true' : 'false') +
+    ',"revision":' + num(b[o + F.REVISION]!)
+  );
+}
+
+/** As `barFieldsFromRecord`, from a plain `Bar` (the library's event payload). */
+export function barFieldsFromObject(bar: Bar): string {
+  return (
+    '"openTime":' + num(bar.openTime) +
+    ',"closeTime":' + num(bar.closeTime) +
+    ',"open":' + num(bar.open) +
+    ',"high":' + num(bar.high) +
+    ',"low":' + num(bar.low) +
+    ',"close":' + num(bar.close) +
+    ',"volume":' + num(bar.volume) +
+    ',"quoteVolume":' + num(bar.quoteVolume) +
+    ',"buyVolume":' + num(bar.buyVolume) +
+    ',"sellVolume":' + num(bar.sellVolume) +
+    ',"trades":' + num(bar.trades) +
+    ',"vwap":' + nullableNum(bar.vwap) +
+    ',"spread":' + nullableNum(bar.spread) +
+    ',"closed":' + (bar.closed ? 'true' : 'false') +
+    ',"revision":' + num(bar.revision)
+  );
+}
+
+/** A bar record as a JSON object. */
+export function barJson(b: Float64Array, o: number): string {
+  return '{' + barFieldsFromRecord(b, o) + '}';
+}
+
+export const BAR_CSV_HEADER =
+  'openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision\n';
+
+/** A bar record as one CSV line (with its newline); null is an empty field. */
+export function barCsv(b: Float64Array, o: number): string {
+  return (
+    csvNum(b[o + F.OPEN_TIME]!) + ',' +
+    csvNum(b[o + F.CLOSE_TIME]!) + ',' +
+    csvNum(b[o + F.OPEN]!) + ',' +
+    csvNum(b[o + F.HIGH]!) + ',' +
+    csvNum(b[o + F.LOW]!) + ',' +
+    csvNum(b[o + F.CLOSE]!) + ',' +
+    csvNum(b[o + F.VOLUME]!) + ',' +
+    csvNum(b[o + F.QUOTE_VOLUME]!) + ',' +
+    csvNum(b[o + F.BUY_VOLUME]!) + ',' +
+    csvNum(b[o + F.SELL_VOLUME]!) + ',' +
+    csvNum(b[o + F.TRADES]!) + ',' +
+    csvNum(b[o + F.VWAP]!) + ',' +
+    csvNum(b[o + F.SPREAD]!) + ',' +
+    (b[o + F.CLOSED] === 1 ? 'true' : 'false') + ',' +
+    csvNum(b[o + F.REVISION]!) + '\n'
+  );
+}
+
+/** A bar record in the older streamer API's candle shape (`time` in epoch seconds). */
+export function streamerCandleJson(b: Float64Array, o: number): string {
+  return (
+    '{"time":' + num(b[o + F.OPEN_TIME]! / 1000) +
+    ',"open":' + num(b[o + F.OPEN]!) +
+    ',"high":' + num(b[o + F.HIGH]!) +
+    ',"low":' + num(b[o + F.LOW]!) +
+    ',"close":' + num(b[o + F.CLOSE]!) +
+    ',"volume":' + num(b[o + F.VOLUME]!) +
+    ',"spread":' + num(b[o + F.SPREAD]!) + '}'
+  );
+}
+
+/**
+ * A BarVisitor that concatenates one formatted item per bar, `sep` between
+ * items. `begin()` discards a failed attempt (BarSeries' seqlock contract).
+ */
+export class BarTextVisitor implements BarVisitor {
+  text = '';
+  count = 0;
+  readonly #format: (buf: Float64Array, offset: number) => string;
+  readonly #sep: string;
+
+  constructor(format: (buf: Float64Array, offset: number) => string, sep = ',') {
+    this.#format = format;
+    this.#sep = sep;
+  }
+
+  begin(): void {
+    this.text = '';
+    this.count = 0;
+  }
+
+  onBar(buf: Float64Array, offset: number): void {
+    this.text += this.count === 0 ? this.#format(buf, offset) : this.#sep + this.#format(buf, offset);
+    this.count++;
+  }
+}
+
+// ── live messages ────────────────────────────────────────────────────────
+
+export type ChannelKind = 'trades' | 'quotes' | 'bars';
+
+/** The constant parts of one channel's live messages, prepared once. */
+export interface ChannelFormat {
+  /** `{"type":"trade","channel":"…","seq":` */
+  readonly head: string;
+  /** `,"exchange":"…","symbol":"…",` up to the first per-message field (`"tradeId":`, `"bidPrice":`, the bar's fields). */
+  readonly mid: string;
+  /** Upper bound of one message's UTF-8 size, bytes (backpressure accounting). */
+  readonly maxBytes: number;
+}
+
+const TYPE_OF: Record<ChannelKind, string> = { trades: 'trade', quotes: 'quote', bars: 'bar' };
+
+/** Largest server-to-client WebSocket frame header, bytes. */
+const WS_FRAME_HEADER = 10;
+
+/** Longest text `num` can produce for a float64 (e.g. -0.0000012345678901234567). */
+const MAX_NUMBER_CHARS = 25;
+
+export function prepareChannel(
+  kind: ChannelKind,
+  channel: string,
+  exchange: string,
+  symbol: string,
+  timeframe?: string,
+): ChannelFormat {
+  const head = '{"type":"' + TYPE_OF[kind] + '","channel":' + JSON.stringify(channel) + ',"seq":';
+  let mid = ',"exchange":' + JSON.stringify(exchange) + ',"symbol":' + JSON.stringify(symbol);
+  if (kind === 'trades') mid += ',"tradeId":';
+  else if (kind === 'quotes') mid += ',"bidPrice":';
+  else mid += ',"timeframe":' + JSON.stringify(timeframe) + ',';
+  const maxBytes = WS_FRAME_HEADER + Buffer.byteLength(head) + Buffer.byteLength(mid) + MAX_NUMBER_CHARS /* seq */ + TAIL_BOUND[kind];
+  return { head, mid, maxBytes };
+}
+
+const SIDE_JSON: Record<string, string> = { buy: '"buy"', sell: '"sell"', unknown: '"unknown"' };
+
+export function tradeMessage(f: ChannelFormat, seq: number, e: TradeEvent): string {
+  return (
+    f.head + seq + f.mid + nullableNum(e.tradeId) +
+    ',"price":' + num(e.price) +
+    ',"size":' + num(e.size) +
+    ',"side":' + (SIDE_JSON[e.side] ?? '"unknown"') +
+    ',"ts":' + num(e.ts) +
+    ',"recvTs":' + num(e.recvTs) + '}'
+  );
+}
+
+export function quoteMessage(f: ChannelFormat, seq: number, e: QuoteEvent): string {
+  return (
+    f.head + seq + f.mid + num(e.bidPrice) +
+    ',"bidSize":' + num(e.bidSize) +
+    ',"askPrice":' + num(e.askPrice) +
+    ',"askSize":' + num(e.askSize) +
+    ',"ts":' + num(e.ts) +
+    ',"recvTs":' + num(e.recvTs) + '}'
+  );
+}
+
+export function barMessage(f: ChannelFormat, seq: number, bar: Bar): string {
+  return f.head + seq + f.mid + barFieldsFromObject(bar) + '}';
+}
+
+/**
+ * Bytes after `mid` at most: the per-message part of a worst-case message
+ * (every number at its longest), measured once at load.
+ */
+const TAIL_BOUND: Record<ChannelKind, number> = (() => {
+  const n = -0.0000012345678901234567;
+  const empty: ChannelFormat = { head: '', mid: '', maxBytes: 0 };
+  const trade = tradeMessage(empty, 0, { exchange: '', symbol: '', tradeId: n, price: n, size: n, side: 'unknown', ts: n, recvTs: n });
+  const quote = quoteMessage(empty, 0, { exchange: '', symbol: '', bidPrice: n, bidSize: n, askPrice: n, askSize: n, ts: n, recvTs: n });
+  const bar = barMessage(empty, 0, {
+    openTime: n, closeTime: n, open: n, high: n, low: n, close: n, volume: n, quoteVolume: n, buyVolume: n,
+    sellVolume: n, trades: n, firstTradeId: n, lastTradeId: n, vwap: n, spread: n, closed: false, revision: n,
+  });
+  return { trades: trade.length, quotes: quote.length, bars: bar.length };
+})();
+
+// ── control messages (rare; plain JSON.stringify) ────────────────────────
+
+export function snapshotHead(channel: string, seq: number): string {
+  return '{"type":"snapshot","channel":' + JSON.stringify(channel) + ',"seq":' + seq + ',"bars":[';
+}
+
+export function gapMessage(channel: string, fromSeq: number, toSeq: number, reason: string): string {
+  return JSON.stringify({ type: 'gap', channel, fromSeq, toSeq, reason });
+}

@@ -1,0 +1,85 @@
+/**
+ * The server's own Prometheus metrics, in their own Registry (the Tickwire
+ * instance has its registry; `/metrics` answers with both, one after the
+ * other, so names must not overlap).
+ *
+ * Live-path counts (published messages) are plain numbers bumped on the hot
+ * path and folded into prom-client only when scraped: a labelled `inc()` per
+ * message does a label-hash lookup each time, a `+= 1` does not.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** Channel kinds, the `channel_type` label. */
+export type ChannelType = 'trades' | 'quotes' | 'bars';
+
+/** Live state the gauges read when scraped. */
+export interface ServerGaugeSource {
+  /** Open WebSocket connections. */
+  connections(): number;
+  /** Channel subscriptions summed over all connections. */
+  subscriptions(): number;
+}
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  /** Messages published per channel type (one per message and channel, not per recipient). */
+  readonly published: Record<ChannelType, number> = { trades: 0, quotes: 0, bars: 0 };
+  readonly #folded: Record<ChannelType, number> = { trades: 0, quotes: 0, bars: 0 };
+  readonly #rejected: Counter<'code'>;
+  readonly #http: Counter<'route' | 'status'>;
+
+  constructor(source: ServerGaugeSource) {
+    const registers = [this.registry];
+    const published = this.published;
+    const folded = this.#folded;
+    new Gauge({
+      name: 'tickwire_subscribers',
+      help: 'Channel subscriptions over all WebSocket connections',
+      registers,
+      collect() {
+        this.set(source.subscriptions());
+      },
+    });
+    new Gauge({
+      name: 'tickwire_ws_connections',
+      help: 'Open WebSocket connections',
+      registers,
+      collect() {
+        this.set(source.connections());
+      },
+    });
+    new Counter({
+      name: 'tickwire_published_messages_total',
+      help: 'Live messages published to WebSocket channels (once per message and channel)',
+      labelNames: ['channel_type'] as const,
+      registers,
+      collect() {
+        for (const type of ['trades', 'quotes', 'bars'] as const) {
+          const delta = published[type] - folded[type];
+          folded[type] = published[type];
+          this.inc({ channel_type: type }, delta);
+        }
+      },
+    });
+    this.#rejected = new Counter({
+      name: 'tickwire_ws_rejected_messages_total',
+      help: 'Client WebSocket messages answered with an error, by error code',
+      labelNames: ['code'] as const,
+      registers,
+    });
+    this.#http = new Counter({
+      name: 'tickwire_http_requests_total',
+      help: 'HTTP requests by route pattern and status',
+      labelNames: ['route', 'status'] as const,
+      registers,
+    });
+  }
+
+  rejected(code: string): void {
+    this.#rejected.inc({ code });
+  }
+
+  httpRequest(route: string, status: number): void {
+    this.#http.inc({ route, status });
+  }
+}

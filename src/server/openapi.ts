@@ -1,0 +1,259 @@
+/**
+ * `/docs`: an OpenAPI 3.1 description of the HTTP routes (the WebSocket
+ * protocol is summarised in the `/v1/stream` entry's description). Built once.
+ */
+
+const error = { $ref: '#/components/responses/Error' };
+const number = { type: 'number' };
+const integer = { type: 'integer' };
+const nullableNumber = { type: ['number', 'null'] };
+
+const symbolParam = {
+  name: 'symbol',
+  in: 'path',
+  required: true,
+  description: 'Exchange-native symbol (`BTCUSDT`, url-encoded `XBT%2FUSD`) or normalized `BASE-QUOTE` (`BTC-USDT`).',
+  schema: { type: 'string' },
+};
+const tfParam = {
+  name: 'tf',
+  in: 'path',
+  required: true,
+  description: 'Timeframe: 1s 5s 15s 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w, or M1 M5 M15 M30 H1 H4 D1 W1.',
+  schema: { type: 'string' },
+};
+const limitParam = {
+  name: 'limit',
+  in: 'query',
+  description: 'Newest bars to return (the forming bar counts).',
+  schema: { type: 'integer', minimum: 1, maximum: 5000, default: 500 },
+};
+
+function json(schema: object, description = 'OK'): object {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+function document(): object {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'tickwire',
+      version: '0.1.0',
+      description:
+        'Real-time market-data gateway. All JSON numbers are numbers; times are epoch milliseconds UTC. ' +
+        'Errors: `{"error":{"code","message"}}` with a stable code.',
+    },
+    paths: {
+      '/health': {
+        get: {
+          summary: 'Liveness and readiness',
+          responses: {
+            '200': json({ type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] }),
+            '503': json(
+              {
+                type: 'object',
+                properties: { status: { const: 'unavailable' }, reasons: { type: 'array', items: { type: 'string' } } },
+                required: ['status', 'reasons'],
+              },
+              'Not serving',
+            ),
+          },
+        },
+      },
+      '/v1/status': {
+        get: { summary: 'Uptime and per-exchange state', responses: { '200': json({ $ref: '#/components/schemas/Status' }), '500': error } },
+      },
+      '/v1/symbols': {
+        get: {
+          summary: 'Configured symbols and timeframes per exchange',
+          responses: {
+            '200': json({
+              type: 'object',
+              properties: {
+                exchanges: {
+                  type: 'object',
+                  additionalProperties: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+                },
+              },
+              required: ['exchanges'],
+            }),
+          },
+        },
+      },
+      '/v1/latency': {
+        get: {
+          summary: 'Latency percentiles (µs) per stage and exchange',
+          responses: {
+            '200': json({
+              type: 'object',
+              additionalProperties: { type: 'object', additionalProperties: { $ref: '#/components/schemas/Latency' } },
+            }),
+          },
+        },
+      },
+      '/v1/candles/{exchange}/{symbol}/{tf}': {
+        get: {
+          summary: 'Bars of one series, oldest first; the forming bar last unless closed=true',
+          parameters: [
+            { name: 'exchange', in: 'path', required: true, schema: { type: 'string' } },
+            symbolParam,
+            tfParam,
+            limitParam,
+            { name: 'start', in: 'query', description: 'Earliest open time, epoch ms (inclusive).', schema: { type: 'integer', minimum: 0 } },
+            { name: 'end', in: 'query', description: 'Latest open time, epoch ms (inclusive); ≥ start.', schema: { type: 'integer', minimum: 0 } },
+            { name: 'format', in: 'query', schema: { enum: ['json', 'csv'], default: 'json' } },
+            { name: 'closed', in: 'query', description: 'Only closed bars.', schema: { enum: ['true', 'false'], default: 'false' } },
+          ],
+          responses: {
+            '200': {
+              description: 'Bars',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      exchange: { type: 'string' },
+                      symbol: { type: 'string', description: 'Exchange-native symbol' },
+                      timeframe: { type: 'string', description: 'Canonical timeframe' },
+                      count: integer,
+                      candles: { type: 'array', items: { $ref: '#/components/schemas/Bar' } },
+                    },
+                    required: ['exchange', 'symbol', 'timeframe', 'count', 'candles'],
+                  },
+                },
+                'text/csv': {
+                  schema: {
+                    type: 'string',
+                    description:
+                      'Header `openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision`, one line per bar; null is an empty field.',
+                  },
+                },
+              },
+            },
+            '400': error,
+            '404': error,
+            '503': error,
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: { '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/docs': { get: { summary: 'This document', responses: { '200': json({ type: 'object' }) } } },
+      '/': {
+        get: { summary: 'Live dashboard', responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } } },
+      },
+      '/v1/stream': {
+        get: {
+          summary: 'WebSocket stream (upgrade)',
+          description:
+            'JSON text frames. Client ops: `{"op":"subscribe","id","channels":[...],"snapshot":N}`, `{"op":"unsubscribe","id","channels"}`, ' +
+            '`{"op":"ping","id"}`. Channels: `trades:<exchange>:<symbol>`, `quotes:<exchange>:<symbol>`, `bars:<exchange>:<symbol>:<tf>`. ' +
+            'Server messages: `subscribed`, `unsubscribed`, `pong`, `snapshot` (bars channels, before any live message of the channel), ' +
+            '`trade`, `quote`, `bar` (each with a per-channel `seq`), `gap` (`fromSeq`..`toSeq` not delivered) and `error` (`id`, `code`, `message`). ' +
+            '`?format=fbs` (binary) is not available yet and answers 400.',
+          responses: { '101': { description: 'Switching protocols' }, '400': error },
+        },
+      },
+      '/streamer/candles/{symbol}/{tf}': {
+        get: {
+          summary: 'Older streamer API: candles of the first configured exchange listing the symbol',
+          parameters: [symbolParam, tfParam, limitParam],
+          responses: {
+            '200': json({
+              type: 'object',
+              properties: {
+                success: { const: true },
+                symbol: { type: 'string' },
+                timeframe: { type: 'string' },
+                count: integer,
+                candles: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      time: { type: 'number', description: 'Open time, epoch seconds' },
+                      open: number, high: number, low: number, close: number, volume: number, spread: nullableNumber,
+                    },
+                  },
+                },
+                timestamp: integer,
+                source: { type: 'string', description: 'Exchange' },
+              },
+            }),
+            '400': { $ref: '#/components/responses/StreamerError' },
+            '404': { $ref: '#/components/responses/StreamerError' },
+          },
+        },
+      },
+      '/streamer/status': { get: { summary: 'Older streamer API: status', responses: { '200': json({ type: 'object' }) } } },
+      '/streamer/available': { get: { summary: 'Older streamer API: symbols per exchange and timeframes', responses: { '200': json({ type: 'object' }) } } },
+      '/streamer/health': { get: { summary: 'Older streamer API: health', responses: { '200': json({ type: 'object' }), '503': json({ type: 'object' }, 'Not serving') } } },
+    },
+    components: {
+      schemas: {
+        Bar: {
+          type: 'object',
+          properties: {
+            openTime: integer, closeTime: integer, open: number, high: number, low: number, close: number,
+            volume: number, quoteVolume: number, buyVolume: number, sellVolume: number, trades: integer,
+            vwap: nullableNumber, spread: nullableNumber, closed: { type: 'boolean' }, revision: integer,
+          },
+          required: [
+            'openTime', 'closeTime', 'open', 'high', 'low', 'close', 'volume', 'quoteVolume', 'buyVolume',
+            'sellVolume', 'trades', 'vwap', 'spread', 'closed', 'revision',
+          ],
+        },
+        Latency: {
+          type: 'object',
+          properties: { p50: number, p90: number, p99: number, p999: number, max: number, count: integer },
+        },
+        Status: {
+          type: 'object',
+          properties: { uptimeMs: number, exchanges: { type: 'object', additionalProperties: { type: 'object' } } },
+        },
+        Error: {
+          type: 'object',
+          properties: {
+            error: {
+              type: 'object',
+              properties: {
+                code: {
+                  enum: [
+                    'EXCHANGE_NOT_FOUND', 'SYMBOL_NOT_FOUND', 'INVALID_TIMEFRAME', 'INVALID_PARAMETER',
+                    'EXCHANGE_NOT_RUNNING', 'INTERNAL_ERROR', 'NOT_FOUND',
+                  ],
+                },
+                message: { type: 'string' },
+              },
+              required: ['code', 'message'],
+            },
+          },
+          required: ['error'],
+        },
+      },
+      responses: {
+        Error: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        StreamerError: {
+          description: 'Error (older streamer shape)',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { success: { const: false }, error: { type: 'string' }, error_code: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The document as JSON text. */
+export function openApiJson(): string {
+  return JSON.stringify(document());
+}

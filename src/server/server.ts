@@ -1,0 +1,153 @@
+/**
+ * The main-thread server: uWebSockets.js serving HTTP and the `/v1/stream`
+ * WebSocket, built only on a `Tickwire` instance.
+ *
+ * Lifetime: `createServer` subscribes to the library's events at once;
+ * `listen()` binds (port 0: an ephemeral port, reported back); `close()`
+ * closes every WebSocket (1001), the listen socket and every remaining HTTP
+ * connection, and unsubscribes from the library. After `close()` the server
+ * holds no socket: the process can exit, a worker can be terminated (an open
+ * uWS listen socket would abort the process there).
+ */
+import uWS from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
+import type { Tickwire } from '../api/types.ts';
+import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
+import { registerHttpRoutes } from './http-routes.ts';
+import { ServerMetrics } from './metrics.ts';
+import { StreamServer } from './stream.ts';
+
+export interface ServerOptions {
+  /** Default: the config's `server.host`. */
+  host?: string;
+  /** 0 binds an ephemeral port. Default: the config's `server.port`. */
+  port?: number;
+  /** Bytes a WebSocket may have buffered before it is paused (gap notice on resume). Default 4 MiB. */
+  maxBackpressure?: number;
+  /** Largest client message, bytes; a larger one closes that connection. Default 64 KiB. */
+  maxPayloadLength?: number;
+  /** Told about unexpected failures answered as INTERNAL_ERROR. Default: one line on stderr. */
+  onError?: (err: unknown, where: string) => void;
+}
+
+export interface TickwireServer {
+  /** Bind and start serving; resolves with the address actually bound. */
+  listen(): Promise<{ host: string; port: number }>;
+  /** Close every connection and the listen socket; unsubscribe from the library. Idempotent. */
+  close(): Promise<void>;
+  /** Open WebSocket connections. */
+  readonly connections: number;
+}
+
+export const DEFAULT_MAX_BACKPRESSURE = 4 * 1024 * 1024;
+export const DEFAULT_MAX_PAYLOAD_LENGTH = 64 * 1024;
+/**
+ * `LIBUS_LISTEN_EXCLUSIVE_PORT`: no SO_REUSEPORT, so a second server on the same port fails instead of
+ * sharing it. (The pinned build sets neither SO_REUSEPORT nor SO_REUSEADDR in any mode, checked with
+ * strace: a server-side TIME_WAIT left on the port, e.g. by an idle keep-alive HTTP connection `close()`
+ * had to cut, blocks re-binding it for up to 60 s.)
+ */
+const LISTEN_EXCLUSIVE_PORT = 1;
+
+/** uWS-specific calls this build has but its declarations lack. */
+interface UwsAppExtras {
+  listen(host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void): TemplatedApp;
+  close(): void;
+}
+
+/**
+ * Refuse to run on the package's JavaScript fallback: it loads silently (one
+ * warning) when the native binary does not match this Node, and is neither
+ * fast nor complete.
+ */
+export function assertNativeUws(): void {
+  const app: unknown = (uWS as { App?: unknown }).App;
+  if (typeof app !== 'function' || !Function.prototype.toString.call(app).includes('[native code]')) {
+    throw new TickwireError(
+      ErrorCode.INTERNAL_ERROR,
+      `uWebSockets.js native binary did not load for ${process.platform}-${process.arch} Node ${process.versions.node} ` +
+        `(ABI ${process.versions.modules}); refusing to run on its JavaScript fallback`,
+    );
+  }
+}
+
+function validateOptions(options: ServerOptions, tickwire: Tickwire): Required<Omit<ServerOptions, 'onError'>> {
+  const host = options.host ?? tickwire.config.server.host;
+  const port = options.port ?? tickwire.config.server.port;
+  const maxBackpressure = options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE;
+  const maxPayloadLength = options.maxPayloadLength ?? DEFAULT_MAX_PAYLOAD_LENGTH;
+  if (typeof host !== 'string' || host === '') throw new InvalidParameterError('host', host, 'a host name or address');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidParameterError('port', port, 'an integer from 0 to 65535');
+  if (!Number.isInteger(maxBackpressure) || maxBackpressure < 64 * 1024) {
+    throw new InvalidParameterError('maxBackpressure', maxBackpressure, 'an integer number of bytes ≥ 65536');
+  }
+  if (!Number.isInteger(maxPayloadLength) || maxPayloadLength < 256) {
+    throw new InvalidParameterError('maxPayloadLength', maxPayloadLength, 'an integer number of bytes ≥ 256');
+  }
+  return { host, port, maxBackpressure, maxPayloadLength };
+}
+
+function logError(err: unknown, where: string): void {
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`tickwire server: unexpected error in ${where}: ${detail}\n`);
+}
+
+export function createServer(tickwire: Tickwire, options: ServerOptions = {}): TickwireServer {
+  assertNativeUws();
+  const opts = validateOptions(options, tickwire);
+  const onError = options.onError ?? logError;
+
+  const app = uWS.App();
+  let stream: StreamServer | undefined = undefined;
+  const metrics = new ServerMetrics({
+    connections: () => stream?.connections ?? 0,
+    subscriptions: () => stream?.subscriptions ?? 0,
+  });
+  stream = new StreamServer(app, tickwire, metrics, {
+    maxBackpressure: opts.maxBackpressure,
+    maxPayloadLength: opts.maxPayloadLength,
+    onError,
+  });
+
+  // ── routes (WebSocket first; HTTP ends with the catch-all 404) ──
+  app.ws('/v1/stream', stream.behavior);
+  registerHttpRoutes(app, { tickwire, metrics, onError });
+
+  let listenSocket: us_listen_socket | null = null;
+  let address: { host: string; port: number } | null = null;
+  let closed = false;
+
+  return {
+    listen() {
+      if (closed) return Promise.reject(new TickwireError(ErrorCode.INTERNAL_ERROR, 'server is closed'));
+      if (address !== null) return Promise.resolve({ ...address });
+      return new Promise((resolve, reject) => {
+        (app as unknown as UwsAppExtras).listen(opts.host, opts.port, LISTEN_EXCLUSIVE_PORT, (socket) => {
+          if (socket === false) {
+            reject(new TickwireError(ErrorCode.INTERNAL_ERROR, `could not listen on ${opts.host}:${opts.port} (in use or not permitted)`));
+            return;
+          }
+          listenSocket = socket;
+          address = { host: opts.host, port: uWS.us_socket_local_port(socket as unknown as us_socket) };
+          resolve({ ...address });
+        });
+      });
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      stream.close();
+      if (listenSocket !== null) {
+        uWS.us_listen_socket_close(listenSocket);
+        listenSocket = null;
+      }
+      // Closes what is left: idle keep-alive HTTP connections, responses still awaiting /metrics.
+      (app as unknown as UwsAppExtras).close();
+    },
+
+    get connections() {
+      return stream.connections;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The README's run command from the outside: `node bin/tickwire.mjs start`
+ * brings the server up on the built-in simulated exchange with no network,
+ * trades reach a subscriber within seconds, and SIGTERM exits 0.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { until } from '../support/fake-binance.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'bin/tickwire.mjs');
+
+let child: ChildProcess | undefined;
+
+afterEach(async () => {
+  if (child !== undefined && child.exitCode === null) {
+    child.kill('SIGKILL');
+    await new Promise((r) => child!.once('exit', r));
+  }
+  child = undefined;
+});
+
+function run(args: string[], cwd: string) {
+  const proc = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = proc;
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, out: () => out, err: () => err, exited };
+}
+
+describe('tickwire start', () => {
+  it('serves the simulated exchange by default; trades flow; SIGTERM exits 0', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'tickwire-cli-'));
+    const cli = run(['start', '--port', '0'], cwd);
+    await until(() => /try: curl/.test(cli.out()) || cli.proc.exitCode !== null, 30_000, 'start-up');
+    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(cli.out())![1]);
+    expect(cli.out()).toMatch(/exchanges: simulated \(SIM-BTC, SIM-ETH\)/);
+    expect(cli.out()).toMatch(/memory reserved for bars and rings: [\d.]+ (KiB|MiB)/);
+
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`);
+    const trades: unknown[] = [];
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString());
+      if (m.type === 'trade') trades.push(m);
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels: ['trades:simulated:SIM-BTC'] }));
+    await until(() => trades.length >= 3, 15_000, 'simulated trades');
+    expect(trades[0]).toMatchObject({ type: 'trade', exchange: 'simulated', symbol: 'SIM-BTC' });
+
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+    ws.close();
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    expect(cli.out()).toMatch(/SIGTERM, shutting down/);
+  });
+
+  it('refuses an invalid config with the key path and exit code 2', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'tickwire-cli-'));
+    writeFileSync(path.join(cwd, 'bad.yaml'), 'bars: { graceMs: -5 }\nexchanges: { simulated: { symbols: [SIM-BTC] } }\n');
+    const cli = run(['start', '--config', 'bad.yaml'], cwd);
+    expect(await cli.exited).toBe(2);
+    expect(cli.err()).toMatch(/bad\.yaml: bars\.graceMs: got -5/);
+  });
+
+  it('rejects an unknown command with usage', async () => {
+    const cli = run(['serve'], ROOT);
+    expect(await cli.exited).toBe(2);
+    expect(cli.err()).toMatch(/usage: tickwire start/);
+  });
+});

@@ -1,0 +1,252 @@
+/**
+ * An in-memory `Tickwire` for server tests: a few exchanges and symbols, bars
+ * in real `BarSeries` (so `visitBars` reads shared memory as in production),
+ * and methods a test calls to emit trades, quotes and bars.
+ *
+ * As in the real system, a bar is stored before its event is emitted.
+ */
+import type {
+  BarQuery,
+  HealthReport,
+  LatencyReport,
+  StatusReport,
+  Tickwire,
+  TickwireEvents,
+  TradeEvent,
+  QuoteEvent,
+} from '../../src/api/types.ts';
+import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
+import type { ExchangeConfig, TickwireConfig } from '../../src/config/types.ts';
+import { ErrorCode, TickwireError } from '../../src/errors.ts';
+import { BAR_FIELDS, writeBar, type Bar } from '../../src/model/records.ts';
+import { SymbolIndex } from '../../src/model/symbols.ts';
+import { TIMEFRAMES, parseTimeframe, type TimeframeName } from '../../src/model/timeframes.ts';
+
+type Handler<K extends keyof TickwireEvents> = (payload: TickwireEvents[K]) => void;
+
+function exchange(symbols: string[], channels: ExchangeConfig['channels']): ExchangeConfig {
+  return { url: undefined, symbols, channels, rate: 0, seed: 1 };
+}
+
+/**
+ * binance: BTCUSDT, ETHUSDT (trades + quotes); kraken: XBT/USD, ETH/USD
+ * (trades only); bybit: BTCUSDT (after binance in config order). 1m and 5m bars.
+ */
+export function fakeConfig(): TickwireConfig {
+  return {
+    server: { host: '127.0.0.1', port: 0 },
+    timeframes: ['1m', '5m'],
+    history: Object.fromEntries(TIMEFRAMES.map((tf) => [tf, 200])) as Record<TimeframeName, number>,
+    bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 },
+    exchanges: {
+      binance: exchange(['BTCUSDT', 'ETHUSDT'], ['trades', 'quotes']),
+      kraken: exchange(['XBT/USD', 'ETH/USD'], ['trades']),
+      bybit: exchange(['BTCUSDT'], ['trades']),
+    },
+  };
+}
+
+/** A plain bar at `openTime` of a timeframe of `tfMs`, prices around `price`. */
+export function makeBar(openTime: number, tfMs: number, price: number, closed = true, overrides: Partial<Bar> = {}): Bar {
+  const volume = 2;
+  return {
+    openTime,
+    closeTime: openTime + tfMs - 1,
+    open: price,
+    high: price + 2,
+    low: price - 1,
+    close: price + 1,
+    volume,
+    quoteVolume: volume * (price + 0.5),
+    buyVolume: 1.5,
+    sellVolume: 0.5,
+    trades: 3,
+    firstTradeId: 1,
+    lastTradeId: 3,
+    vwap: price + 0.5,
+    spread: null,
+    closed,
+    revision: 0,
+    ...overrides,
+  };
+}
+
+export class FakeTickwire implements Tickwire {
+  readonly config: TickwireConfig;
+  readonly store = new BarStore();
+  healthReport: HealthReport = { status: 'ok', reasons: [] };
+  /** Exchanges whose bar reads fail with EXCHANGE_NOT_RUNNING. */
+  readonly notRunning = new Set<string>();
+  /** When set, bar reads throw it (an unexpected failure: the server must answer 500 without details). */
+  failure: Error | undefined;
+  metricsText = '# HELP tickwire_fake_up Fake library metric\n# TYPE tickwire_fake_up gauge\ntickwire_fake_up 1\n';
+  readonly #indexes = new Map<string, SymbolIndex>();
+  readonly #handlers = new Map<keyof TickwireEvents, Set<(payload: never) => void>>();
+  readonly #record = new Float64Array(BAR_FIELDS);
+  #tradeId = 1000;
+
+  constructor(config: TickwireConfig = fakeConfig()) {
+    this.config = config;
+    for (const [name, ex] of Object.entries(config.exchanges)) {
+      const index = new SymbolIndex();
+      for (const symbol of ex.symbols) {
+        index.add(symbol);
+        for (const tf of config.timeframes) this.store.create(seriesKey(name, symbol, tf), config.history[tf]);
+      }
+      this.#indexes.set(name, index);
+    }
+  }
+
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+
+  on<K extends keyof TickwireEvents>(event: K, handler: Handler<K>): () => void {
+    let set = this.#handlers.get(event);
+    if (set === undefined) this.#handlers.set(event, (set = new Set()));
+    const h = handler as (payload: never) => void;
+    set.add(h);
+    return () => {
+      set.delete(h);
+    };
+  }
+
+  /** Handlers currently subscribed to `event`. */
+  listenerCount(event: keyof TickwireEvents): number {
+    return this.#handlers.get(event)?.size ?? 0;
+  }
+
+  bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {
+    return this.#series(exchange, symbol, timeframe).bars(range(query));
+  }
+
+  visitBars(exchange: string, symbol: string, timeframe: string, visitor: BarVisitor, query: BarQuery = {}): number {
+    return this.#series(exchange, symbol, timeframe).visit(visitor, range(query));
+  }
+
+  currentBar(exchange: string, symbol: string, timeframe: string): Bar | undefined {
+    return this.#series(exchange, symbol, timeframe).formingBar();
+  }
+
+  resolveSymbol(exchange: string, symbol: string): string {
+    const index = this.#indexes.get(exchange);
+    if (index === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
+    const ref = index.resolve(symbol);
+    if (ref === undefined) throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not configured on ${exchange}`);
+    return ref.native;
+  }
+
+  symbols(): Record<string, Record<string, TimeframeName[]>> {
+    const out: Record<string, Record<string, TimeframeName[]>> = {};
+    for (const [name, ex] of Object.entries(this.config.exchanges)) {
+      out[name] = Object.fromEntries(ex.symbols.map((s) => [s, [...this.config.timeframes]]));
+    }
+    return out;
+  }
+
+  status(): StatusReport {
+    const exchanges: StatusReport['exchanges'] = {};
+    for (const [name, ex] of Object.entries(this.config.exchanges)) {
+      exchanges[name] = {
+        exchange: name,
+        state: this.notRunning.has(name) ? 'stopped' : 'connected',
+        symbols: [...ex.symbols],
+        reconnects: 0,
+        restarts: 0,
+        lastMessageAgeMs: 12,
+        messageRate: 3.5,
+        clockOffsetMs: -1.25,
+        messages: 100,
+        trades: 80,
+        quotes: 20,
+        parseErrors: 0,
+        lateTradesDropped: 0,
+        duplicateTradesDropped: 0,
+        ringOverflow: 0,
+        lastError: null,
+      };
+    }
+    return { uptimeMs: 1234, exchanges };
+  }
+
+  health(): HealthReport {
+    return this.healthReport;
+  }
+
+  latency(): LatencyReport {
+    const s = { p50: 10, p90: 20, p99: 40, p999: 80, max: 120, count: 1000 };
+    return { parse: { binance: s }, receive_to_publish: { binance: { ...s, p50: 30 } } };
+  }
+
+  async metrics(): Promise<string> {
+    return this.metricsText;
+  }
+
+  // ── test controls ──────────────────────────────────────────────────────
+
+  /** Emit a trade (defaults: a buy of 0.5 at 100 now, increasing trade ids). */
+  trade(exchange: string, symbol: string, fields: Partial<TradeEvent> = {}): TradeEvent {
+    const now = Date.now();
+    const e: TradeEvent = { exchange, symbol, tradeId: ++this.#tradeId, price: 100, size: 0.5, side: 'buy', ts: now, recvTs: now + 0.125, ...fields };
+    this.#emit('trade', e);
+    return e;
+  }
+
+  quote(exchange: string, symbol: string, fields: Partial<QuoteEvent> = {}): QuoteEvent {
+    const now = Date.now();
+    const e: QuoteEvent = { exchange, symbol, bidPrice: 99.5, bidSize: 1, askPrice: 100.5, askSize: 2, ts: now, recvTs: now + 0.25, ...fields };
+    this.#emit('quote', e);
+    return e;
+  }
+
+  /** Store a bar (closed: into the ring; else as the forming bar), then emit `bar` (and `barClose` when closed). */
+  bar(exchange: string, symbol: string, timeframe: TimeframeName, bar: Bar): void {
+    this.putBar(exchange, symbol, timeframe, bar);
+    const update = { exchange, symbol, timeframe, bar };
+    this.#emit('bar', update);
+    if (bar.closed) this.#emit('barClose', update);
+  }
+
+  /** Store a bar without any event (history set-up). */
+  putBar(exchange: string, symbol: string, timeframe: TimeframeName, bar: Bar): void {
+    const series = this.store.get(seriesKey(exchange, symbol, timeframe));
+    if (series === undefined) throw new Error(`no series ${exchange} ${symbol} ${timeframe}`);
+    writeBar(bar, this.#record, 0);
+    if (bar.closed) series.putClosed(this.#record, 0);
+    else series.setForming(this.#record, 0);
+  }
+
+  /** `closed` closed bars from `firstOpen`, then a forming one, without events. Returns them oldest first. */
+  seed(exchange: string, symbol: string, timeframe: TimeframeName, closed: number, firstOpen: number, price = 100): Bar[] {
+    const ms = parseTimeframe(timeframe).ms;
+    const out: Bar[] = [];
+    for (let i = 0; i <= closed; i++) {
+      const bar = makeBar(firstOpen + i * ms, ms, price + i, i < closed, i % 2 === 0 ? { spread: 0.5 } : {});
+      this.putBar(exchange, symbol, timeframe, bar);
+      out.push(bar);
+    }
+    return out;
+  }
+
+  #emit<K extends keyof TickwireEvents>(event: K, payload: TickwireEvents[K]): void {
+    for (const h of this.#handlers.get(event) ?? []) (h as Handler<K>)(payload);
+  }
+
+  #series(exchange: string, symbol: string, timeframe: string): BarSeries {
+    const native = this.resolveSymbol(exchange, symbol);
+    const tf = parseTimeframe(timeframe).name;
+    if (!this.config.timeframes.includes(tf)) {
+      throw new TickwireError(ErrorCode.INVALID_TIMEFRAME, `timeframe ${tf} is not kept: kept are ${this.config.timeframes.join(' ')}`);
+    }
+    if (this.notRunning.has(exchange)) throw new TickwireError(ErrorCode.EXCHANGE_NOT_RUNNING, `exchange ${exchange} is not running`);
+    if (this.failure !== undefined) throw this.failure;
+    return this.store.get(seriesKey(exchange, native, tf))!;
+  }
+}
+
+function seriesKey(exchange: string, symbol: string, tf: string): string {
+  return `${exchange}\u0000${symbol}\u0000${tf}`;
+}
+
+function range(q: BarQuery): { limit?: number; start?: number; end?: number; forming: boolean } {
+  return { limit: q.limit, start: q.start, end: q.end, forming: q.closed !== true };
+}
