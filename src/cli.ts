@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
-import { createServer } from './server/server.ts';
+import { createServer, type TickwireServer } from './server/server.ts';
 
 const USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT]
 
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   let address: { host: string; port: number };
   try {
     await tickwire.start();
-    address = await server.listen();
+    address = await listenWithRetry(server);
   } catch (err) {
     console.error(`tickwire: could not start: ${(err as Error).message}`);
     await server.close();
@@ -86,6 +86,24 @@ export async function main(argv: string[]): Promise<number> {
   await server.close();
   await tickwire.stop();
   return 0;
+}
+
+/**
+ * The pinned uWebSockets.js build binds without SO_REUSEADDR, so right after a
+ * restart the port can stay taken by TIME_WAIT connections for up to a
+ * minute: retry for that long before giving up.
+ */
+async function listenWithRetry(server: TickwireServer): Promise<{ host: string; port: number }> {
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await server.listen();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      if (attempt === 0) console.error(`tickwire: ${(err as Error).message}; retrying for up to 60 s`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
 }
 
 function readConfig(path: string | undefined): { config: TickwireConfig; source: string } {
