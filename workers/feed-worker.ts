@@ -133,31 +133,73 @@ function flush(): void {
   doorbell.ring();
 }
 
-const adapter = adapterFor(data.exchange)!.create(data.symbols, data.channels);
-const connection = new FeedConnection(
-  adapter,
-  data.url,
-  handler,
-  {
-    onState(s) {
-      state = s;
-      report();
-    },
-    onFrame(kind) {
-      if (kind === FrameKind.DATA) parseHistogram.recordValue(Math.max(1, Math.round((performance.now() - parseStart) * 1000)));
-      flush();
-    },
-    onError(message) {
-      lastError = message;
-    },
-    onReceive(ts) {
-      // Stamped before parse, so the handler's records carry it.
-      recvTs = ts;
-      parseStart = performance.now();
-    },
-  },
-  data.connection,
-);
+/**
+ * One connection per group of symbols that fits the venue's streams-per-
+ * connection limit. Each group's adapter numbers its symbols from 0, so its
+ * handler shifts them to this worker's symbol indices.
+ */
+const entry = adapterFor(data.exchange)!;
+const symbolsPerConnection = Math.max(1, Math.floor(entry.capabilities.maxStreamsPerConnection / data.channels.length));
+const connectionStates: WorkerStatus['state'][] = [];
+const connections: FeedConnection[] = [];
+for (let first = 0; first < data.symbols.length; first += symbolsPerConnection) {
+  const group = data.symbols.slice(first, first + symbolsPerConnection);
+  const slot = connections.length;
+  const groupHandler: FeedHandler =
+    first === 0
+      ? handler
+      : {
+          trade: (s, ts, price, size, side, id) => handler.trade(s + first, ts, price, size, side, id),
+          quote: (s, ts, bid, bidSize, ask, askSize) => handler.quote(s + first, ts, bid, bidSize, ask, askSize),
+        };
+  connectionStates.push('connecting');
+  connections.push(
+    new FeedConnection(
+      entry.create(group, data.channels),
+      data.url,
+      groupHandler,
+      {
+        onState(s) {
+          connectionStates[slot] = s;
+          state = overallState();
+          report();
+        },
+        onFrame(kind) {
+          if (kind === FrameKind.DATA) parseHistogram.recordValue(Math.max(1, Math.round((performance.now() - parseStart) * 1000)));
+          flush();
+        },
+        onError(message) {
+          lastError = message;
+        },
+        onReceive(ts) {
+          // Stamped before parse, so the handler's records carry it.
+          recvTs = ts;
+          parseStart = performance.now();
+        },
+      },
+      data.connection,
+    ),
+  );
+}
+
+/** Connected only when every connection is; otherwise the least healthy state. */
+function overallState(): WorkerStatus['state'] {
+  for (const s of ['stopped', 'reconnecting', 'connecting'] as const) if (connectionStates.includes(s)) return s;
+  return 'connected';
+}
+
+/** Local time of the newest frame on any connection, NaN before the first. */
+function lastFrameAt(): number {
+  let last = NaN;
+  for (const c of connections) if (!(c.lastFrameAt <= last)) last = c.lastFrameAt;
+  return last;
+}
+
+function sum(f: (c: FeedConnection) => number): number {
+  let total = 0;
+  for (const c of connections) total += f(c);
+  return total;
+}
 
 function report(): void {
   let late = 0;
@@ -169,15 +211,15 @@ function report(): void {
   const status: WorkerStatus = {
     type: 'status',
     state,
-    reconnects: connection.reconnects,
-    frames: connection.frames,
+    reconnects: sum((c) => c.reconnects),
+    frames: sum((c) => c.frames),
     trades,
     quotes,
-    parseErrors: connection.parseErrors,
+    parseErrors: sum((c) => c.parseErrors),
     lateTradesDropped: late,
     duplicateTradesDropped: dupes,
     clockOffsetMs: clock.offsetMs,
-    lastFrameAt: connection.lastFrameAt,
+    lastFrameAt: lastFrameAt(),
     lastError,
     parseHistogram: hdr.encodeIntoCompressedBase64(parseHistogram),
   };
@@ -199,7 +241,7 @@ port.on('message', (cmd: WorkerCommand) => {
   if (cmd.type === 'stop') {
     clearInterval(tick);
     clearInterval(statusTimer);
-    connection.stop();
+    for (const c of connections) c.stop();
     flush();
     port.postMessage({ type: 'stopped' });
     port.close();
@@ -213,5 +255,5 @@ port.on('message', (cmd: WorkerCommand) => {
   }
 });
 
-connection.start();
+for (const c of connections) c.start();
 report();

@@ -160,6 +160,38 @@ describe('live path: fake Binance → worker → shared memory → library face'
     for (const [kind, n] of count(process.getActiveResourcesInfo())) expect(n, kind).toBeLessThanOrEqual(was.get(kind) ?? 0);
   });
 
+  it('more streams than one connection may carry: several connections, each within the limits', async () => {
+    fake = await startFakeBinance(); // enforces 1024 streams and 5 messages per second per connection
+    const symbols = Array.from({ length: 600 }, (_, i) => `S${i}USDT`);
+    const trades: TradeEvent[] = [];
+    tickwire = createTickwire(
+      { timeframes: ['1m'], history: 10, exchanges: { binance: { url: fake.url, symbols } } },
+      { statusMs: 100, tickMs: 50 },
+    );
+    tickwire.on('trade', (t) => trades.push(t));
+    await tickwire.start();
+    const server = fake;
+    const streams = () => server.subscriptions().reduce((n, s) => n + s.length, 0);
+    await until(() => streams() === 1200, 10_000, 'every stream subscribed');
+    expect(server.subscriptions().map((s) => s.length).sort((a, b) => a - b)).toEqual([176, 1024]);
+    expect(server.connections).toBe(2);
+    for (const i of [0, 511, 512, 599]) {
+      server.publish(`s${i}usdt@trade`, { e: 'trade', E: 1, s: `S${i}USDT`, t: i + 1, p: '10.5', q: '1', T: 1723161255342, m: false, M: true });
+    }
+    await until(() => trades.length === 4, 5_000, 'trades on both connections');
+    expect(trades.map((t) => t.symbol).sort()).toEqual(['S0USDT', 'S511USDT', 'S512USDT', 'S599USDT']);
+    await until(() => tickwire!.status().exchanges['binance']!.state === 'connected', 5_000, 'connected');
+  });
+
+  it('the venue announces a shutdown: reconnect at once, re-subscribe', async () => {
+    const { fake, tickwire, trades } = await setup();
+    fake.shutdown();
+    await until(() => fake.connectionCount === 2 && fake.subscriptions().some((s) => s.includes('btcusdt@trade')), 5_000, 'reconnect');
+    for (const f of frames.slice(0, 10)) fake.sendRaw(f);
+    await until(() => trades.length === 10, 5_000, 'trades after the shutdown notice');
+    await until(() => tickwire.status().exchanges['binance']!.reconnects === 1, 5_000, 'reconnect counted');
+  });
+
   it('answers lookups with stable error codes', async () => {
     const { tickwire } = await setup();
     expect(() => tickwire.bars('kraken', 'BTCUSDT', '1m')).toThrow(expect.objectContaining({ code: 'EXCHANGE_NOT_FOUND' }));
