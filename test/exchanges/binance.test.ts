@@ -115,3 +115,11 @@ describe('Binance adapter', () => {
     expect(seen.quotes).toHaveLength(0);
   });
 });
+
+describe('adapter registry', () => {
+  it('the config accepts exactly the exchanges that have an adapter', async () => {
+    const { adapterNames } = await import('../../src/exchanges/registry.ts');
+    const { KNOWN_EXCHANGES } = await import('../../src/config/load.ts');
+    expect([...KNOWN_EXCHANGES].sort()).toEqual(adapterNames().sort());
+  });
+});
