@@ -17,11 +17,13 @@ import { aggregatorBench } from './aggregator.bench.ts';
 import { barStoreBench } from './bar-store.bench.ts';
 import { TIME_MS, type Row } from './harness.ts';
 import { tickRingBench } from './tick-ring.bench.ts';
+import { parseBench } from './parse.bench.ts';
 
 const SUITES: Readonly<Record<string, () => Row[]>> = {
   aggregator: aggregatorBench,
   'tick-ring': tickRingBench,
   'bar-store': barStoreBench,
+  parse: parseBench,
 };
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

@@ -1,0 +1,153 @@
+/**
+ * A zero-allocation reader for frames whose exact shape is known: it walks a
+ * string with a cursor, expecting literal tokens and reading numbers, decimal
+ * strings, booleans and string bounds in place. Any surprise makes a read
+ * fail (returns NaN / -1 and sets `ok = false`); adapters then fall back to
+ * JSON.parse, so the fast path never decides anything the slow path would
+ * decide differently — it only declines.
+ *
+ * Numbers: a decimal with at most 15 significant digits is parsed as an
+ * integer mantissa divided by a power of ten; both are exact in float64, so
+ * the one division is correctly rounded and equals `Number(text)` (Clinger's
+ * fast path). Anything longer declines.
+ */
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const MAX_DIGITS = 15;
+const ZERO = 48;
+const NINE = 57;
+const QUOTE = 34;
+const DOT = 46;
+const MINUS = 45;
+
+/** Cursor over one frame. Reuse one instance: `reset` per frame. */
+export class FrameScanner {
+  text = '';
+  pos = 0;
+  ok = true;
+
+  reset(text: string, pos = 0): void {
+    this.text = text;
+    this.pos = pos;
+    this.ok = true;
+  }
+
+  /** Consume `token` exactly, or fail. */
+  expect(token: string): boolean {
+    if (this.ok && this.text.startsWith(token, this.pos)) {
+      this.pos += token.length;
+      return true;
+    }
+    this.ok = false;
+    return false;
+  }
+
+  /** A JSON integer (optional minus, digits, no exponent), at most 15 digits. */
+  int(): number {
+    const t = this.text;
+    let i = this.pos;
+    let negative = false;
+    if (t.charCodeAt(i) === MINUS) {
+      negative = true;
+      i++;
+    }
+    const start = i;
+    let v = 0;
+    for (let c = t.charCodeAt(i); c >= ZERO && c <= NINE; c = t.charCodeAt(++i)) v = v * 10 + (c - ZERO);
+    const digits = i - start;
+    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && t.charCodeAt(start) === ZERO)) return this.fail();
+    this.pos = i;
+    return negative ? -v : v;
+  }
+
+  /** A quoted non-negative decimal like "61837.63000000". */
+  decimalString(): number {
+    const t = this.text;
+    let i = this.pos;
+    if (t.charCodeAt(i) !== QUOTE) return this.fail();
+    i++;
+    let mantissa = 0;
+    let digits = 0;
+    let fraction = -1;
+    for (;; i++) {
+      const c = t.charCodeAt(i);
+      if (c >= ZERO && c <= NINE) {
+        if (mantissa !== 0 || c !== ZERO) digits++; // leading zeros are not significant
+        mantissa = mantissa * 10 + (c - ZERO);
+        if (fraction >= 0) fraction++;
+      } else if (c === DOT && fraction < 0) {
+        fraction = 0;
+      } else {
+        break;
+      }
+    }
+    if (t.charCodeAt(i) !== QUOTE || digits > MAX_DIGITS || i === this.pos + 1 || fraction === 0) return this.fail();
+    const intDigitsStart = this.pos + 1;
+    if (i - intDigitsStart === (fraction > 0 ? fraction + 1 : 0)) return this.fail(); // no integer part (".5")
+    this.pos = i + 1;
+    return fraction > 0 ? mantissa / POW10[fraction]! : mantissa;
+  }
+
+  /** `true` or `false`: 1 or 0; fails otherwise. */
+  bool(): number {
+    if (this.text.startsWith('true', this.pos)) {
+      this.pos += 4;
+      return 1;
+    }
+    if (this.text.startsWith('false', this.pos)) {
+      this.pos += 5;
+      return 0;
+    }
+    return this.fail();
+  }
+
+  /**
+   * A quoted string without escapes: returns the index of its first
+   * character and leaves the cursor after the closing quote (length = end of
+   * string − start, read `stringEnd`).
+   */
+  stringStart(): number {
+    const t = this.text;
+    if (t.charCodeAt(this.pos) !== QUOTE) {
+      this.fail();
+      return -1;
+    }
+    const start = this.pos + 1;
+    const end = t.indexOf('"', start);
+    const escape = t.indexOf('\\', start);
+    if (end < 0 || (escape >= 0 && escape < end)) {
+      this.fail();
+      return -1;
+    }
+    this.stringEnd = end;
+    this.pos = end + 1;
+    return start;
+  }
+
+  /** Index of the closing quote of the last `stringStart`. */
+  stringEnd = -1;
+
+  /** True when the cursor is exactly at the end of the text. */
+  atEnd(): boolean {
+    if (this.ok && this.pos === this.text.length) return true;
+    this.ok = false;
+    return false;
+  }
+
+  private fail(): number {
+    this.ok = false;
+    return NaN;
+  }
+}
+
+/** FNV-1a hash of `text[start..end)`, for looking up a symbol without slicing it out. */
+export function hashRange(text: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** FNV-1a hash of a whole string (same values as `hashRange`). */
+export function hashString(text: string): number {
+  return hashRange(text, 0, text.length);
+}
