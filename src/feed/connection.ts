@@ -96,15 +96,8 @@ export class FeedConnection {
   /** Close the connection and every timer; no reconnect follows. */
   stop(): void {
     this.running = false;
-    this.clearTimers();
     clearTimeout(this.reconnectTimer);
-    const ws = this.ws;
-    this.ws = undefined;
-    if (ws !== undefined) {
-      ws.removeAllListeners();
-      ws.on('error', () => {});
-      ws.terminate();
-    }
+    this.dropSocket();
     this.events.onState?.('stopped');
   }
 

@@ -22,18 +22,10 @@ export interface SupervisorOptions {
   restartDelayMs?: number;
 }
 
-/** Counters summed over every incarnation of the worker. */
-export interface FeedTotals {
-  reconnects: number;
-  frames: number;
-  trades: number;
-  quotes: number;
-  parseErrors: number;
-  lateTradesDropped: number;
-  duplicateTradesDropped: number;
-}
-
 const COUNTERS = ['reconnects', 'frames', 'trades', 'quotes', 'parseErrors', 'lateTradesDropped', 'duplicateTradesDropped'] as const;
+
+/** Counters summed over every incarnation of the worker. */
+export type FeedTotals = Pick<WorkerStatus, (typeof COUNTERS)[number]>;
 
 export class FeedSupervisor {
   readonly exchange: string;

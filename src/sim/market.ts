@@ -25,6 +25,7 @@
  * Event times depend only on the PRNG, never on how time is sliced: the same
  * seed gives the same trades whether stepped every 1 ms or every minute.
  */
+import { mulberry32 } from './prng.ts';
 import { InvalidParameterError } from '../errors.ts';
 
 /** A Binance spot `@trade` payload (field order as on the wire). */
@@ -426,14 +427,3 @@ function mix32(x: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** mulberry32 (same generator as test/support/prng.ts): floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -4,17 +4,9 @@
  * The same seed always yields the same sequence on every platform.
  */
 
-/** A mulberry32 generator: each call returns a float in [0, 1) with 32 random bits. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/sim/prng.ts';
+
+export { mulberry32 };
 
 /** Convenience helpers over `mulberry32`. */
 export class Prng {
