@@ -57,7 +57,7 @@ class SymbolBarSink implements BarSink {
       Atomics.store(dirty, index, 1);
     } else {
       series[index]!.putClosed(bar, offset);
-      const at = barEvents.claim(); // full: dropped and counted; the bar itself is safe in its series
+      const at = claimBarEvent();
       if (at >= 0) {
         const rec = barEvents.data;
         rec[at + BarEventField.SERIES] = index;
@@ -67,6 +67,26 @@ class SymbolBarSink implements BarSink {
     }
     wrote = true;
   }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const BAR_EVENT_WAIT_MS = 100;
+
+/**
+ * A slot for a close or amendment event. Many bars can close in one clock
+ * tick (every series at the top of the hour): past half full, publish and
+ * wake the main thread so it drains while we write; when full, wait for it up
+ * to BAR_EVENT_WAIT_MS before dropping (counted). The bar itself is always
+ * safe in its series; only the event would be lost.
+ */
+function claimBarEvent(): number {
+  if (barEvents.claimedSize() * 2 >= barEvents.capacity) {
+    barEvents.publish();
+    doorbell.ring();
+    const deadline = performance.now() + BAR_EVENT_WAIT_MS;
+    while (!barEvents.hasRoom() && performance.now() < deadline) Atomics.wait(pause, 0, 0, 1);
+  }
+  return barEvents.claim();
 }
 
 const aggregators = data.symbols.map((_, i) => {

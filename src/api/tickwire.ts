@@ -43,7 +43,7 @@ import type {
 export interface RuntimeOptions {
   /** Tick ring records per exchange (default 65 536). */
   tickRingCapacity?: number;
-  /** Bar-event ring records per exchange (default 8 192). */
+  /** Bar-event ring records per exchange (default 4 per series, at least 8 192). */
   barRingCapacity?: number;
   /** How often workers close bars on the clock, ms (default 100). */
   tickMs?: number;
@@ -117,7 +117,8 @@ export class TickwireRuntime implements Tickwire {
       }
       const buffers: ExchangeBuffers = {
         ticks: TickRing.allocate(options.tickRingCapacity ?? 65_536, TICK_FIELDS),
-        barEvents: TickRing.allocate(options.barRingCapacity ?? 8_192, BAR_EVENT_FIELDS),
+        // Room for every series closing a bar at once, four times over (the top of the hour).
+        barEvents: TickRing.allocate(options.barRingCapacity ?? Math.max(8_192, 4 * series.length), BAR_EVENT_FIELDS),
         dirty: new SharedArrayBuffer(4 * series.length),
         series,
         doorbell: this.doorbellBuffer,
@@ -210,6 +211,10 @@ export class TickwireRuntime implements Tickwire {
   }
 
   visitBars(exchange: string, symbol: string, timeframe: string, visitor: BarVisitor, query: BarQuery = {}): number {
+    if (query.published === true) {
+      const { ex, index } = this.locate(exchange, symbol, timeframe);
+      return ex.pump.visitPublished(index, visitor, query.limit ?? Infinity);
+    }
     return this.seriesFor(exchange, symbol, timeframe).visit(visitor, toRange(query));
   }
 
@@ -341,12 +346,20 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private seriesFor(exchange: string, symbol: string, timeframe: string): BarSeries {
+    const { ex, index } = this.locate(exchange, symbol, timeframe);
+    return ex.series[index]!;
+  }
+
+  /** The exchange and series index of (exchange, symbol, timeframe); throws the contract's codes. */
+  private locate(exchange: string, symbol: string, timeframe: string): { ex: ExchangeRuntime; index: number } {
+    const ex = this.exchangeFor(exchange);
     const native = this.resolveSymbol(exchange, symbol);
     const tf = parseTimeframe(timeframe).name;
-    if (!this.config.timeframes.includes(tf)) {
+    const tfIndex = this.config.timeframes.indexOf(tf);
+    if (tfIndex < 0) {
       throw new TickwireError(ErrorCode.INVALID_TIMEFRAME, `timeframe ${timeframe} is not kept: configured are ${this.config.timeframes.join(' ')}`);
     }
-    return this.store.get(seriesKey(exchange, native, tf))!;
+    return { ex, index: ex.native.indexOf(native) * this.config.timeframes.length + tfIndex };
   }
 
   private registerMetrics(): void {

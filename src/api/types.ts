@@ -113,6 +113,13 @@ export interface BarQuery {
   end?: number;
   /** Only closed bars (default false: the forming bar comes last). */
   closed?: boolean;
+  /**
+   * Exactly what has been published as events so far (closed bars up to the
+   * newest close event, the forming bar as last published), rather than the
+   * newest state in shared memory: a snapshot the event stream continues
+   * without a gap or a duplicate. Honours `limit` only.
+   */
+  published?: boolean;
 }
 
 /** An embedded tickwire: feeds, aggregation and shared-memory bars in this process. */

@@ -183,6 +183,18 @@ export class BarSeries {
     return bars.length === 1 && !bars[0]!.closed ? bars[0] : undefined;
   }
 
+  /** Open time of the newest closed bar held, -Infinity when none (a consistent snapshot). */
+  lastClosedOpenTime(): number {
+    const h = this.header;
+    for (;;) {
+      const seq = Atomics.load(h, RING_SEQ);
+      if ((seq & 1) !== 0) continue;
+      const count = h[COUNT]!;
+      const t = count === 0 ? -Infinity : this.f64[this.slot(h[HEAD]!, count - 1) + F.OPEN_TIME]!;
+      if (Atomics.load(h, RING_SEQ) === seq) return t;
+    }
+  }
+
   /** Closed bars held right now (a snapshot). */
   closedCount(): number {
     return Atomics.load(this.header, COUNT);

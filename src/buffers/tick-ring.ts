@@ -102,6 +102,11 @@ export class TickRing {
     return ((this.pending - Atomics.load(this.index, READ)) | 0) < this.capacity;
   }
 
+  /** Producer: records claimed (published or not) and not yet read. */
+  claimedSize(): number {
+    return (this.pending - Atomics.load(this.index, READ)) | 0;
+  }
+
   /** Producer: make every claimed record visible to the consumer. */
   publish(): void {
     Atomics.store(this.index, WRITE, this.pending);

@@ -462,7 +462,7 @@ export class StreamServer {
   /** A bars channel's snapshot message: its last `n` bars (the forming one last) at the channel's current seq. */
   #snapshot(ch: Channel, n: number): string {
     const v = this.#snapshotVisitor;
-    this.#tw.visitBars(ch.exchange, ch.symbol, ch.timeframe!, v, { limit: n });
+    this.#tw.visitBars(ch.exchange, ch.symbol, ch.timeframe!, v, { limit: n, published: true });
     const text = snapshotHead(ch.name, ch.seq) + v.text + ']}';
     v.begin(); // let the text go
     return text;
