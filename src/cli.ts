@@ -60,8 +60,8 @@ export async function main(argv: string[]): Promise<number> {
   const server = createServer(tickwire, { host: config.server.host, port: config.server.port });
   let address: { host: string; port: number };
   try {
+    address = await listenWithRetry(server); // before the feeds connect: a taken port fails fast and quietly
     await tickwire.start();
-    address = await listenWithRetry(server);
   } catch (err) {
     console.error(`tickwire: could not start: ${(err as Error).message}`);
     await server.close();
@@ -90,17 +90,17 @@ export async function main(argv: string[]): Promise<number> {
 
 /**
  * The pinned uWebSockets.js build binds without SO_REUSEADDR, so right after a
- * restart the port can stay taken by TIME_WAIT connections for up to a
- * minute: retry for that long before giving up.
+ * restart the port can stay taken by TIME_WAIT connections for a while: retry
+ * for up to 15 s (an address that is simply wrong fails after that too).
  */
 async function listenWithRetry(server: TickwireServer): Promise<{ host: string; port: number }> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 15_000;
   for (let attempt = 0; ; attempt++) {
     try {
       return await server.listen();
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      if (attempt === 0) console.error(`tickwire: ${(err as Error).message}; retrying for up to 60 s`);
+      if (attempt === 0) console.error(`tickwire: ${(err as Error).message}; retrying for up to 15 s`);
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }

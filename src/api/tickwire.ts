@@ -335,7 +335,7 @@ export class TickwireRuntime implements Tickwire {
       lateTradesDropped: totals?.lateTradesDropped ?? 0,
       duplicateTradesDropped: totals?.duplicateTradesDropped ?? 0,
       ringOverflow: ex.ticks.overflow() + ex.barEvents.overflow(),
-      lastError: last?.lastError ?? null,
+      lastError: last?.lastError ?? sup?.lastCrash ?? null,
     };
   }
 

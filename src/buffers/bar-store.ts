@@ -134,6 +134,18 @@ export class BarSeries {
     Atomics.add(h, RING_SEQ, 1);
   }
 
+  /**
+   * After the writer thread died (terminated mid-write), make both sequences
+   * even again so readers and the next writer do not wait forever. Called by
+   * the owner of the buffer while no writer runs. The bar being written may be
+   * a mix of its old and new values; the next write replaces it.
+   */
+  repairAfterWriterDeath(): void {
+    const h = this.header;
+    if ((Atomics.load(h, RING_SEQ) & 1) !== 0) Atomics.add(h, RING_SEQ, 1);
+    if ((Atomics.load(h, FORMING_SEQ) & 1) !== 0) Atomics.add(h, FORMING_SEQ, 1);
+  }
+
   // ── readers (any thread) ───────────────────────────────────────────────
 
   /** Visit the bars in `range`, oldest first, in place; returns how many were visited. */

@@ -6,6 +6,7 @@
  * that survive restarts.
  */
 import { Worker } from 'node:worker_threads';
+import { BarSeries } from '../buffers/bar-store.ts';
 import type { FeedWorkerData, WorkerCommand, WorkerMessage, WorkerStatus } from './protocol.ts';
 
 /** In a TypeScript checkout the worker runs through the tsx shim; a compiled build runs the .js directly. */
@@ -22,6 +23,9 @@ export interface SupervisorOptions {
   restartDelayMs?: number;
 }
 
+/** A restarted worker must stay connected this long before restart delays start small again. */
+const HEALTHY_AFTER_MS = 30_000;
+
 const COUNTERS = ['reconnects', 'frames', 'trades', 'quotes', 'parseErrors', 'lateTradesDropped', 'duplicateTradesDropped'] as const;
 
 /** Counters summed over every incarnation of the worker. */
@@ -35,6 +39,8 @@ export class FeedSupervisor {
   readonly totals: FeedTotals = { reconnects: 0, frames: 0, trades: 0, quotes: 0, parseErrors: 0, lateTradesDropped: 0, duplicateTradesDropped: 0 };
   /** Set while the worker is being replaced. */
   restarting = false;
+  /** Why the worker was last replaced (crash or hang), null before any. */
+  lastCrash: string | null = null;
 
   private readonly data: FeedWorkerData;
   private readonly onStatus: (status: WorkerStatus) => void;
@@ -43,6 +49,7 @@ export class FeedSupervisor {
   private worker: Worker | undefined;
   private running = false;
   private lastReportAt = 0;
+  private spawnedAt = 0;
   private consecutiveFailures = 0;
   private hangTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -60,7 +67,8 @@ export class FeedSupervisor {
     this.running = true;
     this.spawn();
     this.hangTimer = setInterval(() => {
-      if (this.worker !== undefined && !this.restarting && performance.now() - this.lastReportAt > this.hangTimeoutMs) {
+      if (this.worker !== undefined && performance.now() - this.lastReportAt > this.hangTimeoutMs) {
+        this.lastCrash = `worker stopped answering for ${this.hangTimeoutMs} ms and was replaced`;
         void this.worker.terminate(); // the exit handler restarts it
       }
     }, Math.min(1_000, this.hangTimeoutMs));
@@ -93,11 +101,13 @@ export class FeedSupervisor {
     });
     this.worker = worker;
     this.lastReportAt = performance.now();
+    this.spawnedAt = this.lastReportAt;
     this.last = undefined;
     worker.on('message', (msg: WorkerMessage) => {
       if (msg.type !== 'status' || this.worker !== worker) return;
       this.lastReportAt = performance.now();
-      this.consecutiveFailures = 0;
+      // Only a worker that stayed up and connected for a while resets the restart backoff.
+      if (msg.state === 'connected' && this.lastReportAt - this.spawnedAt > HEALTHY_AFTER_MS) this.consecutiveFailures = 0;
       this.restarting = false;
       const previous = this.last;
       for (const key of COUNTERS) this.totals[key] += msg[key] - (previous?.[key] ?? 0);
@@ -105,11 +115,13 @@ export class FeedSupervisor {
       this.onStatus(msg);
     });
     worker.on('error', (err) => {
-      if (this.last !== undefined) this.last.lastError = `worker crashed: ${err.message}`;
+      this.lastCrash = `worker crashed: ${err.message}`;
     });
     worker.on('exit', () => {
       if (this.worker !== worker || !this.running) return;
       this.worker = undefined;
+      // It may have died inside a seqlocked write: nobody writes these buffers until the next worker starts.
+      for (const sab of this.data.buffers.series) new BarSeries(sab).repairAfterWriterDeath();
       this.restarts++;
       this.restarting = true;
       const delay = Math.min(5_000, this.restartDelayMs * 2 ** this.consecutiveFailures++);

@@ -224,7 +224,16 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
   get(app, ctx, '/streamer/health', 'streamer', () => {
     const h = tw.health();
     if (h.status === 'ok') return ok({ status: 'ok' });
-    return { status: 503, body: JSON.stringify({ success: false, status: 'unavailable', timestamp: Date.now() }) };
+    return {
+      status: 503,
+      body: JSON.stringify({
+        success: false,
+        status: 'unavailable',
+        error: h.reasons.join('; '),
+        error_code: ErrorCode.EXCHANGE_NOT_RUNNING,
+        timestamp: Date.now(),
+      }),
+    };
   });
 
   app.any('/streamer/*', (res, req) => {

@@ -96,10 +96,12 @@ describe('bar events', () => {
       const messages: any[] = [];
       ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
       await new Promise((r) => ws.once('open', r));
+      burst(300); // trades in flight while this client subscribes
       ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels: ['bars:binance:BTCUSDT:1s'], snapshot: 1000 }));
       clients.push({ messages });
-      burst(300); // more trades while the next client joins
+      await until(() => messages.some((m) => m.type === 'snapshot'), 5_000, 'snapshot');
     }
+    burst(300); // and more after the last one joined
     await until(() => tickwire.status().exchanges['binance']!.trades === id, 10_000, 'all trades');
     await new Promise((r) => setTimeout(r, 300));
     for (const { messages } of clients) {

@@ -292,6 +292,6 @@ describe('/streamer (older API shapes)', () => {
     r.tw.healthReport = { status: 'unavailable', reasons: ['x'] };
     const down = await get('/streamer/health');
     expect(down.status).toBe(503);
-    expect(down.body).toEqual({ success: false, status: 'unavailable', timestamp: expect.any(Number) });
+    expect(down.body).toEqual({ success: false, status: 'unavailable', error: 'x', error_code: 'EXCHANGE_NOT_RUNNING', timestamp: expect.any(Number) });
   });
 });
