@@ -80,6 +80,24 @@ describe('BarSeries', () => {
   });
 });
 
+describe('BarSeries after its writer died mid-write', () => {
+  it('repairAfterWriterDeath makes readers and the next writer proceed', () => {
+    const sab = BarSeries.allocate(4);
+    const s = new BarSeries(sab);
+    s.putClosed(bar(1000, 1), 0);
+    s.setForming(bar(2000, 2, false), 0);
+    // A writer terminated between its two sequence bumps (layout: ring sequence at byte 0, forming at 64).
+    const header = new Int32Array(sab, 0, 32);
+    Atomics.add(header, 0, 1);
+    Atomics.add(header, 16, 1);
+    s.repairAfterWriterDeath();
+    expect(s.bars().map((b) => b.openTime)).toEqual([1000, 2000]);
+    s.repairAfterWriterDeath(); // harmless when nothing is odd
+    s.putClosed(bar(2000, 3), 0);
+    expect(s.bars().map((b) => [b.openTime, b.closed])).toEqual([[1000, true], [2000, true]]);
+  });
+});
+
 describe('BarSeries across threads', () => {
   it('a reader hammering a series during a million updates never sees a torn bar', async () => {
     const capacity = 64;
