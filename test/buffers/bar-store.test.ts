@@ -91,6 +91,8 @@ describe('BarSeries after its writer died mid-write', () => {
     Atomics.add(header, 0, 1);
     Atomics.add(header, 16, 1);
     s.repairAfterWriterDeath();
+    // Checked before reading: an odd sequence would make the read below spin forever.
+    expect([Atomics.load(header, 0) & 1, Atomics.load(header, 16) & 1]).toEqual([0, 0]);
     expect(s.bars().map((b) => b.openTime)).toEqual([1000, 2000]);
     s.repairAfterWriterDeath(); // harmless when nothing is odd
     s.putClosed(bar(2000, 3), 0);
