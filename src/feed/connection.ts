@@ -8,8 +8,8 @@
  *  - re-subscription after every reconnect (the adapter rebuilds requests);
  *  - heartbeat: the `ws` client answers server pings itself; a connection
  *    with no frame and no ping for `staleAfterMs` is judged dead and replaced;
- *  - rotation before the venue's maximum connection age, and an immediate
- *    reconnect on the venue's shutdown notice.
+ *  - rotation before the venue's maximum connection age and on the venue's
+ *    shutdown notice, make-before-break (see `handover`).
  * Each frame goes to the adapter's `parse`; what it finds goes to the handler.
  */
 import WebSocket from 'ws';
@@ -38,6 +38,9 @@ export interface ConnectionEvents {
   onError?(message: string): void;
 }
 
+/** Longest a replaced connection is kept during a handover, ms. */
+const HANDOVER_DEADLINE_MS = 10_000;
+
 /** Local wall-clock time in ms with µs precision. */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
@@ -64,6 +67,9 @@ export class FeedConnection {
   private readonly rotateAfterMs: number;
   private readonly random: () => number;
   private ws: WebSocket | undefined;
+  /** The previous connection during a handover: still delivering until the new one does. */
+  private retiring: WebSocket | undefined;
+  private retireTimer: NodeJS.Timeout | undefined;
   private running = false;
   private attempt = 0;
   private nextRequestId = 1;
@@ -97,11 +103,31 @@ export class FeedConnection {
   stop(): void {
     this.running = false;
     clearTimeout(this.reconnectTimer);
+    this.retire();
     this.dropSocket();
     this.events.onState?.('stopped');
   }
 
-  /** Drop the current connection and reconnect at once (venue shutdown notice, rotation, staleness). */
+  /**
+   * Make before break, for planned reconnects (rotation, the venue's shutdown
+   * notice): open and subscribe a new connection while the old one keeps
+   * delivering, and close the old one once the new one delivers data (or
+   * after `HANDOVER_DEADLINE_MS`). Trade-id de-duplication absorbs the overlap,
+   * so no trade is lost to the handover.
+   */
+  handover(reason: string): void {
+    if (!this.running || this.retiring !== undefined || this.ws === undefined) return;
+    this.events.onError?.(reason);
+    this.clearTimers();
+    this.retiring = this.ws;
+    this.ws = undefined;
+    this.retireTimer = setTimeout(() => this.retire(), HANDOVER_DEADLINE_MS);
+    this.retireTimer.unref();
+    this.reconnects++;
+    this.connect();
+  }
+
+  /** Drop the current connection and reconnect at once (a dead connection). */
   reconnectNow(reason: string): void {
     if (!this.running) return;
     this.events.onError?.(reason);
@@ -122,12 +148,12 @@ export class FeedConnection {
       this.events.onState?.('connected');
       this.sendPaced(this.adapter.subscribeRequests(() => this.nextRequestId++));
       this.armStaleTimer();
-      this.rotateTimer = setTimeout(() => this.reconnectNow('rotating connection before the venue’s maximum age'), this.rotateAfterMs);
+      this.rotateTimer = setTimeout(() => this.handover('rotating connection before the venue’s maximum age'), this.rotateAfterMs);
       this.rotateTimer.unref();
     });
     ws.on('message', (data, isBinary) => {
-      if (this.ws !== ws) return;
-      this.onMessage(isBinary ? data : data.toString());
+      if (this.ws !== ws && this.retiring !== ws) return;
+      this.onMessage(ws, isBinary ? data : data.toString());
     });
     ws.on('ping', () => {
       this.lastAliveAt = nowMs();
@@ -136,6 +162,10 @@ export class FeedConnection {
       this.events.onError?.(`connection error: ${err.message}`);
     });
     ws.on('close', (code, reason) => {
+      if (this.retiring === ws) {
+        this.retire();
+        return;
+      }
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.clearTimers();
@@ -145,7 +175,7 @@ export class FeedConnection {
     });
   }
 
-  private onMessage(data: unknown): void {
+  private onMessage(socket: WebSocket, data: unknown): void {
     const recvTs = nowMs();
     this.frames++;
     this.lastFrameAt = recvTs;
@@ -160,9 +190,10 @@ export class FeedConnection {
     const kind = this.adapter.parse(data, this.handler);
     switch (kind) {
       case FrameKind.DATA:
-        if (!this.gotData) {
+        if (!this.gotData && socket === this.ws) {
           this.gotData = true;
           this.attempt = 0; // a healthy connection: the next failure starts the backoff afresh
+          if (this.retiring !== undefined) this.retire(); // the new connection delivers: the old one may go
         }
         break;
       case FrameKind.ACK:
@@ -178,7 +209,7 @@ export class FeedConnection {
         break;
       case FrameKind.SHUTDOWN:
         this.events.onFrame?.(kind, recvTs);
-        this.reconnectNow('venue announced a shutdown');
+        this.handover('venue announced a shutdown');
         return;
     }
     this.events.onFrame?.(kind, recvTs);
@@ -230,6 +261,18 @@ export class FeedConnection {
       this.reconnects++;
       this.connect();
     }, delayMs);
+  }
+
+  /** Close the connection being replaced, if any. */
+  private retire(): void {
+    clearTimeout(this.retireTimer);
+    const ws = this.retiring;
+    this.retiring = undefined;
+    if (ws !== undefined) {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+    }
   }
 
   private dropSocket(): void {

@@ -193,6 +193,28 @@ describe('live path: fake Binance → worker → shared memory → library face'
     await until(() => tickwire.status().exchanges['binance']!.reconnects === 1, 5_000, 'reconnect counted');
   });
 
+  it('on a shutdown notice the new connection comes up before the old one goes: no trade lost in between', async () => {
+    const { fake, tickwire, trades } = await setup();
+    const sendTrades = (from: number, to: number) => {
+      for (const f of frames.slice(from, to)) fake.publish('btcusdt@trade', JSON.parse(f).data);
+    };
+    sendTrades(0, 1_000);
+    // The notice alone: the venue keeps streaming on the old connection for a while.
+    fake.sendRaw('{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1723161255343}}');
+    let next = 1_000;
+    while (fake.connections < 2 || fake.subscriptions().filter((s) => s.includes('btcusdt@trade')).length < 2) {
+      sendTrades(next, next + 20); // trades keep coming on the old connection during the handshake
+      next += 20;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    sendTrades(next, frames.length); // now on both connections until the old one is closed
+    await until(() => fake.connections === 1, 5_000, 'the old connection closed');
+    await until(() => trades.length === frames.length, 10_000, 'every trade');
+    expect(new Set(trades.map((t) => t.tradeId)).size).toBe(frames.length);
+    expect(tickwire.status().exchanges['binance']!.state).toBe('connected');
+    await until(() => tickwire.status().exchanges['binance']!.duplicateTradesDropped > 0, 5_000, 'overlap de-duplicated');
+  });
+
   it('answers lookups with stable error codes', async () => {
     const { tickwire } = await setup();
     expect(() => tickwire.bars('kraken', 'BTCUSDT', '1m')).toThrow(expect.objectContaining({ code: 'EXCHANGE_NOT_FOUND' }));
