@@ -3,6 +3,15 @@ import { Doorbell } from '../../src/buffers/doorbell.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Wait until `predicate` holds (polling), failing after `ms`. */
+async function eventually(predicate: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await sleep(5);
+  }
+}
+
 describe('Doorbell', () => {
   it('drains once at start, then once per ring, and stays asleep when idle', async () => {
     const sab = Doorbell.allocate();
@@ -11,8 +20,7 @@ describe('Doorbell', () => {
     await sleep(50);
     expect(drains).toBe(1);
     new Doorbell(sab).ring();
-    await sleep(20);
-    expect(drains).toBe(2);
+    await eventually(() => drains === 2);
     await sleep(100); // idle: no polling
     expect(drains).toBe(2);
     await listener.stop();
@@ -37,7 +45,8 @@ describe('Doorbell', () => {
     });
     pending++;
     bell.ring();
-    await sleep(50);
+    await eventually(() => taken === 5);
+    await sleep(20);
     expect(taken).toBe(5);
     await listener.stop();
   });
