@@ -47,13 +47,30 @@ export interface AdapterCapabilities {
   maxConnectionAgeMs: number;
 }
 
+/** A message the connection sends after connecting. */
+export interface ClientRequest {
+  /** The id the venue's ACK or ERROR will carry (the adapter maps venue ids to it). */
+  id: number;
+  text: string;
+  /** Wait for this request's ACK before sending the next (authentication). */
+  awaitAck?: boolean;
+}
+
+/** A keepalive the client must send (venues whose servers do not ping). */
+export interface ClientHeartbeat {
+  intervalMs: number;
+  text: string;
+}
+
 /** One venue's protocol, bound to a list of symbols. */
 export interface ExchangeAdapter {
   readonly capabilities: AdapterCapabilities;
   /** The URL to open for `baseUrl` (the config's `url` or the default). */
   connectUrl(baseUrl: string): string;
-  /** Requests to send once connected, in order; each carries the id its ack will name. */
-  subscribeRequests(nextId: () => number): { id: number; text: string }[];
+  /** Requests to send once connected, in order (authentication first where needed). */
+  subscribeRequests(nextId: () => number): ClientRequest[];
+  /** The client keepalive, when the venue needs one. */
+  readonly heartbeat?: ClientHeartbeat;
   /** Parse one frame; never throws. ACK/ERROR details are left in `ackId` / `error`. */
   parse(frame: string, handler: FeedHandler): FrameKind;
   /** Request id of the last ACK or ERROR frame (NaN when it named none). */

@@ -14,7 +14,7 @@
  *   The server pings every 20 s; the ws client answers with a pong itself.
  */
 import type { FeedChannel } from '../config/types.ts';
-import { FrameKind, type AdapterCapabilities, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
 import { FrameScanner, hashRange, hashString } from './scan.ts';
 
 export const binanceCapabilities: AdapterCapabilities = {
@@ -62,8 +62,8 @@ export class BinanceAdapter implements ExchangeAdapter {
     return `${baseUrl.replace(/\/+$/, '')}/stream`;
   }
 
-  subscribeRequests(nextId: () => number): { id: number; text: string }[] {
-    const requests: { id: number; text: string }[] = [];
+  subscribeRequests(nextId: () => number): ClientRequest[] {
+    const requests: ClientRequest[] = [];
     for (let i = 0; i < this.streams.length; i += STREAMS_PER_REQUEST) {
       const id = nextId();
       requests.push({ id, text: JSON.stringify({ method: 'SUBSCRIBE', params: this.streams.slice(i, i + STREAMS_PER_REQUEST), id }) });

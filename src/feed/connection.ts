@@ -6,14 +6,17 @@
  *  - reconnect with exponential backoff and full jitter, capped; the backoff
  *    resets once a connection has delivered data;
  *  - re-subscription after every reconnect (the adapter rebuilds requests);
- *  - heartbeat: the `ws` client answers server pings itself; a connection
- *    with no frame and no ping for `staleAfterMs` is judged dead and replaced;
+ *  - heartbeat: the `ws` client answers server pings itself, and sends the
+ *    adapter's client heartbeat where the venue wants one; a connection with
+ *    no frame and no ping for `staleAfterMs` is judged dead and replaced;
+ *  - authentication first where the venue needs it: a request marked
+ *    `awaitAck` holds the subscribe requests back until it is acknowledged;
  *  - rotation before the venue's maximum connection age and on the venue's
  *    shutdown notice, make-before-break (see `handover`).
  * Each frame goes to the adapter's `parse`; what it finds goes to the handler.
  */
 import WebSocket from 'ws';
-import { FrameKind, type ExchangeAdapter, type FeedHandler } from '../exchanges/adapter.ts';
+import { FrameKind, type ClientRequest, type ExchangeAdapter, type FeedHandler } from '../exchanges/adapter.ts';
 
 export interface ConnectionOptions {
   /** First reconnect delay, ms (default 500). */
@@ -77,6 +80,9 @@ export class FeedConnection {
   private staleTimer: NodeJS.Timeout | undefined;
   private rotateTimer: NodeJS.Timeout | undefined;
   private paceTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The request whose ACK releases the rest of the subscribe sequence. */
+  private afterAck: { id: number; next: () => void } | undefined;
   private lastAliveAt = 0;
   private gotData = false;
 
@@ -147,6 +153,7 @@ export class FeedConnection {
       this.lastAliveAt = nowMs();
       this.events.onState?.('connected');
       this.sendPaced(this.adapter.subscribeRequests(() => this.nextRequestId++));
+      this.armHeartbeat();
       this.armStaleTimer();
       this.rotateTimer = setTimeout(() => this.handover('rotating connection before the venue’s maximum age'), this.rotateAfterMs);
       this.rotateTimer.unref();
@@ -198,6 +205,7 @@ export class FeedConnection {
         break;
       case FrameKind.ACK:
         this.pendingAcks.delete(this.adapter.ackId);
+        if (this.afterAck !== undefined && this.afterAck.id === this.adapter.ackId && socket === this.ws) this.afterAck.next();
         break;
       case FrameKind.ERROR:
         this.pendingAcks.delete(this.adapter.ackId);
@@ -215,23 +223,42 @@ export class FeedConnection {
     this.events.onFrame?.(kind, recvTs);
   }
 
-  /** Send requests no faster than the venue allows (one slot kept for its pings/pongs). */
-  private sendPaced(requests: { id: number; text: string }[]): void {
+  /**
+   * Send requests no faster than the venue allows (one slot kept for its
+   * pings/pongs). A request marked `awaitAck` holds the rest back until its
+   * ACK arrives (an ERROR instead leaves them unsent: the venue refused).
+   */
+  private sendPaced(requests: ClientRequest[]): void {
     const perSecond = Math.max(1, this.adapter.capabilities.maxMessagesPerSecond - 1);
     const gapMs = Math.ceil(1000 / perSecond);
     const ws = this.ws;
     let i = 0;
     const sendNext = () => {
+      this.afterAck = undefined;
       if (this.ws !== ws || ws === undefined || ws.readyState !== WebSocket.OPEN || i >= requests.length) return;
       const r = requests[i++]!;
       this.pendingAcks.add(r.id);
       ws.send(r.text);
-      if (i < requests.length) {
-        this.paceTimer = setTimeout(sendNext, gapMs);
-        this.paceTimer.unref();
+      if (i >= requests.length) return;
+      if (r.awaitAck === true) {
+        this.afterAck = { id: r.id, next: sendNext };
+        return;
       }
+      this.paceTimer = setTimeout(sendNext, gapMs);
+      this.paceTimer.unref();
     };
     sendNext();
+  }
+
+  /** Send the client heartbeat every interval while connected (venues that do not ping). */
+  private armHeartbeat(): void {
+    const hb = this.adapter.heartbeat;
+    const ws = this.ws;
+    if (hb === undefined || ws === undefined) return;
+    this.heartbeatTimer = setInterval(() => {
+      if (this.ws === ws && ws.readyState === WebSocket.OPEN) ws.send(hb.text);
+    }, hb.intervalMs);
+    this.heartbeatTimer.unref();
   }
 
   private armStaleTimer(): void {
@@ -290,5 +317,7 @@ export class FeedConnection {
     clearTimeout(this.staleTimer);
     clearTimeout(this.rotateTimer);
     clearTimeout(this.paceTimer);
+    clearInterval(this.heartbeatTimer);
+    this.afterAck = undefined;
   }
 }

@@ -1,0 +1,124 @@
+/** FeedConnection's shared protocol machinery against a minimal venue on loopback. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
+import { FrameKind, type AdapterCapabilities, type ExchangeAdapter, type FeedHandler } from '../../src/exchanges/adapter.ts';
+import { FeedConnection } from '../../src/feed/connection.ts';
+import { until } from '../support/fake-binance.ts';
+
+const capabilities: AdapterCapabilities = {
+  name: 'toy',
+  defaultUrl: '',
+  channels: ['trades'],
+  tradeIdOrder: 'increasing',
+  maxStreamsPerConnection: 10,
+  maxMessagesPerSecond: 50,
+  maxConnectionAgeMs: 3600_000,
+};
+
+/** A toy venue: "auth" must be acked with "ok:<id>" before anything else is sent; "pong" answers "ping". */
+class ToyAdapter implements ExchangeAdapter {
+  readonly capabilities = capabilities;
+  readonly heartbeat = { intervalMs: 40, text: 'ping' };
+  ackId = NaN;
+  error = '';
+  connectUrl(base: string): string {
+    return base;
+  }
+  subscribeRequests(nextId: () => number) {
+    const auth = nextId();
+    return [
+      { id: auth, text: `auth:${auth}`, awaitAck: true },
+      { id: nextId(), text: 'subscribe:a' },
+      { id: nextId(), text: 'subscribe:b' },
+    ];
+  }
+  parse(frame: string, handler: FeedHandler): FrameKind {
+    if (frame.startsWith('ok:')) {
+      this.ackId = Number(frame.slice(3));
+      return FrameKind.ACK;
+    }
+    if (frame.startsWith('denied:')) {
+      this.ackId = Number(frame.slice(7));
+      this.error = 'auth denied';
+      return FrameKind.ERROR;
+    }
+    if (frame === 'pong') return FrameKind.IGNORED;
+    const price = Number(frame);
+    if (!(price > 0)) return FrameKind.MALFORMED;
+    handler.trade(0, 1, price, 1, 1, NaN);
+    return FrameKind.DATA;
+  }
+}
+
+let wss: WebSocketServer | undefined;
+let conn: FeedConnection | undefined;
+afterEach(async () => {
+  conn?.stop();
+  await new Promise<void>((r) => (wss ? wss.close(() => r()) : r()));
+  wss = undefined;
+  conn = undefined;
+});
+
+async function venue(onMessage: (text: string, socket: ServerSocket) => void) {
+  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss!.once('listening', r));
+  wss.on('connection', (socket) => socket.on('message', (d) => onMessage(d.toString(), socket)));
+  return `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+}
+
+describe('FeedConnection', () => {
+  it('holds the subscriptions back until authentication is acknowledged, and sends the client heartbeat', async () => {
+    const received: string[] = [];
+    let sock: ServerSocket | undefined;
+    const url = await venue((text, socket) => {
+      received.push(text);
+      sock = socket;
+    });
+    const trades: number[] = [];
+    conn = new FeedConnection(new ToyAdapter(), url, { trade: (_s, _t, price) => trades.push(price), quote: () => {} });
+    conn.start();
+    await until(() => received.includes('auth:1'), 5_000, 'auth');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(received.filter((m) => m.startsWith('subscribe'))).toEqual([]); // nothing before the ack
+    expect(received.filter((m) => m === 'ping').length).toBeGreaterThanOrEqual(2);
+    sock!.send('ok:1');
+    await until(() => received.includes('subscribe:b'), 5_000, 'subscriptions');
+    expect(received.filter((m) => m.startsWith('subscribe'))).toEqual(['subscribe:a', 'subscribe:b']);
+    sock!.send('42.5');
+    await until(() => trades.length === 1, 5_000, 'a trade');
+    expect(trades).toEqual([42.5]);
+  });
+
+  it('an authentication refusal leaves the subscriptions unsent and reports the error', async () => {
+    const received: string[] = [];
+    const errors: string[] = [];
+    const url = await venue((text, socket) => {
+      received.push(text);
+      if (text.startsWith('auth:')) socket.send(`denied:${text.slice(5)}`);
+    });
+    conn = new FeedConnection(new ToyAdapter(), url, { trade: () => {}, quote: () => {} }, { onError: (m) => errors.push(m) });
+    conn.start();
+    await until(() => errors.includes('auth denied'), 5_000, 'the refusal');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(received.filter((m) => m.startsWith('subscribe'))).toEqual([]);
+  });
+
+  it('reconnects with backoff after the venue drops it, and counts malformed frames', async () => {
+    let connections = 0;
+    const url = await venue((text, socket) => {
+      if (text.startsWith('auth:')) {
+        connections++;
+        socket.send(`ok:${text.slice(5)}`);
+        if (connections === 1) {
+          socket.send('garbage');
+          setTimeout(() => socket.terminate(), 20);
+        }
+      }
+    });
+    conn = new FeedConnection(new ToyAdapter(), url, { trade: () => {}, quote: () => {} }, {}, { backoffBaseMs: 10, random: () => 0.5 });
+    conn.start();
+    await until(() => connections === 2, 5_000, 'a second connection');
+    expect(conn.reconnects).toBe(1);
+    expect(conn.parseErrors).toBe(1);
+  });
+});
