@@ -89,7 +89,7 @@ function claimBarEvent(): number {
   return barEvents.claim();
 }
 
-const aggregators = data.symbols.map((_, i) => {
+const aggregators = data.settings.symbols.map((_, i) => {
   const agg = new BarAggregator(data.timeframes, new SymbolBarSink(i), {
     graceMs: data.bars.graceMs,
     fillEmpty: data.bars.fillEmpty,
@@ -99,7 +99,7 @@ const aggregators = data.symbols.map((_, i) => {
   for (let tf = 0; tf < nTf; tf++) agg.resume(tf, series[i * nTf + tf]!.bars({ limit: 64 }));
   return agg;
 });
-const seq = new Float64Array(data.symbols.length);
+const seq = new Float64Array(data.settings.symbols.length);
 
 /** Local receive time of the frame being parsed, ms. */
 let recvTs = 0;
@@ -159,11 +159,11 @@ function flush(): void {
  * handler shifts them to this worker's symbol indices.
  */
 const entry = adapterFor(data.exchange)!;
-const symbolsPerConnection = Math.max(1, Math.floor(entry.capabilities.maxStreamsPerConnection / data.channels.length));
+const symbolsPerConnection = Math.max(1, Math.floor(entry.capabilities.maxStreamsPerConnection / data.settings.channels.length));
 const connectionStates: WorkerStatus['state'][] = [];
 const connections: FeedConnection[] = [];
-for (let first = 0; first < data.symbols.length; first += symbolsPerConnection) {
-  const group = data.symbols.slice(first, first + symbolsPerConnection);
+for (let first = 0; first < data.settings.symbols.length; first += symbolsPerConnection) {
+  const group = data.settings.symbols.slice(first, first + symbolsPerConnection);
   const slot = connections.length;
   const groupHandler: FeedHandler =
     first === 0
@@ -175,7 +175,7 @@ for (let first = 0; first < data.symbols.length; first += symbolsPerConnection) 
   connectionStates.push('connecting');
   connections.push(
     new FeedConnection(
-      entry.create(group, data.channels),
+      entry.create(group, data.settings.channels, data.settings),
       data.url,
       groupHandler,
       {

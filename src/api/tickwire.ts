@@ -168,11 +168,10 @@ export class TickwireRuntime implements Tickwire {
     });
     for (const [name, ex] of this.exchanges) {
       const cfg = this.config.exchanges[name]!;
-      const url = cfg.url ?? (name === 'simulated' ? simUrl : adapterFor(name)!.capabilities.defaultUrl);
+      const url = cfg.url ?? (name === 'simulated' ? simUrl : adapterFor(name)!.defaultUrl(cfg));
       const data: FeedWorkerData = {
         exchange: name,
-        symbols: cfg.symbols,
-        channels: cfg.channels,
+        settings: cfg,
         url,
         timeframes: this.config.timeframes,
         bars: this.config.bars,

@@ -38,21 +38,16 @@ import {
   DEFAULT_SEED,
   DEFAULT_TIMEFRAMES,
 } from './defaults.ts';
+import { adapterFor, adapterNames, type AdapterEntry } from '../exchanges/registry.ts';
 import type { BarsConfig, ExchangeConfig, FeedChannel, ServerConfig, TickwireConfig } from './types.ts';
 
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 
-/** Exchanges a config may name (grows as adapters are added). */
-export const KNOWN_EXCHANGES = ['binance', 'simulated'] as const;
-export type KnownExchange = (typeof KNOWN_EXCHANGES)[number];
+/** Exchanges a config may name: those with a registered adapter. */
+export const KNOWN_EXCHANGES: readonly string[] = adapterNames();
 
-/** Keys every exchange accepts. */
+/** Keys every exchange accepts; the registry adds each venue's own. */
 const EXCHANGE_KEYS = ['url', 'symbols', 'channels'] as const;
-/** Keys only some exchanges accept; a new exchange must get an entry here. */
-const EXCHANGE_EXTRA_KEYS: Readonly<Record<KnownExchange, readonly string[]>> = {
-  binance: [],
-  simulated: ['rate', 'seed'],
-};
 
 const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges'] as const;
 const SERVER_KEYS = ['host', 'port'] as const;
@@ -304,26 +299,29 @@ function exchangesSection(c: Checker, value: unknown): Record<string, ExchangeCo
   }
   for (const [name, body] of Object.entries(value)) {
     const path = join('exchanges', name);
-    if (!(KNOWN_EXCHANGES as readonly string[]).includes(name)) {
+    const entry = adapterFor(name);
+    if (entry === undefined) {
       c.issues.push({ path, message: `unknown exchange, expected one of ${KNOWN_EXCHANGES.join(', ')}` });
       continue;
     }
-    exchanges[name] = exchange(c, name as KnownExchange, body, path);
+    exchanges[name] = exchange(c, name, entry, body, path);
   }
   return exchanges;
 }
 
-function exchange(c: Checker, name: KnownExchange, value: unknown, path: string): ExchangeConfig {
-  const allowed = [...EXCHANGE_KEYS, ...EXCHANGE_EXTRA_KEYS[name]];
+function exchange(c: Checker, name: string, entry: AdapterEntry, value: unknown, path: string): ExchangeConfig {
+  const allowed = [...EXCHANGE_KEYS, ...entry.extraKeys];
   const e = c.section(value, path, allowed, (key) => {
-    const owners = KNOWN_EXCHANGES.filter((x) => EXCHANGE_EXTRA_KEYS[x].includes(key));
+    const owners = KNOWN_EXCHANGES.filter((x) => adapterFor(x)!.extraKeys.includes(key));
     return owners.length > 0 ? ` (${key} applies to ${owners.join(', ')} only)` : '';
   });
   const simulated = name === 'simulated';
+  const offered = entry.capabilities.channels;
+  const chosen = channels(c, e.channels, join(path, 'channels'), offered);
   return {
     url: url(c, e.url, join(path, 'url')),
     symbols: symbols(c, e.symbols, join(path, 'symbols')),
-    channels: channels(c, e.channels, join(path, 'channels')),
+    channels: chosen,
     rate: simulated
       ? c.number(e.rate, join(path, 'rate'), DEFAULT_RATE, (n) => n > 0 && n <= MAX_RATE, `a number of trades per second > 0 and <= ${MAX_RATE}`)
       : DEFAULT_RATE,
@@ -371,17 +369,20 @@ function symbols(c: Checker, value: unknown, path: string): string[] {
   return out;
 }
 
-function channels(c: Checker, value: unknown, path: string): FeedChannel[] {
-  if (value === undefined || value === null) return [...DEFAULT_CHANNELS];
+/** The channels asked for (default: every channel the venue offers), each one the venue offers. */
+function channels(c: Checker, value: unknown, path: string, offered: readonly FeedChannel[]): FeedChannel[] {
+  const fallback = DEFAULT_CHANNELS.filter((ch) => offered.includes(ch));
+  if (value === undefined || value === null) return fallback;
   const expected = `a non-empty list of ${CHANNELS.join(', ')}`;
   if (!Array.isArray(value) || value.length === 0) {
     c.fail(path, value, expected);
-    return [...DEFAULT_CHANNELS];
+    return fallback;
   }
   const given = new Set<FeedChannel>();
   value.forEach((v, i) => {
-    if ((CHANNELS as readonly unknown[]).includes(v)) given.add(v as FeedChannel);
-    else c.fail(index(path, i), v, `one of ${CHANNELS.join(', ')}`);
+    if (!(CHANNELS as readonly unknown[]).includes(v)) c.fail(index(path, i), v, `one of ${CHANNELS.join(', ')}`);
+    else if (!offered.includes(v as FeedChannel)) c.fail(index(path, i), v, `one of ${offered.join(', ')} (the venue offers no ${v as string})`);
+    else given.add(v as FeedChannel);
   });
   return CHANNELS.filter((ch) => given.has(ch));
 }

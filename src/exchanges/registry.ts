@@ -1,14 +1,26 @@
 /**
- * The adapters tickwire knows, by exchange name. A new venue is one file in
- * src/exchanges/ plus one line here.
+ * The adapters tickwire knows, by exchange name, with what the config is
+ * checked against before anything connects: the channels a venue offers,
+ * whether it needs credentials, and the config keys only it accepts.
+ *
+ * A new venue is one file in src/exchanges/ plus one entry here.
  */
-import type { FeedChannel } from '../config/types.ts';
+import type { ExchangeConfig, FeedChannel } from '../config/types.ts';
 import type { AdapterCapabilities, ExchangeAdapter } from './adapter.ts';
 import { BinanceAdapter, binanceCapabilities } from './binance.ts';
 
 export interface AdapterEntry {
+  /** Adapter version: bumped when its normalization changes. */
+  version: string;
+  assetTypes: readonly ('crypto' | 'stocks')[];
+  /** Config keys this venue accepts beyond url, symbols and channels. */
+  extraKeys: readonly string[];
+  /** Config keys that must be set (credentials), if any. */
+  requiredKeys: readonly string[];
   capabilities: AdapterCapabilities;
-  create(symbols: readonly string[], channels: readonly FeedChannel[]): ExchangeAdapter;
+  /** The URL to use when the config gives none. */
+  defaultUrl(config: ExchangeConfig): string;
+  create(symbols: readonly string[], channels: readonly FeedChannel[], config: ExchangeConfig): ExchangeAdapter;
 }
 
 /** The simulated exchange speaks the Binance protocol from a local server (src/sim/). */
@@ -19,8 +31,24 @@ const simulatedCapabilities: AdapterCapabilities = {
 };
 
 const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
-  binance: { capabilities: binanceCapabilities, create: (s, c) => new BinanceAdapter(s, c) },
-  simulated: { capabilities: simulatedCapabilities, create: (s, c) => new BinanceAdapter(s, c, simulatedCapabilities) },
+  binance: {
+    version: '1',
+    assetTypes: ['crypto'],
+    extraKeys: [],
+    requiredKeys: [],
+    capabilities: binanceCapabilities,
+    defaultUrl: () => binanceCapabilities.defaultUrl,
+    create: (s, c) => new BinanceAdapter(s, c),
+  },
+  simulated: {
+    version: '1',
+    assetTypes: ['crypto'],
+    extraKeys: ['rate', 'seed'],
+    requiredKeys: [],
+    capabilities: simulatedCapabilities,
+    defaultUrl: () => '',
+    create: (s, c) => new BinanceAdapter(s, c, simulatedCapabilities),
+  },
 };
 
 /** The adapter entry for `exchange`, or undefined when tickwire has none. */

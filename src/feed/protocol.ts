@@ -6,7 +6,7 @@
  * and amended bars through the bar-event ring, forming bars through the
  * BarSeries plus a dirty flag per series.
  */
-import type { BarsConfig, FeedChannel } from '../config/types.ts';
+import type { BarsConfig, ExchangeConfig } from '../config/types.ts';
 import { BAR_FIELDS } from '../model/records.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 import type { ConnectionOptions } from './connection.ts';
@@ -28,8 +28,8 @@ export interface ExchangeBuffers {
 
 export interface FeedWorkerData {
   exchange: string;
-  symbols: string[];
-  channels: FeedChannel[];
+  /** The exchange's validated config: symbols, channels and any venue options (credentials). */
+  settings: ExchangeConfig;
   /** Base URL to connect to (the config's, or the venue's default). */
   url: string;
   timeframes: TimeframeName[];
