@@ -204,7 +204,7 @@ for (let first = 0; first < data.settings.symbols.length; first += symbolsPerCon
 
 /** Connected only when every connection is; otherwise the least healthy state. */
 function overallState(): WorkerStatus['state'] {
-  for (const s of ['stopped', 'reconnecting', 'connecting'] as const) if (connectionStates.includes(s)) return s;
+  for (const s of ['stopped', 'circuit_open', 'reconnecting', 'connecting'] as const) if (connectionStates.includes(s)) return s;
   return 'connected';
 }
 

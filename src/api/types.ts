@@ -43,7 +43,8 @@ export interface BarUpdate {
   bar: Bar;
 }
 
-export type ExchangeState = 'starting' | 'connecting' | 'connected' | 'reconnecting' | 'restarting' | 'stopped';
+/** `circuit_open`: the connection failed too often in a row and rests before one more try. */
+export type ExchangeState = 'starting' | 'connecting' | 'connected' | 'reconnecting' | 'circuit_open' | 'restarting' | 'stopped';
 
 export interface ExchangeStatus {
   exchange: string;

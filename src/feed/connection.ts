@@ -18,6 +18,9 @@
 import WebSocket from 'ws';
 import { FrameKind, type ClientRequest, type ExchangeAdapter, type FeedHandler } from '../exchanges/adapter.ts';
 
+/** What a connection is doing. `circuit_open`: too many failures in a row, resting before one more try. */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'circuit_open' | 'stopped';
+
 export interface ConnectionOptions {
   /** First reconnect delay, ms (default 500). */
   backoffBaseMs?: number;
@@ -27,13 +30,17 @@ export interface ConnectionOptions {
   staleAfterMs?: number;
   /** Reconnect this long before the venue's maximum connection age (default 10 min). */
   rotateMarginMs?: number;
+  /** Consecutive failed connections (none delivering data) that open the circuit (default 10). */
+  circuitAfterFailures?: number;
+  /** How long an open circuit rests before one more try, ms (default 300 000). */
+  circuitCooldownMs?: number;
   /** Jitter source in [0, 1) (tests make it deterministic). */
   random?: () => number;
 }
 
 /** What the connection reports to its owner (all optional). */
 export interface ConnectionEvents {
-  onState?(state: 'connecting' | 'connected' | 'reconnecting' | 'stopped'): void;
+  onState?(state: ConnectionState): void;
   /** A frame arrived at local time `recvTs` (ms); called right before it is parsed. */
   onReceive?(recvTs: number): void;
   /** After each frame (the owner publishes what the handler wrote), with the frame's kind. */
@@ -69,6 +76,10 @@ export class FeedConnection {
   private readonly staleAfterMs: number;
   private readonly rotateAfterMs: number;
   private readonly random: () => number;
+  private readonly circuitAfterFailures: number;
+  private readonly circuitCooldownMs: number;
+  /** Connections in a row that closed without delivering data. */
+  private failures = 0;
   private ws: WebSocket | undefined;
   /** The previous connection during a handover: still delivering until the new one does. */
   private retiring: WebSocket | undefined;
@@ -96,6 +107,8 @@ export class FeedConnection {
     this.staleAfterMs = options.staleAfterMs ?? 60_000;
     this.rotateAfterMs = Math.max(1_000, adapter.capabilities.maxConnectionAgeMs - (options.rotateMarginMs ?? 600_000));
     this.random = options.random ?? Math.random;
+    this.circuitAfterFailures = options.circuitAfterFailures ?? 10;
+    this.circuitCooldownMs = options.circuitCooldownMs ?? 300_000;
   }
 
   /** Connect, and keep connected until `stop()`. */
@@ -178,6 +191,14 @@ export class FeedConnection {
       this.clearTimers();
       if (!this.running) return;
       this.events.onError?.(`connection closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`);
+      if (!this.gotData) this.failures++;
+      if (this.failures >= this.circuitAfterFailures) {
+        // Circuit breaker: stop hammering a venue that keeps failing; one try per cool-down (half-open).
+        this.events.onState?.('circuit_open');
+        this.events.onError?.(`circuit open after ${this.failures} failed connections; next try in ${Math.round(this.circuitCooldownMs / 1000)} s`);
+        this.scheduleReconnect(this.circuitCooldownMs);
+        return;
+      }
       this.scheduleReconnect(this.backoffDelay());
     });
   }
@@ -200,6 +221,7 @@ export class FeedConnection {
         if (!this.gotData && socket === this.ws) {
           this.gotData = true;
           this.attempt = 0; // a healthy connection: the next failure starts the backoff afresh
+          this.failures = 0; // and the circuit closes
           if (this.retiring !== undefined) this.retire(); // the new connection delivers: the old one may go
         }
         break;

@@ -9,7 +9,7 @@
 import type { BarsConfig, ExchangeConfig } from '../config/types.ts';
 import { BAR_FIELDS } from '../model/records.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
-import type { ConnectionOptions } from './connection.ts';
+import type { ConnectionOptions, ConnectionState } from './connection.ts';
 
 /** Float64 layout of a bar-event record: series index, BarEvent, then the bar. */
 export const BarEventField = { SERIES: 0, EVENT: 1, BAR: 2 } as const;
@@ -44,7 +44,7 @@ export interface FeedWorkerData {
 /** Worker → main: counters since the worker started, plus its parse-time histogram. */
 export interface WorkerStatus {
   type: 'status';
-  state: 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+  state: ConnectionState;
   reconnects: number;
   frames: number;
   trades: number;

@@ -122,3 +122,36 @@ describe('FeedConnection', () => {
     expect(conn.parseErrors).toBe(1);
   });
 });
+
+describe('FeedConnection circuit breaker', () => {
+  it('opens after repeated failed connections, rests, then tries once more (half-open) and closes on data', async () => {
+    let accept = false;
+    let attempts = 0;
+    const url = await venue((text, socket) => {
+      if (!text.startsWith('auth:')) return;
+      attempts++;
+      if (!accept) {
+        socket.terminate(); // fails before any data
+        return;
+      }
+      socket.send(`ok:${text.slice(5)}`);
+      socket.send('10');
+    });
+    const states: string[] = [];
+    conn = new FeedConnection(
+      new ToyAdapter(),
+      url,
+      { trade: () => {}, quote: () => {} },
+      { onState: (s) => states.push(s) },
+      { backoffBaseMs: 5, backoffMaxMs: 10, circuitAfterFailures: 3, circuitCooldownMs: 300, random: () => 0.5 },
+    );
+    conn.start();
+    await until(() => states.includes('circuit_open'), 5_000, 'the circuit to open');
+    expect(attempts).toBe(3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(attempts).toBe(3); // resting: no hammering
+    accept = true;
+    await until(() => attempts === 4 && states.at(-1) === 'connected', 5_000, 'the half-open try');
+    expect(conn.frames).toBeGreaterThan(0);
+  });
+});
