@@ -334,7 +334,8 @@ export class TickwireRuntime implements Tickwire {
       lateTradesDropped: totals?.lateTradesDropped ?? 0,
       duplicateTradesDropped: totals?.duplicateTradesDropped ?? 0,
       ringOverflow: ex.ticks.overflow() + ex.barEvents.overflow(),
-      lastError: last?.lastError ?? sup?.lastCrash ?? null,
+      lastError: last?.lastError ?? null,
+      lastCrash: sup?.lastCrash ?? null,
     };
   }
 

@@ -69,6 +69,8 @@ export interface ExchangeStatus {
   ringOverflow: number;
   /** Last error seen (message only), null when none. */
   lastError: string | null;
+  /** Why the worker was last restarted (crash or hang), null when it never was. */
+  lastCrash: string | null;
 }
 
 export interface StatusReport {

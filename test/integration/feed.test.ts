@@ -115,7 +115,7 @@ describe('live path: fake Binance → worker → shared memory → library face'
     const before = tickwire.bars('binance', 'BTCUSDT', '1m');
     runtime.injectWorkerFault('binance', 'crash');
     await until(() => tickwire.status().exchanges['binance']!.restarts === 1, 10_000, 'a restart');
-    expect(tickwire.status().exchanges['binance']!.lastError).toMatch(/worker crashed: crash requested/);
+    expect(tickwire.status().exchanges['binance']!.lastCrash).toMatch(/worker crashed: crash requested/);
     await until(() => fake.connectionCount === 2 && fake.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 're-subscription');
     expect(tickwire.bars('binance', 'BTCUSDT', '1m')).toEqual(before);
     for (const f of frames.slice(cut)) fake.sendRaw(f);

@@ -163,6 +163,7 @@ export class FakeTickwire implements Tickwire {
         duplicateTradesDropped: 0,
         ringOverflow: 0,
         lastError: null,
+      lastCrash: null,
       };
     }
     return { uptimeMs: 1234, exchanges };
