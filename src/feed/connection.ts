@@ -48,6 +48,9 @@ export interface ConnectionEvents {
   onError?(message: string): void;
 }
 
+/** The longest delay a Node timer honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Longest a replaced connection is kept during a handover, ms. */
 const HANDOVER_DEADLINE_MS = 10_000;
 
@@ -105,7 +108,8 @@ export class FeedConnection {
     this.backoffBaseMs = options.backoffBaseMs ?? 500;
     this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
     this.staleAfterMs = options.staleAfterMs ?? 60_000;
-    this.rotateAfterMs = Math.max(1_000, adapter.capabilities.maxConnectionAgeMs - (options.rotateMarginMs ?? 600_000));
+    // Node fires a timer longer than 2^31 − 1 ms at once: venues allowing longer connections rotate at that age.
+    this.rotateAfterMs = Math.min(MAX_TIMER_MS, Math.max(1_000, adapter.capabilities.maxConnectionAgeMs - (options.rotateMarginMs ?? 600_000)));
     this.random = options.random ?? Math.random;
     this.circuitAfterFailures = options.circuitAfterFailures ?? 10;
     this.circuitCooldownMs = options.circuitCooldownMs ?? 300_000;
@@ -191,7 +195,7 @@ export class FeedConnection {
       this.clearTimers();
       if (!this.running) return;
       this.events.onError?.(`connection closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`);
-      if (!this.gotData) this.failures++;
+      if (!this.gotData) this.failures++; // (an ACK on this connection already reset the count)
       if (this.failures >= this.circuitAfterFailures) {
         // Circuit breaker: stop hammering a venue that keeps failing; one try per cool-down (half-open).
         this.events.onState?.('circuit_open');
@@ -227,6 +231,8 @@ export class FeedConnection {
         break;
       case FrameKind.ACK:
         this.pendingAcks.delete(this.adapter.ackId);
+        // An acknowledged subscription is a working connection even where the market is quiet.
+        if (socket === this.ws) this.failures = 0;
         if (this.afterAck !== undefined && this.afterAck.id === this.adapter.ackId && socket === this.ws) this.afterAck.next();
         break;
       case FrameKind.ERROR:

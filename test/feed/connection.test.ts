@@ -155,3 +155,24 @@ describe('FeedConnection circuit breaker', () => {
     expect(conn.frames).toBeGreaterThan(0);
   });
 });
+
+describe('FeedConnection rotation', () => {
+  it('a venue allowing connections longer than a Node timer can wait does not rotate at once', async () => {
+    let connections = 0;
+    const url = await venue((text, socket) => {
+      if (text.startsWith('auth:')) {
+        connections++;
+        socket.send(`ok:${text.slice(5)}`);
+      }
+    });
+    class LongLived extends ToyAdapter {
+      override readonly capabilities = { ...capabilities, maxConnectionAgeMs: 90 * 86_400_000 };
+    }
+    conn = new FeedConnection(new LongLived(), url, { trade: () => {}, quote: () => {} });
+    conn.start();
+    await until(() => connections === 1, 5_000, 'connected');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(connections).toBe(1);
+    expect(conn.reconnects).toBe(0);
+  });
+});
