@@ -18,7 +18,7 @@ import { BarSeries } from '../src/buffers/bar-store.ts';
 import { Doorbell } from '../src/buffers/doorbell.ts';
 import { TickRing } from '../src/buffers/tick-ring.ts';
 import { FrameKind, type FeedHandler } from '../src/exchanges/adapter.ts';
-import { adapterFor } from '../src/exchanges/registry.ts';
+import { adapterFor, capabilitiesOf } from '../src/exchanges/registry.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
 import { FeedConnection, nowMs } from '../src/feed/connection.ts';
 import { BAR_EVENT_FIELDS, BarEventField, type FeedWorkerData, type WorkerCommand, type WorkerStatus } from '../src/feed/protocol.ts';
@@ -94,7 +94,7 @@ const aggregators = data.settings.symbols.map((_, i) => {
     graceMs: data.bars.graceMs,
     fillEmpty: data.bars.fillEmpty,
     lateToleranceMs: data.bars.lateToleranceMs,
-    tradeIdOrder: adapterFor(data.exchange)!.capabilities.tradeIdOrder,
+    tradeIdOrder: capabilitiesOf(adapterFor(data.exchange)!, data.settings).tradeIdOrder,
   });
   for (let tf = 0; tf < nTf; tf++) agg.resume(tf, series[i * nTf + tf]!.bars({ limit: 64 }));
   return agg;
@@ -159,7 +159,7 @@ function flush(): void {
  * handler shifts them to this worker's symbol indices.
  */
 const entry = adapterFor(data.exchange)!;
-const symbolsPerConnection = Math.max(1, Math.floor(entry.capabilities.maxStreamsPerConnection / data.settings.channels.length));
+const symbolsPerConnection = Math.max(1, Math.floor(capabilitiesOf(entry, data.settings).maxStreamsPerConnection / data.settings.channels.length));
 const connectionStates: WorkerStatus['state'][] = [];
 const connections: FeedConnection[] = [];
 for (let first = 0; first < data.settings.symbols.length; first += symbolsPerConnection) {

@@ -38,7 +38,7 @@ import {
   DEFAULT_SEED,
   DEFAULT_TIMEFRAMES,
 } from './defaults.ts';
-import { adapterFor, adapterNames, type AdapterEntry } from '../exchanges/registry.ts';
+import { adapterFor, adapterNames, capabilitiesOf, type AdapterEntry } from '../exchanges/registry.ts';
 import type { BarsConfig, ExchangeConfig, FeedChannel, ServerConfig, TickwireConfig } from './types.ts';
 
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
@@ -318,7 +318,10 @@ function exchange(c: Checker, name: string, entry: AdapterEntry, value: unknown,
   const simulated = name === 'simulated';
   const offered = entry.capabilities.channels;
   const chosen = channels(c, e.channels, join(path, 'channels'), offered);
-  return {
+  const accepts = (key: string) => entry.extraKeys.includes(key);
+  const envName = name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const assetClass = accepts('assetClass') ? oneOf(c, e.assetClass, join(path, 'assetClass'), ['stocks', 'crypto'] as const, 'stocks') : 'stocks';
+  const config: ExchangeConfig = {
     url: url(c, e.url, join(path, 'url')),
     symbols: symbols(c, e.symbols, join(path, 'symbols')),
     channels: chosen,
@@ -326,7 +329,55 @@ function exchange(c: Checker, name: string, entry: AdapterEntry, value: unknown,
       ? c.number(e.rate, join(path, 'rate'), DEFAULT_RATE, (n) => n > 0 && n <= MAX_RATE, `a number of trades per second > 0 and <= ${MAX_RATE}`)
       : DEFAULT_RATE,
     seed: simulated ? c.number(e.seed, join(path, 'seed'), DEFAULT_SEED, Number.isSafeInteger, 'an integer') : DEFAULT_SEED,
+    key: accepts('key') ? credential(c, e.key, join(path, 'key'), entry.requiredKeys.includes('key'), `the API key id, e.g. key: \${${envName}_API_KEY}`) : undefined,
+    secret: accepts('secret')
+      ? credential(c, e.secret, join(path, 'secret'), entry.requiredKeys.includes('secret'), `the API secret, e.g. secret: \${${envName}_SECRET_KEY}`)
+      : undefined,
+    assetClass,
+    feed: accepts('feed') ? optionalOneOf(c, e.feed, join(path, 'feed'), assetClass === 'stocks' ? ['iex', 'sip', 'test'] : ['us']) : undefined,
   };
+  streamsFit(c, name, entry, config, path);
+  return config;
+}
+
+/** An account limited to a few connections must fit its streams in them. */
+function streamsFit(c: Checker, name: string, entry: AdapterEntry, config: ExchangeConfig, path: string): void {
+  if (entry.maxConnections === undefined || config.symbols.length === 0) return;
+  const perConnection = capabilitiesOf(entry, config).maxStreamsPerConnection;
+  const streams = config.symbols.length * config.channels.length;
+  const limit = perConnection * entry.maxConnections;
+  if (streams <= limit) return;
+  c.issues.push({
+    path: join(path, 'symbols'),
+    message:
+      `got ${config.symbols.length} symbols × ${config.channels.length} channels = ${streams} streams, expected at most ${limit}: ` +
+      `${name} allows ${entry.maxConnections} connection(s) of ${perConnection} streams on this feed (fewer symbols, or a plan with a larger limit)`,
+  });
+}
+
+/** A credential: text, required or not. Its value is never shown in a message. */
+function credential(c: Checker, value: unknown, path: string, required: boolean, expected: string): string | undefined {
+  if (value === undefined || value === null || value === '') {
+    if (required) c.issues.push({ path, message: `missing, expected ${expected}` });
+    return undefined;
+  }
+  if (typeof value === 'string') return value;
+  c.issues.push({ path, message: `got a ${Array.isArray(value) ? 'list' : typeof value} (not shown), expected ${expected}` });
+  return undefined;
+}
+
+function oneOf<T extends string>(c: Checker, value: unknown, path: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined || value === null) return fallback;
+  if ((allowed as readonly unknown[]).includes(value)) return value as T;
+  c.fail(path, value, `one of ${allowed.join(', ')}`);
+  return fallback;
+}
+
+function optionalOneOf(c: Checker, value: unknown, path: string, allowed: readonly string[]): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (allowed.includes(value as string)) return value as string;
+  c.fail(path, value, `one of ${allowed.join(', ')}`);
+  return undefined;
 }
 
 /** Absent, null or '' (e.g. `${BINANCE_URL:-}`) → undefined, the venue's default. */

@@ -30,6 +30,13 @@ export interface ExchangeConfig {
   rate: number;
   /** `simulated` only: PRNG seed, so a run can be reproduced. */
   seed: number;
+  /** `alpaca` only: API key id and secret (set them from the environment: `key: ${ALPACA_API_KEY}`). */
+  key: string | undefined;
+  secret: string | undefined;
+  /** `alpaca` only: which market (default stocks). */
+  assetClass: 'stocks' | 'crypto';
+  /** `alpaca` only: data feed (stocks: iex, sip or test; crypto: us); default iex / us. */
+  feed: string | undefined;
 }
 
 export interface TickwireConfig {

@@ -7,7 +7,14 @@
  */
 import type { ExchangeConfig, FeedChannel } from '../config/types.ts';
 import type { AdapterCapabilities, ExchangeAdapter } from './adapter.ts';
+import { AlpacaAdapter, alpacaCapabilities, type AlpacaFeed } from './alpaca.ts';
 import { BinanceAdapter, binanceCapabilities } from './binance.ts';
+import { BinanceUsdmAdapter, binanceUsdmCapabilities } from './binance-usdm.ts';
+import { BybitAdapter, bybitCapabilities } from './bybit.ts';
+import { BitstampAdapter, bitstampCapabilities } from './bitstamp.ts';
+import { CoinbaseAdapter, coinbaseCapabilities } from './coinbase.ts';
+import { KrakenAdapter, krakenCapabilities } from './kraken.ts';
+import { OkxAdapter, okxCapabilities } from './okx.ts';
 
 export interface AdapterEntry {
   /** Adapter version: bumped when its normalization changes. */
@@ -17,7 +24,12 @@ export interface AdapterEntry {
   extraKeys: readonly string[];
   /** Config keys that must be set (credentials), if any. */
   requiredKeys: readonly string[];
+  /** The venue's capabilities in general (what the config is checked against)... */
   capabilities: AdapterCapabilities;
+  /** ...and for one configured account or feed, when they differ (stream limits by plan). */
+  capabilitiesFor?(config: ExchangeConfig): AdapterCapabilities;
+  /** Connections one account may hold at once (default: as many as the streams need). */
+  maxConnections?: number;
   /** The URL to use when the config gives none. */
   defaultUrl(config: ExchangeConfig): string;
   create(symbols: readonly string[], channels: readonly FeedChannel[], config: ExchangeConfig): ExchangeAdapter;
@@ -30,16 +42,31 @@ const simulatedCapabilities: AdapterCapabilities = {
   defaultUrl: '', // the local server's URL, known once it listens
 };
 
+/** An entry for a crypto venue with no options of its own. */
+function plain(capabilities: AdapterCapabilities, create: AdapterEntry['create']): AdapterEntry {
+  return { version: '1', assetTypes: ['crypto'], extraKeys: [], requiredKeys: [], capabilities, defaultUrl: () => capabilities.defaultUrl, create };
+}
+
 const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
-  binance: {
+  binance: plain(binanceCapabilities, (s, c) => new BinanceAdapter(s, c)),
+  'binance-usdm': plain(binanceUsdmCapabilities, (s, c) => new BinanceUsdmAdapter(s, c)),
+  coinbase: plain(coinbaseCapabilities, (s, c) => new CoinbaseAdapter(s, c)),
+  kraken: plain(krakenCapabilities, (s, c) => new KrakenAdapter(s, c)),
+  okx: plain(okxCapabilities, (s, c) => new OkxAdapter(s, c)),
+  bybit: plain(bybitCapabilities, (s, c) => new BybitAdapter(s, c)),
+  alpaca: {
     version: '1',
-    assetTypes: ['crypto'],
-    extraKeys: [],
-    requiredKeys: [],
-    capabilities: binanceCapabilities,
-    defaultUrl: () => binanceCapabilities.defaultUrl,
-    create: (s, c) => new BinanceAdapter(s, c),
+    assetTypes: ['stocks', 'crypto'],
+    extraKeys: ['key', 'secret', 'assetClass', 'feed'],
+    requiredKeys: ['key', 'secret'],
+    capabilities: alpacaCapabilities('stocks'),
+    capabilitiesFor: (c) => alpacaCapabilities(c.assetClass, c.feed as AlpacaFeed | undefined),
+    maxConnections: 1, // a second session is refused (406)
+    defaultUrl: (c) => alpacaCapabilities(c.assetClass, c.feed as AlpacaFeed | undefined).defaultUrl,
+    create: (s, ch, c) =>
+      new AlpacaAdapter(s, ch, { credentials: { key: c.key ?? '', secret: c.secret ?? '' }, assetClass: c.assetClass, feed: c.feed as AlpacaFeed | undefined }),
   },
+  bitstamp: plain(bitstampCapabilities, (s, c) => new BitstampAdapter(s, c)),
   simulated: {
     version: '1',
     assetTypes: ['crypto'],
@@ -59,4 +86,9 @@ export function adapterFor(exchange: string): AdapterEntry | undefined {
 /** Names of every registered adapter. */
 export function adapterNames(): string[] {
   return Object.keys(ADAPTERS);
+}
+
+/** The capabilities that apply to one configured exchange. */
+export function capabilitiesOf(entry: AdapterEntry, config: ExchangeConfig): AdapterCapabilities {
+  return entry.capabilitiesFor?.(config) ?? entry.capabilities;
 }

@@ -37,7 +37,7 @@ const DEFAULT_EXPECTED: TickwireConfig = {
   history: { '1m': 1000, '5m': 1000, '15m': 1000, '1h': 1000 } as TickwireConfig['history'],
   bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 },
   exchanges: {
-    simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42 },
+    simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined },
   },
 };
 
@@ -73,6 +73,10 @@ exchanges:
       channels: ['trades', 'quotes'],
       rate: 20,
       seed: 42,
+      key: undefined,
+      secret: undefined,
+      assetClass: 'stocks',
+      feed: undefined,
     });
     expect(config.exchanges.simulated.symbols).toEqual(['SIM-BTC', 'SIM-ETH']);
     expect(config.timeframes).toEqual(['1m', '5m', '15m', '1h']);
@@ -146,7 +150,7 @@ describe('config: rejections name the key path', () => {
     ['exchanges missing', {}, 'exchanges', 'missing, expected a map of exchange name'],
     ['exchanges empty', { exchanges: {} }, 'exchanges', 'got an empty map'],
     ['exchanges a list', { exchanges: ['binance'] }, 'exchanges', 'got a list'],
-    ['unknown exchange', { exchanges: { kraken: SIM } }, 'exchanges.kraken', 'unknown exchange, expected one of binance, simulated'],
+    ['unknown exchange', { exchanges: { mtgox: SIM } }, 'exchanges.mtgox', `unknown exchange, expected one of ${KNOWN_EXCHANGES.join(', ')}`],
     ['exchange without body', { exchanges: { binance: null } }, 'exchanges.binance.symbols', 'missing, expected a non-empty list of symbols'],
     ['unknown exchange key', { exchanges: { binance: { symbols: ['A'], symbol: 'A' } } }, 'exchanges.binance.symbol', 'unknown key, expected one of url, symbols, channels'],
     ['rate on binance', { exchanges: { binance: { symbols: ['A'], rate: 5 } } }, 'exchanges.binance.rate', 'expected one of url, symbols, channels (rate applies to simulated only)'],
@@ -180,9 +184,9 @@ describe('config: rejections name the key path', () => {
 
   it('reports every problem, one per line, in document order', () => {
     const err = configError(() =>
-      parseConfig({ server: { port: -1 }, bars: { graceMs: -5 }, exchanges: { kraken: SIM, binance: { symbols: [] } } }, 'x.yaml'),
+      parseConfig({ server: { port: -1 }, bars: { graceMs: -5 }, exchanges: { mtgox: SIM, binance: { symbols: [] } } }, 'x.yaml'),
     );
-    expect(err.issues.map((i) => i.path)).toEqual(['server.port', 'bars.graceMs', 'exchanges.kraken', 'exchanges.binance.symbols']);
+    expect(err.issues.map((i) => i.path)).toEqual(['server.port', 'bars.graceMs', 'exchanges.mtgox', 'exchanges.binance.symbols']);
     expect(err.path).toBe('server.port');
     expect(err.message.split('\n')).toHaveLength(4);
     expect(err.message).toContain('x.yaml: bars.graceMs: got -5, expected a number of milliseconds >= 0');
@@ -317,5 +321,64 @@ describe('config: loadConfigFile', () => {
     const err = configError(() => loadConfigFile(file, {}));
     expect(err.message).toBe(`${file}: cannot read the file (ENOENT), expected a readable YAML file`);
     expect((err.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+  });
+});
+
+describe('config against the venues’ capabilities', () => {
+  it('accepts every registered venue and refuses a channel the venue does not offer, naming the key', () => {
+    const config = parseConfig({
+      exchanges: { coinbase: { symbols: ['BTC-USD'] }, kraken: { symbols: ['BTC/USD'] }, okx: { symbols: ['BTC-USDT'] }, bitstamp: { symbols: ['btcusd'] } },
+    });
+    expect(config.exchanges['bitstamp']!.channels).toEqual(['trades']); // the default: what the venue offers
+    expect(config.exchanges['coinbase']!.channels).toEqual(['trades', 'quotes']);
+    expect(() => parseConfig({ exchanges: { bitstamp: { symbols: ['btcusd'], channels: ['trades', 'quotes'] } } }, 'tickwire.yaml')).toThrow(
+      /tickwire\.yaml: exchanges\.bitstamp\.channels\[1\]: got "quotes", expected one of trades \(the venue offers no quotes\)/,
+    );
+  });
+});
+
+describe('config: alpaca', () => {
+  const env = { ALPACA_API_KEY: 'AKID123', ALPACA_SECRET_KEY: 's3cr3t-value' };
+
+  it('takes credentials from the environment and fills the asset class and feed', () => {
+    const config = loadConfigText(
+      'exchanges:\n  alpaca:\n    symbols: [AAPL, MSFT]\n    key: ${ALPACA_API_KEY}\n    secret: ${ALPACA_SECRET_KEY}\n',
+      'tickwire.yaml',
+      env,
+    );
+    expect(config.exchanges['alpaca']).toMatchObject({ key: 'AKID123', secret: 's3cr3t-value', assetClass: 'stocks', feed: undefined, channels: ['trades', 'quotes'] });
+  });
+
+  it('refuses missing credentials naming the keys, and never prints a secret', () => {
+    let err: unknown;
+    try {
+      parseConfig({ exchanges: { alpaca: { symbols: ['AAPL'] } } }, 'tickwire.yaml');
+    } catch (e) {
+      err = e;
+    }
+    const message = (err as Error).message;
+    expect(message).toMatch(/exchanges\.alpaca\.key: missing, expected the API key id, e\.g\. key: \$\{ALPACA_API_KEY\}/);
+    expect(message).toMatch(/exchanges\.alpaca\.secret: missing/);
+    try {
+      loadConfigText('exchanges:\n  alpaca:\n    symbols: [AAPL]\n    key: ${ALPACA_API_KEY}\n    secret: ${ALPACA_SECRET_KEY}\n    feed: nasdaq\n', 'x.yaml', env);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toMatch(/exchanges\.alpaca\.feed: got "nasdaq", expected one of iex, sip, test/);
+    expect((err as Error).message).not.toContain('s3cr3t');
+  });
+
+  it('refuses more streams than one connection of the feed carries (alpaca allows one session)', () => {
+    const symbols = Array.from({ length: 16 }, (_, i) => `S${i}`);
+    expect(() => parseConfig({ exchanges: { alpaca: { symbols, key: 'k', secret: 's' } } }, 'x.yaml')).toThrow(
+      /exchanges\.alpaca\.symbols: got 16 symbols × 2 channels = 32 streams, expected at most 30/,
+    );
+    expect(parseConfig({ exchanges: { alpaca: { symbols, key: 'k', secret: 's', feed: 'sip' } } }).exchanges['alpaca']!.feed).toBe('sip');
+  });
+
+  it('refuses alpaca-only keys on other venues', () => {
+    expect(() => parseConfig({ exchanges: { binance: { symbols: ['BTCUSDT'], key: 'k' } } }, 'x.yaml')).toThrow(
+      /exchanges\.binance\.key: unknown key, expected one of url, symbols, channels \(key applies to alpaca only\)/,
+    );
   });
 });

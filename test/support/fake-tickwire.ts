@@ -25,7 +25,7 @@ import { TIMEFRAMES, parseTimeframe, type TimeframeName } from '../../src/model/
 type Handler<K extends keyof TickwireEvents> = (payload: TickwireEvents[K]) => void;
 
 function exchange(symbols: string[], channels: ExchangeConfig['channels']): ExchangeConfig {
-  return { url: undefined, symbols, channels, rate: 0, seed: 1 };
+  return { url: undefined, symbols, channels, rate: 0, seed: 1, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined };
 }
 
 /**

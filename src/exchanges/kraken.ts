@@ -1,0 +1,328 @@
+/**
+ * Kraken spot WebSocket API v2, public market data.
+ * Docs: https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/trade
+ *       (and …/spot-websocket-v2/ticker, …/heartbeat, …/ping; endpoints and v1/v2 table at
+ *       https://docs.kraken.com/exchange/api-reference/spot-websocket)
+ * Protocol notes: ../shared/fixtures/kraken/protocol.md (K0–K8 below are its sources).
+ *
+ * v2 only. The evidence for every v2 shape here is documentation: the docs'
+ * examples (doc_frames_v2.jsonl, the ack in control.jsonl, the failure example
+ * quoted by rustrade-data). No recorded v2 traffic exists in the corpus; the
+ * real recorded frames (frames.jsonl) are v1, which this adapter does not speak.
+ *
+ * - Endpoint `wss://ws.kraken.com/v2` (K0). Symbols as v2 prints them,
+ *   `BTC/USD` (v1 said `XBT/USD`).
+ * - One channel per request: `{"method":"subscribe","params":{"channel":"trade",
+ *   "symbol":[..]},"req_id":N}`. The venue answers each symbol on its own
+ *   (K2, K8): `{"method":"subscribe","success":true,"result":{..},"req_id":N}`
+ *   is an ACK of N, `success:false` with `error` an ERROR of N (`req_id` is
+ *   echoed, K2: "sent as acknowledgment in the response").
+ * - `trade`: `data[]` of {symbol, side, price, qty, ord_type, trade_id,
+ *   timestamp}. price/qty are JSON numbers, not strings (K1); `side` is the
+ *   taker's side (K7); `trade_id` a sequential integer (K0); `timestamp`
+ *   RFC 3339 with µs, kept to the µs as a fraction of the ms. `snapshot:false`
+ *   (the channel's default, K1): no replay of the last trades on (re)connect.
+ * - `ticker` with `event_trigger:"bbo"` publishes on every change of the best
+ *   bid/offer (K2) — the quote stream; the first is a snapshot (default true).
+ *   bid/bid_qty/ask/ask_qty are numbers. Only some doc examples carry a
+ *   `timestamp`: used when present, else NaN (the feed stamps the quote).
+ * - `heartbeat` frames arrive about once a second when nothing else is sent,
+ *   from the first subscription on (K3): IGNORED, they keep the connection
+ *   from looking stale. `status` (on connect) and other channels: IGNORED.
+ * - No client heartbeat: the server's heartbeats and data already prove the
+ *   connection alive each second; `{"method":"ping"}` is optional (K4). Its
+ *   `pong` parses as IGNORED, so a subclass can turn it on.
+ */
+import type { FeedChannel } from '../config/types.ts';
+import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+
+export const krakenCapabilities: AdapterCapabilities = {
+  name: 'kraken',
+  // K0: the v2 public endpoint (`connectUrl` adds `/v2` to a bare base URL).
+  defaultUrl: 'wss://ws.kraken.com/v2',
+  channels: ['trades', 'quotes'],
+  // K0: "Trade ID: sequential int" in v2 (per pair; de-duplication is per symbol).
+  tradeIdOrder: 'increasing',
+  // UNVERIFIED: Kraken documents no per-connection subscription limit. Chosen
+  // small: 100 pairs × 2 channels, two requests per connection.
+  maxStreamsPerConnection: 200,
+  // UNVERIFIED: the spot WebSocket message rate limit is dynamic and not
+  // published (over it the venue answers "Exceeded msg rate"). 2 makes the
+  // connection pace requests at one per second.
+  maxMessagesPerSecond: 2,
+  // UNVERIFIED: no documented maximum connection age. A daily make-before-break
+  // rotation costs nothing and bounds the damage if there is one.
+  maxConnectionAgeMs: 24 * 3600_000,
+};
+
+/** Pairs per subscribe request (UNVERIFIED: no documented maximum; matches maxStreamsPerConnection / 2). */
+const SYMBOLS_PER_REQUEST = 100;
+
+/** A Kraken v2 adapter for `symbols` (v2 names such as `BTC/USD`). */
+export class KrakenAdapter implements ExchangeAdapter {
+  readonly capabilities: AdapterCapabilities;
+  /** None: the server heartbeats (see the header). */
+  readonly heartbeat: ClientHeartbeat | undefined = undefined;
+  ackId = NaN;
+  error = '';
+  /** Pair as Kraken prints it in `symbol` → index. */
+  private readonly index = new Map<string, number>();
+  /** `params` of each subscribe request, serialized once. */
+  private readonly params: string[] = [];
+  private readonly wantTrades: boolean;
+  private readonly wantQuotes: boolean;
+  /** Trade times of the frame being parsed (validated first, then handed over). */
+  private times = new Float64Array(16);
+
+  constructor(symbols: readonly string[], channels: readonly FeedChannel[], capabilities: AdapterCapabilities = krakenCapabilities) {
+    this.capabilities = capabilities;
+    this.wantTrades = channels.includes('trades');
+    this.wantQuotes = channels.includes('quotes');
+    const pairs: string[] = [];
+    symbols.forEach((symbol, i) => {
+      const pair = symbol.toUpperCase();
+      if (this.index.has(pair)) return;
+      this.index.set(pair, i);
+      pairs.push(pair);
+    });
+    for (let i = 0; i < pairs.length; i += SYMBOLS_PER_REQUEST) {
+      const chunk = pairs.slice(i, i + SYMBOLS_PER_REQUEST);
+      if (this.wantTrades) this.params.push(JSON.stringify({ channel: 'trade', symbol: chunk, snapshot: false }));
+      if (this.wantQuotes) this.params.push(JSON.stringify({ channel: 'ticker', symbol: chunk, event_trigger: 'bbo', snapshot: true }));
+    }
+  }
+
+  connectUrl(baseUrl: string): string {
+    const base = baseUrl.replace(/\/+$/, '');
+    return base.endsWith('/v2') ? base : `${base}/v2`;
+  }
+
+  subscribeRequests(nextId: () => number): ClientRequest[] {
+    return this.params.map((params) => {
+      const id = nextId();
+      return { id, text: `{"method":"subscribe","params":${params},"req_id":${id}}` };
+    });
+  }
+
+  parse(frame: string, handler: FeedHandler): FrameKind {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(frame);
+    } catch {
+      return this.malformed('not JSON');
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return this.malformed('not an object (v1 frames are arrays)');
+    const m = msg as Record<string, unknown>;
+    const channel = m['channel'];
+    if (typeof channel === 'string') {
+      if (channel === 'trade') return this.wantTrades ? this.trades(m, handler) : FrameKind.IGNORED;
+      if (channel === 'ticker') return this.wantQuotes ? this.ticker(m, handler) : FrameKind.IGNORED;
+      return FrameKind.IGNORED; // heartbeat, status, book, ohlc, …
+    }
+    const method = m['method'];
+    if (method === 'pong') return FrameKind.IGNORED;
+    const success = m['success'];
+    if (success === true && typeof method === 'string') {
+      this.ackId = reqId(m['req_id']);
+      return FrameKind.ACK;
+    }
+    if (success === false || typeof m['error'] === 'string') {
+      this.ackId = reqId(m['req_id']);
+      const text = typeof m['error'] === 'string' ? m['error'] : 'request failed';
+      const symbol = typeof m['symbol'] === 'string' ? ` (${m['symbol']})` : '';
+      this.error = `kraken error: ${text}${symbol}`;
+      return FrameKind.ERROR;
+    }
+    return this.malformed('unknown frame');
+  }
+
+  /** A `trade` frame: every trade of ours is validated before any is handed over. */
+  private trades(m: Record<string, unknown>, handler: FeedHandler): FrameKind {
+    const data = m['data'];
+    if ((m['type'] !== 'update' && m['type'] !== 'snapshot') || !Array.isArray(data)) return this.malformed('trade frame without type or data');
+    if (this.times.length < data.length) this.times = new Float64Array(data.length * 2);
+    let ours = 0;
+    for (let i = 0; i < data.length; i++) {
+      const t = data[i] as Record<string, unknown> | null;
+      if (typeof t !== 'object' || t === null) return this.malformed('trade is not an object');
+      if (this.index.get(t['symbol'] as string) === undefined) {
+        if (typeof t['symbol'] !== 'string') return this.malformed('trade without symbol');
+        continue; // not ours
+      }
+      const ts = typeof t['timestamp'] === 'string' ? isoToMs(t['timestamp']) : NaN;
+      const side = t['side'];
+      if (!positive(t['price']) || !positive(t['qty']) || (side !== 'buy' && side !== 'sell') || !tradeId(t['trade_id']) || ts !== ts) {
+        return this.malformed('bad trade fields');
+      }
+      this.times[i] = ts;
+      ours++;
+    }
+    if (ours === 0) return FrameKind.IGNORED;
+    for (let i = 0; i < data.length; i++) {
+      const t = data[i] as Record<string, unknown>;
+      const symbol = this.index.get(t['symbol'] as string);
+      if (symbol === undefined) continue;
+      handler.trade(symbol, this.times[i]!, t['price'] as number, t['qty'] as number, t['side'] === 'buy' ? 1 : -1, t['trade_id'] as number);
+    }
+    return FrameKind.DATA;
+  }
+
+  /** A `ticker` frame: the best bid and offer. */
+  private ticker(m: Record<string, unknown>, handler: FeedHandler): FrameKind {
+    const data = m['data'];
+    if ((m['type'] !== 'update' && m['type'] !== 'snapshot') || !Array.isArray(data)) return this.malformed('ticker frame without type or data');
+    let ours = 0;
+    for (const q of data as (Record<string, unknown> | null)[]) {
+      if (typeof q !== 'object' || q === null) return this.malformed('ticker is not an object');
+      if (this.index.get(q['symbol'] as string) === undefined) {
+        if (typeof q['symbol'] !== 'string') return this.malformed('ticker without symbol');
+        continue;
+      }
+      if (!positive(q['bid']) || !positive(q['ask']) || !nonNegative(q['bid_qty']) || !nonNegative(q['ask_qty'])) return this.malformed('bad ticker fields');
+      const stamp = q['timestamp'];
+      if (stamp !== undefined && (typeof stamp !== 'string' || Number.isNaN(isoToMs(stamp)))) return this.malformed('bad ticker timestamp');
+      ours++;
+    }
+    if (ours === 0) return FrameKind.IGNORED;
+    for (const q of data as Record<string, unknown>[]) {
+      const symbol = this.index.get(q['symbol'] as string);
+      if (symbol === undefined) continue;
+      const stamp = q['timestamp'];
+      const ts = typeof stamp === 'string' ? isoToMs(stamp) : NaN;
+      handler.quote(symbol, ts, q['bid'] as number, q['bid_qty'] as number, q['ask'] as number, q['ask_qty'] as number);
+    }
+    return FrameKind.DATA;
+  }
+
+  private malformed(why: string): FrameKind {
+    this.error = `kraken: ${why}`;
+    return FrameKind.MALFORMED;
+  }
+}
+
+function positive(v: unknown): boolean {
+  return typeof v === 'number' && v > 0 && v < Infinity;
+}
+
+function nonNegative(v: unknown): boolean {
+  return typeof v === 'number' && v >= 0 && v < Infinity;
+}
+
+function tradeId(v: unknown): boolean {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** The request id a response echoes; NaN when it carries none. */
+function reqId(v: unknown): number {
+  return typeof v === 'number' && Number.isSafeInteger(v) ? v : NaN;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * RFC 3339 UTC time as Kraken v2 prints it, `YYYY-MM-DDTHH:MM:SS[.f]Z` with up
+ * to 9 fraction digits, as epoch ms keeping the sub-millisecond part; NaN for
+ * anything else (offsets other than `Z` included). Reads the string in place.
+ */
+export function isoToMs(s: string): number {
+  const n = s.length;
+  if (n < 20 || n > 30 || s.charCodeAt(n - 1) !== 90 /* Z */) return NaN;
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return NaN;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  if (!(year >= 1970 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59)) return NaN;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 1 : 0;
+  if (day > DAYS_IN_MONTH[month - 1]! + leap) return NaN;
+  let fraction = 0;
+  if (n > 20) {
+    if (s.charCodeAt(19) !== 46 /* . */ || n === 21) return NaN;
+    const f = digits(s, 20, n - 21);
+    if (f !== f) return NaN;
+    fraction = (f * 1000) / 10 ** (n - 21); // exact integers, one correctly rounded division
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second) + fraction;
+}
+
+/** The unsigned decimal integer in s[start, start + count); NaN when any character is not a digit. */
+function digits(s: string, start: number, count: number): number {
+  let v = 0;
+  for (let i = start; i < start + count; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+// ---- Wire types (v2, from the docs; see the header) ----
+
+/** Client → venue. */
+export interface KrakenSubscribe {
+  method: 'subscribe';
+  params: { channel: 'trade'; symbol: string[]; snapshot?: boolean } | { channel: 'ticker'; symbol: string[]; event_trigger?: 'bbo' | 'trades'; snapshot?: boolean };
+  req_id?: number;
+}
+
+/** Venue → client: one per symbol of a subscribe request. */
+export interface KrakenSubscribeResponse {
+  method: 'subscribe' | 'unsubscribe';
+  success: boolean;
+  result?: { channel: string; symbol: string; snapshot?: boolean; event_trigger?: string; warnings?: string[] };
+  /** When success is false, e.g. "Currency pair not supported XBT/USD". */
+  error?: string;
+  symbol?: string;
+  req_id?: number;
+  time_in: string;
+  time_out: string;
+}
+
+export interface KrakenTrade {
+  symbol: string;
+  /** The taker's side. */
+  side: 'buy' | 'sell';
+  price: number;
+  qty: number;
+  ord_type: 'limit' | 'market';
+  trade_id: number;
+  /** RFC 3339, µs. */
+  timestamp: string;
+}
+
+export interface KrakenTicker {
+  symbol: string;
+  bid: number;
+  bid_qty: number;
+  ask: number;
+  ask_qty: number;
+  last: number;
+  volume: number;
+  vwap: number;
+  low: number;
+  high: number;
+  change: number;
+  change_pct: number;
+  /** Present in some doc examples only. */
+  timestamp?: string;
+}
+
+export interface KrakenChannelFrame<T> {
+  channel: 'trade' | 'ticker';
+  type: 'snapshot' | 'update';
+  data: T[];
+}
+
+/** About once a second when nothing else is sent. */
+export interface KrakenHeartbeat {
+  channel: 'heartbeat';
+}
+
+export interface KrakenPong {
+  method: 'pong';
+  req_id?: number;
+  time_in: string;
+  time_out: string;
+}
