@@ -17,7 +17,8 @@ import { BarAggregator, BarEvent, type BarSink } from '../src/bars/aggregator.ts
 import { BarSeries } from '../src/buffers/bar-store.ts';
 import { Doorbell } from '../src/buffers/doorbell.ts';
 import { TickRing } from '../src/buffers/tick-ring.ts';
-import { FrameKind, type FeedHandler } from '../src/exchanges/adapter.ts';
+import { FrameKind, type ExchangeAdapter, type FeedHandler } from '../src/exchanges/adapter.ts';
+import { GapRecovery } from '../src/feed/gap-recovery.ts';
 import { adapterFor, capabilitiesOf } from '../src/exchanges/registry.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
 import { FeedConnection, nowMs } from '../src/feed/connection.ts';
@@ -105,10 +106,18 @@ const seq = new Float64Array(data.settings.symbols.length);
 let recvTs = 0;
 let parseStart = 0;
 
+/** Gap recovery after reconnects, where the venue serves trades by id over REST (assigned below). */
+let recovery: GapRecovery | undefined;
+
 const handler: FeedHandler = {
   trade(symbol, ts, price, size, side, tradeId) {
+    if (recovery !== undefined && recovery.holding[symbol] === 1) {
+      recovery.hold(symbol, ts, price, size, side, tradeId); // delivered after the gap is filled
+      return;
+    }
     clock.sample(ts, recvTs);
     if (!aggregators[symbol]!.addTrade(ts, price, size, side, tradeId)) return; // a duplicate
+    if (recovery !== undefined && !(tradeId <= recovery.lastId[symbol]!)) recovery.lastId[symbol] = tradeId;
     trades++;
     const at = ticks.claim();
     if (at < 0) return; // ring full: counted by the ring, the bar still has the trade
@@ -162,9 +171,15 @@ const entry = adapterFor(data.exchange)!;
 const symbolsPerConnection = Math.max(1, Math.floor(capabilitiesOf(entry, data.settings).maxStreamsPerConnection / data.settings.channels.length));
 const connectionStates: WorkerStatus['state'][] = [];
 const connections: FeedConnection[] = [];
+/** Per connection: its adapter and whether it has been connected before (so 'connected' means a reconnect). */
+const groupAdapters: ExchangeAdapter[] = [];
+const everConnected: boolean[] = [];
 for (let first = 0; first < data.settings.symbols.length; first += symbolsPerConnection) {
   const group = data.settings.symbols.slice(first, first + symbolsPerConnection);
   const slot = connections.length;
+  const adapter = entry.create(group, data.settings.channels, data.settings);
+  groupAdapters.push(adapter);
+  everConnected.push(false);
   const groupHandler: FeedHandler =
     first === 0
       ? handler
@@ -175,11 +190,15 @@ for (let first = 0; first < data.settings.symbols.length; first += symbolsPerCon
   connectionStates.push('connecting');
   connections.push(
     new FeedConnection(
-      entry.create(group, data.settings.channels, data.settings),
+      adapter,
       data.url,
       groupHandler,
       {
         onState(s) {
+          const was = connectionStates[slot];
+          if (recovery !== undefined && was === 'connected' && s !== 'connected') recovery.disconnected(first, group.length);
+          if (recovery !== undefined && s === 'connected' && everConnected[slot]) recovery.reconnected(first, group.length);
+          if (s === 'connected') everConnected[slot] = true;
           connectionStates[slot] = s;
           state = overallState();
           report();
@@ -199,6 +218,30 @@ for (let first = 0; first < data.settings.symbols.length; first += symbolsPerCon
       },
       data.connection,
     ),
+  );
+}
+
+const restUrl = data.settings.restUrl ?? entry.defaultRestUrl;
+const pageFetcher = groupAdapters[0]?.tradesFrom;
+if (restUrl !== undefined && pageFetcher !== undefined) {
+  recovery = new GapRecovery(
+    data.settings.symbols.length,
+    {
+      fetchPage: (symbol, fromId) => {
+        const adapter = groupAdapters[Math.floor(symbol / symbolsPerConnection)]!;
+        return adapter.tradesFrom!(restUrl, data.settings.symbols[symbol]!, fromId);
+      },
+      deliver(symbol, t) {
+        recvTs = nowMs();
+        handler.trade(symbol, t.ts, t.price, t.size, t.side, t.id);
+      },
+      done(symbol, recovered, error) {
+        flush();
+        if (error !== undefined) lastError = `${data.settings.symbols[symbol]}: ${error}`;
+        else if (recovered > 0) lastError = null;
+      },
+    },
+    { pageSize: groupAdapters[0]!.restPageSize ?? 1000 },
   );
 }
 
@@ -238,6 +281,8 @@ function report(): void {
     parseErrors: sum((c) => c.parseErrors),
     lateTradesDropped: late,
     duplicateTradesDropped: dupes,
+    recoveredTrades: recovery?.recovered ?? 0,
+    unrecoveredGaps: recovery?.failures ?? 0,
     clockOffsetMs: clock.offsetMs,
     lastFrameAt: lastFrameAt(),
     lastError,
@@ -249,7 +294,9 @@ function report(): void {
 
 const tick = setInterval(() => {
   const now = nowMs();
-  for (const agg of aggregators) {
+  for (let i = 0; i < aggregators.length; i++) {
+    if (recovery !== undefined && recovery.paused[i] === 1) continue; // disconnected: it may be trading unseen
+    const agg = aggregators[i]!;
     agg.clockOffsetMs = clock.offsetMs;
     agg.advance(now);
   }
@@ -262,6 +309,7 @@ port.on('message', (cmd: WorkerCommand) => {
     clearInterval(tick);
     clearInterval(statusTimer);
     for (const c of connections) c.stop();
+    recovery?.stop();
     flush();
     port.postMessage({ type: 'stopped' });
     port.close();

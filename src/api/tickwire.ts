@@ -333,6 +333,8 @@ export class TickwireRuntime implements Tickwire {
       parseErrors: totals?.parseErrors ?? 0,
       lateTradesDropped: totals?.lateTradesDropped ?? 0,
       duplicateTradesDropped: totals?.duplicateTradesDropped ?? 0,
+      recoveredTrades: totals?.recoveredTrades ?? 0,
+      unrecoveredGaps: totals?.unrecoveredGaps ?? 0,
       ringOverflow: ex.ticks.overflow() + ex.barEvents.overflow(),
       lastError: last?.lastError ?? null,
       lastCrash: sup?.lastCrash ?? null,
@@ -384,6 +386,8 @@ export class TickwireRuntime implements Tickwire {
     perExchange('tickwire_ring_overflow_total', 'Records dropped because a shared ring was full.', (s) => s.ringOverflow);
     perExchange('tickwire_late_trades_dropped_total', 'Trades too late to amend their closed bar.', (s) => s.lateTradesDropped);
     perExchange('tickwire_duplicate_trades_total', 'Trades dropped as duplicates (same trade id).', (s) => s.duplicateTradesDropped);
+    perExchange('tickwire_recovered_trades_total', 'Trades fetched over REST to fill reconnect gaps.', (s) => s.recoveredTrades);
+    perExchange('tickwire_unrecovered_gaps_total', 'Reconnect gaps that could not be filled completely.', (s) => s.unrecoveredGaps);
     new client.Gauge({
       name: 'tickwire_exchange_connected',
       help: '1 while the exchange connection is up.',

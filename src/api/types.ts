@@ -66,6 +66,10 @@ export interface ExchangeStatus {
   parseErrors: number;
   lateTradesDropped: number;
   duplicateTradesDropped: number;
+  /** Trades fetched over REST to fill reconnect gaps. */
+  recoveredTrades: number;
+  /** Reconnect gaps that could not be filled completely (see lastError). */
+  unrecoveredGaps: number;
   ringOverflow: number;
   /** Last error seen (message only), null when none. */
   lastError: string | null;

@@ -333,6 +333,7 @@ function exchange(c: Checker, name: string, entry: AdapterEntry, value: unknown,
     secret: accepts('secret')
       ? credential(c, e.secret, join(path, 'secret'), entry.requiredKeys.includes('secret'), `the API secret, e.g. secret: \${${envName}_SECRET_KEY}`)
       : undefined,
+    restUrl: accepts('restUrl') ? httpUrl(c, e.restUrl, join(path, 'restUrl')) : undefined,
     assetClass,
     feed: accepts('feed') ? optionalOneOf(c, e.feed, join(path, 'feed'), assetClass === 'stocks' ? ['iex', 'sip', 'test'] : ['us']) : undefined,
   };
@@ -377,6 +378,21 @@ function optionalOneOf(c: Checker, value: unknown, path: string, allowed: readon
   if (value === undefined || value === null || value === '') return undefined;
   if (allowed.includes(value as string)) return value as string;
   c.fail(path, value, `one of ${allowed.join(', ')}`);
+  return undefined;
+}
+
+/** Absent, null or '' → undefined (the venue's default); else an http(s) URL. */
+function httpUrl(c: Checker, value: unknown, path: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') {
+    try {
+      const u = new URL(value);
+      if (u.protocol === 'http:' || u.protocol === 'https:') return value;
+    } catch {
+      // reported below
+    }
+  }
+  c.fail(path, value, 'an http:// or https:// URL');
   return undefined;
 }
 

@@ -30,6 +30,8 @@ export interface ExchangeConfig {
   rate: number;
   /** `simulated` only: PRNG seed, so a run can be reproduced. */
   seed: number;
+  /** REST base URL for gap recovery (venues that have one; default: the venue's public API). */
+  restUrl: string | undefined;
   /** `alpaca` only: API key id and secret (set them from the environment: `key: ${ALPACA_API_KEY}`). */
   key: string | undefined;
   secret: string | undefined;

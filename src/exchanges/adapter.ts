@@ -62,6 +62,15 @@ export interface ClientHeartbeat {
   text: string;
 }
 
+/** A trade fetched over REST to fill a gap (same units as `FeedHandler.trade`). */
+export interface RecoveredTrade {
+  ts: number;
+  price: number;
+  size: number;
+  side: number;
+  id: number;
+}
+
 /** One venue's protocol, bound to a list of symbols. */
 export interface ExchangeAdapter {
   readonly capabilities: AdapterCapabilities;
@@ -71,6 +80,13 @@ export interface ExchangeAdapter {
   subscribeRequests(nextId: () => number): ClientRequest[];
   /** The client keepalive, when the venue needs one. */
   readonly heartbeat?: ClientHeartbeat;
+  /**
+   * Gap recovery, where the venue's public REST API serves trades by id: up
+   * to one page of `symbol`'s trades with ids ≥ `fromId`, oldest first.
+   */
+  tradesFrom?(restUrl: string, symbol: string, fromId: number): Promise<RecoveredTrade[]>;
+  /** Most trades one `tradesFrom` page holds (a shorter page means the venue has no more). */
+  readonly restPageSize?: number;
   /** Parse one frame; never throws. ACK/ERROR details are left in `ackId` / `error`. */
   parse(frame: string, handler: FeedHandler): FrameKind;
   /** Request id of the last ACK or ERROR frame (NaN when it named none). */

@@ -14,7 +14,7 @@
  *   The server pings every 20 s; the ws client answers with a pong itself.
  */
 import type { FeedChannel } from '../config/types.ts';
-import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 import { FrameScanner, hashRange, hashString } from './scan.ts';
 
 export const binanceCapabilities: AdapterCapabilities = {
@@ -27,12 +27,16 @@ export const binanceCapabilities: AdapterCapabilities = {
   maxConnectionAgeMs: 24 * 3600_000,
 };
 
+/** Trades per REST page (the API's maximum). */
+export const REST_PAGE = 1000;
+
 /** Streams per SUBSCRIBE request: keeps each request small; the request rate is paced by the connection. */
 const STREAMS_PER_REQUEST = 200;
 
 /** A Binance-protocol adapter for `symbols` (also used by the simulated exchange). */
 export class BinanceAdapter implements ExchangeAdapter {
   readonly capabilities: AdapterCapabilities;
+  readonly restPageSize = REST_PAGE;
   ackId = NaN;
   error = '';
   private readonly streams: string[];
@@ -127,6 +131,26 @@ export class BinanceAdapter implements ExchangeAdapter {
       return FrameKind.DATA;
     }
     return -1;
+  }
+
+  /**
+   * Trades by id from the public REST API (`GET /api/v3/historicalTrades`,
+   * up to 1000 per page), for filling the gap a reconnect left.
+   */
+  async tradesFrom(restUrl: string, symbol: string, fromId: number): Promise<RecoveredTrade[]> {
+    const url = `${restUrl.replace(/\/+$/, '')}/api/v3/historicalTrades?symbol=${encodeURIComponent(symbol.toUpperCase())}&fromId=${fromId}&limit=${REST_PAGE}`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`binance REST ${res.status} for historicalTrades`);
+    const body: unknown = await res.json();
+    if (!Array.isArray(body)) throw new Error('binance REST: historicalTrades did not answer a list');
+    return body.map((t: Record<string, unknown>) => {
+      const price = decimal(t['price']);
+      const size = decimal(t['qty']);
+      if (typeof t['id'] !== 'number' || typeof t['time'] !== 'number' || !(price > 0) || !(size > 0) || typeof t['isBuyerMaker'] !== 'boolean') {
+        throw new Error('binance REST: malformed trade in historicalTrades');
+      }
+      return { ts: t['time'], price, size, side: t['isBuyerMaker'] ? -1 : 1, id: t['id'] };
+    });
   }
 
   /** Index of the symbol spelled at text[start, end); -1 when not ours, -2 when undecidable here. */

@@ -32,6 +32,8 @@ export interface AdapterEntry {
   maxConnections?: number;
   /** The URL to use when the config gives none. */
   defaultUrl(config: ExchangeConfig): string;
+  /** REST base URL for gap recovery when the config gives none (venues whose adapter has `tradesFrom`). */
+  defaultRestUrl?: string;
   create(symbols: readonly string[], channels: readonly FeedChannel[], config: ExchangeConfig): ExchangeAdapter;
 }
 
@@ -48,7 +50,7 @@ function plain(capabilities: AdapterCapabilities, create: AdapterEntry['create']
 }
 
 const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
-  binance: plain(binanceCapabilities, (s, c) => new BinanceAdapter(s, c)),
+  binance: { ...plain(binanceCapabilities, (s, c) => new BinanceAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://api.binance.com' },
   'binance-usdm': plain(binanceUsdmCapabilities, (s, c) => new BinanceUsdmAdapter(s, c)),
   coinbase: plain(coinbaseCapabilities, (s, c) => new CoinbaseAdapter(s, c)),
   kraken: plain(krakenCapabilities, (s, c) => new KrakenAdapter(s, c)),

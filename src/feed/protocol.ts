@@ -52,6 +52,10 @@ export interface WorkerStatus {
   parseErrors: number;
   lateTradesDropped: number;
   duplicateTradesDropped: number;
+  /** Trades fetched over REST to fill reconnect gaps. */
+  recoveredTrades: number;
+  /** Reconnect gaps that could not be filled completely. */
+  unrecoveredGaps: number;
   clockOffsetMs: number;
   /** Local time of the last frame, ms; NaN before the first. */
   lastFrameAt: number;

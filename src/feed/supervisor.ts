@@ -26,7 +26,17 @@ export interface SupervisorOptions {
 /** A restarted worker must stay connected this long before restart delays start small again. */
 const HEALTHY_AFTER_MS = 30_000;
 
-const COUNTERS = ['reconnects', 'frames', 'trades', 'quotes', 'parseErrors', 'lateTradesDropped', 'duplicateTradesDropped'] as const;
+const COUNTERS = [
+  'reconnects',
+  'frames',
+  'trades',
+  'quotes',
+  'parseErrors',
+  'lateTradesDropped',
+  'duplicateTradesDropped',
+  'recoveredTrades',
+  'unrecoveredGaps',
+] as const;
 
 /** Counters summed over every incarnation of the worker. */
 export type FeedTotals = Pick<WorkerStatus, (typeof COUNTERS)[number]>;
@@ -36,7 +46,17 @@ export class FeedSupervisor {
   restarts = 0;
   /** The latest report of the running worker, undefined before its first. */
   last: WorkerStatus | undefined;
-  readonly totals: FeedTotals = { reconnects: 0, frames: 0, trades: 0, quotes: 0, parseErrors: 0, lateTradesDropped: 0, duplicateTradesDropped: 0 };
+  readonly totals: FeedTotals = {
+    reconnects: 0,
+    frames: 0,
+    trades: 0,
+    quotes: 0,
+    parseErrors: 0,
+    lateTradesDropped: 0,
+    duplicateTradesDropped: 0,
+    recoveredTrades: 0,
+    unrecoveredGaps: 0,
+  };
   /** Set while the worker is being replaced. */
   restarting = false;
   /** Why the worker was last replaced (crash or hang), null before any. */

@@ -267,7 +267,7 @@ describe('bad client messages: answered, counted, connection still usable', () =
   it('more than 1000 channels on one connection is refused', async () => {
     const cfg = fakeConfig();
     const symbols = Array.from({ length: 600 }, (_, i) => `S${i}USDT`);
-    cfg.exchanges = { big: { url: undefined, symbols, channels: ['trades', 'quotes'], rate: 0, seed: 1, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined } };
+    cfg.exchanges = { big: { url: undefined, symbols, channels: ['trades', 'quotes'], rate: 0, seed: 1, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined } };
     cfg.timeframes = ['1m'];
     cfg.history = { ...cfg.history, '1m': 2 };
     await r.server.close();

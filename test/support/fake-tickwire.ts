@@ -25,7 +25,7 @@ import { TIMEFRAMES, parseTimeframe, type TimeframeName } from '../../src/model/
 type Handler<K extends keyof TickwireEvents> = (payload: TickwireEvents[K]) => void;
 
 function exchange(symbols: string[], channels: ExchangeConfig['channels']): ExchangeConfig {
-  return { url: undefined, symbols, channels, rate: 0, seed: 1, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined };
+  return { url: undefined, symbols, channels, rate: 0, seed: 1, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined };
 }
 
 /**
@@ -164,6 +164,8 @@ export class FakeTickwire implements Tickwire {
         ringOverflow: 0,
         lastError: null,
       lastCrash: null,
+      recoveredTrades: 0,
+      unrecoveredGaps: 0,
       };
     }
     return { uptimeMs: 1234, exchanges };

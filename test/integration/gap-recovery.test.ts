@@ -1,0 +1,105 @@
+/**
+ * Gap recovery: the venue drops the connection and trades happen that the
+ * WebSocket never delivers; after the reconnect they are fetched over REST
+ * (a local fake of Binance's historicalTrades) and the bars come out as if
+ * nothing had happened.
+ */
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTickwire } from '../../src/api/tickwire.ts';
+import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
+import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
+import { binanceDerived1mBars } from '../support/fixtures.ts';
+import { longTradeFrames, startFakeBinance, until } from '../support/fake-binance.ts';
+
+const frames = longTradeFrames();
+const derived = binanceDerived1mBars();
+const restTrades = frames.map((f) => {
+  const d = JSON.parse(f).data;
+  return { id: d.t, price: d.p, qty: d.q, quoteQty: '0', time: d.T, isBuyerMaker: d.m, isBestMatch: true };
+});
+
+let fake: BinanceProtocolServer | undefined;
+let rest: Server | undefined;
+let tickwire: Tickwire | undefined;
+
+afterEach(async () => {
+  await tickwire?.stop();
+  await fake?.stop();
+  await new Promise<void>((r) => (rest ? rest.close(() => r()) : r()));
+  tickwire = undefined;
+  fake = undefined;
+  rest = undefined;
+});
+
+/** A fake REST API: GET /api/v3/historicalTrades?symbol=&fromId=&limit= from the recorded trades. */
+async function startRest(failing = false): Promise<{ url: string; requests: string[] }> {
+  const requests: string[] = [];
+  rest = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    const u = new URL(req.url ?? '/', 'http://x');
+    if (failing || u.pathname !== '/api/v3/historicalTrades' || u.searchParams.get('symbol') !== 'BTCUSDT') {
+      res.writeHead(failing ? 500 : 404, { 'content-type': 'application/json' }).end('{"code":-1,"msg":"no"}');
+      return;
+    }
+    const fromId = Number(u.searchParams.get('fromId'));
+    const limit = Math.min(1000, Number(u.searchParams.get('limit') ?? 500));
+    const page = restTrades.filter((t) => t.id >= fromId).slice(0, limit);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(page));
+  });
+  await new Promise<void>((r) => rest!.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(rest.address() as { port: number }).port}`, requests };
+}
+
+async function setup(restUrl: string) {
+  fake = await startFakeBinance();
+  tickwire = createTickwire(
+    { timeframes: ['1m', '5m'], exchanges: { binance: { url: fake.url, restUrl, symbols: ['BTCUSDT'] } } },
+    { statusMs: 100, tickMs: 50, connection: { backoffBaseMs: 20, backoffMaxMs: 100 } },
+  );
+  const trades: TradeEvent[] = [];
+  tickwire.on('trade', (t) => trades.push(t));
+  await tickwire.start();
+  const f = fake;
+  await until(() => f.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 'subscription');
+  return { fake: f, tickwire, trades };
+}
+
+describe('gap recovery over REST', () => {
+  it('a reconnect with 2,000 trades missed on the wire yields the same bars as an uninterrupted run', async () => {
+    const api = await startRest();
+    const { fake, tickwire, trades } = await setup(api.url);
+    for (const f of frames.slice(0, 3_000)) fake.sendRaw(f);
+    await until(() => trades.length === 3_000, 10_000, 'the first trades');
+    fake.dropConnections();
+    await until(() => fake.connectionCount === 2 && fake.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 're-subscription');
+    for (const f of frames.slice(5_000)) fake.sendRaw(f); // trades 3,000–4,999 happened during the outage
+    await until(() => trades.length === frames.length, 15_000, 'every trade, recovered or live');
+    expect(trades.map((t) => t.tradeId)).toEqual(restTrades.map((t) => t.id)); // in order, once each
+    expect(api.requests.some((r) => r.includes(`fromId=${restTrades[3_000]!.id}`))).toBe(true);
+    const closed = tickwire.bars('binance', 'BTCUSDT', '1m', { closed: true });
+    for (const want of derived.filter((b) => b.complete)) {
+      const got = closed.find((b) => b.openTime === want.openTime);
+      expect(got, `bar ${want.openTime}`).toMatchObject({
+        open: want.open, high: want.high, low: want.low, close: want.close,
+        volume: want.volume, quoteVolume: want.quoteVolume, buyVolume: want.buyVolume, trades: want.trades,
+      });
+    }
+    await until(() => tickwire.status().exchanges['binance']!.recoveredTrades >= 2_000, 5_000, 'recovery counted');
+    expect(tickwire.status().exchanges['binance']).toMatchObject({ reconnects: 1, unrecoveredGaps: 0 });
+  });
+
+  it('when the REST API fails, the gap is counted and reported, and the live stream goes on', async () => {
+    const api = await startRest(true);
+    const { fake, tickwire, trades } = await setup(api.url);
+    for (const f of frames.slice(0, 1_000)) fake.sendRaw(f);
+    await until(() => trades.length === 1_000, 10_000, 'the first trades');
+    fake.dropConnections();
+    await until(() => fake.connectionCount === 2 && fake.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 're-subscription');
+    for (const f of frames.slice(2_000, 3_000)) fake.sendRaw(f);
+    await until(() => trades.length === 2_000, 10_000, 'live trades after the failed recovery');
+    await until(() => tickwire.status().exchanges['binance']!.unrecoveredGaps === 1, 5_000, 'the unrecovered gap');
+    expect(tickwire.status().exchanges['binance']!.lastError).toMatch(/BTCUSDT: gap recovery failed: binance REST 500/);
+    expect(await tickwire.metrics()).toMatch(/tickwire_unrecovered_gaps_total\{exchange="binance"\} 1/);
+  });
+});
