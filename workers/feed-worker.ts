@@ -174,6 +174,11 @@ const connections: FeedConnection[] = [];
 /** Per connection: its adapter and whether it has been connected before (so 'connected' means a reconnect). */
 const groupAdapters: ExchangeAdapter[] = [];
 const everConnected: boolean[] = [];
+/** Per connection: exchange-time bounds of its last outage. */
+const outageStart: number[] = [];
+const outageEnd: number[] = [];
+/** Outages whose trades could not be fetched (bars marked gapped), besides failed recoveries. */
+let gapsUnfilled = 0;
 for (let first = 0; first < data.settings.symbols.length; first += symbolsPerConnection) {
   const group = data.settings.symbols.slice(first, first + symbolsPerConnection);
   const slot = connections.length;
@@ -196,8 +201,15 @@ for (let first = 0; first < data.settings.symbols.length; first += symbolsPerCon
       {
         onState(s) {
           const was = connectionStates[slot];
-          if (recovery !== undefined && was === 'connected' && s !== 'connected') recovery.disconnected(first, group.length);
-          if (recovery !== undefined && s === 'connected' && everConnected[slot]) recovery.reconnected(first, group.length);
+          if (was === 'connected' && s !== 'connected') {
+            outageStart[slot] = exchangeNow();
+            recovery?.disconnected(first, group.length);
+          }
+          if (s === 'connected' && was !== 'connected' && everConnected[slot]) {
+            outageEnd[slot] = exchangeNow();
+            if (recovery !== undefined) recovery.reconnected(first, group.length);
+            else markGapped(first, group.length, slot, `${data.exchange} serves no trade history: bars over the outage are marked gapped`);
+          }
           if (s === 'connected') everConnected[slot] = true;
           connectionStates[slot] = s;
           state = overallState();
@@ -221,7 +233,9 @@ for (let first = 0; first < data.settings.symbols.length; first += symbolsPerCon
   );
 }
 
-const restUrl = data.settings.restUrl ?? entry.defaultRestUrl;
+// The venue's public REST API only goes with its public WebSocket: a custom `url` (testnet, proxy,
+// local fake) without a `restUrl` means no recovery rather than mixing two environments.
+const restUrl = data.settings.restUrl ?? (data.settings.url === undefined ? entry.defaultRestUrl : undefined);
 const pageFetcher = groupAdapters[0]?.tradesFrom;
 if (restUrl !== undefined && pageFetcher !== undefined) {
   recovery = new GapRecovery(
@@ -237,12 +251,33 @@ if (restUrl !== undefined && pageFetcher !== undefined) {
       },
       done(symbol, recovered, error) {
         flush();
-        if (error !== undefined) lastError = `${data.settings.symbols[symbol]}: ${error}`;
-        else if (recovered > 0) lastError = null;
+        if (error === undefined) {
+          if (recovered > 0) lastError = null;
+          return;
+        }
+        lastError = `${data.settings.symbols[symbol]}: ${error}`;
+        const slot = Math.floor(symbol / symbolsPerConnection);
+        aggregators[symbol]!.markGap(outageStart[slot]!, outageEnd[slot]!);
+        flush();
+        report();
       },
     },
     { pageSize: groupAdapters[0]!.restPageSize ?? 1000 },
   );
+}
+
+/** Exchange time now, as estimated from the local clock and the measured offset. */
+function exchangeNow(): number {
+  return nowMs() + clock.offsetMs;
+}
+
+/** Bars of symbols [first, first + count) over connection `slot`'s last outage may miss trades: mark them. */
+function markGapped(first: number, count: number, slot: number, why: string): void {
+  for (let i = first; i < first + count; i++) aggregators[i]!.markGap(outageStart[slot]!, outageEnd[slot]!);
+  gapsUnfilled++;
+  lastError = why;
+  flush();
+  report(); // a status event right away
 }
 
 /** Connected only when every connection is; otherwise the least healthy state. */
@@ -282,7 +317,7 @@ function report(): void {
     lateTradesDropped: late,
     duplicateTradesDropped: dupes,
     recoveredTrades: recovery?.recovered ?? 0,
-    unrecoveredGaps: recovery?.failures ?? 0,
+    unrecoveredGaps: (recovery?.failures ?? 0) + gapsUnfilled,
     clockOffsetMs: clock.offsetMs,
     lastFrameAt: lastFrameAt(),
     lastError,

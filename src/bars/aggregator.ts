@@ -287,6 +287,35 @@ export class BarAggregator {
     }
   }
 
+  /**
+   * The feed was down from `fromTs` to `toTs` (exchange ms) and the trades of
+   * that time could not be recovered: mark every bar overlapping it that is
+   * still amendable (the forming bar and the ring) as gapped, re-publishing
+   * the closed ones with revision + 1. Older bars are beyond reach and stay
+   * unmarked.
+   */
+  markGap(fromTs: number, toTs: number): void {
+    const s = this.s;
+    for (let tf = 0; tf < this.n; tf++) {
+      const ms = this.ms[tf]!;
+      const frontier = this.frontier[tf]!;
+      if (frontier !== frontier) continue;
+      const oldest = frontier - this.ringSize[tf]! * ms;
+      for (let b = Math.max(oldest, bucketStart(fromTs, ms, this.origin[tf]!)); b < frontier && b <= toTs; b += ms) {
+        const off = this.ringOffset(tf, b);
+        if (s[off + F.OPEN_TIME] !== b || s[off + F.GAPPED] === 1) continue;
+        s[off + F.GAPPED] = 1;
+        s[off + F.REVISION]++;
+        this.sink.onBar(tf, BarEvent.AMENDED, s, off);
+      }
+      const off = this.base[tf]! * SLOT;
+      if (this.hasForming[tf] === 1 && s[off + F.GAPPED] !== 1 && s[off + F.OPEN_TIME]! <= toTs && s[off + F.OPEN_TIME]! + ms > fromTs) {
+        s[off + F.GAPPED] = 1;
+        this.sink.onBar(tf, BarEvent.FORMING, s, off);
+      }
+    }
+  }
+
   /** Visit the forming bar of timeframe `tf`, if any (for snapshots and tests). */
   forming(tf: number, visit: (bar: Float64Array, offset: number) => void): void {
     if (this.hasForming[tf] === 1) visit(this.s, this.base[tf]! * SLOT);

@@ -160,7 +160,8 @@ export class FeedConnection {
   }
 
   private connect(): void {
-    this.events.onState?.(this.reconnects === 0 && this.frames === 0 ? 'connecting' : 'reconnecting');
+    // During a handover the old connection still delivers: no state change until the new one is up.
+    if (this.retiring === undefined) this.events.onState?.(this.reconnects === 0 && this.frames === 0 ? 'connecting' : 'reconnecting');
     this.gotData = false;
     this.pendingAcks.clear();
     const ws = new WebSocket(this.url, { handshakeTimeout: 10_000, perMessageDeflate: false });

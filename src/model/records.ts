@@ -63,6 +63,8 @@ export interface Bar {
   closed: boolean;
   /** 0 when first published; +1 for every amendment after close. */
   revision: number;
+  /** Present (true) when trades may be missing: the feed was down during the bar and the gap could not be filled. */
+  gapped?: true;
 }
 
 /** Float64 offsets of a bar record (`BAR_FIELDS` values). NaN encodes null. */
@@ -84,8 +86,10 @@ export const BarField = {
   SPREAD: 14,
   CLOSED: 15,
   REVISION: 16,
+  /** 1 when trades may be missing (an outage that could not be filled), else 0. */
+  GAPPED: 17,
 } as const;
-export const BAR_FIELDS = 17;
+export const BAR_FIELDS = 18;
 
 /** Float64 offsets of a tick record in a `TickRing` (`TICK_FIELDS` values). */
 export const TickField = {
@@ -136,6 +140,7 @@ export function readBar(buf: Float64Array, offset: number): Bar {
     spread: nullable(buf[offset + BarField.SPREAD]!),
     closed: buf[offset + BarField.CLOSED] === 1,
     revision: buf[offset + BarField.REVISION]!,
+    ...(buf[offset + BarField.GAPPED] === 1 ? { gapped: true as const } : {}),
   };
 }
 
@@ -158,4 +163,5 @@ export function writeBar(bar: Bar, buf: Float64Array, offset: number): void {
   buf[offset + BarField.SPREAD] = bar.spread ?? NaN;
   buf[offset + BarField.CLOSED] = bar.closed ? 1 : 0;
   buf[offset + BarField.REVISION] = bar.revision;
+  buf[offset + BarField.GAPPED] = bar.gapped === true ? 1 : 0;
 }

@@ -44,7 +44,8 @@ export function barFieldsFromRecord(b: Float64Array, o: number): string {
     ',"vwap":' + num(b[o + F.VWAP]!) +
     ',"spread":' + num(b[o + F.SPREAD]!) +
     ',"closed":' + (b[o + F.CLOSED] === 1 ? 'true' : 'false') +
-    ',"revision":' + num(b[o + F.REVISION]!)
+    ',"revision":' + num(b[o + F.REVISION]!) +
+    (b[o + F.GAPPED] === 1 ? ',"gapped":true' : '')
   );
 }
 
@@ -65,7 +66,8 @@ export function barFieldsFromObject(bar: Bar): string {
     ',"vwap":' + nullableNum(bar.vwap) +
     ',"spread":' + nullableNum(bar.spread) +
     ',"closed":' + (bar.closed ? 'true' : 'false') +
-    ',"revision":' + num(bar.revision)
+    ',"revision":' + num(bar.revision) +
+    (bar.gapped === true ? ',"gapped":true' : '')
   );
 }
 
@@ -75,7 +77,7 @@ export function barJson(b: Float64Array, o: number): string {
 }
 
 export const BAR_CSV_HEADER =
-  'openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision\n';
+  'openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision,gapped\n';
 
 /** A bar record as one CSV line (with its newline); null is an empty field. */
 export function barCsv(b: Float64Array, o: number): string {
@@ -94,7 +96,8 @@ export function barCsv(b: Float64Array, o: number): string {
     csvNum(b[o + F.VWAP]!) + ',' +
     csvNum(b[o + F.SPREAD]!) + ',' +
     (b[o + F.CLOSED] === 1 ? 'true' : 'false') + ',' +
-    csvNum(b[o + F.REVISION]!) + '\n'
+    csvNum(b[o + F.REVISION]!) + ',' +
+    (b[o + F.GAPPED] === 1 ? 'true' : 'false') + '\n'
   );
 }
 
@@ -214,7 +217,7 @@ const TAIL_BOUND: Record<ChannelKind, number> = (() => {
   const quote = quoteMessage(empty, 0, { exchange: '', symbol: '', bidPrice: n, bidSize: n, askPrice: n, askSize: n, ts: n, recvTs: n });
   const bar = barMessage(empty, 0, {
     openTime: n, closeTime: n, open: n, high: n, low: n, close: n, volume: n, quoteVolume: n, buyVolume: n,
-    sellVolume: n, trades: n, firstTradeId: n, lastTradeId: n, vwap: n, spread: n, closed: false, revision: n,
+    sellVolume: n, trades: n, firstTradeId: n, lastTradeId: n, vwap: n, spread: n, closed: false, revision: n, gapped: true,
   });
   return { trades: trade.length, quotes: quote.length, bars: bar.length };
 })();

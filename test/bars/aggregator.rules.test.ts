@@ -352,3 +352,24 @@ describe('derived fields', () => {
     expect(sink.closedBars(0).map((b) => b.spread)).toEqual([2, 1, null]);
   });
 });
+
+describe('outages that could not be filled', () => {
+  it('markGap flags the amendable bars overlapping the outage (closed ones re-published) and the forming bar', () => {
+    const { sink, agg, trade } = setup(['1s'], { lateToleranceMs: 5_000, graceMs: 0 });
+    trade(T0 + 500, 100);
+    agg.advance(T0 + 4_000); // flats 1..3 closed on the clock, 4 forming
+    agg.markGap(T0 + 1_500, T0 + 4_200);
+    const amended = sink.eventsOf(BarEvent.AMENDED).map((e) => e.bar);
+    expect(amended.map((b) => [b.openTime - T0, b.gapped, b.revision])).toEqual([
+      [1_000, true, 1],
+      [2_000, true, 1],
+      [3_000, true, 1],
+    ]);
+    expect(sink.closedBars(0)[0]!.gapped).toBeUndefined(); // bar 0 ended before the outage
+    expect(sink.formingBars[0]).toMatchObject({ openTime: T0 + 4_000, gapped: true });
+    trade(T0 + 4_600, 101);
+    expect(sink.formingBars[0]).toMatchObject({ trades: 1, gapped: true }); // the mark stays with the bar
+    agg.markGap(T0 + 1_500, T0 + 4_200);
+    expect(sink.eventsOf(BarEvent.AMENDED)).toHaveLength(3); // marking twice changes nothing
+  });
+});

@@ -101,5 +101,28 @@ describe('gap recovery over REST', () => {
     await until(() => tickwire.status().exchanges['binance']!.unrecoveredGaps === 1, 5_000, 'the unrecovered gap');
     expect(tickwire.status().exchanges['binance']!.lastError).toMatch(/BTCUSDT: gap recovery failed: binance REST 500/);
     expect(await tickwire.metrics()).toMatch(/tickwire_unrecovered_gaps_total\{exchange="binance"\} 1/);
+    expect(tickwire.bars('binance', 'BTCUSDT', '1m').some((b) => b.gapped === true)).toBe(true);
+  });
+
+  it('a venue with no trade history marks the bars over the outage gapped and says so in its status', async () => {
+    fake = await startFakeBinance();
+    // `simulated` speaks the Binance protocol but has no REST history to recover from.
+    tickwire = createTickwire(
+      { timeframes: ['1m'], exchanges: { simulated: { url: fake.url, symbols: ['BTCUSDT'] } } },
+      { statusMs: 100, tickMs: 50, connection: { backoffBaseMs: 20, backoffMaxMs: 100 } },
+    );
+    const statuses: string[] = [];
+    tickwire.on('status', (s) => statuses.push(s.lastError ?? ''));
+    const trades: TradeEvent[] = [];
+    tickwire.on('trade', (t) => trades.push(t));
+    await tickwire.start();
+    const f = fake;
+    await until(() => f.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 'subscription');
+    for (const fr of frames.slice(0, 500)) f.sendRaw(fr);
+    await until(() => trades.length === 500, 10_000, 'trades');
+    f.dropConnections();
+    await until(() => tickwire!.status().exchanges['simulated']!.unrecoveredGaps === 1, 10_000, 'the gap reported');
+    expect(statuses.some((s) => /serves no trade history: bars over the outage are marked gapped/.test(s))).toBe(true);
+    expect(tickwire.currentBar('simulated', 'BTCUSDT', '1m')?.gapped).toBe(true);
   });
 });
