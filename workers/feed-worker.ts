@@ -96,6 +96,7 @@ const aggregators = data.settings.symbols.map((_, i) => {
     fillEmpty: data.bars.fillEmpty,
     lateToleranceMs: data.bars.lateToleranceMs,
     tradeIdOrder: capabilitiesOf(adapterFor(data.exchange)!, data.settings).tradeIdOrder,
+    session: adapterFor(data.exchange)!.session?.(data.settings),
   });
   for (let tf = 0; tf < nTf; tf++) agg.resume(tf, series[i * nTf + tf]!.bars({ limit: 64 }));
   return agg;

@@ -40,6 +40,7 @@
  * few per-timeframe typed arrays; nothing is allocated per trade or quote.
  */
 import { BAR_FIELDS, BarField as F, writeBar, type Bar } from '../model/records.ts';
+import type { SessionFilter } from '../model/sessions.ts';
 import { bucketStart, parseTimeframe, type Timeframe } from '../model/timeframes.ts';
 import { tradeIdSet, type TradeIdOrder, type TradeIdSet } from './recent-ids.ts';
 
@@ -79,6 +80,8 @@ export interface AggregatorOptions {
   dedupCapacity?: number;
   /** Most flat bars emitted for one silent stretch; older empty buckets are skipped (default 1000). */
   maxFillBars?: number;
+  /** When the market trades (stocks): no flat bars for buckets outside it. Default: always (crypto). */
+  session?: SessionFilter;
 }
 
 // Slot layout: the BAR_FIELDS of the bar, then the aggregator's own fields.
@@ -130,6 +133,9 @@ export class BarAggregator {
    * NaN before the first trade.
    */
   private readonly frontier: Float64Array;
+  /** Close of the newest closed bar (carried across a closed market), NaN before any. */
+  private readonly lastClose: Float64Array;
+  private readonly session: SessionFilter | undefined;
   private readonly pendStart: Float64Array;
   private readonly pendSum: Float64Array;
   private readonly pendN: Float64Array;
@@ -151,6 +157,8 @@ export class BarAggregator {
     this.hasForming = new Uint8Array(n);
     this.frontier = new Float64Array(n).fill(NaN);
     this.pendStart = new Float64Array(n).fill(NaN);
+    this.lastClose = new Float64Array(n).fill(NaN);
+    this.session = options.session;
     this.pendSum = new Float64Array(n);
     this.pendN = new Float64Array(n);
     let slots = 0;
@@ -242,16 +250,21 @@ export class BarAggregator {
   advance(localNowMs: number): void {
     const now = localNowMs + this.clockOffsetMs;
     const s = this.s;
+    const session = this.session;
     for (let tf = 0; tf < this.n; tf++) {
-      if (this.hasForming[tf] !== 1) continue;
       const off = this.base[tf]! * SLOT;
       const ms = this.ms[tf]!;
-      if (now < s[off + F.OPEN_TIME]! + ms + this.graceMs) continue;
-      this.closeForming(tf);
-      if (this.fillEmpty) {
-        this.openBucket(tf, bucketStart(now - this.graceMs, ms, this.origin[tf]!));
-        this.sink.onBar(tf, BarEvent.FORMING, s, off);
+      if (this.hasForming[tf] === 1) {
+        if (now < s[off + F.OPEN_TIME]! + ms + this.graceMs) continue;
+        this.closeForming(tf);
+      } else if (session === undefined || !(this.frontier[tf]! === this.frontier[tf]!)) {
+        continue; // no forming bar: only a session-aware series resumes flat bars on its own (the market reopened)
       }
+      if (!this.fillEmpty) continue;
+      const target = bucketStart(now - this.graceMs, ms, this.origin[tf]!);
+      if (target < this.frontier[tf]!) continue;
+      this.openBucket(tf, target, session === undefined || session(target, ms));
+      if (this.hasForming[tf] === 1) this.sink.onBar(tf, BarEvent.FORMING, s, off);
     }
   }
 
@@ -369,6 +382,7 @@ export class BarAggregator {
     s.copyWithin(dst, off, off + SLOT);
     this.hasForming[tf] = 0;
     this.frontier[tf] = openTime + this.ms[tf]!;
+    if (s[off + F.CLOSE]! === s[off + F.CLOSE]!) this.lastClose[tf] = s[off + F.CLOSE]!;
     this.sink.onBar(tf, BarEvent.CLOSED, s, dst);
   }
 
@@ -377,26 +391,28 @@ export class BarAggregator {
    * closing flat bars for the silent buckets since the last close when
    * fillEmpty is on. The new forming bar is flat at the previous close.
    */
-  private openBucket(tf: number, start: number): void {
+  private openBucket(tf: number, start: number, withForming = true): void {
     const s = this.s;
     const off = this.base[tf]! * SLOT;
     const ms = this.ms[tf]!;
     let next = this.frontier[tf]!;
     let prevClose = NaN;
     const prev = next === next ? this.ringOffset(tf, next - ms) : -1;
-    if (prev >= 0 && s[prev + F.OPEN_TIME] === next - ms) {
-      prevClose = s[prev + F.CLOSE]!;
-      if (this.fillEmpty && next < start) {
-        if (start - next > this.maxFill * ms) next = start - this.maxFill * ms;
-        for (; next < start; next += ms) {
-          this.initSlot(tf, off, next, prevClose);
-          this.closeForming(tf);
-        }
+    if (prev >= 0 && s[prev + F.OPEN_TIME] === next - ms) prevClose = s[prev + F.CLOSE]!;
+    else if (next === next) prevClose = this.lastClose[tf]!; // across a closed market: the last close before it
+    if (prevClose === prevClose && this.fillEmpty && next < start) {
+      if (start - next > this.maxFill * ms) next = start - this.maxFill * ms;
+      const session = this.session;
+      for (; next < start; next += ms) {
+        if (session !== undefined && !session(next, ms)) continue; // the market was shut: no bar
+        this.initSlot(tf, off, next, prevClose);
+        this.closeForming(tf);
       }
     }
+    this.frontier[tf] = start;
+    if (!withForming) return;
     this.initSlot(tf, off, start, prevClose);
     this.hasForming[tf] = 1;
-    this.frontier[tf] = start;
   }
 
   /** Reset the slot at `off` to an empty bar for bucket `start`, taking pending quotes for it. */

@@ -6,6 +6,7 @@
  * A new venue is one file in src/exchanges/ plus one entry here.
  */
 import type { ExchangeConfig, FeedChannel } from '../config/types.ts';
+import { usEquitySession, type SessionFilter } from '../model/sessions.ts';
 import type { AdapterCapabilities, ExchangeAdapter } from './adapter.ts';
 import { AlpacaAdapter, alpacaCapabilities, type AlpacaFeed } from './alpaca.ts';
 import { BinanceAdapter, binanceCapabilities } from './binance.ts';
@@ -34,6 +35,8 @@ export interface AdapterEntry {
   defaultUrl(config: ExchangeConfig): string;
   /** REST base URL for gap recovery when the config gives none (venues whose adapter has `tradesFrom`). */
   defaultRestUrl?: string;
+  /** When the configured market trades (stocks); none: around the clock. */
+  session?(config: ExchangeConfig): SessionFilter | undefined;
   create(symbols: readonly string[], channels: readonly FeedChannel[], config: ExchangeConfig): ExchangeAdapter;
 }
 
@@ -64,6 +67,7 @@ const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
     capabilities: alpacaCapabilities('stocks'),
     capabilitiesFor: (c) => alpacaCapabilities(c.assetClass, c.feed as AlpacaFeed | undefined),
     maxConnections: 1, // a second session is refused (406)
+    session: (c) => (c.assetClass === 'stocks' ? usEquitySession : undefined),
     defaultUrl: (c) => alpacaCapabilities(c.assetClass, c.feed as AlpacaFeed | undefined).defaultUrl,
     create: (s, ch, c) =>
       new AlpacaAdapter(s, ch, { credentials: { key: c.key ?? '', secret: c.secret ?? '' }, assetClass: c.assetClass, feed: c.feed as AlpacaFeed | undefined }),
