@@ -118,7 +118,10 @@ const handler: FeedHandler = {
     }
     clock.sample(ts, recvTs);
     if (!aggregators[symbol]!.addTrade(ts, price, size, side, tradeId)) return; // a duplicate
-    if (recovery !== undefined && !(tradeId <= recovery.lastId[symbol]!)) recovery.lastId[symbol] = tradeId;
+    if (recovery !== undefined && !(ts < recovery.lastTs[symbol]!)) {
+      recovery.lastTs[symbol] = ts;
+      recovery.lastId[symbol] = tradeId;
+    }
     trades++;
     const at = ticks.claim();
     if (at < 0) return; // ring full: counted by the ring, the bar still has the trade
@@ -242,9 +245,9 @@ if (restUrl !== undefined && pageFetcher !== undefined) {
   recovery = new GapRecovery(
     data.settings.symbols.length,
     {
-      fetchPage: (symbol, fromId) => {
+      fetchPage: (symbol, fromId, fromTs) => {
         const adapter = groupAdapters[Math.floor(symbol / symbolsPerConnection)]!;
-        return adapter.tradesFrom!(restUrl, data.settings.symbols[symbol]!, fromId);
+        return adapter.tradesFrom!(restUrl, data.settings.symbols[symbol]!, fromId, fromTs);
       },
       deliver(symbol, t) {
         recvTs = nowMs();

@@ -81,10 +81,15 @@ export interface ExchangeAdapter {
   /** The client keepalive, when the venue needs one. */
   readonly heartbeat?: ClientHeartbeat;
   /**
-   * Gap recovery, where the venue's public REST API serves trades by id: up
-   * to one page of `symbol`'s trades with ids ≥ `fromId`, oldest first.
+   * Gap recovery, where the venue's public REST API serves recent trades: up
+   * to one page of `symbol`'s trades after the last one seen (id `fromId` − 1
+   * at exchange time `fromTs`), oldest first. Venues paging by id use
+   * `fromId`; venues paging by time use `fromTs` (and drop trades with ids
+   * already seen where ids are ordered). Throw when the venue cannot cover
+   * the gap (e.g. only a short window of recent trades): the bars are then
+   * marked gapped.
    */
-  tradesFrom?(restUrl: string, symbol: string, fromId: number): Promise<RecoveredTrade[]>;
+  tradesFrom?(restUrl: string, symbol: string, fromId: number, fromTs: number): Promise<RecoveredTrade[]>;
   /** Most trades one `tradesFrom` page holds (a shorter page means the venue has no more). */
   readonly restPageSize?: number;
   /** Parse one frame; never throws. ACK/ERROR details are left in `ackId` / `error`. */

@@ -137,7 +137,7 @@ export class BinanceAdapter implements ExchangeAdapter {
    * Trades by id from the public REST API (`GET /api/v3/historicalTrades`,
    * up to 1000 per page), for filling the gap a reconnect left.
    */
-  async tradesFrom(restUrl: string, symbol: string, fromId: number): Promise<RecoveredTrade[]> {
+  async tradesFrom(restUrl: string, symbol: string, fromId: number, _fromTs: number): Promise<RecoveredTrade[]> {
     const url = `${restUrl.replace(/\/+$/, '')}/api/v3/historicalTrades?symbol=${encodeURIComponent(symbol.toUpperCase())}&fromId=${fromId}&limit=${REST_PAGE}`;
     const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new Error(`binance REST ${res.status} for historicalTrades`);

@@ -25,8 +25,8 @@ export interface GapRecoveryOptions {
 }
 
 export interface GapRecoveryHooks {
-  /** One page of `symbol`'s trades with ids ≥ `fromId`, oldest first. */
-  fetchPage(symbol: number, fromId: number): Promise<RecoveredTrade[]>;
+  /** One page of `symbol`'s trades after the last seen (id ≥ `fromId`, time ≥ `fromTs`), oldest first. */
+  fetchPage(symbol: number, fromId: number, fromTs: number): Promise<RecoveredTrade[]>;
   /** Hand one trade to the normal path (aggregator, ring). */
   deliver(symbol: number, trade: RecoveredTrade): void;
   /** The symbol runs live again; `error` says why its gap may be incomplete. */
@@ -36,6 +36,8 @@ export interface GapRecoveryHooks {
 export class GapRecovery {
   /** Newest live trade id taken per symbol (NaN before the first). */
   readonly lastId: Float64Array;
+  /** Exchange time of that trade, ms. */
+  readonly lastTs: Float64Array;
   /** 1 while the symbol's live trades must be held back. */
   readonly holding: Uint8Array;
   /** 1 while the symbol's bars must not close on the clock. */
@@ -59,6 +61,7 @@ export class GapRecovery {
     this.maxPages = options.maxPages ?? 50;
     this.waitForLiveMs = options.waitForLiveMs ?? 3_000;
     this.lastId = new Float64Array(symbols).fill(NaN);
+    this.lastTs = new Float64Array(symbols).fill(NaN);
     this.holding = new Uint8Array(symbols);
     this.paused = new Uint8Array(symbols);
     this.running = new Uint8Array(symbols);
@@ -100,17 +103,20 @@ export class GapRecovery {
     let error: string | undefined;
     try {
       let from = this.lastId[i]! + 1;
+      let fromTs = this.lastTs[i]!;
       for (let page = 0; ; page++) {
         if (page === this.maxPages) {
           error = `gap longer than ${this.maxPages} pages of trades; the rest is missing`;
           break;
         }
-        const trades = await this.hooks.fetchPage(i, from);
+        const trades = await this.hooks.fetchPage(i, from, fromTs);
         fetched.push(...trades);
-        const firstLive = this.held[i]![0]?.id ?? Infinity;
+        const firstLive = this.held[i]![0];
         const last = trades.at(-1);
-        if (trades.length < this.pageSize || last === undefined || last.id + 1 >= firstLive) break;
+        if (trades.length < this.pageSize || last === undefined) break;
+        if (firstLive !== undefined && (last.id + 1 >= firstLive.id || last.ts >= firstLive.ts)) break;
         from = last.id + 1;
+        fromTs = last.ts;
       }
     } catch (err) {
       error = `gap recovery failed: ${(err as Error).message}`;
