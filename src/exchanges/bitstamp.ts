@@ -45,6 +45,15 @@
  *   FeedConnection arms its rotation timer with setTimeout, which fires after
  *   1 ms for delays above 2^31-1 ms (~24.8 days): declaring 90 days would
  *   make it rotate continuously. 24 days is the largest safe whole number.
+ *
+ * Gap recovery (`tradesFrom`): the public REST API serves no trades by id or
+ * from a time, only `GET /api/v2/transactions/{pair}/?time=minute|hour|day`,
+ * every trade of the last minute, hour or day, newest first, each
+ * `{date, tid, price, amount, type}` (decimal strings; `date` epoch seconds;
+ * `type` the taker side, 0 buy / 1 sell, as on the WebSocket; `tid` the same
+ * id as the WebSocket's `id`). So one request covers the whole gap or
+ * nothing: the smallest window that reaches back to the last trade seen is
+ * asked for, and a gap older than a day cannot be filled.
  */
 import type { FeedChannel } from '../config/types.ts';
 import {
@@ -54,6 +63,7 @@ import {
   type ClientRequest,
   type ExchangeAdapter,
   type FeedHandler,
+  type RecoveredTrade,
 } from './adapter.ts';
 
 export const bitstampCapabilities: AdapterCapabilities = {
@@ -73,15 +83,37 @@ const HEARTBEAT_INTERVAL_MS = 10_000;
 
 const TRADES_PREFIX = 'live_trades_';
 
+/** The windows `/api/v2/transactions/{pair}/` serves (`time=`), shortest first, with their length in ms. */
+export const BITSTAMP_TRANSACTION_WINDOWS: readonly (readonly ['minute' | 'hour' | 'day', number])[] = [
+  ['minute', 60_000],
+  ['hour', 3_600_000],
+  ['day', 86_400_000],
+];
+
+/**
+ * How much of a window is kept in reserve when choosing it, ms: the venue's
+ * "last minute" is counted on its clock when it answers, which may run ahead
+ * of ours by the clock offset plus the request's latency.
+ */
+export const BITSTAMP_WINDOW_MARGIN_MS = 15_000;
+
 export interface BitstampOptions {
   /** Client heartbeat period, ms (default 10 000; tests shorten it). */
   heartbeatIntervalMs?: number;
+  /** The clock `tradesFrom` measures the gap with, epoch ms (default Date.now; tests fix it). */
+  now?: () => number;
 }
 
 /** A Bitstamp adapter for `symbols` (pairs such as `btcusd`, any case). */
 export class BitstampAdapter implements ExchangeAdapter {
   readonly capabilities: AdapterCapabilities = bitstampCapabilities;
   readonly heartbeat: ClientHeartbeat;
+  /**
+   * No page size: `tradesFrom` answers the whole gap in one request (every
+   * trade of a window), and a window is not a page that can be continued.
+   * A value no answer reaches makes GapRecovery stop after that one call.
+   */
+  readonly restPageSize = Number.MAX_SAFE_INTEGER;
   ackId = NaN;
   error = '';
   /** Trade channel (`live_trades_btcusd`) → index into `symbols`. */
@@ -90,9 +122,11 @@ export class BitstampAdapter implements ExchangeAdapter {
   private readonly channelNames: string[] = [];
   /** Channel → id of the request that subscribed it on the current connection. */
   private requestIds = new Map<string, number>();
+  private readonly now: () => number;
 
   constructor(symbols: readonly string[], channels: readonly FeedChannel[], options: BitstampOptions = {}) {
     this.heartbeat = { intervalMs: options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS, text: BITSTAMP_HEARTBEAT_TEXT };
+    this.now = options.now ?? Date.now;
     // 'quotes' has no Bitstamp channel here (capabilities say so; the config refuses it).
     if (!channels.includes('trades')) return;
     symbols.forEach((symbol, i) => {
@@ -156,6 +190,56 @@ export class BitstampAdapter implements ExchangeAdapter {
     }
   }
 
+  /**
+   * Gap recovery: every trade of `symbol` with tid >= `fromId`, oldest first,
+   * from the smallest transactions window that reaches back to `fromTs` (the
+   * last trade seen) with `BITSTAMP_WINDOW_MARGIN_MS` to spare. Throws when
+   * the gap is older than the longest window (a day). Times are the venue's
+   * whole seconds (`date`): the REST API gives no finer time.
+   */
+  async tradesFrom(restUrl: string, symbol: string, fromId: number, fromTs: number): Promise<RecoveredTrade[]> {
+    if (!Number.isFinite(fromTs) || !Number.isSafeInteger(fromId)) throw new Error('bitstamp REST: no last trade to recover from');
+    const elapsed = this.now() - fromTs;
+    const window = BITSTAMP_TRANSACTION_WINDOWS.find(([, ms]) => elapsed + BITSTAMP_WINDOW_MARGIN_MS <= ms);
+    if (window === undefined) {
+      throw new Error(`bitstamp REST: the gap began ${Math.round(elapsed / 60_000)} min ago, before the last day of transactions the venue serves`);
+    }
+    const pair = symbol.toLowerCase();
+    const url = `${restUrl.replace(/\/+$/, '')}/api/v2/transactions/${encodeURIComponent(pair)}/?time=${window[0]}`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      if (!res.ok) throw new Error(`bitstamp REST ${res.status} for transactions`);
+      throw new Error('bitstamp REST: transactions did not answer JSON');
+    }
+    if (!res.ok || !Array.isArray(body)) {
+      // Errors: `{"status":"error","reason":<text or {field: [text]}>,"code":"API0001"}`.
+      const e = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+      const code = typeof e['code'] === 'string' || typeof e['code'] === 'number' ? String(e['code']) : '';
+      const text = e['reason'] ?? e['message'];
+      const reason = text === undefined ? '' : `: ${typeof text === 'string' ? text : JSON.stringify(text)}`;
+      if (!res.ok) throw new Error(`bitstamp REST ${res.status}${code === '' ? '' : ` (${code})`} for transactions${reason}`);
+      if (e['status'] === 'error' || code !== '' || reason !== '') throw new Error(`bitstamp REST error${code === '' ? '' : ` ${code}`}${reason}`);
+      throw new Error('bitstamp REST: transactions did not answer a list');
+    }
+    const trades: RecoveredTrade[] = [];
+    for (const item of body as unknown[]) {
+      const t = (typeof item === 'object' && item !== null ? item : {}) as Partial<WireTransaction>;
+      const id = integer(t.tid);
+      const seconds = integer(t.date);
+      const price = decimal(t.price);
+      const size = decimal(t.amount);
+      const type = integer(t.type);
+      if (typeof item !== 'object' || item === null || !(id >= 0) || !(seconds > 0) || !(price > 0) || !(size > 0) || (type !== 0 && type !== 1)) {
+        throw new Error('bitstamp REST: malformed trade in transactions');
+      }
+      if (id >= fromId) trades.push({ ts: seconds * 1000, price, size, side: type === 0 ? 1 : -1, id });
+    }
+    return trades.sort((a, b) => a.id - b.id); // tids increase with time; the venue lists newest first
+  }
+
   private trade(channel: unknown, data: unknown, handler: FeedHandler): FrameKind {
     if (typeof channel !== 'string') return this.malformed('trade without channel');
     const symbol = this.tradeChannels.get(channel);
@@ -212,6 +296,12 @@ function decimal(v: unknown): number {
   return i === v.length ? Number(v) : NaN;
 }
 
+/** A non-negative integer given as a JSON number or as a string of 1 to 16 digits; NaN otherwise. */
+function integer(v: unknown): number {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : NaN;
+  return digitString(v);
+}
+
 /** A string of 1 to 16 digits (exact in float64) as a number; NaN otherwise. */
 function digitString(v: unknown): number {
   if (typeof v !== 'string' || v.length === 0 || v.length > 16) return NaN;
@@ -256,6 +346,18 @@ export interface WireTrade {
   microtimestamp: string;
   buy_order_id: number;
   sell_order_id: number;
+}
+
+/** One item of `GET /api/v2/transactions/{pair}/` (all strings in the docs' schema). */
+export interface WireTransaction {
+  /** Epoch seconds. */
+  date: string;
+  /** Trade id (the WebSocket's `id`). */
+  tid: string;
+  price: string;
+  amount: string;
+  /** Taker side: "0" buy, "1" sell. */
+  type: string;
 }
 
 /** `data` of `bts:error`. */

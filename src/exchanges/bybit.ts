@@ -37,9 +37,24 @@
  * - Key order differs by category ("ts" before or after "type"): no fast
  *   path reading a fixed order here; JSON.parse, once per frame of up to
  *   1024 trades.
+ * - Gap recovery (`tradesFrom`): the public REST API serves only the most
+ *   recent trades, `GET /v5/market/recent-trade?category=&symbol=&limit=`
+ *   (docs v5/market/recent-trade: limit spot [1,60], others [1,1000]),
+ *   newest first, `{retCode:0, result:{list:[{execId, symbol, price, size,
+ *   side (taker), time (ms string), isBlockTrade}]}}`. With no order in the
+ *   ids, trades are selected by time; a full window that does not reach back
+ *   to the last trade seen cannot fill the gap, and says so.
  */
 import type { FeedChannel } from '../config/types.ts';
-import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+import {
+  FrameKind,
+  type AdapterCapabilities,
+  type ClientHeartbeat,
+  type ClientRequest,
+  type ExchangeAdapter,
+  type FeedHandler,
+  type RecoveredTrade,
+} from './adapter.ts';
 
 /**
  * Sources: ../shared/fixtures/bybit/protocol.md (B1 = bybit-exchange/docs v5).
@@ -74,6 +89,17 @@ const HEARTBEAT: ClientHeartbeat = { intervalMs: 20_000, text: '{"op":"ping"}' }
 const TRADE_PREFIX = 'publicTrade.';
 const BOOK_PREFIX = 'orderbook.1.';
 
+/** A product category: one WebSocket path and the REST `category` parameter. */
+export type BybitCategory = 'spot' | 'linear' | 'inverse' | 'option';
+
+/** Most trades `/v5/market/recent-trade` returns per category (docs: spot [1,60], others [1,1000]). */
+export const BYBIT_RECENT_TRADES: Readonly<Record<BybitCategory, number>> = { spot: 60, linear: 1000, inverse: 1000, option: 1000 };
+
+export interface BybitOptions {
+  /** The category the symbols belong to, for the REST API (default spot; see `BybitAdapter.categoryOf`). */
+  category?: BybitCategory;
+}
+
 /** Float64 slots per symbol in the level-1 book. */
 const BOOK_FIELDS = 5;
 const BID = 0;
@@ -86,6 +112,13 @@ const UPDATE_ID = 4;
 export class BybitAdapter implements ExchangeAdapter {
   readonly capabilities: AdapterCapabilities = bybitCapabilities;
   readonly heartbeat: ClientHeartbeat | undefined = HEARTBEAT;
+  /**
+   * No page size: the venue serves one window of recent trades that cannot
+   * be continued, so `tradesFrom` answers in one request (or throws). A value
+   * no answer reaches makes GapRecovery stop after that one call.
+   */
+  readonly restPageSize = Number.MAX_SAFE_INTEGER;
+  readonly category: BybitCategory;
   ackId = NaN;
   error = '';
   private readonly topics: string[] = [];
@@ -104,7 +137,14 @@ export class BybitAdapter implements ExchangeAdapter {
   private levelSize = NaN;
   private removesPrice = NaN;
 
-  constructor(symbols: readonly string[], channels: readonly FeedChannel[]) {
+  /** The category a WebSocket base URL connects to: the `/v5/public/<category>` it names, else spot (as `connectUrl`). */
+  static categoryOf(url: string | undefined): BybitCategory {
+    const m = /\/v5\/public\/(spot|linear|inverse|option)\/*$/.exec(url ?? '');
+    return m === null ? 'spot' : (m[1] as BybitCategory);
+  }
+
+  constructor(symbols: readonly string[], channels: readonly FeedChannel[], options: BybitOptions = {}) {
+    this.category = options.category ?? 'spot';
     symbols.forEach((symbol, i) => {
       const name = symbol.toUpperCase();
       this.index.set(name, i);
@@ -128,6 +168,72 @@ export class BybitAdapter implements ExchangeAdapter {
       requests.push({ id, text: JSON.stringify({ op: 'subscribe', args: this.topics.slice(i, i + BYBIT_TOPICS_PER_REQUEST), req_id: String(id) }) });
     }
     return requests;
+  }
+
+  /**
+   * Gap recovery from the recent-trades window: the trades at or after
+   * `fromTs` (the last trade seen) other than that trade (id `fromId` - 1,
+   * hashed as the WebSocket's), oldest first. Trades already seen at the
+   * same millisecond come back too; the aggregator drops them by id. Throws
+   * when the window is full yet neither holds the last trade seen nor
+   * reaches back before its time: trades in between may be missing.
+   */
+  async tradesFrom(restUrl: string, symbol: string, fromId: number, fromTs: number): Promise<RecoveredTrade[]> {
+    // fromId is a 53-bit hash + 1: up to 2^53, an integer but not a "safe" one.
+    if (!Number.isFinite(fromTs) || !Number.isInteger(fromId)) throw new Error('bybit REST: no last trade to recover from');
+    const name = symbol.toUpperCase();
+    const limit = BYBIT_RECENT_TRADES[this.category];
+    const url = `${restUrl.replace(/\/+$/, '')}/v5/market/recent-trade?category=${this.category}&symbol=${encodeURIComponent(name)}&limit=${limit}`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`bybit REST ${res.status} for recent-trade`);
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      throw new Error('bybit REST: recent-trade did not answer JSON');
+    }
+    const b = (typeof body === 'object' && body !== null ? body : {}) as Partial<WireRecentTrades>;
+    if (typeof b.retCode !== 'number') throw new Error('bybit REST: recent-trade answer without retCode');
+    if (b.retCode !== 0) throw new Error(`bybit REST error ${b.retCode}: ${typeof b.retMsg === 'string' ? b.retMsg : 'no message'}`);
+    const list = typeof b.result === 'object' && b.result !== null ? b.result.list : undefined;
+    if (!Array.isArray(list)) throw new Error('bybit REST: recent-trade answer without result.list');
+    const lastSeen = fromId - 1;
+    let sawLast = false;
+    let oldest = Infinity;
+    const trades: RecoveredTrade[] = [];
+    // Newest first: walked backwards, so equal times stay in the venue's order.
+    for (let k = list.length - 1; k >= 0; k--) {
+      const t = list[k] as Partial<WireRecentTrade> | null;
+      if (typeof t !== 'object' || t === null) throw new Error('bybit REST: malformed trade in recent-trade');
+      const price = decimal(t.price);
+      const size = decimal(t.size);
+      const time = timeString(t.time);
+      const side = t.side === 'Buy' ? 1 : t.side === 'Sell' ? -1 : 0;
+      const execId = t.execId;
+      if (
+        typeof execId !== 'string' ||
+        execId.length === 0 ||
+        execId.length > 64 ||
+        t.symbol !== name ||
+        !(price > 0) ||
+        !(size > 0) ||
+        !(time > 0) ||
+        side === 0 ||
+        (t.isBlockTrade !== undefined && typeof t.isBlockTrade !== 'boolean')
+      ) {
+        throw new Error('bybit REST: malformed trade in recent-trade');
+      }
+      const id = bybitTradeId(execId);
+      if (time < oldest) oldest = time;
+      if (id === lastSeen) sawLast = true;
+      else if (time >= fromTs) trades.push({ ts: time, price, size, side, id });
+    }
+    if (list.length >= limit && !sawLast && oldest >= fromTs) {
+      throw new Error(
+        `bybit REST: gap longer than the venue's recent-trades window (the last ${list.length} trades go back to ${new Date(oldest).toISOString()}, the gap to ${new Date(fromTs).toISOString()})`,
+      );
+    }
+    return trades.sort((x, y) => x.ts - y.ts); // stable: equal times keep their order
   }
 
   parse(frame: string, handler: FeedHandler): FrameKind {
@@ -346,6 +452,13 @@ function decimal(v: unknown): number {
 }
 const DECIMAL = /^[0-9]+(?:\.[0-9]+)?$/;
 
+/** An epoch-ms timestamp as REST prints it, a string of digits; NaN for anything else. */
+function timeString(v: unknown): number {
+  if (typeof v !== 'string' || !/^[1-9][0-9]{0,15}$/.test(v)) return NaN;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : NaN;
+}
+
 /** An epoch-ms timestamp: a positive safe integer. */
 function isTime(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
@@ -382,6 +495,27 @@ interface WireTrade {
   seq?: number;
   /** Retail-price-improvement trade (newer frames). */
   RPI?: boolean;
+}
+
+/** `GET /v5/market/recent-trade` */
+interface WireRecentTrades {
+  retCode: number;
+  retMsg: string;
+  result: { category: string; list: unknown[] } | null;
+  time: number;
+}
+
+interface WireRecentTrade {
+  execId: string;
+  symbol: string;
+  /** Decimal strings. */
+  price: string;
+  size: string;
+  /** Taker side. */
+  side: 'Buy' | 'Sell';
+  /** Trade time, ms, as a string. */
+  time: string;
+  isBlockTrade?: boolean;
 }
 
 /** `orderbook.1.<SYMBOL>` */

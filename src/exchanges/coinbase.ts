@@ -47,9 +47,17 @@
  * - maxConnectionAgeMs 24 h: UNVERIFIED — no maximum age is published; the
  *   connection is rotated daily (make-before-break, de-duplicated) as a
  *   conservative default.
+ *
+ * Gap recovery (`tradesFrom`) over the public REST API,
+ * `GET /products/{product_id}/trades?limit=&after=` (docs.cdp.coinbase.com,
+ * "Get product trades" and "Pagination"): newest trades first, `limit` at
+ * most 1000, and `after=<trade_id>` pages BACKWARD (trades older than the
+ * cursor). Items are `{time, trade_id, price, size, side}` where `side` is
+ * the maker's, as in `match`. See `tradesFrom` for how a backward-paging API
+ * answers the forward question GapRecovery asks.
  */
 import type { FeedChannel } from '../config/types.ts';
-import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 
 export const coinbaseCapabilities: AdapterCapabilities = {
   name: 'coinbase',
@@ -61,9 +69,28 @@ export const coinbaseCapabilities: AdapterCapabilities = {
   maxConnectionAgeMs: 24 * 3600_000, // UNVERIFIED, see above
 };
 
+/** Trades per REST page: the API's maximum `limit` (docs, "Pagination"). */
+export const REST_LIMIT = 1000;
+
+/**
+ * Most REST pages fetched for one gap (20 000 trades, minutes of the busiest
+ * product): a longer gap throws and its bars are marked gapped. Pages are
+ * fetched one after the other; Coinbase allows ~10 public requests a second
+ * per IP, so one gap at this bound may run into it (a 429, which throws).
+ */
+export const REST_MAX_PAGES = 20;
+
 /** A Coinbase Exchange adapter for `symbols` (product ids such as `BTC-USD`, any case). */
 export class CoinbaseAdapter implements ExchangeAdapter {
   readonly capabilities: AdapterCapabilities = coinbaseCapabilities;
+  /**
+   * Larger than any answer of `tradesFrom`, which returns the whole gap at
+   * once (the API pages backward from the newest trade, so the method pages
+   * through to `fromId` itself): GapRecovery takes an answer shorter than
+   * `restPageSize` as "the venue has no more" and never asks for a second
+   * page, which would start after the newest trade and only repeat the work.
+   */
+  readonly restPageSize = Number.MAX_SAFE_INTEGER;
   ackId = NaN;
   error = '';
   /** Native product id (upper case, as Coinbase prints `product_id`) → index into `symbols`. */
@@ -184,6 +211,52 @@ export class CoinbaseAdapter implements ExchangeAdapter {
     return FrameKind.DATA;
   }
 
+  /**
+   * Every trade of `symbol` with trade_id ≥ `fromId`, oldest first, from the
+   * public REST API. The API pages backward only (`after=<trade_id>` gives
+   * the trades older than it, newest first), so this pages from the newest
+   * trade (no cursor) back until a page reaches an id below `fromId`, or an
+   * empty page says the product's history ends; the trades ≥ `fromId` are
+   * kept. The answer therefore runs up to the newest trade, possibly beyond
+   * the live ones held (the aggregator drops those by id). A gap that needs
+   * more than REST_MAX_PAGES pages throws, as does any error status, an
+   * answer that is not a list, a malformed item or a page that did not move
+   * back past its cursor. `fromTs` is not needed: trade ids are ordered.
+   */
+  async tradesFrom(restUrl: string, symbol: string, fromId: number, _fromTs: number): Promise<RecoveredTrade[]> {
+    if (!Number.isSafeInteger(fromId)) throw new Error(`coinbase REST: bad trade id to recover from: ${fromId}`);
+    const path = `/products/${encodeURIComponent(symbol.toUpperCase())}/trades`;
+    const base = `${restUrl.replace(/\/+$/, '')}${path}?limit=${REST_LIMIT}`;
+    const kept: RecoveredTrade[] = [];
+    let cursor = NaN; // the oldest trade_id seen so far; NaN: start from the newest
+    for (let page = 0; page < REST_MAX_PAGES; page++) {
+      const url = cursor === cursor ? `${base}&after=${cursor}` : base;
+      const res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json', 'user-agent': 'tickwire' } });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`coinbase REST ${res.status} for ${path}${restMessage(text)}`);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new Error(`coinbase REST: ${path} did not answer JSON`);
+      }
+      if (!Array.isArray(body)) throw new Error(`coinbase REST: ${path} did not answer a list${restMessage(text)}`);
+      if (body.length === 0) return oldestFirst(kept); // the product's history ends here
+      let oldest = Infinity;
+      for (const item of body as unknown[]) {
+        const t = restTrade(item);
+        if (t === undefined) throw new Error(`coinbase REST: malformed trade in ${path}: ${JSON.stringify(item)?.slice(0, 200)}`);
+        // A page not older than its cursor would repeat itself until the bound: say so instead.
+        if (cursor === cursor && t.id >= cursor) throw new Error(`coinbase REST: ${path} after=${cursor} answered trade ${t.id}, not an older one`);
+        if (t.id < oldest) oldest = t.id;
+        if (t.id >= fromId) kept.push(t);
+      }
+      if (oldest <= fromId) return oldestFirst(kept); // reached the last trade seen (or before it)
+      cursor = oldest;
+    }
+    throw new Error(`coinbase REST: gap longer than ${REST_MAX_PAGES} pages of ${REST_LIMIT} trades (trade ${fromId} not reached)`);
+  }
+
   /** Index of product `v`; -1 a product not ours, -2 not a product id at all. */
   private symbolOf(v: unknown): number {
     if (typeof v !== 'string') return -2;
@@ -226,6 +299,36 @@ function decimal(v: unknown): number {
     if (i === start) return NaN;
   }
   return i === v.length ? Number(v) : NaN;
+}
+
+/** One item of GET /products/{id}/trades as a trade; undefined when any field is off. */
+function restTrade(item: unknown): RecoveredTrade | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
+  const d = item as Partial<WireRestTrade>;
+  const id = d.trade_id;
+  const price = decimal(d.price);
+  const size = decimal(d.size);
+  const ts = isoMs(d.time);
+  // The maker's side, as in `match`: the aggressor took the other one.
+  const side = d.side === 'sell' ? 1 : d.side === 'buy' ? -1 : 0;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !(ts > 0) || side === 0) return undefined;
+  return { ts, price, size, side, id };
+}
+
+/** `trades` by id, oldest first, each id once (pages come newest first; this does not rely on it). */
+function oldestFirst(trades: RecoveredTrade[]): RecoveredTrade[] {
+  trades.sort((a, b) => a.id - b.id);
+  return trades.filter((t, i) => i === 0 || t.id !== trades[i - 1]!.id);
+}
+
+/** `: <message>` of a REST error body (`{"message":".."}`), or nothing. */
+function restMessage(text: string): string {
+  try {
+    const m = (JSON.parse(text) as { message?: unknown } | null)?.message;
+    return typeof m === 'string' ? `: ${m.slice(0, 200)}` : '';
+  } catch {
+    return '';
+  }
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -349,6 +452,15 @@ export interface WireHeartbeat {
   last_trade_id: number;
   product_id: string;
   time: string;
+}
+
+/** One item of REST `GET /products/{product_id}/trades`; `side` is the maker's. */
+export interface WireRestTrade {
+  time: string;
+  trade_id: number;
+  price: string;
+  size: string;
+  side: 'buy' | 'sell';
 }
 
 /** A refused request. */

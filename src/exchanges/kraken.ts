@@ -32,9 +32,29 @@
  * - No client heartbeat: the server's heartbeats and data already prove the
  *   connection alive each second; `{"method":"ping"}` is optional (K4). Its
  *   `pong` parses as IGNORED, so a subclass can turn it on.
+ *
+ * Gap recovery (`tradesFrom`) uses the public REST API, `GET /0/public/Trades`
+ * (docs.kraken.com/api/docs/rest-api/get-recent-trades): up to `count` = 1000
+ * trades forward from `since` (a timestamp; the response's `last`, in ns, is
+ * the cursor of the next page), oldest first, each
+ * `[price, volume, time (s, float), side b/s (taker), type m/l, misc, trade_id]`,
+ * under `result.<pair>` where <pair> is the venue's canonical name (`XXBTZUSD`
+ * for a request of `XBTUSD`), not the name asked for. `trade_id` is taken to
+ * be v2's `trade_id` (both per-pair sequential integers; UNVERIFIED that they
+ * are the same numbers: no recording has both). Errors come as HTTP 200 with
+ * `error: ["EQuery:…"]`. Whether `since` includes a trade at exactly that
+ * time is not documented: both readings are handled.
  */
 import type { FeedChannel } from '../config/types.ts';
-import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+import {
+  FrameKind,
+  type AdapterCapabilities,
+  type ClientHeartbeat,
+  type ClientRequest,
+  type ExchangeAdapter,
+  type FeedHandler,
+  type RecoveredTrade,
+} from './adapter.ts';
 
 export const krakenCapabilities: AdapterCapabilities = {
   name: 'kraken',
@@ -58,11 +78,33 @@ export const krakenCapabilities: AdapterCapabilities = {
 /** Pairs per subscribe request (UNVERIFIED: no documented maximum; matches maxStreamsPerConnection / 2). */
 const SYMBOLS_PER_REQUEST = 100;
 
+/** Trades per REST page: `count`'s maximum (and default) on `/0/public/Trades`. */
+export const KRAKEN_REST_PAGE = 1000;
+
+/** Most `/0/public/Trades` requests one `tradesFrom` makes (one, plus top-ups of pages shortened by trades already seen). */
+const MAX_REST_REQUESTS = 4;
+
+/**
+ * The REST name of a v2 pair: the slash removed, and Kraken's own asset codes
+ * for the two assets v2 renamed (K0: v1 and REST say `XBT/USD`, v2 `BTC/USD`;
+ * DOGE is `XDG` in the same way). `XBTUSD` is the docs' own example of a REST
+ * pair; whether REST also accepts `BTCUSD` or `BTC/USD` is UNVERIFIED here, so
+ * the documented spelling is used.
+ */
+export function krakenRestPair(symbol: string): string {
+  return symbol
+    .toUpperCase()
+    .split('/')
+    .map((asset) => (asset === 'BTC' ? 'XBT' : asset === 'DOGE' ? 'XDG' : asset))
+    .join('');
+}
+
 /** A Kraken v2 adapter for `symbols` (v2 names such as `BTC/USD`). */
 export class KrakenAdapter implements ExchangeAdapter {
   readonly capabilities: AdapterCapabilities;
   /** None: the server heartbeats (see the header). */
   readonly heartbeat: ClientHeartbeat | undefined = undefined;
+  readonly restPageSize = KRAKEN_REST_PAGE;
   ackId = NaN;
   error = '';
   /** Pair as Kraken prints it in `symbol` → index. */
@@ -102,6 +144,35 @@ export class KrakenAdapter implements ExchangeAdapter {
       const id = nextId();
       return { id, text: `{"method":"subscribe","params":${params},"req_id":${id}}` };
     });
+  }
+
+  /**
+   * Gap recovery: `symbol`'s trades with id >= `fromId`, oldest first, from
+   * the REST API by time. `since` is 1 µs before `fromTs` (the last trade
+   * seen), so the trades sharing its time come back whether the venue reads
+   * `since` as inclusive or not; those already seen (id < `fromId`) are
+   * dropped. A full page shortened that way is topped up from the page's
+   * `last` cursor, so that fewer than `restPageSize` trades still means
+   * "the venue has no more" to GapRecovery.
+   */
+  async tradesFrom(restUrl: string, symbol: string, fromId: number, fromTs: number): Promise<RecoveredTrade[]> {
+    if (!Number.isFinite(fromTs) || fromTs <= 0 || !Number.isSafeInteger(fromId)) throw new Error('kraken REST: no last trade to recover from');
+    const pair = krakenRestPair(symbol);
+    const trades: RecoveredTrade[] = [];
+    let next = fromId;
+    let since = (BigInt(Math.floor(fromTs * 1000)) - 1n) * 1000n; // ns
+    for (let request = 1; ; request++) {
+      const page = await krakenTradesPage(restUrl, pair, since);
+      for (const t of page.trades) {
+        if (t.id < next) continue;
+        trades.push(t);
+        next = t.id + 1;
+      }
+      if (page.trades.length < KRAKEN_REST_PAGE || trades.length >= KRAKEN_REST_PAGE) return trades;
+      if (page.last <= since) throw new Error(`kraken REST: Trades for ${pair} does not advance past since=${since}`);
+      if (request === MAX_REST_REQUESTS) throw new Error(`kraken REST: ${MAX_REST_REQUESTS} pages of Trades for ${pair} held only trades already seen`);
+      since = page.last;
+    }
   }
 
   parse(frame: string, handler: FeedHandler): FrameKind {
@@ -198,6 +269,65 @@ export class KrakenAdapter implements ExchangeAdapter {
     this.error = `kraken: ${why}`;
     return FrameKind.MALFORMED;
   }
+}
+
+/** One `/0/public/Trades` answer: its trades (validated, as given) and its `last` cursor (ns). */
+async function krakenTradesPage(restUrl: string, pair: string, since: bigint): Promise<{ trades: RecoveredTrade[]; last: bigint }> {
+  const url = `${restUrl.replace(/\/+$/, '')}/0/public/Trades?pair=${encodeURIComponent(pair)}&since=${since}&count=${KRAKEN_REST_PAGE}`;
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`kraken REST ${res.status} for Trades`);
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    throw new Error('kraken REST: Trades did not answer JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('kraken REST: Trades did not answer an object');
+  const b = body as Record<string, unknown>;
+  const errors = b['error'];
+  if (!Array.isArray(errors)) throw new Error('kraken REST: Trades answer without an error list');
+  if (errors.length > 0) throw new Error(`kraken REST error: ${errors.map(String).join(', ')}`);
+  const result = b['result'];
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) throw new Error('kraken REST: Trades answer without result');
+  const r = result as Record<string, unknown>;
+  const last = r['last'];
+  if (typeof last !== 'string' || !/^[0-9]{1,25}$/.test(last)) throw new Error('kraken REST: Trades answer without a `last` cursor');
+  // The trades are keyed by the pair's canonical name, which differs from the name asked for.
+  const keys = Object.keys(r).filter((k) => k !== 'last');
+  const list = keys.length === 1 ? r[keys[0]!] : undefined;
+  if (!Array.isArray(list)) throw new Error(`kraken REST: Trades answer for ${pair} does not hold one list of trades`);
+  const trades = list.map((item: unknown): RecoveredTrade => {
+    const t = item as unknown[];
+    if (!Array.isArray(t) || t.length < 7) throw new Error('kraken REST: malformed trade in Trades');
+    const price = restDecimal(t[0]);
+    const size = restDecimal(t[1]);
+    const time = t[2];
+    const side = t[3];
+    const id = t[6];
+    if (
+      !(price > 0) ||
+      !(size > 0) ||
+      typeof time !== 'number' ||
+      !(time > 0 && time < 1e11) ||
+      (side !== 'b' && side !== 's') ||
+      typeof t[4] !== 'string' ||
+      typeof t[5] !== 'string' ||
+      !tradeId(id)
+    ) {
+      throw new Error('kraken REST: malformed trade in Trades');
+    }
+    // Seconds with µs as a float: kept to the µs, as ms with a fraction (as the WebSocket's timestamps).
+    return { ts: Math.round(time * 1e6) / 1000, price, size, side: side === 'b' ? 1 : -1, id: id as number };
+  });
+  for (let i = 1; i < trades.length; i++) {
+    if (!(trades[i]!.id > trades[i - 1]!.id)) throw new Error('kraken REST: Trades not in trade id order');
+  }
+  return { trades, last: BigInt(last) };
+}
+
+/** A REST decimal string (`"30243.40000"`) as a number; NaN for anything else. */
+function restDecimal(v: unknown): number {
+  return typeof v === 'string' && v.length > 0 && v.length < 40 && /^[0-9]+(?:\.[0-9]+)?$/.test(v) ? Number(v) : NaN;
 }
 
 function positive(v: unknown): boolean {

@@ -32,9 +32,18 @@
  * - `{"event":"notice","code":"64008",..}` announces a close for a service
  *   upgrade (UNVERIFIED: OKX changelog from memory, not in the notes) →
  *   SHUTDOWN, so the connection hands over before it is cut.
+ *
+ * Gap recovery (`tradesFrom`) over the public REST API,
+ * `GET /api/v5/market/history-trades?instId=&type=1&after=<tradeId>&limit=100`
+ * (UNVERIFIED second-hand: not in the notes): `type=1` pages by trade id,
+ * `after` returns the trades OLDER than it, newest first, at most 100 a
+ * page, as `{"code":"0","msg":"","data":[{instId, tradeId, px, sz, side, ts}]}`
+ * with the same fields and meanings as the `trades` channel (`side` the
+ * taker's); any other `code` is an error. See `tradesFrom` for how a
+ * backward-paging API answers the forward question GapRecovery asks.
  */
 import type { FeedChannel } from '../config/types.ts';
-import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 
 export const okxCapabilities: AdapterCapabilities = {
   name: 'okx',
@@ -65,10 +74,29 @@ const OKX_HEARTBEAT: ClientHeartbeat = { intervalMs: 20_000, text: 'ping' };
 /** The notice OKX sends before closing a connection for a service upgrade (UNVERIFIED). */
 const NOTICE_SERVICE_UPGRADE = '64008';
 
+/** Trades per REST page: history-trades' maximum `limit` (UNVERIFIED, second-hand). */
+export const REST_LIMIT = 100;
+
+/**
+ * Most REST pages fetched for one gap (2 000 trades): a longer gap throws and
+ * its bars are marked gapped. Also about what OKX allows: history-trades is
+ * limited to 20 requests per 2 s per IP (UNVERIFIED, second-hand); pages are
+ * fetched one after the other, and a 429 throws.
+ */
+export const REST_MAX_PAGES = 20;
+
 /** An OKX v5 public adapter for `symbols` (instIds such as `BTC-USDT`, `BTC-USDT-SWAP`). */
 export class OkxAdapter implements ExchangeAdapter {
   readonly capabilities: AdapterCapabilities;
   readonly heartbeat: ClientHeartbeat | undefined = OKX_HEARTBEAT;
+  /**
+   * Larger than any answer of `tradesFrom`, which returns the whole gap at
+   * once (the API pages backward from the newest trade, so the method pages
+   * through to `fromId` itself): GapRecovery takes an answer shorter than
+   * `restPageSize` as "the venue has no more" and never asks for a second
+   * page, which would start after the newest trade and only repeat the work.
+   */
+  readonly restPageSize = Number.MAX_SAFE_INTEGER;
   ackId = NaN;
   error = '';
   /** instId → index. */
@@ -203,6 +231,56 @@ export class OkxAdapter implements ExchangeAdapter {
     return FrameKind.DATA;
   }
 
+  /**
+   * Every trade of `symbol` with tradeId ≥ `fromId`, oldest first, from the
+   * public REST API. history-trades pages backward only (`after=<tradeId>`
+   * gives the trades older than it, newest first), so this pages from the
+   * newest trade (no cursor) back until a page reaches an id below `fromId`,
+   * or an empty page says the venue's history (about three months) ends; the
+   * trades ≥ `fromId` are kept. The answer therefore runs up to the newest
+   * trade, possibly beyond the live ones held (the aggregator drops those by
+   * id). A gap that needs more than REST_MAX_PAGES pages throws, as does an
+   * error status or `code`, a malformed trade or a page that did not move
+   * back past its cursor. `fromTs` is not needed: trade ids are ordered.
+   */
+  async tradesFrom(restUrl: string, symbol: string, fromId: number, _fromTs: number): Promise<RecoveredTrade[]> {
+    if (!Number.isSafeInteger(fromId)) throw new Error(`okx REST: bad trade id to recover from: ${fromId}`);
+    const instId = symbol.toUpperCase();
+    const base = `${restUrl.replace(/\/+$/, '')}/api/v5/market/history-trades?instId=${encodeURIComponent(instId)}&type=1`;
+    const kept: RecoveredTrade[] = [];
+    let cursor = NaN; // the oldest tradeId seen so far; NaN: start from the newest
+    for (let page = 0; page < REST_MAX_PAGES; page++) {
+      const url = cursor === cursor ? `${base}&after=${cursor}&limit=${REST_LIMIT}` : `${base}&limit=${REST_LIMIT}`;
+      const res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json' } });
+      const text = await res.text();
+      let body: Partial<OkxRestAnswer> | undefined;
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Partial<OkxRestAnswer>;
+      } catch {
+        // reported below
+      }
+      if (!res.ok) throw new Error(`okx REST ${res.status} for history-trades${body === undefined ? '' : restError(body)}`);
+      if (body === undefined) throw new Error('okx REST: history-trades did not answer a JSON object');
+      if (body.code !== '0') throw new Error(`okx REST: history-trades failed${restError(body)}`);
+      const data = body.data;
+      if (!Array.isArray(data)) throw new Error('okx REST: history-trades answered no data list');
+      if (data.length === 0) return oldestFirst(kept); // the venue's history ends here
+      let oldest = Infinity;
+      for (const item of data as unknown[]) {
+        const t = restTrade(item, instId);
+        if (t === undefined) throw new Error(`okx REST: malformed trade in history-trades: ${JSON.stringify(item)?.slice(0, 200)}`);
+        // A page not older than its cursor would repeat itself until the bound: say so instead.
+        if (cursor === cursor && t.id >= cursor) throw new Error(`okx REST: history-trades after=${cursor} answered trade ${t.id}, not an older one`);
+        if (t.id < oldest) oldest = t.id;
+        if (t.id >= fromId) kept.push(t);
+      }
+      if (oldest <= fromId) return oldestFirst(kept); // reached the last trade seen (or before it)
+      cursor = oldest;
+    }
+    throw new Error(`okx REST: gap longer than ${REST_MAX_PAGES} pages of ${REST_LIMIT} trades (trade ${fromId} not reached)`);
+  }
+
   private malformed(why: string): FrameKind {
     this.error = `okx: ${why}`;
     return FrameKind.MALFORMED;
@@ -223,6 +301,32 @@ function decimal(v: unknown): number {
     else if (c < 48 || c > 57) return NaN;
   }
   return Number(v);
+}
+
+/** One history-trades item as a trade; undefined when any field is off or it names another instrument. */
+function restTrade(item: unknown, instId: string): RecoveredTrade | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
+  const t = item as Record<string, unknown>;
+  const id = integer(t['tradeId']);
+  const ts = integer(t['ts']);
+  const price = decimal(t['px']);
+  const size = decimal(t['sz']);
+  const side = t['side'] === 'buy' ? 1 : t['side'] === 'sell' ? -1 : 0; // the taker's
+  if ((t['instId'] !== undefined && t['instId'] !== instId) || !(id >= 0) || !(ts > 0) || !(price > 0) || !(size > 0) || side === 0) return undefined;
+  return { ts, price, size, side, id };
+}
+
+/** `trades` by id, oldest first, each id once (pages come newest first; this does not rely on it). */
+function oldestFirst(trades: RecoveredTrade[]): RecoveredTrade[] {
+  trades.sort((a, b) => a.id - b.id);
+  return trades.filter((t, i) => i === 0 || t.id !== trades[i - 1]!.id);
+}
+
+/** ` (code C: msg)` of a REST answer, as far as it has them. */
+function restError(body: Partial<OkxRestAnswer>): string {
+  const code = typeof body.code === 'string' || typeof body.code === 'number' ? String(body.code) : '?';
+  const msg = typeof body.msg === 'string' && body.msg !== '' ? `: ${body.msg.slice(0, 200)}` : '';
+  return ` (code ${code}${msg})`;
 }
 
 /** A string of digits (ms time, trade id) as a number; NaN unless it is a safe integer. */
@@ -287,6 +391,14 @@ export interface OkxTrade {
   ts: string;
   /** Fills aggregated into this trade (frames since ~2023). */
   count?: string;
+}
+
+/** REST `GET /api/v5/market/history-trades` (UNVERIFIED shape, second-hand). */
+export interface OkxRestAnswer {
+  /** "0" on success, the error code otherwise. */
+  code: string;
+  msg: string;
+  data: (OkxTrade & { source?: string })[];
 }
 
 /** [price, size, deprecated "0", number of orders]. */

@@ -55,10 +55,14 @@ function plain(capabilities: AdapterCapabilities, create: AdapterEntry['create']
 const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
   binance: { ...plain(binanceCapabilities, (s, c) => new BinanceAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://api.binance.com' },
   'binance-usdm': plain(binanceUsdmCapabilities, (s, c) => new BinanceUsdmAdapter(s, c)),
-  coinbase: plain(coinbaseCapabilities, (s, c) => new CoinbaseAdapter(s, c)),
-  kraken: plain(krakenCapabilities, (s, c) => new KrakenAdapter(s, c)),
-  okx: plain(okxCapabilities, (s, c) => new OkxAdapter(s, c)),
-  bybit: plain(bybitCapabilities, (s, c) => new BybitAdapter(s, c)),
+  coinbase: { ...plain(coinbaseCapabilities, (s, c) => new CoinbaseAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://api.exchange.coinbase.com' },
+  kraken: { ...plain(krakenCapabilities, (s, c) => new KrakenAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://api.kraken.com' },
+  okx: { ...plain(okxCapabilities, (s, c) => new OkxAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://www.okx.com' },
+  bybit: {
+    ...plain(bybitCapabilities, (s, ch, c) => new BybitAdapter(s, ch, { category: BybitAdapter.categoryOf(c.url) })),
+    extraKeys: ['restUrl'],
+    defaultRestUrl: 'https://api.bybit.com',
+  },
   alpaca: {
     version: '1',
     assetTypes: ['stocks', 'crypto'],
@@ -72,7 +76,7 @@ const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
     create: (s, ch, c) =>
       new AlpacaAdapter(s, ch, { credentials: { key: c.key ?? '', secret: c.secret ?? '' }, assetClass: c.assetClass, feed: c.feed as AlpacaFeed | undefined }),
   },
-  bitstamp: plain(bitstampCapabilities, (s, c) => new BitstampAdapter(s, c)),
+  bitstamp: { ...plain(bitstampCapabilities, (s, c) => new BitstampAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://www.bitstamp.net' },
   simulated: {
     version: '1',
     assetTypes: ['crypto'],
