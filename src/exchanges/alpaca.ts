@@ -40,6 +40,7 @@
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+import { daysFromCivil, daysInMonth } from './decode.ts';
 
 export type AlpacaAssetClass = 'stocks' | 'crypto';
 /** Stock feeds: `iex` (free plan), `sip` (all US exchanges, paid), `test` (always-on fake stream, symbol FAKEPACA). */
@@ -445,18 +446,6 @@ export function cryptoTradeId(i: unknown): number {
   return NaN;
 }
 
-/** Days from 1970-01-01 to the civil date (proleptic Gregorian; H. Hinnant's days_from_civil). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 /** Two ASCII digits at s[i, i+2) as a number, NaN otherwise. */
 function two(s: string, i: number): number {
   const a = s.charCodeAt(i) - 48;
@@ -486,8 +475,7 @@ export function parseRfc3339Ms(s: string): number {
   const sep = s.charCodeAt(10);
   if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 116) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return NaN;
   if (!(month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59 && year >= 0)) return NaN;
-  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > DAYS_IN_MONTH[month]! + (leap ? 1 : 0)) return NaN;
+  if (day > daysInMonth(year, month)) return NaN;
   let i = 19;
   let ms = 0;
   if (s.charCodeAt(i) === 46) {

@@ -19,7 +19,8 @@
  *   routes it there) — UNVERIFIED by an official source.
  * - Combined-stream protocol as on spot: `/stream`, payloads as
  *   `{"stream":..,"data":..}`, live `SUBSCRIBE` acked with `{"result":null,"id":N}`,
- *   errors `{"code":N,"msg":..,"id":N}`.
+ *   errors `{"code":N,"msg":..,"id":N}` — the pieces shared with spot are in
+ *   ./binance-protocol.ts.
  * - Trades: `<symbol>@trade` by default — one frame per fill, so trade counts
  *   match Binance's klines. It is undocumented for futures but recorded
  *   (2024) and carries `X`: only `MARKET` fills are handed on; insurance-fund
@@ -44,7 +45,9 @@
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
-import { FrameScanner, hashRange, hashString } from './scan.ts';
+import { BinanceSymbols, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
+import { isEpochMs, isTradeId, plainDecimal } from './decode.ts';
+import { FrameScanner } from './scan.ts';
 
 /** Sources: ../shared/fixtures/binance-usdm/protocol.md (D1 market streams, D2 change notice). */
 export const binanceUsdmCapabilities: AdapterCapabilities = {
@@ -73,9 +76,6 @@ export interface BinanceUsdmOptions {
 /** The routed path of a connection. */
 export type BinanceUsdmRoute = 'public' | 'market';
 
-/** Streams per SUBSCRIBE request: one request per connection at the 200-stream budget. */
-const STREAMS_PER_REQUEST = 200;
-
 /** Request id of the keepalive (FeedConnection numbers requests from 1). */
 const HEARTBEAT_ID = 0;
 const HEARTBEAT: ClientHeartbeat = { intervalMs: 30_000, text: `{"method":"GET_PROPERTY","params":["combined"],"id":${HEARTBEAT_ID}}` };
@@ -90,11 +90,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
   private readonly streams: string[] = [];
   private readonly tradeStream: BinanceUsdmTradeStream | undefined;
   private readonly quotes: boolean;
-  /** Native symbol (as Binance prints it in `s`) → index. */
-  private readonly index = new Map<string, number>();
-  /** The same, by FNV hash of the name (-1: two symbols share the hash; use the slow path). */
-  private readonly byHash = new Map<number, number>();
-  private readonly names: string[] = [];
+  private readonly symbols: BinanceSymbols;
   private readonly scan = new FrameScanner();
 
   /** Throws InvalidParameterError for `aggTrade` together with quotes (two routes, two connections). */
@@ -113,12 +109,8 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       );
     }
     this.route = this.tradeStream === 'aggTrade' ? 'market' : 'public';
-    symbols.forEach((symbol, i) => {
-      const name = symbol.toUpperCase();
-      this.index.set(name, i);
-      this.names.push(name);
-      const h = hashString(name);
-      this.byHash.set(h, this.byHash.has(h) ? -1 : i);
+    this.symbols = new BinanceSymbols(symbols);
+    symbols.forEach((symbol) => {
       const stream = symbol.toLowerCase();
       if (this.tradeStream !== undefined) this.streams.push(`${stream}@${this.tradeStream}`);
       if (this.quotes) this.streams.push(`${stream}@bookTicker`);
@@ -135,12 +127,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
   }
 
   subscribeRequests(nextId: () => number): ClientRequest[] {
-    const requests: ClientRequest[] = [];
-    for (let i = 0; i < this.streams.length; i += STREAMS_PER_REQUEST) {
-      const id = nextId();
-      requests.push({ id, text: JSON.stringify({ method: 'SUBSCRIBE', params: this.streams.slice(i, i + STREAMS_PER_REQUEST), id }) });
-    }
-    return requests;
+    return subscribeRequests(this.streams, nextId);
   }
 
   parse(frame: string, handler: FeedHandler): FrameKind {
@@ -163,7 +150,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       if (!sc.expect(',"T":')) return -1;
       const ts = sc.int();
       if (!sc.expect(',"s":')) return -1;
-      const symbol = this.symbolAt(sc.stringStart(), sc.stringEnd);
+      const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd);
       if (!sc.expect(',"t":')) return -1;
       const id = sc.int();
       if (!sc.expect(',"p":')) return -1;
@@ -181,7 +168,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
     if (this.quotes && sc.expect('bookTicker","u":')) {
       sc.int();
       if (!sc.expect(',"s":')) return -1;
-      const symbol = this.symbolAt(sc.stringStart(), sc.stringEnd);
+      const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd);
       if (!sc.expect(',"b":')) return -1;
       const bid = sc.decimalString();
       if (!sc.expect(',"B":')) return -1;
@@ -202,17 +189,6 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
     return -1;
   }
 
-  /** Index of the symbol spelled at text[start, end); -1 when not ours, -2 when undecidable here. */
-  private symbolAt(start: number, end: number): number {
-    if (start < 0) return -2;
-    const text = this.scan.text;
-    const i = this.byHash.get(hashRange(text, start, end));
-    if (i === undefined) return -1;
-    if (i < 0) return -2;
-    const name = this.names[i]!;
-    return name.length === end - start && text.startsWith(name, start) ? i : -1;
-  }
-
   /** The general path: any frame, validated field by field. */
   private parseJson(frame: string, handler: FeedHandler): FrameKind {
     let msg: unknown;
@@ -229,16 +205,17 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       if (typeof data === 'object' && data !== null) return this.payload(data as Record<string, unknown>, handler);
       return this.malformed('data is not an object');
     }
-    if ('result' in m && 'id' in m) {
+    if (isReply(m)) {
       if (m['id'] === HEARTBEAT_ID) return FrameKind.IGNORED; // the keepalive's answer
-      this.ackId = typeof m['id'] === 'number' ? m['id'] : NaN;
+      this.ackId = replyId(m);
       return FrameKind.ACK;
     }
     // `{"code":2,"msg":"..","id":1}`, or nested as `{"error":{"code":..,"msg":..},"id":1}`.
     const err = typeof m['error'] === 'object' && m['error'] !== null ? (m['error'] as Record<string, unknown>) : m;
-    if (typeof err['code'] === 'number' && typeof err['msg'] === 'string') {
-      this.ackId = typeof m['id'] === 'number' ? m['id'] : NaN;
-      this.error = `binance-usdm error ${err['code']}: ${err['msg']}`;
+    const error = errorText('binance-usdm', err);
+    if (error !== undefined) {
+      this.ackId = replyId(m);
+      this.error = error;
       return FrameKind.ERROR;
     }
     if (typeof m['e'] === 'string') return this.payload(m, handler); // a raw (non-combined) payload
@@ -262,11 +239,11 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
   }
 
   private trade(d: WireTrade, handler: FeedHandler): FrameKind {
-    const symbol = this.symbolOf(d.s);
+    const symbol = this.symbols.of(d.s);
     if (symbol < 0) return symbol === -1 ? FrameKind.IGNORED : this.malformed('trade without symbol');
-    const price = decimal(d.p);
-    const size = decimal(d.q);
-    if (!isTime(d.T) || !isId(d.t) || !(price > 0) || !(size > 0) || typeof d.m !== 'boolean' || (d.X !== undefined && typeof d.X !== 'string')) {
+    const price = plainDecimal(d.p);
+    const size = plainDecimal(d.q);
+    if (!isEpochMs(d.T) || !isTradeId(d.t) || !(price > 0) || !(size > 0) || typeof d.m !== 'boolean' || (d.X !== undefined && typeof d.X !== 'string')) {
       return this.malformed('bad trade fields');
     }
     if (d.X !== undefined && d.X !== 'MARKET') return FrameKind.IGNORED; // insurance-fund / ADL fill: not a book trade
@@ -275,11 +252,11 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
   }
 
   private aggTrade(d: WireAggTrade, handler: FeedHandler): FrameKind {
-    const symbol = this.symbolOf(d.s);
+    const symbol = this.symbols.of(d.s);
     if (symbol < 0) return symbol === -1 ? FrameKind.IGNORED : this.malformed('aggTrade without symbol');
-    const price = decimal(d.p);
-    const size = decimal(d.q);
-    if (!isTime(d.T) || !isId(d.a) || !isId(d.f) || !isId(d.l) || d.l < d.f || !(price > 0) || !(size > 0) || typeof d.m !== 'boolean') {
+    const price = plainDecimal(d.p);
+    const size = plainDecimal(d.q);
+    if (!isEpochMs(d.T) || !isTradeId(d.a) || !isTradeId(d.f) || !isTradeId(d.l) || d.l < d.f || !(price > 0) || !(size > 0) || typeof d.m !== 'boolean') {
       return this.malformed('bad aggTrade fields');
     }
     handler.trade(symbol, d.T, price, size, d.m ? -1 : 1, d.a);
@@ -287,43 +264,21 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
   }
 
   private bookTicker(d: WireBookTicker, handler: FeedHandler): FrameKind {
-    const symbol = this.symbolOf(d.s);
+    const symbol = this.symbols.of(d.s);
     if (symbol < 0) return symbol === -1 ? FrameKind.IGNORED : this.malformed('bookTicker without symbol');
-    const bid = decimal(d.b);
-    const bidSize = decimal(d.B);
-    const ask = decimal(d.a);
-    const askSize = decimal(d.A);
-    if (!isTime(d.T) || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return this.malformed('bad bookTicker fields');
+    const bid = plainDecimal(d.b);
+    const bidSize = plainDecimal(d.B);
+    const ask = plainDecimal(d.a);
+    const askSize = plainDecimal(d.A);
+    if (!isEpochMs(d.T) || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return this.malformed('bad bookTicker fields');
     handler.quote(symbol, d.T, bid, bidSize, ask, askSize);
     return FrameKind.DATA;
-  }
-
-  /** Index of symbol `s`; -1 when a symbol that is not ours, -2 when not a string. */
-  private symbolOf(s: unknown): number {
-    if (typeof s !== 'string') return -2;
-    return this.index.get(s) ?? -1;
   }
 
   private malformed(why: string): FrameKind {
     this.error = `binance-usdm: ${why}`;
     return FrameKind.MALFORMED;
   }
-}
-
-/** A plain decimal string ("61800.30") as a number; NaN for anything else. */
-function decimal(v: unknown): number {
-  return typeof v === 'string' && v.length > 0 && v.length < 40 && DECIMAL.test(v) ? Number(v) : NaN;
-}
-const DECIMAL = /^[0-9]+(?:\.[0-9]+)?$/;
-
-/** An epoch-ms timestamp: a positive safe integer. */
-function isTime(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
-}
-
-/** A trade id: a non-negative safe integer. */
-function isId(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
 // ── wire types (what Binance sends; every field unchecked until validated) ───

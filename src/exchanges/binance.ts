@@ -12,10 +12,13 @@
  * - Limits: 1024 streams and 5 incoming messages per second per connection;
  *   connections live at most 24 h; a `serverShutdown` event precedes a close.
  *   The server pings every 20 s; the ws client answers with a pong itself.
+ * - The symbol table, SUBSCRIBE batching and ack/error reading are shared
+ *   with USDⓈ-M futures: ./binance-protocol.ts.
  */
 import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
-import { FrameScanner, hashRange, hashString } from './scan.ts';
+import { BinanceSymbols, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
+import { FrameScanner } from './scan.ts';
 
 export const binanceCapabilities: AdapterCapabilities = {
   name: 'binance',
@@ -30,9 +33,6 @@ export const binanceCapabilities: AdapterCapabilities = {
 /** Trades per REST page (the API's maximum). */
 export const REST_PAGE = 1000;
 
-/** Streams per SUBSCRIBE request: keeps each request small; the request rate is paced by the connection. */
-const STREAMS_PER_REQUEST = 200;
-
 /** A Binance-protocol adapter for `symbols` (also used by the simulated exchange). */
 export class BinanceAdapter implements ExchangeAdapter {
   readonly capabilities: AdapterCapabilities;
@@ -40,22 +40,14 @@ export class BinanceAdapter implements ExchangeAdapter {
   ackId = NaN;
   error = '';
   private readonly streams: string[];
-  /** Native symbol (as Binance prints it in `s`) → index. */
-  private readonly index = new Map<string, number>();
-  /** The same, by FNV hash of the name (-1: two symbols share the hash; use the slow path). */
-  private readonly byHash = new Map<number, number>();
-  private readonly names: string[] = [];
+  private readonly symbols: BinanceSymbols;
   private readonly scan = new FrameScanner();
 
   constructor(symbols: readonly string[], channels: readonly FeedChannel[], capabilities: AdapterCapabilities = binanceCapabilities) {
     this.capabilities = capabilities;
     this.streams = [];
-    symbols.forEach((symbol, i) => {
-      const name = symbol.toUpperCase();
-      this.index.set(name, i);
-      this.names.push(name);
-      const h = hashString(name);
-      this.byHash.set(h, this.byHash.has(h) ? -1 : i);
+    this.symbols = new BinanceSymbols(symbols);
+    symbols.forEach((symbol) => {
       const stream = symbol.toLowerCase();
       if (channels.includes('trades')) this.streams.push(`${stream}@trade`);
       if (channels.includes('quotes')) this.streams.push(`${stream}@bookTicker`);
@@ -67,12 +59,7 @@ export class BinanceAdapter implements ExchangeAdapter {
   }
 
   subscribeRequests(nextId: () => number): ClientRequest[] {
-    const requests: ClientRequest[] = [];
-    for (let i = 0; i < this.streams.length; i += STREAMS_PER_REQUEST) {
-      const id = nextId();
-      requests.push({ id, text: JSON.stringify({ method: 'SUBSCRIBE', params: this.streams.slice(i, i + STREAMS_PER_REQUEST), id }) });
-    }
-    return requests;
+    return subscribeRequests(this.streams, nextId);
   }
 
   parse(frame: string, handler: FeedHandler): FrameKind {
@@ -94,7 +81,7 @@ export class BinanceAdapter implements ExchangeAdapter {
     if (sc.expect('e":"trade","E":')) {
       sc.int();
       if (!sc.expect(',"s":')) return -1;
-      const symbol = this.symbolAt(sc.stringStart(), sc.stringEnd);
+      const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd);
       if (!sc.expect(',"t":')) return -1;
       const id = sc.int();
       if (!sc.expect(',"p":')) return -1;
@@ -116,7 +103,7 @@ export class BinanceAdapter implements ExchangeAdapter {
     if (sc.expect('u":')) {
       sc.int();
       if (!sc.expect(',"s":')) return -1;
-      const symbol = this.symbolAt(sc.stringStart(), sc.stringEnd);
+      const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd);
       if (!sc.expect(',"b":')) return -1;
       const bid = sc.decimalString();
       if (!sc.expect(',"B":')) return -1;
@@ -153,17 +140,6 @@ export class BinanceAdapter implements ExchangeAdapter {
     });
   }
 
-  /** Index of the symbol spelled at text[start, end); -1 when not ours, -2 when undecidable here. */
-  private symbolAt(start: number, end: number): number {
-    if (start < 0) return -2;
-    const text = this.scan.text;
-    const i = this.byHash.get(hashRange(text, start, end));
-    if (i === undefined) return -1;
-    if (i < 0) return -2;
-    const name = this.names[i]!;
-    return name.length === end - start && text.startsWith(name, start) ? i : -1;
-  }
-
   /** The general path: any frame, validated field by field. */
   private parseJson(frame: string, handler: FeedHandler): FrameKind {
     let msg: unknown;
@@ -176,13 +152,14 @@ export class BinanceAdapter implements ExchangeAdapter {
     const m = msg as Record<string, unknown>;
     const data = m['data'];
     if (typeof data === 'object' && data !== null) return this.payload(data as Record<string, unknown>, handler);
-    if ('result' in m && 'id' in m) {
-      this.ackId = typeof m['id'] === 'number' ? m['id'] : NaN;
+    if (isReply(m)) {
+      this.ackId = replyId(m);
       return FrameKind.ACK;
     }
-    if (typeof m['code'] === 'number' && typeof m['msg'] === 'string') {
-      this.ackId = typeof m['id'] === 'number' ? m['id'] : NaN;
-      this.error = `binance error ${m['code']}: ${m['msg']}`;
+    const error = errorText('binance', m);
+    if (error !== undefined) {
+      this.ackId = replyId(m);
+      this.error = error;
       return FrameKind.ERROR;
     }
     // A raw (non-combined) payload, e.g. serverShutdown on a /ws connection.
@@ -193,8 +170,8 @@ export class BinanceAdapter implements ExchangeAdapter {
   private payload(d: Record<string, unknown>, handler: FeedHandler): FrameKind {
     const e = d['e'];
     if (e === 'trade') {
-      const symbol = this.index.get(d['s'] as string);
-      if (symbol === undefined) return typeof d['s'] === 'string' ? FrameKind.IGNORED : this.malformed('trade without symbol');
+      const symbol = this.symbols.of(d['s']);
+      if (symbol < 0) return symbol === -1 ? FrameKind.IGNORED : this.malformed('trade without symbol');
       const ts = d['T'];
       const id = d['t'];
       const price = decimal(d['p']);
@@ -206,8 +183,8 @@ export class BinanceAdapter implements ExchangeAdapter {
       return FrameKind.DATA;
     }
     if (e === undefined && 'u' in d && 'b' in d && 'a' in d) {
-      const symbol = this.index.get(d['s'] as string);
-      if (symbol === undefined) return typeof d['s'] === 'string' ? FrameKind.IGNORED : this.malformed('quote without symbol');
+      const symbol = this.symbols.of(d['s']);
+      if (symbol < 0) return symbol === -1 ? FrameKind.IGNORED : this.malformed('quote without symbol');
       const bid = decimal(d['b']);
       const bidSize = decimal(d['B']);
       const ask = decimal(d['a']);
@@ -226,7 +203,11 @@ export class BinanceAdapter implements ExchangeAdapter {
   }
 }
 
-/** A Binance decimal string as a number; NaN for anything else. */
+/**
+ * A Binance decimal string as a number; NaN for anything else. Lenient on
+ * purpose: whatever Number() reads (exponents too), unlike the stricter
+ * plainDecimal of ./decode.ts used on USDⓈ-M.
+ */
 function decimal(v: unknown): number {
   return typeof v === 'string' && v.length > 0 && v.length < 40 ? Number(v) : NaN;
 }

@@ -65,6 +65,7 @@ import {
   type FeedHandler,
   type RecoveredTrade,
 } from './adapter.ts';
+import { decimalWithExponent } from './decode.ts';
 
 export const bitstampCapabilities: AdapterCapabilities = {
   name: 'bitstamp',
@@ -229,8 +230,8 @@ export class BitstampAdapter implements ExchangeAdapter {
       const t = (typeof item === 'object' && item !== null ? item : {}) as Partial<WireTransaction>;
       const id = integer(t.tid);
       const seconds = integer(t.date);
-      const price = decimal(t.price);
-      const size = decimal(t.amount);
+      const price = decimalWithExponent(t.price);
+      const size = decimalWithExponent(t.amount);
       const type = integer(t.type);
       if (typeof item !== 'object' || item === null || !(id >= 0) || !(seconds > 0) || !(price > 0) || !(size > 0) || (type !== 0 && type !== 1)) {
         throw new Error('bitstamp REST: malformed trade in transactions');
@@ -247,8 +248,8 @@ export class BitstampAdapter implements ExchangeAdapter {
     if (typeof data !== 'object' || data === null) return this.malformed('trade without data');
     const d = data as Partial<WireTrade>;
     const id = d.id;
-    const price = decimal(d.price_str);
-    const size = decimal(d.amount_str);
+    const price = decimalWithExponent(d.price_str);
+    const size = decimalWithExponent(d.amount_str);
     const us = digitString(d.microtimestamp);
     const side = d.type === 0 ? 1 : d.type === 1 ? -1 : 0;
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !(us > 0) || side === 0) {
@@ -262,38 +263,6 @@ export class BitstampAdapter implements ExchangeAdapter {
     this.error = `bitstamp: ${why}`;
     return FrameKind.MALFORMED;
   }
-}
-
-/**
- * A decimal string (`"3805.44"`, `"0.07920000"`, `"1E-8"`) as a number; NaN
- * for anything else — including what Number() would accept but Bitstamp never
- * sends (`""`, `" 1"`, `"0x10"`, `"Infinity"`, signs).
- */
-function decimal(v: unknown): number {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 40) return NaN;
-  let i = 0;
-  let digits = 0;
-  let c = v.charCodeAt(i);
-  while (c >= 48 && c <= 57) {
-    digits++;
-    c = v.charCodeAt(++i);
-  }
-  if (c === 46) {
-    c = v.charCodeAt(++i);
-    while (c >= 48 && c <= 57) {
-      digits++;
-      c = v.charCodeAt(++i);
-    }
-  }
-  if (digits === 0) return NaN;
-  if (c === 101 || c === 69) {
-    c = v.charCodeAt(++i);
-    if (c === 43 || c === 45) c = v.charCodeAt(++i);
-    const start = i;
-    while (c >= 48 && c <= 57) c = v.charCodeAt(++i);
-    if (i === start) return NaN;
-  }
-  return i === v.length ? Number(v) : NaN;
 }
 
 /** A non-negative integer given as a JSON number or as a string of 1 to 16 digits; NaN otherwise. */

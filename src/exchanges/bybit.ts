@@ -55,6 +55,7 @@ import {
   type FeedHandler,
   type RecoveredTrade,
 } from './adapter.ts';
+import { isEpochMs, plainDecimal } from './decode.ts';
 
 /**
  * Sources: ../shared/fixtures/bybit/protocol.md (B1 = bybit-exchange/docs v5).
@@ -205,8 +206,8 @@ export class BybitAdapter implements ExchangeAdapter {
     for (let k = list.length - 1; k >= 0; k--) {
       const t = list[k] as Partial<WireRecentTrade> | null;
       if (typeof t !== 'object' || t === null) throw new Error('bybit REST: malformed trade in recent-trade');
-      const price = decimal(t.price);
-      const size = decimal(t.size);
+      const price = plainDecimal(t.price);
+      const size = plainDecimal(t.size);
       const time = timeString(t.time);
       const side = t.side === 'Buy' ? 1 : t.side === 'Sell' ? -1 : 0;
       const execId = t.execId;
@@ -295,7 +296,7 @@ export class BybitAdapter implements ExchangeAdapter {
 
   private trades(symbol: number, name: string, m: WireTradeFrame, handler: FeedHandler): FrameKind {
     const data = m.data;
-    if (m.type !== 'snapshot' || !isTime(m.ts) || !Array.isArray(data)) return this.malformed('bad publicTrade frame');
+    if (m.type !== 'snapshot' || !isEpochMs(m.ts) || !Array.isArray(data)) return this.malformed('bad publicTrade frame');
     const n = data.length;
     if (n === 0) return FrameKind.IGNORED;
     if (n > this.tradeTs.length) this.growScratch(n);
@@ -303,11 +304,11 @@ export class BybitAdapter implements ExchangeAdapter {
     for (let k = 0; k < n; k++) {
       const t = data[k] as WireTrade | null;
       if (typeof t !== 'object' || t === null) return this.malformed('trade is not an object');
-      const price = decimal(t.p);
-      const size = decimal(t.v);
+      const price = plainDecimal(t.p);
+      const size = plainDecimal(t.v);
       const side = t.S === 'Buy' ? 1 : t.S === 'Sell' ? -1 : 0;
       const id = t.i;
-      if (!isTime(t.T) || !(price > 0) || !(size > 0) || side === 0 || typeof id !== 'string' || id.length === 0 || id.length > 64 || t.s !== name) {
+      if (!isEpochMs(t.T) || !(price > 0) || !(size > 0) || side === 0 || typeof id !== 'string' || id.length === 0 || id.length > 64 || t.s !== name) {
         return this.malformed('bad trade fields');
       }
       if (t.BT !== undefined && typeof t.BT !== 'boolean') return this.malformed('bad trade fields');
@@ -326,7 +327,7 @@ export class BybitAdapter implements ExchangeAdapter {
   private quote(symbol: number, name: string, m: WireBookFrame, handler: FeedHandler): FrameKind {
     const type = m.type;
     const d = m.data;
-    if ((type !== 'snapshot' && type !== 'delta') || !isTime(m.ts) || (m.cts !== undefined && !isTime(m.cts))) {
+    if ((type !== 'snapshot' && type !== 'delta') || !isEpochMs(m.ts) || (m.cts !== undefined && !isEpochMs(m.cts))) {
       return this.malformed('bad orderbook.1 frame');
     }
     if (typeof d !== 'object' || d === null || d.s !== name || !Number.isSafeInteger(d.u) || d.u < 0) {
@@ -389,8 +390,8 @@ export class BybitAdapter implements ExchangeAdapter {
     for (let k = 0; k < levels.length; k++) {
       const level = levels[k] as unknown;
       if (!Array.isArray(level) || level.length !== 2) return false;
-      const price = decimal(level[0]);
-      const size = decimal(level[1]);
+      const price = plainDecimal(level[0]);
+      const size = plainDecimal(level[1]);
       if (!(price > 0) || !(size >= 0)) return false;
       if (size === 0) {
         if (price === current) this.removesPrice = price;
@@ -446,22 +447,11 @@ function requestId(reqId: unknown): number {
   return Number(reqId);
 }
 
-/** A plain decimal string ("93611.04") as a number; NaN for anything else. */
-function decimal(v: unknown): number {
-  return typeof v === 'string' && v.length > 0 && v.length < 40 && DECIMAL.test(v) ? Number(v) : NaN;
-}
-const DECIMAL = /^[0-9]+(?:\.[0-9]+)?$/;
-
 /** An epoch-ms timestamp as REST prints it, a string of digits; NaN for anything else. */
 function timeString(v: unknown): number {
   if (typeof v !== 'string' || !/^[1-9][0-9]{0,15}$/.test(v)) return NaN;
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : NaN;
-}
-
-/** An epoch-ms timestamp: a positive safe integer. */
-function isTime(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 }
 
 // ── wire types (what Bybit sends; every field unchecked until validated) ──────

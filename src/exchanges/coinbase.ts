@@ -58,6 +58,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
+import { daysFromCivil, daysInMonth, decimalWithExponent, digitsAt } from './decode.ts';
 
 export const coinbaseCapabilities: AdapterCapabilities = {
   name: 'coinbase',
@@ -176,8 +177,8 @@ export class CoinbaseAdapter implements ExchangeAdapter {
     if (symbol === -1) return FrameKind.IGNORED;
     if (symbol < 0) return this.malformed('match without product_id');
     const id = d.trade_id;
-    const price = decimal(d.price);
-    const size = decimal(d.size);
+    const price = decimalWithExponent(d.price);
+    const size = decimalWithExponent(d.size);
     const ts = isoMs(d.time);
     // The maker's side: the aggressor took the other one.
     const side = d.side === 'sell' ? 1 : d.side === 'buy' ? -1 : 0;
@@ -192,11 +193,11 @@ export class CoinbaseAdapter implements ExchangeAdapter {
     const symbol = this.symbolOf(d.product_id);
     if (symbol === -1) return FrameKind.IGNORED;
     if (symbol < 0) return this.malformed('ticker without product_id');
-    const bid = decimal(d.best_bid);
-    const ask = decimal(d.best_ask);
+    const bid = decimalWithExponent(d.best_bid);
+    const ask = decimalWithExponent(d.best_ask);
     // Sizes and time are optional (sizes since ~2022); present, they must be valid.
-    const bidSize = d.best_bid_size === undefined ? NaN : decimal(d.best_bid_size);
-    const askSize = d.best_ask_size === undefined ? NaN : decimal(d.best_ask_size);
+    const bidSize = d.best_bid_size === undefined ? NaN : decimalWithExponent(d.best_bid_size);
+    const askSize = d.best_ask_size === undefined ? NaN : decimalWithExponent(d.best_ask_size);
     const ts = d.time === undefined ? NaN : isoMs(d.time);
     if (
       !(bid > 0) ||
@@ -269,45 +270,13 @@ export class CoinbaseAdapter implements ExchangeAdapter {
   }
 }
 
-/**
- * A decimal string (`"14.7775"`, `"1e-8"`) as a number; NaN for anything
- * else — including what Number() would accept but Coinbase never sends
- * (`""`, `" 1"`, `"0x10"`, `"Infinity"`, signs).
- */
-function decimal(v: unknown): number {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 40) return NaN;
-  let i = 0;
-  let digits = 0;
-  let c = v.charCodeAt(i);
-  while (c >= 48 && c <= 57) {
-    digits++;
-    c = v.charCodeAt(++i);
-  }
-  if (c === 46) {
-    c = v.charCodeAt(++i);
-    while (c >= 48 && c <= 57) {
-      digits++;
-      c = v.charCodeAt(++i);
-    }
-  }
-  if (digits === 0) return NaN;
-  if (c === 101 || c === 69) {
-    c = v.charCodeAt(++i);
-    if (c === 43 || c === 45) c = v.charCodeAt(++i);
-    const start = i;
-    while (c >= 48 && c <= 57) c = v.charCodeAt(++i);
-    if (i === start) return NaN;
-  }
-  return i === v.length ? Number(v) : NaN;
-}
-
 /** One item of GET /products/{id}/trades as a trade; undefined when any field is off. */
 function restTrade(item: unknown): RecoveredTrade | undefined {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
   const d = item as Partial<WireRestTrade>;
   const id = d.trade_id;
-  const price = decimal(d.price);
-  const size = decimal(d.size);
+  const price = decimalWithExponent(d.price);
+  const size = decimalWithExponent(d.size);
   const ts = isoMs(d.time);
   // The maker's side, as in `match`: the aggressor took the other one.
   const side = d.side === 'sell' ? 1 : d.side === 'buy' ? -1 : 0;
@@ -330,8 +299,6 @@ function restMessage(text: string): string {
     return '';
   }
 }
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
  * `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` as epoch ms, the fraction truncated to ms;
@@ -363,30 +330,8 @@ function isoMs(v: unknown): number {
     for (let k = n - 21; k < 3; k++) ms *= 10;
   }
   if (!(year >= 1970 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59)) return NaN;
-  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return NaN;
+  if (day > daysInMonth(year, month)) return NaN;
   return (daysFromCivil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second) * 1000 + ms;
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil); what Date.UTC computes, without the call. */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146_097 + doe - 719_468;
-}
-
-/** The unsigned decimal of `len` digits at `at`; NaN when one is not a digit. */
-function digitsAt(s: string, at: number, len: number): number {
-  let v = 0;
-  for (let i = at; i < at + len; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return NaN;
-    v = v * 10 + d;
-  }
-  return v;
 }
 
 // ───────────────────────────────────────────────────────────── wire types

@@ -55,6 +55,7 @@ import {
   type FeedHandler,
   type RecoveredTrade,
 } from './adapter.ts';
+import { daysInMonth, digitsAt, isTradeId, plainDecimal } from './decode.ts';
 
 export const krakenCapabilities: AdapterCapabilities = {
   name: 'kraken',
@@ -222,7 +223,7 @@ export class KrakenAdapter implements ExchangeAdapter {
       }
       const ts = typeof t['timestamp'] === 'string' ? isoToMs(t['timestamp']) : NaN;
       const side = t['side'];
-      if (!positive(t['price']) || !positive(t['qty']) || (side !== 'buy' && side !== 'sell') || !tradeId(t['trade_id']) || ts !== ts) {
+      if (!positive(t['price']) || !positive(t['qty']) || (side !== 'buy' && side !== 'sell') || !isTradeId(t['trade_id']) || ts !== ts) {
         return this.malformed('bad trade fields');
       }
       this.times[i] = ts;
@@ -299,8 +300,8 @@ async function krakenTradesPage(restUrl: string, pair: string, since: bigint): P
   const trades = list.map((item: unknown): RecoveredTrade => {
     const t = item as unknown[];
     if (!Array.isArray(t) || t.length < 7) throw new Error('kraken REST: malformed trade in Trades');
-    const price = restDecimal(t[0]);
-    const size = restDecimal(t[1]);
+    const price = plainDecimal(t[0]);
+    const size = plainDecimal(t[1]);
     const time = t[2];
     const side = t[3];
     const id = t[6];
@@ -312,7 +313,7 @@ async function krakenTradesPage(restUrl: string, pair: string, since: bigint): P
       (side !== 'b' && side !== 's') ||
       typeof t[4] !== 'string' ||
       typeof t[5] !== 'string' ||
-      !tradeId(id)
+      !isTradeId(id)
     ) {
       throw new Error('kraken REST: malformed trade in Trades');
     }
@@ -325,11 +326,6 @@ async function krakenTradesPage(restUrl: string, pair: string, since: bigint): P
   return { trades, last: BigInt(last) };
 }
 
-/** A REST decimal string (`"30243.40000"`) as a number; NaN for anything else. */
-function restDecimal(v: unknown): number {
-  return typeof v === 'string' && v.length > 0 && v.length < 40 && /^[0-9]+(?:\.[0-9]+)?$/.test(v) ? Number(v) : NaN;
-}
-
 function positive(v: unknown): boolean {
   return typeof v === 'number' && v > 0 && v < Infinity;
 }
@@ -338,16 +334,10 @@ function nonNegative(v: unknown): boolean {
   return typeof v === 'number' && v >= 0 && v < Infinity;
 }
 
-function tradeId(v: unknown): boolean {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
 /** The request id a response echoes; NaN when it carries none. */
 function reqId(v: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) ? v : NaN;
 }
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
  * RFC 3339 UTC time as Kraken v2 prints it, `YYYY-MM-DDTHH:MM:SS[.f]Z` with up
@@ -358,34 +348,22 @@ export function isoToMs(s: string): number {
   const n = s.length;
   if (n < 20 || n > 30 || s.charCodeAt(n - 1) !== 90 /* Z */) return NaN;
   if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return NaN;
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 2);
-  const day = digits(s, 8, 2);
-  const hour = digits(s, 11, 2);
-  const minute = digits(s, 14, 2);
-  const second = digits(s, 17, 2);
+  const year = digitsAt(s, 0, 4);
+  const month = digitsAt(s, 5, 2);
+  const day = digitsAt(s, 8, 2);
+  const hour = digitsAt(s, 11, 2);
+  const minute = digitsAt(s, 14, 2);
+  const second = digitsAt(s, 17, 2);
   if (!(year >= 1970 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59)) return NaN;
-  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 1 : 0;
-  if (day > DAYS_IN_MONTH[month - 1]! + leap) return NaN;
+  if (day > daysInMonth(year, month)) return NaN;
   let fraction = 0;
   if (n > 20) {
     if (s.charCodeAt(19) !== 46 /* . */ || n === 21) return NaN;
-    const f = digits(s, 20, n - 21);
+    const f = digitsAt(s, 20, n - 21);
     if (f !== f) return NaN;
     fraction = (f * 1000) / 10 ** (n - 21); // exact integers, one correctly rounded division
   }
   return Date.UTC(year, month - 1, day, hour, minute, second) + fraction;
-}
-
-/** The unsigned decimal integer in s[start, start + count); NaN when any character is not a digit. */
-function digits(s: string, start: number, count: number): number {
-  let v = 0;
-  for (let i = start; i < start + count; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return NaN;
-    v = v * 10 + c;
-  }
-  return v;
 }
 
 // ---- Wire types (v2, from the docs; see the header) ----

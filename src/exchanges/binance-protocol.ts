@@ -1,0 +1,86 @@
+/**
+ * The Binance combined-stream protocol, shared by spot (binance.ts) and
+ * USDⓈ-M futures (binance-usdm.ts):
+ *
+ * - symbols are printed in upper case in the payload's `s`; streams are
+ *   named `<lower-case symbol>@<stream>`;
+ * - live `SUBSCRIBE` requests `{"method":"SUBSCRIBE","params":[..],"id":N}`,
+ *   acked by id with `{"result":..,"id":N}`;
+ * - errors `{"code":N,"msg":"..","id":N}`.
+ *
+ * What differs between the venues (routes, heartbeat, frame shapes, nested
+ * errors, how strictly decimals are read) stays in the adapters.
+ */
+import type { ClientRequest } from './adapter.ts';
+import { hashRange, hashString } from './scan.ts';
+
+/**
+ * Streams per SUBSCRIBE request: keeps each request small (on USDⓈ-M one
+ * request per connection at its 200-stream budget); the request rate is paced
+ * by the connection.
+ */
+export const STREAMS_PER_REQUEST = 200;
+
+/**
+ * The subscribed symbols, by name and by FNV hash of the name, for reading
+ * `s` both from a parsed payload and in place from a frame (the fast path).
+ * Built once per adapter and held as a field.
+ */
+export class BinanceSymbols {
+  /** Native symbol (as Binance prints it in `s`) → index. */
+  private readonly index = new Map<string, number>();
+  /** The same, by FNV hash of the name (-1: two symbols share the hash; use the slow path). */
+  private readonly byHash = new Map<number, number>();
+  private readonly names: string[] = [];
+
+  constructor(symbols: readonly string[]) {
+    symbols.forEach((symbol, i) => {
+      const name = symbol.toUpperCase();
+      this.index.set(name, i);
+      this.names.push(name);
+      const h = hashString(name);
+      this.byHash.set(h, this.byHash.has(h) ? -1 : i);
+    });
+  }
+
+  /** Index of the symbol spelled at text[start, end); -1 when not ours, -2 when undecidable here. */
+  at(text: string, start: number, end: number): number {
+    if (start < 0) return -2;
+    const i = this.byHash.get(hashRange(text, start, end));
+    if (i === undefined) return -1;
+    if (i < 0) return -2;
+    const name = this.names[i]!;
+    return name.length === end - start && text.startsWith(name, start) ? i : -1;
+  }
+
+  /** Index of symbol `s`; -1 when a symbol that is not ours, -2 when not a string. */
+  of(s: unknown): number {
+    if (typeof s !== 'string') return -2;
+    return this.index.get(s) ?? -1;
+  }
+}
+
+/** `SUBSCRIBE` requests for `streams`, at most STREAMS_PER_REQUEST each, numbered by `nextId`. */
+export function subscribeRequests(streams: readonly string[], nextId: () => number): ClientRequest[] {
+  const requests: ClientRequest[] = [];
+  for (let i = 0; i < streams.length; i += STREAMS_PER_REQUEST) {
+    const id = nextId();
+    requests.push({ id, text: JSON.stringify({ method: 'SUBSCRIBE', params: streams.slice(i, i + STREAMS_PER_REQUEST), id }) });
+  }
+  return requests;
+}
+
+/** Whether `m` answers a request: `{"result":..,"id":..}`. */
+export function isReply(m: Record<string, unknown>): boolean {
+  return 'result' in m && 'id' in m;
+}
+
+/** The request id a reply or error names; NaN when it names none. */
+export function replyId(m: Record<string, unknown>): number {
+  return typeof m['id'] === 'number' ? m['id'] : NaN;
+}
+
+/** `<venue> error <code>: <msg>` of an error object `{"code":N,"msg":".."}`; undefined when `err` is not one. */
+export function errorText(venue: string, err: Record<string, unknown>): string | undefined {
+  return typeof err['code'] === 'number' && typeof err['msg'] === 'string' ? `${venue} error ${err['code']}: ${err['msg']}` : undefined;
+}
