@@ -22,39 +22,13 @@ import { FeedConnection } from '../../src/feed/connection.ts';
 import { alpacaControl, alpacaDocFrames, startFakeAlpaca, type FakeAlpaca } from '../support/fake-alpaca.ts';
 import { until } from '../support/fake-binance.ts';
 import { Prng } from '../support/prng.ts';
+import { recorder } from '../support/recorder.ts';
 
 const KEY = 'PKTESTKEY0001';
 const SECRET = 'sEcReT-do-not-echo-9f8e7d';
 const stocks = (extra: Partial<AlpacaOptions> = {}): AlpacaOptions => ({ credentials: { key: KEY, secret: SECRET }, assetClass: 'stocks', ...extra });
 const crypto = (): AlpacaOptions => ({ credentials: { key: KEY, secret: SECRET }, assetClass: 'crypto' });
 
-interface Trade {
-  symbol: number;
-  ts: number;
-  price: number;
-  size: number;
-  side: number;
-  id: number;
-}
-interface Quote {
-  symbol: number;
-  ts: number;
-  bid: number;
-  bidSize: number;
-  ask: number;
-  askSize: number;
-}
-
-function recorder(): FeedHandler & { trades: Trade[]; quotes: Quote[] } {
-  const trades: Trade[] = [];
-  const quotes: Quote[] = [];
-  return {
-    trades,
-    quotes,
-    trade: (symbol, ts, price, size, side, id) => trades.push({ symbol, ts, price, size, side, id }),
-    quote: (symbol, ts, bid, bidSize, ask, askSize) => quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
-  };
-}
 
 /** An adapter whose auth request got id 1 and subscribe request id 2 (a fresh connection). */
 function connected(symbols: string[], options: AlpacaOptions = stocks()): AlpacaAdapter {

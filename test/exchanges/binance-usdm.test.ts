@@ -15,6 +15,7 @@ import { until } from '../support/fake-binance.ts';
 import { FakeBinanceUsdm, type FakeBinanceUsdmOptions } from '../support/fake-binance-usdm.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
+import { recorder } from '../support/recorder.ts';
 
 const lines = (dir: string, file: string) =>
   readFileSync(path.join(FIXTURES_DIR, dir, file), 'utf8').split('\n').filter((l) => l.trim() !== '');
@@ -28,33 +29,6 @@ const AGG_FRAMES = FRAMES.filter((l) => l.includes('"e":"aggTrade"'));
 const BOOK_FRAMES = FRAMES.filter((l) => l.includes('"e":"bookTicker"'));
 const payload = (frame: string) => JSON.parse(frame).data as Record<string, string | number | boolean>;
 
-interface Trade {
-  symbol: number;
-  ts: number;
-  price: number;
-  size: number;
-  side: number;
-  id: number;
-}
-interface Quote {
-  symbol: number;
-  ts: number;
-  bid: number;
-  bidSize: number;
-  ask: number;
-  askSize: number;
-}
-
-function recorder(): FeedHandler & { trades: Trade[]; quotes: Quote[] } {
-  const trades: Trade[] = [];
-  const quotes: Quote[] = [];
-  return {
-    trades,
-    quotes,
-    trade: (symbol, ts, price, size, side, id) => trades.push({ symbol, ts, price, size, side, id }),
-    quote: (symbol, ts, bid, bidSize, ask, askSize) => quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
-  };
-}
 
 describe('Binance USD-M adapter: market data', () => {
   it('reads every recorded @trade frame, the aggressor side from m', () => {

@@ -12,6 +12,7 @@ import { FakeBybit } from '../support/fake-bybit.ts';
 import { until } from '../support/fake-binance.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
+import { recorder } from '../support/recorder.ts';
 
 const lines = (file: string) =>
   readFileSync(path.join(FIXTURES_DIR, 'bybit', file), 'utf8').split('\n').filter((l) => l.trim() !== '');
@@ -24,33 +25,6 @@ const CONTROL = lines('control.jsonl').map((l) => JSON.parse(l) as { dir: string
 /** 2023 v5 spot BTCUSDT publicTrade: 4 taker sells. */
 const SPOT_SELLS = RESERIALIZED.find((l) => l.includes('"2290000000050703789"'))!;
 
-interface Trade {
-  symbol: number;
-  ts: number;
-  price: number;
-  size: number;
-  side: number;
-  id: number;
-}
-interface Quote {
-  symbol: number;
-  ts: number;
-  bid: number;
-  bidSize: number;
-  ask: number;
-  askSize: number;
-}
-
-function recorder(): FeedHandler & { trades: Trade[]; quotes: Quote[] } {
-  const trades: Trade[] = [];
-  const quotes: Quote[] = [];
-  return {
-    trades,
-    quotes,
-    trade: (symbol, ts, price, size, side, id) => trades.push({ symbol, ts, price, size, side, id }),
-    quote: (symbol, ts, bid, bidSize, ask, askSize) => quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
-  };
-}
 
 /** A level-1 book frame in the recorded linear shape. */
 function book(type: 'snapshot' | 'delta', ts: number, u: number, b: [string, string][], a: [string, string][], extra = ''): string {

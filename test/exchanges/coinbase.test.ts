@@ -13,6 +13,7 @@ import { until } from '../support/fake-binance.ts';
 import { coinbaseFrames, FakeCoinbase } from '../support/fake-coinbase.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
+import { recorder, type RecordedTrade as Trade } from '../support/recorder.ts';
 
 const lines = (file: string) =>
   readFileSync(path.join(FIXTURES_DIR, 'coinbase', file), 'utf8')
@@ -23,33 +24,6 @@ const lines = (file: string) =>
 const PRODUCTS = ['SKL-USD', 'SKL-BTC', 'BAND-GBP', 'NMR-EUR', 'BAND-BTC', 'YFI-BTC', 'DASH-BTC', 'NU-GBP', 'CRV-EUR', 'SKL-GBP', 'BTC-USD'];
 const at = (product: string) => PRODUCTS.indexOf(product);
 
-interface Trade {
-  symbol: number;
-  ts: number;
-  price: number;
-  size: number;
-  side: number;
-  id: number;
-}
-interface Quote {
-  symbol: number;
-  ts: number;
-  bid: number;
-  bidSize: number;
-  ask: number;
-  askSize: number;
-}
-
-function recorder(): FeedHandler & { trades: Trade[]; quotes: Quote[] } {
-  const trades: Trade[] = [];
-  const quotes: Quote[] = [];
-  return {
-    trades,
-    quotes,
-    trade: (symbol, ts, price, size, side, id) => trades.push({ symbol, ts, price, size, side, id }),
-    quote: (symbol, ts, bid, bidSize, ask, askSize) => quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
-  };
-}
 
 interface RawTrade {
   type: string;

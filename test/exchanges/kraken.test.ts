@@ -14,6 +14,7 @@ import { until } from '../support/fake-binance.ts';
 import { FakeKraken } from '../support/fake-kraken.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
+import { recorder, type RecordedTrade as Trade } from '../support/recorder.ts';
 
 const lines = (file: string) =>
   readFileSync(path.join(FIXTURES_DIR, 'kraken', file), 'utf8')
@@ -41,33 +42,6 @@ const DOC_TICKER =
 const DOC_ERROR =
   '{"error":"Currency pair not supported XBT/USD","method":"subscribe","success":false,"symbol":"XBT/USD","time_in":"2018-11-12T21:14:59.545897Z","time_out":"2018-11-12T21:14:59.545901Z"}';
 
-interface Trade {
-  symbol: number;
-  ts: number;
-  price: number;
-  size: number;
-  side: number;
-  id: number;
-}
-interface Quote {
-  symbol: number;
-  ts: number;
-  bid: number;
-  bidSize: number;
-  ask: number;
-  askSize: number;
-}
-
-function recorder(): FeedHandler & { trades: Trade[]; quotes: Quote[] } {
-  const trades: Trade[] = [];
-  const quotes: Quote[] = [];
-  return {
-    trades,
-    quotes,
-    trade: (symbol, ts, price, size, side, id) => trades.push({ symbol, ts, price, size, side, id }),
-    quote: (symbol, ts, bid, bidSize, ask, askSize) => quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
-  };
-}
 
 /** The two documented MATIC/USD trades, as the handler must receive them. */
 const MATIC_TRADES: Trade[] = [

@@ -15,6 +15,7 @@ import { until } from '../support/fake-binance.ts';
 import { FakeOkx } from '../support/fake-okx.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
+import { recorder } from '../support/recorder.ts';
 
 const lines = (file: string) =>
   readFileSync(path.join(FIXTURES_DIR, 'okx', file), 'utf8')
@@ -47,33 +48,6 @@ const ERROR_60018 =
   '{"event":"error","code":"60018","msg":"Wrong URL or channel:trades,instId:FOO-BAR doesn\'t exist. Please use the correct URL, channel and parameters referring to API document.","connId":"a4d3ae55"}';
 const ERROR_60012 = '{"event":"error","code":"60012","msg":"Invalid request: {\\"op\\": \\"subscribe\\", \\"argss\\":[]}","connId":"a4d3ae55"}';
 
-interface Trade {
-  symbol: number;
-  ts: number;
-  price: number;
-  size: number;
-  side: number;
-  id: number;
-}
-interface Quote {
-  symbol: number;
-  ts: number;
-  bid: number;
-  bidSize: number;
-  ask: number;
-  askSize: number;
-}
-
-function recorder(): FeedHandler & { trades: Trade[]; quotes: Quote[] } {
-  const trades: Trade[] = [];
-  const quotes: Quote[] = [];
-  return {
-    trades,
-    quotes,
-    trade: (symbol, ts, price, size, side, id) => trades.push({ symbol, ts, price, size, side, id }),
-    quote: (symbol, ts, bid, bidSize, ask, askSize) => quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
-  };
-}
 
 describe('OKX v5 adapter: parse', () => {
   it('parses every recorded trade with the taker side, tradeId and ts as numbers', () => {
