@@ -26,6 +26,9 @@ import { BAR_EVENT_FIELDS, BarEventField, type FeedWorkerData, type WorkerComman
 import { BAR_FIELDS, TickField, TickKind } from '../src/model/records.ts';
 
 const data = workerData as FeedWorkerData;
+/** The venue's registry entry (the config was validated against it in the main thread). */
+const entry = adapterFor(data.exchange)!;
+const capabilities = capabilitiesOf(entry, data.settings);
 const port = parentPort!;
 const nTf = data.timeframes.length;
 
@@ -95,8 +98,8 @@ const aggregators = data.settings.symbols.map((_, i) => {
     graceMs: data.bars.graceMs,
     fillEmpty: data.bars.fillEmpty,
     lateToleranceMs: data.bars.lateToleranceMs,
-    tradeIdOrder: capabilitiesOf(adapterFor(data.exchange)!, data.settings).tradeIdOrder,
-    session: adapterFor(data.exchange)!.session?.(data.settings),
+    tradeIdOrder: capabilities.tradeIdOrder,
+    session: entry.session?.(data.settings),
   });
   for (let tf = 0; tf < nTf; tf++) agg.resume(tf, series[i * nTf + tf]!.bars({ limit: 64 }));
   return agg;
@@ -171,8 +174,7 @@ function flush(): void {
  * connection limit. Each group's adapter numbers its symbols from 0, so its
  * handler shifts them to this worker's symbol indices.
  */
-const entry = adapterFor(data.exchange)!;
-const symbolsPerConnection = Math.max(1, Math.floor(capabilitiesOf(entry, data.settings).maxStreamsPerConnection / data.settings.channels.length));
+const symbolsPerConnection = Math.max(1, Math.floor(capabilities.maxStreamsPerConnection / data.settings.channels.length));
 const connectionStates: WorkerStatus['state'][] = [];
 const connections: FeedConnection[] = [];
 /** Per connection: its adapter and whether it has been connected before (so 'connected' means a reconnect). */

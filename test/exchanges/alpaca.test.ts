@@ -20,7 +20,7 @@ import {
 import { InvalidParameterError } from '../../src/errors.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
 import { alpacaControl, alpacaDocFrames, startFakeAlpaca, type FakeAlpaca } from '../support/fake-alpaca.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { Prng } from '../support/prng.ts';
 import { recorder } from '../support/recorder.ts';
 

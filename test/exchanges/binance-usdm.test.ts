@@ -11,7 +11,7 @@ import { BinanceUsdmAdapter, binanceUsdmCapabilities, type BinanceUsdmOptions } 
 import type { FeedChannel } from '../../src/config/types.ts';
 import { ErrorCode, InvalidParameterError } from '../../src/errors.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { FakeBinanceUsdm, type FakeBinanceUsdmOptions } from '../support/fake-binance-usdm.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BITSTAMP_HEARTBEAT_TEXT, BitstampAdapter, bitstampCapabilities } from '../../src/exchanges/bitstamp.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { bitstampFrames, FakeBitstamp } from '../support/fake-bitstamp.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';

@@ -20,7 +20,7 @@ import type { FeedHandler, RecoveredTrade } from '../../src/exchanges/adapter.ts
 import { BYBIT_RECENT_TRADES, BybitAdapter, bybitTradeId, type BybitCategory } from '../../src/exchanges/bybit.ts';
 import { adapterFor } from '../../src/exchanges/registry.ts';
 import { GapRecovery } from '../../src/feed/gap-recovery.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
 

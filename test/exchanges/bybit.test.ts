@@ -9,7 +9,7 @@ import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BybitAdapter, bybitCapabilities, bybitTradeId } from '../../src/exchanges/bybit.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
 import { FakeBybit } from '../support/fake-bybit.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
 import { recorder } from '../support/recorder.ts';

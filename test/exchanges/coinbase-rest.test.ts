@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
 import { CoinbaseAdapter, REST_LIMIT, REST_MAX_PAGES } from '../../src/exchanges/coinbase.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { coinbaseFrames, FakeCoinbase } from '../support/fake-coinbase.ts';
 import { Prng } from '../support/prng.ts';
 

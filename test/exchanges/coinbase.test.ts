@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { CoinbaseAdapter, coinbaseCapabilities } from '../../src/exchanges/coinbase.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { coinbaseFrames, FakeCoinbase } from '../support/fake-coinbase.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';

@@ -19,7 +19,7 @@ import type { FeedHandler, RecoveredTrade } from '../../src/exchanges/adapter.ts
 import { KrakenAdapter, KRAKEN_REST_PAGE, krakenRestPair } from '../../src/exchanges/kraken.ts';
 import { adapterFor } from '../../src/exchanges/registry.ts';
 import { GapRecovery } from '../../src/feed/gap-recovery.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { FakeKraken } from '../support/fake-kraken.ts';
 import { Prng } from '../support/prng.ts';
 

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { KrakenAdapter, isoToMs, krakenCapabilities } from '../../src/exchanges/kraken.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { FakeKraken } from '../support/fake-kraken.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';

@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
 import { OkxAdapter, REST_LIMIT, REST_MAX_PAGES, type OkxTrade } from '../../src/exchanges/okx.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { FakeOkx } from '../support/fake-okx.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';

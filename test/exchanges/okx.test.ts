@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { OkxAdapter, okxCapabilities } from '../../src/exchanges/okx.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 import { FakeOkx } from '../support/fake-okx.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { FrameKind, type AdapterCapabilities, type ExchangeAdapter, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 
 const capabilities: AdapterCapabilities = {
   name: 'toy',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RecoveredTrade } from '../../src/exchanges/adapter.ts';
 import { GapRecovery } from '../../src/feed/gap-recovery.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 
 const trade = (id: number): RecoveredTrade => ({ ts: id * 10, price: 100, size: 1, side: 1, id });
 

@@ -9,7 +9,8 @@ import { createTickwire } from '../../src/api/tickwire.ts';
 import type { BarUpdate, Tickwire } from '../../src/api/types.ts';
 import { createServer, type TickwireServer } from '../../src/server/server.ts';
 import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
-import { startFakeBinance, until } from '../support/fake-binance.ts';
+import { startFakeBinance } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 
 let fake: BinanceProtocolServer | undefined;
 let tickwire: Tickwire | undefined;

@@ -8,7 +8,8 @@ import type { Tickwire, TradeEvent, QuoteEvent } from '../../src/api/types.ts';
 import { createTickwire, type TickwireRuntime } from '../../src/api/tickwire.ts';
 import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { binanceDerived1mBars } from '../support/fixtures.ts';
-import { bookTickerFrames, longTradeFrames, startFakeBinance, until } from '../support/fake-binance.ts';
+import { bookTickerFrames, longTradeFrames, startFakeBinance } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 
 const frames = longTradeFrames();
 const derived = binanceDerived1mBars();

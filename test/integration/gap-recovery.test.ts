@@ -10,7 +10,8 @@ import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
 import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { binanceDerived1mBars } from '../support/fixtures.ts';
-import { longTradeFrames, startFakeBinance, until } from '../support/fake-binance.ts';
+import { longTradeFrames, startFakeBinance } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 
 const frames = longTradeFrames();
 const derived = binanceDerived1mBars();

@@ -9,7 +9,8 @@ import type { Tickwire } from '../../src/api/types.ts';
 import { createServer, type TickwireServer } from '../../src/server/server.ts';
 import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { binanceDerived1mBars } from '../support/fixtures.ts';
-import { bookTickerFrames, longTradeFrames, startFakeBinance, until } from '../support/fake-binance.ts';
+import { bookTickerFrames, longTradeFrames, startFakeBinance } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 
 const frames = longTradeFrames();
 const derived = binanceDerived1mBars();

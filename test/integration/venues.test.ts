@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
 import { coinbaseFrames, FakeCoinbase } from '../support/fake-coinbase.ts';
-import { until } from '../support/fake-binance.ts';
+import { until } from '../support/until.ts';
 
 let fake: FakeCoinbase | undefined;
 let tickwire: Tickwire | undefined;

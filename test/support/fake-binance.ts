@@ -24,12 +24,3 @@ export async function startFakeBinance(): Promise<BinanceProtocolServer> {
   await server.start();
   return server;
 }
-
-/** Resolve once `predicate` holds, polling every 10 ms; reject after `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
