@@ -66,9 +66,9 @@ export function barStoreBench(): Row[] {
   };
 
   return runCases('bar-store', [
-    { name: 'bar-store setForming', unit: 'call', batch: BATCH, fn: setForming },
-    { name: 'bar-store putClosed, append to a full ring', unit: 'call', batch: BATCH, fn: putClosed },
-    { name: `bar-store visit ${BARS} bars in place`, unit: 'bar', batch: BARS, fn: visit },
-    { name: `bar-store bars(): ${BARS} bars as objects`, unit: 'bar', batch: BARS, fn: asObjects },
+    { id: 'bar_store.set_forming', name: 'bar-store setForming', unit: 'call', batch: BATCH, fn: setForming },
+    { id: 'bar_store.put_closed', name: 'bar-store putClosed, append to a full ring', unit: 'call', batch: BATCH, fn: putClosed },
+    { id: 'bar_store.visit', peer: 'bar_store.objects', name: `bar-store visit ${BARS} bars in place`, unit: 'bar', batch: BARS, fn: visit },
+    { id: 'bar_store.objects', name: `bar-store bars(): ${BARS} bars as objects`, unit: 'bar', batch: BARS, fn: asObjects },
   ]);
 }

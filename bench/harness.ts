@@ -11,15 +11,34 @@
  */
 import { Bench, type FnOptions, type Task } from 'tinybench';
 
-/** Time budget per case, ms (BENCH_TIME_MS overrides; warm-up is a quarter of it). */
-export const TIME_MS = Number(process.env['BENCH_TIME_MS'] ?? 1000);
-if (!(TIME_MS > 0 && Number.isFinite(TIME_MS))) {
-  throw new RangeError(`BENCH_TIME_MS must be a positive number of milliseconds, got ${process.env['BENCH_TIME_MS']}`);
+/** BENCH_TIME_MS from the environment, when set: it overrides the profile's time per case. */
+export const ENV_TIME_MS: number | undefined = (() => {
+  const raw = process.env['BENCH_TIME_MS'];
+  if (raw === undefined) return undefined;
+  const ms = Number(raw);
+  if (!(ms > 0 && Number.isFinite(ms))) throw new RangeError(`BENCH_TIME_MS must be a positive number of milliseconds, got ${raw}`);
+  return ms;
+})();
+
+let timeMs = ENV_TIME_MS ?? 1000;
+
+/** Time budget per case from now on, ms (warm-up is a quarter of it); BENCH_TIME_MS wins when set. */
+export function setTimePerCase(ms: number): void {
+  timeMs = ENV_TIME_MS ?? ms;
+}
+
+/** The time budget per case in force, ms. */
+export function timePerCase(): number {
+  return timeMs;
 }
 
 /** One measured operation: each call of `fn` does `batch` units of work. */
 export interface Case {
+  /** Stable key of the figure, e.g. `parse.binance_trade`. */
+  id: string;
   name: string;
+  /** Id of the case in the same suite this one is compared against, when it is tickwire's side of a comparison. */
+  peer?: string;
   /** What one unit is, singular: 'trade', 'record', 'call', 'bar'. */
   unit: string;
   batch: number;
@@ -31,7 +50,9 @@ export interface Case {
 /** A case's result, per unit of work. */
 export interface Row {
   suite: string;
+  id: string;
   name: string;
+  peer?: string;
   unit: string;
   batch: number;
   meanNs: number;
@@ -49,8 +70,8 @@ export interface Row {
 export function runCases(suite: string, cases: readonly Case[]): Row[] {
   const bench = new Bench({
     name: suite,
-    time: TIME_MS,
-    warmupTime: TIME_MS / 4,
+    time: timeMs,
+    warmupTime: timeMs / 4,
     timestampProvider: 'hrtimeNow',
     throws: true,
   });
@@ -65,7 +86,9 @@ function toRow(suite: string, c: Case, task: Task): Row {
   const nsPerUnit = 1e6 / c.batch; // latency is in ms per call
   return {
     suite,
+    id: c.id,
     name: c.name,
+    ...(c.peer === undefined ? {} : { peer: c.peer }),
     unit: c.unit,
     batch: c.batch,
     meanNs: r.latency.mean * nsPerUnit,

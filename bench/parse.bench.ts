@@ -1,10 +1,12 @@
 /**
  * Adapter parse throughput: recorded frames through `parse(frame, handler)`
  * into a handler that only counts, per frame. Binance @trade frames from
- * long_trades.jsonl and its bookTicker frames; for every other venue, the
+ * long_trades.jsonl (the synthetic tape of frames.ts without the corpus)
+ * against what a hand-written parser does (`JSON.parse` and mapping the
+ * fields); its bookTicker frames; and, with `venues`, every other venue's
  * recorded (or, where none exist, documentation) frames that carry data.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FeedHandler } from '../src/exchanges/adapter.ts';
 import { FrameKind, type ExchangeAdapter } from '../src/exchanges/adapter.ts';
@@ -12,22 +14,41 @@ import { BinanceAdapter } from '../src/exchanges/binance.ts';
 import { adapterFor } from '../src/exchanges/registry.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { FIXTURES_DIR } from '../test/support/fixtures.ts';
+import { ingestFrames } from './frames.ts';
 import { runCases, type Row } from './harness.ts';
 
 const BATCH = 1024;
 
+/** The corpus file's lines starting with `prefix`; none when the corpus is not there. */
 function frames(file: string, prefix: string): string[] {
-  return readFileSync(path.join(FIXTURES_DIR, 'binance-spot', file), 'utf8')
+  const at = path.join(FIXTURES_DIR, 'binance-spot', file);
+  if (!existsSync(at)) return [];
+  return readFileSync(at, 'utf8')
     .split('\n')
     .filter((l) => l.startsWith(prefix))
     .map((l) => Buffer.from(l).toString()); // flat strings, as the ws client hands them over
 }
 
-/** Measure BinanceAdapter.parse on recorded trade and bookTicker frames, per frame. */
-export function parseBench(): Row[] {
-  const trades = frames('long_trades.jsonl', '{"stream":"btcusdt@trade"');
+/**
+ * What a hand-written Binance parser does with a trade frame: `JSON.parse`,
+ * then the fields mapped to the same handler call (symbol by Map lookup,
+ * decimal strings by `Number`, the maker flag to the aggressor side).
+ */
+function jsonParseAndMap(frame: string, symbols: Map<string, number>, handler: FeedHandler): void {
+  const d = JSON.parse(frame).data;
+  if (d === undefined || d.e !== 'trade') return;
+  const symbol = symbols.get(d.s);
+  if (symbol === undefined) return;
+  handler.trade(symbol, d.T, Number(d.p), Number(d.q), d.m ? -1 : 1, d.t);
+}
+
+/** Measure BinanceAdapter.parse on trade frames (against JSON.parse + mapping) and bookTicker frames, per frame; other venues when `venues`. */
+export function parseBench(venues: boolean): Row[] {
+  const recorded = frames('long_trades.jsonl', '{"stream":"btcusdt@trade"');
+  const trades = recorded.length > 0 ? recorded : ingestFrames(9_757, ['BTCUSDT'], 1).frames;
   const tickers = frames('frames.jsonl', '{"stream":"btcusdt@bookTicker"');
   const adapter = new BinanceAdapter(['BTCUSDT'], ['trades', 'quotes']);
+  const symbols = new Map([['BTCUSDT', 0]]);
   let count = 0;
   const handler: FeedHandler = {
     trade: () => void count++,
@@ -42,10 +63,11 @@ export function parseBench(): Row[] {
       }
     };
   };
-  const venueCases = VENUES.map((v) => {
+  const venueCases = (venues && existsSync(FIXTURES_DIR) ? VENUES : []).map((v) => {
     const { adapter: a, data } = venueFrames(v);
     let i = 0;
     return {
+      id: `parse.${v.exchange}`,
       name: `${v.exchange} parse data frame (${data.length} recorded)`,
       unit: 'frame',
       batch: BATCH,
@@ -57,9 +79,17 @@ export function parseBench(): Row[] {
       },
     };
   });
+  let j = 0;
+  const peer = () => {
+    for (let n = 0; n < BATCH; n++) {
+      jsonParseAndMap(trades[j]!, symbols, handler);
+      j = j + 1 === trades.length ? 0 : j + 1;
+    }
+  };
   const rows = runCases('parse', [
-    { name: 'binance parse @trade frame', unit: 'frame', batch: BATCH, fn: run(trades) },
-    { name: 'binance parse @bookTicker frame', unit: 'frame', batch: BATCH, fn: run(tickers) },
+    { id: 'parse.binance_trade', peer: 'parse.binance_trade_json', name: 'binance parse @trade frame (hot path)', unit: 'frame', batch: BATCH, fn: run(trades) },
+    { id: 'parse.binance_trade_json', name: 'binance @trade frame: JSON.parse + mapping', unit: 'frame', batch: BATCH, fn: peer },
+    ...(tickers.length > 0 ? [{ id: 'parse.binance_book_ticker', name: 'binance parse @bookTicker frame', unit: 'frame', batch: BATCH, fn: run(tickers) }] : []),
     ...venueCases,
   ]);
   if (count === 0) throw new Error('parse bench: the handler saw nothing');

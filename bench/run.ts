@@ -1,109 +1,193 @@
 /**
- * Runs the micro-benchmarks and reports per-operation figures.
+ * The benchmark suite: every headline figure measured side by side with a
+ * peer, in one run (bench/README.md explains each benchmark and how to read
+ * the results).
  *
- *   npm run bench                  every suite
- *   npm run bench -- aggregator    only suites whose name contains an argument
- *   BENCH_TIME_MS=3000 npm run bench   longer runs (default 1000 ms per case)
+ *   npm run bench                    the full profile
+ *   npm run bench -- --quick         the representative subset (< 3 min on 2 cores)
+ *   npm run bench -- --quick ingest  only benchmarks or micro suites whose name contains an argument
+ *   npm run bench -- --no-pin        do not pin the load and the gateway to separate CPUs
+ *   BENCH_TIME_MS=3000 npm run bench -- micro   longer micro cases
  *
- * Prints a Markdown table to stdout and writes bench/results/<date>.json and
- * .md (gitignored). Measurements only: nothing asserts a time.
+ * Order: micro (tinybench, this thread), ingest (worker threads), then the
+ * two load benchmarks with this process pinned to CPU 0 and the server under
+ * test to CPU 1. Progress goes to stderr; the Markdown summary to stdout;
+ * bench/results/<date>-<profile>.{json,md} and -latency.svg are written
+ * (gitignored; a later run of the same profile on the same day replaces
+ * them). Measurements only: nothing here asserts a figure, a goal missed is
+ * reported, not an error. The exit code is 1 when a benchmark failed to run.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { aggregatorBench } from './aggregator.bench.ts';
-import { barStoreBench } from './bar-store.bench.ts';
-import { TIME_MS, type Row } from './harness.ts';
-import { tickRingBench } from './tick-ring.bench.ts';
-import { parseBench } from './parse.bench.ts';
-
-const SUITES: Readonly<Record<string, () => Row[]>> = {
-  aggregator: aggregatorBench,
-  'tick-ring': tickRingBench,
-  'bar-store': barStoreBench,
-  parse: parseBench,
-};
+import { fanoutBench, type GatewayResult } from './fanout.ts';
+import { tape } from './frames.ts';
+import { httpBench, type HttpRun } from './http.ts';
+import { ingestBench } from './ingest.ts';
+import { MICRO_SUITES, microBench } from './micro.ts';
+import { PROFILES, type Profile } from './profile.ts';
+import { fmt, fmtUnit, writeReport, type Environment, type Figure, type Report } from './report.ts';
+import { canPin, pinSelf } from './threads.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
+const BENCHMARKS = ['micro', 'ingest', 'fanout', 'http'] as const;
 
-const filters = process.argv.slice(2);
-const selected = Object.keys(SUITES).filter((name) => filters.length === 0 || filters.some((f) => name.includes(f)));
+const args = process.argv.slice(2);
+const profile: Profile = PROFILES[args.includes('--quick') ? 'quick' : 'full'];
+const pinWanted = !args.includes('--no-pin');
+const filters = args.filter((a) => !a.startsWith('--'));
+const unknownFlags = args.filter((a) => a.startsWith('--') && !['--quick', '--full', '--no-pin'].includes(a));
+if (unknownFlags.length > 0) {
+  console.error(`unknown option ${unknownFlags.join(' ')}: expected --quick, --full, --no-pin and benchmark names (${BENCHMARKS.join(', ')}, ${Object.keys(MICRO_SUITES).join(', ')})`);
+  process.exit(2);
+}
+const microSuites = Object.keys(MICRO_SUITES).filter((s) => filters.length === 0 || filters.some((f) => f === 'micro' || s.includes(f)));
+const selected = BENCHMARKS.filter((b) => (b === 'micro' ? microSuites.length > 0 : filters.length === 0 || filters.some((f) => b.includes(f))));
 if (selected.length === 0) {
-  console.error(`no bench suite matches ${filters.join(', ')}; suites: ${Object.keys(SUITES).join(', ')}`);
+  console.error(`no benchmark matches ${filters.join(', ')}: benchmarks are ${BENCHMARKS.join(', ')}; micro suites ${Object.keys(MICRO_SUITES).join(', ')}`);
   process.exit(2);
 }
 
-const env = {
-  date: new Date().toISOString(),
+const t0 = performance.now();
+const startedAt = new Date().toISOString();
+function log(line: string): void {
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+}
+
+const environment: Environment = {
   node: process.version,
   v8: process.versions.v8,
   cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
   cores: os.cpus().length,
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-  /** 1-minute load average at start: other work on the machine skews the figures. */
-  loadAverage: Number(os.loadavg()[0]!.toFixed(2)),
-  tinybench: version('tinybench'),
-  commit: git(['rev-parse', '--short', 'HEAD']) + (git(['status', '--porcelain']) === '' ? '' : ' (dirty)'),
-  timeMsPerCase: TIME_MS,
-  suites: selected,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  loadAverageStart: Number(os.loadavg()[0]!.toFixed(2)),
+  loadAverageEnd: NaN,
+  commit: git(['rev-parse', '--short', 'HEAD']),
+  dirty: git(['status', '--porcelain']) !== '',
+  versions: Object.fromEntries(['tinybench', 'tardis-dev', 'fastify', 'autocannon', 'ws', 'uWebSockets.js', 'hdr-histogram-js'].map((p) => [p, version(p)])),
 };
 
-const rows: Row[] = [];
-for (const name of selected) {
-  console.error(`running ${name} ...`);
-  rows.push(...SUITES[name]!());
-}
+log(`${profile.name} profile: ${selected.join(', ')}; ${environment.cores} × ${environment.cpu}, Node ${environment.node}, load average ${environment.loadAverageStart}`);
 
-const md = markdown(rows);
-console.log(md);
-const dir = path.join(HERE, 'results');
-mkdirSync(dir, { recursive: true });
-const base = path.join(dir, env.date.replace(/[:.]/g, '-'));
-writeFileSync(`${base}.json`, JSON.stringify({ ...env, rows }, null, 2) + '\n');
-writeFileSync(`${base}.md`, md);
-console.error(`wrote ${path.relative(ROOT, base)}.json and .md`);
+const figures: Figure[] = [];
+const details: Record<string, unknown> = {};
+const notes: string[] = [];
+let distributions: Report['distributions'] = {};
+let failed = false;
 
-/** The report: environment, one line per operation, and how to read it. */
-function markdown(rows: readonly Row[]): string {
-  const lines = [
-    `# tickwire micro-benchmarks, ${env.date}`,
-    '',
-    `Node ${env.node} (V8 ${env.v8}), ${env.cpu} × ${env.cores}, ${env.platform}; tinybench ${env.tinybench}, ${env.timeMsPerCase} ms per case; load average ${env.loadAverage} at start; commit ${env.commit}.`,
-    '',
-    '| operation | mean | p50 | p99 | throughput | batch | samples | ±rme |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
-  for (const r of rows) {
-    const cells = [
-      r.name,
-      `${ns(r.meanNs)} ns/${r.unit}`,
-      ns(r.p50Ns),
-      ns(r.p99Ns),
-      `${rate(r.opsPerSec)} ${r.unit}s/s`,
-      String(r.batch),
-      String(r.samples),
-      `${r.rmePct.toFixed(2)}%`,
-    ];
-    lines.push(`| ${cells.join(' | ')} |`);
+/** Run one benchmark; a failure is logged and noted, and the others still run. */
+async function step(name: string, run: () => Promise<{ figures: Figure[]; details: unknown }>): Promise<void> {
+  const start = performance.now();
+  log(`${name} ...`);
+  try {
+    const r = await run();
+    figures.push(...r.figures);
+    details[name] = r.details;
+    log(`${name} done in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    failed = true;
+    const message = err instanceof Error ? err.message : String(err);
+    notes.push(`**${name} failed**: ${message}`);
+    log(`${name} FAILED: ${err instanceof Error ? (err.stack ?? message) : message}`);
   }
-  lines.push(
-    '',
-    'Each timed call does `batch` operations; figures are per operation. p50/p99 are over calls',
-    '(batch means), so p99 shows slow batches (GC, bar closes), not the tail of single operations.',
-    '',
-  );
-  return lines.join('\n');
 }
 
-function ns(v: number): string {
-  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+if (selected.includes('micro')) await step('micro', async () => microBench(profile, microSuites, log));
+if (selected.includes('ingest')) await step('ingest', () => ingestBench(profile, log));
+
+const needsPin = selected.includes('fanout') || selected.includes('http');
+const pinned = needsPin && pinWanted && canPin() && pinSelf('0');
+const serverCpus = pinned ? '1' : undefined;
+const placement: Record<string, string> = {
+  micro: 'one thread (this process), unpinned',
+  ingest: 'each pipeline in a worker thread; for tickwire the main thread drains the rings as the pump does; unpinned (both cores)',
+  fanout: pinned
+    ? 'gateway under test in a child process pinned to CPU 1 (tickwire: its main thread and feed worker share it); load generator and subscriber threads in the orchestrator, pinned to CPU 0'
+    : 'not pinned (no taskset, fewer than 2 CPUs, or --no-pin): gateway, load generator and subscribers share every core',
+  http: pinned
+    ? 'server under test in a child process pinned to CPU 1; autocannon in a worker thread of the orchestrator, pinned to CPU 0'
+    : 'not pinned: server and autocannon share every core',
+};
+
+if (selected.includes('fanout')) {
+  await step('fanout', async () => {
+    const r = await fanoutBench(profile, serverCpus, log);
+    distributions = r.distributions;
+    return r;
+  });
+}
+if (selected.includes('http')) await step('http', () => httpBench(profile, serverCpus, log));
+
+environment.loadAverageEnd = Number(os.loadavg()[0]!.toFixed(2));
+notes.push(...observations());
+
+const report: Report = {
+  schema: 'tickwire-bench/1',
+  profile: profile.name,
+  startedAt,
+  durationS: (performance.now() - t0) / 1000,
+  environment,
+  placement: Object.fromEntries(Object.entries(placement).filter(([k]) => selected.includes(k as (typeof BENCHMARKS)[number]))),
+  frames: tape().source,
+  figures,
+  distributions,
+  details: { ...details, profile, selected, partial: selected.length < BENCHMARKS.length || microSuites.length < Object.keys(MICRO_SUITES).length },
+  notes,
+};
+const paths = writeReport(path.join(HERE, 'results'), report);
+console.log(summaryTable(figures));
+log(`wrote ${path.relative(ROOT, paths.json)}, ${path.basename(paths.md)} and ${path.basename(paths.svg)} in ${report.durationS.toFixed(0)} s`);
+process.exitCode = failed ? 1 : 0;
+
+/** Things a reader must know to judge the figures, found in the results. */
+function observations(): string[] {
+  const out: string[] = [];
+  const busy = Math.max(environment.loadAverageStart, environment.loadAverageEnd);
+  if (busy > environment.cores / 2) {
+    out.push(`The machine was busy (1-minute load average ${environment.loadAverageStart} at start, ${environment.loadAverageEnd} at end, on ${environment.cores} cores): other work competed for the CPUs, so the figures are lower and noisier than on an idle machine.`);
+  }
+  if (tape().source === 'synthetic') out.push('The fixture corpus (../shared/fixtures or TICKWIRE_FIXTURES) was not found: frames were made from a seeded synthetic tape of the same shape.');
+  if (needsPin && !pinned) out.push('Load and server were not pinned to separate CPUs: the load clients competed with the server under test.');
+  const fan = details['fanout'] as { tickwire: GatewayResult; baseline: GatewayResult } | undefined;
+  if (fan !== undefined) {
+    for (const g of [fan.tickwire, fan.baseline]) {
+      for (const p of [g.rated, ...g.steps]) {
+        const elu = Math.max(...p.subscriberElu, p.loadgenElu);
+        if (elu > 0.9) {
+          out.push(`Fan-out ${g.kind} at ${p.rate} trades/s: a load thread was saturated (event-loop utilization ${elu.toFixed(2)}); that step measures the clients as much as the gateway.`);
+          break;
+        }
+      }
+      if (g.ceilingReached) out.push(`Fan-out ${g.kind} held the highest step tried (${g.maxHeldRate} trades/s): its limit is higher than measured.`);
+      if (g.maxHeldRate === 0) {
+        const lowest = Math.min(g.rated.rate, ...g.steps.map((p) => p.rate));
+        out.push(`Fan-out ${g.kind} held no rate tried, down to ${lowest} trades/s: its highest rate held is below that (counted as 0).`);
+      }
+    }
+  }
+  const http = details['http'] as { runs: HttpRun[] } | undefined;
+  for (const r of http?.runs ?? []) {
+    if (r.clientElu > 0.9) {
+      out.push(`HTTP ${r.server} limit=${r.limit}: autocannon was saturated (event-loop utilization ${r.clientElu}, server CPU ${r.serverCpuPct.toFixed(0)}%): ${fmt(r.rps)} req/s is the client's limit as much as the server's.`);
+    }
+  }
+  return out;
 }
 
-function rate(v: number): string {
-  return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : v.toFixed(0);
+/** The headline table printed at the end (the .md file has everything). */
+function summaryTable(figs: readonly Figure[]): string {
+  const lines = [`# tickwire benchmarks (${profile.name})`, '', '| figure | tickwire | peer | ratio | goal | met |', '| --- | ---: | ---: | ---: | --- | :---: |'];
+  for (const f of figs) {
+    if (f.group === 'micro' && f.peer === null) continue;
+    const ratio = f.ratio === null ? '—' : Number.isNaN(f.ratio) ? 'n/a' : `${f.ratio.toFixed(2)}×`;
+    lines.push(`| ${f.name} | ${fmtUnit(f.value, f.unit)} | ${f.peer === null ? '—' : `${fmtUnit(f.peer.value, f.unit)} (${f.peer.name})`} | ${ratio} | ${f.goal ?? '—'} | ${f.met === null ? '—' : f.met ? 'yes' : '**no**'} |`);
+  }
+  for (const n of notes) lines.push('', `- ${n}`);
+  return lines.join('\n') + '\n';
 }
 
 function version(pkg: string): string {
@@ -114,9 +198,9 @@ function version(pkg: string): string {
   }
 }
 
-function git(args: string[]): string {
+function git(gitArgs: string[]): string {
   try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', gitArgs, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return 'unknown';
   }

@@ -12,4 +12,6 @@ if (existsSync(compiled)) {
   register();
   cli = await import(new URL('../src/cli.ts', import.meta.url).href);
 }
-process.exitCode = await cli.main(process.argv.slice(2));
+// Exit as soon as main is done: by then the bars are flushed, and whatever is still winding down
+// (worker threads, sockets) must not hold the process past the shutdown promise.
+process.exit(await cli.main(process.argv.slice(2)));

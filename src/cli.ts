@@ -2,8 +2,10 @@
  * `tickwire start [--config FILE] [--host H] [--port N]`: runs the server.
  * Without --config it uses ./tickwire.yaml when present, else the built-in
  * default (the simulated exchange, offline). Start-up prints the listening
- * address, the exchanges and the memory reserved for bars; SIGINT/SIGTERM
- * close the listen socket and connections, stop the workers and exit 0.
+ * address, the exchanges, the memory reserved for bars and what storage
+ * restored; stored bars are loaded before it listens. SIGINT/SIGTERM close the
+ * listen socket and connections, stop the workers, flush the bars to storage
+ * and exit 0 within 2 s (1 if the stop had to be cut short).
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -12,13 +14,15 @@ import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
+import { TOKEN_USAGE, tokenCommand } from './server/auth.ts';
 import { createServer, type TickwireServer } from './server/server.ts';
 
 const USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT]
 
   --config FILE   YAML configuration (default: ./tickwire.yaml if present, else the built-in simulated exchange)
   --host HOST     listen address (overrides server.host)
-  --port PORT     listen port, 0 for any free port (overrides server.port)`;
+  --port PORT     listen port, 0 for any free port (overrides server.port)
+${TOKEN_USAGE}`;
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code once the server has stopped. */
 export async function main(argv: string[]): Promise<number> {
@@ -37,7 +41,9 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (args.positionals[0] !== 'start' || args.positionals.length > 1) {
+  const command = args.positionals[0];
+  if (command === 'token' || command === 'hash-token') return tokenCommand(command, args.positionals.slice(1));
+  if (command !== 'start' || args.positionals.length > 1) {
     console.error(`tickwire: expected the command "start"\n${USAGE}`);
     return 2;
   }
@@ -57,7 +63,21 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const tickwire = new TickwireRuntime(config);
-  const server = createServer(tickwire, { host: config.server.host, port: config.server.port });
+  try {
+    tickwire.restore(); // stored bars first: candles are answered from them as soon as we listen
+  } catch (err) {
+    console.error(`tickwire: could not open storage: ${(err as Error).message}`);
+    await tickwire.stop();
+    return 1;
+  }
+  let server: TickwireServer;
+  try {
+    server = createServer(tickwire, { host: config.server.host, port: config.server.port });
+  } catch (err) {
+    console.error(`tickwire: ${(err as Error).message}`); // e.g. open on a non-loopback --host: auth.allowOpen
+    await tickwire.stop();
+    return 2;
+  }
   let address: { host: string; port: number };
   try {
     address = await listenWithRetry(server); // before the feeds connect: a taken port fails fast and quietly
@@ -74,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       `tickwire listening on http://${address.host}:${address.port} (config: ${source})`,
       `exchanges: ${exchanges.join('; ')}`,
       `timeframes: ${config.timeframes.join(' ')}; memory reserved for bars and rings: ${formatBytes(tickwire.memoryBytes)}`,
+      storageLine(tickwire),
       `try: curl http://${address.host}:${address.port}/v1/status`,
     ].join('\n'),
   );
@@ -83,9 +104,27 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   console.log(`tickwire: ${signal}, shutting down`);
-  await server.close();
-  await tickwire.stop();
-  return 0;
+  // Promised: exit within SHUTDOWN_MS of the signal. Stopping flushes the bars; a stop that hangs
+  // (a worker that does not answer) is cut short, with a non-zero code so supervisors notice.
+  const stopped = (async () => {
+    await server.close();
+    await tickwire.stop();
+    return 0;
+  })();
+  const deadline = new Promise<number>((resolve) => setTimeout(() => resolve(1), SHUTDOWN_MS).unref());
+  const code = await Promise.race([stopped, deadline]);
+  if (code !== 0) console.error(`tickwire: shutdown took longer than ${SHUTDOWN_MS} ms; exiting anyway`);
+  return code;
+}
+
+/** How long SIGINT/SIGTERM may take, flush included. */
+const SHUTDOWN_MS = 1_900;
+
+function storageLine(tickwire: TickwireRuntime): string {
+  const storage = tickwire.status().storage;
+  if (storage === null) return 'storage: off (bars are kept in memory only)';
+  const problems = storage.problems.length > 0 ? `; not filled: ${storage.problems.slice(0, 3).join('; ')}${storage.problems.length > 3 ? ' ...' : ''}` : '';
+  return `storage: ${storage.path} (${storage.restoredBars} bars restored, ${storage.backfilledBars} backfilled${problems})`;
 }
 
 /**

@@ -36,16 +36,68 @@ export class InvalidTimeframeError extends TickwireError {
   constructor(given: unknown, accepted: readonly string[]) {
     super(
       ErrorCode.INVALID_TIMEFRAME,
-      `invalid timeframe ${JSON.stringify(given)}: expected one of ${accepted.join(' ')}`,
+      `invalid timeframe ${showValue(given)}: expected one of ${accepted.join(' ')}`,
     );
     this.name = 'InvalidTimeframeError';
   }
 }
 
+/** Longest rendering of a given value in an error message: hostile input can be megabytes, or nested 30,000 levels deep. */
+const MAX_SHOWN = 200;
+
+/**
+ * `v` as JSON for an error message, cut to MAX_SHOWN characters. Never
+ * throws and costs O(MAX_SHOWN) whatever `v` is: JSON.stringify overflows
+ * the stack on a value nested a few thousand levels deep (found by
+ * test/fuzz), taking ~20 ms to do so, and throws on BigInt and cycles.
+ */
+export function showValue(v: unknown): string {
+  const out: string[] = [];
+  let left = MAX_SHOWN + 1;
+  const put = (text: string): void => {
+    out.push(text.length > left ? text.slice(0, left) : text);
+    left -= text.length;
+  };
+  // Each level writes at least one character, so the recursion is at most MAX_SHOWN + 1 deep.
+  const write = (x: unknown): void => {
+    if (left <= 0) return;
+    if (typeof x === 'object' && x !== null && typeof (x as { toJSON?: unknown }).toJSON === 'function') x = (x as { toJSON(): unknown }).toJSON();
+    if (Array.isArray(x)) {
+      put('[');
+      for (let i = 0; i < x.length && left > 0; i++) {
+        if (i > 0) put(',');
+        write(x[i] === undefined ? null : x[i]);
+      }
+      put(']');
+    } else if (typeof x === 'object' && x !== null) {
+      put('{');
+      let first = true;
+      for (const key in x) {
+        if (left <= 0) break;
+        if (!Object.hasOwn(x, key) || (x as Record<string, unknown>)[key] === undefined) continue;
+        if (!first) put(',');
+        first = false;
+        put(JSON.stringify(key.length > left ? key.slice(0, left) : key) + ':');
+        write((x as Record<string, unknown>)[key]);
+      }
+      put('}');
+    } else if (typeof x === 'string') {
+      put(JSON.stringify(x.length > left ? x.slice(0, left) : x));
+    } else if (typeof x === 'bigint') {
+      put(`${x}n`);
+    } else {
+      put(JSON.stringify(x) ?? String(x));
+    }
+  };
+  write(v);
+  const text = out.join('');
+  return left < 0 || text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
+}
+
 /** A parameter outside what the callee accepts (names the parameter, the value and the expectation). */
 export class InvalidParameterError extends TickwireError {
   constructor(name: string, given: unknown, expected: string) {
-    super(ErrorCode.INVALID_PARAMETER, `invalid ${name}: got ${JSON.stringify(given)}, expected ${expected}`);
+    super(ErrorCode.INVALID_PARAMETER, `invalid ${name}: got ${showValue(given)}, expected ${expected}`);
     this.name = 'InvalidParameterError';
   }
 }

@@ -19,11 +19,12 @@ import { Doorbell } from '../src/buffers/doorbell.ts';
 import { TickRing } from '../src/buffers/tick-ring.ts';
 import { FrameKind, type ExchangeAdapter, type FeedHandler } from '../src/exchanges/adapter.ts';
 import { GapRecovery } from '../src/feed/gap-recovery.ts';
-import { adapterFor, capabilitiesOf } from '../src/exchanges/registry.ts';
+import { adapterFor, capabilitiesOf, restUrlOf } from '../src/exchanges/registry.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
 import { FeedConnection, nowMs } from '../src/feed/connection.ts';
 import { BAR_EVENT_FIELDS, BarEventField, type FeedWorkerData, type WorkerCommand, type WorkerStatus } from '../src/feed/protocol.ts';
-import { BAR_FIELDS, TickField, TickKind } from '../src/model/records.ts';
+import { BAR_FIELDS, TickField, TickKind, type Bar } from '../src/model/records.ts';
+import { bucketStart, parseTimeframe, type TimeframeName } from '../src/model/timeframes.ts';
 
 const data = workerData as FeedWorkerData;
 /** The venue's registry entry (the config was validated against it in the main thread). */
@@ -93,6 +94,25 @@ function claimBarEvent(): number {
   return barEvents.claim();
 }
 
+/**
+ * A cold start over restored bars (a new process, not a supervisor restart:
+ * no forming bar anywhere yet). The previous process's last bars may end long
+ * ago: resuming from them would fill the downtime with flat bars that claim
+ * nothing traded. So a timeframe resumes only when its newest stored bar is
+ * the bucket just before the current one; otherwise it starts afresh and the
+ * downtime stays without bars (unless backfill fetched them). Either way the
+ * bar containing the start instant misses the trades before it: gapped.
+ */
+const coldStartAt = data.restored && series.every((s) => s.formingBar() === undefined) ? nowMs() : NaN;
+
+function resumable(s: BarSeries, tf: TimeframeName): Bar[] {
+  const bars = s.bars({ limit: 64 });
+  if (coldStartAt !== coldStartAt) return bars;
+  const { ms, origin } = parseTimeframe(tf);
+  const newest = bars.at(-1);
+  return newest !== undefined && newest.openTime + ms >= bucketStart(coldStartAt, ms, origin) ? bars : [];
+}
+
 const aggregators = data.settings.symbols.map((_, i) => {
   const agg = new BarAggregator(data.timeframes, new SymbolBarSink(i), {
     graceMs: data.bars.graceMs,
@@ -100,8 +120,9 @@ const aggregators = data.settings.symbols.map((_, i) => {
     lateToleranceMs: data.bars.lateToleranceMs,
     tradeIdOrder: capabilities.tradeIdOrder,
     session: entry.session?.(data.settings),
+    blindUntil: coldStartAt,
   });
-  for (let tf = 0; tf < nTf; tf++) agg.resume(tf, series[i * nTf + tf]!.bars({ limit: 64 }));
+  for (let tf = 0; tf < nTf; tf++) agg.resume(tf, resumable(series[i * nTf + tf]!, data.timeframes[tf]!));
   return agg;
 });
 const seq = new Float64Array(data.settings.symbols.length);
@@ -239,9 +260,7 @@ for (let first = 0; first < data.settings.symbols.length; first += symbolsPerCon
   );
 }
 
-// The venue's public REST API only goes with its public WebSocket: a custom `url` (testnet, proxy,
-// local fake) without a `restUrl` means no recovery rather than mixing two environments.
-const restUrl = data.settings.restUrl ?? (data.settings.url === undefined ? entry.defaultRestUrl : undefined);
+const restUrl = restUrlOf(entry, data.settings);
 const pageFetcher = groupAdapters[0]?.tradesFrom;
 if (restUrl !== undefined && pageFetcher !== undefined) {
   recovery = new GapRecovery(

@@ -90,6 +90,11 @@ export class ExchangePump {
     for (let i = 0; i < n; i++) this.publishedClose[i] = src.series[i]!.lastClosedOpenTime();
   }
 
+  /** Bars were put into the series outside the event stream (restored from storage, backfilled): count them as published. */
+  resync(): void {
+    for (let i = 0; i < this.src.series.length; i++) this.publishedClose[i] = this.src.series[i]!.lastClosedOpenTime();
+  }
+
   /** Take everything available now. */
   drain(): void {
     const { ticks, barEvents, dirty, series } = this.src;

@@ -17,11 +17,14 @@ import { TickRing } from '../buffers/tick-ring.ts';
 import { parseConfig } from '../config/load.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
-import { adapterFor } from '../exchanges/registry.ts';
+import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
+import { backfill } from '../backfill/backfill.ts';
+import { BarDb } from '../storage/bar-db.ts';
+import { BarPersister, type PersistedSeries } from '../storage/persister.ts';
 import { BAR_EVENT_FIELDS, type ExchangeBuffers, type FeedWorkerData, type WorkerStatus } from '../feed/protocol.ts';
 import { FeedSupervisor, type SupervisorOptions } from '../feed/supervisor.ts';
 import type { ConnectionOptions } from '../feed/connection.ts';
-import { TICK_FIELDS, type Bar } from '../model/records.ts';
+import { BAR_FIELDS, TICK_FIELDS, writeBar, type Bar } from '../model/records.ts';
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
@@ -35,6 +38,7 @@ import type {
   LatencyReport,
   LatencySummary,
   StatusReport,
+  StorageStatus,
   Tickwire,
   TickwireEvents,
 } from './types.ts';
@@ -78,6 +82,10 @@ interface ExchangeRuntime {
   rate: number;
   rateAt: number;
   rateFrames: number;
+  /** Index of this exchange's first series in the persister's list. */
+  firstSeries: number;
+  /** Bars restored from storage or backfilled into this exchange's series by this process. */
+  restored: number;
 }
 
 type Handlers = { [K in keyof TickwireEvents]: Set<(payload: TickwireEvents[K]) => void> };
@@ -98,6 +106,15 @@ export class TickwireRuntime implements Tickwire {
   private simulated: SimulatedExchange | undefined;
   private startedAt = NaN;
   private running = false;
+  /** Every series in exchange order (the persister's indices), and each one's index by key. */
+  private readonly allSeries: PersistedSeries[] = [];
+  private readonly seriesIndex = new Map<string, number>();
+  private db: BarDb | undefined;
+  /** Bars the persister of an earlier start wrote (it is replaced on each start). */
+  private writtenBefore = 0;
+  private persister: BarPersister | undefined;
+  /** What storage did at start: bars restored, bars backfilled, and what backfill could not do. */
+  readonly storageReport = { restored: 0, backfilled: 0, problems: [] as string[] };
   /** Exceptions thrown by user event handlers (they never stop the pump). */
   handlerErrors = 0;
 
@@ -110,9 +127,14 @@ export class TickwireRuntime implements Tickwire {
       const symbols = new SymbolIndex();
       for (const s of ex.symbols) symbols.add(s);
       const series: SharedArrayBuffer[] = [];
+      const firstSeries = this.allSeries.length;
       for (const symbol of ex.symbols) {
         for (const tf of config.timeframes) {
-          series.push(this.store.create(seriesKey(name, symbol, tf), config.history[tf]).buffer);
+          const key = seriesKey(name, symbol, tf);
+          const view = this.store.create(key, config.history[tf]);
+          series.push(view.buffer);
+          this.seriesIndex.set(key, this.allSeries.length);
+          this.allSeries.push({ key, series: view, tfMs: parseTimeframe(tf).ms, history: config.history[tf] });
         }
       }
       const buffers: ExchangeBuffers = {
@@ -147,16 +169,41 @@ export class TickwireRuntime implements Tickwire {
         rate: 0,
         rateAt: performance.now(),
         rateFrames: 0,
+        firstSeries,
+        restored: 0,
       });
     }
     this.memoryBytes = bytes + this.store.bytesReserved();
     this.registerMetrics();
   }
 
+  /**
+   * Load the stored bars into shared memory (storage on; idempotent). `start`
+   * calls it; call it earlier to have candles answered before the feeds are
+   * up (the CLI does, before it listens). Returns the bars restored.
+   */
+  restore(): number {
+    const storage = this.config.storage;
+    if (storage === null || this.db !== undefined) return this.storageReport.restored;
+    this.db = new BarDb(storage.path);
+    this.persister = new BarPersister(this.db, this.allSeries, storage.flushMs, (err) => {
+      process.stderr.write(`tickwire storage: flush to ${storage.path} failed (retrying): ${(err as Error).message}\n`);
+    });
+    this.storageReport.restored = this.persister.restore();
+    for (const ex of this.exchanges.values()) {
+      ex.restored = ex.series.reduce((n, s) => n + s.closedCount(), 0);
+      ex.pump.resync();
+    }
+    return this.storageReport.restored;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     this.startedAt = Date.now();
+    this.restore();
+    if (this.config.storage?.backfill === true) await Promise.all([...this.exchanges.values()].map((ex) => this.backfill(ex)));
+    this.persister?.start();
     const sim = this.config.exchanges['simulated'];
     let simUrl = '';
     if (sim !== undefined) {
@@ -179,6 +226,7 @@ export class TickwireRuntime implements Tickwire {
         connection: this.options.connection ?? {},
         tickMs: this.options.tickMs ?? 100,
         statusMs: this.options.statusMs ?? 1_000,
+        restored: ex.restored > 0,
       };
       ex.supervisor = new FeedSupervisor(data, (status) => this.onWorkerStatus(ex, status), this.options.supervisor);
       this.setState(ex, 'starting');
@@ -196,6 +244,44 @@ export class TickwireRuntime implements Tickwire {
     for (const ex of this.exchanges.values()) ex.pump.drain(); // what the workers wrote last
     await this.simulated?.stop();
     this.simulated = undefined;
+    await this.persister?.stop(); // every bar closed so far is on disk
+    this.writtenBefore = this.persister?.written ?? this.writtenBefore;
+    await this.db?.close();
+    this.persister = undefined;
+    this.db = undefined;
+  }
+
+  private storageStatus(): StorageStatus | null {
+    const storage = this.config.storage;
+    if (storage === null) return null;
+    return {
+      path: storage.path,
+      restoredBars: this.storageReport.restored,
+      backfilledBars: this.storageReport.backfilled,
+      writtenBars: this.persister?.written ?? this.writtenBefore,
+      flushFailures: this.persister?.failures ?? 0,
+      problems: [...this.storageReport.problems],
+    };
+  }
+
+  /** Fetch the closed bars `ex` is missing from the venue's klines (before its worker starts: one writer). */
+  private async backfill(ex: ExchangeRuntime): Promise<void> {
+    const entry = adapterFor(ex.name)!;
+    const cfg = this.config.exchanges[ex.name]!;
+    const restUrl = restUrlOf(entry, cfg);
+    if (entry.klines !== true || restUrl === undefined) return;
+    const nTf = this.config.timeframes.length;
+    const targets = ex.series.map((series, i) => {
+      const timeframe = this.config.timeframes[i % nTf]!;
+      return { symbol: ex.native[Math.floor(i / nTf)]!, timeframe, series, history: this.config.history[timeframe], index: ex.firstSeries + i };
+    });
+    const result = await backfill(restUrl, targets, Date.now(), this.config.storage!.backfillTimeoutMs, (index, record) => {
+      this.persister?.amended(index, record);
+    });
+    ex.restored += result.bars;
+    ex.pump.resync();
+    this.storageReport.backfilled += result.bars;
+    for (const p of result.problems) this.storageReport.problems.push(`${ex.name} ${p}`);
   }
 
   on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
@@ -239,7 +325,7 @@ export class TickwireRuntime implements Tickwire {
   status(): StatusReport {
     const exchanges: Record<string, ExchangeStatus> = {};
     for (const ex of this.exchanges.values()) exchanges[ex.name] = this.exchangeStatus(ex);
-    return { uptimeMs: this.running ? Date.now() - this.startedAt : 0, exchanges };
+    return { uptimeMs: this.running ? Date.now() - this.startedAt : 0, exchanges, storage: this.storageStatus() };
   }
 
   health(): HealthReport {
@@ -281,9 +367,20 @@ export class TickwireRuntime implements Tickwire {
       quote: (e) => this.emit(h.quote, e),
       bar: (u: BarUpdate, closed: boolean) => {
         this.emit(h.bar, u);
-        if (closed) this.emit(h.barClose, u);
+        if (!closed) return;
+        this.emit(h.barClose, u);
+        // New closes are picked up from the series at each flush; amendments (late trades, gap marks) are not new.
+        if (u.bar.revision > 0 && this.persister !== undefined) this.persistAmendment(u);
       },
     };
+  }
+
+  private persistAmendment(u: BarUpdate): void {
+    const index = this.seriesIndex.get(seriesKey(u.exchange, u.symbol, u.timeframe));
+    if (index === undefined) return;
+    const record = new Float64Array(BAR_FIELDS);
+    writeBar(u.bar, record, 0);
+    this.persister!.amended(index, record);
   }
 
   private emit<T>(handlers: Set<(payload: T) => void>, payload: T): void {
@@ -404,6 +501,33 @@ export class TickwireRuntime implements Tickwire {
       registers: [this.registry],
       collect() {
         this.set(runtime.memoryBytes);
+      },
+    });
+    new client.Counter({
+      name: 'tickwire_bars_persisted_total',
+      help: 'Closed bars written to storage.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(runtime.storageStatus()?.writtenBars ?? 0);
+      },
+    });
+    new client.Counter({
+      name: 'tickwire_bars_backfilled_total',
+      help: 'Closed bars fetched from the venues\' klines at start.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(runtime.storageReport.backfilled);
+      },
+    });
+    new client.Counter({
+      name: 'tickwire_storage_flush_failures_total',
+      help: 'Flushes of closed bars to storage that failed (retried).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(runtime.storageStatus()?.flushFailures ?? 0);
       },
     });
     new client.Counter({

@@ -80,6 +80,22 @@ export interface ExchangeStatus {
 export interface StatusReport {
   uptimeMs: number;
   exchanges: Record<string, ExchangeStatus>;
+  /** Persistence of closed bars; null when storage is off. */
+  storage: StorageStatus | null;
+}
+
+export interface StorageStatus {
+  path: string;
+  /** Bars loaded from storage at start. */
+  restoredBars: number;
+  /** Bars fetched from the venues' klines at start. */
+  backfilledBars: number;
+  /** Bars written since start. */
+  writtenBars: number;
+  /** Flushes that failed (retried at the next interval). */
+  flushFailures: number;
+  /** What backfill could not fill, one line each. */
+  problems: string[];
 }
 
 export interface HealthReport {

@@ -39,7 +39,7 @@
  * Hot path: all state lives in one Float64Array (one "slot" per bar) and a
  * few per-timeframe typed arrays; nothing is allocated per trade or quote.
  */
-import { BAR_FIELDS, BarField as F, writeBar, type Bar } from '../model/records.ts';
+import { BAR_FIELDS, BarField as F, BarSource, writeBar, type Bar } from '../model/records.ts';
 import type { SessionFilter } from '../model/sessions.ts';
 import { bucketStart, parseTimeframe, type Timeframe } from '../model/timeframes.ts';
 import { tradeIdSet, type TradeIdOrder, type TradeIdSet } from './recent-ids.ts';
@@ -82,6 +82,12 @@ export interface AggregatorOptions {
   maxFillBars?: number;
   /** When the market trades (stocks): no flat bars for buckets outside it. Default: always (crypto). */
   session?: SessionFilter;
+  /**
+   * An instant (exchange ms) before which trades were not seen, e.g. a cold
+   * start after downtime: the bar whose bucket contains it is marked gapped
+   * when opened. Default: none.
+   */
+  blindUntil?: number;
 }
 
 // Slot layout: the BAR_FIELDS of the bar, then the aggregator's own fields.
@@ -119,6 +125,7 @@ export class BarAggregator {
   private readonly fillEmpty: boolean;
   private readonly toleranceMs: number;
   private readonly maxFill: number;
+  private readonly blindUntil: number;
   private readonly ids: TradeIdSet;
   private readonly n: number;
   private readonly ms: Float64Array;
@@ -148,6 +155,7 @@ export class BarAggregator {
     this.fillEmpty = options.fillEmpty ?? true;
     this.toleranceMs = options.lateToleranceMs ?? 5000;
     this.maxFill = Math.max(1, options.maxFillBars ?? 1000);
+    this.blindUntil = options.blindUntil ?? NaN;
     this.ids = tradeIdSet(options.tradeIdOrder ?? 'increasing', options.dedupCapacity ?? 16384);
     const n = (this.n = this.timeframes.length);
     this.ms = new Float64Array(n);
@@ -427,6 +435,7 @@ export class BarAggregator {
     s[off + F.CLOSE] = prevClose;
     s[off + F.FIRST_TRADE_ID] = NaN;
     s[off + F.LAST_TRADE_ID] = NaN;
+    if (start <= this.blindUntil && this.blindUntil < start + this.ms[tf]!) s[off + F.GAPPED] = 1;
     if (this.pendStart[tf] === start) {
       s[off + SPREAD_SUM] = this.pendSum[tf]!;
       s[off + SPREAD_N] = this.pendN[tf]!;
@@ -442,6 +451,8 @@ export class BarAggregator {
     if (!(start >= this.frontier[tf]! - this.ringSize[tf]! * ms)) return DROPPED; // older than the ring reaches
     const s = this.s;
     const off = this.ringOffset(tf, start);
+    // A backfilled bar came from the venue's klines, fetched after its bucket closed: it already counts this trade.
+    if (s[off + F.OPEN_TIME] === start && s[off + F.SOURCE] === BarSource.BACKFILL) return DROPPED;
     if (s[off + F.OPEN_TIME] === start) {
       this.apply(off, ts, price, size, side, id);
       s[off + F.REVISION]++;

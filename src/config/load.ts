@@ -37,9 +37,19 @@ import {
   DEFAULT_RATE,
   DEFAULT_SEED,
   DEFAULT_TIMEFRAMES,
+  DEFAULT_HTTP_BURST,
+  DEFAULT_HTTP_RATE,
+  DEFAULT_STORAGE_PATH,
+  DEFAULT_FLUSH_MS,
+  DEFAULT_BACKFILL_TIMEOUT_MS,
+  defaultStreamConfig,
 } from './defaults.ts';
 import { adapterFor, adapterNames, capabilitiesOf, type AdapterEntry } from '../exchanges/registry.ts';
-import type { BarsConfig, ExchangeConfig, FeedChannel, ServerConfig, TickwireConfig } from './types.ts';
+import { isLoopbackHost, MIN_JWT_SECRET_LENGTH, openServerProblem, TOKEN_NAME_PATTERN } from '../server/auth.ts';
+import { normalizeOrigin } from '../server/cors.ts';
+import { parseChannelPattern } from '../server/principal.ts';
+import type { ApiTokenConfig, AuthConfig, CorsConfig, JwtConfig } from './types.ts';
+import type { BarsConfig, ExchangeConfig, FeedChannel, ServerConfig, StorageConfig, StreamConfig, TickwireConfig } from './types.ts';
 
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 
@@ -49,15 +59,31 @@ export const KNOWN_EXCHANGES: readonly string[] = adapterNames();
 /** Keys every exchange accepts; the registry adds each venue's own. */
 const EXCHANGE_KEYS = ['url', 'symbols', 'channels'] as const;
 
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges'] as const;
-const SERVER_KEYS = ['host', 'port'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth'] as const;
+const STORAGE_KEYS = ['path', 'flushMs', 'backfill', 'backfillTimeoutMs'] as const;
+const SERVER_KEYS = ['host', 'port', 'cors'] as const;
 const BARS_KEYS = ['graceMs', 'fillEmpty', 'lateToleranceMs'] as const;
+const STREAM_KEYS = [
+  'maxBackpressure', 'slowConsumer', 'resumeHistory', 'resumeLingerS', 'maxChannelsPerConnection', 'maxMessageBytes', 'subscribeRate', 'idleTimeoutS',
+] as const;
+const RATE_KEYS = ['rate', 'burst'] as const;
 const CHANNELS: readonly FeedChannel[] = ['trades', 'quotes'];
 
 export const MAX_HISTORY = 1_000_000;
 export const MAX_GRACE_MS = 60_000;
 export const MAX_LATE_TOLERANCE_MS = 3_600_000;
 export const MAX_RATE = 10_000;
+/** `stream:` bounds. maxBackpressure and maxMessageBytes are bytes; uWS refuses an idle timeout under 8 s or over 960 s. */
+export const MIN_BACKPRESSURE = 64 * 1024;
+export const MAX_BACKPRESSURE = 1024 * 1024 * 1024;
+export const MIN_MESSAGE_BYTES = 256;
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const MAX_RESUME_HISTORY = 100_000;
+export const MAX_RESUME_LINGER_S = 86_400;
+export const MAX_CHANNELS_PER_CONNECTION = 100_000;
+export const MAX_SUBSCRIBE_RATE = 10_000;
+export const MIN_IDLE_TIMEOUT_S = 8;
+export const MAX_IDLE_TIMEOUT_S = 960;
 /** Exchange-native symbol ids: BTCUSDT, BTC-USD, XBT/USD, BTC-PERP:USDT, 1000PEPE.X. */
 export const SYMBOL_PATTERN = /^[A-Za-z0-9._\-/:]{1,40}$/;
 
@@ -127,7 +153,7 @@ export function loadConfigText(
   const subst: Substitution = { issues: [], fromEnv: new Map() };
   const substituted = substitute(doc, '', env, subst);
   if (subst.issues.length > 0) throw new ConfigError(source, subst.issues);
-  return validate(substituted, source, subst.fromEnv);
+  return validate(substituted, source, subst.fromEnv, { storageByDefault: true });
 }
 
 /**
@@ -135,7 +161,7 @@ export function loadConfigText(
  * defaults. Throws one `ConfigError` listing every problem, one per line.
  */
 export function parseConfig(input: unknown, source = 'config'): TickwireConfig {
-  return validate(input, source, new Map());
+  return validate(input, source, new Map(), { storageByDefault: false });
 }
 
 function yamlSyntaxError(text: string, source: string, err: unknown): Error {
@@ -200,7 +226,7 @@ function substituteString(value: string, path: string, env: Readonly<Record<stri
 
 // ───────────────────────────────────────────────────────────── validation
 
-function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, readonly string[]>): TickwireConfig {
+function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, readonly string[]>, options: ValidateOptions): TickwireConfig {
   const c = new Checker(fromEnv);
   const root = input === undefined || input === null ? {} : input;
   if (!isMap(root)) {
@@ -214,9 +240,12 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const history = historySection(c, root.history, timeframes);
   const bars = barsSection(c, root.bars);
   const exchanges = exchangesSection(c, root.exchanges);
+  const storage = storageSection(c, root.storage, options.storageByDefault);
+  const stream = streamSection(c, root.stream, 'stream', defaultStreamConfig());
+  const auth = authSection(c, root.auth, server.host);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges };
+  return { server, timeframes, history, bars, exchanges, storage, stream, auth };
 }
 
 function serverSection(c: Checker, value: unknown): ServerConfig {
@@ -228,7 +257,243 @@ function serverSection(c: Checker, value: unknown): ServerConfig {
   }
   const port = c.number(s.port, 'server.port', DEFAULT_PORT, (n) => Number.isInteger(n) && n >= 0 && n <= 65535,
     'an integer port from 0 to 65535 (0 = any free port)');
-  return { host, port };
+  const cors = corsSection(c, s.cors);
+  return { host, port, cors };
+}
+
+// ── server.cors and auth (README "Security") ──
+
+const CORS_KEYS = ['origins'] as const;
+const AUTH_KEYS = ['tokens', 'jwt', 'allowOpen', 'httpRate'] as const;
+const TOKEN_KEYS = ['name', 'sha256', 'channels'] as const;
+const JWT_KEYS = ['secret', 'issuer', 'audience'] as const;
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+function corsSection(c: Checker, value: unknown): CorsConfig {
+  const s = c.section(value, 'server.cors', CORS_KEYS);
+  const list = s.origins;
+  if (list === undefined || list === null) return { origins: [] };
+  const path = 'server.cors.origins';
+  if (!Array.isArray(list)) {
+    c.fail(path, list, 'a list of origins such as https://app.example.com, or [*] for any');
+    return { origins: [] };
+  }
+  const origins: string[] = [];
+  list.forEach((v, i) => {
+    const at = index(path, i);
+    if (v === '*') {
+      if (list.length === 1) origins.push('*');
+      else c.fail(at, v, '* alone ([*]), or a list of origins without it');
+      return;
+    }
+    const origin = typeof v === 'string' ? normalizeOrigin(v) : undefined;
+    if (origin === undefined) c.fail(at, v, 'an origin: http(s)://host[:port], without a path (https://app.example.com)');
+    else if (origins.includes(origin)) c.fail(at, v, 'each origin once');
+    else origins.push(origin);
+  });
+  return { origins };
+}
+
+function authSection(c: Checker, value: unknown, host: string): AuthConfig {
+  const a = c.section(value, 'auth', AUTH_KEYS);
+  const before = c.issues.length;
+  const tokens = tokensSection(c, a.tokens);
+  const jwt = jwtSection(c, a.jwt);
+  const allowOpen = c.boolean(a.allowOpen, 'auth.allowOpen', false);
+  // `false`: no limit (e.g. behind a proxy that limits, where every client shares its address).
+  const httpRate = a.httpRate === false
+    ? null
+    : rateSection(c, a.httpRate, 'auth.httpRate', { rate: DEFAULT_HTTP_RATE, burst: DEFAULT_HTTP_BURST }, 'HTTP requests per second');
+  // Only when auth is open on purpose (not because its tokens or jwt were invalid: those are reported already).
+  if (tokens.length === 0 && jwt === undefined && !allowOpen && c.issues.length === before && !isLoopbackHost(host)) {
+    c.issues.push({ path: 'auth.allowOpen', message: openServerProblem(c.describe('server.host', host).replace(/^got /, '')) });
+  }
+  return { tokens, jwt, allowOpen, httpRate };
+}
+
+function tokensSection(c: Checker, value: unknown): ApiTokenConfig[] {
+  if (value === undefined || value === null) return [];
+  const shape = 'a list of { name, sha256, channels }';
+  if (!Array.isArray(value)) {
+    c.fail('auth.tokens', value, shape);
+    return [];
+  }
+  const tokens: ApiTokenConfig[] = [];
+  const names = new Map<string, string>();
+  const hashes = new Map<string, string>();
+  value.forEach((v, i) => {
+    const path = index('auth.tokens', i);
+    if (!isMap(v)) {
+      c.fail(path, v, shape);
+      return;
+    }
+    // The value of an unknown key is never shown: `token: <the token>` is the likely mistake.
+    c.unknownKeys(v, path, TOKEN_KEYS, (key) => (key === 'token' ? ' (store the SHA-256 of the token, never the token: npx tickwire hash-token)' : ''));
+    let ok = true;
+    const name = v.name;
+    if (typeof name !== 'string' || !TOKEN_NAME_PATTERN.test(name)) {
+      c.fail(join(path, 'name'), name, 'a name of 1 to 64 letters, digits or . _ @ - (shown in logs and metrics)');
+      ok = false;
+    } else if (names.has(name)) {
+      c.fail(join(path, 'name'), name, `each name once (already at ${names.get(name)})`);
+      ok = false;
+    } else {
+      names.set(name, path);
+    }
+    const sha = v.sha256;
+    const shaPath = join(path, 'sha256');
+    const expectedSha = 'expected the SHA-256 of the token as 64 hex digits (npx tickwire hash-token)';
+    if (sha === undefined || sha === null || sha === '') {
+      c.issues.push({ path: shaPath, message: `missing, ${expectedSha}` });
+      ok = false;
+    } else if (typeof sha !== 'string' || !SHA256_HEX.test(sha)) {
+      // Never shown: a token pasted here by mistake must not reach a log.
+      c.issues.push({ path: shaPath, message: `got a value that is not 64 hex digits (not shown), ${expectedSha}` });
+      ok = false;
+    } else if (hashes.has(sha.toLowerCase())) {
+      c.issues.push({ path: shaPath, message: `same hash as ${hashes.get(sha.toLowerCase())}, expected each token once` });
+      ok = false;
+    } else {
+      hashes.set(sha.toLowerCase(), path);
+    }
+    const channels = channelPatterns(c, v.channels, join(path, 'channels'));
+    if (ok && channels !== undefined) tokens.push({ name: name as string, sha256: (sha as string).toLowerCase(), channels });
+  });
+  return tokens;
+}
+
+/** Channel patterns of a token (default `['*']`); undefined when invalid (reported). */
+function channelPatterns(c: Checker, value: unknown, path: string): string[] | undefined {
+  if (value === undefined || value === null) return ['*'];
+  if (!Array.isArray(value) || value.length === 0) {
+    c.fail(path, value, 'a non-empty list of channel patterns (* for all, trades:binance:*, bars:*:BTCUSDT:1m, system, alerts)');
+    return undefined;
+  }
+  let ok = true;
+  value.forEach((v, i) => {
+    const at = index(path, i);
+    if (typeof v !== 'string') {
+      c.fail(at, v, 'a channel pattern (text)');
+      ok = false;
+      return;
+    }
+    const p = parseChannelPattern(v);
+    if (typeof p === 'string') {
+      c.issues.push({ path: at, message: `${c.describe(at, v)}: ${p}` });
+      ok = false;
+    } else if (p.exchange !== null && !KNOWN_EXCHANGES.includes(p.exchange)) {
+      c.fail(at, v, `a pattern naming a known exchange (${KNOWN_EXCHANGES.join(', ')}) or *`);
+      ok = false;
+    }
+  });
+  return ok ? (value as string[]) : undefined;
+}
+
+function jwtSection(c: Checker, value: unknown): JwtConfig | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isMap(value)) {
+    c.fail('auth.jwt', value, `a map with the keys ${JWT_KEYS.join(', ')}`);
+    return undefined;
+  }
+  const j = c.section(value, 'auth.jwt', JWT_KEYS);
+  const expected = `an HS256 secret of at least ${MIN_JWT_SECRET_LENGTH} bytes, from the environment (secret: \${TICKWIRE_JWT_SECRET})`;
+  const s = j.secret;
+  const at = 'auth.jwt.secret';
+  let secret: string | undefined;
+  if (s === undefined || s === null || s === '') c.issues.push({ path: at, message: `missing, expected ${expected}` });
+  else if (typeof s !== 'string') c.issues.push({ path: at, message: `got a ${Array.isArray(s) ? 'list' : typeof s} (not shown), expected ${expected}` });
+  else if (Buffer.byteLength(s, 'utf8') < MIN_JWT_SECRET_LENGTH) {
+    c.issues.push({ path: at, message: `got ${Buffer.byteLength(s, 'utf8')} bytes (not shown), expected ${expected}` });
+  } else secret = s;
+  const issuer = optionalText(c, j.issuer, 'auth.jwt.issuer', 'the expected iss claim, a non-empty string');
+  const audience = optionalText(c, j.audience, 'auth.jwt.audience', 'the expected aud claim, a non-empty string');
+  return secret === undefined ? undefined : { secret, issuer, audience };
+}
+
+function optionalText(c: Checker, value: unknown, path: string, expected: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && value !== '') return value;
+  c.fail(path, value, expected);
+  return undefined;
+}
+
+interface ValidateOptions {
+  /** Config files persist bars in DEFAULT_STORAGE_PATH unless they say otherwise; library objects only when they ask. */
+  storageByDefault: boolean;
+}
+
+/** `storage: false` → off; a map (or nothing, in a file) → on with defaults for what it leaves out. */
+function storageSection(c: Checker, value: unknown, byDefault: boolean): StorageConfig | null {
+  if (value === false || ((value === undefined || value === null) && !byDefault)) return null;
+  const s = c.section(value, 'storage', STORAGE_KEYS);
+  let path = DEFAULT_STORAGE_PATH;
+  if (s.path !== undefined && s.path !== null) {
+    if (typeof s.path === 'string' && s.path.trim() !== '') path = s.path;
+    else c.fail('storage.path', s.path, 'a directory path');
+  }
+  return {
+    path,
+    flushMs: c.number(s.flushMs, 'storage.flushMs', DEFAULT_FLUSH_MS, (n) => Number.isInteger(n) && n >= 10 && n <= 60_000, 'an integer number of ms from 10 to 60000'),
+    backfill: c.boolean(s.backfill, 'storage.backfill', true),
+    backfillTimeoutMs: c.number(s.backfillTimeoutMs, 'storage.backfillTimeoutMs', DEFAULT_BACKFILL_TIMEOUT_MS,
+      (n) => Number.isInteger(n) && n >= 0 && n <= 600_000, 'an integer number of ms from 0 to 600000'),
+  };
+}
+
+/**
+ * Validate `createServer` overrides of the `stream:` section (same keys, same
+ * rules) on top of `base`; throws a ConfigError naming the option.
+ */
+export function parseStreamOptions(overrides: Record<string, unknown>, base: StreamConfig, source = 'createServer options'): StreamConfig {
+  const c = new Checker(new Map());
+  const stream = streamSection(c, overrides, '', base);
+  if (c.issues.length > 0) throw new ConfigError(source, c.issues);
+  return stream;
+}
+
+/** `stream:`: every key optional, each falling back to `base` (defaultStreamConfig() for a file). */
+function streamSection(c: Checker, value: unknown, path: string, base: StreamConfig): StreamConfig {
+  const s = c.section(value, path, STREAM_KEYS);
+  const at = (key: string) => join(path, key);
+  const int = (min: number, max: number) => (n: number) => Number.isInteger(n) && n >= min && n <= max;
+  let slowConsumer = base.slowConsumer;
+  if (s.slowConsumer !== undefined && s.slowConsumer !== null) {
+    if (s.slowConsumer === 'gap' || s.slowConsumer === 'disconnect') slowConsumer = s.slowConsumer;
+    else c.fail(at('slowConsumer'), s.slowConsumer, 'gap (pause, then a gap notice) or disconnect (close 1013)');
+  }
+  return {
+    maxBackpressure: c.number(s.maxBackpressure, at('maxBackpressure'), base.maxBackpressure, int(MIN_BACKPRESSURE, MAX_BACKPRESSURE),
+      `an integer number of bytes from ${MIN_BACKPRESSURE} to ${MAX_BACKPRESSURE}`),
+    slowConsumer,
+    resumeHistory: c.number(s.resumeHistory, at('resumeHistory'), base.resumeHistory, int(1, MAX_RESUME_HISTORY),
+      `a whole number of messages per channel from 1 to ${MAX_RESUME_HISTORY}`),
+    resumeLingerS: c.number(s.resumeLingerS, at('resumeLingerS'), base.resumeLingerS, (n) => n >= 0 && n <= MAX_RESUME_LINGER_S,
+      `a number of seconds from 0 to ${MAX_RESUME_LINGER_S}`),
+    maxChannelsPerConnection: c.number(s.maxChannelsPerConnection, at('maxChannelsPerConnection'), base.maxChannelsPerConnection,
+      int(1, MAX_CHANNELS_PER_CONNECTION), `a whole number from 1 to ${MAX_CHANNELS_PER_CONNECTION}`),
+    maxMessageBytes: c.number(s.maxMessageBytes, at('maxMessageBytes'), base.maxMessageBytes, int(MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES),
+      `an integer number of bytes from ${MIN_MESSAGE_BYTES} to ${MAX_MESSAGE_BYTES}`),
+    subscribeRate: rateSection(c, s.subscribeRate, at('subscribeRate'), base.subscribeRate, 'subscribe requests per second'),
+    idleTimeoutS: c.number(s.idleTimeoutS, at('idleTimeoutS'), base.idleTimeoutS,
+      (n) => n === 0 || (Number.isInteger(n) && n >= MIN_IDLE_TIMEOUT_S && n <= MAX_IDLE_TIMEOUT_S),
+      `0 (off) or a whole number of seconds from ${MIN_IDLE_TIMEOUT_S} to ${MAX_IDLE_TIMEOUT_S}`),
+  };
+}
+
+/** A token bucket: `{ rate, burst }`, or one number = rate with a burst of twice that. */
+function rateSection(c: Checker, value: unknown, path: string, base: { rate: number; burst: number }, what: string): { rate: number; burst: number } {
+  if (value === undefined || value === null) return { rate: base.rate, burst: base.burst };
+  const rateOk = (n: number) => n > 0 && n <= MAX_SUBSCRIBE_RATE;
+  const rateExpected = `a number of ${what} > 0 and <= ${MAX_SUBSCRIBE_RATE}`;
+  if (!isMap(value)) {
+    const rate = c.number(value, path, base.rate, rateOk, `${rateExpected}, or { rate, burst }`);
+    return { rate, burst: Math.max(1, Math.ceil(rate * 2)) };
+  }
+  const r = c.section(value, path, RATE_KEYS);
+  const rate = c.number(r.rate, join(path, 'rate'), base.rate, rateOk, rateExpected);
+  const burst = c.number(r.burst, join(path, 'burst'), r.rate === undefined ? base.burst : Math.max(1, Math.ceil(rate * 2)),
+    (n) => Number.isInteger(n) && n >= 1 && n <= MAX_SUBSCRIBE_RATE * 10, `a whole number from 1 to ${MAX_SUBSCRIBE_RATE * 10}`);
+  return { rate, burst };
 }
 
 function timeframesSection(c: Checker, value: unknown): TimeframeName[] {

@@ -11,6 +11,49 @@ export type FeedChannel = 'trades' | 'quotes';
 export interface ServerConfig {
   host: string;
   port: number;
+  /** Browser origins allowed to call the HTTP API and open the WebSocket (README "Security"). */
+  cors: CorsConfig;
+}
+
+/** `server.cors`: origins (`https://app.example.com`) allowed cross-origin; `['*']` any; `[]` (default) none. */
+export interface CorsConfig {
+  origins: string[];
+}
+
+/** A token bucket: `rate` per second, bursts of up to `burst`. */
+export interface RateLimit {
+  rate: number;
+  burst: number;
+}
+
+/** One API token, stored as the SHA-256 of the token (never the token itself). */
+export interface ApiTokenConfig {
+  /** Shown in logs and metrics, keys the rate limit. */
+  name: string;
+  /** Lower-case hex SHA-256 of the token (`npx tickwire hash-token`). */
+  sha256: string;
+  /** Channel patterns this token may read (principal.ts); default `['*']`. */
+  channels: string[];
+}
+
+/** HS256 JSON Web Tokens. */
+export interface JwtConfig {
+  /** HMAC key (its UTF-8 bytes), at least 32 bytes; set it from the environment. */
+  secret: string;
+  /** When set, the `iss` claim must equal it. */
+  issuer: string | undefined;
+  /** When set, the `aud` claim must name it. */
+  audience: string | undefined;
+}
+
+/** `auth`: no tokens and no jwt = open (allowed on loopback, or anywhere with `allowOpen`). */
+export interface AuthConfig {
+  tokens: ApiTokenConfig[];
+  jwt: JwtConfig | undefined;
+  /** Serve open on a non-loopback host. */
+  allowOpen: boolean;
+  /** HTTP requests per client (principal, or remote address when open); null = no limit (`httpRate: false`). */
+  httpRate: RateLimit | null;
 }
 
 export interface BarsConfig {
@@ -49,4 +92,44 @@ export interface TickwireConfig {
   history: Record<TimeframeName, number>;
   bars: BarsConfig;
   exchanges: Record<string, ExchangeConfig>;
+  /** Persistence of closed bars (LMDB); null when off (`storage: false`, or a library config without the key). */
+  storage: StorageConfig | null;
+  auth: AuthConfig;
+  /** The `/v1/stream` WebSocket: slow consumers, resume history, per-connection limits. */
+  stream: StreamConfig;
+}
+
+/** What happens to a connection whose live messages passed its backpressure limit. */
+export type SlowConsumerPolicy = 'gap' | 'disconnect';
+
+/** `stream:` (README "WebSocket"); `createServer` options override it key by key. */
+export interface StreamConfig {
+  /** Bytes a connection may have buffered; live messages stop at half of it, the rest is for replies and replays. */
+  maxBackpressure: number;
+  /** Past the limit: `gap` (pause, then a gap notice and skip ahead) or `disconnect` (close 1013). */
+  slowConsumer: SlowConsumerPolicy;
+  /** Messages kept per channel for `since` resume (channels that have subscribers, see resumeLingerS). */
+  resumeHistory: number;
+  /** Seconds a channel keeps recording history after its last subscriber left (0: stop at once). */
+  resumeLingerS: number;
+  /** Concrete channels one connection may hold (wildcards count what they expand to). */
+  maxChannelsPerConnection: number;
+  /** Largest client message processed, bytes (larger: INVALID_PARAMETER; over twice this: the connection is closed). */
+  maxMessageBytes: number;
+  /** Subscribe and unsubscribe requests per connection. */
+  subscribeRate: RateLimit;
+  /** Seconds without any frame from the client (pongs count) before the connection is closed; 0 off, else 8 to 960. */
+  idleTimeoutS: number;
+}
+
+/** Where closed bars are kept across restarts, and how they are filled in after downtime. */
+export interface StorageConfig {
+  /** LMDB directory (created when missing). */
+  path: string;
+  /** Closed bars are written at least this often, ms (and on shutdown). */
+  flushMs: number;
+  /** Fetch missing closed bars from the venue's klines REST endpoint on start (venues that have one). */
+  backfill: boolean;
+  /** How long start-up waits for backfill per exchange before going live without the rest, ms. */
+  backfillTimeoutMs: number;
 }

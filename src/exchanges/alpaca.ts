@@ -40,7 +40,7 @@
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
-import { daysFromCivil, daysInMonth } from './decode.ts';
+import { daysFromCivil, daysInMonth, isPlausibleMs, isQuantity } from './decode.ts';
 
 export type AlpacaAssetClass = 'stocks' | 'crypto';
 /** Stock feeds: `iex` (free plan), `sip` (all US exchanges, paid), `test` (always-on fake stream, symbol FAKEPACA). */
@@ -143,6 +143,8 @@ const REC_QUOTE = 2;
  */
 const BIG_ID = /([{,]\s*"i"\s*:\s*)(\d{16,})(?=\s*[,}])/g;
 const BIG_ID_MARK = '\u0001';
+/** The marker as JSON writes it (a raw U+0001 is not valid JSON in the first place). */
+const BIG_ID_MARK_ESCAPED = '\\u0001';
 const BIG_ID_REPLACEMENT = `$1"\\u0001$2"`;
 
 /** An Alpaca market data adapter for `symbols` (native spelling: `AAPL`, `BRK.B`, `BTC/USD`). */
@@ -228,6 +230,8 @@ export class AlpacaAdapter implements ExchangeAdapter {
    * like Binance's can follow if SIP rates ever call for it.
    */
   parse(frame: string, handler: FeedHandler): FrameKind {
+    // The marker must come from the rewrite alone: a frame spelling it itself could pass a string as an id.
+    if (frame.includes(BIG_ID_MARK_ESCAPED)) return this.malformed('U+0001 in a frame (Alpaca sends no control characters)');
     let msgs: unknown;
     try {
       msgs = JSON.parse(frame.replace(BIG_ID, BIG_ID_REPLACEMENT));
@@ -286,10 +290,10 @@ export class AlpacaAdapter implements ExchangeAdapter {
     if (typeof sym !== 'string') return 'no symbol S';
     const price = t['p'];
     const size = t['s'];
-    if (typeof price !== 'number' || !(price > 0) || price === Infinity) return 'bad price p';
-    if (typeof size !== 'number' || !(size > 0) || size === Infinity) return 'bad size s';
+    if (!isQuantity(price) || price === 0) return 'bad price p';
+    if (!isQuantity(size) || size === 0) return 'bad size s';
     const ts = typeof t['t'] === 'string' ? parseRfc3339Ms(t['t']) : NaN;
-    if (ts !== ts) return 'bad time t';
+    if (!isPlausibleMs(ts)) return 'bad time t';
     if (!optionalStrings(t['c'])) return 'bad conditions c';
     let side = 0;
     let id: number;
@@ -328,12 +332,12 @@ export class AlpacaAdapter implements ExchangeAdapter {
     const bidSize = q['bs'];
     const ask = q['ap'];
     const askSize = q['as'];
-    if (typeof bid !== 'number' || !(bid >= 0) || bid === Infinity) return 'bad bid price bp';
-    if (typeof ask !== 'number' || !(ask >= 0) || ask === Infinity) return 'bad ask price ap';
-    if (typeof bidSize !== 'number' || !(bidSize >= 0) || bidSize === Infinity) return 'bad bid size bs';
-    if (typeof askSize !== 'number' || !(askSize >= 0) || askSize === Infinity) return 'bad ask size as';
+    if (!isQuantity(bid)) return 'bad bid price bp';
+    if (!isQuantity(ask)) return 'bad ask price ap';
+    if (!isQuantity(bidSize)) return 'bad bid size bs';
+    if (!isQuantity(askSize)) return 'bad ask size as';
     const ts = typeof q['t'] === 'string' ? parseRfc3339Ms(q['t']) : NaN;
-    if (ts !== ts) return 'bad time t';
+    if (!isPlausibleMs(ts)) return 'bad time t';
     if (!optionalStrings(q['c'])) return 'bad conditions c';
     if (!optionalString(q['bx'])) return 'bad bid exchange bx';
     if (!optionalString(q['ax'])) return 'bad ask exchange ax';
@@ -425,7 +429,7 @@ export function stockTradeId(i: unknown, exchange: string): number {
   if (typeof i === 'number') {
     if (!Number.isSafeInteger(i) || i < 0) return NaN;
     low = i % TWO_47;
-  } else if (typeof i === 'string' && i.charCodeAt(0) === 1) {
+  } else if (isMarkedBigId(i)) {
     low = Number(BigInt.asUintN(47, BigInt(i.slice(1))));
   } else {
     return NaN;
@@ -442,8 +446,18 @@ export function stockTradeId(i: unknown, exchange: string): number {
  */
 export function cryptoTradeId(i: unknown): number {
   if (typeof i === 'number') return Number.isSafeInteger(i) && i >= 0 ? i : NaN;
-  if (typeof i === 'string' && i.charCodeAt(0) === 1) return Number(BigInt.asUintN(53, BigInt(i.slice(1))));
+  if (isMarkedBigId(i)) return Number(BigInt.asUintN(53, BigInt(i.slice(1))));
   return NaN;
+}
+
+/** A big id as the BIG_ID rewrite leaves it: the marker, then 16 or more digits (so BigInt cannot throw). */
+function isMarkedBigId(i: unknown): i is string {
+  if (typeof i !== 'string' || i.length < 17 || i.charCodeAt(0) !== 1) return false;
+  for (let k = 1; k < i.length; k++) {
+    const d = i.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return false;
+  }
+  return true;
 }
 
 /** Two ASCII digits at s[i, i+2) as a number, NaN otherwise. */

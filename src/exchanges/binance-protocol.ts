@@ -12,6 +12,7 @@
  * errors, how strictly decimals are read) stays in the adapters.
  */
 import type { ClientRequest } from './adapter.ts';
+import { venueText } from './decode.ts';
 import { hashRange, hashString } from './scan.ts';
 
 /**
@@ -82,5 +83,5 @@ export function replyId(m: Record<string, unknown>): number {
 
 /** `<venue> error <code>: <msg>` of an error object `{"code":N,"msg":".."}`; undefined when `err` is not one. */
 export function errorText(venue: string, err: Record<string, unknown>): string | undefined {
-  return typeof err['code'] === 'number' && typeof err['msg'] === 'string' ? `${venue} error ${err['code']}: ${err['msg']}` : undefined;
+  return typeof err['code'] === 'number' && typeof err['msg'] === 'string' ? `${venue} error ${err['code']}: ${venueText(err['msg'])}` : undefined;
 }

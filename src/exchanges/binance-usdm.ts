@@ -159,7 +159,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       const size = sc.decimalString();
       if (!sc.expect(',"X":"MARKET","m":')) return -1;
       const buyerIsMaker = sc.bool();
-      if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !(ts > 0) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
+      if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
       if (symbol < 0) return FrameKind.IGNORED;
       handler.trade(symbol, ts, price, size, buyerIsMaker === 1 ? -1 : 1, id);
       return FrameKind.DATA;
@@ -181,7 +181,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       const ts = sc.int();
       if (!sc.expect(',"E":')) return -1;
       sc.int();
-      if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !(ts > 0) || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
+      if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
       if (symbol < 0) return FrameKind.IGNORED;
       handler.quote(symbol, ts, bid, bidSize, ask, askSize);
       return FrameKind.DATA;

@@ -8,7 +8,10 @@
  * - `<symbol>@trade` (one frame per trade, so counts match Binance klines) and
  *   `<symbol>@bookTicker` (no timestamp on spot: the feed stamps it).
  * - `m` is "the buyer is the market maker": m=true means the seller was the
- *   aggressor. Prices and sizes are decimal strings.
+ *   aggressor. Prices and sizes are decimal strings (read with an optional
+ *   exponent, as Coinbase's: Binance prints plain decimals, and the fast
+ *   path takes only those); times are epoch ms, ids non-negative integers.
+ *   Anything else, or out of the bounds of ./decode.ts, is MALFORMED.
  * - Limits: 1024 streams and 5 incoming messages per second per connection;
  *   connections live at most 24 h; a `serverShutdown` event precedes a close.
  *   The server pings every 20 s; the ws client answers with a pong itself.
@@ -18,6 +21,7 @@
 import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 import { BinanceSymbols, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
+import { decimalWithExponent, isEpochMs, isTradeId } from './decode.ts';
 import { FrameScanner } from './scan.ts';
 
 export const binanceCapabilities: AdapterCapabilities = {
@@ -94,7 +98,7 @@ export class BinanceAdapter implements ExchangeAdapter {
       const buyerIsMaker = sc.bool();
       if (!sc.expect(',"M":')) return -1;
       sc.bool();
-      if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !(price > 0) || !(size > 0)) return -1;
+      if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
       if (symbol < 0) return FrameKind.IGNORED;
       handler.trade(symbol, ts, price, size, buyerIsMaker === 1 ? -1 : 1, id);
       return FrameKind.DATA;
@@ -130,13 +134,14 @@ export class BinanceAdapter implements ExchangeAdapter {
     if (!res.ok) throw new Error(`binance REST ${res.status} for historicalTrades`);
     const body: unknown = await res.json();
     if (!Array.isArray(body)) throw new Error('binance REST: historicalTrades did not answer a list');
-    return body.map((t: Record<string, unknown>) => {
-      const price = decimal(t['price']);
-      const size = decimal(t['qty']);
-      if (typeof t['id'] !== 'number' || typeof t['time'] !== 'number' || !(price > 0) || !(size > 0) || typeof t['isBuyerMaker'] !== 'boolean') {
+    return body.map((item: unknown) => {
+      const t = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+      const price = decimalWithExponent(t['price']);
+      const size = decimalWithExponent(t['qty']);
+      if (!isTradeId(t['id']) || !isEpochMs(t['time']) || !(price > 0) || !(size > 0) || typeof t['isBuyerMaker'] !== 'boolean') {
         throw new Error('binance REST: malformed trade in historicalTrades');
       }
-      return { ts: t['time'], price, size, side: t['isBuyerMaker'] ? -1 : 1, id: t['id'] };
+      return { ts: t['time'] as number, price, size, side: t['isBuyerMaker'] ? -1 : 1, id: t['id'] as number };
     });
   }
 
@@ -174,9 +179,9 @@ export class BinanceAdapter implements ExchangeAdapter {
       if (symbol < 0) return symbol === -1 ? FrameKind.IGNORED : this.malformed('trade without symbol');
       const ts = d['T'];
       const id = d['t'];
-      const price = decimal(d['p']);
-      const size = decimal(d['q']);
-      if (typeof ts !== 'number' || !Number.isFinite(ts) || typeof id !== 'number' || !(price > 0) || !(size > 0) || typeof d['m'] !== 'boolean') {
+      const price = decimalWithExponent(d['p']);
+      const size = decimalWithExponent(d['q']);
+      if (!isEpochMs(ts) || !isTradeId(id) || !(price > 0) || !(size > 0) || typeof d['m'] !== 'boolean') {
         return this.malformed('bad trade fields');
       }
       handler.trade(symbol, ts, price, size, d['m'] ? -1 : 1, id);
@@ -185,29 +190,21 @@ export class BinanceAdapter implements ExchangeAdapter {
     if (e === undefined && 'u' in d && 'b' in d && 'a' in d) {
       const symbol = this.symbols.of(d['s']);
       if (symbol < 0) return symbol === -1 ? FrameKind.IGNORED : this.malformed('quote without symbol');
-      const bid = decimal(d['b']);
-      const bidSize = decimal(d['B']);
-      const ask = decimal(d['a']);
-      const askSize = decimal(d['A']);
+      const bid = decimalWithExponent(d['b']);
+      const bidSize = decimalWithExponent(d['B']);
+      const ask = decimalWithExponent(d['a']);
+      const askSize = decimalWithExponent(d['A']);
       if (!(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return this.malformed('bad bookTicker fields');
       handler.quote(symbol, NaN, bid, bidSize, ask, askSize);
       return FrameKind.DATA;
     }
     if (e === 'serverShutdown') return FrameKind.SHUTDOWN;
-    return FrameKind.IGNORED;
+    // Payloads without `e` exist (partial depth snapshots); one whose `e` is not a string does not.
+    return e === undefined || typeof e === 'string' ? FrameKind.IGNORED : this.malformed('event type is not a string');
   }
 
   private malformed(why: string): FrameKind {
     this.error = `binance: ${why}`;
     return FrameKind.MALFORMED;
   }
-}
-
-/**
- * A Binance decimal string as a number; NaN for anything else. Lenient on
- * purpose: whatever Number() reads (exponents too), unlike the stricter
- * plainDecimal of ./decode.ts used on USDⓈ-M.
- */
-function decimal(v: unknown): number {
-  return typeof v === 'string' && v.length > 0 && v.length < 40 ? Number(v) : NaN;
 }

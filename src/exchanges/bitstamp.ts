@@ -65,7 +65,7 @@ import {
   type FeedHandler,
   type RecoveredTrade,
 } from './adapter.ts';
-import { decimalWithExponent } from './decode.ts';
+import { decimalWithExponent, isPlausibleMs, venueText } from './decode.ts';
 
 export const bitstampCapabilities: AdapterCapabilities = {
   name: 'bitstamp',
@@ -181,8 +181,8 @@ export class BitstampAdapter implements ExchangeAdapter {
       case 'bts:error': {
         const data = (typeof m.data === 'object' && m.data !== null ? m.data : {}) as Partial<WireErrorData>;
         this.ackId = typeof channel === 'string' ? (this.requestIds.get(channel) ?? NaN) : NaN;
-        const code = typeof data.code === 'number' || typeof data.code === 'string' ? ` ${data.code}` : '';
-        this.error = `bitstamp error${code}: ${typeof data.message === 'string' ? data.message : 'no message'}`;
+        const code = typeof data.code === 'number' || typeof data.code === 'string' ? ` ${venueText(String(data.code))}` : '';
+        this.error = `bitstamp error${code}: ${typeof data.message === 'string' ? venueText(data.message) : 'no message'}`;
         return FrameKind.ERROR;
       }
       default:
@@ -233,7 +233,7 @@ export class BitstampAdapter implements ExchangeAdapter {
       const price = decimalWithExponent(t.price);
       const size = decimalWithExponent(t.amount);
       const type = integer(t.type);
-      if (typeof item !== 'object' || item === null || !(id >= 0) || !(seconds > 0) || !(price > 0) || !(size > 0) || (type !== 0 && type !== 1)) {
+      if (typeof item !== 'object' || item === null || !(id >= 0) || !isPlausibleMs(seconds * 1000) || !(price > 0) || !(size > 0) || (type !== 0 && type !== 1)) {
         throw new Error('bitstamp REST: malformed trade in transactions');
       }
       if (id >= fromId) trades.push({ ts: seconds * 1000, price, size, side: type === 0 ? 1 : -1, id });
@@ -252,10 +252,11 @@ export class BitstampAdapter implements ExchangeAdapter {
     const size = decimalWithExponent(d.amount_str);
     const us = digitString(d.microtimestamp);
     const side = d.type === 0 ? 1 : d.type === 1 ? -1 : 0;
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !(us > 0) || side === 0) {
+    const ts = Math.floor(us / 1000);
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !isPlausibleMs(ts) || side === 0) {
       return this.malformed('bad trade fields');
     }
-    handler.trade(symbol, Math.floor(us / 1000), price, size, side, id);
+    handler.trade(symbol, ts, price, size, side, id);
     return FrameKind.DATA;
   }
 

@@ -55,7 +55,7 @@ import {
   type FeedHandler,
   type RecoveredTrade,
 } from './adapter.ts';
-import { isEpochMs, plainDecimal } from './decode.ts';
+import { isEpochMs, plainDecimal, venueText } from './decode.ts';
 
 /**
  * Sources: ../shared/fixtures/bybit/protocol.md (B1 = bybit-exchange/docs v5).
@@ -269,8 +269,8 @@ export class BybitAdapter implements ExchangeAdapter {
     const op = m.op;
     if (m.success === false) {
       this.ackId = requestId(m.req_id);
-      const reason = typeof m.ret_msg === 'string' && m.ret_msg !== '' ? m.ret_msg : 'no reason given';
-      this.error = `bybit refused${typeof op === 'string' ? ` ${op}` : ''}: ${reason}`;
+      const reason = typeof m.ret_msg === 'string' && m.ret_msg !== '' ? venueText(m.ret_msg) : 'no reason given';
+      this.error = `bybit refused${typeof op === 'string' ? ` ${venueText(op)}` : ''}: ${reason}`;
       return FrameKind.ERROR;
     }
     if (op === 'ping' || op === 'pong') return FrameKind.IGNORED;
@@ -282,9 +282,10 @@ export class BybitAdapter implements ExchangeAdapter {
       if (m.type === 'COMMAND_RESP') {
         // The option/spread form: which topics took, which did not.
         this.ackId = requestId(m.req_id);
-        const failed = m.data?.failTopics;
-        if (Array.isArray(failed) && failed.length > 0) {
-          this.error = `bybit refused topics: ${failed.join(', ')}`;
+        const failed: unknown = m.data?.failTopics;
+        if (failed !== undefined && (!Array.isArray(failed) || !failed.every((t) => typeof t === 'string'))) return this.malformed('failTopics is not a list of topics');
+        if (failed !== undefined && failed.length > 0) {
+          this.error = `bybit refused topics: ${venueText(failed.join(', '))}`;
           return FrameKind.ERROR;
         }
         return FrameKind.ACK;

@@ -58,7 +58,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
-import { daysFromCivil, daysInMonth, decimalWithExponent, digitsAt } from './decode.ts';
+import { daysFromCivil, daysInMonth, decimalWithExponent, digitsAt, isPlausibleMs, venueText } from './decode.ts';
 
 export const coinbaseCapabilities: AdapterCapabilities = {
   name: 'coinbase',
@@ -162,8 +162,8 @@ export class CoinbaseAdapter implements ExchangeAdapter {
       case 'error': {
         const e = m as Partial<WireError>;
         this.ackId = this.pending.shift() ?? NaN;
-        const message = typeof e.message === 'string' ? e.message : 'error';
-        this.error = `coinbase: ${message}${typeof e.reason === 'string' && e.reason !== '' ? `: ${e.reason}` : ''}`;
+        const message = typeof e.message === 'string' ? venueText(e.message) : 'error';
+        this.error = `coinbase: ${message}${typeof e.reason === 'string' && e.reason !== '' ? `: ${venueText(e.reason)}` : ''}`;
         return FrameKind.ERROR;
       }
       default:
@@ -182,7 +182,7 @@ export class CoinbaseAdapter implements ExchangeAdapter {
     const ts = isoMs(d.time);
     // The maker's side: the aggressor took the other one.
     const side = d.side === 'sell' ? 1 : d.side === 'buy' ? -1 : 0;
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !(ts > 0) || side === 0) {
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !isPlausibleMs(ts) || side === 0) {
       return this.malformed('bad match fields');
     }
     handler.trade(symbol, ts, price, size, side, id);
@@ -204,7 +204,7 @@ export class CoinbaseAdapter implements ExchangeAdapter {
       !(ask > 0) ||
       (d.best_bid_size !== undefined && !(bidSize >= 0)) ||
       (d.best_ask_size !== undefined && !(askSize >= 0)) ||
-      (d.time !== undefined && !(ts > 0))
+      (d.time !== undefined && !isPlausibleMs(ts))
     ) {
       return this.malformed('bad ticker fields');
     }
@@ -280,7 +280,7 @@ function restTrade(item: unknown): RecoveredTrade | undefined {
   const ts = isoMs(d.time);
   // The maker's side, as in `match`: the aggressor took the other one.
   const side = d.side === 'sell' ? 1 : d.side === 'buy' ? -1 : 0;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !(ts > 0) || side === 0) return undefined;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !isPlausibleMs(ts) || side === 0) return undefined;
   return { ts, price, size, side, id };
 }
 

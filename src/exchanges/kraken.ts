@@ -55,7 +55,7 @@ import {
   type FeedHandler,
   type RecoveredTrade,
 } from './adapter.ts';
-import { daysInMonth, digitsAt, isTradeId, plainDecimal } from './decode.ts';
+import { MAX_QUANTITY, daysInMonth, digitsAt, isPlausibleMs, isTradeId, plainDecimal, venueText } from './decode.ts';
 
 export const krakenCapabilities: AdapterCapabilities = {
   name: 'kraken',
@@ -200,8 +200,8 @@ export class KrakenAdapter implements ExchangeAdapter {
     }
     if (success === false || typeof m['error'] === 'string') {
       this.ackId = reqId(m['req_id']);
-      const text = typeof m['error'] === 'string' ? m['error'] : 'request failed';
-      const symbol = typeof m['symbol'] === 'string' ? ` (${m['symbol']})` : '';
+      const text = typeof m['error'] === 'string' ? venueText(m['error']) : 'request failed';
+      const symbol = typeof m['symbol'] === 'string' ? ` (${venueText(m['symbol'])})` : '';
       this.error = `kraken error: ${text}${symbol}`;
       return FrameKind.ERROR;
     }
@@ -223,7 +223,7 @@ export class KrakenAdapter implements ExchangeAdapter {
       }
       const ts = typeof t['timestamp'] === 'string' ? isoToMs(t['timestamp']) : NaN;
       const side = t['side'];
-      if (!positive(t['price']) || !positive(t['qty']) || (side !== 'buy' && side !== 'sell') || !isTradeId(t['trade_id']) || ts !== ts) {
+      if (!positive(t['price']) || !positive(t['qty']) || (side !== 'buy' && side !== 'sell') || !isTradeId(t['trade_id']) || !isPlausibleMs(ts)) {
         return this.malformed('bad trade fields');
       }
       this.times[i] = ts;
@@ -252,7 +252,7 @@ export class KrakenAdapter implements ExchangeAdapter {
       }
       if (!positive(q['bid']) || !positive(q['ask']) || !nonNegative(q['bid_qty']) || !nonNegative(q['ask_qty'])) return this.malformed('bad ticker fields');
       const stamp = q['timestamp'];
-      if (stamp !== undefined && (typeof stamp !== 'string' || Number.isNaN(isoToMs(stamp)))) return this.malformed('bad ticker timestamp');
+      if (stamp !== undefined && (typeof stamp !== 'string' || !isPlausibleMs(isoToMs(stamp)))) return this.malformed('bad ticker timestamp');
       ours++;
     }
     if (ours === 0) return FrameKind.IGNORED;
@@ -309,7 +309,7 @@ async function krakenTradesPage(restUrl: string, pair: string, since: bigint): P
       !(price > 0) ||
       !(size > 0) ||
       typeof time !== 'number' ||
-      !(time > 0 && time < 1e11) ||
+      !isPlausibleMs(time * 1000) ||
       (side !== 'b' && side !== 's') ||
       typeof t[4] !== 'string' ||
       typeof t[5] !== 'string' ||
@@ -326,12 +326,14 @@ async function krakenTradesPage(restUrl: string, pair: string, since: bigint): P
   return { trades, last: BigInt(last) };
 }
 
+/** A price or size as a JSON number: > 0 and below MAX_QUANTITY (./decode.ts). */
 function positive(v: unknown): boolean {
-  return typeof v === 'number' && v > 0 && v < Infinity;
+  return typeof v === 'number' && v > 0 && v < MAX_QUANTITY;
 }
 
+/** A size as a JSON number: >= 0 and below MAX_QUANTITY. */
 function nonNegative(v: unknown): boolean {
-  return typeof v === 'number' && v >= 0 && v < Infinity;
+  return typeof v === 'number' && v >= 0 && v < MAX_QUANTITY;
 }
 
 /** The request id a response echoes; NaN when it carries none. */

@@ -44,6 +44,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
+import { MAX_QUANTITY, isPlausibleMs, venueText } from './decode.ts';
 
 export const okxCapabilities: AdapterCapabilities = {
   name: 'okx',
@@ -165,18 +166,22 @@ export class OkxAdapter implements ExchangeAdapter {
     const event = m['event'];
     if (event === 'subscribe' || event === 'unsubscribe') {
       if (typeof arg !== 'object' || arg === null) return this.malformed(`${event} without arg`);
-      this.ackId = this.requestOf.get(`${String(arg['channel'])} ${String(arg['instId'])}`) ?? NaN;
+      const channel = arg['channel'];
+      const instId = arg['instId'];
+      this.ackId = typeof channel === 'string' && typeof instId === 'string' ? (this.requestOf.get(`${channel} ${instId}`) ?? NaN) : NaN;
       return FrameKind.ACK;
     }
     if (event === 'error') {
       const code = m['code'];
       const text = m['msg'];
       this.ackId = NaN;
-      this.error = `okx error ${typeof code === 'string' || typeof code === 'number' ? code : '?'}: ${typeof text === 'string' ? text : ''}`;
+      this.error = `okx error ${typeof code === 'string' || typeof code === 'number' ? venueText(String(code)) : '?'}: ${typeof text === 'string' ? venueText(text) : ''}`;
       return FrameKind.ERROR;
     }
     if (event === 'notice') {
-      this.error = `okx notice ${String(m['code'])}: ${String(m['msg'])}`;
+      const code = m['code'];
+      const text = m['msg'];
+      this.error = `okx notice ${typeof code === 'string' || typeof code === 'number' ? venueText(String(code)) : '?'}: ${typeof text === 'string' ? venueText(text) : ''}`;
       return m['code'] === NOTICE_SERVICE_UPGRADE ? FrameKind.SHUTDOWN : FrameKind.IGNORED;
     }
     if (typeof event === 'string') return FrameKind.IGNORED; // login, channel-conn-count, …
@@ -197,7 +202,7 @@ export class OkxAdapter implements ExchangeAdapter {
         !(decimal(t['sz']) > 0) ||
         (side !== 'buy' && side !== 'sell') ||
         !(integer(t['tradeId']) >= 0) ||
-        !(integer(t['ts']) >= 0)
+        !isPlausibleMs(integer(t['ts']))
       ) {
         return this.malformed('bad trade fields');
       }
@@ -217,7 +222,7 @@ export class OkxAdapter implements ExchangeAdapter {
     const bids = d['bids'];
     const asks = d['asks'];
     const ts = integer(d['ts']);
-    if (!Array.isArray(bids) || !Array.isArray(asks) || !(ts >= 0)) return this.malformed('bad bbo-tbt fields');
+    if (!Array.isArray(bids) || !Array.isArray(asks) || !isPlausibleMs(ts)) return this.malformed('bad bbo-tbt fields');
     if (bids.length === 0 || asks.length === 0) return FrameKind.IGNORED; // one-sided book: no quote
     const bid = bids[0] as unknown[];
     const ask = asks[0] as unknown[];
@@ -288,19 +293,21 @@ export class OkxAdapter implements ExchangeAdapter {
 }
 
 /**
- * An OKX decimal string ("30247.5", "0.00135203") as a number; NaN for
+ * An OKX decimal string ("30247.5", "0.00135203") of fewer than 40
+ * characters as a number below MAX_QUANTITY (./decode.ts); NaN for
  * anything else: no sign, exponent, blanks or bare dot, which `Number`
  * would accept.
  */
 function decimal(v: unknown): number {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 40) return NaN;
+  if (typeof v !== 'string' || v.length === 0 || v.length >= 40) return NaN;
   let dot = -1;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c === 46 /* . */ && dot < 0 && i > 0 && i < v.length - 1) dot = i;
     else if (c < 48 || c > 57) return NaN;
   }
-  return Number(v);
+  const n = Number(v);
+  return n < MAX_QUANTITY ? n : NaN; // 39 nines round up to 1e39
 }
 
 /** One history-trades item as a trade; undefined when any field is off or it names another instrument. */
@@ -312,7 +319,7 @@ function restTrade(item: unknown, instId: string): RecoveredTrade | undefined {
   const price = decimal(t['px']);
   const size = decimal(t['sz']);
   const side = t['side'] === 'buy' ? 1 : t['side'] === 'sell' ? -1 : 0; // the taker's
-  if ((t['instId'] !== undefined && t['instId'] !== instId) || !(id >= 0) || !(ts > 0) || !(price > 0) || !(size > 0) || side === 0) return undefined;
+  if ((t['instId'] !== undefined && t['instId'] !== instId) || !(id >= 0) || !isPlausibleMs(ts) || !(price > 0) || !(size > 0) || side === 0) return undefined;
   return { ts, price, size, side, id };
 }
 

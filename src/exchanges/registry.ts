@@ -35,6 +35,8 @@ export interface AdapterEntry {
   defaultUrl(config: ExchangeConfig): string;
   /** REST base URL for gap recovery when the config gives none (venues whose adapter has `tradesFrom`). */
   defaultRestUrl?: string;
+  /** The venue serves Binance-format klines at `<restUrl>/api/v3/klines`: start-up backfill uses them (src/backfill/). */
+  klines?: boolean;
   /** When the configured market trades (stocks); none: around the clock. */
   session?(config: ExchangeConfig): SessionFilter | undefined;
   create(symbols: readonly string[], channels: readonly FeedChannel[], config: ExchangeConfig): ExchangeAdapter;
@@ -53,7 +55,12 @@ function plain(capabilities: AdapterCapabilities, create: AdapterEntry['create']
 }
 
 const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
-  binance: { ...plain(binanceCapabilities, (s, c) => new BinanceAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://api.binance.com' },
+  binance: {
+    ...plain(binanceCapabilities, (s, c) => new BinanceAdapter(s, c)),
+    extraKeys: ['restUrl'],
+    defaultRestUrl: 'https://api.binance.com',
+    klines: true,
+  },
   'binance-usdm': plain(binanceUsdmCapabilities, (s, c) => new BinanceUsdmAdapter(s, c)),
   coinbase: { ...plain(coinbaseCapabilities, (s, c) => new CoinbaseAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://api.exchange.coinbase.com' },
   kraken: { ...plain(krakenCapabilities, (s, c) => new KrakenAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://api.kraken.com' },
@@ -96,6 +103,16 @@ export function adapterFor(exchange: string): AdapterEntry | undefined {
 /** Names of every registered adapter. */
 export function adapterNames(): string[] {
   return Object.keys(ADAPTERS);
+}
+
+/**
+ * The REST base URL for one configured exchange: the config's `restUrl`, else
+ * the venue's public API, but only with the venue's public WebSocket: a custom
+ * `url` (testnet, proxy, local fake) without a `restUrl` means no REST rather
+ * than mixing two environments.
+ */
+export function restUrlOf(entry: AdapterEntry, config: ExchangeConfig): string | undefined {
+  return config.restUrl ?? (config.url === undefined ? entry.defaultRestUrl : undefined);
 }
 
 /** The capabilities that apply to one configured exchange. */

@@ -14,7 +14,10 @@
  *  - rotation before the venue's maximum connection age and on the venue's
  *    shutdown notice, make-before-break (see `handover`).
  * Each frame goes to the adapter's `parse`; what it finds goes to the handler.
+ * A frame the adapter calls MALFORMED, a binary frame and a text frame that
+ * is not UTF-8 are counted (`parseErrors`) and the connection goes on.
  */
+import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import { FrameKind, type ClientRequest, type ExchangeAdapter, type FeedHandler } from '../exchanges/adapter.ts';
 
@@ -50,6 +53,14 @@ export interface ConnectionEvents {
 
 /** The longest delay a Node timer honours. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * What a text frame that is not valid UTF-8 is passed on as: counted as a
+ * parse error like a binary frame, and the connection goes on (RFC 6455 says
+ * fail it with 1007; a market-data feed would lose every frame until the
+ * reconnect for one corrupt frame, so tickwire counts it instead).
+ */
+const NOT_UTF8 = Symbol('text frame that is not UTF-8');
 
 /** Longest a replaced connection is kept during a handover, ms. */
 const HANDOVER_DEADLINE_MS = 10_000;
@@ -164,7 +175,8 @@ export class FeedConnection {
     if (this.retiring === undefined) this.events.onState?.(this.reconnects === 0 && this.frames === 0 ? 'connecting' : 'reconnecting');
     this.gotData = false;
     this.pendingAcks.clear();
-    const ws = new WebSocket(this.url, { handshakeTimeout: 10_000, perMessageDeflate: false });
+    // UTF-8 is checked in 'message' below, not by ws: ws would fail the whole connection (1007) on one bad frame.
+    const ws = new WebSocket(this.url, { handshakeTimeout: 10_000, perMessageDeflate: false, skipUTF8Validation: true });
     this.ws = ws;
     ws.on('open', () => {
       if (this.ws !== ws) return;
@@ -178,7 +190,7 @@ export class FeedConnection {
     });
     ws.on('message', (data, isBinary) => {
       if (this.ws !== ws && this.retiring !== ws) return;
-      this.onMessage(ws, isBinary ? data : data.toString());
+      this.onMessage(ws, isBinary ? data : isUtf8(data as Buffer) ? data.toString() : NOT_UTF8);
     });
     ws.on('ping', () => {
       this.lastAliveAt = nowMs();
@@ -215,7 +227,7 @@ export class FeedConnection {
     this.lastAliveAt = recvTs;
     if (typeof data !== 'string') {
       this.parseErrors++;
-      this.events.onError?.('binary frame from a text protocol');
+      this.events.onError?.(data === NOT_UTF8 ? 'text frame that is not UTF-8' : 'binary frame from a text protocol');
       this.events.onFrame?.(FrameKind.MALFORMED, recvTs);
       return;
     }

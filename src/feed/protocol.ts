@@ -39,6 +39,12 @@ export interface FeedWorkerData {
   /** How often the worker closes bars on the clock and reports status, ms. */
   tickMs: number;
   statusMs: number;
+  /**
+   * True when the series hold bars restored from storage (or backfilled) by a
+   * new process: the worker then resumes them only if they reach the bucket
+   * before the current one, and marks its first bar gapped (see feed-worker.ts).
+   */
+  restored: boolean;
 }
 
 /** Worker → main: counters since the worker started, plus its parse-time histogram. */

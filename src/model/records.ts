@@ -65,6 +65,8 @@ export interface Bar {
   revision: number;
   /** Present (true) when trades may be missing: the feed was down during the bar and the gap could not be filled. */
   gapped?: true;
+  /** Present when the bar did not come from live trades: `backfill` = fetched from the venue's klines REST endpoint. */
+  source?: 'backfill';
 }
 
 /** Float64 offsets of a bar record (`BAR_FIELDS` values). NaN encodes null. */
@@ -88,8 +90,13 @@ export const BarField = {
   REVISION: 16,
   /** 1 when trades may be missing (an outage that could not be filled), else 0. */
   GAPPED: 17,
+  /** `BarSource` of the bar: 0 live trades, 1 backfilled from the venue's klines. */
+  SOURCE: 18,
 } as const;
-export const BAR_FIELDS = 18;
+export const BAR_FIELDS = 19;
+
+/** Where a bar's values came from (`BarField.SOURCE`). */
+export const BarSource = { LIVE: 0, BACKFILL: 1 } as const;
 
 /** Float64 offsets of a tick record in a `TickRing` (`TICK_FIELDS` values). */
 export const TickField = {
@@ -141,6 +148,7 @@ export function readBar(buf: Float64Array, offset: number): Bar {
     closed: buf[offset + BarField.CLOSED] === 1,
     revision: buf[offset + BarField.REVISION]!,
     ...(buf[offset + BarField.GAPPED] === 1 ? { gapped: true as const } : {}),
+    ...(buf[offset + BarField.SOURCE] === BarSource.BACKFILL ? { source: 'backfill' as const } : {}),
   };
 }
 
@@ -164,4 +172,5 @@ export function writeBar(bar: Bar, buf: Float64Array, offset: number): void {
   buf[offset + BarField.CLOSED] = bar.closed ? 1 : 0;
   buf[offset + BarField.REVISION] = bar.revision;
   buf[offset + BarField.GAPPED] = bar.gapped === true ? 1 : 0;
+  buf[offset + BarField.SOURCE] = bar.source === 'backfill' ? BarSource.BACKFILL : BarSource.LIVE;
 }

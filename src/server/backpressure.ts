@@ -23,11 +23,16 @@
  * uWS's topic tree also holds up to 32 published messages per subscriber
  * before writing them to the socket (it writes them at 32, before the loop
  * polls, and before a direct send), and `getBufferedAmount()` does not count
- * them: a measurement adds 32 of the largest messages published so far.
+ * them: a measurement adds 32 of the largest messages the socket can receive
+ * (its `largest`, else the largest published so far).
+ *
+ * Each socket may carry its own `limit` (the stream raises it when a socket
+ * moves from conflating its quotes and bars to the slow-consumer policy);
+ * without one, the budget's `liveLimit` applies.
  */
 
 /** Messages uWS's TopicTree may hold per subscriber, not yet in the socket's buffer. */
-const TOPIC_TREE_PENDING = 32;
+export const TOPIC_TREE_PENDING = 32;
 
 /** What the budget keeps per socket (part of the connection's user data). */
 export interface BudgetSlot {
@@ -35,6 +40,10 @@ export interface BudgetSlot {
   heapIndex: number;
   /** Published-bytes total at which this socket must be measured again. */
   checkAt: number;
+  /** Bytes this socket may hold through publishes; default: the budget's liveLimit. */
+  limit?: number;
+  /** Largest message (upper bound) this socket can be sent by a publish; default: the largest published so far. */
+  largest?: number;
 }
 
 export class SendBudget<S extends BudgetSlot> {
@@ -44,19 +53,16 @@ export class SendBudget<S extends BudgetSlot> {
   #largest = 0;
   readonly #heap: S[] = [];
   readonly #limit: number;
-  /** Report a socket congested when it would have less room than this left (hysteresis against re-measuring at every message). */
-  readonly #minRoom: number;
   readonly #buffered: (s: S) => number;
   readonly #onCongested: (s: S) => void;
 
   /**
-   * @param liveLimit bytes a socket may hold buffered through publishes
+   * @param liveLimit bytes a socket may hold buffered through publishes, unless it has its own `limit`
    * @param buffered the socket's `getBufferedAmount()`
    * @param onCongested called (once, after the socket left the heap) when a socket must stop receiving
    */
   constructor(liveLimit: number, buffered: (s: S) => number, onCongested: (s: S) => void) {
     this.#limit = liveLimit;
-    this.#minRoom = Math.floor(liveLimit / 8);
     this.#buffered = buffered;
     this.#onCongested = onCongested;
   }
@@ -97,13 +103,15 @@ export class SendBudget<S extends BudgetSlot> {
 
   /** `pending`: bytes about to be published that are not yet in `#total`. */
   #measure(s: S, pending: number): void {
-    const room = this.#limit - this.#buffered(s) - TOPIC_TREE_PENDING * this.#largest;
-    if (room - pending < this.#minRoom) {
+    const limit = s.limit ?? this.#limit;
+    const room = limit - this.#buffered(s) - TOPIC_TREE_PENDING * (s.largest ?? this.#largest);
+    // Congested when it would have less than an eighth of its limit left (hysteresis against re-measuring at every message).
+    if (room - pending < limit / 8) {
       this.remove(s);
       this.#onCongested(s);
       return;
     }
-    // room - pending ≥ minRoom ≥ 0, so checkAt ≥ #total + pending: `reserve`'s loop ends.
+    // room - pending ≥ limit / 8 > 0, so checkAt > #total + pending: `reserve`'s loop ends.
     this.#schedule(s, this.#total + room);
   }
 

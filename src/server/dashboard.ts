@@ -3,6 +3,11 @@
  * reads `/v1/symbols`, subscribes on `/v1/stream` to every symbol's trades and
  * its shortest timeframe's bars (with a snapshot), and shows per symbol the
  * latest trades, a close-price sparkline and the last few candles.
+ *
+ * The page itself is public; its data calls are not when auth is configured.
+ * Open it as `/#token=<token>`: the fragment never leaves the browser, and
+ * the page sends the token as `Authorization: Bearer` and as the
+ * `bearer.<token>` WebSocket subprotocol (next to `tickwire.json`).
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -110,8 +115,12 @@ function onMessage(m) {
   }
 }
 
+const TOKEN = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+
 async function start() {
-  const { exchanges } = await (await fetch("/v1/symbols")).json();
+  const res = await fetch("/v1/symbols", { headers: TOKEN ? { authorization: "Bearer " + TOKEN } : {} });
+  if (res.status === 401) throw new Error("this server needs a token: open " + location.pathname + "#token=<your token>");
+  const { exchanges } = await res.json();
   const channels = [];
   for (const [exchange, symbols] of Object.entries(exchanges)) {
     for (const [symbol, tfs] of Object.entries(symbols)) {
@@ -125,7 +134,8 @@ async function start() {
 }
 
 function connect(channels) {
-  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v1/stream");
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v1/stream",
+    TOKEN ? ["tickwire.json", "bearer." + TOKEN] : ["tickwire.json"]);
   ws.onopen = () => {
     state.textContent = "live";
     for (let i = 0; i < channels.length; i += 500) {

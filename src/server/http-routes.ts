@@ -10,22 +10,52 @@
  * Errors: a `TickwireError` answers with its code and a status fitting the
  * code; anything else is a 500 `INTERNAL_ERROR` with a fixed message (the
  * cause goes to `onError`, never to the client).
+ *
+ * Access (README "Security"): `/health`, `/streamer/health`, `/docs` and the
+ * dashboard page `/` are public (no credentials, no rate limit: probes and
+ * static text). Every other route authenticates first (401 UNAUTHORIZED,
+ * counted by reason), then takes one request from the client's rate limit
+ * (429 RATE_LIMITED with `Retry-After`, keyed by principal name, or remote
+ * address on an open server); candle routes also need the principal to be
+ * allowed `bars:<exchange>:<symbol>:<tf>` (checked once the symbol is
+ * resolved). Every answer carries the CORS headers of cors.ts, and `OPTIONS`
+ * preflights are answered 204 on any path.
  */
-import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import { parseTimeframe } from '../model/timeframes.ts';
 import { DASHBOARD_HTML } from './dashboard.ts';
-import { JSON_TYPE, choiceParam, intParam, parseQuery, statusOfCode, v1ErrorBody, writeResponse } from './http-util.ts';
+import { UnauthorizedError, requireChannel } from './auth.ts';
+import type { CorsPolicy, HeaderList } from './cors.ts';
+import {
+  JSON_TYPE,
+  choiceParam,
+  intParam,
+  parseQuery,
+  remoteAddress,
+  retryAfterSeconds,
+  statusOfCode,
+  v1ErrorBody,
+  writeResponse,
+} from './http-util.ts';
 import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson, streamerCandleJson } from './json.ts';
+import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
+import { ANONYMOUS, type Authenticate, type Principal } from './principal.ts';
+import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
   readonly tickwire: Tickwire;
   readonly metrics: ServerMetrics;
   /** Told about every unexpected failure (answered as a 500). */
   readonly onError: (err: unknown, where: string) => void;
+  /** Credentials → principal for every non-public route (returns ANONYMOUS when the server is open). */
+  readonly authenticate: Authenticate;
+  /** Requests per client (principal name, or remote address when anonymous); undefined: no limit. */
+  readonly rateLimiter: RateLimiter | undefined;
+  readonly cors: CorsPolicy;
 }
 
 
@@ -35,7 +65,8 @@ const HTML_TYPE = 'text/html; charset=utf-8';
 /** What a synchronous route answers. */
 interface Reply {
   status: number;
-  body: string;
+  /** Text, or bytes (FlatBuffers) that stay valid until the reply is written, synchronously. */
+  body: string | Uint8Array;
   contentType?: string;
 }
 
@@ -48,6 +79,12 @@ interface ApiError {
 
 /** Which error body a route family speaks. */
 type ErrorShape = 'v1' | 'streamer';
+
+/** RFC 6750: a 401 names the scheme it wants. */
+const WWW_AUTHENTICATE = ['WWW-Authenticate', 'Bearer realm="tickwire"'] as const;
+
+/** `public`: no credentials, no rate limit. `private`: authenticated and rate-limited. */
+type Access = 'public' | 'private';
 
 // ── responses ────────────────────────────────────────────────────────────
 
@@ -68,23 +105,65 @@ function errorReply(e: ApiError, shape: ErrorShape): Reply {
   return { status: e.status, body: shape === 'v1' ? v1ErrorBody(e.code, e.message) : streamerErrorBody(e.code, e.message) };
 }
 
-/** Register a synchronous GET route: errors become the route family's error body; every answer is counted. */
+/**
+ * Who is asking, for a private route: authenticate (401), then take one
+ * request from the client's rate limit (429). Reads `req` and `res`
+ * synchronously, inside the handler.
+ */
+function admit(res: HttpResponse, req: HttpRequest, ctx: HttpContext, origin: string): Principal {
+  const address = remoteAddress(res);
+  const who = ctx.authenticate({
+    authorization: req.getHeader('authorization'),
+    protocol: '',
+    query: req.getQuery() ?? '',
+    origin,
+    remoteAddress: address,
+    host: req.getHeader('host'),
+  });
+  const limit = ctx.rateLimiter;
+  if (limit === undefined) return who;
+  const waitMs = limit.take(who === ANONYMOUS ? address : who.name);
+  if (waitMs > 0) {
+    throw new RateLimitedError(
+      waitMs,
+      `too many requests: ${limit.rate} per second with bursts of ${limit.burst} (auth.httpRate); retry in ${retryAfterSeconds(waitMs)} s`,
+    );
+  }
+  return who;
+}
+
+/** The error reply for `err`, with `Retry-After` for a rate limit; auth failures are counted by reason. */
+function refusal(err: unknown, ctx: HttpContext, where: string, shape: ErrorShape, cors: HeaderList): { reply: Reply; headers: HeaderList } {
+  let headers = cors;
+  if (err instanceof UnauthorizedError) {
+    ctx.metrics.authFailure('http', err.reason);
+    headers = [...cors, WWW_AUTHENTICATE];
+  } else if (err instanceof RateLimitedError) {
+    headers = [...cors, ['Retry-After', String(retryAfterSeconds(err.retryAfterMs))]];
+  }
+  return { reply: errorReply(toApiError(err, ctx, where), shape), headers };
+}
+
+/** Register a synchronous GET route: access checked, errors become the route family's error body; every answer is counted. */
 function get(
   app: TemplatedApp,
   ctx: HttpContext,
   pattern: string,
   shape: ErrorShape,
-  handler: (req: HttpRequest) => Reply,
+  access: Access,
+  handler: (req: HttpRequest, who: Principal) => Reply,
 ): void {
   app.get(pattern, (res, req) => {
+    const origin = req.getHeader('origin');
+    let headers = ctx.cors.responseHeaders(origin);
     let reply: Reply;
     try {
-      reply = handler(req);
+      reply = handler(req, access === 'public' ? ANONYMOUS : admit(res, req, ctx, origin));
     } catch (err) {
-      reply = errorReply(toApiError(err, ctx, pattern), shape);
+      ({ reply, headers } = refusal(err, ctx, pattern, shape, headers));
     }
     ctx.metrics.httpRequest(pattern, reply.status);
-    writeResponse(res, reply.status, reply.body, reply.contentType);
+    writeResponse(res, reply.status, reply.body, reply.contentType, headers);
   });
 }
 
@@ -102,25 +181,28 @@ function pathParam(req: HttpRequest, index: number, name: string): string {
 
 // ── routes ───────────────────────────────────────────────────────────────
 
-const CANDLE_PARAMS = ['limit', 'start', 'end', 'format', 'closed'] as const;
+/** `token` is a credential (auth.ts reads it), accepted here so a browser link can carry it. */
+const CANDLE_PARAMS = ['limit', 'start', 'end', 'format', 'closed', 'token'] as const;
 const MAX_LIMIT = 5000;
 const DEFAULT_LIMIT = 500;
 
 export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
+  // format=fbs answers: one reused buffer; each answer is written before the next request is handled.
+  const fbs = new FbsEncoder();
 
-  get(app, ctx, '/health', 'v1', () => {
+  get(app, ctx, '/health', 'v1', 'public', () => {
     const h = tw.health();
     return h.status === 'ok'
       ? { status: 200, body: '{"status":"ok"}' }
       : { status: 503, body: JSON.stringify({ status: 'unavailable', reasons: h.reasons }) };
   });
 
-  get(app, ctx, '/v1/status', 'v1', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
-  get(app, ctx, '/v1/symbols', 'v1', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
-  get(app, ctx, '/v1/latency', 'v1', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
+  get(app, ctx, '/v1/status', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
+  get(app, ctx, '/v1/symbols', 'v1', 'private', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
+  get(app, ctx, '/v1/latency', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
 
-  get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', (req) => {
+  get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'private', (req, who) => {
     const exchange = pathParam(req, 0, 'exchange');
     const symbolGiven = pathParam(req, 1, 'symbol');
     const tfGiven = pathParam(req, 2, 'timeframe');
@@ -131,15 +213,20 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     if (start !== undefined && end !== undefined && start > end) {
       throw new InvalidParameterError('start', q.get('start'), `at most end (${end})`);
     }
-    const format = choiceParam(q, 'format', ['json', 'csv'] as const, 'json');
+    const format = choiceParam(q, 'format', ['json', 'csv', 'fbs'] as const, 'json');
     const closed = choiceParam(q, 'closed', ['true', 'false'] as const, 'false') === 'true';
     const timeframe = parseTimeframe(tfGiven).name;
     const symbol = tw.resolveSymbol(exchange, symbolGiven);
+    requireChannel(who, 'bars:' + exchange + ':' + symbol + ':' + timeframe);
     const query = { limit, start, end, closed };
     if (format === 'csv') {
       const v = new BarTextVisitor(barCsv, '');
       tw.visitBars(exchange, symbol, timeframe, v, query);
       return { status: 200, body: BAR_CSV_HEADER + v.text, contentType: CSV_TYPE };
+    }
+    if (format === 'fbs') {
+      const body = fbs.candles(exchange, symbol, timeframe, (v) => tw.visitBars(exchange, symbol, timeframe, v, query));
+      return { status: 200, body, contentType: FLATBUFFERS_TYPE };
     }
     const v = new BarTextVisitor(barJson);
     const count = tw.visitBars(exchange, symbol, timeframe, v, query);
@@ -150,7 +237,17 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   });
 
   // /metrics: the one asynchronous route.
-  app.get('/metrics', (res) => {
+  app.get('/metrics', (res, req) => {
+    const origin = req.getHeader('origin');
+    const cors = ctx.cors.responseHeaders(origin);
+    try {
+      admit(res, req, ctx, origin);
+    } catch (err) {
+      const { reply, headers } = refusal(err, ctx, '/metrics', 'v1', cors);
+      ctx.metrics.httpRequest('/metrics', reply.status);
+      writeResponse(res, reply.status, reply.body, reply.contentType, headers);
+      return;
+    }
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -171,21 +268,32 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
       }
       ctx.metrics.httpRequest('/metrics', status);
       if (aborted) return;
-      res.cork(() => writeResponse(res, status, body, contentType));
+      res.cork(() => writeResponse(res, status, body, contentType, cors));
     })();
   });
 
   const docs = openApiJson();
-  get(app, ctx, '/docs', 'v1', () => ({ status: 200, body: docs }));
-  get(app, ctx, '/', 'v1', () => ({ status: 200, body: DASHBOARD_HTML, contentType: HTML_TYPE }));
+  get(app, ctx, '/docs', 'v1', 'public', () => ({ status: 200, body: docs }));
+  get(app, ctx, '/', 'v1', 'public', () => ({ status: 200, body: DASHBOARD_HTML, contentType: HTML_TYPE }));
 
   registerStreamerRoutes(app, ctx);
+
+  // CORS preflights, any path: no credentials are sent on them (cors.ts).
+  const preflight = (res: HttpResponse, req: HttpRequest): void => {
+    const headers = ctx.cors.preflightHeaders(req.getHeader('origin'));
+    ctx.metrics.httpRequest('preflight', 204);
+    res.writeStatus('204 No Content');
+    for (const [name, value] of headers) res.writeHeader(name, value);
+    res.endWithoutBody(); // a 204 has no body and no Content-Length
+  };
+  app.options('/*', preflight);
+  app.options('/streamer/*', preflight);
 
   // Anything else, any method.
   app.any('/*', (res, req) => {
     const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
     ctx.metrics.httpRequest('unmatched', 404);
-    writeResponse(res, 404, v1ErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`));
+    writeResponse(res, 404, v1ErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
   });
 }
 
@@ -197,7 +305,7 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
     body: JSON.stringify({ success: true, ...fields, timestamp: Date.now() }),
   });
 
-  get(app, ctx, '/streamer/candles/:symbol/:tf', 'streamer', (req) => {
+  get(app, ctx, '/streamer/candles/:symbol/:tf', 'streamer', 'private', (req, who) => {
     const symbolGiven = pathParam(req, 0, 'symbol');
     const tfGiven = pathParam(req, 1, 'timeframe');
     // Only `limit` is read; other parameters are ignored as the older API did.
@@ -205,6 +313,7 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const limit = intParam(q, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
     const timeframe = parseTimeframe(tfGiven).name;
     const { exchange, symbol } = findSymbol(tw, symbolGiven);
+    requireChannel(who, 'bars:' + exchange + ':' + symbol + ':' + timeframe);
     const v = new BarTextVisitor(streamerCandleJson);
     const count = tw.visitBars(exchange, symbol, timeframe, v, { limit });
     const body =
@@ -213,15 +322,15 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
     return { status: 200, body };
   });
 
-  get(app, ctx, '/streamer/status', 'streamer', () => ok({ status: tw.status() }));
+  get(app, ctx, '/streamer/status', 'streamer', 'private', () => ok({ status: tw.status() }));
 
-  get(app, ctx, '/streamer/available', 'streamer', () => {
+  get(app, ctx, '/streamer/available', 'streamer', 'private', () => {
     const symbols: Record<string, string[]> = {};
     for (const [exchange, bySymbol] of Object.entries(tw.symbols())) symbols[exchange] = Object.keys(bySymbol);
     return ok({ symbols, timeframes: tw.config.timeframes });
   });
 
-  get(app, ctx, '/streamer/health', 'streamer', () => {
+  get(app, ctx, '/streamer/health', 'streamer', 'public', () => {
     const h = tw.health();
     if (h.status === 'ok') return ok({ status: 'ok' });
     return {
@@ -239,7 +348,7 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
   app.any('/streamer/*', (res, req) => {
     const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
     ctx.metrics.httpRequest('unmatched', 404);
-    writeResponse(res, 404, streamerErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`));
+    writeResponse(res, 404, streamerErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
   });
 }
 

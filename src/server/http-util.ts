@@ -1,6 +1,7 @@
 /** Small HTTP helpers shared by the routes and the WebSocket upgrade: status lines, error bodies, query parsing. */
 import type { HttpResponse } from 'uWebSockets.js';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
+import type { HeaderList } from './cors.ts';
 
 export const JSON_TYPE = 'application/json';
 
@@ -33,9 +34,33 @@ export function statusOfCode(code: ErrorCode): number {
   return STATUS_OF_CODE[code] ?? 500;
 }
 
-/** Write a whole response (status, content type, body). Inside a uWS handler or a `res.cork`. */
-export function writeResponse(res: HttpResponse, status: number, body: string, contentType = JSON_TYPE): void {
-  res.writeStatus(STATUS_LINE[status] ?? `${status}`).writeHeader('content-type', contentType).end(body);
+/**
+ * Write a whole response (status, content type, extra headers such as CORS or
+ * `Retry-After`, body: text, or bytes uWS copies before returning). Inside a
+ * uWS handler or a `res.cork`.
+ */
+export function writeResponse(
+  res: HttpResponse,
+  status: number,
+  body: string | Uint8Array,
+  contentType = JSON_TYPE,
+  headers: HeaderList = NO_HEADERS,
+): void {
+  res.writeStatus(STATUS_LINE[status] ?? `${status}`).writeHeader('content-type', contentType);
+  for (let i = 0; i < headers.length; i++) res.writeHeader(headers[i]![0], headers[i]![1]);
+  res.end(body);
+}
+
+const NO_HEADERS: HeaderList = [];
+
+/** The client's address as text (IPv4 dotted, IPv6 in full), for rate limits and logs. Inside the handler, before any await. */
+export function remoteAddress(res: HttpResponse): string {
+  return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+}
+
+/** `Retry-After` in whole seconds (at least 1) for a wait of `ms`. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 /** `{"error":{"code","message"}}` */

@@ -8,7 +8,7 @@
  * written straight from their float64 record in shared memory (NaN = null).
  */
 import type { QuoteEvent, TradeEvent } from '../api/types.ts';
-import { BarField as F, type Bar } from '../model/records.ts';
+import { BarField as F, BarSource, type Bar } from '../model/records.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 
 /** A JSON number; `null` for NaN and ±Infinity, which JSON lacks. */
@@ -45,7 +45,8 @@ export function barFieldsFromRecord(b: Float64Array, o: number): string {
     ',"spread":' + num(b[o + F.SPREAD]!) +
     ',"closed":' + (b[o + F.CLOSED] === 1 ? 'true' : 'false') +
     ',"revision":' + num(b[o + F.REVISION]!) +
-    (b[o + F.GAPPED] === 1 ? ',"gapped":true' : '')
+    (b[o + F.GAPPED] === 1 ? ',"gapped":true' : '') +
+    (b[o + F.SOURCE] === BarSource.BACKFILL ? ',"source":"backfill"' : '')
   );
 }
 
@@ -67,7 +68,8 @@ export function barFieldsFromObject(bar: Bar): string {
     ',"spread":' + nullableNum(bar.spread) +
     ',"closed":' + (bar.closed ? 'true' : 'false') +
     ',"revision":' + num(bar.revision) +
-    (bar.gapped === true ? ',"gapped":true' : '')
+    (bar.gapped === true ? ',"gapped":true' : '') +
+    (bar.source === 'backfill' ? ',"source":"backfill"' : '')
   );
 }
 
@@ -77,7 +79,7 @@ export function barJson(b: Float64Array, o: number): string {
 }
 
 export const BAR_CSV_HEADER =
-  'openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision,gapped\n';
+  'openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision,gapped,source\n';
 
 /** A bar record as one CSV line (with its newline); null is an empty field. */
 export function barCsv(b: Float64Array, o: number): string {
@@ -97,7 +99,8 @@ export function barCsv(b: Float64Array, o: number): string {
     csvNum(b[o + F.SPREAD]!) + ',' +
     (b[o + F.CLOSED] === 1 ? 'true' : 'false') + ',' +
     csvNum(b[o + F.REVISION]!) + ',' +
-    (b[o + F.GAPPED] === 1 ? 'true' : 'false') + '\n'
+    (b[o + F.GAPPED] === 1 ? 'true' : 'false') + ',' +
+    (b[o + F.SOURCE] === BarSource.BACKFILL ? 'backfill' : 'live') + '\n'
   );
 }
 
@@ -217,7 +220,7 @@ const TAIL_BOUND: Record<ChannelKind, number> = (() => {
   const quote = quoteMessage(empty, 0, { exchange: '', symbol: '', bidPrice: n, bidSize: n, askPrice: n, askSize: n, ts: n, recvTs: n });
   const bar = barMessage(empty, 0, {
     openTime: n, closeTime: n, open: n, high: n, low: n, close: n, volume: n, quoteVolume: n, buyVolume: n,
-    sellVolume: n, trades: n, firstTradeId: n, lastTradeId: n, vwap: n, spread: n, closed: false, revision: n, gapped: true,
+    sellVolume: n, trades: n, firstTradeId: n, lastTradeId: n, vwap: n, spread: n, closed: false, revision: n, gapped: true, source: 'backfill',
   });
   return { trades: trade.length, quotes: quote.length, bars: bar.length };
 })();
@@ -230,4 +233,21 @@ export function snapshotHead(channel: string, seq: number): string {
 
 export function gapMessage(channel: string, fromSeq: number, toSeq: number, reason: string): string {
   return JSON.stringify({ type: 'gap', channel, fromSeq, toSeq, reason });
+}
+
+/** `{"type":"subscribed","id","channels","epoch"}`: the concrete channels a subscribe added (wildcards expanded). */
+export function subscribedMessage(id: number | string | null, channels: readonly string[], epoch: string): string {
+  return JSON.stringify({ type: 'subscribed', id, channels, epoch });
+}
+
+export function unsubscribedMessage(id: number | string | null, channels: readonly string[]): string {
+  return JSON.stringify({ type: 'unsubscribed', id, channels });
+}
+
+export function errorMessage(id: number | string | null, code: string, message: string): string {
+  return JSON.stringify({ type: 'error', id, code, message });
+}
+
+export function pongMessage(id: number | string | null): string {
+  return '{"type":"pong","id":' + JSON.stringify(id) + '}';
 }

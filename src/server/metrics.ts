@@ -18,6 +18,10 @@ export interface ServerGaugeSource {
   connections(): number;
   /** Channel subscriptions summed over all connections. */
   subscriptions(): number;
+  /** Bytes held in the stream's resume histories. */
+  historyBytes?(): number;
+  /** The largest buffered amount of any WebSocket connection, bytes. */
+  maxBuffered?(): number;
 }
 
 export class ServerMetrics {
@@ -27,6 +31,10 @@ export class ServerMetrics {
   readonly #folded: Record<ChannelType, number> = { trades: 0, quotes: 0, bars: 0 };
   readonly #rejected: Counter<'code'>;
   readonly #http: Counter<'route' | 'status'>;
+  readonly #authFailures: Counter<'transport' | 'reason'>;
+  readonly #slowConsumers: Counter<'action'>;
+  readonly #gaps: Counter<'reason'>;
+  readonly #wsClosed: Counter<'reason'>;
 
   constructor(source: ServerGaugeSource) {
     const registers = [this.registry];
@@ -67,6 +75,46 @@ export class ServerMetrics {
       labelNames: ['code'] as const,
       registers,
     });
+    this.#authFailures = new Counter({
+      name: 'tickwire_auth_failures_total',
+      help: 'Requests refused by authentication (missing or bad credentials, disallowed origin or channel), by transport and reason',
+      labelNames: ['transport', 'reason'] as const,
+      registers,
+    });
+    this.#slowConsumers = new Counter({
+      name: 'tickwire_ws_slow_consumer_total',
+      help: 'Slow-consumer actions on WebSocket connections: conflating (quotes and bars), paused (policy gap), disconnected (policy disconnect or a dropped reply)',
+      labelNames: ['action'] as const,
+      registers,
+    });
+    this.#gaps = new Counter({
+      name: 'tickwire_ws_gap_messages_total',
+      help: 'Gap notices sent to WebSocket clients, by reason (slow_consumer, history)',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.#wsClosed = new Counter({
+      name: 'tickwire_ws_closed_total',
+      help: 'WebSocket connections closed by the server for a reason of its own (message_too_big, idle_timeout)',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    new Gauge({
+      name: 'tickwire_ws_history_bytes',
+      help: 'Bytes of messages held in the stream resume histories',
+      registers,
+      collect() {
+        this.set(source.historyBytes?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tickwire_ws_max_buffered_bytes',
+      help: 'The largest buffered amount of any WebSocket connection (bounded by stream.maxBackpressure)',
+      registers,
+      collect() {
+        this.set(source.maxBuffered?.() ?? 0);
+      },
+    });
     this.#http = new Counter({
       name: 'tickwire_http_requests_total',
       help: 'HTTP requests by route pattern and status',
@@ -81,5 +129,25 @@ export class ServerMetrics {
 
   httpRequest(route: string, status: number): void {
     this.#http.inc({ route, status });
+  }
+
+  /** A refused credential, origin or channel (`reason`: one of auth.ts's AuthFailure values). */
+  authFailure(transport: 'http' | 'ws', reason: string): void {
+    this.#authFailures.inc({ transport, reason });
+  }
+
+  /** A slow-consumer step on a WebSocket connection. */
+  slowConsumer(action: 'conflating' | 'paused' | 'disconnected'): void {
+    this.#slowConsumers.inc({ action });
+  }
+
+  /** A gap notice sent. */
+  gap(reason: string): void {
+    this.#gaps.inc({ reason });
+  }
+
+  /** A WebSocket closed by the server (or uWS on its behalf) for `reason`. */
+  wsClosed(reason: string): void {
+    this.#wsClosed.inc({ reason });
   }
 }

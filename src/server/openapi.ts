@@ -101,7 +101,7 @@ function document(): object {
             limitParam,
             { name: 'start', in: 'query', description: 'Earliest open time, epoch ms (inclusive).', schema: { type: 'integer', minimum: 0 } },
             { name: 'end', in: 'query', description: 'Latest open time, epoch ms (inclusive); ≥ start.', schema: { type: 'integer', minimum: 0 } },
-            { name: 'format', in: 'query', schema: { enum: ['json', 'csv'], default: 'json' } },
+            { name: 'format', in: 'query', description: 'fbs: FlatBuffers, table Candles of schema/candles.fbs.', schema: { enum: ['json', 'csv', 'fbs'], default: 'json' } },
             { name: 'closed', in: 'query', description: 'Only closed bars.', schema: { enum: ['true', 'false'], default: 'false' } },
           ],
           responses: {
@@ -126,6 +126,13 @@ function document(): object {
                     type: 'string',
                     description:
                       'Header `openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision`, one line per bar; null is an empty field.',
+                  },
+                },
+                'application/x-flatbuffers': {
+                  schema: {
+                    type: 'string',
+                    format: 'binary',
+                    description: 'format=fbs: a FlatBuffers `Candles` table (schema/candles.fbs, file identifier TWC1) with the same values as the JSON answer.',
                   },
                 },
               },
@@ -255,5 +262,40 @@ function document(): object {
 
 /** The document as JSON text. */
 export function openApiJson(): string {
-  return JSON.stringify(document());
+  return JSON.stringify(withSecurity(document() as OpenApiDocument));
+}
+
+interface OpenApiDocument {
+  info: { description: string };
+  paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+  components: Record<string, unknown>;
+  security?: unknown[];
+}
+
+/** Routes answered without credentials (http-routes.ts); every other one needs them when auth is configured. */
+const PUBLIC_PATHS = ['/health', '/docs', '/', '/streamer/health'];
+
+/** Security schemes (README "Security"): bearer token or HS256 JWT, or `?token=`; 401 and 429 on every private operation. */
+function withSecurity(doc: OpenApiDocument): OpenApiDocument {
+  doc.info.description +=
+    ' When the server has tokens or a JWT secret configured, every route but /health, /streamer/health, /docs and / needs ' +
+    '`Authorization: Bearer <token or JWT>` (or `?token=`; on the WebSocket also the `bearer.<token>` subprotocol), ' +
+    'answers 401 UNAUTHORIZED without it, and 429 RATE_LIMITED with Retry-After past the per-client request rate.';
+  doc.components['securitySchemes'] = {
+    bearer: { type: 'http', scheme: 'bearer', description: 'An API token, or an HS256 JWT (optional `channels` claim).' },
+    queryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'The same credential in the URL (browsers’ WebSocket).' },
+  };
+  // `{}`: an open server (no tokens, no jwt) needs no credential.
+  doc.security = [{ bearer: [] }, { queryToken: [] }, {}];
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const op of Object.values(ops)) {
+      if (PUBLIC_PATHS.includes(path)) {
+        op.security = [];
+        continue;
+      }
+      op.responses['401'] ??= { description: 'Missing or bad credentials, or a channel the token may not read (UNAUTHORIZED)' };
+      if (path !== '/v1/stream') op.responses['429'] ??= { description: 'Request rate exceeded (RATE_LIMITED), with Retry-After in seconds' };
+    }
+  }
+  return doc;
 }

@@ -8,13 +8,28 @@
  * connection, and unsubscribes from the library. After `close()` the server
  * holds no socket: the process can exit, a worker can be terminated (an open
  * uWS listen socket would abort the process there).
+ *
+ * Security (README "Security"): one authenticator (auth.ts) serves the HTTP
+ * routes and the WebSocket upgrade; failures are counted by transport and
+ * reason. A server without tokens or jwt is open, which `createServer`
+ * refuses on a non-loopback host unless `auth.allowOpen` (the config loader
+ * checks `server.host`; this checks the host actually bound, e.g. a `--host`
+ * or `host` option override).
  */
 import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
+import { defaultAuthConfig, defaultStreamConfig } from '../config/defaults.ts';
+import { parseStreamOptions } from '../config/load.ts';
+import type { AuthConfig, CorsConfig, RateLimit, SlowConsumerPolicy, StreamConfig } from '../config/types.ts';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
+import { createAuthenticator, isLoopbackHost, isOpen, openServerProblem, UnauthorizedError } from './auth.ts';
+import { CorsPolicy } from './cors.ts';
 import { registerHttpRoutes } from './http-routes.ts';
 import { ServerMetrics } from './metrics.ts';
+import type { Authenticate } from './principal.ts';
+import { RateLimiter } from './rate-limit.ts';
+import type { Alert, AlertInput } from './rooms.ts';
 import { StreamServer } from './stream.ts';
 
 export interface ServerOptions {
@@ -22,12 +37,23 @@ export interface ServerOptions {
   host?: string;
   /** 0 binds an ephemeral port. Default: the config's `server.port`. */
   port?: number;
-  /** Bytes a WebSocket may have buffered before it is paused (gap notice on resume). Default 4 MiB. */
+  /** Bytes a WebSocket may have buffered (README "Slow consumers"). Default: the config's `stream.maxBackpressure` (4 MiB). */
   maxBackpressure?: number;
-  /** Largest client message, bytes; a larger one closes that connection. Default 64 KiB. */
+  /** Largest client message processed, bytes (`stream.maxMessageBytes`, default 64 KiB): larger is INVALID_PARAMETER, over twice closes. */
   maxPayloadLength?: number;
+  /** The rest of the config's `stream:` section, key by key (the config's values by default). */
+  slowConsumer?: SlowConsumerPolicy;
+  resumeHistory?: number;
+  resumeLingerS?: number;
+  maxChannelsPerConnection?: number;
+  subscribeRate?: RateLimit;
+  idleTimeoutS?: number;
   /** Told about unexpected failures answered as INTERNAL_ERROR. Default: one line on stderr. */
   onError?: (err: unknown, where: string) => void;
+  /** Tokens, JWT, open-ness and HTTP rate. Default: the config's `auth`. */
+  auth?: AuthConfig;
+  /** Browser origins allowed cross-origin (HTTP) and on the WebSocket. Default: the config's `server.cors`. */
+  cors?: CorsConfig;
 }
 
 export interface TickwireServer {
@@ -37,10 +63,16 @@ export interface TickwireServer {
   close(): Promise<void>;
   /** Open WebSocket connections. */
   readonly connections: number;
+  /** Random id of this server's life, as `subscribed` replies carry it; seqs restart with a new one. */
+  readonly epoch: string;
+  /** Raise an alert on the `alerts` room; throws INVALID_PARAMETER for a bad one. Returns it as published. */
+  publishAlert(alert: AlertInput): Alert & { seq: number };
 }
 
-export const DEFAULT_MAX_BACKPRESSURE = 4 * 1024 * 1024;
-export const DEFAULT_MAX_PAYLOAD_LENGTH = 64 * 1024;
+export const DEFAULT_MAX_BACKPRESSURE = defaultStreamConfig().maxBackpressure;
+export const DEFAULT_MAX_PAYLOAD_LENGTH = defaultStreamConfig().maxMessageBytes;
+/** `createServer` options that override keys of the `stream:` section of the same name. */
+const STREAM_OPTIONS = ['slowConsumer', 'resumeHistory', 'resumeLingerS', 'maxChannelsPerConnection', 'subscribeRate', 'idleTimeoutS'] as const;
 /**
  * `LIBUS_LISTEN_EXCLUSIVE_PORT`: no SO_REUSEPORT, so a second server on the same port fails instead of
  * sharing it. (The pinned build sets neither SO_REUSEPORT nor SO_REUSEADDR in any mode, checked with
@@ -71,11 +103,16 @@ export function assertNativeUws(): void {
   }
 }
 
-function validateOptions(options: ServerOptions, tickwire: Tickwire): Required<Omit<ServerOptions, 'onError'>> {
+function validateOptions(
+  options: ServerOptions,
+  tickwire: Tickwire,
+): { host: string; port: number; maxBackpressure: number; maxPayloadLength: number; stream: StreamConfig } {
   const host = options.host ?? tickwire.config.server.host;
   const port = options.port ?? tickwire.config.server.port;
-  const maxBackpressure = options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE;
-  const maxPayloadLength = options.maxPayloadLength ?? DEFAULT_MAX_PAYLOAD_LENGTH;
+  // `??`: a Tickwire implemented outside this package may carry a config without the section.
+  const base = tickwire.config.stream ?? defaultStreamConfig();
+  const maxBackpressure = options.maxBackpressure ?? base.maxBackpressure;
+  const maxPayloadLength = options.maxPayloadLength ?? base.maxMessageBytes;
   if (typeof host !== 'string' || host === '') throw new InvalidParameterError('host', host, 'a host name or address');
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidParameterError('port', port, 'an integer from 0 to 65535');
   if (!Number.isInteger(maxBackpressure) || maxBackpressure < 64 * 1024) {
@@ -84,7 +121,9 @@ function validateOptions(options: ServerOptions, tickwire: Tickwire): Required<O
   if (!Number.isInteger(maxPayloadLength) || maxPayloadLength < 256) {
     throw new InvalidParameterError('maxPayloadLength', maxPayloadLength, 'an integer number of bytes ≥ 256');
   }
-  return { host, port, maxBackpressure, maxPayloadLength };
+  const overrides: Record<string, unknown> = { maxBackpressure, maxMessageBytes: maxPayloadLength };
+  for (const key of STREAM_OPTIONS) if (options[key] !== undefined) overrides[key] = options[key];
+  return { host, port, maxBackpressure, maxPayloadLength, stream: parseStreamOptions(overrides, base) };
 }
 
 function logError(err: unknown, where: string): void {
@@ -96,22 +135,42 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
   assertNativeUws();
   const opts = validateOptions(options, tickwire);
   const onError = options.onError ?? logError;
+  // `??`: a Tickwire implemented outside this package may carry a config without these sections.
+  const auth = options.auth ?? tickwire.config.auth ?? defaultAuthConfig();
+  const corsConfig = options.cors ?? tickwire.config.server.cors ?? { origins: [] };
+  if (isOpen(auth) && !auth.allowOpen && !isLoopbackHost(opts.host)) {
+    throw new TickwireError(ErrorCode.INVALID_CONFIG, `auth.allowOpen: ${openServerProblem(JSON.stringify(opts.host))}`);
+  }
+  const authenticate = createAuthenticator(auth, { cors: corsConfig });
 
   const app = uWS.App();
   let stream: StreamServer | undefined = undefined;
   const metrics = new ServerMetrics({
     connections: () => stream?.connections ?? 0,
     subscriptions: () => stream?.subscriptions ?? 0,
+    historyBytes: () => stream?.historyBytes ?? 0,
+    maxBuffered: () => stream?.maxBuffered ?? 0,
   });
-  stream = new StreamServer(app, tickwire, metrics, {
-    maxBackpressure: opts.maxBackpressure,
-    maxPayloadLength: opts.maxPayloadLength,
-    onError,
-  });
+  const wsAuthenticate: Authenticate = (request) => {
+    try {
+      return authenticate(request);
+    } catch (err) {
+      if (err instanceof UnauthorizedError) metrics.authFailure('ws', err.reason);
+      throw err;
+    }
+  };
+  stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate });
 
   // ── routes (WebSocket first; HTTP ends with the catch-all 404) ──
   app.ws('/v1/stream', stream.behavior);
-  registerHttpRoutes(app, { tickwire, metrics, onError });
+  registerHttpRoutes(app, {
+    tickwire,
+    metrics,
+    onError,
+    authenticate,
+    rateLimiter: auth.httpRate === null ? undefined : new RateLimiter(auth.httpRate.rate, auth.httpRate.burst),
+    cors: new CorsPolicy(corsConfig),
+  });
 
   let listenSocket: us_listen_socket | null = null;
   let address: { host: string; port: number } | null = null;
@@ -148,6 +207,14 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
 
     get connections() {
       return stream.connections;
+    },
+
+    get epoch() {
+      return stream.epoch;
+    },
+
+    publishAlert(alert) {
+      return stream.publishAlert(alert);
     },
   };
 }

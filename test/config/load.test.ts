@@ -32,10 +32,16 @@ const SIM = { symbols: ['SIM-BTC'] };
 const withTop = (patch: Record<string, unknown>) => ({ exchanges: { simulated: SIM }, ...patch });
 
 const DEFAULT_EXPECTED: TickwireConfig = {
-  server: { host: '127.0.0.1', port: 8080 },
+  server: { host: '127.0.0.1', port: 8080, cors: { origins: [] } },
+  auth: { tokens: [], jwt: undefined, allowOpen: false, httpRate: { rate: 100, burst: 200 } },
   timeframes: ['1m', '5m', '15m', '1h'],
   history: { '1m': 1000, '5m': 1000, '15m': 1000, '1h': 1000 } as TickwireConfig['history'],
   bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 },
+  storage: { path: './data', flushMs: 1000, backfill: true, backfillTimeoutMs: 15_000 },
+  stream: {
+    maxBackpressure: 4 * 1024 * 1024, slowConsumer: 'gap', resumeHistory: 1024, resumeLingerS: 60, maxChannelsPerConnection: 1000,
+    maxMessageBytes: 64 * 1024, subscribeRate: { rate: 10, burst: 20 }, idleTimeoutS: 120,
+  },
   exchanges: {
     simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined },
   },
@@ -47,7 +53,8 @@ describe('config: defaults', () => {
   });
 
   it('absent sections take the same defaults', () => {
-    expect(parseConfig({ exchanges: { simulated: { symbols: ['SIM-BTC', 'SIM-ETH'] } } })).toEqual(DEFAULT_EXPECTED);
+    // A library config object keeps bars in memory unless it asks for storage; a file persists by default.
+    expect(parseConfig({ exchanges: { simulated: { symbols: ['SIM-BTC', 'SIM-ETH'] } } })).toEqual({ ...DEFAULT_EXPECTED, storage: null });
     const yaml = 'server:\nbars: {}\ntimeframes:\nhistory:\nexchanges:\n  simulated:\n    symbols: [SIM-BTC, SIM-ETH]\n    rate:\n';
     expect(loadConfigText(yaml, 't.yaml', {})).toEqual(DEFAULT_EXPECTED);
   });
@@ -105,9 +112,10 @@ describe('config: values', () => {
   it('channels and server keep what is given; port 0 means any free port', () => {
     const config = parseConfig({
       server: { host: '0.0.0.0', port: 0 },
+      auth: { allowOpen: true },
       exchanges: { binance: { symbols: ['BTCUSDT'], channels: ['quotes', 'trades', 'quotes'] }, simulated: { ...SIM, rate: 0.5, seed: -7 } },
     });
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(config.server).toEqual({ host: '0.0.0.0', port: 0, cors: { origins: [] } });
     expect(config.exchanges.binance.channels).toEqual(['trades', 'quotes']);
     expect(config.exchanges.simulated).toMatchObject({ rate: 0.5, seed: -7, channels: ['trades', 'quotes'] });
   });
@@ -194,12 +202,34 @@ describe('config: rejections name the key path', () => {
   });
 });
 
+describe('config: storage', () => {
+  it('false turns it off; a map fills in the defaults; values from the environment count', () => {
+    expect(loadConfigText('storage: false\nexchanges: { simulated: { symbols: [SIM-BTC] } }\n', 't', {}).storage).toBeNull();
+    expect(parseConfig(withTop({ storage: { path: '/var/lib/tickwire' } })).storage).toEqual({
+      path: '/var/lib/tickwire', flushMs: 1000, backfill: true, backfillTimeoutMs: 15_000,
+    });
+    expect(loadConfigText('storage:\n  flushMs: ${F}\n  backfill: ${B}\nexchanges: { simulated: { symbols: [SIM-BTC] } }\n', 't', { F: '250', B: 'false' }).storage)
+      .toEqual({ path: './data', flushMs: 250, backfill: false, backfillTimeoutMs: 15_000 });
+  });
+
+  it('rejects bad values with the key path', () => {
+    const err = configError(() => parseConfig(withTop({ storage: { path: '', flushMs: 5, backfill: 'yes', backfillTimeoutMs: -1, dir: 'x' } })));
+    expect(err.message).toContain('storage.path: got "", expected a directory path');
+    expect(err.message).toContain('storage.flushMs: got 5, expected an integer number of ms from 10 to 60000');
+    expect(err.message).toContain('storage.backfill: got "yes", expected true or false');
+    expect(err.message).toContain('storage.backfillTimeoutMs: got -1');
+    expect(err.message).toContain('storage.dir: unknown key, expected one of path, flushMs, backfill, backfillTimeoutMs');
+    expect(configError(() => parseConfig(withTop({ storage: true }))).message).toContain('storage: got true, expected a map with the keys path');
+  });
+});
+
 describe('config: ${VAR} substitution', () => {
   const yaml = (body: string) => `exchanges:\n  binance:\n${body}`;
 
   it('replaces ${VAR} and ${VAR:-default} in every string value', () => {
     const text = `
 server: { host: "\${HOST}", port: "\${PORT}" }
+auth: { allowOpen: true }
 bars:
   fillEmpty: \${FILL}
   graceMs: \${GRACE:-100}
@@ -211,7 +241,7 @@ exchanges:
 `;
     const env = { HOST: '0.0.0.0', PORT: '9000', FILL: 'false', DEPTH: '42', PROXY_PORT: '', TOKEN: 't0k', SYM1: 'BTCUSDT' };
     const config = loadConfigText(text, 'tickwire.yaml', env);
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 9000 });
+    expect(config.server).toEqual({ host: '0.0.0.0', port: 9000, cors: { origins: [] } });
     expect(config.bars).toEqual({ graceMs: 100, fillEmpty: false, lateToleranceMs: 5000 });
     expect(config.history['1m']).toBe(42);
     expect(config.exchanges.binance.url).toBe('wss://localhost:9443/ws?token=t0k');

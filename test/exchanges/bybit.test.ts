@@ -141,15 +141,16 @@ describe('Bybit adapter: quotes from orderbook.1', () => {
   it('does not repeat the unchanged 3-second re-send, and forgets the book on a new connection', () => {
     const adapter = new BybitAdapter(['BTCUSDT'], ['quotes']);
     const seen = recorder();
-    const snap = book('snapshot', 1000, 42, [['100.5', '1']], [['100.6', '2']]);
+    const t0 = 1682092584000;
+    const snap = book('snapshot', t0 + 1000, 42, [['100.5', '1']], [['100.6', '2']]);
     adapter.parse(snap, seen);
-    adapter.parse(book('snapshot', 4000, 42, [['100.5', '1']], [['100.6', '2']]), seen);
+    adapter.parse(book('snapshot', t0 + 4000, 42, [['100.5', '1']], [['100.6', '2']]), seen);
     expect(seen.quotes).toHaveLength(1);
-    adapter.parse(book('snapshot', 7000, 1, [['100.5', '1']], [['100.6', '2']]), seen); // u = 1: a service restart
+    adapter.parse(book('snapshot', t0 + 7000, 1, [['100.5', '1']], [['100.6', '2']]), seen); // u = 1: a service restart
     expect(seen.quotes).toHaveLength(2);
 
     adapter.subscribeRequests(() => 1); // reconnected
-    expect(adapter.parse(book('delta', 8000, 2, [['100.4', '3']], []), seen)).toBe(FrameKind.DATA);
+    expect(adapter.parse(book('delta', t0 + 8000, 2, [['100.4', '3']], []), seen)).toBe(FrameKind.DATA);
     expect(seen.quotes).toHaveLength(2); // the ask is unknown until the next snapshot
     adapter.parse(snap, seen);
     expect(seen.quotes).toHaveLength(3);
@@ -410,7 +411,7 @@ describe('Bybit adapter over a real socket (FeedConnection ↔ fake Bybit)', () 
     const { fake, conn, seen, errors } = await connect(new BybitAdapter(['BTCUSDT'], ['trades']));
     await until(() => conn.pendingAcks.size === 0 && fake.subscriptions()[0]?.length === 1, 3_000, 'the subscription');
     fake.sendRaw('garbage');
-    fake.sendRaw('{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":"x"}]}');
+    fake.sendRaw('{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1735689653900,"data":[{"T":"x"}]}');
     fake.publish('publicTrade.BTCUSDT', REAL[0]!);
     await until(() => seen.trades.length === 6, 3_000, 'the trades after the garbage');
     expect(conn.parseErrors).toBe(2);

@@ -65,7 +65,7 @@ describe('end to end: exchange frames to subscribers and HTTP', () => {
     const { ws, messages } = await subscriber(wsUrl);
     ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels: ['trades:binance:BTC-USDT', 'quotes:binance:BTCUSDT'] }));
     await until(() => messages.some((m) => m.type === 'subscribed'), 5_000, 'subscribed');
-    expect(messages[0]).toEqual({ type: 'subscribed', id: 1, channels: ['trades:binance:BTCUSDT', 'quotes:binance:BTCUSDT'] });
+    expect(messages[0]).toEqual({ type: 'subscribed', id: 1, channels: ['trades:binance:BTCUSDT', 'quotes:binance:BTCUSDT'], epoch: expect.any(String) });
 
     for (const f of frames) fake.sendRaw(f);
     const tickers = bookTickerFrames();

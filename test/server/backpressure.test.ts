@@ -1,15 +1,24 @@
 /**
- * Slow consumers over real sockets: a client that stops reading is paused
- * before uWS would drop anything, told exactly which seqs it missed when it
- * catches up, and never slows another client on the same channel.
+ * Slow consumers over real sockets: a client that stops reading has its
+ * quotes and bars conflated, then is paused (policy gap) or closed (policy
+ * disconnect) before uWS would drop anything, is told exactly which seqs it
+ * missed when it catches up, never slows another client, and never holds
+ * more than the backpressure limit in server memory.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
+import type { ServerOptions } from '../../src/server/server.ts';
+import { makeBar } from '../support/fake-tickwire.ts';
 import { Client, startServer, tick, waitFor, type Msg, type Running } from './helpers.ts';
 
 const CHANNEL = 'trades:binance:BTCUSDT';
 let r: Running;
 let clients: Client[];
+
+async function start(options: ServerOptions = {}): Promise<void> {
+  await r.server.close();
+  r = await startServer(options);
+}
 
 beforeEach(async () => {
   clients = [];
@@ -147,4 +156,204 @@ it('a client that keeps sending while it does not read is closed once its replie
   await waitFor(() => fast.received.length === 60_000, 5000, 'the reading client');
   r.tw.trade('binance', 'BTCUSDT');
   expect((await fast.sync()).at(-1)).toMatchObject({ seq: 60_001 });
+});
+
+/** Per channel: the delivered seqs and the gap ranges must cover 1..last exactly once, in order. */
+function expectExactCover(msgs: Msg[], channel: string, last: number): { delivered: Msg[]; gaps: Msg[] } {
+  const mine = msgs.filter((m) => m.channel === channel);
+  let next = 1;
+  for (const m of mine) {
+    if (m.type === 'gap') {
+      expect(m.fromSeq, `${channel} gap ${JSON.stringify(m)}`).toBe(next);
+      expect(m.toSeq).toBeGreaterThanOrEqual(m.fromSeq);
+      next = m.toSeq + 1;
+    } else {
+      expect(m.seq, `${channel} message after ${next - 1}`).toBe(next);
+      next++;
+    }
+  }
+  expect(next - 1).toBe(last);
+  return { delivered: mine.filter((m) => m.type !== 'gap'), gaps: mine.filter((m) => m.type === 'gap') };
+}
+
+describe('conflation and policies', () => {
+  const QUOTES = 'quotes:binance:BTCUSDT';
+  const BARS = 'bars:binance:BTCUSDT:1m';
+
+  it('while congested, quotes and forming bars are conflated to the latest, closed bars all arrive, trades skip ahead with a gap', async () => {
+    await start({ maxBackpressure: 64 * 1024, resumeHistory: 100_000 });
+    const slow = await connect();
+    const observer = await connect();
+    for (const c of [slow, observer]) await c.subscribe([CHANNEL, QUOTES, BARS]);
+    socketOf(slow).pause();
+    const T0 = Date.UTC(2024, 0, 1);
+    let open = T0;
+    let n = 0;
+    const publish = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i += 100) {
+        for (let j = 0; j < 100; j++, n++) {
+          r.tw.quote('binance', 'BTCUSDT', { bidPrice: 100 + (n % 97), askPrice: 101 + (n % 97) });
+          r.tw.trade('binance', 'BTCUSDT', { price: 100 + (n % 89) });
+          const closes = n % 700 === 699;
+          r.tw.bar('binance', 'BTCUSDT', '1m', makeBar(open, 60_000, 100, closes, { trades: n }));
+          if (closes) open += 60_000;
+        }
+        await tick();
+      }
+    };
+    await publish(Number(process.env['TICKWIRE_BP_MESSAGES'] ?? 20_000));
+    await waitFor(() => observer.received.length >= 3 * n, 20_000, 'the observer');
+    socketOf(slow).resume();
+    await waitFor(() => slow.received.some((m: Msg) => m.type === 'gap' && m.channel === CHANNEL), 10_000, 'the catch-up');
+    await publish(100); // live again after the catch-up
+    await waitFor(() => slow.received.filter((m: Msg) => m.seq === n && m.type !== 'gap').length === 3, 10_000, 'the last messages');
+
+    const seen = new Map<string, Msg>(observer.received.filter((m: Msg) => m.seq !== undefined).map((m: Msg) => [`${m.channel}#${m.seq}`, m]));
+    const msgs: Msg[] = slow.received; // (the ack was taken by subscribe())
+    const trades = expectExactCover(msgs, CHANNEL, n);
+    const quotes = expectExactCover(msgs, QUOTES, n);
+    const bars = expectExactCover(msgs, BARS, n);
+    // Whatever arrived is exactly what was published under that seq.
+    for (const m of [...trades.delivered, ...quotes.delivered, ...bars.delivered]) expect(m).toEqual(seen.get(`${m.channel}#${m.seq}`));
+    // Quotes: conflated, and each gap is followed by the latest quote at catch-up time.
+    expect(quotes.gaps.length).toBeGreaterThan(0);
+    expect(quotes.gaps.every((g) => g.reason === 'slow_consumer')).toBe(true);
+    // Bars: every closed bar arrived (history holds them); forming updates were superseded.
+    const closedSeqs = observer.received.filter((m: Msg) => m.channel === BARS && m.closed).map((m: Msg) => m.seq);
+    const gotSeqs = new Set(bars.delivered.map((m) => m.seq));
+    expect(closedSeqs.length).toBeGreaterThan(20);
+    expect(closedSeqs.filter((s: number) => !gotSeqs.has(s))).toEqual([]);
+    expect(bars.gaps.length).toBeGreaterThan(0);
+    // Trades: never conflated: contiguous runs with gaps, no lone "latest" trade.
+    expect(trades.gaps.length).toBeGreaterThan(0);
+    const text = await (await fetch(`${r.base}/metrics`)).text();
+    expect(text).toMatch(/tickwire_ws_slow_consumer_total\{action="conflating"\} [1-9]/);
+    expect(text).toMatch(/tickwire_ws_slow_consumer_total\{action="paused"\} [1-9]/);
+    if (process.env['TICKWIRE_BP_VERBOSE']) {
+      console.log({ trades: [trades.delivered.length, trades.gaps.length], quotes: [quotes.delivered.length, quotes.gaps.length], bars: [bars.delivered.length, bars.gaps.length] });
+    }
+  });
+
+  it('policy disconnect: a client that stops reading is closed (1013) once past its limit; the others get everything', async () => {
+    await start({ maxBackpressure: 64 * 1024, slowConsumer: 'disconnect' });
+    const slow = await connect();
+    const fast = await connect();
+    await slow.subscribe([CHANNEL]);
+    await fast.subscribe([CHANNEL]);
+    socketOf(slow).pause();
+    await publish(60_000);
+    await waitFor(() => r.server.connections === 1, 10_000, 'the slow client to be closed');
+    await waitFor(() => fast.received.length === 60_000, 10_000, 'the reading client');
+    socketOf(slow).resume();
+    // 1013 when the close frame still fitted in its buffer; else the TCP close shows as 1006.
+    expect([1013, 1006]).toContain((await slow.closed).code);
+    expect(fast.received.map((m: Msg) => m.seq)).toEqual(Array.from({ length: 60_000 }, (_, i) => i + 1));
+    const text = await (await fetch(`${r.base}/metrics`)).text();
+    expect(text).toMatch(/tickwire_ws_slow_consumer_total\{action="disconnected"\} 1/);
+    expect(text).toMatch(/tickwire_ws_slow_consumer_total\{action="conflating"\} 1/);
+    expect(text).not.toMatch(/action="paused"/);
+  });
+});
+
+describe('one client that never reads among normal ones, under load', () => {
+  const NORMAL = 4;
+  const RATE = Number(process.env['TICKWIRE_LOAD_RATE'] ?? 5000); // trades per second
+  const SECONDS = Number(process.env['TICKWIRE_LOAD_SECONDS'] ?? 3);
+  const LIMIT = 256 * 1024;
+
+  interface Phase {
+    latenciesMs: number[];
+    maxBufferedSampled: number;
+  }
+
+  /** Publish RATE trades/s for SECONDS (publish time in `ts`), sampling the server's largest socket buffer; wait for every normal client. */
+  async function phase(normal: Client[], lat: number[][]): Promise<Phase> {
+    const total = RATE * SECONDS;
+    const before = normal.map((c) => c.received.length);
+    for (const l of lat) l.length = 0;
+    let maxBuffered = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const text = await (await fetch(`${r.base}/metrics`)).text();
+        maxBuffered = Math.max(maxBuffered, Number(/^tickwire_ws_max_buffered_bytes (\d+)$/m.exec(text)?.[1] ?? NaN));
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    })();
+    const t0 = performance.now();
+    let sent = 0;
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * RATE));
+      for (; sent < due; sent++) r.tw.trade('binance', 'BTCUSDT', { price: sent, ts: performance.timeOrigin + performance.now() });
+      await new Promise((res) => setTimeout(res, 2));
+    }
+    await waitFor(() => normal.every((c, i) => c.received.length === before[i]! + total), 20_000, 'the normal clients');
+    sampling = false;
+    await sampler;
+    return { latenciesMs: lat.flat(), maxBufferedSampled: maxBuffered };
+  }
+
+  function pct(xs: number[], p: number): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 1000) / 1000;
+  }
+
+  it('normal clients lose nothing; the slow one is paused then told its gap; server memory stays bounded', async () => {
+    await start({ maxBackpressure: LIMIT });
+    const normal: Client[] = [];
+    const lat: number[][] = [];
+    for (let i = 0; i < NORMAL; i++) {
+      const c = await connect();
+      const l: number[] = [];
+      c.ws.on('message', (data) => {
+        const m = JSON.parse(data.toString());
+        if (m.type === 'trade') l.push(performance.timeOrigin + performance.now() - m.ts);
+      });
+      await c.subscribe([CHANNEL]);
+      normal.push(c);
+      lat.push(l);
+    }
+    const solo = await phase(normal, lat);
+
+    const slow = await connect();
+    await slow.subscribe([CHANNEL]);
+    socketOf(slow).pause();
+    const withSlow = await phase(normal, lat);
+
+    // Normal clients: every seq once, in order, nothing but trades.
+    const total = 2 * RATE * SECONDS;
+    for (const c of normal) {
+      const msgs: Msg[] = c.received;
+      expect(msgs.every((m: Msg) => m.type === 'trade')).toBe(true);
+      expect(msgs.map((m: Msg) => m.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    }
+    // The slow one: paused by the policy, its buffer never past the limit, the server's memory for it bounded.
+    const text = await (await fetch(`${r.base}/metrics`)).text();
+    expect(text).toMatch(/tickwire_ws_slow_consumer_total\{action="paused"\} 1/);
+    expect(Math.max(solo.maxBufferedSampled, withSlow.maxBufferedSampled)).toBeLessThanOrEqual(LIMIT);
+    expect(withSlow.maxBufferedSampled).toBeGreaterThan(0);
+    const historyBytes = Number(/^tickwire_ws_history_bytes (\d+)$/m.exec(text)?.[1]);
+    expect(historyBytes).toBeLessThanOrEqual(1024 * 300); // resumeHistory (1024) × a trade message (< 300 bytes)
+    // When it reads again: everything before the pause, one exact gap, then live.
+    socketOf(slow).resume();
+    await waitFor(() => slow.received.some((m: Msg) => m.type === 'gap'), 10_000, 'the gap notice');
+    r.tw.trade('binance', 'BTCUSDT');
+    await waitFor(() => slow.received.at(-1)?.seq === total + 1, 10_000, 'the slow client to catch up');
+    const msgs: Msg[] = slow.received;
+    const first = msgs[0].seq;
+    const gapAt = msgs.findIndex((m: Msg) => m.type === 'gap');
+    const gap = msgs[gapAt];
+    expect(msgs.slice(0, gapAt).map((m: Msg) => m.seq)).toEqual(Array.from({ length: gapAt }, (_, i) => first + i));
+    expect(gap).toMatchObject({ fromSeq: first + gapAt, reason: 'slow_consumer' });
+    expect(msgs.slice(gapAt + 1).map((m: Msg) => m.seq)).toEqual(Array.from({ length: total + 1 - gap.toSeq }, (_, i) => gap.toSeq + 1 + i));
+
+    const summary = (p: Phase) => ({
+      n: p.latenciesMs.length, p50: pct(p.latenciesMs, 50), p90: pct(p.latenciesMs, 90), p99: pct(p.latenciesMs, 99), max: pct(p.latenciesMs, 100),
+      maxBufferedBytes: p.maxBufferedSampled,
+    });
+    // Measured, not asserted (timing on a shared 2-core machine): reported by the stream helper.
+    console.log(`[backpressure] ${NORMAL} normal clients, ${RATE} trades/s for ${SECONDS} s, latency ms (publish → client receive):`);
+    console.log(`[backpressure]   solo:            ${JSON.stringify(summary(solo))}`);
+    console.log(`[backpressure]   with slow client: ${JSON.stringify(summary(withSlow))}`);
+  }, 60_000);
 });

@@ -1,7 +1,20 @@
-/** Shared set-up for server tests: a server over a FakeTickwire on an ephemeral loopback port, and a queued WebSocket client. */
+/**
+ * Shared set-up for server tests: a server over a FakeTickwire on an
+ * ephemeral loopback port, a queued WebSocket client (JSON text parsed,
+ * FlatBuffers binary decoded with the wire module's `decodeMessage`), and a
+ * fake that also emits exchange status and gains symbols at runtime.
+ */
 import { readdirSync, readlinkSync } from 'node:fs';
+import uWS from 'uWebSockets.js';
+import type { us_listen_socket, us_socket } from 'uWebSockets.js';
 import WebSocket from 'ws';
+import type { ExchangeStatus, TickwireEvents } from '../../src/api/types.ts';
+import { SymbolIndex } from '../../src/model/symbols.ts';
+import type { TimeframeName } from '../../src/model/timeframes.ts';
+import { ServerMetrics } from '../../src/server/metrics.ts';
 import { createServer, type ServerOptions, type TickwireServer } from '../../src/server/server.ts';
+import { StreamServer, type StreamOptions } from '../../src/server/stream.ts';
+import { decodeMessage } from '../../src/wire/fbs.ts';
 import { FakeTickwire } from '../support/fake-tickwire.ts';
 
 export interface Running {
@@ -23,10 +36,13 @@ export async function startServer(options: ServerOptions = {}, tw = new FakeTick
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Msg = any;
 
-/** A WebSocket client that queues every message, parsed, for `next()`. */
+/** A WebSocket client that queues every message, parsed (text) or decoded (binary), for `next()`. */
 export class Client {
   readonly ws: WebSocket;
   readonly received: Msg[] = [];
+  /** Frames that were binary, counted (a JSON connection must see none, a binary one only these). */
+  binaryFrames = 0;
+  textFrames = 0;
   readonly closed: Promise<{ code: number; reason: string }>;
   #waiters: (() => void)[] = [];
   #nextId = 1;
@@ -34,7 +50,9 @@ export class Client {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data, isBinary) => {
-      this.received.push(isBinary ? data : JSON.parse(data.toString()));
+      if (isBinary) this.binaryFrames++;
+      else this.textFrames++;
+      this.received.push(isBinary ? decodeMessage(new Uint8Array(data as Buffer)) : JSON.parse(data.toString()));
       for (const w of this.#waiters.splice(0)) w();
     });
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -43,8 +61,8 @@ export class Client {
     });
   }
 
-  static connect(url: string, protocols?: string | string[]): Promise<Client> {
-    const ws = new WebSocket(url, protocols);
+  static connect(url: string, protocols?: string | string[], options?: WebSocket.ClientOptions): Promise<Client> {
+    const ws = new WebSocket(url, protocols, options);
     const client = new Client(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(client));
@@ -88,9 +106,9 @@ export class Client {
     return this.next();
   }
 
-  /** Subscribe and return the ack. */
-  async subscribe(channels: string[], snapshot?: number): Promise<Msg> {
-    return this.request({ op: 'subscribe', channels, ...(snapshot === undefined ? {} : { snapshot }) });
+  /** Subscribe and return the ack (`extra`: since, epoch). */
+  async subscribe(channels: string[], snapshot?: number, extra: Record<string, unknown> = {}): Promise<Msg> {
+    return this.request({ op: 'subscribe', channels, ...(snapshot === undefined ? {} : { snapshot }), ...extra });
   }
 
   /** A ping round trip: everything the server sent before the pong is queued before it. */
@@ -134,3 +152,102 @@ export async function waitFor(cond: () => boolean, timeoutMs = 3000, what = 'con
 }
 
 export const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** The key FakeTickwire files a series under (test/support/fake-tickwire.ts). */
+function fakeSeriesKey(exchange: string, symbol: string, tf: string): string {
+  return `${exchange}\u0000${symbol}\u0000${tf}`;
+}
+
+/**
+ * A FakeTickwire that also emits `status` (as the runtime does every second
+ * per exchange) and gains symbols at runtime (as a symbol added to a running
+ * exchange would appear: in `symbols()`, `resolveSymbol`, its bars and status).
+ */
+export class LiveFakeTickwire extends FakeTickwire {
+  readonly #statusHandlers = new Set<(s: ExchangeStatus) => void>();
+  /** exchange → symbols added at runtime, and their index (native and normalized names). */
+  readonly #added = new Map<string, string[]>();
+  readonly #addedIndex = new Map<string, SymbolIndex>();
+
+  override on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
+    if (event !== 'status') return super.on(event, handler);
+    const h = handler as (s: ExchangeStatus) => void;
+    this.#statusHandlers.add(h);
+    return () => {
+      this.#statusHandlers.delete(h);
+    };
+  }
+
+  /** Emit a status report: the exchange's current status with `fields` changed. */
+  emitStatus(exchange: string, fields: Partial<ExchangeStatus> = {}): ExchangeStatus {
+    const s = { ...this.status().exchanges[exchange]!, ...fields };
+    for (const h of this.#statusHandlers) h(s);
+    return s;
+  }
+
+  /** Add `symbol` to `exchange` (with series for every configured timeframe), as a runtime symbol addition would. */
+  addSymbol(exchange: string, symbol: string): void {
+    let list = this.#added.get(exchange);
+    if (list === undefined) this.#added.set(exchange, (list = []));
+    list.push(symbol);
+    let index = this.#addedIndex.get(exchange);
+    if (index === undefined) this.#addedIndex.set(exchange, (index = new SymbolIndex()));
+    index.add(symbol);
+    for (const tf of this.config.timeframes) this.store.create(fakeSeriesKey(exchange, symbol, tf), this.config.history[tf as TimeframeName]);
+  }
+
+  override resolveSymbol(exchange: string, symbol: string): string {
+    const added = this.#addedIndex.get(exchange)?.resolve(symbol);
+    return added === undefined ? super.resolveSymbol(exchange, symbol) : added.native;
+  }
+
+  override symbols(): Record<string, Record<string, TimeframeName[]>> {
+    const out = super.symbols();
+    for (const [exchange, list] of this.#added) for (const s of list) out[exchange]![s] = [...this.config.timeframes];
+    return out;
+  }
+
+  override status(): ReturnType<FakeTickwire['status']> {
+    const report = super.status();
+    for (const [exchange, list] of this.#added) report.exchanges[exchange]!.symbols.push(...list);
+    return report;
+  }
+}
+
+/** A bare `StreamServer` on its own uWS app (no HTTP routes): for hooks createServer does not expose, e.g. a hand-made `authenticate`. */
+export interface BareStream {
+  stream: StreamServer;
+  metrics: ServerMetrics;
+  /** `ws://127.0.0.1:<port>/v1/stream` */
+  wsUrl: string;
+  close(): void;
+}
+
+export async function startBareStream(tw: FakeTickwire, options: Partial<StreamOptions> = {}): Promise<BareStream> {
+  const app = uWS.App();
+  let stream: StreamServer | undefined;
+  const metrics = new ServerMetrics({ connections: () => stream?.connections ?? 0, subscriptions: () => stream?.subscriptions ?? 0 });
+  stream = new StreamServer(app, tw, metrics, {
+    config: tw.config.stream,
+    onError: (err) => {
+      throw err;
+    },
+    ...options,
+  });
+  app.ws('/v1/stream', stream.behavior);
+  const listen = (app as unknown as { listen(h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void): void }).listen;
+  const socket = await new Promise<us_listen_socket>((resolve, reject) =>
+    listen.call(app, '127.0.0.1', 0, 1, (s) => (s === false ? reject(new Error('listen failed')) : resolve(s))),
+  );
+  const port = uWS.us_socket_local_port(socket as unknown as us_socket);
+  return {
+    stream,
+    metrics,
+    wsUrl: `ws://127.0.0.1:${port}/v1/stream`,
+    close() {
+      stream!.close();
+      uWS.us_listen_socket_close(socket);
+      (app as unknown as { close(): void }).close();
+    },
+  };
+}

@@ -137,11 +137,11 @@ describe('GET /v1/candles', () => {
     expect(res.status).toBe(200);
     expect(res.type).toContain('text/csv');
     const lines = res.text.trimEnd().split('\n');
-    expect(lines[0]).toBe('openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision,gapped');
+    expect(lines[0]).toBe('openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision,gapped,source');
     expect(lines).toHaveLength(4);
-    expect(lines[1]).toBe(`${T0 + 3 * MIN},${T0 + 4 * MIN - 1},103,105,102,104,2,207,1.5,0.5,3,103.5,,true,0,false`);
-    expect(lines[2]).toBe(`${T0 + 4 * MIN},${T0 + 5 * MIN - 1},104,106,103,105,2,209,1.5,0.5,3,104.5,0.5,true,0,false`);
-    expect(lines[3]!.endsWith(',false,0,false')).toBe(true);
+    expect(lines[1]).toBe(`${T0 + 3 * MIN},${T0 + 4 * MIN - 1},103,105,102,104,2,207,1.5,0.5,3,103.5,,true,0,false,live`);
+    expect(lines[2]).toBe(`${T0 + 4 * MIN},${T0 + 5 * MIN - 1},104,106,103,105,2,209,1.5,0.5,3,104.5,0.5,true,0,false,live`);
+    expect(lines[3]!.endsWith(',false,0,false,live')).toBe(true);
     expect(res.text.endsWith('\n')).toBe(true);
   });
 

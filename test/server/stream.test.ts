@@ -39,7 +39,18 @@ describe('subscribe, live messages, seq', () => {
       type: 'subscribed',
       id: 1,
       channels: ['trades:binance:BTCUSDT', 'bars:kraken:XBT/USD:1m', 'quotes:binance:ETHUSDT', 'bars:kraken:XBT/USD:5m'],
+      epoch: r.server.epoch,
     });
+    expect(r.server.epoch).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('a new server has a new epoch', async () => {
+    const other = await startServer();
+    try {
+      expect(other.server.epoch).not.toBe(r.server.epoch);
+    } finally {
+      await other.server.close();
+    }
   });
 
   it('delivers live trades with a contiguous seq per channel, in the documented shape', async () => {
@@ -79,19 +90,22 @@ describe('subscribe, live messages, seq', () => {
     expect(barMsg).toMatchObject({ type: 'bar', channel: 'bars:binance:BTCUSDT:1m', seq: 1, timeframe: '1m', openTime: T0, closed: false, vwap: null, spread: null });
   });
 
-  it('does not advance a channel seq while nobody is subscribed', async () => {
+  it('a channel seq counts every message since the server started, subscribed or not', async () => {
+    // Before anyone subscribes: seqs 1..3 happen unseen.
+    for (let i = 0; i < 3; i++) r.tw.trade('binance', 'BTCUSDT');
     const c = await connect();
     await c.subscribe(['trades:binance:BTCUSDT']);
     r.tw.trade('binance', 'BTCUSDT');
     r.tw.trade('binance', 'BTCUSDT');
-    expect((await c.take(2)).map((m) => m.seq)).toEqual([1, 2]);
+    expect((await c.take(2)).map((m) => m.seq)).toEqual([4, 5]);
     expect(await c.request({ op: 'unsubscribe', channels: ['trades:binance:BTCUSDT'] })).toEqual({
       type: 'unsubscribed', id: 2, channels: ['trades:binance:BTCUSDT'],
     });
     for (let i = 0; i < 5; i++) r.tw.trade('binance', 'BTCUSDT');
     await c.subscribe(['trades:binance:BTCUSDT']);
     r.tw.trade('binance', 'BTCUSDT');
-    expect((await c.next()).seq).toBe(3);
+    // The client can tell it missed exactly 6..10.
+    expect((await c.next()).seq).toBe(11);
   });
 
   it('unsubscribe stops that channel only', async () => {
@@ -142,7 +156,7 @@ describe('snapshots', () => {
 
     const c = await connect();
     c.send({ op: 'subscribe', id: 7, channels: ['bars:binance:BTC-USDT:M1', 'trades:binance:BTCUSDT'], snapshot: 3 });
-    expect(await c.next()).toEqual({ type: 'subscribed', id: 7, channels: ['bars:binance:BTCUSDT:1m', 'trades:binance:BTCUSDT'] });
+    expect(await c.next()).toEqual({ type: 'subscribed', id: 7, channels: ['bars:binance:BTCUSDT:1m', 'trades:binance:BTCUSDT'], epoch: r.server.epoch });
     const snap = await c.next();
     expect(snap.type).toBe('snapshot');
     expect(snap.channel).toBe('bars:binance:BTCUSDT:1m');
@@ -316,12 +330,12 @@ describe('limits, formats, isolation', () => {
     expect(await other.request({ op: 'ping' })).toMatchObject({ type: 'pong' });
   });
 
-  it('format=fbs and the tickwire.fbs subprotocol are refused with 400 INVALID_PARAMETER; JSON is the default', async () => {
+  it('bad format requests are refused with 400 INVALID_PARAMETER; JSON is the default; binary is chosen by query or subprotocol', async () => {
     for (const [url, protocols] of [
-      [`${r.wsUrl}?format=fbs`, undefined],
       [`${r.wsUrl}?format=xml`, undefined],
       [`${r.wsUrl}?foo=1`, undefined],
-      [r.wsUrl, 'tickwire.fbs'],
+      [`${r.wsUrl}?format=fbs`, 'tickwire.json'],
+      [`${r.wsUrl}?format=json`, 'tickwire.fbs'],
     ] as const) {
       const ws = new WebSocket(url, protocols);
       ws.on('error', () => undefined); // terminate() below aborts the refused handshake
@@ -341,6 +355,20 @@ describe('limits, formats, isolation', () => {
     expect(await json.request({ op: 'ping' })).toMatchObject({ type: 'pong' });
     const sub = await connect(r.wsUrl, ['tickwire.json']);
     expect(sub.ws.protocol).toBe('tickwire.json');
+    const plain = await connect();
+    expect(await plain.request({ op: 'ping', x: 1 })).toMatchObject({ type: 'pong' });
+    expect(plain.textFrames).toBe(1);
+
+    const byQuery = await connect(`${r.wsUrl}?format=fbs`);
+    const byProtocol = await connect(r.wsUrl, ['tickwire.fbs']);
+    const preferred = await connect(r.wsUrl, ['tickwire.fbs', 'tickwire.json']);
+    expect(byProtocol.ws.protocol).toBe('tickwire.fbs');
+    expect(preferred.ws.protocol).toBe('tickwire.fbs');
+    for (const c of [byQuery, byProtocol, preferred]) {
+      expect(await c.request({ op: 'ping' })).toMatchObject({ type: 'pong' });
+      expect(c.binaryFrames).toBe(1);
+      expect(c.textFrames).toBe(0);
+    }
   });
 
   it('counts connections and subscriptions in /metrics', async () => {

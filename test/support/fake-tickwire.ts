@@ -16,6 +16,7 @@ import type {
   QuoteEvent,
 } from '../../src/api/types.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
+import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
 import type { ExchangeConfig, TickwireConfig } from '../../src/config/types.ts';
 import { ErrorCode, TickwireError } from '../../src/errors.ts';
 import { BAR_FIELDS, writeBar, type Bar } from '../../src/model/records.ts';
@@ -34,10 +35,13 @@ function exchange(symbols: string[], channels: ExchangeConfig['channels']): Exch
  */
 export function fakeConfig(): TickwireConfig {
   return {
-    server: { host: '127.0.0.1', port: 0 },
+    server: { host: '127.0.0.1', port: 0, cors: { origins: [] } },
+    auth: defaultAuthConfig(),
+    stream: defaultStreamConfig(),
     timeframes: ['1m', '5m'],
     history: Object.fromEntries(TIMEFRAMES.map((tf) => [tf, 200])) as Record<TimeframeName, number>,
     bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 },
+    storage: null,
     exchanges: {
       binance: exchange(['BTCUSDT', 'ETHUSDT'], ['trades', 'quotes']),
       kraken: exchange(['XBT/USD', 'ETH/USD'], ['trades']),
@@ -168,7 +172,7 @@ export class FakeTickwire implements Tickwire {
       unrecoveredGaps: 0,
       };
     }
-    return { uptimeMs: 1234, exchanges };
+    return { uptimeMs: 1234, exchanges, storage: null };
   }
 
   health(): HealthReport {

@@ -1,0 +1,62 @@
+/**
+ * Encoding one live message, per message: a trade and a bar, as the JSON
+ * text the server sends (src/server/json.ts: the channel's prepared prefix
+ * plus the numbers) against `JSON.stringify` of the message object (what a
+ * hand-written server does), and as FlatBuffers (src/wire/fbs.ts,
+ * `FbsEncoder`, one reused builder) against that JSON. JSON results are JS
+ * strings (uWS writes them out as UTF-8 itself); FlatBuffers results are
+ * bytes ready to send. Every result's length is summed so nothing is
+ * optimized away.
+ */
+import type { TradeEvent } from '../src/api/types.ts';
+import type { Bar } from '../src/model/records.ts';
+import { barMessage, prepareChannel, tradeMessage } from '../src/server/json.ts';
+import { FbsEncoder } from '../src/wire/fbs.ts';
+import { runCases, type Row } from './harness.ts';
+
+const BATCH = 1024;
+
+const TRADE: TradeEvent = {
+  exchange: 'binance', symbol: 'BTCUSDT', tradeId: 3735683259, price: 61837.63, size: 0.02, side: 'sell', ts: 1723161255342, recvTs: 1723161255343.12,
+};
+const BAR: Bar = {
+  openTime: 1723161240000, closeTime: 1723161299999, open: 61837.63, high: 61850, low: 61790.01, close: 61801.2,
+  volume: 12.34567, quoteVolume: 763_000.12, buyVolume: 5.1, sellVolume: 7.24567, trades: 1682,
+  firstTradeId: 3735683259, lastTradeId: 3735684940, vwap: 61803.3, spread: 0.01, closed: false, revision: 0,
+};
+const TRADES = 'trades:binance:BTCUSDT';
+const BARS = 'bars:binance:BTCUSDT:1m';
+
+/** Measure JSON (prepared and JSON.stringify) and FlatBuffers encoding of a trade and a bar, per message. */
+export function encodeBench(): Row[] {
+  const tradeFormat = prepareChannel('trades', TRADES, 'binance', 'BTCUSDT');
+  const barFormat = prepareChannel('bars', BARS, 'binance', 'BTCUSDT', '1m');
+  const fbs = new FbsEncoder();
+  let bytes = 0;
+  let seq = 1;
+  const loop = (encode: (seq: number) => { length: number }) => () => {
+    for (let i = 0; i < BATCH; i++) bytes += encode(seq++).length;
+  };
+  const rows = runCases('encode', [
+    { id: 'encode.trade_json', peer: 'encode.trade_stringify', name: 'trade → JSON text (prepared channel prefix)', unit: 'message', batch: BATCH, fn: loop((s) => tradeMessage(tradeFormat, s, TRADE)) },
+    {
+      id: 'encode.trade_stringify',
+      name: 'trade → JSON.stringify of the message object',
+      unit: 'message',
+      batch: BATCH,
+      fn: loop((s) => JSON.stringify({ type: 'trade', channel: TRADES, seq: s, ...TRADE })),
+    },
+    { id: 'encode.trade_fbs', peer: 'encode.trade_json', name: 'trade → FlatBuffers (FbsEncoder)', unit: 'message', batch: BATCH, fn: loop((s) => fbs.trade(TRADES, s, TRADE)) },
+    { id: 'encode.bar_json', peer: 'encode.bar_stringify', name: 'bar → JSON text (prepared channel prefix)', unit: 'message', batch: BATCH, fn: loop((s) => barMessage(barFormat, s, BAR)) },
+    {
+      id: 'encode.bar_stringify',
+      name: 'bar → JSON.stringify of the message object',
+      unit: 'message',
+      batch: BATCH,
+      fn: loop((s) => JSON.stringify({ type: 'bar', channel: BARS, seq: s, exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1m', ...BAR })),
+    },
+    { id: 'encode.bar_fbs', peer: 'encode.bar_json', name: 'bar → FlatBuffers (FbsEncoder)', unit: 'message', batch: BATCH, fn: loop((s) => fbs.bar(BARS, s, BAR)) },
+  ]);
+  if (bytes === 0) throw new Error('encode bench: nothing was encoded');
+  return rows;
+}

@@ -1,0 +1,203 @@
+/**
+ * HTTP candles: requests per second and latency of
+ * `GET /v1/candles/binance/BTCUSDT/1m?limit=50` and `limit=500` on tickwire,
+ * against the same candles served by a plain Fastify route from an array
+ * (fastify-candles.ts), with autocannon as the load client.
+ *
+ * tickwire's bars are real: the fake exchange plays 600 minutes of
+ * back-dated trades (one every 5 s) through the feed worker, so the 1m
+ * series holds 600 closed bars and the forming one. Fastify gets exactly the
+ * candles tickwire answers (fetched with limit=1000), and the two answers are
+ * checked equal for both limits before anything is measured.
+ *
+ * Placement (2 cores): the server under test in a child process pinned to
+ * CPU 1; autocannon in a worker thread of this process, pinned to CPU 0.
+ * Each measurement follows a 1 s warm-up run. Latency is autocannon's
+ * response time per request (closed loop, `connections` in flight), in an
+ * HDR histogram at µs resolution.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { ChildProcess } from 'node:child_process';
+import type { Worker } from 'node:worker_threads';
+import type { AutocannonJob, AutocannonResult } from './autocannon-worker.ts';
+import type { ExchangeCommand, ExchangeReply } from './exchange-worker.ts';
+import { merge, summarize, type LatencySummary } from './latency.ts';
+import type { Profile } from './profile.ts';
+import { figure, type Figure } from './report.ts';
+import { cpuSeconds, nextMessage, ofType, startChild, startWorker, stopChild } from './threads.ts';
+
+const PATH = '/v1/candles/binance/BTCUSDT/1m';
+const LIMITS = [50, 500] as const;
+const HISTORY_MINUTES = 600;
+const TRADE_EVERY_MS = 5_000;
+
+export interface HttpRun {
+  server: 'tickwire' | 'fastify';
+  limit: number;
+  seconds: number;
+  connections: number;
+  requests: number;
+  rps: number;
+  non2xx: number;
+  errors: number;
+  bytesPerResponse: number;
+  latencyUs: LatencySummary;
+  serverCpuPct: number;
+  clientElu: number;
+}
+
+type Played = Extract<ExchangeReply, { type: 'played' }>;
+
+async function autocannonRun(job: AutocannonJob): Promise<{ result: AutocannonResult; latency: LatencySummary }> {
+  const worker = startWorker(new URL('./autocannon-worker.ts', import.meta.url), { ...job });
+  try {
+    const result = await nextMessage(worker, ofType<AutocannonResult>('result'), (job.seconds + 60) * 1000, 'autocannon');
+    return { result, latency: summarize(merge([result.histogram])) };
+  } finally {
+    await worker.terminate();
+  }
+}
+
+async function measure(server: HttpRun['server'], child: ChildProcess, port: number, limit: number, profile: Profile): Promise<HttpRun> {
+  const url = `http://127.0.0.1:${port}${PATH}?limit=${limit}`;
+  const { connections, seconds } = profile.http;
+  await autocannonRun({ url, connections, seconds: 1 }); // warm-up
+  const cpu0 = cpuSeconds(child.pid!);
+  const t0 = performance.now();
+  const { result, latency } = await autocannonRun({ url, connections, seconds });
+  const cpuPct = ((cpuSeconds(child.pid!) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+  return {
+    server,
+    limit,
+    seconds,
+    connections,
+    requests: result.requests,
+    rps: result.rps,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    bytesPerResponse: result.requests > 0 ? Math.round(result.bytes / result.requests) : 0,
+    latencyUs: latency,
+    serverCpuPct: cpuPct,
+    clientElu: Number(result.elu.toFixed(3)),
+  };
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function exchangeCommand(w: Worker, cmd: ExchangeCommand): Promise<ExchangeReply> {
+  const reply = nextMessage(w, (m: unknown): m is ExchangeReply => typeof m === 'object' && m !== null && 'type' in m && (m as ExchangeReply).type !== 'listening', 120_000, `load generator ${cmd.type}`);
+  w.postMessage(cmd);
+  const m = await reply;
+  if (m.type === 'error') throw new Error(`load generator ${cmd.type}: ${m.message}`);
+  return m;
+}
+
+/** Both servers, both limits; the figures comparing them. */
+export async function httpBench(profile: Profile, serverCpus: string | undefined, log: (line: string) => void): Promise<{ figures: Figure[]; details: unknown }> {
+  const exchange = startWorker(new URL('./exchange-worker.ts', import.meta.url), { sendTimes: new SharedArrayBuffer(8), symbol: 'BTCUSDT' });
+  let tickwire: ChildProcess | undefined;
+  let fastify: ChildProcess | undefined;
+  try {
+    const { url } = await nextMessage(exchange, ofType<{ type: 'listening'; url: string }>('listening'), 30_000, 'load generator');
+    tickwire = startChild(new URL('./gateway-tickwire.ts', import.meta.url), [url, '1m'], serverCpus);
+    const { port: twPort } = await nextMessage(tickwire, ofType<{ type: 'ready'; port: number }>('ready'), 60_000, 'tickwire');
+    await exchangeCommand(exchange, { type: 'waitSubscribed', timeoutMs: 30_000 });
+
+    // Fill 600 minutes of 1m bars with back-dated trades; wait until they are all closed bars.
+    const count = (HISTORY_MINUTES * 60_000) / TRADE_EVERY_MS;
+    const fromTs = Math.floor(Date.now() / 60_000) * 60_000 - HISTORY_MINUTES * 60_000;
+    const played = (await exchangeCommand(exchange, { type: 'history', firstId: 1, count, fromTs, stepMs: TRADE_EVERY_MS })) as Played;
+    const full = `http://127.0.0.1:${twPort}${PATH}?limit=1000`;
+    type Candles = { exchange: string; symbol: string; timeframe: string; count: number; candles: Record<string, unknown>[] };
+    let all: Candles | undefined;
+    const deadline = performance.now() + 30_000;
+    while (performance.now() < deadline) {
+      all = (await getJson(full)) as Candles;
+      if (all.count >= HISTORY_MINUTES) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (all === undefined || all.count < HISTORY_MINUTES) throw new Error(`tickwire holds ${all?.count ?? 0} 1m bars after ${played.sent} trades, expected ${HISTORY_MINUTES}`);
+    log(`http: tickwire holds ${all.count} 1m bars from ${played.sent} trades`);
+
+    // Fastify serves what tickwire answers now. tickwire's bars can still move (the forming bar
+    // closes on the clock, a flat bar opens each minute): when the two differ, start Fastify again
+    // from a fresh copy (at most 3 tries).
+    let fyPort = 0;
+    for (let attempt = 1; ; attempt++) {
+      fastify = startChild(new URL('./fastify-candles.ts', import.meta.url), [], serverCpus);
+      fastify.send({ type: 'candles', exchange: all.exchange, symbol: all.symbol, timeframe: all.timeframe, candles: all.candles });
+      fyPort = (await nextMessage(fastify, ofType<{ type: 'ready'; port: number }>('ready'), 60_000, 'fastify')).port;
+      const differs: number[] = [];
+      for (const limit of LIMITS) {
+        const a = await getJson(`http://127.0.0.1:${twPort}${PATH}?limit=${limit}`);
+        const b = await getJson(`http://127.0.0.1:${fyPort}${PATH}?limit=${limit}`);
+        if (!isDeepStrictEqual(a, b)) differs.push(limit);
+      }
+      if (differs.length === 0) break;
+      if (attempt === 3) throw new Error(`http: tickwire and Fastify answer different candles for limit=${differs.join(', ')}`);
+      await stopChild(fastify);
+      all = (await getJson(full)) as Candles;
+    }
+    const runs: HttpRun[] = [];
+    for (const limit of LIMITS) {
+      for (const [name, child, port] of [['tickwire', tickwire, twPort], ['fastify', fastify, fyPort]] as const) {
+        const run = await measure(name, child, port, limit, profile);
+        runs.push(run);
+        log(
+          `http ${name} limit=${limit}: ${Math.round(run.rps)} req/s, p50 ${run.latencyUs.p50} µs, p99 ${run.latencyUs.p99} µs, ` +
+            `max ${run.latencyUs.max} µs, non-2xx ${run.non2xx}, errors ${run.errors}; server CPU ${run.serverCpuPct.toFixed(0)}%, client ELU ${run.clientElu}`,
+        );
+        if (run.non2xx > 0 || run.errors > 0) throw new Error(`http ${name} limit=${limit}: ${run.non2xx} non-2xx answers, ${run.errors} errors`);
+      }
+    }
+    const pick = (server: HttpRun['server'], limit: number) => runs.find((r) => r.server === server && r.limit === limit)!;
+    const figures: Figure[] = [];
+    for (const limit of LIMITS) {
+      const tw = pick('tickwire', limit);
+      const fy = pick('fastify', limit);
+      const peer = (v: number) => ({ name: 'plain Fastify route', value: v });
+      figures.push(
+        figure({
+          id: `http.limit${limit}.rps`,
+          group: 'http',
+          name: `candles limit=${limit}: requests per second (${profile.http.connections} connections)`,
+          value: tw.rps,
+          unit: 'req/s',
+          better: 'higher',
+          peer: peer(fy.rps),
+          goals: [{ text: '≥ 3× Fastify’s requests per second', on: 'ratio', op: '>=', threshold: 3 }],
+        }),
+        figure({
+          id: `http.limit${limit}.p50`,
+          group: 'http',
+          name: `candles limit=${limit}: latency p50`,
+          value: tw.latencyUs.p50,
+          unit: 'µs',
+          better: 'lower',
+          peer: peer(fy.latencyUs.p50),
+        }),
+        figure({
+          id: `http.limit${limit}.p99`,
+          group: 'http',
+          name: `candles limit=${limit}: latency p99`,
+          value: tw.latencyUs.p99,
+          unit: 'µs',
+          better: 'lower',
+          peer: peer(fy.latencyUs.p99),
+          goals: limit === 50 ? [{ text: 'p99 < 1 ms at limit 50', on: 'value', op: '<', threshold: 1000 }] : [],
+        }),
+      );
+    }
+    return { figures, details: { path: PATH, bars: all.count, runs } };
+  } finally {
+    if (fastify !== undefined) await stopChild(fastify);
+    if (tickwire !== undefined) await stopChild(tickwire);
+    exchange.postMessage({ type: 'stop' } satisfies ExchangeCommand);
+    await nextMessage(exchange, ofType('stopped'), 5_000, 'load generator stop').catch(() => undefined);
+    await exchange.terminate();
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Ingest: real-shaped Binance @trade frames per second through one exchange
+ * worker's whole per-frame path (parse, aggregate every timeframe, ring
+ * write; see ingest-tickwire-worker.ts), against tardis-dev's Binance
+ * normalizer plus its trade-bar computation on the same frames
+ * (ingest-tardis-worker.ts). Frames come from memory, never a socket.
+ *
+ * Placement: each pipeline in a worker thread of its own; for tickwire the
+ * main thread drains the rings as the pump would (so both cores are in use:
+ * producer and consumer). The figure is the median of the timed rounds.
+ */
+import { Doorbell } from '../src/buffers/doorbell.ts';
+import { TickRing } from '../src/buffers/tick-ring.ts';
+import { BAR_EVENT_FIELDS } from '../src/feed/protocol.ts';
+import { TICK_FIELDS } from '../src/model/records.ts';
+import type { Profile } from './profile.ts';
+import { figure, type Figure } from './report.ts';
+import { nextMessage, ofType, startWorker } from './threads.ts';
+
+/** What an ingest worker is started with. */
+export interface IngestWorkerData {
+  frames: number;
+  symbols: string[];
+  timeframes: string[];
+  seed: number;
+  rounds: number;
+  warmupRounds: number;
+  /** Closed bars per series (tickwire). */
+  history: number;
+}
+
+/** One timed pass over all frames. */
+export interface IngestRound {
+  ms: number;
+  frames: number;
+  trades: number;
+  /** Frames not taken as data (should be 0). */
+  malformed: number;
+  /** Records dropped by a full ring during the round (tickwire; must be 0). */
+  overflow: number;
+  /** Bars the peer produced (tardis). */
+  bars?: number;
+  /** Parse time per frame, µs (tickwire's own histogram, as /v1/latency reports it). */
+  parseP50Us?: number;
+  parseP99Us?: number;
+}
+
+export const INGEST_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
+/** Every timeframe aggregated per trade (the micro-benchmark's six). */
+export const INGEST_TIMEFRAMES = ['1s', '1m', '5m', '15m', '1h', '1d'];
+const SEED = 20240809;
+
+type RoundMsg = { type: 'round'; round: IngestRound };
+type DoneMsg = { type: 'done' };
+
+/** Run one worker to completion, collecting its rounds. */
+async function rounds(worker: ReturnType<typeof startWorker>, expect: number, what: string, timeoutMs: number): Promise<IngestRound[]> {
+  const got: IngestRound[] = [];
+  worker.on('message', (m: unknown) => {
+    if (ofType<RoundMsg>('round')(m)) got.push(m.round);
+  });
+  try {
+    await nextMessage(worker, ofType<DoneMsg>('done'), timeoutMs, what);
+  } finally {
+    await worker.terminate();
+  }
+  if (got.length !== expect) throw new Error(`${what}: ${got.length} rounds, expected ${expect}`);
+  return got;
+}
+
+/** The tickwire pipeline, with the main thread draining its rings. */
+async function tickwireRounds(
+  data: IngestWorkerData,
+  timeoutMs: number,
+): Promise<{ rounds: IngestRound[]; drained: { ticks: number; barEvents: number }; overflow: number }> {
+  const nSeries = data.symbols.length * data.timeframes.length;
+  const ticksSab = TickRing.allocate(65_536, TICK_FIELDS); // the runtime's default ring
+  const barEventsSab = TickRing.allocate(Math.max(8_192, 4 * nSeries), BAR_EVENT_FIELDS);
+  const dirtySab = new SharedArrayBuffer(4 * nSeries);
+  const doorbellSab = Doorbell.allocate();
+  const ticks = new TickRing(ticksSab);
+  const barEvents = new TickRing(barEventsSab);
+  const dirty = new Int32Array(dirtySab);
+  const drained = { ticks: 0, barEvents: 0 };
+  let sum = 0;
+  const visitor = { onRecord: (buf: Float64Array, off: number) => void (sum += buf[off]!) };
+  const drain = () => {
+    let n: number;
+    while ((n = ticks.read(visitor)) > 0) drained.ticks += n;
+    while ((n = barEvents.read(visitor)) > 0) drained.barEvents += n;
+    for (let i = 0; i < dirty.length; i++) if (dirty[i] !== 0) Atomics.exchange(dirty, i, 0);
+  };
+  const listener = new Doorbell(doorbellSab).listen(drain);
+  const worker = startWorker(new URL('./ingest-tickwire-worker.ts', import.meta.url), {
+    ...data,
+    ticks: ticksSab,
+    barEvents: barEventsSab,
+    dirty: dirtySab,
+    doorbell: doorbellSab,
+  });
+  let got: IngestRound[];
+  try {
+    got = await rounds(worker, data.rounds, 'tickwire ingest worker', timeoutMs);
+  } finally {
+    await listener.stop();
+    drain();
+  }
+  return { rounds: got, drained, overflow: ticks.overflow() };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const perSecond = (r: IngestRound) => (r.trades * 1000) / r.ms;
+
+/** Run the ingest comparison; `log` gets one line per finished pipeline. */
+export async function ingestBench(profile: Profile, log: (line: string) => void): Promise<{ figures: Figure[]; details: unknown }> {
+  const base: IngestWorkerData = {
+    frames: profile.ingest.frames,
+    symbols: INGEST_SYMBOLS,
+    timeframes: INGEST_TIMEFRAMES,
+    seed: SEED,
+    rounds: profile.ingest.rounds,
+    warmupRounds: profile.ingest.warmupRounds,
+    history: 1000,
+  };
+  const timeoutMs = 600_000;
+
+  const tw = await tickwireRounds(base, timeoutMs);
+  const totalTrades = tw.rounds.reduce((a, r) => a + r.trades, 0);
+  const problems = tw.rounds.filter((r) => r.malformed > 0 || r.trades !== r.frames);
+  if (problems.length > 0) throw new Error(`tickwire ingest: frames not all taken as trades: ${JSON.stringify(problems)}`);
+  const written = totalTrades + base.frames * base.warmupRounds - tw.overflow;
+  if (tw.drained.ticks !== written) throw new Error(`tickwire ingest: the main thread drained ${tw.drained.ticks} tick records, the worker wrote ${written}`);
+  const twRate = median(tw.rounds.map(perSecond));
+  log(`ingest tickwire: ${(twRate / 1e6).toFixed(2)} M trades/s (median of ${tw.rounds.length})`);
+
+  const direct = await rounds(
+    startWorker(new URL('./ingest-tardis-worker.ts', import.meta.url), { ...base, mode: 'direct' }),
+    base.rounds,
+    'tardis-dev ingest worker (direct)',
+    timeoutMs,
+  );
+  const directRate = median(direct.map(perSecond));
+  log(`ingest tardis-dev direct: ${(directRate / 1e6).toFixed(3)} M trades/s`);
+  const viaCompute = await rounds(
+    startWorker(new URL('./ingest-tardis-worker.ts', import.meta.url), { ...base, mode: 'compute' }),
+    base.rounds,
+    'tardis-dev ingest worker (compute)',
+    timeoutMs,
+  );
+  const computeRate = median(viaCompute.map(perSecond));
+  log(`ingest tardis-dev compute(): ${(computeRate / 1e6).toFixed(3)} M trades/s`);
+  for (const r of [...direct, ...viaCompute]) {
+    if (r.trades !== r.frames) throw new Error(`tardis-dev ingest: ${r.trades} trades from ${r.frames} frames`);
+  }
+
+  const overflow = tw.rounds.reduce((a, r) => a + r.overflow, 0);
+  const what = `${INGEST_SYMBOLS.length} symbols, ${INGEST_TIMEFRAMES.length} timeframes (${INGEST_TIMEFRAMES.join(' ')})`;
+  const figures = [
+    figure({
+      id: 'ingest.trades_per_s',
+      group: 'ingest',
+      name: `ingest, one worker: parse + ${INGEST_TIMEFRAMES.length} timeframes + ring write`,
+      value: twRate,
+      unit: 'trades/s',
+      better: 'higher',
+      peer: { name: 'tardis-dev normalizeTrades + computeTradeBars (direct, sync)', value: directRate },
+      goals: [
+        { text: '≥ 1.5 M trades/s per worker', on: 'value', op: '>=', threshold: 1.5e6 },
+        { text: '≥ 5× the tardis-dev pipeline', on: 'ratio', op: '>=', threshold: 5 },
+      ],
+      note: `${what}; median of ${tw.rounds.length} rounds of ${base.frames} frames; ring overflow ${overflow}`,
+    }),
+    figure({
+      id: 'ingest.trades_per_s_vs_compute',
+      group: 'ingest',
+      name: 'ingest, one worker, vs tardis-dev as its users write it',
+      value: twRate,
+      unit: 'trades/s',
+      better: 'higher',
+      peer: { name: 'tardis-dev compute(normalized stream, computeTradeBars…)', value: computeRate },
+    }),
+    figure({
+      id: 'ingest.ring_overflow',
+      group: 'ingest',
+      name: 'ingest, tick/bar-event ring overflow',
+      value: overflow,
+      unit: 'records',
+      better: 'lower',
+      goals: [{ text: 'zero ring overflow', on: 'value', op: '==', threshold: 0 }],
+    }),
+  ];
+  return {
+    figures,
+    details: {
+      symbols: INGEST_SYMBOLS,
+      timeframes: INGEST_TIMEFRAMES,
+      frames: base.frames,
+      tickwire: tw.rounds,
+      drained: tw.drained,
+      tardisDirect: direct,
+      tardisCompute: viaCompute,
+    },
+  };
+}

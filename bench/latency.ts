@@ -1,0 +1,58 @@
+/**
+ * HDR histogram helpers for the load benchmarks: merge the compressed
+ * histograms threads send back, summarize them (µs), and sample the
+ * percentile distribution the latency plot draws.
+ */
+import * as hdr from 'hdr-histogram-js';
+
+/** The headline percentiles of a latency histogram, µs. */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  p9999: number;
+  max: number;
+}
+
+/** One JS-mode histogram holding every encoded histogram in `encoded` (µs values). */
+export function merge(encoded: readonly string[]): hdr.Histogram {
+  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e));
+  return total;
+}
+
+/** p50 … max of `h`; NaN for every percentile of an empty histogram. */
+export function summarize(h: hdr.Histogram): LatencySummary {
+  const empty = h.totalCount === 0;
+  const at = (p: number) => (empty ? NaN : h.getValueAtPercentile(p));
+  return {
+    count: h.totalCount,
+    mean: empty ? NaN : h.mean,
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
+    p9999: at(99.99),
+    max: empty ? NaN : h.maxValue,
+  };
+}
+
+/**
+ * The percentile curve as [percentile, µs] points: 20 per decade of
+ * 1 / (1 − p), as deep into the tail as the sample supports (1 / (1 − p) ≤
+ * count), then the maximum at 100.
+ */
+export function distribution(h: hdr.Histogram): [number, number][] {
+  if (h.totalCount === 0) return [];
+  const points: [number, number][] = [];
+  const depth = Math.log10(h.totalCount);
+  for (let k = 0; k / 20 <= depth && k <= 120; k++) {
+    const p = 100 * (1 - 10 ** (-k / 20));
+    points.push([Number(p.toFixed(6)), h.getValueAtPercentile(p)]);
+  }
+  points.push([100, h.maxValue]);
+  return points;
+}

@@ -1,0 +1,244 @@
+/**
+ * The benchmark report: every figure with its unit, its peer's figure, the
+ * ratio and the goal it is held to; written as JSON (for tools and for
+ * comparing runs), a Markdown summary (for people) and the latency plot.
+ *
+ * Ratio convention: how many times better tickwire is than the peer, so
+ * above 1 is better whatever the unit: value / peer for rates, peer / value
+ * for times and latencies. A goal is a threshold on the value or on that
+ * ratio; `met` is null for a figure without goals.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ProfileName } from './profile.ts';
+import { percentileSvg, type PlotSeries } from './svg.ts';
+
+/** A threshold a figure is held to. */
+export interface Goal {
+  /** As the issue states it, e.g. "≥ 1.5 M trades/s per worker". */
+  readonly text: string;
+  readonly on: 'value' | 'ratio';
+  readonly op: '>=' | '<' | '<=' | '==';
+  readonly threshold: number;
+}
+
+/** A goal and whether this run met it. */
+export interface GoalResult extends Goal {
+  readonly met: boolean;
+}
+
+/** One measured figure. */
+export interface Figure {
+  /** Stable key, e.g. `fanout.rated.p99`. */
+  readonly id: string;
+  readonly group: 'micro' | 'ingest' | 'fanout' | 'http';
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly better: 'higher' | 'lower';
+  readonly peer: { readonly name: string; readonly value: number } | null;
+  /** Times better than the peer (> 1: tickwire is better); null without a peer. */
+  readonly ratio: number | null;
+  /** The goals' texts joined, null without goals. */
+  readonly goal: string | null;
+  readonly goals: readonly GoalResult[];
+  /** Every goal met; null without goals. */
+  readonly met: boolean | null;
+  readonly note?: string;
+}
+
+/** What `figure` needs; ratio, goal texts and `met` are derived. */
+export interface FigureInput {
+  id: string;
+  group: Figure['group'];
+  name: string;
+  value: number;
+  unit: string;
+  better: Figure['better'];
+  peer?: { name: string; value: number } | null;
+  goals?: readonly Goal[];
+  note?: string;
+}
+
+/** Build a figure: the ratio from value and peer, each goal evaluated. */
+export function figure(f: FigureInput): Figure {
+  const peer = f.peer ?? null;
+  const ratio = peer === null ? null : ratioOf(f.value, peer.value, f.better);
+  const goals = (f.goals ?? []).map((g) => ({ ...g, met: check(g, g.on === 'value' ? f.value : ratio) }));
+  return {
+    id: f.id,
+    group: f.group,
+    name: f.name,
+    value: f.value,
+    unit: f.unit,
+    better: f.better,
+    peer,
+    ratio,
+    goal: goals.length === 0 ? null : goals.map((g) => g.text).join('; '),
+    goals,
+    met: goals.length === 0 ? null : goals.every((g) => g.met),
+    ...(f.note === undefined ? {} : { note: f.note }),
+  };
+}
+
+/** Times better than the peer; NaN when it cannot be told (a zero or missing figure). */
+export function ratioOf(value: number, peer: number, better: Figure['better']): number {
+  const r = better === 'higher' ? value / peer : peer / value;
+  return Number.isFinite(r) ? r : NaN;
+}
+
+function check(g: Goal, x: number | null): boolean {
+  if (x === null || !Number.isFinite(x)) return false;
+  switch (g.op) {
+    case '>=':
+      return x >= g.threshold;
+    case '<':
+      return x < g.threshold;
+    case '<=':
+      return x <= g.threshold;
+    case '==':
+      return x === g.threshold;
+  }
+}
+
+/** The machine and build a run happened on. */
+export interface Environment {
+  node: string;
+  v8: string;
+  cpu: string;
+  cores: number;
+  platform: string;
+  memoryGiB: number;
+  /** 1-minute load average at the start and at the end: other work skews the figures. */
+  loadAverageStart: number;
+  loadAverageEnd: number;
+  commit: string;
+  dirty: boolean;
+  versions: Record<string, string>;
+}
+
+/** A whole run: what the JSON file holds. */
+export interface Report {
+  schema: 'tickwire-bench/1';
+  profile: ProfileName;
+  startedAt: string;
+  durationS: number;
+  environment: Environment;
+  /** Where each benchmark's threads ran (CPU pinning) and why. */
+  placement: Record<string, string>;
+  /** Where the frames came from: the recorded tape or its synthetic stand-in. */
+  frames: 'recorded' | 'synthetic';
+  figures: Figure[];
+  /** Percentile → latency (µs) of the fan-out at the rated load, per gateway. */
+  distributions: Record<string, [percentile: number, micros: number][]>;
+  /** Per-benchmark raw results (rounds, steps, runs). */
+  details: Record<string, unknown>;
+  /** Things the reader must know to judge the figures (noise, limits hit). */
+  notes: string[];
+}
+
+/** Where a report goes: `bench/results/<YYYY-MM-DD>-<profile>.{json,md}` and `-latency.svg`. */
+export function reportPaths(dir: string, startedAt: string, profile: ProfileName): { json: string; md: string; svg: string } {
+  const base = path.join(dir, `${startedAt.slice(0, 10)}-${profile}`);
+  return { json: `${base}.json`, md: `${base}.md`, svg: `${base}-latency.svg` };
+}
+
+/** Write the JSON, the Markdown summary and the latency plot; returns their paths. */
+export function writeReport(dir: string, report: Report): { json: string; md: string; svg: string } {
+  mkdirSync(dir, { recursive: true });
+  const paths = reportPaths(dir, report.startedAt, report.profile);
+  writeFileSync(paths.json, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(paths.svg, latencySvg(report));
+  writeFileSync(paths.md, markdown(report, path.basename(paths.svg)));
+  return paths;
+}
+
+const COLORS: Record<string, string> = { tickwire: '#1f6feb', baseline: '#d1242f' };
+
+/** The fan-out latency distributions plotted together. */
+export function latencySvg(report: Report): string {
+  const series: PlotSeries[] = Object.entries(report.distributions).map(([name, points], i) => ({
+    name,
+    color: COLORS[name] ?? ['#2da44e', '#8250df', '#bf8700'][i % 3]!,
+    points: points.map(([p, us]) => [p, us / 1000]),
+  }));
+  return percentileSvg(series, {
+    title: `Fan-out latency, exchange frame sent → subscriber received (${report.profile} profile, ${report.startedAt.slice(0, 10)})`,
+    yLabel: 'latency (ms)',
+  });
+}
+
+/** The Markdown summary: the table, the goals met or missed in plain words, the notes. */
+export function markdown(report: Report, svgName: string): string {
+  const e = report.environment;
+  const lines: string[] = [
+    `# tickwire benchmarks: ${report.profile} profile, ${report.startedAt}`,
+    '',
+    `Node ${e.node} (V8 ${e.v8}) on ${e.cpu} × ${e.cores} cores, ${e.memoryGiB} GiB, ${e.platform}; commit ${e.commit}${e.dirty ? ' (uncommitted changes)' : ''}; ` +
+      `load average ${e.loadAverageStart} at start, ${e.loadAverageEnd} at end; ${report.durationS.toFixed(0)} s in all; frames: ${report.frames}.`,
+    '',
+    '## Goals',
+    '',
+  ];
+  const goals = report.figures.flatMap((f) => f.goals.map((g) => ({ f, g })));
+  const missed = goals.filter((x) => !x.g.met);
+  lines.push(
+    missed.length === 0
+      ? `All ${goals.length} goals met.`
+      : `${goals.length - missed.length} of ${goals.length} goals met; **missed: ${missed.map((x) => x.g.text).join('; ')}**.`,
+    '',
+    '| goal | figure | measured | met |',
+    '| --- | --- | ---: | :---: |',
+  );
+  for (const { f, g } of goals) {
+    const measured = g.on === 'value' ? fmtUnit(f.value, f.unit) : f.ratio === null || Number.isNaN(f.ratio) ? 'n/a' : `${fmtRatio(f.ratio)} (vs ${f.peer!.name})`;
+    lines.push(`| ${g.text} | ${f.name} | ${measured} | ${g.met ? 'yes' : '**no**'} |`);
+  }
+  lines.push('', '## Figures', '', 'Ratio: times better than the peer (above 1 means tickwire is better), whatever the unit.', '');
+  for (const group of ['ingest', 'fanout', 'http', 'micro'] as const) {
+    const figs = report.figures.filter((f) => f.group === group);
+    if (figs.length === 0) continue;
+    lines.push(`### ${GROUP_TITLES[group]}`, '', '| figure | tickwire | peer | peer figure | ratio | goal | met |', '| --- | ---: | --- | ---: | ---: | --- | :---: |');
+    for (const f of figs) {
+      lines.push(
+        `| ${f.name} | ${fmtUnit(f.value, f.unit)} | ${f.peer?.name ?? '—'} | ${f.peer === null ? '—' : fmtUnit(f.peer.value, f.unit)} | ` +
+          `${f.ratio === null ? '—' : Number.isNaN(f.ratio) ? 'n/a' : fmtRatio(f.ratio)} | ${f.goal ?? '—'} | ${f.met === null ? '—' : f.met ? 'yes' : '**no**'} |`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push(`![latency percentiles](${svgName})`, '', '## Placement', '');
+  for (const [k, v] of Object.entries(report.placement)) lines.push(`- **${k}**: ${v}`);
+  if (report.notes.length > 0) {
+    lines.push('', '## Notes', '');
+    for (const n of report.notes) lines.push(`- ${n}`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+const GROUP_TITLES = { ingest: 'Ingest', fanout: 'Fan-out end to end', http: 'HTTP candles', micro: 'Micro-benchmarks' } as const;
+
+/** A number for people: 3 significant digits, k / M for large ones. */
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${(v / 1e6).toPrecision(3)} M`;
+  if (a >= 1e4) return `${(v / 1e3).toPrecision(3)} k`;
+  if (a >= 100 || Number.isInteger(v)) return v.toFixed(0);
+  return v.toPrecision(3);
+}
+
+/** A value with its unit, times in the unit that reads best (1500 µs → 1.50 ms, 25000 ns → 25.0 µs). */
+export function fmtUnit(v: number, unit: string): string {
+  if (Number.isFinite(v)) {
+    if (unit === 'µs' && Math.abs(v) >= 1000) return `${fmt(v / 1000)} ms`;
+    const per = /^ns(\/.*)?$/.exec(unit);
+    if (per !== null && Math.abs(v) >= 10_000) return `${fmt(v / 1000)} µs${per[1] ?? ''}`;
+  }
+  return `${fmt(v)} ${unit}`;
+}
+
+function fmtRatio(r: number): string {
+  return `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}×`;
+}

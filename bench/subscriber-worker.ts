@@ -1,0 +1,187 @@
+/**
+ * Fan-out subscribers: `connections` WebSocket clients (BenchWsClient) in one
+ * worker thread, each subscribed to the same trades channel of the gateway
+ * under test. Several of these threads make the K subscribers.
+ *
+ * For each measured phase (`arm` → frames flow → `report`) every connection
+ * keeps a bitmap of the trade ids it received, so loss and duplicates are
+ * exact per subscriber; each message's latency is its chunk's receive time
+ * minus the frame's send time that the load generator stored in shared
+ * memory (same monotonic clock), recorded in a WebAssembly HDR histogram
+ * (µs) that the orchestrator merges across threads. A `gap` notice is
+ * counted as loss too. Messages are read in place: the trade id is found by
+ * a byte search, no string or object is made per message.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as hdr from 'hdr-histogram-js';
+import { BenchWsClient } from './ws-client.ts';
+
+export type SubscriberCommand = { type: 'arm'; firstId: number; count: number } | { type: 'report' } | { type: 'stop' };
+
+export interface SubscriberReport {
+  type: 'report';
+  /** Messages of the armed phase received, over all connections (duplicates excluded). */
+  received: number;
+  expected: number;
+  duplicates: number;
+  /** `gap` notices (the server skipped messages for a slow consumer). */
+  gaps: number;
+  errors: number;
+  /** Trade messages outside the armed phase's ids (stragglers of an earlier phase). */
+  outOfPhase: number;
+  /** Connections closed during the run. */
+  closed: number;
+  /** Receive time of the phase's last message, ns (monotonic clock); NaN when none. */
+  lastRecvNs: number;
+  /** Every message seen since start, any phase (to tell when the line has gone quiet). */
+  totalMessages: number;
+  histogram: string;
+  /** Event-loop utilization of this thread since `arm`: near 1 means the client was saturated. */
+  elu: number;
+}
+
+const data = workerData as { url: string; connections: number; channel: string; sendTimes: SharedArrayBuffer };
+const port = parentPort!;
+const sendTimes = new Float64Array(data.sendTimes);
+
+await hdr.initWebAssembly();
+let histogram = newHistogram();
+
+function newHistogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: true });
+}
+
+const TRADE_ID = Buffer.from('"tradeId":');
+const TYPE_GAP = Buffer.from('"type":"gap"');
+const TYPE_SUBSCRIBED = Buffer.from('"type":"subscribed"');
+const TYPE_ERROR = Buffer.from('"type":"error"');
+
+// Phase state.
+let firstId = 0;
+let count = 0;
+let received = 0;
+let duplicates = 0;
+let gaps = 0;
+let errors = 0;
+let outOfPhase = 0;
+let lastRecvNs = NaN;
+let totalMessages = 0;
+let completeSent = true;
+let elu0 = performance.eventLoopUtilization();
+
+/** One subscriber connection. */
+class Sub {
+  seen = new Uint8Array(0);
+  subscribed = false;
+  closedWhy = '';
+  readonly client: BenchWsClient;
+  private onSubscribed: (() => void) | undefined;
+
+  constructor(url: URL) {
+    this.client = new BenchWsClient(url, (buf, start, end, recvNs) => this.message(buf, start, end, recvNs), (why) => {
+      this.closedWhy = why;
+    });
+  }
+
+  async open(channel: string): Promise<void> {
+    await this.client.connect();
+    const ack = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "subscribed" from ${data.url} within 10 s`)), 10_000);
+      this.onSubscribed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.client.sendText(JSON.stringify({ op: 'subscribe', id: 1, channels: [channel] }));
+    await ack;
+  }
+
+  private message(buf: Buffer, start: number, end: number, recvNs: number): void {
+    totalMessages++;
+    const at = buf.indexOf(TRADE_ID, start);
+    if (at >= 0 && at < end) {
+      let id = 0;
+      for (let i = at + TRADE_ID.length; i < end; i++) {
+        const c = buf[i]!;
+        if (c < 48 || c > 57) break;
+        id = id * 10 + (c - 48);
+      }
+      const k = id - firstId;
+      if (k < 0 || k >= count) {
+        outOfPhase++;
+        return;
+      }
+      if (this.seen[k] === 1) {
+        duplicates++;
+        return;
+      }
+      this.seen[k] = 1;
+      received++;
+      histogram.recordValue(Math.max(1, Math.round((recvNs - sendTimes[k]!) / 1000)));
+      lastRecvNs = recvNs;
+      if (received === count * subs.length && !completeSent) {
+        completeSent = true;
+        port.postMessage({ type: 'complete' });
+      }
+      return;
+    }
+    const is = (pattern: Buffer) => {
+      const i = buf.indexOf(pattern, start);
+      return i >= 0 && i < end;
+    };
+    if (is(TYPE_GAP)) gaps++;
+    else if (is(TYPE_SUBSCRIBED)) {
+      this.subscribed = true;
+      this.onSubscribed?.();
+    } else if (is(TYPE_ERROR)) errors++;
+  }
+}
+
+const url = new URL(data.url);
+const subs: Sub[] = [];
+for (let i = 0; i < data.connections; i++) {
+  const s = new Sub(url);
+  subs.push(s);
+  await s.open(data.channel);
+}
+port.postMessage({ type: 'ready' });
+
+port.on('message', (cmd: SubscriberCommand) => {
+  if (cmd.type === 'arm') {
+    firstId = cmd.firstId;
+    count = cmd.count;
+    received = 0;
+    duplicates = 0;
+    gaps = 0;
+    errors = 0;
+    outOfPhase = 0;
+    lastRecvNs = NaN;
+    completeSent = false;
+    for (const s of subs) s.seen = new Uint8Array(count);
+    histogram.destroy();
+    histogram = newHistogram();
+    elu0 = performance.eventLoopUtilization();
+    port.postMessage({ type: 'armed' });
+  } else if (cmd.type === 'report') {
+    const report: SubscriberReport = {
+      type: 'report',
+      received,
+      expected: count * subs.length,
+      duplicates,
+      gaps,
+      errors,
+      outOfPhase,
+      closed: subs.filter((s) => s.client.closed).length,
+      lastRecvNs,
+      totalMessages,
+      histogram: hdr.encodeIntoCompressedBase64(histogram),
+      elu: performance.eventLoopUtilization(elu0).utilization,
+    };
+    port.postMessage(report);
+  } else if (cmd.type === 'stop') {
+    for (const s of subs) s.client.close();
+    histogram.destroy();
+    port.postMessage({ type: 'stopped' });
+    port.close();
+  }
+});

@@ -1,0 +1,325 @@
+/**
+ * The channels of `/v1/stream`: their names, state and lookup, and wildcard
+ * patterns over them.
+ *
+ * A channel exists for every (kind, exchange, symbol[, timeframe]) the
+ * library serves, created when the stream starts (and when a symbol appears
+ * later), so its `seq` counts every message from the server's start, whether
+ * anyone listens or not: a client resuming with `since` learns exactly what
+ * it missed. Names are canonical: the native symbol, the canonical timeframe
+ * (`bars:binance:BTCUSDT:1m`); lookups accept the normalized symbol
+ * (`BTC-USDT`) and MetaTrader timeframes (`M1`). The rooms `system` and
+ * `alerts` are channels too.
+ *
+ * Wildcards: `*` stands for a whole exchange or symbol segment
+ * (`trades:binance:*`, `bars:*:BTCUSDT:1m`, `quotes:*:*`), never for the kind
+ * or the timeframe, never for part of a segment. A pattern expands over the
+ * known channels; a symbol given with `*` for the exchange is resolved on
+ * each exchange (so `bars:*:BTC-USDT:1m` finds BTCUSDT on binance and
+ * BTC-USDT on okx). `matches` tells whether a channel created later belongs
+ * to a pattern.
+ */
+import type { Tickwire } from '../api/types.ts';
+import { ErrorCode, TickwireError } from '../errors.ts';
+import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
+import type { ChannelHistory } from './history.ts';
+import { prepareChannel, type ChannelFormat, type ChannelKind } from './json.ts';
+import { ALERTS_ROOM, ROOM_MESSAGE_BOUND, SYSTEM_ROOM } from './rooms.ts';
+
+/** Market channel kinds plus the two rooms. */
+export type StreamKind = ChannelKind | 'system' | 'alerts';
+
+/** One channel: names, prepared JSON prefix, sequence, subscriber counts per format and history. Lives as long as the server. */
+export interface Channel {
+  /** Canonical name; also the uWS topic of its JSON subscribers. */
+  readonly name: string;
+  /** uWS topic of its FlatBuffers subscribers. */
+  readonly fbsTopic: string;
+  readonly kind: StreamKind;
+  /** '' for rooms. */
+  readonly exchange: string;
+  /** Exchange-native symbol; '' for rooms. */
+  readonly symbol: string;
+  readonly timeframe: TimeframeName | undefined;
+  /** Prepared JSON prefixes (market channels only). */
+  readonly format: ChannelFormat | undefined;
+  /** Upper bound of one live message in either format, bytes (backpressure accounting). */
+  maxBytes: number;
+  /** Seq of the last message (0: none yet). */
+  seq: number;
+  /** Connections subscribed in JSON / FlatBuffers, paused ones included. */
+  subsJson: number;
+  subsFbs: number;
+  /** Connections attached to the uWS topic (would receive a publish now), per format. */
+  liveJson: number;
+  liveFbs: number;
+  /** Resume history while recording (subscribed, or within the linger after the last one left); else null. */
+  history: ChannelHistory | null;
+  /** performance.now() when the last subscriber left; NaN while subscribed. */
+  idleSince: number;
+  /** Formats each message is encoded in: ENCODE_JSON | ENCODE_FBS bits; 0 = only the seq advances. */
+  encode: number;
+}
+
+export const ENCODE_JSON = 1;
+export const ENCODE_FBS = 2;
+
+/** A subscribe pattern with `*` for the exchange and/or the symbol. */
+export interface WildcardPattern {
+  /** Canonical text (the timeframe canonical; the symbol as given): what an unsubscribe names. */
+  readonly text: string;
+  readonly kind: ChannelKind;
+  /** null: any exchange. */
+  readonly exchange: string | null;
+  /** As given (native or normalized); null: any symbol. */
+  readonly symbol: string | null;
+  readonly timeframe: TimeframeName | undefined;
+}
+
+const FORMS = 'channels are trades:<exchange>:<symbol>, quotes:<exchange>:<symbol>, bars:<exchange>:<symbol>:<tf>, system, alerts';
+
+function unknownChannel(given: string, why: string): TickwireError {
+  return new TickwireError(ErrorCode.UNKNOWN_CHANNEL, `unknown channel ${JSON.stringify(given)}: ${why} (${FORMS}; * may stand for a whole exchange or symbol)`);
+}
+
+/** The segments of a channel name: kind, exchange, symbol, timeframe text (bars). Throws UNKNOWN_CHANNEL when malformed. */
+function split(given: string): { kind: ChannelKind; exchange: string; symbol: string; tf: string | undefined } {
+  const c1 = given.indexOf(':');
+  const kind = c1 < 0 ? given : given.slice(0, c1);
+  if (kind !== 'trades' && kind !== 'quotes' && kind !== 'bars') {
+    throw unknownChannel(given, kind === '*' ? 'the type cannot be a wildcard' : 'the type must be trades, quotes or bars');
+  }
+  const c2 = given.indexOf(':', c1 + 1);
+  const c3 = kind === 'bars' ? given.lastIndexOf(':') : given.length;
+  if (c1 < 0 || c2 < 0 || c3 <= c2 + 1 || c2 === c1 + 1 || (kind === 'bars' && c3 === given.length - 1)) {
+    throw unknownChannel(given, kind === 'bars' ? 'expected bars:<exchange>:<symbol>:<tf>' : `expected ${kind}:<exchange>:<symbol>`);
+  }
+  return { kind, exchange: given.slice(c1 + 1, c2), symbol: given.slice(c2 + 1, c3), tf: kind === 'bars' ? given.slice(c3 + 1) : undefined };
+}
+
+export class ChannelIndex {
+  readonly #tw: Tickwire;
+  readonly #onCreate: (ch: Channel) => void;
+  readonly #byName = new Map<string, Channel>();
+  /** exchange → native symbol → channel, for the event handlers (no string building per event). */
+  readonly #trades = new Map<string, Map<string, Channel>>();
+  readonly #quotes = new Map<string, Map<string, Channel>>();
+  /** exchange → native symbol → timeframe → channel. */
+  readonly #bars = new Map<string, Map<string, Map<string, Channel>>>();
+  readonly system: Channel;
+  readonly alerts: Channel;
+
+  /** Creates every channel the library serves now; `onCreate` sees each (then and later). */
+  constructor(tw: Tickwire, onCreate: (ch: Channel) => void) {
+    this.#tw = tw;
+    this.#onCreate = onCreate;
+    this.system = this.#create(SYSTEM_ROOM, 'system', '', '', undefined);
+    this.alerts = this.#create(ALERTS_ROOM, 'alerts', '', '', undefined);
+    for (const [exchange, symbols] of Object.entries(tw.symbols())) {
+      for (const [symbol, timeframes] of Object.entries(symbols)) this.addSymbol(exchange, symbol, timeframes);
+    }
+  }
+
+  /** Channels, in creation order. */
+  values(): IterableIterator<Channel> {
+    return this.#byName.values();
+  }
+
+  get size(): number {
+    return this.#byName.size;
+  }
+
+  trade(exchange: string, symbol: string): Channel | undefined {
+    return this.#trades.get(exchange)?.get(symbol);
+  }
+
+  quote(exchange: string, symbol: string): Channel | undefined {
+    return this.#quotes.get(exchange)?.get(symbol);
+  }
+
+  bar(exchange: string, symbol: string, timeframe: string): Channel | undefined {
+    return this.#bars.get(exchange)?.get(symbol)?.get(timeframe);
+  }
+
+  /** Does `symbol` on `exchange` have channels? */
+  knows(exchange: string, symbol: string): boolean {
+    return this.#bars.get(exchange)?.has(symbol) === true || this.#trades.get(exchange)?.has(symbol) === true;
+  }
+
+  /**
+   * Create the channels of `symbol` on `exchange` that do not exist yet: the
+   * kinds the exchange carries, bars for `timeframes` (default: the ones the
+   * library keeps for it, else the configured ones). Returns those created.
+   */
+  addSymbol(exchange: string, symbol: string, timeframes?: readonly TimeframeName[]): Channel[] {
+    const created: Channel[] = [];
+    const carried = this.#tw.config.exchanges[exchange]?.channels ?? [];
+    for (const kind of carried) {
+      const name = `${kind}:${exchange}:${symbol}`;
+      if (!this.#byName.has(name)) created.push(this.#create(name, kind, exchange, symbol, undefined));
+    }
+    const tfs = timeframes ?? this.#tw.symbols()[exchange]?.[symbol] ?? this.#tw.config.timeframes;
+    for (const tf of tfs) {
+      const name = `bars:${exchange}:${symbol}:${tf}`;
+      if (!this.#byName.has(name)) created.push(this.#create(name, 'bars', exchange, symbol, tf));
+    }
+    return created;
+  }
+
+  /** A concrete channel by name (native or normalized symbol, any timeframe alias); throws the contract's codes. */
+  resolve(given: string): Channel {
+    const known = this.#byName.get(given);
+    if (known !== undefined) return known;
+    const { kind, exchange, symbol: given_symbol, tf } = split(given);
+    if (exchange.includes('*') || given_symbol.includes('*')) throw unknownChannel(given, '* must stand for a whole segment');
+    const symbol = this.#tw.resolveSymbol(exchange, given_symbol);
+    if (kind !== 'bars') {
+      const carried = this.#tw.config.exchanges[exchange]?.channels ?? [];
+      if (!carried.includes(kind)) throw unknownChannel(given, `exchange ${exchange} does not carry ${kind}`);
+      return this.#byName.get(`${kind}:${exchange}:${symbol}`) ?? this.#added(`${kind}:${exchange}:${symbol}`, exchange, symbol);
+    }
+    const timeframe = parseTimeframe(tf!).name;
+    const kept = this.#tw.symbols()[exchange]?.[symbol] ?? [];
+    if (!kept.includes(timeframe)) {
+      throw new TickwireError(
+        ErrorCode.INVALID_TIMEFRAME,
+        `timeframe ${timeframe} is not kept for ${exchange} ${symbol}: kept are ${kept.join(' ') || 'none'}`,
+      );
+    }
+    const name = `bars:${exchange}:${symbol}:${timeframe}`;
+    return this.#byName.get(name) ?? this.#added(name, exchange, symbol);
+  }
+
+  /** `given` as a wildcard pattern; undefined when it has no `*` (a concrete name or a room). Throws UNKNOWN_CHANNEL or INVALID_TIMEFRAME when malformed. */
+  pattern(given: string): WildcardPattern | undefined {
+    if (!given.includes('*') || this.#byName.has(given)) return undefined;
+    const { kind, exchange, symbol, tf } = split(given);
+    if (tf !== undefined && tf.includes('*')) throw unknownChannel(given, 'the timeframe cannot be a wildcard');
+    if ((exchange.includes('*') && exchange !== '*') || (symbol.includes('*') && symbol !== '*')) {
+      throw unknownChannel(given, '* must stand for a whole segment');
+    }
+    if (exchange !== '*' && symbol !== '*') return undefined;
+    const timeframe = tf === undefined ? undefined : parseTimeframe(tf).name;
+    return {
+      text: timeframe === undefined ? `${kind}:${exchange}:${symbol}` : `${kind}:${exchange}:${symbol}:${timeframe}`,
+      kind,
+      exchange: exchange === '*' ? null : exchange,
+      symbol: symbol === '*' ? null : symbol,
+      timeframe,
+    };
+  }
+
+  /**
+   * The channels `p` stands for now, in exchange then symbol order. Throws
+   * when it names something that does not exist (an unknown exchange, an
+   * exchange that does not carry the kind, a symbol on no exchange, a
+   * timeframe kept nowhere it matches).
+   */
+  expand(p: WildcardPattern): Channel[] {
+    const symbols = this.#tw.symbols();
+    if (p.exchange !== null) {
+      if (symbols[p.exchange] === undefined) {
+        throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(p.exchange)} is not configured`);
+      }
+      if (p.kind !== 'bars' && !this.#carries(p.exchange, p.kind)) throw unknownChannel(p.text, `exchange ${p.exchange} does not carry ${p.kind}`);
+    }
+    const out: Channel[] = [];
+    let symbolFound = false;
+    for (const exchange of p.exchange === null ? Object.keys(symbols) : [p.exchange]) {
+      if (p.kind !== 'bars' && !this.#carries(exchange, p.kind)) continue;
+      const kept = symbols[exchange]!;
+      let natives: string[];
+      if (p.symbol === null) {
+        natives = Object.keys(kept);
+      } else {
+        const native = this.#resolveOn(exchange, p.symbol);
+        if (native === undefined) continue;
+        natives = [native];
+      }
+      for (const symbol of natives) {
+        symbolFound = true;
+        const name = p.kind === 'bars' ? `bars:${exchange}:${symbol}:${p.timeframe}` : `${p.kind}:${exchange}:${symbol}`;
+        if (p.kind === 'bars' && !(kept[symbol] ?? []).includes(p.timeframe!)) continue;
+        out.push(this.#byName.get(name) ?? this.#added(name, exchange, symbol));
+      }
+    }
+    if (p.symbol !== null && !symbolFound) {
+      throw new TickwireError(
+        ErrorCode.SYMBOL_NOT_FOUND,
+        `symbol ${JSON.stringify(p.symbol)} is not configured on ${p.exchange ?? 'any exchange'}${p.kind === 'bars' ? '' : ` carrying ${p.kind}`}`,
+      );
+    }
+    if (p.kind === 'bars' && symbolFound && out.length === 0) {
+      throw new TickwireError(ErrorCode.INVALID_TIMEFRAME, `timeframe ${p.timeframe} is not kept for any channel matching ${p.text}`);
+    }
+    return out;
+  }
+
+  /** Does channel `ch` (typically created after the pattern was subscribed) belong to `p`? */
+  matches(p: WildcardPattern, ch: Channel): boolean {
+    if (ch.kind !== p.kind) return false;
+    if (p.exchange !== null && p.exchange !== ch.exchange) return false;
+    if (p.timeframe !== undefined && p.timeframe !== ch.timeframe) return false;
+    return p.symbol === null || this.#resolveOn(ch.exchange, p.symbol) === ch.symbol;
+  }
+
+  #carries(exchange: string, kind: ChannelKind): boolean {
+    return (this.#tw.config.exchanges[exchange]?.channels ?? []).includes(kind as 'trades' | 'quotes');
+  }
+
+  /** The native form of `symbol` on `exchange`, or undefined when it is not there. */
+  #resolveOn(exchange: string, symbol: string): string | undefined {
+    try {
+      return this.#tw.resolveSymbol(exchange, symbol);
+    } catch (err) {
+      if (err instanceof TickwireError && (err.code === ErrorCode.SYMBOL_NOT_FOUND || err.code === ErrorCode.EXCHANGE_NOT_FOUND)) return undefined;
+      throw err;
+    }
+  }
+
+  /** A symbol the library knows but that has no channels yet (added at runtime): create them, return `name`'s. */
+  #added(name: string, exchange: string, symbol: string): Channel {
+    this.addSymbol(exchange, symbol);
+    const ch = this.#byName.get(name);
+    if (ch === undefined) throw unknownChannel(name, `${exchange} ${symbol} has no such channel`);
+    return ch;
+  }
+
+  #create(name: string, kind: StreamKind, exchange: string, symbol: string, timeframe: TimeframeName | undefined): Channel {
+    const market = kind === 'trades' || kind === 'quotes' || kind === 'bars';
+    const format = market ? prepareChannel(kind, name, exchange, symbol, timeframe) : undefined;
+    const ch: Channel = {
+      name,
+      fbsTopic: name + '\u0000fbs',
+      kind,
+      exchange,
+      symbol,
+      timeframe,
+      format,
+      maxBytes: format?.maxBytes ?? ROOM_MESSAGE_BOUND,
+      seq: 0,
+      subsJson: 0,
+      subsFbs: 0,
+      liveJson: 0,
+      liveFbs: 0,
+      history: null,
+      idleSince: NaN,
+      encode: 0,
+    };
+    this.#byName.set(name, ch);
+    if (kind === 'bars') {
+      let bySymbol = this.#bars.get(exchange);
+      if (bySymbol === undefined) this.#bars.set(exchange, (bySymbol = new Map()));
+      let byTf = bySymbol.get(symbol);
+      if (byTf === undefined) bySymbol.set(symbol, (byTf = new Map()));
+      byTf.set(timeframe!, ch);
+    } else if (market) {
+      const index = kind === 'trades' ? this.#trades : this.#quotes;
+      let bySymbol = index.get(exchange);
+      if (bySymbol === undefined) index.set(exchange, (bySymbol = new Map()));
+      bySymbol.set(symbol, ch);
+    }
+    this.#onCreate(ch);
+    return ch;
+  }
+}

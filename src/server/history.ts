@@ -1,0 +1,96 @@
+/**
+ * A channel's resume history: the last `capacity` messages it published,
+ * exactly as they went out (the JSON text, and the FlatBuffers bytes when
+ * binary subscribers exist), by seq. A subscribe with `since` and a slow
+ * consumer's catch-up send these again: a copy, never a re-encode.
+ *
+ * Contract
+ *  - Seqs are contiguous: the stream pushes every message of a channel while
+ *    it records (it encodes every message then), so the entries are exactly
+ *    seqs `oldest()`..`newest`.
+ *  - Each format is kept from the message after the moment it was first
+ *    asked for (`record(format, nextSeq)`); older entries lack it, and
+ *    `oldest(format)` says where that format's history starts.
+ *  - `keep` marks messages a catch-up must deliver (closed bars, room
+ *    messages); the others (quotes, forming bars) may be superseded by a
+ *    newer one.
+ *
+ * Memory: at most `capacity` entries, each the message text (one byte per
+ * character: the messages are ASCII JSON, V8 stores them one byte per char)
+ * plus its binary form when recorded, plus ~24 bytes of slots. `bytes`
+ * counts the payloads, for the metrics.
+ */
+
+/** The two wire formats. */
+export const WireFormat = { JSON: 0, FBS: 1 } as const;
+export type WireFormat = (typeof WireFormat)[keyof typeof WireFormat];
+
+export class ChannelHistory {
+  readonly capacity: number;
+  /** Seq of the newest entry; 0 while empty. */
+  newest = 0;
+  /** Entries held. */
+  count = 0;
+  /** Payload bytes held (text length + binary length). */
+  bytes = 0;
+  readonly #texts: (string | undefined)[];
+  readonly #bins: (Uint8Array | undefined)[];
+  readonly #keep: Uint8Array;
+  /** First seq recorded per format (Infinity: not recorded). */
+  readonly #from = [Infinity, Infinity];
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`history capacity must be an integer >= 1, got ${capacity}`);
+    this.capacity = capacity;
+    this.#texts = new Array<string | undefined>(capacity);
+    this.#bins = new Array<Uint8Array | undefined>(capacity);
+    this.#keep = new Uint8Array(capacity);
+  }
+
+  /** True when `format` is being recorded. */
+  records(format: WireFormat): boolean {
+    return this.#from[format] !== Infinity;
+  }
+
+  /** Start recording `format` with the message of seq `nextSeq` (no-op when already recording it). */
+  record(format: WireFormat, nextSeq: number): void {
+    if (this.#from[format] === Infinity) this.#from[format] = nextSeq;
+  }
+
+  /** Append the message of `seq` (the next one: newest + 1, or any seq while empty), dropping the oldest when full. */
+  push(seq: number, text: string | undefined, bin: Uint8Array | undefined, keep: boolean): void {
+    if (this.count > 0 && seq !== this.newest + 1) throw new RangeError(`history of seq ${this.newest} cannot take seq ${seq}`);
+    const i = seq % this.capacity;
+    if (this.count === this.capacity) {
+      this.bytes -= (this.#texts[i]?.length ?? 0) + (this.#bins[i]?.byteLength ?? 0);
+    } else {
+      this.count++;
+    }
+    this.#texts[i] = text;
+    this.#bins[i] = bin;
+    this.#keep[i] = keep ? 1 : 0;
+    this.bytes += (text?.length ?? 0) + (bin?.byteLength ?? 0);
+    this.newest = seq;
+  }
+
+  /** Oldest seq held in `format` (the entries from there to `newest` all have it); Infinity when none. */
+  oldest(format: WireFormat): number {
+    const at = Math.max(this.newest - this.count + 1, this.#from[format]!);
+    return this.count === 0 || at > this.newest ? Infinity : at;
+  }
+
+  /** The message of `seq` in JSON (seq within oldest(JSON)..newest). */
+  text(seq: number): string {
+    return this.#texts[seq % this.capacity]!;
+  }
+
+  /** The message of `seq` in FlatBuffers (seq within oldest(FBS)..newest). */
+  bin(seq: number): Uint8Array {
+    return this.#bins[seq % this.capacity]!;
+  }
+
+  /** Must a catch-up deliver the message of `seq` (it cannot be superseded)? */
+  keep(seq: number): boolean {
+    return this.#keep[seq % this.capacity] === 1;
+  }
+}

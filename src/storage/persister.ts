@@ -1,0 +1,130 @@
+/**
+ * BarPersister: moves closed bars from shared memory to the BarDb, off the
+ * hot path, and back into shared memory on start.
+ *
+ * - Every `flushMs` (and on `stop`) it writes, in one LMDB transaction:
+ *   every closed bar newer than the newest it wrote per series (read from
+ *   the BarSeries itself, so a close event lost to a full ring loses nothing
+ *   here), the amendments it was told about (`amended`: late trades, gap
+ *   marks), and the retention cut: bars older than `history` buckets before
+ *   the newest are deleted.
+ * - `restore()` loads each series' newest `history` stored bars into its
+ *   BarSeries. Call it before the exchange workers start: the main thread
+ *   is then the only writer of the series.
+ * A flush that fails is retried at the next interval (its bars stay queued)
+ * and reported through `onError`; the live path never waits for the disk.
+ */
+import type { BarSeries, BarVisitor } from '../buffers/bar-store.ts';
+import { BAR_FIELDS, BarField as F } from '../model/records.ts';
+import type { BarDb, StoredBar } from './bar-db.ts';
+
+/** One series as the persister sees it. */
+export interface PersistedSeries {
+  /** Store key (`exchange:symbol:tf`). */
+  key: string;
+  series: BarSeries;
+  /** Timeframe length, ms. */
+  tfMs: number;
+  /** Closed bars kept. */
+  history: number;
+}
+
+export class BarPersister {
+  /** Bars written since start. */
+  written = 0;
+  /** Flushes that failed (each retried). */
+  failures = 0;
+  readonly #db: BarDb;
+  readonly #series: readonly PersistedSeries[];
+  readonly #flushMs: number;
+  readonly #onError: (err: unknown) => void;
+  /** Per series: newest openTime written (or restored), -Infinity before any. */
+  readonly #newest: Float64Array;
+  /** Amendments waiting for the next flush, by `series:openTime` (the latest wins). */
+  readonly #amended = new Map<string, StoredBar>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(db: BarDb, series: readonly PersistedSeries[], flushMs: number, onError: (err: unknown) => void) {
+    this.#db = db;
+    this.#series = series;
+    this.#flushMs = flushMs;
+    this.#onError = onError;
+    this.#newest = new Float64Array(series.length).fill(-Infinity);
+  }
+
+  /** Put the stored bars into their series; returns how many (newest openTime per series is remembered). */
+  restore(): number {
+    let total = 0;
+    for (let i = 0; i < this.#series.length; i++) {
+      const { key, series, tfMs, history } = this.#series[i]!;
+      const newest = this.#db.newestOpenTime(key);
+      if (newest !== newest) continue;
+      total += this.#db.load(key, newest - (history - 1) * tfMs, (rec) => series.putClosed(rec, 0));
+      this.#newest[i] = newest;
+    }
+    return total;
+  }
+
+  /** Start flushing every `flushMs`. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => void this.flush(), this.#flushMs);
+    this.#timer.unref();
+  }
+
+  /** A closed bar of series `index` changed after it was first written (amendment, gap mark, backfill). */
+  amended(index: number, record: Float64Array, offset = 0): void {
+    const copy = new Float64Array(BAR_FIELDS);
+    for (let f = 0; f < BAR_FIELDS; f++) copy[f] = record[offset + f]!;
+    const series = this.#series[index]!.key;
+    this.#amended.set(`${series}:${copy[F.OPEN_TIME]}`, { series, record: copy });
+  }
+
+  /** Write what closed or changed since the last flush; flushes never overlap. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#flushOnce());
+    return this.#flushing;
+  }
+
+  /** Stop the timer and write everything still pending. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+  }
+
+  async #flushOnce(): Promise<void> {
+    const batch: StoredBar[] = [...this.#amended.values()];
+    this.#amended.clear();
+    const newest = Float64Array.from(this.#newest);
+    const keepFrom = new Map<string, number>();
+    for (let i = 0; i < this.#series.length; i++) {
+      const p = this.#series[i]!;
+      const from = batch.length;
+      const visitor: BarVisitor = {
+        begin: () => {
+          batch.length = from; // a retried read starts over
+        },
+        onBar: (buf, off) => {
+          batch.push({ series: p.key, record: buf.slice(off, off + BAR_FIELDS) });
+        },
+      };
+      p.series.visit(visitor, { start: this.#newest[i]! + 1, forming: false });
+      if (batch.length > from) {
+        newest[i] = batch[batch.length - 1]!.record[F.OPEN_TIME]!;
+        keepFrom.set(p.key, newest[i]! - (p.history - 1) * p.tfMs);
+      }
+    }
+    if (batch.length === 0) return;
+    try {
+      await this.#db.write(batch, keepFrom);
+      this.#newest.set(newest);
+      this.written += batch.length;
+    } catch (err) {
+      this.failures++;
+      for (const bar of batch) if (bar.record[F.REVISION]! > 0) this.#amended.set(`${bar.series}:${bar.record[F.OPEN_TIME]}`, bar);
+      this.#onError(err);
+    }
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Every server→client message of `/v1/stream` as a plain object, exactly the
+ * JSON protocol's shape: the same field names and values as the JSON text the
+ * server sends (src/server/json.ts for the live messages), so
+ * `JSON.parse(text)` and `decodeMessage(bytes)` (src/wire/fbs.ts) give equal
+ * objects for the same message in either format.
+ *
+ * Numbers: JSON has no NaN or ±Infinity, and the server writes null where a
+ * double is not finite; the binary decoder does the same. The fields typed
+ * `number | null` are the ones that are null in normal operation; the others
+ * are always finite when the server produced them.
+ */
+import type { ExchangeState, SideName } from '../api/types.ts';
+
+/** A request id as the client chose it (echoed in replies); null when it sent none. */
+export type Id = number | string | null;
+
+/** A bar as the JSON protocol carries it (ARCHITECTURE.md, "A Bar in JSON"). */
+export interface BarJson {
+  openTime: number;
+  closeTime: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  quoteVolume: number;
+  buyVolume: number;
+  sellVolume: number;
+  trades: number;
+  /** null when the bar has no volume. */
+  vwap: number | null;
+  /** Mean quoted spread; null without quotes. */
+  spread: number | null;
+  closed: boolean;
+  revision: number;
+  /** Present (true) only when trades may be missing from the bar. */
+  gapped?: true;
+  /** Present only when the bar was fetched from the venue's klines rather than built from live trades. */
+  source?: 'backfill';
+}
+
+/** `trades:<exchange>:<symbol>`: one trade. */
+export interface TradeMessage {
+  type: 'trade';
+  channel: string;
+  seq: number;
+  exchange: string;
+  symbol: string;
+  /** null when the venue has no trade ids. */
+  tradeId: number | null;
+  price: number;
+  size: number;
+  side: SideName;
+  /** Exchange trade time, ms. */
+  ts: number;
+  /** Local receive time, ms with µs fraction. */
+  recvTs: number;
+}
+
+/** `quotes:<exchange>:<symbol>`: best bid and offer. */
+export interface QuoteMessage {
+  type: 'quote';
+  channel: string;
+  seq: number;
+  exchange: string;
+  symbol: string;
+  bidPrice: number;
+  bidSize: number;
+  askPrice: number;
+  askSize: number;
+  ts: number;
+  recvTs: number;
+}
+
+/** `bars:<exchange>:<symbol>:<tf>`: a forming, closed or amended bar. */
+export interface BarMessage extends BarJson {
+  type: 'bar';
+  channel: string;
+  seq: number;
+  exchange: string;
+  symbol: string;
+  timeframe: string;
+}
+
+/** The last bars of a bars channel (oldest first) at `seq`; the live stream continues at seq + 1. */
+export interface SnapshotMessage {
+  type: 'snapshot';
+  channel: string;
+  seq: number;
+  bars: BarJson[];
+}
+
+/** Why seqs were skipped: the client read too slowly, or resume history no longer reached back. */
+export type GapReason = 'slow_consumer' | 'history';
+
+/** Seqs `fromSeq`..`toSeq` of `channel` will not arrive. */
+export interface GapMessage {
+  type: 'gap';
+  channel: string;
+  fromSeq: number;
+  toSeq: number;
+  reason: GapReason;
+}
+
+/** Reply to a subscribe: the concrete channels (wildcards expanded) and the server's epoch. */
+export interface SubscribedMessage {
+  type: 'subscribed';
+  id: Id;
+  channels: string[];
+  /** Random id of this server process's life; seqs restart with a new epoch. */
+  epoch: string;
+}
+
+export interface UnsubscribedMessage {
+  type: 'unsubscribed';
+  id: Id;
+  channels: string[];
+}
+
+/** A rejected client message; `code` is a stable ErrorCode. */
+export interface ErrorMessage {
+  type: 'error';
+  id: Id;
+  code: string;
+  message: string;
+}
+
+export interface PongMessage {
+  type: 'pong';
+  id: Id;
+}
+
+/** Room `system`: an exchange's connection state changed (and every exchange's state right after subscribing). */
+export interface SystemMessage {
+  type: 'system';
+  channel: 'system';
+  seq: number;
+  exchange: string;
+  state: ExchangeState;
+  reconnects: number;
+  restarts: number;
+  lastError: string | null;
+  /** When the state was observed, ms. */
+  ts: number;
+}
+
+export type AlertLevel = 'info' | 'warning' | 'critical';
+
+/** Room `alerts`: an alert raised by embedding code (`TickwireServer.publishAlert`) or rules. */
+export interface AlertMessage {
+  type: 'alert';
+  channel: 'alerts';
+  seq: number;
+  id: string;
+  level: AlertLevel;
+  source: string;
+  message: string;
+  ts: number;
+}
+
+/** Any server→client stream message. */
+export type StreamMessage =
+  | TradeMessage
+  | QuoteMessage
+  | BarMessage
+  | SnapshotMessage
+  | GapMessage
+  | SubscribedMessage
+  | UnsubscribedMessage
+  | ErrorMessage
+  | PongMessage
+  | SystemMessage
+  | AlertMessage;
+
+/** The body of `GET /v1/candles/...` in JSON, and what `decodeCandles` returns for `format=fbs`. */
+export interface CandlesResponse {
+  exchange: string;
+  symbol: string;
+  timeframe: string;
+  count: number;
+  candles: BarJson[];
+}

@@ -1,0 +1,44 @@
+/** What a cold start over stored and backfilled bars asks of the aggregator. */
+import { describe, expect, it } from 'vitest';
+import { BarAggregator } from '../../src/bars/aggregator.ts';
+import type { Bar } from '../../src/model/records.ts';
+import { CollectingSink } from '../support/collect.ts';
+
+const T0 = Date.UTC(2024, 0, 1);
+const M = 60_000;
+
+function backfilled(openTime: number, close: number): Bar {
+  return {
+    openTime, closeTime: openTime + M - 1, open: close, high: close, low: close, close, volume: 2, quoteVolume: 2 * close,
+    buyVolume: 1, sellVolume: 1, trades: 5, firstTradeId: null, lastTradeId: null, vwap: close, spread: null,
+    closed: true, revision: 0, source: 'backfill',
+  };
+}
+
+describe('cold start', () => {
+  it('blindUntil: the bar whose bucket contains the start instant is gapped, later ones are not', () => {
+    const sink = new CollectingSink();
+    const agg = new BarAggregator(['1m'], sink, { blindUntil: T0 + 30_000 });
+    agg.addTrade(T0 + 31_000, 100, 1, 1, 1);
+    agg.addTrade(T0 + M + 1, 101, 1, 1, 2);
+    agg.addTrade(T0 + 2 * M + 1, 102, 1, 1, 3);
+    const [first, second] = sink.closedBars(0);
+    expect(first).toMatchObject({ openTime: T0, gapped: true });
+    expect(second!.openTime).toBe(T0 + M);
+    expect(second!.gapped).toBeUndefined();
+  });
+
+  it('a late trade for a backfilled bar is dropped: the kline, fetched after the bucket closed, already counts it', () => {
+    const sink = new CollectingSink();
+    const agg = new BarAggregator(['1m'], sink, { lateToleranceMs: 120_000 });
+    agg.resume(0, [backfilled(T0, 100)]);
+    agg.addTrade(T0 + M + 10, 105, 1, 1, 10);
+    agg.addTrade(T0 + 50_000, 99, 1, 1, 11); // late, for the backfilled bucket
+    expect(agg.lateDropped).toBe(1);
+    expect(sink.closedBars(0)).toEqual([]);
+    // A late trade for a live bar still amends it.
+    agg.addTrade(T0 + 2 * M + 10, 106, 1, 1, 12);
+    agg.addTrade(T0 + M + 20, 104, 1, 1, 13);
+    expect(sink.closedBars(0).at(-1)).toMatchObject({ openTime: T0 + M, trades: 2, revision: 1 });
+  });
+});

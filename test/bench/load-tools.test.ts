@@ -1,0 +1,133 @@
+/**
+ * The load benchmarks' own tools, checked so their loss and latency figures
+ * can be trusted: the generated frames (deterministic, recorded shape, every
+ * one a trade the adapter takes) and the minimal WebSocket client the
+ * subscribers use (framing of every length encoding, split and coalesced
+ * chunks, fragmentation, ping, masking, close), against the `ws` server on
+ * loopback.
+ */
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ingestFrames, syntheticTape, tape, tradeFrame } from '../../bench/frames.ts';
+import { BenchWsClient } from '../../bench/ws-client.ts';
+import { FrameKind } from '../../src/exchanges/adapter.ts';
+import { BinanceAdapter } from '../../src/exchanges/binance.ts';
+import { until } from '../support/until.ts';
+
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
+
+describe('bench frames', () => {
+  it('are the same for the same seed and differ for another', () => {
+    const a = ingestFrames(2_000, SYMBOLS, 7);
+    expect(ingestFrames(2_000, SYMBOLS, 7)).toEqual(a);
+    expect(ingestFrames(2_000, SYMBOLS, 8).frames).not.toEqual(a.frames);
+    expect(a.perSymbol.reduce((x, y) => x + y, 0)).toBe(2_000);
+  });
+
+  it('have the recorded field order, and every one parses to one trade; ids and times only go up per symbol', () => {
+    const { frames } = ingestFrames(30_000, SYMBOLS, 3); // past one wrap of the 9,757-trade tape per symbol
+    const adapter = new BinanceAdapter(SYMBOLS, ['trades']);
+    const last = SYMBOLS.map(() => ({ id: -Infinity, ts: -Infinity }));
+    const problems: string[] = []; // collected, not asserted per frame: 30,000 expects would dominate the test's time
+    let trades = 0;
+    for (const frame of frames) {
+      const d = JSON.parse(frame).data;
+      if (Object.keys(d).join() !== 'e,E,s,t,p,q,T,m,M') problems.push(`field order: ${frame}`);
+      const kind = adapter.parse(frame, {
+        trade(symbol, ts, price, size, side, id) {
+          trades++;
+          const want = [d.T, Number(d.p), Number(d.q), d.m ? -1 : 1, d.t];
+          if (SYMBOLS[symbol] !== d.s || [ts, price, size, side, id].some((v, i) => v !== want[i])) problems.push(`fields: ${frame}`);
+          if (!(id > last[symbol]!.id) || !(ts >= last[symbol]!.ts)) problems.push(`order: ${frame}`);
+          last[symbol] = { id, ts };
+        },
+        quote() {
+          problems.push('a quote');
+        },
+      });
+      if (kind !== FrameKind.DATA) problems.push(`kind ${kind}: ${frame}`);
+    }
+    expect(problems).toEqual([]);
+    expect(trades).toBe(frames.length);
+  });
+
+  it('stand in with a synthetic tape of the same shape when the corpus is missing', () => {
+    const t = syntheticTape(500, 1);
+    expect(t.source).toBe('synthetic');
+    expect(tape().length).toBeGreaterThan(0);
+    const adapter = new BinanceAdapter(['BTCUSDT'], ['trades']);
+    let n = 0;
+    for (let i = 0; i < t.length; i++) {
+      const frame = tradeFrame('btcusdt@trade', 'BTCUSDT', t.ts[i]! + t.lag[i]!, t.id[i]!, t.price[i]!, t.size[i]!, t.ts[i]!, t.maker[i] === 1);
+      expect(adapter.parse(frame, { trade: () => void n++, quote: () => {} })).toBe(FrameKind.DATA);
+    }
+    expect(n).toBe(500);
+    for (let i = 1; i < t.length; i++) expect(t.ts[i]).toBeGreaterThanOrEqual(t.ts[i - 1]!);
+  });
+});
+
+describe('bench WebSocket client', () => {
+  let wss: WebSocketServer | undefined;
+  const clients: BenchWsClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.destroy();
+    await new Promise<void>((resolve) => (wss === undefined ? resolve() : wss.close(() => resolve())));
+    wss = undefined;
+  });
+
+  async function connect(): Promise<{ client: BenchWsClient; server: WebSocket; texts: string[]; closes: string[]; fromClient: string[] }> {
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/stream' });
+    await new Promise<void>((resolve) => wss!.once('listening', () => resolve()));
+    const serverSide = new Promise<WebSocket>((resolve) => wss!.once('connection', resolve));
+    const texts: string[] = [];
+    const closes: string[] = [];
+    const fromClient: string[] = [];
+    const url = new URL(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/stream?x=1`);
+    const client = new BenchWsClient(url, (buf, start, end, recvNs) => {
+      expect(recvNs).toBeGreaterThan(0);
+      texts.push(buf.toString('utf8', start, end));
+    }, (why) => closes.push(why));
+    clients.push(client);
+    await client.connect();
+    const server = await serverSide;
+    server.on('message', (data) => fromClient.push(data.toString()));
+    return { client, server, texts, closes, fromClient };
+  }
+
+  it('reads messages of every length encoding, in bursts, fragmented, and answers pings', async () => {
+    const { server, texts } = await connect();
+    const sizes = [0, 1, 125, 126, 200, 65_535, 65_536, 70_000];
+    const sent = sizes.map((n, i) => `${i}:` + 'é'.repeat(Math.floor(n / 2)) + 'x'.repeat(n % 2));
+    for (const s of sent) server.send(s);
+    for (let i = 0; i < 2_000; i++) server.send(`{"type":"trade","tradeId":${i}}`); // coalesced into few chunks, some frames split between them
+    server.send('frag-', { fin: false });
+    server.send('ment', { fin: true });
+    const pong = new Promise<Buffer>((resolve) => server.once('pong', resolve));
+    server.ping(Buffer.from('are you there'));
+    expect((await pong).toString()).toBe('are you there');
+    await until(() => texts.length === sent.length + 2_001, 5_000, 'every message');
+    expect(texts.slice(0, sent.length)).toEqual(sent);
+    expect(texts.slice(sent.length, -1)).toEqual(Array.from({ length: 2_000 }, (_, i) => `{"type":"trade","tradeId":${i}}`));
+    expect(texts.at(-1)).toBe('frag-ment');
+  });
+
+  it('sends masked text the server reads, and reports the server closing', async () => {
+    const { client, server, closes, fromClient } = await connect();
+    client.sendText(JSON.stringify({ op: 'subscribe', id: 1, channels: ['trades:binance:BTCUSDT'] }));
+    await until(() => fromClient.length === 1, 5_000, 'the subscribe');
+    expect(JSON.parse(fromClient[0]!)).toEqual({ op: 'subscribe', id: 1, channels: ['trades:binance:BTCUSDT'] });
+    server.close(1001, 'bye');
+    await until(() => closes.length === 1, 5_000, 'the close');
+    expect(closes[0]).toBe('server closed (1001)');
+    expect(client.closed).toBe(true);
+  });
+
+  it('rejects a refused upgrade', async () => {
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/stream' });
+    await new Promise<void>((resolve) => wss!.once('listening', () => resolve()));
+    const client = new BenchWsClient(new URL(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/elsewhere`), () => {});
+    clients.push(client);
+    await expect(client.connect()).rejects.toThrow(/upgrade refused|socket hang up|ECONNRESET/);
+  });
+});

@@ -1,0 +1,167 @@
+/** The `auth:` and `server.cors` config sections: defaults, values, and every rejection naming its key path without showing secrets. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigText, parseConfig } from '../../src/config/load.ts';
+import { hashToken } from '../../src/server/auth.ts';
+
+const SIM = { simulated: { symbols: ['SIM-BTC'] } };
+const HASH = hashToken('tw_some-token-0123456789abcdefghijklmnopqrstu');
+const SECRET = 'x'.repeat(32);
+
+const withAuth = (auth: unknown, server: Record<string, unknown> = {}) => ({ server, auth, exchanges: SIM });
+
+function configError(fn: () => unknown): ConfigError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).code).toBe('INVALID_CONFIG');
+  return err as ConfigError;
+}
+
+/** The message lines of a rejected config, without the source prefix. */
+const problems = (input: unknown) => configError(() => parseConfig(input, 'c')).message.split('\n').map((l) => l.replace(/^c: /, ''));
+
+describe('auth: defaults and values', () => {
+  it('absent: open, 100 requests/s with bursts of 200, no CORS', () => {
+    const c = parseConfig({ exchanges: SIM });
+    expect(c.auth).toEqual({ tokens: [], jwt: undefined, allowOpen: false, httpRate: { rate: 100, burst: 200 } });
+    expect(c.server.cors).toEqual({ origins: [] });
+  });
+
+  it('tokens keep name, a lower-case hash and channels (default all)', () => {
+    const c = parseConfig(withAuth({
+      tokens: [
+        { name: 'alice', sha256: HASH.toUpperCase() },
+        { name: 'bob.svc@prod', sha256: hashToken('other'), channels: ['trades:binance:*', 'bars:*:BTCUSDT:M1', 'system', 'alerts', 'bars:binance:*:*'] },
+      ],
+    }));
+    expect(c.auth.tokens).toEqual([
+      { name: 'alice', sha256: HASH, channels: ['*'] },
+      { name: 'bob.svc@prod', sha256: hashToken('other'), channels: ['trades:binance:*', 'bars:*:BTCUSDT:M1', 'system', 'alerts', 'bars:binance:*:*'] },
+    ]);
+  });
+
+  it('jwt from the environment; issuer and audience optional', () => {
+    const c = loadConfigText('exchanges: { simulated: { symbols: [A] } }\nauth:\n  jwt:\n    secret: ${JWT_SECRET}\n    audience: tickwire\n', 't', { JWT_SECRET: 'y'.repeat(40) });
+    expect(c.auth.jwt).toEqual({ secret: 'y'.repeat(40), issuer: undefined, audience: 'tickwire' });
+  });
+
+  it('httpRate: a number (burst twice that) or { rate, burst }', () => {
+    expect(parseConfig(withAuth({ httpRate: 5 })).auth.httpRate).toEqual({ rate: 5, burst: 10 });
+    expect(parseConfig(withAuth({ httpRate: 0.5 })).auth.httpRate).toEqual({ rate: 0.5, burst: 1 });
+    expect(parseConfig(withAuth({ httpRate: { rate: 50, burst: 60 } })).auth.httpRate).toEqual({ rate: 50, burst: 60 });
+    expect(parseConfig(withAuth({ httpRate: { rate: 50 } })).auth.httpRate).toEqual({ rate: 50, burst: 100 });
+    expect(parseConfig(withAuth({ httpRate: false })).auth.httpRate).toBeNull();
+  });
+
+  it('server.cors.origins: normalized origins, or * alone', () => {
+    expect(parseConfig({ server: { cors: { origins: ['https://App.example.com/', 'http://localhost:3000'] } }, exchanges: SIM }).server.cors).toEqual({
+      origins: ['https://app.example.com', 'http://localhost:3000'],
+    });
+    expect(parseConfig({ server: { cors: { origins: ['*'] } }, exchanges: SIM }).server.cors).toEqual({ origins: ['*'] });
+  });
+});
+
+describe('auth: open on a non-loopback host', () => {
+  it('is refused, naming auth.allowOpen and the host', () => {
+    const err = configError(() => parseConfig(withAuth(undefined, { host: '0.0.0.0' }), 'tickwire.yaml'));
+    expect(err.path).toBe('auth.allowOpen');
+    expect(err.message).toBe(
+      'tickwire.yaml: auth.allowOpen: got false while server.host "0.0.0.0" is not a loopback address and auth has neither tokens nor jwt ' +
+        '(anyone who can reach it could read everything), expected auth.tokens or auth.jwt, or auth.allowOpen: true to serve open on purpose',
+    );
+  });
+
+  it('is fine with allowOpen, with tokens or jwt, and on loopback', () => {
+    expect(parseConfig(withAuth({ allowOpen: true }, { host: '0.0.0.0' })).auth.allowOpen).toBe(true);
+    expect(parseConfig(withAuth({ tokens: [{ name: 'a', sha256: HASH }] }, { host: '0.0.0.0' })).auth.tokens).toHaveLength(1);
+    expect(parseConfig(withAuth({ jwt: { secret: SECRET } }, { host: '::' })).auth.jwt?.secret).toBe(SECRET);
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1']) expect(parseConfig(withAuth(undefined, { host })).server.host).toBe(host);
+  });
+
+  it('does not show a host read from the environment', () => {
+    const err = configError(() => loadConfigText('server: { host: "${HOST}" }\nexchanges: { simulated: { symbols: [A] } }\n', 't', { HOST: '10.1.2.3' }));
+    expect(err.message).toContain('server.host the value of ${HOST} (not shown)');
+    expect(err.message).not.toContain('10.1.2.3');
+  });
+
+  it('is not reported on top of invalid tokens (the tokens are the problem)', () => {
+    expect(problems(withAuth({ tokens: [{ name: 'a', sha256: 'nope' }] }, { host: '0.0.0.0' }))).toEqual([
+      'auth.tokens[0].sha256: got a value that is not 64 hex digits (not shown), expected the SHA-256 of the token as 64 hex digits (npx tickwire hash-token)',
+    ]);
+  });
+});
+
+describe('auth: rejections', () => {
+  it('a plain token is never stored nor shown', () => {
+    const token = 'tw_pasted-by-mistake-0123456789abcdef';
+    const lines = problems(withAuth({ tokens: [{ name: 'a', token }, { name: 'b', sha256: token }] }));
+    expect(lines).toEqual([
+      'auth.tokens[0].token: unknown key, expected one of name, sha256, channels (store the SHA-256 of the token, never the token: npx tickwire hash-token)',
+      'auth.tokens[0].sha256: missing, expected the SHA-256 of the token as 64 hex digits (npx tickwire hash-token)',
+      'auth.tokens[1].sha256: got a value that is not 64 hex digits (not shown), expected the SHA-256 of the token as 64 hex digits (npx tickwire hash-token)',
+    ]);
+    expect(lines.join('\n')).not.toContain(token);
+  });
+
+  it('names, duplicates and channel patterns', () => {
+    expect(problems(withAuth({
+      tokens: [
+        { name: 'a', sha256: HASH },
+        { name: 'a', sha256: hashToken('2') },
+        { name: 'has space', sha256: hashToken('3') },
+        { name: 'c', sha256: HASH.toUpperCase() },
+        { name: 'd', sha256: hashToken('4'), channels: ['trades:binance:BTC*', 'trades:nasdaq:*', 7] },
+        { name: 'e', sha256: hashToken('5'), channels: [] },
+      ],
+    }))).toEqual([
+      'auth.tokens[1].name: got "a", expected each name once (already at auth.tokens[0])',
+      'auth.tokens[2].name: got "has space", expected a name of 1 to 64 letters, digits or . _ @ - (shown in logs and metrics)',
+      'auth.tokens[3].sha256: same hash as auth.tokens[0], expected each token once',
+      'auth.tokens[4].channels[0]: got "trades:binance:BTC*": invalid symbol segment "BTC*", expected *, system, alerts, trades:<exchange>:<symbol>, quotes:<exchange>:<symbol> or bars:<exchange>:<symbol>:<tf>, with * for a whole segment',
+      expect.stringMatching(/^auth\.tokens\[4\]\.channels\[1\]: got "trades:nasdaq:\*", expected a pattern naming a known exchange \(.*binance.*\) or \*$/),
+      'auth.tokens[4].channels[2]: got 7, expected a channel pattern (text)',
+      'auth.tokens[5].channels: got an empty list, expected a non-empty list of channel patterns (* for all, trades:binance:*, bars:*:BTCUSDT:1m, system, alerts)',
+    ]);
+    expect(problems(withAuth({ tokens: { name: 'a' } }))).toEqual(['auth.tokens: got a map, expected a list of { name, sha256, channels }']);
+  });
+
+  it('jwt: a missing, short or non-text secret is named, never shown', () => {
+    expect(problems(withAuth({ jwt: { issuer: 'idp' } }))).toEqual([
+      'auth.jwt.secret: missing, expected an HS256 secret of at least 32 bytes, from the environment (secret: ${TICKWIRE_JWT_SECRET})',
+    ]);
+    const short = problems(withAuth({ jwt: { secret: 'hunter2hunter2' } }));
+    expect(short).toEqual(['auth.jwt.secret: got 14 bytes (not shown), expected an HS256 secret of at least 32 bytes, from the environment (secret: ${TICKWIRE_JWT_SECRET})']);
+    expect(problems(withAuth({ jwt: { secret: 12345 } }))[0]).toContain('got a number (not shown)');
+    expect(problems(withAuth({ jwt: { secret: SECRET, issuer: '', alg: 'RS256' } }))).toEqual([
+      'auth.jwt.alg: unknown key, expected one of secret, issuer, audience',
+      'auth.jwt.issuer: got "", expected the expected iss claim, a non-empty string',
+    ]);
+    expect(problems(withAuth({ jwt: 'secret' }))).toEqual(['auth.jwt: got "secret", expected a map with the keys secret, issuer, audience']);
+  });
+
+  it('allowOpen, httpRate and unknown keys', () => {
+    expect(problems(withAuth({ allowOpen: 'yes', httpRate: 0, users: [] }))).toEqual([
+      'auth.users: unknown key, expected one of tokens, jwt, allowOpen, httpRate',
+      'auth.allowOpen: got "yes", expected true or false',
+      expect.stringMatching(/^auth\.httpRate: got 0, expected a number of HTTP requests per second > 0/),
+    ]);
+    expect(problems(withAuth({ httpRate: { rate: 10, burst: 0.5 } }))[0]).toMatch(/^auth\.httpRate\.burst: got 0\.5, expected a whole number/);
+    expect(problems(withAuth({ httpRate: true }))[0]).toMatch(/^auth\.httpRate: got true, expected a number of HTTP requests per second > 0/);
+  });
+
+  it('server.cors.origins', () => {
+    const at = (origins: unknown) => problems({ server: { cors: { origins } }, exchanges: SIM });
+    expect(at(['https://app.example.com/path', 'app.example.com', 'https://a.com', 'https://A.com'])).toEqual([
+      'server.cors.origins[0]: got "https://app.example.com/path", expected an origin: http(s)://host[:port], without a path (https://app.example.com)',
+      'server.cors.origins[1]: got "app.example.com", expected an origin: http(s)://host[:port], without a path (https://app.example.com)',
+      'server.cors.origins[3]: got "https://A.com", expected each origin once',
+    ]);
+    expect(at(['*', 'https://a.com'])).toEqual(['server.cors.origins[0]: got "*", expected * alone ([*]), or a list of origins without it']);
+    expect(at('*')).toEqual(['server.cors.origins: got "*", expected a list of origins such as https://app.example.com, or [*] for any']);
+    expect(problems({ server: { cors: { allow: [] } }, exchanges: SIM })).toEqual(['server.cors.allow: unknown key, expected one of origins']);
+  });
+});
