@@ -50,7 +50,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     name: 'quick',
     microTimeMs: 300,
     microVenues: false,
-    ingest: { frames: 200_000, rounds: 3, warmupRounds: 1 },
+    ingest: { frames: 100_000, rounds: 3, warmupRounds: 1 },
     fanout: {
       subscribers: 100,
       subscriberThreads: 2,

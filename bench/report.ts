@@ -165,6 +165,7 @@ export function latencySvg(report: Report): string {
   return percentileSvg(series, {
     title: `Fan-out latency, exchange frame sent → subscriber received (${report.profile} profile, ${report.startedAt.slice(0, 10)})`,
     yLabel: 'latency (ms)',
+    unit: 'ms',
   });
 }
 

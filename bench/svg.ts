@@ -22,11 +22,13 @@ export interface PlotSeries {
 export interface PlotOptions {
   title: string;
   yLabel: string;
+  /** Unit after each number in the legend (e.g. "ms"). */
+  unit?: string;
   width?: number;
   height?: number;
 }
 
-const M = { left: 72, right: 24, top: 48, bottom: 64 };
+const M = { left: 72, right: 48, top: 48, bottom: 64 };
 /** Tail depth shown at most: 99.9999%. */
 const MAX_NINES = 6;
 
@@ -39,9 +41,10 @@ export function nines(percentile: number): number {
 /** The plot; an empty or all-NaN input gives an SVG that says there is no data. */
 export function percentileSvg(series: readonly PlotSeries[], opts: PlotOptions): string {
   const width = opts.width ?? 900;
-  const height = opts.height ?? 520;
+  const legendH = 8 + 18 * series.length;
+  const height = (opts.height ?? 520) + legendH;
   const plotW = width - M.left - M.right;
-  const plotH = height - M.top - M.bottom;
+  const plotH = height - M.top - M.bottom - legendH;
   const clean = series
     .map((s) => ({ ...s, points: s.points.filter(([p, v]) => Number.isFinite(p) && Number.isFinite(v) && v >= 0) }))
     .filter((s) => s.points.length > 0);
@@ -97,34 +100,38 @@ export function percentileSvg(series: readonly PlotSeries[], opts: PlotOptions):
     out.push(`<text x="${r(x)}" y="${M.top + plotH + 18}" text-anchor="middle">${percentLabel(k)}</text>`);
   }
   out.push(
-    `<text x="${M.left + plotW / 2}" y="${height - 18}" text-anchor="middle">percentile (log scale of 1/(1−p))</text>`,
+    `<text x="${M.left + plotW / 2}" y="${M.top + plotH + 40}" text-anchor="middle">percentile (log scale of 1/(1−p))</text>`,
     `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel + (logY ? ', log scale' : ''))}</text>`,
   );
 
-  // Lines, then the legend with each series' headline percentiles.
-  clean.forEach((s, i) => {
+  // The lines.
+  clean.forEach((s) => {
     const sd = depth(s.points);
     const d = s.points.map(([p, v], j) => `${j === 0 ? 'M' : 'L'}${r(xOf(p, sd))},${r(yOf(v))}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
-    const ly = M.top + 16 + i * 18;
+  });
+  // The legend under the axis, each series with its headline percentiles.
+  clean.forEach((s, i) => {
+    const ly = M.top + plotH + 64 + i * 18;
     out.push(
-      `<line x1="${M.left + 12}" y1="${ly - 4}" x2="${M.left + 36}" y2="${ly - 4}" stroke="${s.color}" stroke-width="3"/>`,
-      `<text x="${M.left + 42}" y="${ly}">${esc(s.name)}: ${esc(headline(s.points))}</text>`,
+      `<line x1="${M.left}" y1="${ly - 4}" x2="${M.left + 24}" y2="${ly - 4}" stroke="${s.color}" stroke-width="3"/>`,
+      `<text x="${M.left + 30}" y="${ly}">${esc(`${s.name}: ${headline(s.points, opts.unit ?? '')}`)}</text>`,
     );
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
 
-/** "p50 0.21 · p99 0.48 · p99.9 0.9 · max 2.1" from the points nearest those percentiles. */
-function headline(points: readonly (readonly [number, number])[]): string {
+/** "p50 0.21 ms · p99 0.48 ms · …" from the points nearest those percentiles. */
+function headline(points: readonly (readonly [number, number])[], unit: string): string {
   const at = (p: number) => {
     let best = points[0]!;
     for (const pt of points) if (Math.abs(pt[0] - p) < Math.abs(best[0] - p)) best = pt;
     return best[1];
   };
   const max = points[points.length - 1]![1];
-  return `p50 ${num(at(50))} · p99 ${num(at(99))} · p99.9 ${num(at(99.9))} · max ${num(max)}`;
+  const u = unit === '' ? '' : ` ${unit}`;
+  return `p50 ${num(at(50))}${u} · p99 ${num(at(99))}${u} · p99.9 ${num(at(99.9))}${u} · max ${num(max)}${u}`;
 }
 
 function percentLabel(k: number): string {

@@ -27,11 +27,13 @@ export type { TickwireServer, ServerOptions } from './server/server.ts';
 export { loadConfigFile, loadConfigText, parseConfig, ConfigError, DEFAULT_CONFIG_YAML } from './config/load.ts';
 export type { TickwireConfig, ExchangeConfig, FeedChannel } from './config/types.ts';
 export type { AuthConfig, ApiTokenConfig, JwtConfig, CorsConfig, RateLimit } from './config/types.ts';
+export type { StreamConfig, SlowConsumerPolicy } from './config/types.ts';
+export type { Alert, AlertInput } from './server/rooms.ts';
 export { createAuthenticator, hashToken, generateToken, verifyJwt, UnauthorizedError, AuthFailure } from './server/auth.ts';
 export type { Principal, Authenticate, AuthRequest } from './server/principal.ts';
 export { RateLimitedError } from './server/rate-limit.ts';
 export { TickwireError, ErrorCode, InvalidTimeframeError, InvalidParameterError } from './errors.ts';
-export { TickwireClient, CandlesUnavailableError, TransportError } from './client/index.ts';
+export { TickwireClient, CandlesUnavailableError } from './client/index.ts';
 export type {
   TickwireClientOptions,
   SubscriptionHandlers,

@@ -131,6 +131,14 @@ const seq = new Float64Array(data.settings.symbols.length);
 let recvTs = 0;
 let parseStart = 0;
 
+/**
+ * A trade stamped this far ahead of its receipt is refused and counted as a
+ * parse error: no venue's clock is that far off, and accepting it would make
+ * every later trade of the symbol "late" and dropped.
+ */
+const FUTURE_LIMIT_MS = 10 * 60_000;
+let futureTrades = 0;
+
 /** Gap recovery after reconnects, where the venue serves trades by id over REST (assigned below). */
 let recovery: GapRecovery | undefined;
 
@@ -138,6 +146,10 @@ const handler: FeedHandler = {
   trade(symbol, ts, price, size, side, tradeId) {
     if (recovery !== undefined && recovery.holding[symbol] === 1) {
       recovery.hold(symbol, ts, price, size, side, tradeId); // delivered after the gap is filled
+      return;
+    }
+    if (ts - recvTs > FUTURE_LIMIT_MS) {
+      futureTrades++; // a bad timestamp: it would make every later trade of the symbol look late
       return;
     }
     clock.sample(ts, recvTs);
@@ -338,7 +350,7 @@ function report(): void {
     frames: sum((c) => c.frames),
     trades,
     quotes,
-    parseErrors: sum((c) => c.parseErrors),
+    parseErrors: sum((c) => c.parseErrors) + futureTrades,
     lateTradesDropped: late,
     duplicateTradesDropped: dupes,
     recoveredTrades: recovery?.recovered ?? 0,

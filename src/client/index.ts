@@ -19,7 +19,6 @@ export type {
 } from './types.ts';
 export { CandlesUnavailableError } from './candles.ts';
 export type { CandleFailure, CandleQuery, CandleSource, CandleSourceName, CandlesResult } from './candles.ts';
-export { TransportError } from './http.ts';
 export type { FetchLike } from './http.ts';
 export type { BackoffOptions } from './backoff.ts';
 export type { WebSocketConstructor, WebSocketLike } from './socket.ts';

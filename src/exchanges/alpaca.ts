@@ -26,7 +26,10 @@
  * - Trade ids (see `stockTradeId` / `cryptoTradeId`): stock ids are unique
  *   per reporting exchange `x` only, so the exchange is folded into the id;
  *   crypto ids exceed 2^53 (the docs' example is 3447222699101865076), so
- *   they are read from the text, not through a lossy double.
+ *   they are read from the text, not through a lossy double (rewritten to
+ *   marked strings before JSON.parse: a frame spelling the marker, U+0001,
+ *   itself is MALFORMED, as it could pass a string off as an id).
+ * - Times, prices and sizes are held to the bounds of ./decode.ts.
  * - Limits: one concurrent connection per account and endpoint (a second
  *   gets error 406); 30 trade/quote channels on the free plans, unlimited on
  *   paid SIP/crypto plans; no documented client message rate nor maximum

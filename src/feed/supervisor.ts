@@ -23,6 +23,9 @@ export interface SupervisorOptions {
   restartDelayMs?: number;
 }
 
+/** Extra time a worker has for its first report (module loading, compiling TypeScript under tsx). */
+const STARTUP_GRACE_MS = 10_000;
+
 /** A restarted worker must stay connected this long before restart delays start small again. */
 const HEALTHY_AFTER_MS = 30_000;
 
@@ -87,8 +90,10 @@ export class FeedSupervisor {
     this.running = true;
     this.spawn();
     this.hangTimer = setInterval(() => {
-      if (this.worker !== undefined && performance.now() - this.lastReportAt > this.hangTimeoutMs) {
-        this.lastCrash = `worker stopped answering for ${this.hangTimeoutMs} ms and was replaced`;
+      // Before its first report a worker is still loading (slow under load): it gets STARTUP_GRACE_MS more.
+      const allowed = this.hangTimeoutMs + (this.last === undefined ? STARTUP_GRACE_MS : 0);
+      if (this.worker !== undefined && performance.now() - this.lastReportAt > allowed) {
+        this.lastCrash = `worker stopped answering for ${Math.round(allowed)} ms and was replaced`;
         void this.worker.terminate(); // the exit handler restarts it
       }
     }, Math.min(1_000, this.hangTimeoutMs));

@@ -16,7 +16,9 @@
  *    with a 30 s clock tolerance, `iss` and `aud` when configured (a token
  *    carrying an `aud` is refused when none is configured, as RFC 7519 asks),
  *    and the optional `channels` claim (patterns; absent = all). The
- *    principal's name is the `sub` claim (`jwt` without one).
+ *    principal's name is the `sub` claim (`jwt` without one). A verified
+ *    JWT is remembered (by its SHA-256, up to JWT_CACHE_SIZE) until its
+ *    `exp`, so a client's later requests skip the HMAC and the parsing.
  *
  * No tokens and no jwt configured = open: every request is ANONYMOUS and
  * credentials are ignored. Either way, when `server.cors.origins` is set a
@@ -210,12 +212,6 @@ export function verifyJwt(token: string, options: JwtVerifyOptions): JwtClaims {
     throw fail(AuthFailure.BAD_CLAIMS, 'JWT claim channels must be a list of channel patterns');
   }
   return { sub, channels: channels as string[] | undefined, all: claims };
-}
-
-/** Sign claims as an HS256 JWT (for tools and tests; the server only verifies). */
-export function signJwt(claims: Record<string, unknown>, key: Buffer | string): string {
-  const head = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url') + '.' + Buffer.from(JSON.stringify(claims)).toString('base64url');
-  return head + '.' + createHmac('sha256', key).update(head, 'ascii').digest('base64url');
 }
 
 // ── credentials ────────────────────────────────────────────────────────────

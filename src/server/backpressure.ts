@@ -46,6 +46,7 @@ export interface BudgetSlot {
   largest?: number;
 }
 
+/** Reports a socket congested before a publish could push its buffer past its limit, measuring only the sockets a publish could push over. */
 export class SendBudget<S extends BudgetSlot> {
   /** Bytes published so far (upper bounds of message sizes). */
   #total = 0;

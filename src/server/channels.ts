@@ -45,6 +45,8 @@ export interface Channel {
   readonly format: ChannelFormat | undefined;
   /** Upper bound of one live message in either format, bytes (backpressure accounting). */
   maxBytes: number;
+  /** Largest binary message (market channels; 0 for rooms, sized per message): the history arena's stride. */
+  fbsBytes: number;
   /** Seq of the last message (0: none yet). */
   seq: number;
   /** Connections subscribed in JSON / FlatBuffers, paused ones included. */
@@ -61,6 +63,7 @@ export interface Channel {
   encode: number;
 }
 
+/** `Channel.encode` bits: the formats a channel's messages are encoded in. */
 export const ENCODE_JSON = 1;
 export const ENCODE_FBS = 2;
 
@@ -97,6 +100,7 @@ function split(given: string): { kind: ChannelKind; exchange: string; symbol: st
   return { kind, exchange: given.slice(c1 + 1, c2), symbol: given.slice(c2 + 1, c3), tf: kind === 'bars' ? given.slice(c3 + 1) : undefined };
 }
 
+/** Every channel of the stream, by name and by (exchange, symbol[, timeframe]) for the event handlers; resolves names and wildcards. */
 export class ChannelIndex {
   readonly #tw: Tickwire;
   readonly #onCreate: (ch: Channel) => void;
@@ -297,6 +301,7 @@ export class ChannelIndex {
       timeframe,
       format,
       maxBytes: format?.maxBytes ?? ROOM_MESSAGE_BOUND,
+      fbsBytes: 0,
       seq: 0,
       subsJson: 0,
       subsFbs: 0,

@@ -28,8 +28,11 @@ export type HeaderList = readonly (readonly [string, string])[];
 const NONE: HeaderList = [];
 /** For a request a cross-origin page may not read: caches must still key on Origin. */
 const VARY_ONLY: HeaderList = [['Vary', 'Origin']];
+/** How long a browser may cache a preflight answer. */
 export const PREFLIGHT_MAX_AGE_S = 600;
+/** What the API answers: reads only. */
 export const ALLOWED_METHODS = 'GET, OPTIONS';
+/** The one non-simple request header a page needs: its credential. */
 export const ALLOWED_HEADERS = 'Authorization';
 
 /** `https://App.example.com:443/` → `https://app.example.com`; undefined when it is not an http(s) origin. */

@@ -17,7 +17,10 @@
  *
  * Memory: at most `capacity` entries, each the message text (one byte per
  * character: the messages are ASCII JSON, V8 stores them one byte per char)
- * plus its binary form when recorded, plus ~24 bytes of slots. `bytes`
+ * plus its binary form when recorded, plus ~24 bytes of slots. Binary forms
+ * are copied into one arena of `capacity × binStride` bytes, allocated when
+ * binary recording starts (a message longer than the stride, e.g. a room
+ * message, gets a copy of its own): no allocation per message. `bytes`
  * counts the payloads, for the metrics.
  */
 
@@ -25,6 +28,7 @@
 export const WireFormat = { JSON: 0, FBS: 1 } as const;
 export type WireFormat = (typeof WireFormat)[keyof typeof WireFormat];
 
+/** One channel's last messages by seq, in the formats recorded; see the module comment. */
 export class ChannelHistory {
   readonly capacity: number;
   /** Seq of the newest entry; 0 while empty. */
@@ -34,16 +38,24 @@ export class ChannelHistory {
   /** Payload bytes held (text length + binary length). */
   bytes = 0;
   readonly #texts: (string | undefined)[];
+  /** Binary forms that did not fit the arena's stride (copies of their own). */
   readonly #bins: (Uint8Array | undefined)[];
+  /** Length of the slot's binary form in the arena; 0: not there. */
+  readonly #binLength: Int32Array;
+  readonly #binStride: number;
+  #arena: Uint8Array | undefined;
   readonly #keep: Uint8Array;
   /** First seq recorded per format (Infinity: not recorded). */
   readonly #from = [Infinity, Infinity];
 
-  constructor(capacity: number) {
+  /** `binStride`: arena bytes per entry (the channel's largest binary message); 0: every binary form is copied on its own. */
+  constructor(capacity: number, binStride = 0) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`history capacity must be an integer >= 1, got ${capacity}`);
     this.capacity = capacity;
     this.#texts = new Array<string | undefined>(capacity);
     this.#bins = new Array<Uint8Array | undefined>(capacity);
+    this.#binLength = new Int32Array(capacity);
+    this.#binStride = binStride;
     this.#keep = new Uint8Array(capacity);
   }
 
@@ -54,22 +66,42 @@ export class ChannelHistory {
 
   /** Start recording `format` with the message of seq `nextSeq` (no-op when already recording it). */
   record(format: WireFormat, nextSeq: number): void {
-    if (this.#from[format] === Infinity) this.#from[format] = nextSeq;
+    if (this.#from[format] !== Infinity) return;
+    this.#from[format] = nextSeq;
+    if (format === WireFormat.FBS && this.#binStride > 0) this.#arena = new Uint8Array(this.capacity * this.#binStride);
   }
 
-  /** Append the message of `seq` (the next one: newest + 1, or any seq while empty), dropping the oldest when full. */
+  /**
+   * Append the message of `seq` (the next one: newest + 1, or any seq while
+   * empty), dropping the oldest when full. `bin` is copied (it may be a view
+   * into a buffer its encoder reuses).
+   */
   push(seq: number, text: string | undefined, bin: Uint8Array | undefined, keep: boolean): void {
     if (this.count > 0 && seq !== this.newest + 1) throw new RangeError(`history of seq ${this.newest} cannot take seq ${seq}`);
     const i = seq % this.capacity;
     if (this.count === this.capacity) {
-      this.bytes -= (this.#texts[i]?.length ?? 0) + (this.#bins[i]?.byteLength ?? 0);
+      this.bytes -= (this.#texts[i]?.length ?? 0) + this.#binLength[i]! + (this.#bins[i]?.byteLength ?? 0);
     } else {
       this.count++;
     }
+    // Flatten the concatenated text (V8 keeps a rope of its parts until something reads it): measured,
+    // a kept trade message takes ~250 bytes of heap flat and ~560 as a rope. Free when uWS already read it.
+    if (text !== undefined) text.charCodeAt(0);
     this.#texts[i] = text;
-    this.#bins[i] = bin;
+    this.#bins[i] = undefined;
+    this.#binLength[i] = 0;
+    if (bin !== undefined) {
+      const arena = this.#arena;
+      if (arena !== undefined && bin.byteLength <= this.#binStride) {
+        arena.set(bin, i * this.#binStride);
+        this.#binLength[i] = bin.byteLength;
+      } else {
+        this.#bins[i] = bin.slice();
+      }
+      this.bytes += bin.byteLength;
+    }
     this.#keep[i] = keep ? 1 : 0;
-    this.bytes += (text?.length ?? 0) + (bin?.byteLength ?? 0);
+    this.bytes += text?.length ?? 0;
     this.newest = seq;
   }
 
@@ -84,9 +116,11 @@ export class ChannelHistory {
     return this.#texts[seq % this.capacity]!;
   }
 
-  /** The message of `seq` in FlatBuffers (seq within oldest(FBS)..newest). */
+  /** The message of `seq` in FlatBuffers (seq within oldest(FBS)..newest): a view, valid until that slot is reused. */
   bin(seq: number): Uint8Array {
-    return this.#bins[seq % this.capacity]!;
+    const i = seq % this.capacity;
+    const n = this.#binLength[i]!;
+    return n > 0 ? this.#arena!.subarray(i * this.#binStride, i * this.#binStride + n) : this.#bins[i]!;
   }
 
   /** Must a catch-up deliver the message of `seq` (it cannot be superseded)? */

@@ -240,14 +240,17 @@ export function subscribedMessage(id: number | string | null, channels: readonly
   return JSON.stringify({ type: 'subscribed', id, channels, epoch });
 }
 
+/** `{"type":"unsubscribed","id","channels"}` */
 export function unsubscribedMessage(id: number | string | null, channels: readonly string[]): string {
   return JSON.stringify({ type: 'unsubscribed', id, channels });
 }
 
+/** `{"type":"error","id","code","message"}`: a refused client message. */
 export function errorMessage(id: number | string | null, code: string, message: string): string {
   return JSON.stringify({ type: 'error', id, code, message });
 }
 
+/** `{"type":"pong","id"}` */
 export function pongMessage(id: number | string | null): string {
   return '{"type":"pong","id":' + JSON.stringify(id) + '}';
 }

@@ -20,11 +20,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ExchangeState, ExchangeStatus } from '../api/types.ts';
 import { InvalidParameterError } from '../errors.ts';
+import type { AlertLevel } from '../wire/messages.ts';
 
+/** The rooms' channel names. */
 export const SYSTEM_ROOM = 'system';
 export const ALERTS_ROOM = 'alerts';
 
-export type AlertLevel = 'info' | 'warning' | 'critical';
 const LEVELS: readonly AlertLevel[] = ['info', 'warning', 'critical'];
 
 /** Longest alert id and source, and message, in characters (keeps one alert well under 2 KiB on the wire). */
@@ -131,6 +132,7 @@ function stateOf(s: ExchangeStatus, now: number): SystemState {
   return { exchange: s.exchange, state: s.state, reconnects: s.reconnects, restarts: s.restarts, lastError: s.lastError, ts: now };
 }
 
+/** A `system` room message in JSON. */
 export function systemMessage(seq: number, s: SystemState): string {
   return JSON.stringify({
     type: 'system', channel: SYSTEM_ROOM, seq,
@@ -138,6 +140,7 @@ export function systemMessage(seq: number, s: SystemState): string {
   });
 }
 
+/** An `alerts` room message in JSON. */
 export function alertMessage(seq: number, a: Alert): string {
   return JSON.stringify({ type: 'alert', channel: ALERTS_ROOM, seq, id: a.id, level: a.level, source: a.source, message: a.message, ts: a.ts });
 }

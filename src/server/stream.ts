@@ -68,7 +68,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
 import type { BarUpdate, ExchangeStatus, QuoteEvent, Tickwire, TradeEvent } from '../api/types.ts';
 import type { StreamConfig } from '../config/types.ts';
-import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
+import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../errors.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
 import { AuthFailure, UnauthorizedError } from './auth.ts';
 import { SendBudget, TOPIC_TREE_PENDING, type BudgetSlot } from './backpressure.ts';
@@ -93,7 +93,9 @@ import { ANONYMOUS, type Authenticate, type AuthRequest, type Principal } from '
 import { TokenBucket } from './rate-limit.ts';
 import { alertMessage, makeAlert, SystemStates, systemMessage, type Alert, type SystemState } from './rooms.ts';
 
+/** Channels (names or wildcards) one subscribe or unsubscribe may list. */
 export const MAX_CHANNELS_PER_MESSAGE = 500;
+/** Largest `snapshot` a subscribe may ask for, bars. */
 export const MAX_SNAPSHOT = 1000;
 /** Longest `epoch` a subscribe may carry (ours are 16 hex characters). */
 const MAX_EPOCH_LENGTH = 64;
@@ -116,9 +118,11 @@ const SWEEP_MS = 1000;
  * messages published before a pause or an unsubscribe on their way.
  */
 const HOLD_TOPIC = '\u0000tickwire:hold';
+/** WebSocket subprotocols a client may offer to choose the format. */
 export const FBS_SUBPROTOCOL = 'tickwire.fbs';
 export const JSON_SUBPROTOCOL = 'tickwire.json';
 
+/** What `createServer` hands the stream. */
 export interface StreamOptions {
   /** The `stream:` section, validated (createServer merges its overrides into the config's). */
   config: StreamConfig;
@@ -164,8 +168,9 @@ function invalid(message: string): TickwireError {
   return new TickwireError(ErrorCode.INVALID_PARAMETER, message);
 }
 
+/** A client's value for an error message: bounded, and safe for any input (deep nesting included). */
 function describe(v: unknown): string {
-  return v === undefined ? 'undefined' : JSON.stringify(v) ?? String(v);
+  return showValue(v);
 }
 
 function readId(v: unknown): Id {
@@ -191,6 +196,7 @@ function conflatable(ch: Channel): boolean {
 
 const DECODER = new TextDecoder('utf-8', { fatal: true });
 
+/** The `/v1/stream` WebSocket behaviour (for `app.ws`) and the publisher of the library's events to it; see the module comment. */
 export class StreamServer {
   readonly behavior: WebSocketBehavior<Conn>;
   /** Random id of this server's life; seqs restart with a new one. */
@@ -390,8 +396,8 @@ export class StreamServer {
       this.#app.publish(ch.fbsTopic, bin!, true);
       sent = true;
     }
-    // The encoder's bytes are overwritten by its next call: history keeps a copy.
-    ch.history?.push(seq, text, bin?.slice(), keep);
+    // The encoder's bytes are overwritten by its next call: history copies them (into its arena).
+    ch.history?.push(seq, text, bin, keep);
     return sent;
   }
 
@@ -404,6 +410,7 @@ export class StreamServer {
     if (ch.encode === 0) return ++ch.seq;
     const next = ch.seq + 1;
     const text = (ch.encode & ENCODE_JSON) !== 0 ? json(next) : undefined;
+    // A copy (rooms are rare), so whatever the budget check below does cannot disturb it.
     const bin = (ch.encode & ENCODE_FBS) !== 0 ? fbs(next).slice() : undefined;
     const bytes = Math.max(text === undefined ? 0 : Buffer.byteLength(text), bin?.byteLength ?? 0) + WS_FRAME_HEADER;
     // Budget before the seq moves: a connection paused here records the seq before this message as its last.
@@ -421,7 +428,8 @@ export class StreamServer {
 
   /** A channel was created: size its binary form; after start-up, join connections whose wildcards match it. */
   #created(ch: Channel): void {
-    ch.maxBytes = Math.max(ch.maxBytes, this.#fbsBound(ch) + WS_FRAME_HEADER);
+    ch.fbsBytes = this.#fbsBound(ch);
+    ch.maxBytes = Math.max(ch.maxBytes, ch.fbsBytes + WS_FRAME_HEADER);
     if (!this.#started) return;
     for (const conn of this.#conns) {
       if (conn.closed || conn.patterns.length === 0) continue;
@@ -780,7 +788,7 @@ export class StreamServer {
     }
     // History records each format its subscribers use, from the next message on.
     if (ch.history === null) {
-      ch.history = new ChannelHistory(this.#cfg.resumeHistory);
+      ch.history = new ChannelHistory(this.#cfg.resumeHistory, ch.fbsBytes);
       this.#recording.add(ch);
     }
     ch.history.record(conn.binary ? WireFormat.FBS : WireFormat.JSON, ch.seq + 1);

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Prng } from '../support/prng.ts';
 import { Client, startServer, type Msg, type Running } from '../server/helpers.ts';
-import { fuzzSeed } from './support/frame-fuzzer.ts';
+import { fuzzSeed } from './support/fuzz-seed.ts';
 import { ClientMessageFuzzer, type ClientMessage } from './support/client-messages.ts';
 
 const MESSAGES = 100_000;

@@ -16,7 +16,7 @@ import { bookTickerFrames, longTradeFrames } from '../support/fake-binance.ts';
 import { binanceDerived1mBars } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
 import { until } from '../support/until.ts';
-import { fuzzSeed } from './support/frame-fuzzer.ts';
+import { fuzzSeed } from './support/fuzz-seed.ts';
 import { GarbageExchange, type WireFrame } from './support/garbage-exchange.ts';
 import { FrameMutator, type MutationSize } from './support/json-mutation.ts';
 import { venueCorpora, type VenueCorpus } from './support/venue-corpora.ts';

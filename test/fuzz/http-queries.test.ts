@@ -7,13 +7,19 @@
  * family's shape (never a 2xx, never a 5xx, never a closed connection);
  * every valid one with exactly what it answered alone; and
  * `tickwire_http_requests_total` must count each answer under its status.
+ *
+ * Meanwhile, requests that are not HTTP at all (a raw space or NUL in the
+ * request line, control bytes, an unknown version, a broken header, a
+ * mebibyte request line, a bad Content-Length) go to connections of their
+ * own: uWS answers some of them 4xx and drops the others, at once or after
+ * its ~10 s timeout — never a crash, never an open connection left behind.
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultAuthConfig } from '../../src/config/defaults.ts';
 import { Prng } from '../support/prng.ts';
 import { startServer, type Running } from '../server/helpers.ts';
-import { fuzzSeed } from './support/frame-fuzzer.ts';
+import { fuzzSeed } from './support/fuzz-seed.ts';
 import { QueryFuzzer, type Query } from './support/http-queries.ts';
 
 const QUERIES = 100_000;
@@ -24,12 +30,15 @@ const BATCH = 64;
 const BATCH_TIMEOUT_MS = 15_000;
 
 let running: Running | undefined;
+let other: Running | undefined;
 const sockets: net.Socket[] = [];
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
   await running?.server.close();
+  await other?.server.close();
   running = undefined;
+  other = undefined;
 });
 
 interface Answer {
@@ -113,6 +122,36 @@ function wrong(q: Query, a: Answer): string {
   return '';
 }
 
+/** Requests that are not valid HTTP, each on a connection of its own. */
+const NOT_HTTP: readonly (readonly [string, Buffer])[] = [
+  ['raw space in the path', 'GET /v1/candles/binance/BTC USDT/1m HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['control bytes', '\x00\x01\x02garbage\r\n\r\n'],
+  ['HTTP/9.9', 'GET /health HTTP/9.9\r\nHost: x\r\n\r\n'],
+  ['no version', 'GET /health\r\n\r\n'],
+  ['lower-case method', 'get /health HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['header without a colon', 'GET /health HTTP/1.1\r\nHost x\r\n\r\n'],
+  ['NUL in the path', 'GET /v1/candles/binance/BTC\x00USDT/1m HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['8-bit bytes in the path', 'GET /v1/candles/binance/BTC\xff\xfeUSDT/1m HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['negative Content-Length', 'POST /v1/candles/binance/BTCUSDT/1m HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n'],
+  ['broken chunked body', 'POST /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
+  ['request never finished', 'GET /v1/candles/binance/BTCUSDT/1m HTTP/1.1\r\nHost: x\r\n'],
+  ['mebibyte request line', `GET /${'a'.repeat(1 << 20)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+].map(([what, text]) => [what!, Buffer.from(text!, 'latin1')] as const);
+
+/** Send `bytes` on a connection of its own; resolves with what came back and when the server closed it. */
+function notHttp(port: number, bytes: Buffer): Promise<{ answer: string; closedAfterMs: number }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    sockets.push(socket);
+    const t0 = performance.now();
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve({ answer, closedAfterMs: performance.now() - t0 }));
+    socket.write(bytes);
+  });
+}
+
 /** The valid queries interleaved, with what each answers alone (the streamer's `timestamp` left out). */
 const VALID = [
   '/v1/candles/binance/BTCUSDT/1m?limit=5',
@@ -147,6 +186,12 @@ describe('fuzz: HTTP queries', () => {
     }
     expect(JSON.parse(alone.get(VALID[0]!)!).candles).toHaveLength(5);
     expect(alone.get(VALID[1]!)!.trim().split('\n')).toHaveLength(4);
+
+    // On a server of their own: uWS may run a route for a request it then drops unanswered (a POST with a bad
+    // body), which would count an answer nobody got and blur the exact count below.
+    other = await startServer({ auth: { ...defaultAuthConfig(), httpRate: null }, onError: (err) => internal.push(err) });
+    const otherPort = other.port;
+    const garbage = NOT_HTTP.map(([what, bytes]) => notHttp(otherPort, bytes).then((r) => ({ what, ...r })));
 
     const kinds: Record<string, number> = {};
     let valid = 0;
@@ -187,6 +232,15 @@ describe('fuzz: HTTP queries', () => {
     expect(internal).toEqual([]);
     expect(Object.keys(byStatus).filter((s) => Number(s) >= 500)).toEqual([]);
 
+    // Not-HTTP requests: answered 4xx or dropped, at once or at uWS's timeout; and that server still serves.
+    expect((await new Pipeline(otherPort).send([VALID[0]!]))[0]!.status).toBe(200);
+    const notHttpAnswers = await withTimeout(Promise.all(garbage), 35_000, 'the not-HTTP connections to be closed');
+    for (const g of notHttpAnswers) {
+      const status = /^HTTP\/1\.1 (\d{3}) /.exec(g.answer)?.[1];
+      expect(status === undefined || (Number(status) >= 400 && Number(status) < 500), `${g.what}: ${g.answer.slice(0, 100)}`).toBe(true);
+      expect(g.closedAfterMs, `${g.what}: a hang`).toBeLessThan(30_000); // uWS's timeout is ~10 s
+    }
+
     // Counted by status, over every route (the /metrics answer counts itself only after it is written).
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const counted: Record<number, number> = {};
@@ -196,7 +250,7 @@ describe('fuzz: HTTP queries', () => {
     expect(counted).toEqual(byStatus);
     console.log(
       `fuzz HTTP queries (seed ${seed}): ${QUERIES} malformed and ${valid} valid over ${CONNECTIONS} keep-alive connections in ${(elapsed / 1000).toFixed(1)} s; ` +
-        `answers by status ${JSON.stringify(byStatus)}; kinds ${Object.entries(kinds).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+        `answers by status ${JSON.stringify(byStatus)}; not HTTP: ${notHttpAnswers.map((g) => `${g.what} → ${g.answer === '' ? 'closed' : g.answer.slice(9, 12)} in ${Math.round(g.closedAfterMs)} ms`).join(', ')}; kinds ${Object.entries(kinds).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`,
     );
   });
 });

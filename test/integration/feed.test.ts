@@ -88,6 +88,19 @@ describe('live path: fake Binance → worker → shared memory → library face'
     expect(await tickwire.metrics()).toMatch(/tickwire_parse_errors_total\{exchange="binance"\} 2/);
   });
 
+  it('a trade stamped far in the future is refused and counted; later trades are not made late by it', async () => {
+    const { fake, tickwire, trades } = await setup();
+    const future = Date.now() + 3_600_000;
+    fake.sendRaw(`{"stream":"btcusdt@trade","data":{"e":"trade","E":${future},"s":"BTCUSDT","t":1,"p":"1","q":"1","T":${future},"m":true}}`);
+    const now = Date.now();
+    fake.sendRaw(`{"stream":"btcusdt@trade","data":{"e":"trade","E":${now},"s":"BTCUSDT","t":2,"p":"2","q":"1","T":${now},"m":true}}`);
+    await until(() => trades.length === 1, 10_000, 'the trade after it');
+    expect(trades[0]).toMatchObject({ tradeId: 2, price: 2 });
+    await until(() => tickwire.status().exchanges['binance']!.parseErrors === 1, 5_000, 'the future trade counted');
+    expect(tickwire.status().exchanges['binance']).toMatchObject({ lateTradesDropped: 0 });
+    expect(tickwire.currentBar('binance', 'BTCUSDT', '1m')).toMatchObject({ trades: 1, close: 2 });
+  });
+
   it('the exchange drops the connection mid-stream: reconnect, re-subscribe, overlap de-duplicated', async () => {
     const { fake, tickwire, trades } = await setup();
     const half = 5_000;

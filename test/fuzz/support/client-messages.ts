@@ -23,6 +23,7 @@ import type { Prng } from '../../support/prng.ts';
 /** What the server owes a message. */
 export type Answer = { error: readonly string[] } | { pong: string } | { close: 'too big' | 'not UTF-8' };
 
+/** One message to send, how, and what the server owes it. */
 export interface ClientMessage {
   data: string | Buffer;
   binary: boolean;

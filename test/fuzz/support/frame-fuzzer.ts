@@ -46,7 +46,7 @@ export interface FuzzOptions {
   megabyte?: number;
   /** Of the garbage, how many are nested 10,000+ levels deep (each costs milliseconds too). */
   deep?: number;
-  /** Valid frames interleaved per garbage frame (default 0.25). */
+  /** Valid frames interleaved per garbage frame (default 0.2). */
   validShare?: number;
   /** A frame taking longer than this fails the run (default 1000 ms: a hang, not a slow frame). */
   maxFrameMs?: number;
@@ -143,7 +143,7 @@ export function fuzzAdapter(corpus: VenueCorpus, foreign: readonly string[], opt
   const started = performance.now();
   const rng = new Prng(options.seed);
   const mutator = new FrameMutator(rng, foreign);
-  const validShare = options.validShare ?? 0.25;
+  const validShare = options.validShare ?? 0.2;
   const maxFrameMs = options.maxFrameMs ?? 1000;
   // The big mutations are spread evenly: mebibytes at the end of each of `megabyte` stretches, deep
   // nesting in the middle of each of `deep` stretches (a clash delays one by a frame).
@@ -160,6 +160,8 @@ export function fuzzAdapter(corpus: VenueCorpus, foreign: readonly string[], opt
     return { kind, out: rec.out };
   });
   const valid = corpus.seeds.map((_, i) => i).filter((i) => alone[i]!.kind !== FrameKind.MALFORMED);
+  // Valid frames interleaved are mostly ones carrying trades or quotes (the rest: acks, other channels).
+  const validData = valid.filter((i) => alone[i]!.kind === FrameKind.DATA);
   const mutable = corpus.seeds.filter((s) => s.json !== undefined);
   // Most mutations start from frames carrying trades or quotes: that is where the checks are.
   const withFields = mutable.filter((s) => s.fields.length > 0);
@@ -181,7 +183,7 @@ export function fuzzAdapter(corpus: VenueCorpus, foreign: readonly string[], opt
   const fail = (frame: number, what: string, text: string, problem: string): never => {
     throw new Error(
       `fuzz ${corpus.label}: seed=${options.seed} frame #${frame} (${what}): ${problem}\n  frame: ${preview(text)}\n` +
-        `  replay: FUZZ_SEED=${options.seed} npx vitest run test/fuzz/`,
+        `  replay: FUZZ_SEED=${options.seed} npx vitest run test/fuzz/ -t ${JSON.stringify(corpus.label)}`,
     );
   };
 
@@ -193,7 +195,7 @@ export function fuzzAdapter(corpus: VenueCorpus, foreign: readonly string[], opt
     const g = stats.garbage;
     const size: MutationSize = stats.megabyte < due(g, megabyteTotal, 0) ? 'megabyte' : stats.deep < due(g, deepTotal, 0.5) ? 'deep' : 'normal';
     if (size === 'normal' && rng.chance(validShare / (1 + validShare))) {
-      seedIndex = rng.pick(valid);
+      seedIndex = validData.length > 0 && rng.chance(0.75) ? rng.pick(validData) : rng.pick(valid);
       text = corpus.seeds[seedIndex]!.text;
       what = 'valid frame';
     } else {
@@ -265,19 +267,6 @@ export function fuzzAdapter(corpus: VenueCorpus, foreign: readonly string[], opt
   }
   stats.elapsedMs = performance.now() - started;
   return stats;
-}
-
-/** The seed of a run: FUZZ_SEED from the environment (decimal or 0x-hex), else a fixed one per label. */
-export function fuzzSeed(label: string): number {
-  const env = process.env['FUZZ_SEED'];
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`FUZZ_SEED: got ${JSON.stringify(env)}, expected a non-negative integer`);
-    return n >>> 0;
-  }
-  let h = 0x7157;
-  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
 }
 
 /** One line per run for the test log: counts, rejections, time. */

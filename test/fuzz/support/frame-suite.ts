@@ -5,7 +5,8 @@
  * test file runs a group of adapters, so progress shows per group.
  */
 import { expect, it } from 'vitest';
-import { fuzzAdapter, fuzzSeed, summary } from './frame-fuzzer.ts';
+import { fuzzAdapter, summary } from './frame-fuzzer.ts';
+import { fuzzSeed } from './fuzz-seed.ts';
 import { allVenueFrames, venueCorpora } from './venue-corpora.ts';
 
 /** Malformed frames per adapter configuration. */

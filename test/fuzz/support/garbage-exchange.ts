@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 /** One frame to send: text, raw bytes in a text frame, or a binary frame. */
 export type WireFrame = string | { text: Buffer } | { binary: Buffer };
 
+/** The server: start, wait for the worker's SUBSCRIBE, `send` frames, stop. */
 export class GarbageExchange {
   url = '';
   /** Connections accepted since start. */

@@ -21,6 +21,7 @@ export interface Expected {
   code: string;
 }
 
+/** One request path, the answers it may get, and which error body shape carries the code. */
 export interface Query {
   path: string;
   /** Any of these (the faults of the query), never a 2xx or a 5xx. */

@@ -16,6 +16,11 @@
  * Values that JSON.stringify cannot write (`1e400`, `NaN`, `-0`, 30,000
  * levels of nesting, a megabyte of digits) are spliced in as raw text through
  * a placeholder.
+ *
+ * Invalid UTF-8: the feed counts a text frame that is not UTF-8 itself
+ * (src/feed/connection.ts) and never hands it to `parse`; the adapters are
+ * still given the lossy decoding (U+FFFD where the bad bytes were), as any
+ * decoder without that check would give it them.
  */
 import type { Prng } from '../../support/prng.ts';
 
