@@ -14,12 +14,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
 
+/** What one run is: the URL, the connections in flight, the duration. */
 export interface AutocannonJob {
   url: string;
   connections: number;
   seconds: number;
 }
 
+/** What a run measured, sent back to the orchestrator. */
 export interface AutocannonResult {
   type: 'result';
   requests: number;

@@ -5,12 +5,17 @@
  * hand-written server does), and as FlatBuffers (src/wire/fbs.ts,
  * `FbsEncoder`, one reused builder) against that JSON. JSON results are JS
  * strings (uWS writes them out as UTF-8 itself); FlatBuffers results are
- * bytes ready to send. Every result's length is summed so nothing is
+ * bytes ready to send. Also the body of an HTTP candles answer for 500
+ * closed bars read in place from a BarSeries (what `/v1/candles?limit=500`
+ * builds) against `JSON.stringify` of the same 500 bars as objects (what a
+ * hand-written route serving an array does), both taken to UTF-8 bytes as a
+ * server writes them. Every result's length is summed so nothing is
  * optimized away.
  */
 import type { TradeEvent } from '../src/api/types.ts';
-import type { Bar } from '../src/model/records.ts';
-import { barMessage, prepareChannel, tradeMessage } from '../src/server/json.ts';
+import { BarSeries } from '../src/buffers/bar-store.ts';
+import { BAR_FIELDS, BarField as F, writeBar, type Bar } from '../src/model/records.ts';
+import { BarTextVisitor, barJson, barMessage, prepareChannel, tradeMessage } from '../src/server/json.ts';
 import { FbsEncoder } from '../src/wire/fbs.ts';
 import { runCases, type Row } from './harness.ts';
 
@@ -24,6 +29,7 @@ const BAR: Bar = {
   volume: 12.34567, quoteVolume: 763_000.12, buyVolume: 5.1, sellVolume: 7.24567, trades: 1682,
   firstTradeId: 3735683259, lastTradeId: 3735684940, vwap: 61803.3, spread: 0.01, closed: false, revision: 0,
 };
+const CANDLES = 500;
 const TRADES = 'trades:binance:BTCUSDT';
 const BARS = 'bars:binance:BTCUSDT:1m';
 
@@ -37,7 +43,40 @@ export function encodeBench(): Row[] {
   const loop = (encode: (seq: number) => { length: number }) => () => {
     for (let i = 0; i < BATCH; i++) bytes += encode(seq++).length;
   };
+  // 500 closed 1m bars, close varying, in shared memory; the same as plain objects for the peer.
+  const series = new BarSeries(BarSeries.allocate(CANDLES));
+  const rec = new Float64Array(BAR_FIELDS);
+  writeBar({ ...BAR, closed: true }, rec, 0);
+  for (let i = 0; i < CANDLES; i++) {
+    rec[F.OPEN_TIME] = BAR.openTime + i * 60_000;
+    rec[F.CLOSE_TIME] = BAR.closeTime + i * 60_000;
+    rec[F.CLOSE] = BAR.close + (i % 97) * 0.01;
+    series.putClosed(rec, 0);
+  }
+  const objects = series.bars().map(({ firstTradeId: _f, lastTradeId: _l, ...rest }) => rest);
+  const visitor = new BarTextVisitor(barJson);
+  const head = '{"exchange":"binance","symbol":"BTCUSDT","timeframe":"1m","count":';
   const rows = runCases('encode', [
+    {
+      id: 'encode.candles500',
+      peer: 'encode.candles500_stringify',
+      name: `candles body, ${CANDLES} bars read in place (/v1/candles)`,
+      unit: 'bar',
+      batch: CANDLES,
+      fn: () => {
+        const n = series.visit(visitor, { limit: CANDLES });
+        bytes += Buffer.byteLength(head + n + ',"candles":[' + visitor.text + ']}'); // as UTF-8, as the server writes it
+      },
+    },
+    {
+      id: 'encode.candles500_stringify',
+      name: `candles body, JSON.stringify of ${CANDLES} bar objects`,
+      unit: 'bar',
+      batch: CANDLES,
+      fn: () => {
+        bytes += Buffer.byteLength(JSON.stringify({ exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1m', count: objects.length, candles: objects }));
+      },
+    },
     { id: 'encode.trade_json', peer: 'encode.trade_stringify', name: 'trade → JSON text (prepared channel prefix)', unit: 'message', batch: BATCH, fn: loop((s) => tradeMessage(tradeFormat, s, TRADE)) },
     {
       id: 'encode.trade_stringify',

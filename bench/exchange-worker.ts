@@ -19,12 +19,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BinanceProtocolServer } from '../src/sim/binance-protocol-server.ts';
 import { tape, tradeStream } from './frames.ts';
 
+/** What the orchestrator asks of the load generator. */
 export type ExchangeCommand =
   | { type: 'waitSubscribed'; timeoutMs: number }
   | { type: 'play'; firstId: number; count: number; rate: number }
   | { type: 'history'; firstId: number; count: number; fromTs: number; stepMs: number }
   | { type: 'stop' };
 
+/** What the load generator answers (`error` for a command that failed). */
 export type ExchangeReply =
   | { type: 'listening'; url: string }
   | { type: 'subscribed' }

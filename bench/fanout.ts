@@ -32,6 +32,7 @@ import { figure, type Figure } from './report.ts';
 import type { SubscriberReport } from './subscriber-worker.ts';
 import { cpuSeconds, nextMessage, ofType, startChild, startWorker, stopChild } from './threads.ts';
 
+/** The gateway under test. */
 export type GatewayKind = 'tickwire' | 'baseline';
 
 /** One measured phase at one rate. */
@@ -62,8 +63,14 @@ export interface PhaseResult {
   subscriberElu: number[];
   /** The latency percentile curve ([percentile, µs]), kept for the rated phase's plot. */
   distribution?: [number, number][];
+  /**
+   * tickwire's own stage latencies (`/v1/latency`, µs, since the gateway started: warm-up included),
+   * read after the rated phase: where inside the gateway the time goes.
+   */
+  gatewayStages?: unknown;
 }
 
+/** One gateway's fan-out results: the rated phase, the rate search, the highest rate held. */
 export interface GatewayResult {
   kind: GatewayKind;
   rated: PhaseResult;
@@ -263,7 +270,10 @@ class Rig {
       loadgenElu: played.elu,
       subscriberElu: reports.map((r) => Number(r.elu.toFixed(3))),
     };
-    if (keepHistogram) result.distribution = distribution(h);
+    if (keepHistogram) {
+      result.distribution = distribution(h);
+      if (this.kind === 'tickwire') result.gatewayStages = await (await fetch(`http://127.0.0.1:${this.port}/v1/latency`)).json();
+    }
     if (!result.held) await this.settle(500, 15_000);
     return result;
   }

@@ -31,6 +31,7 @@ const LIMITS = [50, 500] as const;
 const HISTORY_MINUTES = 600;
 const TRADE_EVERY_MS = 5_000;
 
+/** One measured autocannon run against one server at one limit. */
 export interface HttpRun {
   server: 'tickwire' | 'fastify';
   limit: number;

@@ -45,6 +45,7 @@ export interface IngestRound {
   parseP99Us?: number;
 }
 
+/** Symbols the ingest frames spread over (one aggregator each). */
 export const INGEST_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
 /** Every timeframe aggregated per trade (the micro-benchmark's six). */
 export const INGEST_TIMEFRAMES = ['1s', '1m', '5m', '15m', '1h', '1d'];
@@ -53,11 +54,13 @@ const SEED = 20240809;
 type RoundMsg = { type: 'round'; round: IngestRound };
 type DoneMsg = { type: 'done' };
 
-/** Run one worker to completion, collecting its rounds. */
-async function rounds(worker: ReturnType<typeof startWorker>, expect: number, what: string, timeoutMs: number): Promise<IngestRound[]> {
+/** Run one worker to completion, collecting its rounds (each logged as it comes). */
+async function rounds(worker: ReturnType<typeof startWorker>, expect: number, what: string, timeoutMs: number, log: (line: string) => void): Promise<IngestRound[]> {
   const got: IngestRound[] = [];
   worker.on('message', (m: unknown) => {
-    if (ofType<RoundMsg>('round')(m)) got.push(m.round);
+    if (!ofType<RoundMsg>('round')(m)) return;
+    got.push(m.round);
+    log(`  ${what}: round ${got.length}/${expect}, ${Math.round(perSecond(m.round)).toLocaleString('en')} trades/s`);
   });
   try {
     await nextMessage(worker, ofType<DoneMsg>('done'), timeoutMs, what);
@@ -72,6 +75,7 @@ async function rounds(worker: ReturnType<typeof startWorker>, expect: number, wh
 async function tickwireRounds(
   data: IngestWorkerData,
   timeoutMs: number,
+  log: (line: string) => void,
 ): Promise<{ rounds: IngestRound[]; drained: { ticks: number; barEvents: number }; overflow: number }> {
   const nSeries = data.symbols.length * data.timeframes.length;
   const ticksSab = TickRing.allocate(65_536, TICK_FIELDS); // the runtime's default ring
@@ -100,7 +104,7 @@ async function tickwireRounds(
   });
   let got: IngestRound[];
   try {
-    got = await rounds(worker, data.rounds, 'tickwire ingest worker', timeoutMs);
+    got = await rounds(worker, data.rounds, 'tickwire', timeoutMs, log);
   } finally {
     await listener.stop();
     drain();
@@ -129,7 +133,7 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
   };
   const timeoutMs = 600_000;
 
-  const tw = await tickwireRounds(base, timeoutMs);
+  const tw = await tickwireRounds(base, timeoutMs, log);
   const totalTrades = tw.rounds.reduce((a, r) => a + r.trades, 0);
   const problems = tw.rounds.filter((r) => r.malformed > 0 || r.trades !== r.frames);
   if (problems.length > 0) throw new Error(`tickwire ingest: frames not all taken as trades: ${JSON.stringify(problems)}`);
@@ -141,16 +145,18 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
   const direct = await rounds(
     startWorker(new URL('./ingest-tardis-worker.ts', import.meta.url), { ...base, mode: 'direct' }),
     base.rounds,
-    'tardis-dev ingest worker (direct)',
+    'tardis-dev direct',
     timeoutMs,
+    log,
   );
   const directRate = median(direct.map(perSecond));
   log(`ingest tardis-dev direct: ${(directRate / 1e6).toFixed(3)} M trades/s`);
   const viaCompute = await rounds(
     startWorker(new URL('./ingest-tardis-worker.ts', import.meta.url), { ...base, mode: 'compute' }),
     base.rounds,
-    'tardis-dev ingest worker (compute)',
+    'tardis-dev compute()',
     timeoutMs,
+    log,
   );
   const computeRate = median(viaCompute.map(perSecond));
   log(`ingest tardis-dev compute(): ${(computeRate / 1e6).toFixed(3)} M trades/s`);

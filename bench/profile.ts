@@ -5,8 +5,10 @@
  * repeats more and searches the sustainable rate more finely.
  */
 
+/** `--quick` or the default full run. */
 export type ProfileName = 'quick' | 'full';
 
+/** Durations, sizes and rate steps of one profile. */
 export interface Profile {
   readonly name: ProfileName;
   /** tinybench time per micro case, ms (BENCH_TIME_MS overrides). */
@@ -45,6 +47,7 @@ export interface Profile {
   };
 }
 
+/** The quick and full profiles by name. */
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   quick: {
     name: 'quick',

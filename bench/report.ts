@@ -121,6 +121,8 @@ export interface Environment {
 export interface Report {
   schema: 'tickwire-bench/1';
   profile: ProfileName;
+  /** The benchmark filters of a partial run (empty: everything ran). */
+  only: string[];
   startedAt: string;
   durationS: number;
   environment: Environment;
@@ -137,16 +139,21 @@ export interface Report {
   notes: string[];
 }
 
-/** Where a report goes: `bench/results/<YYYY-MM-DD>-<profile>.{json,md}` and `-latency.svg`. */
-export function reportPaths(dir: string, startedAt: string, profile: ProfileName): { json: string; md: string; svg: string } {
-  const base = path.join(dir, `${startedAt.slice(0, 10)}-${profile}`);
+/**
+ * Where a report goes: `bench/results/<YYYY-MM-DD>-<profile>.{json,md}` and
+ * `-latency.svg`; a run of only some benchmarks (`only`, e.g. ["http"]) adds
+ * their names, so it never replaces a whole run's report.
+ */
+export function reportPaths(dir: string, startedAt: string, profile: ProfileName, only: readonly string[] = []): { json: string; md: string; svg: string } {
+  const suffix = only.map((o) => '-' + o.replace(/[^A-Za-z0-9_-]/g, '_')).join('');
+  const base = path.join(dir, `${startedAt.slice(0, 10)}-${profile}${suffix}`);
   return { json: `${base}.json`, md: `${base}.md`, svg: `${base}-latency.svg` };
 }
 
 /** Write the JSON, the Markdown summary and the latency plot; returns their paths. */
 export function writeReport(dir: string, report: Report): { json: string; md: string; svg: string } {
   mkdirSync(dir, { recursive: true });
-  const paths = reportPaths(dir, report.startedAt, report.profile);
+  const paths = reportPaths(dir, report.startedAt, report.profile, report.only);
   writeFileSync(paths.json, JSON.stringify(report, null, 2) + '\n');
   writeFileSync(paths.svg, latencySvg(report));
   writeFileSync(paths.md, markdown(report, path.basename(paths.svg)));

@@ -14,7 +14,7 @@
  * test to CPU 1. Progress goes to stderr; the Markdown summary to stdout;
  * bench/results/<date>-<profile>.{json,md} and -latency.svg are written
  * (gitignored; a later run of the same profile on the same day replaces
- * them). Measurements only: nothing here asserts a figure, a goal missed is
+ * them; a run of only some benchmarks adds their names to the file name). Measurements only: nothing here asserts a figure, a goal missed is
  * reported, not an error. The exit code is 1 when a benchmark failed to run.
  */
 import { execFileSync } from 'node:child_process';
@@ -128,6 +128,7 @@ notes.push(...observations());
 const report: Report = {
   schema: 'tickwire-bench/1',
   profile: profile.name,
+  only: filters,
   startedAt,
   durationS: (performance.now() - t0) / 1000,
   environment,
@@ -135,7 +136,7 @@ const report: Report = {
   frames: tape().source,
   figures,
   distributions,
-  details: { ...details, profile, selected, partial: selected.length < BENCHMARKS.length || microSuites.length < Object.keys(MICRO_SUITES).length },
+  details: { ...details, profile, selected },
   notes,
 };
 const paths = writeReport(path.join(HERE, 'results'), report);

@@ -16,8 +16,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { BenchWsClient } from './ws-client.ts';
 
+/** What the orchestrator asks of a subscriber thread. */
 export type SubscriberCommand = { type: 'arm'; firstId: number; count: number } | { type: 'report' } | { type: 'stop' };
 
+/** One subscriber thread's results for the armed phase. */
 export interface SubscriberReport {
   type: 'report';
   /** Messages of the armed phase received, over all connections (duplicates excluded). */

@@ -19,6 +19,7 @@ export interface PlotSeries {
   points: readonly (readonly [number, number])[];
 }
 
+/** Title, axis label, legend unit and size of a plot. */
 export interface PlotOptions {
   title: string;
   yLabel: string;

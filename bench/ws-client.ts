@@ -35,6 +35,7 @@ const OP_BINARY = 0x2;
 const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
 
+/** One client connection (see the module comment for what it does and does not do). */
 export class BenchWsClient {
   closed = false;
   /** Messages other than text (binary), counted and ignored. */

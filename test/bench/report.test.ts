@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Row } from '../../bench/harness.ts';
 import { distribution, merge, summarize } from '../../bench/latency.ts';
 import { microFigures } from '../../bench/micro.ts';
-import { figure, fmtUnit, markdown, ratioOf, writeReport, type Report } from '../../bench/report.ts';
+import { figure, fmtUnit, markdown, ratioOf, reportPaths, writeReport, type Report } from '../../bench/report.ts';
 import { nines, percentileSvg } from '../../bench/svg.ts';
 
 const dirs: string[] = [];
@@ -23,6 +23,7 @@ function syntheticReport(): Report {
   return {
     schema: 'tickwire-bench/1',
     profile: 'quick',
+    only: [],
     startedAt: '2026-01-02T03:04:05.000Z',
     durationS: 12.5,
     environment: {
@@ -119,6 +120,11 @@ describe('bench report: figures and goals', () => {
     expect(fmtUnit(741, 'ns/message')).toBe('741 ns/message');
     expect(fmtUnit(2e6, 'trades/s')).toBe('2.00 M trades/s');
     expect(fmtUnit(NaN, 'µs')).toBe('NaN µs');
+  });
+
+  it('names a partial run after its benchmarks, so it never replaces a whole run', () => {
+    expect(path.basename(reportPaths('/r', '2026-01-02T03:04:05.000Z', 'full', ['http', 'a/b']).json)).toBe('2026-01-02-full-http-a_b.json');
+    expect(path.basename(reportPaths('/r', '2026-01-02T03:04:05.000Z', 'full').md)).toBe('2026-01-02-full.md');
   });
 
   it('reports all goals met when they are', () => {

@@ -60,7 +60,7 @@ describe('bar events', () => {
     const { fake, tickwire } = await start(['BTCUSDT'], ['1s', '5s']);
     const events: BarUpdate[] = [];
     tickwire.on('bar', (u) => events.push(u));
-    const t0 = Date.now() - 600_000; // an old stretch, replayed fast: one trade per second bucket
+    const t0 = Date.now() - 3_600_000; // an old stretch (all of it in the past), replayed fast: one trade per second bucket
     for (let i = 0; i < 3_000; i++) fake.publish('btcusdt@trade', trade('BTCUSDT', i + 1, t0 + i * 1_000 + 500, 100 + (i % 50)));
     await until(() => tickwire.status().exchanges['binance']!.trades === 3_000, 15_000, 'all trades');
     await new Promise((r) => setTimeout(r, 200));
