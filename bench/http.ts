@@ -83,6 +83,11 @@ async function measure(server: HttpRun['server'], child: ChildProcess, port: num
   };
 }
 
+/** Server CPU time per request over the run, µs. */
+function cpuPerRequest(r: HttpRun): number {
+  return r.rps > 0 ? (r.serverCpuPct / 100 / r.rps) * 1e6 : NaN;
+}
+
 async function getJson(url: string): Promise<unknown> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
@@ -171,6 +176,16 @@ export async function httpBench(profile: Profile, serverCpus: string | undefined
           better: 'higher',
           peer: peer(fy.rps),
           goals: [{ text: '≥ 3× Fastify’s requests per second', on: 'ratio', op: '>=', threshold: 3 }],
+        }),
+        figure({
+          id: `http.limit${limit}.cpu_per_request`,
+          group: 'http',
+          name: `candles limit=${limit}: server CPU time per request`,
+          value: cpuPerRequest(tw),
+          unit: 'µs',
+          better: 'lower',
+          peer: peer(cpuPerRequest(fy)),
+          note: `server CPU: tickwire ${tw.serverCpuPct.toFixed(0)}%, Fastify ${fy.serverCpuPct.toFixed(0)}% of a core (CPU time is the figure least disturbed by other work on the machine)`,
         }),
         figure({
           id: `http.limit${limit}.p50`,

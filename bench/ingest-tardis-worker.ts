@@ -21,6 +21,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { compute, computeTradeBars, normalizeTrades, type Computable, type Trade, type TradeBar } from 'tardis-dev';
 import { parseTimeframe } from '../src/model/timeframes.ts';
 import { ingestFrames } from './frames.ts';
+import { threadCpuMs } from './threads.ts';
 import type { IngestRound, IngestWorkerData } from './ingest.ts';
 
 const data = workerData as IngestWorkerData & { mode: 'direct' | 'compute' };
@@ -35,6 +36,7 @@ function direct(): IngestRound {
   let trades = 0;
   let bars = 0;
   let skipped = 0;
+  const cpu0 = threadCpuMs();
   const t0 = performance.now();
   for (let i = 0; i < frames.length; i++) {
     const localTimestamp = new Date();
@@ -51,7 +53,7 @@ function direct(): IngestRound {
     }
   }
   const ms = performance.now() - t0;
-  return { ms, frames: frames.length, trades, malformed: skipped, overflow: 0, bars };
+  return { ms, cpuMs: threadCpuMs() - cpu0, frames: frames.length, trades, malformed: skipped, overflow: 0, bars };
 }
 
 /** What a tardis-dev user writes: normalized messages as an async iterable, through `compute`. */
@@ -71,13 +73,14 @@ async function viaCompute(): Promise<IngestRound> {
       for (const trade of mapper.map(message, localTimestamp) ?? []) yield trade;
     }
   }
+  const cpu0 = threadCpuMs();
   const t0 = performance.now();
   for await (const m of compute(normalized(), ...factories)) {
     if (m.type === 'trade') trades++;
     else bars++;
   }
   const ms = performance.now() - t0;
-  return { ms, frames: frames.length, trades, malformed: skipped, overflow: 0, bars };
+  return { ms, cpuMs: threadCpuMs() - cpu0, frames: frames.length, trades, malformed: skipped, overflow: 0, bars };
 }
 
 const run = data.mode === 'direct' ? async () => direct() : viaCompute;

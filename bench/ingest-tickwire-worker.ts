@@ -29,6 +29,7 @@ import { nowMs } from '../src/feed/connection.ts';
 import { BarEventField } from '../src/feed/protocol.ts';
 import { BAR_FIELDS, TickField, TickKind } from '../src/model/records.ts';
 import { ingestFrames } from './frames.ts';
+import { threadCpuMs } from './threads.ts';
 import type { IngestRound, IngestWorkerData } from './ingest.ts';
 
 const data = workerData as IngestWorkerData & { ticks: SharedArrayBuffer; barEvents: SharedArrayBuffer; dirty: SharedArrayBuffer; doorbell: SharedArrayBuffer };
@@ -145,6 +146,7 @@ function round(): IngestRound {
   const overflowBefore = ticks.overflow() + barEvents.overflow();
   let count = 0;
   let malformed = 0;
+  const cpu0 = threadCpuMs();
   const t0 = performance.now();
   for (let i = 0; i < frames.length; i++) {
     const frame = frames[i]!;
@@ -159,8 +161,10 @@ function round(): IngestRound {
     flush();
   }
   const ms = performance.now() - t0;
+  const cpuMs = threadCpuMs() - cpu0;
   return {
     ms,
+    cpuMs,
     frames: count,
     trades,
     malformed,

@@ -32,6 +32,8 @@ export interface IngestWorkerData {
 /** One timed pass over all frames. */
 export interface IngestRound {
   ms: number;
+  /** CPU time the worker thread used during the round, ms (10 ms resolution; NaN off Linux). */
+  cpuMs: number;
   frames: number;
   trades: number;
   /** Frames not taken as data (should be 0). */
@@ -119,6 +121,8 @@ function median(xs: readonly number[]): number {
 }
 
 const perSecond = (r: IngestRound) => (r.trades * 1000) / r.ms;
+/** The worker thread's CPU time per trade, ns. */
+const cpuPerTrade = (r: IngestRound) => (r.cpuMs * 1e6) / r.trades;
 
 /** Run the ingest comparison; `log` gets one line per finished pipeline. */
 export async function ingestBench(profile: Profile, log: (line: string) => void): Promise<{ figures: Figure[]; details: unknown }> {
@@ -189,6 +193,16 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
       unit: 'trades/s',
       better: 'higher',
       peer: { name: 'tardis-dev compute(normalized stream, computeTradeBars…)', value: computeRate },
+    }),
+    figure({
+      id: 'ingest.cpu_per_trade',
+      group: 'ingest',
+      name: 'ingest, worker thread CPU time per trade',
+      value: median(tw.rounds.map(cpuPerTrade)),
+      unit: 'ns',
+      better: 'lower',
+      peer: { name: 'tardis-dev normalizeTrades + computeTradeBars (direct, sync)', value: median(direct.map(cpuPerTrade)) },
+      note: 'the pipeline thread only (not tickwire’s ring consumer); CPU time is the figure least disturbed by other work on the machine',
     }),
     figure({
       id: 'ingest.ring_overflow',

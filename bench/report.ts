@@ -247,6 +247,7 @@ export function fmtUnit(v: number, unit: string): string {
   return `${fmt(v)} ${unit}`;
 }
 
-function fmtRatio(r: number): string {
+/** A ratio for people: 2 decimals below 10, whole above ("2.05×", "468×"). */
+export function fmtRatio(r: number): string {
   return `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}×`;
 }

@@ -28,7 +28,7 @@ import { httpBench, type HttpRun } from './http.ts';
 import { ingestBench } from './ingest.ts';
 import { MICRO_SUITES, microBench } from './micro.ts';
 import { PROFILES, type Profile } from './profile.ts';
-import { fmt, fmtUnit, writeReport, type Environment, type Figure, type Report } from './report.ts';
+import { fmt, fmtRatio, fmtUnit, writeReport, type Environment, type Figure, type Report } from './report.ts';
 import { canPin, pinSelf } from './threads.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -184,7 +184,7 @@ function summaryTable(figs: readonly Figure[]): string {
   const lines = [`# tickwire benchmarks (${profile.name})`, '', '| figure | tickwire | peer | ratio | goal | met |', '| --- | ---: | ---: | ---: | --- | :---: |'];
   for (const f of figs) {
     if (f.group === 'micro' && f.peer === null) continue;
-    const ratio = f.ratio === null ? '—' : Number.isNaN(f.ratio) ? 'n/a' : `${f.ratio.toFixed(2)}×`;
+    const ratio = f.ratio === null ? '—' : Number.isNaN(f.ratio) ? 'n/a' : fmtRatio(f.ratio);
     lines.push(`| ${f.name} | ${fmtUnit(f.value, f.unit)} | ${f.peer === null ? '—' : `${fmtUnit(f.peer.value, f.unit)} (${f.peer.name})`} | ${ratio} | ${f.goal ?? '—'} | ${f.met === null ? '—' : f.met ? 'yes' : '**no**'} |`);
   }
   for (const n of notes) lines.push('', `- ${n}`);

@@ -94,6 +94,17 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU time (user + system) the calling thread has used, ms (Linux `/proc/thread-self`); NaN elsewhere. 10 ms resolution. */
+export function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
 /** USER_HZ: 100 on every Linux configuration Node runs on. */
 const CLOCK_TICKS = 100;
 
