@@ -6,8 +6,8 @@
  * FeedConnection.onMessage: stamp the receive time, count the frame,
  * `BinanceAdapter.parse` → for each trade the clock-offset sample,
  * `BarAggregator.addTrade` over every timeframe (bars written to their
- * shared-memory BarSeries; closes also to the bar-event ring, forming bars
- * flag their series dirty) and a tick record in the TickRing; then the
+ * shared-memory BarSeries through the worker's own BarWriter; closes also to
+ * the bar-event ring, forming bars flag their series dirty) and a tick record in the TickRing; then the
  * parse-time histogram and the flush (publish both rings, ring the doorbell).
  * The main thread drains the rings meanwhile, as the pump would.
  *
@@ -18,7 +18,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import { BarAggregator, BarEvent, type BarSink } from '../src/bars/aggregator.ts';
+import { BarAggregator } from '../src/bars/aggregator.ts';
 import { BarSeries } from '../src/buffers/bar-store.ts';
 import { Doorbell } from '../src/buffers/doorbell.ts';
 import { TickRing } from '../src/buffers/tick-ring.ts';
@@ -26,8 +26,8 @@ import { FrameKind, type FeedHandler } from '../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../src/exchanges/binance.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
 import { nowMs } from '../src/feed/connection.ts';
-import { BarEventField } from '../src/feed/protocol.ts';
-import { BAR_FIELDS, TickField, TickKind } from '../src/model/records.ts';
+import { BarWriter } from '../src/feed/bar-writer.ts';
+import { TickField, TickKind } from '../src/model/records.ts';
 import { ingestFrames } from './frames.ts';
 import { threadCpuMs } from './threads.ts';
 import type { IngestRound, IngestWorkerData } from './ingest.ts';
@@ -41,13 +41,13 @@ const ticks = new TickRing(data.ticks);
 const barEvents = new TickRing(data.barEvents);
 const dirty = new Int32Array(data.dirty);
 const doorbell = new Doorbell(data.doorbell);
-const pause = new Int32Array(new SharedArrayBuffer(4));
 
 const { frames } = ingestFrames(data.frames, data.symbols, data.seed);
 const adapter = new BinanceAdapter(data.symbols, ['trades']);
 
 // Per-round state (the feed worker's module state).
 let series: BarSeries[] = [];
+let barWriter: BarWriter;
 let aggregators: BarAggregator[] = [];
 let clock = new ClockOffset();
 let parseHistogram = newHistogram();
@@ -61,42 +61,6 @@ let lastFrameAt = 0;
 
 function newHistogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-}
-
-/** As the feed worker's SymbolBarSink. */
-class SymbolBarSink implements BarSink {
-  private readonly first: number;
-  constructor(symbol: number) {
-    this.first = symbol * nTf;
-  }
-  onBar(tf: number, event: BarEvent, bar: Float64Array, offset: number): void {
-    const index = this.first + tf;
-    if (event === BarEvent.FORMING) {
-      series[index]!.setForming(bar, offset);
-      Atomics.store(dirty, index, 1);
-    } else {
-      series[index]!.putClosed(bar, offset);
-      const at = claimBarEvent();
-      if (at >= 0) {
-        const rec = barEvents.data;
-        rec[at + BarEventField.SERIES] = index;
-        rec[at + BarEventField.EVENT] = event;
-        for (let i = 0; i < BAR_FIELDS; i++) rec[at + BarEventField.BAR + i] = bar[offset + i]!;
-      }
-    }
-    wrote = true;
-  }
-}
-
-/** As the feed worker: past half full, publish and wait (≤ 100 ms) for the main thread before dropping. */
-function claimBarEvent(): number {
-  if (barEvents.claimedSize() * 2 >= barEvents.capacity) {
-    barEvents.publish();
-    doorbell.ring();
-    const deadline = performance.now() + 100;
-    while (!barEvents.hasRoom() && performance.now() < deadline) Atomics.wait(pause, 0, 0, 1);
-  }
-  return barEvents.claim();
 }
 
 /** As the feed worker's handler for trades (no gap recovery on this path). */
@@ -125,8 +89,9 @@ const handler: FeedHandler = {
 };
 
 function flush(): void {
-  if (!wrote) return;
+  if (!wrote && !barWriter.wrote) return;
   wrote = false;
+  barWriter.wrote = false;
   ticks.publish();
   barEvents.publish();
   doorbell.ring();
@@ -134,7 +99,8 @@ function flush(): void {
 
 function freshState(): void {
   series = Array.from({ length: nSymbols * nTf }, () => new BarSeries(BarSeries.allocate(data.history)));
-  aggregators = data.symbols.map((_, i) => new BarAggregator(data.timeframes, new SymbolBarSink(i)));
+  barWriter = new BarWriter(series, dirty, barEvents, doorbell);
+  aggregators = data.symbols.map((_, i) => new BarAggregator(data.timeframes, barWriter.sinkFor(i, nTf)));
   clock = new ClockOffset();
   parseHistogram = newHistogram();
   trades = 0;

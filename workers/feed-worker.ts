@@ -13,7 +13,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import { BarAggregator, BarEvent, type BarSink } from '../src/bars/aggregator.ts';
+import { BarAggregator } from '../src/bars/aggregator.ts';
 import { BarSeries } from '../src/buffers/bar-store.ts';
 import { Doorbell } from '../src/buffers/doorbell.ts';
 import { TickRing } from '../src/buffers/tick-ring.ts';
@@ -22,8 +22,9 @@ import { GapRecovery } from '../src/feed/gap-recovery.ts';
 import { adapterFor, capabilitiesOf, restUrlOf } from '../src/exchanges/registry.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
 import { FeedConnection, nowMs } from '../src/feed/connection.ts';
-import { BAR_EVENT_FIELDS, BarEventField, type FeedWorkerData, type WorkerCommand, type WorkerStatus } from '../src/feed/protocol.ts';
-import { BAR_FIELDS, TickField, TickKind, type Bar } from '../src/model/records.ts';
+import { BarWriter } from '../src/feed/bar-writer.ts';
+import { type FeedWorkerData, type WorkerCommand, type WorkerStatus } from '../src/feed/protocol.ts';
+import { TickField, TickKind, type Bar } from '../src/model/records.ts';
 import { bucketStart, parseTimeframe, type TimeframeName } from '../src/model/timeframes.ts';
 
 const data = workerData as FeedWorkerData;
@@ -47,52 +48,8 @@ let quotes = 0;
 let lastError: string | null = null;
 let state: WorkerStatus['state'] = 'connecting';
 
-/** Writes each symbol's bars to its BarSeries; closes and amendments also go to the bar-event ring. */
-class SymbolBarSink implements BarSink {
-  private readonly first: number;
-
-  constructor(symbol: number) {
-    this.first = symbol * nTf;
-  }
-
-  onBar(tf: number, event: BarEvent, bar: Float64Array, offset: number): void {
-    const index = this.first + tf;
-    if (event === BarEvent.FORMING) {
-      series[index]!.setForming(bar, offset);
-      Atomics.store(dirty, index, 1);
-    } else {
-      series[index]!.putClosed(bar, offset);
-      const at = claimBarEvent();
-      if (at >= 0) {
-        const rec = barEvents.data;
-        rec[at + BarEventField.SERIES] = index;
-        rec[at + BarEventField.EVENT] = event;
-        for (let i = 0; i < BAR_FIELDS; i++) rec[at + BarEventField.BAR + i] = bar[offset + i]!;
-      }
-    }
-    wrote = true;
-  }
-}
-
-const pause = new Int32Array(new SharedArrayBuffer(4));
-const BAR_EVENT_WAIT_MS = 100;
-
-/**
- * A slot for a close or amendment event. Many bars can close in one clock
- * tick (every series at the top of the hour): past half full, publish and
- * wake the main thread so it drains while we write; when full, wait for it up
- * to BAR_EVENT_WAIT_MS before dropping (counted). The bar itself is always
- * safe in its series; only the event would be lost.
- */
-function claimBarEvent(): number {
-  if (barEvents.claimedSize() * 2 >= barEvents.capacity) {
-    barEvents.publish();
-    doorbell.ring();
-    const deadline = performance.now() + BAR_EVENT_WAIT_MS;
-    while (!barEvents.hasRoom() && performance.now() < deadline) Atomics.wait(pause, 0, 0, 1);
-  }
-  return barEvents.claim();
-}
+/** Bars to shared memory: forming bars to their series, closes and amendments also to the bar-event ring. */
+const barWriter = new BarWriter(series, dirty, barEvents, doorbell);
 
 /**
  * A cold start over restored bars (a new process, not a supervisor restart:
@@ -114,7 +71,7 @@ function resumable(s: BarSeries, tf: TimeframeName): Bar[] {
 }
 
 const aggregators = data.settings.symbols.map((_, i) => {
-  const agg = new BarAggregator(data.timeframes, new SymbolBarSink(i), {
+  const agg = new BarAggregator(data.timeframes, barWriter.sinkFor(i, nTf), {
     graceMs: data.bars.graceMs,
     fillEmpty: data.bars.fillEmpty,
     lateToleranceMs: data.bars.lateToleranceMs,
@@ -195,8 +152,9 @@ const handler: FeedHandler = {
 
 /** Make what this frame (or timer tick) wrote visible, and wake the main thread once. */
 function flush(): void {
-  if (!wrote) return;
+  if (!wrote && !barWriter.wrote) return;
   wrote = false;
+  barWriter.wrote = false;
   ticks.publish();
   barEvents.publish();
   doorbell.ring();
