@@ -6,7 +6,7 @@
  * FeedConnection.onMessage: stamp the receive time, count the frame,
  * `BinanceAdapter.parse` → for each trade the clock-offset sample,
  * `BarAggregator.addTrade` over every timeframe (bars written to their
- * shared-memory BarSeries through the worker's own BarWriter; closes also to
+ * shared-memory BarSeries through the worker's own BufferWriter; closes also to
  * the bar-event ring, forming bars flag their series dirty) and a tick record in the TickRing; then the
  * parse-time histogram and the flush (publish both rings, ring the doorbell).
  * The main thread drains the rings meanwhile, as the pump would.
@@ -26,8 +26,7 @@ import { FrameKind, type FeedHandler } from '../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../src/exchanges/binance.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
 import { nowMs } from '../src/feed/connection.ts';
-import { BarWriter } from '../src/feed/bar-writer.ts';
-import { TickField, TickKind } from '../src/model/records.ts';
+import { BufferWriter } from '../src/feed/buffer-writer.ts';
 import { ingestFrames } from './frames.ts';
 import { threadCpuMs } from './threads.ts';
 import type { IngestRound, IngestWorkerData } from './ingest.ts';
@@ -47,12 +46,10 @@ const adapter = new BinanceAdapter(data.symbols, ['trades']);
 
 // Per-round state (the feed worker's module state).
 let series: BarSeries[] = [];
-let barWriter: BarWriter;
+let writer: BufferWriter;
 let aggregators: BarAggregator[] = [];
 let clock = new ClockOffset();
 let parseHistogram = newHistogram();
-const seq = new Float64Array(nSymbols);
-let wrote = false;
 let trades = 0;
 let recvTs = 0;
 let parseStart = 0;
@@ -69,38 +66,17 @@ const handler: FeedHandler = {
     clock.sample(ts, recvTs);
     if (!aggregators[symbol]!.addTrade(ts, price, size, side, tradeId)) return;
     trades++;
-    const at = ticks.claim();
-    if (at < 0) return;
-    const r = ticks.data;
-    r[at + TickField.KIND] = TickKind.TRADE;
-    r[at + TickField.SERIES] = symbol;
-    r[at + TickField.EXCHANGE_TS] = ts;
-    r[at + TickField.RECV_TS] = recvTs;
-    r[at + TickField.PRICE] = price;
-    r[at + TickField.SIZE] = size;
-    r[at + TickField.SIDE] = side;
-    r[at + TickField.TRADE_ID] = tradeId;
-    r[at + TickField.SEQ] = ++seq[symbol]!;
-    wrote = true;
+    writer.trade(symbol, ts, recvTs, price, size, side, tradeId);
   },
   quote() {
     throw new Error('ingest bench: no quotes expected');
   },
 };
 
-function flush(): void {
-  if (!wrote && !barWriter.wrote) return;
-  wrote = false;
-  barWriter.wrote = false;
-  ticks.publish();
-  barEvents.publish();
-  doorbell.ring();
-}
-
 function freshState(): void {
   series = Array.from({ length: nSymbols * nTf }, () => new BarSeries(BarSeries.allocate(data.history)));
-  barWriter = new BarWriter(series, dirty, barEvents, doorbell);
-  aggregators = data.symbols.map((_, i) => new BarAggregator(data.timeframes, barWriter.sinkFor(i, nTf)));
+  writer = new BufferWriter(nSymbols, ticks, series, dirty, barEvents, doorbell);
+  aggregators = data.symbols.map((_, i) => new BarAggregator(data.timeframes, writer.sinkFor(i, nTf)));
   clock = new ClockOffset();
   parseHistogram = newHistogram();
   trades = 0;
@@ -124,7 +100,7 @@ function round(): IngestRound {
     const kind = adapter.parse(frame, handler);
     if (kind === FrameKind.DATA) parseHistogram.recordValue(Math.max(1, Math.round((performance.now() - parseStart) * 1000)));
     else malformed++;
-    flush();
+    writer.flush();
   }
   const ms = performance.now() - t0;
   const cpuMs = threadCpuMs() - cpu0;

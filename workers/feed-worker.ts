@@ -22,9 +22,9 @@ import { GapRecovery } from '../src/feed/gap-recovery.ts';
 import { adapterFor, capabilitiesOf, restUrlOf } from '../src/exchanges/registry.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
 import { FeedConnection, nowMs } from '../src/feed/connection.ts';
-import { BarWriter } from '../src/feed/bar-writer.ts';
+import { BufferWriter } from '../src/feed/buffer-writer.ts';
 import { type FeedWorkerData, type WorkerCommand, type WorkerStatus } from '../src/feed/protocol.ts';
-import { TickField, TickKind, type Bar } from '../src/model/records.ts';
+import { type Bar } from '../src/model/records.ts';
 import { bucketStart, parseTimeframe, type TimeframeName } from '../src/model/timeframes.ts';
 
 const data = workerData as FeedWorkerData;
@@ -42,14 +42,13 @@ const doorbell = new Doorbell(data.buffers.doorbell);
 const clock = new ClockOffset();
 const parseHistogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 
-let wrote = false;
 let trades = 0;
 let quotes = 0;
 let lastError: string | null = null;
 let state: WorkerStatus['state'] = 'connecting';
 
-/** Bars to shared memory: forming bars to their series, closes and amendments also to the bar-event ring. */
-const barWriter = new BarWriter(series, dirty, barEvents, doorbell);
+/** Ticks and bars to shared memory (see buffer-writer.ts). */
+const writer = new BufferWriter(data.settings.symbols.length, ticks, series, dirty, barEvents, doorbell);
 
 /**
  * A cold start over restored bars (a new process, not a supervisor restart:
@@ -71,7 +70,7 @@ function resumable(s: BarSeries, tf: TimeframeName): Bar[] {
 }
 
 const aggregators = data.settings.symbols.map((_, i) => {
-  const agg = new BarAggregator(data.timeframes, barWriter.sinkFor(i, nTf), {
+  const agg = new BarAggregator(data.timeframes, writer.sinkFor(i, nTf), {
     graceMs: data.bars.graceMs,
     fillEmpty: data.bars.fillEmpty,
     lateToleranceMs: data.bars.lateToleranceMs,
@@ -82,7 +81,6 @@ const aggregators = data.settings.symbols.map((_, i) => {
   for (let tf = 0; tf < nTf; tf++) agg.resume(tf, resumable(series[i * nTf + tf]!, data.timeframes[tf]!));
   return agg;
 });
-const seq = new Float64Array(data.settings.symbols.length);
 
 /** Local receive time of the frame being parsed, ms. */
 let recvTs = 0;
@@ -116,49 +114,15 @@ const handler: FeedHandler = {
       recovery.lastId[symbol] = tradeId;
     }
     trades++;
-    const at = ticks.claim();
-    if (at < 0) return; // ring full: counted by the ring, the bar still has the trade
-    const r = ticks.data;
-    r[at + TickField.KIND] = TickKind.TRADE;
-    r[at + TickField.SERIES] = symbol;
-    r[at + TickField.EXCHANGE_TS] = ts;
-    r[at + TickField.RECV_TS] = recvTs;
-    r[at + TickField.PRICE] = price;
-    r[at + TickField.SIZE] = size;
-    r[at + TickField.SIDE] = side;
-    r[at + TickField.TRADE_ID] = tradeId;
-    r[at + TickField.SEQ] = ++seq[symbol]!;
-    wrote = true;
+    writer.trade(symbol, ts, recvTs, price, size, side, tradeId);
   },
   quote(symbol, ts, bidPrice, bidSize, askPrice, askSize) {
     const exchangeTs = ts === ts ? ts : recvTs + clock.offsetMs;
     aggregators[symbol]!.addQuote(exchangeTs, bidPrice, askPrice);
     quotes++;
-    const at = ticks.claim();
-    if (at < 0) return;
-    const r = ticks.data;
-    r[at + TickField.KIND] = TickKind.QUOTE;
-    r[at + TickField.SERIES] = symbol;
-    r[at + TickField.EXCHANGE_TS] = exchangeTs;
-    r[at + TickField.RECV_TS] = recvTs;
-    r[at + TickField.PRICE] = bidPrice;
-    r[at + TickField.SIZE] = bidSize;
-    r[at + TickField.ASK_PRICE] = askPrice;
-    r[at + TickField.ASK_SIZE] = askSize;
-    r[at + TickField.SEQ] = ++seq[symbol]!;
-    wrote = true;
+    writer.quote(symbol, exchangeTs, recvTs, bidPrice, bidSize, askPrice, askSize);
   },
 };
-
-/** Make what this frame (or timer tick) wrote visible, and wake the main thread once. */
-function flush(): void {
-  if (!wrote && !barWriter.wrote) return;
-  wrote = false;
-  barWriter.wrote = false;
-  ticks.publish();
-  barEvents.publish();
-  doorbell.ring();
-}
 
 /**
  * One connection per group of symbols that fits the venue's streams-per-
@@ -214,7 +178,7 @@ for (let first = 0; first < data.settings.symbols.length; first += symbolsPerCon
         },
         onFrame(kind) {
           if (kind === FrameKind.DATA) parseHistogram.recordValue(Math.max(1, Math.round((performance.now() - parseStart) * 1000)));
-          flush();
+          writer.flush();
         },
         onError(message) {
           lastError = message;
@@ -245,7 +209,7 @@ if (restUrl !== undefined && pageFetcher !== undefined) {
         handler.trade(symbol, t.ts, t.price, t.size, t.side, t.id);
       },
       done(symbol, recovered, error) {
-        flush();
+        writer.flush();
         if (error === undefined) {
           if (recovered > 0) lastError = null;
           return;
@@ -253,7 +217,7 @@ if (restUrl !== undefined && pageFetcher !== undefined) {
         lastError = `${data.settings.symbols[symbol]}: ${error}`;
         const slot = Math.floor(symbol / symbolsPerConnection);
         aggregators[symbol]!.markGap(outageStart[slot]!, outageEnd[slot]!);
-        flush();
+        writer.flush();
         report();
       },
     },
@@ -271,7 +235,7 @@ function markGapped(first: number, count: number, slot: number, why: string): vo
   for (let i = first; i < first + count; i++) aggregators[i]!.markGap(outageStart[slot]!, outageEnd[slot]!);
   gapsUnfilled++;
   lastError = why;
-  flush();
+  writer.flush();
   report(); // a status event right away
 }
 
@@ -330,7 +294,7 @@ const tick = setInterval(() => {
     agg.clockOffsetMs = clock.offsetMs;
     agg.advance(now);
   }
-  flush();
+  writer.flush();
 }, data.tickMs);
 const statusTimer = setInterval(report, data.statusMs);
 
@@ -340,7 +304,7 @@ port.on('message', (cmd: WorkerCommand) => {
     clearInterval(statusTimer);
     for (const c of connections) c.stop();
     recovery?.stop();
-    flush();
+    writer.flush();
     port.postMessage({ type: 'stopped' });
     port.close();
   } else if (cmd.type === 'crash') {

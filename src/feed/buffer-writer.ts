@@ -1,0 +1,143 @@
+/**
+ * BufferWriter: the exchange worker's writing side of its shared buffers.
+ * - Trades and quotes become tick records (`trade`, `quote`), numbered per
+ *   symbol.
+ * - Each symbol's aggregator gets a sink (`sinkFor`) that writes forming bars
+ *   to the series (and sets its dirty flag), closes and amendments to the
+ *   series and to the bar-event ring.
+ * - `flush` makes what was written since the last flush visible and rings the
+ *   doorbell once (per frame or timer tick), only when something was written.
+ * Shared by the feed worker and the ingest benchmark, so the benchmark
+ * measures exactly the worker's path.
+ */
+import type { BarEvent as BarEventType, BarSink } from '../bars/aggregator.ts';
+import { BarEvent } from '../bars/aggregator.ts';
+import type { BarSeries } from '../buffers/bar-store.ts';
+import type { Doorbell } from '../buffers/doorbell.ts';
+import type { TickRing } from '../buffers/tick-ring.ts';
+import { BAR_FIELDS, TickField, TickKind } from '../model/records.ts';
+import { BarEventField } from './protocol.ts';
+
+/** How long a full bar-event ring is waited for before an event is dropped (counted by the ring), ms. */
+const BAR_EVENT_WAIT_MS = 100;
+
+export class BufferWriter {
+  readonly series: readonly BarSeries[];
+  private readonly ticks: TickRing;
+  private readonly dirty: Int32Array;
+  private readonly barEvents: TickRing;
+  private readonly doorbell: Doorbell;
+  /** Per symbol: seq of its last tick record. */
+  private readonly seq: Float64Array;
+  private readonly pause = new Int32Array(new SharedArrayBuffer(4));
+  /** Something was written since the last flush. */
+  private wrote = false;
+
+  constructor(symbols: number, ticks: TickRing, series: readonly BarSeries[], dirty: Int32Array, barEvents: TickRing, doorbell: Doorbell) {
+    this.series = series;
+    this.ticks = ticks;
+    this.dirty = dirty;
+    this.barEvents = barEvents;
+    this.doorbell = doorbell;
+    this.seq = new Float64Array(symbols);
+  }
+
+  /** A tick record for a trade (dropped, and counted by the ring, when the ring is full: the bar still has it). */
+  trade(symbol: number, ts: number, recvTs: number, price: number, size: number, side: number, tradeId: number): void {
+    const at = this.ticks.claim();
+    if (at < 0) return;
+    const r = this.ticks.data;
+    r[at + TickField.KIND] = TickKind.TRADE;
+    r[at + TickField.SERIES] = symbol;
+    r[at + TickField.EXCHANGE_TS] = ts;
+    r[at + TickField.RECV_TS] = recvTs;
+    r[at + TickField.PRICE] = price;
+    r[at + TickField.SIZE] = size;
+    r[at + TickField.SIDE] = side;
+    r[at + TickField.TRADE_ID] = tradeId;
+    r[at + TickField.SEQ] = ++this.seq[symbol]!;
+    this.wrote = true;
+  }
+
+  /** A tick record for a best bid/offer. */
+  quote(symbol: number, ts: number, recvTs: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void {
+    const at = this.ticks.claim();
+    if (at < 0) return;
+    const r = this.ticks.data;
+    r[at + TickField.KIND] = TickKind.QUOTE;
+    r[at + TickField.SERIES] = symbol;
+    r[at + TickField.EXCHANGE_TS] = ts;
+    r[at + TickField.RECV_TS] = recvTs;
+    r[at + TickField.PRICE] = bidPrice;
+    r[at + TickField.SIZE] = bidSize;
+    r[at + TickField.ASK_PRICE] = askPrice;
+    r[at + TickField.ASK_SIZE] = askSize;
+    r[at + TickField.SEQ] = ++this.seq[symbol]!;
+    this.wrote = true;
+  }
+
+  /** Publish both rings and wake the main thread, if anything was written since the last flush. */
+  flush(): void {
+    if (!this.wrote) return;
+    this.wrote = false;
+    this.ticks.publish();
+    this.barEvents.publish();
+    this.doorbell.ring();
+  }
+
+  /** The sink for symbol `symbol`'s aggregator (its series start at symbol × timeframes). */
+  sinkFor(symbol: number, timeframes: number): BarSink {
+    return new SymbolBarSink(this, symbol * timeframes);
+  }
+
+  /** Write series `index`'s bar record at `bar[offset..]` for `event`. */
+  write(index: number, event: BarEventType, bar: Float64Array, offset: number): void {
+    if (event === BarEvent.FORMING) {
+      this.series[index]!.setForming(bar, offset);
+      Atomics.store(this.dirty, index, 1);
+    } else {
+      this.series[index]!.putClosed(bar, offset);
+      const at = this.claimBarEvent();
+      if (at >= 0) {
+        const rec = this.barEvents.data;
+        rec[at + BarEventField.SERIES] = index;
+        rec[at + BarEventField.EVENT] = event;
+        for (let i = 0; i < BAR_FIELDS; i++) rec[at + BarEventField.BAR + i] = bar[offset + i]!;
+      }
+    }
+    this.wrote = true;
+  }
+
+  /**
+   * A slot for a close or amendment event. Many bars can close in one clock
+   * tick (every series at the top of the hour): past half full, publish and
+   * wake the main thread so it drains while we write; when full, wait for it
+   * up to BAR_EVENT_WAIT_MS before dropping (counted). The bar itself is
+   * always safe in its series; only the event would be lost.
+   */
+  private claimBarEvent(): number {
+    const ring = this.barEvents;
+    if (ring.claimedSize() * 2 >= ring.capacity) {
+      ring.publish();
+      this.doorbell.ring();
+      const deadline = performance.now() + BAR_EVENT_WAIT_MS;
+      while (!ring.hasRoom() && performance.now() < deadline) Atomics.wait(this.pause, 0, 0, 1);
+    }
+    return ring.claim();
+  }
+}
+
+/** One symbol's view: its aggregator's timeframe index → series index. */
+class SymbolBarSink implements BarSink {
+  private readonly writer: BufferWriter;
+  private readonly first: number;
+
+  constructor(writer: BufferWriter, first: number) {
+    this.writer = writer;
+    this.first = first;
+  }
+
+  onBar(tf: number, event: BarEventType, bar: Float64Array, offset: number): void {
+    this.writer.write(this.first + tf, event, bar, offset);
+  }
+}
