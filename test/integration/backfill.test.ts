@@ -116,6 +116,7 @@ describe('backfill', () => {
     expect(s1.length).toBeGreaterThanOrEqual(1499);
     expect(klines.requests.filter((q) => q.get('interval') === '1s').length).toBe(2);
     expect(tickwire.status().storage).toMatchObject({ backfilledBars: missing1m + s1.length, problems: [] });
+    expect(await tickwire.metrics()).toContain(`tickwire_bars_backfilled_total ${missing1m + s1.length}\n`);
 
     // The backfilled bars are stored, marked, for the next start.
     await server.close();

@@ -75,6 +75,8 @@ describe('storage', () => {
     await db.close();
     expect(stored).toEqual(second.bars('simulated', 'SIM-BTC', '1s', { closed: true }).map((b) => b.openTime));
     expect(second.status().storage!.writtenBars).toBeGreaterThan(0);
+    const written = second.status().storage!.writtenBars;
+    expect(await second.metrics()).toContain(`tickwire_bars_persisted_total ${written}\n`);
   });
 
   it('storage: false, and a library config without storage, keep bars in memory only', () => {
