@@ -64,12 +64,16 @@ describe('against a real tickwire (simulated exchange)', () => {
 
     const snapshot = bars.of('snapshot')[0];
     const live = bars.of('bar');
-    // Never a duplicate or a step back, and no hole at the seam: the first live seq follows the snapshot's.
-    expect(live[0].seq).toBe(snapshot.seq + 1);
+    // Never a duplicate or a step back.
     for (let i = 1; i < live.length; i++) expect(live[i].seq).toBeGreaterThan(live[i - 1].seq);
-    // A client this fast gets every seq; on a starved machine the server may conflate forming bars for it
-    // (slow-consumer policy), which the SDK repairs with a fresh snapshot: then closed bars must still match below.
-    if (bars.of('snapshot').length === 1) expect(live.map((b) => b.seq)).toEqual(live.map((_, i) => snapshot.seq + 1 + i));
+    // No hole at the seam or after it: every seq since the snapshot was delivered, or held back by the SDK
+    // because it repeated a bar already delivered unchanged (its contract; counted in stats). On a starved
+    // machine the server may conflate forming bars (slow-consumer policy) and the SDK repairs that with a
+    // fresh snapshot: then the closed bars must still match below.
+    if (bars.of('snapshot').length === 1) {
+      expect(bars.of('gap')).toEqual([]);
+      expect(live.at(-1).seq - snapshot.seq).toBeLessThanOrEqual(live.length + c.stats.unchangedBarsDropped);
+    }
     const lastClosed = live.filter((b) => b.closed).at(-1).openTime;
     const http = await c.candles('simulated', 'SIM-BTC', '1s', { closed: true, end: lastClosed, limit: 5000 });
     expect(http.source).toBe('http');
