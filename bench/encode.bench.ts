@@ -12,7 +12,7 @@
  * server writes them. Every result's length is summed so nothing is
  * optimized away.
  */
-import type { TradeEvent } from '../src/api/types.ts';
+import type { TradeEvent } from '../src/model/events.ts';
 import { BarSeries } from '../src/buffers/bar-store.ts';
 import { BAR_FIELDS, BarField as F, writeBar, type Bar } from '../src/model/records.ts';
 import { BarTextVisitor, barJson, barMessage, prepareChannel, tradeMessage } from '../src/server/json.ts';

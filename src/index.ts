@@ -7,21 +7,16 @@
  */
 export { createTickwire } from './api/tickwire.ts';
 export type { RuntimeOptions } from './api/tickwire.ts';
+export type { Tickwire, TickwireEvents, BarQuery } from './api/types.ts';
+export type { TradeEvent, QuoteEvent, BarUpdate, SideName } from './model/events.ts';
 export type {
-  Tickwire,
-  TickwireEvents,
-  TradeEvent,
-  QuoteEvent,
-  BarUpdate,
-  BarQuery,
   ExchangeStatus,
   ExchangeState,
   StatusReport,
   HealthReport,
   LatencyReport,
   LatencySummary,
-  SideName,
-} from './api/types.ts';
+} from './model/status.ts';
 export { createServer } from './server/server.ts';
 export type { TickwireServer, ServerOptions } from './server/server.ts';
 export { loadConfigFile, loadConfigText, parseConfig, ConfigError, DEFAULT_CONFIG_YAML } from './config/load.ts';

@@ -23,7 +23,7 @@ import { BarEventField } from '../feed/protocol.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import { BAR_FIELDS, BarField, readBar, TickField, TickKind } from '../model/records.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
-import type { BarUpdate, QuoteEvent, SideName, TradeEvent } from './types.ts';
+import type { BarUpdate, QuoteEvent, SideName, TradeEvent } from '../model/events.ts';
 
 /** Where the pump delivers; each is called only when someone listens. */
 export interface PumpOutput {

@@ -29,9 +29,8 @@ import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
 import { ExchangePump, newLatencyHistogram, type PumpOutput } from './pump.ts';
+import type { BarUpdate } from '../model/events.ts';
 import type {
-  BarQuery,
-  BarUpdate,
   ExchangeState,
   ExchangeStatus,
   HealthReport,
@@ -39,9 +38,8 @@ import type {
   LatencySummary,
   StatusReport,
   StorageStatus,
-  Tickwire,
-  TickwireEvents,
-} from './types.ts';
+} from '../model/status.ts';
+import type { BarQuery, Tickwire, TickwireEvents } from './types.ts';
 
 /** Knobs for embedding and tests; the defaults suit production. */
 export interface RuntimeOptions {

@@ -17,7 +17,6 @@
  *    no source knows stays SYMBOL_NOT_FOUND), else EXCHANGE_NOT_RUNNING, the
  *    API's "data unavailable right now" (503).
  */
-import type { Tickwire } from '../api/types.ts';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import type { Bar } from '../model/records.ts';
 import { parseTimeframe } from '../model/timeframes.ts';
@@ -86,8 +85,20 @@ export interface CandleChainOptions {
   binary: boolean;
   /** Deadline of each step, ms. */
   timeoutMs: number;
-  tickwire: Pick<Tickwire, 'bars' | 'resolveSymbol'> | undefined;
+  tickwire: InProcessCandles | undefined;
   source: CandleSource | undefined;
+}
+
+/**
+ * What the chain reads from an in-process tickwire: the two methods of
+ * `Tickwire` it calls, declared here so the client does not depend on the
+ * library face (a `createTickwire()` instance fits as it is).
+ */
+export interface InProcessCandles {
+  /** Bars oldest first; throws TickwireError for an unknown exchange, symbol or timeframe. */
+  bars(exchange: string, symbol: string, timeframe: string, query: { limit?: number; start?: number; end?: number; closed?: boolean }): Bar[];
+  /** A user-given symbol (native or BASE-QUOTE) as the exchange's native id. */
+  resolveSymbol(exchange: string, symbol: string): string;
 }
 
 /** Deadline of each step of the chain, ms, unless the options say otherwise. */
@@ -248,7 +259,7 @@ export class CandleChain {
   }
 
   #inProcess(
-    tw: Pick<Tickwire, 'bars' | 'resolveSymbol'>,
+    tw: InProcessCandles,
     exchange: string,
     symbol: string,
     tf: string,

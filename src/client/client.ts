@@ -36,7 +36,7 @@
  * reported. (Bars channels are repaired by a snapshot in that case.)
  */
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
-import type { HealthReport } from '../api/types.ts';
+import type { HealthReport } from '../model/status.ts';
 import type {
   AlertMessage,
   BarJson,

@@ -7,7 +7,7 @@
  * channel is first subscribed (`prepareChannel`), never per message. Bars are
  * written straight from their float64 record in shared memory (NaN = null).
  */
-import type { QuoteEvent, TradeEvent } from '../api/types.ts';
+import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import { BarField as F, BarSource, type Bar } from '../model/records.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 

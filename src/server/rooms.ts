@@ -18,7 +18,7 @@
  * validates alerts; the stream publishes them.
  */
 import { randomUUID } from 'node:crypto';
-import type { ExchangeState, ExchangeStatus } from '../api/types.ts';
+import type { ExchangeState, ExchangeStatus } from '../model/status.ts';
 import { InvalidParameterError } from '../errors.ts';
 import type { AlertLevel } from '../wire/messages.ts';
 

@@ -66,7 +66,9 @@
 import { randomBytes } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
-import type { BarUpdate, ExchangeStatus, QuoteEvent, Tickwire, TradeEvent } from '../api/types.ts';
+import type { Tickwire } from '../api/types.ts';
+import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { ExchangeStatus } from '../model/status.ts';
 import type { StreamConfig } from '../config/types.ts';
 import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../errors.ts';
 import { FbsEncoder } from '../wire/fbs.ts';

@@ -14,7 +14,7 @@
  *    built and stays there (a 5000-bar candles answer: about 600 KB).
  */
 import { Builder } from 'flatbuffers';
-import type { QuoteEvent, TradeEvent } from '../api/types.ts';
+import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { BarField as F, BarSource as RecordBarSource, type Bar } from '../model/records.ts';

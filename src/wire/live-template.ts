@@ -18,7 +18,7 @@
  * a trades channel has two templates, with and without it.
  */
 import { Builder, ByteBuffer } from 'flatbuffers';
-import type { QuoteEvent, TradeEvent } from '../api/types.ts';
+import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import { InvalidParameterError } from '../errors.ts';
 import type { Bar } from '../model/records.ts';
 import { BarSource } from '../../schema/generated/tickwire/wire/bar-source.ts';

@@ -10,7 +10,8 @@
  * `number | null` are the ones that are null in normal operation; the others
  * are always finite when the server produced them.
  */
-import type { ExchangeState, SideName } from '../api/types.ts';
+import type { SideName } from '../model/events.ts';
+import type { ExchangeState } from '../model/status.ts';
 
 /** A request id as the client chose it (echoed in replies); null when it sent none. */
 export type Id = number | string | null;

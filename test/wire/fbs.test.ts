@@ -7,7 +7,7 @@
  * bars, seqs up to 2^53 - 1, unicode, -0, every id form.
  */
 import { describe, expect, it } from 'vitest';
-import type { QuoteEvent, TradeEvent } from '../../src/api/types.ts';
+import type { QuoteEvent, TradeEvent } from '../../src/model/events.ts';
 import type { BarVisitor } from '../../src/buffers/bar-store.ts';
 import { TickwireError } from '../../src/errors.ts';
 import { BAR_FIELDS, writeBar, type Bar } from '../../src/model/records.ts';
