@@ -62,7 +62,8 @@ export type { BarVisitor, BarRange } from './buffers/bar-store.ts';
 export { BarSeries, BarStore } from './buffers/bar-store.ts';
 export type { DoorbellListener } from './buffers/doorbell.ts';
 export { Doorbell } from './buffers/doorbell.ts';
-export { FbsEncoder, decodeMessage, decodeCandles, FLATBUFFERS_TYPE, FBS_SUBPROTOCOL } from './wire/fbs.ts';
+export { FbsEncoder, decodeMessage, decodeCandles, FLATBUFFERS_TYPE } from './wire/fbs.ts';
+export { FBS_SUBPROTOCOL } from './wire/protocol.ts';
 export type {
   StreamMessage,
   TradeMessage,

@@ -21,6 +21,7 @@ import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import type { Bar } from '../model/records.ts';
 import { parseTimeframe } from '../model/timeframes.ts';
 import type { BarJson, CandlesResponse } from '../wire/messages.ts';
+import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import { httpGet, TransportError, type FetchLike } from './http.ts';
 
 /** Which bars to read (as `GET /v1/candles`): at most `limit` (default 500), open times in [start, end], only closed bars when `closed`. */
@@ -103,9 +104,6 @@ export interface InProcessCandles {
 
 /** Deadline of each step of the chain, ms, unless the options say otherwise. */
 export const DEFAULT_CANDLE_TIMEOUT_MS = 1000;
-/** Largest and default `limit`, as the HTTP API has them (the other sources are held to the same). */
-export const MAX_CANDLE_LIMIT = 5000;
-export const DEFAULT_CANDLE_LIMIT = 500;
 
 /** The query, checked; throws InvalidParameterError naming the bad field. */
 export function checkQuery(q: CandleQuery): Required<Pick<CandleQuery, 'limit' | 'closed'>> & Pick<CandleQuery, 'start' | 'end'> {

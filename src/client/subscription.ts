@@ -4,13 +4,10 @@
  * guarded here: a handler that throws is reported, never breaks delivery.
  */
 import { InvalidParameterError } from '../errors.ts';
+import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT } from '../wire/protocol.ts';
 import { parsePattern, patternMatches, type ChannelPattern } from './channels.ts';
 import type { SubscribeOptions, SubscriptionHandlers } from './types.ts';
 
-/** Largest snapshot the server gives. */
-export const MAX_SNAPSHOT = 1000;
-/** Channels one subscribe message may carry. */
-export const MAX_CHANNELS_PER_MESSAGE = 500;
 
 const HANDLER_NAMES = ['subscribed', 'trade', 'quote', 'bar', 'snapshot', 'gap', 'system', 'alert', 'error'] as const;
 
