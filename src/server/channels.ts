@@ -23,7 +23,7 @@ import type { Tickwire } from '../api/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import type { ChannelHistory } from './history.ts';
-import { prepareChannel, type ChannelFormat, type ChannelKind } from './json.ts';
+import { prepareChannel, type ChannelFormat, type ChannelKind } from '../wire/json.ts';
 import { ALERTS_ROOM, ROOM_MESSAGE_BOUND, SYSTEM_ROOM } from './rooms.ts';
 
 /** Market channel kinds plus the two rooms. */

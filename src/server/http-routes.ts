@@ -39,7 +39,7 @@ import {
   v1ErrorBody,
   writeResponse,
 } from './http-util.ts';
-import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson, streamerCandleJson } from './json.ts';
+import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson, streamerCandleJson } from '../wire/json.ts';
 import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';

@@ -90,7 +90,7 @@ import {
   subscribedMessage,
   tradeMessage,
   unsubscribedMessage,
-} from './json.ts';
+} from '../wire/json.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { ANONYMOUS, type Authenticate, type AuthRequest, type Principal } from './principal.ts';
 import { TokenBucket } from './rate-limit.ts';

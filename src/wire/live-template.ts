@@ -20,7 +20,7 @@
 import { Builder, ByteBuffer } from 'flatbuffers';
 import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import { InvalidParameterError } from '../errors.ts';
-import type { Bar } from '../model/records.ts';
+import { BarField as F, BarSource as RecordBarSource } from '../model/records.ts';
 import { BarSource } from '../../schema/generated/tickwire/wire/bar-source.ts';
 import { BarUpdate } from '../../schema/generated/tickwire/wire/bar-update.ts';
 import { Bar as FbsBar } from '../../schema/generated/tickwire/wire/bar.ts';
@@ -196,28 +196,28 @@ export class BarTemplate {
     [this.seq, this.bar] = fieldPositions(this.bytes, Body.BarUpdate, ['seq', 'bar']) as [number, number];
   }
 
-  /** This channel's message for `bar` at `seq` (the template's own bytes, overwritten by its next write). */
-  write(seq: number, bar: Bar): Uint8Array {
+  /** This channel's message for the bar record at `o` of `rec`, at `seq` (the template's own bytes, overwritten by its next write). */
+  write(seq: number, rec: Float64Array, o: number): Uint8Array {
     const v = this.view;
-    const o = this.bar;
+    const at = this.bar;
     v.setFloat64(this.seq, seq, LE);
-    v.setFloat64(o, bar.openTime, LE);
-    v.setFloat64(o + 8, bar.closeTime, LE);
-    v.setFloat64(o + 16, bar.open, LE);
-    v.setFloat64(o + 24, bar.high, LE);
-    v.setFloat64(o + 32, bar.low, LE);
-    v.setFloat64(o + 40, bar.close, LE);
-    v.setFloat64(o + 48, bar.volume, LE);
-    v.setFloat64(o + 56, bar.quoteVolume, LE);
-    v.setFloat64(o + 64, bar.buyVolume, LE);
-    v.setFloat64(o + 72, bar.sellVolume, LE);
-    v.setFloat64(o + 80, bar.trades, LE);
-    v.setFloat64(o + 88, bar.vwap === null ? NaN : bar.vwap, LE);
-    v.setFloat64(o + 96, bar.spread === null ? NaN : bar.spread, LE);
-    v.setFloat64(o + (BAR_DOUBLES - 1) * 8, bar.revision, LE);
-    v.setUint8(o + BAR_CLOSED, bar.closed ? 1 : 0);
-    v.setUint8(o + BAR_GAPPED, bar.gapped === true ? 1 : 0);
-    v.setUint8(o + BAR_SOURCE, bar.source === 'backfill' ? BarSource.Backfill : BarSource.Live);
+    v.setFloat64(at, rec[o + F.OPEN_TIME]!, LE);
+    v.setFloat64(at + 8, rec[o + F.CLOSE_TIME]!, LE);
+    v.setFloat64(at + 16, rec[o + F.OPEN]!, LE);
+    v.setFloat64(at + 24, rec[o + F.HIGH]!, LE);
+    v.setFloat64(at + 32, rec[o + F.LOW]!, LE);
+    v.setFloat64(at + 40, rec[o + F.CLOSE]!, LE);
+    v.setFloat64(at + 48, rec[o + F.VOLUME]!, LE);
+    v.setFloat64(at + 56, rec[o + F.QUOTE_VOLUME]!, LE);
+    v.setFloat64(at + 64, rec[o + F.BUY_VOLUME]!, LE);
+    v.setFloat64(at + 72, rec[o + F.SELL_VOLUME]!, LE);
+    v.setFloat64(at + 80, rec[o + F.TRADES]!, LE);
+    v.setFloat64(at + 88, rec[o + F.VWAP]!, LE);
+    v.setFloat64(at + 96, rec[o + F.SPREAD]!, LE);
+    v.setFloat64(at + (BAR_DOUBLES - 1) * 8, rec[o + F.REVISION]!, LE);
+    v.setUint8(at + BAR_CLOSED, rec[o + F.CLOSED] === 1 ? 1 : 0);
+    v.setUint8(at + BAR_GAPPED, rec[o + F.GAPPED] === 1 ? 1 : 0);
+    v.setUint8(at + BAR_SOURCE, rec[o + F.SOURCE] === RecordBarSource.BACKFILL ? BarSource.Backfill : BarSource.Live);
     return this.bytes;
   }
 }

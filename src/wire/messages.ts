@@ -1,7 +1,7 @@
 /**
  * Every server→client message of `/v1/stream` as a plain object, exactly the
  * JSON protocol's shape: the same field names and values as the JSON text the
- * server sends (src/server/json.ts for the live messages), so
+ * server sends (src/wire/json.ts for the live messages), so
  * `JSON.parse(text)` and `decodeMessage(bytes)` (src/wire/fbs.ts) give equal
  * objects for the same message in either format.
  *

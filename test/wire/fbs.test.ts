@@ -20,7 +20,7 @@ import {
   quoteMessage,
   snapshotHead,
   tradeMessage,
-} from '../../src/server/json.ts';
+} from '../../src/wire/json.ts';
 import { FbsEncoder, decodeCandles, decodeMessage, type Id } from '../../src/wire/fbs.ts';
 import type { StreamMessage } from '../../src/wire/messages.ts';
 import * as tickwire from '../../src/index.ts';
