@@ -51,10 +51,11 @@ import type {
   TradeMessage,
   UnsubscribedMessage,
 } from '../wire/messages.ts';
+import { channelParts } from '../wire/channels.ts';
 import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT } from '../wire/protocol.ts';
 import { Backoff } from './backoff.ts';
 import { CandleChain, DEFAULT_CANDLE_TIMEOUT_MS, type CandleQuery, type CandlesResult } from './candles.ts';
-import { ChannelState, channelParts, type ResyncReason } from './channels.ts';
+import { ChannelState, type ResyncReason } from './channels.ts';
 import { Emitter } from './emitter.ts';
 import { httpGet, type FetchLike } from './http.ts';
 import { OPEN, endpoints, socketErrorText, socketFactory, type Endpoints, type SocketFactory, type WebSocketLike } from './socket.ts';

@@ -47,7 +47,7 @@ import {
 import { adapterFor, adapterNames, capabilitiesOf, type AdapterEntry } from '../exchanges/registry.ts';
 import { isLoopbackHost, MIN_JWT_SECRET_LENGTH, openServerProblem, TOKEN_NAME_PATTERN } from '../server/auth.ts';
 import { normalizeOrigin } from '../server/cors.ts';
-import { parseChannelPattern } from '../server/principal.ts';
+import { parseChannelPattern } from '../wire/channels.ts';
 import type { ApiTokenConfig, AuthConfig, CorsConfig, JwtConfig } from './types.ts';
 import type { BarsConfig, ExchangeConfig, FeedChannel, ServerConfig, StorageConfig, StreamConfig, TickwireConfig } from './types.ts';
 

@@ -71,11 +71,12 @@ import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { ExchangeStatus } from '../model/status.ts';
 import type { StreamConfig } from '../config/types.ts';
 import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../errors.ts';
+import type { WildcardPattern } from '../wire/channels.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
 import { FBS_SUBPROTOCOL, JSON_SUBPROTOCOL, MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT } from '../wire/protocol.ts';
 import { AuthFailure, UnauthorizedError } from './auth.ts';
 import { SendBudget, TOPIC_TREE_PENDING, type BudgetSlot } from './backpressure.ts';
-import { ChannelIndex, ENCODE_FBS, ENCODE_JSON, type Channel, type WildcardPattern } from './channels.ts';
+import { ChannelIndex, ENCODE_FBS, ENCODE_JSON, type Channel } from './channels.ts';
 import { ChannelHistory, WireFormat } from './history.ts';
 import { parseQuery, statusOfCode, v1ErrorBody, writeResponse } from './http-util.ts';
 import {

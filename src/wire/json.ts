@@ -12,6 +12,7 @@
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import { BAR_FIELDS, BarField as F, BarSource, writeBar, type Bar } from '../model/records.ts';
+import type { MarketKind } from './channels.ts';
 
 /** A JSON number; `null` for NaN and ±Infinity, which JSON lacks. */
 export function num(v: number): string {
@@ -124,8 +125,6 @@ export class BarTextVisitor implements BarVisitor {
 
 // ── live messages ────────────────────────────────────────────────────────
 
-export type ChannelKind = 'trades' | 'quotes' | 'bars';
-
 /** The constant parts of one channel's live messages, prepared once. */
 export interface ChannelFormat {
   /** `{"type":"trade","channel":"…","seq":` */
@@ -136,7 +135,7 @@ export interface ChannelFormat {
   readonly maxBytes: number;
 }
 
-const TYPE_OF: Record<ChannelKind, string> = { trades: 'trade', quotes: 'quote', bars: 'bar' };
+const TYPE_OF: Record<MarketKind, string> = { trades: 'trade', quotes: 'quote', bars: 'bar' };
 
 /** Largest server-to-client WebSocket frame header, bytes. */
 const WS_FRAME_HEADER = 10;
@@ -145,7 +144,7 @@ const WS_FRAME_HEADER = 10;
 const MAX_NUMBER_CHARS = 25;
 
 export function prepareChannel(
-  kind: ChannelKind,
+  kind: MarketKind,
   channel: string,
   exchange: string,
   symbol: string,
@@ -200,7 +199,7 @@ export function barMessage(f: ChannelFormat, seq: number, bar: Bar): string {
  * Bytes after `mid` at most: the per-message part of a worst-case message
  * (every number at its longest), measured once at load.
  */
-const TAIL_BOUND: Record<ChannelKind, number> = (() => {
+const TAIL_BOUND: Record<MarketKind, number> = (() => {
   const n = -0.0000012345678901234567;
   const empty: ChannelFormat = { head: '', mid: '', maxBytes: 0 };
   const trade = tradeMessage(empty, 0, { exchange: '', symbol: '', tradeId: n, price: n, size: n, side: 'unknown', ts: n, recvTs: n });

@@ -29,6 +29,7 @@ import { Message } from '../../schema/generated/tickwire/wire/message.ts';
 import { Quote } from '../../schema/generated/tickwire/wire/quote.ts';
 import { Side } from '../../schema/generated/tickwire/wire/side.ts';
 import { Trade } from '../../schema/generated/tickwire/wire/trade.ts';
+import { channelParts } from './channels.ts';
 import { BODY_TABLES } from './verify.ts';
 
 const LE = true;
@@ -172,18 +173,14 @@ export class BarTemplate {
   readonly bar: number;
 
   constructor(b: Builder, channel: string) {
-    const c1 = channel.indexOf(':');
-    const c2 = channel.indexOf(':', c1 + 1);
-    const c3 = channel.lastIndexOf(':');
-    if (c1 < 0 || c2 < 0 || c3 <= c2 + 1 || c2 === c1 + 1 || c3 === channel.length - 1 || channel.slice(0, c1) !== 'bars') {
-      throw new InvalidParameterError('bars channel', channel, 'bars:<exchange>:<symbol>:<tf>');
-    }
+    const parts = channelParts(channel);
+    if (parts === undefined || parts.kind !== 'bars') throw new InvalidParameterError('bars channel', channel, 'bars:<exchange>:<symbol>:<tf>');
     b.clear();
     b.forceDefaults(true);
     const ch = b.createString(channel);
-    const ex = b.createString(channel.slice(c1 + 1, c2));
-    const sy = b.createString(channel.slice(c2 + 1, c3));
-    const tf = b.createString(channel.slice(c3 + 1));
+    const ex = b.createString(parts.exchange);
+    const sy = b.createString(parts.symbol);
+    const tf = b.createString(parts.timeframe);
     BarUpdate.startBarUpdate(b);
     BarUpdate.addSeq(b, 0);
     BarUpdate.addBar(b, FbsBar.createBar(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, false, BarSource.Live));
