@@ -45,8 +45,9 @@ import {
   defaultStreamConfig,
 } from './defaults.ts';
 import { adapterFor, adapterNames, capabilitiesOf, type AdapterEntry } from '../exchanges/registry.ts';
-import { isLoopbackHost, MIN_JWT_SECRET_LENGTH, openServerProblem, TOKEN_NAME_PATTERN } from '../server/auth.ts';
-import { normalizeOrigin } from '../server/cors.ts';
+import { isLoopbackHost, openServerProblem } from '../security/host.ts';
+import { normalizeOrigin } from '../security/origin.ts';
+import { MIN_JWT_SECRET_LENGTH, TOKEN_NAME_PATTERN } from '../security/token-rules.ts';
 import { parseChannelPattern } from '../server/principal.ts';
 import type { ApiTokenConfig, AuthConfig, CorsConfig, JwtConfig } from './types.ts';
 import type { BarsConfig, ExchangeConfig, FeedChannel, ServerConfig, StorageConfig, StreamConfig, TickwireConfig } from './types.ts';
