@@ -20,7 +20,7 @@ import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../config/defaults.ts';
-import { parseStreamOptions } from '../config/load.ts';
+import { parseStreamOptions } from '../config/stream.ts';
 import type { AuthConfig, CorsConfig, RateLimit, SlowConsumerPolicy, StreamConfig } from '../config/types.ts';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import { isLoopbackHost, openServerProblem } from '../security/host.ts';
