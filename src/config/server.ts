@@ -1,9 +1,15 @@
-/** The `server:` section: host, port and `cors.origins`. */
-import type { Checker } from '../check/checker.ts';
+/**
+ * The `server:` section (host, port, `cors.origins`), and `createServer`'s
+ * options checked with the same rules and messages: the config is the edge,
+ * the server trusts what comes out of here.
+ */
+import { Checker } from '../check/checker.ts';
 import { indexPath } from '../check/paths.ts';
 import { normalizeOrigin } from '../security/origin.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from './defaults.ts';
-import type { CorsConfig, ServerConfig } from './types.ts';
+import { ConfigError } from './error.ts';
+import { streamSection } from './stream.ts';
+import type { CorsConfig, ServerConfig, StreamConfig } from './types.ts';
 
 const SERVER_KEYS = ['host', 'port', 'cors'] as const;
 const CORS_KEYS = ['origins'] as const;
@@ -53,4 +59,33 @@ function corsSection(c: Checker, value: unknown): CorsConfig {
     else origins.push(origin);
   });
   return { origins };
+}
+
+/** `createServer` options this checks: host, port and the `stream:` keys (`maxPayloadLength` standing for `maxMessageBytes`). */
+export interface ServerOptionValues {
+  readonly host?: unknown;
+  readonly port?: unknown;
+  readonly maxPayloadLength?: unknown;
+  readonly [streamKey: string]: unknown;
+}
+
+/**
+ * Check `createServer` options given in code (the file's values in `base` are
+ * trusted: validated already) with the config's rules; throws one ConfigError
+ * naming each option as the caller wrote it.
+ */
+export function parseServerOptions(
+  options: ServerOptionValues,
+  base: { host: string; port: number; stream: StreamConfig },
+  source = 'createServer options',
+): { host: string; port: number; stream: StreamConfig } {
+  const c = new Checker();
+  const host = hostSetting(c, options.host, 'host', base.host);
+  const port = portSetting(c, options.port, 'port', base.port);
+  const { host: _host, port: _port, maxPayloadLength, ...rest } = options;
+  const stream: Record<string, unknown> = maxPayloadLength === undefined ? rest : { ...rest, maxMessageBytes: maxPayloadLength };
+  const named = (key: string) => (key === 'maxMessageBytes' ? 'maxPayloadLength (stream.maxMessageBytes)' : undefined);
+  const checked = streamSection(c, stream, '', base.stream, named);
+  if (c.issues.length > 0) throw new ConfigError(source, c.issues);
+  return { host, port, stream: checked };
 }
