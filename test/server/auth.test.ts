@@ -9,13 +9,13 @@ import {
   createAuthenticator,
   generateToken,
   hashToken,
-  isLoopbackHost,
   readCredential,
   requireChannel,
   tokenCommand,
   verifyJwt,
   type JwtVerifyOptions,
 } from '../../src/server/auth.ts';
+import { isLoopbackHost } from '../../src/security/host.ts';
 import { ANONYMOUS, compileChannelPatterns, parseChannelPattern, type AuthRequest } from '../../src/server/principal.ts';
 
 const SECRET = 'correct horse battery staple, 32+ bytes long';
