@@ -13,9 +13,9 @@ import { Doorbell } from '../src/buffers/doorbell.ts';
 import { TickRing } from '../src/buffers/tick-ring.ts';
 import { BAR_EVENT_FIELDS } from '../src/feed/protocol.ts';
 import { TICK_FIELDS } from '../src/model/records.ts';
+import { nextMessage, ofType, startWorker } from './load/peers.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
-import { nextMessage, ofType, startWorker } from './threads.ts';
 
 /** What an ingest worker is started with. */
 export interface IngestWorkerData {

@@ -9,13 +9,13 @@ import {
   createAuthenticator,
   generateToken,
   hashToken,
-  isLoopbackHost,
   readCredential,
   requireChannel,
   tokenCommand,
   verifyJwt,
   type JwtVerifyOptions,
 } from '../../src/server/auth.ts';
+import { isLoopbackHost } from '../../src/security/host.ts';
 import { ANONYMOUS, compileChannelPatterns, type AuthRequest } from '../../src/server/principal.ts';
 import { parseChannelPattern } from '../../src/wire/channels.ts';
 
