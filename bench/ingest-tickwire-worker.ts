@@ -25,7 +25,7 @@ import { TickRing } from '../src/buffers/tick-ring.ts';
 import { FrameKind, type FeedHandler } from '../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../src/exchanges/binance.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
-import { nowMs } from '../src/feed/connection.ts';
+import { nowMs } from '../src/model/clock.ts';
 import { BufferWriter } from '../src/feed/buffer-writer.ts';
 import { ingestFrames } from './frames.ts';
 import { threadCpuMs } from './threads.ts';

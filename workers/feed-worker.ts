@@ -21,7 +21,8 @@ import { FrameKind, type ExchangeAdapter, type FeedHandler } from '../src/exchan
 import { GapRecovery } from '../src/feed/gap-recovery.ts';
 import { adapterFor, capabilitiesOf, restUrlOf } from '../src/exchanges/registry.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
-import { FeedConnection, nowMs } from '../src/feed/connection.ts';
+import { FeedConnection } from '../src/feed/connection.ts';
+import { nowMs } from '../src/model/clock.ts';
 import { BufferWriter } from '../src/feed/buffer-writer.ts';
 import { type FeedWorkerData, type WorkerCommand, type WorkerStatus } from '../src/feed/protocol.ts';
 import { type Bar } from '../src/model/records.ts';

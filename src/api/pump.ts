@@ -18,10 +18,10 @@ import * as hdr from 'hdr-histogram-js';
 import { BarEvent } from '../bars/aggregator.ts';
 import type { BarSeries } from '../buffers/bar-store.ts';
 import type { RecordVisitor, TickRing } from '../buffers/tick-ring.ts';
-import { nowMs } from '../feed/connection.ts';
 import { BarEventField } from '../feed/protocol.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import { BAR_FIELDS, BarField, readBar, TickField, TickKind } from '../model/records.ts';
+import { nowMs } from '../model/clock.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 import type { BarUpdate, QuoteEvent, SideName, TradeEvent } from './types.ts';
 

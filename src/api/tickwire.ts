@@ -24,6 +24,7 @@ import { BarPersister, type PersistedSeries } from '../storage/persister.ts';
 import { BAR_EVENT_FIELDS, type ExchangeBuffers, type FeedWorkerData, type WorkerStatus } from '../feed/protocol.ts';
 import { FeedSupervisor, type SupervisorOptions } from '../feed/supervisor.ts';
 import type { ConnectionOptions } from '../feed/connection.ts';
+import { nowMs } from '../model/clock.ts';
 import { BAR_FIELDS, TICK_FIELDS, writeBar, type Bar } from '../model/records.ts';
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
@@ -421,7 +422,7 @@ export class TickwireRuntime implements Tickwire {
       symbols: [...ex.native],
       reconnects: totals?.reconnects ?? 0,
       restarts: sup?.restarts ?? 0,
-      lastMessageAgeMs: lastFrameAt === lastFrameAt ? Math.max(0, Math.round(performance.timeOrigin + performance.now() - lastFrameAt)) : null,
+      lastMessageAgeMs: lastFrameAt === lastFrameAt ? Math.max(0, Math.round(nowMs() - lastFrameAt)) : null,
       messageRate: ex.rate,
       clockOffsetMs: last?.clockOffsetMs ?? 0,
       messages: totals?.frames ?? 0,
