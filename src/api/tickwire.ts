@@ -29,7 +29,7 @@ import { BAR_FIELDS, TICK_FIELDS, writeBar, type Bar } from '../model/records.ts
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
-import { ExchangePump, newLatencyHistogram, type PumpOutput } from './pump.ts';
+import { ExchangePump, newLatencyHistogram, type PumpOutput } from '../reader/pump.ts';
 import type {
   BarQuery,
   BarUpdate,

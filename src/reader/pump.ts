@@ -1,9 +1,10 @@
 /**
- * The pump: on every doorbell wake the main thread drains what the exchange
- * workers wrote and turns it into events — trades and quotes from the tick
- * rings, closed and amended bars from the bar-event rings, and forming bars
- * whose dirty flag is set (conflated: at most one update per series per wake,
- * always the latest). It also measures frame receipt → publish latency.
+ * The pump, the main thread's reader of the rings: on every doorbell wake
+ * the main thread drains what the exchange workers wrote and turns it into
+ * events — trades and quotes from the tick rings, closed and amended bars
+ * from the bar-event rings, and forming bars whose dirty flag is set
+ * (conflated: at most one update per series per wake, always the latest).
+ * It also measures frame receipt → publish latency.
  *
  * Order per series: the worker writes a bar's close into its BarSeries at
  * once but publishes the close event at its next flush, so shared memory can
@@ -23,7 +24,7 @@ import type { BarVisitor } from '../buffers/bar-store.ts';
 import { BAR_FIELDS, BarField, readBar, TickField, TickKind } from '../model/records.ts';
 import { nowMs } from '../model/clock.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
-import type { BarUpdate, QuoteEvent, SideName, TradeEvent } from './types.ts';
+import type { BarUpdate, QuoteEvent, SideName, TradeEvent } from '../api/types.ts';
 
 /** Where the pump delivers; each is called only when someone listens. */
 export interface PumpOutput {
