@@ -27,6 +27,7 @@ import { BinanceAdapter } from '../src/exchanges/binance.ts';
 import { ClockOffset } from '../src/feed/clock-offset.ts';
 import { nowMs } from '../src/model/clock.ts';
 import { BufferWriter } from '../src/feed/buffer-writer.ts';
+import { openBarEventRing } from '../src/feed/protocol.ts';
 import { ingestFrames } from './frames.ts';
 import { threadCpuMs } from './threads.ts';
 import type { IngestRound, IngestWorkerData } from './ingest.ts';
@@ -37,7 +38,7 @@ const nTf = data.timeframes.length;
 const nSymbols = data.symbols.length;
 
 const ticks = new TickRing(data.ticks);
-const barEvents = new TickRing(data.barEvents);
+const barEvents = openBarEventRing(data.barEvents);
 const dirty = new Int32Array(data.dirty);
 const doorbell = new Doorbell(data.doorbell);
 

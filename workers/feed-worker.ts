@@ -24,7 +24,7 @@ import { ClockOffset } from '../src/feed/clock-offset.ts';
 import { FeedConnection } from '../src/feed/connection.ts';
 import { nowMs } from '../src/model/clock.ts';
 import { BufferWriter } from '../src/feed/buffer-writer.ts';
-import { type FeedWorkerData, type WorkerCommand, type WorkerStatus } from '../src/feed/protocol.ts';
+import { openBarEventRing, seriesIndex, type FeedWorkerData, type WorkerCommand, type WorkerStatus } from '../src/feed/protocol.ts';
 import { type Bar } from '../src/model/records.ts';
 import { bucketStart, parseTimeframe, type TimeframeName } from '../src/model/timeframes.ts';
 
@@ -36,7 +36,7 @@ const port = parentPort!;
 const nTf = data.timeframes.length;
 
 const ticks = new TickRing(data.buffers.ticks);
-const barEvents = new TickRing(data.buffers.barEvents);
+const barEvents = openBarEventRing(data.buffers.barEvents);
 const dirty = new Int32Array(data.buffers.dirty);
 const series = data.buffers.series.map((sab) => new BarSeries(sab));
 const doorbell = new Doorbell(data.buffers.doorbell);
@@ -79,7 +79,7 @@ const aggregators = data.settings.symbols.map((_, i) => {
     session: entry.session?.(data.settings),
     blindUntil: coldStartAt,
   });
-  for (let tf = 0; tf < nTf; tf++) agg.resume(tf, resumable(series[i * nTf + tf]!, data.timeframes[tf]!));
+  for (let tf = 0; tf < nTf; tf++) agg.resume(tf, resumable(series[seriesIndex(i, tf, nTf)]!, data.timeframes[tf]!));
   return agg;
 });
 

@@ -19,7 +19,7 @@ import * as hdr from 'hdr-histogram-js';
 import { BarEvent } from '../bars/aggregator.ts';
 import type { BarSeries } from '../buffers/bar-store.ts';
 import type { RecordVisitor, TickRing } from '../buffers/tick-ring.ts';
-import { BarEventField } from '../feed/protocol.ts';
+import { BarEventField, symbolOfSeries, timeframeOfSeries, type BarEventRing } from '../feed/protocol.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import { BAR_FIELDS, BarField, readBar, TickField, TickKind } from '../model/records.ts';
 import { nowMs } from '../model/clock.ts';
@@ -39,7 +39,7 @@ export interface PumpSource {
   symbols: readonly string[];
   timeframes: readonly TimeframeName[];
   ticks: TickRing;
-  barEvents: TickRing;
+  barEvents: BarEventRing;
   dirty: Int32Array;
   series: readonly BarSeries[];
 }
@@ -188,8 +188,8 @@ export class ExchangePump {
     const nTf = this.src.timeframes.length;
     return {
       exchange: this.src.exchange,
-      symbol: this.src.symbols[Math.floor(index / nTf)]!,
-      timeframe: this.src.timeframes[index % nTf]!,
+      symbol: this.src.symbols[symbolOfSeries(index, nTf)]!,
+      timeframe: this.src.timeframes[timeframeOfSeries(index, nTf)]!,
       bar,
     };
   }
