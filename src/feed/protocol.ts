@@ -79,7 +79,7 @@ export interface FeedWorkerData {
   /**
    * True when the series hold bars restored from storage (or backfilled) by a
    * new process: the worker then resumes them only if they reach the bucket
-   * before the current one, and marks its first bar gapped (see feed-worker.ts).
+   * before the current one, and marks its first bar gapped (see resume.ts).
    */
   restored: boolean;
 }
