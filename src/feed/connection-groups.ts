@@ -54,7 +54,7 @@ export class ConnectionGroups {
         new FeedConnection(
           adapter,
           data.url,
-          first === 0 ? handler : new ShiftedHandler(handler, first),
+          first === 0 ? handler : shifted(handler, first),
           {
             onState: (s) => this.onState(slot, first, count, s),
             onFrame: (kind) => handler.endFrame(kind),
@@ -113,20 +113,9 @@ export class ConnectionGroups {
 }
 
 /** A later group's handler: its adapter numbers symbols from 0, the worker's handler from the group's first. */
-class ShiftedHandler implements FeedHandler {
-  private readonly handler: TickHandler;
-  private readonly first: number;
-
-  constructor(handler: TickHandler, first: number) {
-    this.handler = handler;
-    this.first = first;
-  }
-
-  trade(symbol: number, ts: number, price: number, size: number, side: number, tradeId: number): void {
-    this.handler.trade(symbol + this.first, ts, price, size, side, tradeId);
-  }
-
-  quote(symbol: number, ts: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void {
-    this.handler.quote(symbol + this.first, ts, bidPrice, bidSize, askPrice, askSize);
-  }
+function shifted(handler: TickHandler, first: number): FeedHandler {
+  return {
+    trade: (s, ts, price, size, side, id) => handler.trade(s + first, ts, price, size, side, id),
+    quote: (s, ts, bid, bidSize, ask, askSize) => handler.quote(s + first, ts, bid, bidSize, ask, askSize),
+  };
 }
