@@ -20,6 +20,7 @@
 import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import { FrameKind, type ClientRequest, type ExchangeAdapter, type FeedHandler } from '../exchanges/adapter.ts';
+import { nowMs } from '../model/clock.ts';
 
 /** What a connection is doing. `circuit_open`: too many failures in a row, resting before one more try. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'circuit_open' | 'stopped';
@@ -64,11 +65,6 @@ const NOT_UTF8 = Symbol('text frame that is not UTF-8');
 
 /** Longest a replaced connection is kept during a handover, ms. */
 const HANDOVER_DEADLINE_MS = 10_000;
-
-/** Local wall-clock time in ms with µs precision. */
-export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 export class FeedConnection {
   /** Reconnects since start (not counting the first connect). */
