@@ -55,7 +55,7 @@ import {
   type FeedHandler,
   type RecoveredTrade,
 } from './adapter.ts';
-import { MAX_QUANTITY, daysInMonth, digitsAt, isPlausibleMs, isTradeId, plainDecimal, venueText } from './decode.ts';
+import { MAX_QUANTITY, Rfc3339, isPlausibleMs, isTradeId, parseRfc3339Ms, plainDecimal, venueText } from './decode.ts';
 
 export const krakenCapabilities: AdapterCapabilities = {
   name: 'kraken',
@@ -347,25 +347,7 @@ function reqId(v: unknown): number {
  * anything else (offsets other than `Z` included). Reads the string in place.
  */
 export function isoToMs(s: string): number {
-  const n = s.length;
-  if (n < 20 || n > 30 || s.charCodeAt(n - 1) !== 90 /* Z */) return NaN;
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return NaN;
-  const year = digitsAt(s, 0, 4);
-  const month = digitsAt(s, 5, 2);
-  const day = digitsAt(s, 8, 2);
-  const hour = digitsAt(s, 11, 2);
-  const minute = digitsAt(s, 14, 2);
-  const second = digitsAt(s, 17, 2);
-  if (!(year >= 1970 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59)) return NaN;
-  if (day > daysInMonth(year, month)) return NaN;
-  let fraction = 0;
-  if (n > 20) {
-    if (s.charCodeAt(19) !== 46 /* . */ || n === 21) return NaN;
-    const f = digitsAt(s, 20, n - 21);
-    if (f !== f) return NaN;
-    fraction = (f * 1000) / 10 ** (n - 21); // exact integers, one correctly rounded division
-  }
-  return Date.UTC(year, month - 1, day, hour, minute, second) + fraction;
+  return parseRfc3339Ms(s, Rfc3339.UTC_SUB_MS);
 }
 
 // ---- Wire types (v2, from the docs; see the header) ----
