@@ -58,8 +58,10 @@
  * answers the forward question GapRecovery asks.
  */
 import type { FeedChannel } from '../config/types.ts';
+import { ErrorCode, VenueRestError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 import { Rfc3339, decimalWithExponent, isPlausibleMs, parseRfc3339Ms, venueText } from './decode.ts';
+import { answerError, restGet, tradesPagedBackward } from './rest.ts';
 
 export const coinbaseCapabilities: AdapterCapabilities = {
   name: 'coinbase',
@@ -81,6 +83,9 @@ export const REST_LIMIT = 1000;
  * per IP, so one gap at this bound may run into it (a 429, which throws).
  */
 export const REST_MAX_PAGES = 20;
+
+/** Headers of every REST request: JSON asked for, and a user agent named. */
+const REST_HEADERS = { accept: 'application/json', 'user-agent': 'tickwire' };
 
 /** A Coinbase Exchange adapter for `symbols` (product ids such as `BTC-USD`, any case). */
 export class CoinbaseAdapter implements ExchangeAdapter {
@@ -226,37 +231,25 @@ export class CoinbaseAdapter implements ExchangeAdapter {
    * back past its cursor. `fromTs` is not needed: trade ids are ordered.
    */
   async tradesFrom(restUrl: string, symbol: string, fromId: number, _fromTs: number): Promise<RecoveredTrade[]> {
-    if (!Number.isSafeInteger(fromId)) throw new Error(`coinbase REST: bad trade id to recover from: ${fromId}`);
+    if (!Number.isSafeInteger(fromId)) {
+      throw new VenueRestError('coinbase', `coinbase REST: bad trade id to recover from: ${fromId}`, { code: ErrorCode.INVALID_PARAMETER });
+    }
     const path = `/products/${encodeURIComponent(symbol.toUpperCase())}/trades`;
     const base = `${restUrl.replace(/\/+$/, '')}${path}?limit=${REST_LIMIT}`;
-    const kept: RecoveredTrade[] = [];
-    let cursor = NaN; // the oldest trade_id seen so far; NaN: start from the newest
-    for (let page = 0; page < REST_MAX_PAGES; page++) {
-      const url = cursor === cursor ? `${base}&after=${cursor}` : base;
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json', 'user-agent': 'tickwire' } });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`coinbase REST ${res.status} for ${path}${restMessage(text)}`);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new Error(`coinbase REST: ${path} did not answer JSON`);
-      }
-      if (!Array.isArray(body)) throw new Error(`coinbase REST: ${path} did not answer a list${restMessage(text)}`);
-      if (body.length === 0) return oldestFirst(kept); // the product's history ends here
-      let oldest = Infinity;
-      for (const item of body as unknown[]) {
-        const t = restTrade(item);
-        if (t === undefined) throw new Error(`coinbase REST: malformed trade in ${path}: ${JSON.stringify(item)?.slice(0, 200)}`);
-        // A page not older than its cursor would repeat itself until the bound: say so instead.
-        if (cursor === cursor && t.id >= cursor) throw new Error(`coinbase REST: ${path} after=${cursor} answered trade ${t.id}, not an older one`);
-        if (t.id < oldest) oldest = t.id;
-        if (t.id >= fromId) kept.push(t);
-      }
-      if (oldest <= fromId) return oldestFirst(kept); // reached the last trade seen (or before it)
-      cursor = oldest;
-    }
-    throw new Error(`coinbase REST: gap longer than ${REST_MAX_PAGES} pages of ${REST_LIMIT} trades (trade ${fromId} not reached)`);
+    return tradesPagedBackward(fromId, {
+      venue: 'coinbase',
+      endpoint: path,
+      limit: REST_LIMIT,
+      maxPages: REST_MAX_PAGES,
+      async page(cursor) {
+        const answer = await restGet('coinbase', cursor === cursor ? `${base}&after=${cursor}` : base, { headers: REST_HEADERS });
+        if (!answer.ok) throw answerError(answer, `coinbase REST ${answer.status} for ${path}${restMessage(answer.text)}`);
+        if (answer.body === undefined) throw answerError(answer, `coinbase REST: ${path} did not answer JSON`);
+        if (!Array.isArray(answer.body)) throw answerError(answer, `coinbase REST: ${path} did not answer a list${restMessage(answer.text)}`);
+        return { answer, items: answer.body };
+      },
+      trade: restTrade,
+    });
   }
 
   /** Index of product `v`; -1 a product not ours, -2 not a product id at all. */
@@ -283,12 +276,6 @@ function restTrade(item: unknown): RecoveredTrade | undefined {
   const side = d.side === 'sell' ? 1 : d.side === 'buy' ? -1 : 0;
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !isPlausibleMs(ts) || side === 0) return undefined;
   return { ts, price, size, side, id };
-}
-
-/** `trades` by id, oldest first, each id once (pages come newest first; this does not rely on it). */
-function oldestFirst(trades: RecoveredTrade[]): RecoveredTrade[] {
-  trades.sort((a, b) => a.id - b.id);
-  return trades.filter((t, i) => i === 0 || t.id !== trades[i - 1]!.id);
 }
 
 /** `: <message>` of a REST error body (`{"message":".."}`), or nothing. */
