@@ -55,7 +55,6 @@ export type { SymbolRef } from './model/symbols.ts';
 export { symbolRef, SymbolIndex } from './model/symbols.ts';
 export type { AggregatorOptions, BarSink } from './bars/aggregator.ts';
 export { BarAggregator, BarEvent } from './bars/aggregator.ts';
-export { SeriesSink } from './bars/series-sink.ts';
 export type { RecordVisitor } from './buffers/tick-ring.ts';
 export { TickRing } from './buffers/tick-ring.ts';
 export type { BarVisitor, BarRange } from './buffers/bar-store.ts';
