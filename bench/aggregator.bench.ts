@@ -2,16 +2,21 @@
  * BarAggregator.addTrade fed the recorded BTCUSDT trades (see trades.ts), in
  * batches of 1024 trades per timed call, default options (fillEmpty on).
  *  - null sink: the aggregator alone (bucketing, dedup, OHLCV, compensated sums).
- *  - SeriesSink: plus the write of every forming/closed bar into a shared-memory
- *    BarSeries per timeframe, what an exchange worker does.
+ *  - worker sink: plus what an exchange worker does with every bar, through
+ *    its BufferWriter: forming bars into their shared-memory BarSeries (dirty
+ *    flag set), closes into the series and the bar-event ring (flushed and
+ *    drained after each call, outside the timed window, as the main thread would).
  *  - peer: tardis-dev's trade-bar computable (`computeTradeBars`, one per
  *    timeframe) fed the same trades as the normalized `Trade` objects its
  *    mappers produce (built beforehand, not timed), every yielded bar consumed.
  */
 import { computeTradeBars, type Computable, type Trade, type TradeBar } from 'tardis-dev';
 import { BarAggregator, type BarSink } from '../src/bars/aggregator.ts';
-import { SeriesSink } from '../src/bars/series-sink.ts';
 import { BarSeries } from '../src/buffers/bar-store.ts';
+import { Doorbell } from '../src/buffers/doorbell.ts';
+import { TickRing, type RecordVisitor } from '../src/buffers/tick-ring.ts';
+import { BufferWriter } from '../src/feed/buffer-writer.ts';
+import { allocateBarEventRing, openBarEventRing } from '../src/feed/protocol.ts';
 import { parseTimeframe } from '../src/model/timeframes.ts';
 import type { FixtureTrade } from '../test/support/fixtures.ts';
 import { tape } from './frames.ts';
@@ -29,6 +34,28 @@ const PEER_PASSES = 4;
 /** Discards every bar: isolates the aggregator's own cost. */
 class NullSink implements BarSink {
   onBar(): void {}
+}
+
+const SKIP_RECORD: RecordVisitor = { onRecord() {} };
+
+/**
+ * The exchange worker's bar sink for one symbol of `timeframes` series, over
+ * fresh shared memory; `settle` publishes and drains its bar events (run
+ * between timed calls, standing in for the main thread).
+ */
+function workerSink(timeframes: number): { sink: BarSink; settle: () => void } {
+  const series = Array.from({ length: timeframes }, () => new BarSeries(BarSeries.allocate(SERIES_CAPACITY)));
+  const barEvents = openBarEventRing(allocateBarEventRing(8_192));
+  const ticks = new TickRing(TickRing.allocate(2)); // unused: bars only
+  const dirty = new Int32Array(new SharedArrayBuffer(4 * timeframes));
+  const writer = new BufferWriter(1, ticks, series, dirty, barEvents, new Doorbell(Doorbell.allocate()));
+  return {
+    sink: writer.sinkFor(0, timeframes),
+    settle: () => {
+      writer.flush();
+      while (barEvents.read(SKIP_RECORD) > 0);
+    },
+  };
 }
 
 /** The tape as the aggregator tests' trades. */
@@ -64,17 +91,18 @@ function tardisTrades(trades: readonly FixtureTrade[]): Trade[] {
   return out;
 }
 
-/** Measure addTrade with 1 and 6 timeframes, into a null sink and into shared-memory BarSeries; tardis-dev's computables alongside. */
+/** Measure addTrade with 1 and 6 timeframes, into a null sink and into the worker's sink (shared memory); tardis-dev's computables alongside. */
 export function aggregatorBench(): Row[] {
   const trades = tapeTrades();
   const peerTrades = tardisTrades(trades);
   const aggregators: BarAggregator[] = [];
   let peerBars = 0;
-  const addTrade = (id: string, label: string, timeframes: string[], sink: BarSink, peer?: string): Case => {
+  const addTrade = (id: string, label: string, timeframes: string[], sink: BarSink, peer?: string, afterEach?: () => void): Case => {
     const agg = new BarAggregator(timeframes, sink);
     aggregators.push(agg);
     const replay = new TradeReplay(trades);
-    return { id, peer, name: `aggregator addTrade, ${label}`, unit: 'trade', batch: BATCH, fn: () => replay.feed(agg, BATCH) };
+    const hooks = afterEach === undefined ? undefined : { afterEach };
+    return { id, peer, name: `aggregator addTrade, ${label}`, unit: 'trade', batch: BATCH, fn: () => replay.feed(agg, BATCH), hooks };
   };
   const tardis = (id: string, timeframes: string[]): Case => {
     const factories = timeframes.map((tf) => computeTradeBars({ kind: 'time', interval: parseTimeframe(tf).ms }));
@@ -97,12 +125,13 @@ export function aggregatorBench(): Row[] {
       },
     };
   };
-  const seriesSink = (n: number) => new SeriesSink(Array.from({ length: n }, () => new BarSeries(BarSeries.allocate(SERIES_CAPACITY))));
+  const one = workerSink(ONE.length);
+  const six = workerSink(SIX.length);
   const rows = runCases('aggregator', [
     addTrade('aggregator.1tf', '1 timeframe, null sink', ONE, new NullSink(), 'aggregator.1tf_tardis'),
     addTrade('aggregator.6tf', '6 timeframes, null sink', SIX, new NullSink(), 'aggregator.6tf_tardis'),
-    addTrade('aggregator.1tf_series', '1 timeframe, SeriesSink', ONE, seriesSink(ONE.length)),
-    addTrade('aggregator.6tf_series', '6 timeframes, SeriesSink', SIX, seriesSink(SIX.length)),
+    addTrade('aggregator.1tf_series', '1 timeframe, worker sink', ONE, one.sink, undefined, one.settle),
+    addTrade('aggregator.6tf_series', '6 timeframes, worker sink', SIX, six.sink, undefined, six.settle),
     tardis('aggregator.1tf_tardis', ONE),
     tardis('aggregator.6tf_tardis', SIX),
   ]);

@@ -13,6 +13,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
+import { latencyHistogram } from './load/latency.ts';
 
 /** What one run is: the URL, the connections in flight, the duration. */
 export interface AutocannonJob {
@@ -38,7 +39,7 @@ export interface AutocannonResult {
 }
 
 const job = workerData as AutocannonJob;
-const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+const histogram = latencyHistogram();
 const elu0 = performance.eventLoopUtilization();
 const instance = autocannon({ url: job.url, connections: job.connections, duration: job.seconds, pipelining: 1 });
 let requests = 0;

@@ -1,23 +1,28 @@
 /**
- * The load generator: a fake Binance (the project's own BinanceProtocolServer,
- * real WebSocket on loopback) in a worker thread, playing @trade frames at a
- * fixed rate to whichever gateway subscribed.
+ * The fan-out benchmark's load generator: the load harness's fake Binance
+ * (load/fake-exchange.ts) in a worker thread, playing @trade frames of one
+ * symbol at a fixed rate to whichever gateway subscribed, in phases the
+ * orchestrator sets (fanout.ts; http.ts only fills history).
  *
- * Every frame's trade id is `firstId + i` and its send time (system-wide
- * monotonic clock, `process.hrtime`, ns) is stored at `sendTimes[i]` in
- * shared memory just before the send, so subscriber threads can compute
+ * A phase's trade ids are `firstId + i`; each frame's send time goes into the
+ * shared SendTimes table just before the send, so subscriber threads compute
  * frame sent → message received on one clock. Prices, sizes and aggressor
- * flags cycle through the recorded tape; the trade time is the wall clock at
- * send, as a live venue's would be.
+ * flags cycle through the recorded tape (frames.ts); the trade time is the
+ * wall clock at send, as a live venue's would be.
  *
- * Pacing: a 1 ms timer; each tick sends every frame due by then (rate ×
- * elapsed), so the average rate is exact and frames go out in bursts of
- * rate / 1000. Commands (from the orchestrator): `waitSubscribed`, `play`,
- * `history` (a burst of back-dated trades to fill bars), `stop`.
+ * Pacing: a SEND_TICK_MS (1 ms) timer; each tick sends every frame the rate
+ * owes by then (load/rate-clock.ts) plus one, so the first frame goes out at
+ * once and the average rate is exact. Commands (from the orchestrator):
+ * `waitSubscribed`, `play`, `history` (a burst of back-dated trades to fill
+ * bars), `stop`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { BinanceProtocolServer } from '../src/sim/binance-protocol-server.ts';
-import { tape, tradeStream } from './frames.ts';
+import { tape } from './frames.ts';
+import { tradePayload, tradeStream } from './load/binance-trade.ts';
+import { nowUs } from './load/clock.ts';
+import { FakeExchange } from './load/fake-exchange.ts';
+import { RateClock, SEND_TICK_MS } from './load/rate-clock.ts';
+import { SEND_TIME_SLOTS } from './load/send-times.ts';
 
 /** What the orchestrator asks of the load generator. */
 export type ExchangeCommand =
@@ -26,64 +31,60 @@ export type ExchangeCommand =
   | { type: 'history'; firstId: number; count: number; fromTs: number; stepMs: number }
   | { type: 'stop' };
 
-/** What the load generator answers (`error` for a command that failed). */
+/** What the load generator answers (`error` for a command that failed). Times are clock.ts µs. */
 export type ExchangeReply =
   | { type: 'listening'; url: string }
   | { type: 'subscribed' }
-  | { type: 'played'; sent: number; firstSendNs: number; lastSendNs: number; ms: number; elu: number }
+  | { type: 'played'; sent: number; firstSendUs: number; lastSendUs: number; ms: number; elu: number }
   | { type: 'stopped' }
   | { type: 'error'; message: string };
 
-const data = workerData as { sendTimes: SharedArrayBuffer; symbol: string };
+/** workerData: the SendTimes table shared with the subscriber threads, and the one symbol played. */
+export interface ExchangeWorkerData {
+  sendTimes: SharedArrayBuffer;
+  symbol: string;
+}
+
+const data = workerData as ExchangeWorkerData;
 const port = parentPort!;
-const sendTimes = new Float64Array(data.sendTimes);
 const stream = tradeStream(data.symbol);
 const tp = tape();
 let cursor = 0;
 
-const server = new BinanceProtocolServer({ host: '127.0.0.1', port: 0 });
+const exchange = new FakeExchange(data.sendTimes);
 
 /** The frame payload of trade `id` at exchange time `ts`, from the tape's next entry. */
 function payload(id: number, ts: number): string {
   const i = cursor;
   cursor = cursor + 1 === tp.length ? 0 : cursor + 1;
-  return (
-    '{"e":"trade","E":' + ts + ',"s":"' + data.symbol + '","t":' + id + ',"p":"' + tp.price[i] + '","q":"' + tp.size[i] +
-    '","T":' + ts + ',"m":' + (tp.maker[i] === 1 ? 'true' : 'false') + ',"M":true}'
-  );
+  return tradePayload(ts, data.symbol, id, tp.price[i]!, tp.size[i]!, ts, tp.maker[i] === 1);
 }
 
-const now = () => Number(process.hrtime.bigint());
-
 function play(firstId: number, count: number, rate: number): Promise<ExchangeReply> {
-  if (count > sendTimes.length) throw new RangeError(`play: ${count} frames, room for ${sendTimes.length} send times`);
+  if (count > SEND_TIME_SLOTS) throw new RangeError(`play: ${count} frames, room for ${SEND_TIME_SLOTS} send times`);
   return new Promise((resolve) => {
     const elu0 = performance.eventLoopUtilization();
-    const start = now();
+    const clock = new RateClock(rate);
+    clock.start(nowUs());
     let sent = 0;
     let first = NaN;
-    let last = NaN;
     const tick = () => {
-      const due = Math.min(count, Math.floor(((now() - start) * rate) / 1e9) + 1);
+      const due = Math.min(count, clock.owed(nowUs()) + 1);
       while (sent < due) {
-        const text = payload(firstId + sent, Date.now());
-        const t = now();
-        sendTimes[sent] = t;
-        server.publish(stream, text);
-        if (sent === 0) first = t;
-        last = t;
+        exchange.send(stream, firstId + sent, payload(firstId + sent, Date.now()));
+        if (sent === 0) first = exchange.lastSendUs;
         sent++;
       }
       if (sent < count) {
-        setTimeout(tick, 1);
+        setTimeout(tick, SEND_TICK_MS);
         return;
       }
       resolve({
         type: 'played',
         sent,
-        firstSendNs: first,
-        lastSendNs: last,
-        ms: (now() - start) / 1e6,
+        firstSendUs: first,
+        lastSendUs: exchange.lastSendUs,
+        ms: (nowUs() - clock.startUs) / 1e3,
         elu: performance.eventLoopUtilization(elu0).utilization,
       });
     };
@@ -94,13 +95,13 @@ function play(firstId: number, count: number, rate: number): Promise<ExchangeRep
 /** Back-dated trades as fast as the socket takes them (1,000 per turn of the event loop). */
 function history(firstId: number, count: number, fromTs: number, stepMs: number): Promise<ExchangeReply> {
   return new Promise((resolve) => {
-    const start = now();
+    const start = nowUs();
     let sent = 0;
     const batch = () => {
       const end = Math.min(count, sent + 1000);
-      for (; sent < end; sent++) server.publish(stream, payload(firstId + sent, fromTs + sent * stepMs));
+      for (; sent < end; sent++) exchange.publish(stream, payload(firstId + sent, fromTs + sent * stepMs));
       if (sent < count) setImmediate(batch);
-      else resolve({ type: 'played', sent, firstSendNs: start, lastSendNs: now(), ms: (now() - start) / 1e6, elu: NaN });
+      else resolve({ type: 'played', sent, firstSendUs: start, lastSendUs: nowUs(), ms: (nowUs() - start) / 1e3, elu: NaN });
     };
     batch();
   });
@@ -109,14 +110,14 @@ function history(firstId: number, count: number, fromTs: number, stepMs: number)
 async function handle(cmd: ExchangeCommand): Promise<ExchangeReply> {
   switch (cmd.type) {
     case 'waitSubscribed':
-      await server.waitFor(() => server.hasSubscribers(stream), cmd.timeoutMs);
+      await exchange.waitSubscribed([stream], cmd.timeoutMs);
       return { type: 'subscribed' };
     case 'play':
       return play(cmd.firstId, cmd.count, cmd.rate);
     case 'history':
       return history(cmd.firstId, cmd.count, cmd.fromTs, cmd.stepMs);
     case 'stop':
-      await server.stop();
+      await exchange.stop();
       return { type: 'stopped' };
   }
 }
@@ -131,5 +132,5 @@ port.on('message', (cmd: ExchangeCommand) => {
   );
 });
 
-const { url } = await server.start();
+const url = await exchange.listen();
 port.postMessage({ type: 'listening', url } satisfies ExchangeReply);

@@ -25,12 +25,14 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Worker } from 'node:worker_threads';
-import type { ExchangeCommand, ExchangeReply } from './exchange-worker.ts';
-import { distribution, merge, summarize, type LatencySummary } from './latency.ts';
+import type { ExchangeCommand, ExchangeReply, ExchangeWorkerData } from './exchange-worker.ts';
+import { distribution, merge, summarize, type LatencySummary } from './load/latency.ts';
+import { nextMessage, ofType, startChild, startWorker, stopChild } from './load/peers.ts';
+import { SendTimes } from './load/send-times.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
 import type { SubscriberReport } from './subscriber-worker.ts';
-import { cpuSeconds, nextMessage, ofType, startChild, startWorker, stopChild } from './threads.ts';
+import { cpuSeconds } from './threads.ts';
 
 /** The gateway under test. */
 export type GatewayKind = 'tickwire' | 'baseline';
@@ -93,19 +95,17 @@ class Rig {
   private subs: Worker[] = [];
   private port = 0;
   private nextId = 1_000_000;
-  private readonly sendTimes: SharedArrayBuffer;
+  /** When each frame was sent, shared by the load generator and the subscriber threads. */
+  private readonly sendTimes = SendTimes.allocate();
 
   constructor(
     readonly kind: GatewayKind,
     private readonly profile: Profile,
     private readonly gatewayCpus: string | undefined,
-    maxFrames: number,
-  ) {
-    this.sendTimes = new SharedArrayBuffer(8 * maxFrames);
-  }
+  ) {}
 
   async start(): Promise<void> {
-    this.exchange = startWorker(new URL('./exchange-worker.ts', import.meta.url), { sendTimes: this.sendTimes, symbol: 'BTCUSDT' });
+    this.exchange = startWorker(new URL('./exchange-worker.ts', import.meta.url), { sendTimes: this.sendTimes, symbol: 'BTCUSDT' } satisfies ExchangeWorkerData);
     const { url } = await nextMessage(this.exchange, ofType<Listening>('listening'), 30_000, 'load generator');
     const entry = new URL(this.kind === 'tickwire' ? './gateway-tickwire.ts' : './gateway-baseline.ts', import.meta.url);
     this.gateway = startChild(entry, [url], this.gatewayCpus);
@@ -244,8 +244,8 @@ class Rig {
     const received = reports.reduce((a, r) => a + r.received, 0);
     const expected = reports.reduce((a, r) => a + r.expected, 0);
     const gaps = reports.reduce((a, r) => a + r.gaps, 0);
-    const lastRecv = Math.max(...reports.map((r) => (Number.isNaN(r.lastRecvNs) ? -Infinity : r.lastRecvNs)));
-    const catchUpMs = lastRecv === -Infinity ? NaN : (lastRecv - played.lastSendNs) / 1e6;
+    const lastRecv = Math.max(...reports.map((r) => (Number.isNaN(r.lastRecvUs) ? -Infinity : r.lastRecvUs)));
+    const catchUpMs = lastRecv === -Infinity ? NaN : (lastRecv - played.lastSendUs) / 1e3;
     const ringOverflow = overflow0 === null || overflow1 === null ? null : overflow1 - overflow0;
     const closedConnections = reports.reduce((a, r) => a + r.closed, 0);
     const result: PhaseResult = {
@@ -263,7 +263,7 @@ class Rig {
       closedConnections,
       ringOverflow,
       catchUpMs,
-      deliveredPerSecond: lastRecv === -Infinity ? 0 : received / ((lastRecv - played.firstSendNs) / 1e9),
+      deliveredPerSecond: lastRecv === -Infinity ? 0 : received / ((lastRecv - played.firstSendUs) / 1e6),
       held: received === expected && gaps === 0 && closedConnections === 0 && (ringOverflow ?? 0) === 0 && catchUpMs <= this.profile.fanout.catchUpMs,
       latencyUs: summarize(h),
       gatewayCpuPct: ((cpu1 - cpu0) / wallS) * 100,
@@ -300,8 +300,7 @@ function describe(p: PhaseResult): string {
 /** Run the whole fan-out benchmark for one gateway. */
 async function runGateway(kind: GatewayKind, profile: Profile, gatewayCpus: string | undefined, log: (line: string) => void): Promise<GatewayResult> {
   const f = profile.fanout;
-  const maxFrames = Math.ceil(Math.max(f.ratedRate * f.ratedSeconds, ...f.stepsUp.map((s) => s * f.stepSeconds))) + 1;
-  const rig = new Rig(kind, profile, gatewayCpus, maxFrames);
+  const rig = new Rig(kind, profile, gatewayCpus);
   try {
     await rig.start();
     await rig.phase(f.ratedRate, 1); // warm-up

@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mulberry32 } from '../src/sim/prng.ts';
 import { FIXTURES_DIR } from '../test/support/fixtures.ts';
+import { tradePayload, tradeStream } from './load/binance-trade.ts';
 
 /** The base sequence of trades frames are made from (columns; strings kept verbatim). */
 export interface Tape {
@@ -77,17 +78,9 @@ export function syntheticTape(n: number, seed: number): Tape {
   return { source: 'synthetic', length: n, ...t };
 }
 
-/** One @trade frame in the recorded field order. */
+/** One @trade frame as the combined stream sends it: the payload (load/binance-trade.ts) wrapped with its stream name. */
 export function tradeFrame(stream: string, symbol: string, eventTs: number, id: number, price: string, size: string, ts: number, maker: boolean): string {
-  return (
-    '{"stream":"' + stream + '","data":{"e":"trade","E":' + eventTs + ',"s":"' + symbol + '","t":' + id +
-    ',"p":"' + price + '","q":"' + size + '","T":' + ts + ',"m":' + (maker ? 'true' : 'false') + ',"M":true}}'
-  );
-}
-
-/** Lower-case stream name of a symbol's trades. */
-export function tradeStream(symbol: string): string {
-  return symbol.toLowerCase() + '@trade';
+  return '{"stream":"' + stream + '","data":' + tradePayload(eventTs, symbol, id, price, size, ts, maker) + '}';
 }
 
 /** A flat (non-rope) copy of a string, as a WebSocket client hands frames over. */

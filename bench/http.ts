@@ -20,11 +20,13 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import type { Worker } from 'node:worker_threads';
 import type { AutocannonJob, AutocannonResult } from './autocannon-worker.ts';
-import type { ExchangeCommand, ExchangeReply } from './exchange-worker.ts';
-import { merge, summarize, type LatencySummary } from './latency.ts';
+import type { ExchangeCommand, ExchangeReply, ExchangeWorkerData } from './exchange-worker.ts';
+import { merge, summarize, type LatencySummary } from './load/latency.ts';
+import { nextMessage, ofType, startChild, startWorker, stopChild } from './load/peers.ts';
+import { SendTimes } from './load/send-times.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
-import { cpuSeconds, nextMessage, ofType, startChild, startWorker, stopChild } from './threads.ts';
+import { cpuSeconds } from './threads.ts';
 
 const PATH = '/v1/candles/binance/BTCUSDT/1m';
 const LIMITS = [50, 500] as const;
@@ -104,7 +106,8 @@ async function exchangeCommand(w: Worker, cmd: ExchangeCommand): Promise<Exchang
 
 /** Both servers, both limits; the figures comparing them. */
 export async function httpBench(profile: Profile, serverCpus: string | undefined, log: (line: string) => void): Promise<{ figures: Figure[]; details: unknown }> {
-  const exchange = startWorker(new URL('./exchange-worker.ts', import.meta.url), { sendTimes: new SharedArrayBuffer(8), symbol: 'BTCUSDT' });
+  // History only: no frame is timed, but the load generator always takes a send-time table.
+  const exchange = startWorker(new URL('./exchange-worker.ts', import.meta.url), { sendTimes: SendTimes.allocate(), symbol: 'BTCUSDT' } satisfies ExchangeWorkerData);
   let tickwire: ChildProcess | undefined;
   let fastify: ChildProcess | undefined;
   try {

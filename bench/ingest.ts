@@ -11,11 +11,11 @@
  */
 import { Doorbell } from '../src/buffers/doorbell.ts';
 import { TickRing } from '../src/buffers/tick-ring.ts';
-import { BAR_EVENT_FIELDS } from '../src/feed/protocol.ts';
+import { allocateBarEventRing, openBarEventRing } from '../src/feed/protocol.ts';
 import { TICK_FIELDS } from '../src/model/records.ts';
+import { nextMessage, ofType, startWorker } from './load/peers.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
-import { nextMessage, ofType, startWorker } from './threads.ts';
 
 /** What an ingest worker is started with. */
 export interface IngestWorkerData {
@@ -81,11 +81,11 @@ async function tickwireRounds(
 ): Promise<{ rounds: IngestRound[]; drained: { ticks: number; barEvents: number }; overflow: number }> {
   const nSeries = data.symbols.length * data.timeframes.length;
   const ticksSab = TickRing.allocate(65_536, TICK_FIELDS); // the runtime's default ring
-  const barEventsSab = TickRing.allocate(Math.max(8_192, 4 * nSeries), BAR_EVENT_FIELDS);
+  const barEventsSab = allocateBarEventRing(Math.max(8_192, 4 * nSeries));
   const dirtySab = new SharedArrayBuffer(4 * nSeries);
   const doorbellSab = Doorbell.allocate();
   const ticks = new TickRing(ticksSab);
-  const barEvents = new TickRing(barEventsSab);
+  const barEvents = openBarEventRing(barEventsSab);
   const dirty = new Int32Array(dirtySab);
   const drained = { ticks: 0, barEvents: 0 };
   let sum = 0;

@@ -1,20 +1,24 @@
 /**
- * Fan-out subscribers: `connections` WebSocket clients (BenchWsClient) in one
- * worker thread, each subscribed to the same trades channel of the gateway
- * under test. Several of these threads make the K subscribers.
+ * Fan-out subscribers: `connections` WebSocket clients (load/ws-client.ts) in
+ * one worker thread, each subscribed to the same trades channel of the
+ * gateway under test. Several of these threads make the K subscribers.
  *
  * For each measured phase (`arm` → frames flow → `report`) every connection
  * keeps a bitmap of the trade ids it received, so loss and duplicates are
  * exact per subscriber; each message's latency is its chunk's receive time
- * minus the frame's send time that the load generator stored in shared
- * memory (same monotonic clock), recorded in a WebAssembly HDR histogram
- * (µs) that the orchestrator merges across threads. A `gap` notice is
- * counted as loss too. Messages are read in place: the trade id is found by
- * a byte search, no string or object is made per message.
+ * minus the frame's send time that the load generator stored in the shared
+ * SendTimes table (same monotonic clock, load/clock.ts), recorded in a
+ * WebAssembly HDR histogram (µs) that the orchestrator merges across threads.
+ * A `gap` notice is counted as loss too. Messages are read in place
+ * (load/frame-scan.ts over the chunk's byte range): no string or object is
+ * made per message.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import { BenchWsClient } from './ws-client.ts';
+import { MessageType, messageType, readTradeId } from './load/frame-scan.ts';
+import { latencyHistogram } from './load/latency.ts';
+import { SendTimes } from './load/send-times.ts';
+import { BenchWsClient } from './load/ws-client.ts';
 
 /** What the orchestrator asks of a subscriber thread. */
 export type SubscriberCommand = { type: 'arm'; firstId: number; count: number } | { type: 'report' } | { type: 'stop' };
@@ -33,8 +37,8 @@ export interface SubscriberReport {
   outOfPhase: number;
   /** Connections closed during the run. */
   closed: number;
-  /** Receive time of the phase's last message, ns (monotonic clock); NaN when none. */
-  lastRecvNs: number;
+  /** Receive time of the phase's last message, µs (load/clock.ts); NaN when none. */
+  lastRecvUs: number;
   /** Every message seen since start, any phase (to tell when the line has gone quiet). */
   totalMessages: number;
   histogram: string;
@@ -44,19 +48,10 @@ export interface SubscriberReport {
 
 const data = workerData as { url: string; connections: number; channel: string; sendTimes: SharedArrayBuffer };
 const port = parentPort!;
-const sendTimes = new Float64Array(data.sendTimes);
+const sendTimes = new SendTimes(data.sendTimes);
 
 await hdr.initWebAssembly();
-let histogram = newHistogram();
-
-function newHistogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: true });
-}
-
-const TRADE_ID = Buffer.from('"tradeId":');
-const TYPE_GAP = Buffer.from('"type":"gap"');
-const TYPE_SUBSCRIBED = Buffer.from('"type":"subscribed"');
-const TYPE_ERROR = Buffer.from('"type":"error"');
+let histogram = latencyHistogram(true);
 
 // Phase state.
 let firstId = 0;
@@ -66,7 +61,7 @@ let duplicates = 0;
 let gaps = 0;
 let errors = 0;
 let outOfPhase = 0;
-let lastRecvNs = NaN;
+let lastRecvUs = NaN;
 let totalMessages = 0;
 let completeSent = true;
 let elu0 = performance.eventLoopUtilization();
@@ -100,42 +95,42 @@ class Sub {
 
   private message(buf: Buffer, start: number, end: number, recvNs: number): void {
     totalMessages++;
-    const at = buf.indexOf(TRADE_ID, start);
-    if (at >= 0 && at < end) {
-      let id = 0;
-      for (let i = at + TRADE_ID.length; i < end; i++) {
-        const c = buf[i]!;
-        if (c < 48 || c > 57) break;
-        id = id * 10 + (c - 48);
-      }
-      const k = id - firstId;
-      if (k < 0 || k >= count) {
-        outOfPhase++;
+    switch (messageType(buf, start, end)) {
+      case MessageType.TRADE: {
+        const id = readTradeId(buf, start, end);
+        const k = id - firstId;
+        if (!(k >= 0 && k < count)) {
+          outOfPhase++; // a straggler of an earlier phase (or no id at all)
+          return;
+        }
+        if (this.seen[k] === 1) {
+          duplicates++;
+          return;
+        }
+        this.seen[k] = 1;
+        received++;
+        const recvUs = recvNs / 1000;
+        histogram.recordValue(Math.max(1, Math.round(recvUs - sendTimes.sentAt(id))));
+        lastRecvUs = recvUs;
+        if (received === count * subs.length && !completeSent) {
+          completeSent = true;
+          port.postMessage({ type: 'complete' });
+        }
         return;
       }
-      if (this.seen[k] === 1) {
-        duplicates++;
+      case MessageType.GAP:
+        gaps++;
         return;
-      }
-      this.seen[k] = 1;
-      received++;
-      histogram.recordValue(Math.max(1, Math.round((recvNs - sendTimes[k]!) / 1000)));
-      lastRecvNs = recvNs;
-      if (received === count * subs.length && !completeSent) {
-        completeSent = true;
-        port.postMessage({ type: 'complete' });
-      }
-      return;
+      case MessageType.SUBSCRIBED:
+        this.subscribed = true;
+        this.onSubscribed?.();
+        return;
+      case MessageType.ERROR:
+        errors++;
+        return;
+      default:
+        return;
     }
-    const is = (pattern: Buffer) => {
-      const i = buf.indexOf(pattern, start);
-      return i >= 0 && i < end;
-    };
-    if (is(TYPE_GAP)) gaps++;
-    else if (is(TYPE_SUBSCRIBED)) {
-      this.subscribed = true;
-      this.onSubscribed?.();
-    } else if (is(TYPE_ERROR)) errors++;
   }
 }
 
@@ -157,11 +152,11 @@ port.on('message', (cmd: SubscriberCommand) => {
     gaps = 0;
     errors = 0;
     outOfPhase = 0;
-    lastRecvNs = NaN;
+    lastRecvUs = NaN;
     completeSent = false;
     for (const s of subs) s.seen = new Uint8Array(count);
     histogram.destroy();
-    histogram = newHistogram();
+    histogram = latencyHistogram(true);
     elu0 = performance.eventLoopUtilization();
     port.postMessage({ type: 'armed' });
   } else if (cmd.type === 'report') {
@@ -174,7 +169,7 @@ port.on('message', (cmd: SubscriberCommand) => {
       errors,
       outOfPhase,
       closed: subs.filter((s) => s.client.closed).length,
-      lastRecvNs,
+      lastRecvUs,
       totalMessages,
       histogram: hdr.encodeIntoCompressedBase64(histogram),
       elu: performance.eventLoopUtilization(elu0).utilization,

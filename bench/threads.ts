@@ -1,80 +1,17 @@
 /**
- * Starting the benchmark's helpers: TypeScript worker threads (through the
- * tsx shim, as Node 20 cannot start a .ts worker) and child processes (node
- * with tsx registered, optionally pinned to CPUs with `taskset`), and waiting
- * for their messages with a deadline so a stuck helper fails the run instead
- * of hanging it.
+ * CPU placement and CPU time for the benchmarks: pinning this process and
+ * its threads with `taskset`, and reading the CPU time a process or the
+ * calling thread has used from /proc. (Starting workers and child processes
+ * is load/peers.ts.)
  */
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
-
-const SHIM = new URL('../workers/dev-shim.mjs', import.meta.url);
-
-/** Start `entry` (a .ts module URL) in a worker thread with `data` as workerData. */
-export function startWorker(entry: URL, data: Record<string, unknown>): Worker {
-  return new Worker(SHIM, { workerData: { ...data, entry: entry.href } });
-}
-
-/** A message-driven peer: a worker thread or a forked child process. */
-type Peer = Worker | ChildProcess;
-
-/**
- * Resolve with the first message `accept` takes (others are ignored); reject
- * on an error, an exit before it, or after `timeoutMs`.
- */
-export function nextMessage<T>(peer: Peer, accept: (m: unknown) => m is T, timeoutMs: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onMessage = (m: unknown) => {
-      if (!accept(m)) return;
-      done();
-      resolve(m);
-    };
-    const onError = (err: Error) => {
-      done();
-      reject(err);
-    };
-    const onExit = (code: number | null) => {
-      done();
-      reject(new Error(`${what}: exited (code ${code}) before answering`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`${what}: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      peer.off('message', onMessage);
-      peer.off('error', onError);
-      peer.off('exit', onExit);
-    };
-    peer.on('message', onMessage);
-    peer.on('error', onError);
-    peer.on('exit', onExit);
-  });
-}
-
-/** A type guard for messages `{ type }`. */
-export function ofType<T extends { type: string }>(type: T['type']): (m: unknown) => m is T {
-  return (m: unknown): m is T => typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
-}
 
 /** True when `taskset` can pin processes here (Linux with util-linux) and there are at least 2 CPUs. */
 export function canPin(): boolean {
   if (os.platform() !== 'linux' || os.cpus().length < 2) return false;
   return spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status === 0;
-}
-
-/**
- * Fork `entry` (a .ts file URL) as a node child process with tsx registered
- * and an IPC channel; pinned to `cpus` (e.g. "1") when given.
- */
-export function startChild(entry: URL, args: readonly string[], cpus?: string): ChildProcess {
-  const options = { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as const };
-  if (cpus === undefined) return fork(new URL(entry), [...args], { ...options, stdio: [...options.stdio] });
-  // taskset execs node; fork's IPC channel (fd 3 via NODE_CHANNEL_FD) passes through the exec.
-  return fork(new URL(entry), [...args], { ...options, stdio: [...options.stdio], execPath: 'taskset', execArgv: ['-c', cpus, process.execPath, ...options.execArgv] });
 }
 
 /** Pin every thread of this process to `cpus` (new threads inherit it); returns false when it could not. */
@@ -107,13 +44,3 @@ export function threadCpuMs(): number {
 
 /** USER_HZ: 100 on every Linux configuration Node runs on. */
 const CLOCK_TICKS = 100;
-
-/** Stop a child process: ask over IPC, then SIGKILL if it is still there after `graceMs`. */
-export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.connected) child.send({ type: 'stop' });
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}

@@ -7,21 +7,16 @@
  */
 export { createTickwire } from './api/tickwire.ts';
 export type { RuntimeOptions } from './api/tickwire.ts';
+export type { Tickwire, TickwireEvents, BarQuery } from './api/types.ts';
+export type { TradeEvent, QuoteEvent, BarUpdate, SideName } from './model/events.ts';
 export type {
-  Tickwire,
-  TickwireEvents,
-  TradeEvent,
-  QuoteEvent,
-  BarUpdate,
-  BarQuery,
   ExchangeStatus,
   ExchangeState,
   StatusReport,
   HealthReport,
   LatencyReport,
   LatencySummary,
-  SideName,
-} from './api/types.ts';
+} from './model/status.ts';
 export { createServer } from './server/server.ts';
 export type { TickwireServer, ServerOptions } from './server/server.ts';
 export { loadConfigFile, loadConfigText, parseConfig, ConfigError, DEFAULT_CONFIG_YAML } from './config/load.ts';
@@ -60,14 +55,14 @@ export type { SymbolRef } from './model/symbols.ts';
 export { symbolRef, SymbolIndex } from './model/symbols.ts';
 export type { AggregatorOptions, BarSink } from './bars/aggregator.ts';
 export { BarAggregator, BarEvent } from './bars/aggregator.ts';
-export { SeriesSink } from './bars/series-sink.ts';
 export type { RecordVisitor } from './buffers/tick-ring.ts';
 export { TickRing } from './buffers/tick-ring.ts';
 export type { BarVisitor, BarRange } from './buffers/bar-store.ts';
 export { BarSeries, BarStore } from './buffers/bar-store.ts';
 export type { DoorbellListener } from './buffers/doorbell.ts';
 export { Doorbell } from './buffers/doorbell.ts';
-export { FbsEncoder, decodeMessage, decodeCandles, FLATBUFFERS_TYPE, FBS_SUBPROTOCOL } from './wire/fbs.ts';
+export { FbsEncoder, decodeMessage, decodeCandles, FLATBUFFERS_TYPE } from './wire/fbs.ts';
+export { FBS_SUBPROTOCOL } from './wire/protocol.ts';
 export type {
   StreamMessage,
   TradeMessage,

@@ -1,8 +1,10 @@
 /**
  * One peer of the soak orchestrator (a worker thread or the gateway child
- * process) behind one interface: send a command, wait for a reply of a given
- * type, learn when it failed or ended. A peer that posts `{type:'failed'}`,
- * errors, or exits while not asked to is reported once through `onFailure`.
+ * process, started with bench/load/peers.ts) behind one interface: send a
+ * command, wait for a reply of a given type, learn when it failed or ended.
+ * A peer that posts `{type:'failed'}`, errors, or exits while not asked to is
+ * reported once through `onFailure`: the soak ends the run on the first
+ * failure and still judges it.
  */
 import type { ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -13,14 +15,6 @@ interface Typed {
 }
 
 type Waiter = { type: string; resolve: (m: Typed) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-
-/** Node 20 cannot start a .ts worker: workers/dev-shim.mjs registers tsx and imports `entry`. */
-const SHIM = new URL('../../workers/dev-shim.mjs', import.meta.url);
-
-/** Start TypeScript module `entry` as a worker thread with `data` as its workerData. */
-export function startTsWorker(entry: URL, data: object): Worker {
-  return new Worker(SHIM, { workerData: { ...data, entry: entry.href } });
-}
 
 /** A worker thread or child process of the soak, driven by typed commands and replies. */
 export class Endpoint {

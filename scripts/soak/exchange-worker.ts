@@ -1,30 +1,28 @@
 /**
- * The soak's fake Binance, in its own worker thread so its sending never
- * shares an event loop with the subscribers: a `BinanceProtocolServer`
- * (src/sim, the one the integration tests use) on a loopback port, plus a
- * fixed-rate sender. Started through workers/dev-shim.mjs (Node 20 cannot
- * start a .ts worker directly).
+ * The soak's load generator: the load harness's fake Binance
+ * (bench/load/fake-exchange.ts) in its own worker thread, so its sending
+ * never shares an event loop with the subscribers, sending the soak's
+ * multi-symbol trade tape (trade-tape.ts) continuously at a fixed rate.
+ * Started through workers/dev-shim.mjs (Node 20 cannot start a .ts worker
+ * directly).
  *
- * Sending: a 1 ms timer sends every trade the tape owes by now (see
- * trade-tape.ts), stamping each frame's send time into the shared SendTimes
- * table just before `publish` hands it to the socket. A trade due while the
- * gateway is not subscribed is counted as `unsent` (a real venue's trades
- * would be lost to that gateway too).
+ * Sending: a SEND_TICK_MS (1 ms) timer sends every trade the tape owes by
+ * now; each frame's send time goes into the shared SendTimes table just
+ * before it is handed to the socket. A trade due while the gateway is not
+ * subscribed is counted as `unsent` (a real venue's trades would be lost to
+ * that gateway too). Counts are reported per window (`window`, `halt`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
+import { nowUs } from '../../bench/load/clock.ts';
+import { FakeExchange } from '../../bench/load/fake-exchange.ts';
+import { SEND_TICK_MS } from '../../bench/load/rate-clock.ts';
 import type { ExchangeCommand, ExchangeEvent, ExchangeWindow, ExchangeWorkerData } from './protocol.ts';
-import { SendTimes, nowUs } from './send-times.ts';
 import { TradeTape } from './trade-tape.ts';
-
-/** The sender's timer period, ms (Node's timers do not go below 1 ms). */
-const SEND_TICK_MS = 1;
 
 const data = workerData as ExchangeWorkerData;
 const port = parentPort!;
 const tape = new TradeTape(data.symbols, data.rate, data.seed);
-const sendTimes = new SendTimes(data.sendTimes);
-const server = new BinanceProtocolServer();
+const exchange = new FakeExchange(data.sendTimes);
 const sentPerSymbol = data.symbols.map(() => 0);
 let sentInWindow = 0;
 let unsent = 0;
@@ -36,16 +34,13 @@ function post(event: ExchangeEvent): void {
 
 /** Send every trade owed by now. */
 function sendDue(): void {
-  const now = nowUs();
-  let due = tape.due(now);
+  let due = tape.due(nowUs());
   if (due === 0) return;
   const ms = Date.now();
   while (due-- > 0) {
     const i = tape.nextSymbol;
     const id = tape.nextId;
-    const payload = tape.next(ms);
-    sendTimes.record(id, nowUs());
-    if (server.publish(tape.streams[i]!, payload) > 0) {
+    if (exchange.send(tape.streams[i]!, id, tape.next(ms)) > 0) {
       sentPerSymbol[i]!++;
       sentInWindow++;
     } else {
@@ -55,13 +50,13 @@ function sendDue(): void {
 }
 
 function window(): ExchangeWindow {
-  const w: ExchangeWindow = { type: 'window', sent: sentInWindow, sentPerSymbol: [...sentPerSymbol], unsent, connections: server.connections };
+  const w: ExchangeWindow = { type: 'window', sent: sentInWindow, sentPerSymbol: [...sentPerSymbol], unsent, connections: exchange.connections };
   sentInWindow = 0;
   return w;
 }
 
 async function go(timeoutMs: number): Promise<void> {
-  await server.waitFor(() => tape.streams.every((s) => server.hasSubscribers(s)), timeoutMs);
+  await exchange.waitSubscribed(tape.streams, timeoutMs);
   tape.start(nowUs());
   timer = setInterval(sendDue, SEND_TICK_MS);
   post({ type: 'going' });
@@ -82,7 +77,7 @@ port.on('message', (cmd: ExchangeCommand) => {
       return;
     case 'close':
       clearInterval(timer);
-      server.stop().then(
+      exchange.stop().then(
         () => port.close(),
         () => port.close(),
       );
@@ -90,7 +85,7 @@ port.on('message', (cmd: ExchangeCommand) => {
   }
 });
 
-server.start().then(
-  ({ url }) => post({ type: 'listening', url }),
+exchange.listen().then(
+  (url) => post({ type: 'listening', url }),
   (err: unknown) => post({ type: 'failed', message: `fake exchange could not listen: ${(err as Error).message}` }),
 );

@@ -13,17 +13,18 @@
  * A failed peer (crash, exit, a `failed` message) ends the run early; so
  * does `signal` (Ctrl-C). Either way the report is written and judged.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { build, decodeFromCompressedBase64, type Histogram } from 'hdr-histogram-js';
-import { Endpoint, startTsWorker } from './endpoint.ts';
+import type { Histogram } from 'hdr-histogram-js';
+import { latencyHistogram, merge, summarize } from '../../bench/load/latency.ts';
+import { startChild, startWorker } from '../../bench/load/peers.ts';
+import { SendTimes } from '../../bench/load/send-times.ts';
+import { Endpoint } from './endpoint.ts';
 import type { SoakOptions } from './options.ts';
-import type { ExchangeWindow, GatewayArgs, GatewaySample, SubscriberWindow } from './protocol.ts';
+import type { ExchangeWindow, ExchangeWorkerData, GatewayArgs, GatewaySample, SubscriberWindow, SubscriberWorkerData } from './protocol.ts';
 import { progressLine, type LatencyMs, type SoakReport, type SoakSample } from './report.ts';
-import { SendTimes } from './send-times.ts';
 import { judgeSoak, type SoakTotals } from './verdict.ts';
 
 const EXCHANGE_ENTRY = new URL('./exchange-worker.ts', import.meta.url);
@@ -41,15 +42,11 @@ const CLOSE_GRACE_MS = 5_000;
 /** After sending stops, how long deliveries may take to add up, ms. */
 const DRAIN_MS = 10_000;
 
-/** Latencies are recorded in µs. */
-function newHistogram(): Histogram {
-  return build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-}
-
+/** The report's view of a latency histogram (recorded in µs): ms, and zeros when it is empty. */
 function latencyMs(h: Histogram): LatencyMs {
-  const count = h.totalCount;
-  const at = (p: number): number => (count === 0 ? 0 : h.getValueAtPercentile(p) / 1_000);
-  return { p50: at(50), p99: at(99), p999: at(99.9), max: count === 0 ? 0 : h.maxValue / 1_000, count };
+  const s = summarize(h);
+  const ms = (us: number): number => (s.count === 0 ? 0 : us / 1_000);
+  return { p50: ms(s.p50), p99: ms(s.p99), p999: ms(s.p999), max: ms(s.max), count: s.count };
 }
 
 /** Per-exchange fields of /v1/status the soak reads. */
@@ -76,7 +73,7 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
   const sendTimes = SendTimes.allocate();
   const assignment = assignSymbols(opts.subscribers, opts.symbols);
   const samples: SoakSample[] = [];
-  const overall = newHistogram();
+  const overall = latencyHistogram();
   let lastWindows: SubscriberWindow[] = [];
   let lastExchange: ExchangeWindow | undefined;
   let lastStatus: ExchangeStatusView = { state: 'unknown', ringOverflow: 0, restarts: 0, reconnects: 0 };
@@ -108,9 +105,8 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
   /** Every subscriber thread's window, folded into the run's totals; returns the windows and their merged latency. */
   const collectSubscribers = async (): Promise<{ windows: SubscriberWindow[]; latency: Histogram }> => {
     const windows = await Promise.all(subscribers.map((s) => s.ask<SubscriberWindow>({ type: 'window' }, 'window', REPLY_TIMEOUT_MS)));
-    const latency = newHistogram();
+    const latency = merge(windows.map((w) => w.latency));
     for (const w of windows) {
-      latency.add(decodeFromCompressedBase64(w.latency));
       messagesTotal += w.messages;
       barsTotal += w.bars;
     }
@@ -121,15 +117,12 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
 
   try {
     // ── start-up ──
-    exchange = new Endpoint('fake exchange', startTsWorker(EXCHANGE_ENTRY, { symbols: opts.symbols, rate: opts.rate, seed: opts.seed, sendTimes }), onFailure);
+    exchange = new Endpoint('fake exchange', startWorker(EXCHANGE_ENTRY, { symbols: opts.symbols, rate: opts.rate, seed: opts.seed, sendTimes } satisfies ExchangeWorkerData), onFailure);
     const { url } = await exchange.wait<{ type: 'listening'; url: string }>('listening', START_TIMEOUT_MS);
 
     if (opts.storage) storagePath = mkdtempSync(path.join(os.tmpdir(), 'tickwire-soak-'));
     const args: GatewayArgs = { exchangeUrl: url, symbols: opts.symbols, storagePath, leakBytesPerMin: opts.leakBytesPerMin };
-    const child = fork(GATEWAY_ENTRY, [JSON.stringify(args)], {
-      execArgv: ['--expose-gc', '--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child = startChild(GATEWAY_ENTRY, [JSON.stringify(args)], undefined, ['--expose-gc']);
     gateway = new Endpoint('gateway', child, onFailure);
     const { port } = await gateway.wait<{ type: 'ready'; port: number }>('ready', START_TIMEOUT_MS);
     base = `http://127.0.0.1:${port}`;
@@ -137,7 +130,13 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
 
     for (let t = 0; t < opts.clientThreads; t++) {
       const mine = assignment.filter((_, i) => i % opts.clientThreads === t);
-      const worker = startTsWorker(SUBSCRIBER_ENTRY, { url: `ws://127.0.0.1:${port}/v1/stream`, exchange: 'binance', symbols: mine, sendTimes, snapshot: SNAPSHOT_BARS });
+      const worker = startWorker(SUBSCRIBER_ENTRY, {
+        url: `ws://127.0.0.1:${port}/v1/stream`,
+        exchange: 'binance',
+        symbols: mine,
+        sendTimes,
+        snapshot: SNAPSHOT_BARS,
+      } satisfies SubscriberWorkerData);
       const ep = new Endpoint(`subscriber thread ${t + 1}`, worker, onFailure);
       subscribers.push(ep);
     }

@@ -5,18 +5,20 @@
  * Started through workers/dev-shim.mjs.
  *
  * Per message it reads only type, `seq` and `tradeId` from the bytes
- * (frame-scan.ts) and checks that each channel's seq is contiguous (the
+ * (bench/load/frame-scan.ts) and checks that each channel's seq is contiguous (the
  * snapshot's seq is the bars channel's start); a trade's latency is its
  * receipt time minus its send time from the shared SendTimes table, recorded
  * in an HDR histogram per window (µs). On `window` it reports and resets the
  * window's figures; the loss counters are cumulative.
  */
-import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
+import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
-import { MessageType, messageType, readSeq, readTradeId } from './frame-scan.ts';
+import { nowUs } from '../../bench/load/clock.ts';
+import { MessageType, messageType, readSeq, readTradeId } from '../../bench/load/frame-scan.ts';
+import { latencyHistogram } from '../../bench/load/latency.ts';
+import { SendTimes } from '../../bench/load/send-times.ts';
 import type { SubscriberCommand, SubscriberEvent, SubscriberWindow, SubscriberWorkerData } from './protocol.ts';
-import { SendTimes, nowUs } from './send-times.ts';
 
 /** How long a normal close may take before the sockets are cut, ms. */
 const CLOSE_WAIT_MS = 2_000;
@@ -26,7 +28,7 @@ const HIGHEST_US = 60_000_000;
 const data = workerData as SubscriberWorkerData;
 const port = parentPort!;
 const sendTimes = new SendTimes(data.sendTimes);
-const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3 });
+const histogram = latencyHistogram();
 
 const tradesPerSymbol: Record<string, number> = {};
 for (const s of data.symbols) tradesPerSymbol[s] = 0;

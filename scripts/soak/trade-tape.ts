@@ -7,10 +7,13 @@
  *   (the send-time table is keyed by id).
  * - Each symbol's price walks ±1 tick at random from a plausible start; sizes
  *   are 1–1,000 lots of 0.00001. Seeded: the same seed, the same tape.
- * - `due(nowUs)` says how many trades the fixed rate owes by now, counted
- *   from `start(nowUs)`: a sender that was held up catches up, so the mean
- *   rate is exact over any window longer than the hold-up.
+ * - `due(nowUs)` says how many trades the fixed rate owes by now beyond
+ *   those produced, counted from `start(nowUs)` (the load harness's
+ *   RateClock: a sender that was held up catches up).
+ * - Payloads are the harness's Binance @trade shape (bench/load/binance-trade.ts).
  */
+import { tradePayload, tradeStream } from '../../bench/load/binance-trade.ts';
+import { RateClock } from '../../bench/load/rate-clock.ts';
 import { mulberry32 } from '../../src/sim/prng.ts';
 
 /** Start prices in cents by symbol; others start at $100. */
@@ -35,32 +38,29 @@ export class TradeTape {
   readonly streams: readonly string[];
   /** Trades produced per symbol so far. */
   readonly produced: number[];
-  readonly #ratePerUs: number;
+  readonly #rate: RateClock;
   readonly #random: () => number;
   readonly #cents: number[];
-  readonly #quoted: string[];
-  #startUs = NaN;
   #count = 0;
 
   constructor(symbols: readonly string[], ratePerSecond: number, seed: number) {
     this.symbols = symbols;
-    this.streams = symbols.map((s) => `${s.toLowerCase()}@trade`);
+    this.streams = symbols.map(tradeStream);
     this.produced = symbols.map(() => 0);
-    this.#ratePerUs = ratePerSecond / 1e6;
+    this.#rate = new RateClock(ratePerSecond);
     this.#random = mulberry32(seed);
     this.#cents = symbols.map((s) => START_CENTS[s] ?? 10_000);
-    this.#quoted = symbols.map((s) => JSON.stringify(s));
   }
 
   /** Start the rate clock at `nowUs`. */
   start(nowUs: number): void {
-    this.#startUs = nowUs;
+    this.#rate.start(nowUs);
   }
 
   /** Trades the rate owes at `nowUs` beyond those already produced (0 before `start`). */
   due(nowUs: number): number {
-    if (this.#startUs !== this.#startUs) return 0;
-    return Math.max(0, Math.floor((nowUs - this.#startUs) * this.#ratePerUs) - this.#count);
+    if (!this.#rate.started) return 0;
+    return Math.max(0, this.#rate.owed(nowUs) - this.#count);
   }
 
   /** Trades produced so far, over all symbols. */
@@ -89,10 +89,6 @@ export class TradeTape {
     const buyerIsMaker = r() < 0.5;
     this.#count++;
     this.produced[i]!++;
-    return (
-      '{"e":"trade","E":' + timeMs + ',"s":' + this.#quoted[i] + ',"t":' + id +
-      ',"p":"' + (cents / 100).toFixed(8) + '","q":"' + (lots / 100_000).toFixed(8) +
-      '","T":' + timeMs + ',"m":' + buyerIsMaker + ',"M":true}'
-    );
+    return tradePayload(timeMs, this.symbols[i]!, id, (cents / 100).toFixed(8), (lots / 100_000).toFixed(8), timeMs, buyerIsMaker);
   }
 }

@@ -21,17 +21,27 @@ import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
 import { backfill } from '../backfill/backfill.ts';
 import { BarDb } from '../storage/bar-db.ts';
 import { BarPersister, type PersistedSeries } from '../storage/persister.ts';
-import { BAR_EVENT_FIELDS, type ExchangeBuffers, type FeedWorkerData, type WorkerStatus } from '../feed/protocol.ts';
+import {
+  allocateBarEventRing,
+  openBarEventRing,
+  seriesIndex,
+  symbolOfSeries,
+  timeframeOfSeries,
+  type BarEventRing,
+  type ExchangeBuffers,
+  type FeedWorkerData,
+  type WorkerStatus,
+} from '../feed/protocol.ts';
 import { FeedSupervisor, type SupervisorOptions } from '../feed/supervisor.ts';
-import type { ConnectionOptions } from '../feed/connection.ts';
+import type { ConnectionOptions } from '../feed/protocol.ts';
+import { nowMs } from '../model/clock.ts';
 import { BAR_FIELDS, TICK_FIELDS, writeBar, type Bar } from '../model/records.ts';
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
-import { ExchangePump, newLatencyHistogram, type PumpOutput } from './pump.ts';
+import { ExchangePump, newLatencyHistogram, type PumpOutput } from '../reader/pump.ts';
+import type { BarUpdate } from '../model/events.ts';
 import type {
-  BarQuery,
-  BarUpdate,
   ExchangeState,
   ExchangeStatus,
   HealthReport,
@@ -39,9 +49,8 @@ import type {
   LatencySummary,
   StatusReport,
   StorageStatus,
-  Tickwire,
-  TickwireEvents,
-} from './types.ts';
+} from '../model/status.ts';
+import type { BarQuery, Tickwire, TickwireEvents } from './types.ts';
 
 /** Knobs for embedding and tests; the defaults suit production. */
 export interface RuntimeOptions {
@@ -70,7 +79,7 @@ interface ExchangeRuntime {
   native: string[];
   buffers: ExchangeBuffers;
   ticks: TickRing;
-  barEvents: TickRing;
+  barEvents: BarEventRing;
   series: BarSeries[];
   pump: ExchangePump;
   supervisor: FeedSupervisor | undefined;
@@ -140,14 +149,14 @@ export class TickwireRuntime implements Tickwire {
       const buffers: ExchangeBuffers = {
         ticks: TickRing.allocate(options.tickRingCapacity ?? 65_536, TICK_FIELDS),
         // Room for every series closing a bar at once, four times over (the top of the hour).
-        barEvents: TickRing.allocate(options.barRingCapacity ?? Math.max(8_192, 4 * series.length), BAR_EVENT_FIELDS),
+        barEvents: allocateBarEventRing(options.barRingCapacity ?? Math.max(8_192, 4 * series.length)),
         dirty: new SharedArrayBuffer(4 * series.length),
         series,
         doorbell: this.doorbellBuffer,
       };
       bytes += buffers.ticks.byteLength + buffers.barEvents.byteLength + buffers.dirty.byteLength;
       const ticks = new TickRing(buffers.ticks);
-      const barEvents = new TickRing(buffers.barEvents);
+      const barEvents = openBarEventRing(buffers.barEvents);
       const views = series.map((sab) => new BarSeries(sab));
       const pump = new ExchangePump(
         { exchange: name, symbols: ex.symbols, timeframes: config.timeframes, ticks, barEvents, dirty: new Int32Array(buffers.dirty), series: views },
@@ -272,8 +281,8 @@ export class TickwireRuntime implements Tickwire {
     if (entry.klines !== true || restUrl === undefined) return;
     const nTf = this.config.timeframes.length;
     const targets = ex.series.map((series, i) => {
-      const timeframe = this.config.timeframes[i % nTf]!;
-      return { symbol: ex.native[Math.floor(i / nTf)]!, timeframe, series, history: this.config.history[timeframe], index: ex.firstSeries + i };
+      const timeframe = this.config.timeframes[timeframeOfSeries(i, nTf)]!;
+      return { symbol: ex.native[symbolOfSeries(i, nTf)]!, timeframe, series, history: this.config.history[timeframe], index: ex.firstSeries + i };
     });
     const result = await backfill(restUrl, targets, Date.now(), this.config.storage!.backfillTimeoutMs, (index, record) => {
       this.persister?.amended(index, record);
@@ -421,7 +430,7 @@ export class TickwireRuntime implements Tickwire {
       symbols: [...ex.native],
       reconnects: totals?.reconnects ?? 0,
       restarts: sup?.restarts ?? 0,
-      lastMessageAgeMs: lastFrameAt === lastFrameAt ? Math.max(0, Math.round(performance.timeOrigin + performance.now() - lastFrameAt)) : null,
+      lastMessageAgeMs: lastFrameAt === lastFrameAt ? Math.max(0, Math.round(nowMs() - lastFrameAt)) : null,
       messageRate: ex.rate,
       clockOffsetMs: last?.clockOffsetMs ?? 0,
       messages: totals?.frames ?? 0,
@@ -458,7 +467,7 @@ export class TickwireRuntime implements Tickwire {
     if (tfIndex < 0) {
       throw new TickwireError(ErrorCode.INVALID_TIMEFRAME, `timeframe ${timeframe} is not kept: configured are ${this.config.timeframes.join(' ')}`);
     }
-    return { ex, index: ex.native.indexOf(native) * this.config.timeframes.length + tfIndex };
+    return { ex, index: seriesIndex(ex.native.indexOf(native), tfIndex, this.config.timeframes.length) };
   }
 
   private registerMetrics(): void {

@@ -1,10 +1,13 @@
 /**
  * The adapters tickwire knows, by exchange name, with what the config is
  * checked against before anything connects: the channels a venue offers,
- * whether it needs credentials, and the config keys only it accepts.
+ * and the config keys only it accepts, which its entry checks itself
+ * (`checkConfig`, with the shared checker of src/check/).
  *
  * A new venue is one file in src/exchanges/ plus one entry here.
  */
+import type { Checker } from '../check/checker.ts';
+import { keyPath } from '../check/paths.ts';
 import type { ExchangeConfig, FeedChannel } from '../config/types.ts';
 import { usEquitySession, type SessionFilter } from '../model/sessions.ts';
 import type { AdapterCapabilities, ExchangeAdapter } from './adapter.ts';
@@ -17,14 +20,21 @@ import { CoinbaseAdapter, coinbaseCapabilities } from './coinbase.ts';
 import { KrakenAdapter, krakenCapabilities } from './kraken.ts';
 import { OkxAdapter, okxCapabilities } from './okx.ts';
 
+/** The settings of an exchange's config that only some venues accept. */
+export type VenueSettings = Partial<Pick<ExchangeConfig, 'rate' | 'seed' | 'restUrl' | 'key' | 'secret' | 'assetClass' | 'feed'>>;
+
 export interface AdapterEntry {
   /** Adapter version: bumped when its normalization changes. */
   version: string;
   assetTypes: readonly ('crypto' | 'stocks')[];
   /** Config keys this venue accepts beyond url, symbols and channels. */
   extraKeys: readonly string[];
-  /** Config keys that must be set (credentials), if any. */
-  requiredKeys: readonly string[];
+  /**
+   * Check this venue's own keys (`extraKeys`) in its config section at `path`,
+   * reporting to `c`; `base` holds the common keys, checked, and the defaults.
+   * Returns the venue's settings (a key absent: its default from `base`).
+   */
+  checkConfig?(c: Checker, section: Readonly<Record<string, unknown>>, path: string, base: ExchangeConfig): VenueSettings;
   /** The venue's capabilities in general (what the config is checked against)... */
   capabilities: AdapterCapabilities;
   /** ...and for one configured account or feed, when they differ (stream limits by plan). */
@@ -49,32 +59,52 @@ const simulatedCapabilities: AdapterCapabilities = {
   defaultUrl: '', // the local server's URL, known once it listens
 };
 
+/** `simulated`: most trades per second per symbol a config may ask for. */
+export const MAX_SIMULATED_RATE = 10_000;
+const HTTP_PROTOCOLS = ['http:', 'https:'] as const;
+
 /** An entry for a crypto venue with no options of its own. */
 function plain(capabilities: AdapterCapabilities, create: AdapterEntry['create']): AdapterEntry {
-  return { version: '1', assetTypes: ['crypto'], extraKeys: [], requiredKeys: [], capabilities, defaultUrl: () => capabilities.defaultUrl, create };
+  return { version: '1', assetTypes: ['crypto'], extraKeys: [], capabilities, defaultUrl: () => capabilities.defaultUrl, create };
+}
+
+/** The `restUrl` key of venues with a public REST API (gap recovery, backfill), defaulting to `defaultRestUrl`. */
+function restUrlKey(defaultRestUrl: string): Pick<AdapterEntry, 'extraKeys' | 'defaultRestUrl' | 'checkConfig'> {
+  return {
+    extraKeys: ['restUrl'],
+    defaultRestUrl,
+    // Absent, null or '' → undefined: the venue's default (restUrlOf).
+    checkConfig: (c, e, path) => ({ restUrl: c.url(e.restUrl, keyPath(path, 'restUrl'), HTTP_PROTOCOLS, 'an http:// or https:// URL') }),
+  };
 }
 
 const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
   binance: {
     ...plain(binanceCapabilities, (s, c) => new BinanceAdapter(s, c)),
-    extraKeys: ['restUrl'],
-    defaultRestUrl: 'https://api.binance.com',
+    ...restUrlKey('https://api.binance.com'),
     klines: true,
   },
   'binance-usdm': plain(binanceUsdmCapabilities, (s, c) => new BinanceUsdmAdapter(s, c)),
-  coinbase: { ...plain(coinbaseCapabilities, (s, c) => new CoinbaseAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://api.exchange.coinbase.com' },
-  kraken: { ...plain(krakenCapabilities, (s, c) => new KrakenAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://api.kraken.com' },
-  okx: { ...plain(okxCapabilities, (s, c) => new OkxAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://www.okx.com' },
+  coinbase: { ...plain(coinbaseCapabilities, (s, c) => new CoinbaseAdapter(s, c)), ...restUrlKey('https://api.exchange.coinbase.com') },
+  kraken: { ...plain(krakenCapabilities, (s, c) => new KrakenAdapter(s, c)), ...restUrlKey('https://api.kraken.com') },
+  okx: { ...plain(okxCapabilities, (s, c) => new OkxAdapter(s, c)), ...restUrlKey('https://www.okx.com') },
   bybit: {
     ...plain(bybitCapabilities, (s, ch, c) => new BybitAdapter(s, ch, { category: BybitAdapter.categoryOf(c.url) })),
-    extraKeys: ['restUrl'],
-    defaultRestUrl: 'https://api.bybit.com',
+    ...restUrlKey('https://api.bybit.com'),
   },
   alpaca: {
     version: '1',
     assetTypes: ['stocks', 'crypto'],
     extraKeys: ['key', 'secret', 'assetClass', 'feed'],
-    requiredKeys: ['key', 'secret'],
+    checkConfig: (c, e, path) => {
+      const assetClass = c.oneOf(e.assetClass, keyPath(path, 'assetClass'), ['stocks', 'crypto'] as const, 'stocks');
+      return {
+        key: c.credential(e.key, keyPath(path, 'key'), true, 'the API key id, e.g. key: ${ALPACA_API_KEY}'),
+        secret: c.credential(e.secret, keyPath(path, 'secret'), true, 'the API secret, e.g. secret: ${ALPACA_SECRET_KEY}'),
+        assetClass,
+        feed: c.optionalOneOf(e.feed, keyPath(path, 'feed'), assetClass === 'stocks' ? ['iex', 'sip', 'test'] : ['us']),
+      };
+    },
     capabilities: alpacaCapabilities('stocks'),
     capabilitiesFor: (c) => alpacaCapabilities(c.assetClass, c.feed as AlpacaFeed | undefined),
     maxConnections: 1, // a second session is refused (406)
@@ -83,12 +113,16 @@ const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
     create: (s, ch, c) =>
       new AlpacaAdapter(s, ch, { credentials: { key: c.key ?? '', secret: c.secret ?? '' }, assetClass: c.assetClass, feed: c.feed as AlpacaFeed | undefined }),
   },
-  bitstamp: { ...plain(bitstampCapabilities, (s, c) => new BitstampAdapter(s, c)), extraKeys: ['restUrl'], defaultRestUrl: 'https://www.bitstamp.net' },
+  bitstamp: { ...plain(bitstampCapabilities, (s, c) => new BitstampAdapter(s, c)), ...restUrlKey('https://www.bitstamp.net') },
   simulated: {
     version: '1',
     assetTypes: ['crypto'],
     extraKeys: ['rate', 'seed'],
-    requiredKeys: [],
+    checkConfig: (c, e, path, base) => ({
+      rate: c.number(e.rate, keyPath(path, 'rate'), base.rate, (n) => n > 0 && n <= MAX_SIMULATED_RATE,
+        `a number of trades per second > 0 and <= ${MAX_SIMULATED_RATE}`),
+      seed: c.number(e.seed, keyPath(path, 'seed'), base.seed, Number.isSafeInteger, 'an integer'),
+    }),
     capabilities: simulatedCapabilities,
     defaultUrl: () => '',
     create: (s, c) => new BinanceAdapter(s, c, simulatedCapabilities),

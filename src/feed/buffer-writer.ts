@@ -16,7 +16,7 @@ import type { BarSeries } from '../buffers/bar-store.ts';
 import type { Doorbell } from '../buffers/doorbell.ts';
 import type { TickRing } from '../buffers/tick-ring.ts';
 import { BAR_FIELDS, TickField, TickKind } from '../model/records.ts';
-import { BarEventField } from './protocol.ts';
+import { BarEventField, seriesIndex, type BarEventRing } from './protocol.ts';
 
 /** How long a full bar-event ring is waited for before an event is dropped (counted by the ring), ms. */
 const BAR_EVENT_WAIT_MS = 100;
@@ -25,7 +25,7 @@ export class BufferWriter {
   readonly series: readonly BarSeries[];
   private readonly ticks: TickRing;
   private readonly dirty: Int32Array;
-  private readonly barEvents: TickRing;
+  private readonly barEvents: BarEventRing;
   private readonly doorbell: Doorbell;
   /** Per symbol: seq of its last tick record. */
   private readonly seq: Float64Array;
@@ -33,7 +33,7 @@ export class BufferWriter {
   /** Something was written since the last flush. */
   private wrote = false;
 
-  constructor(symbols: number, ticks: TickRing, series: readonly BarSeries[], dirty: Int32Array, barEvents: TickRing, doorbell: Doorbell) {
+  constructor(symbols: number, ticks: TickRing, series: readonly BarSeries[], dirty: Int32Array, barEvents: BarEventRing, doorbell: Doorbell) {
     this.series = series;
     this.ticks = ticks;
     this.dirty = dirty;
@@ -85,9 +85,9 @@ export class BufferWriter {
     this.doorbell.ring();
   }
 
-  /** The sink for symbol `symbol`'s aggregator (its series start at symbol × timeframes). */
+  /** The sink for symbol `symbol`'s aggregator (its series start at `seriesIndex(symbol, 0, timeframes)`). */
   sinkFor(symbol: number, timeframes: number): BarSink {
-    return new SymbolBarSink(this, symbol * timeframes);
+    return new SymbolBarSink(this, seriesIndex(symbol, 0, timeframes));
   }
 
   /** Write series `index`'s bar record at `bar[offset..]` for `event`. */

@@ -6,16 +6,72 @@
  * and amended bars through the bar-event ring, forming bars through the
  * BarSeries plus a dirty flag per series.
  */
+import { TickRing } from '../buffers/tick-ring.ts';
 import type { BarsConfig, ExchangeConfig } from '../config/types.ts';
 import { BAR_FIELDS } from '../model/records.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
-import type { ConnectionOptions, ConnectionState } from './connection.ts';
+
+/** What a connection is doing. `circuit_open`: too many failures in a row, resting before one more try. */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'circuit_open' | 'stopped';
+
+export interface ConnectionOptions {
+  /** First reconnect delay, ms (default 500). */
+  backoffBaseMs?: number;
+  /** Largest reconnect delay, ms (default 30 000). */
+  backoffMaxMs?: number;
+  /** No frame and no ping for this long: reconnect (default 60 000). */
+  staleAfterMs?: number;
+  /** Reconnect this long before the venue's maximum connection age (default 10 min). */
+  rotateMarginMs?: number;
+  /** Consecutive failed connections (none delivering data) that open the circuit (default 10). */
+  circuitAfterFailures?: number;
+  /** How long an open circuit rests before one more try, ms (default 300 000). */
+  circuitCooldownMs?: number;
+  /** Jitter source in [0, 1) (tests make it deterministic). */
+  random?: () => number;
+}
 
 /** Float64 layout of a bar-event record: series index, BarEvent, then the bar. */
 export const BarEventField = { SERIES: 0, EVENT: 1, BAR: 2 } as const;
 export const BAR_EVENT_FIELDS = 2 + BAR_FIELDS;
 
-/** Shared memory of one exchange. Series index = symbol index × timeframes + timeframe index. */
+/**
+ * The bar-event ring: closes and amendments, one BarEventField record each.
+ * It is a TickRing by class on purpose: one class for both rings keeps every
+ * claim, publish and read site monomorphic; this name says what it carries.
+ */
+export type BarEventRing = TickRing;
+
+/** Shared memory for a bar-event ring of `capacity` records (allocated by the main thread, kept across worker restarts). */
+export function allocateBarEventRing(capacity: number): SharedArrayBuffer {
+  return TickRing.allocate(capacity, BAR_EVENT_FIELDS);
+}
+
+/** This thread's view of a bar-event ring allocated by `allocateBarEventRing`. */
+export function openBarEventRing(buffer: SharedArrayBuffer): BarEventRing {
+  return new TickRing(buffer);
+}
+
+/**
+ * Series index of (symbol, timeframe) within one exchange: symbol-major,
+ * `nTf` timeframes per symbol. The order of `ExchangeBuffers.series` and
+ * `dirty`, and the SERIES field of bar events. Tiny so it inlines (hot path).
+ */
+export function seriesIndex(symbol: number, tf: number, nTf: number): number {
+  return symbol * nTf + tf;
+}
+
+/** Symbol index of series `index` (inverse of `seriesIndex`). */
+export function symbolOfSeries(index: number, nTf: number): number {
+  return Math.floor(index / nTf);
+}
+
+/** Timeframe index of series `index` (inverse of `seriesIndex`). */
+export function timeframeOfSeries(index: number, nTf: number): number {
+  return index % nTf;
+}
+
+/** Shared memory of one exchange. Series are ordered by `seriesIndex`. */
 export interface ExchangeBuffers {
   ticks: SharedArrayBuffer;
   barEvents: SharedArrayBuffer;
@@ -42,7 +98,7 @@ export interface FeedWorkerData {
   /**
    * True when the series hold bars restored from storage (or backfilled) by a
    * new process: the worker then resumes them only if they reach the bucket
-   * before the current one, and marks its first bar gapped (see feed-worker.ts).
+   * before the current one, and marks its first bar gapped (see resume.ts).
    */
   restored: boolean;
 }

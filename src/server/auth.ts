@@ -30,9 +30,9 @@
  * echoing the credential.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
 import type { ApiTokenConfig, AuthConfig, CorsConfig, JwtConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
+import { MIN_JWT_SECRET_LENGTH, TOKEN_NAME_PATTERN } from '../security/token-rules.ts';
 import { CorsPolicy } from './cors.ts';
 import { ANONYMOUS, compileChannelPatterns, type Authenticate, type AuthRequest, type Principal } from './principal.ts';
 
@@ -74,10 +74,6 @@ export class UnauthorizedError extends TickwireError {
 export const JWT_CLOCK_TOLERANCE_S = 30;
 /** Longest credential read (a JWT with a long channels claim fits; anything longer is refused unparsed). */
 export const MAX_CREDENTIAL_LENGTH = 8192;
-/** Shortest accepted HS256 secret (RFC 7518 §3.2: at least the hash's 256 bits). */
-export const MIN_JWT_SECRET_LENGTH = 32;
-/** Token names: shown in logs, keys of the rate limit. */
-export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const BEARER = /^Bearer[ \t]+([^\s,]+)[ \t]*$/i;
@@ -241,24 +237,6 @@ export function readCredential(request: AuthRequest): string | undefined {
     throw fail(AuthFailure.MALFORMED, `credential longer than ${MAX_CREDENTIAL_LENGTH} characters`);
   }
   return credential;
-}
-
-/** Is `host` a loopback address or name (127.0.0.0/8, ::1, IPv4-mapped 127/8, localhost)? */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  if (h === 'localhost') return true;
-  if (isIPv4(h)) return h.startsWith('127.');
-  if (!isIPv6(h)) return false;
-  const canonical = new URL(`http://[${h}]/`).hostname; // [::1], [::ffff:7f00:1]
-  return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
-}
-
-/** Why serving open on `host` is refused (the message of the `auth.allowOpen` error). */
-export function openServerProblem(hostDescription: string): string {
-  return (
-    `got false while server.host ${hostDescription} is not a loopback address and auth has neither tokens nor jwt ` +
-    '(anyone who can reach it could read everything), expected auth.tokens or auth.jwt, or auth.allowOpen: true to serve open on purpose'
-  );
 }
 
 /** True when `auth` configures no credentials at all. */

@@ -21,6 +21,7 @@
  *    routes answer it, without CORS headers.
  */
 import type { CorsConfig } from '../config/types.ts';
+import { normalizeOrigin } from '../security/origin.ts';
 
 /** Headers as name/value pairs, in order. */
 export type HeaderList = readonly (readonly [string, string])[];
@@ -34,20 +35,6 @@ export const PREFLIGHT_MAX_AGE_S = 600;
 export const ALLOWED_METHODS = 'GET, OPTIONS';
 /** The one non-simple request header a page needs: its credential. */
 export const ALLOWED_HEADERS = 'Authorization';
-
-/** `https://App.example.com:443/` → `https://app.example.com`; undefined when it is not an http(s) origin. */
-export function normalizeOrigin(text: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch {
-    return undefined;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
-  if (u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '' || u.pathname !== '/') return undefined;
-  if (text.includes('?') || text.includes('#')) return undefined; // an empty ?/# is dropped by URL, still not an origin
-  return u.origin;
-}
 
 /** Answers which origins may read the API cross-origin, and with which headers. */
 export class CorsPolicy {

@@ -20,10 +20,11 @@ import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../config/defaults.ts';
-import { parseStreamOptions } from '../config/load.ts';
+import { parseServerOptions } from '../config/server.ts';
 import type { AuthConfig, CorsConfig, RateLimit, SlowConsumerPolicy, StreamConfig } from '../config/types.ts';
-import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
-import { createAuthenticator, isLoopbackHost, isOpen, openServerProblem, UnauthorizedError } from './auth.ts';
+import { ErrorCode, TickwireError } from '../errors.ts';
+import { isLoopbackHost, openServerProblem } from '../security/host.ts';
+import { createAuthenticator, isOpen, UnauthorizedError } from './auth.ts';
 import { CorsPolicy } from './cors.ts';
 import { registerHttpRoutes } from './http-routes.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -72,7 +73,7 @@ export interface TickwireServer {
 export const DEFAULT_MAX_BACKPRESSURE = defaultStreamConfig().maxBackpressure;
 export const DEFAULT_MAX_PAYLOAD_LENGTH = defaultStreamConfig().maxMessageBytes;
 /** `createServer` options that override keys of the `stream:` section of the same name. */
-const STREAM_OPTIONS = ['slowConsumer', 'resumeHistory', 'resumeLingerS', 'maxChannelsPerConnection', 'subscribeRate', 'idleTimeoutS'] as const;
+const STREAM_OPTIONS = ['maxBackpressure', 'slowConsumer', 'resumeHistory', 'resumeLingerS', 'maxChannelsPerConnection', 'subscribeRate', 'idleTimeoutS'] as const;
 /**
  * `LIBUS_LISTEN_EXCLUSIVE_PORT`: no SO_REUSEPORT, so a second server on the same port fails instead of
  * sharing it. (The pinned build sets neither SO_REUSEPORT nor SO_REUSEADDR in any mode, checked with
@@ -103,27 +104,16 @@ export function assertNativeUws(): void {
   }
 }
 
-function validateOptions(
-  options: ServerOptions,
-  tickwire: Tickwire,
-): { host: string; port: number; maxBackpressure: number; maxPayloadLength: number; stream: StreamConfig } {
-  const host = options.host ?? tickwire.config.server.host;
-  const port = options.port ?? tickwire.config.server.port;
+/**
+ * The options given in code, checked with the config's own rules and messages
+ * (config/server.ts); the config's values are trusted, validated at load.
+ */
+function validateOptions(options: ServerOptions, tickwire: Tickwire): { host: string; port: number; stream: StreamConfig } {
   // `??`: a Tickwire implemented outside this package may carry a config without the section.
   const base = tickwire.config.stream ?? defaultStreamConfig();
-  const maxBackpressure = options.maxBackpressure ?? base.maxBackpressure;
-  const maxPayloadLength = options.maxPayloadLength ?? base.maxMessageBytes;
-  if (typeof host !== 'string' || host === '') throw new InvalidParameterError('host', host, 'a host name or address');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidParameterError('port', port, 'an integer from 0 to 65535');
-  if (!Number.isInteger(maxBackpressure) || maxBackpressure < 64 * 1024) {
-    throw new InvalidParameterError('maxBackpressure', maxBackpressure, 'an integer number of bytes ≥ 65536');
-  }
-  if (!Number.isInteger(maxPayloadLength) || maxPayloadLength < 256) {
-    throw new InvalidParameterError('maxPayloadLength', maxPayloadLength, 'an integer number of bytes ≥ 256');
-  }
-  const overrides: Record<string, unknown> = { maxBackpressure, maxMessageBytes: maxPayloadLength };
-  for (const key of STREAM_OPTIONS) if (options[key] !== undefined) overrides[key] = options[key];
-  return { host, port, maxBackpressure, maxPayloadLength, stream: parseStreamOptions(overrides, base) };
+  const given: Record<string, unknown> = { host: options.host, port: options.port, maxPayloadLength: options.maxPayloadLength };
+  for (const key of STREAM_OPTIONS) if (options[key] !== undefined) given[key] = options[key];
+  return parseServerOptions(given, { host: tickwire.config.server.host, port: tickwire.config.server.port, stream: base });
 }
 
 function logError(err: unknown, where: string): void {

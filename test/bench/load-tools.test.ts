@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ingestFrames, syntheticTape, tape, tradeFrame } from '../../bench/frames.ts';
-import { BenchWsClient } from '../../bench/ws-client.ts';
+import { BenchWsClient } from '../../bench/load/ws-client.ts';
 import { FrameKind } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { until } from '../support/until.ts';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Row } from '../../bench/harness.ts';
-import { distribution, merge, summarize } from '../../bench/latency.ts';
+import { distribution, merge, summarize } from '../../bench/load/latency.ts';
 import { microFigures } from '../../bench/micro.ts';
 import { figure, fmtUnit, markdown, ratioOf, reportPaths, writeReport, type Report } from '../../bench/report.ts';
 import { nines, percentileSvg } from '../../bench/svg.ts';

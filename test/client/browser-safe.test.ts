@@ -7,22 +7,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runtimeImports } from '../support/imports.ts';
 import * as clientEntry from '../../src/client/index.ts';
 import * as mainEntry from '../../src/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-
-/** Runtime module specifiers of one TypeScript file (type-only imports and exports are erased, so skipped). */
-function runtimeImports(file: string): string[] {
-  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const out: string[] = [];
-  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+['"]([^'"]+)['"]/gm)) {
-    if (m[2] === undefined) out.push(m[3]!);
-  }
-  for (const m of text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)) out.push(m[1]!);
-  for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push(m[1]!);
-  return out;
-}
 
 /** Every file reachable from `entry` through relative runtime imports, and the bare packages they name. */
 function graph(entry: string): { files: string[]; packages: Set<string> } {

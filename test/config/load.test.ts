@@ -6,11 +6,11 @@ import { TickwireError } from '../../src/errors.ts';
 import {
   ConfigError,
   DEFAULT_CONFIG_YAML,
-  KNOWN_EXCHANGES,
   loadConfigFile,
   loadConfigText,
   parseConfig,
 } from '../../src/config/load.ts';
+import { KNOWN_EXCHANGES } from '../../src/config/exchanges.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
 
 /** The error `fn` throws, checked to be a ConfigError with the INVALID_CONFIG code. */

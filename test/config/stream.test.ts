@@ -1,7 +1,8 @@
 /** The `stream:` section: defaults, values, rejections naming the key path, and createServer overrides on top of it. */
 import { describe, expect, it } from 'vitest';
 import { defaultStreamConfig } from '../../src/config/defaults.ts';
-import { ConfigError, loadConfigText, parseConfig, parseStreamOptions } from '../../src/config/load.ts';
+import { ConfigError, loadConfigText, parseConfig } from '../../src/config/load.ts';
+import { parseStreamOptions } from '../../src/config/stream.ts';
 import { createServer } from '../../src/server/server.ts';
 import { FakeTickwire, fakeConfig } from '../support/fake-tickwire.ts';
 

@@ -119,7 +119,7 @@ describe('Binance adapter', () => {
 describe('adapter registry', () => {
   it('the config accepts exactly the exchanges that have an adapter', async () => {
     const { adapterNames } = await import('../../src/exchanges/registry.ts');
-    const { KNOWN_EXCHANGES } = await import('../../src/config/load.ts');
+    const { KNOWN_EXCHANGES } = await import('../../src/config/exchanges.ts');
     expect([...KNOWN_EXCHANGES].sort()).toEqual(adapterNames().sort());
   });
 });

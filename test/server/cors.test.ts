@@ -3,7 +3,8 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from '../../src/config/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
-import { CorsPolicy, normalizeOrigin } from '../../src/server/cors.ts';
+import { CorsPolicy } from '../../src/server/cors.ts';
+import { normalizeOrigin } from '../../src/security/origin.ts';
 import { startServer, type Running } from './helpers.ts';
 
 const TOKEN = 'tw_cors-0123456789abcdefghijklmnopqrstuvwxyzABC';

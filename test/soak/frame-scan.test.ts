@@ -4,7 +4,7 @@
  * test rather than silently blinding the soak.
  */
 import { describe, expect, it } from 'vitest';
-import { MessageType, messageType, readSeq, readTradeId } from '../../scripts/soak/frame-scan.ts';
+import { MessageType, messageType, readSeq, readTradeId } from '../../bench/load/frame-scan.ts';
 import { BAR_FIELDS, BarField, readBar } from '../../src/model/records.ts';
 import {
   barMessage,
@@ -16,7 +16,7 @@ import {
   snapshotHead,
   subscribedMessage,
   tradeMessage,
-} from '../../src/server/json.ts';
+} from '../../src/wire/json.ts';
 
 const frame = (text: string): Buffer => Buffer.from(text);
 

@@ -1,7 +1,7 @@
 /** The soak's fixed-rate trade tape: its rate accounting, its ids, and frames the real Binance adapter reads. */
 import { describe, expect, it } from 'vitest';
 import { FIRST_TRADE_ID, TradeTape } from '../../scripts/soak/trade-tape.ts';
-import { SendTimes } from '../../scripts/soak/send-times.ts';
+import { SendTimes } from '../../bench/load/send-times.ts';
 import { FrameKind } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { recorder } from '../support/recorder.ts';

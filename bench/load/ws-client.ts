@@ -1,6 +1,7 @@
 /**
- * A minimal WebSocket client for the benchmark's subscribers, on a plain TCP
- * socket (RFC 6455, client side, no extensions).
+ * A minimal WebSocket client for the bench's fan-out subscribers, on a plain
+ * TCP socket (RFC 6455, client side, no extensions). (The soak's subscribers
+ * use the `ws` package on purpose: they stand for a user's Node client.)
  *
  * Why not the `ws` package: the subscribers must not be the bottleneck, and
  * on two cores they share one with the load generator. This client never
@@ -17,17 +18,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { nowNs } from './clock.ts';
 
 /**
  * Called for each complete text message: `buf[start, end)` is the UTF-8 payload, valid only during the
- * call; `recvNs` is when its chunk arrived (`process.hrtime`, ns, as a number).
+ * call; `recvNs` is when its chunk arrived (clock.ts `nowNs`).
  */
 export type OnText = (buf: Buffer, start: number, end: number, recvNs: number) => void;
-
-/** The system-wide monotonic clock, ns (a double: exact to the ns for 104 days of uptime, to a few ns after). */
-function receivedAt(): number {
-  return Number(process.hrtime.bigint());
-}
 
 const OP_CONT = 0x0;
 const OP_TEXT = 0x1;
@@ -73,7 +70,7 @@ export class BenchWsClient {
       });
       socket.on('data', (chunk: Buffer) => {
         if (upgraded) {
-          this.receive(chunk, receivedAt());
+          this.receive(chunk, nowNs());
           return;
         }
         head = Buffer.concat([head, chunk]);
@@ -88,7 +85,7 @@ export class BenchWsClient {
         clearTimeout(timer);
         resolve();
         const rest = head.subarray(end + 4);
-        if (rest.length > 0) this.receive(rest, receivedAt());
+        if (rest.length > 0) this.receive(rest, nowNs());
       });
       socket.on('error', (err) => {
         if (!upgraded) fail(err);

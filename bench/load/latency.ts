@@ -1,9 +1,22 @@
 /**
- * HDR histogram helpers for the load benchmarks: merge the compressed
- * histograms threads send back, summarize them (µs), and sample the
- * percentile distribution the latency plot draws.
+ * HDR latency histograms of the load harness (bench fan-out and HTTP, the
+ * soak): the one way they are built (µs, 3 significant digits), merging the
+ * compressed histograms threads send back, the summary (µs), and the
+ * percentile distribution the bench's latency plot draws.
  */
 import * as hdr from 'hdr-histogram-js';
+
+/** The largest latency a histogram holds, µs (600 s). */
+export const HIGHEST_LATENCY_US = 600_000_000;
+
+/**
+ * An empty latency histogram (µs). `useWebAssembly` for a recording thread
+ * that takes a value per message (call `hdr.initWebAssembly()` first and
+ * `destroy()` it when done); JS mode for merging and summaries.
+ */
+export function latencyHistogram(useWebAssembly = false): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_LATENCY_US, numberOfSignificantValueDigits: 3, useWebAssembly });
+}
 
 /** The headline percentiles of a latency histogram, µs. */
 export interface LatencySummary {
@@ -19,7 +32,7 @@ export interface LatencySummary {
 
 /** One JS-mode histogram holding every encoded histogram in `encoded` (µs values). */
 export function merge(encoded: readonly string[]): hdr.Histogram {
-  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const total = latencyHistogram();
   for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e));
   return total;
 }

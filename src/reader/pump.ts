@@ -1,9 +1,10 @@
 /**
- * The pump: on every doorbell wake the main thread drains what the exchange
- * workers wrote and turns it into events — trades and quotes from the tick
- * rings, closed and amended bars from the bar-event rings, and forming bars
- * whose dirty flag is set (conflated: at most one update per series per wake,
- * always the latest). It also measures frame receipt → publish latency.
+ * The pump, the main thread's reader of the rings: on every doorbell wake
+ * the main thread drains what the exchange workers wrote and turns it into
+ * events — trades and quotes from the tick rings, closed and amended bars
+ * from the bar-event rings, and forming bars whose dirty flag is set
+ * (conflated: at most one update per series per wake, always the latest).
+ * It also measures frame receipt → publish latency.
  *
  * Order per series: the worker writes a bar's close into its BarSeries at
  * once but publishes the close event at its next flush, so shared memory can
@@ -18,12 +19,12 @@ import * as hdr from 'hdr-histogram-js';
 import { BarEvent } from '../bars/aggregator.ts';
 import type { BarSeries } from '../buffers/bar-store.ts';
 import type { RecordVisitor, TickRing } from '../buffers/tick-ring.ts';
-import { nowMs } from '../feed/connection.ts';
-import { BarEventField } from '../feed/protocol.ts';
+import { BarEventField, symbolOfSeries, timeframeOfSeries, type BarEventRing } from '../feed/protocol.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import { BAR_FIELDS, BarField, readBar, TickField, TickKind } from '../model/records.ts';
+import { nowMs } from '../model/clock.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
-import type { BarUpdate, QuoteEvent, SideName, TradeEvent } from './types.ts';
+import type { BarUpdate, QuoteEvent, SideName, TradeEvent } from '../model/events.ts';
 
 /** Where the pump delivers; each is called only when someone listens. */
 export interface PumpOutput {
@@ -38,7 +39,7 @@ export interface PumpSource {
   symbols: readonly string[];
   timeframes: readonly TimeframeName[];
   ticks: TickRing;
-  barEvents: TickRing;
+  barEvents: BarEventRing;
   dirty: Int32Array;
   series: readonly BarSeries[];
 }
@@ -187,8 +188,8 @@ export class ExchangePump {
     const nTf = this.src.timeframes.length;
     return {
       exchange: this.src.exchange,
-      symbol: this.src.symbols[Math.floor(index / nTf)]!,
-      timeframe: this.src.timeframes[index % nTf]!,
+      symbol: this.src.symbols[symbolOfSeries(index, nTf)]!,
+      timeframe: this.src.timeframes[timeframeOfSeries(index, nTf)]!,
       bar,
     };
   }

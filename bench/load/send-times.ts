@@ -1,27 +1,22 @@
 /**
  * When each trade frame left the fake exchange, shared between the exchange
- * thread (writes) and the subscriber threads (read), so a subscriber turns a
- * received trade into a latency without any message between threads.
+ * thread (writes, fake-exchange.ts) and the subscriber threads (read), so a
+ * subscriber turns a received trade into a latency without any message
+ * between threads. The bench's fan-out and the soak both use it.
  *
  * Layout: one SharedArrayBuffer of 2 × SLOTS float64s: trade id at
  * [slot], send time (µs) at [SLOTS + slot], slot = trade id mod SLOTS. The
  * writer stores the time, then the id; a reader that finds another id in the
  * slot (overwritten a full table later, or never written) gets NaN. At 2,000
- * trades/s the table holds 8 minutes of trades, far more than any latency.
+ * trades/s the table holds 8 minutes of trades, far more than any latency;
+ * a bench phase must not send more than SEND_TIME_SLOTS trades.
  *
- * Time is `process.hrtime` (monotonic and the same clock in every thread of
- * the process; `performance.timeOrigin + now()` differs by milliseconds
- * between threads, measured here).
+ * Time is clock.ts's `nowUs` (`process.hrtime`, the same in every thread).
  */
 
 /** Slots in the table (a power of two). */
 export const SEND_TIME_SLOTS = 1 << 20;
 const MASK = SEND_TIME_SLOTS - 1;
-
-/** Microseconds on the process-wide monotonic clock. */
-export function nowUs(): number {
-  return Number(process.hrtime.bigint()) / 1_000;
-}
 
 /** A view over the shared send-time table. */
 export class SendTimes {

@@ -1,0 +1,75 @@
+/**
+ * Reading the few fields a load subscriber needs (message type, `seq`,
+ * `tradeId`) straight from a `/v1/stream` JSON message's bytes, without
+ * JSON.parse: a subscriber thread takes tens of thousands of messages a
+ * second and must not become the bottleneck it would blame on the gateway.
+ * The soak's subscribers scan whole `ws` Buffers; the bench's scan the byte
+ * range `[start, end)` of a received chunk in place (ws-client.ts).
+ *
+ * Relies on the server's field order (src/wire/json.ts): `{"type":"<t>",`
+ * first, then `"channel"`, then `"seq"`; trades carry `"tradeId"` after the
+ * symbol (the bench's hand-written baseline gateway writes the same order).
+ * Anything else is reported as MessageType.OTHER and the caller falls back
+ * to JSON.parse.
+ */
+
+/** What a frame is, by the first letters of its `type`. */
+export const MessageType = {
+  TRADE: 1,
+  BAR: 2,
+  SNAPSHOT: 3,
+  SUBSCRIBED: 4,
+  GAP: 5,
+  ERROR: 6,
+  /** Anything else (quote, pong, unsubscribed, another shape). */
+  OTHER: 0,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+const TYPE_PREFIX = Buffer.from('{"type":"');
+const SEQ_KEY = Buffer.from('"seq":');
+const TRADE_ID_KEY = Buffer.from('"tradeId":');
+const T = TYPE_PREFIX.length;
+const c = (s: string): number => s.charCodeAt(0);
+
+/** The message type of the message at `buf[start, end)` (default: all of `buf`). */
+export function messageType(buf: Uint8Array, start = 0, end = buf.length): MessageType {
+  const n = end - start;
+  if (n < T + 3) return MessageType.OTHER;
+  for (let i = 0; i < T; i++) if (buf[start + i] !== TYPE_PREFIX[i]) return MessageType.OTHER;
+  const a = buf[start + T];
+  const b = buf[start + T + 1];
+  if (a === c('t') && b === c('r') && n > T + 5 && buf[start + T + 5] === c('"')) return MessageType.TRADE; // "trade"
+  if (a === c('b') && b === c('a') && n > T + 3 && buf[start + T + 3] === c('"')) return MessageType.BAR; // "bar"
+  if (a === c('s') && b === c('n')) return MessageType.SNAPSHOT;
+  if (a === c('s') && b === c('u')) return MessageType.SUBSCRIBED;
+  if (a === c('g') && b === c('a')) return MessageType.GAP;
+  if (a === c('e') && b === c('r')) return MessageType.ERROR;
+  return MessageType.OTHER;
+}
+
+/** The non-negative integer written right after `key` (first occurrence in `[from, end)`); NaN when absent. */
+function intAfter(buf: Buffer, key: Buffer, from: number, end: number): number {
+  const at = buf.indexOf(key, from);
+  if (at < 0 || at + key.length > end) return NaN;
+  let i = at + key.length;
+  let n = 0;
+  let digits = 0;
+  for (; i < end; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+    digits++;
+  }
+  return digits === 0 ? NaN : n;
+}
+
+/** The `seq` of the trade, bar or snapshot message at `buf[start, end)`; NaN when absent. */
+export function readSeq(buf: Buffer, start = 0, end = buf.length): number {
+  return intAfter(buf, SEQ_KEY, start + T, end);
+}
+
+/** The `tradeId` of the trade message at `buf[start, end)`; NaN when absent or null. */
+export function readTradeId(buf: Buffer, start = 0, end = buf.length): number {
+  return intAfter(buf, TRADE_ID_KEY, start + T, end);
+}

@@ -1,0 +1,143 @@
+/**
+ * The `auth:` section (README "Security"): API tokens (stored as SHA-256,
+ * never the token), HS256 JWT, serving open, and the per-client HTTP rate.
+ * No token or jwt on a non-loopback host needs `allowOpen: true`.
+ */
+import type { Checker } from '../check/checker.ts';
+import { indexPath, isMap, keyPath } from '../check/paths.ts';
+import { isLoopbackHost, openServerProblem } from '../security/host.ts';
+import { MIN_JWT_SECRET_LENGTH, TOKEN_NAME_PATTERN } from '../security/token-rules.ts';
+import { parseChannelPattern } from '../wire/channels.ts';
+import { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE } from './defaults.ts';
+import { KNOWN_EXCHANGES } from './exchanges.ts';
+import { rateSection } from './rate.ts';
+import type { ApiTokenConfig, AuthConfig, JwtConfig } from './types.ts';
+
+const AUTH_KEYS = ['tokens', 'jwt', 'allowOpen', 'httpRate'] as const;
+const TOKEN_KEYS = ['name', 'sha256', 'channels'] as const;
+const JWT_KEYS = ['secret', 'issuer', 'audience'] as const;
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** `auth:`; `host` is the validated `server.host` (serving open is refused off loopback). */
+export function authSection(c: Checker, value: unknown, host: string): AuthConfig {
+  const a = c.section(value, 'auth', AUTH_KEYS);
+  const before = c.issues.length;
+  const tokens = tokensSection(c, a.tokens);
+  const jwt = jwtSection(c, a.jwt);
+  const allowOpen = c.boolean(a.allowOpen, 'auth.allowOpen', false);
+  // `false`: no limit (e.g. behind a proxy that limits, where every client shares its address).
+  const httpRate = a.httpRate === false
+    ? null
+    : rateSection(c, a.httpRate, 'auth.httpRate', { rate: DEFAULT_HTTP_RATE, burst: DEFAULT_HTTP_BURST }, 'HTTP requests per second');
+  // Only when auth is open on purpose (not because its tokens or jwt were invalid: those are reported already).
+  if (tokens.length === 0 && jwt === undefined && !allowOpen && c.issues.length === before && !isLoopbackHost(host)) {
+    c.issues.push({ path: 'auth.allowOpen', message: openServerProblem(c.describe('server.host', host).replace(/^got /, '')) });
+  }
+  return { tokens, jwt, allowOpen, httpRate };
+}
+
+function tokensSection(c: Checker, value: unknown): ApiTokenConfig[] {
+  if (value === undefined || value === null) return [];
+  const shape = 'a list of { name, sha256, channels }';
+  if (!Array.isArray(value)) {
+    c.fail('auth.tokens', value, shape);
+    return [];
+  }
+  const tokens: ApiTokenConfig[] = [];
+  const names = new Map<string, string>();
+  const hashes = new Map<string, string>();
+  value.forEach((v, i) => {
+    const path = indexPath('auth.tokens', i);
+    if (!isMap(v)) {
+      c.fail(path, v, shape);
+      return;
+    }
+    // The value of an unknown key is never shown: `token: <the token>` is the likely mistake.
+    c.unknownKeys(v, path, TOKEN_KEYS, (key) => (key === 'token' ? ' (store the SHA-256 of the token, never the token: npx tickwire hash-token)' : ''));
+    let ok = true;
+    const name = v.name;
+    if (typeof name !== 'string' || !TOKEN_NAME_PATTERN.test(name)) {
+      c.fail(keyPath(path, 'name'), name, 'a name of 1 to 64 letters, digits or . _ @ - (shown in logs and metrics)');
+      ok = false;
+    } else if (names.has(name)) {
+      c.fail(keyPath(path, 'name'), name, `each name once (already at ${names.get(name)})`);
+      ok = false;
+    } else {
+      names.set(name, path);
+    }
+    const sha = v.sha256;
+    const shaPath = keyPath(path, 'sha256');
+    const expectedSha = 'expected the SHA-256 of the token as 64 hex digits (npx tickwire hash-token)';
+    if (sha === undefined || sha === null || sha === '') {
+      c.issues.push({ path: shaPath, message: `missing, ${expectedSha}` });
+      ok = false;
+    } else if (typeof sha !== 'string' || !SHA256_HEX.test(sha)) {
+      // Never shown: a token pasted here by mistake must not reach a log.
+      c.issues.push({ path: shaPath, message: `got a value that is not 64 hex digits (not shown), ${expectedSha}` });
+      ok = false;
+    } else if (hashes.has(sha.toLowerCase())) {
+      c.issues.push({ path: shaPath, message: `same hash as ${hashes.get(sha.toLowerCase())}, expected each token once` });
+      ok = false;
+    } else {
+      hashes.set(sha.toLowerCase(), path);
+    }
+    const channels = channelPatterns(c, v.channels, keyPath(path, 'channels'));
+    if (ok && channels !== undefined) tokens.push({ name: name as string, sha256: (sha as string).toLowerCase(), channels });
+  });
+  return tokens;
+}
+
+/** Channel patterns of a token (default `['*']`); undefined when invalid (reported). */
+function channelPatterns(c: Checker, value: unknown, path: string): string[] | undefined {
+  if (value === undefined || value === null) return ['*'];
+  if (!Array.isArray(value) || value.length === 0) {
+    c.fail(path, value, 'a non-empty list of channel patterns (* for all, trades:binance:*, bars:*:BTCUSDT:1m, system, alerts)');
+    return undefined;
+  }
+  let ok = true;
+  value.forEach((v, i) => {
+    const at = indexPath(path, i);
+    if (typeof v !== 'string') {
+      c.fail(at, v, 'a channel pattern (text)');
+      ok = false;
+      return;
+    }
+    const p = parseChannelPattern(v);
+    if (typeof p === 'string') {
+      c.issues.push({ path: at, message: `${c.describe(at, v)}: ${p}` });
+      ok = false;
+    } else if (p.exchange !== null && !KNOWN_EXCHANGES.includes(p.exchange)) {
+      c.fail(at, v, `a pattern naming a known exchange (${KNOWN_EXCHANGES.join(', ')}) or *`);
+      ok = false;
+    }
+  });
+  return ok ? (value as string[]) : undefined;
+}
+
+function jwtSection(c: Checker, value: unknown): JwtConfig | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isMap(value)) {
+    c.fail('auth.jwt', value, `a map with the keys ${JWT_KEYS.join(', ')}`);
+    return undefined;
+  }
+  const j = c.section(value, 'auth.jwt', JWT_KEYS);
+  const expected = `an HS256 secret of at least ${MIN_JWT_SECRET_LENGTH} bytes, from the environment (secret: \${TICKWIRE_JWT_SECRET})`;
+  const s = j.secret;
+  const at = 'auth.jwt.secret';
+  let secret: string | undefined;
+  if (s === undefined || s === null || s === '') c.issues.push({ path: at, message: `missing, expected ${expected}` });
+  else if (typeof s !== 'string') c.issues.push({ path: at, message: `got a ${Array.isArray(s) ? 'list' : typeof s} (not shown), expected ${expected}` });
+  else if (Buffer.byteLength(s, 'utf8') < MIN_JWT_SECRET_LENGTH) {
+    c.issues.push({ path: at, message: `got ${Buffer.byteLength(s, 'utf8')} bytes (not shown), expected ${expected}` });
+  } else secret = s;
+  const issuer = optionalText(c, j.issuer, 'auth.jwt.issuer', 'the expected iss claim, a non-empty string');
+  const audience = optionalText(c, j.audience, 'auth.jwt.audience', 'the expected aud claim, a non-empty string');
+  return secret === undefined ? undefined : { secret, issuer, audience };
+}
+
+function optionalText(c: Checker, value: unknown, path: string, expected: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && value !== '') return value;
+  c.fail(path, value, expected);
+  return undefined;
+}

@@ -1,0 +1,123 @@
+/**
+ * The `exchanges:` section: at least one exchange of KNOWN_EXCHANGES, each
+ * with the keys every venue takes (url, symbols, channels), checked here,
+ * and the venue's own keys, checked by its registry entry (`checkConfig`).
+ */
+import type { Checker } from '../check/checker.ts';
+import { indexPath, isMap, keyPath } from '../check/paths.ts';
+import { adapterFor, adapterNames, capabilitiesOf, type AdapterEntry } from '../exchanges/registry.ts';
+import { DEFAULT_CHANNELS, DEFAULT_RATE, DEFAULT_SEED } from './defaults.ts';
+import type { ExchangeConfig, FeedChannel } from './types.ts';
+
+/** Exchanges a config may name: those with a registered adapter. */
+export const KNOWN_EXCHANGES: readonly string[] = adapterNames();
+
+/** Keys every exchange accepts; the registry adds each venue's own. */
+const EXCHANGE_KEYS = ['url', 'symbols', 'channels'] as const;
+const CHANNELS: readonly FeedChannel[] = ['trades', 'quotes'];
+const WS_PROTOCOLS = ['ws:', 'wss:'] as const;
+
+/** Exchange-native symbol ids: BTCUSDT, BTC-USD, XBT/USD, BTC-PERP:USDT, 1000PEPE.X. */
+export const SYMBOL_PATTERN = /^[A-Za-z0-9._\-/:]{1,40}$/;
+
+/** `exchanges:`: a map of exchange name to its settings. */
+export function exchangesSection(c: Checker, value: unknown): Record<string, ExchangeConfig> {
+  const exchanges: Record<string, ExchangeConfig> = {};
+  const expected = `a map of exchange name to its settings, with at least one of ${KNOWN_EXCHANGES.join(', ')}`;
+  if (!isMap(value) || Object.keys(value).length === 0) {
+    c.fail('exchanges', value, expected);
+    return exchanges;
+  }
+  for (const [name, body] of Object.entries(value)) {
+    const path = keyPath('exchanges', name);
+    const entry = adapterFor(name);
+    if (entry === undefined) {
+      c.issues.push({ path, message: `unknown exchange, expected one of ${KNOWN_EXCHANGES.join(', ')}` });
+      continue;
+    }
+    exchanges[name] = exchange(c, name, entry, body, path);
+  }
+  return exchanges;
+}
+
+function exchange(c: Checker, name: string, entry: AdapterEntry, value: unknown, path: string): ExchangeConfig {
+  const allowed = [...EXCHANGE_KEYS, ...entry.extraKeys];
+  const e = c.section(value, path, allowed, (key) => {
+    const owners = KNOWN_EXCHANGES.filter((x) => adapterFor(x)!.extraKeys.includes(key));
+    return owners.length > 0 ? ` (${key} applies to ${owners.join(', ')} only)` : '';
+  });
+  const chosen = channels(c, e.channels, keyPath(path, 'channels'), entry.capabilities.channels);
+  const common: ExchangeConfig = {
+    url: c.url(e.url, keyPath(path, 'url'), WS_PROTOCOLS, 'a ws:// or wss:// URL'),
+    symbols: symbols(c, e.symbols, keyPath(path, 'symbols')),
+    channels: chosen,
+    rate: DEFAULT_RATE,
+    seed: DEFAULT_SEED,
+    key: undefined,
+    secret: undefined,
+    restUrl: undefined,
+    assetClass: 'stocks',
+    feed: undefined,
+  };
+  const config: ExchangeConfig = entry.checkConfig === undefined ? common : { ...common, ...entry.checkConfig(c, e, path, common) };
+  streamsFit(c, name, entry, config, path);
+  return config;
+}
+
+/** An account limited to a few connections must fit its streams in them. */
+function streamsFit(c: Checker, name: string, entry: AdapterEntry, config: ExchangeConfig, path: string): void {
+  if (entry.maxConnections === undefined || config.symbols.length === 0) return;
+  const perConnection = capabilitiesOf(entry, config).maxStreamsPerConnection;
+  const streams = config.symbols.length * config.channels.length;
+  const limit = perConnection * entry.maxConnections;
+  if (streams <= limit) return;
+  c.issues.push({
+    path: keyPath(path, 'symbols'),
+    message:
+      `got ${config.symbols.length} symbols × ${config.channels.length} channels = ${streams} streams, expected at most ${limit}: ` +
+      `${name} allows ${entry.maxConnections} connection(s) of ${perConnection} streams on this feed (fewer symbols, or a plan with a larger limit)`,
+  });
+}
+
+function symbols(c: Checker, value: unknown, path: string): string[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    c.fail(path, value, 'a non-empty list of symbols, as the exchange names them');
+    return [];
+  }
+  const out: string[] = [];
+  const firstAt = new Map<string, number>();
+  value.forEach((v, i) => {
+    const at = indexPath(path, i);
+    if (typeof v !== 'string' || !SYMBOL_PATTERN.test(v)) {
+      const quote = typeof v === 'number' || typeof v === 'boolean' ? ' (quote it to make it text)' : '';
+      c.fail(at, v, `a symbol of 1 to 40 letters, digits or . _ - / :${quote}`);
+      return;
+    }
+    const first = firstAt.get(v);
+    if (first !== undefined) {
+      c.fail(at, v, `each symbol once (already at ${indexPath(path, first)})`);
+      return;
+    }
+    firstAt.set(v, i);
+    out.push(v);
+  });
+  return out;
+}
+
+/** The channels asked for (default: every channel the venue offers), each one the venue offers. */
+function channels(c: Checker, value: unknown, path: string, offered: readonly FeedChannel[]): FeedChannel[] {
+  const fallback = DEFAULT_CHANNELS.filter((ch) => offered.includes(ch));
+  if (value === undefined || value === null) return fallback;
+  const expected = `a non-empty list of ${CHANNELS.join(', ')}`;
+  if (!Array.isArray(value) || value.length === 0) {
+    c.fail(path, value, expected);
+    return fallback;
+  }
+  const given = new Set<FeedChannel>();
+  value.forEach((v, i) => {
+    if (!(CHANNELS as readonly unknown[]).includes(v)) c.fail(indexPath(path, i), v, `one of ${CHANNELS.join(', ')}`);
+    else if (!offered.includes(v as FeedChannel)) c.fail(indexPath(path, i), v, `one of ${offered.join(', ')} (the venue offers no ${v as string})`);
+    else given.add(v as FeedChannel);
+  });
+  return CHANNELS.filter((ch) => given.has(ch));
+}

@@ -1,0 +1,131 @@
+/**
+ * OutageRecovery: what a worker does about its connections' outages. Each
+ * outage is bounded in exchange time (local clock plus the measured offset).
+ * After a reconnect, where the venue serves trades by id over REST, the
+ * trades the outage missed are fetched and fed in before the live ones
+ * (GapRecovery, gap-recovery.ts); where it does not, the group's bars over
+ * the outage are marked gapped at once. A recovery that fails marks its
+ * symbol's bars over the outage gapped too. Either way the reason becomes the
+ * worker's last error and a status report goes out.
+ */
+import type { BarAggregator } from '../bars/aggregator.ts';
+import type { AdapterEntry } from '../exchanges/registry.ts';
+import { restUrlOf } from '../exchanges/registry.ts';
+import { nowMs } from '../model/clock.ts';
+import type { BufferWriter } from './buffer-writer.ts';
+import type { ClockOffset } from './clock-offset.ts';
+import type { ConnectionGroups } from './connection-groups.ts';
+import { GapRecovery } from './gap-recovery.ts';
+import type { FeedWorkerData } from './protocol.ts';
+import type { TickHandler } from './tick-handler.ts';
+
+/** Where outcomes go: the worker's last error (null clears it) and an immediate status report. */
+export interface OutageReports {
+  error(message: string | null): void;
+  report(): void;
+}
+
+export class OutageRecovery {
+  /** Trade recovery over REST after reconnects; undefined where the venue serves no trade history. */
+  readonly recovery: GapRecovery | undefined;
+  /** Outages whose trades could not be fetched (bars marked gapped), besides failed recoveries. */
+  private gapsUnfilled = 0;
+  /** Per connection: exchange-time bounds of its last outage. */
+  private readonly outageStart: number[] = [];
+  private readonly outageEnd: number[] = [];
+  private readonly exchange: string;
+  private readonly aggregators: readonly BarAggregator[];
+  private readonly writer: BufferWriter;
+  private readonly clock: ClockOffset;
+  private readonly reports: OutageReports;
+
+  constructor(
+    data: FeedWorkerData,
+    entry: AdapterEntry,
+    groups: ConnectionGroups,
+    handler: TickHandler,
+    aggregators: readonly BarAggregator[],
+    writer: BufferWriter,
+    clock: ClockOffset,
+    reports: OutageReports,
+  ) {
+    this.exchange = data.exchange;
+    this.aggregators = aggregators;
+    this.writer = writer;
+    this.clock = clock;
+    this.reports = reports;
+    const symbols = data.settings.symbols;
+    const restUrl = restUrlOf(entry, data.settings);
+    const first = groups.adapters[0];
+    if (restUrl === undefined || first?.tradesFrom === undefined) {
+      this.recovery = undefined;
+      return;
+    }
+    this.recovery = new GapRecovery(
+      symbols.length,
+      {
+        fetchPage: (symbol, fromId, fromTs) => groups.adapters[groups.slotOf(symbol)]!.tradesFrom!(restUrl, symbols[symbol]!, fromId, fromTs),
+        deliver(symbol, t) {
+          handler.recvTs = nowMs();
+          handler.trade(symbol, t.ts, t.price, t.size, t.side, t.id);
+        },
+        done: (symbol, recovered, error) => {
+          writer.flush();
+          if (error === undefined) {
+            if (recovered > 0) reports.error(null);
+            return;
+          }
+          reports.error(`${symbols[symbol]}: ${error}`);
+          const slot = groups.slotOf(symbol);
+          aggregators[symbol]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
+          writer.flush();
+          reports.report();
+        },
+      },
+      { pageSize: first.restPageSize ?? 1000 },
+    );
+    handler.recovery = this.recovery;
+  }
+
+  /** Trades fetched over REST to fill reconnect gaps, since start. */
+  get recoveredTrades(): number {
+    return this.recovery?.recovered ?? 0;
+  }
+
+  /** Reconnect gaps that could not be filled completely: failed recoveries and outages that could not be fetched. */
+  get unrecoveredGaps(): number {
+    return (this.recovery?.failures ?? 0) + this.gapsUnfilled;
+  }
+
+  /** Connection `slot` (symbols [first, first + count)) went down: the outage starts now. */
+  disconnected(slot: number, first: number, count: number): void {
+    this.outageStart[slot] = this.exchangeNow();
+    this.recovery?.disconnected(first, count);
+  }
+
+  /** It is back: recover the outage's trades, or mark the group's bars over it gapped. */
+  reconnected(slot: number, first: number, count: number): void {
+    this.outageEnd[slot] = this.exchangeNow();
+    if (this.recovery !== undefined) this.recovery.reconnected(first, count);
+    else this.markGapped(first, count, slot, `${this.exchange} serves no trade history: bars over the outage are marked gapped`);
+  }
+
+  /** Drop pending recoveries (worker stopping). */
+  stop(): void {
+    this.recovery?.stop();
+  }
+
+  /** Exchange time now, as estimated from the local clock and the measured offset. */
+  private exchangeNow(): number {
+    return nowMs() + this.clock.offsetMs;
+  }
+
+  /** Bars of symbols [first, first + count) over connection `slot`'s last outage may miss trades: mark them. */
+  private markGapped(first: number, count: number, slot: number, why: string): void {
+    for (let i = first; i < first + count; i++) this.aggregators[i]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
+    this.gapsUnfilled++;
+    this.reports.error(why);
+    this.writer.flush();
+    this.reports.report(); // a status event right away
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * TickHandler: what an exchange worker does with each frame's trades and
+ * quotes. Shared by the feed worker and the ingest benchmark, so the
+ * benchmark measures exactly the worker's path.
+ *
+ * Per frame: `beginFrame` stamps the local receive time (every record of the
+ * frame carries it), the adapter's `parse` calls `trade` and `quote`, then
+ * `endFrame` records the parse time and flushes the writer (both rings
+ * published, the doorbell rung once).
+ *  - A trade of a symbol whose reconnect gap is being recovered is held back
+ *    (delivered in order after the gap); one stamped implausibly far ahead is
+ *    refused; otherwise it samples the clock offset, goes to its aggregator
+ *    (duplicates stop here) and becomes a tick record.
+ *  - A quote without the venue's time takes the local time shifted by the
+ *    measured clock offset; it feeds the aggregator's spread and becomes a
+ *    tick record.
+ */
+import * as hdr from 'hdr-histogram-js';
+import type { BarAggregator } from '../bars/aggregator.ts';
+import { FrameKind, type FeedHandler } from '../exchanges/adapter.ts';
+import type { BufferWriter } from './buffer-writer.ts';
+import type { ClockOffset } from './clock-offset.ts';
+import type { GapRecovery } from './gap-recovery.ts';
+
+/**
+ * A trade stamped this far ahead of its receipt is refused and counted as a
+ * parse error: no venue's clock is that far off, and accepting it would make
+ * every later trade of the symbol "late" and dropped.
+ */
+const FUTURE_LIMIT_MS = 10 * 60_000;
+
+export class TickHandler implements FeedHandler {
+  /** Local receive time of the frame being parsed, ms (set by `beginFrame`, or before a recovered trade). */
+  recvTs = 0;
+  /** Trades taken (duplicates and refused ones excluded) and quotes taken since start. */
+  trades = 0;
+  quotes = 0;
+  /** Trades refused for a timestamp beyond FUTURE_LIMIT_MS (reported as parse errors). */
+  futureTrades = 0;
+  /** Gap recovery after reconnects, where the venue serves trades by id over REST (set once, before the feed starts). */
+  recovery: GapRecovery | undefined = undefined;
+  /** Parse-and-aggregate time per frame, µs (the status report sends and resets it). */
+  readonly parseHistogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+
+  private readonly aggregators: readonly BarAggregator[];
+  private readonly writer: BufferWriter;
+  private readonly clock: ClockOffset;
+  /** `performance.now()` when the frame being parsed arrived. */
+  private parseStart = 0;
+
+  constructor(aggregators: readonly BarAggregator[], writer: BufferWriter, clock: ClockOffset) {
+    this.aggregators = aggregators;
+    this.writer = writer;
+    this.clock = clock;
+  }
+
+  /** A frame arrived at local time `recvTs`: stamped before its parse, so the records it yields carry it. */
+  beginFrame(recvTs: number): void {
+    this.recvTs = recvTs;
+    this.parseStart = performance.now();
+  }
+
+  /** The frame is parsed: record its parse time (data frames) and publish what it wrote. */
+  endFrame(kind: FrameKind): void {
+    if (kind === FrameKind.DATA) this.parseHistogram.recordValue(Math.max(1, Math.round((performance.now() - this.parseStart) * 1000)));
+    this.writer.flush();
+  }
+
+  /** One parsed trade, symbol in this worker's numbering (see the header for what happens to it). */
+  trade(symbol: number, ts: number, price: number, size: number, side: number, tradeId: number): void {
+    const recovery = this.recovery;
+    if (recovery !== undefined && recovery.holding[symbol] === 1) {
+      recovery.hold(symbol, ts, price, size, side, tradeId); // delivered after the gap is filled
+      return;
+    }
+    const recvTs = this.recvTs;
+    if (ts - recvTs > FUTURE_LIMIT_MS) {
+      this.futureTrades++; // a bad timestamp: it would make every later trade of the symbol look late
+      return;
+    }
+    this.clock.sample(ts, recvTs);
+    if (!this.aggregators[symbol]!.addTrade(ts, price, size, side, tradeId)) return; // a duplicate
+    if (recovery !== undefined && !(ts < recovery.lastTs[symbol]!)) {
+      recovery.lastTs[symbol] = ts;
+      recovery.lastId[symbol] = tradeId;
+    }
+    this.trades++;
+    this.writer.trade(symbol, ts, recvTs, price, size, side, tradeId);
+  }
+
+  /** One parsed best bid/offer; `ts` NaN when the venue sends no quote time. */
+  quote(symbol: number, ts: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void {
+    const recvTs = this.recvTs;
+    const exchangeTs = ts === ts ? ts : recvTs + this.clock.offsetMs;
+    this.aggregators[symbol]!.addQuote(exchangeTs, bidPrice, askPrice);
+    this.quotes++;
+    this.writer.quote(symbol, exchangeTs, recvTs, bidPrice, bidSize, askPrice, askSize);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The exchange feed worker: one per configured exchange (entry point:
+ * workers/feed-worker.ts). It owns the WebSocket connections, the adapters,
+ * one BarAggregator per symbol and the writing side of the exchange's shared
+ * buffers (see protocol.ts). This module wires the parts:
+ *  - resume.ts: the aggregators, resumed from the bars in shared memory, so
+ *    a restarted worker continues the same bars;
+ *  - tick-handler.ts: per frame, parse → each trade aggregated (duplicates
+ *    stop here) and written as a tick record, each quote likewise; then both
+ *    rings published and the doorbell rung once (buffer-writer.ts);
+ *  - connection-groups.ts: the connections, within the venue's stream limits;
+ *  - outage.ts: reconnect gaps recovered over REST or marked gapped;
+ *  - status.ts: status reports to the main thread.
+ * A timer closes bars on the clock; another reports status.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { BarSeries } from '../buffers/bar-store.ts';
+import { Doorbell } from '../buffers/doorbell.ts';
+import { TickRing } from '../buffers/tick-ring.ts';
+import { adapterFor, capabilitiesOf } from '../exchanges/registry.ts';
+import { nowMs } from '../model/clock.ts';
+import { BufferWriter } from './buffer-writer.ts';
+import { ClockOffset } from './clock-offset.ts';
+import { ConnectionGroups } from './connection-groups.ts';
+import { OutageRecovery } from './outage.ts';
+import { openBarEventRing, type FeedWorkerData, type WorkerCommand } from './protocol.ts';
+import { coldStartTime, resumeAggregators } from './resume.ts';
+import { StatusReporter } from './status.ts';
+import { TickHandler } from './tick-handler.ts';
+
+/** Run the feed worker for `data` (its workerData), reporting to and commanded over `port` (its parentPort). */
+export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
+  /** The venue's registry entry (the config was validated against it in the main thread). */
+  const entry = adapterFor(data.exchange)!;
+  const capabilities = capabilitiesOf(entry, data.settings);
+
+  const series = data.buffers.series.map((sab) => new BarSeries(sab));
+  /** Ticks and bars to shared memory (see buffer-writer.ts). */
+  const writer = new BufferWriter(
+    data.settings.symbols.length,
+    new TickRing(data.buffers.ticks),
+    series,
+    new Int32Array(data.buffers.dirty),
+    openBarEventRing(data.buffers.barEvents),
+    new Doorbell(data.buffers.doorbell),
+  );
+  const clock = new ClockOffset();
+  const aggregators = resumeAggregators(data, entry, capabilities, writer, coldStartTime(data.restored, series));
+  const handler = new TickHandler(aggregators, writer, clock);
+
+  const groups = new ConnectionGroups(data, entry, capabilities, handler, {
+    disconnected: (slot, first, count) => outage.disconnected(slot, first, count),
+    reconnected: (slot, first, count) => outage.reconnected(slot, first, count),
+    stateChanged() {
+      status.state = groups.state();
+      status.report();
+    },
+    error(message) {
+      status.lastError = message;
+    },
+  });
+  const outage = new OutageRecovery(data, entry, groups, handler, aggregators, writer, clock, {
+    error(message) {
+      status.lastError = message;
+    },
+    report: () => status.report(),
+  });
+  const status = new StatusReporter((s) => port.postMessage(s), { handler, aggregators, groups, outage, clock });
+
+  const tick = setInterval(() => {
+    const now = nowMs();
+    const recovery = outage.recovery;
+    for (let i = 0; i < aggregators.length; i++) {
+      if (recovery !== undefined && recovery.paused[i] === 1) continue; // disconnected: it may be trading unseen
+      const agg = aggregators[i]!;
+      agg.clockOffsetMs = clock.offsetMs;
+      agg.advance(now);
+    }
+    writer.flush();
+  }, data.tickMs);
+  const statusTimer = setInterval(() => status.report(), data.statusMs);
+
+  port.on('message', (cmd: WorkerCommand) => {
+    if (cmd.type === 'stop') {
+      clearInterval(tick);
+      clearInterval(statusTimer);
+      groups.stop();
+      outage.stop();
+      writer.flush();
+      port.postMessage({ type: 'stopped' });
+      port.close();
+    } else if (cmd.type === 'crash') {
+      setImmediate(() => {
+        throw new Error('crash requested (fault injection)');
+      });
+    } else if (cmd.type === 'hang') {
+      const until = Date.now() + 3_600_000;
+      while (Date.now() < until); // stops answering, as a stuck parser would
+    }
+  });
+
+  groups.start();
+  status.report();
+}
