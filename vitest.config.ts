@@ -21,7 +21,7 @@ import { defineConfig } from 'vitest/config';
 
 /** Pure in-process test files, run in parallel (see above for what keeps a file out of this list). */
 const PARALLEL = [
-  'test/api/pump.test.ts',
+  'test/architecture/layers.test.ts',
   'test/backfill/binance-klines.test.ts',
   'test/bars/aggregator.fixture.test.ts',
   'test/bars/aggregator.property.test.ts',
@@ -41,9 +41,11 @@ const PARALLEL = [
   'test/fuzz/exchange-frames-binance.test.ts',
   'test/fuzz/exchange-frames-bybit-bitstamp-alpaca.test.ts',
   'test/fuzz/exchange-frames-coinbase-kraken-okx.test.ts',
+  'test/model/backoff.test.ts',
   'test/model/sessions.test.ts',
   'test/model/symbols.test.ts',
   'test/model/timeframes.test.ts',
+  'test/reader/pump.test.ts',
   'test/server/auth-rate-limit.test.ts',
   'test/server/auth.test.ts',
   'test/server/rate-limit.test.ts',
