@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
@@ -90,11 +91,13 @@ if (new Set(listed).size !== listed.length || listed.length !== ALL.length) {
 }
 
 const shared = { testTimeout: 120_000, hookTimeout: 60_000 };
+/** Parallel files: vitest's default (cores − 1) would be one at a time on a 2-core machine; at least two. */
+const UNIT_WORKERS = Math.max(2, availableParallelism() - 1);
 
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: 'unit', include: PARALLEL, sequence: { groupOrder: 0 } } },
+      { test: { ...shared, name: 'unit', include: PARALLEL, maxWorkers: UNIT_WORKERS, sequence: { groupOrder: 0 } } },
       // Concurrency tests pin a worker thread each and latency tests measure; two cores, so one file at a time.
       { test: { ...shared, name: 'serial', include: SERIAL, fileParallelism: false, sequence: { groupOrder: 1 } } },
       ...(process.env['TICKWIRE_SOAK_CI'] === '1'
