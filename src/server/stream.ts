@@ -444,22 +444,9 @@ export class StreamServer {
     }
   }
 
-  /** Size of a channel's largest binary message (numbers are fixed-width, so one sample with every optional field tells). */
+  /** Size of a channel's largest binary message; rooms are sized per message. */
   #fbsBound(ch: Channel): number {
-    const n = -0.0000012345678901234567;
-    switch (ch.kind) {
-      case 'trades':
-        return this.#fbs.trade(ch.name, n, { exchange: ch.exchange, symbol: ch.symbol, tradeId: n, price: n, size: n, side: 'unknown', ts: n, recvTs: n }).byteLength;
-      case 'quotes':
-        return this.#fbs.quote(ch.name, n, { exchange: ch.exchange, symbol: ch.symbol, bidPrice: n, bidSize: n, askPrice: n, askSize: n, ts: n, recvTs: n }).byteLength;
-      case 'bars':
-        return this.#fbs.bar(ch.name, n, {
-          openTime: n, closeTime: n, open: n, high: n, low: n, close: n, volume: n, quoteVolume: n, buyVolume: n, sellVolume: n,
-          trades: n, firstTradeId: n, lastTradeId: n, vwap: n, spread: n, closed: true, revision: n, gapped: true, source: 'backfill',
-        }).byteLength;
-      default:
-        return 0; // rooms: sized per message
-    }
+    return ch.kind === 'system' || ch.kind === 'alerts' ? 0 : this.#fbs.maxBytes(ch.kind, ch.name, ch.exchange, ch.symbol);
   }
 
   // ── connection lifecycle ───────────────────────────────────────────────

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TickwireError } from '../../src/errors.ts';
@@ -45,6 +45,7 @@ const DEFAULT_EXPECTED: TickwireConfig = {
   exchanges: {
     simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined },
   },
+  limits: { maxMemory: Math.floor(totalmem() / 2), maxSymbols: 10_000 },
 };
 
 describe('config: defaults', () => {
