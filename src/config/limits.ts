@@ -198,7 +198,7 @@ export function memoryIssue(report: MemoryReport, limits: LimitsConfig): ConfigI
     path: '',
     message:
       `the config reserves ${formatBytes(report.total)} (${report.total} bytes) of memory, expected at most ${formatBytes(limits.maxMemory)} ` +
-      `(limits.maxMemory; default ${DEFAULT_MEMORY_SHARE * 100}% of this machine's memory): ${parts.join('; ')}. ` +
+      `(limits.maxMemory, by default ${DEFAULT_MEMORY_SHARE * 100}% of this machine's memory): ${parts.join('; ')}. ` +
       'Fewer symbols, timeframes or history, a smaller stream.resumeHistory, or a larger limits.maxMemory',
   };
 }
