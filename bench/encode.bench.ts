@@ -1,6 +1,6 @@
 /**
  * Encoding one live message, per message: a trade and a bar, as the JSON
- * text the server sends (src/server/json.ts: the channel's prepared prefix
+ * text the server sends (src/wire/json.ts: the channel's prepared prefix
  * plus the numbers) against `JSON.stringify` of the message object (what a
  * hand-written server does), and as FlatBuffers (src/wire/fbs.ts,
  * `FbsEncoder`, one reused builder) against that JSON. JSON results are JS
@@ -12,10 +12,10 @@
  * server writes them. Every result's length is summed so nothing is
  * optimized away.
  */
-import type { TradeEvent } from '../src/api/types.ts';
+import type { TradeEvent } from '../src/model/events.ts';
 import { BarSeries } from '../src/buffers/bar-store.ts';
 import { BAR_FIELDS, BarField as F, writeBar, type Bar } from '../src/model/records.ts';
-import { BarTextVisitor, barJson, barMessage, prepareChannel, tradeMessage } from '../src/server/json.ts';
+import { BarTextVisitor, barJson, barMessage, prepareChannel, tradeMessage } from '../src/wire/json.ts';
 import { FbsEncoder } from '../src/wire/fbs.ts';
 import { runCases, type Row } from './harness.ts';
 

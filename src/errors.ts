@@ -101,3 +101,37 @@ export class InvalidParameterError extends TickwireError {
     this.name = 'InvalidParameterError';
   }
 }
+
+/** Where a VenueRestError happened, as far as known, and what it came from. */
+export interface VenueRestDetail {
+  /** The request's URL. */
+  url?: string;
+  /** The answer's HTTP status. */
+  status?: number;
+  cause?: unknown;
+  /** Default EXCHANGE_NOT_RUNNING; INVALID_PARAMETER when the request was refused before it was made. */
+  code?: ErrorCode;
+}
+
+/**
+ * A venue's REST API did not give what tickwire asked it for (gap recovery,
+ * backfill): a network failure or timeout (`cause`), an error status, an
+ * answer unlike what the venue documents, or a gap longer than it serves.
+ * Code EXCHANGE_NOT_RUNNING, as the backfill's klines errors always had.
+ */
+export class VenueRestError extends TickwireError {
+  /** The venue (`binance`, `okx`, …). */
+  readonly venue: string;
+  /** The request's URL; '' when the error is about no one request. */
+  readonly url: string;
+  /** The answer's HTTP status; 0 when there was none (network failure, timeout, no request). */
+  readonly status: number;
+
+  constructor(venue: string, message: string, detail: VenueRestDetail = {}) {
+    super(detail.code ?? ErrorCode.EXCHANGE_NOT_RUNNING, message, detail.cause === undefined ? undefined : { cause: detail.cause });
+    this.name = 'VenueRestError';
+    this.venue = venue;
+    this.url = detail.url ?? '';
+    this.status = detail.status ?? 0;
+  }
+}

@@ -9,21 +9,16 @@
  */
 export { createTickwire } from './api/tickwire.ts';
 export type { RuntimeOptions } from './api/tickwire.ts';
+export type { Tickwire, TickwireEvents, BarQuery } from './api/types.ts';
+export type { TradeEvent, QuoteEvent, BarUpdate, SideName } from './model/events.ts';
 export type {
-  Tickwire,
-  TickwireEvents,
-  TradeEvent,
-  QuoteEvent,
-  BarUpdate,
-  BarQuery,
   ExchangeStatus,
   ExchangeState,
   StatusReport,
   HealthReport,
   LatencyReport,
   LatencySummary,
-  SideName,
-} from './api/types.ts';
+} from './model/status.ts';
 export { createServer } from './server/server.ts';
 export type { TickwireServer, ServerOptions } from './server/server.ts';
 export { loadConfigFile, loadConfigText, parseConfig, ConfigError, DEFAULT_CONFIG_YAML } from './config/load.ts';
@@ -63,7 +58,8 @@ export { symbolRef, SymbolIndex } from './model/symbols.ts';
 export type { AggregatorOptions, BarSink } from './bars/aggregator.ts';
 export { BarAggregator, BarEvent } from './bars/aggregator.ts';
 export type { BarVisitor } from './buffers/bar-store.ts';
-export { decodeMessage, decodeCandles, FLATBUFFERS_TYPE, FBS_SUBPROTOCOL } from './wire/fbs.ts';
+export { decodeMessage, decodeCandles, FLATBUFFERS_TYPE } from './wire/fbs.ts';
+export { FBS_SUBPROTOCOL } from './wire/protocol.ts';
 export type {
   StreamMessage,
   TradeMessage,

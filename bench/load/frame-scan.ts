@@ -6,7 +6,7 @@
  * The soak's subscribers scan whole `ws` Buffers; the bench's scan the byte
  * range `[start, end)` of a received chunk in place (ws-client.ts).
  *
- * Relies on the server's field order (src/server/json.ts): `{"type":"<t>",`
+ * Relies on the server's field order (src/wire/json.ts): `{"type":"<t>",`
  * first, then `"channel"`, then `"seq"`; trades carry `"tradeId"` after the
  * symbol (the bench's hand-written baseline gateway writes the same order).
  * Anything else is reported as MessageType.OTHER and the caller falls back

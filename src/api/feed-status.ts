@@ -10,7 +10,7 @@ import type { FeedSupervisor } from '../feed/supervisor.ts';
 import { nowMs } from '../model/clock.ts';
 import { newLatencyHistogram } from '../reader/pump.ts';
 import { mergeReported } from './latency.ts';
-import type { ExchangeState, ExchangeStatus } from './types.ts';
+import type { ExchangeState, ExchangeStatus } from '../model/status.ts';
 
 export class FeedStatus {
   readonly name: string;

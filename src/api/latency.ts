@@ -5,7 +5,7 @@
  */
 import type * as hdr from 'hdr-histogram-js';
 import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
-import type { LatencySummary } from './types.ts';
+import type { LatencySummary } from '../model/status.ts';
 
 /** Add a worker's reported histogram (compressed base64, reset in the worker after each report) into `into`. */
 export function mergeReported(into: hdr.Histogram, compressedBase64: string): void {

@@ -6,7 +6,7 @@
  * is scraped (`collect`), through `RuntimeReadings`.
  */
 import client from 'prom-client';
-import type { ExchangeState, ExchangeStatus, StorageStatus } from './types.ts';
+import type { ExchangeState, ExchangeStatus, StorageStatus } from '../model/status.ts';
 
 /** The runtime's figures the metrics read at each scrape. */
 export interface RuntimeReadings {

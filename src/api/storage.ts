@@ -7,11 +7,12 @@
  * series list and reports null.
  */
 import type { StorageConfig } from '../config/types.ts';
+import type { BarUpdate } from '../model/events.ts';
 import { BAR_FIELDS, writeBar } from '../model/records.ts';
+import type { StorageStatus } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 import { BarDb } from '../storage/bar-db.ts';
 import { BarPersister, type PersistedSeries } from '../storage/persister.ts';
-import type { BarUpdate, StorageStatus } from './types.ts';
 
 /** Key of a bar series in the store and in the database. */
 export function seriesKey(exchange: string, symbol: string, tf: TimeframeName): string {

@@ -39,11 +39,13 @@ import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
 import { ExchangePump, type PumpOutput } from '../reader/pump.ts';
+import type { BarUpdate } from '../model/events.ts';
+import type { ExchangeStatus, HealthReport, LatencyReport, LatencySummary, StatusReport } from '../model/status.ts';
 import { FeedStatus } from './feed-status.ts';
 import { summarize } from './latency.ts';
 import { createRuntimeMetrics } from './metrics.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
-import type { BarQuery, BarUpdate, ExchangeStatus, HealthReport, LatencyReport, LatencySummary, StatusReport, Tickwire, TickwireEvents } from './types.ts';
+import type { BarQuery, Tickwire, TickwireEvents } from './types.ts';
 
 /** Knobs for embedding and tests; the defaults suit production. */
 export interface RuntimeOptions {

@@ -7,9 +7,11 @@
  * decimals as strings. Bars made from klines are closed, revision 0, marked
  * `BarSource.BACKFILL`, and have no trade ids (klines carry none) and no
  * spread (klines carry no quotes). Any malformed kline fails the whole page
- * (TickwireError INVALID_PARAMETER): a half-understood page is not merged.
+ * (TickwireError INVALID_PARAMETER): a half-understood page is not merged;
+ * an error status or no answer is a VenueRestError (EXCHANGE_NOT_RUNNING).
  */
 import { ErrorCode, TickwireError } from '../errors.ts';
+import { answerError, restGet } from '../exchanges/rest.ts';
 import { BAR_FIELDS, BarField as F, BarSource } from '../model/records.ts';
 import type { Timeframe, TimeframeName } from '../model/timeframes.ts';
 
@@ -33,6 +35,7 @@ export interface KlinePage {
   startTime: number;
   /** Last openTime wanted, ms (inclusive). */
   endTime: number;
+  /** Aborts the request (default: after REST_TIMEOUT_MS, ../exchanges/rest.ts). */
   signal?: AbortSignal;
 }
 
@@ -44,11 +47,9 @@ export async function fetchKlinePage(page: KlinePage, tf: Timeframe): Promise<Fl
   url.searchParams.set('startTime', String(page.startTime));
   url.searchParams.set('endTime', String(page.endTime));
   url.searchParams.set('limit', String(KLINES_PAGE_LIMIT));
-  const res = await fetch(url, { signal: page.signal });
-  if (!res.ok) {
-    throw new TickwireError(ErrorCode.EXCHANGE_NOT_RUNNING, `klines ${page.symbol} ${page.interval}: HTTP ${res.status} from ${url.origin}`);
-  }
-  return parseKlines(await res.json(), tf, `klines ${page.symbol} ${page.interval}`);
+  const answer = await restGet('binance', url, { signal: page.signal });
+  if (!answer.ok) throw answerError(answer, `klines ${page.symbol} ${page.interval}: HTTP ${answer.status} from ${url.origin}`);
+  return parseKlines(answer.body, tf, `klines ${page.symbol} ${page.interval}`);
 }
 
 /** Validate a klines answer and turn it into bar records. */

@@ -1,11 +1,10 @@
 /**
- * Reconnect delays: exponential backoff with "equal jitter". Attempt n waits
- * between half and all of min(maxMs, initialMs · 2ⁿ): the random half spreads
- * a crowd of clients that lost the same server, the fixed half keeps any one
- * of them from hammering a server that is still down. Pure: the random source
- * is injected, no timers here (the client owns them).
+ * The client SDK's reconnect delays: the shared backoff (src/model/backoff.ts)
+ * with "equal jitter" — attempt n waits between half and all of
+ * min(maxMs, initialMs · 2ⁿ) — and the SDK's defaults and option checks.
  */
 import { InvalidParameterError } from '../errors.ts';
+import { Jitter, JitteredBackoff } from '../model/backoff.ts';
 
 /** Reconnect timing (milliseconds). */
 export interface BackoffOptions {
@@ -18,13 +17,8 @@ export interface BackoffOptions {
 /** The defaults: first retries within a quarter second, never more than 30 s apart. */
 export const DEFAULT_BACKOFF: Readonly<Required<BackoffOptions>> = { initialMs: 250, maxMs: 30_000 };
 
-/** Counts failed attempts and turns the count into the next delay. */
-export class Backoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
-  readonly #random: () => number;
-  #attempt = 0;
-
+/** The shared backoff with equal jitter, its options checked once here. */
+export class Backoff extends JitteredBackoff {
   /** Throws InvalidParameterError for a non-positive initialMs or a maxMs below it. */
   constructor(options: BackoffOptions = {}, random: () => number = Math.random) {
     const initialMs = options.initialMs ?? DEFAULT_BACKOFF.initialMs;
@@ -35,26 +29,6 @@ export class Backoff {
     if (!Number.isFinite(maxMs) || maxMs < initialMs) {
       throw new InvalidParameterError('reconnect.maxMs', maxMs, `a number of milliseconds ≥ reconnect.initialMs (${initialMs})`);
     }
-    this.initialMs = initialMs;
-    this.maxMs = maxMs;
-    this.#random = random;
-  }
-
-  /** Failed attempts since the last `reset()`. */
-  get attempt(): number {
-    return this.#attempt;
-  }
-
-  /** The delay before the next attempt; counts one more failure. */
-  next(): number {
-    // 2^30 · initialMs is past any sane maxMs: stop doubling there instead of overflowing to Infinity.
-    const ceiling = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(this.#attempt, 30));
-    this.#attempt++;
-    return Math.round(ceiling / 2 + this.#random() * (ceiling / 2));
-  }
-
-  /** A connection succeeded: the next failure starts from `initialMs` again. */
-  reset(): void {
-    this.#attempt = 0;
+    super(initialMs, maxMs, Jitter.EQUAL, random);
   }
 }

@@ -17,11 +17,11 @@
  *    no source knows stays SYMBOL_NOT_FOUND), else EXCHANGE_NOT_RUNNING, the
  *    API's "data unavailable right now" (503).
  */
-import type { Tickwire } from '../api/types.ts';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import type { Bar } from '../model/records.ts';
 import { parseTimeframe } from '../model/timeframes.ts';
 import type { BarJson, CandlesResponse } from '../wire/messages.ts';
+import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import { httpGet, TransportError, type FetchLike } from './http.ts';
 
 /** Which bars to read (as `GET /v1/candles`): at most `limit` (default 500), open times in [start, end], only closed bars when `closed`. */
@@ -86,15 +86,24 @@ export interface CandleChainOptions {
   binary: boolean;
   /** Deadline of each step, ms. */
   timeoutMs: number;
-  tickwire: Pick<Tickwire, 'bars' | 'resolveSymbol'> | undefined;
+  tickwire: InProcessCandles | undefined;
   source: CandleSource | undefined;
+}
+
+/**
+ * What the chain reads from an in-process tickwire: the two methods of
+ * `Tickwire` it calls, declared here so the client does not depend on the
+ * library face (a `createTickwire()` instance fits as it is).
+ */
+export interface InProcessCandles {
+  /** Bars oldest first; throws TickwireError for an unknown exchange, symbol or timeframe. */
+  bars(exchange: string, symbol: string, timeframe: string, query: { limit?: number; start?: number; end?: number; closed?: boolean }): Bar[];
+  /** A user-given symbol (native or BASE-QUOTE) as the exchange's native id. */
+  resolveSymbol(exchange: string, symbol: string): string;
 }
 
 /** Deadline of each step of the chain, ms, unless the options say otherwise. */
 export const DEFAULT_CANDLE_TIMEOUT_MS = 1000;
-/** Largest and default `limit`, as the HTTP API has them (the other sources are held to the same). */
-export const MAX_CANDLE_LIMIT = 5000;
-export const DEFAULT_CANDLE_LIMIT = 500;
 
 /** The query, checked; throws InvalidParameterError naming the bad field. */
 export function checkQuery(q: CandleQuery): Required<Pick<CandleQuery, 'limit' | 'closed'>> & Pick<CandleQuery, 'start' | 'end'> {
@@ -248,7 +257,7 @@ export class CandleChain {
   }
 
   #inProcess(
-    tw: Pick<Tickwire, 'bars' | 'resolveSymbol'>,
+    tw: InProcessCandles,
     exchange: string,
     symbol: string,
     tf: string,

@@ -36,7 +36,7 @@
  * reported. (Bars channels are repaired by a snapshot in that case.)
  */
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
-import type { HealthReport } from '../api/types.ts';
+import type { HealthReport } from '../model/status.ts';
 import type {
   AlertMessage,
   BarJson,
@@ -51,13 +51,15 @@ import type {
   TradeMessage,
   UnsubscribedMessage,
 } from '../wire/messages.ts';
+import { channelParts } from '../wire/channels.ts';
+import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT } from '../wire/protocol.ts';
 import { Backoff } from './backoff.ts';
 import { CandleChain, DEFAULT_CANDLE_TIMEOUT_MS, type CandleQuery, type CandlesResult } from './candles.ts';
-import { ChannelState, channelParts, type ResyncReason } from './channels.ts';
+import { ChannelState, type ResyncReason } from './channels.ts';
 import { Emitter } from './emitter.ts';
 import { httpGet, type FetchLike } from './http.ts';
 import { OPEN, endpoints, socketErrorText, socketFactory, type Endpoints, type SocketFactory, type WebSocketLike } from './socket.ts';
-import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT, Subscription } from './subscription.ts';
+import { Subscription } from './subscription.ts';
 import type {
   ClientEvents,
   ClientGap,

@@ -18,7 +18,7 @@ export type {
   TickwireClientOptions,
 } from './types.ts';
 export { CandlesUnavailableError } from './candles.ts';
-export type { CandleFailure, CandleQuery, CandleSource, CandleSourceName, CandlesResult } from './candles.ts';
+export type { CandleFailure, CandleQuery, CandleSource, CandleSourceName, CandlesResult, InProcessCandles } from './candles.ts';
 export type { FetchLike } from './http.ts';
 export type { BackoffOptions } from './backoff.ts';
 export type { WebSocketConstructor, WebSocketLike } from './socket.ts';

@@ -14,6 +14,7 @@
  * the query (`token=`, the last resort: URLs end up in logs).
  */
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
+import { FBS_SUBPROTOCOL, JSON_SUBPROTOCOL } from '../wire/protocol.ts';
 
 /** The part of the WHATWG WebSocket API the client uses. */
 export interface WebSocketLike {
@@ -94,7 +95,7 @@ export async function socketFactory(injected: WebSocketConstructor | undefined):
       open(base, format, token) {
         const placement = tokenPlacement(token, false);
         const url = streamUrl(base, format, placement === 'query' ? token : undefined);
-        return placement === 'protocol' ? new impl(url, [`tickwire.${format}`, `bearer.${token}`]) : new impl(url);
+        return placement === 'protocol' ? new impl(url, [format === 'fbs' ? FBS_SUBPROTOCOL : JSON_SUBPROTOCOL, `bearer.${token}`]) : new impl(url);
       },
     };
   }

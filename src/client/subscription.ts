@@ -4,13 +4,10 @@
  * guarded here: a handler that throws is reported, never breaks delivery.
  */
 import { InvalidParameterError } from '../errors.ts';
-import { parsePattern, patternMatches, type ChannelPattern } from './channels.ts';
+import { looseWildcardMatches, parseLooseWildcard, type LooseWildcard } from '../wire/channels.ts';
+import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT } from '../wire/protocol.ts';
 import type { SubscribeOptions, SubscriptionHandlers } from './types.ts';
 
-/** Largest snapshot the server gives. */
-export const MAX_SNAPSHOT = 1000;
-/** Channels one subscribe message may carry. */
-export const MAX_CHANNELS_PER_MESSAGE = 500;
 
 const HANDLER_NAMES = ['subscribed', 'trade', 'quote', 'bar', 'snapshot', 'gap', 'system', 'alert', 'error'] as const;
 
@@ -25,7 +22,7 @@ export class Subscription {
   readonly key: number;
   /** Channel names as given (concrete or wildcard). */
   readonly given: readonly string[];
-  readonly patterns: readonly ChannelPattern[];
+  readonly patterns: readonly LooseWildcard[];
   readonly handlers: Readonly<SubscriptionHandlers>;
   /** Bars to snapshot first (0: none). */
   readonly snapshot: number;
@@ -59,7 +56,7 @@ export class Subscription {
     }
     this.key = key;
     this.given = [...new Set(list as string[])];
-    this.patterns = this.given.map(parsePattern).filter((p) => p !== undefined);
+    this.patterns = this.given.map((name) => parseLooseWildcard(name)).filter((p) => p !== undefined);
     this.handlers = { ...(handlers as SubscriptionHandlers) };
     this.snapshot = snapshot;
   }
@@ -71,7 +68,7 @@ export class Subscription {
 
   /** True when a channel that appeared later falls under one of this subscription's wildcards. */
   claims(channel: string): boolean {
-    for (const p of this.patterns) if (patternMatches(p, channel)) return true;
+    for (const p of this.patterns) if (looseWildcardMatches(p, channel)) return true;
     return false;
   }
 }

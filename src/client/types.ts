@@ -4,7 +4,6 @@
  * Message shapes are the protocol's own (src/wire/messages.ts): JSON and
  * FlatBuffers subscribers get identical objects.
  */
-import type { Tickwire } from '../api/types.ts';
 import type { TickwireError } from '../errors.ts';
 import type {
   AlertMessage,
@@ -16,7 +15,7 @@ import type {
   TradeMessage,
 } from '../wire/messages.ts';
 import type { BackoffOptions } from './backoff.ts';
-import type { CandleSource } from './candles.ts';
+import type { CandleSource, InProcessCandles } from './candles.ts';
 import type { FetchLike } from './http.ts';
 import type { WebSocketConstructor } from './socket.ts';
 
@@ -52,7 +51,7 @@ export interface TickwireClientOptions {
     /** Deadline of each step, ms. Default 1 000. */
     timeoutMs?: number;
     /** An in-process instance (`createTickwire()`) to read when the API does not answer. */
-    tickwire?: Pick<Tickwire, 'bars' | 'resolveSymbol'>;
+    tickwire?: InProcessCandles;
     /** The last resort: any source of bars. */
     source?: CandleSource;
   };

@@ -7,7 +7,7 @@ import type { Checker } from '../check/checker.ts';
 import { indexPath, isMap, keyPath } from '../check/paths.ts';
 import { isLoopbackHost, openServerProblem } from '../security/host.ts';
 import { MIN_JWT_SECRET_LENGTH, TOKEN_NAME_PATTERN } from '../security/token-rules.ts';
-import { parseChannelPattern } from '../server/principal.ts';
+import { parseChannelPattern } from '../wire/channels.ts';
 import { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE } from './defaults.ts';
 import { KNOWN_EXCHANGES } from './exchanges.ts';
 import { rateSection } from './rate.ts';

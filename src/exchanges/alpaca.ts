@@ -43,7 +43,7 @@
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
-import { daysFromCivil, daysInMonth, isPlausibleMs, isQuantity } from './decode.ts';
+import { Rfc3339, isPlausibleMs, isQuantity, parseRfc3339Ms } from './decode.ts';
 
 export type AlpacaAssetClass = 'stocks' | 'crypto';
 /** Stock feeds: `iex` (free plan), `sip` (all US exchanges, paid), `test` (always-on fake stream, symbol FAKEPACA). */
@@ -295,7 +295,7 @@ export class AlpacaAdapter implements ExchangeAdapter {
     const size = t['s'];
     if (!isQuantity(price) || price === 0) return 'bad price p';
     if (!isQuantity(size) || size === 0) return 'bad size s';
-    const ts = typeof t['t'] === 'string' ? parseRfc3339Ms(t['t']) : NaN;
+    const ts = typeof t['t'] === 'string' ? parseRfc3339Ms(t['t'], Rfc3339.ANY) : NaN;
     if (!isPlausibleMs(ts)) return 'bad time t';
     if (!optionalStrings(t['c'])) return 'bad conditions c';
     let side = 0;
@@ -339,7 +339,7 @@ export class AlpacaAdapter implements ExchangeAdapter {
     if (!isQuantity(ask)) return 'bad ask price ap';
     if (!isQuantity(bidSize)) return 'bad bid size bs';
     if (!isQuantity(askSize)) return 'bad ask size as';
-    const ts = typeof q['t'] === 'string' ? parseRfc3339Ms(q['t']) : NaN;
+    const ts = typeof q['t'] === 'string' ? parseRfc3339Ms(q['t'], Rfc3339.ANY) : NaN;
     if (!isPlausibleMs(ts)) return 'bad time t';
     if (!optionalStrings(q['c'])) return 'bad conditions c';
     if (!optionalString(q['bx'])) return 'bad bid exchange bx';
@@ -461,66 +461,6 @@ function isMarkedBigId(i: unknown): i is string {
     if (d < 0 || d > 9) return false;
   }
   return true;
-}
-
-/** Two ASCII digits at s[i, i+2) as a number, NaN otherwise. */
-function two(s: string, i: number): number {
-  const a = s.charCodeAt(i) - 48;
-  const b = s.charCodeAt(i + 1) - 48;
-  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : NaN;
-}
-
-/**
- * An RFC-3339 date-time (`2021-02-22T15:51:44.208123456Z`, `...+05:30`) as
- * epoch ms, fraction truncated below the millisecond; NaN when it is not
- * one. Any number of fractional digits (the whole text at most 64
- * characters); `T`/`t`, `Z`/`z` and `±hh:mm` offsets (`-00:00` too) as
- * RFC 3339 allows. Dates are checked (Feb 29 only in leap years); a leap
- * second (:60) is refused, as epoch ms cannot represent it (Alpaca
- * documents none).
- * No allocation, no Date object.
- */
-export function parseRfc3339Ms(s: string): number {
-  const n = s.length;
-  if (n < 20 || n > 64) return NaN;
-  const year = two(s, 0) * 100 + two(s, 2);
-  const month = two(s, 5);
-  const day = two(s, 8);
-  const hour = two(s, 11);
-  const minute = two(s, 14);
-  const second = two(s, 17);
-  const sep = s.charCodeAt(10);
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 116) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return NaN;
-  if (!(month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59 && year >= 0)) return NaN;
-  if (day > daysInMonth(year, month)) return NaN;
-  let i = 19;
-  let ms = 0;
-  if (s.charCodeAt(i) === 46) {
-    i++;
-    const start = i;
-    for (; i < n; i++) {
-      const d = s.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) break;
-      if (i - start < 3) ms = ms * 10 + d;
-    }
-    const digits = i - start;
-    if (digits === 0) return NaN;
-    if (digits === 1) ms *= 100;
-    else if (digits === 2) ms *= 10;
-  }
-  let offsetMin = 0;
-  const z = s.charCodeAt(i);
-  if (z === 90 || z === 122) {
-    if (i + 1 !== n) return NaN;
-  } else if (z === 43 || z === 45) {
-    const oh = two(s, i + 1);
-    const om = two(s, i + 4);
-    if (i + 6 !== n || s.charCodeAt(i + 3) !== 58 || !(oh <= 23 && om <= 59)) return NaN;
-    offsetMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
-  } else {
-    return NaN;
-  }
-  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms - offsetMin * 60_000;
 }
 
 // ---- Wire types (as documented; every field is validated in parse) ----

@@ -22,6 +22,7 @@ import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 import { BinanceSymbols, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
 import { decimalWithExponent, isEpochMs, isTradeId } from './decode.ts';
+import { answerError, restGet } from './rest.ts';
 import { FrameScanner } from './scan.ts';
 
 export const binanceCapabilities: AdapterCapabilities = {
@@ -130,16 +131,17 @@ export class BinanceAdapter implements ExchangeAdapter {
    */
   async tradesFrom(restUrl: string, symbol: string, fromId: number, _fromTs: number): Promise<RecoveredTrade[]> {
     const url = `${restUrl.replace(/\/+$/, '')}/api/v3/historicalTrades?symbol=${encodeURIComponent(symbol.toUpperCase())}&fromId=${fromId}&limit=${REST_PAGE}`;
-    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`binance REST ${res.status} for historicalTrades`);
-    const body: unknown = await res.json();
-    if (!Array.isArray(body)) throw new Error('binance REST: historicalTrades did not answer a list');
+    const answer = await restGet('binance', url);
+    if (!answer.ok) throw answerError(answer, `binance REST ${answer.status} for historicalTrades`);
+    const body = answer.body;
+    if (body === undefined) throw answerError(answer, 'binance REST: historicalTrades did not answer JSON');
+    if (!Array.isArray(body)) throw answerError(answer, 'binance REST: historicalTrades did not answer a list');
     return body.map((item: unknown) => {
       const t = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
       const price = decimalWithExponent(t['price']);
       const size = decimalWithExponent(t['qty']);
       if (!isTradeId(t['id']) || !isEpochMs(t['time']) || !(price > 0) || !(size > 0) || typeof t['isBuyerMaker'] !== 'boolean') {
-        throw new Error('binance REST: malformed trade in historicalTrades');
+        throw answerError(answer, 'binance REST: malformed trade in historicalTrades');
       }
       return { ts: t['time'] as number, price, size, side: t['isBuyerMaker'] ? -1 : 1, id: t['id'] as number };
     });

@@ -56,6 +56,7 @@
  * asked for, and a gap older than a day cannot be filled.
  */
 import type { FeedChannel } from '../config/types.ts';
+import { ErrorCode, VenueRestError } from '../errors.ts';
 import {
   FrameKind,
   type AdapterCapabilities,
@@ -66,6 +67,7 @@ import {
   type RecoveredTrade,
 } from './adapter.ts';
 import { decimalWithExponent, isPlausibleMs, venueText } from './decode.ts';
+import { answerError, restGet } from './rest.ts';
 
 export const bitstampCapabilities: AdapterCapabilities = {
   name: 'bitstamp',
@@ -199,31 +201,31 @@ export class BitstampAdapter implements ExchangeAdapter {
    * whole seconds (`date`): the REST API gives no finer time.
    */
   async tradesFrom(restUrl: string, symbol: string, fromId: number, fromTs: number): Promise<RecoveredTrade[]> {
-    if (!Number.isFinite(fromTs) || !Number.isSafeInteger(fromId)) throw new Error('bitstamp REST: no last trade to recover from');
+    if (!Number.isFinite(fromTs) || !Number.isSafeInteger(fromId)) {
+      throw new VenueRestError('bitstamp', 'bitstamp REST: no last trade to recover from', { code: ErrorCode.INVALID_PARAMETER });
+    }
     const elapsed = this.now() - fromTs;
     const window = BITSTAMP_TRANSACTION_WINDOWS.find(([, ms]) => elapsed + BITSTAMP_WINDOW_MARGIN_MS <= ms);
     if (window === undefined) {
-      throw new Error(`bitstamp REST: the gap began ${Math.round(elapsed / 60_000)} min ago, before the last day of transactions the venue serves`);
+      throw new VenueRestError('bitstamp', `bitstamp REST: the gap began ${Math.round(elapsed / 60_000)} min ago, before the last day of transactions the venue serves`);
     }
     const pair = symbol.toLowerCase();
     const url = `${restUrl.replace(/\/+$/, '')}/api/v2/transactions/${encodeURIComponent(pair)}/?time=${window[0]}`;
-    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    let body: unknown;
-    try {
-      body = await res.json();
-    } catch {
-      if (!res.ok) throw new Error(`bitstamp REST ${res.status} for transactions`);
-      throw new Error('bitstamp REST: transactions did not answer JSON');
+    const answer = await restGet('bitstamp', url);
+    const body = answer.body;
+    if (body === undefined) {
+      if (!answer.ok) throw answerError(answer, `bitstamp REST ${answer.status} for transactions`);
+      throw answerError(answer, 'bitstamp REST: transactions did not answer JSON');
     }
-    if (!res.ok || !Array.isArray(body)) {
+    if (!answer.ok || !Array.isArray(body)) {
       // Errors: `{"status":"error","reason":<text or {field: [text]}>,"code":"API0001"}`.
       const e = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
       const code = typeof e['code'] === 'string' || typeof e['code'] === 'number' ? String(e['code']) : '';
       const text = e['reason'] ?? e['message'];
       const reason = text === undefined ? '' : `: ${typeof text === 'string' ? text : JSON.stringify(text)}`;
-      if (!res.ok) throw new Error(`bitstamp REST ${res.status}${code === '' ? '' : ` (${code})`} for transactions${reason}`);
-      if (e['status'] === 'error' || code !== '' || reason !== '') throw new Error(`bitstamp REST error${code === '' ? '' : ` ${code}`}${reason}`);
-      throw new Error('bitstamp REST: transactions did not answer a list');
+      if (!answer.ok) throw answerError(answer, `bitstamp REST ${answer.status}${code === '' ? '' : ` (${code})`} for transactions${reason}`);
+      if (e['status'] === 'error' || code !== '' || reason !== '') throw answerError(answer, `bitstamp REST error${code === '' ? '' : ` ${code}`}${reason}`);
+      throw answerError(answer, 'bitstamp REST: transactions did not answer a list');
     }
     const trades: RecoveredTrade[] = [];
     for (const item of body as unknown[]) {
@@ -234,7 +236,7 @@ export class BitstampAdapter implements ExchangeAdapter {
       const size = decimalWithExponent(t.amount);
       const type = integer(t.type);
       if (typeof item !== 'object' || item === null || !(id >= 0) || !isPlausibleMs(seconds * 1000) || !(price > 0) || !(size > 0) || (type !== 0 && type !== 1)) {
-        throw new Error('bitstamp REST: malformed trade in transactions');
+        throw answerError(answer, 'bitstamp REST: malformed trade in transactions');
       }
       if (id >= fromId) trades.push({ ts: seconds * 1000, price, size, side: type === 0 ? 1 : -1, id });
     }

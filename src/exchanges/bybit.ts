@@ -46,6 +46,7 @@
  *   to the last trade seen cannot fill the gap, and says so.
  */
 import type { FeedChannel } from '../config/types.ts';
+import { ErrorCode, VenueRestError } from '../errors.ts';
 import {
   FrameKind,
   type AdapterCapabilities,
@@ -56,6 +57,7 @@ import {
   type RecoveredTrade,
 } from './adapter.ts';
 import { isEpochMs, plainDecimal, venueText } from './decode.ts';
+import { answerError, restGet } from './rest.ts';
 
 /**
  * Sources: ../shared/fixtures/bybit/protocol.md (B1 = bybit-exchange/docs v5).
@@ -181,23 +183,21 @@ export class BybitAdapter implements ExchangeAdapter {
    */
   async tradesFrom(restUrl: string, symbol: string, fromId: number, fromTs: number): Promise<RecoveredTrade[]> {
     // fromId is a 53-bit hash + 1: up to 2^53, an integer but not a "safe" one.
-    if (!Number.isFinite(fromTs) || !Number.isInteger(fromId)) throw new Error('bybit REST: no last trade to recover from');
+    if (!Number.isFinite(fromTs) || !Number.isInteger(fromId)) {
+      throw new VenueRestError('bybit', 'bybit REST: no last trade to recover from', { code: ErrorCode.INVALID_PARAMETER });
+    }
     const name = symbol.toUpperCase();
     const limit = BYBIT_RECENT_TRADES[this.category];
     const url = `${restUrl.replace(/\/+$/, '')}/v5/market/recent-trade?category=${this.category}&symbol=${encodeURIComponent(name)}&limit=${limit}`;
-    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`bybit REST ${res.status} for recent-trade`);
-    let body: unknown;
-    try {
-      body = await res.json();
-    } catch {
-      throw new Error('bybit REST: recent-trade did not answer JSON');
-    }
+    const answer = await restGet('bybit', url);
+    if (!answer.ok) throw answerError(answer, `bybit REST ${answer.status} for recent-trade`);
+    const body = answer.body;
+    if (body === undefined) throw answerError(answer, 'bybit REST: recent-trade did not answer JSON');
     const b = (typeof body === 'object' && body !== null ? body : {}) as Partial<WireRecentTrades>;
-    if (typeof b.retCode !== 'number') throw new Error('bybit REST: recent-trade answer without retCode');
-    if (b.retCode !== 0) throw new Error(`bybit REST error ${b.retCode}: ${typeof b.retMsg === 'string' ? b.retMsg : 'no message'}`);
+    if (typeof b.retCode !== 'number') throw answerError(answer, 'bybit REST: recent-trade answer without retCode');
+    if (b.retCode !== 0) throw answerError(answer, `bybit REST error ${b.retCode}: ${typeof b.retMsg === 'string' ? b.retMsg : 'no message'}`);
     const list = typeof b.result === 'object' && b.result !== null ? b.result.list : undefined;
-    if (!Array.isArray(list)) throw new Error('bybit REST: recent-trade answer without result.list');
+    if (!Array.isArray(list)) throw answerError(answer, 'bybit REST: recent-trade answer without result.list');
     const lastSeen = fromId - 1;
     let sawLast = false;
     let oldest = Infinity;
@@ -205,7 +205,7 @@ export class BybitAdapter implements ExchangeAdapter {
     // Newest first: walked backwards, so equal times stay in the venue's order.
     for (let k = list.length - 1; k >= 0; k--) {
       const t = list[k] as Partial<WireRecentTrade> | null;
-      if (typeof t !== 'object' || t === null) throw new Error('bybit REST: malformed trade in recent-trade');
+      if (typeof t !== 'object' || t === null) throw answerError(answer, 'bybit REST: malformed trade in recent-trade');
       const price = plainDecimal(t.price);
       const size = plainDecimal(t.size);
       const time = timeString(t.time);
@@ -222,7 +222,7 @@ export class BybitAdapter implements ExchangeAdapter {
         side === 0 ||
         (t.isBlockTrade !== undefined && typeof t.isBlockTrade !== 'boolean')
       ) {
-        throw new Error('bybit REST: malformed trade in recent-trade');
+        throw answerError(answer, 'bybit REST: malformed trade in recent-trade');
       }
       const id = bybitTradeId(execId);
       if (time < oldest) oldest = time;
@@ -230,7 +230,8 @@ export class BybitAdapter implements ExchangeAdapter {
       else if (time >= fromTs) trades.push({ ts: time, price, size, side, id });
     }
     if (list.length >= limit && !sawLast && oldest >= fromTs) {
-      throw new Error(
+      throw answerError(
+        answer,
         `bybit REST: gap longer than the venue's recent-trades window (the last ${list.length} trades go back to ${new Date(oldest).toISOString()}, the gap to ${new Date(fromTs).toISOString()})`,
       );
     }

@@ -32,7 +32,8 @@
  *   is emitted on trades only, so it is not a full BBO stream.
  * - `time` is RFC 3339 UTC with µs (`2021-04-17T16:43:37.089723Z`); read
  *   here to epoch ms, the fraction truncated to ms (what Date.parse gives for
- *   up to 6 digits; see `isoMs` for why Date.parse itself is not used).
+ *   up to 6 digits; see `parseRfc3339Ms` in ./decode.ts for why Date.parse
+ *   itself is not used).
  *   Prices and sizes are decimal strings.
  *
  * Capabilities (sources in brackets):
@@ -57,8 +58,10 @@
  * answers the forward question GapRecovery asks.
  */
 import type { FeedChannel } from '../config/types.ts';
+import { ErrorCode, VenueRestError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
-import { daysFromCivil, daysInMonth, decimalWithExponent, digitsAt, isPlausibleMs, venueText } from './decode.ts';
+import { Rfc3339, decimalWithExponent, isPlausibleMs, parseRfc3339Ms, venueText } from './decode.ts';
+import { answerError, restGet, tradesPagedBackward } from './rest.ts';
 
 export const coinbaseCapabilities: AdapterCapabilities = {
   name: 'coinbase',
@@ -80,6 +83,9 @@ export const REST_LIMIT = 1000;
  * per IP, so one gap at this bound may run into it (a 429, which throws).
  */
 export const REST_MAX_PAGES = 20;
+
+/** Headers of every REST request: JSON asked for, and a user agent named. */
+const REST_HEADERS = { accept: 'application/json', 'user-agent': 'tickwire' };
 
 /** A Coinbase Exchange adapter for `symbols` (product ids such as `BTC-USD`, any case). */
 export class CoinbaseAdapter implements ExchangeAdapter {
@@ -225,37 +231,25 @@ export class CoinbaseAdapter implements ExchangeAdapter {
    * back past its cursor. `fromTs` is not needed: trade ids are ordered.
    */
   async tradesFrom(restUrl: string, symbol: string, fromId: number, _fromTs: number): Promise<RecoveredTrade[]> {
-    if (!Number.isSafeInteger(fromId)) throw new Error(`coinbase REST: bad trade id to recover from: ${fromId}`);
+    if (!Number.isSafeInteger(fromId)) {
+      throw new VenueRestError('coinbase', `coinbase REST: bad trade id to recover from: ${fromId}`, { code: ErrorCode.INVALID_PARAMETER });
+    }
     const path = `/products/${encodeURIComponent(symbol.toUpperCase())}/trades`;
     const base = `${restUrl.replace(/\/+$/, '')}${path}?limit=${REST_LIMIT}`;
-    const kept: RecoveredTrade[] = [];
-    let cursor = NaN; // the oldest trade_id seen so far; NaN: start from the newest
-    for (let page = 0; page < REST_MAX_PAGES; page++) {
-      const url = cursor === cursor ? `${base}&after=${cursor}` : base;
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json', 'user-agent': 'tickwire' } });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`coinbase REST ${res.status} for ${path}${restMessage(text)}`);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new Error(`coinbase REST: ${path} did not answer JSON`);
-      }
-      if (!Array.isArray(body)) throw new Error(`coinbase REST: ${path} did not answer a list${restMessage(text)}`);
-      if (body.length === 0) return oldestFirst(kept); // the product's history ends here
-      let oldest = Infinity;
-      for (const item of body as unknown[]) {
-        const t = restTrade(item);
-        if (t === undefined) throw new Error(`coinbase REST: malformed trade in ${path}: ${JSON.stringify(item)?.slice(0, 200)}`);
-        // A page not older than its cursor would repeat itself until the bound: say so instead.
-        if (cursor === cursor && t.id >= cursor) throw new Error(`coinbase REST: ${path} after=${cursor} answered trade ${t.id}, not an older one`);
-        if (t.id < oldest) oldest = t.id;
-        if (t.id >= fromId) kept.push(t);
-      }
-      if (oldest <= fromId) return oldestFirst(kept); // reached the last trade seen (or before it)
-      cursor = oldest;
-    }
-    throw new Error(`coinbase REST: gap longer than ${REST_MAX_PAGES} pages of ${REST_LIMIT} trades (trade ${fromId} not reached)`);
+    return tradesPagedBackward(fromId, {
+      venue: 'coinbase',
+      endpoint: path,
+      limit: REST_LIMIT,
+      maxPages: REST_MAX_PAGES,
+      async page(cursor) {
+        const answer = await restGet('coinbase', cursor === cursor ? `${base}&after=${cursor}` : base, { headers: REST_HEADERS });
+        if (!answer.ok) throw answerError(answer, `coinbase REST ${answer.status} for ${path}${restMessage(answer.text)}`);
+        if (answer.body === undefined) throw answerError(answer, `coinbase REST: ${path} did not answer JSON`);
+        if (!Array.isArray(answer.body)) throw answerError(answer, `coinbase REST: ${path} did not answer a list${restMessage(answer.text)}`);
+        return { answer, items: answer.body };
+      },
+      trade: restTrade,
+    });
   }
 
   /** Index of product `v`; -1 a product not ours, -2 not a product id at all. */
@@ -284,12 +278,6 @@ function restTrade(item: unknown): RecoveredTrade | undefined {
   return { ts, price, size, side, id };
 }
 
-/** `trades` by id, oldest first, each id once (pages come newest first; this does not rely on it). */
-function oldestFirst(trades: RecoveredTrade[]): RecoveredTrade[] {
-  trades.sort((a, b) => a.id - b.id);
-  return trades.filter((t, i) => i === 0 || t.id !== trades[i - 1]!.id);
-}
-
 /** `: <message>` of a REST error body (`{"message":".."}`), or nothing. */
 function restMessage(text: string): string {
   try {
@@ -300,38 +288,9 @@ function restMessage(text: string): string {
   }
 }
 
-/**
- * `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` as epoch ms, the fraction truncated to ms;
- * NaN for anything else (other offsets, impossible dates, years before 1970).
- * Not Date.parse: V8 reads more than 9 fraction digits wrongly (…37.0897231234Z
- * gives .897), falls back to a lenient legacy parser (2021-02-30 becomes
- * March 2), and took ~300 ns per call here, several times this.
- */
+/** Coinbase's `time` (RFC 3339 UTC, `Z`, up to 9 fraction digits) as epoch ms, the fraction truncated; NaN for anything else. */
 function isoMs(v: unknown): number {
-  if (typeof v !== 'string') return NaN;
-  const n = v.length;
-  if (n < 20 || n > 30 || v.charCodeAt(n - 1) !== 90 /* Z */) return NaN;
-  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return NaN;
-  const year = digitsAt(v, 0, 4);
-  const month = digitsAt(v, 5, 2);
-  const day = digitsAt(v, 8, 2);
-  const hour = digitsAt(v, 11, 2);
-  const minute = digitsAt(v, 14, 2);
-  const second = digitsAt(v, 17, 2);
-  let ms = 0;
-  if (n > 20) {
-    // A fraction: '.', then 1 to 9 digits before the Z.
-    if (v.charCodeAt(19) !== 46 || n < 22) return NaN;
-    for (let i = 20; i < n - 1; i++) {
-      const d = v.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return NaN;
-      if (i < 23) ms = ms * 10 + d;
-    }
-    for (let k = n - 21; k < 3; k++) ms *= 10;
-  }
-  if (!(year >= 1970 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59)) return NaN;
-  if (day > daysInMonth(year, month)) return NaN;
-  return (daysFromCivil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second) * 1000 + ms;
+  return typeof v === 'string' ? parseRfc3339Ms(v, Rfc3339.UTC) : NaN;
 }
 
 // ───────────────────────────────────────────────────────────── wire types

@@ -46,6 +46,7 @@
  * time is not documented: both readings are handled.
  */
 import type { FeedChannel } from '../config/types.ts';
+import { ErrorCode, VenueRestError } from '../errors.ts';
 import {
   FrameKind,
   type AdapterCapabilities,
@@ -55,7 +56,8 @@ import {
   type FeedHandler,
   type RecoveredTrade,
 } from './adapter.ts';
-import { MAX_QUANTITY, daysInMonth, digitsAt, isPlausibleMs, isTradeId, plainDecimal, venueText } from './decode.ts';
+import { MAX_QUANTITY, Rfc3339, isPlausibleMs, isTradeId, parseRfc3339Ms, plainDecimal, venueText } from './decode.ts';
+import { answerError, restGet, type RestAnswer } from './rest.ts';
 
 export const krakenCapabilities: AdapterCapabilities = {
   name: 'kraken',
@@ -157,7 +159,9 @@ export class KrakenAdapter implements ExchangeAdapter {
    * "the venue has no more" to GapRecovery.
    */
   async tradesFrom(restUrl: string, symbol: string, fromId: number, fromTs: number): Promise<RecoveredTrade[]> {
-    if (!Number.isFinite(fromTs) || fromTs <= 0 || !Number.isSafeInteger(fromId)) throw new Error('kraken REST: no last trade to recover from');
+    if (!Number.isFinite(fromTs) || fromTs <= 0 || !Number.isSafeInteger(fromId)) {
+      throw new VenueRestError('kraken', 'kraken REST: no last trade to recover from', { code: ErrorCode.INVALID_PARAMETER });
+    }
     const pair = krakenRestPair(symbol);
     const trades: RecoveredTrade[] = [];
     let next = fromId;
@@ -170,8 +174,8 @@ export class KrakenAdapter implements ExchangeAdapter {
         next = t.id + 1;
       }
       if (page.trades.length < KRAKEN_REST_PAGE || trades.length >= KRAKEN_REST_PAGE) return trades;
-      if (page.last <= since) throw new Error(`kraken REST: Trades for ${pair} does not advance past since=${since}`);
-      if (request === MAX_REST_REQUESTS) throw new Error(`kraken REST: ${MAX_REST_REQUESTS} pages of Trades for ${pair} held only trades already seen`);
+      if (page.last <= since) throw answerError(page.answer, `kraken REST: Trades for ${pair} does not advance past since=${since}`);
+      if (request === MAX_REST_REQUESTS) throw answerError(page.answer, `kraken REST: ${MAX_REST_REQUESTS} pages of Trades for ${pair} held only trades already seen`);
       since = page.last;
     }
   }
@@ -273,33 +277,29 @@ export class KrakenAdapter implements ExchangeAdapter {
 }
 
 /** One `/0/public/Trades` answer: its trades (validated, as given) and its `last` cursor (ns). */
-async function krakenTradesPage(restUrl: string, pair: string, since: bigint): Promise<{ trades: RecoveredTrade[]; last: bigint }> {
+async function krakenTradesPage(restUrl: string, pair: string, since: bigint): Promise<{ trades: RecoveredTrade[]; last: bigint; answer: RestAnswer }> {
   const url = `${restUrl.replace(/\/+$/, '')}/0/public/Trades?pair=${encodeURIComponent(pair)}&since=${since}&count=${KRAKEN_REST_PAGE}`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`kraken REST ${res.status} for Trades`);
-  let body: unknown;
-  try {
-    body = await res.json();
-  } catch {
-    throw new Error('kraken REST: Trades did not answer JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('kraken REST: Trades did not answer an object');
+  const answer = await restGet('kraken', url);
+  if (!answer.ok) throw answerError(answer, `kraken REST ${answer.status} for Trades`);
+  const body = answer.body;
+  if (body === undefined) throw answerError(answer, 'kraken REST: Trades did not answer JSON');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw answerError(answer, 'kraken REST: Trades did not answer an object');
   const b = body as Record<string, unknown>;
   const errors = b['error'];
-  if (!Array.isArray(errors)) throw new Error('kraken REST: Trades answer without an error list');
-  if (errors.length > 0) throw new Error(`kraken REST error: ${errors.map(String).join(', ')}`);
+  if (!Array.isArray(errors)) throw answerError(answer, 'kraken REST: Trades answer without an error list');
+  if (errors.length > 0) throw answerError(answer, `kraken REST error: ${errors.map(String).join(', ')}`);
   const result = b['result'];
-  if (typeof result !== 'object' || result === null || Array.isArray(result)) throw new Error('kraken REST: Trades answer without result');
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) throw answerError(answer, 'kraken REST: Trades answer without result');
   const r = result as Record<string, unknown>;
   const last = r['last'];
-  if (typeof last !== 'string' || !/^[0-9]{1,25}$/.test(last)) throw new Error('kraken REST: Trades answer without a `last` cursor');
+  if (typeof last !== 'string' || !/^[0-9]{1,25}$/.test(last)) throw answerError(answer, 'kraken REST: Trades answer without a `last` cursor');
   // The trades are keyed by the pair's canonical name, which differs from the name asked for.
   const keys = Object.keys(r).filter((k) => k !== 'last');
   const list = keys.length === 1 ? r[keys[0]!] : undefined;
-  if (!Array.isArray(list)) throw new Error(`kraken REST: Trades answer for ${pair} does not hold one list of trades`);
+  if (!Array.isArray(list)) throw answerError(answer, `kraken REST: Trades answer for ${pair} does not hold one list of trades`);
   const trades = list.map((item: unknown): RecoveredTrade => {
     const t = item as unknown[];
-    if (!Array.isArray(t) || t.length < 7) throw new Error('kraken REST: malformed trade in Trades');
+    if (!Array.isArray(t) || t.length < 7) throw answerError(answer, 'kraken REST: malformed trade in Trades');
     const price = plainDecimal(t[0]);
     const size = plainDecimal(t[1]);
     const time = t[2];
@@ -315,15 +315,15 @@ async function krakenTradesPage(restUrl: string, pair: string, since: bigint): P
       typeof t[5] !== 'string' ||
       !isTradeId(id)
     ) {
-      throw new Error('kraken REST: malformed trade in Trades');
+      throw answerError(answer, 'kraken REST: malformed trade in Trades');
     }
     // Seconds with µs as a float: kept to the µs, as ms with a fraction (as the WebSocket's timestamps).
     return { ts: Math.round(time * 1e6) / 1000, price, size, side: side === 'b' ? 1 : -1, id: id as number };
   });
   for (let i = 1; i < trades.length; i++) {
-    if (!(trades[i]!.id > trades[i - 1]!.id)) throw new Error('kraken REST: Trades not in trade id order');
+    if (!(trades[i]!.id > trades[i - 1]!.id)) throw answerError(answer, 'kraken REST: Trades not in trade id order');
   }
-  return { trades, last: BigInt(last) };
+  return { trades, last: BigInt(last), answer };
 }
 
 /** A price or size as a JSON number: > 0 and below MAX_QUANTITY (./decode.ts). */
@@ -347,25 +347,7 @@ function reqId(v: unknown): number {
  * anything else (offsets other than `Z` included). Reads the string in place.
  */
 export function isoToMs(s: string): number {
-  const n = s.length;
-  if (n < 20 || n > 30 || s.charCodeAt(n - 1) !== 90 /* Z */) return NaN;
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return NaN;
-  const year = digitsAt(s, 0, 4);
-  const month = digitsAt(s, 5, 2);
-  const day = digitsAt(s, 8, 2);
-  const hour = digitsAt(s, 11, 2);
-  const minute = digitsAt(s, 14, 2);
-  const second = digitsAt(s, 17, 2);
-  if (!(year >= 1970 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59)) return NaN;
-  if (day > daysInMonth(year, month)) return NaN;
-  let fraction = 0;
-  if (n > 20) {
-    if (s.charCodeAt(19) !== 46 /* . */ || n === 21) return NaN;
-    const f = digitsAt(s, 20, n - 21);
-    if (f !== f) return NaN;
-    fraction = (f * 1000) / 10 ** (n - 21); // exact integers, one correctly rounded division
-  }
-  return Date.UTC(year, month - 1, day, hour, minute, second) + fraction;
+  return parseRfc3339Ms(s, Rfc3339.UTC_SUB_MS);
 }
 
 // ---- Wire types (v2, from the docs; see the header) ----

@@ -43,8 +43,10 @@
  * backward-paging API answers the forward question GapRecovery asks.
  */
 import type { FeedChannel } from '../config/types.ts';
+import { ErrorCode, VenueRestError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 import { MAX_QUANTITY, isPlausibleMs, venueText } from './decode.ts';
+import { answerError, restGet, tradesPagedBackward } from './rest.ts';
 
 export const okxCapabilities: AdapterCapabilities = {
   name: 'okx',
@@ -85,6 +87,9 @@ export const REST_LIMIT = 100;
  * fetched one after the other, and a 429 throws.
  */
 export const REST_MAX_PAGES = 20;
+
+/** Headers of every REST request. */
+const REST_HEADERS = { accept: 'application/json' };
 
 /** An OKX v5 public adapter for `symbols` (instIds such as `BTC-USDT`, `BTC-USDT-SWAP`). */
 export class OkxAdapter implements ExchangeAdapter {
@@ -249,41 +254,28 @@ export class OkxAdapter implements ExchangeAdapter {
    * back past its cursor. `fromTs` is not needed: trade ids are ordered.
    */
   async tradesFrom(restUrl: string, symbol: string, fromId: number, _fromTs: number): Promise<RecoveredTrade[]> {
-    if (!Number.isSafeInteger(fromId)) throw new Error(`okx REST: bad trade id to recover from: ${fromId}`);
+    if (!Number.isSafeInteger(fromId)) throw new VenueRestError('okx', `okx REST: bad trade id to recover from: ${fromId}`, { code: ErrorCode.INVALID_PARAMETER });
     const instId = symbol.toUpperCase();
     const base = `${restUrl.replace(/\/+$/, '')}/api/v5/market/history-trades?instId=${encodeURIComponent(instId)}&type=1`;
-    const kept: RecoveredTrade[] = [];
-    let cursor = NaN; // the oldest tradeId seen so far; NaN: start from the newest
-    for (let page = 0; page < REST_MAX_PAGES; page++) {
-      const url = cursor === cursor ? `${base}&after=${cursor}&limit=${REST_LIMIT}` : `${base}&limit=${REST_LIMIT}`;
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json' } });
-      const text = await res.text();
-      let body: Partial<OkxRestAnswer> | undefined;
-      try {
-        const parsed: unknown = JSON.parse(text);
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Partial<OkxRestAnswer>;
-      } catch {
-        // reported below
-      }
-      if (!res.ok) throw new Error(`okx REST ${res.status} for history-trades${body === undefined ? '' : restError(body)}`);
-      if (body === undefined) throw new Error('okx REST: history-trades did not answer a JSON object');
-      if (body.code !== '0') throw new Error(`okx REST: history-trades failed${restError(body)}`);
-      const data = body.data;
-      if (!Array.isArray(data)) throw new Error('okx REST: history-trades answered no data list');
-      if (data.length === 0) return oldestFirst(kept); // the venue's history ends here
-      let oldest = Infinity;
-      for (const item of data as unknown[]) {
-        const t = restTrade(item, instId);
-        if (t === undefined) throw new Error(`okx REST: malformed trade in history-trades: ${JSON.stringify(item)?.slice(0, 200)}`);
-        // A page not older than its cursor would repeat itself until the bound: say so instead.
-        if (cursor === cursor && t.id >= cursor) throw new Error(`okx REST: history-trades after=${cursor} answered trade ${t.id}, not an older one`);
-        if (t.id < oldest) oldest = t.id;
-        if (t.id >= fromId) kept.push(t);
-      }
-      if (oldest <= fromId) return oldestFirst(kept); // reached the last trade seen (or before it)
-      cursor = oldest;
-    }
-    throw new Error(`okx REST: gap longer than ${REST_MAX_PAGES} pages of ${REST_LIMIT} trades (trade ${fromId} not reached)`);
+    return tradesPagedBackward(fromId, {
+      venue: 'okx',
+      endpoint: 'history-trades',
+      limit: REST_LIMIT,
+      maxPages: REST_MAX_PAGES,
+      async page(cursor) {
+        const url = cursor === cursor ? `${base}&after=${cursor}&limit=${REST_LIMIT}` : `${base}&limit=${REST_LIMIT}`;
+        const answer = await restGet('okx', url, { headers: REST_HEADERS });
+        const parsed = answer.body;
+        const body = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Partial<OkxRestAnswer>) : undefined;
+        if (!answer.ok) throw answerError(answer, `okx REST ${answer.status} for history-trades${body === undefined ? '' : restError(body)}`);
+        if (body === undefined) throw answerError(answer, 'okx REST: history-trades did not answer a JSON object');
+        if (body.code !== '0') throw answerError(answer, `okx REST: history-trades failed${restError(body)}`);
+        const data = body.data;
+        if (!Array.isArray(data)) throw answerError(answer, 'okx REST: history-trades answered no data list');
+        return { answer, items: data };
+      },
+      trade: (item) => restTrade(item, instId),
+    });
   }
 
   private malformed(why: string): FrameKind {
@@ -321,12 +313,6 @@ function restTrade(item: unknown, instId: string): RecoveredTrade | undefined {
   const side = t['side'] === 'buy' ? 1 : t['side'] === 'sell' ? -1 : 0; // the taker's
   if ((t['instId'] !== undefined && t['instId'] !== instId) || !(id >= 0) || !isPlausibleMs(ts) || !(price > 0) || !(size > 0) || side === 0) return undefined;
   return { ts, price, size, side, id };
-}
-
-/** `trades` by id, oldest first, each id once (pages come newest first; this does not rely on it). */
-function oldestFirst(trades: RecoveredTrade[]): RecoveredTrade[] {
-  trades.sort((a, b) => a.id - b.id);
-  return trades.filter((t, i) => i === 0 || t.id !== trades[i - 1]!.id);
 }
 
 /** ` (code C: msg)` of a REST answer, as far as it has them. */

@@ -20,6 +20,7 @@
 import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import { FrameKind, type ClientRequest, type ExchangeAdapter, type FeedHandler } from '../exchanges/adapter.ts';
+import { Jitter, JitteredBackoff } from '../model/backoff.ts';
 import { nowMs } from '../model/clock.ts';
 
 /** What a connection is doing. `circuit_open`: too many failures in a row, resting before one more try. */
@@ -81,11 +82,10 @@ export class FeedConnection {
   private readonly url: string;
   private readonly handler: FeedHandler;
   private readonly events: ConnectionEvents;
-  private readonly backoffBaseMs: number;
-  private readonly backoffMaxMs: number;
+  /** Reconnect delays: full jitter (../model/backoff.ts). */
+  private readonly backoff: JitteredBackoff;
   private readonly staleAfterMs: number;
   private readonly rotateAfterMs: number;
-  private readonly random: () => number;
   private readonly circuitAfterFailures: number;
   private readonly circuitCooldownMs: number;
   /** Connections in a row that closed without delivering data. */
@@ -95,7 +95,6 @@ export class FeedConnection {
   private retiring: WebSocket | undefined;
   private retireTimer: NodeJS.Timeout | undefined;
   private running = false;
-  private attempt = 0;
   private nextRequestId = 1;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
@@ -112,12 +111,10 @@ export class FeedConnection {
     this.url = adapter.connectUrl(baseUrl);
     this.handler = handler;
     this.events = events;
-    this.backoffBaseMs = options.backoffBaseMs ?? 500;
-    this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
+    this.backoff = new JitteredBackoff(options.backoffBaseMs ?? 500, options.backoffMaxMs ?? 30_000, Jitter.FULL, options.random ?? Math.random);
     this.staleAfterMs = options.staleAfterMs ?? 60_000;
     // Node fires a timer longer than 2^31 − 1 ms at once: venues allowing longer connections rotate at that age.
     this.rotateAfterMs = Math.min(MAX_TIMER_MS, Math.max(1_000, adapter.capabilities.maxConnectionAgeMs - (options.rotateMarginMs ?? 600_000)));
-    this.random = options.random ?? Math.random;
     this.circuitAfterFailures = options.circuitAfterFailures ?? 10;
     this.circuitCooldownMs = options.circuitCooldownMs ?? 300_000;
   }
@@ -162,7 +159,7 @@ export class FeedConnection {
     if (!this.running) return;
     this.events.onError?.(reason);
     this.dropSocket();
-    this.attempt = 0;
+    this.backoff.reset();
     this.scheduleReconnect(0);
   }
 
@@ -212,7 +209,7 @@ export class FeedConnection {
         this.scheduleReconnect(this.circuitCooldownMs);
         return;
       }
-      this.scheduleReconnect(this.backoffDelay());
+      this.scheduleReconnect(this.backoff.next());
     });
   }
 
@@ -233,7 +230,7 @@ export class FeedConnection {
       case FrameKind.DATA:
         if (!this.gotData && socket === this.ws) {
           this.gotData = true;
-          this.attempt = 0; // a healthy connection: the next failure starts the backoff afresh
+          this.backoff.reset(); // a healthy connection: the next failure starts the backoff afresh
           this.failures = 0; // and the circuit closes
           if (this.retiring !== undefined) this.retire(); // the new connection delivers: the old one may go
         }
@@ -309,13 +306,6 @@ export class FeedConnection {
     };
     this.staleTimer = setTimeout(check, Math.min(this.staleAfterMs, 5_000));
     this.staleTimer.unref();
-  }
-
-  /** Exponential backoff with full jitter: uniform in [0, min(max, base·2^attempt)]. */
-  private backoffDelay(): number {
-    const ceiling = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** this.attempt);
-    this.attempt = Math.min(this.attempt + 1, 30);
-    return Math.floor(this.random() * ceiling);
   }
 
   private scheduleReconnect(delayMs: number): void {

@@ -24,7 +24,7 @@ import type { BarVisitor } from '../buffers/bar-store.ts';
 import { BAR_FIELDS, BarField, readBar, TickField, TickKind } from '../model/records.ts';
 import { nowMs } from '../model/clock.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
-import type { BarUpdate, QuoteEvent, SideName, TradeEvent } from '../api/types.ts';
+import type { BarUpdate, QuoteEvent, SideName, TradeEvent } from '../model/events.ts';
 
 /** Where the pump delivers; each is called only when someone listens. */
 export interface PumpOutput {

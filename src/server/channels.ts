@@ -17,17 +17,26 @@
  * known channels; a symbol given with `*` for the exchange is resolved on
  * each exchange (so `bars:*:BTC-USDT:1m` finds BTCUSDT on binance and
  * BTC-USDT on okx). `matches` tells whether a channel created later belongs
- * to a pattern.
+ * to a pattern. Names and wildcards are parsed by src/wire/channels.ts
+ * (`marketChannelParts`, `parseWildcard`), shared with the client.
  */
 import type { Tickwire } from '../api/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
+import {
+  ALERTS_ROOM,
+  channelName,
+  marketChannelParts,
+  parseWildcard,
+  SYSTEM_ROOM,
+  unknownChannel,
+  type ChannelKind,
+  type MarketKind,
+  type WildcardPattern,
+} from '../wire/channels.ts';
+import { prepareChannel, type ChannelFormat } from '../wire/json.ts';
 import type { ChannelHistory } from './history.ts';
-import { prepareChannel, type ChannelFormat, type ChannelKind } from './json.ts';
-import { ALERTS_ROOM, ROOM_MESSAGE_BOUND, SYSTEM_ROOM } from './rooms.ts';
-
-/** Market channel kinds plus the two rooms. */
-export type StreamKind = ChannelKind | 'system' | 'alerts';
+import { ROOM_MESSAGE_BOUND } from './rooms.ts';
 
 /** One channel: names, prepared JSON prefix, sequence, subscriber counts per format and history. Lives as long as the server. */
 export interface Channel {
@@ -35,7 +44,7 @@ export interface Channel {
   readonly name: string;
   /** uWS topic of its FlatBuffers subscribers. */
   readonly fbsTopic: string;
-  readonly kind: StreamKind;
+  readonly kind: ChannelKind;
   /** '' for rooms. */
   readonly exchange: string;
   /** Exchange-native symbol; '' for rooms. */
@@ -66,39 +75,6 @@ export interface Channel {
 /** `Channel.encode` bits: the formats a channel's messages are encoded in. */
 export const ENCODE_JSON = 1;
 export const ENCODE_FBS = 2;
-
-/** A subscribe pattern with `*` for the exchange and/or the symbol. */
-export interface WildcardPattern {
-  /** Canonical text (the timeframe canonical; the symbol as given): what an unsubscribe names. */
-  readonly text: string;
-  readonly kind: ChannelKind;
-  /** null: any exchange. */
-  readonly exchange: string | null;
-  /** As given (native or normalized); null: any symbol. */
-  readonly symbol: string | null;
-  readonly timeframe: TimeframeName | undefined;
-}
-
-const FORMS = 'channels are trades:<exchange>:<symbol>, quotes:<exchange>:<symbol>, bars:<exchange>:<symbol>:<tf>, system, alerts';
-
-function unknownChannel(given: string, why: string): TickwireError {
-  return new TickwireError(ErrorCode.UNKNOWN_CHANNEL, `unknown channel ${JSON.stringify(given)}: ${why} (${FORMS}; * may stand for a whole exchange or symbol)`);
-}
-
-/** The segments of a channel name: kind, exchange, symbol, timeframe text (bars). Throws UNKNOWN_CHANNEL when malformed. */
-function split(given: string): { kind: ChannelKind; exchange: string; symbol: string; tf: string | undefined } {
-  const c1 = given.indexOf(':');
-  const kind = c1 < 0 ? given : given.slice(0, c1);
-  if (kind !== 'trades' && kind !== 'quotes' && kind !== 'bars') {
-    throw unknownChannel(given, kind === '*' ? 'the type cannot be a wildcard' : 'the type must be trades, quotes or bars');
-  }
-  const c2 = given.indexOf(':', c1 + 1);
-  const c3 = kind === 'bars' ? given.lastIndexOf(':') : given.length;
-  if (c1 < 0 || c2 < 0 || c3 <= c2 + 1 || c2 === c1 + 1 || (kind === 'bars' && c3 === given.length - 1)) {
-    throw unknownChannel(given, kind === 'bars' ? 'expected bars:<exchange>:<symbol>:<tf>' : `expected ${kind}:<exchange>:<symbol>`);
-  }
-  return { kind, exchange: given.slice(c1 + 1, c2), symbol: given.slice(c2 + 1, c3), tf: kind === 'bars' ? given.slice(c3 + 1) : undefined };
-}
 
 /** Every channel of the stream, by name and by (exchange, symbol[, timeframe]) for the event handlers; resolves names and wildcards. */
 export class ChannelIndex {
@@ -159,12 +135,12 @@ export class ChannelIndex {
     const created: Channel[] = [];
     const carried = this.#tw.config.exchanges[exchange]?.channels ?? [];
     for (const kind of carried) {
-      const name = `${kind}:${exchange}:${symbol}`;
+      const name = channelName(kind, exchange, symbol);
       if (!this.#byName.has(name)) created.push(this.#create(name, kind, exchange, symbol, undefined));
     }
     const tfs = timeframes ?? this.#tw.symbols()[exchange]?.[symbol] ?? this.#tw.config.timeframes;
     for (const tf of tfs) {
-      const name = `bars:${exchange}:${symbol}:${tf}`;
+      const name = channelName('bars', exchange, symbol, tf);
       if (!this.#byName.has(name)) created.push(this.#create(name, 'bars', exchange, symbol, tf));
     }
     return created;
@@ -174,15 +150,16 @@ export class ChannelIndex {
   resolve(given: string): Channel {
     const known = this.#byName.get(given);
     if (known !== undefined) return known;
-    const { kind, exchange, symbol: given_symbol, tf } = split(given);
+    const { kind, exchange, symbol: given_symbol, timeframe: tf } = marketChannelParts(given);
     if (exchange.includes('*') || given_symbol.includes('*')) throw unknownChannel(given, '* must stand for a whole segment');
     const symbol = this.#tw.resolveSymbol(exchange, given_symbol);
     if (kind !== 'bars') {
       const carried = this.#tw.config.exchanges[exchange]?.channels ?? [];
       if (!carried.includes(kind)) throw unknownChannel(given, `exchange ${exchange} does not carry ${kind}`);
-      return this.#byName.get(`${kind}:${exchange}:${symbol}`) ?? this.#added(`${kind}:${exchange}:${symbol}`, exchange, symbol);
+      const name = channelName(kind, exchange, symbol);
+      return this.#byName.get(name) ?? this.#added(name, exchange, symbol);
     }
-    const timeframe = parseTimeframe(tf!).name;
+    const timeframe = parseTimeframe(tf).name;
     const kept = this.#tw.symbols()[exchange]?.[symbol] ?? [];
     if (!kept.includes(timeframe)) {
       throw new TickwireError(
@@ -190,27 +167,13 @@ export class ChannelIndex {
         `timeframe ${timeframe} is not kept for ${exchange} ${symbol}: kept are ${kept.join(' ') || 'none'}`,
       );
     }
-    const name = `bars:${exchange}:${symbol}:${timeframe}`;
+    const name = channelName('bars', exchange, symbol, timeframe);
     return this.#byName.get(name) ?? this.#added(name, exchange, symbol);
   }
 
   /** `given` as a wildcard pattern; undefined when it has no `*` (a concrete name or a room). Throws UNKNOWN_CHANNEL or INVALID_TIMEFRAME when malformed. */
   pattern(given: string): WildcardPattern | undefined {
-    if (!given.includes('*') || this.#byName.has(given)) return undefined;
-    const { kind, exchange, symbol, tf } = split(given);
-    if (tf !== undefined && tf.includes('*')) throw unknownChannel(given, 'the timeframe cannot be a wildcard');
-    if ((exchange.includes('*') && exchange !== '*') || (symbol.includes('*') && symbol !== '*')) {
-      throw unknownChannel(given, '* must stand for a whole segment');
-    }
-    if (exchange !== '*' && symbol !== '*') return undefined;
-    const timeframe = tf === undefined ? undefined : parseTimeframe(tf).name;
-    return {
-      text: timeframe === undefined ? `${kind}:${exchange}:${symbol}` : `${kind}:${exchange}:${symbol}:${timeframe}`,
-      kind,
-      exchange: exchange === '*' ? null : exchange,
-      symbol: symbol === '*' ? null : symbol,
-      timeframe,
-    };
+    return this.#byName.has(given) ? undefined : parseWildcard(given);
   }
 
   /**
@@ -242,7 +205,7 @@ export class ChannelIndex {
       }
       for (const symbol of natives) {
         symbolFound = true;
-        const name = p.kind === 'bars' ? `bars:${exchange}:${symbol}:${p.timeframe}` : `${p.kind}:${exchange}:${symbol}`;
+        const name = channelName(p.kind, exchange, symbol, p.timeframe);
         if (p.kind === 'bars' && !(kept[symbol] ?? []).includes(p.timeframe!)) continue;
         out.push(this.#byName.get(name) ?? this.#added(name, exchange, symbol));
       }
@@ -267,7 +230,7 @@ export class ChannelIndex {
     return p.symbol === null || this.#resolveOn(ch.exchange, p.symbol) === ch.symbol;
   }
 
-  #carries(exchange: string, kind: ChannelKind): boolean {
+  #carries(exchange: string, kind: MarketKind): boolean {
     return (this.#tw.config.exchanges[exchange]?.channels ?? []).includes(kind as 'trades' | 'quotes');
   }
 
@@ -289,7 +252,7 @@ export class ChannelIndex {
     return ch;
   }
 
-  #create(name: string, kind: StreamKind, exchange: string, symbol: string, timeframe: TimeframeName | undefined): Channel {
+  #create(name: string, kind: ChannelKind, exchange: string, symbol: string, timeframe: TimeframeName | undefined): Channel {
     const market = kind === 'trades' || kind === 'quotes' || kind === 'bars';
     const format = market ? prepareChannel(kind, name, exchange, symbol, timeframe) : undefined;
     const ch: Channel = {

@@ -39,8 +39,9 @@ import {
   v1ErrorBody,
   writeResponse,
 } from './http-util.ts';
-import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson, streamerCandleJson } from './json.ts';
+import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson, streamerCandleJson } from '../wire/json.ts';
 import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
+import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
 import { ANONYMOUS, type Authenticate, type Principal } from './principal.ts';
@@ -183,8 +184,6 @@ function pathParam(req: HttpRequest, index: number, name: string): string {
 
 /** `token` is a credential (auth.ts reads it), accepted here so a browser link can carry it. */
 const CANDLE_PARAMS = ['limit', 'start', 'end', 'format', 'closed', 'token'] as const;
-const MAX_LIMIT = 5000;
-const DEFAULT_LIMIT = 500;
 
 export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
@@ -207,7 +206,7 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const symbolGiven = pathParam(req, 1, 'symbol');
     const tfGiven = pathParam(req, 2, 'timeframe');
     const q = parseQuery(req.getQuery() ?? '', CANDLE_PARAMS);
-    const limit = intParam(q, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
+    const limit = intParam(q, 'limit', 1, MAX_CANDLE_LIMIT, DEFAULT_CANDLE_LIMIT);
     const start = intParam(q, 'start', 0, Number.MAX_SAFE_INTEGER);
     const end = intParam(q, 'end', 0, Number.MAX_SAFE_INTEGER);
     if (start !== undefined && end !== undefined && start > end) {
@@ -310,7 +309,7 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const tfGiven = pathParam(req, 1, 'timeframe');
     // Only `limit` is read; other parameters are ignored as the older API did.
     const q = parseQuery(req.getQuery() ?? '', null);
-    const limit = intParam(q, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
+    const limit = intParam(q, 'limit', 1, MAX_CANDLE_LIMIT, DEFAULT_CANDLE_LIMIT);
     const timeframe = parseTimeframe(tfGiven).name;
     const { exchange, symbol } = findSymbol(tw, symbolGiven);
     requireChannel(who, 'bars:' + exchange + ':' + symbol + ':' + timeframe);

@@ -2,6 +2,7 @@
  * `/docs`: an OpenAPI 3.1 description of the HTTP routes (the WebSocket
  * protocol is summarised in the `/v1/stream` entry's description). Built once.
  */
+import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 
 const error = { $ref: '#/components/responses/Error' };
 const number = { type: 'number' };
@@ -26,7 +27,7 @@ const limitParam = {
   name: 'limit',
   in: 'query',
   description: 'Newest bars to return (the forming bar counts).',
-  schema: { type: 'integer', minimum: 1, maximum: 5000, default: 500 },
+  schema: { type: 'integer', minimum: 1, maximum: MAX_CANDLE_LIMIT, default: DEFAULT_CANDLE_LIMIT },
 };
 
 function json(schema: object, description = 'OK'): object {

@@ -18,13 +18,10 @@
  * validates alerts; the stream publishes them.
  */
 import { randomUUID } from 'node:crypto';
-import type { ExchangeState, ExchangeStatus } from '../api/types.ts';
+import type { ExchangeState, ExchangeStatus } from '../model/status.ts';
 import { InvalidParameterError } from '../errors.ts';
+import { ALERTS_ROOM, SYSTEM_ROOM } from '../wire/channels.ts';
 import type { AlertLevel } from '../wire/messages.ts';
-
-/** The rooms' channel names. */
-export const SYSTEM_ROOM = 'system';
-export const ALERTS_ROOM = 'alerts';
 
 const LEVELS: readonly AlertLevel[] = ['info', 'warning', 'critical'];
 

@@ -66,13 +66,17 @@
 import { randomBytes } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
-import type { BarUpdate, ExchangeStatus, QuoteEvent, Tickwire, TradeEvent } from '../api/types.ts';
+import type { Tickwire } from '../api/types.ts';
+import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { ExchangeStatus } from '../model/status.ts';
 import type { StreamConfig } from '../config/types.ts';
 import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../errors.ts';
+import type { WildcardPattern } from '../wire/channels.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
+import { FBS_SUBPROTOCOL, JSON_SUBPROTOCOL, MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT } from '../wire/protocol.ts';
 import { AuthFailure, UnauthorizedError } from './auth.ts';
 import { SendBudget, TOPIC_TREE_PENDING, type BudgetSlot } from './backpressure.ts';
-import { ChannelIndex, ENCODE_FBS, ENCODE_JSON, type Channel, type WildcardPattern } from './channels.ts';
+import { ChannelIndex, ENCODE_FBS, ENCODE_JSON, type Channel } from './channels.ts';
 import { ChannelHistory, WireFormat } from './history.ts';
 import { parseQuery, statusOfCode, v1ErrorBody, writeResponse } from './http-util.ts';
 import {
@@ -87,16 +91,12 @@ import {
   subscribedMessage,
   tradeMessage,
   unsubscribedMessage,
-} from './json.ts';
+} from '../wire/json.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { ANONYMOUS, type Authenticate, type AuthRequest, type Principal } from './principal.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { alertMessage, makeAlert, SystemStates, systemMessage, type Alert, type SystemState } from './rooms.ts';
 
-/** Channels (names or wildcards) one subscribe or unsubscribe may list. */
-export const MAX_CHANNELS_PER_MESSAGE = 500;
-/** Largest `snapshot` a subscribe may ask for, bars. */
-export const MAX_SNAPSHOT = 1000;
 /** Longest `epoch` a subscribe may carry (ours are 16 hex characters). */
 const MAX_EPOCH_LENGTH = 64;
 const CLOSE_GOING_AWAY = 1001;
@@ -118,9 +118,6 @@ const SWEEP_MS = 1000;
  * messages published before a pause or an unsubscribe on their way.
  */
 const HOLD_TOPIC = '\u0000tickwire:hold';
-/** WebSocket subprotocols a client may offer to choose the format. */
-export const FBS_SUBPROTOCOL = 'tickwire.fbs';
-export const JSON_SUBPROTOCOL = 'tickwire.json';
 
 /** What `createServer` hands the stream. */
 export interface StreamOptions {

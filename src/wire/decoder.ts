@@ -9,7 +9,7 @@
  * `gapped` and `source` only when set.
  */
 import { ByteBuffer } from 'flatbuffers';
-import type { SideName } from '../api/types.ts';
+import type { SideName } from '../model/events.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import { Alert } from '../../schema/generated/tickwire/wire/alert.ts';
 import { BarSource } from '../../schema/generated/tickwire/wire/bar-source.ts';

@@ -6,6 +6,8 @@
  * only when the channel has subscribers in that format):
  *  - trade, quote, bar: the channel's prepared message, scalars overwritten
  *    in place (src/wire/live-template.ts): no allocation, no string encoding.
+ *    A bar is written from its float64 record (a bar event is copied into a
+ *    reused one first), as snapshots and candles are.
  *  - snapshot, candles: bars copied from their float64 records in shared
  *    memory through a BarVisitor into a reused scratch array, then written as
  *    a vector of structs: no Bar objects.
@@ -14,10 +16,10 @@
  *    built and stays there (a 5000-bar candles answer: about 600 KB).
  */
 import { Builder } from 'flatbuffers';
-import type { QuoteEvent, TradeEvent } from '../api/types.ts';
+import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import { InvalidParameterError } from '../errors.ts';
-import { BarField as F, BarSource as RecordBarSource, type Bar } from '../model/records.ts';
+import { BAR_FIELDS, BarField as F, BarSource as RecordBarSource, writeBar, type Bar } from '../model/records.ts';
 import { Alert } from '../../schema/generated/tickwire/wire/alert.ts';
 import { AlertLevel } from '../../schema/generated/tickwire/wire/alert-level.ts';
 import { BarSource } from '../../schema/generated/tickwire/wire/bar-source.ts';
@@ -123,6 +125,8 @@ export class FbsEncoder {
   readonly #tradesWithoutId = new Map<string, TradeTemplate>();
   readonly #quotes = new Map<string, QuoteTemplate>();
   readonly #barTemplates = new Map<string, BarTemplate>();
+  /** A bar event copied into a record, so bars have one encoder (from the record). */
+  readonly #barRecord = new Float64Array(BAR_FIELDS);
 
   constructor(initialSize = INITIAL_BUFFER) {
     this.#b = new Builder(initialSize);
@@ -154,6 +158,8 @@ export class FbsEncoder {
   /**
    * A bar update on `bars:<exchange>:<symbol>:<tf>`; exchange, symbol and
    * timeframe are read from the channel name (the JSON message carries the same).
+   * The bar is copied into a reused record (no allocation) that the channel's
+   * template is written from.
    */
   bar(channel: string, seq: number, bar: Bar): Uint8Array {
     let t = this.#barTemplates.get(channel);
@@ -161,7 +167,8 @@ export class FbsEncoder {
       t = new BarTemplate(this.#b, channel);
       remember(this.#barTemplates, channel, t);
     }
-    return t.write(seq, bar);
+    writeBar(bar, this.#barRecord, 0);
+    return t.write(seq, this.#barRecord, 0);
   }
 
   /**

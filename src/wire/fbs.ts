@@ -28,5 +28,3 @@ export const STREAM_FILE_ID = 'TWS1';
 export const CANDLES_FILE_ID = 'TWC1';
 /** HTTP content type of `format=fbs` answers. */
 export const FLATBUFFERS_TYPE = 'application/x-flatbuffers';
-/** The WebSocket subprotocol that asks for binary messages. */
-export const FBS_SUBPROTOCOL = 'tickwire.fbs';

@@ -18,9 +18,9 @@
  * a trades channel has two templates, with and without it.
  */
 import { Builder, ByteBuffer } from 'flatbuffers';
-import type { QuoteEvent, TradeEvent } from '../api/types.ts';
+import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import { InvalidParameterError } from '../errors.ts';
-import type { Bar } from '../model/records.ts';
+import { BarField as F, BarSource as RecordBarSource } from '../model/records.ts';
 import { BarSource } from '../../schema/generated/tickwire/wire/bar-source.ts';
 import { BarUpdate } from '../../schema/generated/tickwire/wire/bar-update.ts';
 import { Bar as FbsBar } from '../../schema/generated/tickwire/wire/bar.ts';
@@ -29,6 +29,7 @@ import { Message } from '../../schema/generated/tickwire/wire/message.ts';
 import { Quote } from '../../schema/generated/tickwire/wire/quote.ts';
 import { Side } from '../../schema/generated/tickwire/wire/side.ts';
 import { Trade } from '../../schema/generated/tickwire/wire/trade.ts';
+import { channelParts } from './channels.ts';
 import { BODY_TABLES } from './verify.ts';
 
 const LE = true;
@@ -172,18 +173,14 @@ export class BarTemplate {
   readonly bar: number;
 
   constructor(b: Builder, channel: string) {
-    const c1 = channel.indexOf(':');
-    const c2 = channel.indexOf(':', c1 + 1);
-    const c3 = channel.lastIndexOf(':');
-    if (c1 < 0 || c2 < 0 || c3 <= c2 + 1 || c2 === c1 + 1 || c3 === channel.length - 1 || channel.slice(0, c1) !== 'bars') {
-      throw new InvalidParameterError('bars channel', channel, 'bars:<exchange>:<symbol>:<tf>');
-    }
+    const parts = channelParts(channel);
+    if (parts === undefined || parts.kind !== 'bars') throw new InvalidParameterError('bars channel', channel, 'bars:<exchange>:<symbol>:<tf>');
     b.clear();
     b.forceDefaults(true);
     const ch = b.createString(channel);
-    const ex = b.createString(channel.slice(c1 + 1, c2));
-    const sy = b.createString(channel.slice(c2 + 1, c3));
-    const tf = b.createString(channel.slice(c3 + 1));
+    const ex = b.createString(parts.exchange);
+    const sy = b.createString(parts.symbol);
+    const tf = b.createString(parts.timeframe);
     BarUpdate.startBarUpdate(b);
     BarUpdate.addSeq(b, 0);
     BarUpdate.addBar(b, FbsBar.createBar(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, false, BarSource.Live));
@@ -196,28 +193,28 @@ export class BarTemplate {
     [this.seq, this.bar] = fieldPositions(this.bytes, Body.BarUpdate, ['seq', 'bar']) as [number, number];
   }
 
-  /** This channel's message for `bar` at `seq` (the template's own bytes, overwritten by its next write). */
-  write(seq: number, bar: Bar): Uint8Array {
+  /** This channel's message for the bar record at `o` of `rec`, at `seq` (the template's own bytes, overwritten by its next write). */
+  write(seq: number, rec: Float64Array, o: number): Uint8Array {
     const v = this.view;
-    const o = this.bar;
+    const at = this.bar;
     v.setFloat64(this.seq, seq, LE);
-    v.setFloat64(o, bar.openTime, LE);
-    v.setFloat64(o + 8, bar.closeTime, LE);
-    v.setFloat64(o + 16, bar.open, LE);
-    v.setFloat64(o + 24, bar.high, LE);
-    v.setFloat64(o + 32, bar.low, LE);
-    v.setFloat64(o + 40, bar.close, LE);
-    v.setFloat64(o + 48, bar.volume, LE);
-    v.setFloat64(o + 56, bar.quoteVolume, LE);
-    v.setFloat64(o + 64, bar.buyVolume, LE);
-    v.setFloat64(o + 72, bar.sellVolume, LE);
-    v.setFloat64(o + 80, bar.trades, LE);
-    v.setFloat64(o + 88, bar.vwap === null ? NaN : bar.vwap, LE);
-    v.setFloat64(o + 96, bar.spread === null ? NaN : bar.spread, LE);
-    v.setFloat64(o + (BAR_DOUBLES - 1) * 8, bar.revision, LE);
-    v.setUint8(o + BAR_CLOSED, bar.closed ? 1 : 0);
-    v.setUint8(o + BAR_GAPPED, bar.gapped === true ? 1 : 0);
-    v.setUint8(o + BAR_SOURCE, bar.source === 'backfill' ? BarSource.Backfill : BarSource.Live);
+    v.setFloat64(at, rec[o + F.OPEN_TIME]!, LE);
+    v.setFloat64(at + 8, rec[o + F.CLOSE_TIME]!, LE);
+    v.setFloat64(at + 16, rec[o + F.OPEN]!, LE);
+    v.setFloat64(at + 24, rec[o + F.HIGH]!, LE);
+    v.setFloat64(at + 32, rec[o + F.LOW]!, LE);
+    v.setFloat64(at + 40, rec[o + F.CLOSE]!, LE);
+    v.setFloat64(at + 48, rec[o + F.VOLUME]!, LE);
+    v.setFloat64(at + 56, rec[o + F.QUOTE_VOLUME]!, LE);
+    v.setFloat64(at + 64, rec[o + F.BUY_VOLUME]!, LE);
+    v.setFloat64(at + 72, rec[o + F.SELL_VOLUME]!, LE);
+    v.setFloat64(at + 80, rec[o + F.TRADES]!, LE);
+    v.setFloat64(at + 88, rec[o + F.VWAP]!, LE);
+    v.setFloat64(at + 96, rec[o + F.SPREAD]!, LE);
+    v.setFloat64(at + (BAR_DOUBLES - 1) * 8, rec[o + F.REVISION]!, LE);
+    v.setUint8(at + BAR_CLOSED, rec[o + F.CLOSED] === 1 ? 1 : 0);
+    v.setUint8(at + BAR_GAPPED, rec[o + F.GAPPED] === 1 ? 1 : 0);
+    v.setUint8(at + BAR_SOURCE, rec[o + F.SOURCE] === RecordBarSource.BACKFILL ? BarSource.Backfill : BarSource.Live);
     return this.bytes;
   }
 }

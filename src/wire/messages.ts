@@ -1,7 +1,7 @@
 /**
  * Every server→client message of `/v1/stream` as a plain object, exactly the
  * JSON protocol's shape: the same field names and values as the JSON text the
- * server sends (src/server/json.ts for the live messages), so
+ * server sends (src/wire/json.ts for the live messages), so
  * `JSON.parse(text)` and `decodeMessage(bytes)` (src/wire/fbs.ts) give equal
  * objects for the same message in either format.
  *
@@ -10,7 +10,8 @@
  * `number | null` are the ones that are null in normal operation; the others
  * are always finite when the server produced them.
  */
-import type { ExchangeState, SideName } from '../api/types.ts';
+import type { SideName } from '../model/events.ts';
+import type { ExchangeState } from '../model/status.ts';
 
 /** A request id as the client chose it (echoed in replies); null when it sent none. */
 export type Id = number | string | null;

@@ -13,10 +13,10 @@ import {
   alpacaCapabilities,
   alpacaDefaultUrl,
   cryptoTradeId,
-  parseRfc3339Ms,
   stockTradeId,
   type AlpacaOptions,
 } from '../../src/exchanges/alpaca.ts';
+import { parseRfc3339Ms } from '../../src/exchanges/decode.ts';
 import { InvalidParameterError } from '../../src/errors.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
 import { alpacaControl, alpacaDocFrames, startFakeAlpaca, type FakeAlpaca } from '../support/fake-alpaca.ts';

@@ -10,7 +10,8 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
-import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
+import type { Tickwire } from '../../src/api/types.ts';
+import type { TradeEvent } from '../../src/model/events.ts';
 import { CoinbaseAdapter, REST_LIMIT, REST_MAX_PAGES } from '../../src/exchanges/coinbase.ts';
 import { until } from '../support/until.ts';
 import { coinbaseFrames, FakeCoinbase } from '../support/fake-coinbase.ts';

@@ -14,7 +14,8 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
-import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
+import type { Tickwire } from '../../src/api/types.ts';
+import type { TradeEvent } from '../../src/model/events.ts';
 import type { FeedHandler, RecoveredTrade } from '../../src/exchanges/adapter.ts';
 import { KrakenAdapter, KRAKEN_REST_PAGE, krakenRestPair } from '../../src/exchanges/kraken.ts';
 import { adapterFor } from '../../src/exchanges/registry.ts';

@@ -11,7 +11,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
-import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
+import type { Tickwire } from '../../src/api/types.ts';
+import type { TradeEvent } from '../../src/model/events.ts';
 import { bookTickerFrames, longTradeFrames } from '../support/fake-binance.ts';
 import { binanceDerived1mBars } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';

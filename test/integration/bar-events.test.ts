@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTickwire } from '../../src/api/tickwire.ts';
-import type { BarUpdate, Tickwire } from '../../src/api/types.ts';
+import type { Tickwire } from '../../src/api/types.ts';
+import type { BarUpdate } from '../../src/model/events.ts';
 import { createServer, type TickwireServer } from '../../src/server/server.ts';
 import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { startFakeBinance } from '../support/fake-binance.ts';

@@ -4,7 +4,8 @@
  * and bars come out of `createTickwire`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Tickwire, TradeEvent, QuoteEvent } from '../../src/api/types.ts';
+import type { Tickwire } from '../../src/api/types.ts';
+import type { TradeEvent, QuoteEvent } from '../../src/model/events.ts';
 import { createTickwire, type TickwireRuntime } from '../../src/api/tickwire.ts';
 import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { binanceDerived1mBars } from '../support/fixtures.ts';

@@ -7,7 +7,8 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
-import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
+import type { Tickwire } from '../../src/api/types.ts';
+import type { TradeEvent } from '../../src/model/events.ts';
 import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { binanceDerived1mBars } from '../support/fixtures.ts';
 import { longTradeFrames, startFakeBinance } from '../support/fake-binance.ts';

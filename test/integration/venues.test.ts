@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
-import type { Tickwire, TradeEvent } from '../../src/api/types.ts';
+import type { Tickwire } from '../../src/api/types.ts';
+import type { TradeEvent } from '../../src/model/events.ts';
 import { coinbaseFrames, FakeCoinbase } from '../support/fake-coinbase.ts';
 import { until } from '../support/until.ts';
 

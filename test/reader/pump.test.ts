@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { BarAggregator, BarEvent, type BarSink } from '../../src/bars/aggregator.ts';
 import { ExchangePump, type PumpOutput } from '../../src/reader/pump.ts';
-import type { BarUpdate } from '../../src/api/types.ts';
+import type { BarUpdate } from '../../src/model/events.ts';
 import { BarSeries, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { TickRing } from '../../src/buffers/tick-ring.ts';
 import { BAR_EVENT_FIELDS, BarEventField } from '../../src/feed/protocol.ts';

@@ -16,7 +16,8 @@ import {
   type JwtVerifyOptions,
 } from '../../src/server/auth.ts';
 import { isLoopbackHost } from '../../src/security/host.ts';
-import { ANONYMOUS, compileChannelPatterns, parseChannelPattern, type AuthRequest } from '../../src/server/principal.ts';
+import { ANONYMOUS, compileChannelPatterns, type AuthRequest } from '../../src/server/principal.ts';
+import { parseChannelPattern } from '../../src/wire/channels.ts';
 
 const SECRET = 'correct horse battery staple, 32+ bytes long';
 const NOW = 1_723_161_255; // seconds

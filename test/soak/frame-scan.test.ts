@@ -16,7 +16,7 @@ import {
   snapshotHead,
   subscribedMessage,
   tradeMessage,
-} from '../../src/server/json.ts';
+} from '../../src/wire/json.ts';
 
 const frame = (text: string): Buffer => Buffer.from(text);
 

@@ -5,16 +5,9 @@
  *
  * As in the real system, a bar is stored before its event is emitted.
  */
-import type {
-  BarQuery,
-  HealthReport,
-  LatencyReport,
-  StatusReport,
-  Tickwire,
-  TickwireEvents,
-  TradeEvent,
-  QuoteEvent,
-} from '../../src/api/types.ts';
+import type { BarQuery, Tickwire, TickwireEvents } from '../../src/api/types.ts';
+import type { TradeEvent, QuoteEvent } from '../../src/model/events.ts';
+import type { HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
 import type { ExchangeConfig, TickwireConfig } from '../../src/config/types.ts';

@@ -7,7 +7,7 @@
  * bars, seqs up to 2^53 - 1, unicode, -0, every id form.
  */
 import { describe, expect, it } from 'vitest';
-import type { QuoteEvent, TradeEvent } from '../../src/api/types.ts';
+import type { QuoteEvent, TradeEvent } from '../../src/model/events.ts';
 import type { BarVisitor } from '../../src/buffers/bar-store.ts';
 import { TickwireError } from '../../src/errors.ts';
 import { BAR_FIELDS, writeBar, type Bar } from '../../src/model/records.ts';
@@ -20,7 +20,7 @@ import {
   quoteMessage,
   snapshotHead,
   tradeMessage,
-} from '../../src/server/json.ts';
+} from '../../src/wire/json.ts';
 import { FbsEncoder, decodeCandles, decodeMessage, type Id } from '../../src/wire/fbs.ts';
 import type { StreamMessage } from '../../src/wire/messages.ts';
 import * as tickwire from '../../src/index.ts';

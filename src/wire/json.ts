@@ -4,12 +4,15 @@
  *
  * Live messages are a prepared per-channel prefix + the per-message numbers:
  * the channel, exchange and symbol are escaped and quoted once, when a
- * channel is first subscribed (`prepareChannel`), never per message. Bars are
- * written straight from their float64 record in shared memory (NaN = null).
+ * channel is first subscribed (`prepareChannel`), never per message. Bars
+ * have one encoder, from the float64 record (NaN = null): records in shared
+ * memory are written straight from there, a bar event is first copied into a
+ * reused scratch record. The FlatBuffers twin is encoder.ts.
  */
-import type { QuoteEvent, TradeEvent } from '../api/types.ts';
-import { BarField as F, BarSource, type Bar } from '../model/records.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
+import type { QuoteEvent, TradeEvent } from '../model/events.ts';
+import { BAR_FIELDS, BarField as F, BarSource, writeBar, type Bar } from '../model/records.ts';
+import type { MarketKind } from './channels.ts';
 
 /** A JSON number; `null` for NaN and ±Infinity, which JSON lacks. */
 export function num(v: number): string {
@@ -47,29 +50,6 @@ export function barFieldsFromRecord(b: Float64Array, o: number): string {
     ',"revision":' + num(b[o + F.REVISION]!) +
     (b[o + F.GAPPED] === 1 ? ',"gapped":true' : '') +
     (b[o + F.SOURCE] === BarSource.BACKFILL ? ',"source":"backfill"' : '')
-  );
-}
-
-/** As `barFieldsFromRecord`, from a plain `Bar` (the library's event payload). */
-export function barFieldsFromObject(bar: Bar): string {
-  return (
-    '"openTime":' + num(bar.openTime) +
-    ',"closeTime":' + num(bar.closeTime) +
-    ',"open":' + num(bar.open) +
-    ',"high":' + num(bar.high) +
-    ',"low":' + num(bar.low) +
-    ',"close":' + num(bar.close) +
-    ',"volume":' + num(bar.volume) +
-    ',"quoteVolume":' + num(bar.quoteVolume) +
-    ',"buyVolume":' + num(bar.buyVolume) +
-    ',"sellVolume":' + num(bar.sellVolume) +
-    ',"trades":' + num(bar.trades) +
-    ',"vwap":' + nullableNum(bar.vwap) +
-    ',"spread":' + nullableNum(bar.spread) +
-    ',"closed":' + (bar.closed ? 'true' : 'false') +
-    ',"revision":' + num(bar.revision) +
-    (bar.gapped === true ? ',"gapped":true' : '') +
-    (bar.source === 'backfill' ? ',"source":"backfill"' : '')
   );
 }
 
@@ -145,8 +125,6 @@ export class BarTextVisitor implements BarVisitor {
 
 // ── live messages ────────────────────────────────────────────────────────
 
-export type ChannelKind = 'trades' | 'quotes' | 'bars';
-
 /** The constant parts of one channel's live messages, prepared once. */
 export interface ChannelFormat {
   /** `{"type":"trade","channel":"…","seq":` */
@@ -157,7 +135,7 @@ export interface ChannelFormat {
   readonly maxBytes: number;
 }
 
-const TYPE_OF: Record<ChannelKind, string> = { trades: 'trade', quotes: 'quote', bars: 'bar' };
+const TYPE_OF: Record<MarketKind, string> = { trades: 'trade', quotes: 'quote', bars: 'bar' };
 
 /** Largest server-to-client WebSocket frame header, bytes. */
 const WS_FRAME_HEADER = 10;
@@ -166,7 +144,7 @@ const WS_FRAME_HEADER = 10;
 const MAX_NUMBER_CHARS = 25;
 
 export function prepareChannel(
-  kind: ChannelKind,
+  kind: MarketKind,
   channel: string,
   exchange: string,
   symbol: string,
@@ -205,15 +183,23 @@ export function quoteMessage(f: ChannelFormat, seq: number, e: QuoteEvent): stri
   );
 }
 
+/** Scratch record a `Bar` event is written into, so bars have one JSON encoder (from the record). */
+const BAR_SCRATCH = new Float64Array(BAR_FIELDS);
+
+/**
+ * A bar event's live message. The bar is copied into a reused record first
+ * (no allocation) and written by `barFieldsFromRecord`, the one bar encoder.
+ */
 export function barMessage(f: ChannelFormat, seq: number, bar: Bar): string {
-  return f.head + seq + f.mid + barFieldsFromObject(bar) + '}';
+  writeBar(bar, BAR_SCRATCH, 0);
+  return f.head + seq + f.mid + barFieldsFromRecord(BAR_SCRATCH, 0) + '}';
 }
 
 /**
  * Bytes after `mid` at most: the per-message part of a worst-case message
  * (every number at its longest), measured once at load.
  */
-const TAIL_BOUND: Record<ChannelKind, number> = (() => {
+const TAIL_BOUND: Record<MarketKind, number> = (() => {
   const n = -0.0000012345678901234567;
   const empty: ChannelFormat = { head: '', mid: '', maxBytes: 0 };
   const trade = tradeMessage(empty, 0, { exchange: '', symbol: '', tradeId: n, price: n, size: n, side: 'unknown', ts: n, recvTs: n });

@@ -1,0 +1,80 @@
+/**
+ * Status, health and latency reports of a running tickwire: what
+ * `Tickwire.status()`, `health()` and `latency()` return, what the server
+ * serves on its status routes and in the `system` room, and what the client
+ * reads back from `/v1/health`.
+ */
+
+/** `circuit_open`: the connection failed too often in a row and rests before one more try. */
+export type ExchangeState = 'starting' | 'connecting' | 'connected' | 'reconnecting' | 'circuit_open' | 'restarting' | 'stopped';
+
+export interface ExchangeStatus {
+  exchange: string;
+  state: ExchangeState;
+  symbols: string[];
+  /** Reconnects of the exchange connection since start. */
+  reconnects: number;
+  /** Worker restarts (crash or hang) since start. */
+  restarts: number;
+  /** Ms since the last frame from the exchange; null before the first. */
+  lastMessageAgeMs: number | null;
+  /** Frames per second over the last few seconds. */
+  messageRate: number;
+  /** Exchange clock minus local clock, ms (measured from trade times). */
+  clockOffsetMs: number;
+  messages: number;
+  trades: number;
+  quotes: number;
+  parseErrors: number;
+  lateTradesDropped: number;
+  duplicateTradesDropped: number;
+  /** Trades fetched over REST to fill reconnect gaps. */
+  recoveredTrades: number;
+  /** Reconnect gaps that could not be filled completely (see lastError). */
+  unrecoveredGaps: number;
+  ringOverflow: number;
+  /** Last error seen (message only), null when none. */
+  lastError: string | null;
+  /** Why the worker was last restarted (crash or hang), null when it never was. */
+  lastCrash: string | null;
+}
+
+export interface StatusReport {
+  uptimeMs: number;
+  exchanges: Record<string, ExchangeStatus>;
+  /** Persistence of closed bars; null when storage is off. */
+  storage: StorageStatus | null;
+}
+
+export interface StorageStatus {
+  path: string;
+  /** Bars loaded from storage at start. */
+  restoredBars: number;
+  /** Bars fetched from the venues' klines at start. */
+  backfilledBars: number;
+  /** Bars written since start. */
+  writtenBars: number;
+  /** Flushes that failed (retried at the next interval). */
+  flushFailures: number;
+  /** What backfill could not fill, one line each. */
+  problems: string[];
+}
+
+export interface HealthReport {
+  status: 'ok' | 'unavailable';
+  /** Why it is not ok; empty when ok. */
+  reasons: string[];
+}
+
+/** Percentiles of one measured stage, µs. */
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  count: number;
+}
+
+/** Per stage (`parse`, `receive_to_publish`), per exchange. */
+export type LatencyReport = Record<string, Record<string, LatencySummary>>;

@@ -1,0 +1,20 @@
+/**
+ * Limits and names of the protocol that the server enforces and the client
+ * respects, written once for both (ARCHITECTURE.md, "WebSocket /v1/stream";
+ * README "HTTP API"). Changing one changes the contract on both sides.
+ */
+
+/** Channels (names or wildcards) one subscribe or unsubscribe message may list. */
+export const MAX_CHANNELS_PER_MESSAGE = 500;
+/** Largest bars `snapshot` a subscribe may ask for. */
+export const MAX_SNAPSHOT = 1000;
+
+/** WebSocket subprotocol that asks for FlatBuffers binary messages (as `?format=fbs` does). */
+export const FBS_SUBPROTOCOL = 'tickwire.fbs';
+/** WebSocket subprotocol that asks for JSON text messages (the default). */
+export const JSON_SUBPROTOCOL = 'tickwire.json';
+
+/** Largest `limit` of a candles read (`GET /v1/candles`, the client's `candles()`). */
+export const MAX_CANDLE_LIMIT = 5000;
+/** `limit` of a candles read that names none. */
+export const DEFAULT_CANDLE_LIMIT = 500;
