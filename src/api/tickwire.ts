@@ -33,7 +33,7 @@ import {
   type WorkerStatus,
 } from '../feed/protocol.ts';
 import { FeedSupervisor, type SupervisorOptions } from '../feed/supervisor.ts';
-import type { ConnectionOptions } from '../feed/connection.ts';
+import type { ConnectionOptions } from '../feed/protocol.ts';
 import { TICK_FIELDS, type Bar } from '../model/records.ts';
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
