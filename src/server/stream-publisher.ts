@@ -98,12 +98,8 @@ export class StreamPublisher {
       if (this.#discovered(e.exchange, e.symbol)) this.#onTrade(e);
       return;
     }
-    if (ch.encode === 0) {
-      ch.seq++;
-      return;
-    }
-    if (ch.liveJson + ch.liveFbs > 0) this.#budget.reserve(ch.maxBytes);
-    const seq = ++ch.seq;
+    const seq = this.#advance(ch);
+    if (seq === 0) return;
     const text = (ch.encode & ENCODE_JSON) !== 0 ? tradeMessage(ch.format!, seq, e) : undefined;
     const bin = (ch.encode & ENCODE_FBS) !== 0 ? this.#fbs.trade(ch.name, seq, e) : undefined;
     if (this.#emit(ch, seq, text, bin, true)) this.#metrics.published.trades++;
@@ -115,12 +111,8 @@ export class StreamPublisher {
       if (this.#discovered(e.exchange, e.symbol)) this.#onQuote(e);
       return;
     }
-    if (ch.encode === 0) {
-      ch.seq++;
-      return;
-    }
-    if (ch.liveJson + ch.liveFbs > 0) this.#budget.reserve(ch.maxBytes);
-    const seq = ++ch.seq;
+    const seq = this.#advance(ch);
+    if (seq === 0) return;
     const text = (ch.encode & ENCODE_JSON) !== 0 ? quoteMessage(ch.format!, seq, e) : undefined;
     const bin = (ch.encode & ENCODE_FBS) !== 0 ? this.#fbs.quote(ch.name, seq, e) : undefined;
     if (this.#emit(ch, seq, text, bin, false)) this.#metrics.published.quotes++;
@@ -132,12 +124,8 @@ export class StreamPublisher {
       if (this.#discovered(e.exchange, e.symbol)) this.#onBar(e);
       return;
     }
-    if (ch.encode === 0) {
-      ch.seq++;
-      return;
-    }
-    if (ch.liveJson + ch.liveFbs > 0) this.#budget.reserve(ch.maxBytes);
-    const seq = ++ch.seq;
+    const seq = this.#advance(ch);
+    if (seq === 0) return;
     const text = (ch.encode & ENCODE_JSON) !== 0 ? barMessage(ch.format!, seq, e.bar) : undefined;
     const bin = (ch.encode & ENCODE_FBS) !== 0 ? this.#fbs.bar(ch.name, seq, e.bar) : undefined;
     // A closed (or amended) bar must reach a conflating client; a forming one may be superseded.
@@ -151,6 +139,21 @@ export class StreamPublisher {
       if (!this.#channels.knows(s.exchange, symbol)) this.#channels.addSymbol(s.exchange, symbol);
     }
   };
+
+  /**
+   * Move `ch` to its next seq and return it, reserving the budget first when
+   * someone would receive it; 0 when no format is encoded (only the seq
+   * advances). Shared by the three handlers: it sees only `Channel`s, so it
+   * stays monomorphic.
+   */
+  #advance(ch: Channel): number {
+    if (ch.encode === 0) {
+      ch.seq++;
+      return 0;
+    }
+    if (ch.liveJson + ch.liveFbs > 0) this.#budget.reserve(ch.maxBytes);
+    return ++ch.seq;
+  }
 
   /** Publish the encoded message of `seq` to the attached subscribers of each format and record it. True when someone received it. */
   #emit(ch: Channel, seq: number, text: string | undefined, bin: Uint8Array | undefined, keep: boolean): boolean {
