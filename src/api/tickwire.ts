@@ -33,7 +33,7 @@ import {
   type WorkerStatus,
 } from '../feed/protocol.ts';
 import { FeedSupervisor, type SupervisorOptions } from '../feed/supervisor.ts';
-import type { ConnectionOptions } from '../feed/connection.ts';
+import type { ConnectionOptions } from '../feed/protocol.ts';
 import { nowMs } from '../model/clock.ts';
 import { BAR_FIELDS, TICK_FIELDS, writeBar, type Bar } from '../model/records.ts';
 import { SymbolIndex } from '../model/symbols.ts';

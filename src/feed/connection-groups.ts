@@ -11,7 +11,8 @@
  */
 import type { AdapterCapabilities, ExchangeAdapter, FeedHandler } from '../exchanges/adapter.ts';
 import type { AdapterEntry } from '../exchanges/registry.ts';
-import { FeedConnection, type ConnectionState } from './connection.ts';
+import { FeedConnection } from './connection.ts';
+import type { ConnectionState } from './protocol.ts';
 import type { FeedWorkerData } from './protocol.ts';
 import type { TickHandler } from './tick-handler.ts';
 

@@ -10,7 +10,26 @@ import { TickRing } from '../buffers/tick-ring.ts';
 import type { BarsConfig, ExchangeConfig } from '../config/types.ts';
 import { BAR_FIELDS } from '../model/records.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
-import type { ConnectionOptions, ConnectionState } from './connection.ts';
+
+/** What a connection is doing. `circuit_open`: too many failures in a row, resting before one more try. */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'circuit_open' | 'stopped';
+
+export interface ConnectionOptions {
+  /** First reconnect delay, ms (default 500). */
+  backoffBaseMs?: number;
+  /** Largest reconnect delay, ms (default 30 000). */
+  backoffMaxMs?: number;
+  /** No frame and no ping for this long: reconnect (default 60 000). */
+  staleAfterMs?: number;
+  /** Reconnect this long before the venue's maximum connection age (default 10 min). */
+  rotateMarginMs?: number;
+  /** Consecutive failed connections (none delivering data) that open the circuit (default 10). */
+  circuitAfterFailures?: number;
+  /** How long an open circuit rests before one more try, ms (default 300 000). */
+  circuitCooldownMs?: number;
+  /** Jitter source in [0, 1) (tests make it deterministic). */
+  random?: () => number;
+}
 
 /** Float64 layout of a bar-event record: series index, BarEvent, then the bar. */
 export const BarEventField = { SERIES: 0, EVENT: 1, BAR: 2 } as const;

@@ -9,7 +9,7 @@ import * as hdr from 'hdr-histogram-js';
 import type { BarAggregator } from '../bars/aggregator.ts';
 import type { ClockOffset } from './clock-offset.ts';
 import type { ConnectionGroups } from './connection-groups.ts';
-import type { ConnectionState } from './connection.ts';
+import type { ConnectionState } from './protocol.ts';
 import type { OutageRecovery } from './outage.ts';
 import type { WorkerStatus } from './protocol.ts';
 import type { TickHandler } from './tick-handler.ts';
