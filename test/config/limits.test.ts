@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { configError } from '../support/config-error.ts';
 import { createTickwire, TickwireRuntime } from '../../src/api/tickwire.ts';
 import { RecentIds, tradeIdSetBytes, WindowIds } from '../../src/bars/recent-ids.ts';
 import { Checker } from '../../src/check/checker.ts';
@@ -17,19 +18,8 @@ import {
   MAX_CONFIG_BYTES,
   parseMemory,
 } from '../../src/config/limits.ts';
-import { ConfigError, loadConfigFile, loadConfigText, parseConfig } from '../../src/config/load.ts';
+import { loadConfigFile, loadConfigText, parseConfig } from '../../src/config/load.ts';
 
-function configError(fn: () => unknown): ConfigError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ConfigError);
-  expect((err as ConfigError).code).toBe('INVALID_CONFIG');
-  return err as ConfigError;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'tickwire-limits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
