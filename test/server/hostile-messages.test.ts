@@ -1,0 +1,162 @@
+/**
+ * Hostile client messages on /v1/stream (issue 18, items 1 and 2): one
+ * connection's requests must not hold the main thread or inflate memory.
+ *
+ *  - An unsubscribe full of wildcards for unknown symbols, against a
+ *    connection holding `trades:*:*` over 200 symbols: before the fix every
+ *    (pattern, held channel) pair resolved the symbol by throwing, 530–640 ms
+ *    per 500-pattern message.
+ *  - Snapshots: `snapshot: 1000` over 400 bars channels, sent again and again
+ *    for channels already held: before the fix each message built and sent
+ *    every snapshot whole (tens of MB).
+ *
+ * Bounds are on CPU time and bytes (the machine is shared, 2 cores), each far
+ * below what the old code took; other clients' pings are answered meanwhile.
+ * The server runs in this process: a request's round trip includes the time
+ * the server held the thread.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
+import type { ExchangeConfig, TickwireConfig } from '../../src/config/types.ts';
+import { MAX_WILDCARDS_PER_MESSAGE } from '../../src/wire/protocol.ts';
+import { TIMEFRAMES, type TimeframeName } from '../../src/model/timeframes.ts';
+import { FakeTickwire } from '../support/fake-tickwire.ts';
+import { Client, startServer, type Msg, type Running } from './helpers.ts';
+
+const SYMBOLS = 200;
+const BARS = 1000;
+
+function exchange(symbols: string[]): ExchangeConfig {
+  return { url: undefined, symbols, channels: ['trades', 'quotes'], rate: 0, seed: 1, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined };
+}
+
+/** 200 symbols on one exchange, 1m and 5m bars with room for 1000 each. */
+function bigConfig(): TickwireConfig {
+  return {
+    server: { host: '127.0.0.1', port: 0, cors: { origins: [] } },
+    auth: defaultAuthConfig(),
+    stream: defaultStreamConfig(),
+    timeframes: ['1m', '5m'],
+    history: Object.fromEntries(TIMEFRAMES.map((tf) => [tf, BARS])) as Record<TimeframeName, number>,
+    bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 },
+    storage: null,
+    exchanges: { binance: exchange(Array.from({ length: SYMBOLS }, (_, i) => `S${i}USDT`)) },
+  };
+}
+
+let r: Running | undefined;
+let clients: Client[] = [];
+
+afterEach(async () => {
+  for (const c of clients) c.ws.terminate();
+  clients = [];
+  await r?.server.close();
+  r = undefined;
+});
+
+async function connect(): Promise<Client> {
+  const c = await Client.connect(r!.wsUrl);
+  clients.push(c);
+  return c;
+}
+
+/** CPU ms (user + system) of this process while `fn` runs. */
+async function cpuMs(fn: () => Promise<unknown>): Promise<number> {
+  const before = process.cpuUsage();
+  await fn();
+  const d = process.cpuUsage(before);
+  return (d.user + d.system) / 1000;
+}
+
+/** Another client pinging while `attack` runs: its round trips, ms. */
+async function pingsDuring(attack: () => Promise<void>): Promise<number[]> {
+  const other = await connect();
+  const rtts: number[] = [];
+  let done = false;
+  const pinger = (async () => {
+    for (let i = 0; !done || i < 5; i++) {
+      const t = performance.now();
+      await other.request({ op: 'ping' });
+      rtts.push(performance.now() - t);
+      await new Promise((res) => setTimeout(res, 2));
+    }
+  })();
+  await attack();
+  done = true;
+  await pinger;
+  return rtts;
+}
+
+/** The server's own measure of subscribe/unsubscribe handling: count, and how many took longer than `ms`. */
+async function requestTimes(ms: number): Promise<{ count: number; over: number }> {
+  const text = await (await fetch(`${r!.base}/metrics`)).text();
+  let count = 0;
+  let within = 0;
+  for (const line of text.split('\n')) {
+    const m = /^tickwire_ws_request_seconds_bucket\{le="([^"]+)",op="[a-z]+"\} (\d+)/.exec(line);
+    if (m === null) continue;
+    if (m[1] === '+Inf') count += Number(m[2]);
+    else if (Number(m[1]) === ms / 1000) within += Number(m[2]);
+  }
+  return { count, over: count - within };
+}
+
+/** Send `msg` until it is not RATE_LIMITED (the bucket refills at its rate). */
+async function untilAdmitted(c: Client, msg: Record<string, unknown>): Promise<Msg> {
+  for (let i = 0; i < 50; i++) {
+    const reply = await c.request(msg);
+    if (reply.code !== 'RATE_LIMITED') return reply;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error('still RATE_LIMITED after 10 s');
+}
+
+function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]!;
+}
+
+describe('an unsubscribe full of wildcards', () => {
+  it(`more than ${MAX_WILDCARDS_PER_MESSAGE} wildcards in one message are refused, naming the cap`, async () => {
+    r = await startServer({}, new FakeTickwire(bigConfig()));
+    const c = await connect();
+    const names = Array.from({ length: 500 }, (_, i) => `trades:*:NOPE${i}`);
+    const reply = await c.request({ op: 'unsubscribe', channels: names });
+    expect(reply).toMatchObject({ type: 'error', code: 'INVALID_PARAMETER' });
+    expect(reply.message).toContain(`at most ${MAX_WILDCARDS_PER_MESSAGE} wildcards`);
+  });
+
+  it('costs little against 200 held channels, whatever symbols it names, and others are answered meanwhile', async () => {
+    r = await startServer({}, new FakeTickwire(bigConfig()));
+    const c = await connect();
+    expect((await c.subscribe(['trades:*:*', 'quotes:binance:*'])).channels).toHaveLength(2 * SYMBOLS);
+    const costs: number[] = [];
+    const replies: Msg[] = [];
+    const quiet = await pingsDuring(async () => new Promise((res) => setTimeout(res, 100)));
+    const before = [await requestTimes(5), await requestTimes(25)];
+    const rtts = await pingsDuring(async () => {
+      for (let k = 0; k < 25; k++) {
+        const names = Array.from({ length: MAX_WILDCARDS_PER_MESSAGE }, (_, i) => `trades:*:NOPE${k}x${i}`);
+        costs.push(await cpuMs(async () => replies.push(await c.request({ op: 'unsubscribe', channels: names }))));
+      }
+    });
+    // Unknown symbols remove nothing; past the connection's budget the rest are refused (cheaply).
+    for (const m of replies) expect(m.type === 'unsubscribed' ? m.channels : m.code).toEqual(m.type === 'unsubscribed' ? [] : 'RATE_LIMITED');
+    expect(replies.filter((m) => m.type === 'unsubscribed').length).toBeGreaterThan(0);
+    const after = [await requestTimes(5), await requestTimes(25)];
+    const over5 = after[0]!.over - before[0]!.over;
+    const over25 = after[1]!.over - before[1]!.over;
+    console.log(`wildcard unsubscribe: round trip CPU max ${Math.max(...costs).toFixed(2)} ms, total ${costs.reduce((a, b) => a + b, 0).toFixed(1)} ms; ` +
+      `server-side ${after[1]!.count - before[1]!.count} requests, ${over5} over 5 ms, ${over25} over 25 ms; ` +
+      `other client's ping p99 ${p99(rtts).toFixed(2)} ms over ${rtts.length} (quiet: ${p99(quiet).toFixed(2)} ms)`);
+    // Before: 140 ms of CPU each (a throw per pattern and held channel; 600 ms for 500 wildcards).
+    expect(Math.max(...costs)).toBeLessThan(25);
+    expect(p99(rtts)).toBeLessThan(50);
+    expect(after[1]!.count - before[1]!.count).toBe(25);
+    // Typically 0.1–2.5 ms each; outliers allowed (a GC; the machine is shared), but not the old cost.
+    expect(over5).toBeLessThanOrEqual(5);
+    expect(over25).toBeLessThanOrEqual(1);
+    // The held channels are all still there.
+    expect((await untilAdmitted(c, { op: 'unsubscribe', channels: ['quotes:binance:*'] })).channels).toHaveLength(SYMBOLS);
+  });
+});
