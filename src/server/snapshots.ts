@@ -77,11 +77,12 @@ export class SnapshotBudget {
     const out: BuiltSnapshot[] = [];
     for (let i = 0; i < channels.length; i++) {
       const ch = channels[i]!;
-      const held = replies.snapshotBars(ch, n);
-      const fit = Math.min(held, barsThatFit(ch, n, Math.floor(left / (channels.length - i))));
+      const fit = barsThatFit(ch, n, Math.floor(left / (channels.length - i)));
+      // Cut only when the channel has more than fit: counting fit + 1 bars, not all n, keeps this cheap.
+      const cut = fit < n && replies.snapshotBars(ch, fit + 1) > fit;
       const data = replies.snapshot(conn, ch, fit);
       left -= typeof data === 'string' ? data.length : data.byteLength;
-      out.push({ ch, data, cut: fit < held });
+      out.push({ ch, data, cut });
     }
     return out;
   }
