@@ -130,6 +130,8 @@ export interface StreamConfig {
   subscribeRate: RateLimit;
   /** Seconds without any frame from the client (pongs count) before the connection is closed; 0 off, else 8 to 960. */
   idleTimeoutS: number;
+  /** Bytes of bars snapshots per second over all connections (bursts of twice that). */
+  snapshotBytesRate: number;
 }
 
 /** Where closed bars are kept across restarts, and how they are filled in after downtime. */

@@ -27,7 +27,7 @@ const DEFAULT_EXPECTED: TickwireConfig = {
   storage: { path: './data', flushMs: 1000, backfill: true, backfillTimeoutMs: 15_000 },
   stream: {
     maxBackpressure: 4 * 1024 * 1024, slowConsumer: 'gap', resumeHistory: 1024, resumeLingerS: 60, maxChannelsPerConnection: 1000,
-    maxMessageBytes: 64 * 1024, subscribeRate: { rate: 10, burst: 20 }, idleTimeoutS: 120,
+    maxMessageBytes: 64 * 1024, subscribeRate: { rate: 10, burst: 20 }, idleTimeoutS: 120, snapshotBytesRate: 8 * 1024 * 1024,
   },
   exchanges: {
     simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined },
