@@ -22,6 +22,9 @@ export interface ServerGaugeSource {
   historyBytes?(): number;
   /** The largest buffered amount of any WebSocket connection, bytes. */
   maxBuffered?(): number;
+  /** Connections counted against `server.maxConnections`, and that cap. */
+  counted?(): number;
+  maxConnections?(): number;
 }
 
 export class ServerMetrics {
@@ -35,6 +38,8 @@ export class ServerMetrics {
   readonly #slowConsumers: Counter<'action'>;
   readonly #gaps: Counter<'reason'>;
   readonly #wsClosed: Counter<'reason'>;
+  readonly #refused: Counter<'reason'>;
+  readonly #unsent: Counter;
 
   constructor(source: ServerGaugeSource) {
     const registers = [this.registry];
@@ -115,6 +120,33 @@ export class ServerMetrics {
         this.set(source.maxBuffered?.() ?? 0);
       },
     });
+    new Gauge({
+      name: 'tickwire_connections',
+      help: 'Connections counted against server.maxConnections (open WebSockets)',
+      registers,
+      collect() {
+        this.set(source.counted?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tickwire_connections_max',
+      help: 'server.maxConnections in force (set, or derived from the open-files limit)',
+      registers,
+      collect() {
+        this.set(source.maxConnections?.() ?? 0);
+      },
+    });
+    this.#refused = new Counter({
+      name: 'tickwire_connections_refused_total',
+      help: 'Connections refused with 503 by reason (max_connections, max_per_address)',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.#unsent = new Counter({
+      name: 'tickwire_http_unsent_responses_total',
+      help: 'HTTP responses whose client stopped reading: the socket was closed before the answer was sent (a pipelined request behind it, the ~10 s timeout, or the client leaving)',
+      registers,
+    });
     this.#http = new Counter({
       name: 'tickwire_http_requests_total',
       help: 'HTTP requests by route pattern and status',
@@ -144,6 +176,16 @@ export class ServerMetrics {
   /** A gap notice sent. */
   gap(reason: string): void {
     this.#gaps.inc({ reason });
+  }
+
+  /** A connection refused for `reason` (connection-limits.ts). */
+  connectionRefused(reason: string): void {
+    this.#refused.inc({ reason });
+  }
+
+  /** An HTTP response abandoned unsent (http-util.ts). */
+  responseUnsent(): void {
+    this.#unsent.inc();
   }
 
   /** A WebSocket closed by the server (or uWS on its behalf) for `reason`. */
