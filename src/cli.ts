@@ -15,6 +15,7 @@ import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
 import { TOKEN_USAGE, tokenCommand } from './server/auth.ts';
+import { describeCaps } from './server/connection-limits.ts';
 import { createServer, type TickwireServer } from './server/server.ts';
 
 const USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT]
@@ -95,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
       `exchanges: ${exchanges.join('; ')}`,
       `timeframes: ${config.timeframes.join(' ')}; memory reserved for bars and rings: ${formatBytes(tickwire.memoryBytes)}`,
       storageLine(tickwire),
+      describeCaps(server.caps),
       `try: curl http://${address.host}:${address.port}/v1/status`,
     ].join('\n'),
   );
