@@ -54,7 +54,7 @@ import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
-import { ANONYMOUS, type Authenticate, type Principal } from './principal.ts';
+import { ANONYMOUS, type Authenticate, type AuthRequest, type Principal } from './principal.ts';
 import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -120,20 +120,18 @@ function errorReply(e: ApiError, shape: ErrorShape): Reply {
   return { status: e.status, body: shape === 'v1' ? v1ErrorBody(e.code, e.message) : streamerErrorBody(e.code, e.message) };
 }
 
+/** What the authenticator reads of an HTTP request. */
+function authRequest(req: HttpRequest, origin: string, address: string): AuthRequest {
+  return { authorization: req.getHeader('authorization'), protocol: '', query: req.getQuery() ?? '', origin, remoteAddress: address, host: req.getHeader('host') };
+}
+
 /**
  * Who is asking, for a private route: authenticate (401), then take one
  * request from the client's rate limit (429). Reads `req` and `res`
  * synchronously, inside the handler.
  */
 function admit(req: HttpRequest, ctx: HttpContext, origin: string, address: string): Principal {
-  const who = ctx.authenticate({
-    authorization: req.getHeader('authorization'),
-    protocol: '',
-    query: req.getQuery() ?? '',
-    origin,
-    remoteAddress: address,
-    host: req.getHeader('host'),
-  });
+  const who = ctx.authenticate(authRequest(req, origin, address));
   const limit = ctx.rateLimiter;
   if (limit === undefined) return who;
   const waitMs = limit.take(who === ANONYMOUS ? address : who.name);
@@ -149,14 +147,7 @@ function admit(req: HttpRequest, ctx: HttpContext, origin: string, address: stri
 /** Whether a request to a public route carries a valid credential (asked only on a protected server, for keep-alive). */
 function credentialed(req: HttpRequest, ctx: HttpContext, origin: string, address: string): boolean {
   try {
-    ctx.authenticate({
-      authorization: req.getHeader('authorization'),
-      protocol: '',
-      query: req.getQuery() ?? '',
-      origin,
-      remoteAddress: address,
-      host: req.getHeader('host'),
-    });
+    ctx.authenticate(authRequest(req, origin, address));
     return true;
   } catch {
     return false;

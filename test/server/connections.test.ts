@@ -15,7 +15,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { AuthConfig } from '../../src/config/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
 import { ConnectionLimits, connectionCaps, describeCaps, parseFdLimit } from '../../src/server/connection-limits.ts';
-import { Client, startServer, waitFor, type Running } from './helpers.ts';
+import { attemptUpgrade, Client, startServer, waitFor, type Running, type UpgradeOutcome } from './helpers.ts';
 
 const TOKEN = 'tw_conn-0123456789abcdefghijklmnopqrstuvwxyzABCDEF';
 const AUTH: AuthConfig = {
@@ -37,29 +37,11 @@ afterEach(async () => {
   for (const r of running.splice(0)) await r.server.close();
 });
 
-type Upgrade = { open: true; ws: WebSocket } | { open: false; status: number; headers: Record<string, unknown>; body: any };
-
-/** Try an upgrade: the open socket, or the refusal's status, headers and JSON body. */
-function upgrade(url: string): Promise<Upgrade> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => {
-      opened.push(ws);
-      resolve({ open: true, ws });
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        ws.terminate();
-        resolve({ open: false, status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) });
-      });
-    });
-    ws.once('error', (err) => {
-      if (ws.readyState !== WebSocket.CLOSED) reject(err);
-    });
-  });
+/** Try an upgrade; an open socket is terminated after the test. */
+async function upgrade(url: string): Promise<UpgradeOutcome> {
+  const o = await attemptUpgrade(url);
+  if (o.open) opened.push(o.ws);
+  return o;
 }
 
 async function metric(r: Running, line: string): Promise<number> {
