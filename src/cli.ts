@@ -16,6 +16,7 @@ import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
 import { TOKEN_USAGE, tokenCommand } from './server/auth.ts';
+import { describeCaps } from './server/connection-limits.ts';
 import { createServer, type TickwireServer } from './server/server.ts';
 
 const USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT]
@@ -96,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       `exchanges: ${exchanges.join('; ')}`,
       `timeframes: ${config.timeframes.join(' ')}; ${memoryLine(tickwire, config)}`,
       storageLine(tickwire),
+      describeCaps(server.caps),
       `try: curl http://${address.host}:${address.port}/v1/status`,
     ].join('\n'),
   );

@@ -13,6 +13,8 @@ export const ErrorCode = {
   UNKNOWN_CHANNEL: 'UNKNOWN_CHANNEL',
   EXCHANGE_NOT_RUNNING: 'EXCHANGE_NOT_RUNNING',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** The server holds its connection cap (`server.maxConnections`, per address or in all): HTTP 503. */
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
   /** No such route (HTTP). */
   NOT_FOUND: 'NOT_FOUND',
   UNAUTHORIZED: 'UNAUTHORIZED',

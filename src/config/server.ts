@@ -1,5 +1,5 @@
 /**
- * The `server:` section (host, port, `cors.origins`), and `createServer`'s
+ * The `server:` section (host, port, `cors.origins`, connection caps), and `createServer`'s
  * options checked with the same rules and messages: the config is the edge,
  * the server trusts what comes out of here.
  */
@@ -11,7 +11,7 @@ import { ConfigError } from './error.ts';
 import { streamSection } from './stream.ts';
 import type { CorsConfig, ServerConfig, StreamConfig } from './types.ts';
 
-const SERVER_KEYS = ['host', 'port', 'cors'] as const;
+const SERVER_KEYS = ['host', 'port', 'cors', 'maxConnections', 'maxConnectionsPerAddress'] as const;
 const CORS_KEYS = ['origins'] as const;
 
 /** `server:`: where to listen and which browser origins may call. */
@@ -20,7 +20,15 @@ export function serverSection(c: Checker, value: unknown): ServerConfig {
   const host = hostSetting(c, s.host, 'server.host', DEFAULT_HOST);
   const port = portSetting(c, s.port, 'server.port', DEFAULT_PORT);
   const cors = corsSection(c, s.cors);
-  return { host, port, cors };
+  const maxConnections = connectionCap(c, s.maxConnections, 'server.maxConnections');
+  const maxConnectionsPerAddress = connectionCap(c, s.maxConnectionsPerAddress, 'server.maxConnectionsPerAddress');
+  return { host, port, cors, maxConnections, maxConnectionsPerAddress };
+}
+
+/** A connection cap: absent or null → undefined (derived from the open-files limit when the server starts). */
+function connectionCap(c: Checker, value: unknown, path: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  return c.number(value, path, 1, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1 (absent: derived from the open-files limit)');
 }
 
 /** A host to bind: absent or null → `fallback`. */
@@ -61,10 +69,12 @@ function corsSection(c: Checker, value: unknown): CorsConfig {
   return { origins };
 }
 
-/** `createServer` options this checks: host, port and the `stream:` keys (`maxPayloadLength` standing for `maxMessageBytes`). */
+/** `createServer` options this checks: host, port, the connection caps and the `stream:` keys (`maxPayloadLength` standing for `maxMessageBytes`). */
 export interface ServerOptionValues {
   readonly host?: unknown;
   readonly port?: unknown;
+  readonly maxConnections?: unknown;
+  readonly maxConnectionsPerAddress?: unknown;
   readonly maxPayloadLength?: unknown;
   readonly [streamKey: string]: unknown;
 }
@@ -76,16 +86,27 @@ export interface ServerOptionValues {
  */
 export function parseServerOptions(
   options: ServerOptionValues,
-  base: { host: string; port: number; stream: StreamConfig },
+  base: CheckedServerOptions,
   source = 'createServer options',
-): { host: string; port: number; stream: StreamConfig } {
+): CheckedServerOptions {
   const c = new Checker();
   const host = hostSetting(c, options.host, 'host', base.host);
   const port = portSetting(c, options.port, 'port', base.port);
-  const { host: _host, port: _port, maxPayloadLength, ...rest } = options;
+  const maxConnections = connectionCap(c, options.maxConnections, 'maxConnections') ?? base.maxConnections;
+  const maxConnectionsPerAddress = connectionCap(c, options.maxConnectionsPerAddress, 'maxConnectionsPerAddress') ?? base.maxConnectionsPerAddress;
+  const { host: _host, port: _port, maxPayloadLength, maxConnections: _max, maxConnectionsPerAddress: _perAddress, ...rest } = options;
   const stream: Record<string, unknown> = maxPayloadLength === undefined ? rest : { ...rest, maxMessageBytes: maxPayloadLength };
   const named = (key: string) => (key === 'maxMessageBytes' ? 'maxPayloadLength (stream.maxMessageBytes)' : undefined);
   const checked = streamSection(c, stream, '', base.stream, named);
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { host, port, stream: checked };
+  return { host, port, maxConnections, maxConnectionsPerAddress, stream: checked };
+}
+
+/** What `parseServerOptions` hands back: the file's values with the options' overrides, checked. */
+export interface CheckedServerOptions {
+  host: string;
+  port: number;
+  maxConnections: number | undefined;
+  maxConnectionsPerAddress: number | undefined;
+  stream: StreamConfig;
 }

@@ -13,6 +13,10 @@ export interface ServerConfig {
   port: number;
   /** Browser origins allowed to call the HTTP API and open the WebSocket (README "Security"). */
   cors: CorsConfig;
+  /** Open WebSocket connections at most (README "Limits"); undefined: derived from the open-files limit at start (server/connection-limits.ts). */
+  maxConnections?: number | undefined;
+  /** Open WebSocket connections per remote address at most; undefined: a quarter of maxConnections, loopback addresses exempt. */
+  maxConnectionsPerAddress?: number | undefined;
 }
 
 /** `server.cors`: origins (`https://app.example.com`) allowed cross-origin; `['*']` any; `[]` (default) none. */

@@ -20,6 +20,14 @@
  * allowed `bars:<exchange>:<symbol>:<tf>` (checked once the symbol is
  * resolved). Every answer carries the CORS headers of cors.ts, and `OPTIONS`
  * preflights are answered 204 on any path.
+ *
+ * Keep-alive (README "Limits"): an answer closes its connection when the
+ * server holds its connection cap for the client's address, and on a
+ * protected server when the request carried no valid credential (a 401, or
+ * a public route asked without one), so a client without credentials holds
+ * no socket. (Not preflights: this uWS build aborts the process on
+ * `endWithoutBody(undefined, true)`, and every closing form adds the
+ * `Content-Length` a 204 must not carry.)
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
@@ -27,6 +35,7 @@ import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import { parseTimeframe } from '../model/timeframes.ts';
 import { DASHBOARD_HTML } from './dashboard.ts';
 import { UnauthorizedError, requireChannel } from './auth.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
 import type { CorsPolicy, HeaderList } from './cors.ts';
 import {
   JSON_TYPE,
@@ -38,13 +47,14 @@ import {
   statusOfCode,
   v1ErrorBody,
   writeResponse,
+  type Ending,
 } from './http-util.ts';
 import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson, streamerCandleJson } from '../wire/json.ts';
 import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
-import { ANONYMOUS, type Authenticate, type Principal } from './principal.ts';
+import { ANONYMOUS, type Authenticate, type AuthRequest, type Principal } from './principal.ts';
 import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -57,6 +67,10 @@ export interface HttpContext {
   /** Requests per client (principal name, or remote address when anonymous); undefined: no limit. */
   readonly rateLimiter: RateLimiter | undefined;
   readonly cors: CorsPolicy;
+  /** Connection caps: at the cap for an address, its answers close their connection. */
+  readonly connections: ConnectionLimits;
+  /** A protected server (tokens or jwt): answers to requests without a valid credential close their connection. */
+  readonly keepAliveNeedsCredential: boolean;
 }
 
 
@@ -106,21 +120,18 @@ function errorReply(e: ApiError, shape: ErrorShape): Reply {
   return { status: e.status, body: shape === 'v1' ? v1ErrorBody(e.code, e.message) : streamerErrorBody(e.code, e.message) };
 }
 
+/** What the authenticator reads of an HTTP request. */
+function authRequest(req: HttpRequest, origin: string, address: string): AuthRequest {
+  return { authorization: req.getHeader('authorization'), protocol: '', query: req.getQuery() ?? '', origin, remoteAddress: address, host: req.getHeader('host') };
+}
+
 /**
  * Who is asking, for a private route: authenticate (401), then take one
  * request from the client's rate limit (429). Reads `req` and `res`
  * synchronously, inside the handler.
  */
-function admit(res: HttpResponse, req: HttpRequest, ctx: HttpContext, origin: string): Principal {
-  const address = remoteAddress(res);
-  const who = ctx.authenticate({
-    authorization: req.getHeader('authorization'),
-    protocol: '',
-    query: req.getQuery() ?? '',
-    origin,
-    remoteAddress: address,
-    host: req.getHeader('host'),
-  });
+function admit(req: HttpRequest, ctx: HttpContext, origin: string, address: string): Principal {
+  const who = ctx.authenticate(authRequest(req, origin, address));
   const limit = ctx.rateLimiter;
   if (limit === undefined) return who;
   const waitMs = limit.take(who === ANONYMOUS ? address : who.name);
@@ -131,6 +142,33 @@ function admit(res: HttpResponse, req: HttpRequest, ctx: HttpContext, origin: st
     );
   }
   return who;
+}
+
+/** Whether a request to a public route carries a valid credential (asked only on a protected server, for keep-alive). */
+function credentialed(req: HttpRequest, ctx: HttpContext, origin: string, address: string): boolean {
+  try {
+    ctx.authenticate(authRequest(req, origin, address));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** How an answer to `address` ends: closing when its address is at the connection cap or, on a protected server, without a credential. */
+function ending(ctx: HttpContext, address: string, hasCredential: boolean, endings: Endings): Ending {
+  const close = (ctx.keepAliveNeedsCredential && !hasCredential) || ctx.connections.refusal(address) !== null;
+  return close ? endings.close : endings.keep;
+}
+
+/** The two endings of a context's answers, counting unsent ones. */
+interface Endings {
+  keep: Ending;
+  close: Ending;
+}
+
+function endingsOf(ctx: HttpContext): Endings {
+  const unsent = () => ctx.metrics.responseUnsent();
+  return { keep: { close: false, unsent }, close: { close: true, unsent } };
 }
 
 /** The error reply for `err`, with `Retry-After` for a rate limit; auth failures are counted by reason. */
@@ -149,6 +187,7 @@ function refusal(err: unknown, ctx: HttpContext, where: string, shape: ErrorShap
 function get(
   app: TemplatedApp,
   ctx: HttpContext,
+  endings: Endings,
   pattern: string,
   shape: ErrorShape,
   access: Access,
@@ -156,15 +195,21 @@ function get(
 ): void {
   app.get(pattern, (res, req) => {
     const origin = req.getHeader('origin');
+    const address = remoteAddress(res);
     let headers = ctx.cors.responseHeaders(origin);
     let reply: Reply;
+    let hasCredential = true;
     try {
-      reply = handler(req, access === 'public' ? ANONYMOUS : admit(res, req, ctx, origin));
+      let who = ANONYMOUS;
+      if (access === 'private') who = admit(req, ctx, origin, address);
+      else if (ctx.keepAliveNeedsCredential) hasCredential = credentialed(req, ctx, origin, address);
+      reply = handler(req, who);
     } catch (err) {
+      if (err instanceof UnauthorizedError) hasCredential = false;
       ({ reply, headers } = refusal(err, ctx, pattern, shape, headers));
     }
     ctx.metrics.httpRequest(pattern, reply.status);
-    writeResponse(res, reply.status, reply.body, reply.contentType, headers);
+    writeResponse(res, reply.status, reply.body, reply.contentType, headers, ending(ctx, address, hasCredential, endings));
   });
 }
 
@@ -189,19 +234,20 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
   // format=fbs answers: one reused buffer; each answer is written before the next request is handled.
   const fbs = new FbsEncoder();
+  const endings = endingsOf(ctx);
 
-  get(app, ctx, '/health', 'v1', 'public', () => {
+  get(app, ctx, endings, '/health', 'v1', 'public', () => {
     const h = tw.health();
     return h.status === 'ok'
       ? { status: 200, body: '{"status":"ok"}' }
       : { status: 503, body: JSON.stringify({ status: 'unavailable', reasons: h.reasons }) };
   });
 
-  get(app, ctx, '/v1/status', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
-  get(app, ctx, '/v1/symbols', 'v1', 'private', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
-  get(app, ctx, '/v1/latency', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
+  get(app, ctx, endings, '/v1/status', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
+  get(app, ctx, endings, '/v1/symbols', 'v1', 'private', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
+  get(app, ctx, endings, '/v1/latency', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
 
-  get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'private', (req, who) => {
+  get(app, ctx, endings, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'private', (req, who) => {
     const exchange = pathParam(req, 0, 'exchange');
     const symbolGiven = pathParam(req, 1, 'symbol');
     const tfGiven = pathParam(req, 2, 'timeframe');
@@ -238,13 +284,14 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   // /metrics: the one asynchronous route.
   app.get('/metrics', (res, req) => {
     const origin = req.getHeader('origin');
+    const address = remoteAddress(res);
     const cors = ctx.cors.responseHeaders(origin);
     try {
-      admit(res, req, ctx, origin);
+      admit(req, ctx, origin, address);
     } catch (err) {
       const { reply, headers } = refusal(err, ctx, '/metrics', 'v1', cors);
       ctx.metrics.httpRequest('/metrics', reply.status);
-      writeResponse(res, reply.status, reply.body, reply.contentType, headers);
+      writeResponse(res, reply.status, reply.body, reply.contentType, headers, ending(ctx, address, !(err instanceof UnauthorizedError), endings));
       return;
     }
     let aborted = false;
@@ -267,15 +314,15 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
       }
       ctx.metrics.httpRequest('/metrics', status);
       if (aborted) return;
-      res.cork(() => writeResponse(res, status, body, contentType, cors));
+      res.cork(() => writeResponse(res, status, body, contentType, cors, ending(ctx, address, true, endings)));
     })();
   });
 
   const docs = openApiJson();
-  get(app, ctx, '/docs', 'v1', 'public', () => ({ status: 200, body: docs }));
-  get(app, ctx, '/', 'v1', 'public', () => ({ status: 200, body: DASHBOARD_HTML, contentType: HTML_TYPE }));
+  get(app, ctx, endings, '/docs', 'v1', 'public', () => ({ status: 200, body: docs }));
+  get(app, ctx, endings, '/', 'v1', 'public', () => ({ status: 200, body: DASHBOARD_HTML, contentType: HTML_TYPE }));
 
-  registerStreamerRoutes(app, ctx);
+  registerStreamerRoutes(app, ctx, endings);
 
   // CORS preflights, any path: no credentials are sent on them (cors.ts).
   const preflight = (res: HttpResponse, req: HttpRequest): void => {
@@ -297,14 +344,14 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
 }
 
 /** The older streamer API: `success` flags, `error_code`, candles with `time` in seconds. */
-function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
+function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext, endings: Endings): void {
   const tw = ctx.tickwire;
   const ok = (fields: Record<string, unknown>): Reply => ({
     status: 200,
     body: JSON.stringify({ success: true, ...fields, timestamp: Date.now() }),
   });
 
-  get(app, ctx, '/streamer/candles/:symbol/:tf', 'streamer', 'private', (req, who) => {
+  get(app, ctx, endings, '/streamer/candles/:symbol/:tf', 'streamer', 'private', (req, who) => {
     const symbolGiven = pathParam(req, 0, 'symbol');
     const tfGiven = pathParam(req, 1, 'timeframe');
     // Only `limit` is read; other parameters are ignored as the older API did.
@@ -321,15 +368,15 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
     return { status: 200, body };
   });
 
-  get(app, ctx, '/streamer/status', 'streamer', 'private', () => ok({ status: tw.status() }));
+  get(app, ctx, endings, '/streamer/status', 'streamer', 'private', () => ok({ status: tw.status() }));
 
-  get(app, ctx, '/streamer/available', 'streamer', 'private', () => {
+  get(app, ctx, endings, '/streamer/available', 'streamer', 'private', () => {
     const symbols: Record<string, string[]> = {};
     for (const [exchange, bySymbol] of Object.entries(tw.symbols())) symbols[exchange] = Object.keys(bySymbol);
     return ok({ symbols, timeframes: tw.config.timeframes });
   });
 
-  get(app, ctx, '/streamer/health', 'streamer', 'public', () => {
+  get(app, ctx, endings, '/streamer/health', 'streamer', 'public', () => {
     const h = tw.health();
     if (h.status === 'ok') return ok({ status: 'ok' });
     return {

@@ -22,6 +22,9 @@ export interface ServerGaugeSource {
   historyBytes?(): number;
   /** The largest buffered amount of any WebSocket connection, bytes. */
   maxBuffered?(): number;
+  /** Connections counted against `server.maxConnections`, and that cap. */
+  counted?(): number;
+  maxConnections?(): number;
 }
 
 export class ServerMetrics {
@@ -39,6 +42,8 @@ export class ServerMetrics {
   readonly #snapshotBytes: Counter;
   /** Longest subscribe/unsubscribe handling so far, ms (tests and the hostile soak read it). */
   maxRequestMs = 0;
+  readonly #refused: Counter<'reason'>;
+  readonly #unsent: Counter;
 
   constructor(source: ServerGaugeSource) {
     const registers = [this.registry];
@@ -131,6 +136,33 @@ export class ServerMetrics {
       help: 'Bytes of bars snapshots sent to WebSocket clients',
       registers,
     });
+    new Gauge({
+      name: 'tickwire_connections',
+      help: 'Connections counted against server.maxConnections (open WebSockets)',
+      registers,
+      collect() {
+        this.set(source.counted?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tickwire_connections_max',
+      help: 'server.maxConnections in force (set, or derived from the open-files limit)',
+      registers,
+      collect() {
+        this.set(source.maxConnections?.() ?? 0);
+      },
+    });
+    this.#refused = new Counter({
+      name: 'tickwire_connections_refused_total',
+      help: 'Connections refused with 503 by reason (max_connections, max_per_address)',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.#unsent = new Counter({
+      name: 'tickwire_http_unsent_responses_total',
+      help: 'HTTP responses whose client stopped reading: the socket was closed before the answer was sent (a pipelined request behind it, the ~10 s timeout, or the client leaving)',
+      registers,
+    });
     this.#http = new Counter({
       name: 'tickwire_http_requests_total',
       help: 'HTTP requests by route pattern and status',
@@ -171,6 +203,16 @@ export class ServerMetrics {
   /** Snapshot bytes sent. */
   snapshotBytes(bytes: number): void {
     this.#snapshotBytes.inc(bytes);
+  }
+
+  /** A connection refused for `reason` (connection-limits.ts). */
+  connectionRefused(reason: string): void {
+    this.#refused.inc({ reason });
+  }
+
+  /** An HTTP response abandoned unsent (http-util.ts). */
+  responseUnsent(): void {
+    this.#unsent.inc();
   }
 
   /** A WebSocket closed by the server (or uWS on its behalf) for `reason`. */

@@ -15,16 +15,22 @@
  * refuses on a non-loopback host unless `auth.allowOpen` (the config loader
  * checks `server.host`; this checks the host actually bound, e.g. a `--host`
  * or `host` option override).
+ *
+ * Connections (README "Limits", connection-limits.ts): WebSockets are
+ * capped in all and per address, refused 503 with the socket closed; HTTP
+ * answers close their connection when the server is at its cap, and on a
+ * protected server when the request carried no valid credential.
  */
 import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../config/defaults.ts';
-import { parseServerOptions } from '../config/server.ts';
-import type { AuthConfig, CorsConfig, RateLimit, SlowConsumerPolicy, StreamConfig } from '../config/types.ts';
+import { parseServerOptions, type CheckedServerOptions } from '../config/server.ts';
+import type { AuthConfig, CorsConfig, RateLimit, SlowConsumerPolicy } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import { isLoopbackHost, openServerProblem } from '../security/host.ts';
 import { createAuthenticator, isOpen, UnauthorizedError } from './auth.ts';
+import { connectionCaps, ConnectionLimits, readFdLimit, type ConnectionCaps } from './connection-limits.ts';
 import { CorsPolicy } from './cors.ts';
 import { registerHttpRoutes } from './http-routes.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -55,6 +61,10 @@ export interface ServerOptions {
   auth?: AuthConfig;
   /** Browser origins allowed cross-origin (HTTP) and on the WebSocket. Default: the config's `server.cors`. */
   cors?: CorsConfig;
+  /** Open WebSockets at most. Default: the config's `server.maxConnections`, else derived from the open-files limit. */
+  maxConnections?: number;
+  /** Open WebSockets per remote address at most. Default: the config's, else a quarter of maxConnections (loopback exempt). */
+  maxConnectionsPerAddress?: number;
 }
 
 export interface TickwireServer {
@@ -64,6 +74,8 @@ export interface TickwireServer {
   close(): Promise<void>;
   /** Open WebSocket connections. */
   readonly connections: number;
+  /** The connection caps in force and the open-files limit they came from (start-up reports them). */
+  readonly caps: ConnectionCaps;
   /** Random id of this server's life, as `subscribed` replies carry it; seqs restart with a new one. */
   readonly epoch: string;
   /** Raise an alert on the `alerts` room; throws INVALID_PARAMETER for a bad one. Returns it as published. */
@@ -108,12 +120,25 @@ export function assertNativeUws(): void {
  * The options given in code, checked with the config's own rules and messages
  * (config/server.ts); the config's values are trusted, validated at load.
  */
-function validateOptions(options: ServerOptions, tickwire: Tickwire): { host: string; port: number; stream: StreamConfig } {
+function validateOptions(options: ServerOptions, tickwire: Tickwire): CheckedServerOptions {
   // `??`: a Tickwire implemented outside this package may carry a config without the section.
   const base = tickwire.config.stream ?? defaultStreamConfig();
-  const given: Record<string, unknown> = { host: options.host, port: options.port, maxPayloadLength: options.maxPayloadLength };
+  const { server } = tickwire.config;
+  const given: Record<string, unknown> = {
+    host: options.host,
+    port: options.port,
+    maxPayloadLength: options.maxPayloadLength,
+    maxConnections: options.maxConnections,
+    maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+  };
   for (const key of STREAM_OPTIONS) if (options[key] !== undefined) given[key] = options[key];
-  return parseServerOptions(given, { host: tickwire.config.server.host, port: tickwire.config.server.port, stream: base });
+  return parseServerOptions(given, {
+    host: server.host,
+    port: server.port,
+    maxConnections: server.maxConnections,
+    maxConnectionsPerAddress: server.maxConnectionsPerAddress,
+    stream: base,
+  });
 }
 
 function logError(err: unknown, where: string): void {
@@ -132,6 +157,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     throw new TickwireError(ErrorCode.INVALID_CONFIG, `auth.allowOpen: ${openServerProblem(JSON.stringify(opts.host))}`);
   }
   const authenticate = createAuthenticator(auth, { cors: corsConfig });
+  const connections = new ConnectionLimits(connectionCaps(opts, readFdLimit()));
 
   const app = uWS.App();
   let stream: StreamServer | undefined = undefined;
@@ -140,6 +166,8 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     subscriptions: () => stream?.subscriptions ?? 0,
     historyBytes: () => stream?.historyBytes ?? 0,
     maxBuffered: () => stream?.maxBuffered ?? 0,
+    counted: () => connections.open,
+    maxConnections: () => connections.caps.maxConnections,
   });
   const wsAuthenticate: Authenticate = (request) => {
     try {
@@ -149,7 +177,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
       throw err;
     }
   };
-  stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate });
+  stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate, connections });
 
   // ── routes (WebSocket first; HTTP ends with the catch-all 404) ──
   app.ws('/v1/stream', stream.behavior);
@@ -160,6 +188,8 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     authenticate,
     rateLimiter: auth.httpRate === null ? undefined : new RateLimiter(auth.httpRate.rate, auth.httpRate.burst),
     cors: new CorsPolicy(corsConfig),
+    connections,
+    keepAliveNeedsCredential: !isOpen(auth),
   });
 
   let listenSocket: us_listen_socket | null = null;
@@ -198,6 +228,8 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     get connections() {
       return stream.connections;
     },
+
+    caps: connections.caps,
 
     get epoch() {
       return stream.epoch;

@@ -46,6 +46,8 @@ export interface Conn extends BudgetSlot {
   /** FlatBuffers binary frames instead of JSON text. */
   binary: boolean;
   principal: Principal;
+  /** Remote address (text), as the connection caps count it. */
+  address: string;
   state: ConnState;
   /** Subscribed channels → the last seq delivered or announced when the channel left its topic (read on catch-up). */
   channels: Map<Channel, number>;

@@ -1,18 +1,28 @@
 /**
- * The HTTP upgrade to `/v1/stream`: the `authenticate` hook (401 with the
- * JSON error body on failure, 503 while shutting down), the format
+ * The HTTP upgrade to `/v1/stream`: the connection caps (503
+ * TOO_MANY_CONNECTIONS, counted by reason, checked first: a refusal costs no
+ * authentication), the `authenticate` hook (401 with the JSON error body on
+ * failure, 503 while shutting down), the format
  * negotiation (JSON text, or FlatBuffers binary frames for `?format=fbs` or
- * the `tickwire.fbs` subprotocol) and the new connection's state.
+ * the `tickwire.fbs` subprotocol) and the new connection's state. Every
+ * refusal closes its socket (`Connection: close`): a refused client holds no
+ * descriptor.
  */
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import type { StreamConfig } from '../config/types.ts';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import { FBS_SUBPROTOCOL, JSON_SUBPROTOCOL } from '../wire/protocol.ts';
-import { parseQuery, statusOfCode, v1ErrorBody, writeResponse } from './http-util.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
+import type { HeaderList } from './cors.ts';
+import { JSON_TYPE, parseQuery, statusOfCode, v1ErrorBody, writeResponse } from './http-util.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { Authenticate, AuthRequest, Principal } from './principal.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { ConnState, type BufferLimits, type Conn } from './stream-conn.ts';
+
+const CLOSE = { close: true } as const;
+/** A refusal for load: clients may retry (the SDK's reconnect backs off on its own). */
+const RETRY_LATER: HeaderList = [['Retry-After', '1']];
 
 /** The subprotocol to answer ('' for none) and whether the connection gets binary frames. */
 export interface Negotiated {
@@ -58,6 +68,7 @@ export class StreamUpgrade {
   readonly #metrics: ServerMetrics;
   readonly #authenticate: Authenticate;
   readonly #onError: (err: unknown, where: string) => void;
+  readonly #connections: ConnectionLimits;
 
   constructor(
     cfg: StreamConfig,
@@ -65,16 +76,31 @@ export class StreamUpgrade {
     metrics: ServerMetrics,
     authenticate: Authenticate,
     onError: (err: unknown, where: string) => void,
+    connections: ConnectionLimits,
   ) {
     this.#cfg = cfg;
     this.#limits = limits;
     this.#metrics = metrics;
     this.#authenticate = authenticate;
     this.#onError = onError;
+    this.#connections = connections;
   }
 
   /** uWS `upgrade`: authenticate, negotiate, then upgrade with a fresh connection state (or answer the error). */
   handle(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+    const address = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const refusal = this.#connections.refusal(address);
+    if (refusal !== null) {
+      this.#metrics.connectionRefused(refusal);
+      this.#metrics.httpRequest('/v1/stream', 503);
+      const { caps } = this.#connections;
+      const message =
+        refusal === 'max_connections'
+          ? `too many connections: the server holds its limit of ${caps.maxConnections} (server.maxConnections); retry later`
+          : `too many connections from ${address}: ${caps.maxConnectionsPerAddress} per address (server.maxConnectionsPerAddress); retry later`;
+      writeResponse(res, 503, v1ErrorBody(ErrorCode.TOO_MANY_CONNECTIONS, message), JSON_TYPE, RETRY_LATER, CLOSE);
+      return;
+    }
     // Copy everything from req first: it is only valid in this call.
     const key = req.getHeader('sec-websocket-key');
     const offered = req.getHeader('sec-websocket-protocol');
@@ -85,7 +111,7 @@ export class StreamUpgrade {
       protocol: offered,
       query,
       origin: req.getHeader('origin'),
-      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      remoteAddress: address,
       host: req.getHeader('host'),
     };
     let negotiated: Negotiated;
@@ -104,11 +130,11 @@ export class StreamUpgrade {
       }
       const status = this.closing ? 503 : statusOfCode(e.code);
       this.#metrics.httpRequest('/v1/stream', status);
-      writeResponse(res, status, v1ErrorBody(e.code, e.message));
+      writeResponse(res, status, v1ErrorBody(e.code, e.message), JSON_TYPE, undefined, CLOSE);
       return;
     }
     const conn: Conn = {
-      closed: false, ws: null, binary: negotiated.binary, principal, state: ConnState.NORMAL,
+      closed: false, ws: null, binary: negotiated.binary, principal, address, state: ConnState.NORMAL,
       channels: new Map(), patterns: [],
       bucket: new TokenBucket(this.#cfg.subscribeRate.rate, this.#cfg.subscribeRate.burst),
       limit: this.#limits.conflate, largest: 0, heapIndex: -1, checkAt: 0,

@@ -70,6 +70,7 @@ import { ErrorCode, TickwireError } from '../errors.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
 import { UnauthorizedError } from './auth.ts';
 import { ChannelIndex, type Channel } from './channels.ts';
+import { ConnectionLimits, connectionCaps } from './connection-limits.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { ANONYMOUS, type Authenticate } from './principal.ts';
 import { replay } from './replay.ts';
@@ -96,6 +97,8 @@ export interface StreamOptions {
   onError: (err: unknown, where: string) => void;
   /** Credentials → principal at the upgrade; throws UNAUTHORIZED. Default: everyone is ANONYMOUS (allowed everything). */
   authenticate?: Authenticate;
+  /** Connection caps, checked at the upgrade and counted on open and close. Default: none. */
+  connections?: ConnectionLimits;
 }
 
 /** The `/v1/stream` WebSocket behaviour (for `app.ws`) and the publisher of the library's events to it; see the module comment. */
@@ -118,6 +121,7 @@ export class StreamServer {
   readonly #publisher: StreamPublisher;
   readonly #snapshots: SnapshotBudget;
   readonly #conns = new Set<Conn>();
+  readonly #counted: ConnectionLimits;
   readonly #sweepTimer: NodeJS.Timeout;
   #off: (() => void)[];
   /** Channels created from now on are matched against connections' wildcards. */
@@ -136,7 +140,8 @@ export class StreamServer {
     this.#slow = new SlowConsumers(cfg, metrics, this.#limits, this.#subs, this.#replies);
     this.#requests = new RequestReader(this.#channels, this.epoch, cfg.maxChannelsPerConnection);
     this.#snapshots = new SnapshotBudget(cfg, this.#limits);
-    this.#upgrade = new StreamUpgrade(cfg, this.#limits, metrics, options.authenticate ?? (() => ANONYMOUS), options.onError);
+    this.#counted = options.connections ?? new ConnectionLimits(connectionCaps({ maxConnections: Number.MAX_SAFE_INTEGER }, undefined));
+    this.#upgrade = new StreamUpgrade(cfg, this.#limits, metrics, options.authenticate ?? (() => ANONYMOUS), options.onError, this.#counted);
     this.#publisher = new StreamPublisher(app, tickwire, metrics, this.#channels, this.#slow.budget, this.#fbs, system);
     this.#started = true;
     this.behavior = {
@@ -156,6 +161,7 @@ export class StreamServer {
         conn.ws = ws;
         ws.subscribe(HOLD_TOPIC);
         this.#conns.add(conn);
+        this.#counted.opened(conn.address);
       },
       message: (ws, data, isBinary) => this.#message(ws.getUserData(), data, isBinary),
       drain: (ws) => this.#slow.drain(ws.getUserData()),
@@ -233,6 +239,7 @@ export class StreamServer {
     this.#subs.leaveAll(conn, performance.now());
     conn.patterns = [];
     this.#conns.delete(conn);
+    this.#counted.closed(conn.address);
     if (code === 1006) {
       const why = Buffer.from(message).toString();
       if (why === UWS_TOO_BIG) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { AuthConfig } from '../../src/config/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
-import { Client, startServer, type Running } from './helpers.ts';
+import { attemptUpgrade, Client, startServer, type Running, type UpgradeOutcome } from './helpers.ts';
 
 const SECRET = 'a shared HS256 secret of at least 32 bytes';
 const ALICE = 'tw_alice-0123456789abcdefghijklmnopqrstuvwxyzAB';
@@ -30,27 +30,8 @@ function jwt(claims: Record<string, unknown>, header: Record<string, unknown> = 
   return head + '.' + createHmac('sha256', SECRET).update(head).digest('base64url');
 }
 
-type Outcome = { open: true; ws: WebSocket } | { open: false; status: number; body: any };
-
-/** Try an upgrade; resolves with the open socket, or the HTTP status and JSON body of the refusal. */
-function attempt(url: string, options: { protocols?: string[]; headers?: Record<string, string>; origin?: string } = {}): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers, ...(options.origin ? { origin: options.origin } : {}) });
-    ws.once('open', () => resolve({ open: true, ws }));
-    ws.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        ws.terminate();
-        resolve({ open: false, status: res.statusCode ?? 0, body: JSON.parse(text) });
-      });
-    });
-    ws.once('error', (err) => {
-      if (ws.readyState !== WebSocket.CLOSED) reject(err);
-    });
-  });
-}
+type Outcome = UpgradeOutcome;
+const attempt = attemptUpgrade;
 
 async function refusedWith(outcome: Promise<Outcome>, mention: string): Promise<void> {
   const o = await outcome;

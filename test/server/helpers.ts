@@ -130,6 +130,34 @@ export class Client {
   }
 }
 
+/** An upgrade attempt: the open socket, or the refusal's HTTP status, headers and JSON body. */
+export type UpgradeOutcome =
+  | { open: true; ws: WebSocket }
+  | { open: false; status: number; headers: Record<string, string | string[] | undefined>; body: Msg };
+
+/** Try an upgrade to `url` (a refused one is terminated once its body is read). */
+export function attemptUpgrade(
+  url: string,
+  options: { protocols?: string[]; headers?: Record<string, string>; origin?: string } = {},
+): Promise<UpgradeOutcome> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers, ...(options.origin ? { origin: options.origin } : {}) });
+    ws.once('open', () => resolve({ open: true, ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        ws.terminate();
+        resolve({ open: false, status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) });
+      });
+    });
+    ws.once('error', (err) => {
+      if (ws.readyState !== WebSocket.CLOSED) reject(err);
+    });
+  });
+}
+
 /** Socket file descriptors this process holds (Linux). */
 export function openSocketCount(): number {
   let n = 0;
