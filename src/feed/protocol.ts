@@ -119,6 +119,12 @@ export interface FeedWorkerData {
    * before the current one, and marks its first bar gapped (see resume.ts).
    */
   restored: boolean;
+  /**
+   * The exchange clock offset the previous worker measured, ms (a restart):
+   * the new worker closes bars on the clock with it until its own first
+   * sample, instead of assuming the venue's clock equals ours.
+   */
+  clockOffsetMs?: number;
 }
 
 /** Worker → main: counters since the worker started, plus its parse-time histogram. */

@@ -67,6 +67,8 @@ export class FeedSupervisor {
 
   private readonly data: FeedWorkerData;
   private readonly onStatus: (status: WorkerStatus) => void;
+  /** The last clock offset a worker reported, handed to its successor. */
+  private clockOffsetMs = 0;
   private readonly hangTimeoutMs: number;
   private readonly restartDelayMs: number;
   private worker: Worker | undefined;
@@ -122,7 +124,7 @@ export class FeedSupervisor {
 
   private spawn(): void {
     const worker = new Worker(WORKER_URL, {
-      workerData: RUNNING_FROM_SOURCE ? { ...this.data, entry: WORKER_ENTRY } : this.data,
+      workerData: { ...this.data, clockOffsetMs: this.clockOffsetMs, ...(RUNNING_FROM_SOURCE ? { entry: WORKER_ENTRY } : {}) },
     });
     this.worker = worker;
     this.lastReportAt = performance.now();
@@ -137,6 +139,7 @@ export class FeedSupervisor {
       const previous = this.last;
       for (const key of COUNTERS) this.totals[key] += msg[key] - (previous?.[key] ?? 0);
       this.last = msg;
+      this.clockOffsetMs = msg.clockOffsetMs;
       this.onStatus(msg);
     });
     worker.on('error', (err) => {

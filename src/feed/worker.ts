@@ -45,6 +45,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
     new Doorbell(data.buffers.doorbell),
   );
   const clock = new ClockOffset();
+  clock.offsetMs = data.clockOffsetMs ?? 0; // a restart continues with its predecessor's estimate
   const aggregators = resumeAggregators(data, entry, capabilities, writer, coldStartTime(data.restored, series));
   const handler = new TickHandler(aggregators, writer, clock);
 
