@@ -27,6 +27,8 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   UNAUTHORIZED: 401,
   INTERNAL_ERROR: 500,
+  STORAGE_FAILED: 503,
+  STORAGE_CORRUPT: 503,
 };
 
 /** The HTTP status answering an error code. */
