@@ -12,10 +12,11 @@
  *    entry. A crash there (a signal) or a failed check is a verdict, never
  *    the gateway's death.
  *
- * Synchronous (spawnSync): it runs once at start, before the feeds and the
- * server, when blocking the main thread costs nothing.
+ * `verifyStore` is synchronous (spawnSync): it runs at start, before the
+ * feeds and the server, when blocking the main thread costs nothing;
+ * `verifyStoreAsync` is for retries while serving.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +56,7 @@ export function dataFileOf(path: string): string {
   return extname(path) !== '' ? path : join(path, 'data.mdb');
 }
 
-/** Verify the database at `path` whose records are at most `recordBytes` long. Never throws. */
+/** Verify the database at `path` whose records are at most `recordBytes` long, blocking. Never throws. */
 export function verifyStore(path: string, recordBytes: number): Verdict {
   const file = checkDataFile(dataFileOf(path));
   if (file.state !== 'ok') return file;
@@ -65,6 +66,31 @@ export function verifyStore(path: string, recordBytes: number): Verdict {
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 1 << 20,
   });
+  return verdictOf(child);
+}
+
+/** `verifyStore` without blocking the event loop. Never rejects. */
+export async function verifyStoreAsync(path: string, recordBytes: number): Promise<Verdict> {
+  const file = checkDataFile(dataFileOf(path));
+  if (file.state !== 'ok') return file;
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [...CHILD_ARGS, path, String(recordBytes)], { encoding: 'utf8', timeout: VERIFY_TIMEOUT_MS, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      const timedOut = err !== null && (err as { killed?: boolean }).killed === true;
+      resolve(verdictOf({ status: child.exitCode, signal: child.signalCode, stdout, stderr, error: timedOut ? err : undefined }));
+    });
+  });
+}
+
+interface ChildOutcome {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Set when it could not be started or was killed for running too long. */
+  error?: Error | undefined;
+}
+
+function verdictOf(child: ChildOutcome): Verdict {
   if (child.signal !== null) {
     const why = child.error !== undefined ? `timed out after ${VERIFY_TIMEOUT_MS} ms` : `crashed with ${child.signal}`;
     return { state: 'corrupt', reason: `the verifier ${why} reading it` };
