@@ -16,13 +16,17 @@ import type { Registry } from 'prom-client';
 import { BarSeries, BarStore, type BarVisitor } from '../buffers/bar-store.ts';
 import { Doorbell, type DoorbellListener } from '../buffers/doorbell.ts';
 import { TickRing } from '../buffers/tick-ring.ts';
-import { parseConfig } from '../config/load.ts';
+import { configMemory, memoryIssue, type MemoryReport } from '../config/limits.ts';
+import { ConfigError, parseConfig } from '../config/load.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
 import { backfill } from '../backfill/backfill.ts';
 import {
   allocateBarEventRing,
+  DEFAULT_TICK_RING_CAPACITY,
+  defaultBarEventRingCapacity,
+  dirtyFlagsByteLength,
   openBarEventRing,
   seriesIndex,
   symbolOfSeries,
@@ -91,7 +95,9 @@ type Handlers = { [K in keyof TickwireEvents]: Set<(payload: TickwireEvents[K]) 
 /** The in-process engine behind `createTickwire` (the CLI hands it an already validated config). */
 export class TickwireRuntime implements Tickwire {
   readonly config: TickwireConfig;
-  /** Bytes reserved for bars and rings, fixed at construction. */
+  /** What the config reserves (src/config/limits.ts), with the ring sizes of the options; `tickwire start` prints its total. */
+  readonly memory: MemoryReport;
+  /** Bytes of shared memory reserved for bars and rings, fixed at construction (`memory.shared`). */
   readonly memoryBytes: number;
   readonly store = new BarStore();
 
@@ -111,8 +117,12 @@ export class TickwireRuntime implements Tickwire {
   constructor(config: TickwireConfig, options: RuntimeOptions = {}) {
     this.config = config;
     this.options = options;
+    // Checked at load with the default ring sizes; again here, before allocating, with the options' sizes.
+    this.memory = configMemory(config, options);
+    this.memoryBytes = this.memory.shared;
+    const tooMuch = memoryIssue(this.memory, config.limits);
+    if (tooMuch !== undefined) throw new ConfigError('tickwire', [tooMuch]);
     this.storage = new RuntimeStorage(config.storage);
-    let bytes = 0;
     const output = this.pumpOutput();
     for (const [name, ex] of Object.entries(config.exchanges)) {
       const symbols = new SymbolIndex();
@@ -128,14 +138,12 @@ export class TickwireRuntime implements Tickwire {
         }
       }
       const buffers: ExchangeBuffers = {
-        ticks: TickRing.allocate(options.tickRingCapacity ?? 65_536, TICK_FIELDS),
-        // Room for every series closing a bar at once, four times over (the top of the hour).
-        barEvents: allocateBarEventRing(options.barRingCapacity ?? Math.max(8_192, 4 * series.length)),
-        dirty: new SharedArrayBuffer(4 * series.length),
+        ticks: TickRing.allocate(options.tickRingCapacity ?? DEFAULT_TICK_RING_CAPACITY, TICK_FIELDS),
+        barEvents: allocateBarEventRing(options.barRingCapacity ?? defaultBarEventRingCapacity(series.length)),
+        dirty: new SharedArrayBuffer(dirtyFlagsByteLength(series.length)),
         series,
         doorbell: this.doorbellBuffer,
       };
-      bytes += buffers.ticks.byteLength + buffers.barEvents.byteLength + buffers.dirty.byteLength;
       const ticks = new TickRing(buffers.ticks);
       const barEvents = openBarEventRing(buffers.barEvents);
       const views = series.map((sab) => new BarSeries(sab));
@@ -158,7 +166,6 @@ export class TickwireRuntime implements Tickwire {
         restored: 0,
       });
     }
-    this.memoryBytes = bytes + this.store.bytesReserved();
     this.registry = createRuntimeMetrics({
       exchangeStatuses: () => Object.values(this.status().exchanges),
       exchangeStates: () => [...this.exchanges.values()].map((ex) => ex.feed),

@@ -60,5 +60,6 @@ export function defaultStreamConfig(): StreamConfig {
     maxMessageBytes: 64 * 1024,
     subscribeRate: { rate: 10, burst: 20 },
     idleTimeoutS: 120,
+    snapshotBytesRate: 8 * 1024 * 1024,
   };
 }

@@ -11,6 +11,7 @@ import type { StreamConfig } from './types.ts';
 
 const STREAM_KEYS = [
   'maxBackpressure', 'slowConsumer', 'resumeHistory', 'resumeLingerS', 'maxChannelsPerConnection', 'maxMessageBytes', 'subscribeRate', 'idleTimeoutS',
+  'snapshotBytesRate',
 ] as const;
 
 /** `stream:` bounds. maxBackpressure and maxMessageBytes are bytes; uWS refuses an idle timeout under 8 s or over 960 s. */
@@ -23,6 +24,8 @@ export const MAX_RESUME_LINGER_S = 86_400;
 export const MAX_CHANNELS_PER_CONNECTION = 100_000;
 export const MIN_IDLE_TIMEOUT_S = 8;
 export const MAX_IDLE_TIMEOUT_S = 960;
+export const MIN_SNAPSHOT_BYTES_RATE = 64 * 1024;
+export const MAX_SNAPSHOT_BYTES_RATE = 1024 * 1024 * 1024;
 
 /**
  * Validate `createServer` overrides of the `stream:` section (same keys, same
@@ -64,5 +67,8 @@ export function streamSection(c: Checker, value: unknown, path: string, base: St
     idleTimeoutS: c.number(s.idleTimeoutS, at('idleTimeoutS'), base.idleTimeoutS,
       (n) => n === 0 || (Number.isInteger(n) && n >= MIN_IDLE_TIMEOUT_S && n <= MAX_IDLE_TIMEOUT_S),
       `0 (off) or a whole number of seconds from ${MIN_IDLE_TIMEOUT_S} to ${MAX_IDLE_TIMEOUT_S}`),
+    snapshotBytesRate: c.number(s.snapshotBytesRate, at('snapshotBytesRate'), base.snapshotBytesRate,
+      int(MIN_SNAPSHOT_BYTES_RATE, MAX_SNAPSHOT_BYTES_RATE),
+      `an integer number of bytes per second from ${MIN_SNAPSHOT_BYTES_RATE} to ${MAX_SNAPSHOT_BYTES_RATE} (bars snapshots over all connections)`),
   };
 }

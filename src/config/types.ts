@@ -97,6 +97,16 @@ export interface TickwireConfig {
   auth: AuthConfig;
   /** The `/v1/stream` WebSocket: slow consumers, resume history, per-connection limits. */
   stream: StreamConfig;
+  /** What the config may ask of the machine (checked at load, src/config/limits.ts). */
+  limits: LimitsConfig;
+}
+
+/** `limits:` (README "Config"). */
+export interface LimitsConfig {
+  /** Bytes the config may reserve (bars, rings, trade-id windows, resume histories' worst case). */
+  maxMemory: number;
+  /** Symbols over all exchanges. */
+  maxSymbols: number;
 }
 
 /** What happens to a connection whose live messages passed its backpressure limit. */
@@ -120,6 +130,8 @@ export interface StreamConfig {
   subscribeRate: RateLimit;
   /** Seconds without any frame from the client (pongs count) before the connection is closed; 0 off, else 8 to 960. */
   idleTimeoutS: number;
+  /** Bytes of bars snapshots per second over all connections (bursts of twice that). */
+  snapshotBytesRate: number;
 }
 
 /** Where closed bars are kept across restarts, and how they are filled in after downtime. */

@@ -19,9 +19,19 @@
  * BTC-USDT on okx). `matches` tells whether a channel created later belongs
  * to a pattern. Names and wildcards are parsed by src/wire/channels.ts
  * (`marketChannelParts`, `parseWildcard`), shared with the client.
+ *
+ * Cost: symbols are resolved against this index's own symbol lookup (the
+ * natives it has channels for, with their normalized aliases), so an
+ * unknown symbol is a miss, not a thrown and caught error (that was 6 µs a
+ * pair: a 500-wildcard unsubscribe against 200 held channels took 600 ms).
+ * `matchHeld` finds a pattern's channels among a connection's with one
+ * lookup per exchange, or one walk over the smaller of the held channels and
+ * the pattern's; it returns the channels it looked at, which the caller
+ * charges to the connection's rate limit.
  */
 import type { Tickwire } from '../api/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
+import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import {
   ALERTS_ROOM,
@@ -76,6 +86,15 @@ export interface Channel {
 export const ENCODE_JSON = 1;
 export const ENCODE_FBS = 2;
 
+/** The symbols an exchange has channels for: natives, and their aliases for lookups. */
+interface KnownSymbols {
+  readonly natives: Set<string>;
+  readonly index: SymbolIndex;
+}
+
+/** What `ChannelIndex.expand` reads the library's symbols from: `Tickwire.symbols()`, read once per message. */
+export type LibrarySymbols = ReturnType<Tickwire['symbols']>;
+
 /** Every channel of the stream, by name and by (exchange, symbol[, timeframe]) for the event handlers; resolves names and wildcards. */
 export class ChannelIndex {
   readonly #tw: Tickwire;
@@ -86,6 +105,8 @@ export class ChannelIndex {
   readonly #quotes = new Map<string, Map<string, Channel>>();
   /** exchange → native symbol → timeframe → channel. */
   readonly #bars = new Map<string, Map<string, Map<string, Channel>>>();
+  /** exchange → the symbols it has channels for (resolved without throwing). */
+  readonly #known = new Map<string, KnownSymbols>();
   readonly system: Channel;
   readonly alerts: Channel;
 
@@ -146,13 +167,19 @@ export class ChannelIndex {
     return created;
   }
 
+  /** The library's symbols now (`Tickwire.symbols()`: it builds them, so read it once per message). */
+  library(): LibrarySymbols {
+    return this.#tw.symbols();
+  }
+
   /** A concrete channel by name (native or normalized symbol, any timeframe alias); throws the contract's codes. */
   resolve(given: string): Channel {
     const known = this.#byName.get(given);
     if (known !== undefined) return known;
     const { kind, exchange, symbol: given_symbol, timeframe: tf } = marketChannelParts(given);
     if (exchange.includes('*') || given_symbol.includes('*')) throw unknownChannel(given, '* must stand for a whole segment');
-    const symbol = this.#tw.resolveSymbol(exchange, given_symbol);
+    // The library's resolve throws for an unknown symbol: fine here, the first bad name ends the message.
+    const symbol = this.#known.get(exchange)?.index.resolve(given_symbol)?.native ?? this.#tw.resolveSymbol(exchange, given_symbol);
     if (kind !== 'bars') {
       const carried = this.#tw.config.exchanges[exchange]?.channels ?? [];
       if (!carried.includes(kind)) throw unknownChannel(given, `exchange ${exchange} does not carry ${kind}`);
@@ -160,6 +187,9 @@ export class ChannelIndex {
       return this.#byName.get(name) ?? this.#added(name, exchange, symbol);
     }
     const timeframe = parseTimeframe(tf).name;
+    const name = channelName('bars', exchange, symbol, timeframe);
+    const ch = this.#byName.get(name);
+    if (ch !== undefined) return ch;
     const kept = this.#tw.symbols()[exchange]?.[symbol] ?? [];
     if (!kept.includes(timeframe)) {
       throw new TickwireError(
@@ -167,8 +197,7 @@ export class ChannelIndex {
         `timeframe ${timeframe} is not kept for ${exchange} ${symbol}: kept are ${kept.join(' ') || 'none'}`,
       );
     }
-    const name = channelName('bars', exchange, symbol, timeframe);
-    return this.#byName.get(name) ?? this.#added(name, exchange, symbol);
+    return this.#added(name, exchange, symbol);
   }
 
   /** `given` as a wildcard pattern; undefined when it has no `*` (a concrete name or a room). Throws UNKNOWN_CHANNEL or INVALID_TIMEFRAME when malformed. */
@@ -180,10 +209,10 @@ export class ChannelIndex {
    * The channels `p` stands for now, in exchange then symbol order. Throws
    * when it names something that does not exist (an unknown exchange, an
    * exchange that does not carry the kind, a symbol on no exchange, a
-   * timeframe kept nowhere it matches).
+   * timeframe kept nowhere it matches). `symbols`: `library()`, read once for
+   * all the wildcards of a message.
    */
-  expand(p: WildcardPattern): Channel[] {
-    const symbols = this.#tw.symbols();
+  expand(p: WildcardPattern, symbols: LibrarySymbols = this.library()): Channel[] {
     if (p.exchange !== null) {
       if (symbols[p.exchange] === undefined) {
         throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(p.exchange)} is not configured`);
@@ -199,7 +228,7 @@ export class ChannelIndex {
       if (p.symbol === null) {
         natives = Object.keys(kept);
       } else {
-        const native = this.#resolveOn(exchange, p.symbol);
+        const native = this.#resolveOn(exchange, p.symbol, kept);
         if (native === undefined) continue;
         natives = [native];
       }
@@ -224,18 +253,77 @@ export class ChannelIndex {
 
   /** Does channel `ch` (typically created after the pattern was subscribed) belong to `p`? */
   matches(p: WildcardPattern, ch: Channel): boolean {
-    if (ch.kind !== p.kind) return false;
-    if (p.exchange !== null && p.exchange !== ch.exchange) return false;
-    if (p.timeframe !== undefined && p.timeframe !== ch.timeframe) return false;
-    return p.symbol === null || this.#resolveOn(ch.exchange, p.symbol) === ch.symbol;
+    if (!this.#sameGroup(p, ch)) return false;
+    return p.symbol === null || this.#known.get(ch.exchange)?.index.resolve(p.symbol)?.native === ch.symbol;
+  }
+
+  /**
+   * Add to `out` the channels of `held` that `p` matches; returns how many
+   * channels it looked at (the work done, for the rate limit): with a symbol,
+   * one lookup per exchange; with `*` for the symbol, a walk over the smaller
+   * of `held` and the channels of the pattern's kind and exchanges.
+   */
+  matchHeld(p: WildcardPattern, held: ReadonlyMap<Channel, unknown>, out: Set<Channel>): number {
+    const exchanges = p.exchange === null ? [...this.#known.keys()] : [p.exchange];
+    if (p.symbol !== null) {
+      for (const exchange of exchanges) {
+        const native = this.#known.get(exchange)?.index.resolve(p.symbol)?.native;
+        const ch = native === undefined ? undefined : this.#find(p.kind, exchange, native, p.timeframe);
+        if (ch !== undefined && held.has(ch)) out.add(ch);
+      }
+      return exchanges.length;
+    }
+    let size = 0;
+    for (const exchange of exchanges) size += this.#symbolsOf(p.kind, exchange)?.size ?? 0;
+    if (held.size <= size) {
+      for (const ch of held.keys()) if (this.#sameGroup(p, ch)) out.add(ch);
+      return held.size;
+    }
+    for (const exchange of exchanges) {
+      for (const symbol of this.#symbolsOf(p.kind, exchange)?.keys() ?? []) {
+        const ch = this.#find(p.kind, exchange, symbol, p.timeframe);
+        if (ch !== undefined && held.has(ch)) out.add(ch);
+      }
+    }
+    return size;
+  }
+
+  /** Kind, exchange and timeframe as `p` asks (the symbol aside). */
+  #sameGroup(p: WildcardPattern, ch: Channel): boolean {
+    return ch.kind === p.kind && (p.exchange === null || p.exchange === ch.exchange) && (p.timeframe === undefined || p.timeframe === ch.timeframe);
+  }
+
+  /** The symbols of `exchange` with channels of `kind` (keys: natives). */
+  #symbolsOf(kind: MarketKind, exchange: string): ReadonlyMap<string, unknown> | undefined {
+    return (kind === 'bars' ? this.#bars : kind === 'trades' ? this.#trades : this.#quotes).get(exchange);
+  }
+
+  #find(kind: MarketKind, exchange: string, native: string, timeframe: TimeframeName | undefined): Channel | undefined {
+    return kind === 'bars' ? this.bar(exchange, native, timeframe!) : kind === 'trades' ? this.trade(exchange, native) : this.quote(exchange, native);
   }
 
   #carries(exchange: string, kind: MarketKind): boolean {
     return (this.#tw.config.exchanges[exchange]?.channels ?? []).includes(kind as 'trades' | 'quotes');
   }
 
-  /** The native form of `symbol` on `exchange`, or undefined when it is not there. */
-  #resolveOn(exchange: string, symbol: string): string | undefined {
+  /**
+   * The native form of `symbol` on `exchange`, or undefined when it is not
+   * there. Looked up here without throwing; the library is asked only when it
+   * has symbols this index has no channels for yet (`kept`: its symbols of
+   * the exchange), a runtime addition before its first event.
+   */
+  #resolveOn(exchange: string, symbol: string, kept: Readonly<Record<string, unknown>>): string | undefined {
+    const known = this.#known.get(exchange);
+    const native = known?.index.resolve(symbol)?.native;
+    if (native !== undefined) return native;
+    let missing = false;
+    for (const s in kept) {
+      if (known?.natives.has(s) !== true) {
+        missing = true;
+        break;
+      }
+    }
+    if (!missing) return undefined;
     try {
       return this.#tw.resolveSymbol(exchange, symbol);
     } catch (err) {
@@ -275,6 +363,14 @@ export class ChannelIndex {
       encode: 0,
     };
     this.#byName.set(name, ch);
+    if (market) {
+      let known = this.#known.get(exchange);
+      if (known === undefined) this.#known.set(exchange, (known = { natives: new Set(), index: new SymbolIndex() }));
+      if (!known.natives.has(symbol)) {
+        known.natives.add(symbol);
+        known.index.add(symbol);
+      }
+    }
     if (kind === 'bars') {
       let bySymbol = this.#bars.get(exchange);
       if (bySymbol === undefined) this.#bars.set(exchange, (bySymbol = new Map()));

@@ -7,7 +7,7 @@
  * path and folded into prom-client only when scraped: a labelled `inc()` per
  * message does a label-hash lookup each time, a `+= 1` does not.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Channel kinds, the `channel_type` label. */
 export type ChannelType = 'trades' | 'quotes' | 'bars';
@@ -35,6 +35,10 @@ export class ServerMetrics {
   readonly #slowConsumers: Counter<'action'>;
   readonly #gaps: Counter<'reason'>;
   readonly #wsClosed: Counter<'reason'>;
+  readonly #requestSeconds: Histogram<'op'>;
+  readonly #snapshotBytes: Counter;
+  /** Longest subscribe/unsubscribe handling so far, ms (tests and the hostile soak read it). */
+  maxRequestMs = 0;
 
   constructor(source: ServerGaugeSource) {
     const registers = [this.registry];
@@ -115,6 +119,18 @@ export class ServerMetrics {
         this.set(source.maxBuffered?.() ?? 0);
       },
     });
+    this.#requestSeconds = new Histogram({
+      name: 'tickwire_ws_request_seconds',
+      help: 'Main-thread time spent on one subscribe or unsubscribe message (refused ones included; the smaller of wall and process CPU time), by op',
+      labelNames: ['op'] as const,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers,
+    });
+    this.#snapshotBytes = new Counter({
+      name: 'tickwire_ws_snapshot_bytes_total',
+      help: 'Bytes of bars snapshots sent to WebSocket clients',
+      registers,
+    });
     this.#http = new Counter({
       name: 'tickwire_http_requests_total',
       help: 'HTTP requests by route pattern and status',
@@ -144,6 +160,17 @@ export class ServerMetrics {
   /** A gap notice sent. */
   gap(reason: string): void {
     this.#gaps.inc({ reason });
+  }
+
+  /** A subscribe or unsubscribe message took `ms` of the main thread. */
+  request(op: 'subscribe' | 'unsubscribe', ms: number): void {
+    this.#requestSeconds.observe({ op }, ms / 1000);
+    if (ms > this.maxRequestMs) this.maxRequestMs = ms;
+  }
+
+  /** Snapshot bytes sent. */
+  snapshotBytes(bytes: number): void {
+    this.#snapshotBytes.inc(bytes);
   }
 
   /** A WebSocket closed by the server (or uWS on its behalf) for `reason`. */

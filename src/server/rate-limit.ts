@@ -23,12 +23,32 @@ export class TokenBucket {
 
   /** Takes `n` tokens if there are that many; false (taking none) otherwise. */
   take(n = 1): boolean {
-    const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.at) * this.rate) / 1000);
-    this.at = t;
+    this.#refill();
     if (this.tokens < n) return false;
     this.tokens -= n;
     return true;
+  }
+
+  /**
+   * Takes `n` tokens whether or not there are that many: work already done
+   * (channels matched, snapshot bytes sent) is paid after the fact, and a
+   * bucket in debt refuses every `take` until it has refilled.
+   */
+  charge(n: number): void {
+    this.#refill();
+    this.tokens -= n;
+  }
+
+  /** Tokens there are now (negative while in debt). */
+  available(): number {
+    this.#refill();
+    return this.tokens;
+  }
+
+  #refill(): void {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.at) * this.rate) / 1000);
+    this.at = t;
   }
 
   /** Ms until `n` tokens are available (0 when they are now): the `Retry-After` of a refusal. */

@@ -31,22 +31,9 @@ export function sizeChannel(fbs: FbsEncoder, ch: Channel): void {
   ch.maxBytes = Math.max(ch.maxBytes, ch.fbsBytes + WS_FRAME_HEADER);
 }
 
-/** Size of a channel's largest binary message (numbers are fixed-width, so one sample with every optional field tells). */
+/** Size of a channel's largest binary message; rooms are sized per message. */
 function fbsBound(fbs: FbsEncoder, ch: Channel): number {
-  const n = -0.0000012345678901234567;
-  switch (ch.kind) {
-    case 'trades':
-      return fbs.trade(ch.name, n, { exchange: ch.exchange, symbol: ch.symbol, tradeId: n, price: n, size: n, side: 'unknown', ts: n, recvTs: n }).byteLength;
-    case 'quotes':
-      return fbs.quote(ch.name, n, { exchange: ch.exchange, symbol: ch.symbol, bidPrice: n, bidSize: n, askPrice: n, askSize: n, ts: n, recvTs: n }).byteLength;
-    case 'bars':
-      return fbs.bar(ch.name, n, {
-        openTime: n, closeTime: n, open: n, high: n, low: n, close: n, volume: n, quoteVolume: n, buyVolume: n, sellVolume: n,
-        trades: n, firstTradeId: n, lastTradeId: n, vwap: n, spread: n, closed: true, revision: n, gapped: true, source: 'backfill',
-      }).byteLength;
-    default:
-      return 0; // rooms: sized per message
-  }
+  return ch.kind === 'system' || ch.kind === 'alerts' ? 0 : fbs.maxBytes(ch.kind, ch.name, ch.exchange, ch.symbol);
 }
 
 /** Turns library events (and alerts) into channel messages: seq, encode, budget, publish, history. */

@@ -8,6 +8,7 @@
  * the connection with 1013: it would miss protocol messages.
  */
 import type { Tickwire } from '../api/types.ts';
+import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { FbsEncoder } from '../wire/fbs.ts';
 import {
   BarTextVisitor,
@@ -23,6 +24,9 @@ import type { Channel } from './channels.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { systemMessage, type SystemStates } from './rooms.ts';
 import { CLOSE_TRY_AGAIN_LATER, SEND_DROPPED, type Conn, type Id } from './stream-conn.ts';
+
+/** Counts bars, reads none. */
+const COUNT: BarVisitor = { begin() {}, onBar() {} };
 
 /** Why a `gap` notice is sent: the client was too slow, or history no longer holds what it asked for. */
 export type GapReason = 'slow_consumer' | 'history';
@@ -81,8 +85,14 @@ export class StreamReplies {
     this.send(conn, conn.binary ? this.#fbs.gap(ch.name, fromSeq, toSeq, reason) : gapMessage(ch.name, fromSeq, toSeq, reason), conn.binary);
   }
 
-  /** A bars channel's snapshot in the connection's format: its last `n` bars (the forming one last) at the channel's current seq. Built, not sent. */
+  /** How many bars a snapshot of `ch` for `n` would hold (its last `n`, the forming one included). */
+  snapshotBars(ch: Channel, n: number): number {
+    return this.#tw.visitBars(ch.exchange, ch.symbol, ch.timeframe!, COUNT, { limit: n, published: true });
+  }
+
+  /** A bars channel's snapshot in the connection's format: its last `n` bars (the forming one last; none for 0) at the channel's current seq. Built, not sent. */
   snapshot(conn: Conn, ch: Channel, n: number): string | Uint8Array {
+    if (n === 0) return conn.binary ? this.#fbs.snapshot(ch.name, ch.seq, () => 0).slice() : snapshotHead(ch.name, ch.seq) + ']}';
     if (conn.binary) {
       // Copied: the encoder's buffer is reused before this is sent.
       return this.#fbs

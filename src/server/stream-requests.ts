@@ -5,12 +5,17 @@
  * `unsubscribe`, `ping`. A message with any bad part is rejected whole (the
  * first bad channel names the error) with INVALID_PARAMETER, UNAUTHORIZED or
  * RATE_LIMITED; nothing here changes a connection's subscriptions.
+ *
+ * Work is bounded per message (at most MAX_CHANNELS_PER_MESSAGE names, of
+ * which MAX_WILDCARDS_PER_MESSAGE wildcards, each expanded once) and counted
+ * (`work`: channels resolved, expanded or matched), so the caller charges
+ * the connection's rate limit by what a message cost, not one per message.
  */
 import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../errors.ts';
 import type { WildcardPattern } from '../wire/channels.ts';
-import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT } from '../wire/protocol.ts';
+import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT, MAX_WILDCARDS_PER_MESSAGE } from '../wire/protocol.ts';
 import { AuthFailure, UnauthorizedError } from './auth.ts';
-import type { Channel, ChannelIndex } from './channels.ts';
+import type { Channel, ChannelIndex, LibrarySymbols } from './channels.ts';
 import type { Conn, Id } from './stream-conn.ts';
 
 /** Longest `epoch` a subscribe may carry (ours are 16 hex characters). */
@@ -21,11 +26,20 @@ const DECODER = new TextDecoder('utf-8', { fatal: true });
 /** The ops a client may send. */
 export type Op = 'subscribe' | 'unsubscribe' | 'ping';
 
-/** Channels of a message, resolved and de-duplicated in order, and the wildcards it holds. */
+/** Channels of a message, resolved and de-duplicated in order, the wildcards it holds (de-duplicated), and the channels looked at. */
 export interface ChannelList {
   channels: Channel[];
   patterns: WildcardPattern[];
+  work: number;
 }
+
+/**
+ * Channel look-ups (names resolved, wildcard expansions and matches) one
+ * subscribe/unsubscribe token pays for; a message costs 1 token plus 1 per
+ * this many. A 500-name subscribe costs 1; 50 wildcards over 200 symbols
+ * (10,000 look-ups) cost 11.
+ */
+export const WORK_PER_TOKEN = 1000;
 
 /** A valid subscribe: what to join, the snapshot size (0: none) and where each resumed channel resumes after. */
 export interface SubscribeRequest extends ChannelList {
@@ -72,13 +86,19 @@ export function readOp(v: unknown): Op {
   throw invalid(`unknown op ${showValue(v)}: ${OPS}`);
 }
 
+/** Charge the work of a request done beyond its first token (may leave the bucket in debt: the next requests wait). */
+export function chargeWork(conn: Conn, work: number): void {
+  const extra = Math.floor(work / WORK_PER_TOKEN);
+  if (extra > 0) conn.bucket.charge(extra);
+}
+
 /** One subscribe or unsubscribe request from the connection's bucket; RATE_LIMITED when empty. */
 export function takeRequest(conn: Conn): void {
   if (conn.bucket.take()) return;
   const ms = conn.bucket.waitMs();
   throw new TickwireError(
     ErrorCode.RATE_LIMITED,
-    `too many subscribe/unsubscribe requests: at most ${conn.bucket.rate} per second (bursts of ${conn.bucket.burst}); retry in ${ms} ms`,
+    `too many subscribe/unsubscribe requests: at most ${conn.bucket.rate} per second (bursts of ${conn.bucket.burst}; large wildcard or snapshot requests count as several); retry in ${ms} ms`,
   );
 }
 
@@ -102,7 +122,7 @@ export class RequestReader {
 
   /** A subscribe, checked whole: channels (allowed to the principal), snapshot, since/epoch, and the connection's channel limit. */
   subscribe(conn: Conn, m: Record<string, unknown>): SubscribeRequest {
-    const { channels, patterns } = this.#channelList(conn, m['channels'], true);
+    const { channels, patterns, work } = this.#channelList(conn, m['channels'], true);
     const snapshot = readSnapshot(m['snapshot']);
     const since = this.#readSince(conn, m['since'], m['epoch'], channels);
     let added = 0;
@@ -111,7 +131,7 @@ export class RequestReader {
     if (conn.channels.size + added > max) {
       throw invalid(`too many channels: this connection would have ${conn.channels.size + added}, at most ${max}`);
     }
-    return { channels, patterns, snapshot, since };
+    return { channels, patterns, work, snapshot, since };
   }
 
   /** An unsubscribe's channels and wildcards (a wildcard removes what it matches among the held channels). */
@@ -133,8 +153,17 @@ export class RequestReader {
     const out = new Set<Channel>();
     const patterns: WildcardPattern[] = [];
     const principal = conn.principal;
+    // Counted before any is expanded, so an over-full message is refused for the price of reading it.
+    let wildcards = 0;
+    for (const given of v) if (typeof given === 'string' && given.includes('*')) wildcards++;
+    if (wildcards > MAX_WILDCARDS_PER_MESSAGE) {
+      throw invalid(`"channels" may hold at most ${MAX_WILDCARDS_PER_MESSAGE} wildcards, got ${wildcards}`);
+    }
+    let symbols: LibrarySymbols | undefined;
+    let work = 0;
     for (const given of v) {
       if (typeof given !== 'string') throw invalid(`a channel must be a string, got ${showValue(given)}`);
+      work++;
       const p = this.#channels.pattern(given);
       if (p === undefined) {
         const ch = this.#channels.resolve(given);
@@ -144,9 +173,11 @@ export class RequestReader {
         out.add(ch);
         continue;
       }
+      if (patterns.some((q) => q.text === p.text)) continue;
       patterns.push(p);
       if (!subscribe) continue; // unsubscribe: the wildcard removes what it matches among the held channels
-      const expanded = this.#channels.expand(p);
+      const expanded = this.#channels.expand(p, (symbols ??= this.#channels.library()));
+      work += expanded.length;
       let allowed = 0;
       for (const ch of expanded) {
         if (!principal.allows(ch.name)) continue;
@@ -157,7 +188,7 @@ export class RequestReader {
         throw new UnauthorizedError(AuthFailure.FORBIDDEN, `${principal.name} may not read any channel matching ${p.text}`);
       }
     }
-    return { channels: [...out], patterns };
+    return { channels: [...out], patterns, work };
   }
 
   /** `since` of a subscribe: channel → the last seq the client has (0 for every channel when `epoch` names another life). */

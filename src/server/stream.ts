@@ -32,16 +32,22 @@
  *    subscribers and for `resumeLingerS` after the last one left (so a
  *    client that reconnects finds it); a replay larger than the half of
  *    `maxBackpressure` reserved for replies is cut at its oldest end (`gap`
- *    reason `slow_consumer`). `since` on a channel skips its snapshot; with an
- *    `epoch` other than this server's, every `since` counts as 0.
+ *    reason `slow_consumer`), and so are snapshots (snapshots.ts: also
+ *    bounded by a byte rate per connection and per process). `since` on a
+ *    channel skips its snapshot; with an `epoch` other than this server's,
+ *    every `since` counts as 0.
  *  - Slow consumers (slow-consumer.ts): past 3/8 of `maxBackpressure` a
  *    connection's quotes and bars are conflated; past 1/2 the policy pauses
  *    it (`gap`) or closes it (1013); once drained it catches up with `gap`s.
  *  - Limits: `maxChannelsPerConnection` concrete channels; client messages up
  *    to `maxMessageBytes` (larger ones are answered INVALID_PARAMETER, over
- *    twice that uWS closes the connection, 1006); `subscribeRate` subscribe
- *    and unsubscribe requests per connection (RATE_LIMITED); `idleTimeoutS`
- *    without any frame from the client (uWS pings it first, a pong counts).
+ *    twice that uWS closes the connection, 1006), with at most
+ *    MAX_WILDCARDS_PER_MESSAGE wildcards; `subscribeRate` subscribe and
+ *    unsubscribe requests per connection (RATE_LIMITED), a request costing
+ *    more tokens by the channels it looks at and the snapshot bytes it sends;
+ *    `idleTimeoutS` without any frame from the client (uWS pings it first, a
+ *    pong counts). The time each request holds the thread is measured
+ *    (`tickwire_ws_request_seconds`).
  *  - Auth: the `authenticate` hook runs at the upgrade (401 with the JSON
  *    error body on failure); the principal must allow every concrete channel
  *    subscribed (UNAUTHORIZED); wildcards expand only over allowed channels.
@@ -72,7 +78,8 @@ import { SlowConsumers } from './slow-consumer.ts';
 import { BufferLimits, CLOSE_GOING_AWAY, ConnState, HOLD_TOPIC, type Conn, type Id } from './stream-conn.ts';
 import { sizeChannel, StreamPublisher } from './stream-publisher.ts';
 import { StreamReplies } from './stream-replies.ts';
-import { readId, readMessage, readOp, RequestReader, takeRequest } from './stream-requests.ts';
+import { SnapshotBudget } from './snapshots.ts';
+import { chargeWork, readId, readMessage, readOp, RequestReader, takeRequest, type Op } from './stream-requests.ts';
 import { StreamUpgrade } from './stream-upgrade.ts';
 import { Subscriptions } from './subscriptions.ts';
 
@@ -109,6 +116,7 @@ export class StreamServer {
   readonly #requests: RequestReader;
   readonly #upgrade: StreamUpgrade;
   readonly #publisher: StreamPublisher;
+  readonly #snapshots: SnapshotBudget;
   readonly #conns = new Set<Conn>();
   readonly #sweepTimer: NodeJS.Timeout;
   #off: (() => void)[];
@@ -127,6 +135,7 @@ export class StreamServer {
     this.#replies = new StreamReplies(tickwire, metrics, this.#fbs, system, this.epoch);
     this.#slow = new SlowConsumers(cfg, metrics, this.#limits, this.#subs, this.#replies);
     this.#requests = new RequestReader(this.#channels, this.epoch, cfg.maxChannelsPerConnection);
+    this.#snapshots = new SnapshotBudget(cfg, this.#limits);
     this.#upgrade = new StreamUpgrade(cfg, this.#limits, metrics, options.authenticate ?? (() => ANONYMOUS), options.onError);
     this.#publisher = new StreamPublisher(app, tickwire, metrics, this.#channels, this.#slow.budget, this.#fbs, system);
     this.#started = true;
@@ -246,10 +255,16 @@ export class StreamServer {
   #message(conn: Conn, data: ArrayBuffer, isBinary: boolean): void {
     if (conn.closed) return;
     let id: Id = null;
+    // The smaller of wall time and the process's CPU time: on a loaded machine the thread may be
+    // preempted mid-handler (wall time grows), or GC threads run beside it (process CPU grows).
+    const wall = performance.now();
+    const cpu = process.cpuUsage();
+    let op: Op = 'ping';
     try {
       const msg = readMessage(data, isBinary, this.#cfg.maxMessageBytes);
       id = readId(msg['id']);
-      switch (readOp(msg['op'])) {
+      op = readOp(msg['op']);
+      switch (op) {
         case 'subscribe':
           takeRequest(conn);
           this.#subscribe(conn, id, msg);
@@ -265,6 +280,9 @@ export class StreamServer {
     } catch (err) {
       this.#reject(conn, id, err);
     }
+    if (op === 'ping') return;
+    const used = process.cpuUsage(cpu);
+    this.#metrics.request(op, Math.min(performance.now() - wall, (used.user + used.system) / 1000));
   }
 
   #reject(conn: Conn, id: Id, err: unknown): void {
@@ -284,17 +302,16 @@ export class StreamServer {
   }
 
   #subscribe(conn: Conn, id: Id, m: Record<string, unknown>): void {
-    const { channels, patterns, snapshot, since } = this.#requests.subscribe(conn, m);
+    const { channels, patterns, work, snapshot, since } = this.#requests.subscribe(conn, m);
+    chargeWork(conn, work);
     // Read snapshots before changing anything, so a failure rejects the whole message.
-    const snapshots: (string | Uint8Array)[] = [];
-    if (snapshot > 0) {
-      for (const ch of channels) if (ch.kind === 'bars' && !since.has(ch)) snapshots.push(this.#replies.snapshot(conn, ch, snapshot));
-    }
+    const bars = snapshot > 0 ? channels.filter((ch) => ch.kind === 'bars' && !since.has(ch)) : [];
+    const snapshots = this.#snapshots.build(this.#replies, conn, bars, snapshot);
     for (const ch of channels) if (!conn.channels.has(ch)) this.#subs.join(conn, ch);
     for (const p of patterns) if (!conn.patterns.some((q) => q.text === p.text)) conn.patterns.push(p);
 
     this.#replies.subscribed(conn, id, channels.map((ch) => ch.name));
-    for (const s of snapshots) this.#replies.send(conn, s, conn.binary);
+    this.#metrics.snapshotBytes(this.#snapshots.send(this.#replies, conn, snapshots));
     // Replays: at most the reply half of the limit, less what is already buffered.
     let room = conn.closed ? 0 : this.#limits.replies - conn.ws!.getBufferedAmount();
     for (const [ch, after] of since) room -= replay(this.#replies, conn, ch, after, true, room, 'history');
@@ -304,12 +321,14 @@ export class StreamServer {
   }
 
   #unsubscribe(conn: Conn, id: Id, m: Record<string, unknown>): void {
-    const { channels, patterns } = this.#requests.unsubscribe(conn, m);
+    const { channels, patterns, work } = this.#requests.unsubscribe(conn, m);
     const removed = new Set<Channel>();
+    let looked = work;
     for (const p of patterns) {
       conn.patterns = conn.patterns.filter((q) => q.text !== p.text);
-      for (const ch of conn.channels.keys()) if (this.#channels.matches(p, ch)) removed.add(ch);
+      looked += this.#channels.matchHeld(p, conn.channels, removed);
     }
+    chargeWork(conn, looked);
     for (const ch of channels) if (!removed.has(ch)) removed.add(ch);
     const now = performance.now();
     for (const ch of removed) this.#subs.leave(conn, ch, now);

@@ -6,6 +6,8 @@
 
 /** Channels (names or wildcards) one subscribe or unsubscribe message may list. */
 export const MAX_CHANNELS_PER_MESSAGE = 500;
+/** Wildcards (names with a `*` segment) one subscribe or unsubscribe message may list: each is matched against every channel. */
+export const MAX_WILDCARDS_PER_MESSAGE = 50;
 /** Largest bars `snapshot` a subscribe may ask for. */
 export const MAX_SNAPSHOT = 1000;
 

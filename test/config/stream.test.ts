@@ -24,6 +24,7 @@ describe('stream config', () => {
     const expected = {
       maxBackpressure: 4 * 1024 * 1024, slowConsumer: 'gap', resumeHistory: 1024, resumeLingerS: 60,
       maxChannelsPerConnection: 1000, maxMessageBytes: 65536, subscribeRate: { rate: 10, burst: 20 }, idleTimeoutS: 120,
+      snapshotBytesRate: 8 * 1024 * 1024,
     };
     expect(defaultStreamConfig()).toEqual(expected);
     expect(parseConfig(withStream(undefined)).stream).toEqual(expected);
@@ -43,10 +44,11 @@ stream:
   maxMessageBytes: 4096
   subscribeRate: 3
   idleTimeoutS: 0
+  snapshotBytesRate: 1048576
 `;
     expect(loadConfigText(yaml, 't.yaml').stream).toEqual({
       maxBackpressure: 1048576, slowConsumer: 'disconnect', resumeHistory: 50, resumeLingerS: 0.5, maxChannelsPerConnection: 12,
-      maxMessageBytes: 4096, subscribeRate: { rate: 3, burst: 6 }, idleTimeoutS: 0,
+      maxMessageBytes: 4096, subscribeRate: { rate: 3, burst: 6 }, idleTimeoutS: 0, snapshotBytesRate: 1048576,
     });
     expect(parseConfig(withStream({ subscribeRate: { rate: 5, burst: 50 } })).stream.subscribeRate).toEqual({ rate: 5, burst: 50 });
     expect(parseConfig(withStream({ subscribeRate: { rate: 5 } })).stream.subscribeRate).toEqual({ rate: 5, burst: 10 });
@@ -62,15 +64,16 @@ stream:
     const got = issues(() =>
       parseConfig(withStream({
         maxBackpressure: 1000, slowConsumer: 'drop', resumeHistory: 0, resumeLingerS: -1, maxChannelsPerConnection: 1.5,
-        maxMessageBytes: 100, subscribeRate: { rate: 0, burst: 0.5, extra: 1 }, idleTimeoutS: 5, bogus: true,
+        maxMessageBytes: 100, subscribeRate: { rate: 0, burst: 0.5, extra: 1 }, idleTimeoutS: 5, snapshotBytesRate: 1000, bogus: true,
       })),
     );
     const paths = got.map((g) => g.split(':')[0]);
     expect(paths).toEqual([
       'stream.bogus', 'stream.slowConsumer', 'stream.maxBackpressure', 'stream.resumeHistory', 'stream.resumeLingerS',
       'stream.maxChannelsPerConnection', 'stream.maxMessageBytes', 'stream.subscribeRate.extra', 'stream.subscribeRate.rate',
-      'stream.subscribeRate.burst', 'stream.idleTimeoutS',
+      'stream.subscribeRate.burst', 'stream.idleTimeoutS', 'stream.snapshotBytesRate',
     ]);
+    expect(got.find((g) => g.startsWith('stream.snapshotBytesRate'))).toMatch(/got 1000, expected an integer number of bytes per second from 65536/);
     expect(got.find((g) => g.startsWith('stream.idleTimeoutS'))).toMatch(/got 5, expected 0 \(off\) or a whole number of seconds from 8 to 960/);
     expect(got.find((g) => g.startsWith('stream.slowConsumer'))).toMatch(/"drop".*gap.*disconnect/);
     expect(issues(() => parseConfig(withStream([1])))[0]).toMatch(/^stream: got a list, expected a map/);
