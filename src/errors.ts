@@ -19,6 +19,10 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   UNAUTHORIZED: 'UNAUTHORIZED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
+  /** The bar database could not be opened or written (full disk, I/O error, permissions, read-only). */
+  STORAGE_FAILED: 'STORAGE_FAILED',
+  /** The bar database failed verification at start (truncated, overwritten, unreadable pages). */
+  STORAGE_CORRUPT: 'STORAGE_CORRUPT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -135,5 +139,21 @@ export class VenueRestError extends TickwireError {
     this.venue = venue;
     this.url = detail.url ?? '';
     this.status = detail.status ?? 0;
+  }
+}
+
+/**
+ * The bar database failed: `STORAGE_FAILED` (open or write; `errno` names the
+ * system error when there is one: ENOSPC, EIO, EACCES, EROFS…) or
+ * `STORAGE_CORRUPT` (verification at start).
+ */
+export class StorageError extends TickwireError {
+  /** The system error's name, e.g. 'ENOSPC'; undefined when there is none. */
+  readonly errno: string | undefined;
+
+  constructor(code: typeof ErrorCode.STORAGE_FAILED | typeof ErrorCode.STORAGE_CORRUPT, message: string, errno?: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'StorageError';
+    this.errno = errno;
   }
 }

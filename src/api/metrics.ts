@@ -87,11 +87,27 @@ export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry
   });
   new client.Counter({
     name: 'tickwire_storage_flush_failures_total',
-    help: 'Flushes of closed bars to storage that failed (retried).',
+    help: 'Flushes of closed bars to storage that failed (retried with backoff).',
     registers: [registry],
     collect() {
       this.reset();
       this.inc(readings.storage()?.flushFailures ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: 'tickwire_storage_degraded',
+    help: '1 while the bar database cannot be opened or written (bars are kept in memory and retried).',
+    registers: [registry],
+    collect() {
+      this.set(readings.storage()?.state === 'degraded' ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'tickwire_storage_unflushed_bars',
+    help: 'Closed bars and amendments in memory not yet written to storage.',
+    registers: [registry],
+    collect() {
+      this.set(readings.storage()?.unflushedBars ?? 0);
     },
   });
   new client.Counter({

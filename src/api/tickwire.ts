@@ -318,7 +318,8 @@ export class TickwireRuntime implements Tickwire {
       const reason = this.running ? ex.feed.unhealthy(now, grace) : undefined;
       if (reason !== undefined) reasons.push(reason);
     }
-    return { status: reasons.length === 0 ? 'ok' : 'unavailable', reasons };
+    // Storage faults are warnings, not unavailability: the runtime still serves everything from memory.
+    return { status: reasons.length === 0 ? 'ok' : 'unavailable', reasons, warnings: this.storage.warnings() };
   }
 
   latency(): LatencyReport {

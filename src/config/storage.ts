@@ -1,12 +1,14 @@
 /**
  * The `storage:` section: where closed bars persist (LMDB), how often they
- * are flushed, and start-up backfill. `storage: false` turns it off.
+ * are flushed, start-up backfill, and what a corrupt database does at start.
+ * `storage: false` turns it off.
  */
 import type { Checker } from '../check/checker.ts';
 import { DEFAULT_BACKFILL_TIMEOUT_MS, DEFAULT_FLUSH_MS, DEFAULT_STORAGE_PATH } from './defaults.ts';
 import type { StorageConfig } from './types.ts';
 
-const STORAGE_KEYS = ['path', 'flushMs', 'backfill', 'backfillTimeoutMs'] as const;
+const STORAGE_KEYS = ['path', 'flushMs', 'backfill', 'backfillTimeoutMs', 'onCorrupt'] as const;
+const ON_CORRUPT = ['rebuild', 'refuse'] as const;
 
 /**
  * `storage: false` → off; a map (or nothing, when `byDefault`: config files
@@ -26,5 +28,6 @@ export function storageSection(c: Checker, value: unknown, byDefault: boolean): 
     backfill: c.boolean(s.backfill, 'storage.backfill', true),
     backfillTimeoutMs: c.number(s.backfillTimeoutMs, 'storage.backfillTimeoutMs', DEFAULT_BACKFILL_TIMEOUT_MS,
       (n) => Number.isInteger(n) && n >= 0 && n <= 600_000, 'an integer number of ms from 0 to 600000'),
+    onCorrupt: (c.optionalOneOf(s.onCorrupt, 'storage.onCorrupt', ON_CORRUPT) ?? 'rebuild') as StorageConfig['onCorrupt'],
   };
 }

@@ -148,4 +148,6 @@ export interface StorageConfig {
   backfill: boolean;
   /** How long start-up waits for backfill per exchange before going live without the rest, ms. */
   backfillTimeoutMs: number;
+  /** A database that fails verification at start: moved aside and start empty ('rebuild'), or refuse to start ('refuse'). */
+  onCorrupt: 'rebuild' | 'refuse';
 }

@@ -48,13 +48,27 @@ export interface StatusReport {
 
 export interface StorageStatus {
   path: string;
+  /** 'degraded': the database cannot be opened or written; bars are served from memory and flushes retried with backoff. */
+  state: 'ok' | 'degraded';
+  /** Why it is degraded (the last error), null when ok. */
+  reason: string | null;
+  /** The system error behind `reason` (ENOSPC, EIO, EACCES, EROFS…), null when none or ok. */
+  errno: string | null;
+  /** Since when it is degraded (ms since epoch), null when ok. */
+  degradedSince: number | null;
+  /** Closed bars and amendments in memory not yet on disk. */
+  unflushedBars: number;
+  /** What start-up verification found wrong with the database, null when nothing. */
+  corrupt: { reason: string; movedTo: string | null } | null;
+  /** Time start-up verification took, ms. */
+  verifyMs: number;
   /** Bars loaded from storage at start. */
   restoredBars: number;
   /** Bars fetched from the venues' klines at start. */
   backfilledBars: number;
   /** Bars written since start. */
   writtenBars: number;
-  /** Flushes that failed (retried at the next interval). */
+  /** Flushes that failed (each retried with backoff). */
   flushFailures: number;
   /** What backfill could not fill, one line each. */
   problems: string[];
@@ -64,6 +78,8 @@ export interface HealthReport {
   status: 'ok' | 'unavailable';
   /** Why it is not ok; empty when ok. */
   reasons: string[];
+  /** What is wrong without making it unavailable (storage degraded, a corrupt database moved aside); the runtime always sets it. */
+  warnings?: string[];
 }
 
 /** Percentiles of one measured stage, µs. */

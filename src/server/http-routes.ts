@@ -238,9 +238,11 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
 
   get(app, ctx, endings, '/health', 'v1', 'public', () => {
     const h = tw.health();
+    // Warnings (storage degraded) keep it 200: the gateway still serves everything from memory.
+    const warnings = h.warnings !== undefined && h.warnings.length > 0 ? h.warnings : undefined;
     return h.status === 'ok'
-      ? { status: 200, body: '{"status":"ok"}' }
-      : { status: 503, body: JSON.stringify({ status: 'unavailable', reasons: h.reasons }) };
+      ? { status: 200, body: warnings === undefined ? '{"status":"ok"}' : JSON.stringify({ status: 'ok', warnings }) }
+      : { status: 503, body: JSON.stringify({ status: 'unavailable', reasons: h.reasons, warnings }) };
   });
 
   get(app, ctx, endings, '/v1/status', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.status()) }));

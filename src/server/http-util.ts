@@ -28,6 +28,8 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   TOO_MANY_CONNECTIONS: 503,
   UNAUTHORIZED: 401,
   INTERNAL_ERROR: 500,
+  STORAGE_FAILED: 503,
+  STORAGE_CORRUPT: 503,
 };
 
 /** The HTTP status answering an error code. */

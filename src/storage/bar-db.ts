@@ -13,11 +13,25 @@
  *
  * Not on the hot path: the persister calls `write` once per flush interval
  * with the batch of bars that closed or changed meanwhile.
+ *
+ * Failures never escape as unhandled rejections: `open` and `write` fail with
+ * a StorageError (STORAGE_FAILED, `errno` ENOSPC, EIO, EROFS…). Found on a
+ * full 256 KiB tmpfs (lmdb 3.5.6): with lmdb's default event-turn batching a
+ * failed commit also rejects an internal batch promise nobody holds, and the
+ * failed transaction's `commitError` promise rejects too; the first is avoided
+ * by `eventTurnBatching: false`, the second is caught here. After a failed
+ * commit lmdb's `flushed` and `close()` never settle until a commit succeeds,
+ * so `close` waits at most CLOSE_WAIT_MS then.
  */
+import { constants } from 'node:os';
 import { open, type RootDatabase } from 'lmdb';
+import { ErrorCode, StorageError } from '../errors.ts';
 import { BAR_FIELDS, BarField as F, BarSource } from '../model/records.ts';
 
 type Key = [string, number];
+
+/** How long `close` waits for lmdb after a failed commit (it never settles then). */
+const CLOSE_WAIT_MS = 500;
 
 /** Fields that decide whether two bars carry the same data (not revision, source or flags). */
 const VALUE_FIELDS = [F.OPEN, F.HIGH, F.LOW, F.CLOSE, F.VOLUME, F.QUOTE_VOLUME, F.BUY_VOLUME, F.SELL_VOLUME, F.TRADES] as const;
@@ -31,11 +45,17 @@ export interface StoredBar {
 export class BarDb {
   readonly path: string;
   readonly #db: RootDatabase<Buffer, Key>;
+  /** The last commit failed: lmdb's `flushed` and `close()` hang until one succeeds. */
+  #failed = false;
 
-  /** Open (creating when missing) the LMDB environment at `path`. */
+  /** Open (creating when missing) the LMDB environment at `path`; a StorageError when it cannot. */
   constructor(path: string) {
     this.path = path;
-    this.#db = open<Buffer, Key>({ path, encoding: 'binary', compression: false });
+    try {
+      this.#db = open<Buffer, Key>({ path, encoding: 'binary', compression: false, eventTurnBatching: false });
+    } catch (err) {
+      throw storageFailure(`cannot open ${path}`, err);
+    }
   }
 
   /** Visit series `series`' stored bars with openTime ≥ `from`, oldest first; returns how many. */
@@ -59,9 +79,24 @@ export class BarDb {
   /**
    * Store `bars` (merge rule above) and drop, per series in `keepFrom`, the
    * bars older than the given openTime (retention), in one transaction.
-   * Resolves when the transaction is durable.
+   * Resolves when the transaction is durable; rejects with a StorageError
+   * (nothing of the batch is stored then).
    */
-  write(bars: Iterable<StoredBar>, keepFrom: ReadonlyMap<string, number> = new Map()): Promise<boolean> {
+  async write(bars: Iterable<StoredBar>, keepFrom: ReadonlyMap<string, number> = new Map()): Promise<boolean> {
+    try {
+      const done = await this.#transact(bars, keepFrom);
+      this.#failed = false;
+      return done;
+    } catch (err) {
+      this.#failed = true;
+      // lmdb's error says only "Commit failed"; the system error arrives on its commitError promise.
+      const commitError = (err as { commitError?: Promise<unknown> }).commitError;
+      const cause = commitError === undefined ? err : await commitError.then(() => err, (e: unknown) => e);
+      throw storageFailure(`write to ${this.path} failed`, cause);
+    }
+  }
+
+  #transact(bars: Iterable<StoredBar>, keepFrom: ReadonlyMap<string, number>): Promise<boolean> {
     return this.#db.transaction(() => {
       for (const { series, record } of bars) {
         const key: Key = [series, record[F.OPEN_TIME]!];
@@ -98,12 +133,28 @@ export class BarDb {
     return out;
   }
 
-  /** Wait for pending writes and close the environment. */
+  /** Wait for pending writes and close the environment (at most CLOSE_WAIT_MS after a failed commit); never rejects. */
   async close(): Promise<void> {
-    await this.#db.flushed;
-    await this.#db.close();
+    const closing = (async () => {
+      if (!this.#failed) await this.#db.flushed;
+      await this.#db.close();
+    })().catch(() => undefined); // a failed last write was reported by `write`
+    if (!this.#failed) return closing;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closing, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 }
+
+/** A StorageError for `what`, naming the system error behind `err` (lmdb gives errno numbers, Node names). */
+export function storageFailure(what: string, err: unknown): StorageError {
+  const code = (err as { code?: unknown } | null)?.code;
+  const errno = typeof code === 'string' ? code : typeof code === 'number' ? ERRNO_NAMES.get(code) : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  return new StorageError(ErrorCode.STORAGE_FAILED, `${what}: ${errno !== undefined && !message.includes(errno) ? `${errno} ` : ''}${message}`, errno, { cause: err });
+}
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
 function toBytes(record: Float64Array): Buffer {
   return Buffer.from(record.buffer, record.byteOffset, BAR_FIELDS * 8);

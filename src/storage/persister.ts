@@ -11,12 +11,22 @@
  * - `restore()` loads each series' newest `history` stored bars into its
  *   BarSeries. Call it before the exchange workers start: the main thread
  *   is then the only writer of the series.
- * A flush that fails is retried at the next interval (its bars stay queued)
- * and reported through `onError`; the live path never waits for the disk.
+ * A flush that fails (full disk, I/O error, read-only file system) leaves
+ * everything it held in memory and is retried with backoff (flushMs doubled
+ * per failure up to RETRY_MAX_MS, jittered), and reported through `onError`;
+ * the live path never waits for the disk. What stays unflushed is bounded by
+ * the in-memory history: closed bars are re-read from their BarSeries (which
+ * hold `history` bars each), and the queued amendments are cut to the same
+ * retention window after each failure, so an outage longer than `history`
+ * buckets loses the oldest unflushed bars, never the process.
  */
 import type { BarSeries, BarVisitor } from '../buffers/bar-store.ts';
+import { JitteredBackoff, Jitter } from '../model/backoff.ts';
 import { BAR_FIELDS, BarField as F } from '../model/records.ts';
 import type { BarDb, StoredBar } from './bar-db.ts';
+
+/** Longest wait between retries of a failing flush, ms. */
+const RETRY_MAX_MS = 30_000;
 
 /** One series as the persister sees it. */
 export interface PersistedSeries {
@@ -34,6 +44,10 @@ export class BarPersister {
   written = 0;
   /** Flushes that failed (each retried). */
   failures = 0;
+  /** The last flush's error while flushes fail; undefined once one succeeds. */
+  lastError: unknown;
+  /** When flushes started failing (ms since epoch); NaN while they succeed. */
+  failingSince = NaN;
   readonly #db: BarDb;
   readonly #series: readonly PersistedSeries[];
   readonly #flushMs: number;
@@ -44,6 +58,11 @@ export class BarPersister {
   readonly #amended = new Map<string, StoredBar>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
+  readonly #backoff: JitteredBackoff;
+  /** While failing: no timed flush before this (ms since epoch). */
+  #retryAt = 0;
+  /** Series index by key, built on the first failure. */
+  #index: Map<string, number> | undefined;
 
   constructor(db: BarDb, series: readonly PersistedSeries[], flushMs: number, onError: (err: unknown) => void) {
     this.#db = db;
@@ -51,6 +70,15 @@ export class BarPersister {
     this.#flushMs = flushMs;
     this.#onError = onError;
     this.#newest = new Float64Array(series.length).fill(-Infinity);
+    this.#backoff = new JitteredBackoff(flushMs, Math.max(flushMs, RETRY_MAX_MS), Jitter.EQUAL);
+  }
+
+  /** Closed bars and amendments not yet on disk (what a failing disk holds back). */
+  unflushed(): number {
+    let n = this.#amended.size;
+    const counter: BarVisitor = { begin: () => undefined, onBar: () => undefined };
+    for (let i = 0; i < this.#series.length; i++) n += this.#series[i]!.series.visit(counter, { start: this.#newest[i]! + 1, forming: false });
+    return n;
   }
 
   /** Put the stored bars into their series; returns how many (newest openTime per series is remembered). */
@@ -69,7 +97,9 @@ export class BarPersister {
   /** Start flushing every `flushMs`. */
   start(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => void this.flush(), this.#flushMs);
+    this.#timer = setInterval(() => {
+      if (Date.now() >= this.#retryAt) void this.flush();
+    }, this.#flushMs);
     this.#timer.unref();
   }
 
@@ -121,10 +151,33 @@ export class BarPersister {
       await this.#db.write(batch, keepFrom);
       this.#newest.set(newest);
       this.written += batch.length;
+      this.lastError = undefined;
+      this.failingSince = NaN;
+      this.#retryAt = 0;
+      this.#backoff.reset();
     } catch (err) {
       this.failures++;
-      for (const bar of batch) if (bar.record[F.REVISION]! > 0) this.#amended.set(`${bar.series}:${bar.record[F.OPEN_TIME]}`, bar);
+      if (this.lastError === undefined) this.failingSince = Date.now();
+      this.lastError = err;
+      this.#retryAt = Date.now() + this.#backoff.next();
+      for (const bar of batch) {
+        if (bar.record[F.REVISION]! > 0 && !this.#expired(bar)) this.#amended.set(`${bar.series}:${bar.record[F.OPEN_TIME]}`, bar);
+      }
       this.#onError(err);
     }
+  }
+
+  /** An amendment older than its series' retention window (the next write would delete it anyway). */
+  #expired(bar: StoredBar): boolean {
+    const i = this.#indexOf(bar.series);
+    if (i < 0) return false;
+    const p = this.#series[i]!;
+    const newest = Math.max(this.#newest[i]!, p.series.lastClosedOpenTime());
+    return bar.record[F.OPEN_TIME]! < newest - (p.history - 1) * p.tfMs;
+  }
+
+  #indexOf(key: string): number {
+    if (this.#index === undefined) this.#index = new Map(this.#series.map((p, i) => [p.key, i]));
+    return this.#index.get(key) ?? -1;
   }
 }

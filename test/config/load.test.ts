@@ -24,7 +24,7 @@ const DEFAULT_EXPECTED: TickwireConfig = {
   timeframes: ['1m', '5m', '15m', '1h'],
   history: { '1m': 1000, '5m': 1000, '15m': 1000, '1h': 1000 } as TickwireConfig['history'],
   bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 },
-  storage: { path: './data', flushMs: 1000, backfill: true, backfillTimeoutMs: 15_000 },
+  storage: { path: './data', flushMs: 1000, backfill: true, backfillTimeoutMs: 15_000, onCorrupt: 'rebuild' },
   stream: {
     maxBackpressure: 4 * 1024 * 1024, slowConsumer: 'gap', resumeHistory: 1024, resumeLingerS: 60, maxChannelsPerConnection: 1000,
     maxMessageBytes: 64 * 1024, subscribeRate: { rate: 10, burst: 20 }, idleTimeoutS: 120, snapshotBytesRate: 8 * 1024 * 1024,
@@ -194,18 +194,20 @@ describe('config: storage', () => {
   it('false turns it off; a map fills in the defaults; values from the environment count', () => {
     expect(loadConfigText('storage: false\nexchanges: { simulated: { symbols: [SIM-BTC] } }\n', 't', {}).storage).toBeNull();
     expect(parseConfig(withTop({ storage: { path: '/var/lib/tickwire' } })).storage).toEqual({
-      path: '/var/lib/tickwire', flushMs: 1000, backfill: true, backfillTimeoutMs: 15_000,
+      path: '/var/lib/tickwire', flushMs: 1000, backfill: true, backfillTimeoutMs: 15_000, onCorrupt: 'rebuild',
     });
     expect(loadConfigText('storage:\n  flushMs: ${F}\n  backfill: ${B}\nexchanges: { simulated: { symbols: [SIM-BTC] } }\n', 't', { F: '250', B: 'false' }).storage)
-      .toEqual({ path: './data', flushMs: 250, backfill: false, backfillTimeoutMs: 15_000 });
+      .toEqual({ path: './data', flushMs: 250, backfill: false, backfillTimeoutMs: 15_000, onCorrupt: 'rebuild' });
+    expect(parseConfig(withTop({ storage: { onCorrupt: 'refuse' } })).storage!.onCorrupt).toBe('refuse');
   });
 
   it('rejects bad values with the key path', () => {
-    const err = configError(() => parseConfig(withTop({ storage: { path: '', flushMs: 5, backfill: 'yes', backfillTimeoutMs: -1, dir: 'x' } })));
+    const err = configError(() => parseConfig(withTop({ storage: { path: '', flushMs: 5, backfill: 'yes', backfillTimeoutMs: -1, onCorrupt: 'delete', dir: 'x' } })));
     expect(err.message).toContain('storage.path: got "", expected a directory path');
     expect(err.message).toContain('storage.flushMs: got 5, expected an integer number of ms from 10 to 60000');
     expect(err.message).toContain('storage.backfill: got "yes", expected true or false');
     expect(err.message).toContain('storage.backfillTimeoutMs: got -1');
+    expect(err.message).toContain('storage.onCorrupt: got "delete", expected one of rebuild, refuse');
     expect(err.message).toContain('storage.dir: unknown key, expected one of path, flushMs, backfill, backfillTimeoutMs');
     expect(configError(() => parseConfig(withTop({ storage: true }))).message).toContain('storage: got true, expected a map with the keys path');
   });

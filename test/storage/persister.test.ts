@@ -81,4 +81,29 @@ describe('BarPersister', () => {
     expect(batch!.map((b) => [b.record[F.OPEN_TIME], b.record[F.CLOSE], b.record[F.REVISION]])).toEqual([[0, 101, 1], [0, 101, 1]]);
     expect(p.written).toBe(2);
   });
+
+  it('while flushes fail it reports the error and since when, counts what is held back, and drops amendments past retention', async () => {
+    let fail = true;
+    const db = {
+      write: async () => {
+        if (fail) throw new Error('ENOSPC: disk full');
+        return true;
+      },
+    } as unknown as BarDb;
+    const series = new BarSeries(BarSeries.allocate(10));
+    const p = new BarPersister(db, [{ key: 's:1m', series, tfMs: MIN, history: 3 }], 1_000, () => {});
+    for (let i = 0; i < 5; i++) series.putClosed(closed(i * MIN, 100 + i), 0);
+    p.amended(0, closed(0, 99, 1)); // older than the 3 bars kept: retention would delete it
+    p.amended(0, closed(4 * MIN, 98, 1));
+    await p.flush();
+    expect((p.lastError as Error).message).toContain('ENOSPC');
+    expect(p.failingSince).toBeGreaterThan(0);
+    expect(p.unflushed()).toBe(5 + 1); // the series' closed bars, and the one amendment still inside retention
+    fail = false;
+    await p.flush();
+    expect(p.lastError).toBeUndefined();
+    expect(p.failingSince).toBeNaN();
+    expect(p.unflushed()).toBe(0);
+    expect(p.failures).toBe(1);
+  });
 });
