@@ -1,6 +1,6 @@
 /**
  * The `auth:` section (README "Security"): API tokens (stored as SHA-256,
- * never the token), HS256 JWT, serving open, and the per-client HTTP rate.
+ * never the token), HS256 JWT (`exp` required unless `requireExp: false`), serving open, and the per-client HTTP rate.
  * No token or jwt on a non-loopback host needs `allowOpen: true`.
  */
 import type { Checker } from '../check/checker.ts';
@@ -15,7 +15,7 @@ import type { ApiTokenConfig, AuthConfig, JwtConfig } from './types.ts';
 
 const AUTH_KEYS = ['tokens', 'jwt', 'allowOpen', 'httpRate'] as const;
 const TOKEN_KEYS = ['name', 'sha256', 'channels'] as const;
-const JWT_KEYS = ['secret', 'issuer', 'audience'] as const;
+const JWT_KEYS = ['secret', 'issuer', 'audience', 'requireExp'] as const;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** `auth:`; `host` is the validated `server.host` (serving open is refused off loopback). */
@@ -132,7 +132,9 @@ function jwtSection(c: Checker, value: unknown): JwtConfig | undefined {
   } else secret = s;
   const issuer = optionalText(c, j.issuer, 'auth.jwt.issuer', 'the expected iss claim, a non-empty string');
   const audience = optionalText(c, j.audience, 'auth.jwt.audience', 'the expected aud claim, a non-empty string');
-  return secret === undefined ? undefined : { secret, issuer, audience };
+  // Default true: a JWT without exp would be valid forever (README "Security", migrating).
+  const requireExp = c.boolean(j.requireExp, 'auth.jwt.requireExp', true);
+  return secret === undefined ? undefined : { secret, issuer, audience, requireExp };
 }
 
 function optionalText(c: Checker, value: unknown, path: string, expected: string): string | undefined {

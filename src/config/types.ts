@@ -44,6 +44,8 @@ export interface JwtConfig {
   issuer: string | undefined;
   /** When set, the `aud` claim must name it. */
   audience: string | undefined;
+  /** Refuse a token without `exp`; the loader fills in true. Optional for configs built in code, where absent means true. */
+  requireExp?: boolean;
 }
 
 /** `auth`: no tokens and no jwt = open (allowed on loopback, or anywhere with `allowOpen`). */

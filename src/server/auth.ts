@@ -13,17 +13,25 @@
  *  - an HS256 JWT (`auth.jwt`), verified with node:crypto: header `alg` must
  *    be `HS256` (`none` and everything else refused), `crit` is refused,
  *    the signature is checked before any claim is read, then `exp`/`nbf`
- *    with a 30 s clock tolerance, `iss` and `aud` when configured (a token
+ *    with a 30 s clock tolerance (`exp` required unless
+ *    `auth.jwt.requireExp: false`), `iss` and `aud` when configured (a token
  *    carrying an `aud` is refused when none is configured, as RFC 7519 asks),
  *    and the optional `channels` claim (patterns; absent = all). The
  *    principal's name is the `sub` claim (`jwt` without one). A verified
  *    JWT is remembered (by its SHA-256, up to JWT_CACHE_SIZE) until its
  *    `exp`, so a client's later requests skip the HMAC and the parsing.
  *
- * No tokens and no jwt configured = open: every request is ANONYMOUS and
- * credentials are ignored. Either way, when `server.cors.origins` is set a
- * browser `Origin` outside it is refused (WebSocket has no CORS of its own),
- * except an origin naming the request's own Host (the built-in dashboard).
+ * No tokens and no jwt configured = open: every request for market data is
+ * ANONYMOUS and credentials are ignored. Either way, when
+ * `server.cors.origins` is set a browser `Origin` outside it is refused
+ * (WebSocket has no CORS of its own), except the server's own pages, known
+ * from the address it is bound to, never from the request's Host (cors.ts).
+ *
+ * A `private` request (principal.ts `Protection`) needs more, open server or
+ * not: an origin the CORS policy allows for private use, a configured
+ * credential, sent in the Authorization header or the WebSocket subprotocol
+ * (never `?token=`). Refused: reason `private` (no credentials configured, or
+ * the credential came in the query) or `origin`.
  *
  * Failures throw `UnauthorizedError` (code UNAUTHORIZED) with a stable
  * `reason` for metrics and a message that says what is wrong without ever
@@ -31,10 +39,10 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiTokenConfig, AuthConfig, CorsConfig, JwtConfig } from '../config/types.ts';
-import { ErrorCode, TickwireError } from '../errors.ts';
+import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import { MIN_JWT_SECRET_LENGTH, TOKEN_NAME_PATTERN } from '../security/token-rules.ts';
 import { CorsPolicy } from './cors.ts';
-import { ANONYMOUS, compileChannelPatterns, type Authenticate, type AuthRequest, type Principal } from './principal.ts';
+import { ANONYMOUS, compileChannelPatterns, type Authenticate, type AuthRequest, type Principal, type Protection } from './principal.ts';
 
 /** Why a request was refused: the `reason` label of `tickwire_auth_failures_total`. */
 export const AuthFailure = {
@@ -47,13 +55,17 @@ export const AuthFailure = {
   UNSUPPORTED_ALG: 'unsupported_alg',
   BAD_SIGNATURE: 'bad_signature',
   EXPIRED: 'expired',
+  /** A JWT without `exp` while `auth.jwt.requireExp` is on (the default). */
+  MISSING_EXP: 'missing_exp',
   NOT_YET_VALID: 'not_yet_valid',
   WRONG_ISSUER: 'wrong_issuer',
   WRONG_AUDIENCE: 'wrong_audience',
   /** Claims of the wrong type, or a `channels` claim with an invalid pattern. */
   BAD_CLAIMS: 'bad_claims',
-  /** A browser Origin outside `server.cors.origins`. */
+  /** A browser Origin outside `server.cors.origins` (for a private request: not listed by name, not the server's own). */
   ORIGIN: 'origin',
+  /** A private route or channel asked for on a server without credentials, or with the credential in `?token=`. */
+  PRIVATE: 'private',
   /** Authenticated, but not allowed this channel. */
   FORBIDDEN: 'forbidden',
 } as const;
@@ -78,6 +90,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const BEARER = /^Bearer[ \t]+([^\s,]+)[ \t]*$/i;
 const HOW_TO_SEND = 'send Authorization: Bearer <token>, the WebSocket subprotocol bearer.<token>, or ?token=<token>';
+const HOW_TO_SEND_PRIVATE = 'private routes take Authorization: Bearer <token> (or the WebSocket subprotocol bearer.<token>), never ?token=';
 
 // ── API tokens ─────────────────────────────────────────────────────────────
 
@@ -104,6 +117,8 @@ export interface JwtVerifyOptions {
   readonly key: Buffer;
   readonly issuer?: string | undefined;
   readonly audience?: string | undefined;
+  /** Refuse a token without `exp` (default true: a token without one would be valid forever). */
+  readonly requireExp?: boolean | undefined;
   /** Default JWT_CLOCK_TOLERANCE_S. */
   readonly clockToleranceS?: number;
   /** Seconds since the epoch; injectable for tests. */
@@ -186,6 +201,9 @@ export function verifyJwt(token: string, options: JwtVerifyOptions): JwtClaims {
   const exp = numericDate(claims, 'exp');
   const nbf = numericDate(claims, 'nbf');
   numericDate(claims, 'iat');
+  if (exp === undefined && options.requireExp !== false) {
+    throw fail(AuthFailure.MISSING_EXP, 'JWT has no exp claim (expiry), required by auth.jwt.requireExp');
+  }
   if (exp !== undefined && now > exp + tolerance) throw fail(AuthFailure.EXPIRED, `JWT expired at ${isoSeconds(exp)}`);
   if (nbf !== undefined && now + tolerance < nbf) throw fail(AuthFailure.NOT_YET_VALID, `JWT not valid before ${isoSeconds(nbf)}`);
 
@@ -248,8 +266,13 @@ export function isOpen(auth: AuthConfig): boolean {
 
 /** Options of `createAuthenticator` beyond the `auth` config. */
 export interface AuthenticatorOptions {
-  /** `server.cors`: with origins set, a browser Origin outside them is refused. */
-  readonly cors?: CorsConfig;
+  /**
+   * `server.cors`, or the server's policy (which also knows the server's own
+   * origins once it listens): with origins set, a browser Origin outside them
+   * is refused; private requests are refused any origin it does not allow
+   * for private use.
+   */
+  readonly cors?: CorsConfig | CorsPolicy;
   /** JWT clock, seconds since the epoch (tests). */
   readonly now?: () => number;
 }
@@ -302,14 +325,14 @@ function jwtKey(jwt: JwtConfig): Buffer {
  * built in code fails at start, not per request.
  */
 export function createAuthenticator(auth: AuthConfig, options: AuthenticatorOptions = {}): Authenticate {
-  const cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
-  const checkOrigin = cors !== undefined && cors.enabled;
+  const cors = options.cors === undefined ? new CorsPolicy({ origins: [] }) : options.cors instanceof CorsPolicy ? options.cors : new CorsPolicy(options.cors);
   const tokens = auth.tokens.map(tokenEntry);
   const jwt = auth.jwt;
   const key = jwt === undefined ? undefined : jwtKey(jwt);
   const open = isOpen(auth);
   const clock = options.now ?? (() => Date.now() / 1000);
-  const verify: JwtVerifyOptions | undefined = key === undefined ? undefined : { key, issuer: jwt!.issuer, audience: jwt!.audience, now: clock };
+  const verify: JwtVerifyOptions | undefined =
+    key === undefined ? undefined : { key, issuer: jwt!.issuer, audience: jwt!.audience, requireExp: jwt!.requireExp, now: clock };
   const verified = new Map<string, VerifiedJwt>();
 
   /** The principal of a JWT: from the cache while unexpired, else verified in full (and remembered). */
@@ -332,13 +355,23 @@ export function createAuthenticator(auth: AuthConfig, options: AuthenticatorOpti
     return p;
   };
 
-  return (request) => {
-    if (checkOrigin && !cors.allowsOrigin(request.origin, request.host ?? '')) {
-      throw fail(AuthFailure.ORIGIN, `origin ${JSON.stringify(request.origin.slice(0, 200))} is not allowed (server.cors.origins)`);
+  return (request, protection: Protection = 'market') => {
+    let credential: string | undefined;
+    if (protection === 'private') {
+      if (!cors.allowsPrivateOrigin(request.origin)) {
+        throw fail(AuthFailure.ORIGIN, `origin ${showValue(request.origin)} may not reach private routes (only this server's own pages and origins listed by name in server.cors.origins)`);
+      }
+      if (open) throw fail(AuthFailure.PRIVATE, 'private route: this server has no credentials configured (auth.tokens or auth.jwt)');
+      credential = readCredential(request.query === '' ? request : { ...request, query: '' });
+      if (credential === undefined) {
+        throw fail(request.query.includes('token=') ? AuthFailure.PRIVATE : AuthFailure.MISSING, `missing credentials: ${HOW_TO_SEND_PRIVATE}`);
+      }
+    } else {
+      if (!cors.allowsOrigin(request.origin)) throw fail(AuthFailure.ORIGIN, `origin ${showValue(request.origin)} is not allowed (server.cors.origins)`);
+      if (open) return ANONYMOUS;
+      credential = readCredential(request);
+      if (credential === undefined) throw fail(AuthFailure.MISSING, `missing credentials: ${HOW_TO_SEND}`);
     }
-    if (open) return ANONYMOUS;
-    const credential = readCredential(request);
-    if (credential === undefined) throw fail(AuthFailure.MISSING, `missing credentials: ${HOW_TO_SEND}`);
 
     const digest = createHash('sha256').update(credential, 'utf8').digest();
     let found: Principal | undefined;

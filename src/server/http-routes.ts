@@ -13,20 +13,28 @@
  *
  * Access (README "Security"): `/health`, `/streamer/health`, `/docs` and the
  * dashboard page `/` are public (no credentials, no rate limit: probes and
- * static text). Every other route authenticates first (401 UNAUTHORIZED,
+ * static text). Every other route is `market` data (principal.ts
+ * `Protection`; `/v1/status` included: it tells feed health and counts, no
+ * holdings) and authenticates first (401 UNAUTHORIZED,
  * counted by reason), then takes one request from the client's rate limit
  * (429 RATE_LIMITED with `Retry-After`, keyed by principal name, or remote
  * address on an open server); candle routes also need the principal to be
  * allowed `bars:<exchange>:<symbol>:<tf>` (checked once the symbol is
  * resolved). Every answer carries the CORS headers of cors.ts, and `OPTIONS`
- * preflights are answered 204 on any path.
+ * preflights are answered 204 on any path. `private` routes (state,
+ * holdings: none yet; register them with `route(..., 'private', ...)`) are
+ * authenticated as private requests (auth.ts), and one with a method other
+ * than GET must also send `Content-Type: application/json`, which no HTML
+ * form can.
+ *
+ * A 404 quotes the method and URL cut like every quoted value (showValue).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
-import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
+import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../errors.ts';
 import { parseTimeframe } from '../model/timeframes.ts';
 import { DASHBOARD_HTML } from './dashboard.ts';
-import { UnauthorizedError, requireChannel } from './auth.ts';
+import { AuthFailure, UnauthorizedError, requireChannel } from './auth.ts';
 import type { CorsPolicy, HeaderList } from './cors.ts';
 import {
   JSON_TYPE,
@@ -44,7 +52,7 @@ import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
-import { ANONYMOUS, type Authenticate, type Principal } from './principal.ts';
+import { ANONYMOUS, type Authenticate, type Principal, type Protection } from './principal.ts';
 import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -64,7 +72,7 @@ const CSV_TYPE = 'text/csv; charset=utf-8';
 const HTML_TYPE = 'text/html; charset=utf-8';
 
 /** What a synchronous route answers. */
-interface Reply {
+export interface Reply {
   status: number;
   /** Text, or bytes (FlatBuffers) that stay valid until the reply is written, synchronously. */
   body: string | Uint8Array;
@@ -79,13 +87,17 @@ interface ApiError {
 }
 
 /** Which error body a route family speaks. */
-type ErrorShape = 'v1' | 'streamer';
+export type ErrorShape = 'v1' | 'streamer';
 
 /** RFC 6750: a 401 names the scheme it wants. */
 const WWW_AUTHENTICATE = ['WWW-Authenticate', 'Bearer realm="tickwire"'] as const;
 
-/** `public`: no credentials, no rate limit. `private`: authenticated and rate-limited. */
-type Access = 'public' | 'private';
+/** `public`: no credentials, no rate limit. Otherwise authenticated for that protection (principal.ts) and rate-limited. */
+export type Access = 'public' | Protection;
+/** uWS's names of the methods a route may take. */
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'del';
+/** `application/json`, with parameters or not: a content type a form cannot send. */
+const JSON_CONTENT = /^application\/json\s*(;|$)/i;
 
 // ── responses ────────────────────────────────────────────────────────────
 
@@ -107,20 +119,19 @@ function errorReply(e: ApiError, shape: ErrorShape): Reply {
 }
 
 /**
- * Who is asking, for a private route: authenticate (401), then take one
- * request from the client's rate limit (429). Reads `req` and `res`
+ * Who is asking, for a route that is not public: authenticate (401), then
+ * take one request from the client's rate limit (429). Reads `req` and `res`
  * synchronously, inside the handler.
  */
-function admit(res: HttpResponse, req: HttpRequest, ctx: HttpContext, origin: string): Principal {
+function admit(res: HttpResponse, req: HttpRequest, ctx: HttpContext, origin: string, protection: Protection = 'market'): Principal {
   const address = remoteAddress(res);
-  const who = ctx.authenticate({
-    authorization: req.getHeader('authorization'),
-    protocol: '',
-    query: req.getQuery() ?? '',
-    origin,
-    remoteAddress: address,
-    host: req.getHeader('host'),
-  });
+  const who = ctx.authenticate(
+    { authorization: req.getHeader('authorization'), protocol: '', query: req.getQuery() ?? '', origin, remoteAddress: address },
+    protection,
+  );
+  if (protection === 'private' && req.getMethod() !== 'get' && !JSON_CONTENT.test(req.getHeader('content-type'))) {
+    throw new UnauthorizedError(AuthFailure.PRIVATE, 'private route: send Content-Type: application/json (a form or simple request is refused)');
+  }
   const limit = ctx.rateLimiter;
   if (limit === undefined) return who;
   const waitMs = limit.take(who === ANONYMOUS ? address : who.name);
@@ -145,27 +156,36 @@ function refusal(err: unknown, ctx: HttpContext, where: string, shape: ErrorShap
   return { reply: errorReply(toApiError(err, ctx, where), shape), headers };
 }
 
-/** Register a synchronous GET route: access checked, errors become the route family's error body; every answer is counted. */
-function get(
+/**
+ * Register a synchronous route: access checked, errors become the route
+ * family's error body; every answer is counted. Exported so a private route
+ * can be tested through the same path the server's own routes take.
+ */
+export function route(
   app: TemplatedApp,
   ctx: HttpContext,
+  method: Method,
   pattern: string,
   shape: ErrorShape,
   access: Access,
   handler: (req: HttpRequest, who: Principal) => Reply,
 ): void {
-  app.get(pattern, (res, req) => {
+  app[method](pattern, (res, req) => {
     const origin = req.getHeader('origin');
     let headers = ctx.cors.responseHeaders(origin);
     let reply: Reply;
     try {
-      reply = handler(req, access === 'public' ? ANONYMOUS : admit(res, req, ctx, origin));
+      reply = handler(req, access === 'public' ? ANONYMOUS : admit(res, req, ctx, origin, access));
     } catch (err) {
       ({ reply, headers } = refusal(err, ctx, pattern, shape, headers));
     }
     ctx.metrics.httpRequest(pattern, reply.status);
     writeResponse(res, reply.status, reply.body, reply.contentType, headers);
   });
+}
+
+function get(app: TemplatedApp, ctx: HttpContext, pattern: string, shape: ErrorShape, access: Access, handler: (req: HttpRequest, who: Principal) => Reply): void {
+  route(app, ctx, 'get', pattern, shape, access, handler);
 }
 
 // ── request parsing ──────────────────────────────────────────────────────
@@ -197,11 +217,11 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
       : { status: 503, body: JSON.stringify({ status: 'unavailable', reasons: h.reasons }) };
   });
 
-  get(app, ctx, '/v1/status', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
-  get(app, ctx, '/v1/symbols', 'v1', 'private', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
-  get(app, ctx, '/v1/latency', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
+  get(app, ctx, '/v1/status', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
+  get(app, ctx, '/v1/symbols', 'v1', 'market', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
+  get(app, ctx, '/v1/latency', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
 
-  get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'private', (req, who) => {
+  get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'market', (req, who) => {
     const exchange = pathParam(req, 0, 'exchange');
     const symbolGiven = pathParam(req, 1, 'symbol');
     const tfGiven = pathParam(req, 2, 'timeframe');
@@ -290,7 +310,7 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
 
   // Anything else, any method.
   app.any('/*', (res, req) => {
-    const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
+    const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
     ctx.metrics.httpRequest('unmatched', 404);
     writeResponse(res, 404, v1ErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
   });
@@ -304,7 +324,7 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
     body: JSON.stringify({ success: true, ...fields, timestamp: Date.now() }),
   });
 
-  get(app, ctx, '/streamer/candles/:symbol/:tf', 'streamer', 'private', (req, who) => {
+  get(app, ctx, '/streamer/candles/:symbol/:tf', 'streamer', 'market', (req, who) => {
     const symbolGiven = pathParam(req, 0, 'symbol');
     const tfGiven = pathParam(req, 1, 'timeframe');
     // Only `limit` is read; other parameters are ignored as the older API did.
@@ -321,9 +341,9 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
     return { status: 200, body };
   });
 
-  get(app, ctx, '/streamer/status', 'streamer', 'private', () => ok({ status: tw.status() }));
+  get(app, ctx, '/streamer/status', 'streamer', 'market', () => ok({ status: tw.status() }));
 
-  get(app, ctx, '/streamer/available', 'streamer', 'private', () => {
+  get(app, ctx, '/streamer/available', 'streamer', 'market', () => {
     const symbols: Record<string, string[]> = {};
     for (const [exchange, bySymbol] of Object.entries(tw.symbols())) symbols[exchange] = Object.keys(bySymbol);
     return ok({ symbols, timeframes: tw.config.timeframes });
@@ -345,7 +365,7 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
   });
 
   app.any('/streamer/*', (res, req) => {
-    const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
+    const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
     ctx.metrics.httpRequest('unmatched', 404);
     writeResponse(res, 404, streamerErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
   });

@@ -131,7 +131,9 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
   if (isOpen(auth) && !auth.allowOpen && !isLoopbackHost(opts.host)) {
     throw new TickwireError(ErrorCode.INVALID_CONFIG, `auth.allowOpen: ${openServerProblem(JSON.stringify(opts.host))}`);
   }
-  const authenticate = createAuthenticator(auth, { cors: corsConfig });
+  // One policy for the routes and the authenticator; it learns the server's own origins at listen().
+  const cors = new CorsPolicy(corsConfig);
+  const authenticate = createAuthenticator(auth, { cors });
 
   const app = uWS.App();
   let stream: StreamServer | undefined = undefined;
@@ -159,7 +161,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     onError,
     authenticate,
     rateLimiter: auth.httpRate === null ? undefined : new RateLimiter(auth.httpRate.rate, auth.httpRate.burst),
-    cors: new CorsPolicy(corsConfig),
+    cors,
   });
 
   let listenSocket: us_listen_socket | null = null;
@@ -178,6 +180,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
           }
           listenSocket = socket;
           address = { host: opts.host, port: uWS.us_socket_local_port(socket as unknown as us_socket) };
+          cors.listening(address.host, address.port);
           resolve({ ...address });
         });
       });

@@ -46,7 +46,13 @@ describe('auth: defaults and values', () => {
 
   it('jwt from the environment; issuer and audience optional', () => {
     const c = loadConfigText('exchanges: { simulated: { symbols: [A] } }\nauth:\n  jwt:\n    secret: ${JWT_SECRET}\n    audience: tickwire\n', 't', { JWT_SECRET: 'y'.repeat(40) });
-    expect(c.auth.jwt).toEqual({ secret: 'y'.repeat(40), issuer: undefined, audience: 'tickwire' });
+    expect(c.auth.jwt).toEqual({ secret: 'y'.repeat(40), issuer: undefined, audience: 'tickwire', requireExp: true });
+  });
+
+  it('jwt.requireExp: true by default, false to accept tokens without exp', () => {
+    expect(parseConfig(withAuth({ jwt: { secret: SECRET } })).auth.jwt?.requireExp).toBe(true);
+    expect(parseConfig(withAuth({ jwt: { secret: SECRET, requireExp: false } })).auth.jwt?.requireExp).toBe(false);
+    expect(problems(withAuth({ jwt: { secret: SECRET, requireExp: 'no' } }))).toEqual(['auth.jwt.requireExp: got "no", expected true or false']);
   });
 
   it('httpRate: a number (burst twice that) or { rate, burst }', () => {
@@ -137,10 +143,10 @@ describe('auth: rejections', () => {
     expect(short).toEqual(['auth.jwt.secret: got 14 bytes (not shown), expected an HS256 secret of at least 32 bytes, from the environment (secret: ${TICKWIRE_JWT_SECRET})']);
     expect(problems(withAuth({ jwt: { secret: 12345 } }))[0]).toContain('got a number (not shown)');
     expect(problems(withAuth({ jwt: { secret: SECRET, issuer: '', alg: 'RS256' } }))).toEqual([
-      'auth.jwt.alg: unknown key, expected one of secret, issuer, audience',
+      'auth.jwt.alg: unknown key, expected one of secret, issuer, audience, requireExp',
       'auth.jwt.issuer: got "", expected the expected iss claim, a non-empty string',
     ]);
-    expect(problems(withAuth({ jwt: 'secret' }))).toEqual(['auth.jwt: got "secret", expected a map with the keys secret, issuer, audience']);
+    expect(problems(withAuth({ jwt: 'secret' }))).toEqual(['auth.jwt: got "secret", expected a map with the keys secret, issuer, audience, requireExp']);
   });
 
   it('allowOpen, httpRate and unknown keys', () => {
