@@ -39,11 +39,13 @@ import type { CorsPolicy, HeaderList } from './cors.ts';
 import {
   JSON_TYPE,
   choiceParam,
+  copyRequest,
   intParam,
   parseQuery,
   remoteAddress,
   retryAfterSeconds,
   statusOfCode,
+  type RouteRequest,
   v1ErrorBody,
   writeResponse,
 } from './http-util.ts';
@@ -52,7 +54,7 @@ import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
-import { ANONYMOUS, type Authenticate, type Principal, type Protection } from './principal.ts';
+import { ANONYMOUS, type Authenticator, type Principal, type Protection } from './principal.ts';
 import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -60,8 +62,8 @@ export interface HttpContext {
   readonly metrics: ServerMetrics;
   /** Told about every unexpected failure (answered as a 500). */
   readonly onError: (err: unknown, where: string) => void;
-  /** Credentials → principal for every non-public route (returns ANONYMOUS when the server is open). */
-  readonly authenticate: Authenticate;
+  /** Credentials → principal for every non-public route (returns ANONYMOUS when the server is open); a promise while a JWT is checked against a JWKS. */
+  readonly authenticate: Authenticator;
   /** Requests per client (principal name, or remote address when anonymous); undefined: no limit. */
   readonly rateLimiter: RateLimiter | undefined;
   readonly cors: CorsPolicy;
@@ -121,27 +123,30 @@ function errorReply(e: ApiError, shape: ErrorShape): Reply {
 /**
  * Who is asking, for a route that is not public: authenticate (401), then
  * take one request from the client's rate limit (429). Reads `req` and `res`
- * synchronously, inside the handler.
+ * synchronously, inside the handler; a promise when the credential is a JWT
+ * checked against a JWKS for the first time.
  */
-function admit(res: HttpResponse, req: HttpRequest, ctx: HttpContext, origin: string, protection: Protection = 'market'): Principal {
+function admit(res: HttpResponse, req: HttpRequest, ctx: HttpContext, origin: string, protection: Protection = 'market'): Principal | Promise<Principal> {
   const address = remoteAddress(res);
+  const simple = protection === 'private' && req.getMethod() !== 'get' && !JSON_CONTENT.test(req.getHeader('content-type'));
+  const charge = (who: Principal): Principal => {
+    if (simple) throw new UnauthorizedError(AuthFailure.PRIVATE, 'private route: send Content-Type: application/json (a form or simple request is refused)');
+    const limit = ctx.rateLimiter;
+    if (limit === undefined) return who;
+    const waitMs = limit.take(who === ANONYMOUS ? address : who.name);
+    if (waitMs > 0) {
+      throw new RateLimitedError(
+        waitMs,
+        `too many requests: ${limit.rate} per second with bursts of ${limit.burst} (auth.httpRate); retry in ${retryAfterSeconds(waitMs)} s`,
+      );
+    }
+    return who;
+  };
   const who = ctx.authenticate(
     { authorization: req.getHeader('authorization'), protocol: '', query: req.getQuery() ?? '', origin, remoteAddress: address },
     protection,
   );
-  if (protection === 'private' && req.getMethod() !== 'get' && !JSON_CONTENT.test(req.getHeader('content-type'))) {
-    throw new UnauthorizedError(AuthFailure.PRIVATE, 'private route: send Content-Type: application/json (a form or simple request is refused)');
-  }
-  const limit = ctx.rateLimiter;
-  if (limit === undefined) return who;
-  const waitMs = limit.take(who === ANONYMOUS ? address : who.name);
-  if (waitMs > 0) {
-    throw new RateLimitedError(
-      waitMs,
-      `too many requests: ${limit.rate} per second with bursts of ${limit.burst} (auth.httpRate); retry in ${retryAfterSeconds(waitMs)} s`,
-    );
-  }
-  return who;
+  return who instanceof Promise ? who.then(charge) : charge(who);
 }
 
 /** The error reply for `err`, with `Retry-After` for a rate limit; auth failures are counted by reason. */
@@ -168,30 +173,58 @@ export function route(
   pattern: string,
   shape: ErrorShape,
   access: Access,
-  handler: (req: HttpRequest, who: Principal) => Reply,
+  handler: (req: RouteRequest, who: Principal) => Reply,
 ): void {
-  app[method](pattern, (res, req) => {
-    const origin = req.getHeader('origin');
-    let headers = ctx.cors.responseHeaders(origin);
+  const parameters = pattern.split('/:').length - 1;
+  const answer = (res: HttpResponse, req: RouteRequest, who: Principal | undefined, failure: unknown, cors: HeaderList): void => {
+    let headers = cors;
     let reply: Reply;
     try {
-      reply = handler(req, access === 'public' ? ANONYMOUS : admit(res, req, ctx, origin, access));
+      if (who === undefined) throw failure;
+      reply = handler(req, who);
     } catch (err) {
       ({ reply, headers } = refusal(err, ctx, pattern, shape, headers));
     }
     ctx.metrics.httpRequest(pattern, reply.status);
     writeResponse(res, reply.status, reply.body, reply.contentType, headers);
+  };
+  app[method](pattern, (res, req) => {
+    const origin = req.getHeader('origin');
+    const cors = ctx.cors.responseHeaders(origin);
+    let who: Principal | Promise<Principal>;
+    try {
+      who = access === 'public' ? ANONYMOUS : admit(res, req, ctx, origin, access);
+    } catch (err) {
+      answer(res, req, undefined, err, cors);
+      return;
+    }
+    if (!(who instanceof Promise)) {
+      answer(res, req, who, undefined, cors);
+      return;
+    }
+    // A JWT being checked against the JWKS: copy what the handler reads first, answer after (uWS: onAborted, cork).
+    const copy = copyRequest(req, ['content-type'], parameters);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    who
+      .then(
+        (p) => !aborted && res.cork(() => answer(res, copy, p, undefined, cors)),
+        (err: unknown) => !aborted && res.cork(() => answer(res, copy, undefined, err, cors)),
+      )
+      .catch((err: unknown) => ctx.onError(err, pattern));
   });
 }
 
-function get(app: TemplatedApp, ctx: HttpContext, pattern: string, shape: ErrorShape, access: Access, handler: (req: HttpRequest, who: Principal) => Reply): void {
+function get(app: TemplatedApp, ctx: HttpContext, pattern: string, shape: ErrorShape, access: Access, handler: (req: RouteRequest, who: Principal) => Reply): void {
   route(app, ctx, 'get', pattern, shape, access, handler);
 }
 
 // ── request parsing ──────────────────────────────────────────────────────
 
 /** A url-decoded path parameter. */
-function pathParam(req: HttpRequest, index: number, name: string): string {
+function pathParam(req: RouteRequest, index: number, name: string): string {
   const raw = req.getParameter(index) ?? '';
   try {
     return decodeURIComponent(raw);
@@ -259,12 +292,16 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   app.get('/metrics', (res, req) => {
     const origin = req.getHeader('origin');
     const cors = ctx.cors.responseHeaders(origin);
-    try {
-      admit(res, req, ctx, origin);
-    } catch (err) {
+    const refuse = (err: unknown): void => {
       const { reply, headers } = refusal(err, ctx, '/metrics', 'v1', cors);
       ctx.metrics.httpRequest('/metrics', reply.status);
       writeResponse(res, reply.status, reply.body, reply.contentType, headers);
+    };
+    let admitted: Principal | Promise<Principal>;
+    try {
+      admitted = admit(res, req, ctx, origin);
+    } catch (err) {
+      refuse(err);
       return;
     }
     let aborted = false;
@@ -272,6 +309,12 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
       aborted = true;
     });
     void (async () => {
+      try {
+        await admitted;
+      } catch (err) {
+        if (!aborted) res.cork(() => refuse(err));
+        return;
+      }
       let status = 200;
       let body: string;
       let contentType: string = ctx.metrics.registry.contentType;

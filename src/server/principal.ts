@@ -65,6 +65,13 @@ export type Protection = 'market' | 'private';
 /** Authenticates a request (for `market` by default); throws TickwireError `UNAUTHORIZED` when the credentials are missing or wrong. */
 export type Authenticate = (request: AuthRequest, protection?: Protection) => Principal;
 
+/**
+ * What `createAuthenticator` returns: an `Authenticate` that may answer with
+ * a promise, the first time it sees a JWT whose signature is checked against
+ * a JWKS (asynchronously); rejects with UNAUTHORIZED like the other throws.
+ */
+export type Authenticator = (request: AuthRequest, protection?: Protection) => Principal | Promise<Principal>;
+
 /** The principal of an open server: everything allowed. */
 export const ANONYMOUS: Principal = { name: 'anonymous', allows: () => true };
 

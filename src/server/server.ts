@@ -32,6 +32,7 @@ import type { Authenticate } from './principal.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Alert, AlertInput } from './rooms.ts';
 import { StreamServer } from './stream.ts';
+import { UpgradeAuth } from './upgrade-auth.ts';
 
 export interface ServerOptions {
   /** Default: the config's `server.host`. */
@@ -143,9 +144,11 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     historyBytes: () => stream?.historyBytes ?? 0,
     maxBuffered: () => stream?.maxBuffered ?? 0,
   });
+  // The stream authenticates synchronously; UpgradeAuth waits for a JWT checked against a JWKS before handing it over.
+  const upgradeAuth = new UpgradeAuth(authenticate, onError);
   const wsAuthenticate: Authenticate = (request) => {
     try {
-      return authenticate(request);
+      return upgradeAuth.streamAuthenticate(request);
     } catch (err) {
       if (err instanceof UnauthorizedError) metrics.authFailure('ws', err.reason);
       throw err;
@@ -154,7 +157,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
   stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate });
 
   // ── routes (WebSocket first; HTTP ends with the catch-all 404) ──
-  app.ws('/v1/stream', stream.behavior);
+  app.ws('/v1/stream', { ...stream.behavior, upgrade: upgradeAuth.wrap(stream.behavior.upgrade!) });
   registerHttpRoutes(app, {
     tickwire,
     metrics,

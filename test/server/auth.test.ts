@@ -17,7 +17,7 @@ import {
 } from '../../src/server/auth.ts';
 import { isLoopbackHost } from '../../src/security/host.ts';
 import { CorsPolicy } from '../../src/server/cors.ts';
-import { ANONYMOUS, compileChannelPatterns, type AuthRequest } from '../../src/server/principal.ts';
+import { ANONYMOUS, compileChannelPatterns, type AuthRequest, type Principal, type Protection } from '../../src/server/principal.ts';
 import { parseChannelPattern } from '../../src/wire/channels.ts';
 
 const SECRET = 'correct horse battery staple, 32+ bytes long';
@@ -238,6 +238,16 @@ describe('credentials', () => {
   });
 });
 
+/** createAuthenticator, for credentials it answers synchronously (API tokens, HS256). */
+function syncAuth(...args: Parameters<typeof createAuthenticator>): (r: AuthRequest, p?: Protection) => Principal {
+  const authenticate = createAuthenticator(...args);
+  return (r, p) => {
+    const v = authenticate(r, p);
+    if (v instanceof Promise) throw new Error('expected a synchronous answer');
+    return v;
+  };
+}
+
 describe('createAuthenticator', () => {
   const ALICE = generateToken();
   const BOB = generateToken();
@@ -255,7 +265,7 @@ describe('createAuthenticator', () => {
   const now = () => NOW;
 
   it('maps API tokens to their names and channels', () => {
-    const authenticate = createAuthenticator(auth(), { now });
+    const authenticate = syncAuth(auth(), { now });
     const alice = authenticate(req({ authorization: `Bearer ${ALICE}` }));
     expect(alice.name).toBe('alice');
     expect(alice.allows('alerts')).toBe(true);
@@ -273,7 +283,7 @@ describe('createAuthenticator', () => {
 
   it('remembers a verified JWT until it expires', () => {
     let t = NOW;
-    const authenticate = createAuthenticator(auth(), { now: () => t });
+    const authenticate = syncAuth(auth(), { now: () => t });
     const token = jwt({ sub: 'erin', aud: 'tickwire', exp: NOW + 60, channels: ['alerts'] });
     const first = authenticate(req({ authorization: `Bearer ${token}` }));
     expect(authenticate(req({ query: `token=${token}` }))).toBe(first); // not verified nor compiled again
@@ -287,7 +297,7 @@ describe('createAuthenticator', () => {
   });
 
   it('maps JWTs to their subject and channels claim', () => {
-    const authenticate = createAuthenticator(auth(), { now });
+    const authenticate = syncAuth(auth(), { now });
     const carol = authenticate(req({ authorization: `Bearer ${jwt({ sub: 'carol', aud: 'tickwire', channels: ['alerts'] })}` }));
     expect(carol.name).toBe('carol');
     expect(carol.allows('alerts')).toBe(true);
@@ -300,7 +310,7 @@ describe('createAuthenticator', () => {
   });
 
   it('refuses missing and unknown credentials with distinct reasons', () => {
-    const authenticate = createAuthenticator(auth(), { now });
+    const authenticate = syncAuth(auth(), { now });
     const missing = refused(() => authenticate(req({})));
     expect(missing.reason).toBe(AuthFailure.MISSING);
     expect(missing.message).toContain('Authorization: Bearer');
@@ -312,18 +322,18 @@ describe('createAuthenticator', () => {
     const forged = jwt({ aud: 'tickwire' }, undefined, 'not the server secret, but long enough');
     expect(refused(() => authenticate(req({ authorization: `Bearer ${forged}` }))).reason).toBe(AuthFailure.BAD_SIGNATURE);
     // Without jwt configured, a JWT is just an unknown token.
-    const tokensOnly = createAuthenticator(auth({ jwt: undefined }), { now });
+    const tokensOnly = syncAuth(auth({ jwt: undefined }), { now });
     expect(refused(() => tokensOnly(req({ authorization: `Bearer ${jwt({ aud: 'tickwire' })}` }))).reason).toBe(AuthFailure.UNKNOWN_TOKEN);
   });
 
   it('open: everyone is ANONYMOUS, credentials ignored', () => {
-    const authenticate = createAuthenticator(auth({ tokens: [], jwt: undefined }));
+    const authenticate = syncAuth(auth({ tokens: [], jwt: undefined }));
     expect(authenticate(req({}))).toBe(ANONYMOUS);
     expect(authenticate(req({ authorization: 'Bearer whatever' }))).toBe(ANONYMOUS);
   });
 
   it('with CORS origins set, refuses other browser origins: the Host header never lets one in (DNS rebinding)', () => {
-    const authenticate = createAuthenticator(auth({ tokens: [], jwt: undefined }), { cors: { origins: ['https://app.example.com'] } });
+    const authenticate = syncAuth(auth({ tokens: [], jwt: undefined }), { cors: { origins: ['https://app.example.com'] } });
     expect(authenticate(req({ origin: 'https://app.example.com' }))).toBe(ANONYMOUS);
     expect(authenticate(req({}))).toBe(ANONYMOUS);
     // A page on a rebinding name sends Origin and Host naming the same host: refused all the same.
@@ -334,18 +344,18 @@ describe('createAuthenticator', () => {
     }
     // The server's own pages are known from the address it listens on.
     const cors = new CorsPolicy({ origins: ['https://app.example.com'] });
-    const served = createAuthenticator(auth({ tokens: [], jwt: undefined }), { cors });
+    const served = syncAuth(auth({ tokens: [], jwt: undefined }), { cors });
     expect(refused(() => served(req({ origin: 'http://127.0.0.1:8080' }))).reason).toBe(AuthFailure.ORIGIN);
     cors.listening('127.0.0.1', 8080);
     expect(served(req({ origin: 'http://127.0.0.1:8080', host: 'evil.example' }))).toBe(ANONYMOUS);
     expect(served(req({ origin: 'http://localhost:8080' }))).toBe(ANONYMOUS);
     expect(refused(() => served(req({ origin: 'http://127.0.0.1:8081', host: '127.0.0.1:8081' }))).reason).toBe(AuthFailure.ORIGIN);
     // Without a list, any origin (public market data; browsers get no CORS headers to read HTTP answers).
-    expect(createAuthenticator(auth({ tokens: [], jwt: undefined }), { cors: { origins: [] } })(req({ origin: 'https://evil.example' }))).toBe(ANONYMOUS);
+    expect(syncAuth(auth({ tokens: [], jwt: undefined }), { cors: { origins: [] } })(req({ origin: 'https://evil.example' }))).toBe(ANONYMOUS);
   });
 
   it('private: a credential always, in the Authorization header or subprotocol only, from own or named origins only', () => {
-    const open = createAuthenticator(auth({ tokens: [], jwt: undefined }));
+    const open = syncAuth(auth({ tokens: [], jwt: undefined }));
     const noCredentials = refused(() => open(req({ authorization: 'Bearer whatever' }), 'private'));
     expect(noCredentials.reason).toBe(AuthFailure.PRIVATE);
     expect(noCredentials.message).toBe('private route: this server has no credentials configured (auth.tokens or auth.jwt)');
@@ -353,7 +363,7 @@ describe('createAuthenticator', () => {
 
     const cors = new CorsPolicy({ origins: ['https://app.example.com'] });
     cors.listening('127.0.0.1', 8080);
-    const authenticate = createAuthenticator(auth(), { cors, now });
+    const authenticate = syncAuth(auth(), { cors, now });
     expect(authenticate(req({ authorization: `Bearer ${ALICE}` }), 'private').name).toBe('alice');
     expect(authenticate(req({ protocol: `tickwire.json, bearer.${ALICE}` }), 'private').name).toBe('alice');
     expect(authenticate(req({ authorization: `Bearer ${jwt({ sub: 'erin', aud: 'tickwire' })}` }), 'private').name).toBe('erin');
@@ -369,16 +379,16 @@ describe('createAuthenticator', () => {
     expect(evil.reason).toBe(AuthFailure.ORIGIN);
     expect(evil.message).toContain('may not reach private routes');
     // `*` lets any page read market data, never reach a private route.
-    const star = createAuthenticator(auth(), { cors: { origins: ['*'] }, now });
+    const star = syncAuth(auth(), { cors: { origins: ['*'] }, now });
     expect(star(req({ authorization: `Bearer ${ALICE}`, origin: 'https://whoever.example' })).name).toBe('alice');
     expect(refused(() => star(req({ authorization: `Bearer ${ALICE}`, origin: 'https://whoever.example' }), 'private')).reason).toBe(AuthFailure.ORIGIN);
   });
 
   it('refuses a config built in code with a bad hash, pattern or secret', () => {
     const base = auth();
-    expect(() => createAuthenticator({ ...base, tokens: [{ name: 'x', sha256: 'not-hex', channels: ['*'] }] })).toThrow('auth.tokens[0].sha256');
-    expect(() => createAuthenticator({ ...base, tokens: [{ name: 'x', sha256: hashToken('t'), channels: ['trades:BTC*'] }] })).toThrow('auth.tokens[0].channels');
-    expect(() => createAuthenticator({ ...base, jwt: { secret: 'short', issuer: undefined, audience: undefined } })).toThrow('auth.jwt.secret');
+    expect(() => syncAuth({ ...base, tokens: [{ name: 'x', sha256: 'not-hex', channels: ['*'] }] })).toThrow('auth.tokens[0].sha256');
+    expect(() => syncAuth({ ...base, tokens: [{ name: 'x', sha256: hashToken('t'), channels: ['trades:BTC*'] }] })).toThrow('auth.tokens[0].channels');
+    expect(() => syncAuth({ ...base, jwt: { secret: 'short', issuer: undefined, audience: undefined } })).toThrow('auth.jwt.secret');
   });
 });
 
