@@ -2,7 +2,7 @@
  * `tickwire start [--config FILE] [--host H] [--port N]`: runs the server.
  * Without --config it uses ./tickwire.yaml when present, else the built-in
  * default (the simulated exchange, offline). Start-up prints the listening
- * address, the exchanges, the memory reserved for bars and what storage
+ * address, the exchanges, the memory the config reserves and what storage
  * restored; stored bars are loaded before it listens. SIGINT/SIGTERM close the
  * listen socket and connections, stop the workers, flush the bars to storage
  * and exit 0 within 2 s (1 if the stop had to be cut short).
@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TickwireRuntime } from './api/tickwire.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
+import { formatBytes } from './config/limits.ts';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
@@ -93,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     [
       `tickwire listening on http://${address.host}:${address.port} (config: ${source})`,
       `exchanges: ${exchanges.join('; ')}`,
-      `timeframes: ${config.timeframes.join(' ')}; memory reserved for bars and rings: ${formatBytes(tickwire.memoryBytes)}`,
+      `timeframes: ${config.timeframes.join(' ')}; ${memoryLine(tickwire, config)}`,
       storageLine(tickwire),
       `try: curl http://${address.host}:${address.port}/v1/status`,
     ].join('\n'),
@@ -115,6 +116,12 @@ export async function main(argv: string[]): Promise<number> {
   const code = await Promise.race([stopped, deadline]);
   if (code !== 0) console.error(`tickwire: shutdown took longer than ${SHUTDOWN_MS} ms; exiting anyway`);
   return code;
+}
+
+/** The memory the config reserves, as computed at load (src/config/limits.ts), with its parts and the limit. */
+function memoryLine(tickwire: TickwireRuntime, config: TickwireConfig): string {
+  const parts = tickwire.memory.parts.map((p) => `${p.what} ${formatBytes(p.bytes)}`).join(', ');
+  return `memory reserved: ${formatBytes(tickwire.memory.total)} (${parts}; limits.maxMemory ${formatBytes(config.limits.maxMemory)})`;
 }
 
 /** How long SIGINT/SIGTERM may take, flush included. */
@@ -151,6 +158,3 @@ function readConfig(path: string | undefined): { config: TickwireConfig; source:
   return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default'), source: 'built-in default (simulated exchange)' };
 }
 
-function formatBytes(n: number): string {
-  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
-}

@@ -1,9 +1,11 @@
 /**
- * tickwire's public surface: the embedded gateway (`createTickwire`) and its
- * server, the config loaders, and the building blocks: the model, the bar
- * aggregator and the shared-memory buffers; the FlatBuffers wire format
- * (encoder and decoders of the binary stream and candles); the client SDK
- * (`TickwireClient`, also alone, browser-safe, as `tickwire/client`).
+ * tickwire's public surface (`tickwire`): the embedded gateway
+ * (`createTickwire`) and its server, the config loaders, auth helpers and
+ * errors; the model and the bar aggregator (the building block for
+ * backtests); the decoders of the FlatBuffers stream and candles and the wire
+ * message types; the client SDK (`TickwireClient`, also alone, browser-safe,
+ * as `tickwire/client`). The shared-memory buffers, the tick record layout and
+ * the FlatBuffers encoder are internals: `tickwire/internal` (src/internal.ts).
  */
 export { createTickwire } from './api/tickwire.ts';
 export type { RuntimeOptions } from './api/tickwire.ts';
@@ -48,20 +50,15 @@ export type {
   CandlesResult,
 } from './client/index.ts';
 export type { Trade, Quote, Bar } from './model/records.ts';
-export { Side, BarField, BAR_FIELDS, TickField, TickKind, TICK_FIELDS, readBar, writeBar } from './model/records.ts';
+export { Side, BarField, BAR_FIELDS, readBar, writeBar } from './model/records.ts';
 export type { Timeframe, TimeframeName } from './model/timeframes.ts';
 export { TIMEFRAMES, METATRADER_ALIASES, parseTimeframe, isTimeframe, bucketStart } from './model/timeframes.ts';
 export type { SymbolRef } from './model/symbols.ts';
 export { symbolRef, SymbolIndex } from './model/symbols.ts';
 export type { AggregatorOptions, BarSink } from './bars/aggregator.ts';
 export { BarAggregator, BarEvent } from './bars/aggregator.ts';
-export type { RecordVisitor } from './buffers/tick-ring.ts';
-export { TickRing } from './buffers/tick-ring.ts';
-export type { BarVisitor, BarRange } from './buffers/bar-store.ts';
-export { BarSeries, BarStore } from './buffers/bar-store.ts';
-export type { DoorbellListener } from './buffers/doorbell.ts';
-export { Doorbell } from './buffers/doorbell.ts';
-export { FbsEncoder, decodeMessage, decodeCandles, FLATBUFFERS_TYPE } from './wire/fbs.ts';
+export type { BarVisitor } from './buffers/bar-store.ts';
+export { decodeMessage, decodeCandles, FLATBUFFERS_TYPE } from './wire/fbs.ts';
 export { FBS_SUBPROTOCOL } from './wire/protocol.ts';
 export type {
   StreamMessage,

@@ -42,7 +42,7 @@
 import { BAR_FIELDS, BarField as F, BarSource, writeBar, type Bar } from '../model/records.ts';
 import type { SessionFilter } from '../model/sessions.ts';
 import { bucketStart, parseTimeframe, type Timeframe } from '../model/timeframes.ts';
-import { tradeIdSet, type TradeIdOrder, type TradeIdSet } from './recent-ids.ts';
+import { DEFAULT_DEDUP_CAPACITY, tradeIdSet, type TradeIdOrder, type TradeIdSet } from './recent-ids.ts';
 
 /** What happened to the bar handed to a `BarSink`. */
 export const BarEvent = {
@@ -156,7 +156,7 @@ export class BarAggregator {
     this.toleranceMs = options.lateToleranceMs ?? 5000;
     this.maxFill = Math.max(1, options.maxFillBars ?? 1000);
     this.blindUntil = options.blindUntil ?? NaN;
-    this.ids = tradeIdSet(options.tradeIdOrder ?? 'increasing', options.dedupCapacity ?? 16384);
+    this.ids = tradeIdSet(options.tradeIdOrder ?? 'increasing', options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY);
     const n = (this.n = this.timeframes.length);
     this.ms = new Float64Array(n);
     this.origin = new Float64Array(n);

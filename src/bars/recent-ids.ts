@@ -21,9 +21,17 @@ export interface TradeIdSet {
 /** How a venue's trade ids are ordered; picks the de-duplication strategy. */
 export type TradeIdOrder = 'increasing' | 'any';
 
+/** Ids each symbol's aggregator remembers unless told otherwise. */
+export const DEFAULT_DEDUP_CAPACITY = 16_384;
+
 /** The de-duplication set for `order`, remembering at least `capacity` ids. */
 export function tradeIdSet(order: TradeIdOrder, capacity: number): TradeIdSet {
   return order === 'increasing' ? new WindowIds(capacity) : new RecentIds(capacity);
+}
+
+/** Bytes of typed arrays `tradeIdSet(order, capacity)` allocates (the config's memory bound counts them). */
+export function tradeIdSetBytes(order: TradeIdOrder, capacity: number): number {
+  return order === 'increasing' ? WindowIds.byteLength(capacity) : RecentIds.byteLength(capacity);
 }
 
 /** Direct-mapped set: exact for ids spanning fewer than `capacity` (rounded up to a power of two). */
@@ -31,6 +39,11 @@ export class WindowIds implements TradeIdSet {
   readonly capacity: number;
   private readonly ids: Float64Array;
   private readonly mask: number;
+
+  /** Bytes of its table: one float64 per slot. */
+  static byteLength(capacity: number): number {
+    return powerOfTwoAtLeast(capacity) * 8;
+  }
 
   constructor(capacity: number) {
     this.capacity = powerOfTwoAtLeast(capacity);
@@ -61,6 +74,11 @@ export class RecentIds implements TradeIdSet {
   private readonly tableMask: number;
   private next = 0;
   private size = 0;
+
+  /** Bytes of its arrays: ids (float64) and homes (int32) per entry, a table of two int32 per entry. */
+  static byteLength(capacity: number): number {
+    return powerOfTwoAtLeast(capacity) * (8 + 4 + 2 * 4);
+  }
 
   constructor(capacity: number) {
     this.capacity = powerOfTwoAtLeast(capacity);

@@ -1,7 +1,8 @@
 /**
  * Channels as the client tracks them: per concrete channel, the sequence
- * bookkeeping that makes delivery exact. Names and wildcards are parsed by
- * src/wire/channels.ts (`channelParts`, `parseLooseWildcard`).
+ * bookkeeping that makes delivery exact, and the registry of the client's
+ * subscriptions and the concrete channels they hold. Names and wildcards are
+ * parsed by src/wire/channels.ts (`channelParts`, `parseLooseWildcard`).
  *
  * Sequence rules (per concrete channel, within one server epoch):
  *  - `lastSeq` is the seq of the last message delivered or skipped by a gap
@@ -12,7 +13,7 @@
  *    reported as a gap `unannounced` (bars: repaired by a resync instead).
  */
 import { isTimeframe, parseTimeframe } from '../model/timeframes.ts';
-import type { ChannelKind, ChannelParts } from '../wire/channels.ts';
+import { channelParts, type ChannelKind, type ChannelParts } from '../wire/channels.ts';
 import { BarDedup } from './bar-dedup.ts';
 import type { Subscription } from './subscription.ts';
 
@@ -64,5 +65,53 @@ export class ChannelState {
     this.lastSeq = seq;
     if (last === null || seq === last + 1) return 'next';
     return seq - last - 1;
+  }
+}
+
+/** Bars remembered per bars channel for resyncs, at least. */
+const MIN_BAR_MEMORY = 128;
+
+/** The client's live subscriptions and the concrete channels they hold, each channel once. */
+export class ChannelRegistry {
+  /** Subscriptions neither unsubscribed nor failed. */
+  readonly subs = new Set<Subscription>();
+  /** Concrete channels held by at least one subscription, by name. */
+  readonly byName = new Map<string, ChannelState>();
+
+  /** Track `name` (known to be a valid channel, `parts` its parts) for `owners`, remembering as many bars as the largest snapshot asked. */
+  add(name: string, parts: ChannelParts, owners: readonly Subscription[]): ChannelState {
+    const st = new ChannelState(name, parts, Math.max(MIN_BAR_MEMORY, ...owners.map((s) => s.snapshot)));
+    this.byName.set(name, st);
+    return st;
+  }
+
+  /** A channel the server added later under a wildcard (a new symbol): attach it to the subscriptions it matches. */
+  adopt(name: string): ChannelState | undefined {
+    const parts = channelParts(name);
+    if (parts === undefined) return undefined;
+    let st: ChannelState | undefined;
+    for (const sub of this.subs) {
+      if (sub.state !== 'active' || !sub.claims(name)) continue;
+      st ??= new ChannelState(name, parts, Math.max(MIN_BAR_MEMORY, sub.snapshot));
+      st.subs.add(sub);
+      sub.concrete.add(name);
+    }
+    if (st !== undefined) this.byName.set(name, st);
+    return st;
+  }
+
+  /** Detach `sub` from its channels; returns the channels nobody holds any more (forgotten). */
+  release(sub: Subscription): string[] {
+    const dropped: string[] = [];
+    for (const name of sub.concrete) {
+      const st = this.byName.get(name);
+      if (st === undefined) continue;
+      st.subs.delete(sub);
+      if (st.subs.size === 0) {
+        this.byName.delete(name);
+        dropped.push(name);
+      }
+    }
+    return dropped;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * One `subscribe()` call: the channels as the user wrote them, its handlers,
  * and the concrete channels the server resolved them to. Handler calls are
- * guarded here: a handler that throws is reported, never breaks delivery.
+ * guarded in delivery.ts (`Delivery.call`): a handler that throws is
+ * reported, never breaks delivery.
  */
 import { InvalidParameterError } from '../errors.ts';
 import { looseWildcardMatches, parseLooseWildcard, type LooseWildcard } from '../wire/channels.ts';

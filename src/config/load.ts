@@ -25,9 +25,11 @@
  *
  * Sections: server.ts (server, cors), auth.ts, bars.ts (timeframes, history,
  * bars), exchanges.ts (with each venue's own keys checked by its registry
- * entry), storage.ts, stream.ts; the checker itself is src/check/.
+ * entry), storage.ts, stream.ts, limits.ts (file size, symbols, memory: the
+ * memory a config reserves is refused at load, before anything is
+ * allocated); the checker itself is src/check/.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parse } from 'yaml';
 import { Checker } from '../check/checker.ts';
 import { isMap } from '../check/paths.ts';
@@ -37,6 +39,7 @@ import { defaultStreamConfig } from './defaults.ts';
 import { substitute, type Env, type Substitution } from './env.ts';
 import { ConfigError } from './error.ts';
 import { exchangesSection } from './exchanges.ts';
+import { checkSymbolCount, configMemory, configSizeIssue, limitsSection, memoryIssue } from './limits.ts';
 import { serverSection } from './server.ts';
 import { storageSection } from './storage.ts';
 import { streamSection } from './stream.ts';
@@ -45,14 +48,17 @@ import type { TickwireConfig } from './types.ts';
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits'] as const;
 
-/** Read and validate a YAML config file; unreadable files are a `ConfigError` too. */
+/** Read and validate a YAML config file; unreadable and oversized files (limits.ts) are a `ConfigError` too. */
 export function loadConfigFile(path: string, env: Env = process.env): TickwireConfig {
   let text: string;
   try {
+    const tooBig = configSizeIssue(statSync(path).size);
+    if (tooBig !== undefined) throw new ConfigError(path, [tooBig]);
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'read error';
     throw new ConfigError(path, [{ path: '', message: `cannot read the file (${code}), expected a readable YAML file` }], { cause: err });
   }
@@ -65,6 +71,8 @@ export function loadConfigFile(path: string, env: Env = process.env): TickwireCo
  * messages (usually the file path).
  */
 export function loadConfigText(yamlText: string, source: string, env: Env = process.env): TickwireConfig {
+  const tooBig = configSizeIssue(Buffer.byteLength(yamlText));
+  if (tooBig !== undefined) throw new ConfigError(source, [tooBig]);
   let doc: unknown;
   try {
     // logLevel 'error': syntax errors still throw, warnings (unknown tags) do not print.
@@ -115,15 +123,20 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   }
   c.unknownKeys(root, '', TOP_KEYS);
 
+  // Limits first: an oversized symbol list is counted, not checked symbol by symbol.
+  const limits = limitsSection(c, root.limits);
+  const symbolsFit = checkSymbolCount(c, root.exchanges, limits.maxSymbols);
   const server = serverSection(c, root.server);
   const timeframes = timeframesSection(c, root.timeframes);
   const history = historySection(c, root.history, timeframes);
   const bars = barsSection(c, root.bars);
-  const exchanges = exchangesSection(c, root.exchanges);
+  const exchanges = exchangesSection(c, root.exchanges, symbolsFit);
   const storage = storageSection(c, root.storage, options.storageByDefault);
   const stream = streamSection(c, root.stream, 'stream', defaultStreamConfig());
   const auth = authSection(c, root.auth, server.host);
+  const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
+  if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges, storage, stream, auth };
+  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits };
 }

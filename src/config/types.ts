@@ -109,6 +109,16 @@ export interface TickwireConfig {
   auth: AuthConfig;
   /** The `/v1/stream` WebSocket: slow consumers, resume history, per-connection limits. */
   stream: StreamConfig;
+  /** What the config may ask of the machine (checked at load, src/config/limits.ts). */
+  limits: LimitsConfig;
+}
+
+/** `limits:` (README "Config"). */
+export interface LimitsConfig {
+  /** Bytes the config may reserve (bars, rings, trade-id windows, resume histories' worst case). */
+  maxMemory: number;
+  /** Symbols over all exchanges. */
+  maxSymbols: number;
 }
 
 /** What happens to a connection whose live messages passed its backpressure limit. */

@@ -47,6 +47,24 @@ export function allocateBarEventRing(capacity: number): SharedArrayBuffer {
   return TickRing.allocate(capacity, BAR_EVENT_FIELDS);
 }
 
+/** Bytes `allocateBarEventRing(capacity)` reserves. */
+export function barEventRingByteLength(capacity: number): number {
+  return TickRing.byteLength(capacity, BAR_EVENT_FIELDS);
+}
+
+/** Tick ring records per exchange unless the runtime is told otherwise. */
+export const DEFAULT_TICK_RING_CAPACITY = 65_536;
+
+/** Bar-event ring records for an exchange of `seriesCount` series: every series closing at once, four times over (the top of the hour). */
+export function defaultBarEventRingCapacity(seriesCount: number): number {
+  return Math.max(8_192, 4 * seriesCount);
+}
+
+/** Bytes of `ExchangeBuffers.dirty` for `seriesCount` series (one Int32 each). */
+export function dirtyFlagsByteLength(seriesCount: number): number {
+  return 4 * seriesCount;
+}
+
 /** This thread's view of a bar-event ring allocated by `allocateBarEventRing`. */
 export function openBarEventRing(buffer: SharedArrayBuffer): BarEventRing {
   return new TickRing(buffer);

@@ -132,6 +132,25 @@ export class FbsEncoder {
     this.#b = new Builder(initialSize);
   }
 
+  /**
+   * Size of the largest live message `channel` can carry, bytes (numbers are
+   * fixed-width, so one sample with every optional field tells).
+   */
+  maxBytes(kind: 'trades' | 'quotes' | 'bars', channel: string, exchange: string, symbol: string): number {
+    const n = -0.0000012345678901234567;
+    switch (kind) {
+      case 'trades':
+        return this.trade(channel, n, { exchange, symbol, tradeId: n, price: n, size: n, side: 'unknown', ts: n, recvTs: n }).byteLength;
+      case 'quotes':
+        return this.quote(channel, n, { exchange, symbol, bidPrice: n, bidSize: n, askPrice: n, askSize: n, ts: n, recvTs: n }).byteLength;
+      case 'bars':
+        return this.bar(channel, n, {
+          openTime: n, closeTime: n, open: n, high: n, low: n, close: n, volume: n, quoteVolume: n, buyVolume: n, sellVolume: n,
+          trades: n, firstTradeId: n, lastTradeId: n, vwap: n, spread: n, closed: true, revision: n, gapped: true, source: 'backfill',
+        }).byteLength;
+    }
+  }
+
   /** A trade on its channel at `seq`: the channel's prepared message with this trade's values. */
   trade(channel: string, seq: number, e: TradeEvent): Uint8Array {
     // JSON writes null for a missing or non-finite trade id: that message has no trade_id field.

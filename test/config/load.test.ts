@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TickwireError } from '../../src/errors.ts';
+import { configError } from '../support/config-error.ts';
 import {
   ConfigError,
   DEFAULT_CONFIG_YAML,
@@ -13,19 +13,6 @@ import {
 import { KNOWN_EXCHANGES } from '../../src/config/exchanges.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
 
-/** The error `fn` throws, checked to be a ConfigError with the INVALID_CONFIG code. */
-function configError(fn: () => unknown): ConfigError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ConfigError);
-  expect(err).toBeInstanceOf(TickwireError);
-  expect((err as ConfigError).code).toBe('INVALID_CONFIG');
-  return err as ConfigError;
-}
 
 const SIM = { symbols: ['SIM-BTC'] };
 /** A minimal valid object config with `patch` merged at the top level. */
@@ -45,6 +32,7 @@ const DEFAULT_EXPECTED: TickwireConfig = {
   exchanges: {
     simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined },
   },
+  limits: { maxMemory: Math.floor(totalmem() / 2), maxSymbols: 10_000 },
 };
 
 describe('config: defaults', () => {

@@ -1,6 +1,6 @@
 /**
- * Fuzz: 100,000 malformed client messages to the real uWebSockets.js server
- * over loopback, spread over four connections sending in parallel (see
+ * Fuzz: 100,000 malformed client messages (times FUZZ_SCALE: a tenth in
+ * `npm test`) to the real uWebSockets.js server over loopback, spread over four connections sending in parallel (see
  * support/client-messages.ts for what they are). Each must get exactly its
  * answer, in order: an `error` with a documented code (never
  * INTERNAL_ERROR), a `pong` for the pings mixed in, or — for a message over
@@ -14,11 +14,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Prng } from '../support/prng.ts';
 import { Client, startServer, type Msg, type Running } from '../server/helpers.ts';
+import { fuzzCount } from './support/fuzz-scale.ts';
 import { fuzzSeed } from './support/fuzz-seed.ts';
 import { ClientMessageFuzzer, type ClientMessage } from './support/client-messages.ts';
 
-const MESSAGES = 100_000;
 const CONNECTIONS = 4;
+/** 100,000 at FUZZ_SCALE=1, split evenly over the connections. */
+const MESSAGES = fuzzCount(100_000, CONNECTIONS);
 /** Messages in flight per connection before the sender waits for answers. */
 const WINDOW = 256;
 /** How many of each connection's messages may close it (they cost a reconnect each). */

@@ -1,5 +1,6 @@
 /**
- * Fuzz: 100,000 malformed HTTP queries to the real uWebSockets.js server
+ * Fuzz: 100,000 malformed HTTP queries (times FUZZ_SCALE: a tenth in
+ * `npm test`) to the real uWebSockets.js server
  * over eight keep-alive loopback connections, pipelined (see
  * support/http-queries.ts for what they are), with valid candle queries
  * interleaved. Every malformed one must be answered, in time, with one of
@@ -19,11 +20,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultAuthConfig } from '../../src/config/defaults.ts';
 import { Prng } from '../support/prng.ts';
 import { startServer, type Running } from '../server/helpers.ts';
+import { fuzzCount } from './support/fuzz-scale.ts';
 import { fuzzSeed } from './support/fuzz-seed.ts';
 import { QueryFuzzer, type Query } from './support/http-queries.ts';
 
-const QUERIES = 100_000;
 const CONNECTIONS = 8;
+/** 100,000 at FUZZ_SCALE=1, split evenly over the connections. */
+const QUERIES = fuzzCount(100_000, CONNECTIONS);
 /** Requests pipelined per connection before waiting for their answers. */
 const BATCH = 64;
 /** A batch not answered within this is a hang. */

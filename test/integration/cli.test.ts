@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { configMemory, formatBytes } from '../../src/config/limits.ts';
+import { DEFAULT_CONFIG_YAML, loadConfigText } from '../../src/config/load.ts';
 import { until } from '../support/until.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -43,7 +45,10 @@ describe('tickwire start', () => {
     await until(() => /try: curl/.test(cli.out()) || cli.proc.exitCode !== null, 30_000, 'start-up');
     const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(cli.out())![1]);
     expect(cli.out()).toMatch(/exchanges: simulated \(SIM-BTC, SIM-ETH\)/);
-    expect(cli.out()).toMatch(/memory reserved for bars and rings: [\d.]+ (KiB|MiB)/);
+    // The figure printed is the one the config check computed (src/config/limits.ts): one formula.
+    const memory = configMemory(loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default', {}));
+    expect(/memory reserved: ([\d.]+ [KMGT]iB) \(/.exec(cli.out())?.[1]).toBe(formatBytes(memory.total));
+    expect(cli.out()).toContain(`bar series ${formatBytes(memory.parts[0]!.bytes)}`);
 
     const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`);
     const trades: unknown[] = [];
@@ -70,6 +75,15 @@ describe('tickwire start', () => {
     const cli = run(['start', '--config', 'bad.yaml'], cwd);
     expect(await cli.exited).toBe(2);
     expect(cli.err()).toMatch(/bad\.yaml: bars\.graceMs: got -5/);
+  });
+
+  it('refuses a config that reserves more than limits.maxMemory with the figure and the keys, exit code 2', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'tickwire-cli-'));
+    writeFileSync(path.join(cwd, 'big.yaml'), 'limits: { maxMemory: 8MiB }\nhistory: 100000\nexchanges: { simulated: { symbols: [SIM-BTC] } }\n');
+    const cli = run(['start', '--config', 'big.yaml'], cwd);
+    expect(await cli.exited).toBe(2);
+    expect(cli.err()).toMatch(/big\.yaml: the config reserves [\d.]+ MiB \(\d+ bytes\) of memory, expected at most 8\.0 MiB/);
+    expect(cli.err()).toMatch(/bar series [\d.]+ MiB \(exchanges\.simulated\.symbols 1, timeframes 4, history 100000\)/);
   });
 
   it('rejects an unknown command with usage', async () => {

@@ -11,6 +11,7 @@ import type { HealthReport, LatencyReport, StatusReport } from '../../src/model/
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
 import type { ExchangeConfig, TickwireConfig } from '../../src/config/types.ts';
+import { defaultLimitsConfig } from '../../src/config/limits.ts';
 import { ErrorCode, TickwireError } from '../../src/errors.ts';
 import { BAR_FIELDS, writeBar, type Bar } from '../../src/model/records.ts';
 import { SymbolIndex } from '../../src/model/symbols.ts';
@@ -35,6 +36,7 @@ export function fakeConfig(): TickwireConfig {
     history: Object.fromEntries(TIMEFRAMES.map((tf) => [tf, 200])) as Record<TimeframeName, number>,
     bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 },
     storage: null,
+    limits: defaultLimitsConfig(),
     exchanges: {
       binance: exchange(['BTCUSDT', 'ETHUSDT'], ['trades', 'quotes']),
       kraken: exchange(['XBT/USD', 'ETH/USD'], ['trades']),

@@ -22,10 +22,11 @@
  *    on earlier ones, e.g. an order book; point 4 covers those).
  *
  * A failure names the seed, the frame number and the mutation; the same seed
- * replays the same stream (`FUZZ_SEED=<seed>`).
+ * at the same FUZZ_SCALE replays the same stream (`FUZZ_SEED=<seed>`).
  */
 import { FrameKind, type ExchangeAdapter, type FeedHandler } from '../../../src/exchanges/adapter.ts';
 import { Prng } from '../../support/prng.ts';
+import { replayEnv } from './fuzz-scale.ts';
 import { FrameMutator, type MutationSize } from './json-mutation.ts';
 import type { VenueCorpus } from './venue-corpora.ts';
 
@@ -183,7 +184,7 @@ export function fuzzAdapter(corpus: VenueCorpus, foreign: readonly string[], opt
   const fail = (frame: number, what: string, text: string, problem: string): never => {
     throw new Error(
       `fuzz ${corpus.label}: seed=${options.seed} frame #${frame} (${what}): ${problem}\n  frame: ${preview(text)}\n` +
-        `  replay: FUZZ_SEED=${options.seed} npx vitest run test/fuzz/ -t ${JSON.stringify(corpus.label)}`,
+        `  replay: ${replayEnv(options.seed)} npx vitest run test/fuzz/ -t ${JSON.stringify(corpus.label)}`,
     );
   };
 

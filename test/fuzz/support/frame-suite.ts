@@ -1,20 +1,22 @@
 /**
  * One vitest `it` per adapter configuration: 100,000 malformed frames with
  * valid ones interleaved (see frame-fuzzer.ts for what is checked), a few
- * hundred of them a mebibyte in size or nested 10,000+ levels deep. Each
+ * hundred of them a mebibyte in size or nested 10,000+ levels deep; all three
+ * counts times FUZZ_SCALE (a tenth in `npm test`, see fuzz-scale.ts). Each
  * test file runs a group of adapters, so progress shows per group.
  */
 import { expect, it } from 'vitest';
 import { fuzzAdapter, summary } from './frame-fuzzer.ts';
+import { fuzzCount } from './fuzz-scale.ts';
 import { fuzzSeed } from './fuzz-seed.ts';
 import { allVenueFrames, venueCorpora } from './venue-corpora.ts';
 
-/** Malformed frames per adapter configuration. */
-export const GARBAGE_FRAMES = 100_000;
-/** Of those, a mebibyte in size... */
-export const MEGABYTE_FRAMES = 200;
-/** ...and nested 10,000 to 30,000 levels deep. */
-export const DEEP_FRAMES = 100;
+/** Malformed frames per adapter configuration (100,000 at FUZZ_SCALE=1). */
+export const GARBAGE_FRAMES = fuzzCount(100_000);
+/** Of those, a mebibyte in size (200 at full scale)... */
+export const MEGABYTE_FRAMES = fuzzCount(200);
+/** ...and nested 10,000 to 30,000 levels deep (100 at full scale). */
+export const DEEP_FRAMES = fuzzCount(100);
 
 let foreign: string[] | undefined;
 

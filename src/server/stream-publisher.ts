@@ -1,0 +1,185 @@
+/**
+ * Publishing the library's events on `/v1/stream`: each channel's `seq`
+ * counts every message, subscribed or not; a message is encoded once per
+ * format, only in the formats its channel has subscribers in (or records
+ * history in), published once per format (JSON and binary subscribers are on
+ * different uWS topics) and recorded in the channel's history.
+ *
+ * Hot path (a library event): two or three Map lookups and a seq bump; for a
+ * channel with subscribers, the budget check (a heap peek), one string
+ * concatenation from the channel's prepared prefix and/or one FlatBuffers
+ * encode into a reused buffer, one `app.publish` per format, and a history
+ * slot write (a copy of the binary form only when binary is recorded). The
+ * trade, quote and bar handlers are separate functions on purpose: each call
+ * site sees one event shape.
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Tickwire } from '../api/types.ts';
+import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { ExchangeStatus } from '../model/status.ts';
+import type { FbsEncoder } from '../wire/fbs.ts';
+import { barMessage, quoteMessage, tradeMessage } from '../wire/json.ts';
+import type { SendBudget } from './backpressure.ts';
+import { ENCODE_FBS, ENCODE_JSON, type Channel, type ChannelIndex } from './channels.ts';
+import type { ServerMetrics } from './metrics.ts';
+import { alertMessage, makeAlert, systemMessage, type Alert, type SystemState, type SystemStates } from './rooms.ts';
+import { WS_FRAME_HEADER, type Conn } from './stream-conn.ts';
+
+/** A new channel's binary size bound and, from it, its `maxBytes` (the budget's and history's sizing). */
+export function sizeChannel(fbs: FbsEncoder, ch: Channel): void {
+  ch.fbsBytes = fbsBound(fbs, ch);
+  ch.maxBytes = Math.max(ch.maxBytes, ch.fbsBytes + WS_FRAME_HEADER);
+}
+
+/** Size of a channel's largest binary message; rooms are sized per message. */
+function fbsBound(fbs: FbsEncoder, ch: Channel): number {
+  return ch.kind === 'system' || ch.kind === 'alerts' ? 0 : fbs.maxBytes(ch.kind, ch.name, ch.exchange, ch.symbol);
+}
+
+/** Turns library events (and alerts) into channel messages: seq, encode, budget, publish, history. */
+export class StreamPublisher {
+  readonly #app: TemplatedApp;
+  readonly #tw: Tickwire;
+  readonly #metrics: ServerMetrics;
+  readonly #channels: ChannelIndex;
+  readonly #budget: SendBudget<Conn>;
+  readonly #fbs: FbsEncoder;
+  readonly #system: SystemStates;
+
+  constructor(
+    app: TemplatedApp,
+    tw: Tickwire,
+    metrics: ServerMetrics,
+    channels: ChannelIndex,
+    budget: SendBudget<Conn>,
+    fbs: FbsEncoder,
+    system: SystemStates,
+  ) {
+    this.#app = app;
+    this.#tw = tw;
+    this.#metrics = metrics;
+    this.#channels = channels;
+    this.#budget = budget;
+    this.#fbs = fbs;
+    this.#system = system;
+  }
+
+  /** Subscribe to the library's events; returns the functions that unsubscribe. */
+  listen(): (() => void)[] {
+    const tw = this.#tw;
+    return [tw.on('trade', this.#onTrade), tw.on('quote', this.#onQuote), tw.on('bar', this.#onBar), tw.on('status', this.#onStatus)];
+  }
+
+  /** Publish an alert on the `alerts` room; throws INVALID_PARAMETER for a bad one. Returns it as published. */
+  publishAlert(input: unknown): Alert & { seq: number } {
+    const alert = makeAlert(input, Date.now());
+    const seq = this.#publishRoom(this.#channels.alerts, (s) => alertMessage(s, alert), (s) => this.#fbs.alert(s, alert));
+    return { ...alert, seq };
+  }
+
+  // ── live events ────────────────────────────────────────────────────────
+
+  readonly #onTrade = (e: TradeEvent): void => {
+    const ch = this.#channels.trade(e.exchange, e.symbol);
+    if (ch === undefined) {
+      if (this.#discovered(e.exchange, e.symbol)) this.#onTrade(e);
+      return;
+    }
+    const seq = this.#advance(ch);
+    if (seq === 0) return;
+    const text = (ch.encode & ENCODE_JSON) !== 0 ? tradeMessage(ch.format!, seq, e) : undefined;
+    const bin = (ch.encode & ENCODE_FBS) !== 0 ? this.#fbs.trade(ch.name, seq, e) : undefined;
+    if (this.#emit(ch, seq, text, bin, true)) this.#metrics.published.trades++;
+  };
+
+  readonly #onQuote = (e: QuoteEvent): void => {
+    const ch = this.#channels.quote(e.exchange, e.symbol);
+    if (ch === undefined) {
+      if (this.#discovered(e.exchange, e.symbol)) this.#onQuote(e);
+      return;
+    }
+    const seq = this.#advance(ch);
+    if (seq === 0) return;
+    const text = (ch.encode & ENCODE_JSON) !== 0 ? quoteMessage(ch.format!, seq, e) : undefined;
+    const bin = (ch.encode & ENCODE_FBS) !== 0 ? this.#fbs.quote(ch.name, seq, e) : undefined;
+    if (this.#emit(ch, seq, text, bin, false)) this.#metrics.published.quotes++;
+  };
+
+  readonly #onBar = (e: BarUpdate): void => {
+    const ch = this.#channels.bar(e.exchange, e.symbol, e.timeframe);
+    if (ch === undefined) {
+      if (this.#discovered(e.exchange, e.symbol)) this.#onBar(e);
+      return;
+    }
+    const seq = this.#advance(ch);
+    if (seq === 0) return;
+    const text = (ch.encode & ENCODE_JSON) !== 0 ? barMessage(ch.format!, seq, e.bar) : undefined;
+    const bin = (ch.encode & ENCODE_FBS) !== 0 ? this.#fbs.bar(ch.name, seq, e.bar) : undefined;
+    // A closed (or amended) bar must reach a conflating client; a forming one may be superseded.
+    if (this.#emit(ch, seq, text, bin, e.bar.closed)) this.#metrics.published.bars++;
+  };
+
+  readonly #onStatus = (s: ExchangeStatus): void => {
+    const changed = this.#system.update(s, Date.now());
+    if (changed !== undefined) this.#publishSystem(changed);
+    for (const symbol of s.symbols) {
+      if (!this.#channels.knows(s.exchange, symbol)) this.#channels.addSymbol(s.exchange, symbol);
+    }
+  };
+
+  /**
+   * Move `ch` to its next seq and return it, reserving the budget first when
+   * someone would receive it; 0 when no format is encoded (only the seq
+   * advances). Shared by the three handlers: it sees only `Channel`s, so it
+   * stays monomorphic.
+   */
+  #advance(ch: Channel): number {
+    if (ch.encode === 0) {
+      ch.seq++;
+      return 0;
+    }
+    if (ch.liveJson + ch.liveFbs > 0) this.#budget.reserve(ch.maxBytes);
+    return ++ch.seq;
+  }
+
+  /** Publish the encoded message of `seq` to the attached subscribers of each format and record it. True when someone received it. */
+  #emit(ch: Channel, seq: number, text: string | undefined, bin: Uint8Array | undefined, keep: boolean): boolean {
+    let sent = false;
+    if (ch.liveJson > 0) {
+      this.#app.publish(ch.name, text!, false);
+      sent = true;
+    }
+    if (ch.liveFbs > 0) {
+      this.#app.publish(ch.fbsTopic, bin!, true);
+      sent = true;
+    }
+    // The encoder's bytes are overwritten by its next call: history copies them (into its arena).
+    ch.history?.push(seq, text, bin, keep);
+    return sent;
+  }
+
+  #publishSystem(s: SystemState): void {
+    this.#publishRoom(this.#channels.system, (seq) => systemMessage(seq, s), (seq) => this.#fbs.system(seq, s));
+  }
+
+  /** Publish a room message (rare: sized exactly, never conflated). Returns its seq. */
+  #publishRoom(ch: Channel, json: (seq: number) => string, fbs: (seq: number) => Uint8Array): number {
+    if (ch.encode === 0) return ++ch.seq;
+    const next = ch.seq + 1;
+    const text = (ch.encode & ENCODE_JSON) !== 0 ? json(next) : undefined;
+    // A copy (rooms are rare), so whatever the budget check below does cannot disturb it.
+    const bin = (ch.encode & ENCODE_FBS) !== 0 ? fbs(next).slice() : undefined;
+    const bytes = Math.max(text === undefined ? 0 : Buffer.byteLength(text), bin?.byteLength ?? 0) + WS_FRAME_HEADER;
+    // Budget before the seq moves: a connection paused here records the seq before this message as its last.
+    if (ch.liveJson + ch.liveFbs > 0) this.#budget.reserve(bytes);
+    ch.seq = next;
+    this.#emit(ch, next, text, bin, true);
+    return next;
+  }
+
+  /** A market event for a symbol without channels (added at runtime): create them; true when there are new ones. */
+  #discovered(exchange: string, symbol: string): boolean {
+    if (this.#tw.config.exchanges[exchange] === undefined) return false;
+    return this.#channels.addSymbol(exchange, symbol).length > 0;
+  }
+}
