@@ -28,16 +28,14 @@ export interface AuthRequest {
   protocol: string;
   /** The raw query string, without `?` (`token=...` is accepted where headers cannot be set, e.g. browsers' WebSocket). */
   query: string;
-  /** The `Origin` header (browsers). */
+  /**
+   * The `Origin` header (browsers). There is deliberately no `Host`: a
+   * DNS-rebinding page controls it along with its `Origin`; the server's own
+   * origins come from the address it is bound to (cors.ts).
+   */
   origin: string;
   /** Remote address as text, for per-client rate limits and logs. */
   remoteAddress: string;
-  /**
-   * The `Host` header. Never used for a decision (a DNS-rebinding page
-   * controls it along with its `Origin`); the server's own origins come from
-   * the address it is bound to (cors.ts).
-   */
-  host?: string;
 }
 
 /** An authenticated (or anonymous, when the server is open) client. */

@@ -28,11 +28,10 @@ import { createAuthenticator, isOpen, UnauthorizedError } from './auth.ts';
 import { CorsPolicy } from './cors.ts';
 import { registerHttpRoutes } from './http-routes.ts';
 import { ServerMetrics } from './metrics.ts';
-import type { Authenticate } from './principal.ts';
+import type { Authenticator } from './principal.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Alert, AlertInput } from './rooms.ts';
 import { StreamServer } from './stream.ts';
-import { UpgradeAuth } from './upgrade-auth.ts';
 
 export interface ServerOptions {
   /** Default: the config's `server.host`. */
@@ -144,20 +143,22 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     historyBytes: () => stream?.historyBytes ?? 0,
     maxBuffered: () => stream?.maxBuffered ?? 0,
   });
-  // The stream authenticates synchronously; UpgradeAuth waits for a JWT checked against a JWKS before handing it over.
-  const upgradeAuth = new UpgradeAuth(authenticate, onError);
-  const wsAuthenticate: Authenticate = (request) => {
-    try {
-      return upgradeAuth.streamAuthenticate(request);
-    } catch (err) {
+  const wsAuthenticate: Authenticator = (request) => {
+    const counted = (err: unknown): never => {
       if (err instanceof UnauthorizedError) metrics.authFailure('ws', err.reason);
       throw err;
+    };
+    try {
+      const who = authenticate(request);
+      return who instanceof Promise ? who.catch(counted) : who;
+    } catch (err) {
+      return counted(err);
     }
   };
   stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate });
 
   // ── routes (WebSocket first; HTTP ends with the catch-all 404) ──
-  app.ws('/v1/stream', { ...stream.behavior, upgrade: upgradeAuth.wrap(stream.behavior.upgrade!) });
+  app.ws('/v1/stream', stream.behavior);
   registerHttpRoutes(app, {
     tickwire,
     metrics,

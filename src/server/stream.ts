@@ -65,7 +65,7 @@ import { FbsEncoder } from '../wire/fbs.ts';
 import { UnauthorizedError } from './auth.ts';
 import { ChannelIndex, type Channel } from './channels.ts';
 import type { ServerMetrics } from './metrics.ts';
-import { ANONYMOUS, type Authenticate } from './principal.ts';
+import { ANONYMOUS, type Authenticator } from './principal.ts';
 import { replay } from './replay.ts';
 import { SystemStates, type Alert } from './rooms.ts';
 import { SlowConsumers } from './slow-consumer.ts';
@@ -87,8 +87,8 @@ export interface StreamOptions {
   /** The `stream:` section, validated (createServer merges its overrides into the config's). */
   config: StreamConfig;
   onError: (err: unknown, where: string) => void;
-  /** Credentials → principal at the upgrade; throws UNAUTHORIZED. Default: everyone is ANONYMOUS (allowed everything). */
-  authenticate?: Authenticate;
+  /** Credentials → principal at the upgrade (or a promise of one: a JWT checked against a JWKS); throws UNAUTHORIZED. Default: everyone is ANONYMOUS (allowed everything). */
+  authenticate?: Authenticator;
 }
 
 /** The `/v1/stream` WebSocket behaviour (for `app.ws`) and the publisher of the library's events to it; see the module comment. */
