@@ -1,12 +1,20 @@
 /**
  * The `auth:` section (README "Security"): API tokens (stored as SHA-256,
- * never the token), HS256 JWT, serving open, and the per-client HTTP rate.
+ * never the token), JWTs (HS256 with a secret, RS/PS/ES/EdDSA against a JWKS
+ * URL; `exp` required unless `requireExp: false`), serving open, and the per-client HTTP rate.
  * No token or jwt on a non-loopback host needs `allowOpen: true`.
  */
 import type { Checker } from '../check/checker.ts';
 import { indexPath, isMap, keyPath } from '../check/paths.ts';
 import { isLoopbackHost, openServerProblem } from '../security/host.ts';
-import { MIN_JWT_SECRET_LENGTH, TOKEN_NAME_PATTERN } from '../security/token-rules.ts';
+import {
+  DEFAULT_JWKS_CACHE_MAX_AGE_S,
+  DEFAULT_JWKS_COOLDOWN_S,
+  DEFAULT_JWKS_TIMEOUT_MS,
+  JWKS_ALGORITHMS,
+  MIN_JWT_SECRET_LENGTH,
+  TOKEN_NAME_PATTERN,
+} from '../security/token-rules.ts';
 import { parseChannelPattern } from '../wire/channels.ts';
 import { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE } from './defaults.ts';
 import { KNOWN_EXCHANGES } from './exchanges.ts';
@@ -15,7 +23,7 @@ import type { ApiTokenConfig, AuthConfig, JwtConfig } from './types.ts';
 
 const AUTH_KEYS = ['tokens', 'jwt', 'allowOpen', 'httpRate'] as const;
 const TOKEN_KEYS = ['name', 'sha256', 'channels'] as const;
-const JWT_KEYS = ['secret', 'issuer', 'audience'] as const;
+const JWT_KEYS = ['secret', 'issuer', 'audience', 'requireExp', 'jwksUrl', 'algorithms', 'jwksCacheMaxAgeS', 'jwksCooldownS', 'jwksTimeoutMs'] as const;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** `auth:`; `host` is the validated `server.host` (serving open is refused off loopback). */
@@ -121,18 +129,72 @@ function jwtSection(c: Checker, value: unknown): JwtConfig | undefined {
     return undefined;
   }
   const j = c.section(value, 'auth.jwt', JWT_KEYS);
+  const before = c.issues.length;
+  const jwksUrl = jwksUrlOf(c, j.jwksUrl);
   const expected = `an HS256 secret of at least ${MIN_JWT_SECRET_LENGTH} bytes, from the environment (secret: \${TICKWIRE_JWT_SECRET})`;
   const s = j.secret;
   const at = 'auth.jwt.secret';
   let secret: string | undefined;
-  if (s === undefined || s === null || s === '') c.issues.push({ path: at, message: `missing, expected ${expected}` });
-  else if (typeof s !== 'string') c.issues.push({ path: at, message: `got a ${Array.isArray(s) ? 'list' : typeof s} (not shown), expected ${expected}` });
+  if (s === undefined || s === null || s === '') {
+    if (jwksUrl === undefined && c.issues.length === before) c.issues.push({ path: at, message: `missing, expected ${expected}, or auth.jwt.jwksUrl` });
+  } else if (typeof s !== 'string') c.issues.push({ path: at, message: `got a ${Array.isArray(s) ? 'list' : typeof s} (not shown), expected ${expected}` });
   else if (Buffer.byteLength(s, 'utf8') < MIN_JWT_SECRET_LENGTH) {
     c.issues.push({ path: at, message: `got ${Buffer.byteLength(s, 'utf8')} bytes (not shown), expected ${expected}` });
   } else secret = s;
   const issuer = optionalText(c, j.issuer, 'auth.jwt.issuer', 'the expected iss claim, a non-empty string');
   const audience = optionalText(c, j.audience, 'auth.jwt.audience', 'the expected aud claim, a non-empty string');
-  return secret === undefined ? undefined : { secret, issuer, audience };
+  // Default true: a JWT without exp would be valid forever (README "Security", migrating).
+  const requireExp = c.boolean(j.requireExp, 'auth.jwt.requireExp', true);
+  const jwks = {
+    algorithms: algorithmsOf(c, j.algorithms, jwksUrl !== undefined),
+    jwksCacheMaxAgeS: jwksNumber(c, j, 'jwksCacheMaxAgeS', DEFAULT_JWKS_CACHE_MAX_AGE_S, 1, 86_400, 'seconds', jwksUrl),
+    jwksCooldownS: jwksNumber(c, j, 'jwksCooldownS', DEFAULT_JWKS_COOLDOWN_S, 0, 3600, 'seconds', jwksUrl),
+    jwksTimeoutMs: jwksNumber(c, j, 'jwksTimeoutMs', DEFAULT_JWKS_TIMEOUT_MS, 100, 60_000, 'milliseconds', jwksUrl),
+  };
+  if (c.issues.length !== before || (secret === undefined && jwksUrl === undefined)) return undefined;
+  return jwksUrl === undefined ? { secret, issuer, audience, requireExp } : { secret, issuer, audience, requireExp, jwksUrl, ...jwks };
+}
+
+/** `auth.jwt.jwksUrl`: https, or http on a loopback host (keys fetched in the clear on a network could be swapped). */
+function jwksUrlOf(c: Checker, value: unknown): string | undefined {
+  const path = 'auth.jwt.jwksUrl';
+  const url = c.url(value, path, ['https:', 'http:'], "the identity provider's JSON Web Key Set URL (https://idp.example/.well-known/jwks.json)");
+  if (url === undefined) return undefined;
+  const u = new URL(url);
+  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+    c.fail(path, value, 'an https URL (http only on a loopback host: keys fetched in the clear could be replaced on the way)');
+    return undefined;
+  }
+  return url;
+}
+
+function algorithmsOf(c: Checker, value: unknown, withJwks: boolean): string[] {
+  const path = 'auth.jwt.algorithms';
+  if (value === undefined || value === null) return [...JWKS_ALGORITHMS];
+  if (!withJwks) {
+    c.fail(path, value, 'no algorithms without auth.jwt.jwksUrl (a secret is always HS256)');
+    return [];
+  }
+  const expected = `a non-empty list of ${JWKS_ALGORITHMS.join(', ')}`;
+  if (!Array.isArray(value) || value.length === 0) {
+    c.fail(path, value, expected);
+    return [];
+  }
+  const out: string[] = [];
+  value.forEach((v, i) => {
+    if ((JWKS_ALGORITHMS as readonly unknown[]).includes(v)) out.push(v as string);
+    else c.fail(indexPath(path, i), v, `one of ${JWKS_ALGORITHMS.join(', ')} (HS256 is for auth.jwt.secret alone)`);
+  });
+  return out;
+}
+
+function jwksNumber(c: Checker, j: Record<string, unknown>, key: string, fallback: number, min: number, max: number, unit: string, jwksUrl: string | undefined): number {
+  const path = `auth.jwt.${key}`;
+  if (jwksUrl === undefined && j[key] !== undefined && j[key] !== null) {
+    c.fail(path, j[key], 'no value without auth.jwt.jwksUrl');
+    return fallback;
+  }
+  return c.number(j[key], path, fallback, (n) => Number.isInteger(n) && n >= min && n <= max, `an integer number of ${unit} from ${min} to ${max}`);
 }
 
 function optionalText(c: Checker, value: unknown, path: string, expected: string): string | undefined {

@@ -40,14 +40,26 @@ export interface ApiTokenConfig {
   channels: string[];
 }
 
-/** HS256 JSON Web Tokens. */
+/** JSON Web Tokens: HS256 with `secret`, and/or asymmetric ones verified against the keys at `jwksUrl`. At least one of the two. */
 export interface JwtConfig {
-  /** HMAC key (its UTF-8 bytes), at least 32 bytes; set it from the environment. */
-  secret: string;
+  /** HS256 HMAC key (its UTF-8 bytes), at least 32 bytes; set it from the environment. */
+  secret?: string | undefined;
   /** When set, the `iss` claim must equal it. */
   issuer: string | undefined;
   /** When set, the `aud` claim must name it. */
   audience: string | undefined;
+  /** Refuse a token without `exp`; the loader fills in true. Optional for configs built in code, where absent means true. */
+  requireExp?: boolean;
+  /** An identity provider's JSON Web Key Set (https, or http on a loopback host): RS/PS/ES/EdDSA tokens are verified against it. */
+  jwksUrl?: string | undefined;
+  /** Algorithms accepted from the JWKS (default every one of JWKS_ALGORITHMS, security/token-rules.ts). */
+  algorithms?: string[] | undefined;
+  /** Seconds the fetched keys are used before they are fetched again (default 600). */
+  jwksCacheMaxAgeS?: number | undefined;
+  /** Seconds after a fetch before a token with an unknown `kid` may trigger another (default 30). */
+  jwksCooldownS?: number | undefined;
+  /** Milliseconds a JWKS fetch may take (default 5000). */
+  jwksTimeoutMs?: number | undefined;
 }
 
 /** `auth`: no tokens and no jwt = open (allowed on loopback, or anywhere with `allowOpen`). */

@@ -10,74 +10,65 @@
  *  - an API token: the config keeps only its SHA-256 (`auth.tokens[].sha256`);
  *    the presented token is hashed and compared against every configured
  *    hash with `timingSafeEqual`, without stopping at a match; or
- *  - an HS256 JWT (`auth.jwt`), verified with node:crypto: header `alg` must
- *    be `HS256` (`none` and everything else refused), `crit` is refused,
- *    the signature is checked before any claim is read, then `exp`/`nbf`
- *    with a 30 s clock tolerance, `iss` and `aud` when configured (a token
- *    carrying an `aud` is refused when none is configured, as RFC 7519 asks),
- *    and the optional `channels` claim (patterns; absent = all). The
- *    principal's name is the `sub` claim (`jwt` without one). A verified
- *    JWT is remembered (by its SHA-256, up to JWT_CACHE_SIZE) until its
- *    `exp`, so a client's later requests skip the HMAC and the parsing.
+ *  - a JWT (`auth.jwt`): HS256 with `auth.jwt.secret`, verified by hand
+ *    (jwt.ts), or RS/PS/ES/EdDSA against the keys at `auth.jwt.jwksUrl`
+ *    (jwks.ts, with `jose`), chosen by the header's `alg` (`none` and
+ *    anything not configured refused). Both check the signature before any
+ *    claim, then the same claim rules (jwt.ts `checkClaims`: `exp` required
+ *    unless `auth.jwt.requireExp: false`, `exp`/`nbf` with a 30 s
+ *    tolerance, `iss` and `aud` when configured, the optional `channels`
+ *    claim). The principal's name is the `sub` claim (`jwt` without one). A
+ *    verified JWT is remembered (by its SHA-256, up to JWT_CACHE_SIZE) until
+ *    its `exp`, so a client's later requests skip the signature and the
+ *    parsing. A JWKS signature is checked asynchronously (WebCrypto on the
+ *    thread pool): the first request with such a token gets a promise
+ *    (`Authenticator`), later ones a principal at once.
  *
- * No tokens and no jwt configured = open: every request is ANONYMOUS and
- * credentials are ignored. Either way, when `server.cors.origins` is set a
- * browser `Origin` outside it is refused (WebSocket has no CORS of its own),
- * except an origin naming the request's own Host (the built-in dashboard).
+ * No tokens and no jwt configured = open: every request for market data is
+ * ANONYMOUS and credentials are ignored. Either way, when
+ * `server.cors.origins` is set a browser `Origin` outside it is refused
+ * (WebSocket has no CORS of its own), except the server's own pages, known
+ * from the address it is bound to, never from the request's Host (cors.ts).
+ *
+ * A `private` request (principal.ts `Protection`) needs more, open server or
+ * not: an origin the CORS policy allows for private use, a configured
+ * credential, sent in the Authorization header or the WebSocket subprotocol
+ * (never `?token=`). Refused: reason `private` (no credentials configured, or
+ * the credential came in the query) or `origin`.
  *
  * Failures throw `UnauthorizedError` (code UNAUTHORIZED) with a stable
  * `reason` for metrics and a message that says what is wrong without ever
  * echoing the credential.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiTokenConfig, AuthConfig, CorsConfig, JwtConfig } from '../config/types.ts';
-import { ErrorCode, TickwireError } from '../errors.ts';
+import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import { MIN_JWT_SECRET_LENGTH, TOKEN_NAME_PATTERN } from '../security/token-rules.ts';
 import { CorsPolicy } from './cors.ts';
-import { ANONYMOUS, compileChannelPatterns, type Authenticate, type AuthRequest, type Principal } from './principal.ts';
+import { createJwksVerifier, type JwksVerifier } from './jwks.ts';
+import {
+  AuthFailure,
+  JWT_CLOCK_TOLERANCE_S,
+  MAX_CREDENTIAL_LENGTH,
+  UnauthorizedError,
+  parseJwt,
+  verifyJwt,
+  type JwtClaims,
+  type JwtVerifyOptions,
+} from './jwt.ts';
+import { ANONYMOUS, compileChannelPatterns, type Authenticator, type AuthRequest, type Principal, type Protection } from './principal.ts';
 
-/** Why a request was refused: the `reason` label of `tickwire_auth_failures_total`. */
-export const AuthFailure = {
-  /** No credential at all. */
-  MISSING: 'missing',
-  /** An Authorization header that is not `Bearer <credential>`, or a JWT that does not parse. */
-  MALFORMED: 'malformed',
-  /** Neither a configured API token nor (with jwt configured) a JWT. */
-  UNKNOWN_TOKEN: 'unknown_token',
-  UNSUPPORTED_ALG: 'unsupported_alg',
-  BAD_SIGNATURE: 'bad_signature',
-  EXPIRED: 'expired',
-  NOT_YET_VALID: 'not_yet_valid',
-  WRONG_ISSUER: 'wrong_issuer',
-  WRONG_AUDIENCE: 'wrong_audience',
-  /** Claims of the wrong type, or a `channels` claim with an invalid pattern. */
-  BAD_CLAIMS: 'bad_claims',
-  /** A browser Origin outside `server.cors.origins`. */
-  ORIGIN: 'origin',
-  /** Authenticated, but not allowed this channel. */
-  FORBIDDEN: 'forbidden',
-} as const;
-export type AuthFailure = (typeof AuthFailure)[keyof typeof AuthFailure];
+export { AuthFailure, JWT_CLOCK_TOLERANCE_S, MAX_CREDENTIAL_LENGTH, UnauthorizedError, checkClaims, verifyJwt } from './jwt.ts';
+export type { JwtClaims, JwtVerifyOptions } from './jwt.ts';
 
-/** A refused credential or channel (code UNAUTHORIZED); `reason` is stable, the message is for people. */
-export class UnauthorizedError extends TickwireError {
-  readonly reason: AuthFailure;
-
-  constructor(reason: AuthFailure, message: string) {
-    super(ErrorCode.UNAUTHORIZED, message);
-    this.name = 'UnauthorizedError';
-    this.reason = reason;
-  }
+function fail(reason: AuthFailure, message: string): UnauthorizedError {
+  return new UnauthorizedError(reason, message);
 }
 
-/** Tolerance for `exp` and `nbf` against this machine's clock. */
-export const JWT_CLOCK_TOLERANCE_S = 30;
-/** Longest credential read (a JWT with a long channels claim fits; anything longer is refused unparsed). */
-export const MAX_CREDENTIAL_LENGTH = 8192;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const BEARER = /^Bearer[ \t]+([^\s,]+)[ \t]*$/i;
 const HOW_TO_SEND = 'send Authorization: Bearer <token>, the WebSocket subprotocol bearer.<token>, or ?token=<token>';
+const HOW_TO_SEND_PRIVATE = 'private routes take Authorization: Bearer <token> (or the WebSocket subprotocol bearer.<token>), never ?token=';
 
 // ── API tokens ─────────────────────────────────────────────────────────────
 
@@ -94,120 +85,6 @@ export function generateToken(): string {
 /** The `auth.tokens` entry (one YAML line) for a token of this name and hash. */
 export function tokenConfigEntry(name: string, sha256: string, channels: readonly string[] = ['*']): string {
   return `- { name: ${JSON.stringify(name)}, sha256: ${sha256}, channels: [${channels.map((c) => JSON.stringify(c)).join(', ')}] }`;
-}
-
-// ── JWT ────────────────────────────────────────────────────────────────────
-
-/** What `verifyJwt` checks a token against. */
-export interface JwtVerifyOptions {
-  /** HMAC key bytes. */
-  readonly key: Buffer;
-  readonly issuer?: string | undefined;
-  readonly audience?: string | undefined;
-  /** Default JWT_CLOCK_TOLERANCE_S. */
-  readonly clockToleranceS?: number;
-  /** Seconds since the epoch; injectable for tests. */
-  readonly now?: () => number;
-}
-
-/** The claims tickwire reads from a verified JWT (others are kept in `all`). */
-export interface JwtClaims {
-  readonly sub: string | undefined;
-  /** Channel patterns, undefined when the claim is absent (everything allowed). */
-  readonly channels: readonly string[] | undefined;
-  readonly all: Readonly<Record<string, unknown>>;
-}
-
-function fail(reason: AuthFailure, message: string): UnauthorizedError {
-  return new UnauthorizedError(reason, message);
-}
-
-function decodeJsonPart(part: string, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    throw fail(AuthFailure.MALFORMED, `JWT ${what} is not base64url-encoded JSON`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(AuthFailure.MALFORMED, `JWT ${what} is not a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-/** A short, safe rendering of a header value we refuse (never the signature or claims). */
-function shown(v: unknown): string {
-  return typeof v === 'string' && /^[A-Za-z0-9+._-]{1,20}$/.test(v) ? JSON.stringify(v) : 'an unsupported value';
-}
-
-function numericDate(claims: Record<string, unknown>, name: string): number | undefined {
-  const v = claims[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw fail(AuthFailure.BAD_CLAIMS, `JWT claim ${name} must be a number of seconds since the epoch`);
-  return v;
-}
-
-const isoSeconds = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
-
-/**
- * Verify an HS256 JWT and return its claims; throws UnauthorizedError with
- * the reason otherwise. Order: shape, header (alg, crit), signature, then the
- * claims (only once the signature holds).
- */
-export function verifyJwt(token: string, options: JwtVerifyOptions): JwtClaims {
-  if (token.length > MAX_CREDENTIAL_LENGTH) throw fail(AuthFailure.MALFORMED, `JWT longer than ${MAX_CREDENTIAL_LENGTH} characters`);
-  const dot1 = token.indexOf('.');
-  const dot2 = token.indexOf('.', dot1 + 1);
-  // An empty signature passes this check so that an `alg: none` token is refused for its alg, the real problem.
-  if (dot1 <= 0 || dot2 <= dot1 + 1 || token.indexOf('.', dot2 + 1) !== -1) {
-    throw fail(AuthFailure.MALFORMED, 'JWT must be three base64url parts separated by dots');
-  }
-  const headerPart = token.slice(0, dot1);
-  const payloadPart = token.slice(dot1 + 1, dot2);
-  const signaturePart = token.slice(dot2 + 1);
-  if (!BASE64URL.test(headerPart) || !BASE64URL.test(payloadPart) || (signaturePart !== '' && !BASE64URL.test(signaturePart))) {
-    throw fail(AuthFailure.MALFORMED, 'JWT parts must be unpadded base64url');
-  }
-
-  const header = decodeJsonPart(headerPart, 'header');
-  if (header['alg'] !== 'HS256') throw fail(AuthFailure.UNSUPPORTED_ALG, `JWT alg ${shown(header['alg'])} is not accepted, expected HS256`);
-  if (header['crit'] !== undefined) throw fail(AuthFailure.UNSUPPORTED_ALG, 'JWT header "crit" names extensions this server does not implement');
-  const typ = header['typ'];
-  if (typ !== undefined && (typeof typ !== 'string' || typ.toUpperCase() !== 'JWT')) {
-    throw fail(AuthFailure.MALFORMED, `JWT typ ${shown(typ)} is not accepted, expected JWT`);
-  }
-
-  // Compare the canonical base64url text of the expected MAC with what was sent: equal lengths, constant time.
-  const expected = Buffer.from(createHmac('sha256', options.key).update(token.slice(0, dot2), 'ascii').digest('base64url'), 'ascii');
-  const given = Buffer.from(signaturePart, 'ascii');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw fail(AuthFailure.BAD_SIGNATURE, 'JWT signature does not match');
-
-  const claims = decodeJsonPart(payloadPart, 'payload');
-  const now = options.now?.() ?? Date.now() / 1000;
-  const tolerance = options.clockToleranceS ?? JWT_CLOCK_TOLERANCE_S;
-  const exp = numericDate(claims, 'exp');
-  const nbf = numericDate(claims, 'nbf');
-  numericDate(claims, 'iat');
-  if (exp !== undefined && now > exp + tolerance) throw fail(AuthFailure.EXPIRED, `JWT expired at ${isoSeconds(exp)}`);
-  if (nbf !== undefined && now + tolerance < nbf) throw fail(AuthFailure.NOT_YET_VALID, `JWT not valid before ${isoSeconds(nbf)}`);
-
-  if (options.issuer !== undefined && claims['iss'] !== options.issuer) {
-    throw fail(AuthFailure.WRONG_ISSUER, `JWT issuer (iss) is not the one configured in auth.jwt.issuer`);
-  }
-  const aud = claims['aud'];
-  if (aud !== undefined || options.audience !== undefined) {
-    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-    if (options.audience === undefined) {
-      throw fail(AuthFailure.WRONG_AUDIENCE, 'JWT names an audience (aud) but auth.jwt.audience is not configured');
-    }
-    if (!audiences.includes(options.audience)) throw fail(AuthFailure.WRONG_AUDIENCE, 'JWT audience (aud) does not name this server (auth.jwt.audience)');
-  }
-
-  const sub = claims['sub'];
-  if (sub !== undefined && typeof sub !== 'string') throw fail(AuthFailure.BAD_CLAIMS, 'JWT claim sub must be a string');
-  const channels = claims['channels'];
-  if (channels !== undefined && (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string'))) {
-    throw fail(AuthFailure.BAD_CLAIMS, 'JWT claim channels must be a list of channel patterns');
-  }
-  return { sub, channels: channels as string[] | undefined, all: claims };
 }
 
 // ── credentials ────────────────────────────────────────────────────────────
@@ -248,8 +125,13 @@ export function isOpen(auth: AuthConfig): boolean {
 
 /** Options of `createAuthenticator` beyond the `auth` config. */
 export interface AuthenticatorOptions {
-  /** `server.cors`: with origins set, a browser Origin outside them is refused. */
-  readonly cors?: CorsConfig;
+  /**
+   * `server.cors`, or the server's policy (which also knows the server's own
+   * origins once it listens): with origins set, a browser Origin outside them
+   * is refused; private requests are refused any origin it does not allow
+   * for private use.
+   */
+  readonly cors?: CorsConfig | CorsPolicy;
   /** JWT clock, seconds since the epoch (tests). */
   readonly now?: () => number;
 }
@@ -289,7 +171,11 @@ function tokenEntry(t: ApiTokenConfig, i: number): TokenEntry {
   }
 }
 
-function jwtKey(jwt: JwtConfig): Buffer {
+function jwtKey(jwt: JwtConfig): Buffer | undefined {
+  if (jwt.secret === undefined) {
+    if (jwt.jwksUrl === undefined) throw configError('auth.jwt: expected a secret (HS256) or a jwksUrl');
+    return undefined;
+  }
   const key = Buffer.from(jwt.secret, 'utf8');
   if (key.length < MIN_JWT_SECRET_LENGTH) throw configError(`auth.jwt.secret: expected at least ${MIN_JWT_SECRET_LENGTH} bytes`);
   return key;
@@ -301,26 +187,36 @@ function jwtKey(jwt: JwtConfig): Buffer {
  * checked again here (hashes, names, patterns, secret length) so a config
  * built in code fails at start, not per request.
  */
-export function createAuthenticator(auth: AuthConfig, options: AuthenticatorOptions = {}): Authenticate {
-  const cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
-  const checkOrigin = cors !== undefined && cors.enabled;
+export function createAuthenticator(auth: AuthConfig, options: AuthenticatorOptions = {}): Authenticator {
+  const cors = options.cors === undefined ? new CorsPolicy({ origins: [] }) : options.cors instanceof CorsPolicy ? options.cors : new CorsPolicy(options.cors);
   const tokens = auth.tokens.map(tokenEntry);
   const jwt = auth.jwt;
   const key = jwt === undefined ? undefined : jwtKey(jwt);
   const open = isOpen(auth);
   const clock = options.now ?? (() => Date.now() / 1000);
-  const verify: JwtVerifyOptions | undefined = key === undefined ? undefined : { key, issuer: jwt!.issuer, audience: jwt!.audience, now: clock };
+  const verify: JwtVerifyOptions | undefined =
+    key === undefined ? undefined : { key, issuer: jwt!.issuer, audience: jwt!.audience, requireExp: jwt!.requireExp, now: clock };
+  const jwks: JwksVerifier | undefined = jwt?.jwksUrl === undefined ? undefined : createJwksVerifier({ ...jwt, jwksUrl: jwt.jwksUrl }, clock);
   const verified = new Map<string, VerifiedJwt>();
 
-  /** The principal of a JWT: from the cache while unexpired, else verified in full (and remembered). */
-  const jwtPrincipal = (token: string, digest: Buffer): Principal => {
+  /**
+   * The principal of a JWT: from the cache while unexpired, else verified in
+   * full (and remembered): HS256 at once, anything else against the JWKS
+   * (a promise).
+   */
+  const jwtPrincipal = (token: string, digest: Buffer): Principal | Promise<Principal> => {
     const id = digest.toString('base64');
     const hit = verified.get(id);
     if (hit !== undefined) {
       if (hit.exp === undefined || clock() <= hit.exp + JWT_CLOCK_TOLERANCE_S) return hit.principal;
       verified.delete(id); // expired: the full check below says so
     }
-    const claims = verifyJwt(token, verify!);
+    const parsed = parseJwt(token);
+    if (jwks === undefined || (verify !== undefined && parsed.header['alg'] === 'HS256')) return remember(id, verifyJwt(parsed, verify!));
+    return jwks(token, parsed.header).then((claims) => remember(id, claims));
+  };
+
+  const remember = (id: string, claims: JwtClaims): Principal => {
     let p: Principal;
     try {
       p = principal(claims.sub === undefined || claims.sub === '' ? 'jwt' : claims.sub, claims.channels);
@@ -332,20 +228,30 @@ export function createAuthenticator(auth: AuthConfig, options: AuthenticatorOpti
     return p;
   };
 
-  return (request) => {
-    if (checkOrigin && !cors.allowsOrigin(request.origin, request.host ?? '')) {
-      throw fail(AuthFailure.ORIGIN, `origin ${JSON.stringify(request.origin.slice(0, 200))} is not allowed (server.cors.origins)`);
+  return (request, protection: Protection = 'market') => {
+    let credential: string | undefined;
+    if (protection === 'private') {
+      if (!cors.allowsPrivateOrigin(request.origin)) {
+        throw fail(AuthFailure.ORIGIN, `origin ${showValue(request.origin)} may not reach private routes (only this server's own pages and origins listed by name in server.cors.origins)`);
+      }
+      if (open) throw fail(AuthFailure.PRIVATE, 'private route: this server has no credentials configured (auth.tokens or auth.jwt)');
+      credential = readCredential(request.query === '' ? request : { ...request, query: '' });
+      if (credential === undefined) {
+        throw fail(request.query.includes('token=') ? AuthFailure.PRIVATE : AuthFailure.MISSING, `missing credentials: ${HOW_TO_SEND_PRIVATE}`);
+      }
+    } else {
+      if (!cors.allowsOrigin(request.origin)) throw fail(AuthFailure.ORIGIN, `origin ${showValue(request.origin)} is not allowed (server.cors.origins)`);
+      if (open) return ANONYMOUS;
+      credential = readCredential(request);
+      if (credential === undefined) throw fail(AuthFailure.MISSING, `missing credentials: ${HOW_TO_SEND}`);
     }
-    if (open) return ANONYMOUS;
-    const credential = readCredential(request);
-    if (credential === undefined) throw fail(AuthFailure.MISSING, `missing credentials: ${HOW_TO_SEND}`);
 
     const digest = createHash('sha256').update(credential, 'utf8').digest();
     let found: Principal | undefined;
     // Every configured hash is compared, match or not: the time taken does not tell which one matched.
     for (const t of tokens) if (timingSafeEqual(digest, t.hash)) found = t.principal;
     if (found !== undefined) return found;
-    if (verify !== undefined && isJwtShaped(credential)) return jwtPrincipal(credential, digest);
+    if (jwt !== undefined && isJwtShaped(credential)) return jwtPrincipal(credential, digest);
     throw fail(AuthFailure.UNKNOWN_TOKEN, jwt === undefined ? 'unknown API token' : 'neither a known API token nor a JWT');
   };
 }

@@ -1,5 +1,6 @@
 /**
- * CORS for browsers (`server.cors.origins`).
+ * CORS for browsers (`server.cors.origins`), and which browser origins may
+ * reach the WebSocket and the credentialed routes.
  *
  * Decisions:
  *  - The list holds origins (`https://app.example.com`, scheme://host[:port]),
@@ -17,11 +18,19 @@
  *    browser treats as a refusal.
  *  - With a list set, a disallowed `Origin` is refused (401, reason
  *    `origin`) by the authenticator (auth.ts) on the WebSocket, which
- *    browsers do not apply CORS to, and on the private HTTP routes; public
- *    routes answer it, without CORS headers.
+ *    browsers do not apply CORS to, and on the market-data HTTP routes;
+ *    public routes answer it, without CORS headers.
+ *  - The server's own pages (the dashboard) are allowed besides the list.
+ *    "Own" is decided from the address the server is bound to
+ *    (`ownOrigins` in security/origin.ts, learnt at `listening()`), never
+ *    from the request's `Host` header: a page on a DNS-rebinding name
+ *    (`evil.example` resolving to 127.0.0.1) sends `Origin` and `Host` both
+ *    naming `evil.example`, and was let in by an equality of the two.
+ *  - Private routes and channels (`allowsPrivateOrigin`) accept no browser
+ *    origin but the server's own and those listed by name: `*` never counts.
  */
 import type { CorsConfig } from '../config/types.ts';
-import { normalizeOrigin } from '../security/origin.ts';
+import { normalizeOrigin, ownOrigins } from '../security/origin.ts';
 
 /** Headers as name/value pairs, in order. */
 export type HeaderList = readonly (readonly [string, string])[];
@@ -40,6 +49,8 @@ export const ALLOWED_HEADERS = 'Authorization';
 export class CorsPolicy {
   readonly #any: boolean;
   readonly #origins: ReadonlySet<string>;
+  /** Origins of the pages this server serves itself; empty until `listening()`. */
+  #own: ReadonlySet<string> = new Set();
 
   /** `config.origins` as validated by the config loader (normalized origins, or `['*']`). */
   constructor(config: CorsConfig) {
@@ -52,17 +63,27 @@ export class CorsPolicy {
     return this.#any || this.#origins.size > 0;
   }
 
+  /** The server is bound to `host:port` (the port actually bound): its own pages' origins follow from it. */
+  listening(host: string, port: number): void {
+    this.#own = new Set(ownOrigins(host, port));
+  }
+
   /**
-   * May a page at `origin` open the WebSocket? Yes without a list (nothing
-   * configured), without an origin (not a browser), for a listed origin, and
-   * for a page served by this server itself (`host`, the Host header, names
-   * the origin's host: the built-in dashboard).
+   * May a page at `origin` open the WebSocket or call a market-data route?
+   * Yes without a list (nothing configured), without an origin (not a
+   * browser), for a listed origin, and for a page this server serves itself.
    */
-  allowsOrigin(origin: string, host = ''): boolean {
-    if (origin === '' || !this.enabled || this.#allowedCrossOrigin(origin)) return true;
-    if (host === '') return false;
-    const o = normalizeOrigin(origin);
-    return o !== undefined && o.slice(o.indexOf('//') + 2) === host.toLowerCase();
+  allowsOrigin(origin: string): boolean {
+    return origin === '' || !this.enabled || this.#allowedCrossOrigin(origin) || this.#isOwn(origin);
+  }
+
+  /**
+   * May a page at `origin` reach a private route or channel (state, holdings)?
+   * Only without an origin (not a browser), from this server's own pages, or
+   * from an origin listed by name; `*` and an empty list let no other page in.
+   */
+  allowsPrivateOrigin(origin: string): boolean {
+    return origin === '' || this.#isOwn(origin) || this.#origins.has(origin) || this.#origins.has(normalizeOrigin(origin) ?? '');
   }
 
   /**
@@ -90,6 +111,10 @@ export class CorsPolicy {
       ['Access-Control-Allow-Headers', ALLOWED_HEADERS],
       ['Access-Control-Max-Age', String(PREFLIGHT_MAX_AGE_S)],
     ];
+  }
+
+  #isOwn(origin: string): boolean {
+    return this.#own.size > 0 && (this.#own.has(origin) || this.#own.has(normalizeOrigin(origin) ?? ''));
   }
 
   #allowedCrossOrigin(origin: string): boolean {

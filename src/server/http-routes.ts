@@ -13,13 +13,21 @@
  *
  * Access (README "Security"): `/health`, `/streamer/health`, `/docs` and the
  * dashboard page `/` are public (no credentials, no rate limit: probes and
- * static text). Every other route authenticates first (401 UNAUTHORIZED,
+ * static text). Every other route is `market` data (principal.ts
+ * `Protection`; `/v1/status` included: it tells feed health and counts, no
+ * holdings) and authenticates first (401 UNAUTHORIZED,
  * counted by reason), then takes one request from the client's rate limit
  * (429 RATE_LIMITED with `Retry-After`, keyed by principal name, or remote
  * address on an open server); candle routes also need the principal to be
  * allowed `bars:<exchange>:<symbol>:<tf>` (checked once the symbol is
  * resolved). Every answer carries the CORS headers of cors.ts, and `OPTIONS`
- * preflights are answered 204 on any path.
+ * preflights are answered 204 on any path. `private` routes (state,
+ * holdings: none yet; register them with `route(..., 'private', ...)`) are
+ * authenticated as private requests (auth.ts), and one with a method other
+ * than GET must also send `Content-Type: application/json`, which no HTML
+ * form can.
+ *
+ * A 404 quotes the method and URL cut like every quoted value (showValue).
  *
  * Keep-alive (README "Limits"): an answer closes its connection when the
  * server holds its connection cap for the client's address, and on a
@@ -31,20 +39,22 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
-import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
+import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../errors.ts';
 import { parseTimeframe } from '../model/timeframes.ts';
 import { DASHBOARD_HTML } from './dashboard.ts';
-import { UnauthorizedError, requireChannel } from './auth.ts';
+import { AuthFailure, UnauthorizedError, requireChannel } from './auth.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { CorsPolicy, HeaderList } from './cors.ts';
 import {
   JSON_TYPE,
   choiceParam,
+  copyRequest,
   intParam,
   parseQuery,
   remoteAddress,
   retryAfterSeconds,
   statusOfCode,
+  type RouteRequest,
   v1ErrorBody,
   writeResponse,
   type Ending,
@@ -54,7 +64,7 @@ import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
-import { ANONYMOUS, type Authenticate, type AuthRequest, type Principal } from './principal.ts';
+import { ANONYMOUS, type Authenticator, type AuthRequest, type Principal, type Protection } from './principal.ts';
 import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -62,8 +72,8 @@ export interface HttpContext {
   readonly metrics: ServerMetrics;
   /** Told about every unexpected failure (answered as a 500). */
   readonly onError: (err: unknown, where: string) => void;
-  /** Credentials → principal for every non-public route (returns ANONYMOUS when the server is open). */
-  readonly authenticate: Authenticate;
+  /** Credentials → principal for every non-public route (returns ANONYMOUS when the server is open); a promise while a JWT is checked against a JWKS. */
+  readonly authenticate: Authenticator;
   /** Requests per client (principal name, or remote address when anonymous); undefined: no limit. */
   readonly rateLimiter: RateLimiter | undefined;
   readonly cors: CorsPolicy;
@@ -78,7 +88,7 @@ const CSV_TYPE = 'text/csv; charset=utf-8';
 const HTML_TYPE = 'text/html; charset=utf-8';
 
 /** What a synchronous route answers. */
-interface Reply {
+export interface Reply {
   status: number;
   /** Text, or bytes (FlatBuffers) that stay valid until the reply is written, synchronously. */
   body: string | Uint8Array;
@@ -93,13 +103,17 @@ interface ApiError {
 }
 
 /** Which error body a route family speaks. */
-type ErrorShape = 'v1' | 'streamer';
+export type ErrorShape = 'v1' | 'streamer';
 
 /** RFC 6750: a 401 names the scheme it wants. */
 const WWW_AUTHENTICATE = ['WWW-Authenticate', 'Bearer realm="tickwire"'] as const;
 
-/** `public`: no credentials, no rate limit. `private`: authenticated and rate-limited. */
-type Access = 'public' | 'private';
+/** `public`: no credentials, no rate limit. Otherwise authenticated for that protection (principal.ts) and rate-limited. */
+export type Access = 'public' | Protection;
+/** uWS's names of the methods a route may take. */
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'del';
+/** `application/json`, with parameters or not: a content type a form cannot send. */
+const JSON_CONTENT = /^application\/json\s*(;|$)/i;
 
 // ── responses ────────────────────────────────────────────────────────────
 
@@ -120,34 +134,45 @@ function errorReply(e: ApiError, shape: ErrorShape): Reply {
   return { status: e.status, body: shape === 'v1' ? v1ErrorBody(e.code, e.message) : streamerErrorBody(e.code, e.message) };
 }
 
+/**
+ * Who is asking, for a route that is not public: authenticate (401), then
+ * take one request from the client's rate limit (429). Reads `req` and `res`
+ * synchronously, inside the handler; a promise when the credential is a JWT
+ * checked against a JWKS for the first time.
+ */
+function admit(req: HttpRequest, ctx: HttpContext, origin: string, address: string, protection: Protection = 'market'): Principal | Promise<Principal> {
+  const simple = protection === 'private' && req.getMethod() !== 'get' && !JSON_CONTENT.test(req.getHeader('content-type'));
+  const charge = (who: Principal): Principal => {
+    if (simple) throw new UnauthorizedError(AuthFailure.PRIVATE, 'private route: send Content-Type: application/json (a form or simple request is refused)');
+    const limit = ctx.rateLimiter;
+    if (limit === undefined) return who;
+    const waitMs = limit.take(who === ANONYMOUS ? address : who.name);
+    if (waitMs > 0) {
+      throw new RateLimitedError(
+        waitMs,
+        `too many requests: ${limit.rate} per second with bursts of ${limit.burst} (auth.httpRate); retry in ${retryAfterSeconds(waitMs)} s`,
+      );
+    }
+    return who;
+  };
+  const who = ctx.authenticate(authRequest(req, origin, address), protection);
+  return who instanceof Promise ? who.then(charge) : charge(who);
+}
+
 /** What the authenticator reads of an HTTP request. */
 function authRequest(req: HttpRequest, origin: string, address: string): AuthRequest {
-  return { authorization: req.getHeader('authorization'), protocol: '', query: req.getQuery() ?? '', origin, remoteAddress: address, host: req.getHeader('host') };
+  return { authorization: req.getHeader('authorization'), protocol: '', query: req.getQuery() ?? '', origin, remoteAddress: address };
 }
 
 /**
- * Who is asking, for a private route: authenticate (401), then take one
- * request from the client's rate limit (429). Reads `req` and `res`
- * synchronously, inside the handler.
+ * Whether a request to a public route carries a valid credential (asked only
+ * on a protected server, for keep-alive). A JWT still being checked against
+ * the JWKS counts as one: the keep-alive decision does not wait for it.
  */
-function admit(req: HttpRequest, ctx: HttpContext, origin: string, address: string): Principal {
-  const who = ctx.authenticate(authRequest(req, origin, address));
-  const limit = ctx.rateLimiter;
-  if (limit === undefined) return who;
-  const waitMs = limit.take(who === ANONYMOUS ? address : who.name);
-  if (waitMs > 0) {
-    throw new RateLimitedError(
-      waitMs,
-      `too many requests: ${limit.rate} per second with bursts of ${limit.burst} (auth.httpRate); retry in ${retryAfterSeconds(waitMs)} s`,
-    );
-  }
-  return who;
-}
-
-/** Whether a request to a public route carries a valid credential (asked only on a protected server, for keep-alive). */
 function credentialed(req: HttpRequest, ctx: HttpContext, origin: string, address: string): boolean {
   try {
-    ctx.authenticate(authRequest(req, origin, address));
+    const who = ctx.authenticate(authRequest(req, origin, address));
+    if (who instanceof Promise) who.catch(() => undefined);
     return true;
   } catch {
     return false;
@@ -183,26 +208,28 @@ function refusal(err: unknown, ctx: HttpContext, where: string, shape: ErrorShap
   return { reply: errorReply(toApiError(err, ctx, where), shape), headers };
 }
 
-/** Register a synchronous GET route: access checked, errors become the route family's error body; every answer is counted. */
-function get(
+/**
+ * Register a synchronous route: access checked, errors become the route
+ * family's error body; every answer is counted. Exported so a private route
+ * can be tested through the same path the server's own routes take.
+ */
+export function route(
   app: TemplatedApp,
   ctx: HttpContext,
-  endings: Endings,
+  method: Method,
   pattern: string,
   shape: ErrorShape,
   access: Access,
-  handler: (req: HttpRequest, who: Principal) => Reply,
+  handler: (req: RouteRequest, who: Principal) => Reply,
 ): void {
-  app.get(pattern, (res, req) => {
-    const origin = req.getHeader('origin');
-    const address = remoteAddress(res);
-    let headers = ctx.cors.responseHeaders(origin);
+  const parameters = pattern.split('/:').length - 1;
+  const endings = endingsOf(ctx);
+  const answer = (res: HttpResponse, req: RouteRequest, who: Principal | undefined, failure: unknown, cors: HeaderList, address: string, credential: boolean): void => {
+    let headers = cors;
     let reply: Reply;
-    let hasCredential = true;
+    let hasCredential = credential;
     try {
-      let who = ANONYMOUS;
-      if (access === 'private') who = admit(req, ctx, origin, address);
-      else if (ctx.keepAliveNeedsCredential) hasCredential = credentialed(req, ctx, origin, address);
+      if (who === undefined) throw failure;
       reply = handler(req, who);
     } catch (err) {
       if (err instanceof UnauthorizedError) hasCredential = false;
@@ -210,13 +237,51 @@ function get(
     }
     ctx.metrics.httpRequest(pattern, reply.status);
     writeResponse(res, reply.status, reply.body, reply.contentType, headers, ending(ctx, address, hasCredential, endings));
+  };
+  app[method](pattern, (res, req) => {
+    const origin = req.getHeader('origin');
+    const address = remoteAddress(res);
+    const cors = ctx.cors.responseHeaders(origin);
+    let who: Principal | Promise<Principal>;
+    let credential = true;
+    try {
+      if (access === 'public') {
+        who = ANONYMOUS;
+        if (ctx.keepAliveNeedsCredential) credential = credentialed(req, ctx, origin, address);
+      } else {
+        who = admit(req, ctx, origin, address, access);
+      }
+    } catch (err) {
+      answer(res, req, undefined, err, cors, address, credential);
+      return;
+    }
+    if (!(who instanceof Promise)) {
+      answer(res, req, who, undefined, cors, address, credential);
+      return;
+    }
+    // A JWT being checked against the JWKS: copy what the handler reads first, answer after (uWS: onAborted, cork).
+    const copy = copyRequest(req, ['content-type'], parameters);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    who
+      .then(
+        (p) => !aborted && res.cork(() => answer(res, copy, p, undefined, cors, address, credential)),
+        (err: unknown) => !aborted && res.cork(() => answer(res, copy, undefined, err, cors, address, credential)),
+      )
+      .catch((err: unknown) => ctx.onError(err, pattern));
   });
+}
+
+function get(app: TemplatedApp, ctx: HttpContext, pattern: string, shape: ErrorShape, access: Access, handler: (req: RouteRequest, who: Principal) => Reply): void {
+  route(app, ctx, 'get', pattern, shape, access, handler);
 }
 
 // ── request parsing ──────────────────────────────────────────────────────
 
 /** A url-decoded path parameter. */
-function pathParam(req: HttpRequest, index: number, name: string): string {
+function pathParam(req: RouteRequest, index: number, name: string): string {
   const raw = req.getParameter(index) ?? '';
   try {
     return decodeURIComponent(raw);
@@ -234,9 +299,8 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
   // format=fbs answers: one reused buffer; each answer is written before the next request is handled.
   const fbs = new FbsEncoder();
-  const endings = endingsOf(ctx);
 
-  get(app, ctx, endings, '/health', 'v1', 'public', () => {
+  get(app, ctx, '/health', 'v1', 'public', () => {
     const h = tw.health();
     // Warnings (storage degraded) keep it 200: the gateway still serves everything from memory.
     const warnings = h.warnings !== undefined && h.warnings.length > 0 ? h.warnings : undefined;
@@ -245,11 +309,11 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
       : { status: 503, body: JSON.stringify({ status: 'unavailable', reasons: h.reasons, warnings }) };
   });
 
-  get(app, ctx, endings, '/v1/status', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
-  get(app, ctx, endings, '/v1/symbols', 'v1', 'private', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
-  get(app, ctx, endings, '/v1/latency', 'v1', 'private', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
+  get(app, ctx, '/v1/status', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
+  get(app, ctx, '/v1/symbols', 'v1', 'market', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
+  get(app, ctx, '/v1/latency', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
 
-  get(app, ctx, endings, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'private', (req, who) => {
+  get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'market', (req, who) => {
     const exchange = pathParam(req, 0, 'exchange');
     const symbolGiven = pathParam(req, 1, 'symbol');
     const tfGiven = pathParam(req, 2, 'timeframe');
@@ -284,16 +348,21 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   });
 
   // /metrics: the one asynchronous route.
+  const metricsEndings = endingsOf(ctx);
   app.get('/metrics', (res, req) => {
     const origin = req.getHeader('origin');
     const address = remoteAddress(res);
     const cors = ctx.cors.responseHeaders(origin);
-    try {
-      admit(req, ctx, origin, address);
-    } catch (err) {
+    const refuse = (err: unknown): void => {
       const { reply, headers } = refusal(err, ctx, '/metrics', 'v1', cors);
       ctx.metrics.httpRequest('/metrics', reply.status);
-      writeResponse(res, reply.status, reply.body, reply.contentType, headers, ending(ctx, address, !(err instanceof UnauthorizedError), endings));
+      writeResponse(res, reply.status, reply.body, reply.contentType, headers, ending(ctx, address, !(err instanceof UnauthorizedError), metricsEndings));
+    };
+    let admitted: Principal | Promise<Principal>;
+    try {
+      admitted = admit(req, ctx, origin, address);
+    } catch (err) {
+      refuse(err);
       return;
     }
     let aborted = false;
@@ -301,6 +370,12 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
       aborted = true;
     });
     void (async () => {
+      try {
+        await admitted;
+      } catch (err) {
+        if (!aborted) res.cork(() => refuse(err));
+        return;
+      }
       let status = 200;
       let body: string;
       let contentType: string = ctx.metrics.registry.contentType;
@@ -316,15 +391,15 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
       }
       ctx.metrics.httpRequest('/metrics', status);
       if (aborted) return;
-      res.cork(() => writeResponse(res, status, body, contentType, cors, ending(ctx, address, true, endings)));
+      res.cork(() => writeResponse(res, status, body, contentType, cors, ending(ctx, address, true, metricsEndings)));
     })();
   });
 
   const docs = openApiJson();
-  get(app, ctx, endings, '/docs', 'v1', 'public', () => ({ status: 200, body: docs }));
-  get(app, ctx, endings, '/', 'v1', 'public', () => ({ status: 200, body: DASHBOARD_HTML, contentType: HTML_TYPE }));
+  get(app, ctx, '/docs', 'v1', 'public', () => ({ status: 200, body: docs }));
+  get(app, ctx, '/', 'v1', 'public', () => ({ status: 200, body: DASHBOARD_HTML, contentType: HTML_TYPE }));
 
-  registerStreamerRoutes(app, ctx, endings);
+  registerStreamerRoutes(app, ctx);
 
   // CORS preflights, any path: no credentials are sent on them (cors.ts).
   const preflight = (res: HttpResponse, req: HttpRequest): void => {
@@ -339,21 +414,21 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
 
   // Anything else, any method.
   app.any('/*', (res, req) => {
-    const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
+    const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
     ctx.metrics.httpRequest('unmatched', 404);
     writeResponse(res, 404, v1ErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
   });
 }
 
 /** The older streamer API: `success` flags, `error_code`, candles with `time` in seconds. */
-function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext, endings: Endings): void {
+function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
   const ok = (fields: Record<string, unknown>): Reply => ({
     status: 200,
     body: JSON.stringify({ success: true, ...fields, timestamp: Date.now() }),
   });
 
-  get(app, ctx, endings, '/streamer/candles/:symbol/:tf', 'streamer', 'private', (req, who) => {
+  get(app, ctx, '/streamer/candles/:symbol/:tf', 'streamer', 'market', (req, who) => {
     const symbolGiven = pathParam(req, 0, 'symbol');
     const tfGiven = pathParam(req, 1, 'timeframe');
     // Only `limit` is read; other parameters are ignored as the older API did.
@@ -370,15 +445,15 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext, endings: En
     return { status: 200, body };
   });
 
-  get(app, ctx, endings, '/streamer/status', 'streamer', 'private', () => ok({ status: tw.status() }));
+  get(app, ctx, '/streamer/status', 'streamer', 'market', () => ok({ status: tw.status() }));
 
-  get(app, ctx, endings, '/streamer/available', 'streamer', 'private', () => {
+  get(app, ctx, '/streamer/available', 'streamer', 'market', () => {
     const symbols: Record<string, string[]> = {};
     for (const [exchange, bySymbol] of Object.entries(tw.symbols())) symbols[exchange] = Object.keys(bySymbol);
     return ok({ symbols, timeframes: tw.config.timeframes });
   });
 
-  get(app, ctx, endings, '/streamer/health', 'streamer', 'public', () => {
+  get(app, ctx, '/streamer/health', 'streamer', 'public', () => {
     const h = tw.health();
     if (h.status === 'ok') return ok({ status: 'ok' });
     return {
@@ -394,7 +469,7 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext, endings: En
   });
 
   app.any('/streamer/*', (res, req) => {
-    const what = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
+    const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
     ctx.metrics.httpRequest('unmatched', 404);
     writeResponse(res, 404, streamerErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
   });

@@ -1,5 +1,5 @@
 /** Small HTTP helpers shared by the routes and the WebSocket upgrade: status lines, error bodies, query parsing. */
-import type { HttpResponse } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import type { HeaderList } from './cors.ts';
 
@@ -146,4 +146,35 @@ export function choiceParam<T extends string>(q: Map<string, string>, name: stri
   if (raw === undefined) return fallback;
   if (!(choices as readonly string[]).includes(raw)) throw new InvalidParameterError(name, raw, `one of ${choices.join(', ')}`);
   return raw as T;
+}
+
+/** What a route handler reads of its request: uWS's `HttpRequest`, or after an await a copy of it. */
+export interface RouteRequest {
+  getParameter(index: number): string | undefined;
+  getQuery(): string | undefined;
+  getHeader(lowerCaseKey: string): string;
+  getMethod(): string;
+  getUrl(): string;
+}
+
+/**
+ * A copy of what a handler may read, for use after an `await` (uWS's `req`
+ * is only valid during the callback): `headers` by name, the first
+ * `parameters` path parameters, the query, method and URL.
+ */
+export function copyRequest(req: HttpRequest, headers: readonly string[], parameters: number): RouteRequest {
+  const h = new Map<string, string>();
+  for (const name of headers) h.set(name, req.getHeader(name));
+  const params: (string | undefined)[] = [];
+  for (let i = 0; i < parameters; i++) params.push(req.getParameter(i));
+  const query = req.getQuery() ?? '';
+  const method = req.getMethod();
+  const url = req.getUrl();
+  return {
+    getParameter: (i) => params[i],
+    getQuery: () => query,
+    getHeader: (name) => h.get(name) ?? '',
+    getMethod: () => method,
+    getUrl: () => url,
+  };
 }

@@ -28,12 +28,14 @@ export interface AuthRequest {
   protocol: string;
   /** The raw query string, without `?` (`token=...` is accepted where headers cannot be set, e.g. browsers' WebSocket). */
   query: string;
-  /** The `Origin` header (browsers). */
+  /**
+   * The `Origin` header (browsers). There is deliberately no `Host`: a
+   * DNS-rebinding page controls it along with its `Origin`; the server's own
+   * origins come from the address it is bound to (cors.ts).
+   */
   origin: string;
   /** Remote address as text, for per-client rate limits and logs. */
   remoteAddress: string;
-  /** The `Host` header, when known: an `Origin` naming this same host (the built-in dashboard) is always allowed. */
-  host?: string;
 }
 
 /** An authenticated (or anonymous, when the server is open) client. */
@@ -44,8 +46,29 @@ export interface Principal {
   allows(channel: string): boolean;
 }
 
-/** Authenticates a request; throws TickwireError `UNAUTHORIZED` when the credentials are missing or wrong. */
-export type Authenticate = (request: AuthRequest) => Principal;
+/**
+ * What a route or channel protects (README "Security"):
+ *  - `market`: market data and the gateway's own status. A credential when
+ *    the server has any configured; everyone is anonymous on an open server.
+ *  - `private`: anything that changes state or reveals holdings (admin,
+ *    portfolios, strategies). A credential always, open server or not (an
+ *    open server has none, so it serves no private route), sent in the
+ *    `Authorization` header or, on the WebSocket, the `bearer.` subprotocol,
+ *    never `?token=`: a request carrying it is never a "simple" one a form or
+ *    an `<img>` can make. Browser origins: the server's own and those listed
+ *    by name in `server.cors.origins`, `*` never.
+ */
+export type Protection = 'market' | 'private';
+
+/** Authenticates a request (for `market` by default); throws TickwireError `UNAUTHORIZED` when the credentials are missing or wrong. */
+export type Authenticate = (request: AuthRequest, protection?: Protection) => Principal;
+
+/**
+ * What `createAuthenticator` returns: an `Authenticate` that may answer with
+ * a promise, the first time it sees a JWT whose signature is checked against
+ * a JWKS (asynchronously); rejects with UNAUTHORIZED like the other throws.
+ */
+export type Authenticator = (request: AuthRequest, protection?: Protection) => Principal | Promise<Principal>;
 
 /** The principal of an open server: everything allowed. */
 export const ANONYMOUS: Principal = { name: 'anonymous', allows: () => true };

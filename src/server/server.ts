@@ -34,7 +34,7 @@ import { connectionCaps, ConnectionLimits, readFdLimit, type ConnectionCaps } fr
 import { CorsPolicy } from './cors.ts';
 import { registerHttpRoutes } from './http-routes.ts';
 import { ServerMetrics } from './metrics.ts';
-import type { Authenticate } from './principal.ts';
+import type { Authenticator } from './principal.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Alert, AlertInput } from './rooms.ts';
 import { StreamServer } from './stream.ts';
@@ -156,7 +156,9 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
   if (isOpen(auth) && !auth.allowOpen && !isLoopbackHost(opts.host)) {
     throw new TickwireError(ErrorCode.INVALID_CONFIG, `auth.allowOpen: ${openServerProblem(JSON.stringify(opts.host))}`);
   }
-  const authenticate = createAuthenticator(auth, { cors: corsConfig });
+  // One policy for the routes and the authenticator; it learns the server's own origins at listen().
+  const cors = new CorsPolicy(corsConfig);
+  const authenticate = createAuthenticator(auth, { cors });
   const connections = new ConnectionLimits(connectionCaps(opts, readFdLimit()));
 
   const app = uWS.App();
@@ -169,12 +171,16 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     counted: () => connections.open,
     maxConnections: () => connections.caps.maxConnections,
   });
-  const wsAuthenticate: Authenticate = (request) => {
-    try {
-      return authenticate(request);
-    } catch (err) {
+  const wsAuthenticate: Authenticator = (request) => {
+    const counted = (err: unknown): never => {
       if (err instanceof UnauthorizedError) metrics.authFailure('ws', err.reason);
       throw err;
+    };
+    try {
+      const who = authenticate(request);
+      return who instanceof Promise ? who.catch(counted) : who;
+    } catch (err) {
+      return counted(err);
     }
   };
   stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate, connections });
@@ -187,7 +193,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     onError,
     authenticate,
     rateLimiter: auth.httpRate === null ? undefined : new RateLimiter(auth.httpRate.rate, auth.httpRate.burst),
-    cors: new CorsPolicy(corsConfig),
+    cors,
     connections,
     keepAliveNeedsCredential: !isOpen(auth),
   });
@@ -208,6 +214,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
           }
           listenSocket = socket;
           address = { host: opts.host, port: uWS.us_socket_local_port(socket as unknown as us_socket) };
+          cors.listening(address.host, address.port);
           resolve({ ...address });
         });
       });

@@ -7,6 +7,14 @@
  * the `tickwire.fbs` subprotocol) and the new connection's state. Every
  * refusal closes its socket (`Connection: close`): a refused client holds no
  * descriptor.
+ *
+ * Authentication may answer later: a JWT checked against a JWKS the first
+ * time it is seen is a promise (auth.ts). Then, as uWS requires, everything
+ * is copied from `req` first (it already is: key, subprotocols, extensions,
+ * query), `onAborted` is registered before waiting (an answer to a request
+ * that went away without one aborts the process), and the upgrade or the
+ * refusal is written inside `res.cork`; a client gone meanwhile is dropped,
+ * and the shutdown check is made again.
  */
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import type { StreamConfig } from '../config/types.ts';
@@ -16,7 +24,7 @@ import type { ConnectionLimits } from './connection-limits.ts';
 import type { HeaderList } from './cors.ts';
 import { JSON_TYPE, parseQuery, statusOfCode, v1ErrorBody, writeResponse } from './http-util.ts';
 import type { ServerMetrics } from './metrics.ts';
-import type { Authenticate, AuthRequest, Principal } from './principal.ts';
+import type { Authenticator, AuthRequest, Principal } from './principal.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { ConnState, type BufferLimits, type Conn } from './stream-conn.ts';
 
@@ -66,7 +74,7 @@ export class StreamUpgrade {
   readonly #cfg: StreamConfig;
   readonly #limits: BufferLimits;
   readonly #metrics: ServerMetrics;
-  readonly #authenticate: Authenticate;
+  readonly #authenticate: Authenticator;
   readonly #onError: (err: unknown, where: string) => void;
   readonly #connections: ConnectionLimits;
 
@@ -74,7 +82,7 @@ export class StreamUpgrade {
     cfg: StreamConfig,
     limits: BufferLimits,
     metrics: ServerMetrics,
-    authenticate: Authenticate,
+    authenticate: Authenticator,
     onError: (err: unknown, where: string) => void,
     connections: ConnectionLimits,
   ) {
@@ -112,27 +120,50 @@ export class StreamUpgrade {
       query,
       origin: req.getHeader('origin'),
       remoteAddress: address,
-      host: req.getHeader('host'),
     };
     let negotiated: Negotiated;
-    let principal: Principal;
+    let principal: Principal | Promise<Principal>;
     try {
       if (this.closing) throw new TickwireError(ErrorCode.INTERNAL_ERROR, 'server is shutting down');
       principal = this.#authenticate(request);
       negotiated = negotiateFormat(query, offered);
     } catch (err) {
-      let e: TickwireError;
-      if (err instanceof TickwireError) {
-        e = err;
-      } else {
-        this.#onError(err, '/v1/stream upgrade');
-        e = new TickwireError(ErrorCode.INTERNAL_ERROR, 'internal error');
-      }
-      const status = this.closing ? 503 : statusOfCode(e.code);
-      this.#metrics.httpRequest('/v1/stream', status);
-      writeResponse(res, status, v1ErrorBody(e.code, e.message), JSON_TYPE, undefined, CLOSE);
+      this.#refuse(res, err);
       return;
     }
+    if (!(principal instanceof Promise)) {
+      this.#open(res, principal, address, negotiated, key, extensions, context);
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    principal
+      .then(
+        (who) => !aborted && res.cork(() => (this.closing ? this.#refuse(res, undefined) : this.#open(res, who, address, negotiated, key, extensions, context))),
+        (err: unknown) => !aborted && res.cork(() => this.#refuse(res, err)),
+      )
+      .catch((err: unknown) => this.#onError(err, '/v1/stream upgrade'));
+  }
+
+  /** Answer `err` (undefined: shutting down) with its status and the JSON error body. */
+  #refuse(res: HttpResponse, err: unknown): void {
+    let e: TickwireError;
+    if (err === undefined) {
+      e = new TickwireError(ErrorCode.INTERNAL_ERROR, 'server is shutting down');
+    } else if (err instanceof TickwireError) {
+      e = err;
+    } else {
+      this.#onError(err, '/v1/stream upgrade');
+      e = new TickwireError(ErrorCode.INTERNAL_ERROR, 'internal error');
+    }
+    const status = this.closing ? 503 : statusOfCode(e.code);
+    this.#metrics.httpRequest('/v1/stream', status);
+    writeResponse(res, status, v1ErrorBody(e.code, e.message), JSON_TYPE, undefined, CLOSE);
+  }
+
+  #open(res: HttpResponse, principal: Principal, address: string, negotiated: Negotiated, key: string, extensions: string, context: us_socket_context_t): void {
     const conn: Conn = {
       closed: false, ws: null, binary: negotiated.binary, principal, address, state: ConnState.NORMAL,
       channels: new Map(), patterns: [],

@@ -72,7 +72,7 @@ import { UnauthorizedError } from './auth.ts';
 import { ChannelIndex, type Channel } from './channels.ts';
 import { ConnectionLimits, connectionCaps } from './connection-limits.ts';
 import type { ServerMetrics } from './metrics.ts';
-import { ANONYMOUS, type Authenticate } from './principal.ts';
+import { ANONYMOUS, type Authenticator } from './principal.ts';
 import { replay } from './replay.ts';
 import { SystemStates, type Alert } from './rooms.ts';
 import { SlowConsumers } from './slow-consumer.ts';
@@ -95,8 +95,8 @@ export interface StreamOptions {
   /** The `stream:` section, validated (createServer merges its overrides into the config's). */
   config: StreamConfig;
   onError: (err: unknown, where: string) => void;
-  /** Credentials → principal at the upgrade; throws UNAUTHORIZED. Default: everyone is ANONYMOUS (allowed everything). */
-  authenticate?: Authenticate;
+  /** Credentials → principal at the upgrade (or a promise of one: a JWT checked against a JWKS); throws UNAUTHORIZED. Default: everyone is ANONYMOUS (allowed everything). */
+  authenticate?: Authenticator;
   /** Connection caps, checked at the upgrade and counted on open and close. Default: none. */
   connections?: ConnectionLimits;
 }

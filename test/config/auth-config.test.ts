@@ -46,7 +46,44 @@ describe('auth: defaults and values', () => {
 
   it('jwt from the environment; issuer and audience optional', () => {
     const c = loadConfigText('exchanges: { simulated: { symbols: [A] } }\nauth:\n  jwt:\n    secret: ${JWT_SECRET}\n    audience: tickwire\n', 't', { JWT_SECRET: 'y'.repeat(40) });
-    expect(c.auth.jwt).toEqual({ secret: 'y'.repeat(40), issuer: undefined, audience: 'tickwire' });
+    expect(c.auth.jwt).toEqual({ secret: 'y'.repeat(40), issuer: undefined, audience: 'tickwire', requireExp: true });
+  });
+
+  it('jwt.jwksUrl: alone or with a secret; algorithms, cache, cooldown and timeout with their defaults', () => {
+    const jwks = parseConfig(withAuth({ jwt: { jwksUrl: 'https://idp.example/.well-known/jwks.json', audience: 'tickwire' } })).auth.jwt;
+    expect(jwks).toEqual({
+      secret: undefined, issuer: undefined, audience: 'tickwire', requireExp: true, jwksUrl: 'https://idp.example/.well-known/jwks.json',
+      algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'],
+      jwksCacheMaxAgeS: 600, jwksCooldownS: 30, jwksTimeoutMs: 5000,
+    });
+    const both = parseConfig(withAuth({ jwt: { secret: SECRET, jwksUrl: 'http://127.0.0.1:9999/jwks', algorithms: ['ES256'], jwksCooldownS: 0, jwksCacheMaxAgeS: 60, jwksTimeoutMs: 250 } })).auth.jwt;
+    expect(both).toMatchObject({ secret: SECRET, jwksUrl: 'http://127.0.0.1:9999/jwks', algorithms: ['ES256'], jwksCooldownS: 0, jwksCacheMaxAgeS: 60, jwksTimeoutMs: 250 });
+  });
+
+  it('jwt.jwksUrl: https (http only on loopback), asymmetric algorithms only, settings only with a URL', () => {
+    expect(problems(withAuth({ jwt: { jwksUrl: 'http://idp.example/jwks' } }))).toEqual([
+      'auth.jwt.jwksUrl: got "http://idp.example/jwks", expected an https URL (http only on a loopback host: keys fetched in the clear could be replaced on the way)',
+    ]);
+    expect(problems(withAuth({ jwt: { jwksUrl: 'ftp://idp.example/jwks' } }))[0]).toMatch(/^auth\.jwt\.jwksUrl: got "ftp:\/\/idp\.example\/jwks", expected the identity provider/);
+    expect(problems(withAuth({ jwt: { jwksUrl: 'https://idp.example/jwks', algorithms: ['RS256', 'HS256', 'none'] } }))).toEqual([
+      'auth.jwt.algorithms[1]: got "HS256", expected one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519 (HS256 is for auth.jwt.secret alone)',
+      'auth.jwt.algorithms[2]: got "none", expected one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519 (HS256 is for auth.jwt.secret alone)',
+    ]);
+    expect(problems(withAuth({ jwt: { jwksUrl: 'https://idp.example/jwks', algorithms: [] } }))[0]).toMatch(/^auth\.jwt\.algorithms: got an empty list, expected a non-empty list of RS256/);
+    expect(problems(withAuth({ jwt: { secret: SECRET, algorithms: ['RS256'], jwksCooldownS: 5 } }))).toEqual([
+      'auth.jwt.algorithms: got a list, expected no algorithms without auth.jwt.jwksUrl (a secret is always HS256)',
+      'auth.jwt.jwksCooldownS: got 5, expected no value without auth.jwt.jwksUrl',
+    ]);
+    expect(problems(withAuth({ jwt: { jwksUrl: 'https://idp.example/jwks', jwksCacheMaxAgeS: 0, jwksTimeoutMs: 1.5 } }))).toEqual([
+      'auth.jwt.jwksCacheMaxAgeS: got 0, expected an integer number of seconds from 1 to 86400',
+      'auth.jwt.jwksTimeoutMs: got 1.5, expected an integer number of milliseconds from 100 to 60000',
+    ]);
+  });
+
+  it('jwt.requireExp: true by default, false to accept tokens without exp', () => {
+    expect(parseConfig(withAuth({ jwt: { secret: SECRET } })).auth.jwt?.requireExp).toBe(true);
+    expect(parseConfig(withAuth({ jwt: { secret: SECRET, requireExp: false } })).auth.jwt?.requireExp).toBe(false);
+    expect(problems(withAuth({ jwt: { secret: SECRET, requireExp: 'no' } }))).toEqual(['auth.jwt.requireExp: got "no", expected true or false']);
   });
 
   it('httpRate: a number (burst twice that) or { rate, burst }', () => {
@@ -131,16 +168,16 @@ describe('auth: rejections', () => {
 
   it('jwt: a missing, short or non-text secret is named, never shown', () => {
     expect(problems(withAuth({ jwt: { issuer: 'idp' } }))).toEqual([
-      'auth.jwt.secret: missing, expected an HS256 secret of at least 32 bytes, from the environment (secret: ${TICKWIRE_JWT_SECRET})',
+      'auth.jwt.secret: missing, expected an HS256 secret of at least 32 bytes, from the environment (secret: ${TICKWIRE_JWT_SECRET}), or auth.jwt.jwksUrl',
     ]);
     const short = problems(withAuth({ jwt: { secret: 'hunter2hunter2' } }));
     expect(short).toEqual(['auth.jwt.secret: got 14 bytes (not shown), expected an HS256 secret of at least 32 bytes, from the environment (secret: ${TICKWIRE_JWT_SECRET})']);
     expect(problems(withAuth({ jwt: { secret: 12345 } }))[0]).toContain('got a number (not shown)');
     expect(problems(withAuth({ jwt: { secret: SECRET, issuer: '', alg: 'RS256' } }))).toEqual([
-      'auth.jwt.alg: unknown key, expected one of secret, issuer, audience',
+      'auth.jwt.alg: unknown key, expected one of secret, issuer, audience, requireExp, jwksUrl, algorithms, jwksCacheMaxAgeS, jwksCooldownS, jwksTimeoutMs',
       'auth.jwt.issuer: got "", expected the expected iss claim, a non-empty string',
     ]);
-    expect(problems(withAuth({ jwt: 'secret' }))).toEqual(['auth.jwt: got "secret", expected a map with the keys secret, issuer, audience']);
+    expect(problems(withAuth({ jwt: 'secret' }))).toEqual(['auth.jwt: got "secret", expected a map with the keys secret, issuer, audience, requireExp, jwksUrl, algorithms, jwksCacheMaxAgeS, jwksCooldownS, jwksTimeoutMs']);
   });
 
   it('allowOpen, httpRate and unknown keys', () => {

@@ -25,8 +25,10 @@ const AUTH: AuthConfig = {
   httpRate: { rate: 1000, burst: 1000 },
 };
 
+/** An HS256 JWT; an hour's `exp` unless `claims` names exp (`auth.jwt.requireExp` is on by default). */
 function jwt(claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
-  const head = Buffer.from(JSON.stringify(header)).toString('base64url') + '.' + Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const full = 'exp' in claims ? claims : { exp: Math.floor(Date.now() / 1000) + 3600, ...claims };
+  const head = Buffer.from(JSON.stringify(header)).toString('base64url') + '.' + Buffer.from(JSON.stringify(full)).toString('base64url');
   return head + '.' + createHmac('sha256', SECRET).update(head).digest('base64url');
 }
 
@@ -67,6 +69,12 @@ afterAll(async () => {
 });
 
 describe('upgrade', () => {
+  it('refuses a JWT without exp (auth.jwt.requireExp, on by default), counted', async () => {
+    const before = await failures('missing_exp');
+    await refusedWith(attempt(r.wsUrl, { headers: { authorization: `Bearer ${jwt({ sub: 'forever', exp: undefined })}` } }), 'no exp claim');
+    expect(await failures('missing_exp')).toBe(before + 1);
+  });
+
   it('refuses missing and bad credentials with 401 and the JSON body, counted by reason', async () => {
     const before = { missing: await failures('missing'), unknown: await failures('unknown_token'), expired: await failures('expired'), alg: await failures('unsupported_alg') };
     await refusedWith(attempt(r.wsUrl), 'missing credentials');
@@ -93,8 +101,14 @@ describe('upgrade', () => {
     expect(await failures('origin')).toBe(before + 1);
     const listed = await opened(attempt(r.wsUrl, { headers: { authorization: `Bearer ${ALICE}` }, origin: 'https://app.example.com' }));
     const own = await opened(attempt(r.wsUrl, { headers: { authorization: `Bearer ${ALICE}` }, origin: `http://127.0.0.1:${r.port}` }));
+    const ownByName = await opened(attempt(r.wsUrl, { headers: { authorization: `Bearer ${ALICE}` }, origin: `http://localhost:${r.port}` }));
+    // DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Origin and Host both naming evil.example.
+    const rebound = `evil.example:${r.port}`;
+    await refusedWith(attempt(r.wsUrl, { headers: { authorization: `Bearer ${ALICE}`, host: rebound }, origin: `http://${rebound}` }), 'is not allowed');
+    expect(await failures('origin')).toBe(before + 2);
     listed.close();
     own.close();
+    ownByName.close();
   });
 });
 

@@ -16,16 +16,20 @@ import {
   type JwtVerifyOptions,
 } from '../../src/server/auth.ts';
 import { isLoopbackHost } from '../../src/security/host.ts';
-import { ANONYMOUS, compileChannelPatterns, type AuthRequest } from '../../src/server/principal.ts';
+import { CorsPolicy } from '../../src/server/cors.ts';
+import { ANONYMOUS, compileChannelPatterns, type AuthRequest, type Principal, type Protection } from '../../src/server/principal.ts';
 import { parseChannelPattern } from '../../src/wire/channels.ts';
 
 const SECRET = 'correct horse battery staple, 32+ bytes long';
 const NOW = 1_723_161_255; // seconds
 const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
-/** A JWT made by hand: any header, any claims, signed with `key` (HMAC-SHA256) unless a signature is given. */
+/**
+ * A JWT made by hand: any header, any claims, signed with `key` (HMAC-SHA256) unless a signature is given.
+ * An hour's `exp` is added unless `claims` names exp (`exp: undefined`: none at all).
+ */
 function jwt(claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }, key = SECRET): string {
-  const head = b64(header) + '.' + b64(claims);
+  const head = b64(header) + '.' + b64('exp' in claims ? claims : { exp: NOW + 3600, ...claims });
   return head + '.' + createHmac('sha256', key).update(head).digest('base64url');
 }
 
@@ -50,7 +54,7 @@ describe('verifyJwt', () => {
     expect(claims.sub).toBe('alice');
     expect(claims.channels).toEqual(['trades:binance:*']);
     expect(claims.all['exp']).toBe(NOW + 60);
-    // No exp, no sub: valid (long-lived tokens are the issuer's choice).
+    // No sub: valid.
     expect(verifyJwt(jwt({}), opts()).sub).toBeUndefined();
     // typ is optional and case-insensitive.
     expect(verifyJwt(jwt({ sub: 'x' }, { alg: 'HS256' }), opts()).sub).toBe('x');
@@ -99,6 +103,17 @@ describe('verifyJwt', () => {
     const head = b64({ alg: 'HS256' }) + '.' + b64('[1,2]');
     const signed = head + '.' + createHmac('sha256', SECRET).update(head).digest('base64url');
     expect(refused(() => verifyJwt(signed, opts())).message).toBe('JWT payload is not a JSON object');
+  });
+
+  it('requires exp unless requireExp is false (a token without one would be valid forever)', () => {
+    const forever = jwt({ sub: 'x', exp: undefined });
+    const e = refused(() => verifyJwt(forever, opts()));
+    expect(e.reason).toBe(AuthFailure.MISSING_EXP);
+    expect(e.message).toBe('JWT has no exp claim (expiry), required by auth.jwt.requireExp');
+    expect(refused(() => verifyJwt(forever, opts({ requireExp: true }))).reason).toBe(AuthFailure.MISSING_EXP);
+    expect(verifyJwt(forever, opts({ requireExp: false })).sub).toBe('x');
+    // The signature is checked first: a forged token without exp is a bad signature, not a missing exp.
+    expect(refused(() => verifyJwt(jwt({ exp: undefined }, undefined, 'another secret of thirty-two bytes!'), opts())).reason).toBe(AuthFailure.BAD_SIGNATURE);
   });
 
   it('checks exp and nbf with a 30 s tolerance', () => {
@@ -223,6 +238,16 @@ describe('credentials', () => {
   });
 });
 
+/** createAuthenticator, for credentials it answers synchronously (API tokens, HS256). */
+function syncAuth(...args: Parameters<typeof createAuthenticator>): (r: AuthRequest, p?: Protection) => Principal {
+  const authenticate = createAuthenticator(...args);
+  return (r, p) => {
+    const v = authenticate(r, p);
+    if (v instanceof Promise) throw new Error('expected a synchronous answer');
+    return v;
+  };
+}
+
 describe('createAuthenticator', () => {
   const ALICE = generateToken();
   const BOB = generateToken();
@@ -240,7 +265,7 @@ describe('createAuthenticator', () => {
   const now = () => NOW;
 
   it('maps API tokens to their names and channels', () => {
-    const authenticate = createAuthenticator(auth(), { now });
+    const authenticate = syncAuth(auth(), { now });
     const alice = authenticate(req({ authorization: `Bearer ${ALICE}` }));
     expect(alice.name).toBe('alice');
     expect(alice.allows('alerts')).toBe(true);
@@ -258,7 +283,7 @@ describe('createAuthenticator', () => {
 
   it('remembers a verified JWT until it expires', () => {
     let t = NOW;
-    const authenticate = createAuthenticator(auth(), { now: () => t });
+    const authenticate = syncAuth(auth(), { now: () => t });
     const token = jwt({ sub: 'erin', aud: 'tickwire', exp: NOW + 60, channels: ['alerts'] });
     const first = authenticate(req({ authorization: `Bearer ${token}` }));
     expect(authenticate(req({ query: `token=${token}` }))).toBe(first); // not verified nor compiled again
@@ -272,7 +297,7 @@ describe('createAuthenticator', () => {
   });
 
   it('maps JWTs to their subject and channels claim', () => {
-    const authenticate = createAuthenticator(auth(), { now });
+    const authenticate = syncAuth(auth(), { now });
     const carol = authenticate(req({ authorization: `Bearer ${jwt({ sub: 'carol', aud: 'tickwire', channels: ['alerts'] })}` }));
     expect(carol.name).toBe('carol');
     expect(carol.allows('alerts')).toBe(true);
@@ -285,7 +310,7 @@ describe('createAuthenticator', () => {
   });
 
   it('refuses missing and unknown credentials with distinct reasons', () => {
-    const authenticate = createAuthenticator(auth(), { now });
+    const authenticate = syncAuth(auth(), { now });
     const missing = refused(() => authenticate(req({})));
     expect(missing.reason).toBe(AuthFailure.MISSING);
     expect(missing.message).toContain('Authorization: Bearer');
@@ -297,33 +322,73 @@ describe('createAuthenticator', () => {
     const forged = jwt({ aud: 'tickwire' }, undefined, 'not the server secret, but long enough');
     expect(refused(() => authenticate(req({ authorization: `Bearer ${forged}` }))).reason).toBe(AuthFailure.BAD_SIGNATURE);
     // Without jwt configured, a JWT is just an unknown token.
-    const tokensOnly = createAuthenticator(auth({ jwt: undefined }), { now });
+    const tokensOnly = syncAuth(auth({ jwt: undefined }), { now });
     expect(refused(() => tokensOnly(req({ authorization: `Bearer ${jwt({ aud: 'tickwire' })}` }))).reason).toBe(AuthFailure.UNKNOWN_TOKEN);
   });
 
   it('open: everyone is ANONYMOUS, credentials ignored', () => {
-    const authenticate = createAuthenticator(auth({ tokens: [], jwt: undefined }));
+    const authenticate = syncAuth(auth({ tokens: [], jwt: undefined }));
     expect(authenticate(req({}))).toBe(ANONYMOUS);
     expect(authenticate(req({ authorization: 'Bearer whatever' }))).toBe(ANONYMOUS);
   });
 
-  it('with CORS origins set, refuses other browser origins (not the server’s own host, not non-browsers)', () => {
-    const authenticate = createAuthenticator(auth({ tokens: [], jwt: undefined }), { cors: { origins: ['https://app.example.com'] } });
+  it('with CORS origins set, refuses other browser origins: the Host header never lets one in (DNS rebinding)', () => {
+    const authenticate = syncAuth(auth({ tokens: [], jwt: undefined }), { cors: { origins: ['https://app.example.com'] } });
     expect(authenticate(req({ origin: 'https://app.example.com' }))).toBe(ANONYMOUS);
     expect(authenticate(req({}))).toBe(ANONYMOUS);
-    expect(authenticate(req({ origin: 'http://gateway.local:8080', host: 'gateway.local:8080' }))).toBe(ANONYMOUS);
-    const e = refused(() => authenticate(req({ origin: 'https://evil.example', host: 'gateway.local:8080' })));
-    expect(e.reason).toBe(AuthFailure.ORIGIN);
-    expect(e.message).toBe('origin "https://evil.example" is not allowed (server.cors.origins)');
-    // Without a list, any origin.
-    expect(createAuthenticator(auth({ tokens: [], jwt: undefined }), { cors: { origins: [] } })(req({ origin: 'https://evil.example' }))).toBe(ANONYMOUS);
+    // A page on a rebinding name sends Origin and Host naming the same host: the request carries no Host to compare.
+    for (const origin of ['http://gateway.local:8080', 'http://evil.example', 'https://evil.example']) {
+      const e = refused(() => authenticate(req({ origin })));
+      expect(e.reason).toBe(AuthFailure.ORIGIN);
+      expect(e.message).toBe(`origin "${origin}" is not allowed (server.cors.origins)`);
+    }
+    // The server's own pages are known from the address it listens on.
+    const cors = new CorsPolicy({ origins: ['https://app.example.com'] });
+    const served = syncAuth(auth({ tokens: [], jwt: undefined }), { cors });
+    expect(refused(() => served(req({ origin: 'http://127.0.0.1:8080' }))).reason).toBe(AuthFailure.ORIGIN);
+    cors.listening('127.0.0.1', 8080);
+    expect(served(req({ origin: 'http://127.0.0.1:8080' }))).toBe(ANONYMOUS);
+    expect(served(req({ origin: 'http://localhost:8080' }))).toBe(ANONYMOUS);
+    expect(refused(() => served(req({ origin: 'http://127.0.0.1:8081' }))).reason).toBe(AuthFailure.ORIGIN);
+    // Without a list, any origin (public market data; browsers get no CORS headers to read HTTP answers).
+    expect(syncAuth(auth({ tokens: [], jwt: undefined }), { cors: { origins: [] } })(req({ origin: 'https://evil.example' }))).toBe(ANONYMOUS);
+  });
+
+  it('private: a credential always, in the Authorization header or subprotocol only, from own or named origins only', () => {
+    const open = syncAuth(auth({ tokens: [], jwt: undefined }));
+    const noCredentials = refused(() => open(req({ authorization: 'Bearer whatever' }), 'private'));
+    expect(noCredentials.reason).toBe(AuthFailure.PRIVATE);
+    expect(noCredentials.message).toBe('private route: this server has no credentials configured (auth.tokens or auth.jwt)');
+    expect(open(req({}), 'market')).toBe(ANONYMOUS);
+
+    const cors = new CorsPolicy({ origins: ['https://app.example.com'] });
+    cors.listening('127.0.0.1', 8080);
+    const authenticate = syncAuth(auth(), { cors, now });
+    expect(authenticate(req({ authorization: `Bearer ${ALICE}` }), 'private').name).toBe('alice');
+    expect(authenticate(req({ protocol: `tickwire.json, bearer.${ALICE}` }), 'private').name).toBe('alice');
+    expect(authenticate(req({ authorization: `Bearer ${jwt({ sub: 'erin', aud: 'tickwire' })}` }), 'private').name).toBe('erin');
+    expect(authenticate(req({ authorization: `Bearer ${ALICE}`, origin: 'https://app.example.com' }), 'private').name).toBe('alice');
+    expect(authenticate(req({ authorization: `Bearer ${ALICE}`, origin: 'http://localhost:8080' }), 'private').name).toBe('alice');
+    // ?token= makes a simple request (a form, an <img>) possible: not for private routes.
+    const query = refused(() => authenticate(req({ query: `token=${ALICE}` }), 'private'));
+    expect(query.reason).toBe(AuthFailure.PRIVATE);
+    expect(query.message).toContain('never ?token=');
+    expect(authenticate(req({ query: `token=${ALICE}` })).name).toBe('alice'); // fine for market data
+    expect(refused(() => authenticate(req({}), 'private')).reason).toBe(AuthFailure.MISSING);
+    const evil = refused(() => authenticate(req({ authorization: `Bearer ${ALICE}`, origin: 'http://evil.example' }), 'private'));
+    expect(evil.reason).toBe(AuthFailure.ORIGIN);
+    expect(evil.message).toContain('may not reach private routes');
+    // `*` lets any page read market data, never reach a private route.
+    const star = syncAuth(auth(), { cors: { origins: ['*'] }, now });
+    expect(star(req({ authorization: `Bearer ${ALICE}`, origin: 'https://whoever.example' })).name).toBe('alice');
+    expect(refused(() => star(req({ authorization: `Bearer ${ALICE}`, origin: 'https://whoever.example' }), 'private')).reason).toBe(AuthFailure.ORIGIN);
   });
 
   it('refuses a config built in code with a bad hash, pattern or secret', () => {
     const base = auth();
-    expect(() => createAuthenticator({ ...base, tokens: [{ name: 'x', sha256: 'not-hex', channels: ['*'] }] })).toThrow('auth.tokens[0].sha256');
-    expect(() => createAuthenticator({ ...base, tokens: [{ name: 'x', sha256: hashToken('t'), channels: ['trades:BTC*'] }] })).toThrow('auth.tokens[0].channels');
-    expect(() => createAuthenticator({ ...base, jwt: { secret: 'short', issuer: undefined, audience: undefined } })).toThrow('auth.jwt.secret');
+    expect(() => syncAuth({ ...base, tokens: [{ name: 'x', sha256: 'not-hex', channels: ['*'] }] })).toThrow('auth.tokens[0].sha256');
+    expect(() => syncAuth({ ...base, tokens: [{ name: 'x', sha256: hashToken('t'), channels: ['trades:BTC*'] }] })).toThrow('auth.tokens[0].channels');
+    expect(() => syncAuth({ ...base, jwt: { secret: 'short', issuer: undefined, audience: undefined } })).toThrow('auth.jwt.secret');
   });
 });
 

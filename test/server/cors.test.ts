@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from '../../src/config/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
 import { CorsPolicy } from '../../src/server/cors.ts';
-import { normalizeOrigin } from '../../src/security/origin.ts';
+import { normalizeOrigin, ownOrigins } from '../../src/security/origin.ts';
 import { startServer, type Running } from './helpers.ts';
 
 const TOKEN = 'tw_cors-0123456789abcdefghijklmnopqrstuvwxyzABC';
@@ -126,6 +126,32 @@ describe('actual requests', () => {
   });
 });
 
+describe('DNS rebinding', () => {
+  it('a page on a rebinding name (Origin and Host both naming it) is refused on HTTP and the upgrade; the server’s own page is not', async () => {
+    const own = await startServer({ auth: { ...AUTH, httpRate: null }, cors: { origins: [APP] } });
+    try {
+      const host = `evil.example:${own.port}`;
+      const evil = `http://${host}`;
+      const bearer = `Bearer ${TOKEN}`;
+      const refusedHttp = await call(own.base, '/v1/symbols', { origin: evil, host, authorization: bearer });
+      expect(refusedHttp.status).toBe(401);
+      expect(JSON.parse(refusedHttp.text).error.message).toBe(`origin "${evil}" is not allowed (server.cors.origins)`);
+      const upgrade = await call(own.base, '/v1/stream', {
+        origin: evil, host, authorization: bearer, connection: 'Upgrade', upgrade: 'websocket',
+        'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      });
+      expect(upgrade.status).toBe(401);
+      expect(JSON.parse(upgrade.text).error.code).toBe('UNAUTHORIZED');
+      // The dashboard, served by this server on its loopback address, whatever Host says.
+      for (const origin of [`http://127.0.0.1:${own.port}`, `http://localhost:${own.port}`]) {
+        expect((await call(own.base, '/v1/symbols', { origin, host, authorization: bearer })).status, origin).toBe(200);
+      }
+    } finally {
+      await own.server.close();
+    }
+  });
+});
+
 describe('other configurations', () => {
   it('[*] echoes any origin', async () => {
     const any = await startServer({ cors: { origins: ['*'] } });
@@ -165,14 +191,39 @@ describe('CorsPolicy and origins', () => {
     }
   });
 
-  it('matches an origin as the browser sends it, and the server’s own host for the WebSocket', () => {
+  it('matches an origin as the browser sends it, and the server’s own pages by the bound address, never by Host', () => {
     const p = new CorsPolicy({ origins: ['https://app.example.com'] });
     expect(p.allowsOrigin('https://app.example.com')).toBe(true);
     expect(p.allowsOrigin('https://APP.example.com:443')).toBe(true);
     expect(p.allowsOrigin('https://app.example.com:8443')).toBe(false);
     expect(p.allowsOrigin('')).toBe(true);
-    expect(p.allowsOrigin('http://gw:8080', 'gw:8080')).toBe(true);
-    expect(p.allowsOrigin('http://gw:8080', 'other:8080')).toBe(false);
+    expect(p.allowsOrigin('http://127.0.0.1:8080')).toBe(false); // not listening yet
+    p.listening('127.0.0.1', 8080);
+    for (const own of ['http://127.0.0.1:8080', 'http://localhost:8080', 'http://[::1]:8080', 'http://LOCALHOST:8080/']) expect(p.allowsOrigin(own), own).toBe(true);
+    for (const other of ['http://127.0.0.1:8081', 'https://127.0.0.1:8080', 'http://gw:8080', 'null']) expect(p.allowsOrigin(other), other).toBe(false);
     expect(new CorsPolicy({ origins: [] }).allowsOrigin('https://anything.example')).toBe(true);
+  });
+
+  it('private origins: own pages and origins listed by name; * and no list let no page in', () => {
+    const named = new CorsPolicy({ origins: ['https://app.example.com'] });
+    named.listening('::1', 9000);
+    expect(named.allowsPrivateOrigin('')).toBe(true);
+    expect(named.allowsPrivateOrigin('https://app.example.com')).toBe(true);
+    expect(named.allowsPrivateOrigin('http://[::1]:9000')).toBe(true);
+    expect(named.allowsPrivateOrigin('https://evil.example')).toBe(false);
+    const star = new CorsPolicy({ origins: ['*'] });
+    expect(star.allowsOrigin('https://evil.example')).toBe(true);
+    expect(star.allowsPrivateOrigin('https://evil.example')).toBe(false);
+    expect(new CorsPolicy({ origins: [] }).allowsPrivateOrigin('https://evil.example')).toBe(false);
+  });
+
+  it('own origins follow the bound address: loopback and every-interface binds, one IP literal, never a name', () => {
+    expect(ownOrigins('127.0.0.1', 8080)).toEqual(['http://localhost:8080', 'http://127.0.0.1:8080', 'http://[::1]:8080']);
+    expect(ownOrigins('0.0.0.0', 80)).toEqual(['http://localhost', 'http://127.0.0.1', 'http://[::1]']);
+    expect(ownOrigins('[::]', 8080)).toEqual(['http://localhost:8080', 'http://127.0.0.1:8080', 'http://[::1]:8080']);
+    expect(ownOrigins('127.0.0.2', 8080)).toEqual(['http://localhost:8080', 'http://127.0.0.1:8080', 'http://[::1]:8080', 'http://127.0.0.2:8080']);
+    expect(ownOrigins('10.1.2.3', 8080)).toEqual(['http://10.1.2.3:8080']);
+    expect(ownOrigins('fd00::1', 8080)).toEqual(['http://[fd00::1]:8080']);
+    expect(ownOrigins('gateway.example.com', 8080)).toEqual([]);
   });
 });

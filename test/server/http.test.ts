@@ -202,6 +202,20 @@ describe('unknown routes', () => {
     expect(del.status).toBe(404);
     await del.text();
   });
+
+  it('a 404 quotes the URL cut at 200 characters like every quoted value (a 10 KB URL is not echoed)', async () => {
+    const long = '/' + 'a'.repeat(10_000);
+    for (const [path, shape] of [[long, 'v1'], ['/streamer' + long, 'streamer']] as const) {
+      const res = await get(path);
+      expect(res.status).toBe(404);
+      const message: string = shape === 'v1' ? res.body.error.message : res.body.error;
+      expect(message.startsWith('no route for "GET /')).toBe(true);
+      expect(message.endsWith('…')).toBe(true);
+      expect(message.length).toBe('no route for '.length + 201);
+      expect(Buffer.byteLength(res.text)).toBeLessThan(400);
+    }
+    expect((await get('/nope')).body.error.message).toBe('no route for "GET /nope"');
+  });
 });
 
 describe('/metrics, /docs, /', () => {
