@@ -9,6 +9,7 @@
 import { TickRing } from '../buffers/tick-ring.ts';
 import type { BarsConfig, ExchangeConfig } from '../config/types.ts';
 import { BAR_FIELDS } from '../model/records.ts';
+import type { FeedCounters } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 
 /** What a connection is doing. `circuit_open`: too many failures in a row, resting before one more try. */
@@ -128,20 +129,11 @@ export interface FeedWorkerData {
 }
 
 /** Worker → main: counters since the worker started, plus its parse-time histogram. */
-export interface WorkerStatus {
+export interface WorkerStatus extends FeedCounters {
   type: 'status';
   state: ConnectionState;
   reconnects: number;
   frames: number;
-  trades: number;
-  quotes: number;
-  parseErrors: number;
-  lateTradesDropped: number;
-  duplicateTradesDropped: number;
-  /** Trades fetched over REST to fill reconnect gaps. */
-  recoveredTrades: number;
-  /** Reconnect gaps that could not be filled completely. */
-  unrecoveredGaps: number;
   clockOffsetMs: number;
   /** Local time of the last frame, ms; NaN before the first. */
   lastFrameAt: number;

@@ -8,7 +8,20 @@
 /** `circuit_open`: the connection failed too often in a row and rests before one more try. */
 export type ExchangeState = 'starting' | 'connecting' | 'connected' | 'reconnecting' | 'circuit_open' | 'restarting' | 'stopped';
 
-export interface ExchangeStatus {
+/** What an exchange's feed has counted since start: reported by its worker, summed over restarts. */
+export interface FeedCounters {
+  trades: number;
+  quotes: number;
+  parseErrors: number;
+  lateTradesDropped: number;
+  duplicateTradesDropped: number;
+  /** Trades fetched over REST to fill reconnect gaps. */
+  recoveredTrades: number;
+  /** Reconnect gaps that could not be filled completely (see lastError). */
+  unrecoveredGaps: number;
+}
+
+export interface ExchangeStatus extends FeedCounters {
   exchange: string;
   state: ExchangeState;
   symbols: string[];
@@ -23,15 +36,6 @@ export interface ExchangeStatus {
   /** Exchange clock minus local clock, ms (measured from trade times). */
   clockOffsetMs: number;
   messages: number;
-  trades: number;
-  quotes: number;
-  parseErrors: number;
-  lateTradesDropped: number;
-  duplicateTradesDropped: number;
-  /** Trades fetched over REST to fill reconnect gaps. */
-  recoveredTrades: number;
-  /** Reconnect gaps that could not be filled completely (see lastError). */
-  unrecoveredGaps: number;
   ringOverflow: number;
   /** Last error seen (message only), null when none. */
   lastError: string | null;

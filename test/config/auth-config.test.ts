@@ -2,24 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigText, parseConfig } from '../../src/config/load.ts';
 import { hashToken } from '../../src/server/auth.ts';
+import { configError } from '../support/config-error.ts';
 
 const SIM = { simulated: { symbols: ['SIM-BTC'] } };
 const HASH = hashToken('tw_some-token-0123456789abcdefghijklmnopqrstu');
 const SECRET = 'x'.repeat(32);
 
 const withAuth = (auth: unknown, server: Record<string, unknown> = {}) => ({ server, auth, exchanges: SIM });
-
-function configError(fn: () => unknown): ConfigError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ConfigError);
-  expect((err as ConfigError).code).toBe('INVALID_CONFIG');
-  return err as ConfigError;
-}
 
 /** The message lines of a rejected config, without the source prefix. */
 const problems = (input: unknown) => configError(() => parseConfig(input, 'c')).message.split('\n').map((l) => l.replace(/^c: /, ''));
