@@ -10,7 +10,7 @@
  *
  * | attack                                   | address    | rate                        |
  * | ---------------------------------------- | ---------- | --------------------------- |
- * | 50-wildcard unsubscribes, `trades:*:*` held | 127.0.0.3 | 10/s                       |
+ * | 50-wildcard unsubscribes, `trades:*:*` held | 127.0.0.3 | 20/s (the subscribe rate is 10/s) |
  * | `snapshot: 1000` over every bars channel | 127.0.0.3  | a subscribe + unsubscribe every 500 ms |
  * | 5,000 pipelined `GET /docs`, unread      | 127.0.0.3  | one socket every 5 s        |
  * | 64 MiB frame on an open stream           | 127.0.0.3  | one every 15 s              |
@@ -95,6 +95,19 @@ function openStream(localAddress: string, onMessage: (buf: Buffer) => void): Pro
   });
 }
 
+/** One upgrade from `localAddress`: its status (101 open; 0 no answer), the socket closed unless open. */
+function upgrade(url: string, localAddress: string): Promise<{ ws: WebSocket; status: number }> {
+  return new Promise((resolve) => {
+    const ws = tracked(new WebSocket(url, { perMessageDeflate: false, localAddress, handshakeTimeout: 10_000 }));
+    ws.on('error', () => resolve({ ws, status: 0 })); // after a refusal too: the first answer counts
+    ws.once('open', () => resolve({ ws, status: 101 }));
+    ws.once('unexpected-response', (_req, res) => {
+      ws.terminate();
+      resolve({ ws, status: res.statusCode ?? 0 });
+    });
+  });
+}
+
 /** Holds `trades:*:*` and sends unsubscribes of 50 wildcards over symbols that do not exist. */
 async function wildcardUnsubscribes(): Promise<void> {
   let n = 0;
@@ -108,7 +121,7 @@ async function wildcardUnsubscribes(): Promise<void> {
       continue;
     }
     ws.send(JSON.stringify({ op: 'subscribe', id: 0, channels: ['trades:*:*'] }));
-    while (ws.readyState === WebSocket.OPEN && (await pause(100))) {
+    while (ws.readyState === WebSocket.OPEN && (await pause(50))) {
       const channels = Array.from({ length: WILDCARDS_PER_MESSAGE }, () => `trades:*:NOPE${n++ % 100_000}`);
       ws.send(JSON.stringify({ op: 'unsubscribe', id: n, channels }));
       out.wildcardUnsubscribes.sent++;
@@ -169,23 +182,12 @@ async function flood(): Promise<void> {
     await Promise.all(
       Array.from({ length: data.floodConnections }, () => {
         out.flood.attempts++;
-        return new Promise<void>((resolve) => {
-          const ws = tracked(new WebSocket(`${base}?token=${data.token}`, { perMessageDeflate: false, localAddress: FLOOD_ADDRESS, handshakeTimeout: 10_000 }));
-          ws.once('open', () => {
+        return upgrade(`${base}?token=${data.token}`, FLOOD_ADDRESS).then(({ ws, status }) => {
+          if (status === 101) {
             out.flood.opened++;
             opened.push(ws);
-            resolve();
-          });
-          ws.once('unexpected-response', (_req, res) => {
-            if (res.statusCode === 503) out.flood.refused503++;
-            else out.flood.other++;
-            ws.terminate();
-            resolve();
-          });
-          ws.once('error', () => {
-            out.flood.other++;
-            resolve();
-          });
+          } else if (status === 503) out.flood.refused503++;
+          else out.flood.other++;
         });
       }),
     );
@@ -269,26 +271,13 @@ function forgedHttp(token: string): Promise<void> {
 }
 
 /** One upgrade with a forged token. */
-function forgedUpgrade(token: string): Promise<void> {
-  return new Promise((resolve) => {
-    out.forgedJwts.sent++;
-    const ws = tracked(new WebSocket(`${base}?token=${token}`, { perMessageDeflate: false, localAddress: JWT_ADDRESS, handshakeTimeout: 10_000 }));
-    ws.once('open', () => {
-      out.forgedJwts.accepted++;
-      ws.terminate();
-      resolve();
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      if (res.statusCode === 401) out.forgedJwts.refused401++;
-      else out.forgedJwts.other++;
-      ws.terminate();
-      resolve();
-    });
-    ws.once('error', () => {
-      out.forgedJwts.other++;
-      resolve();
-    });
-  });
+async function forgedUpgrade(token: string): Promise<void> {
+  out.forgedJwts.sent++;
+  const { ws, status } = await upgrade(`${base}?token=${token}`, JWT_ADDRESS);
+  ws.terminate();
+  if (status === 401) out.forgedJwts.refused401++;
+  else if (status === 101) out.forgedJwts.accepted++;
+  else out.forgedJwts.other++;
 }
 
 /** Forged JWTs, every kind in turn: 10 HTTP requests and one upgrade a second. */
