@@ -55,6 +55,7 @@ const PARALLEL = [
   'test/sim/market.test.ts',
   'test/soak/frame-scan.test.ts',
   'test/soak/growth.test.ts',
+  'test/soak/hostile.test.ts',
   'test/soak/options.test.ts',
   'test/soak/trade-tape.test.ts',
   'test/soak/verdict.test.ts',

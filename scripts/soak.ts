@@ -1,5 +1,5 @@
 /**
- * `npm run soak [-- --duration 60s --rate 2000 --subscribers 100 --out DIR]`:
+ * `npm run soak [-- --duration 60s --rate 2000 --subscribers 100 --out DIR --hostile]`:
  * drives rated load through a real tickwire for a while and judges whether
  * its memory keeps growing and whether anything was lost (README, "Soak").
  *
@@ -10,7 +10,7 @@
  */
 import { TickwireError } from '../src/errors.ts';
 import { SOAK_USAGE, parseSoakArgs, type SoakOptions } from './soak/options.ts';
-import { writeReports } from './soak/report.ts';
+import { phaseLine, writeReports } from './soak/report.ts';
 import { runSoak } from './soak/run.ts';
 
 let options: SoakOptions | undefined;
@@ -41,6 +41,11 @@ console.log(
     `latency p50 ${lat.p50.toFixed(2)} p99 ${lat.p99.toFixed(2)} max ${lat.max.toFixed(1)} ms; ` +
     `${verdict.heap.detail}; ${verdict.external.detail}; ${verdict.rss.detail}`,
 );
+if (report.hostile !== undefined) {
+  console.log(phaseLine('without attacks', report.hostile.calm));
+  console.log(phaseLine('under attack', report.hostile.attacked));
+  console.log(`attacks: ${JSON.stringify(report.hostile.outcomes)}`);
+}
 console.log(`report: ${files.json}\n        ${files.markdown}`);
 if (verdict.pass) {
   console.log('soak: PASS');

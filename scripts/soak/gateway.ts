@@ -4,7 +4,8 @@
  * the `binance` adapter pointed at the soak's fake exchange, trades only,
  * the default timeframes (1m 5m 15m 1h) and history, and closed bars
  * persisted in LMDB at `storagePath` as a config file's default does
- * (backfill off: the fake exchange has no klines endpoint).
+ * (backfill off: the fake exchange has no klines endpoint). With `--hostile`
+ * it also requires HS256 JWTs and holds small connection caps (GatewayArgs).
  *
  * Started by the orchestrator with `fork(..., { execArgv: ['--expose-gc',
  * '--import', 'tsx'] })` and `GatewayArgs` as JSON in argv[2]. Over IPC it
@@ -44,10 +45,17 @@ if (typeof gc !== 'function') fail('the soak gateway needs --expose-gc');
 if (process.send === undefined) fail('the soak gateway runs as a forked child (it is driven over IPC)');
 const args = JSON.parse(process.argv[2] ?? '{}') as GatewayArgs;
 
+const hostile = args.hostile;
 const tickwire = createTickwire({
-  server: { host: '127.0.0.1', port: 0 },
+  server: {
+    host: '127.0.0.1',
+    port: 0,
+    ...(hostile === undefined ? {} : { maxConnections: hostile.maxConnections, maxConnectionsPerAddress: hostile.maxConnectionsPerAddress }),
+  },
   exchanges: { binance: { url: args.exchangeUrl, symbols: args.symbols, channels: ['trades'] } },
   storage: args.storagePath === null ? false : { path: args.storagePath, backfill: false },
+  // --hostile: a protected server (HS256), so forged tokens have something to be refused by.
+  ...(hostile === undefined ? {} : { auth: { jwt: { secret: hostile.jwtSecret } } }),
 });
 const server = createServer(tickwire, { host: '127.0.0.1', port: 0 });
 /** monitorEventLoopDelay's timer period, ms: its figures are timer intervals, so this is subtracted. */

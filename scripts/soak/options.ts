@@ -35,6 +35,8 @@ export interface SoakOptions {
   storage: boolean;
   /** Self-check: the gateway retains this many bytes of JS heap per minute on purpose (0: off). */
   leakBytesPerMin: number;
+  /** Attackers (scripts/soak/attacker-worker.ts) from a third of the run on, against a JWT-protected gateway with small caps. */
+  hostile: boolean;
 }
 
 /** What `npm run soak -- --help` prints (and a bad flag, after the error). */
@@ -50,7 +52,9 @@ export const SOAK_USAGE = `usage: npm run soak -- [--duration 10m] [--rate 2000]
   --client-threads N  worker threads for the subscribers (default 2)
   --seed N            seed of trade prices and sizes (default 7)
   --storage on|off    persist closed bars in LMDB, in a temporary directory (default on, as tickwire.yaml's default)
-  --leak MB           self-check: make the gateway retain MB of heap per minute, to see the verdict fail (default 0)`;
+  --leak MB           self-check: make the gateway retain MB of heap per minute, to see the verdict fail (default 0)
+  --hostile           from a third of the run on, attack the gateway (issue 18's attacks, bounded rates) and
+                      report the subscribers' latency and loss with and without the attacks`;
 
 /** Milliseconds of a duration flag: `90` (s), `90s`, `10m`, `1h`, `500ms`. */
 export function parseDuration(flag: string, text: string): number {
@@ -99,6 +103,7 @@ export function parseSoakArgs(argv: readonly string[], cwd = process.cwd()): Soa
         seed: { type: 'string' },
         storage: { type: 'string' },
         leak: { type: 'string' },
+        hostile: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -132,5 +137,6 @@ export function parseSoakArgs(argv: readonly string[], cwd = process.cwd()): Soa
     seed: parseIntFlag('--seed', values.seed, 7, 0, 0xffff_ffff),
     storage: values.storage !== 'off',
     leakBytesPerMin: parseIntFlag('--leak', values.leak, 0, 0, 1_000) * 1024 * 1024,
+    hostile: values.hostile === true,
   };
 }

@@ -55,6 +55,8 @@ export interface SubscriberWorkerData {
   sendTimes: SharedArrayBuffer;
   /** Bars asked as a snapshot on subscribe. */
   snapshot: number;
+  /** The loopback address each connection binds to (parallel to `symbols`; absent: the system's choice). */
+  localAddresses?: string[];
 }
 
 export type SubscriberCommand = { type: 'window' } | { type: 'close' };
@@ -99,6 +101,8 @@ export interface GatewayArgs {
   storagePath: string | null;
   /** Self-check (`--leak`): JS heap to retain on purpose, bytes per minute; 0 off. */
   leakBytesPerMin: number;
+  /** `--hostile`: HS256 JWTs with this secret required, and these connection caps. */
+  hostile?: { jwtSecret: string; maxConnections: number; maxConnectionsPerAddress: number };
 }
 
 export type GatewayCommand = { type: 'sample' } | { type: 'stop' };
@@ -126,3 +130,39 @@ export type GatewayEvent =
   | GatewaySample
   | { type: 'stopped'; shutdownMs: number }
   | { type: 'failed'; message: string };
+
+// ── attacker thread (attacker-worker.ts), --hostile ─────────────────────────
+
+export interface AttackerWorkerData {
+  /** The gateway, `127.0.0.1:<port>`. */
+  host: string;
+  port: number;
+  /** A valid JWT: the attacks that need an open stream carry it (a hostile client with a credential). */
+  token: string;
+  /** The gateway's HS256 secret, to forge tokens close to valid ones. */
+  secret: string;
+  /** WebSockets the flood opens at once from its own address (more than the per-address cap). */
+  floodConnections: number;
+}
+
+export type AttackerCommand = { type: 'start' } | { type: 'stop' } | { type: 'close' };
+
+/** What the attacks did and what became of them, counted by the attacker. */
+export interface AttackOutcomes {
+  /** Unsubscribes of 50 unknown-symbol wildcards each, against `trades:*:*` held; replies by type or error code. */
+  wildcardUnsubscribes: { sent: number; replies: Record<string, number> };
+  /** Subscribes with `snapshot: 1000` over every bars channel; bytes received, replies by type or code. */
+  snapshots: { sent: number; bytesReceived: number; replies: Record<string, number> };
+  /** Sockets pipelining `GET /docs` without reading: opened, closed by the server, requests written. */
+  pipelined: { sockets: number; closedByServer: number; requestsWritten: number };
+  /** WebSocket floods past the per-address cap: upgrades tried, opened, refused 503, other outcomes. */
+  flood: { attempts: number; opened: number; refused503: number; other: number };
+  /** 64 MiB frames sent on an open stream: sent, and the connection closed by the server after it. */
+  oversized: { sent: number; closed: number; closeCodes: Record<string, number> };
+  /** Slowloris sockets (a header byte every 2 s, never ending): opened, closed by the server, lifetime ms. */
+  slowloris: { opened: number; closedByServer: number; lifetimeMs: { min: number; max: number } };
+  /** Forged JWTs, HTTP and upgrade: sent, refused 401, accepted (must stay 0), other outcomes; per kind sent. */
+  forgedJwts: { sent: number; refused401: number; accepted: number; other: number };
+}
+
+export type AttackerEvent = { type: 'ready' } | { type: 'stopped'; outcomes: AttackOutcomes } | { type: 'failed'; message: string };

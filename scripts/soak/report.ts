@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { HostileReport, PhaseFigures } from './hostile.ts';
 import type { SoakVerdict, SoakTotals } from './verdict.ts';
 
 /** Latency percentiles, ms. */
@@ -22,6 +23,8 @@ export interface SoakSample {
   tSec: number;
   /** False for warm-up samples (shown, not judged). */
   judged: boolean;
+  /** `--hostile`: the attacks ran during this window. */
+  attacked: boolean;
   rssBytes: number;
   heapUsedBytes: number;
   heapTotalBytes: number;
@@ -70,6 +73,8 @@ export interface SoakReport {
     storage: boolean;
     /** Self-check leak injected into the gateway, MB per minute (0: none). */
     leakMbPerMin: number;
+    /** Attacks ran from `hostile.attackStartSec` on. */
+    hostile: boolean;
   };
   host: { node: string; platform: string; cpus: number; cpuModel: string };
   samples: SoakSample[];
@@ -79,6 +84,8 @@ export interface SoakReport {
   /** `stop` → gateway stopped, ms (NaN when it did not answer). */
   shutdownMs: number | null;
   verdict: SoakVerdict;
+  /** `--hostile` runs only. */
+  hostile?: HostileReport;
 }
 
 const MB = 1024 * 1024;
@@ -94,7 +101,7 @@ function ms(v: number): string {
 /** The line printed per sample. */
 export function progressLine(s: SoakSample): string {
   return (
-    `[${s.tSec.toFixed(0).padStart(4)}s${s.judged ? ' ' : '*'}] ` +
+    `[${s.tSec.toFixed(0).padStart(4)}s${s.judged ? (s.attacked ? '!' : ' ') : '*'}] ` +
     `rss ${mb(s.rssBytes).padStart(6)} MB  heap ${mb(s.heapUsedBytes, 2).padStart(6)} MB  ` +
     `ext ${mb(s.externalBytes)} MB  cpu ${s.cpuPercent.toFixed(0).padStart(3)}% (load ${s.loadCpuPercent.toFixed(0)}%, la ${s.loadAverage.toFixed(1)})  ` +
     `loop p99 ${ms(s.eventLoopMs.p99)} ms  ` +
@@ -151,7 +158,45 @@ export function markdownReport(r: SoakReport): string {
     );
   }
   lines.push('', '`*` warm-up, not judged. Memory is sampled right after a forced full GC; its pause (GC ms) shows in the next window\'s latency.', '');
+  if (r.hostile !== undefined) lines.push(...hostileMarkdown(r.hostile));
   return lines.join('\n');
+}
+
+/** One line of a phase: latency, RSS and seq losses. */
+export function phaseLine(name: string, p: PhaseFigures): string {
+  const l = p.latencyMs;
+  return `${name}: ${p.samples} windows, latency p50 ${ms(l.p50)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms over ${l.count.toLocaleString('en-US')} trades; RSS at most ${mb(p.maxRssBytes)} MB; ${p.missed} missed by seq`;
+}
+
+/** The `--hostile` section: baseline vs attacked, what the attacker saw, what the gateway counted. */
+function hostileMarkdown(h: HostileReport): string[] {
+  const lines = [
+    '## Hostile clients',
+    '',
+    `Attacks from ${h.attackStartSec} s on (\`!\` rows), in a thread of their own (scripts/soak/attacker-worker.ts).`,
+    '',
+    `- ${phaseLine('without attacks (judged windows before them)', h.calm)}`,
+    `- ${phaseLine('under attack', h.attacked)}`,
+    '',
+  ];
+  const o = h.outcomes;
+  if (o !== null) {
+    const counts = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+    lines.push(
+      '| attack | outcome |',
+      '| --- | --- |',
+      `| unsubscribes of 50 unknown wildcards, trades:*:* held | ${o.wildcardUnsubscribes.sent} sent; replies: ${counts(o.wildcardUnsubscribes.replies)} |`,
+      `| snapshot 1000 over every bars channel | ${o.snapshots.sent} sent, ${mb(o.snapshots.bytesReceived)} MB received; replies: ${counts(o.snapshots.replies)} |`,
+      `| 5,000 pipelined GET /docs, unread | ${o.pipelined.sockets} sockets (${o.pipelined.requestsWritten} requests), ${o.pipelined.closedByServer} closed by the server |`,
+      `| WebSocket flood past the per-address cap | ${o.flood.attempts} upgrades: ${o.flood.opened} opened, ${o.flood.refused503} refused 503, ${o.flood.other} other |`,
+      `| 64 MiB frames | ${o.oversized.sent} sent, ${o.oversized.closed} closed (codes: ${counts(o.oversized.closeCodes)}) |`,
+      `| slowloris | ${o.slowloris.opened} opened, ${o.slowloris.closedByServer} closed by the server after ${(o.slowloris.lifetimeMs.min / 1000).toFixed(1)}–${(o.slowloris.lifetimeMs.max / 1000).toFixed(1)} s |`,
+      `| forged JWTs (HTTP and upgrade) | ${o.forgedJwts.sent} sent: ${o.forgedJwts.refused401} refused 401, ${o.forgedJwts.accepted} accepted, ${o.forgedJwts.other} other |`,
+      '',
+    );
+  }
+  lines.push('Gateway counters at the end (`/metrics`):', '', ...Object.entries(h.metrics).map(([k, v]) => `- \`${k}\` ${v}`), '');
+  return lines;
 }
 
 /** Write `<dir>/soak-<time>.json` and `.md`; returns their paths. */

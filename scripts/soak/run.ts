@@ -22,14 +22,25 @@ import { latencyHistogram, merge, summarize } from '../../bench/load/latency.ts'
 import { startChild, startWorker } from '../../bench/load/peers.ts';
 import { SendTimes } from '../../bench/load/send-times.ts';
 import { Endpoint } from './endpoint.ts';
+import { FLOOD_CONNECTIONS, attackStartMs, hostileReasons, hostileSetup, outcomeMetrics, subscriberAddress, type HostileReport, type PhaseFigures } from './hostile.ts';
 import type { SoakOptions } from './options.ts';
-import type { ExchangeWindow, ExchangeWorkerData, GatewayArgs, GatewaySample, SubscriberWindow, SubscriberWorkerData } from './protocol.ts';
+import type {
+  AttackOutcomes,
+  AttackerWorkerData,
+  ExchangeWindow,
+  ExchangeWorkerData,
+  GatewayArgs,
+  GatewaySample,
+  SubscriberWindow,
+  SubscriberWorkerData,
+} from './protocol.ts';
 import { progressLine, type LatencyMs, type SoakReport, type SoakSample } from './report.ts';
 import { judgeSoak, type SoakTotals } from './verdict.ts';
 
 const EXCHANGE_ENTRY = new URL('./exchange-worker.ts', import.meta.url);
 const SUBSCRIBER_ENTRY = new URL('./subscriber-worker.ts', import.meta.url);
 const GATEWAY_ENTRY = new URL('./gateway.ts', import.meta.url);
+const ATTACKER_ENTRY = new URL('./attacker-worker.ts', import.meta.url);
 
 /** Bars each subscriber asks as a snapshot when it subscribes. */
 const SNAPSHOT_BARS = 10;
@@ -41,6 +52,8 @@ const REPLY_TIMEOUT_MS = 15_000;
 const CLOSE_GRACE_MS = 5_000;
 /** After sending stops, how long deliveries may take to add up, ms. */
 const DRAIN_MS = 10_000;
+/** How long the attacker may take to end its attacks when asked (a 64 MiB frame waits up to 10 s for its close), ms. */
+const ATTACKER_STOP_MS = 30_000;
 
 /** The report's view of a latency histogram (recorded in µs): ms, and zeros when it is empty. */
 function latencyMs(h: Histogram): LatencyMs {
@@ -86,13 +99,22 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
   let storagePath: string | null = null;
   let gateway: Endpoint | undefined;
   let exchange: Endpoint | undefined;
+  let attacker: Endpoint | undefined;
+  const hostile = opts.hostile ? hostileSetup(opts.subscribers) : undefined;
+  const attackAtMs = opts.hostile ? attackStartMs(opts.durationMs, opts.intervalMs) : Infinity;
+  let attacking = false;
+  let outcomes: AttackOutcomes | null = null;
+  let outcomeCounters: Record<string, number> = {};
+  const calmLatency = latencyHistogram();
+  const attackedLatency = latencyHistogram();
+  const auth: Record<string, string> = hostile === undefined ? {} : { authorization: `Bearer ${hostile.token}` };
   const subscribers: Endpoint[] = [];
 
   /** GET `route` on the gateway; counts a failure and returns undefined on any error. */
   const getJson = async (route: string): Promise<unknown> => {
     try {
-      const res = await fetch(base + route, { signal: AbortSignal.timeout(REPLY_TIMEOUT_MS) });
-      const body: unknown = await res.json();
+      const res = await fetch(base + route, { headers: auth, signal: AbortSignal.timeout(REPLY_TIMEOUT_MS) });
+      const body: unknown = route === '/metrics' ? await res.text() : await res.json();
       if (res.status !== 200) throw new Error(`HTTP ${res.status} ${JSON.stringify(body)}`);
       return body;
     } catch (err) {
@@ -121,7 +143,7 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
     const { url } = await exchange.wait<{ type: 'listening'; url: string }>('listening', START_TIMEOUT_MS);
 
     if (opts.storage) storagePath = mkdtempSync(path.join(os.tmpdir(), 'tickwire-soak-'));
-    const args: GatewayArgs = { exchangeUrl: url, symbols: opts.symbols, storagePath, leakBytesPerMin: opts.leakBytesPerMin };
+    const args: GatewayArgs = { exchangeUrl: url, symbols: opts.symbols, storagePath, leakBytesPerMin: opts.leakBytesPerMin, hostile: hostile?.gateway };
     const child = startChild(GATEWAY_ENTRY, [JSON.stringify(args)], undefined, ['--expose-gc']);
     gateway = new Endpoint('gateway', child, onFailure);
     const { port } = await gateway.wait<{ type: 'ready'; port: number }>('ready', START_TIMEOUT_MS);
@@ -129,18 +151,25 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
     log(`gateway pid ${child.pid} on ${base}; fake exchange ${url}; ${opts.subscribers} subscribers over ${opts.clientThreads} threads`);
 
     for (let t = 0; t < opts.clientThreads; t++) {
-      const mine = assignment.filter((_, i) => i % opts.clientThreads === t);
+      const mine = assignment.map((_, i) => i).filter((i) => i % opts.clientThreads === t);
       const worker = startWorker(SUBSCRIBER_ENTRY, {
-        url: `ws://127.0.0.1:${port}/v1/stream`,
+        url: `ws://127.0.0.1:${port}/v1/stream${hostile === undefined ? '' : `?token=${hostile.token}`}`,
         exchange: 'binance',
-        symbols: mine,
+        symbols: mine.map((i) => assignment[i]!),
         sendTimes,
         snapshot: SNAPSHOT_BARS,
+        // --hostile: under the per-address cap the flood runs into.
+        localAddresses: hostile === undefined ? undefined : mine.map(subscriberAddress),
       } satisfies SubscriberWorkerData);
       const ep = new Endpoint(`subscriber thread ${t + 1}`, worker, onFailure);
       subscribers.push(ep);
     }
     await Promise.all(subscribers.map((s) => s.wait('ready', START_TIMEOUT_MS)));
+    if (hostile !== undefined) {
+      const data: AttackerWorkerData = { host: '127.0.0.1', port, token: hostile.token, secret: hostile.secret, floodConnections: FLOOD_CONNECTIONS };
+      attacker = new Endpoint('attacker thread', startWorker(ATTACKER_ENTRY, data), onFailure);
+      await attacker.wait('ready', START_TIMEOUT_MS);
+    }
     await exchange.ask({ type: 'go', timeoutMs: START_TIMEOUT_MS }, 'going', START_TIMEOUT_MS + 5_000);
 
     // Zero every window at the start of load.
@@ -186,9 +215,11 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
         missed += w.missed;
       }
       const tMs = Math.min(k * opts.intervalMs, opts.durationMs);
+      if (tMs >= opts.warmupMs) (attacking ? attackedLatency : calmLatency).add(latency);
       const sample: SoakSample = {
         tSec: tMs / 1000,
         judged: tMs >= opts.warmupMs,
+        attacked: attacking,
         rssBytes: g.rssBytes,
         heapUsedBytes: g.heapUsedBytes,
         heapTotalBytes: g.heapTotalBytes,
@@ -215,6 +246,18 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
         completed = true;
         break;
       }
+      if (attacker !== undefined && !attacking && tMs >= attackAtMs) {
+        attacker.send({ type: 'start' });
+        attacking = true;
+        log('attacks started');
+      }
+    }
+
+    // ── attacks end before the drain: what the subscribers are owed must arrive ──
+    if (attacker !== undefined && attacking) {
+      outcomes = (await attacker.ask<{ type: 'stopped'; outcomes: AttackOutcomes }>({ type: 'stop' }, 'stopped', ATTACKER_STOP_MS)).outcomes;
+      const text = await getJson('/metrics');
+      if (typeof text === 'string') outcomeCounters = outcomeMetrics(text);
     }
 
     // ── drain: every trade sent must reach every subscriber of its symbol ──
@@ -234,6 +277,7 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
     onFailure(`soak aborted: ${(err as Error).message}`);
   } finally {
     // ── take-down: subscribers, then the gateway (its shutdown timed), then the exchange ──
+    await attacker?.close({ type: 'close' }, CLOSE_GRACE_MS);
     await Promise.all(subscribers.map((s) => s.close({ type: 'close' }, CLOSE_GRACE_MS)));
     if (gateway !== undefined) {
       const stopped = gateway.wait<{ type: 'stopped'; shutdownMs: number }>('stopped', CLOSE_GRACE_MS).then(
@@ -249,9 +293,21 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
   }
 
   const totals = soakTotals(lastWindows, lastExchange, lastStatus, { httpErrors, messages: messagesTotal, bars: barsTotal }, assignment, opts.symbols);
+  const report: HostileReport | undefined = opts.hostile
+    ? {
+        attackStartSec: attackAtMs / 1000,
+        calm: phase(samples.filter((s) => s.judged && !s.attacked), calmLatency, samples),
+        attacked: phase(samples.filter((s) => s.attacked), attackedLatency, samples),
+        outcomes,
+        metrics: outcomeCounters,
+      }
+    : undefined;
+  if (report !== undefined && attacking) failures.push(...hostileReasons(outcomes));
+  if (report !== undefined && !attacking) failures.push('the run ended before the attacks started');
   const verdict = judgeSoak(
     samples.map((s) => ({ tMs: s.tSec * 1000, heapUsedBytes: s.heapUsedBytes, externalBytes: s.externalBytes, rssBytes: s.rssBytes })),
-    opts.warmupMs,
+    // Attacked runs judge memory under attack: from two samples after the attacks start.
+    opts.hostile ? Math.max(opts.warmupMs, attackAtMs + 2 * opts.intervalMs) : opts.warmupMs,
     totals,
     failures,
   );
@@ -271,6 +327,7 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
       seed: opts.seed,
       storage: opts.storage,
       leakMbPerMin: opts.leakBytesPerMin / (1024 * 1024),
+      hostile: opts.hostile,
     },
     host: { node: process.versions.node, platform: `${process.platform}-${process.arch}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' },
     samples,
@@ -278,6 +335,20 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void, si
     latencyMs: latencyMs(overall),
     shutdownMs,
     verdict,
+    ...(report === undefined ? {} : { hostile: report }),
+  };
+}
+
+/** A phase's figures: its windows' latency, largest RSS, and the seq losses counted during it. */
+function phase(windows: readonly SoakSample[], latency: Histogram, all: readonly SoakSample[]): PhaseFigures {
+  const first = windows[0];
+  const before = first === undefined ? undefined : all[all.indexOf(first) - 1];
+  const last = windows.at(-1);
+  return {
+    samples: windows.length,
+    latencyMs: latencyMs(latency),
+    maxRssBytes: windows.reduce((m, s) => Math.max(m, s.rssBytes), 0),
+    missed: last === undefined ? 0 : last.missed - (before?.missed ?? 0),
   };
 }
 

@@ -114,8 +114,8 @@ function onMessage(sub: Subscriber, buf: Buffer): void {
   }
 }
 
-function connect(symbol: string): Subscriber {
-  const ws = new WebSocket(data.url, { perMessageDeflate: false });
+function connect(symbol: string, localAddress: string | undefined): Subscriber {
+  const ws = new WebSocket(data.url, { perMessageDeflate: false, localAddress });
   const sub: Subscriber = {
     symbol,
     tradesChannel: `trades:${data.exchange}:${symbol}`,
@@ -160,7 +160,7 @@ function window(): SubscriberWindow {
   return w;
 }
 
-const subscribers = data.symbols.map(connect);
+const subscribers = data.symbols.map((symbol, i) => connect(symbol, data.localAddresses?.[i]));
 
 port.on('message', (cmd: SubscriberCommand) => {
   if (cmd.type === 'window') {

@@ -4,67 +4,23 @@
  * flush interval before the kill, identical; stopped with SIGTERM, it flushes
  * everything and exits 0 within 2 s.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { type Candle, durableWorkdir, killChildren, startTickwire } from '../support/tickwire-process.ts';
 import { until } from '../support/until.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin/tickwire.mjs');
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL');
-      await new Promise((r) => c.once('exit', r));
-    }
-  }
+  await killChildren(children);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-type Candle = Record<string, unknown> & { openTime: number };
-
-function workdir(flushMs: number): string {
-  const cwd = mkdtempSync(path.join(tmpdir(), 'tickwire-durability-'));
-  dirs.push(cwd);
-  writeFileSync(
-    path.join(cwd, 'tickwire.yaml'),
-    [
-      'server: { host: 127.0.0.1, port: 0 }',
-      'timeframes: [1s, 5s, 1m]',
-      'history: 600',
-      `storage: { path: ./data, flushMs: ${flushMs} }`,
-      'exchanges:',
-      '  simulated: { symbols: [SIM-BTC, SIM-ETH], rate: 400 }',
-      '',
-    ].join('\n'),
-  );
-  return cwd;
-}
-
-async function start(cwd: string) {
-  const proc = spawn(process.execPath, [BIN, 'start'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(proc);
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => proc.once('exit', (code) => resolve({ code, at: performance.now() })));
-  await until(() => /try: curl/.test(out) || proc.exitCode !== null, 30_000, 'start-up');
-  const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
-  expect(port, out).toBeGreaterThan(0);
-  const candles = async (symbol: string, tf: string): Promise<Candle[]> => {
-    const res = await fetch(`http://127.0.0.1:${port}/v1/candles/simulated/${symbol}/${tf}?closed=true&limit=600`);
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { candles: Candle[] }).candles;
-  };
-  return { proc, port, out: () => out, exited, candles };
-}
+const workdir = (flushMs: number): string => durableWorkdir(flushMs, dirs);
+const start = (cwd: string) => startTickwire(cwd, children);
 
 const SERIES = [
   ['SIM-BTC', '1s'],

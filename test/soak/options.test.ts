@@ -27,7 +27,9 @@ describe('soak options', () => {
       seed: 7,
       storage: true,
       leakBytesPerMin: 0,
+      hostile: false,
     });
+    expect(parseSoakArgs(['--hostile'], '/repo')!.hostile).toBe(true);
   });
 
   it('reads the CI variant', () => {
