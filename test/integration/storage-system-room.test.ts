@@ -14,7 +14,7 @@ import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire } from '../../src/api/types.ts';
 import { createServer, type TickwireServer } from '../../src/server/server.ts';
 import { Client, type Msg } from '../server/helpers.ts';
-import { corruptCopy, makeDb } from '../storage/support.ts';
+import { corruptCopy, fill, makeDb, mountTmpfs, unmount } from '../storage/support.ts';
 import { until } from '../support/until.ts';
 
 let root = '';
@@ -105,6 +105,37 @@ describe('storage on the system room', () => {
     // A joiner now gets ok.
     const later = await join(url);
     expect(later.states[1]).toMatchObject({ source: 'storage', state: 'ok', reason: null });
+  });
+
+  describe('a disk that fills up while subscribed (256 KiB tmpfs)', () => {
+    const mnt = path.join(tmpdir(), `tickwire-room-full-${process.pid}`);
+    const cannot = mountTmpfs(mnt, '256k');
+    afterAll(() => {
+      unmount(mnt);
+      rmSync(mnt, { recursive: true, force: true });
+    });
+
+    // Skipped only where a tmpfs cannot be mounted (not root); the test above covers degraded and ok everywhere.
+    it.skipIf(cannot !== undefined)(`ok, then degraded with ENOSPC live, then ok once space is freed${cannot !== undefined ? ` (skipped: ${cannot})` : ''}`, async () => {
+      const tw = make(path.join(mnt, 'db'));
+      await tw.start();
+      const { c, states } = await join(await serve(tw));
+      expect(states[1]).toMatchObject({ source: 'storage', state: 'ok', reason: null });
+      const storageNext = async (): Promise<Msg> => {
+        let m: Msg;
+        while ((m = await c.next(20_000)).source !== 'storage');
+        return m;
+      };
+      const filler = fill(mnt);
+      const degraded = await storageNext();
+      expect(degraded).toMatchObject({ state: 'degraded', reason: expect.any(String) });
+      expect(['ENOSPC', 'EIO']).toContain(degraded.errno);
+      rmSync(filler);
+      // Further failures with another reason may come first; the last word is ok.
+      let m = await storageNext();
+      while (m.state !== 'ok') m = await storageNext();
+      expect(m.seq).toBeGreaterThan(degraded.seq);
+    });
   });
 
   it('a corrupt database moved aside at start is reported to joiners', async () => {
