@@ -16,6 +16,9 @@
  *   before are not restored then: the feeds already write the series.
  * - A failing flush (full disk…) is retried with backoff by the persister.
  * Either way `status()` says `degraded` with the reason until a write succeeds.
+ * `onChange` is called after each event that may change `status()`'s state,
+ * reason or corruption report (a failure, a recovery, a database moved
+ * aside); a listener compares (the `system` room publishes changes).
  */
 import type { StorageConfig } from '../config/types.ts';
 import { ErrorCode, StorageError } from '../errors.ts';
@@ -66,6 +69,8 @@ export class RuntimeStorage {
   /** What verification found at start. */
   private corrupt: { reason: string; movedTo: string | null } | null = null;
   private verifyMs = 0;
+  /** Called when `status()` may have changed state, reason or corruption; set by the runtime. */
+  onChange: () => void = () => {};
 
   constructor(config: StorageConfig | null) {
     this.config = config;
@@ -115,6 +120,7 @@ export class RuntimeStorage {
       const movedTo = moveAside(storage.path, new Date());
       this.corrupt = { reason: verdict.reason, movedTo };
       log(`!!! ${storage.path} is corrupt (${verdict.reason}): moved aside to ${movedTo}; starting with an empty database !!!`);
+      this.onChange();
       return true;
     } catch (err) {
       this.corrupt = { reason: verdict.reason, movedTo: null };
@@ -136,13 +142,24 @@ export class RuntimeStorage {
     this.openError = undefined;
     this.openFailingSince = NaN;
     this.reopenBackoff.reset();
-    this.persister = new BarPersister(this.db, this.series, storage.flushMs, (err) => {
-      const failures = this.persister?.failures ?? 1;
-      // Logged when flushes start failing, then at each doubling: a full disk does not flood the log.
-      if ((failures & (failures - 1)) === 0) {
-        log(`flush to ${storage.path} failed (${failures} so far; bars kept in memory, retrying with backoff): ${(err as Error).message}`);
-      }
-    });
+    this.persister = new BarPersister(
+      this.db,
+      this.series,
+      storage.flushMs,
+      (err) => {
+        const failures = this.persister?.failures ?? 1;
+        // Logged when flushes start failing, then at each doubling: a full disk does not flood the log.
+        if ((failures & (failures - 1)) === 0) {
+          log(`flush to ${storage.path} failed (${failures} so far; bars kept in memory, retrying with backoff): ${(err as Error).message}`);
+        }
+        this.onChange();
+      },
+      () => {
+        log(`flush to ${storage.path} succeeded after ${this.persister?.failures ?? 0} failures`);
+        this.onChange();
+      },
+    );
+    this.onChange();
     return true;
   }
 
@@ -155,6 +172,7 @@ export class RuntimeStorage {
     clearTimeout(this.reopenTimer);
     this.reopenTimer = setTimeout(() => void this.reopen(), this.reopenBackoff.next());
     this.reopenTimer.unref();
+    this.onChange();
   }
 
   /** A retry of a database that could not be opened: verified without blocking, then opened. */

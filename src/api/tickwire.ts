@@ -103,7 +103,7 @@ export class TickwireRuntime implements Tickwire {
 
   private readonly options: RuntimeOptions;
   private readonly exchanges = new Map<string, ExchangeRuntime>();
-  private readonly handlers: Handlers = { trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set() };
+  private readonly handlers: Handlers = { trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set(), storage: new Set() };
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   private listener: DoorbellListener | undefined;
@@ -123,6 +123,9 @@ export class TickwireRuntime implements Tickwire {
     const tooMuch = memoryIssue(this.memory, config.limits);
     if (tooMuch !== undefined) throw new ConfigError('tickwire', [tooMuch]);
     this.storage = new RuntimeStorage(config.storage);
+    this.storage.onChange = () => {
+      if (this.handlers.storage.size > 0) this.emit(this.handlers.storage, this.storage.status()!);
+    };
     const output = this.pumpOutput();
     for (const [name, ex] of Object.entries(config.exchanges)) {
       const symbols = new SymbolIndex();
@@ -267,7 +270,7 @@ export class TickwireRuntime implements Tickwire {
 
   on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
     const set = this.handlers[event] as Set<(payload: TickwireEvents[K]) => void> | undefined;
-    if (set === undefined) throw new TickwireError(ErrorCode.INVALID_PARAMETER, `unknown event ${JSON.stringify(event)}: expected trade, quote, bar, barClose or status`);
+    if (set === undefined) throw new TickwireError(ErrorCode.INVALID_PARAMETER, `unknown event ${JSON.stringify(event)}: expected trade, quote, bar, barClose, status or storage`);
     set.add(handler);
     return () => set.delete(handler);
   }

@@ -8,7 +8,7 @@ import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import type { Bar } from '../model/records.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
-import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport } from '../model/status.ts';
+import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 
 export interface TickwireEvents {
@@ -19,6 +19,8 @@ export interface TickwireEvents {
   /** A bar closed, or a closed bar was amended (bar.revision > 0). */
   barClose: BarUpdate;
   status: ExchangeStatus;
+  /** Storage went degraded, changed its reason, recovered, or moved a corrupt database aside (storage on). May repeat a status unchanged. */
+  storage: StorageStatus;
 }
 
 /** Which bars a query returns. */

@@ -9,7 +9,11 @@
  * Timers owned here: the reconnect delay, the open deadline and the
  * heartbeat. A connection attempt that fails before opening is retried
  * forever; only `close()`, or a runtime with no WebSocket implementation (or
- * no binary decoder), ends the client.
+ * no binary decoder), ends the client. An upgrade the server refused with a
+ * status the runtime reveals (Node's `ws` does, browsers do not) is reported
+ * on `error` as its code and named in the `reconnecting` state's `error`:
+ * 401 UNAUTHORIZED, 429 RATE_LIMITED, 503 TOO_MANY_CONNECTIONS (the server at
+ * its connection cap, or shutting down); each is retried with the backoff.
  */
 import { ErrorCode, TickwireError } from '../errors.ts';
 import type { StreamMessage } from '../wire/messages.ts';
@@ -45,6 +49,13 @@ export interface ConnectionOptions {
 export type Report = (err: unknown, where: string) => void;
 
 const CLOSE_NORMAL = 1000;
+/** The statuses a refused upgrade may carry, the error code each stands for, and what to say. */
+const REFUSALS: readonly [RegExp, ErrorCode, string][] = [
+  [/\b401\b/, ErrorCode.UNAUTHORIZED, 'the server refused the credentials'],
+  [/\b429\b/, ErrorCode.RATE_LIMITED, 'the server refused the connection'],
+  [/\b503\b/, ErrorCode.TOO_MANY_CONNECTIONS, 'the server refused the connection (at its connection limit, or shutting down; retrying with backoff)'],
+];
+
 /** Private-use close code: the client gave up on a silent connection. */
 const CLOSE_HEARTBEAT = 4000;
 const NOOP = (): void => {};
@@ -217,21 +228,27 @@ export class Connection {
     ws.onerror = NOOP; // `ws` throws an error event nobody listens to: keep a listener
     this.#ws = null;
     if (this.#state === 'closed') return;
+    let error: ErrorCode | undefined;
     if (this.#state !== 'open') {
       // Refused before opening: tell what the runtime knows (browsers know nothing).
-      if (/\b401\b/.test(reason)) this.#report(new TickwireError(ErrorCode.UNAUTHORIZED, `the server refused the credentials: ${reason}`), 'connecting');
-      else if (/\b429\b/.test(reason)) this.#report(new TickwireError(ErrorCode.RATE_LIMITED, `the server refused the connection: ${reason}`), 'connecting');
+      const refusal = REFUSALS.find(([status]) => status.test(reason));
+      if (refusal !== undefined) {
+        error = refusal[1];
+        this.#report(new TickwireError(error, `${refusal[2]}: ${reason}`), 'connecting');
+      }
     }
-    this.#retry(code, reason);
+    this.#retry(code, reason, error);
   }
 
   /** Forget the lost connection's requests and timers, then reconnect after a backoff. */
-  #retry(code: number, reason: string): void {
+  #retry(code: number, reason: string, error?: ErrorCode): void {
     this.#clearTimers();
     this.#hooks.lost();
     if (this.#state === 'closed') return;
     const delayMs = this.#o.backoff.next();
-    this.#setState({ state: 'reconnecting', attempt: this.#o.backoff.attempt, delayMs, code, reason });
+    const change: StateChange = { state: 'reconnecting', attempt: this.#o.backoff.attempt, delayMs, code, reason };
+    if (error !== undefined) change.error = error;
+    this.#setState(change);
     this.#reconnectTimer = setTimeout(() => void this.#attempt(), delayMs);
   }
 

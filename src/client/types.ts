@@ -133,6 +133,12 @@ export interface StateChange {
   /** Why the connection went: the close code and reason, or the error. */
   code?: number;
   reason?: string;
+  /**
+   * Reconnecting after the server refused the upgrade with a status the
+   * runtime reveals (not browsers): UNAUTHORIZED (401), RATE_LIMITED (429) or
+   * TOO_MANY_CONNECTIONS (503), as reported on `error`.
+   */
+  error?: string;
 }
 
 /** Events of `client.on()`. */

@@ -10,20 +10,21 @@ import { isLoopbackHost, openServerProblem } from '../security/host.ts';
 import {
   DEFAULT_JWKS_CACHE_MAX_AGE_S,
   DEFAULT_JWKS_COOLDOWN_S,
+  DEFAULT_JWKS_MAX_PENDING,
   DEFAULT_JWKS_TIMEOUT_MS,
   JWKS_ALGORITHMS,
   MIN_JWT_SECRET_LENGTH,
   TOKEN_NAME_PATTERN,
 } from '../security/token-rules.ts';
 import { parseChannelPattern } from '../wire/channels.ts';
-import { DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE } from './defaults.ts';
+import { DEFAULT_AUTH_FAILURE_BURST, DEFAULT_AUTH_FAILURE_RATE, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE } from './defaults.ts';
 import { KNOWN_EXCHANGES } from './exchanges.ts';
 import { rateSection } from './rate.ts';
 import type { ApiTokenConfig, AuthConfig, JwtConfig } from './types.ts';
 
-const AUTH_KEYS = ['tokens', 'jwt', 'allowOpen', 'httpRate'] as const;
+const AUTH_KEYS = ['tokens', 'jwt', 'allowOpen', 'httpRate', 'failureRate'] as const;
 const TOKEN_KEYS = ['name', 'sha256', 'channels'] as const;
-const JWT_KEYS = ['secret', 'issuer', 'audience', 'requireExp', 'jwksUrl', 'algorithms', 'jwksCacheMaxAgeS', 'jwksCooldownS', 'jwksTimeoutMs'] as const;
+const JWT_KEYS = ['secret', 'issuer', 'audience', 'requireExp', 'jwksUrl', 'algorithms', 'jwksCacheMaxAgeS', 'jwksCooldownS', 'jwksTimeoutMs', 'maxPendingVerifications'] as const;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** `auth:`; `host` is the validated `server.host` (serving open is refused off loopback). */
@@ -37,11 +38,15 @@ export function authSection(c: Checker, value: unknown, host: string): AuthConfi
   const httpRate = a.httpRate === false
     ? null
     : rateSection(c, a.httpRate, 'auth.httpRate', { rate: DEFAULT_HTTP_RATE, burst: DEFAULT_HTTP_BURST }, 'HTTP requests per second');
+  // `false`: no limit (e.g. behind a proxy, where every client shares its address).
+  const failureRate = a.failureRate === false
+    ? null
+    : rateSection(c, a.failureRate, 'auth.failureRate', { rate: DEFAULT_AUTH_FAILURE_RATE, burst: DEFAULT_AUTH_FAILURE_BURST }, 'failed authentications per second');
   // Only when auth is open on purpose (not because its tokens or jwt were invalid: those are reported already).
   if (tokens.length === 0 && jwt === undefined && !allowOpen && c.issues.length === before && !isLoopbackHost(host)) {
     c.issues.push({ path: 'auth.allowOpen', message: openServerProblem(c.describe('server.host', host).replace(/^got /, '')) });
   }
-  return { tokens, jwt, allowOpen, httpRate };
+  return { tokens, jwt, allowOpen, httpRate, failureRate };
 }
 
 function tokensSection(c: Checker, value: unknown): ApiTokenConfig[] {
@@ -150,6 +155,7 @@ function jwtSection(c: Checker, value: unknown): JwtConfig | undefined {
     jwksCacheMaxAgeS: jwksNumber(c, j, 'jwksCacheMaxAgeS', DEFAULT_JWKS_CACHE_MAX_AGE_S, 1, 86_400, 'seconds', jwksUrl),
     jwksCooldownS: jwksNumber(c, j, 'jwksCooldownS', DEFAULT_JWKS_COOLDOWN_S, 0, 3600, 'seconds', jwksUrl),
     jwksTimeoutMs: jwksNumber(c, j, 'jwksTimeoutMs', DEFAULT_JWKS_TIMEOUT_MS, 100, 60_000, 'milliseconds', jwksUrl),
+    maxPendingVerifications: jwksNumber(c, j, 'maxPendingVerifications', DEFAULT_JWKS_MAX_PENDING, 1, 100_000, 'verifications', jwksUrl),
   };
   if (c.issues.length !== before || (secret === undefined && jwksUrl === undefined)) return undefined;
   return jwksUrl === undefined ? { secret, issuer, audience, requireExp } : { secret, issuer, audience, requireExp, jwksUrl, ...jwks };

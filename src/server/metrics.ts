@@ -35,6 +35,7 @@ export class ServerMetrics {
   readonly #rejected: Counter<'code'>;
   readonly #http: Counter<'route' | 'status'>;
   readonly #authFailures: Counter<'transport' | 'reason'>;
+  readonly #authThrottled: Counter<'reason'>;
   readonly #slowConsumers: Counter<'action'>;
   readonly #gaps: Counter<'reason'>;
   readonly #wsClosed: Counter<'reason'>;
@@ -88,6 +89,12 @@ export class ServerMetrics {
       name: 'tickwire_auth_failures_total',
       help: 'Requests refused by authentication (missing or bad credentials, disallowed origin or channel), by transport and reason',
       labelNames: ['transport', 'reason'] as const,
+      registers,
+    });
+    this.#authThrottled = new Counter({
+      name: 'tickwire_auth_throttled_total',
+      help: 'Credentials refused RATE_LIMITED without being verified: their address failed authentication too often (failures), or too many JWKS checks were in flight (pending)',
+      labelNames: ['reason'] as const,
       registers,
     });
     this.#slowConsumers = new Counter({
@@ -182,6 +189,11 @@ export class ServerMetrics {
   /** A refused credential, origin or channel (`reason`: one of auth.ts's AuthFailure values). */
   authFailure(transport: 'http' | 'ws', reason: string): void {
     this.#authFailures.inc({ transport, reason });
+  }
+
+  /** A credential refused unverified (auth.ts `ThrottleReason`). */
+  authThrottled(reason: 'failures' | 'pending'): void {
+    this.#authThrottled.inc({ reason });
   }
 
   /** A slow-consumer step on a WebSocket connection. */

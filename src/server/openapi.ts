@@ -161,9 +161,21 @@ function document(): object {
             'JSON text frames. Client ops: `{"op":"subscribe","id","channels":[...],"snapshot":N}`, `{"op":"unsubscribe","id","channels"}`, ' +
             '`{"op":"ping","id"}`. Channels: `trades:<exchange>:<symbol>`, `quotes:<exchange>:<symbol>`, `bars:<exchange>:<symbol>:<tf>`. ' +
             'Server messages: `subscribed`, `unsubscribed`, `pong`, `snapshot` (bars channels, before any live message of the channel), ' +
-            '`trade`, `quote`, `bar` (each with a per-channel `seq`), `gap` (`fromSeq`..`toSeq` not delivered) and `error` (`id`, `code`, `message`). ' +
-            '`?format=fbs` (binary) is not available yet and answers 400.',
-          responses: { '101': { description: 'Switching protocols' }, '400': error },
+            '`trade`, `quote`, `bar` (each with a per-channel `seq`), `gap` (`fromSeq`..`toSeq` not delivered), `system` and `alert` (rooms) ' +
+            'and `error` (`id`, `code`, `message`). `?format=fbs` (or the `tickwire.fbs` subprotocol): FlatBuffers binary frames (schema/stream.fbs). ' +
+            'A refused upgrade is an HTTP answer with the JSON error body.',
+          responses: {
+            '101': { description: 'Switching protocols' },
+            '400': error,
+            '401': { ...error, description: 'UNAUTHORIZED: missing or bad credentials, or a disallowed origin' },
+            '429': { ...error, description: 'RATE_LIMITED: too many failed authentications from this address, or too many JWT checks in flight (`Retry-After`)' },
+            '503': {
+              ...error,
+              description:
+                'TOO_MANY_CONNECTIONS: the server holds `server.maxConnections`, or this address `server.maxConnectionsPerAddress` (`Retry-After: 1`; retry with backoff); ' +
+                'also INTERNAL_ERROR while shutting down',
+            },
+          },
         },
       },
       '/streamer/candles/{symbol}/{tf}': {
@@ -232,7 +244,7 @@ function document(): object {
                 code: {
                   enum: [
                     'EXCHANGE_NOT_FOUND', 'SYMBOL_NOT_FOUND', 'INVALID_TIMEFRAME', 'INVALID_PARAMETER',
-                    'EXCHANGE_NOT_RUNNING', 'INTERNAL_ERROR', 'NOT_FOUND',
+                    'EXCHANGE_NOT_RUNNING', 'INTERNAL_ERROR', 'NOT_FOUND', 'UNAUTHORIZED', 'RATE_LIMITED', 'TOO_MANY_CONNECTIONS',
                   ],
                 },
                 message: { type: 'string' },

@@ -39,6 +39,12 @@ export class TokenBucket {
     this.tokens -= n;
   }
 
+  /** Gives back `n` tokens taken for work that turned out free (never above `burst`). */
+  refund(n = 1): void {
+    this.#refill();
+    this.tokens = Math.min(this.burst, this.tokens + n);
+  }
+
   /** Tokens there are now (negative while in debt). */
   available(): number {
     this.#refill();
@@ -102,6 +108,11 @@ export class RateLimiter {
     }
     this.#buckets.set(key, bucket);
     return bucket.take() ? 0 : Math.max(1, bucket.waitMs());
+  }
+
+  /** Gives back the token `take` took for `key` (a request that did not count after all, such as an authentication that succeeded). */
+  refund(key: string): void {
+    this.#buckets.get(key)?.refund();
   }
 
   /**

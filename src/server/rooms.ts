@@ -5,9 +5,13 @@
  *    "reconnects","restarts","lastError","ts"}` whenever an exchange's
  *    connection state, reconnect count, restart count or last error changes
  *    (the library reports status every second; unchanged reports publish
- *    nothing). A subscriber first gets every exchange's current state, each
- *    message carrying the channel's current seq (like a snapshot: the state as
- *    of that seq); live changes continue at seq + 1.
+ *    nothing); and `{"type":"system","channel":"system","seq",
+ *    "source":"storage","state","reason","errno","corrupt","movedTo","ts"}`
+ *    whenever storage goes degraded, changes its reason or recovers (with
+ *    storage on; `corrupt` and `movedTo` tell what start-up verification
+ *    found). A subscriber first gets every exchange's current state, then
+ *    storage's, each message carrying the channel's current seq (like a
+ *    snapshot: the state as of that seq); live changes continue at seq + 1.
  *  - `alerts`: `{"type":"alert","channel":"alerts","seq","id","level","source",
  *    "message","ts"}`, raised by embedding code through
  *    `TickwireServer.publishAlert` (and by rules in later work).
@@ -18,10 +22,10 @@
  * validates alerts; the stream publishes them.
  */
 import { randomUUID } from 'node:crypto';
-import type { ExchangeState, ExchangeStatus } from '../model/status.ts';
+import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { ALERTS_ROOM, SYSTEM_ROOM } from '../wire/channels.ts';
-import type { AlertLevel } from '../wire/messages.ts';
+import type { AlertLevel, SystemBody } from '../wire/messages.ts';
 
 const LEVELS: readonly AlertLevel[] = ['info', 'warning', 'critical'];
 
@@ -52,16 +56,13 @@ export interface Alert {
   ts: number;
 }
 
-/** One exchange's state as the `system` room carries it (without type, channel and seq). */
-export interface SystemState {
-  exchange: string;
-  state: ExchangeState;
-  reconnects: number;
-  restarts: number;
-  lastError: string | null;
-  /** When this state was observed, ms. */
-  ts: number;
-}
+/** One exchange's state, or storage's, as the `system` room carries it (without type, channel and seq). */
+export type SystemState = SystemBody;
+type ExchangeSystemState = Exclude<SystemState, { source: 'storage' }>;
+type StorageSystemState = Extract<SystemState, { source: 'storage' }>;
+
+/** Longest text of a storage state field, in characters: four of them stay well inside ROOM_MESSAGE_BOUND. */
+export const MAX_STORAGE_TEXT = 300;
 
 function text(v: unknown, name: string, max: number, optional: boolean): string | undefined {
   if (v === undefined && optional) return undefined;
@@ -93,9 +94,10 @@ export function makeAlert(input: unknown, now: number): Alert {
   };
 }
 
-/** The last published state of every exchange; tells which status reports are changes. */
+/** The last published state of every exchange and of storage; tells which reports are changes. */
 export class SystemStates {
-  readonly #byExchange = new Map<string, SystemState>();
+  readonly #byExchange = new Map<string, ExchangeSystemState>();
+  #storage: StorageSystemState | undefined;
 
   /** Seed with the library's current status (exchange order kept). */
   constructor(initial: Iterable<ExchangeStatus>, now: number) {
@@ -119,18 +121,55 @@ export class SystemStates {
     return next;
   }
 
-  /** Every exchange's last published state. */
-  current(): IterableIterator<SystemState> {
-    return this.#byExchange.values();
+  /** Record storage's status (null: storage off); the new state when state, reason or corruption differ from the last, else undefined. */
+  updateStorage(s: StorageStatus | null, now: number): SystemState | undefined {
+    if (s === null) return undefined;
+    const next = storageStateOf(s, now);
+    const last = this.#storage;
+    if (
+      last !== undefined &&
+      last.state === next.state &&
+      last.reason === next.reason &&
+      last.errno === next.errno &&
+      last.corrupt === next.corrupt &&
+      last.movedTo === next.movedTo
+    ) {
+      return undefined;
+    }
+    this.#storage = next;
+    return next;
+  }
+
+  /** Every exchange's last published state, then storage's (when on). */
+  *current(): IterableIterator<SystemState> {
+    yield* this.#byExchange.values();
+    if (this.#storage !== undefined) yield this.#storage;
   }
 }
 
-function stateOf(s: ExchangeStatus, now: number): SystemState {
+function stateOf(s: ExchangeStatus, now: number): ExchangeSystemState {
   return { exchange: s.exchange, state: s.state, reconnects: s.reconnects, restarts: s.restarts, lastError: s.lastError, ts: now };
+}
+
+function cut(text: string | null): string | null {
+  return text === null || text.length <= MAX_STORAGE_TEXT ? text : `${text.slice(0, MAX_STORAGE_TEXT - 1)}…`;
+}
+
+function storageStateOf(s: StorageStatus, now: number): StorageSystemState {
+  return {
+    source: 'storage', state: s.state, reason: cut(s.reason), errno: cut(s.errno),
+    corrupt: cut(s.corrupt?.reason ?? null), movedTo: cut(s.corrupt?.movedTo ?? null), ts: now,
+  };
 }
 
 /** A `system` room message in JSON. */
 export function systemMessage(seq: number, s: SystemState): string {
+  if (s.source === 'storage') {
+    return JSON.stringify({
+      type: 'system', channel: SYSTEM_ROOM, seq,
+      source: 'storage', state: s.state, reason: s.reason, errno: s.errno, corrupt: s.corrupt, movedTo: s.movedTo, ts: s.ts,
+    });
+  }
   return JSON.stringify({
     type: 'system', channel: SYSTEM_ROOM, seq,
     exchange: s.exchange, state: s.state, reconnects: s.reconnects, restarts: s.restarts, lastError: s.lastError, ts: s.ts,

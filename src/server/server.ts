@@ -158,7 +158,6 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
   }
   // One policy for the routes and the authenticator; it learns the server's own origins at listen().
   const cors = new CorsPolicy(corsConfig);
-  const authenticate = createAuthenticator(auth, { cors });
   const connections = new ConnectionLimits(connectionCaps(opts, readFdLimit()));
 
   const app = uWS.App();
@@ -171,6 +170,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     counted: () => connections.open,
     maxConnections: () => connections.caps.maxConnections,
   });
+  const authenticate = createAuthenticator(auth, { cors, onThrottled: (reason) => metrics.authThrottled(reason) });
   const wsAuthenticate: Authenticator = (request) => {
     const counted = (err: unknown): never => {
       if (err instanceof UnauthorizedError) metrics.authFailure('ws', err.reason);

@@ -16,7 +16,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
-import type { ExchangeStatus } from '../model/status.ts';
+import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import type { FbsEncoder } from '../wire/fbs.ts';
 import { barMessage, quoteMessage, tradeMessage } from '../wire/json.ts';
 import type { SendBudget } from './backpressure.ts';
@@ -67,7 +67,15 @@ export class StreamPublisher {
   /** Subscribe to the library's events; returns the functions that unsubscribe. */
   listen(): (() => void)[] {
     const tw = this.#tw;
-    return [tw.on('trade', this.#onTrade), tw.on('quote', this.#onQuote), tw.on('bar', this.#onBar), tw.on('status', this.#onStatus)];
+    // Storage's state as of now (a database moved aside at start, a disk already failing): joiners get it, nobody is sent it.
+    this.#system.updateStorage(tw.status().storage, Date.now());
+    return [
+      tw.on('trade', this.#onTrade),
+      tw.on('quote', this.#onQuote),
+      tw.on('bar', this.#onBar),
+      tw.on('status', this.#onStatus),
+      tw.on('storage', this.#onStorage),
+    ];
   }
 
   /** Publish an alert on the `alerts` room; throws INVALID_PARAMETER for a bad one. Returns it as published. */
@@ -125,6 +133,11 @@ export class StreamPublisher {
     for (const symbol of s.symbols) {
       if (!this.#channels.knows(s.exchange, symbol)) this.#channels.addSymbol(s.exchange, symbol);
     }
+  };
+
+  readonly #onStorage = (s: StorageStatus): void => {
+    const changed = this.#system.updateStorage(s, Date.now());
+    if (changed !== undefined) this.#publishSystem(changed);
   };
 
   /**

@@ -13,7 +13,8 @@
  *   is then the only writer of the series.
  * A flush that fails (full disk, I/O error, read-only file system) leaves
  * everything it held in memory and is retried with backoff (flushMs doubled
- * per failure up to RETRY_MAX_MS, jittered), and reported through `onError`;
+ * per failure up to RETRY_MAX_MS, jittered), and reported through `onError`
+ * (and the first success after failures through `onRecovered`);
  * the live path never waits for the disk. What stays unflushed is bounded by
  * the in-memory history: closed bars are re-read from their BarSeries (which
  * hold `history` bars each), and the queued amendments are cut to the same
@@ -52,6 +53,7 @@ export class BarPersister {
   readonly #series: readonly PersistedSeries[];
   readonly #flushMs: number;
   readonly #onError: (err: unknown) => void;
+  readonly #onRecovered: () => void;
   /** Per series: newest openTime written (or restored), -Infinity before any. */
   readonly #newest: Float64Array;
   /** Amendments waiting for the next flush, by `series:openTime` (the latest wins). */
@@ -64,11 +66,18 @@ export class BarPersister {
   /** Series index by key, built on the first failure. */
   #index: Map<string, number> | undefined;
 
-  constructor(db: BarDb, series: readonly PersistedSeries[], flushMs: number, onError: (err: unknown) => void) {
+  constructor(
+    db: BarDb,
+    series: readonly PersistedSeries[],
+    flushMs: number,
+    onError: (err: unknown) => void,
+    onRecovered: () => void = () => {},
+  ) {
     this.#db = db;
     this.#series = series;
     this.#flushMs = flushMs;
     this.#onError = onError;
+    this.#onRecovered = onRecovered;
     this.#newest = new Float64Array(series.length).fill(-Infinity);
     this.#backoff = new JitteredBackoff(flushMs, Math.max(flushMs, RETRY_MAX_MS), Jitter.EQUAL);
   }
@@ -151,10 +160,12 @@ export class BarPersister {
       await this.#db.write(batch, keepFrom);
       this.#newest.set(newest);
       this.written += batch.length;
+      const recovered = this.lastError !== undefined;
       this.lastError = undefined;
       this.failingSince = NaN;
       this.#retryAt = 0;
       this.#backoff.reset();
+      if (recovered) this.#onRecovered();
     } catch (err) {
       this.failures++;
       if (this.lastError === undefined) this.failingSince = Date.now();

@@ -25,10 +25,11 @@ import { Quote } from '../../schema/generated/tickwire/wire/quote.ts';
 import { Side } from '../../schema/generated/tickwire/wire/side.ts';
 import { Snapshot } from '../../schema/generated/tickwire/wire/snapshot.ts';
 import { Subscribed } from '../../schema/generated/tickwire/wire/subscribed.ts';
+import { StorageState } from '../../schema/generated/tickwire/wire/storage-state.ts';
 import { System } from '../../schema/generated/tickwire/wire/system.ts';
 import { Trade } from '../../schema/generated/tickwire/wire/trade.ts';
 import { Unsubscribed } from '../../schema/generated/tickwire/wire/unsubscribed.ts';
-import type { AlertMessage, BarJson, CandlesResponse, GapReason, Id, StreamMessage, SystemMessage } from './messages.ts';
+import type { AlertMessage, BarJson, CandlesResponse, ExchangeSystemMessage, GapReason, Id, StorageSystemMessage, StreamMessage } from './messages.ts';
 import { verifyCandles, verifyMessage } from './verify.ts';
 
 const LEVEL_NAME: readonly AlertMessage['level'][] = ['info', 'warning', 'critical'];
@@ -167,8 +168,15 @@ export function decodeMessage(data: Uint8Array | ArrayBuffer): StreamMessage {
     case Body.System: {
       const s: System = msg.body(new System());
       return {
-        type: 'system', channel: 'system', seq: json(s.seq()), exchange: s.exchange(), state: s.state() as SystemMessage['state'],
+        type: 'system', channel: 'system', seq: json(s.seq()), exchange: s.exchange(), state: s.state() as ExchangeSystemMessage['state'],
         reconnects: json(s.reconnects()), restarts: json(s.restarts()), lastError: s.lastError(), ts: json(s.ts()),
+      };
+    }
+    case Body.StorageState: {
+      const s: StorageState = msg.body(new StorageState());
+      return {
+        type: 'system', channel: 'system', seq: json(s.seq()), source: 'storage', state: s.state() as StorageSystemMessage['state'],
+        reason: s.reason(), errno: s.errno(), corrupt: s.corrupt(), movedTo: s.movedTo(), ts: json(s.ts()),
       };
     }
     case Body.Alert: {

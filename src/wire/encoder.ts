@@ -31,11 +31,12 @@ import { Gap } from '../../schema/generated/tickwire/wire/gap.ts';
 import { Message } from '../../schema/generated/tickwire/wire/message.ts';
 import { Pong } from '../../schema/generated/tickwire/wire/pong.ts';
 import { Snapshot } from '../../schema/generated/tickwire/wire/snapshot.ts';
+import { StorageState } from '../../schema/generated/tickwire/wire/storage-state.ts';
 import { Subscribed } from '../../schema/generated/tickwire/wire/subscribed.ts';
 import { System } from '../../schema/generated/tickwire/wire/system.ts';
 import { Unsubscribed } from '../../schema/generated/tickwire/wire/unsubscribed.ts';
 import { BarTemplate, QuoteTemplate, TradeTemplate } from './live-template.ts';
-import type { AlertMessage, Id, SystemMessage } from './messages.ts';
+import type { AlertMessage, Id, SystemBody } from './messages.ts';
 
 /** Channels whose prepared live messages are kept, per kind (a few hundred bytes each). */
 const TEMPLATE_LIMIT = 8192;
@@ -269,8 +270,9 @@ export class FbsEncoder {
     return this.#finish(Body.Pong, Pong.endPong(b));
   }
 
-  /** An exchange's connection state in the `system` room. */
-  system(seq: number, m: Omit<SystemMessage, 'type' | 'channel' | 'seq'>): Uint8Array {
+  /** An exchange's connection state, or storage's state, in the `system` room. */
+  system(seq: number, m: SystemBody): Uint8Array {
+    if (m.source === 'storage') return this.#storage(seq, m);
     const b = this.#start();
     const ex = b.createString(m.exchange);
     const st = b.createString(m.state);
@@ -284,6 +286,25 @@ export class FbsEncoder {
     System.addState(b, st);
     if (err !== 0) System.addLastError(b, err);
     return this.#finish(Body.System, System.endSystem(b));
+  }
+
+  #storage(seq: number, m: Extract<SystemBody, { source: 'storage' }>): Uint8Array {
+    const b = this.#start();
+    const opt = (v: string | null): number => (v === null ? 0 : b.createString(v));
+    const st = b.createString(m.state);
+    const reason = opt(m.reason);
+    const errno = opt(m.errno);
+    const corrupt = opt(m.corrupt);
+    const movedTo = opt(m.movedTo);
+    StorageState.startStorageState(b);
+    StorageState.addSeq(b, seq);
+    StorageState.addTs(b, m.ts);
+    StorageState.addState(b, st);
+    if (reason !== 0) StorageState.addReason(b, reason);
+    if (errno !== 0) StorageState.addErrno(b, errno);
+    if (corrupt !== 0) StorageState.addCorrupt(b, corrupt);
+    if (movedTo !== 0) StorageState.addMovedTo(b, movedTo);
+    return this.#finish(Body.StorageState, StorageState.endStorageState(b));
   }
 
   /** An alert in the `alerts` room. */

@@ -132,11 +132,20 @@ export interface PongMessage {
   id: Id;
 }
 
-/** Room `system`: an exchange's connection state changed (and every exchange's state right after subscribing). */
-export interface SystemMessage {
+/**
+ * Room `system`: an exchange's connection state changed, or storage's state
+ * did (`source: 'storage'`); right after subscribing, every exchange's state
+ * and storage's (when storage is on).
+ */
+export type SystemMessage = ExchangeSystemMessage | StorageSystemMessage;
+
+/** Room `system`: an exchange's connection state. */
+export interface ExchangeSystemMessage {
   type: 'system';
   channel: 'system';
   seq: number;
+  /** Absent: an exchange's state (`'storage'` marks the other kind). */
+  source?: never;
   exchange: string;
   state: ExchangeState;
   reconnects: number;
@@ -145,6 +154,29 @@ export interface SystemMessage {
   /** When the state was observed, ms. */
   ts: number;
 }
+
+/** Room `system`: closed-bar storage went degraded (with the reason) or back to ok. */
+export interface StorageSystemMessage {
+  type: 'system';
+  channel: 'system';
+  seq: number;
+  source: 'storage';
+  /** 'degraded': bars are kept in memory and writes retried with backoff. */
+  state: 'ok' | 'degraded';
+  /** Why it is degraded (the last error), null when ok. */
+  reason: string | null;
+  /** The system error behind `reason` (ENOSPC, EIO, EACCES, EROFS…), null when none. */
+  errno: string | null;
+  /** What start-up verification found wrong with the database, null when nothing. */
+  corrupt: string | null;
+  /** Where the corrupt database was moved aside, null when it was not. */
+  movedTo: string | null;
+  /** When the state was observed, ms. */
+  ts: number;
+}
+
+/** A system message without the fields the stream adds (type, channel, seq). */
+export type SystemBody = Omit<ExchangeSystemMessage, 'type' | 'channel' | 'seq'> | Omit<StorageSystemMessage, 'type' | 'channel' | 'seq'>;
 
 export type AlertLevel = 'info' | 'warning' | 'critical';
 

@@ -68,6 +68,7 @@ export const BODY_TABLES: readonly TableSpec[] = [
   table('Pong', [...ID]),
   table('System', [['seq'], ['exchange!', STR], ['state!', STR], ['reconnects'], ['restarts'], ['last_error', STR], ['ts']]),
   table('Alert', [['seq'], ['id!', STR], ['level', BYTE], ['source!', STR], ['message!', STR], ['ts']]),
+  table('StorageState', [['seq'], ['state!', STR], ['reason', STR], ['errno', STR], ['corrupt', STR], ['moved_to', STR], ['ts']]),
 ];
 
 /** The root of a stream message. */

@@ -16,7 +16,7 @@ const problems = (input: unknown) => configError(() => parseConfig(input, 'c')).
 describe('auth: defaults and values', () => {
   it('absent: open, 100 requests/s with bursts of 200, no CORS', () => {
     const c = parseConfig({ exchanges: SIM });
-    expect(c.auth).toEqual({ tokens: [], jwt: undefined, allowOpen: false, httpRate: { rate: 100, burst: 200 } });
+    expect(c.auth).toEqual({ tokens: [], jwt: undefined, allowOpen: false, httpRate: { rate: 100, burst: 200 }, failureRate: { rate: 2, burst: 20 } });
     expect(c.server.cors).toEqual({ origins: [] });
   });
 
@@ -43,7 +43,7 @@ describe('auth: defaults and values', () => {
     expect(jwks).toEqual({
       secret: undefined, issuer: undefined, audience: 'tickwire', requireExp: true, jwksUrl: 'https://idp.example/.well-known/jwks.json',
       algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'],
-      jwksCacheMaxAgeS: 600, jwksCooldownS: 30, jwksTimeoutMs: 5000,
+      jwksCacheMaxAgeS: 600, jwksCooldownS: 30, jwksTimeoutMs: 5000, maxPendingVerifications: 64,
     });
     const both = parseConfig(withAuth({ jwt: { secret: SECRET, jwksUrl: 'http://127.0.0.1:9999/jwks', algorithms: ['ES256'], jwksCooldownS: 0, jwksCacheMaxAgeS: 60, jwksTimeoutMs: 250 } })).auth.jwt;
     expect(both).toMatchObject({ secret: SECRET, jwksUrl: 'http://127.0.0.1:9999/jwks', algorithms: ['ES256'], jwksCooldownS: 0, jwksCacheMaxAgeS: 60, jwksTimeoutMs: 250 });
@@ -81,6 +81,16 @@ describe('auth: defaults and values', () => {
     expect(parseConfig(withAuth({ httpRate: { rate: 50, burst: 60 } })).auth.httpRate).toEqual({ rate: 50, burst: 60 });
     expect(parseConfig(withAuth({ httpRate: { rate: 50 } })).auth.httpRate).toEqual({ rate: 50, burst: 100 });
     expect(parseConfig(withAuth({ httpRate: false })).auth.httpRate).toBeNull();
+  });
+
+  it('failureRate: { rate, burst } or false; jwt.maxPendingVerifications with a jwksUrl', () => {
+    expect(parseConfig(withAuth({ failureRate: { rate: 1, burst: 5 } })).auth.failureRate).toEqual({ rate: 1, burst: 5 });
+    expect(parseConfig(withAuth({ failureRate: false })).auth.failureRate).toBeNull();
+    expect(problems(withAuth({ failureRate: 0 }))[0]).toMatch(/^auth\.failureRate: got 0, expected a number of failed authentications per second > 0/);
+    const jwks = { jwksUrl: 'https://idp.example/jwks' };
+    expect(parseConfig(withAuth({ jwt: { ...jwks, maxPendingVerifications: 8 } })).auth.jwt!.maxPendingVerifications).toBe(8);
+    expect(problems(withAuth({ jwt: { ...jwks, maxPendingVerifications: 0 } }))[0]).toMatch(/^auth\.jwt\.maxPendingVerifications: got 0, expected an integer number of verifications from 1/);
+    expect(problems(withAuth({ jwt: { secret: SECRET, maxPendingVerifications: 8 } }))[0]).toMatch(/^auth\.jwt\.maxPendingVerifications: got 8, expected no value without auth\.jwt\.jwksUrl/);
   });
 
   it('server.cors.origins: normalized origins, or * alone', () => {
@@ -163,15 +173,15 @@ describe('auth: rejections', () => {
     expect(short).toEqual(['auth.jwt.secret: got 14 bytes (not shown), expected an HS256 secret of at least 32 bytes, from the environment (secret: ${TICKWIRE_JWT_SECRET})']);
     expect(problems(withAuth({ jwt: { secret: 12345 } }))[0]).toContain('got a number (not shown)');
     expect(problems(withAuth({ jwt: { secret: SECRET, issuer: '', alg: 'RS256' } }))).toEqual([
-      'auth.jwt.alg: unknown key, expected one of secret, issuer, audience, requireExp, jwksUrl, algorithms, jwksCacheMaxAgeS, jwksCooldownS, jwksTimeoutMs',
+      'auth.jwt.alg: unknown key, expected one of secret, issuer, audience, requireExp, jwksUrl, algorithms, jwksCacheMaxAgeS, jwksCooldownS, jwksTimeoutMs, maxPendingVerifications',
       'auth.jwt.issuer: got "", expected the expected iss claim, a non-empty string',
     ]);
-    expect(problems(withAuth({ jwt: 'secret' }))).toEqual(['auth.jwt: got "secret", expected a map with the keys secret, issuer, audience, requireExp, jwksUrl, algorithms, jwksCacheMaxAgeS, jwksCooldownS, jwksTimeoutMs']);
+    expect(problems(withAuth({ jwt: 'secret' }))).toEqual(['auth.jwt: got "secret", expected a map with the keys secret, issuer, audience, requireExp, jwksUrl, algorithms, jwksCacheMaxAgeS, jwksCooldownS, jwksTimeoutMs, maxPendingVerifications']);
   });
 
   it('allowOpen, httpRate and unknown keys', () => {
     expect(problems(withAuth({ allowOpen: 'yes', httpRate: 0, users: [] }))).toEqual([
-      'auth.users: unknown key, expected one of tokens, jwt, allowOpen, httpRate',
+      'auth.users: unknown key, expected one of tokens, jwt, allowOpen, httpRate, failureRate',
       'auth.allowOpen: got "yes", expected true or false',
       expect.stringMatching(/^auth\.httpRate: got 0, expected a number of HTTP requests per second > 0/),
     ]);

@@ -20,7 +20,7 @@ const withTop = (patch: Record<string, unknown>) => ({ exchanges: { simulated: S
 
 const DEFAULT_EXPECTED: TickwireConfig = {
   server: { host: '127.0.0.1', port: 8080, cors: { origins: [] } },
-  auth: { tokens: [], jwt: undefined, allowOpen: false, httpRate: { rate: 100, burst: 200 } },
+  auth: { tokens: [], jwt: undefined, allowOpen: false, httpRate: { rate: 100, burst: 200 }, failureRate: { rate: 2, burst: 20 } },
   timeframes: ['1m', '5m', '15m', '1h'],
   history: { '1m': 1000, '5m': 1000, '15m': 1000, '1h': 1000 } as TickwireConfig['history'],
   bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 },

@@ -278,3 +278,71 @@ describe('cost per request', () => {
     expect(again).toBe(who);
   });
 });
+
+describe('a flood of forged tokens', () => {
+  it('from one address: cut off after auth.failureRate’s burst with 429 RATE_LIMITED unverified (counted), while a verified client from the same address keeps working', async () => {
+    const BURST = 10;
+    const flood = await startServer({ auth: { ...auth({ jwksUrl, jwksCooldownS: 0 }), failureRate: { rate: 0.5, burst: BURST } } });
+    try {
+      const valid = await token(es, { sub: 'valid' });
+      expect((await httpGet(flood.base, '/v1/symbols', valid)).status).toBe(200);
+      const forged = await Promise.all(Array.from({ length: 120 }, (_, i) => token(stranger, { sub: `forged-${i}` })));
+      const statuses = new Map<number, number>();
+      const started = performance.now();
+      let retryAfter: string | null = null;
+      for (let i = 0; i < forged.length; i += 20) {
+        const answers = await Promise.all(forged.slice(i, i + 20).map((t) => fetch(`${flood.base}/v1/symbols`, { headers: { authorization: `Bearer ${t}` } })));
+        for (const a of answers) {
+          statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+          if (a.status === 429) {
+            retryAfter = a.headers.get('retry-after');
+            expect(((await a.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringContaining('auth.failureRate') });
+          } else {
+            await a.text();
+          }
+        }
+        // The verified client keeps working in the middle of the flood.
+        expect((await httpGet(flood.base, '/v1/symbols', valid)).status).toBe(200);
+      }
+      const refilled = Math.ceil(((performance.now() - started) / 1000) * 0.5) + 1;
+      const verifiedCount = statuses.get(401) ?? 0;
+      expect(verifiedCount).toBeGreaterThanOrEqual(BURST);
+      expect(verifiedCount).toBeLessThanOrEqual(BURST + refilled);
+      expect(statuses.get(429)).toBe(forged.length - verifiedCount);
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+      // The WebSocket upgrade is refused the same way; the valid client still upgrades.
+      const ws = await upgrade(flood.wsUrl, { headers: { authorization: `Bearer ${await token(stranger, { sub: 'ws' })}` } });
+      expect('status' in ws && [ws.status, ws.body.error.code]).toEqual([429, 'RATE_LIMITED']);
+      const ok = await upgrade(flood.wsUrl, { headers: { authorization: `Bearer ${valid}` } });
+      expect('open' in ok).toBe(true);
+      if ('open' in ok) ok.open.terminate();
+      const metrics = (await httpGet(flood.base, '/metrics', valid)).body as string;
+      expect(metrics).toContain(`tickwire_auth_throttled_total{reason="failures"} ${forged.length - verifiedCount + 1}\n`);
+    } finally {
+      await flood.server.close();
+    }
+  });
+
+  it('auth.jwt.maxPendingVerifications: checks beyond it are refused RATE_LIMITED at once (counted), and admitted again once they finish', async () => {
+    const throttled: string[] = [];
+    const authenticate = createAuthenticator(
+      { ...auth({ jwksUrl, jwksCooldownS: 0, maxPendingVerifications: 3 }), failureRate: null },
+      { onThrottled: (reason) => throttled.push(reason) },
+    );
+    const tokens = await Promise.all(Array.from({ length: 6 }, (_, i) => token(rs, { sub: `pending-${i}` })));
+    const request = (t: string): AuthRequest => ({ authorization: `Bearer ${t}`, protocol: '', query: '', origin: '', remoteAddress: '127.0.0.1' });
+    provider.hold = true; // the key fetch hangs: the checks stay in flight
+    try {
+      const inFlight = tokens.slice(0, 3).map((t) => authenticate(request(t)));
+      for (const p of inFlight) expect(p).toBeInstanceOf(Promise);
+      for (const t of tokens.slice(3, 5)) expect(() => authenticate(request(t))).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+      expect(throttled).toEqual(['pending', 'pending']);
+      await waitFor(() => provider.fetches > 0);
+      provider.release();
+      expect((await Promise.all(inFlight)).map((p) => p.name)).toEqual(['pending-0', 'pending-1', 'pending-2']);
+      expect((await authenticate(request(tokens[5]!))).name).toBe('pending-5');
+    } finally {
+      provider.release();
+    }
+  });
+});

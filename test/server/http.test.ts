@@ -242,6 +242,10 @@ describe('/metrics, /docs, /', () => {
       '/v1/stream', '/streamer/candles/{symbol}/{tf}', '/streamer/status', '/streamer/available', '/streamer/health',
     ]));
     expect(res.body.components.schemas.Bar.required).toEqual(BAR_KEYS);
+    const stream = res.body.paths['/v1/stream'].get.responses;
+    expect(Object.keys(stream)).toEqual(['101', '400', '401', '429', '503']);
+    expect(stream['503'].description).toContain('TOO_MANY_CONNECTIONS');
+    expect(res.body.components.schemas.Error.properties.error.properties.code.enum).toEqual(expect.arrayContaining(['UNAUTHORIZED', 'RATE_LIMITED', 'TOO_MANY_CONNECTIONS']));
   });
 
   it('/ is a self-contained HTML dashboard on /v1/stream', async () => {

@@ -295,6 +295,15 @@ describe('rooms', () => {
     expectSame(enc.system(MAX_SEQ, big), JSON.stringify({ type: 'system', channel: 'system', seq: MAX_SEQ, ...big }));
   });
 
+  it('storage state, every optional text absent, empty and present', () => {
+    for (const text of [null, '', 'Commit failed: ENOSPC — ünïcødé']) {
+      const m = { source: 'storage' as const, state: 'degraded' as const, reason: text, errno: text, corrupt: text, movedTo: text, ts: T0 };
+      expectSame(enc.system(7, m), JSON.stringify({ type: 'system', channel: 'system', seq: 7, ...m }));
+    }
+    const ok = { source: 'storage' as const, state: 'ok' as const, reason: null, errno: null, corrupt: 'truncated', movedTo: '/d.corrupt-x', ts: T0 };
+    expectSame(enc.system(8, ok), JSON.stringify({ type: 'system', channel: 'system', seq: 8, ...ok }));
+  });
+
   it('alert at every level', () => {
     for (const level of ['info', 'warning', 'critical'] as const) {
       const m = { id: 'a-17', level, source: 'rules/price', message: 'BTC ≥ 70 000 🚀', ts: T0 };

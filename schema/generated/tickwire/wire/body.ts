@@ -9,6 +9,7 @@ import { Gap } from './gap.js';
 import { Pong } from './pong.js';
 import { Quote } from './quote.js';
 import { Snapshot } from './snapshot.js';
+import { StorageState } from './storage-state.js';
 import { Subscribed } from './subscribed.js';
 import { System } from './system.js';
 import { Trade } from './trade.js';
@@ -27,13 +28,14 @@ export enum Body {
   ErrorReply = 8,
   Pong = 9,
   System = 10,
-  Alert = 11
+  Alert = 11,
+  StorageState = 12
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|Subscribed|System|Trade|Unsubscribed) => Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|Subscribed|System|Trade|Unsubscribed|null
-): Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|Subscribed|System|Trade|Unsubscribed|null {
+  accessor: (obj:Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|StorageState|Subscribed|System|Trade|Unsubscribed) => Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|StorageState|Subscribed|System|Trade|Unsubscribed|null
+): Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|StorageState|Subscribed|System|Trade|Unsubscribed|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Trade': return accessor(new Trade())! as Trade;
@@ -47,15 +49,16 @@ export function unionToBody(
     case 'Pong': return accessor(new Pong())! as Pong;
     case 'System': return accessor(new System())! as System;
     case 'Alert': return accessor(new Alert())! as Alert;
+    case 'StorageState': return accessor(new StorageState())! as StorageState;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|Subscribed|System|Trade|Unsubscribed) => Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|Subscribed|System|Trade|Unsubscribed|null, 
+  accessor: (index: number, obj:Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|StorageState|Subscribed|System|Trade|Unsubscribed) => Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|StorageState|Subscribed|System|Trade|Unsubscribed|null, 
   index: number
-): Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|Subscribed|System|Trade|Unsubscribed|null {
+): Alert|BarUpdate|ErrorReply|Gap|Pong|Quote|Snapshot|StorageState|Subscribed|System|Trade|Unsubscribed|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Trade': return accessor(index, new Trade())! as Trade;
@@ -69,6 +72,7 @@ export function unionListToBody(
     case 'Pong': return accessor(index, new Pong())! as Pong;
     case 'System': return accessor(index, new System())! as System;
     case 'Alert': return accessor(index, new Alert())! as Alert;
+    case 'StorageState': return accessor(index, new StorageState())! as StorageState;
     default: return null;
   }
 }
