@@ -76,10 +76,11 @@ import { ANONYMOUS, type Authenticator } from './principal.ts';
 import { replay } from './replay.ts';
 import { SystemStates, type Alert } from './rooms.ts';
 import { SlowConsumers } from './slow-consumer.ts';
-import { BufferLimits, CLOSE_GOING_AWAY, ConnState, HOLD_TOPIC, type Conn, type Id } from './stream-conn.ts';
+import { attached, BufferLimits, CLOSE_GOING_AWAY, ConnState, HOLD_TOPIC, type Conn, type Id } from './stream-conn.ts';
 import { sizeChannel, StreamPublisher } from './stream-publisher.ts';
 import { StreamReplies } from './stream-replies.ts';
-import { SnapshotBudget } from './snapshots.ts';
+import { SnapshotBudget, type SnapshotJob } from './snapshots.ts';
+import { Turns } from './snapshot-turns.ts';
 import { chargeWork, readId, readMessage, readOp, RequestReader, takeRequest, type Op } from './stream-requests.ts';
 import { StreamUpgrade } from './stream-upgrade.ts';
 import { Subscriptions } from './subscriptions.ts';
@@ -87,6 +88,8 @@ import { Subscriptions } from './subscriptions.ts';
 /** Close reasons uWS (the pinned build) gives for the closes it makes itself (code 1006). */
 const UWS_TOO_BIG = 'Received too big message';
 const UWS_IDLE = 'WebSocket timed out from inactivity';
+/** Requests a connection may send while one of its subscribes is being answered (each took its token too). */
+const MAX_QUEUED = 64;
 /** How often history lingering and stuck paused connections are looked at, ms. */
 const SWEEP_MS = 1000;
 
@@ -99,6 +102,16 @@ export interface StreamOptions {
   authenticate?: Authenticator;
   /** Connection caps, checked at the upgrade and counted on open and close. Default: none. */
   connections?: ConnectionLimits;
+}
+
+/** A subscribe admitted and not answered yet: its snapshots are being built (snapshot-turns.ts). */
+interface Deferred {
+  id: Id;
+  channels: Channel[];
+  since: Map<Channel, number>;
+  job: SnapshotJob;
+  /** Channels held off their topics until the answer (conn.pending). */
+  held: Channel[];
 }
 
 /** The `/v1/stream` WebSocket behaviour (for `app.ws`) and the publisher of the library's events to it; see the module comment. */
@@ -121,6 +134,8 @@ export class StreamServer {
   readonly #publisher: StreamPublisher;
   readonly #snapshots: SnapshotBudget;
   readonly #conns = new Set<Conn>();
+  readonly #deferred = new Map<Conn, Deferred>();
+  readonly #turns: Turns;
   readonly #counted: ConnectionLimits;
   readonly #sweepTimer: NodeJS.Timeout;
   #off: (() => void)[];
@@ -140,6 +155,7 @@ export class StreamServer {
     this.#slow = new SlowConsumers(cfg, metrics, this.#limits, this.#subs, this.#replies);
     this.#requests = new RequestReader(this.#channels, this.epoch, cfg.maxChannelsPerConnection);
     this.#snapshots = new SnapshotBudget(cfg, this.#limits);
+    this.#turns = new Turns((conn) => this.#step(conn), (ms) => metrics.request('snapshot', ms));
     this.#counted = options.connections ?? new ConnectionLimits(connectionCaps({ maxConnections: Number.MAX_SAFE_INTEGER }, undefined));
     this.#upgrade = new StreamUpgrade(cfg, this.#limits, metrics, options.authenticate ?? (() => ANONYMOUS), options.onError, this.#counted);
     this.#publisher = new StreamPublisher(app, tickwire, metrics, this.#channels, this.#slow.budget, this.#fbs, system);
@@ -203,6 +219,7 @@ export class StreamServer {
   close(): void {
     this.#upgrade.closing = true;
     clearInterval(this.#sweepTimer);
+    this.#turns.stop();
     for (const off of this.#off) off();
     this.#off = [];
     for (const conn of [...this.#conns]) {
@@ -237,6 +254,13 @@ export class StreamServer {
     conn.ws = null;
     this.#slow.forget(conn);
     this.#subs.leaveAll(conn, performance.now());
+    const d = this.#deferred.get(conn);
+    if (d !== undefined) {
+      this.#deferred.delete(conn);
+      this.#snapshots.send(this.#replies, d.job); // sends nothing now: gives the reserved bytes back
+    }
+    conn.pending.clear();
+    conn.queued = null;
     conn.patterns = [];
     this.#conns.delete(conn);
     this.#counted.closed(conn.address);
@@ -271,18 +295,13 @@ export class StreamServer {
       const msg = readMessage(data, isBinary, this.#cfg.maxMessageBytes);
       id = readId(msg['id']);
       op = readOp(msg['op']);
-      switch (op) {
-        case 'subscribe':
-          takeRequest(conn);
-          this.#subscribe(conn, id, msg);
-          break;
-        case 'unsubscribe':
-          takeRequest(conn);
-          this.#unsubscribe(conn, id, msg);
-          break;
-        case 'ping':
-          this.#replies.pong(conn, id);
-          break;
+      if (op === 'ping') {
+        this.#replies.pong(conn, id);
+      } else {
+        takeRequest(conn);
+        if (conn.queued === null) this.#request(conn, op, id, msg);
+        else if (conn.queued.length < MAX_QUEUED) conn.queued.push({ op, id, msg });
+        else throw new TickwireError(ErrorCode.RATE_LIMITED, `${MAX_QUEUED} requests are already waiting for an earlier subscribe's snapshots; retry later`);
       }
     } catch (err) {
       this.#reject(conn, id, err);
@@ -290,6 +309,41 @@ export class StreamServer {
     if (op === 'ping') return;
     const used = process.cpuUsage(cpu);
     this.#metrics.request(op, Math.min(performance.now() - wall, (used.user + used.system) / 1000));
+  }
+
+  #request(conn: Conn, op: 'subscribe' | 'unsubscribe', id: Id, msg: Record<string, unknown>): void {
+    if (op === 'subscribe') this.#subscribe(conn, id, msg);
+    else this.#unsubscribe(conn, id, msg);
+  }
+
+  /** One turn of `conn`'s deferred work: a slice of its subscribe's snapshots (answering it once built), or one request that waited. True when more is left. */
+  #step(conn: Conn): boolean {
+    const d = this.#deferred.get(conn);
+    if (d !== undefined) {
+      try {
+        if (!this.#snapshots.slice(this.#replies, d.job)) return true;
+        this.#deferred.delete(conn);
+        this.#answer(conn, d);
+      } catch (err) {
+        this.#deferred.delete(conn);
+        this.#onError(err, '/v1/stream snapshot');
+        if (!conn.closed) conn.ws!.end(CLOSE_GOING_AWAY, 'internal error');
+        return false;
+      }
+    } else {
+      const next = conn.queued?.shift();
+      if (next !== undefined) {
+        try {
+          this.#request(conn, next.op, next.id, next.msg);
+        } catch (err) {
+          this.#reject(conn, next.id, err);
+        }
+      }
+    }
+    if (conn.closed) return false;
+    if (this.#deferred.has(conn) || (conn.queued !== null && conn.queued.length > 0)) return true;
+    conn.queued = null;
+    return false;
   }
 
   #reject(conn: Conn, id: Id, err: unknown): void {
@@ -311,16 +365,55 @@ export class StreamServer {
   #subscribe(conn: Conn, id: Id, m: Record<string, unknown>): void {
     const { channels, patterns, work, snapshot, since } = this.#requests.subscribe(conn, m);
     chargeWork(conn, work);
-    // Read snapshots before changing anything, so a failure rejects the whole message.
+    // Admit snapshots before changing anything, so a refusal (RATE_LIMITED) rejects the whole message.
     const bars = snapshot > 0 ? channels.filter((ch) => ch.kind === 'bars' && !since.has(ch)) : [];
-    const snapshots = this.#snapshots.build(this.#replies, conn, bars, snapshot);
+    const d: Deferred = { id, channels, since, job: this.#snapshots.start(conn, bars, snapshot), held: [] };
+    // The first slice now; when that builds them all the message is answered in this turn.
+    const later = bars.length > 0 && !this.#snapshots.slice(this.#replies, d.job);
+    if (later) {
+      // Held off their topics until answered: a snapshot's channel is caught up from its seq then.
+      const snap = new Set(bars);
+      for (const ch of channels) {
+        if (conn.channels.has(ch) && !snap.has(ch)) continue;
+        if (conn.channels.has(ch) && attached(conn, ch)) this.#subs.detach(conn, ch);
+        conn.pending.add(ch);
+        d.held.push(ch);
+      }
+    }
     for (const ch of channels) if (!conn.channels.has(ch)) this.#subs.join(conn, ch);
     for (const p of patterns) if (!conn.patterns.some((q) => q.text === p.text)) conn.patterns.push(p);
+    if (!later) {
+      this.#answer(conn, d);
+      return;
+    }
+    this.#deferred.set(conn, d);
+    conn.queued ??= [];
+    this.#turns.add(conn);
+  }
 
+  /**
+   * Answer a subscribe: the ack, its snapshots, the channels held meanwhile
+   * caught up from their snapshot's seq and put on their topics, `since`
+   * replays and the `system` states, all in this turn (nothing is published
+   * between them and the first live message).
+   */
+  #answer(conn: Conn, d: Deferred): void {
+    const { id, channels, since } = d;
+    const at = new Map<Channel, number>();
+    for (const b of d.job.built) at.set(b.ch, b.seq);
     this.#replies.subscribed(conn, id, channels.map((ch) => ch.name));
-    this.#metrics.snapshotBytes(this.#snapshots.send(this.#replies, conn, snapshots));
+    this.#metrics.snapshotBytes(this.#snapshots.send(this.#replies, d.job));
     // Replays: at most the reply half of the limit, less what is already buffered.
     let room = conn.closed ? 0 : this.#limits.replies - conn.ws!.getBufferedAmount();
+    for (const ch of d.held) {
+      conn.pending.delete(ch);
+      if (conn.closed || !conn.channels.has(ch)) continue;
+      const seq = at.get(ch);
+      if (seq !== undefined) room -= replay(this.#replies, conn, ch, seq, true, room, 'history');
+      if (conn.closed) continue;
+      conn.channels.set(ch, ch.seq); // delivered up to here once the replays below are sent
+      if (attached(conn, ch)) this.#subs.attach(conn, ch);
+    }
     for (const [ch, after] of since) room -= replay(this.#replies, conn, ch, after, true, room, 'history');
     const system = this.#channels.system;
     if (channels.includes(system) && !since.has(system)) this.#replies.systemStates(conn, system.seq);
