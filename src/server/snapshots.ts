@@ -19,9 +19,10 @@
  * changes; the process's bytes are reserved when a message is admitted and
  * what it did not use is given back when it is answered.
  *
- * Building is done in slices (`slice`: whole channels, up to SLICE_BYTES or
- * SLICE_MS a turn) so that no turn holds the main thread long; snapshot-turns.ts
- * schedules them and stream.ts answers the message once every one is built.
+ * Snapshots are built and sent in slices (`slice`: whole channels, up to
+ * SLICE_BYTES or SLICE_MS a turn) so that no turn holds the main thread long;
+ * snapshot-turns.ts schedules the turns, stream.ts holds each channel off its
+ * topic until its snapshot is sent.
  */
 import type { StreamConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
@@ -29,14 +30,6 @@ import type { Channel } from './channels.ts';
 import { TokenBucket } from './rate-limit.ts';
 import type { BufferLimits, Conn } from './stream-conn.ts';
 import type { StreamReplies } from './stream-replies.ts';
-
-/** A snapshot built for one channel (at `seq`, the channel's seq then), and whether it was cut at its oldest end. */
-export interface BuiltSnapshot {
-  ch: Channel;
-  seq: number;
-  data: string | Uint8Array;
-  cut: boolean;
-}
 
 /** The snapshots of one subscribe message, built a slice at a time. */
 export interface SnapshotJob {
@@ -49,13 +42,20 @@ export interface SnapshotJob {
   left: number;
   /** Process bytes reserved at admission (settled by `send`). */
   readonly reserved: number;
-  readonly built: BuiltSnapshot[];
+  /** Channels done (built and sent), from the first. */
+  next: number;
+  /** Bytes sent. */
+  sent: number;
 }
 
 /** Snapshot bytes one subscribe token pays for: with the default subscribeRate (10/s, bursts of 20), 640 KiB/s and 1.25 MiB at once per connection. */
 export const SNAPSHOT_BYTES_PER_TOKEN = 64 * 1024;
-/** One slice builds channels until this many bytes (at least one channel): 1000 bars of JSON, ~220 KB, took 1.4 ms (median) here. */
-export const SLICE_BYTES = 256 * 1024;
+/**
+ * One slice builds and sends channels until this many bytes (at least one channel). Measured here: 1000 bars
+ * of JSON (~220 KB) built in 1.4 ms (median); sending to a loopback reader cost 12–20 ms per MB more (the
+ * kernel delivers to the receiver in the sender's syscall).
+ */
+export const SLICE_BYTES = 128 * 1024;
 /** …or until this much wall time has passed. */
 export const SLICE_MS = 2;
 /** Margin on the newest bar's size when estimating how many bars fit (older bars may carry more digits). */
@@ -102,46 +102,43 @@ export class SnapshotBudget {
   start(conn: Conn, channels: readonly Channel[], n: number): SnapshotJob {
     const left = channels.length === 0 ? 0 : this.allowance(conn, channels);
     this.#process.charge(left);
-    return { conn, channels, n, left, reserved: left, built: [] };
+    return { conn, channels, n, left, reserved: left, next: 0, sent: 0 };
   }
 
   /**
-   * Build the job's next snapshots, whole channels, up to `bytes` or `ms` of
-   * wall time (at least one), each cut to an even share of what is left.
-   * True when every one is built (or the connection closed).
+   * Build and send the job's next snapshots, whole channels, each cut to an
+   * even share of what is left and preceded by a `gap` (0 to its seq,
+   * slow_consumer) when cut, until `bytes` sent or `ms` of wall time (at
+   * least one channel); `sent(ch)` after each, in the same turn (the caller
+   * puts the channel on its topic: live from seq + 1). True when every one
+   * is sent (or the connection closed); then call `settle`.
    */
-  slice(replies: StreamReplies, job: SnapshotJob, bytes = SLICE_BYTES, ms = SLICE_MS): boolean {
+  slice(replies: StreamReplies, job: SnapshotJob, sent: (ch: Channel) => void, bytes = SLICE_BYTES, ms = SLICE_MS): boolean {
     const { conn, channels, n } = job;
     const t0 = performance.now();
     let made = 0;
-    while (job.built.length < channels.length && !conn.closed) {
-      const ch = channels[job.built.length]!;
-      const share = Math.floor(job.left / (channels.length - job.built.length));
-      const snap = buildOne(replies, conn, ch, n, share);
-      job.left -= sizeOf(snap.data);
-      made += sizeOf(snap.data);
-      job.built.push(snap);
+    while (job.next < channels.length && !conn.closed) {
+      const ch = channels[job.next]!;
+      const share = Math.floor(job.left / (channels.length - job.next));
+      job.next++;
+      const { data, cut } = buildOne(replies, conn, ch, n, share);
+      if (cut) replies.gap(conn, ch, 0, ch.seq, 'slow_consumer');
+      replies.send(conn, data, conn.binary);
+      job.left -= sizeOf(data);
+      job.sent += sizeOf(data);
+      made += sizeOf(data);
+      sent(ch);
       if (made >= bytes || performance.now() - t0 >= ms) break;
     }
-    return conn.closed || job.built.length === channels.length;
+    return conn.closed || job.next === channels.length;
   }
 
-  /** Send what the job built, each cut one after a `gap` (0 to its seq, slow_consumer), and pay for the bytes. */
-  send(replies: StreamReplies, job: SnapshotJob): number {
-    const conn = job.conn;
-    let bytes = 0;
-    for (const { ch, seq, data, cut } of job.built) {
-      if (conn.closed) break;
-      if (cut) replies.gap(conn, ch, 0, seq, 'slow_consumer');
-      replies.send(conn, data, conn.binary);
-      bytes += sizeOf(data);
-    }
-    job.built.length = 0;
-    // The reservation is settled: what was not sent goes back to the process.
-    this.#process.charge(bytes - job.reserved);
-    const tokens = Math.floor(bytes / SNAPSHOT_BYTES_PER_TOKEN);
-    if (tokens > 0) conn.bucket.charge(tokens);
-    return bytes;
+  /** Pay for the job's bytes: what the process reserved and did not use goes back; the connection's bucket pays a token per SNAPSHOT_BYTES_PER_TOKEN. */
+  settle(job: SnapshotJob): number {
+    this.#process.charge(job.sent - job.reserved);
+    const tokens = Math.floor(job.sent / SNAPSHOT_BYTES_PER_TOKEN);
+    if (tokens > 0) job.conn.bucket.charge(tokens);
+    return job.sent;
   }
 }
 
@@ -154,8 +151,7 @@ function sizeOf(data: string | Uint8Array): number {
  * fit at the newest bar's size (with a margin); rebuilt smaller when older
  * bars turn out larger, and at the channel's largest message size last.
  */
-function buildOne(replies: StreamReplies, conn: Conn, ch: Channel, n: number, share: number): BuiltSnapshot {
-  const seq = ch.seq;
+function buildOne(replies: StreamReplies, conn: Conn, ch: Channel, n: number, share: number): { data: string | Uint8Array; cut: boolean } {
   const empty = sizeOf(replies.snapshot(conn, ch, 0));
   const bar = Math.max(1, sizeOf(replies.snapshot(conn, ch, 1)) - empty + 1);
   let fit = barsThatFit(n, share - empty, Math.ceil(bar * BAR_SIZE_MARGIN));
@@ -170,7 +166,7 @@ function buildOne(replies: StreamReplies, conn: Conn, ch: Channel, n: number, sh
   }
   // Cut only when the channel has more than fit: counting fit + 1 bars, not all n, keeps this cheap.
   const cut = fit < n && replies.snapshotBars(ch, fit + 1) > fit;
-  return { ch, seq, data, cut };
+  return { data, cut };
 }
 
 /** Bars of `perBar` bytes that fit in `bytes`, at most `n` (one bar's room kept for the head at the worst-case size). */

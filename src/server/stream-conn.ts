@@ -59,15 +59,15 @@ export interface Conn extends BudgetSlot {
   limit: number;
   /** Largest message its market channels can publish (the budget's allowance for uWS's per-subscriber queue). */
   largest: number;
-  /** Channels held off their topics until the subscribe whose snapshots are being built is answered (snapshot-turns.ts). */
+  /** Bars channels held off their topics until their snapshot is sent (snapshot-turns.ts). */
   pending: Set<Channel>;
-  /** While a subscribe's snapshots are being built: the subscribe and unsubscribe requests that came since, answered in order after it; null otherwise. */
+  /** While a subscribe's snapshots are being sent: the requests (pings too) that came since, answered in order after them; null otherwise. */
   queued: QueuedRequest[] | null;
 }
 
-/** A subscribe or unsubscribe that came while an earlier one was being answered (its token already taken). */
+/** A request (ping included) that came while an earlier subscribe's snapshots were being sent (its token already taken). */
 export interface QueuedRequest {
-  op: 'subscribe' | 'unsubscribe';
+  op: 'subscribe' | 'unsubscribe' | 'ping';
   id: Id;
   msg: Record<string, unknown>;
 }
