@@ -23,9 +23,13 @@
  *    known channels, filtered by what the principal may read; a channel that
  *    appears later and matches is joined and announced with
  *    `{"type":"subscribed","id":null,"channels":[it],"epoch"}`.
- *  - Snapshots and replays are sent inside the subscribe handler: the event
- *    loop is single-threaded, so nothing is published between the snapshot's
- *    (or replay's) last seq and the first live message.
+ *  - Snapshots are sent a slice a turn (snapshots.ts, snapshot-turns.ts):
+ *    the ack first, then each bars channel's snapshot at its seq when sent,
+ *    the channel off its topic until then and on it right after (the event
+ *    loop is single-threaded: nothing is published between the snapshot and
+ *    the first live message); then the `since` replays (those channels held
+ *    off their topics too) and `system` states. The connection's later
+ *    messages wait meanwhile (`conn.queued`), so its replies stay in order.
  *  - Resume: `since: {channel: seq}` replays seq+1.. from the channel's
  *    history (history.ts); what history no longer holds is announced first
  *    with `gap` reason `history`. History is recorded while a channel has
@@ -58,7 +62,8 @@
  * stream-requests.ts (client messages → validated requests),
  * subscriptions.ts (who holds which channel, counts, history recording),
  * stream-publisher.ts (the hot publish path), slow-consumer.ts and replay.ts
- * (conflation, pause, catch-up, resume), stream-replies.ts (direct sends).
+ * (conflation, pause, catch-up, resume), stream-replies.ts (direct sends),
+ * snapshots.ts and snapshot-turns.ts (snapshot budgets, slices and turns).
  * This file wires them into the uWS behaviour: options, then handlers.
  */
 import { randomBytes } from 'node:crypto';

@@ -22,13 +22,10 @@
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
-import type { TickwireConfig } from '../../src/config/types.ts';
-import { TIMEFRAMES } from '../../src/model/timeframes.ts';
-import { FakeTickwire, fakeConfig, makeBar } from '../support/fake-tickwire.ts';
+import { makeBar } from '../support/fake-tickwire.ts';
+import { BARS, SYMBOLS, seeded } from './snapshot-fixtures.ts';
 import { Client, startServer, type Msg, type Running } from './helpers.ts';
 
-const SYMBOLS = 200;
-const BARS = 1000;
 const ATTACKERS = 12;
 const ATTACK_MS = 4000;
 
@@ -72,23 +69,6 @@ interface AttackStats {
   bytes: number;
   closed: number;
   error?: string;
-}
-
-function bigConfig(): TickwireConfig {
-  const cfg = fakeConfig();
-  cfg.exchanges = { binance: { ...cfg.exchanges['binance']!, symbols: Array.from({ length: SYMBOLS }, (_, i) => `S${i}USDT`) } };
-  for (const tf of TIMEFRAMES) cfg.history[tf] = BARS;
-  return cfg;
-}
-
-function seeded(): FakeTickwire {
-  const tw = new FakeTickwire(bigConfig());
-  const t0 = Date.UTC(2024, 0, 1);
-  for (let i = 0; i < SYMBOLS; i++) {
-    tw.seed('binance', `S${i}USDT`, '1m', BARS - 1, t0);
-    tw.seed('binance', `S${i}USDT`, '5m', BARS - 1, t0);
-  }
-  return tw;
 }
 
 let r: Running | undefined;
