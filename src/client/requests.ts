@@ -1,12 +1,13 @@
 /**
  * The client's subscribe and unsubscribe requests on the current connection:
  * ids, what each was for (so a reply or a refusal finds it), splitting into
- * messages of at most MAX_CHANNELS_PER_MESSAGE names, the batched bars and
+ * messages of at most MAX_CHANNELS_PER_MESSAGE names and MAX_WILDCARDS_PER_MESSAGE
+ * wildcards (`messageChunks`), the batched bars and
  * `system` resyncs, and re-sending a RATE_LIMITED request after a growing
  * pause. A request made while no socket is open is dropped: the next open
  * re-subscribes everything (`resubscribe()`).
  */
-import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT } from '../wire/protocol.ts';
+import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT, messageChunks } from '../wire/protocol.ts';
 import type { ChannelRegistry, ChannelState, ResyncReason } from './channels.ts';
 import type { Connection } from './connection.ts';
 import type { Subscription } from './subscription.ts';
@@ -94,15 +95,17 @@ export class Requests {
     this.#conn.send(JSON.stringify(msg));
   }
 
-  /** A new subscription's first subscribe: its names as given, with its snapshot. */
+  /** A new subscription's first subscribe: its names as given, with its snapshot (in several messages past MAX_WILDCARDS_PER_MESSAGE wildcards). */
   subscribe(sub: Subscription): void {
-    this.send({ kind: 'subscribe', subs: [sub], channels: [...sub.given], since: undefined, sinceDropped: false, snapshot: sub.snapshot, retries: 0 });
+    for (const channels of messageChunks(sub.given, (name) => name)) {
+      this.send({ kind: 'subscribe', subs: [sub], channels, since: undefined, sinceDropped: false, snapshot: sub.snapshot, retries: 0 });
+    }
   }
 
   /**
    * Re-subscribe `subs` with `since`: every concrete channel they hold, then their wildcards (last, so a
    * wildcard's expansion never joins a channel before the message that carries its `since`), at most
-   * MAX_CHANNELS_PER_MESSAGE names per message. `only`: just those concrete channels, no wildcards.
+   * MAX_CHANNELS_PER_MESSAGE names and MAX_WILDCARDS_PER_MESSAGE wildcards per message. `only`: just those concrete channels, no wildcards.
    */
   resume(subs: Iterable<Subscription>, only?: ReadonlySet<string>): void {
     const entries: { sub: Subscription; name: string }[] = [];
@@ -126,8 +129,7 @@ export class Requests {
         }
       }
     }
-    for (let i = 0; i < entries.length; i += MAX_CHANNELS_PER_MESSAGE) {
-      const chunk = entries.slice(i, i + MAX_CHANNELS_PER_MESSAGE);
+    for (const chunk of messageChunks(entries, (e) => e.name)) {
       const since: Record<string, number> = {};
       let any = false;
       for (const { name } of chunk) {
@@ -149,10 +151,9 @@ export class Requests {
     }
   }
 
-  /** Leave `names`, at most MAX_CHANNELS_PER_MESSAGE per message. */
+  /** Leave `names`, at most MAX_CHANNELS_PER_MESSAGE names and MAX_WILDCARDS_PER_MESSAGE wildcards per message. */
   unsubscribe(names: string[]): void {
-    for (let i = 0; i < names.length; i += MAX_CHANNELS_PER_MESSAGE) {
-      const channels = names.slice(i, i + MAX_CHANNELS_PER_MESSAGE);
+    for (const channels of messageChunks(names, (name) => name)) {
       this.send({ kind: 'unsubscribe', subs: [], channels, since: undefined, sinceDropped: false, snapshot: 0, retries: 0 });
     }
   }

@@ -133,7 +133,7 @@ export class ServerMetrics {
     });
     this.#requestSeconds = new Histogram({
       name: 'tickwire_ws_request_seconds',
-      help: 'Main-thread time spent on one subscribe or unsubscribe message (refused ones included; the smaller of wall and process CPU time), by op',
+      help: 'Main-thread time spent on one subscribe or unsubscribe message (refused ones included), or on one later turn of a subscribe whose snapshots are built over several (op snapshot); the smaller of wall and process CPU time',
       labelNames: ['op'] as const,
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
       registers,
@@ -207,7 +207,7 @@ export class ServerMetrics {
   }
 
   /** A subscribe or unsubscribe message took `ms` of the main thread. */
-  request(op: 'subscribe' | 'unsubscribe', ms: number): void {
+  request(op: 'subscribe' | 'unsubscribe' | 'snapshot', ms: number): void {
     this.#requestSeconds.observe({ op }, ms / 1000);
     if (ms > this.maxRequestMs) this.maxRequestMs = ms;
   }

@@ -74,8 +74,8 @@ export class SlowConsumers {
   #congested(conn: Conn): void {
     if (conn.closed) return;
     if (conn.state === ConnState.NORMAL) {
+      for (const ch of conn.channels.keys()) if (conflatable(ch) && attached(conn, ch)) this.#subs.detach(conn, ch);
       conn.state = ConnState.CONFLATING;
-      for (const ch of conn.channels.keys()) if (conflatable(ch)) this.#subs.detach(conn, ch);
       this.#behind.add(conn);
       this.#metrics.slowConsumer('conflating');
       conn.limit = this.#limits.live;
@@ -87,8 +87,8 @@ export class SlowConsumers {
       conn.ws!.end(CLOSE_TRY_AGAIN_LATER, 'slow consumer');
       return;
     }
+    for (const ch of conn.channels.keys()) if (!conflatable(ch) && attached(conn, ch)) this.#subs.detach(conn, ch);
     conn.state = ConnState.PAUSED;
-    for (const ch of conn.channels.keys()) if (!conflatable(ch)) this.#subs.detach(conn, ch);
     this.#metrics.slowConsumer('paused');
   }
 
@@ -96,7 +96,8 @@ export class SlowConsumers {
   #catchUp(conn: Conn): void {
     const ws = conn.ws!;
     const detached: Channel[] = [];
-    for (const ch of conn.channels.keys()) if (!attached(conn, ch)) detached.push(ch);
+    // Channels pending a subscribe's answer stay off their topics: that answer catches them up.
+    for (const ch of conn.channels.keys()) if (!attached(conn, ch) && !conn.pending.has(ch)) detached.push(ch);
     ws.cork(() => {
       // Catch-ups first, still detached (a close here leaves the counts consistent), then back on the topics.
       let room = this.#limits.replies - ws.getBufferedAmount();

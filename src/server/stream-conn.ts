@@ -59,6 +59,17 @@ export interface Conn extends BudgetSlot {
   limit: number;
   /** Largest message its market channels can publish (the budget's allowance for uWS's per-subscriber queue). */
   largest: number;
+  /** Bars channels held off their topics until their snapshot is sent (snapshot-turns.ts). */
+  pending: Set<Channel>;
+  /** While a subscribe's snapshots are being sent: the requests (pings too) that came since, answered in order after them; null otherwise. */
+  queued: QueuedRequest[] | null;
+}
+
+/** A request (ping included) that came while an earlier subscribe's snapshots were being sent (its token already taken). */
+export interface QueuedRequest {
+  op: 'subscribe' | 'unsubscribe' | 'ping';
+  id: Id;
+  msg: Record<string, unknown>;
 }
 
 /** The `id` a client gave its request, echoed in the reply. */
@@ -71,6 +82,7 @@ export function conflatable(ch: Channel): boolean {
 
 /** Is `ch` on its topic for `conn` in the connection's current state? */
 export function attached(conn: Conn, ch: Channel): boolean {
+  if (conn.pending.size > 0 && conn.pending.has(ch)) return false;
   return conn.state === ConnState.NORMAL || (conn.state === ConnState.CONFLATING && !conflatable(ch));
 }
 

@@ -168,7 +168,7 @@ export class StreamUpgrade {
       closed: false, ws: null, binary: negotiated.binary, principal, address, state: ConnState.NORMAL,
       channels: new Map(), patterns: [],
       bucket: new TokenBucket(this.#cfg.subscribeRate.rate, this.#cfg.subscribeRate.burst),
-      limit: this.#limits.conflate, largest: 0, heapIndex: -1, checkAt: 0,
+      limit: this.#limits.conflate, largest: 0, heapIndex: -1, checkAt: 0, pending: new Set(), queued: null,
     };
     res.upgrade(conn, key, negotiated.protocol, extensions, context);
   }

@@ -23,9 +23,13 @@
  *    known channels, filtered by what the principal may read; a channel that
  *    appears later and matches is joined and announced with
  *    `{"type":"subscribed","id":null,"channels":[it],"epoch"}`.
- *  - Snapshots and replays are sent inside the subscribe handler: the event
- *    loop is single-threaded, so nothing is published between the snapshot's
- *    (or replay's) last seq and the first live message.
+ *  - Snapshots are sent a slice a turn (snapshots.ts, snapshot-turns.ts):
+ *    the ack first, then each bars channel's snapshot at its seq when sent,
+ *    the channel off its topic until then and on it right after (the event
+ *    loop is single-threaded: nothing is published between the snapshot and
+ *    the first live message); then the `since` replays (those channels held
+ *    off their topics too) and `system` states. The connection's later
+ *    messages wait meanwhile (`conn.queued`), so its replies stay in order.
  *  - Resume: `since: {channel: seq}` replays seq+1.. from the channel's
  *    history (history.ts); what history no longer holds is announced first
  *    with `gap` reason `history`. History is recorded while a channel has
@@ -58,7 +62,8 @@
  * stream-requests.ts (client messages → validated requests),
  * subscriptions.ts (who holds which channel, counts, history recording),
  * stream-publisher.ts (the hot publish path), slow-consumer.ts and replay.ts
- * (conflation, pause, catch-up, resume), stream-replies.ts (direct sends).
+ * (conflation, pause, catch-up, resume), stream-replies.ts (direct sends),
+ * snapshots.ts and snapshot-turns.ts (snapshot budgets, slices and turns).
  * This file wires them into the uWS behaviour: options, then handlers.
  */
 import { randomBytes } from 'node:crypto';
@@ -76,10 +81,11 @@ import { ANONYMOUS, type Authenticator } from './principal.ts';
 import { replay } from './replay.ts';
 import { SystemStates, type Alert } from './rooms.ts';
 import { SlowConsumers } from './slow-consumer.ts';
-import { BufferLimits, CLOSE_GOING_AWAY, ConnState, HOLD_TOPIC, type Conn, type Id } from './stream-conn.ts';
+import { attached, BufferLimits, CLOSE_GOING_AWAY, ConnState, HOLD_TOPIC, type Conn, type Id } from './stream-conn.ts';
 import { sizeChannel, StreamPublisher } from './stream-publisher.ts';
 import { StreamReplies } from './stream-replies.ts';
-import { SnapshotBudget } from './snapshots.ts';
+import { SnapshotBudget, type SnapshotJob } from './snapshots.ts';
+import { Turns } from './snapshot-turns.ts';
 import { chargeWork, readId, readMessage, readOp, RequestReader, takeRequest, type Op } from './stream-requests.ts';
 import { StreamUpgrade } from './stream-upgrade.ts';
 import { Subscriptions } from './subscriptions.ts';
@@ -87,6 +93,11 @@ import { Subscriptions } from './subscriptions.ts';
 /** Close reasons uWS (the pinned build) gives for the closes it makes itself (code 1006). */
 const UWS_TOO_BIG = 'Received too big message';
 const UWS_IDLE = 'WebSocket timed out from inactivity';
+/** Requests a connection may send while one of its subscribes is being answered (each took its token too). */
+const MAX_QUEUED = 64;
+/** The slice of snapshots sent in the subscribe's own turn (after its parsing, joins and ack): half a later turn's. */
+const FIRST_SLICE_BYTES = 64 * 1024;
+const FIRST_SLICE_MS = 1;
 /** How often history lingering and stuck paused connections are looked at, ms. */
 const SWEEP_MS = 1000;
 
@@ -99,6 +110,13 @@ export interface StreamOptions {
   authenticate?: Authenticator;
   /** Connection caps, checked at the upgrade and counted on open and close. Default: none. */
   connections?: ConnectionLimits;
+}
+
+/** A subscribe whose snapshots are being sent, a slice a turn; its `since` replays and `system` states follow them. */
+interface Answering {
+  job: SnapshotJob;
+  since: Map<Channel, number>;
+  system: boolean;
 }
 
 /** The `/v1/stream` WebSocket behaviour (for `app.ws`) and the publisher of the library's events to it; see the module comment. */
@@ -121,6 +139,9 @@ export class StreamServer {
   readonly #publisher: StreamPublisher;
   readonly #snapshots: SnapshotBudget;
   readonly #conns = new Set<Conn>();
+  /** Subscribes answered whose snapshots are still being sent (a slice a turn). */
+  readonly #jobs = new Map<Conn, Answering>();
+  readonly #turns: Turns;
   readonly #counted: ConnectionLimits;
   readonly #sweepTimer: NodeJS.Timeout;
   #off: (() => void)[];
@@ -140,6 +161,7 @@ export class StreamServer {
     this.#slow = new SlowConsumers(cfg, metrics, this.#limits, this.#subs, this.#replies);
     this.#requests = new RequestReader(this.#channels, this.epoch, cfg.maxChannelsPerConnection);
     this.#snapshots = new SnapshotBudget(cfg, this.#limits);
+    this.#turns = new Turns((conn) => this.#step(conn), (ms) => metrics.request('snapshot', ms));
     this.#counted = options.connections ?? new ConnectionLimits(connectionCaps({ maxConnections: Number.MAX_SAFE_INTEGER }, undefined));
     this.#upgrade = new StreamUpgrade(cfg, this.#limits, metrics, options.authenticate ?? (() => ANONYMOUS), options.onError, this.#counted);
     this.#publisher = new StreamPublisher(app, tickwire, metrics, this.#channels, this.#slow.budget, this.#fbs, system);
@@ -203,6 +225,7 @@ export class StreamServer {
   close(): void {
     this.#upgrade.closing = true;
     clearInterval(this.#sweepTimer);
+    this.#turns.stop();
     for (const off of this.#off) off();
     this.#off = [];
     for (const conn of [...this.#conns]) {
@@ -237,6 +260,13 @@ export class StreamServer {
     conn.ws = null;
     this.#slow.forget(conn);
     this.#subs.leaveAll(conn, performance.now());
+    const a = this.#jobs.get(conn);
+    if (a !== undefined) {
+      this.#jobs.delete(conn);
+      this.#snapshots.settle(a.job); // gives back the bytes not sent
+    }
+    conn.pending.clear();
+    conn.queued = null;
     conn.patterns = [];
     this.#conns.delete(conn);
     this.#counted.closed(conn.address);
@@ -271,25 +301,79 @@ export class StreamServer {
       const msg = readMessage(data, isBinary, this.#cfg.maxMessageBytes);
       id = readId(msg['id']);
       op = readOp(msg['op']);
-      switch (op) {
-        case 'subscribe':
-          takeRequest(conn);
-          this.#subscribe(conn, id, msg);
-          break;
-        case 'unsubscribe':
-          takeRequest(conn);
-          this.#unsubscribe(conn, id, msg);
-          break;
-        case 'ping':
-          this.#replies.pong(conn, id);
-          break;
-      }
+      if (op !== 'ping') takeRequest(conn);
+      if (conn.queued === null) this.#request(conn, op, id, msg);
+      else if (conn.queued.length < MAX_QUEUED) conn.queued.push({ op, id, msg });
+      else throw new TickwireError(ErrorCode.RATE_LIMITED, `${MAX_QUEUED} requests are already waiting for an earlier subscribe's snapshots; retry later`);
     } catch (err) {
       this.#reject(conn, id, err);
     }
     if (op === 'ping') return;
     const used = process.cpuUsage(cpu);
     this.#metrics.request(op, Math.min(performance.now() - wall, (used.user + used.system) / 1000));
+  }
+
+  #request(conn: Conn, op: Op, id: Id, msg: Record<string, unknown>): void {
+    if (op === 'subscribe') this.#subscribe(conn, id, msg);
+    else if (op === 'unsubscribe') this.#unsubscribe(conn, id, msg);
+    else this.#replies.pong(conn, id);
+  }
+
+  /** One turn of `conn`'s deferred work, corked: a slice of its subscribe's snapshots, or one request that waited. True when more is left. */
+  #step(conn: Conn): boolean {
+    // Corked, as uWS corks a message handler: otherwise every send is its own write (measured: 400 snapshots, 16–28 ms instead of a few).
+    conn.ws!.cork(() => {
+      const a = this.#jobs.get(conn);
+      if (a !== undefined) {
+        try {
+          this.#sendSnapshots(conn, a);
+        } catch (err) {
+          this.#jobs.delete(conn);
+          this.#onError(err, '/v1/stream snapshot');
+          if (!conn.closed) conn.ws!.end(CLOSE_GOING_AWAY, 'internal error');
+        }
+        return;
+      }
+      const next = conn.queued?.shift();
+      if (next === undefined) return;
+      try {
+        this.#request(conn, next.op, next.id, next.msg);
+      } catch (err) {
+        this.#reject(conn, next.id, err);
+      }
+    });
+    if (conn.closed) return false;
+    if (this.#jobs.has(conn) || (conn.queued !== null && conn.queued.length > 0)) return true;
+    conn.queued = null;
+    return false;
+  }
+
+  /** A slice of a subscribe's snapshots; each channel goes on its topic right after its snapshot (live from its seq + 1). When all are sent: settled, then `#replays`. True then. */
+  #sendSnapshots(conn: Conn, a: Answering, bytes?: number, ms?: number): boolean {
+    const done = this.#snapshots.slice(this.#replies, a.job, (ch) => {
+      conn.pending.delete(ch);
+      conn.channels.set(ch, ch.seq);
+      if (attached(conn, ch)) this.#subs.attach(conn, ch);
+    }, bytes, ms);
+    if (!done) return false;
+    this.#jobs.delete(conn);
+    this.#metrics.snapshotBytes(this.#snapshots.settle(a.job));
+    this.#replays(conn, a);
+    return true;
+  }
+
+  /** The end of a subscribe's answer: `since` replays (those channels held off their topics until now) and the `system` states. */
+  #replays(conn: Conn, { since, system }: Answering): void {
+    // At most the reply half of the limit, less what is already buffered.
+    let room = conn.closed ? 0 : this.#limits.replies - conn.ws!.getBufferedAmount();
+    for (const [ch, after] of since) {
+      room -= replay(this.#replies, conn, ch, after, true, room, 'history');
+      if (conn.closed || !conn.pending.delete(ch)) continue;
+      conn.channels.set(ch, ch.seq);
+      if (attached(conn, ch)) this.#subs.attach(conn, ch);
+    }
+    if (system) this.#replies.systemStates(conn, this.#channels.system.seq);
+    if (!conn.closed && conn.state === ConnState.NORMAL) this.#slow.budget.track(conn);
   }
 
   #reject(conn: Conn, id: Id, err: unknown): void {
@@ -311,20 +395,29 @@ export class StreamServer {
   #subscribe(conn: Conn, id: Id, m: Record<string, unknown>): void {
     const { channels, patterns, work, snapshot, since } = this.#requests.subscribe(conn, m);
     chargeWork(conn, work);
-    // Read snapshots before changing anything, so a failure rejects the whole message.
+    // Admit snapshots before changing anything, so a refusal (RATE_LIMITED) rejects the whole message.
     const bars = snapshot > 0 ? channels.filter((ch) => ch.kind === 'bars' && !since.has(ch)) : [];
-    const snapshots = this.#snapshots.build(this.#replies, conn, bars, snapshot);
+    const a: Answering = { job: this.#snapshots.start(conn, bars, snapshot), since, system: false };
+    a.system = channels.includes(this.#channels.system) && !since.has(this.#channels.system);
+    // A channel waiting for its snapshot, or for its replay when snapshots go first, is off its topic until it is sent.
+    const held = bars.length > 0 ? [...bars, ...since.keys()] : [];
+    for (const ch of held) {
+      if (conn.channels.has(ch) && attached(conn, ch)) this.#subs.detach(conn, ch);
+      conn.pending.add(ch);
+    }
     for (const ch of channels) if (!conn.channels.has(ch)) this.#subs.join(conn, ch);
     for (const p of patterns) if (!conn.patterns.some((q) => q.text === p.text)) conn.patterns.push(p);
 
     this.#replies.subscribed(conn, id, channels.map((ch) => ch.name));
-    this.#metrics.snapshotBytes(this.#snapshots.send(this.#replies, conn, snapshots));
-    // Replays: at most the reply half of the limit, less what is already buffered.
-    let room = conn.closed ? 0 : this.#limits.replies - conn.ws!.getBufferedAmount();
-    for (const [ch, after] of since) room -= replay(this.#replies, conn, ch, after, true, room, 'history');
-    const system = this.#channels.system;
-    if (channels.includes(system) && !since.has(system)) this.#replies.systemStates(conn, system.seq);
-    if (!conn.closed && conn.state === ConnState.NORMAL) this.#slow.budget.track(conn);
+    if (bars.length === 0) {
+      this.#replays(conn, a);
+      return;
+    }
+    // The first slice now; the rest a slice a turn, this connection's later messages waiting (its replies stay in order).
+    if (this.#sendSnapshots(conn, a, FIRST_SLICE_BYTES, FIRST_SLICE_MS) || conn.closed) return;
+    this.#jobs.set(conn, a);
+    conn.queued ??= [];
+    this.#turns.add(conn);
   }
 
   #unsubscribe(conn: Conn, id: Id, m: Record<string, unknown>): void {

@@ -20,3 +20,26 @@ export const JSON_SUBPROTOCOL = 'tickwire.json';
 export const MAX_CANDLE_LIMIT = 5000;
 /** `limit` of a candles read that names none. */
 export const DEFAULT_CANDLE_LIMIT = 500;
+
+/**
+ * `items` cut into runs a subscribe or unsubscribe message may carry: at most
+ * MAX_CHANNELS_PER_MESSAGE names, of which MAX_WILDCARDS_PER_MESSAGE
+ * wildcards (a name with a `*`, counted as the server counts them), in order.
+ */
+export function messageChunks<T>(items: readonly T[], name: (item: T) => string): T[][] {
+  const out: T[][] = [];
+  let run: T[] = [];
+  let wildcards = 0;
+  for (const item of items) {
+    const wild = name(item).includes('*');
+    if (run.length === MAX_CHANNELS_PER_MESSAGE || (wild && wildcards === MAX_WILDCARDS_PER_MESSAGE)) {
+      out.push(run);
+      run = [];
+      wildcards = 0;
+    }
+    run.push(item);
+    if (wild) wildcards++;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
+}

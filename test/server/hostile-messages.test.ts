@@ -16,22 +16,10 @@
  * the server held the thread.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TickwireConfig } from '../../src/config/types.ts';
 import { MAX_WILDCARDS_PER_MESSAGE } from '../../src/wire/protocol.ts';
-import { TIMEFRAMES } from '../../src/model/timeframes.ts';
-import { FakeTickwire, fakeConfig } from '../support/fake-tickwire.ts';
+import { FakeTickwire } from '../support/fake-tickwire.ts';
+import { BARS, bigConfig, seeded, SYMBOLS } from './snapshot-fixtures.ts';
 import { Client, startServer, type Msg, type Running } from './helpers.ts';
-
-const SYMBOLS = 200;
-const BARS = 1000;
-
-/** fakeConfig() with 200 symbols on binance alone, 1m and 5m bars with room for 1000 each. */
-function bigConfig(): TickwireConfig {
-  const cfg = fakeConfig();
-  cfg.exchanges = { binance: { ...cfg.exchanges['binance']!, symbols: Array.from({ length: SYMBOLS }, (_, i) => `S${i}USDT`) } };
-  for (const tf of TIMEFRAMES) cfg.history[tf] = BARS;
-  return cfg;
-}
 
 let r: Running | undefined;
 let clients: Client[] = [];
@@ -152,17 +140,6 @@ describe('an unsubscribe full of wildcards', () => {
 });
 
 describe('snapshots', () => {
-  /** 200 symbols × 1m and 5m, each with 999 closed bars and a forming one. */
-  function seeded(): FakeTickwire {
-    const tw = new FakeTickwire(bigConfig());
-    const t0 = Date.UTC(2024, 0, 1);
-    for (let i = 0; i < SYMBOLS; i++) {
-      tw.seed('binance', `S${i}USDT`, '1m', BARS - 1, t0);
-      tw.seed('binance', `S${i}USDT`, '5m', BARS - 1, t0);
-    }
-    return tw;
-  }
-
   it('snapshot 1000 over 400 bars channels, sent again and again, stays under the reply budget and the byte rates', async () => {
     r = await startServer({}, seeded());
     const c = await connect();
