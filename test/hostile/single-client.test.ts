@@ -110,7 +110,9 @@ describe('oversized frames', () => {
 
 describe('a burst of subscribes', () => {
   it('100,000 subscribes sent at once: each answered, all but the bucket\'s RATE_LIMITED and counted; others are served', async () => {
-    r = await startServer({ subscribeRate: { rate: 10, burst: 20 } });
+    // ~11 MB of replies: room for all of them (the reply half of maxBackpressure), so a reader that falls
+    // behind on a loaded machine is not closed as a slow consumer (a separate, tested policy).
+    r = await startServer({ subscribeRate: { rate: 10, burst: 20 }, maxBackpressure: 64 * 1024 * 1024 });
     const other = await connect(r.wsUrl);
     const c = await connect(r.wsUrl);
     const N = 100_000;
