@@ -10,7 +10,7 @@
  * `number | null` are the ones that are null in normal operation; the others
  * are always finite when the server produced them.
  */
-import type { SideName } from '../model/events.ts';
+import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { ExchangeState } from '../model/status.ts';
 
 /** A request id as the client chose it (echoed in replies); null when it sent none. */
@@ -42,36 +42,17 @@ export interface BarJson {
 }
 
 /** `trades:<exchange>:<symbol>`: one trade. */
-export interface TradeMessage {
+export interface TradeMessage extends TradeEvent {
   type: 'trade';
   channel: string;
   seq: number;
-  exchange: string;
-  symbol: string;
-  /** null when the venue has no trade ids. */
-  tradeId: number | null;
-  price: number;
-  size: number;
-  side: SideName;
-  /** Exchange trade time, ms. */
-  ts: number;
-  /** Local receive time, ms with µs fraction. */
-  recvTs: number;
 }
 
 /** `quotes:<exchange>:<symbol>`: best bid and offer. */
-export interface QuoteMessage {
+export interface QuoteMessage extends QuoteEvent {
   type: 'quote';
   channel: string;
   seq: number;
-  exchange: string;
-  symbol: string;
-  bidPrice: number;
-  bidSize: number;
-  askPrice: number;
-  askSize: number;
-  ts: number;
-  recvTs: number;
 }
 
 /** `bars:<exchange>:<symbol>:<tf>`: a forming, closed or amended bar. */
