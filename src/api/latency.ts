@@ -3,6 +3,7 @@
  * workers' status reports, and the percentile summaries `latency()` returns
  * (µs, from HDR histograms).
  */
+import type { IntervalHistogram } from 'node:perf_hooks';
 import type * as hdr from 'hdr-histogram-js';
 import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import type { LatencySummary } from '../model/status.ts';
@@ -21,5 +22,20 @@ export function summarize(h: hdr.Histogram): LatencySummary {
     p999: h.getValueAtPercentile(99.9),
     max: h.maxValue,
     count: h.totalCount,
+  };
+}
+
+/** The same summary of a Node interval histogram (perf_hooks, ns), in µs: the main thread's event-loop delay. */
+export function summarizeLoopDelay(h: IntervalHistogram): LatencySummary {
+  const us = (ns: number): number => Math.round(ns / 1000);
+  const count = h.count;
+  if (count === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 };
+  return {
+    p50: us(h.percentile(50)),
+    p90: us(h.percentile(90)),
+    p99: us(h.percentile(99)),
+    p999: us(h.percentile(99.9)),
+    max: us(h.max),
+    count,
   };
 }

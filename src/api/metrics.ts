@@ -6,7 +6,7 @@
  * is scraped (`collect`), through `RuntimeReadings`.
  */
 import client from 'prom-client';
-import type { ExchangeState, ExchangeStatus, StorageStatus } from '../model/status.ts';
+import type { ExchangeState, ExchangeStatus, LatencySummary, StorageStatus } from '../model/status.ts';
 
 /** The runtime's figures the metrics read at each scrape. */
 export interface RuntimeReadings {
@@ -22,6 +22,8 @@ export interface RuntimeReadings {
   backfilledBars(): number;
   /** Exceptions thrown by embedding code in event handlers. */
   handlerErrors(): number;
+  /** The main thread's event-loop delay since start, µs. */
+  eventLoopDelay(): LatencySummary;
 }
 
 /** Create the registry of the runtime's metrics; names, help texts and labels are the /metrics contract. */
@@ -49,6 +51,19 @@ export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry
   perExchange('tickwire_duplicate_trades_total', 'Trades dropped as duplicates (same trade id).', (s) => s.duplicateTradesDropped);
   perExchange('tickwire_recovered_trades_total', 'Trades fetched over REST to fill reconnect gaps.', (s) => s.recoveredTrades);
   perExchange('tickwire_unrecovered_gaps_total', 'Reconnect gaps that could not be filled completely.', (s) => s.unrecoveredGaps);
+  new client.Gauge({
+    name: 'tickwire_event_loop_delay_seconds',
+    help: "The main thread's event-loop delay since start, by quantile (1 = the largest); every subscriber's latency includes it.",
+    labelNames: ['quantile'],
+    registers: [registry],
+    collect() {
+      const d = readings.eventLoopDelay();
+      this.set({ quantile: '0.5' }, d.p50 / 1e6);
+      this.set({ quantile: '0.99' }, d.p99 / 1e6);
+      this.set({ quantile: '0.999' }, d.p999 / 1e6);
+      this.set({ quantile: '1' }, d.max / 1e6);
+    },
+  });
   new client.Gauge({
     name: 'tickwire_exchange_connected',
     help: '1 while the exchange connection is up.',

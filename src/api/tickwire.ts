@@ -12,6 +12,7 @@
  * database, restore, flushes), feed-status.ts (each exchange's state, rate and
  * status), latency.ts (the latency summaries), metrics.ts (/metrics).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { BarSeries, BarStore, type BarVisitor } from '../buffers/bar-store.ts';
 import { Doorbell, type DoorbellListener } from '../buffers/doorbell.ts';
@@ -46,7 +47,7 @@ import { ExchangePump, type PumpOutput } from '../reader/pump.ts';
 import type { BarUpdate } from '../model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, LatencySummary, StatusReport } from '../model/status.ts';
 import { FeedStatus } from './feed-status.ts';
-import { summarize } from './latency.ts';
+import { summarize, summarizeLoopDelay } from './latency.ts';
 import { createRuntimeMetrics } from './metrics.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
 import type { BarQuery, Tickwire, TickwireEvents } from './types.ts';
@@ -106,6 +107,11 @@ export class TickwireRuntime implements Tickwire {
   private readonly handlers: Handlers = { trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set(), storage: new Set() };
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
+  /**
+   * The main thread's event-loop delay (perf_hooks, 10 ms resolution): every
+   * subscriber's latency includes it, so /v1/latency and /metrics show it.
+   */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   private listener: DoorbellListener | undefined;
   private simulated: SimulatedExchange | undefined;
   private startedAt = NaN;
@@ -176,6 +182,7 @@ export class TickwireRuntime implements Tickwire {
       storage: () => this.storage.status(),
       backfilledBars: () => this.storage.report.backfilled,
       handlerErrors: () => this.handlerErrors,
+      eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
     });
   }
 
@@ -202,6 +209,7 @@ export class TickwireRuntime implements Tickwire {
     if (this.running) return;
     this.running = true;
     this.startedAt = Date.now();
+    this.loopDelay.enable();
     this.restore();
     if (this.config.storage?.backfill === true) await Promise.all([...this.exchanges.values()].map((ex) => this.backfill(ex)));
     this.storage.start();
@@ -238,6 +246,7 @@ export class TickwireRuntime implements Tickwire {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.loopDelay.disable();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
     for (const ex of this.exchanges.values()) ex.feed.setState('stopped');
     await this.listener?.stop();
@@ -332,7 +341,7 @@ export class TickwireRuntime implements Tickwire {
       parse[ex.name] = summarize(ex.feed.parse);
       publish[ex.name] = summarize(ex.pump.receiveToPublish);
     }
-    return { parse, receive_to_publish: publish };
+    return { parse, receive_to_publish: publish, event_loop_delay: { main: summarizeLoopDelay(this.loopDelay) } };
   }
 
   metrics(): Promise<string> {

@@ -96,5 +96,5 @@ export interface LatencySummary {
   count: number;
 }
 
-/** Per stage (`parse`, `receive_to_publish`), per exchange. */
+/** Per stage (`parse`, `receive_to_publish`: per exchange; `event_loop_delay`: `main`, the main thread), µs. */
 export type LatencyReport = Record<string, Record<string, LatencySummary>>;
