@@ -30,6 +30,7 @@ const PARALLEL = [
   'test/bars/aggregator.rules.test.ts',
   'test/bars/recent-ids.test.ts',
   'test/bench/report.test.ts',
+  'test/cli/args.test.ts',
   'test/client/browser-safe.test.ts',
   'test/client/units.test.ts',
   'test/config/auth-config.test.ts',
