@@ -19,6 +19,7 @@ import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
 import { LOG_LEVELS } from './log/levels.ts';
+import { createLogger, type Logger } from './log/logger.ts';
 import { TOKEN_USAGE, tokenCommand } from './server/auth.ts';
 import { describeCaps } from './server/connection-limits.ts';
 import { createStorageDirectory } from './storage/bar-db.ts';
@@ -95,11 +96,24 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
       return 2;
     }
   }
-  const tickwire = new TickwireRuntime(config);
+  // From here on everything goes to the log: JSON lines on stdout, or pretty lines on a terminal.
+  const log = createLogger({ level: args.logLevel ?? config.log.level });
+  log.info(
+    {
+      event: 'config.applied',
+      source,
+      exchanges: Object.keys(config.exchanges),
+      timeframes: config.timeframes,
+      storagePath: config.storage?.path ?? null,
+      logLevel: log.level,
+    },
+    `${versionLine()}; config: ${source}`,
+  );
+  const tickwire = new TickwireRuntime(config, { logger: log });
   try {
     tickwire.restore(); // stored bars first: candles are answered from them as soon as we listen
   } catch (err) {
-    console.error(`tickwire: could not open storage: ${(err as Error).message}`);
+    log.fatal({ event: 'storage.refused', err }, `could not open storage.path ${config.storage?.path}: ${(err as Error).message}`);
     await tickwire.stop();
     return 1;
   }
@@ -113,31 +127,28 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
   }
   let address: { host: string; port: number };
   try {
-    address = await listenWithRetry(server); // before the feeds connect: a taken port fails fast and quietly
+    address = await listenWithRetry(server, log); // before the feeds connect: a taken port fails fast and quietly
     await tickwire.start();
   } catch (err) {
-    console.error(`tickwire: could not start: ${(err as Error).message}`);
+    log.fatal({ event: 'start.failed', err }, `could not start: ${(err as Error).message}`);
     await server.close();
     await tickwire.stop();
     return 1;
   }
+  const url = `http://${address.host}:${address.port}`;
   const exchanges = Object.entries(config.exchanges).map(([name, ex]) => `${name} (${ex.symbols.join(', ')})`);
-  console.log(
-    [
-      `tickwire listening on http://${address.host}:${address.port} (config: ${source})`,
-      `exchanges: ${exchanges.join('; ')}`,
-      `timeframes: ${config.timeframes.join(' ')}; ${memoryLine(tickwire, config)}`,
-      storageLine(tickwire),
-      describeCaps(server.caps),
-      `try: curl http://${address.host}:${address.port}/v1/status`,
-    ].join('\n'),
-  );
+  log.info({ event: 'listening', url }, `tickwire listening on ${url} (config: ${source})`);
+  log.info({ event: 'started.exchanges' }, `exchanges: ${exchanges.join('; ')}`);
+  log.info({ event: 'started.memory', bytes: tickwire.memory.total }, `timeframes: ${config.timeframes.join(' ')}; ${memoryLine(tickwire, config)}`);
+  log.info({ event: 'started.storage' }, storageLine(tickwire));
+  log.info({ event: 'started.connections', ...server.caps }, describeCaps(server.caps));
+  log.info({ event: 'started' }, `try: curl ${url}/v1/status`);
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  console.log(`tickwire: ${signal}, shutting down`);
+  log.info({ event: 'shutdown', signal }, `tickwire: ${signal}, shutting down`);
   // Promised: exit within SHUTDOWN_MS of the signal. Stopping flushes the bars; a stop that hangs
   // (a worker that does not answer) is cut short, with a non-zero code so supervisors notice.
   const stopped = (async () => {
@@ -147,7 +158,8 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
   })();
   const deadline = new Promise<number>((resolve) => setTimeout(() => resolve(1), SHUTDOWN_MS).unref());
   const code = await Promise.race([stopped, deadline]);
-  if (code !== 0) console.error(`tickwire: shutdown took longer than ${SHUTDOWN_MS} ms; exiting anyway`);
+  if (code !== 0) log.error({ event: 'shutdown.cut_short', limitMs: SHUTDOWN_MS }, `shutdown took longer than ${SHUTDOWN_MS} ms; exiting anyway`);
+  else log.info({ event: 'stopped' }, 'stopped; bars flushed');
   return code;
 }
 
@@ -172,14 +184,14 @@ function storageLine(tickwire: TickwireRuntime): string {
  * restart the port can stay taken by TIME_WAIT connections for a while: retry
  * for up to 15 s (an address that is simply wrong fails after that too).
  */
-async function listenWithRetry(server: TickwireServer): Promise<{ host: string; port: number }> {
+async function listenWithRetry(server: TickwireServer, log: Logger): Promise<{ host: string; port: number }> {
   const deadline = Date.now() + 15_000;
   for (let attempt = 0; ; attempt++) {
     try {
       return await server.listen();
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      if (attempt === 0) console.error(`tickwire: ${(err as Error).message}; retrying for up to 15 s`);
+      if (attempt === 0) log.warn({ event: 'listen.retrying', err }, `${(err as Error).message}; retrying for up to 15 s`);
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }
