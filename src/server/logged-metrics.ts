@@ -18,7 +18,7 @@ export class LoggedServerMetrics extends ServerMetrics {
 
   override authFailure(transport: 'http' | 'ws', reason: string): void {
     super.authFailure(transport, reason);
-    this.#log.log('warn', `auth:${transport}:${reason}`, 'auth.refused', `refused a ${transport === 'ws' ? 'WebSocket' : 'HTTP'} request: ${reason}`, { transport, reason });
+    this.#log.log('warn', `auth:${transport}:${reason}`, 'auth.refused', `refused ${transport === 'ws' ? 'a WebSocket' : 'an HTTP'} request: ${reason}`, { transport, reason });
   }
 
   override authThrottled(reason: 'failures' | 'pending'): void {

@@ -21,8 +21,8 @@
  * answers close their connection when the server is at its cap, and on a
  * protected server when the request carried no valid credential.
  */
-import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
+import { uws } from './uws.ts';
 import type { Tickwire } from '../api/types.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../config/defaults.ts';
 import { parseServerOptions, type CheckedServerOptions } from '../config/server.ts';
@@ -104,19 +104,11 @@ interface UwsAppExtras {
 }
 
 /**
- * Refuse to run on the package's JavaScript fallback: it loads silently (one
- * warning) when the native binary does not match this Node, and is neither
- * fast nor complete.
+ * Refuse to run without uWebSockets.js's native binary (never on a copy's
+ * JavaScript fallback): a TickwireError naming the missing requirement (uws.ts).
  */
 export function assertNativeUws(): void {
-  const app: unknown = (uWS as { App?: unknown }).App;
-  if (typeof app !== 'function' || !Function.prototype.toString.call(app).includes('[native code]')) {
-    throw new TickwireError(
-      ErrorCode.INTERNAL_ERROR,
-      `uWebSockets.js native binary did not load for ${process.platform}-${process.arch} Node ${process.versions.node} ` +
-        `(ABI ${process.versions.modules}); refusing to run on its JavaScript fallback`,
-    );
-  }
+  uws();
 }
 
 /**
@@ -146,7 +138,7 @@ function validateOptions(options: ServerOptions, tickwire: Tickwire): CheckedSer
 
 
 export function createServer(tickwire: Tickwire, options: ServerOptions = {}): TickwireServer {
-  assertNativeUws();
+  const uWS = uws();
   const opts = validateOptions(options, tickwire);
   const log = options.logger ?? tickwire.log ?? libraryLogger();
   const onError = options.onError ?? ((err: unknown, where: string) => log.error({ event: 'server.internal_error', where, err }, `unexpected error in ${where}`));
