@@ -8,7 +8,7 @@
  * and `@btc-vision/uwebsockets.js` when installed), the first binary that
  * loads is used, and when none does the error names what is missing: a
  * binary for this Node's ABI (with the ABIs that are there) or a newer glibc
- * (with the one this system has). docs/node-versions.md has the matrix.
+ * (with the one this system has). docs/install.md has the matrix.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -102,5 +102,5 @@ export function noBinaryMessage(copies: readonly UwsCopy[], failures: readonly s
     return `${c.name}@${c.version} ships ABIs ${list}`;
   });
   const tried = failures.length > 0 ? `; ${failures.join('; ')}` : `; none has a binary for ABI ${process.versions.modules}`;
-  return `no uWebSockets.js binary loads on ${node}: ${shipped.join('; ')}${tried}. Run a supported Node (docs/node-versions.md) or point the uWebSockets.js alias in package.json at a build for this one.`;
+  return `no uWebSockets.js binary loads on ${node}: ${shipped.join('; ')}${tried}. Run a supported Node (docs/install.md) or point the uWebSockets.js alias in package.json at a build for this one.`;
 }

@@ -25,7 +25,7 @@ describe('uWebSockets.js loader', () => {
     const message = noBinaryMessage(copies, []);
     expect(message).toContain(`no uWebSockets.js binary loads on Node ${process.versions.node} (ABI ${process.versions.modules}) on ${process.platform}-${process.arch}`);
     expect(message).toContain('uWebSockets.js@20.30.0-unofficial.0 ships ABIs 93 (Node 16), 108 (Node 18), 115 (Node 20)');
-    expect(message).toContain('docs/node-versions.md');
+    expect(message).toContain('docs/install.md');
     expect(noBinaryMessage([], [])).toMatch(/^uWebSockets.js is not installed/);
   });
 
