@@ -30,6 +30,7 @@ const PARALLEL = [
   'test/bars/aggregator.rules.test.ts',
   'test/bars/recent-ids.test.ts',
   'test/bench/report.test.ts',
+  'test/cli/args.test.ts',
   'test/client/browser-safe.test.ts',
   'test/client/units.test.ts',
   'test/config/auth-config.test.ts',
@@ -38,6 +39,7 @@ const PARALLEL = [
   'test/exchanges/binance.test.ts',
   'test/feed/clock-offset.test.ts',
   'test/fuzz/adapter-regressions.test.ts',
+  'test/log/log-units.test.ts',
   // The frame fuzzers are CPU only; their one clock check is a 1 s hang limit on frames that take milliseconds.
   'test/fuzz/exchange-frames-binance.test.ts',
   'test/fuzz/exchange-frames-bybit-bitstamp-alpaca.test.ts',
@@ -52,6 +54,7 @@ const PARALLEL = [
   'test/server/rate-limit.test.ts',
   'test/server/send-budget.test.ts',
   'test/server/stream-history.test.ts',
+  'test/server/uws-loader.test.ts',
   'test/sim/market.test.ts',
   'test/soak/frame-scan.test.ts',
   'test/soak/growth.test.ts',

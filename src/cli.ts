@@ -1,74 +1,119 @@
 /**
- * `tickwire start [--config FILE] [--host H] [--port N]`: runs the server.
+ * The `tickwire` command: `start [--config FILE] [--host H] [--port N]
+ * [--log-level L]` runs the server, `token` and `hash-token` make API tokens,
+ * `--version` and `--help` answer (the command line: cli/args.ts).
  * Without --config it uses ./tickwire.yaml when present, else the built-in
  * default (the simulated exchange, offline). Start-up prints the listening
  * address, the exchanges, the memory the config reserves and what storage
  * restored; stored bars are loaded before it listens. SIGINT/SIGTERM close the
  * listen socket and connections, stop the workers, flush the bars to storage
- * and exit 0 within 2 s (1 if the stop had to be cut short).
+ * and exit 0 within 2 s (1 if the stop had to be cut short). Exit code 2: the
+ * command line or the config is wrong.
  */
-import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
 import { TickwireRuntime } from './api/tickwire.ts';
+import { readCommandLine, UsageError, type CommandLine } from './cli/args.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { formatBytes } from './config/limits.ts';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
+import { LOG_LEVELS } from './log/levels.ts';
+import { createLogger, type Logger } from './log/logger.ts';
 import { TOKEN_USAGE, tokenCommand } from './server/auth.ts';
 import { describeCaps } from './server/connection-limits.ts';
+import { createStorageDirectory } from './storage/bar-db.ts';
 import { createServer, type TickwireServer } from './server/server.ts';
 
-const USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT]
+const START_USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL]
 
-  --config FILE   YAML configuration (default: ./tickwire.yaml if present, else the built-in simulated exchange)
-  --host HOST     listen address (overrides server.host)
-  --port PORT     listen port, 0 for any free port (overrides server.port)
-${TOKEN_USAGE}`;
+  --config FILE       YAML configuration (default: ./tickwire.yaml if present, else the built-in simulated exchange)
+  --host HOST         listen address (overrides server.host)
+  --port PORT         listen port, 0 for any free port (overrides server.port)
+  --log-level LEVEL   ${LOG_LEVELS.join(', ')} (overrides log.level; default info)`;
+
+const USAGE = `usage: tickwire <command> [options]
+
+  tickwire start [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL]
+                               run the gateway (tickwire start --help for the options)
+${TOKEN_USAGE}
+  tickwire --version           print the version, the Node version and whether the compiled build runs
+  tickwire --help              this text`;
+
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/** `tickwire 0.1.0 (compiled build, Node v20.20.2)`: what a bug report needs first. */
+export function versionLine(): string {
+  const manifest = new URL(RUNNING_FROM_SOURCE ? '../package.json' : '../../package.json', import.meta.url);
+  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+  return `tickwire ${version} (${RUNNING_FROM_SOURCE ? 'TypeScript sources through tsx' : 'compiled build'}, Node ${process.version})`;
+}
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code once the server has stopped. */
 export async function main(argv: string[]): Promise<number> {
-  let args;
+  let line: CommandLine;
   try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
+    line = readCommandLine(argv);
   } catch (err) {
-    console.error(`tickwire: ${(err as Error).message}\n${USAGE}`);
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${err.message}\n\n${/^tickwire start/.test(err.message) ? START_USAGE : USAGE}`);
     return 2;
   }
-  if (args.values.help === true) {
-    console.log(USAGE);
-    return 0;
+  switch (line.command) {
+    case 'version':
+      console.log(versionLine());
+      return 0;
+    case 'help':
+      console.log(line.topic === 'start' ? START_USAGE : line.topic === undefined ? USAGE : TOKEN_USAGE);
+      return 0;
+    case 'token':
+    case 'hash-token':
+      return tokenCommand(line.command, line.args);
+    case 'start':
+      return start(line);
   }
-  const command = args.positionals[0];
-  if (command === 'token' || command === 'hash-token') return tokenCommand(command, args.positionals.slice(1));
-  if (command !== 'start' || args.positionals.length > 1) {
-    console.error(`tickwire: expected the command "start"\n${USAGE}`);
-    return 2;
-  }
+}
+
+async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<number> {
   let config: TickwireConfig;
   let source: string;
   try {
-    ({ config, source } = readConfig(args.values.config));
-    if (args.values.host !== undefined) config.server.host = args.values.host;
-    if (args.values.port !== undefined) {
-      const port = Number(args.values.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: got ${JSON.stringify(args.values.port)}, expected an integer 0..65535`);
-      config.server.port = port;
-    }
+    ({ config, source } = readConfig(args.config));
+    if (args.host !== undefined) config.server.host = args.host;
+    if (args.port !== undefined) config.server.port = args.port;
   } catch (err) {
     console.error(`tickwire: ${err instanceof TickwireError || err instanceof Error ? err.message : String(err)}`);
     return 2;
   }
 
-  const tickwire = new TickwireRuntime(config);
+  if (config.storage !== null) {
+    // A directory that cannot even be created is a mistake in the config: refused here, at start. (The
+    // library keeps serving from memory and retries instead, for a disk that comes back.)
+    try {
+      createStorageDirectory(config.storage.path);
+    } catch (err) {
+      console.error(`tickwire: storage.path ${config.storage.path}: ${(err as Error).message} (fix the path, or set storage: false to keep bars in memory only)`);
+      return 2;
+    }
+  }
+  // From here on everything goes to the log: JSON lines on stdout, or pretty lines on a terminal.
+  const log = createLogger({ level: args.logLevel ?? config.log.level });
+  log.info(
+    {
+      event: 'config.applied',
+      source,
+      exchanges: Object.keys(config.exchanges),
+      timeframes: config.timeframes,
+      storagePath: config.storage?.path ?? null,
+      logLevel: log.level,
+    },
+    `${versionLine()}; config: ${source}`,
+  );
+  const tickwire = new TickwireRuntime(config, { logger: log });
   try {
     tickwire.restore(); // stored bars first: candles are answered from them as soon as we listen
   } catch (err) {
-    console.error(`tickwire: could not open storage: ${(err as Error).message}`);
+    log.fatal({ event: 'storage.refused', err }, `could not open storage.path ${config.storage?.path}: ${(err as Error).message}`);
     await tickwire.stop();
     return 1;
   }
@@ -82,31 +127,28 @@ export async function main(argv: string[]): Promise<number> {
   }
   let address: { host: string; port: number };
   try {
-    address = await listenWithRetry(server); // before the feeds connect: a taken port fails fast and quietly
+    address = await listenWithRetry(server, log); // before the feeds connect: a taken port fails fast and quietly
     await tickwire.start();
   } catch (err) {
-    console.error(`tickwire: could not start: ${(err as Error).message}`);
+    log.fatal({ event: 'start.failed', err }, `could not start: ${(err as Error).message}`);
     await server.close();
     await tickwire.stop();
     return 1;
   }
+  const url = `http://${address.host}:${address.port}`;
   const exchanges = Object.entries(config.exchanges).map(([name, ex]) => `${name} (${ex.symbols.join(', ')})`);
-  console.log(
-    [
-      `tickwire listening on http://${address.host}:${address.port} (config: ${source})`,
-      `exchanges: ${exchanges.join('; ')}`,
-      `timeframes: ${config.timeframes.join(' ')}; ${memoryLine(tickwire, config)}`,
-      storageLine(tickwire),
-      describeCaps(server.caps),
-      `try: curl http://${address.host}:${address.port}/v1/status`,
-    ].join('\n'),
-  );
+  log.info({ event: 'listening', url }, `tickwire listening on ${url} (config: ${source})`);
+  log.info({ event: 'started.exchanges' }, `exchanges: ${exchanges.join('; ')}`);
+  log.info({ event: 'started.memory', bytes: tickwire.memory.total }, `timeframes: ${config.timeframes.join(' ')}; ${memoryLine(tickwire, config)}`);
+  log.info({ event: 'started.storage' }, storageLine(tickwire));
+  log.info({ event: 'started.connections', ...server.caps }, describeCaps(server.caps));
+  log.info({ event: 'started' }, `try: curl ${url}/v1/status`);
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  console.log(`tickwire: ${signal}, shutting down`);
+  log.info({ event: 'shutdown', signal }, `tickwire: ${signal}, shutting down`);
   // Promised: exit within SHUTDOWN_MS of the signal. Stopping flushes the bars; a stop that hangs
   // (a worker that does not answer) is cut short, with a non-zero code so supervisors notice.
   const stopped = (async () => {
@@ -116,7 +158,8 @@ export async function main(argv: string[]): Promise<number> {
   })();
   const deadline = new Promise<number>((resolve) => setTimeout(() => resolve(1), SHUTDOWN_MS).unref());
   const code = await Promise.race([stopped, deadline]);
-  if (code !== 0) console.error(`tickwire: shutdown took longer than ${SHUTDOWN_MS} ms; exiting anyway`);
+  if (code !== 0) log.error({ event: 'shutdown.cut_short', limitMs: SHUTDOWN_MS }, `shutdown took longer than ${SHUTDOWN_MS} ms; exiting anyway`);
+  else log.info({ event: 'stopped' }, 'stopped; bars flushed');
   return code;
 }
 
@@ -141,14 +184,14 @@ function storageLine(tickwire: TickwireRuntime): string {
  * restart the port can stay taken by TIME_WAIT connections for a while: retry
  * for up to 15 s (an address that is simply wrong fails after that too).
  */
-async function listenWithRetry(server: TickwireServer): Promise<{ host: string; port: number }> {
+async function listenWithRetry(server: TickwireServer, log: Logger): Promise<{ host: string; port: number }> {
   const deadline = Date.now() + 15_000;
   for (let attempt = 0; ; attempt++) {
     try {
       return await server.listen();
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      if (attempt === 0) console.error(`tickwire: ${(err as Error).message}; retrying for up to 15 s`);
+      if (attempt === 0) log.warn({ event: 'listen.retrying', err }, `${(err as Error).message}; retrying for up to 15 s`);
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }

@@ -21,6 +21,7 @@
  * aside); a listener compares (the `system` room publishes changes).
  */
 import type { StorageConfig } from '../config/types.ts';
+import type { Logger } from '../log/logger.ts';
 import { ErrorCode, StorageError } from '../errors.ts';
 import { JitteredBackoff, Jitter } from '../model/backoff.ts';
 import type { BarUpdate } from '../model/events.ts';
@@ -35,10 +36,6 @@ import { moveAside, verifyStore, verifyStoreAsync, type Verdict } from '../stora
 const REOPEN_FIRST_MS = 1_000;
 const REOPEN_MAX_MS = 30_000;
 
-/** Storage's log lines (stderr): loud ones for what loses or risks data. */
-function log(line: string): void {
-  process.stderr.write(`tickwire storage: ${line}\n`);
-}
 
 /** Key of a bar series in the store and in the database. */
 export function seriesKey(exchange: string, symbol: string, tf: TimeframeName): string {
@@ -72,8 +69,12 @@ export class RuntimeStorage {
   /** Called when `status()` may have changed state, reason or corruption; set by the runtime. */
   onChange: () => void = () => {};
 
-  constructor(config: StorageConfig | null) {
+  /** Storage's log records, each naming `storage.path`: warnings and errors for what loses or risks data. */
+  private readonly log: Logger;
+
+  constructor(config: StorageConfig | null, log: Logger) {
     this.config = config;
+    this.log = log.child({ storagePath: config?.path ?? null });
   }
 
   /** Series added so far: the index the next one gets. */
@@ -119,7 +120,7 @@ export class RuntimeStorage {
     try {
       const movedTo = moveAside(storage.path, new Date());
       this.corrupt = { reason: verdict.reason, movedTo };
-      log(`!!! ${storage.path} is corrupt (${verdict.reason}): moved aside to ${movedTo}; starting with an empty database !!!`);
+      this.log.error({ event: 'storage.corrupt', reason: verdict.reason, movedTo }, `storage.path ${storage.path} is corrupt (${verdict.reason}): moved aside to ${movedTo}; starting with an empty database`);
       this.onChange();
       return true;
     } catch (err) {
@@ -138,7 +139,9 @@ export class RuntimeStorage {
       this.failOpen(err as StorageError);
       return false;
     }
-    if (this.openError !== undefined) log(`${storage.path} opened after ${Math.round((Date.now() - this.openFailingSince) / 1000)} s; flushing resumes`);
+    if (this.openError !== undefined) {
+      this.log.info({ event: 'storage.opened', afterS: Math.round((Date.now() - this.openFailingSince) / 1000) }, `storage.path ${storage.path} opened after ${Math.round((Date.now() - this.openFailingSince) / 1000)} s; flushing resumes`);
+    }
     this.openError = undefined;
     this.openFailingSince = NaN;
     this.reopenBackoff.reset();
@@ -150,12 +153,15 @@ export class RuntimeStorage {
         const failures = this.persister?.failures ?? 1;
         // Logged when flushes start failing, then at each doubling: a full disk does not flood the log.
         if ((failures & (failures - 1)) === 0) {
-          log(`flush to ${storage.path} failed (${failures} so far; bars kept in memory, retrying with backoff): ${(err as Error).message}`);
+          this.log.error(
+            { event: 'storage.flush_failed', failures, errno: (err as StorageError).errno ?? null, unflushed: this.persister?.unflushed() ?? null },
+            `flush to storage.path ${storage.path} failed (${failures} so far; bars kept in memory, retrying with backoff): ${(err as Error).message}`,
+          );
         }
         this.onChange();
       },
       () => {
-        log(`flush to ${storage.path} succeeded after ${this.persister?.failures ?? 0} failures`);
+        this.log.info({ event: 'storage.flush_recovered', failures: this.persister?.failures ?? 0 }, `flush to storage.path ${storage.path} succeeded after ${this.persister?.failures ?? 0} failures`);
         this.onChange();
       },
     );
@@ -166,7 +172,7 @@ export class RuntimeStorage {
   private failOpen(err: StorageError): void {
     if (this.openError === undefined) {
       this.openFailingSince = Date.now();
-      log(`${err.message}; serving from memory, retrying with backoff`);
+      this.log.error({ event: 'storage.open_failed', errno: err.errno ?? null }, `storage.path ${this.config!.path}: ${err.message}; serving from memory, retrying with backoff`);
     }
     this.openError = err;
     clearTimeout(this.reopenTimer);
@@ -211,7 +217,9 @@ export class RuntimeStorage {
     this.reopenTimer = undefined;
     const p = this.persister;
     await p?.stop(); // every bar closed so far is on disk, unless the disk fails
-    if (p !== undefined && p.lastError !== undefined) log(`closing with ${p.unflushed()} closed bars not written: ${(p.lastError as Error).message}`);
+    if (p !== undefined && p.lastError !== undefined) {
+      this.log.error({ event: 'storage.closed_unflushed', unflushed: p.unflushed() }, `storage.path ${this.config!.path}: closing with ${p.unflushed()} closed bars not written: ${(p.lastError as Error).message}`);
+    }
     this.writtenBefore = p?.written ?? this.writtenBefore;
     this.failuresBefore = p?.failures ?? this.failuresBefore;
     await this.db?.close();

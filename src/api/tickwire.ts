@@ -38,6 +38,9 @@ import {
   type WorkerStatus,
 } from '../feed/protocol.ts';
 import { FeedSupervisor, type SupervisorOptions } from '../feed/supervisor.ts';
+import { libraryLogger, type Logger } from '../log/logger.ts';
+import { urlForLogs } from '../log/redact.ts';
+import type { LogRecord } from '../log/record.ts';
 import type { ConnectionOptions } from '../feed/protocol.ts';
 import { TICK_FIELDS, type Bar } from '../model/records.ts';
 import { SymbolIndex } from '../model/symbols.ts';
@@ -66,7 +69,13 @@ export interface RuntimeOptions {
   unhealthyAfterMs?: number;
   connection?: Omit<ConnectionOptions, 'random'>;
   supervisor?: SupervisorOptions;
+  /**
+   * Where the runtime logs (a pino logger; docs/logging.md lists the events). Default: warnings and
+   * errors as JSON lines on stderr, so an embedder sees failures without asking.
+   */
+  logger?: Logger;
 }
+
 
 /** Create an embedded tickwire from a config object in the YAML's shape (validated here). */
 export function createTickwire(config: unknown = {}, options: RuntimeOptions = {}): Tickwire {
@@ -117,6 +126,15 @@ export class TickwireRuntime implements Tickwire {
   private startedAt = NaN;
   private running = false;
   private readonly storage: RuntimeStorage;
+  /** The runtime's logger; each exchange's records carry its name. */
+  readonly log: Logger;
+  /**
+   * False from `start` until restore and backfill are done and a feed has
+   * connected: health says `starting` (503) meanwhile, then the usual rules.
+   */
+  private ready = false;
+  /** What start-up is doing while not `ready` (health's reason). */
+  private startPhase = 'not started';
   /** Exceptions thrown by user event handlers (they never stop the pump). */
   handlerErrors = 0;
 
@@ -128,7 +146,8 @@ export class TickwireRuntime implements Tickwire {
     this.memoryBytes = this.memory.shared;
     const tooMuch = memoryIssue(this.memory, config.limits);
     if (tooMuch !== undefined) throw new ConfigError('tickwire', [tooMuch]);
-    this.storage = new RuntimeStorage(config.storage);
+    this.log = options.logger ?? libraryLogger();
+    this.storage = new RuntimeStorage(config.storage, this.log);
     this.storage.onChange = () => {
       if (this.handlers.storage.size > 0) this.emit(this.handlers.storage, this.storage.status()!);
     };
@@ -209,9 +228,15 @@ export class TickwireRuntime implements Tickwire {
     if (this.running) return;
     this.running = true;
     this.startedAt = Date.now();
+    this.ready = false;
     this.loopDelay.enable();
+    this.startPhase = 'restoring stored bars';
     this.restore();
-    if (this.config.storage?.backfill === true) await Promise.all([...this.exchanges.values()].map((ex) => this.backfill(ex)));
+    if (this.config.storage?.backfill === true) {
+      this.startPhase = 'backfilling missed bars from the venues';
+      await Promise.all([...this.exchanges.values()].map((ex) => this.backfill(ex)));
+    }
+    this.startPhase = 'waiting for a feed to connect';
     this.storage.start();
     const sim = this.config.exchanges['simulated'];
     let simUrl = '';
@@ -237,7 +262,8 @@ export class TickwireRuntime implements Tickwire {
         statusMs: this.options.statusMs ?? 1_000,
         restored: ex.restored > 0,
       };
-      ex.supervisor = new FeedSupervisor(data, (status) => this.onWorkerStatus(ex, status), this.options.supervisor);
+      const log = this.log.child({ exchange: name });
+      ex.supervisor = new FeedSupervisor(data, (status) => this.onWorkerStatus(ex, status), this.options.supervisor, (record) => writeRecord(log, record));
       ex.feed.setState('starting');
       ex.supervisor.start();
     }
@@ -246,6 +272,7 @@ export class TickwireRuntime implements Tickwire {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.ready = false;
     this.loopDelay.disable();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
     for (const ex of this.exchanges.values()) ex.feed.setState('stopped');
@@ -268,9 +295,20 @@ export class TickwireRuntime implements Tickwire {
       const timeframe = this.config.timeframes[timeframeOfSeries(i, nTf)]!;
       return { symbol: ex.native[symbolOfSeries(i, nTf)]!, timeframe, series, history: this.config.history[timeframe], index: ex.firstSeries + i };
     });
-    const result = await backfill(restUrl, targets, Date.now(), this.config.storage!.backfillTimeoutMs, (index, record) => {
-      this.storage.amended(index, record);
-    });
+    const log = this.log.child({ exchange: ex.name });
+    const timeoutMs = this.config.storage!.backfillTimeoutMs;
+    const t0 = Date.now();
+    log.info({ event: 'backfill.started', series: targets.length, restUrl: urlForLogs(restUrl), timeoutMs }, `backfilling ${targets.length} series from ${urlForLogs(restUrl)} (at most ${timeoutMs} ms)`);
+    const result = await backfill(
+      restUrl,
+      targets,
+      t0,
+      timeoutMs,
+      (index, record) => this.storage.amended(index, record),
+      (t, fetched, expected) => log.info({ event: 'backfill.progress', symbol: t.symbol, timeframe: t.timeframe, fetched, expected }, `backfill ${t.symbol} ${t.timeframe}: ${fetched}/${expected} bars`),
+    );
+    for (const p of result.problems) log.warn({ event: 'backfill.incomplete', problem: p }, `backfill incomplete: ${p}`);
+    log.info({ event: 'backfill.done', bars: result.bars, problems: result.problems.length, ms: Date.now() - t0 }, `backfilled ${result.bars} bars in ${Date.now() - t0} ms`);
     ex.restored += result.bars;
     ex.pump.resync();
     this.storage.report.backfilled += result.bars;
@@ -331,7 +369,10 @@ export class TickwireRuntime implements Tickwire {
       if (reason !== undefined) reasons.push(reason);
     }
     // Storage faults are warnings, not unavailability: the runtime still serves everything from memory.
-    return { status: reasons.length === 0 ? 'ok' : 'unavailable', reasons, warnings: this.storage.warnings() };
+    const warnings = this.storage.warnings();
+    // Starting until restore, backfill and a first connection are done (a feed down past the grace is unavailable).
+    if (reasons.length === 0 && !this.ready) return { status: 'starting', reasons: [this.startPhase], warnings };
+    return { status: reasons.length === 0 ? 'ok' : 'unavailable', reasons, warnings };
   }
 
   latency(): LatencyReport {
@@ -380,6 +421,10 @@ export class TickwireRuntime implements Tickwire {
 
   private onWorkerStatus(ex: ExchangeRuntime, status: WorkerStatus): void {
     ex.feed.report(status, ex.supervisor?.totals.frames ?? 0);
+    if (!this.ready && status.state === 'connected' && this.running) {
+      this.ready = true; // workers start after restore and backfill: a connected one means all three are done
+      this.log.info({ event: 'ready', exchange: ex.name, startupMs: Date.now() - this.startedAt }, `ready: ${ex.name} connected ${Date.now() - this.startedAt} ms after start`);
+    }
     this.emit(this.handlers.status, this.exchangeStatus(ex));
   }
 
@@ -413,4 +458,9 @@ export class TickwireRuntime implements Tickwire {
 
 function toRange(q: BarQuery) {
   return { start: q.start, end: q.end, limit: q.limit, forming: q.closed !== true };
+}
+
+/** Write a feed worker's record with the exchange's logger. */
+function writeRecord(log: Logger, record: LogRecord): void {
+  log[record.level]({ event: record.event, ...record.fields }, record.msg);
 }

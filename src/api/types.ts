@@ -6,6 +6,7 @@
  */
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { TickwireConfig } from '../config/types.ts';
+import type { Logger } from '../log/logger.ts';
 import type { Bar } from '../model/records.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
@@ -44,6 +45,8 @@ export interface BarQuery {
 /** An embedded tickwire: feeds, aggregation and shared-memory bars in this process. */
 export interface Tickwire {
   readonly config: TickwireConfig;
+  /** Where the runtime logs; the server logs there too (its refusals, slow consumers). Optional for other implementations. */
+  readonly log?: Logger;
   start(): Promise<void>;
   /** Stops feeds and workers; resolves when everything is closed. */
   stop(): Promise<void>;

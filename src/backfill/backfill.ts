@@ -36,13 +36,17 @@ export interface BackfillResult {
   problems: string[];
 }
 
-/** Fill `targets` from `restUrl` up to the last bucket closed at `now` (ms). */
+/** How far one series got: bars fetched so far of the `expected` it was missing. */
+export type BackfillProgress = (target: BackfillTarget, fetched: number, expected: number) => void;
+
+/** Fill `targets` from `restUrl` up to the last bucket closed at `now` (ms); `onProgress` after each page. */
 export async function backfill(
   restUrl: string,
   targets: readonly BackfillTarget[],
   now: number,
   timeoutMs: number,
   onBar: (index: number, record: Float64Array) => void,
+  onProgress: BackfillProgress = () => {},
 ): Promise<BackfillResult> {
   const result: BackfillResult = { bars: 0, problems: [] };
   const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
@@ -55,6 +59,8 @@ export async function backfill(
     const tf = parseTimeframe(t.timeframe);
     const lastClosed = bucketStart(now, tf.ms, tf.origin) - tf.ms;
     let from = Math.max(t.series.lastClosedOpenTime() + tf.ms, lastClosed - (t.history - 1) * tf.ms);
+    const expected = Math.max(0, Math.floor((lastClosed - from) / tf.ms) + 1);
+    let fetched = 0;
     try {
       while (from <= lastClosed) {
         const page = await fetchKlinePage({ restUrl, symbol: t.symbol, interval, startTime: from, endTime: lastClosed, signal }, tf);
@@ -64,7 +70,9 @@ export async function backfill(
           t.series.putClosed(rec, 0);
           onBar(t.index, rec);
           result.bars++;
+          fetched++;
         }
+        onProgress(t, fetched, expected);
         if (page.length < KLINES_PAGE_LIMIT) break;
         from = page[page.length - 1]![F.OPEN_TIME]! + tf.ms;
       }

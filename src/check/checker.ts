@@ -30,7 +30,7 @@ export class Checker {
   readonly issues: ConfigIssue[] = [];
   private readonly fromEnv: ReadonlyMap<string, readonly string[]>;
 
-  /** `fromEnv`: path of every string that came from `${VAR}` → the variables it read (redaction, coercion). */
+  /** `fromEnv`: path of every string that came from `${VAR}` → the variables it read (their values are never shown). */
   constructor(fromEnv: ReadonlyMap<string, readonly string[]> = new Map()) {
     this.fromEnv = fromEnv;
   }
@@ -59,22 +59,25 @@ export class Checker {
     }
   }
 
-  /** Absent or null → `fallback`. A string from `${VAR}` counts when it reads as a number. */
+  /**
+   * Absent or null → `fallback`. A string that reads as a number counts as one, whether it came
+   * from `${VAR}` or was quoted in the file (`port: "30011"` and `port: ${PORT:-30011}` alike).
+   */
   number(value: unknown, path: string, fallback: number, ok: (n: number) => boolean, expected: string): number {
     if (value === undefined || value === null) return fallback;
     let n: number | undefined;
     if (typeof value === 'number') n = value;
-    else if (typeof value === 'string' && this.fromEnv.has(path) && NUMERIC.test(value.trim())) n = Number(value);
+    else if (typeof value === 'string' && NUMERIC.test(value.trim())) n = Number(value);
     if (n !== undefined && Number.isFinite(n) && ok(n)) return n;
     this.fail(path, value, expected);
     return fallback;
   }
 
-  /** Absent or null → `fallback`. A string from `${VAR}` counts when it is true or false. */
+  /** Absent or null → `fallback`. A string counts when it is true or false (from `${VAR}` or quoted). */
   boolean(value: unknown, path: string, fallback: boolean): boolean {
     if (value === undefined || value === null) return fallback;
     if (typeof value === 'boolean') return value;
-    if (typeof value === 'string' && this.fromEnv.has(path)) {
+    if (typeof value === 'string') {
       const s = value.trim().toLowerCase();
       if (s === 'true' || s === 'false') return s === 'true';
     }

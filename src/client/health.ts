@@ -18,11 +18,13 @@ export async function readHealth(http: string, options: GetOptions): Promise<Hea
   }
   if (answer.status !== 503) return { status: 'ok', reasons: [], httpStatus: answer.status };
   let reasons: string[] = [];
+  let status: HealthReport['status'] = 'unavailable';
   try {
-    const body = JSON.parse(answer.body) as { reasons?: unknown };
+    const body = JSON.parse(answer.body) as { status?: unknown; reasons?: unknown };
     if (Array.isArray(body.reasons)) reasons = body.reasons.map(String);
+    if (body.status === 'starting') status = 'starting';
   } catch {
     reasons = [answer.body.slice(0, 200)];
   }
-  return { status: 'unavailable', reasons, httpStatus: 503 };
+  return { status, reasons, httpStatus: 503 };
 }

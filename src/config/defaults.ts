@@ -42,6 +42,7 @@ timeframes: [1m, 5m, 15m, 1h]          # kept for every symbol
 history: 1000                           # closed bars kept per series (or a map per timeframe)
 bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 }
 storage: { path: ./data, flushMs: 1000 }  # closed bars survive restarts; storage: false keeps them in memory only
+log: { level: info }                    # trace, debug, info, warn, error, fatal or silent; --log-level overrides
 exchanges:
   simulated:
     symbols: [SIM-BTC, SIM-ETH]

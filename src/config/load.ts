@@ -40,6 +40,7 @@ import { substitute, type Env, type Substitution } from './env.ts';
 import { ConfigError } from './error.ts';
 import { exchangesSection } from './exchanges.ts';
 import { checkSymbolCount, configMemory, configSizeIssue, limitsSection, memoryIssue } from './limits.ts';
+import { logSection } from './log.ts';
 import { serverSection } from './server.ts';
 import { storageSection } from './storage.ts';
 import { streamSection } from './stream.ts';
@@ -48,7 +49,7 @@ import type { TickwireConfig } from './types.ts';
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log'] as const;
 
 /** Read and validate a YAML config file; unreadable and oversized files (limits.ts) are a `ConfigError` too. */
 export function loadConfigFile(path: string, env: Env = process.env): TickwireConfig {
@@ -134,9 +135,10 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const storage = storageSection(c, root.storage, options.storageByDefault);
   const stream = streamSection(c, root.stream, 'stream', defaultStreamConfig());
   const auth = authSection(c, root.auth, server.host);
+  const log = logSection(c, root.log);
   const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
   if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits };
+  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, log };
 }

@@ -3,6 +3,7 @@
  * the external contract of ARCHITECTURE.md ("Config (YAML)"); `loadConfig`
  * (load.ts) turns a file or an object into this.
  */
+import type { LogLevelName } from '../log/levels.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 
 /** Channels an exchange feed can carry. */
@@ -124,6 +125,13 @@ export interface TickwireConfig {
   stream: StreamConfig;
   /** What the config may ask of the machine (checked at load, src/config/limits.ts). */
   limits: LimitsConfig;
+  /** `log:` (docs/logging.md). */
+  log: LogConfig;
+}
+
+/** `log:`: the lowest level written (`--log-level` overrides it). */
+export interface LogConfig {
+  level: LogLevelName;
 }
 
 /** `limits:` (README "Config"). */

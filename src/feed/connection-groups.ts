@@ -10,6 +10,7 @@
  * connect); the worker's state is the least healthy connection's.
  */
 import type { AdapterCapabilities, ExchangeAdapter, FeedHandler } from '../exchanges/adapter.ts';
+import type { LogSink } from '../log/record.ts';
 import type { AdapterEntry } from '../exchanges/registry.ts';
 import { FeedConnection } from './connection.ts';
 import type { ConnectionState } from './protocol.ts';
@@ -26,6 +27,8 @@ export interface GroupEvents {
   stateChanged(): void;
   /** A connection's error message (a failed connect, an error frame, a malformed frame). */
   error(message: string): void;
+  /** A connection's log records, with its slot as `connection` when there are several. */
+  log: LogSink;
 }
 
 export class ConnectionGroups {
@@ -61,6 +64,7 @@ export class ConnectionGroups {
             onFrame: (kind) => handler.endFrame(kind),
             onError: (message) => events.error(message),
             onReceive: (ts) => handler.beginFrame(ts),
+            onLog: (record) => events.log(slot === 0 && symbols.length <= this.symbolsPerConnection ? record : { ...record, fields: { ...record.fields, connection: slot } }),
           },
           data.connection,
         ),

@@ -21,7 +21,10 @@ import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import { FrameKind, type ClientRequest, type ExchangeAdapter, type FeedHandler } from '../exchanges/adapter.ts';
 import { Jitter, JitteredBackoff } from '../model/backoff.ts';
+import type { LogSink } from '../log/record.ts';
+import { urlForLogs } from '../log/redact.ts';
 import { nowMs } from '../model/clock.ts';
+import { describeConnectFailure, type ConnectFailure } from './connect-failure.ts';
 import type { ConnectionOptions, ConnectionState } from './protocol.ts';
 
 
@@ -33,6 +36,8 @@ export interface ConnectionEvents {
   /** After each frame (the owner publishes what the handler wrote), with the frame's kind. */
   onFrame?(kind: FrameKind, recvTs: number): void;
   onError?(message: string): void;
+  /** Connection events worth a log line (connects, failures with their cause, reconnects, the circuit). */
+  onLog?: LogSink;
 }
 
 /** The longest delay a Node timer honours. */
@@ -62,6 +67,8 @@ export class FeedConnection {
 
   private readonly adapter: ExchangeAdapter;
   private readonly url: string;
+  /** `url` without its query and user info (a token may sit there): what the log shows. */
+  private readonly logUrl: string;
   private readonly handler: FeedHandler;
   private readonly events: ConnectionEvents;
   /** Reconnect delays: full jitter (../model/backoff.ts). */
@@ -87,10 +94,15 @@ export class FeedConnection {
   private afterAck: { id: number; next: () => void } | undefined;
   private lastAliveAt = 0;
   private gotData = false;
+  /** Why the current socket is failing, from its 'error' event, for the 'close' that follows (ws reports 1006 there). */
+  private failure: ConnectFailure | undefined;
+  /** Connection attempts since the last one that delivered data. */
+  private attempts = 0;
 
   constructor(adapter: ExchangeAdapter, baseUrl: string, handler: FeedHandler, events: ConnectionEvents = {}, options: ConnectionOptions = {}) {
     this.adapter = adapter;
     this.url = adapter.connectUrl(baseUrl);
+    this.logUrl = urlForLogs(this.url);
     this.handler = handler;
     this.events = events;
     this.backoff = new JitteredBackoff(options.backoffBaseMs ?? 500, options.backoffMaxMs ?? 30_000, Jitter.FULL, options.random ?? Math.random);
@@ -127,6 +139,7 @@ export class FeedConnection {
   handover(reason: string): void {
     if (!this.running || this.retiring !== undefined || this.ws === undefined) return;
     this.events.onError?.(reason);
+    this.events.onLog?.({ level: 'info', event: 'feed.handover', msg: `new connection to ${this.logUrl} before closing the old one: ${reason}`, fields: { url: this.logUrl, reason } });
     this.clearTimers();
     this.retiring = this.ws;
     this.ws = undefined;
@@ -140,15 +153,18 @@ export class FeedConnection {
   reconnectNow(reason: string): void {
     if (!this.running) return;
     this.events.onError?.(reason);
+    this.events.onLog?.({ level: 'warn', event: 'feed.reconnecting', msg: `reconnecting to ${this.logUrl} at once: ${reason}`, fields: { url: this.logUrl, reason } });
     this.dropSocket();
     this.backoff.reset();
-    this.scheduleReconnect(0);
+    this.scheduleReconnect(0, false);
   }
 
   private connect(): void {
     // During a handover the old connection still delivers: no state change until the new one is up.
     if (this.retiring === undefined) this.events.onState?.(this.reconnects === 0 && this.frames === 0 ? 'connecting' : 'reconnecting');
     this.gotData = false;
+    this.failure = undefined;
+    this.attempts++;
     this.pendingAcks.clear();
     // UTF-8 is checked in 'message' below, not by ws: ws would fail the whole connection (1007) on one bad frame.
     const ws = new WebSocket(this.url, { handshakeTimeout: 10_000, perMessageDeflate: false, skipUTF8Validation: true });
@@ -156,6 +172,7 @@ export class FeedConnection {
     ws.on('open', () => {
       if (this.ws !== ws) return;
       this.lastAliveAt = nowMs();
+      this.events.onLog?.({ level: 'info', event: 'feed.connected', msg: `connected to ${this.logUrl}${this.attempts > 1 ? ` (attempt ${this.attempts})` : ''}`, fields: { url: this.logUrl, attempt: this.attempts } });
       this.events.onState?.('connected');
       this.sendPaced(this.adapter.subscribeRequests(() => this.nextRequestId++));
       this.armHeartbeat();
@@ -171,7 +188,8 @@ export class FeedConnection {
       this.lastAliveAt = nowMs();
     });
     ws.on('error', (err) => {
-      this.events.onError?.(`connection error: ${err.message}`);
+      // The cause (DNS, TCP, TLS, the upgrade's HTTP status); the 'close' that follows reports it.
+      if (this.ws === ws) this.failure = describeConnectFailure(err);
     });
     ws.on('close', (code, reason) => {
       if (this.retiring === ws) {
@@ -182,13 +200,25 @@ export class FeedConnection {
       this.ws = undefined;
       this.clearTimers();
       if (!this.running) return;
-      this.events.onError?.(`connection closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`);
+      const closeText = `${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}`;
+      const failure = this.failure;
+      this.failure = undefined;
+      const message = failure === undefined ? `connection closed (${closeText})` : `connection failed: ${failure.cause} (close ${closeText})`;
+      this.events.onError?.(message);
+      this.events.onLog?.({
+        level: 'warn',
+        event: 'feed.disconnected',
+        msg: message,
+        fields: { url: this.logUrl, closeCode: code, closeReason: reason.toString(), ...failure?.fields, hadData: this.gotData },
+      });
       if (!this.gotData) this.failures++; // (an ACK on this connection already reset the count)
       if (this.failures >= this.circuitAfterFailures) {
         // Circuit breaker: stop hammering a venue that keeps failing; one try per cool-down (half-open).
+        const circuit = `circuit open after ${this.failures} failed connections (last: ${message}); next try in ${Math.round(this.circuitCooldownMs / 1000)} s`;
         this.events.onState?.('circuit_open');
-        this.events.onError?.(`circuit open after ${this.failures} failed connections; next try in ${Math.round(this.circuitCooldownMs / 1000)} s`);
-        this.scheduleReconnect(this.circuitCooldownMs);
+        this.events.onError?.(circuit);
+        this.events.onLog?.({ level: 'error', event: 'feed.circuit_open', msg: circuit, fields: { url: this.logUrl, failures: this.failures, retryInMs: this.circuitCooldownMs } });
+        this.scheduleReconnect(this.circuitCooldownMs, false);
         return;
       }
       this.scheduleReconnect(this.backoff.next());
@@ -212,6 +242,7 @@ export class FeedConnection {
       case FrameKind.DATA:
         if (!this.gotData && socket === this.ws) {
           this.gotData = true;
+          this.attempts = 0;
           this.backoff.reset(); // a healthy connection: the next failure starts the backoff afresh
           this.failures = 0; // and the circuit closes
           if (this.retiring !== undefined) this.retire(); // the new connection delivers: the old one may go
@@ -290,8 +321,12 @@ export class FeedConnection {
     this.staleTimer.unref();
   }
 
-  private scheduleReconnect(delayMs: number): void {
+  /** Reconnect after `delayMs`; `announce` logs the attempt (the circuit and reconnectNow log their own). */
+  private scheduleReconnect(delayMs: number, announce = true): void {
     clearTimeout(this.reconnectTimer);
+    if (announce) {
+      this.events.onLog?.({ level: 'info', event: 'feed.reconnecting', msg: `reconnecting to ${this.logUrl} in ${Math.round(delayMs)} ms (attempt ${this.attempts + 1})`, fields: { url: this.logUrl, delayMs: Math.round(delayMs), attempt: this.attempts + 1 } });
+    }
     this.reconnectTimer = setTimeout(() => {
       if (!this.running) return;
       this.reconnects++;

@@ -9,6 +9,7 @@
  * worker's last error and a status report goes out.
  */
 import type { BarAggregator } from '../bars/aggregator.ts';
+import type { LogSink } from '../log/record.ts';
 import type { AdapterEntry } from '../exchanges/registry.ts';
 import { restUrlOf } from '../exchanges/registry.ts';
 import { nowMs } from '../model/clock.ts';
@@ -19,10 +20,11 @@ import { GapRecovery } from './gap-recovery.ts';
 import type { FeedWorkerData } from './protocol.ts';
 import type { TickHandler } from './tick-handler.ts';
 
-/** Where outcomes go: the worker's last error (null clears it) and an immediate status report. */
+/** Where outcomes go: the worker's last error (null clears it), an immediate status report, the log. */
 export interface OutageReports {
   error(message: string | null): void;
   report(): void;
+  log: LogSink;
 }
 
 export class OutageRecovery {
@@ -71,10 +73,13 @@ export class OutageRecovery {
         },
         done: (symbol, recovered, error) => {
           writer.flush();
+          const outageMs = Math.round(this.outageEnd[groups.slotOf(symbol)]! - this.outageStart[groups.slotOf(symbol)]!);
           if (error === undefined) {
+            reports.log({ level: 'info', event: 'gap.recovered', msg: `${symbols[symbol]}: ${recovered} trades missed during a ${outageMs} ms outage fetched over REST`, fields: { symbol: symbols[symbol]!, recovered, outageMs } });
             if (recovered > 0) reports.error(null);
             return;
           }
+          reports.log({ level: 'warn', event: 'gap.unrecovered', msg: `${symbols[symbol]}: recovering a ${outageMs} ms outage failed (bars over it marked gapped): ${error}`, fields: { symbol: symbols[symbol]!, recovered, outageMs, error } });
           reports.error(`${symbols[symbol]}: ${error}`);
           const slot = groups.slotOf(symbol);
           aggregators[symbol]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
@@ -106,7 +111,11 @@ export class OutageRecovery {
   /** It is back: recover the outage's trades, or mark the group's bars over it gapped. */
   reconnected(slot: number, first: number, count: number): void {
     this.outageEnd[slot] = this.exchangeNow();
-    if (this.recovery !== undefined) this.recovery.reconnected(first, count);
+    const outageMs = Math.round(this.outageEnd[slot]! - this.outageStart[slot]!);
+    if (this.recovery !== undefined) {
+      this.reports.log({ level: 'info', event: 'gap.recovering', msg: `fetching the trades of ${count} symbols missed during a ${outageMs} ms outage over REST`, fields: { symbols: count, outageMs } });
+      this.recovery.reconnected(first, count);
+    }
     else this.markGapped(first, count, slot, `${this.exchange} serves no trade history: bars over the outage are marked gapped`);
   }
 
@@ -124,6 +133,8 @@ export class OutageRecovery {
   private markGapped(first: number, count: number, slot: number, why: string): void {
     for (let i = first; i < first + count; i++) this.aggregators[i]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
     this.gapsUnfilled++;
+    const outageMs = Math.round(this.outageEnd[slot]! - this.outageStart[slot]!);
+    this.reports.log({ level: 'warn', event: 'gap.marked', msg: `${why} (${count} symbols, ${outageMs} ms)`, fields: { symbols: count, outageMs } });
     this.reports.error(why);
     this.writer.flush();
     this.reports.report(); // a status event right away

@@ -9,6 +9,7 @@
 import { TickRing } from '../buffers/tick-ring.ts';
 import type { BarsConfig, ExchangeConfig } from '../config/types.ts';
 import { BAR_FIELDS } from '../model/records.ts';
+import type { LogRecord } from '../log/record.ts';
 import type { FeedCounters } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 
@@ -146,4 +147,10 @@ export interface WorkerStatus extends FeedCounters {
 export type WorkerCommand = { type: 'stop' } | { type: 'crash' } | { type: 'hang' };
 
 /** Worker → main. */
-export type WorkerMessage = WorkerStatus | { type: 'stopped' };
+/** A log record from the worker (connection events, gap recovery), written by the main thread's logger. */
+export interface WorkerLog {
+  type: 'log';
+  record: LogRecord;
+}
+
+export type WorkerMessage = WorkerStatus | WorkerLog | { type: 'stopped' };

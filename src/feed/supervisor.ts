@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { BarSeries } from '../buffers/bar-store.ts';
+import type { LogSink } from '../log/record.ts';
 import type { FeedWorkerData, WorkerCommand, WorkerMessage, WorkerStatus } from './protocol.ts';
 
 /** In a TypeScript checkout the worker runs through the tsx shim; a compiled build runs the .js directly. */
@@ -67,6 +68,8 @@ export class FeedSupervisor {
 
   private readonly data: FeedWorkerData;
   private readonly onStatus: (status: WorkerStatus) => void;
+  /** The worker's log records, and the supervisor's own (crashes, hangs, restarts). */
+  private readonly log: LogSink;
   /** The last clock offset a worker reported, handed to its successor. */
   private clockOffsetMs = 0;
   private readonly hangTimeoutMs: number;
@@ -79,10 +82,11 @@ export class FeedSupervisor {
   private hangTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
 
-  constructor(data: FeedWorkerData, onStatus: (status: WorkerStatus) => void, options: SupervisorOptions = {}) {
+  constructor(data: FeedWorkerData, onStatus: (status: WorkerStatus) => void, options: SupervisorOptions = {}, log: LogSink = () => {}) {
     this.exchange = data.exchange;
     this.data = data;
     this.onStatus = onStatus;
+    this.log = log;
     this.hangTimeoutMs = options.hangTimeoutMs ?? 10_000;
     this.restartDelayMs = options.restartDelayMs ?? 100;
   }
@@ -96,6 +100,7 @@ export class FeedSupervisor {
       const allowed = this.hangTimeoutMs + (this.last === undefined ? STARTUP_GRACE_MS : 0);
       if (this.worker !== undefined && performance.now() - this.lastReportAt > allowed) {
         this.lastCrash = `worker stopped answering for ${Math.round(allowed)} ms and was replaced`;
+        this.log({ level: 'error', event: 'feed.worker_hung', msg: this.lastCrash, fields: { allowedMs: Math.round(allowed) } });
         void this.worker.terminate(); // the exit handler restarts it
       }
     }, Math.min(1_000, this.hangTimeoutMs));
@@ -131,6 +136,10 @@ export class FeedSupervisor {
     this.spawnedAt = this.lastReportAt;
     this.last = undefined;
     worker.on('message', (msg: WorkerMessage) => {
+      if (msg.type === 'log') {
+        this.log(msg.record);
+        return;
+      }
       if (msg.type !== 'status' || this.worker !== worker) return;
       this.lastReportAt = performance.now();
       // Only a worker that stayed up and connected for a while resets the restart backoff.
@@ -144,6 +153,7 @@ export class FeedSupervisor {
     });
     worker.on('error', (err) => {
       this.lastCrash = `worker crashed: ${err.message}`;
+      this.log({ level: 'error', event: 'feed.worker_crashed', msg: this.lastCrash, fields: { error: err.message, stack: err.stack ?? null } });
     });
     worker.on('exit', () => {
       if (this.worker !== worker || !this.running) return;
@@ -153,6 +163,7 @@ export class FeedSupervisor {
       this.restarts++;
       this.restarting = true;
       const delay = Math.min(5_000, this.restartDelayMs * 2 ** this.consecutiveFailures++);
+      this.log({ level: 'warn', event: 'feed.worker_restarting', msg: `restarting the worker in ${delay} ms (restart ${this.restarts}; bar history kept in shared memory)`, fields: { delayMs: delay, restarts: this.restarts } });
       this.restartTimer = setTimeout(() => {
         if (this.running) this.spawn();
       }, delay);

@@ -23,7 +23,8 @@ import { BufferWriter } from './buffer-writer.ts';
 import { ClockOffset } from './clock-offset.ts';
 import { ConnectionGroups } from './connection-groups.ts';
 import { OutageRecovery } from './outage.ts';
-import { openBarEventRing, type FeedWorkerData, type WorkerCommand } from './protocol.ts';
+import type { LogSink } from '../log/record.ts';
+import { openBarEventRing, type FeedWorkerData, type WorkerCommand, type WorkerLog } from './protocol.ts';
 import { coldStartTime, resumeAggregators } from './resume.ts';
 import { StatusReporter } from './status.ts';
 import { TickHandler } from './tick-handler.ts';
@@ -49,7 +50,10 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
   const aggregators = resumeAggregators(data, entry, capabilities, writer, coldStartTime(data.restored, series));
   const handler = new TickHandler(aggregators, writer, clock);
 
+  /** Log records go to the main thread, which writes them with its logger (control messages only). */
+  const log: LogSink = (record) => port.postMessage({ type: 'log', record } satisfies WorkerLog);
   const groups = new ConnectionGroups(data, entry, capabilities, handler, {
+    log,
     disconnected: (slot, first, count) => outage.disconnected(slot, first, count),
     reconnected: (slot, first, count) => outage.reconnected(slot, first, count),
     stateChanged() {
@@ -65,6 +69,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
       status.lastError = message;
     },
     report: () => status.report(),
+    log,
   });
   const status = new StatusReporter((s) => port.postMessage(s), { handler, aggregators, groups, outage, clock });
 

@@ -79,7 +79,8 @@ export interface StorageStatus {
 }
 
 export interface HealthReport {
-  status: 'ok' | 'unavailable';
+  /** `starting`: restore, backfill or the first feed connection is not done yet (503, like unavailable). */
+  status: 'ok' | 'starting' | 'unavailable';
   /** Why it is not ok; empty when ok. */
   reasons: string[];
   /** What is wrong without making it unavailable (storage degraded, a corrupt database moved aside); the runtime always sets it. */

@@ -306,7 +306,7 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const warnings = h.warnings !== undefined && h.warnings.length > 0 ? h.warnings : undefined;
     return h.status === 'ok'
       ? { status: 200, body: warnings === undefined ? '{"status":"ok"}' : JSON.stringify({ status: 'ok', warnings }) }
-      : { status: 503, body: JSON.stringify({ status: 'unavailable', reasons: h.reasons, warnings }) };
+      : { status: 503, body: JSON.stringify({ status: h.status, reasons: h.reasons, warnings }) };
   });
 
   get(app, ctx, '/v1/status', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
@@ -460,7 +460,7 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
       status: 503,
       body: JSON.stringify({
         success: false,
-        status: 'unavailable',
+        status: h.status,
         error: h.reasons.join('; '),
         error_code: ErrorCode.EXCHANGE_NOT_RUNNING,
         timestamp: Date.now(),

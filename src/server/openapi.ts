@@ -53,7 +53,7 @@ function document(): object {
             '503': json(
               {
                 type: 'object',
-                properties: { status: { const: 'unavailable' }, reasons: { type: 'array', items: { type: 'string' } } },
+                properties: { status: { enum: ['unavailable', 'starting'] }, reasons: { type: 'array', items: { type: 'string' } } },
                 required: ['status', 'reasons'],
               },
               'Not serving',

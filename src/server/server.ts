@@ -21,8 +21,8 @@
  * answers close their connection when the server is at its cap, and on a
  * protected server when the request carried no valid credential.
  */
-import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
+import { uws } from './uws.ts';
 import type { Tickwire } from '../api/types.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../config/defaults.ts';
 import { parseServerOptions, type CheckedServerOptions } from '../config/server.ts';
@@ -33,7 +33,8 @@ import { createAuthenticator, isOpen, UnauthorizedError } from './auth.ts';
 import { connectionCaps, ConnectionLimits, readFdLimit, type ConnectionCaps } from './connection-limits.ts';
 import { CorsPolicy } from './cors.ts';
 import { registerHttpRoutes } from './http-routes.ts';
-import { ServerMetrics } from './metrics.ts';
+import { LoggedServerMetrics } from './logged-metrics.ts';
+import { libraryLogger, type Logger } from '../log/logger.ts';
 import type { Authenticator } from './principal.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Alert, AlertInput } from './rooms.ts';
@@ -55,8 +56,10 @@ export interface ServerOptions {
   maxChannelsPerConnection?: number;
   subscribeRate?: RateLimit;
   idleTimeoutS?: number;
-  /** Told about unexpected failures answered as INTERNAL_ERROR. Default: one line on stderr. */
+  /** Told about unexpected failures answered as INTERNAL_ERROR. Default: an error record in the log. */
   onError?: (err: unknown, where: string) => void;
+  /** Where the server logs (auth refusals, slow consumers, unexpected errors). Default: the runtime's `log`. */
+  logger?: Logger;
   /** Tokens, JWT, open-ness and HTTP rate. Default: the config's `auth`. */
   auth?: AuthConfig;
   /** Browser origins allowed cross-origin (HTTP) and on the WebSocket. Default: the config's `server.cors`. */
@@ -101,19 +104,11 @@ interface UwsAppExtras {
 }
 
 /**
- * Refuse to run on the package's JavaScript fallback: it loads silently (one
- * warning) when the native binary does not match this Node, and is neither
- * fast nor complete.
+ * Refuse to run without uWebSockets.js's native binary (never on a copy's
+ * JavaScript fallback): a TickwireError naming the missing requirement (uws.ts).
  */
 export function assertNativeUws(): void {
-  const app: unknown = (uWS as { App?: unknown }).App;
-  if (typeof app !== 'function' || !Function.prototype.toString.call(app).includes('[native code]')) {
-    throw new TickwireError(
-      ErrorCode.INTERNAL_ERROR,
-      `uWebSockets.js native binary did not load for ${process.platform}-${process.arch} Node ${process.versions.node} ` +
-        `(ABI ${process.versions.modules}); refusing to run on its JavaScript fallback`,
-    );
-  }
+  uws();
 }
 
 /**
@@ -141,15 +136,12 @@ function validateOptions(options: ServerOptions, tickwire: Tickwire): CheckedSer
   });
 }
 
-function logError(err: unknown, where: string): void {
-  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`tickwire server: unexpected error in ${where}: ${detail}\n`);
-}
 
 export function createServer(tickwire: Tickwire, options: ServerOptions = {}): TickwireServer {
-  assertNativeUws();
+  const uWS = uws();
   const opts = validateOptions(options, tickwire);
-  const onError = options.onError ?? logError;
+  const log = options.logger ?? tickwire.log ?? libraryLogger();
+  const onError = options.onError ?? ((err: unknown, where: string) => log.error({ event: 'server.internal_error', where, err }, `unexpected error in ${where}`));
   // `??`: a Tickwire implemented outside this package may carry a config without these sections.
   const auth = options.auth ?? tickwire.config.auth ?? defaultAuthConfig();
   const corsConfig = options.cors ?? tickwire.config.server.cors ?? { origins: [] };
@@ -162,14 +154,14 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
 
   const app = uWS.App();
   let stream: StreamServer | undefined = undefined;
-  const metrics = new ServerMetrics({
+  const metrics = new LoggedServerMetrics({
     connections: () => stream?.connections ?? 0,
     subscriptions: () => stream?.subscriptions ?? 0,
     historyBytes: () => stream?.historyBytes ?? 0,
     maxBuffered: () => stream?.maxBuffered ?? 0,
     counted: () => connections.open,
     maxConnections: () => connections.caps.maxConnections,
-  });
+  }, log.child({ component: 'server' }));
   const authenticate = createAuthenticator(auth, { cors, onThrottled: (reason) => metrics.authThrottled(reason) });
   const wsAuthenticate: Authenticator = (request) => {
     const counted = (err: unknown): never => {

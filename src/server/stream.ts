@@ -67,8 +67,8 @@
  * This file wires them into the uWS behaviour: options, then handlers.
  */
 import { randomBytes } from 'node:crypto';
-import uWS from 'uWebSockets.js';
 import type { TemplatedApp, WebSocketBehavior } from 'uWebSockets.js';
+import { uws } from './uws.ts';
 import type { Tickwire } from '../api/types.ts';
 import type { StreamConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
@@ -168,7 +168,7 @@ export class StreamServer {
     this.#started = true;
     this.behavior = {
       // ── options ──
-      compression: uWS.DISABLED,
+      compression: uws().DISABLED,
       // Twice the limit: a message up to there is answered INVALID_PARAMETER; past it uWS closes the connection.
       maxPayloadLength: cfg.maxMessageBytes * 2,
       maxBackpressure: cfg.maxBackpressure,

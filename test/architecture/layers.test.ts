@@ -22,6 +22,7 @@ const LAYERS: Record<string, number> = {
   errors: 0, // TickwireError and its codes
   check: 1, // the config checker (key path, value, expectation): no tickwire imports
   model: 1, // records, timeframes, symbols, events, clock: plain definitions everyone shares
+  log: 1, // the logger (pino), its levels and rate limits: every layer logs
   'config/types': 2, // the shape of a validated config: plain types any layer may read
   security: 2, // host, token and origin rules shared by the config checks and the server
   buffers: 2, // shared-memory rings and the bar store

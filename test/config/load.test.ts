@@ -33,6 +33,7 @@ const DEFAULT_EXPECTED: TickwireConfig = {
     simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined },
   },
   limits: { maxMemory: Math.floor(totalmem() / 2), maxSymbols: 10_000 },
+  log: { level: 'info' },
 };
 
 describe('config: defaults', () => {
@@ -126,7 +127,7 @@ describe('config: rejections name the key path', () => {
     ['port too big', withTop({ server: { port: 65536 } }), 'server.port', 'got 65536, expected an integer port from 0 to 65535'],
     ['port negative', withTop({ server: { port: -1 } }), 'server.port', 'got -1'],
     ['port fractional', withTop({ server: { port: 80.5 } }), 'server.port', 'got 80.5'],
-    ['port as text', withTop({ server: { port: '8080' } }), 'server.port', 'got "8080"'],
+    ['port as words', withTop({ server: { port: 'http' } }), 'server.port', 'got "http"'],
     ['timeframes empty', withTop({ timeframes: [] }), 'timeframes', 'got an empty list, expected a non-empty list'],
     ['timeframes not a list', withTop({ timeframes: '1m' }), 'timeframes', 'got "1m"'],
     ['unknown timeframe', withTop({ timeframes: ['1m', '2m'] }), 'timeframes[1]', 'got "2m", expected one of 1s 5s'],
@@ -187,6 +188,24 @@ describe('config: rejections name the key path', () => {
     expect(err.path).toBe('server.port');
     expect(err.message.split('\n')).toHaveLength(4);
     expect(err.message).toContain('x.yaml: bars.graceMs: got -5, expected a number of milliseconds >= 0');
+  });
+});
+
+describe('config: quoted numbers and booleans', () => {
+  const SIM_ONLY = 'exchanges:\n  simulated:\n    symbols: [SIM-BTC]\n';
+  it('reads a quoted number or boolean as one, as it reads the same text from ${VAR}', () => {
+    const quoted = loadConfigText(`server: { port: "30011" }\nbars: { fillEmpty: "false", graceMs: " 100 " }\n${SIM_ONLY}`, 't.yaml', {});
+    const fromEnv = loadConfigText(`server: { port: "\${TW_PORT:-30011}" }\nbars: { fillEmpty: "\${FILL:-false}", graceMs: "\${GRACE:-100}" }\n${SIM_ONLY}`, 't.yaml', {});
+    expect(quoted.server.port).toBe(30011);
+    expect(quoted.bars).toMatchObject({ fillEmpty: false, graceMs: 100 });
+    expect(quoted.server.port).toBe(fromEnv.server.port);
+    expect(quoted.bars).toEqual(fromEnv.bars);
+  });
+
+  it('still refuses quoted text that is not a number, naming the key', () => {
+    expect(configError(() => loadConfigText(`server: { port: "30O11" }\n${SIM_ONLY}`, 't.yaml', {})).message).toContain(
+      't.yaml: server.port: got "30O11", expected an integer port',
+    );
   });
 });
 

@@ -4,7 +4,7 @@
  * trades reach a subscriber within seconds, and SIGTERM exits 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,29 @@ describe('tickwire start', () => {
   it('rejects an unknown command with usage', async () => {
     const cli = run(['serve'], ROOT);
     expect(await cli.exited).toBe(2);
-    expect(cli.err()).toMatch(/usage: tickwire start/);
+    expect(cli.err()).toMatch(/usage: tickwire <command>/);
+    expect(cli.err()).toMatch(/tickwire start \[--config FILE\]/);
+  });
+
+  it('suggests the option meant by a typo, with the usage of start, exit code 2', async () => {
+    const cli = run(['start', '--prot', '9000'], ROOT);
+    expect(await cli.exited).toBe(2);
+    expect(cli.err()).toMatch(/^tickwire start: unknown option --prot \(did you mean --port\?\)\n\nusage: tickwire start /);
+  });
+
+  it('prints its version, the Node version and how it runs', async () => {
+    const cli = run(['--version'], ROOT);
+    expect(await cli.exited).toBe(0);
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(cli.out()).toMatch(new RegExp(`^tickwire ${version.replace(/\./g, '\\.')} \\((compiled build|TypeScript sources through tsx), Node ${process.version}\\)\n$`));
+  });
+
+  it('refuses at once a storage.path whose directory cannot be created, naming the key (no spinning)', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'tickwire-cli-'));
+    writeFileSync(path.join(cwd, 'proc.yaml'), 'storage: { path: /proc/nope }\nserver: { port: "0" }\nexchanges: { simulated: { symbols: [SIM-BTC] } }\n');
+    const cli = run(['start', '--config', 'proc.yaml'], cwd);
+    expect(await cli.exited).toBe(2);
+    expect(cli.err()).toMatch(/^tickwire: storage\.path \/proc\/nope: cannot create \/proc\/nope: ENOENT/);
+    expect(cli.err()).toContain('set storage: false');
   });
 });

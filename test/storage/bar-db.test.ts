@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BAR_FIELDS, BarField as F, BarSource } from '../../src/model/records.ts';
-import { BarDb } from '../../src/storage/bar-db.ts';
+import { BarDb, createStorageDirectory } from '../../src/storage/bar-db.ts';
+import { StorageError } from '../../src/errors.ts';
 
 const MIN = 60_000;
 const dirs: string[] = [];
@@ -107,5 +108,34 @@ describe('BarDb', () => {
     await db.write(Array.from({ length: 10 }, (_, i) => ({ series: s, record: bar(i * MIN, i) })));
     await db.write([{ series: s, record: bar(10 * MIN, 10) }], new Map([[s, 7 * MIN]]));
     expect(loadAll(db, s).map((r) => r[F.OPEN_TIME]! / MIN)).toEqual([7, 8, 9, 10]);
+  });
+});
+
+describe('BarDb: its directory', () => {
+  it('is created with its missing parents', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'tickwire-db-'));
+    dirs.push(root);
+    createStorageDirectory(path.join(root, 'a', 'b', 'bars'));
+    expect(statSync(path.join(root, 'a', 'b', 'bars')).isDirectory()).toBe(true);
+    createStorageDirectory(path.join(root, 'c', 'bars.mdb')); // a file name: its parent is the directory
+    expect(statSync(path.join(root, 'c')).isDirectory()).toBe(true);
+    expect(existsSync(path.join(root, 'c', 'bars.mdb'))).toBe(false);
+  });
+
+  it('that cannot be created fails with the errno at once (under /proc Node\'s recursive mkdir never returns)', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'tickwire-db-'));
+    dirs.push(root);
+    writeFileSync(path.join(root, 'file'), '');
+    for (const [where, errno] of [[path.join(root, 'file', 'db'), 'ENOTDIR'], ['/proc/nope/db', 'ENOENT']] as const) {
+      let err: unknown;
+      try {
+        createStorageDirectory(where);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(StorageError);
+      expect(err).toMatchObject({ code: 'STORAGE_FAILED', errno });
+      expect((err as Error).message).toContain(`cannot create ${where}`);
+    }
   });
 });

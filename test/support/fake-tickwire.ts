@@ -37,6 +37,7 @@ export function fakeConfig(): TickwireConfig {
     bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 5000 },
     storage: null,
     limits: defaultLimitsConfig(),
+    log: { level: 'info' },
     exchanges: {
       binance: exchange(['BTCUSDT', 'ETHUSDT'], ['trades', 'quotes']),
       kraken: exchange(['XBT/USD', 'ETH/USD'], ['trades']),

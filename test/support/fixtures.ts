@@ -1,11 +1,19 @@
 /** Loaders for the recorded exchange frames in ../shared/fixtures (never the network). */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 /** Root of the shared fixture corpus (override with TICKWIRE_FIXTURES). */
 export const FIXTURES_DIR =
   process.env['TICKWIRE_FIXTURES'] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
+
+// A clone without the corpus fails here, once per test file that needs it, with what to do instead of a raw ENOENT.
+if (!existsSync(FIXTURES_DIR)) {
+  throw new Error(
+    `the recorded exchange frames these tests replay are not at ${FIXTURES_DIR}: ` +
+      'put the fixture corpus there (../shared/fixtures beside this checkout) or set TICKWIRE_FIXTURES=/path/to/fixtures',
+  );
+}
 
 /** A trade as the aggregator tests replay it. */
 export interface FixtureTrade {
