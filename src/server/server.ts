@@ -36,6 +36,7 @@ import { registerHttpRoutes } from './http-routes.ts';
 import { ServerMetrics } from './metrics.ts';
 import type { Authenticator } from './principal.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { recordRoutes, type RouteEntry } from './route-table.ts';
 import type { Alert, AlertInput } from './rooms.ts';
 import { StreamServer } from './stream.ts';
 
@@ -80,6 +81,8 @@ export interface TickwireServer {
   readonly epoch: string;
   /** Raise an alert on the `alerts` room; throws INVALID_PARAMETER for a bad one. Returns it as published. */
   publishAlert(alert: AlertInput): Alert & { seq: number };
+  /** Every route registered, in order (method, uWS pattern): what the API reference must describe. */
+  readonly routes: readonly RouteEntry[];
 }
 
 export const DEFAULT_MAX_BACKPRESSURE = defaultStreamConfig().maxBackpressure;
@@ -160,7 +163,8 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
   const cors = new CorsPolicy(corsConfig);
   const connections = new ConnectionLimits(connectionCaps(opts, readFdLimit()));
 
-  const app = uWS.App();
+  const routes: RouteEntry[] = [];
+  const app = recordRoutes(uWS.App(), routes);
   let stream: StreamServer | undefined = undefined;
   const metrics = new ServerMetrics({
     connections: () => stream?.connections ?? 0,
@@ -245,5 +249,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     publishAlert(alert) {
       return stream.publishAlert(alert);
     },
+
+    routes,
   };
 }
