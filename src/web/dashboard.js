@@ -7,6 +7,7 @@
 "use strict";
 (() => {
   const BARS = 1000; // snapshot size and bars kept
+  const VISIBLE = 120; // bars shown across the chart after a pick (scroll or zoom for more)
   const TAPE = 60;
   const ALERTS = 50;
   const LATENCY_EVERY_MS = 5000;
@@ -76,6 +77,12 @@
     setPrecision();
     legend(bars[bars.length - 1]);
     ui.chart.dataset.bars = String(bars.length);
+  }
+
+  /** After a snapshot: the last VISIBLE bars fill the width (all of them when fewer). */
+  function showRecent() {
+    if (bars.length <= VISIBLE) chart.timeScale().fitContent();
+    else chart.timeScale().setVisibleLogicalRange({ from: bars.length - VISIBLE, to: bars.length + 2 });
   }
 
   /** A live bar: the forming one updated, a new one appended, an older one (late-trade amendment) replaced. */
@@ -217,6 +224,7 @@
         if (channels && m.channel === channels.bars) {
           bars = m.bars.slice(-BARS);
           redrawAll();
+          showRecent();
         }
         break;
       case "bar":
