@@ -3,7 +3,7 @@
  * rendered at `/docs`. The WebSocket stream has its own AsyncAPI document
  * (asyncapi.ts); both share the schemas of api-schemas.ts.
  *
- * Adding a route: add its operation to PATHS (an operationId, a summary, its
+ * Adding a route: add its operation to `paths()` (an operationId, a summary, its
  * parameters and every answer it can give, at least one 4xx), then a probe
  * for it in test/server/api-reference.test.ts, which walks every route the
  * server registered and fails on one this document does not describe, and on

@@ -8,6 +8,7 @@
 (() => {
   const BARS = 1000; // snapshot size and bars kept
   const VISIBLE = 120; // bars shown across the chart after a pick (scroll or zoom for more)
+  const MIN_VISIBLE = 40; // a few bars are not stretched across the whole width
   const TAPE = 60;
   const ALERTS = 50;
   const LATENCY_EVERY_MS = 5000;
@@ -79,10 +80,10 @@
     ui.chart.dataset.bars = String(bars.length);
   }
 
-  /** After a snapshot: the last VISIBLE bars fill the width (all of them when fewer). */
+  /** After a snapshot: the last bars at a readable width (MIN_VISIBLE..VISIBLE bars across), newest at the right. */
   function showRecent() {
-    if (bars.length <= VISIBLE) chart.timeScale().fitContent();
-    else chart.timeScale().setVisibleLogicalRange({ from: bars.length - VISIBLE, to: bars.length + 2 });
+    const span = Math.min(Math.max(bars.length, MIN_VISIBLE), VISIBLE);
+    chart.timeScale().setVisibleLogicalRange({ from: bars.length - span, to: bars.length + 1 });
   }
 
   /** A live bar: the forming one updated, a new one appended, an older one (late-trade amendment) replaced. */
@@ -270,11 +271,20 @@
   }
 
   function onQuote(q) {
-    ui.bid.textContent = q.bidPrice + " × " + q.bidSize;
-    ui.ask.textContent = q.askPrice + " × " + q.askSize;
+    priceAndSize(ui.bid, q.bidPrice, q.bidSize);
+    priceAndSize(ui.ask, q.askPrice, q.askSize);
     const spread = q.askPrice - q.bidPrice;
     const mid = (q.askPrice + q.bidPrice) / 2;
-    ui.spread.textContent = +spread.toFixed(10) + (mid > 0 ? " (" + ((spread / mid) * 1e4).toFixed(2) + " bp)" : "");
+    const bp = document.createElement("small");
+    bp.textContent = mid > 0 ? " " + ((spread / mid) * 1e4).toPrecision(3) + " bp" : "";
+    ui.spread.replaceChildren(String(+spread.toFixed(10)), bp);
+  }
+
+  /** "price × size", the size on a line of its own (CSS). */
+  function priceAndSize(el, price, size) {
+    const small = document.createElement("small");
+    small.textContent = " × " + size;
+    el.replaceChildren(String(price), small);
   }
 
   function onAlert(a) {
@@ -338,7 +348,9 @@
   }
 
   // ── latency ────────────────────────────────────────────────────────────
-  const us = (v) => (v >= 1000 ? (v / 1000).toFixed(2) + " ms" : Math.round(v) + " µs");
+  const us = (v) => (v >= 1000 ? +(v / 1000).toPrecision(3) + " ms" : Math.round(v) + " µs");
+  /** Short names of the measured stages (the full name is the cell's title). */
+  const STAGES = { parse: "parse", receive_to_publish: "recv → publish", event_loop_delay: "loop delay" };
 
   async function pollLatency() {
     try {
@@ -349,7 +361,9 @@
       for (const [stage, byKey] of Object.entries(report)) {
         for (const [key, s] of Object.entries(byKey)) {
           const row = document.createElement("tr");
-          row.append(cell(stage), cell(key), cell(us(s.p50)), cell(us(s.p99)), cell(us(s.p999)), cell(us(s.max)));
+          const name = cell(STAGES[stage] || stage);
+          name.title = stage;
+          row.append(name, cell(key), cell(us(s.p50)), cell(us(s.p99)), cell(us(s.p999)), cell(us(s.max)));
           rows.push(row);
         }
       }

@@ -91,11 +91,12 @@ describe('dashboard in chromium', () => {
     await expect.poll(() => page.textContent('#last'), WAIT).toBe('152.5');
     await expect.poll(() => page.textContent('#tape tbody tr:first-child'), WAIT).toContain('0.75');
     await expect.poll(() => page.textContent('#bid'), WAIT).toBe('152.4 × 3');
-    expect(await page.textContent('#spread')).toMatch(/^0\.2 \(13\.\d\d bp\)$/);
+    expect(await page.textContent('#spread')).toBe('0.2 13.1 bp');
     r.server.publishAlert({ level: 'critical', source: 'test', message: 'kraken feed silent for 30 s' });
     await expect.poll(() => page.textContent('#alerts'), WAIT).toContain('kraken feed silent for 30 s');
     await expect.poll(() => page.locator('#latency tbody tr').count(), WAIT).toBe(2);
-    expect(await page.textContent('#latency tbody')).toContain('receive_to_publish');
+    expect(await page.textContent('#latency tbody')).toContain('recv → publish');
+    expect(await page.getAttribute('#latency tbody tr:nth-child(2) td:first-child', 'title')).toBe('receive_to_publish');
   }, 45_000);
 
   it('changes the chart when a symbol or a timeframe is picked', async () => {
@@ -123,7 +124,7 @@ describe('dashboard in chromium', () => {
     expect(await kraken.textContent()).toContain('connection refused');
     await expect.poll(() => page.textContent('#conn'), WAIT).toBe('live · 1 of 3 exchanges down');
     // The tape and the book refill after the pick (the screenshot shows them).
-    for (let i = 0; i < 8; i++) tw.trade('binance', 'BTCUSDT', { price: 113 + i / 4, size: 0.1 + i / 10, side: i % 3 === 0 ? 'sell' : 'buy' });
+    for (let i = 0; i < 8; i++) tw.trade('binance', 'BTCUSDT', { price: 113 + i / 4, size: (1 + i) / 10, side: i % 3 === 0 ? 'sell' : 'buy' });
     tw.quote('binance', 'BTCUSDT', { bidPrice: 114.7, bidSize: 1.5, askPrice: 114.8, askSize: 0.4 });
     await expect.poll(() => page.locator('#tape tbody tr').count(), WAIT).toBe(8);
     await expect.poll(() => page.textContent('#ask'), WAIT).toBe('114.8 × 0.4');
