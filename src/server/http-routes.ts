@@ -313,7 +313,17 @@ function prefersJson(req: RouteRequest): boolean {
   return accept.includes('application/json') && !accept.includes('text/html');
 }
 
-const PAGE_HEADERS: HeaderList = [['Cache-Control', REVALIDATE]];
+/**
+ * The pages load nothing but this server's own files (the browser enforces it: no CDN, no injected script can
+ * call out); inline styles are allowed for the chart and swagger-ui, data: images for swagger-ui's icons.
+ */
+const PAGE_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
+  "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const PAGE_HEADERS: HeaderList = [['Cache-Control', REVALIDATE], ['Content-Security-Policy', PAGE_POLICY], ['X-Content-Type-Options', 'nosniff']];
+/** `/docs` answers the page or the JSON by `Accept`: caches must key on it. */
+const DOCS_PAGE_HEADERS: HeaderList = [...PAGE_HEADERS, ['Vary', 'Accept']];
+const DOCS_JSON_HEADERS: HeaderList = [['Vary', 'Accept']];
 const ASSET_HEADERS: HeaderList = [['Cache-Control', IMMUTABLE], ['X-Content-Type-Options', 'nosniff']];
 
 export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
@@ -457,7 +467,9 @@ function registerReferenceRoutes(app: TemplatedApp, ctx: HttpContext): void {
   // Scripts that read the document from /docs (its answer before the page) still get it by asking for JSON.
   get(app, ctx, '/docs', 'v1', 'public', (req) => {
     noParams(req);
-    return prefersJson(req) ? { status: 200, body: openApi } : { status: 200, body: docsPage, contentType: HTML_TYPE, headers: PAGE_HEADERS };
+    return prefersJson(req)
+      ? { status: 200, body: openApi, headers: DOCS_JSON_HEADERS }
+      : { status: 200, body: docsPage, contentType: HTML_TYPE, headers: DOCS_PAGE_HEADERS };
   });
   get(app, ctx, '/', 'v1', 'public', (req) => (noParams(req), { status: 200, body: dashboardPage, contentType: HTML_TYPE, headers: PAGE_HEADERS }));
   get(app, ctx, '/assets/:file', 'v1', 'public', (req) => {

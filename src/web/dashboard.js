@@ -38,6 +38,8 @@
   let nextId = 1;
   let quotesRequest = 0;
   let quotesHeld = false;
+  let roomsRequest = 0;
+  let roomsRefused = null; // why the server refused `system` and `alerts` (a token without them), or null
   let retryMs = 500;
 
   // ── chart ──────────────────────────────────────────────────────────────
@@ -86,7 +88,7 @@
     chart.timeScale().setVisibleLogicalRange({ from: bars.length - span, to: bars.length + 1 });
   }
 
-  /** A live bar: the forming one updated, a new one appended, an older one (late-trade amendment) replaced. */
+  /** A live bar: the forming one updated, a new one appended, an older one (late-trade amendment) replaced; drawn at the next frame. */
   function onBar(b) {
     const last = bars[bars.length - 1];
     if (last === undefined || b.openTime > last.openTime) {
@@ -97,13 +99,53 @@
     } else {
       const i = bars.findIndex((x) => x.openTime === b.openTime);
       if (i >= 0) bars[i] = b;
-      redrawAll();
-      return;
+      pending.redraw = true; // the chart only updates its newest bar in place
     }
-    candles.update(toCandle(b));
-    volume.update(toVolume(b));
-    legend(b);
-    ui.chart.dataset.bars = String(bars.length);
+    pending.bars.set(b.openTime, b);
+    if (pending.bars.size > PENDING_BARS) pending.redraw = true;
+    schedule();
+  }
+
+  // ── drawing, once a frame ──────────────────────────────────────────────
+  // A busy symbol sends hundreds of trades and bar updates a second: messages only
+  // record what changed, and the page is drawn once per animation frame. A hidden
+  // tab draws nothing; what waits for it stays bounded (TAPE trades, one quote,
+  // PENDING_BARS bars, past which the chart is redrawn whole).
+  const PENDING_BARS = 100;
+  const pending = { trades: [], quote: null, bars: new Map(), redraw: false };
+  let frameAsked = false;
+
+  function schedule() {
+    if (frameAsked) return;
+    frameAsked = true;
+    requestAnimationFrame(draw);
+  }
+
+  function clearPending() {
+    pending.trades = [];
+    pending.quote = null;
+    pending.bars.clear();
+    pending.redraw = false;
+  }
+
+  function draw() {
+    frameAsked = false;
+    if (pending.redraw) {
+      redrawAll();
+    } else if (pending.bars.size > 0) {
+      for (const b of [...pending.bars.values()].sort((x, y) => x.openTime - y.openTime)) {
+        candles.update(toCandle(b));
+        volume.update(toVolume(b));
+      }
+      legend(bars[bars.length - 1]);
+      ui.chart.dataset.bars = String(bars.length);
+    }
+    pending.bars.clear();
+    pending.redraw = false;
+    if (pending.trades.length > 0) drawTrades(pending.trades);
+    if (pending.quote !== null) drawQuote(pending.quote);
+    pending.trades = [];
+    pending.quote = null;
   }
 
   function legend(b) {
@@ -163,6 +205,7 @@
     rememberPick();
     fillPickers();
     bars = [];
+    clearPending();
     redrawAll();
     ui.tape.replaceChildren();
     ui.last.textContent = "–";
@@ -205,7 +248,9 @@
       connected = true;
       retryMs = 500;
       channels = null;
-      send({ op: "subscribe", id: nextId++, channels: ["system", "alerts"] });
+      roomsRequest = nextId++;
+      roomsRefused = null;
+      send({ op: "subscribe", id: roomsRequest, channels: ["system", "alerts"] });
       subscribePick();
       header();
     };
@@ -224,6 +269,7 @@
       case "snapshot":
         if (channels && m.channel === channels.bars) {
           bars = m.bars.slice(-BARS);
+          clearPending();
           redrawAll();
           showRecent();
         }
@@ -254,23 +300,49 @@
         if (m.id === quotesRequest) quotesHeld = true;
         break;
       case "error":
-        if (m.id === quotesRequest) ui.bookNote.textContent = "no quotes from this exchange";
-        else ui.notice.textContent = m.code + ": " + m.message;
+        if (m.id === quotesRequest) {
+          ui.bookNote.textContent = m.code === "UNAUTHORIZED" ? "quotes: " + m.message : "no quotes from this exchange";
+        } else if (m.id === roomsRequest) {
+          roomsRefused = m.message;
+          ui.notice.textContent = "exchange states and alerts unavailable (" + m.code + "): " + m.message;
+          header();
+        } else {
+          ui.notice.textContent = m.code + ": " + m.message;
+        }
         break;
     }
   }
 
   function onTrade(t) {
-    const row = document.createElement("tr");
-    const side = t.side === "buy" ? "buy" : t.side === "sell" ? "sell" : "";
-    row.append(cell(new Date(t.ts).toISOString().slice(11, 23)), cell(t.price, side), cell(t.size));
-    ui.tape.prepend(row);
-    while (ui.tape.rows.length > TAPE) ui.tape.deleteRow(-1);
-    ui.last.textContent = t.price;
-    ui.last.className = "last " + side;
+    pending.trades.push(t);
+    if (pending.trades.length > TAPE) pending.trades.shift();
+    schedule();
   }
 
   function onQuote(q) {
+    pending.quote = q;
+    schedule();
+  }
+
+  const sideOf = (t) => (t.side === "buy" ? "buy" : t.side === "sell" ? "sell" : "");
+
+  /** Trades (oldest first) onto the top of the tape; the last one is the last price. */
+  function drawTrades(trades) {
+    const rows = document.createDocumentFragment();
+    for (let i = trades.length - 1; i >= 0; i--) {
+      const t = trades[i];
+      const row = document.createElement("tr");
+      row.append(cell(new Date(t.ts).toISOString().slice(11, 23)), cell(t.price, sideOf(t)), cell(t.size));
+      rows.append(row);
+    }
+    ui.tape.prepend(rows);
+    while (ui.tape.rows.length > TAPE) ui.tape.deleteRow(-1);
+    const last = trades[trades.length - 1];
+    ui.last.textContent = last.price;
+    ui.last.className = "last " + sideOf(last);
+  }
+
+  function drawQuote(q) {
     priceAndSize(ui.bid, q.bidPrice, q.bidSize);
     priceAndSize(ui.ask, q.askPrice, q.askSize);
     const spread = q.askPrice - q.bidPrice;
@@ -330,6 +402,9 @@
     if (!connected) {
       state = "down";
       text = "stream disconnected, retrying…";
+    } else if (roomsRefused !== null) {
+      state = "degraded";
+      text = "stream open · exchange states unavailable";
     } else if (states.length === 0) {
       state = "connecting";
       text = "waiting for exchange state…";

@@ -31,25 +31,47 @@ let tw: LiveFakeTickwire;
 let profile: string;
 let browser: BrowserContext;
 let page: Page;
+/** Console errors and uncaught exceptions of every page (a refused resource or a CSP violation shows here). */
+const pageErrors: string[] = [];
 
-/** Pixels of the up-candle colour (#26a69a) over the chart's canvases (page-side code, as text: this file has no DOM types). */
-const UP_PIXELS = `(() => {
-  let n = 0;
-  for (const canvas of document.querySelectorAll('#chart canvas')) {
-    const ctx = canvas.getContext('2d');
-    if (ctx === null || canvas.width === 0 || canvas.height === 0) continue;
-    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    for (let i = 0; i < data.length; i += 4) {
-      if (Math.abs(data[i] - 38) < 12 && Math.abs(data[i + 1] - 166) < 12 && Math.abs(data[i + 2] - 154) < 12) n++;
+function watch(p: Page): Page {
+  p.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(`${p.url()}: ${m.text()}`);
+  });
+  p.on('pageerror', (err) => pageErrors.push(`${p.url()}: ${err.message}`));
+  return p;
+}
+
+// Page-side code is passed as functions (string expressions would need eval, which the pages' CSP refuses);
+// this file has no DOM types, so the page's globals are reached through `globalThis`.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type PageGlobal = any;
+
+/** Pixels of the up-candle colour (#26a69a) over the chart's canvases. */
+const upPixels = (p: Page): Promise<number> =>
+  p.evaluate(() => {
+    const { document } = globalThis as PageGlobal;
+    let n = 0;
+    for (const canvas of document.querySelectorAll('#chart canvas')) {
+      const ctx = canvas.getContext('2d');
+      if (ctx === null || canvas.width === 0 || canvas.height === 0) continue;
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - 38) < 12 && Math.abs(data[i + 1] - 166) < 12 && Math.abs(data[i + 2] - 154) < 12) n++;
+      }
     }
-  }
-  return n;
-})()`;
+    return n;
+  });
 
-const upPixels = (p: Page): Promise<number> => p.evaluate(UP_PIXELS);
-/** Page-side: the number of bars the chart holds, and the close its legend shows. */
-const BARS_ARE = (n: number): string => `Number(document.getElementById('chart').dataset.bars) === ${n}`;
-const CLOSE_IS = (close: string): string => `document.getElementById('legend').dataset.close === '${close}'`;
+/** Wait until the chart holds `n` bars (any when n is 0, some). */
+const barsAre = (p: Page, n: number): Promise<unknown> =>
+  p.waitForFunction((want) => {
+    const have = Number((globalThis as PageGlobal).document.getElementById('chart').dataset.bars);
+    return want === 0 ? have > 0 : have === want;
+  }, n, WAIT);
+/** Wait until the legend shows a bar closing at `close`. */
+const closeIs = (p: Page, close: string): Promise<unknown> =>
+  p.waitForFunction((want) => (globalThis as PageGlobal).document.getElementById('legend').dataset.close === want, close, WAIT);
 
 beforeAll(async () => {
   tw = new LiveFakeTickwire();
@@ -64,7 +86,7 @@ beforeAll(async () => {
     args: FLAGS,
     viewport: { width: 1366, height: 800 },
   });
-  page = browser.pages()[0] ?? (await browser.newPage());
+  page = watch(browser.pages()[0] ?? (await browser.newPage()));
   mkdirSync(SHOTS, { recursive: true });
 }, 60_000);
 
@@ -77,14 +99,14 @@ afterAll(async () => {
 describe('dashboard in chromium', () => {
   it('renders the first symbol’s candles and updates them from the stream', async () => {
     await page.goto(r.base + '/');
-    await page.waitForFunction(BARS_ARE(41), undefined, WAIT);
+    await barsAre(page, 41);
     await expect.poll(() => upPixels(page), WAIT).toBeGreaterThan(200);
     await expect.poll(() => page.textContent('#conn'), WAIT).toBe('live');
     expect(await page.textContent('#legend')).toContain('binance · BTCUSDT · 1m');
 
     // A new bar and a trade and a quote, live.
     tw.bar('binance', 'BTCUSDT', '1m', makeBar(T0 + 41 * MIN, MIN, 151.25, false));
-    await page.waitForFunction(CLOSE_IS('152.25'), undefined, WAIT);
+    await closeIs(page, '152.25');
     expect(await page.getAttribute('#chart', 'data-bars')).toBe('42');
     tw.trade('binance', 'BTCUSDT', { price: 152.5, size: 0.75, side: 'buy' });
     tw.quote('binance', 'BTCUSDT', { bidPrice: 152.4, bidSize: 3, askPrice: 152.6, askSize: 2 });
@@ -101,17 +123,17 @@ describe('dashboard in chromium', () => {
 
   it('changes the chart when a symbol or a timeframe is picked', async () => {
     await page.selectOption('#symbol', { label: 'binance · ETHUSDT' });
-    await page.waitForFunction(CLOSE_IS('3041'), undefined, WAIT);
+    await closeIs(page, '3041');
     expect(await page.textContent('#legend')).toContain('binance · ETHUSDT · 1m');
     expect(page.url()).toContain('symbol=ETHUSDT');
     // Live bars of the old pick no longer move the chart; the new pick's do.
     tw.bar('binance', 'BTCUSDT', '1m', makeBar(T0 + 42 * MIN, MIN, 160, false));
     tw.bar('binance', 'ETHUSDT', '1m', makeBar(T0 + 41 * MIN, MIN, 3100, false));
-    await page.waitForFunction(CLOSE_IS('3101'), undefined, WAIT);
+    await closeIs(page, '3101');
 
     await page.selectOption('#symbol', { label: 'binance · BTCUSDT' });
     await page.selectOption('#timeframe', '5m');
-    await page.waitForFunction(BARS_ARE(13), undefined, WAIT);
+    await barsAre(page, 13);
     expect(await page.textContent('#legend')).toContain('binance · BTCUSDT · 5m');
     await expect.poll(() => upPixels(page), WAIT).toBeGreaterThan(200);
   }, 30_000);
@@ -139,15 +161,18 @@ describe('dashboard in chromium', () => {
   }, 30_000);
 
   it('fits a phone: one column, no sideways scrolling', async () => {
-    const phone = await browser.newPage();
+    const phone = watch(await browser.newPage());
     try {
       await phone.setViewportSize({ width: 390, height: 844 });
       await phone.goto(r.base + '/#exchange=binance&symbol=ETHUSDT&tf=1m');
-      await phone.waitForFunction(`Number(document.getElementById('chart').dataset.bars) > 0`, undefined, WAIT);
+      await barsAre(phone, 0);
       expect(await phone.textContent('#legend')).toContain('ETHUSDT');
-      const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      const overflow = await phone.evaluate(() => {
+        const g = globalThis as PageGlobal;
+        return g.document.documentElement.scrollWidth - g.innerWidth;
+      });
       expect(overflow).toBeLessThanOrEqual(0);
-      const chartWidth = await phone.evaluate<number>(`document.getElementById('chart').getBoundingClientRect().width`);
+      const chartWidth: number = await phone.evaluate(() => (globalThis as PageGlobal).document.getElementById('chart').getBoundingClientRect().width);
       expect(chartWidth).toBeGreaterThan(300);
       await expect.poll(() => upPixels(phone), WAIT).toBeGreaterThan(100);
       await phone.screenshot({ path: path.join(SHOTS, 'dashboard-phone.png'), fullPage: true });
@@ -157,7 +182,7 @@ describe('dashboard in chromium', () => {
   }, 30_000);
 
   it('/docs renders the API reference from the server’s own assets', async () => {
-    const docs = await browser.newPage();
+    const docs = watch(await browser.newPage());
     const external: string[] = [];
     docs.on('request', (req) => {
       if (!req.url().startsWith(r.base)) external.push(req.url());
@@ -174,5 +199,6 @@ describe('dashboard in chromium', () => {
       await docs.close();
     }
     for (const name of ['dashboard-laptop.png', 'dashboard-phone.png', 'docs.png']) console.log(`screenshot: ${path.join(SHOTS, name)}`);
+    expect(pageErrors).toEqual([]);
   }, 45_000);
 });

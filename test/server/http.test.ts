@@ -261,7 +261,11 @@ describe('/metrics, /docs, /', () => {
     expect(res.type).toContain('text/html');
     const refs = [...res.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
     expect(refs.filter((u) => u.startsWith('/assets/'))).toHaveLength(3);
-    expect(refs.filter((u) => !u.startsWith('/'))).toEqual([]);
+    expect(refs.filter((u) => !u.startsWith('/') && u !== 'data:,')).toEqual([]);
+    // The browser loads nothing else either: the page's policy allows only this server.
+    const headers = (await fetch(r.base + '/')).headers;
+    expect(headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(headers.get('cache-control')).toBe('no-cache');
   });
 });
 
