@@ -11,13 +11,15 @@
  * Reports that grow with new features (status, latency) require their
  * documented fields and allow more.
  */
-import { ErrorCode } from '../errors.ts';
+import { ErrorCode, TickwireError } from '../errors.ts';
 import { BAR_CSV_HEADER } from '../wire/json.ts';
 import { MAX_SNAPSHOT } from '../wire/protocol.ts';
 
 type Schema = Record<string, unknown>;
 
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const SCHEMA_REF = '#/components/schemas/';
+
+const ref = (name: string): Schema => ({ $ref: SCHEMA_REF + name });
 const number: Schema = { type: 'number' };
 const integer: Schema = { type: 'integer' };
 const string: Schema = { type: 'string' };
@@ -69,8 +71,39 @@ const EXCHANGE_STATES = ['starting', 'connecting', 'connected', 'reconnecting', 
 /** The CSV header line of `format=csv` answers, as a JSON Schema pattern (the test checks it against the Bar fields). */
 export const CSV_HEADER_PATTERN = '^' + BAR_CSV_HEADER.replace('\n', '\\n');
 
-/** The `components.schemas` both documents share. */
-export function sharedSchemas(): Record<string, Schema> {
+
+/**
+ * The shared schemas `node` (a document's paths or messages) references,
+ * directly or through other schemas, in their order here: a document carries
+ * no component it does not use.
+ */
+export function schemasUsedBy(node: unknown): Record<string, Schema> {
+  const all = sharedSchemas();
+  const used = new Set<string>();
+  const visit = (n: unknown): void => {
+    if (Array.isArray(n)) {
+      for (const x of n) visit(x);
+      return;
+    }
+    if (n === null || typeof n !== 'object') return;
+    for (const [key, value] of Object.entries(n)) {
+      if (key !== '$ref' || typeof value !== 'string' || !value.startsWith(SCHEMA_REF)) {
+        visit(value);
+        continue;
+      }
+      const name = value.slice(SCHEMA_REF.length);
+      if (used.has(name)) continue;
+      if (!(name in all)) throw new TickwireError(ErrorCode.INTERNAL_ERROR, `API document references an unknown schema ${name}`);
+      used.add(name);
+      visit(all[name]);
+    }
+  };
+  visit(node);
+  return Object.fromEntries(Object.entries(all).filter(([name]) => used.has(name)));
+}
+
+/** Every schema of the API documents, by component name. */
+function sharedSchemas(): Record<string, Schema> {
   return {
     Bar: record(BAR_FIELDS, 'One OHLCV bar. Numbers that are not finite are null.', BAR_OPTIONAL),
     Candles: record({

@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ErrorCode, TickwireError } from '../errors.ts';
+import { packageRoot } from './package-root.ts';
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const REVALIDATE = 'no-cache';
@@ -45,13 +46,11 @@ const LIBRARIES: readonly { name: string; pkg: string; file: string }[] = [
   { name: 'swagger-ui.css', pkg: 'swagger-ui-dist', file: 'swagger-ui.css' },
 ];
 
-/** src/web/ from this module, whether it runs from src/server/ or a build's dist/src/server/. */
+/** src/web/ of the package (the same folder whether the code runs from src/ or a build's dist/src/). */
 function webDir(): string {
-  const here = import.meta.dirname;
-  for (const candidate of [path.resolve(here, '../web'), path.resolve(here, '../../../src/web')]) {
-    if (existsSync(path.join(candidate, 'dashboard.html'))) return candidate;
-  }
-  throw new TickwireError(ErrorCode.INTERNAL_ERROR, `the dashboard's files (src/web/) are missing next to ${here}: the package is incomplete`);
+  const dir = path.join(packageRoot(), 'src', 'web');
+  if (!existsSync(path.join(dir, 'dashboard.html'))) throw new TickwireError(ErrorCode.INTERNAL_ERROR, `the dashboard's files are missing from ${dir}: the package is incomplete`);
+  return dir;
 }
 
 function typeOf(file: string): string {

@@ -8,7 +8,8 @@
  * real messages against them (test/server/api-reference.test.ts).
  */
 import { DEFAULT_HOST, DEFAULT_PORT } from '../config/defaults.ts';
-import { sharedSchemas } from './api-schemas.ts';
+import { schemasUsedBy } from './api-schemas.ts';
+import { packageVersion } from './package-root.ts';
 
 type Json = Record<string, unknown>;
 
@@ -49,7 +50,7 @@ function document(): Json {
     asyncapi: '3.0.0',
     info: {
       title: 'tickwire stream',
-      version: '0.1.0',
+      version: packageVersion(),
       license: { name: 'MIT' },
       description:
         'Live market data over one WebSocket. Send JSON ops (`subscribe`, `unsubscribe`, `ping`); receive JSON text frames told apart by `type`. ' +
@@ -83,7 +84,7 @@ function document(): Json {
         messages: Object.keys(CLIENT_MESSAGES).map(messageRef),
       },
     },
-    components: { messages: messages(all), schemas: sharedSchemas() },
+    components: { messages: messages(all), schemas: schemasUsedBy(messages(all)) },
   };
 }
 

@@ -13,11 +13,11 @@
  * `withSecurity`: the schemes, and the 401 and 429 every such route can answer.
  */
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
-import { sharedSchemas } from './api-schemas.ts';
+import { schemasUsedBy } from './api-schemas.ts';
+import { packageVersion } from './package-root.ts';
 
 type Json = Record<string, unknown>;
 
-const VERSION = '0.1.0';
 
 /** Routes answered without credentials (http-routes.ts); every other one needs them when auth is configured. */
 export const PUBLIC_PATHS: readonly string[] = ['/health', '/docs', '/openapi.json', '/asyncapi.json', '/', '/assets/{file}', '/streamer/health'];
@@ -243,7 +243,7 @@ function document(): OpenApiDocument {
     openapi: '3.1.0',
     info: {
       title: 'tickwire',
-      version: VERSION,
+      version: packageVersion(),
       license: { name: 'MIT', identifier: 'MIT' },
       description:
         'Real-time market-data gateway: candles, status and metrics over HTTP; live trades, quotes and bars over the `/v1/stream` WebSocket ' +
@@ -260,7 +260,7 @@ function document(): OpenApiDocument {
       { name: 'older streamer API', description: 'The shapes of the older streamer service, for its clients' },
     ],
     paths: paths() as OpenApiDocument['paths'],
-    components: { schemas: sharedSchemas() },
+    components: {},
   };
 }
 
@@ -312,5 +312,7 @@ function withSecurity(doc: OpenApiDocument): OpenApiDocument {
 
 /** The document as JSON text (built once by the caller). */
 export function openApiJson(): string {
-  return JSON.stringify(withSecurity(document()));
+  const doc = withSecurity(document());
+  doc.components['schemas'] = schemasUsedBy(doc.paths);
+  return JSON.stringify(doc);
 }

@@ -20,7 +20,7 @@ import type { AuthConfig } from '../../src/config/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
 import { BAR_CSV_HEADER } from '../../src/wire/json.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
-import { danglingRefs, pointer, SchemaChecker, type Doc } from '../support/api-documents.ts';
+import { danglingRefs, pointer, SchemaChecker, unusedSchemas, type Doc } from '../support/api-documents.ts';
 import { attemptUpgrade, startServer, type Running } from './helpers.ts';
 
 const MIN = 60_000;
@@ -264,8 +264,9 @@ describe('OpenAPI document: lint', () => {
     expect(problems).toEqual([]);
   });
 
-  it('resolves every $ref', () => {
+  it('resolves every $ref and uses every schema it declares', () => {
     expect(danglingRefs(doc)).toEqual([]);
+    expect(unusedSchemas(doc)).toEqual([]);
   });
 
   it('documents the CSV header as every Bar field, in the order of the JSON', () => {

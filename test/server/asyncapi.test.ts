@@ -11,7 +11,7 @@ import type { TickwireEvents } from '../../src/api/types.ts';
 import type { StorageStatus } from '../../src/model/status.ts';
 import { CLIENT_MESSAGES, SERVER_MESSAGES } from '../../src/server/asyncapi.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
-import { danglingRefs, SchemaChecker, type Doc } from '../support/api-documents.ts';
+import { danglingRefs, SchemaChecker, unusedSchemas, type Doc } from '../support/api-documents.ts';
 import { until } from '../support/until.ts';
 import { Client, LiveFakeTickwire, startServer, type Msg, type Running } from './helpers.ts';
 
@@ -105,11 +105,12 @@ afterAll(async () => {
 });
 
 describe('AsyncAPI document of /v1/stream', () => {
-  it('is AsyncAPI 3.0 with a server, the stream channel, and every $ref resolving', () => {
+  it('is AsyncAPI 3.0 with a server, the stream channel, every $ref resolving and every schema used', () => {
     expect(doc.asyncapi).toBe('3.0.0');
     expect(Object.keys(doc.servers).length).toBeGreaterThan(0);
     expect(doc.channels.stream.address).toBe('/v1/stream');
     expect(danglingRefs(doc)).toEqual([]);
+    expect(unusedSchemas(doc)).toEqual([]);
     expect(doc.operations.receive.messages).toHaveLength(Object.keys(SERVER_MESSAGES).length);
     expect(doc.operations.send.messages).toHaveLength(Object.keys(CLIENT_MESSAGES).length);
   });

@@ -56,6 +56,12 @@ export function danglingRefs(doc: Doc): string[] {
   });
 }
 
+/** Component schemas of `doc` that nothing in it references (`no-unused-components`). */
+export function unusedSchemas(doc: Doc): string[] {
+  const refs = new Set(refsIn(doc));
+  return Object.keys(doc.components?.schemas ?? {}).filter((name) => !refs.has(`#/components/schemas/${name}`));
+}
+
 /** Validates values against schemas of one document (cached per schema object). */
 export class SchemaChecker {
   readonly #ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
