@@ -12,8 +12,10 @@
  *     is as documented, and every documented answer is given by some probe.
  *
  * Adding a route: document it in src/server/openapi.ts, then add its probes
- * to PROBES: the first probe of an operation must succeed (2xx; the 401 and
- * 429 walks reuse it), the others give each documented error.
+ * to PROBES under its operationId: the first probe of an operation must
+ * succeed (2xx; the 401 and 429 walks reuse it), the others give each
+ * documented error. A probe can set up state first (`arrange`, undone after)
+ * and send a method and a JSON body.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from '../../src/config/types.ts';
@@ -44,6 +46,9 @@ interface Probe {
   /** Path and query, as sent. */
   path: string;
   server?: ServerName;
+  /** Default GET. A request with a body sends it as JSON (`Content-Type: application/json`, as private routes require). */
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  body?: unknown;
   headers?: Record<string, string>;
   /** A WebSocket upgrade instead of a plain GET. */
   upgrade?: boolean;
@@ -166,7 +171,10 @@ async function request(p: Probe, headers: Record<string, string> = p.headers ?? 
       const type = outcome.headers['content-type'];
       return { status: outcome.status, contentType: String(type ?? ''), body: Buffer.from(JSON.stringify(outcome.body)) };
     }
-    const res = await fetch(r.base + p.path, { headers });
+    const method = p.method ?? 'GET';
+    const init: RequestInit =
+      p.body === undefined ? { method, headers } : { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(p.body) };
+    const res = await fetch(r.base + p.path, init);
     return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: Buffer.from(await res.arrayBuffer()) };
   } finally {
     if (typeof undo === 'function') undo();
