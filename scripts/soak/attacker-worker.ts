@@ -12,7 +12,7 @@
  * | ---------------------------------------- | ---------- | --------------------------- |
  * | 50-wildcard unsubscribes, `trades:*:*` held | 127.0.0.3 | 20/s (the subscribe rate is 10/s) |
  * | `snapshot: 1000` over every bars channel | 127.0.0.3  | a subscribe + unsubscribe every 500 ms |
- * | 5,000 pipelined `GET /docs`, unread      | 127.0.0.3  | one socket every 5 s        |
+ * | 5,000 pipelined `GET /openapi.json`, unread | 127.0.0.3 | one socket every 5 s      |
  * | 64 MiB frame on an open stream           | 127.0.0.3  | one every 15 s              |
  * | WebSocket flood past the per-address cap | 127.0.0.2  | `floodConnections` every 10 s, held 1 s |
  * | slowloris (a header byte every 2 s)      | 127.0.0.4  | 10 sockets, reopened when closed |
@@ -152,9 +152,9 @@ async function snapshots(): Promise<void> {
   }
 }
 
-/** One socket pipelining `GET /docs` without reading for 3 s, then drained: did the server close it? */
+/** One socket pipelining `GET /openapi.json` without reading for 3 s, then drained: did the server close it? */
 async function pipelined(): Promise<void> {
-  const requests = `GET /docs HTTP/1.1\r\nHost: ${data.host}\r\n\r\n`.repeat(PIPELINED_REQUESTS);
+  const requests = `GET /openapi.json HTTP/1.1\r\nHost: ${data.host}\r\n\r\n`.repeat(PIPELINED_REQUESTS);
   while (await pause(5_000)) {
     const socket = net.connect({ host: data.host, port: data.port, localAddress: STREAM_ADDRESS });
     sockets.add(socket);

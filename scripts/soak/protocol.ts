@@ -153,7 +153,7 @@ export interface AttackOutcomes {
   wildcardUnsubscribes: { sent: number; replies: Record<string, number> };
   /** Subscribes with `snapshot: 1000` over every bars channel; bytes received, replies by type or code. */
   snapshots: { sent: number; bytesReceived: number; replies: Record<string, number> };
-  /** Sockets pipelining `GET /docs` without reading: opened, closed by the server, requests written. */
+  /** Sockets pipelining `GET /openapi.json` without reading: opened, closed by the server, requests written. */
   pipelined: { sockets: number; closedByServer: number; requestsWritten: number };
   /** WebSocket floods past the per-address cap: upgrades tried, opened, refused 503, other outcomes. */
   flood: { attempts: number; opened: number; refused503: number; other: number };

@@ -187,7 +187,7 @@ function hostileMarkdown(h: HostileReport): string[] {
       '| --- | --- |',
       `| unsubscribes of 50 unknown wildcards, trades:*:* held | ${o.wildcardUnsubscribes.sent} sent; replies: ${counts(o.wildcardUnsubscribes.replies)} |`,
       `| snapshot 1000 over every bars channel | ${o.snapshots.sent} sent, ${mb(o.snapshots.bytesReceived)} MB received; replies: ${counts(o.snapshots.replies)} |`,
-      `| 5,000 pipelined GET /docs, unread | ${o.pipelined.sockets} sockets (${o.pipelined.requestsWritten} requests), ${o.pipelined.closedByServer} closed by the server |`,
+      `| 5,000 pipelined GET /openapi.json, unread | ${o.pipelined.sockets} sockets (${o.pipelined.requestsWritten} requests), ${o.pipelined.closedByServer} closed by the server |`,
       `| WebSocket flood past the per-address cap | ${o.flood.attempts} upgrades: ${o.flood.opened} opened, ${o.flood.refused503} refused 503, ${o.flood.other} other |`,
       `| 64 MiB frames | ${o.oversized.sent} sent, ${o.oversized.closed} closed (codes: ${counts(o.oversized.closeCodes)}) |`,
       `| slowloris | ${o.slowloris.opened} opened, ${o.slowloris.closedByServer} closed by the server after ${(o.slowloris.lifetimeMs.min / 1000).toFixed(1)}–${(o.slowloris.lifetimeMs.max / 1000).toFixed(1)} s |`,

@@ -11,8 +11,9 @@
  * code; anything else is a 500 `INTERNAL_ERROR` with a fixed message (the
  * cause goes to `onError`, never to the client).
  *
- * Access (README "Security"): `/health`, `/streamer/health`, `/docs` and the
- * dashboard page `/` are public (no credentials, no rate limit: probes and
+ * Access (README "Security"): `/health`, `/streamer/health`, the API
+ * reference (`/docs`, `/openapi.json`, `/asyncapi.json`), the dashboard page
+ * `/` and `/assets/*` are public (no credentials, no rate limit: probes and
  * static text). Every other route is `market` data (principal.ts
  * `Protection`; `/v1/status` included: it tells feed health and counts, no
  * holdings) and authenticates first (401 UNAUTHORIZED,
@@ -41,7 +42,8 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
 import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../errors.ts';
 import { parseTimeframe } from '../model/timeframes.ts';
-import { DASHBOARD_HTML } from './dashboard.ts';
+import { asyncApiJson } from './asyncapi.ts';
+import { IMMUTABLE, REVALIDATE, WebAssets } from './assets.ts';
 import { AuthFailure, UnauthorizedError, requireChannel } from './auth.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { CorsPolicy, HeaderList } from './cors.ts';
@@ -93,6 +95,8 @@ export interface Reply {
   /** Text, or bytes (FlatBuffers) that stay valid until the reply is written, synchronously. */
   body: string | Uint8Array;
   contentType?: string;
+  /** Headers beyond the content type and CORS (caching). */
+  headers?: HeaderList;
 }
 
 /** An error as the API reports it: code, message, status. */
@@ -236,6 +240,7 @@ export function route(
       ({ reply, headers } = refusal(err, ctx, pattern, shape, headers));
     }
     ctx.metrics.httpRequest(pattern, reply.status);
+    if (reply.headers !== undefined) headers = [...headers, ...reply.headers];
     writeResponse(res, reply.status, reply.body, reply.contentType, headers, ending(ctx, address, hasCredential, endings));
   };
   app[method](pattern, (res, req) => {
@@ -294,13 +299,40 @@ function pathParam(req: RouteRequest, index: number, name: string): string {
 
 /** `token` is a credential (auth.ts reads it), accepted here so a browser link can carry it. */
 const CANDLE_PARAMS = ['limit', 'start', 'end', 'format', 'closed', 'token'] as const;
+/** Routes without parameters accept only the credential: a typo'd or unknown parameter is a 400, not silently ignored. */
+const NO_PARAMS = ['token'] as const;
+
+/** Throw INVALID_PARAMETER for a query parameter other than `token`. */
+function noParams(req: RouteRequest): void {
+  parseQuery(req.getQuery() ?? '', NO_PARAMS);
+}
+
+/** Whether a request prefers JSON to HTML (`Accept: application/json` without text/html), for `/docs`. */
+function prefersJson(req: RouteRequest): boolean {
+  const accept = req.getHeader('accept');
+  return accept.includes('application/json') && !accept.includes('text/html');
+}
+
+/**
+ * The pages load nothing but this server's own files (the browser enforces it: no CDN, no injected script can
+ * call out); inline styles are allowed for the chart and swagger-ui, data: images for swagger-ui's icons.
+ */
+const PAGE_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
+  "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const PAGE_HEADERS: HeaderList = [['Cache-Control', REVALIDATE], ['Content-Security-Policy', PAGE_POLICY], ['X-Content-Type-Options', 'nosniff']];
+/** `/docs` answers the page or the JSON by `Accept`: caches must key on it. */
+const DOCS_PAGE_HEADERS: HeaderList = [...PAGE_HEADERS, ['Vary', 'Accept']];
+const DOCS_JSON_HEADERS: HeaderList = [['Vary', 'Accept']];
+const ASSET_HEADERS: HeaderList = [['Cache-Control', IMMUTABLE], ['X-Content-Type-Options', 'nosniff']];
 
 export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
   // format=fbs answers: one reused buffer; each answer is written before the next request is handled.
   const fbs = new FbsEncoder();
 
-  get(app, ctx, '/health', 'v1', 'public', () => {
+  get(app, ctx, '/health', 'v1', 'public', (req) => {
+    noParams(req);
     const h = tw.health();
     // Warnings (storage degraded) keep it 200: the gateway still serves everything from memory.
     const warnings = h.warnings !== undefined && h.warnings.length > 0 ? h.warnings : undefined;
@@ -309,9 +341,9 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
       : { status: 503, body: JSON.stringify({ status: h.status, reasons: h.reasons, warnings }) };
   });
 
-  get(app, ctx, '/v1/status', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
-  get(app, ctx, '/v1/symbols', 'v1', 'market', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
-  get(app, ctx, '/v1/latency', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
+  get(app, ctx, '/v1/status', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.status()) }));
+  get(app, ctx, '/v1/symbols', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
+  get(app, ctx, '/v1/latency', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.latency()) }));
 
   get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'market', (req, who) => {
     const exchange = pathParam(req, 0, 'exchange');
@@ -395,9 +427,7 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     })();
   });
 
-  const docs = openApiJson();
-  get(app, ctx, '/docs', 'v1', 'public', () => ({ status: 200, body: docs }));
-  get(app, ctx, '/', 'v1', 'public', () => ({ status: 200, body: DASHBOARD_HTML, contentType: HTML_TYPE }));
+  registerReferenceRoutes(app, ctx);
 
   registerStreamerRoutes(app, ctx);
 
@@ -417,6 +447,37 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
     ctx.metrics.httpRequest('unmatched', 404);
     writeResponse(res, 404, v1ErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
+  });
+}
+
+/**
+ * The API reference and the dashboard (README "API reference", "Dashboard"):
+ * `/openapi.json`, `/asyncapi.json`, the pages `/docs` and `/`, and their
+ * scripts and stylesheets under `/assets/` (assets.ts). All public: static
+ * text; the dashboard's data calls authenticate like any client.
+ */
+function registerReferenceRoutes(app: TemplatedApp, ctx: HttpContext): void {
+  const openApi = openApiJson();
+  const asyncApi = asyncApiJson();
+  const web = new WebAssets();
+  const docsPage = web.page('docs');
+  const dashboardPage = web.page('dashboard');
+  get(app, ctx, '/openapi.json', 'v1', 'public', (req) => (noParams(req), { status: 200, body: openApi }));
+  get(app, ctx, '/asyncapi.json', 'v1', 'public', (req) => (noParams(req), { status: 200, body: asyncApi }));
+  // Scripts that read the document from /docs (its answer before the page) still get it by asking for JSON.
+  get(app, ctx, '/docs', 'v1', 'public', (req) => {
+    noParams(req);
+    return prefersJson(req)
+      ? { status: 200, body: openApi, headers: DOCS_JSON_HEADERS }
+      : { status: 200, body: docsPage, contentType: HTML_TYPE, headers: DOCS_PAGE_HEADERS };
+  });
+  get(app, ctx, '/', 'v1', 'public', (req) => (noParams(req), { status: 200, body: dashboardPage, contentType: HTML_TYPE, headers: PAGE_HEADERS }));
+  get(app, ctx, '/assets/:file', 'v1', 'public', (req) => {
+    noParams(req);
+    const file = pathParam(req, 0, 'file');
+    const asset = web.asset(file);
+    if (asset === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no asset ${showValue(file)}`);
+    return { status: 200, body: asset.body(), contentType: asset.contentType, headers: ASSET_HEADERS };
   });
 }
 
@@ -453,7 +514,8 @@ function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
     return ok({ symbols, timeframes: tw.config.timeframes });
   });
 
-  get(app, ctx, '/streamer/health', 'streamer', 'public', () => {
+  get(app, ctx, '/streamer/health', 'streamer', 'public', (req) => {
+    noParams(req);
     const h = tw.health();
     if (h.status === 'ok') return ok({ status: 'ok' });
     return {

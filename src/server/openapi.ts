@@ -1,301 +1,292 @@
 /**
- * `/docs`: an OpenAPI 3.1 description of the HTTP routes (the WebSocket
- * protocol is summarised in the `/v1/stream` entry's description). Built once.
+ * The OpenAPI 3.1 document of the HTTP routes, served as `/openapi.json` and
+ * rendered at `/docs`. The WebSocket stream has its own AsyncAPI document
+ * (asyncapi.ts); both share the schemas of api-schemas.ts.
+ *
+ * Adding a route: add its operation to `paths()` (an operationId, a summary, its
+ * parameters and every answer it can give, at least one 4xx), then a probe
+ * for it in test/server/api-reference.test.ts, which walks every route the
+ * server registered and fails on one this document does not describe, and on
+ * a documented answer the server does not give as documented.
+ *
+ * Security (README "Security") is added to every non-public operation by
+ * `withSecurity`: the schemes, and the 401 and 429 every such route can answer.
  */
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
+import { schemasUsedBy } from './api-schemas.ts';
+import { packageVersion } from './package-root.ts';
 
-const error = { $ref: '#/components/responses/Error' };
-const number = { type: 'number' };
-const integer = { type: 'integer' };
-const nullableNumber = { type: ['number', 'null'] };
+type Json = Record<string, unknown>;
 
-const symbolParam = {
+
+/** Routes answered without credentials (http-routes.ts); every other one needs them when auth is configured. */
+export const PUBLIC_PATHS: readonly string[] = ['/health', '/docs', '/openapi.json', '/asyncapi.json', '/', '/assets/{file}', '/streamer/health'];
+
+const schema = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const error = (description: string): Json => ({ description, content: { 'application/json': { schema: schema('Error') } } });
+const streamerError = (description: string): Json => ({ description, content: { 'application/json': { schema: schema('StreamerError') } } });
+const json = (body: Json, description = 'OK'): Json => ({ description, content: { 'application/json': { schema: body } } });
+const text = (type: string, description: string, body: Json = { type: 'string' }): Json => ({ description, content: { [type]: { schema: body } } });
+
+const BAD_QUERY = error('INVALID_PARAMETER: an unknown or repeated query parameter (only those listed, and `token`, are accepted)');
+
+const symbolParam: Json = {
   name: 'symbol',
   in: 'path',
   required: true,
   description: 'Exchange-native symbol (`BTCUSDT`, url-encoded `XBT%2FUSD`) or normalized `BASE-QUOTE` (`BTC-USDT`).',
   schema: { type: 'string' },
 };
-const tfParam = {
+const tfParam: Json = {
   name: 'tf',
   in: 'path',
   required: true,
   description: 'Timeframe: 1s 5s 15s 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w, or M1 M5 M15 M30 H1 H4 D1 W1.',
   schema: { type: 'string' },
 };
-const limitParam = {
+const limitParam: Json = {
   name: 'limit',
   in: 'query',
   description: 'Newest bars to return (the forming bar counts).',
   schema: { type: 'integer', minimum: 1, maximum: MAX_CANDLE_LIMIT, default: DEFAULT_CANDLE_LIMIT },
 };
 
-function json(schema: object, description = 'OK'): object {
-  return { description, content: { 'application/json': { schema } } };
+/** One GET operation. */
+function get(operationId: string, tag: string, summary: string, responses: Json, extra: Json = {}): Json {
+  return { get: { operationId, tags: [tag], summary, ...extra, responses } };
 }
 
-function document(): object {
+/** Every HTTP route, by OpenAPI path. */
+function paths(): Json {
+  return {
+    '/health': get('getHealth', 'operations', 'Liveness and readiness', {
+      '200': json(schema('Health'), 'Serving (`status: ok`; `warnings` when storage is degraded)'),
+      '400': BAD_QUERY,
+      '503': json(schema('Health'), 'Not serving: `status: starting` (restore, backfill or the first feed connection not done yet) or `unavailable`, with `reasons`'),
+    }),
+    '/v1/status': get('getStatus', 'operations', 'Uptime, per-exchange state and counters, storage', {
+      '200': json(schema('Status')),
+      '400': BAD_QUERY,
+    }),
+    '/v1/symbols': get('getSymbols', 'market data', 'Configured symbols and timeframes per exchange', {
+      '200': json(schema('Symbols')),
+      '400': BAD_QUERY,
+    }),
+    '/v1/latency': get('getLatency', 'operations', 'Latency percentiles (µs) per stage and exchange, and the main thread’s event-loop delay', {
+      '200': json(schema('LatencyReport')),
+      '400': BAD_QUERY,
+    }),
+    '/v1/candles/{exchange}/{symbol}/{tf}': get(
+      'getCandles',
+      'market data',
+      'Bars of one series, oldest first; the forming bar last unless closed=true',
+      {
+        '200': {
+          description: 'Bars',
+          content: {
+            'application/json': { schema: schema('Candles') },
+            'text/csv': { schema: schema('CandlesCsv') },
+            'application/x-flatbuffers': {
+              schema: {
+                type: 'string',
+                format: 'binary',
+                description: 'format=fbs: a FlatBuffers `Candles` table (schema/candles.fbs, file identifier TWC1) with the same values as the JSON answer.',
+              },
+            },
+          },
+        },
+        '400': error('INVALID_PARAMETER (a bad or unknown query parameter, start > end) or INVALID_TIMEFRAME'),
+        '404': error('EXCHANGE_NOT_FOUND or SYMBOL_NOT_FOUND'),
+        '500': error('INTERNAL_ERROR: an unexpected failure (details go to the server log, never to the client)'),
+        '503': error('EXCHANGE_NOT_RUNNING'),
+      },
+      {
+        parameters: [
+          { name: 'exchange', in: 'path', required: true, description: 'Configured exchange name (`binance`).', schema: { type: 'string' } },
+          symbolParam,
+          tfParam,
+          limitParam,
+          { name: 'start', in: 'query', description: 'Earliest open time, epoch ms (inclusive).', schema: { type: 'integer', minimum: 0 } },
+          { name: 'end', in: 'query', description: 'Latest open time, epoch ms (inclusive); ≥ start.', schema: { type: 'integer', minimum: 0 } },
+          { name: 'format', in: 'query', description: 'json, csv, or fbs (FlatBuffers, schema/candles.fbs).', schema: { enum: ['json', 'csv', 'fbs'], default: 'json' } },
+          { name: 'closed', in: 'query', description: 'Only closed bars.', schema: { enum: ['true', 'false'], default: 'false' } },
+        ],
+      },
+    ),
+    '/metrics': get('getMetrics', 'operations', 'Prometheus metrics: the library’s registry, then the server’s', {
+      '200': text('text/plain', 'Prometheus text format 0.0.4'),
+      '500': error('INTERNAL_ERROR: a registry failed to collect'),
+    }),
+    '/docs': get('getDocs', 'reference', 'This reference, rendered (swagger-ui, served from the package)', {
+      '200': {
+        description: 'An HTML page; the OpenAPI document itself when the request prefers JSON (`Accept: application/json`, as `/openapi.json`)',
+        content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } },
+      },
+      '400': BAD_QUERY,
+    }),
+    '/openapi.json': get('getOpenApi', 'reference', 'This document (OpenAPI 3.1)', { '200': json({ type: 'object', required: ['openapi', 'paths'] }), '400': BAD_QUERY }),
+    '/asyncapi.json': get('getAsyncApi', 'reference', 'The `/v1/stream` WebSocket protocol (AsyncAPI 3.0)', {
+      '200': json({ type: 'object', required: ['asyncapi', 'channels'] }),
+      '400': BAD_QUERY,
+    }),
+    '/': get('getDashboard', 'dashboard', 'The trader’s dashboard (HTML; its data calls need credentials when auth is on: open it as `/#token=<token>`)', {
+      '200': text('text/html', 'HTML page'),
+      '400': BAD_QUERY,
+    }),
+    '/assets/{file}': get(
+      'getAsset',
+      'dashboard',
+      'Scripts and stylesheets of the dashboard and of /docs (own files by content hash, libraries by version: cached for a year)',
+      {
+        '200': {
+          description: 'The file',
+          content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } },
+        },
+        '400': BAD_QUERY,
+        '404': error('NOT_FOUND: no such asset'),
+      },
+      { parameters: [{ name: 'file', in: 'path', required: true, description: 'As linked from the pages.', schema: { type: 'string' } }] },
+    ),
+    '/v1/stream': get(
+      'openStream',
+      'stream',
+      'WebSocket stream (upgrade); its messages are described in /asyncapi.json',
+      {
+        '101': { description: 'Switching protocols' },
+        '400': error('INVALID_PARAMETER: a bad query (`format` other than json or fbs, an unknown parameter)'),
+        '503': error(
+          'TOO_MANY_CONNECTIONS: the server holds `server.maxConnections`, or this address `server.maxConnectionsPerAddress` (`Retry-After: 1`; retry with backoff); ' +
+            'also INTERNAL_ERROR while shutting down',
+        ),
+      },
+      {
+        description:
+          'JSON text frames by default; `?format=fbs` (or the `tickwire.fbs` subprotocol): FlatBuffers binary frames (schema/stream.fbs). ' +
+          'Client ops: `subscribe` (channels, `snapshot`, `since`, `epoch`), `unsubscribe`, `ping`. Channels: `trades:<exchange>:<symbol>`, ' +
+          '`quotes:<exchange>:<symbol>`, `bars:<exchange>:<symbol>:<tf>` (with `*` wildcards over symbols) and the rooms `system` and `alerts`. ' +
+          'A refused upgrade is an HTTP answer with the JSON error body.',
+        parameters: [{ name: 'format', in: 'query', schema: { enum: ['json', 'fbs'], default: 'json' } }],
+      },
+    ),
+    '/streamer/candles/{symbol}/{tf}': get(
+      'getStreamerCandles',
+      'older streamer API',
+      'Candles of the first configured exchange listing the symbol',
+      {
+        '200': json({
+          type: 'object',
+          properties: {
+            success: { const: true },
+            symbol: { type: 'string' },
+            timeframe: { type: 'string' },
+            count: { type: 'integer' },
+            candles: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  time: { type: 'number', description: 'Open time, epoch seconds' },
+                  open: { type: 'number' },
+                  high: { type: 'number' },
+                  low: { type: 'number' },
+                  close: { type: 'number' },
+                  volume: { type: 'number' },
+                  spread: { type: ['number', 'null'] },
+                },
+                required: ['time', 'open', 'high', 'low', 'close', 'volume', 'spread'],
+                additionalProperties: false,
+              },
+            },
+            timestamp: { type: 'integer', description: 'Epoch ms' },
+            source: { type: 'string', description: 'The exchange' },
+          },
+          required: ['success', 'symbol', 'timeframe', 'count', 'candles', 'timestamp', 'source'],
+          additionalProperties: false,
+        }),
+        '400': streamerError('INVALID_TIMEFRAME, or INVALID_PARAMETER (limit)'),
+        '404': streamerError('SYMBOL_NOT_FOUND'),
+      },
+      { parameters: [symbolParam, tfParam, limitParam] },
+    ),
+    '/streamer/status': get('getStreamerStatus', 'older streamer API', 'Status (`status` as /v1/status)', {
+      '200': json({ type: 'object', properties: { success: { const: true }, status: schema('Status'), timestamp: { type: 'integer' } }, required: ['success', 'status', 'timestamp'] }),
+    }),
+    '/streamer/available': get('getStreamerAvailable', 'older streamer API', 'Symbols per exchange and the configured timeframes', {
+      '200': json({
+        type: 'object',
+        properties: {
+          success: { const: true },
+          symbols: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+          timeframes: { type: 'array', items: { type: 'string' } },
+          timestamp: { type: 'integer' },
+        },
+        required: ['success', 'symbols', 'timeframes', 'timestamp'],
+      }),
+    }),
+    '/streamer/health': get('getStreamerHealth', 'older streamer API', 'Health', {
+      '200': json({ type: 'object', properties: { success: { const: true }, status: { const: 'ok' }, timestamp: { type: 'integer' } }, required: ['success', 'status'] }),
+      '400': streamerError('INVALID_PARAMETER: an unknown query parameter'),
+      '503': json(
+        {
+          type: 'object',
+          properties: { success: { const: false }, status: { const: 'unavailable' }, error: { type: 'string' }, error_code: { type: 'string' }, timestamp: { type: 'integer' } },
+          required: ['success', 'status', 'error', 'error_code'],
+        },
+        'Not serving',
+      ),
+    }),
+  };
+}
+
+function document(): OpenApiDocument {
   return {
     openapi: '3.1.0',
     info: {
       title: 'tickwire',
-      version: '0.1.0',
+      version: packageVersion(),
+      license: { name: 'MIT', identifier: 'MIT' },
       description:
-        'Real-time market-data gateway. All JSON numbers are numbers; times are epoch milliseconds UTC. ' +
-        'Errors: `{"error":{"code","message"}}` with a stable code.',
+        'Real-time market-data gateway: candles, status and metrics over HTTP; live trades, quotes and bars over the `/v1/stream` WebSocket ' +
+        '(described in AsyncAPI at [/asyncapi.json](/asyncapi.json)). All JSON numbers are numbers; times are epoch milliseconds UTC. ' +
+        'Errors: `{"error":{"code","message"}}` with a stable code (the older `/streamer/*` routes keep their own shape).',
     },
-    paths: {
-      '/health': {
-        get: {
-          summary: 'Liveness and readiness',
-          responses: {
-            '200': json({ type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] }),
-            '503': json(
-              {
-                type: 'object',
-                properties: { status: { enum: ['unavailable', 'starting'] }, reasons: { type: 'array', items: { type: 'string' } } },
-                required: ['status', 'reasons'],
-              },
-              'Not serving',
-            ),
-          },
-        },
-      },
-      '/v1/status': {
-        get: { summary: 'Uptime and per-exchange state', responses: { '200': json({ $ref: '#/components/schemas/Status' }), '500': error } },
-      },
-      '/v1/symbols': {
-        get: {
-          summary: 'Configured symbols and timeframes per exchange',
-          responses: {
-            '200': json({
-              type: 'object',
-              properties: {
-                exchanges: {
-                  type: 'object',
-                  additionalProperties: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
-                },
-              },
-              required: ['exchanges'],
-            }),
-          },
-        },
-      },
-      '/v1/latency': {
-        get: {
-          summary: 'Latency percentiles (µs) per stage: parse and receive_to_publish per exchange, event_loop_delay of the main thread (key main)',
-          responses: {
-            '200': json({
-              type: 'object',
-              additionalProperties: { type: 'object', additionalProperties: { $ref: '#/components/schemas/Latency' } },
-            }),
-          },
-        },
-      },
-      '/v1/candles/{exchange}/{symbol}/{tf}': {
-        get: {
-          summary: 'Bars of one series, oldest first; the forming bar last unless closed=true',
-          parameters: [
-            { name: 'exchange', in: 'path', required: true, schema: { type: 'string' } },
-            symbolParam,
-            tfParam,
-            limitParam,
-            { name: 'start', in: 'query', description: 'Earliest open time, epoch ms (inclusive).', schema: { type: 'integer', minimum: 0 } },
-            { name: 'end', in: 'query', description: 'Latest open time, epoch ms (inclusive); ≥ start.', schema: { type: 'integer', minimum: 0 } },
-            { name: 'format', in: 'query', description: 'fbs: FlatBuffers, table Candles of schema/candles.fbs.', schema: { enum: ['json', 'csv', 'fbs'], default: 'json' } },
-            { name: 'closed', in: 'query', description: 'Only closed bars.', schema: { enum: ['true', 'false'], default: 'false' } },
-          ],
-          responses: {
-            '200': {
-              description: 'Bars',
-              content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    properties: {
-                      exchange: { type: 'string' },
-                      symbol: { type: 'string', description: 'Exchange-native symbol' },
-                      timeframe: { type: 'string', description: 'Canonical timeframe' },
-                      count: integer,
-                      candles: { type: 'array', items: { $ref: '#/components/schemas/Bar' } },
-                    },
-                    required: ['exchange', 'symbol', 'timeframe', 'count', 'candles'],
-                  },
-                },
-                'text/csv': {
-                  schema: {
-                    type: 'string',
-                    description:
-                      'Header `openTime,closeTime,open,high,low,close,volume,quoteVolume,buyVolume,sellVolume,trades,vwap,spread,closed,revision`, one line per bar; null is an empty field.',
-                  },
-                },
-                'application/x-flatbuffers': {
-                  schema: {
-                    type: 'string',
-                    format: 'binary',
-                    description: 'format=fbs: a FlatBuffers `Candles` table (schema/candles.fbs, file identifier TWC1) with the same values as the JSON answer.',
-                  },
-                },
-              },
-            },
-            '400': error,
-            '404': error,
-            '503': error,
-          },
-        },
-      },
-      '/metrics': {
-        get: {
-          summary: 'Prometheus metrics',
-          responses: { '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
-        },
-      },
-      '/docs': { get: { summary: 'This document', responses: { '200': json({ type: 'object' }) } } },
-      '/': {
-        get: { summary: 'Live dashboard', responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } } },
-      },
-      '/v1/stream': {
-        get: {
-          summary: 'WebSocket stream (upgrade)',
-          description:
-            'JSON text frames. Client ops: `{"op":"subscribe","id","channels":[...],"snapshot":N}`, `{"op":"unsubscribe","id","channels"}`, ' +
-            '`{"op":"ping","id"}`. Channels: `trades:<exchange>:<symbol>`, `quotes:<exchange>:<symbol>`, `bars:<exchange>:<symbol>:<tf>`. ' +
-            'Server messages: `subscribed`, `unsubscribed`, `pong`, `snapshot` (bars channels, before any live message of the channel), ' +
-            '`trade`, `quote`, `bar` (each with a per-channel `seq`), `gap` (`fromSeq`..`toSeq` not delivered), `system` and `alert` (rooms) ' +
-            'and `error` (`id`, `code`, `message`). `?format=fbs` (or the `tickwire.fbs` subprotocol): FlatBuffers binary frames (schema/stream.fbs). ' +
-            'A refused upgrade is an HTTP answer with the JSON error body.',
-          responses: {
-            '101': { description: 'Switching protocols' },
-            '400': error,
-            '401': { ...error, description: 'UNAUTHORIZED: missing or bad credentials, or a disallowed origin' },
-            '429': { ...error, description: 'RATE_LIMITED: too many failed authentications from this address, or too many JWT checks in flight (`Retry-After`)' },
-            '503': {
-              ...error,
-              description:
-                'TOO_MANY_CONNECTIONS: the server holds `server.maxConnections`, or this address `server.maxConnectionsPerAddress` (`Retry-After: 1`; retry with backoff); ' +
-                'also INTERNAL_ERROR while shutting down',
-            },
-          },
-        },
-      },
-      '/streamer/candles/{symbol}/{tf}': {
-        get: {
-          summary: 'Older streamer API: candles of the first configured exchange listing the symbol',
-          parameters: [symbolParam, tfParam, limitParam],
-          responses: {
-            '200': json({
-              type: 'object',
-              properties: {
-                success: { const: true },
-                symbol: { type: 'string' },
-                timeframe: { type: 'string' },
-                count: integer,
-                candles: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: {
-                      time: { type: 'number', description: 'Open time, epoch seconds' },
-                      open: number, high: number, low: number, close: number, volume: number, spread: nullableNumber,
-                    },
-                  },
-                },
-                timestamp: integer,
-                source: { type: 'string', description: 'Exchange' },
-              },
-            }),
-            '400': { $ref: '#/components/responses/StreamerError' },
-            '404': { $ref: '#/components/responses/StreamerError' },
-          },
-        },
-      },
-      '/streamer/status': { get: { summary: 'Older streamer API: status', responses: { '200': json({ type: 'object' }) } } },
-      '/streamer/available': { get: { summary: 'Older streamer API: symbols per exchange and timeframes', responses: { '200': json({ type: 'object' }) } } },
-      '/streamer/health': { get: { summary: 'Older streamer API: health', responses: { '200': json({ type: 'object' }), '503': json({ type: 'object' }, 'Not serving') } } },
-    },
-    components: {
-      schemas: {
-        Bar: {
-          type: 'object',
-          properties: {
-            openTime: integer, closeTime: integer, open: number, high: number, low: number, close: number,
-            volume: number, quoteVolume: number, buyVolume: number, sellVolume: number, trades: integer,
-            vwap: nullableNumber, spread: nullableNumber, closed: { type: 'boolean' }, revision: integer,
-          },
-          required: [
-            'openTime', 'closeTime', 'open', 'high', 'low', 'close', 'volume', 'quoteVolume', 'buyVolume',
-            'sellVolume', 'trades', 'vwap', 'spread', 'closed', 'revision',
-          ],
-        },
-        Latency: {
-          type: 'object',
-          properties: { p50: number, p90: number, p99: number, p999: number, max: number, count: integer },
-        },
-        Status: {
-          type: 'object',
-          properties: { uptimeMs: number, exchanges: { type: 'object', additionalProperties: { type: 'object' } } },
-        },
-        Error: {
-          type: 'object',
-          properties: {
-            error: {
-              type: 'object',
-              properties: {
-                code: {
-                  enum: [
-                    'EXCHANGE_NOT_FOUND', 'SYMBOL_NOT_FOUND', 'INVALID_TIMEFRAME', 'INVALID_PARAMETER',
-                    'EXCHANGE_NOT_RUNNING', 'INTERNAL_ERROR', 'NOT_FOUND', 'UNAUTHORIZED', 'RATE_LIMITED', 'TOO_MANY_CONNECTIONS',
-                  ],
-                },
-                message: { type: 'string' },
-              },
-              required: ['code', 'message'],
-            },
-          },
-          required: ['error'],
-        },
-      },
-      responses: {
-        Error: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        StreamerError: {
-          description: 'Error (older streamer shape)',
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: { success: { const: false }, error: { type: 'string' }, error_code: { type: 'string' } },
-              },
-            },
-          },
-        },
-      },
-    },
+    servers: [{ url: '/', description: 'The server that serves this document' }],
+    tags: [
+      { name: 'market data', description: 'Symbols and candles' },
+      { name: 'stream', description: 'The WebSocket upgrade' },
+      { name: 'operations', description: 'Health, status, latency, metrics' },
+      { name: 'reference', description: 'These documents' },
+      { name: 'dashboard', description: 'The browser dashboard and its assets' },
+      { name: 'older streamer API', description: 'The shapes of the older streamer service, for its clients' },
+    ],
+    paths: paths() as OpenApiDocument['paths'],
+    components: {},
   };
 }
 
-/** The document as JSON text. */
-export function openApiJson(): string {
-  return JSON.stringify(withSecurity(document() as OpenApiDocument));
+interface Operation {
+  security?: unknown[];
+  responses: Record<string, unknown>;
 }
 
 interface OpenApiDocument {
-  info: { description: string };
-  paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
-  components: Record<string, unknown>;
+  openapi: string;
+  info: Json & { description: string };
+  servers: Json[];
+  tags: Json[];
+  paths: Record<string, Record<string, Operation>>;
+  components: Json;
   security?: unknown[];
 }
 
-/** Routes answered without credentials (http-routes.ts); every other one needs them when auth is configured. */
-const PUBLIC_PATHS = ['/health', '/docs', '/', '/streamer/health'];
-
-/** Security schemes (README "Security"): bearer token or HS256 JWT, or `?token=`; 401 and 429 on every private operation. */
+/** Security schemes (README "Security"): bearer token or JWT, or `?token=`; 401 and 429 on every private operation. */
 function withSecurity(doc: OpenApiDocument): OpenApiDocument {
   doc.info.description +=
-    ' When the server has tokens or a JWT secret configured, every route but /health, /streamer/health, /docs and / needs ' +
+    ' When the server has tokens or a JWT configured, every route but /health, /streamer/health, /docs, /openapi.json, /asyncapi.json, / and /assets needs ' +
     '`Authorization: Bearer <token or JWT>` (or `?token=`; on the WebSocket also the `bearer.<token>` subprotocol), ' +
     'answers 401 UNAUTHORIZED without it, and 429 RATE_LIMITED with Retry-After past the per-client request rate.';
   doc.components['securitySchemes'] = {
-    bearer: { type: 'http', scheme: 'bearer', description: 'An API token, or an HS256 JWT (optional `channels` claim).' },
+    bearer: { type: 'http', scheme: 'bearer', description: 'An API token, or a JWT (optional `channels` claim).' },
     queryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'The same credential in the URL (browsers’ WebSocket).' },
   };
   // `{}`: an open server (no tokens, no jwt) needs no credential.
@@ -306,9 +297,22 @@ function withSecurity(doc: OpenApiDocument): OpenApiDocument {
         op.security = [];
         continue;
       }
-      op.responses['401'] ??= { description: 'Missing or bad credentials, or a channel the token may not read (UNAUTHORIZED)' };
-      if (path !== '/v1/stream') op.responses['429'] ??= { description: 'Request rate exceeded (RATE_LIMITED), with Retry-After in seconds' };
+      const streamer = path.startsWith('/streamer/');
+      const refused = (description: string): Json => (streamer ? streamerError(description) : error(description));
+      op.responses['401'] ??= refused('UNAUTHORIZED: missing or bad credentials, a disallowed origin, or a channel the token may not read');
+      op.responses['429'] ??= refused(
+        path === '/v1/stream'
+          ? 'RATE_LIMITED: too many failed authentications from this address, or too many JWT checks in flight (`Retry-After`)'
+          : 'RATE_LIMITED: request rate exceeded (`auth.httpRate`), with Retry-After in seconds',
+      );
     }
   }
   return doc;
+}
+
+/** The document as JSON text (built once by the caller). */
+export function openApiJson(): string {
+  const doc = withSecurity(document());
+  doc.components['schemas'] = schemasUsedBy(doc.paths);
+  return JSON.stringify(doc);
 }

@@ -37,6 +37,7 @@ import { LoggedServerMetrics } from './logged-metrics.ts';
 import { libraryLogger, type Logger } from '../log/logger.ts';
 import type { Authenticator } from './principal.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { recordRoutes, type RouteEntry } from './route-table.ts';
 import type { Alert, AlertInput } from './rooms.ts';
 import { StreamServer } from './stream.ts';
 
@@ -83,6 +84,8 @@ export interface TickwireServer {
   readonly epoch: string;
   /** Raise an alert on the `alerts` room; throws INVALID_PARAMETER for a bad one. Returns it as published. */
   publishAlert(alert: AlertInput): Alert & { seq: number };
+  /** Every route registered, in order (method, uWS pattern): what the API reference must describe. */
+  readonly routes: readonly RouteEntry[];
 }
 
 export const DEFAULT_MAX_BACKPRESSURE = defaultStreamConfig().maxBackpressure;
@@ -152,7 +155,8 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
   const cors = new CorsPolicy(corsConfig);
   const connections = new ConnectionLimits(connectionCaps(opts, readFdLimit()));
 
-  const app = uWS.App();
+  const routes: RouteEntry[] = [];
+  const app = recordRoutes(uWS.App(), routes);
   let stream: StreamServer | undefined = undefined;
   const metrics = new LoggedServerMetrics({
     connections: () => stream?.connections ?? 0,
@@ -237,5 +241,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     publishAlert(alert) {
       return stream.publishAlert(alert);
     },
+
+    routes,
   };
 }

@@ -107,22 +107,22 @@ afterAll(async () => {
 });
 
 describe('public routes', () => {
-  it('/health, /streamer/health, /docs and the dashboard page need no credentials', async () => {
+  it('/health, /streamer/health, the API reference and the dashboard page need no credentials', async () => {
     expect((await get('/health')).body).toEqual({ status: 'ok' });
     expect((await get('/streamer/health')).body).toMatchObject({ success: true, status: 'ok' });
-    expect((await get('/docs')).status).toBe(200);
+    for (const path of ['/docs', '/openapi.json', '/asyncapi.json']) expect((await get(path)).status, path).toBe(200);
     const page = await get('/');
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toContain('text/html');
   });
 });
 
-describe('/docs', () => {
+describe('/openapi.json', () => {
   it('declares the bearer and ?token= schemes; public routes need none, private ones list 401 and 429', async () => {
-    const doc = (await get('/docs')).body;
+    const doc = (await get('/openapi.json')).body;
     expect(Object.keys(doc.components.securitySchemes)).toEqual(['bearer', 'queryToken']);
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
-    for (const path of ['/health', '/docs', '/', '/streamer/health']) expect(doc.paths[path].get.security, path).toEqual([]);
+    for (const path of ['/health', '/docs', '/openapi.json', '/asyncapi.json', '/', '/assets/{file}', '/streamer/health']) expect(doc.paths[path].get.security, path).toEqual([]);
     for (const path of ['/v1/status', '/v1/candles/{exchange}/{symbol}/{tf}', '/metrics', '/streamer/candles/{symbol}/{tf}']) {
       expect(doc.paths[path].get.security, path).toBeUndefined();
       expect(Object.keys(doc.paths[path].get.responses), path).toEqual(expect.arrayContaining(['401', '429']));

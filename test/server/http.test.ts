@@ -233,12 +233,13 @@ describe('/metrics, /docs, /', () => {
     expect(res.text.indexOf('tickwire_fake_up')).toBeLessThan(res.text.indexOf('tickwire_ws_connections'));
   });
 
-  it('/docs is an OpenAPI 3.1 document describing every route', async () => {
-    const res = await get('/docs');
+  it('/openapi.json is the OpenAPI 3.1 document describing every route; /docs renders it, or answers it to a JSON Accept', async () => {
+    const res = await get('/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining([
       '/health', '/v1/status', '/v1/symbols', '/v1/latency', '/v1/candles/{exchange}/{symbol}/{tf}', '/metrics', '/docs', '/',
+      '/openapi.json', '/asyncapi.json', '/assets/{file}',
       '/v1/stream', '/streamer/candles/{symbol}/{tf}', '/streamer/status', '/streamer/available', '/streamer/health',
     ]));
     expect(res.body.components.schemas.Bar.required).toEqual(BAR_KEYS);
@@ -246,15 +247,25 @@ describe('/metrics, /docs, /', () => {
     expect(Object.keys(stream)).toEqual(['101', '400', '401', '429', '503']);
     expect(stream['503'].description).toContain('TOO_MANY_CONNECTIONS');
     expect(res.body.components.schemas.Error.properties.error.properties.code.enum).toEqual(expect.arrayContaining(['UNAUTHORIZED', 'RATE_LIMITED', 'TOO_MANY_CONNECTIONS']));
+
+    const page = await get('/docs');
+    expect(page.type).toContain('text/html');
+    expect(page.text).toContain('swagger-ui');
+    const asJson = await fetch(r.base + '/docs', { headers: { accept: 'application/json' } });
+    expect(await asJson.json()).toEqual(res.body);
   });
 
-  it('/ is a self-contained HTML dashboard on /v1/stream', async () => {
+  it('/ is the dashboard page, loading only this server\'s own assets', async () => {
     const res = await get('/');
     expect(res.status).toBe(200);
     expect(res.type).toContain('text/html');
-    expect(res.text).toContain('/v1/stream');
-    expect(res.text).toContain('/v1/symbols');
-    expect(res.text).not.toMatch(/<script[^>]+src=|<link[^>]+href=|@import|url\(/i);
+    const refs = [...res.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.filter((u) => u.startsWith('/assets/'))).toHaveLength(3);
+    expect(refs.filter((u) => !u.startsWith('/') && u !== 'data:,')).toEqual([]);
+    // The browser loads nothing else either: the page's policy allows only this server.
+    const headers = (await fetch(r.base + '/')).headers;
+    expect(headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(headers.get('cache-control')).toBe('no-cache');
   });
 });
 

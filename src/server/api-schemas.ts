@@ -1,0 +1,278 @@
+/**
+ * JSON Schemas (2020-12, as OpenAPI 3.1 and AsyncAPI 3 both take them) of
+ * what the server answers: bars, status reports, errors and every
+ * `/v1/stream` message. One set, referenced as `#/components/schemas/<Name>`
+ * from both documents (openapi.ts, asyncapi.ts), so the HTTP and stream
+ * references cannot disagree about a Bar.
+ *
+ * Strictness: contract records (Bar, stream messages, errors) list every
+ * field and refuse others (`additionalProperties: false`), so a field added
+ * to the wire without its documentation fails test/server/api-reference.test.ts.
+ * Reports that grow with new features (status, latency) require their
+ * documented fields and allow more.
+ */
+import { ErrorCode, TickwireError } from '../errors.ts';
+import { BAR_CSV_HEADER } from '../wire/json.ts';
+import { MAX_SNAPSHOT } from '../wire/protocol.ts';
+
+type Schema = Record<string, unknown>;
+
+const SCHEMA_REF = '#/components/schemas/';
+
+const ref = (name: string): Schema => ({ $ref: SCHEMA_REF + name });
+const number: Schema = { type: 'number' };
+const integer: Schema = { type: 'integer' };
+const string: Schema = { type: 'string' };
+const nullableNumber: Schema = { type: ['number', 'null'] };
+const nullableString: Schema = { type: ['string', 'null'] };
+const epochMs = (description: string): Schema => ({ type: 'number', description: `${description}, epoch ms UTC` });
+/** A request id as the client sent it (echoed), null when it sent none. */
+const id: Schema = { type: ['number', 'string', 'null'], description: 'The request id the client sent, null when none' };
+
+/** An object schema whose every listed property is required, closed to others. */
+function record(properties: Record<string, Schema>, description?: string, optional: readonly string[] = []): Schema {
+  return {
+    type: 'object',
+    ...(description === undefined ? {} : { description }),
+    properties,
+    required: Object.keys(properties).filter((k) => !optional.includes(k)),
+    additionalProperties: false,
+  };
+}
+
+/** An object schema requiring its listed properties and open to new ones (reports that grow). */
+function report(properties: Record<string, Schema>, description?: string): Schema {
+  return { ...record(properties, description), additionalProperties: true };
+}
+
+const BAR_FIELDS: Record<string, Schema> = {
+  openTime: epochMs('Open time (bucket start, aligned to the timeframe)'),
+  closeTime: epochMs('Last millisecond of the bucket'),
+  open: number,
+  high: number,
+  low: number,
+  close: number,
+  volume: { type: 'number', description: 'Base-asset volume' },
+  quoteVolume: { type: 'number', description: 'Σ price × size' },
+  buyVolume: { type: 'number', description: 'Volume of aggressor buys' },
+  sellVolume: { type: 'number', description: 'Volume of aggressor sells' },
+  trades: { type: 'integer', description: 'Trade count' },
+  vwap: { type: ['number', 'null'], description: 'quoteVolume / volume; null without volume' },
+  spread: { type: ['number', 'null'], description: 'Mean quoted spread in the bar; null without quotes' },
+  closed: { type: 'boolean', description: 'false for the forming bar' },
+  revision: { type: 'integer', description: 'Incremented each time a late trade amends the closed bar' },
+  gapped: { const: true, description: 'Present only when trades may be missing from the bar (a reconnect gap not recovered)' },
+  source: { const: 'backfill', description: 'Present only when the bar came from the venue’s klines rather than live trades' },
+};
+const BAR_OPTIONAL = ['gapped', 'source'];
+
+const EXCHANGE_STATES = ['starting', 'connecting', 'connected', 'reconnecting', 'circuit_open', 'restarting', 'stopped'];
+
+/** The CSV header line of `format=csv` answers, as a JSON Schema pattern (the test checks it against the Bar fields). */
+export const CSV_HEADER_PATTERN = '^' + BAR_CSV_HEADER.replace('\n', '\\n');
+
+
+/**
+ * The shared schemas `node` (a document's paths or messages) references,
+ * directly or through other schemas, in their order here: a document carries
+ * no component it does not use.
+ */
+export function schemasUsedBy(node: unknown): Record<string, Schema> {
+  const all = sharedSchemas();
+  const used = new Set<string>();
+  const visit = (n: unknown): void => {
+    if (Array.isArray(n)) {
+      for (const x of n) visit(x);
+      return;
+    }
+    if (n === null || typeof n !== 'object') return;
+    for (const [key, value] of Object.entries(n)) {
+      if (key !== '$ref' || typeof value !== 'string' || !value.startsWith(SCHEMA_REF)) {
+        visit(value);
+        continue;
+      }
+      const name = value.slice(SCHEMA_REF.length);
+      if (used.has(name)) continue;
+      if (!(name in all)) throw new TickwireError(ErrorCode.INTERNAL_ERROR, `API document references an unknown schema ${name}`);
+      used.add(name);
+      visit(all[name]);
+    }
+  };
+  visit(node);
+  return Object.fromEntries(Object.entries(all).filter(([name]) => used.has(name)));
+}
+
+/** Every schema of the API documents, by component name. */
+function sharedSchemas(): Record<string, Schema> {
+  return {
+    Bar: record(BAR_FIELDS, 'One OHLCV bar. Numbers that are not finite are null.', BAR_OPTIONAL),
+    Candles: record({
+      exchange: string,
+      symbol: { type: 'string', description: 'Exchange-native symbol' },
+      timeframe: { type: 'string', description: 'Canonical timeframe (1m, not M1)' },
+      count: integer,
+      candles: { type: 'array', items: ref('Bar'), description: 'Oldest first; the forming bar last unless closed=true' },
+    }),
+    CandlesCsv: {
+      type: 'string',
+      description: `Header \`${BAR_CSV_HEADER.trim()}\`, then one line per bar, oldest first. null is an empty field; gapped is true/false; source is live or backfill.`,
+      pattern: CSV_HEADER_PATTERN,
+    },
+    Error: record({
+      error: record({
+        code: { enum: Object.values(ErrorCode), description: 'Stable machine code: match on it, never on the message' },
+        message: string,
+      }),
+    }),
+    StreamerError: record({ success: { const: false }, error: string, error_code: string }, 'Error in the older streamer shape'),
+    Health: {
+      type: 'object',
+      properties: {
+        status: { enum: ['ok', 'starting', 'unavailable'] },
+        reasons: { type: 'array', items: string, description: 'Why it is unavailable' },
+        warnings: { type: 'array', items: string, description: 'What is wrong without making it unavailable (storage degraded)' },
+      },
+      required: ['status'],
+      additionalProperties: false,
+    },
+    Symbols: record({
+      exchanges: {
+        type: 'object',
+        description: 'exchange → symbol → timeframes',
+        additionalProperties: { type: 'object', additionalProperties: { type: 'array', items: string } },
+      },
+    }),
+    Latency: record({ p50: number, p90: number, p99: number, p999: number, max: number, count: integer }, 'Percentiles, µs'),
+    LatencyReport: {
+      type: 'object',
+      description: 'stage (parse, receive_to_publish: per exchange; event_loop_delay: key main) → key → percentiles',
+      additionalProperties: { type: 'object', additionalProperties: ref('Latency') },
+    },
+    ExchangeStatus: report({
+      exchange: string,
+      state: { enum: EXCHANGE_STATES },
+      symbols: { type: 'array', items: string },
+      reconnects: integer,
+      restarts: integer,
+      lastMessageAgeMs: { type: ['number', 'null'], description: 'null before the first frame' },
+      messageRate: { type: 'number', description: 'Frames per second' },
+      clockOffsetMs: { type: 'number', description: 'Exchange clock minus local clock' },
+      messages: integer,
+      trades: integer,
+      quotes: integer,
+      parseErrors: integer,
+      lateTradesDropped: integer,
+      duplicateTradesDropped: integer,
+      recoveredTrades: integer,
+      unrecoveredGaps: integer,
+      ringOverflow: integer,
+      lastError: nullableString,
+      lastCrash: nullableString,
+    }),
+    StorageStatus: report({
+      path: string,
+      state: { enum: ['ok', 'degraded'] },
+      reason: nullableString,
+      errno: nullableString,
+      degradedSince: nullableNumber,
+      unflushedBars: integer,
+      corrupt: { oneOf: [{ type: 'null' }, record({ reason: string, movedTo: nullableString })] },
+      verifyMs: number,
+      restoredBars: integer,
+      backfilledBars: integer,
+      writtenBars: integer,
+      flushFailures: integer,
+      problems: { type: 'array', items: string },
+    }),
+    Status: report({
+      uptimeMs: number,
+      exchanges: { type: 'object', additionalProperties: ref('ExchangeStatus') },
+      storage: { oneOf: [{ type: 'null', description: 'storage off' }, ref('StorageStatus')] },
+    }),
+    ...streamSchemas(),
+  };
+}
+
+/** Every `/v1/stream` message, server → client and client → server. */
+function streamSchemas(): Record<string, Schema> {
+  const head = (type: string, channel: Schema = string): Record<string, Schema> => ({ type: { const: type }, channel, seq: { type: 'integer', minimum: 0 } });
+  const barFields = Object.fromEntries(Object.entries(BAR_FIELDS));
+  return {
+    TradeMessage: record({
+      ...head('trade'),
+      exchange: string,
+      symbol: string,
+      tradeId: { type: ['number', 'null'], description: 'The venue’s trade id, null when it has none' },
+      price: number,
+      size: number,
+      side: { enum: ['buy', 'sell', 'unknown'], description: 'The aggressor’s (taker’s) side' },
+      ts: epochMs('Exchange time'),
+      recvTs: { type: 'number', description: 'Local receive time, epoch ms with µs fraction' },
+    }),
+    QuoteMessage: record({
+      ...head('quote'),
+      exchange: string,
+      symbol: string,
+      bidPrice: number,
+      bidSize: number,
+      askPrice: number,
+      askSize: number,
+      ts: epochMs('Exchange time'),
+      recvTs: number,
+    }),
+    BarMessage: record({ ...head('bar'), exchange: string, symbol: string, timeframe: string, ...barFields }, 'A forming, closed or amended bar', BAR_OPTIONAL),
+    SnapshotMessage: record({ ...head('snapshot'), bars: { type: 'array', items: ref('Bar') } }, 'The last bars, oldest first, at seq; live messages continue at seq + 1'),
+    GapMessage: record({
+      type: { const: 'gap' },
+      channel: string,
+      fromSeq: integer,
+      toSeq: integer,
+      reason: { enum: ['slow_consumer', 'history'] },
+    }),
+    SubscribedMessage: record({ type: { const: 'subscribed' }, id, channels: { type: 'array', items: string }, epoch: { type: 'string', description: 'This server life’s id: seqs restart with a new one' } }),
+    UnsubscribedMessage: record({ type: { const: 'unsubscribed' }, id, channels: { type: 'array', items: string } }),
+    ErrorMessage: record({ type: { const: 'error' }, id, code: { enum: Object.values(ErrorCode) }, message: string }),
+    PongMessage: record({ type: { const: 'pong' }, id }),
+    ExchangeSystemMessage: record({
+      ...head('system', { const: 'system' }),
+      exchange: string,
+      state: { enum: EXCHANGE_STATES, description: 'connected is up; anything else is not delivering data' },
+      reconnects: integer,
+      restarts: integer,
+      lastError: nullableString,
+      ts: epochMs('When the state was observed'),
+    }),
+    StorageSystemMessage: record({
+      ...head('system', { const: 'system' }),
+      source: { const: 'storage' },
+      state: { enum: ['ok', 'degraded'] },
+      reason: nullableString,
+      errno: nullableString,
+      corrupt: nullableString,
+      movedTo: nullableString,
+      ts: epochMs('When the state was observed'),
+    }),
+    AlertMessage: record({
+      ...head('alert', { const: 'alerts' }),
+      id: string,
+      level: { enum: ['info', 'warning', 'critical'] },
+      source: string,
+      message: string,
+      ts: epochMs('When it was raised'),
+    }),
+    SubscribeRequest: record(
+      {
+        op: { const: 'subscribe' },
+        id,
+        channels: { type: 'array', items: string, minItems: 1, description: 'Channel names or wildcards (`trades:binance:*`)' },
+        snapshot: { type: 'integer', minimum: 0, maximum: MAX_SNAPSHOT, description: 'Bars channels: the last N bars first' },
+        since: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 }, description: 'channel → last seq seen: resume after it' },
+        epoch: { type: 'string', description: 'The epoch the `since` seqs belong to' },
+      },
+      undefined,
+      ['id', 'snapshot', 'since', 'epoch'],
+    ),
+    UnsubscribeRequest: record({ op: { const: 'unsubscribe' }, id, channels: { type: 'array', items: string, minItems: 1 } }, undefined, ['id']),
+    PingRequest: record({ op: { const: 'ping' }, id }, undefined, ['id']),
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * The dashboard (`/`) in a real browser: Debian's chromium driven by
+ * playwright-core over a real server (fake library, real HTTP and stream).
+ * Candles render (pixels of the candle colour on the chart's canvases) and
+ * update from the stream, picking a symbol or timeframe changes the chart,
+ * trades, top of book, alerts and latency show, a stopped exchange shows as
+ * down and the header stops saying "live" once no exchange is connected; the
+ * layout fits a phone without sideways scrolling, and /docs renders the
+ * reference. Screenshots (laptop, phone, /docs) go to test-output/screenshots/
+ * (gitignored) and their paths are printed.
+ *
+ * Needs /usr/bin/chromium (`.ci/run` installs it; TOOLCHAIN.md has the flags).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeBar } from '../support/fake-tickwire.ts';
+import { LiveFakeTickwire, startServer, type Running } from './helpers.ts';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2024, 7, 9, 0, 0);
+const SHOTS = path.resolve(import.meta.dirname, '../../test-output/screenshots');
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** Generous for a loaded 2-core machine; the whole file stays well under a minute when idle. */
+const WAIT = { timeout: 15_000 };
+
+let r: Running;
+let tw: LiveFakeTickwire;
+let profile: string;
+let browser: BrowserContext;
+let page: Page;
+/** Console errors and uncaught exceptions of every page (a refused resource or a CSP violation shows here). */
+const pageErrors: string[] = [];
+
+function watch(p: Page): Page {
+  p.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(`${p.url()}: ${m.text()}`);
+  });
+  p.on('pageerror', (err) => pageErrors.push(`${p.url()}: ${err.message}`));
+  return p;
+}
+
+// Page-side code is passed as functions (string expressions would need eval, which the pages' CSP refuses);
+// this file has no DOM types, so the page's globals are reached through `globalThis`.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type PageGlobal = any;
+
+/** Pixels of the up-candle colour (#26a69a) over the chart's canvases. */
+const upPixels = (p: Page): Promise<number> =>
+  p.evaluate(() => {
+    const { document } = globalThis as PageGlobal;
+    let n = 0;
+    for (const canvas of document.querySelectorAll('#chart canvas')) {
+      const ctx = canvas.getContext('2d');
+      if (ctx === null || canvas.width === 0 || canvas.height === 0) continue;
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - 38) < 12 && Math.abs(data[i + 1] - 166) < 12 && Math.abs(data[i + 2] - 154) < 12) n++;
+      }
+    }
+    return n;
+  });
+
+/** Wait until the chart holds `n` bars (any when n is 0, some). */
+const barsAre = (p: Page, n: number): Promise<unknown> =>
+  p.waitForFunction((want) => {
+    const have = Number((globalThis as PageGlobal).document.getElementById('chart').dataset.bars);
+    return want === 0 ? have > 0 : have === want;
+  }, n, WAIT);
+/** Wait until the legend shows a bar closing at `close`. */
+const closeIs = (p: Page, close: string): Promise<unknown> =>
+  p.waitForFunction((want) => (globalThis as PageGlobal).document.getElementById('legend').dataset.close === want, close, WAIT);
+
+beforeAll(async () => {
+  tw = new LiveFakeTickwire();
+  r = await startServer({}, tw);
+  tw.seed('binance', 'BTCUSDT', '1m', 40, T0, 100);
+  tw.seed('binance', 'BTCUSDT', '5m', 12, T0, 100);
+  tw.seed('binance', 'ETHUSDT', '1m', 40, T0, 3000);
+  profile = mkdtempSync(path.join(tmpdir(), 'tickwire-chromium-'));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1366, height: 800 },
+  });
+  page = watch(browser.pages()[0] ?? (await browser.newPage()));
+  mkdirSync(SHOTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await r?.server.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+describe('dashboard in chromium', () => {
+  it('renders the first symbol’s candles and updates them from the stream', async () => {
+    await page.goto(r.base + '/');
+    await barsAre(page, 41);
+    await expect.poll(() => upPixels(page), WAIT).toBeGreaterThan(200);
+    await expect.poll(() => page.textContent('#conn'), WAIT).toBe('live');
+    expect(await page.textContent('#legend')).toContain('binance · BTCUSDT · 1m');
+
+    // A new bar and a trade and a quote, live.
+    tw.bar('binance', 'BTCUSDT', '1m', makeBar(T0 + 41 * MIN, MIN, 151.25, false));
+    await closeIs(page, '152.25');
+    expect(await page.getAttribute('#chart', 'data-bars')).toBe('42');
+    tw.trade('binance', 'BTCUSDT', { price: 152.5, size: 0.75, side: 'buy' });
+    tw.quote('binance', 'BTCUSDT', { bidPrice: 152.4, bidSize: 3, askPrice: 152.6, askSize: 2 });
+    await expect.poll(() => page.textContent('#last'), WAIT).toBe('152.5');
+    await expect.poll(() => page.textContent('#tape tbody tr:first-child'), WAIT).toContain('0.75');
+    await expect.poll(() => page.textContent('#bid'), WAIT).toBe('152.4 × 3');
+    expect(await page.textContent('#spread')).toBe('0.2 13.1 bp');
+    r.server.publishAlert({ level: 'critical', source: 'test', message: 'kraken feed silent for 30 s' });
+    await expect.poll(() => page.textContent('#alerts'), WAIT).toContain('kraken feed silent for 30 s');
+    await expect.poll(() => page.locator('#latency tbody tr').count(), WAIT).toBe(2);
+    expect(await page.textContent('#latency tbody')).toContain('recv → publish');
+    expect(await page.getAttribute('#latency tbody tr:nth-child(2) td:first-child', 'title')).toBe('receive_to_publish');
+  }, 45_000);
+
+  it('changes the chart when a symbol or a timeframe is picked', async () => {
+    await page.selectOption('#symbol', { label: 'binance · ETHUSDT' });
+    await closeIs(page, '3041');
+    expect(await page.textContent('#legend')).toContain('binance · ETHUSDT · 1m');
+    expect(page.url()).toContain('symbol=ETHUSDT');
+    // Live bars of the old pick no longer move the chart; the new pick's do.
+    tw.bar('binance', 'BTCUSDT', '1m', makeBar(T0 + 42 * MIN, MIN, 160, false));
+    tw.bar('binance', 'ETHUSDT', '1m', makeBar(T0 + 41 * MIN, MIN, 3100, false));
+    await closeIs(page, '3101');
+
+    await page.selectOption('#symbol', { label: 'binance · BTCUSDT' });
+    await page.selectOption('#timeframe', '5m');
+    await barsAre(page, 13);
+    expect(await page.textContent('#legend')).toContain('binance · BTCUSDT · 5m');
+    await expect.poll(() => upPixels(page), WAIT).toBeGreaterThan(200);
+  }, 30_000);
+
+  it('shows a stopped exchange as down, and no "live" once none is connected', async () => {
+    tw.emitStatus('kraken', { state: 'stopped', lastError: 'connection refused' });
+    const kraken = page.locator('#exchanges tr[data-exchange="kraken"]');
+    await expect.poll(() => kraken.getAttribute('data-state'), WAIT).toBe('stopped');
+    expect(await kraken.textContent()).toContain('down · stopped');
+    expect(await kraken.textContent()).toContain('connection refused');
+    await expect.poll(() => page.textContent('#conn'), WAIT).toBe('live · 1 of 3 exchanges down');
+    // The tape and the book refill after the pick (the screenshot shows them).
+    for (let i = 0; i < 8; i++) tw.trade('binance', 'BTCUSDT', { price: 113 + i / 4, size: (1 + i) / 10, side: i % 3 === 0 ? 'sell' : 'buy' });
+    tw.quote('binance', 'BTCUSDT', { bidPrice: 114.7, bidSize: 1.5, askPrice: 114.8, askSize: 0.4 });
+    await expect.poll(() => page.locator('#tape tbody tr').count(), WAIT).toBe(8);
+    await expect.poll(() => page.textContent('#ask'), WAIT).toBe('114.8 × 0.4');
+    await page.screenshot({ path: path.join(SHOTS, 'dashboard-laptop.png'), fullPage: true });
+
+    tw.emitStatus('binance', { state: 'reconnecting' });
+    tw.emitStatus('bybit', { state: 'circuit_open' });
+    await expect.poll(() => page.textContent('#conn'), WAIT).toBe('no exchange connected');
+    expect(await page.getAttribute('#conn', 'data-state')).toBe('down');
+    tw.emitStatus('binance', { state: 'connected' });
+    await expect.poll(() => page.textContent('#conn'), WAIT).toBe('live · 2 of 3 exchanges down');
+  }, 30_000);
+
+  it('fits a phone: one column, no sideways scrolling', async () => {
+    const phone = watch(await browser.newPage());
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(r.base + '/#exchange=binance&symbol=ETHUSDT&tf=1m');
+      await barsAre(phone, 0);
+      expect(await phone.textContent('#legend')).toContain('ETHUSDT');
+      const overflow = await phone.evaluate(() => {
+        const g = globalThis as PageGlobal;
+        return g.document.documentElement.scrollWidth - g.innerWidth;
+      });
+      expect(overflow).toBeLessThanOrEqual(0);
+      const chartWidth: number = await phone.evaluate(() => (globalThis as PageGlobal).document.getElementById('chart').getBoundingClientRect().width);
+      expect(chartWidth).toBeGreaterThan(300);
+      await expect.poll(() => upPixels(phone), WAIT).toBeGreaterThan(100);
+      await phone.screenshot({ path: path.join(SHOTS, 'dashboard-phone.png'), fullPage: true });
+    } finally {
+      await phone.close();
+    }
+  }, 30_000);
+
+  it('/docs renders the API reference from the server’s own assets', async () => {
+    const docs = watch(await browser.newPage());
+    const external: string[] = [];
+    docs.on('request', (req) => {
+      if (!req.url().startsWith(r.base)) external.push(req.url());
+    });
+    try {
+      await docs.goto(r.base + '/docs');
+      // swagger-ui's bundle is 1.7 MB of script: give it longer on a loaded machine.
+      await docs.waitForSelector('.opblock', { timeout: 30_000 });
+      expect(await docs.locator('.opblock').count()).toBeGreaterThan(10);
+      expect(await docs.textContent('body')).toContain('/v1/candles/{exchange}/{symbol}/{tf}');
+      await docs.screenshot({ path: path.join(SHOTS, 'docs.png') });
+      expect(external).toEqual([]);
+    } finally {
+      await docs.close();
+    }
+    for (const name of ['dashboard-laptop.png', 'dashboard-phone.png', 'docs.png']) console.log(`screenshot: ${path.join(SHOTS, name)}`);
+    expect(pageErrors).toEqual([]);
+  }, 45_000);
+});
