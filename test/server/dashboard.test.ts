@@ -168,6 +168,8 @@ describe('dashboard in chromium', () => {
       await phone.goto(r.base + '/#exchange=binance&symbol=ETHUSDT&tf=1m');
       await barsAre(phone, 0);
       expect(await phone.textContent('#legend')).toContain('ETHUSDT');
+      // Raised before this page opened: replayed from the server's resume history.
+      await expect.poll(() => phone.textContent('#alerts'), WAIT).toContain('kraken feed silent for 30 s');
       const overflow = await phone.evaluate(() => {
         const g = globalThis as PageGlobal;
         return g.document.documentElement.scrollWidth - g.innerWidth;
