@@ -40,6 +40,8 @@
   let quotesHeld = false;
   let roomsRequest = 0;
   let roomsRefused = null; // why the server refused `system` and `alerts` (a token without them), or null
+  let epoch = null; // the server life the seqs below belong to
+  let alertsSeq = 0; // the last alert shown: a (re)subscribe replays what came after it, from the server's resume history
   let retryMs = 500;
 
   // ── chart ──────────────────────────────────────────────────────────────
@@ -250,7 +252,9 @@
       channels = null;
       roomsRequest = nextId++;
       roomsRefused = null;
-      send({ op: "subscribe", id: roomsRequest, channels: ["system", "alerts"] });
+      const rooms = { op: "subscribe", id: roomsRequest, channels: ["system", "alerts"], since: { alerts: alertsSeq } };
+      if (epoch !== null) rooms.epoch = epoch; // another life: the server replays its alerts from the start
+      send(rooms);
       subscribePick();
       header();
     };
@@ -290,6 +294,7 @@
         header();
         break;
       case "alert":
+        alertsSeq = m.seq;
         onAlert(m);
         break;
       case "gap":
@@ -298,6 +303,10 @@
         break;
       case "subscribed":
         if (m.id === quotesRequest) quotesHeld = true;
+        if (m.id === roomsRequest) {
+          if (epoch !== null && m.epoch !== epoch) alertsSeq = 0;
+          epoch = m.epoch;
+        }
         break;
       case "error":
         if (m.id === quotesRequest) {

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/server/auth.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
 import { LiveFakeTickwire, startServer, type Running } from './helpers.ts';
 
@@ -167,6 +168,8 @@ describe('dashboard in chromium', () => {
       await phone.goto(r.base + '/#exchange=binance&symbol=ETHUSDT&tf=1m');
       await barsAre(phone, 0);
       expect(await phone.textContent('#legend')).toContain('ETHUSDT');
+      // Raised before this page opened: replayed from the server's resume history.
+      await expect.poll(() => phone.textContent('#alerts'), WAIT).toContain('kraken feed silent for 30 s');
       const overflow = await phone.evaluate(() => {
         const g = globalThis as PageGlobal;
         return g.document.documentElement.scrollWidth - g.innerWidth;
@@ -178,6 +181,29 @@ describe('dashboard in chromium', () => {
       await phone.screenshot({ path: path.join(SHOTS, 'dashboard-phone.png'), fullPage: true });
     } finally {
       await phone.close();
+    }
+  }, 30_000);
+
+  it('behind auth: works opened as /#token=<token>, and says a token is needed without one', async () => {
+    const TOKEN = 'dashboard-test-token-0123456789abcdef';
+    const guarded = await startServer({ auth: { tokens: [{ name: 'trader', sha256: hashToken(TOKEN), channels: ['*'] }], jwt: undefined, allowOpen: false, httpRate: null } });
+    guarded.tw.seed('binance', 'BTCUSDT', '1m', 5, T0, 100);
+    const p = watch(await browser.newPage());
+    try {
+      await p.goto(guarded.base + '/');
+      await expect.poll(() => p.textContent('#notice'), WAIT).toContain('this server needs a token');
+      expect(await p.textContent('#conn')).toBe('not started');
+      pageErrors.length = 0; // the refused /v1/symbols (401) is logged by the browser, as it should be
+
+      await p.goto(guarded.base + '/#token=' + TOKEN);
+      await p.reload(); // a fragment change alone does not reload the page
+      await barsAre(p, 6);
+      await expect.poll(() => p.textContent('#conn'), WAIT).toBe('live');
+      await expect.poll(() => p.locator('#latency tbody tr').count(), WAIT).toBe(2);
+      expect(p.url()).toContain('token=' + TOKEN); // kept in the fragment with the pick
+    } finally {
+      await p.close();
+      await guarded.server.close();
     }
   }, 30_000);
 
