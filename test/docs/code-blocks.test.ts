@@ -9,6 +9,7 @@
  *   `js` block the text says is saved as FILE.
  * - `yaml`: loaded with the config loader (every `${VAR}` set to a sample
  *   value) and must be a valid config.
+ * - `json`: a document or JSON lines (sample output) that parse.
  * - `js`/`ts`: type-checked together under the project's strict settings,
  *   `tickwire` and `tickwire/client` resolved to the sources. A `js` block
  *   saved as a file (see above) is also run against the server.
@@ -30,7 +31,7 @@ import { until } from '../support/until.ts';
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/tickwire.mjs');
-const CODE_LANGS = new Set(['sh', 'yaml', 'js', 'ts']);
+const CODE_LANGS = new Set(['sh', 'yaml', 'js', 'ts', 'json']);
 
 interface Block {
   file: string;
@@ -138,6 +139,21 @@ describe('code blocks in README.md and docs/', () => {
       }
     }
     expect(errors).toEqual([]);
+  });
+
+  it('json blocks parse (one document, or one per line)', () => {
+    for (const b of live('json')) {
+      const parses = (t: string) => {
+        try {
+          JSON.parse(t);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const lines = b.code.split('\n').filter((l) => l.trim() !== '');
+      expect(parses(b.code) || lines.every(parses), where(b)).toBe(true);
+    }
   });
 
   it('js and ts blocks type-check against the sources', async () => {
