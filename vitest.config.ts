@@ -34,6 +34,7 @@ const PARALLEL = [
   'test/client/units.test.ts',
   'test/config/auth-config.test.ts',
   'test/config/load.test.ts',
+  'test/config/reliability.test.ts',
   'test/exchanges/binance-fast-path.test.ts',
   'test/exchanges/binance.test.ts',
   'test/feed/clock-offset.test.ts',

@@ -18,6 +18,7 @@ import { BarSeries, BarStore, type BarVisitor } from '../buffers/bar-store.ts';
 import { Doorbell, type DoorbellListener } from '../buffers/doorbell.ts';
 import { TickRing } from '../buffers/tick-ring.ts';
 import { configMemory, memoryIssue, type MemoryReport } from '../config/limits.ts';
+import { connectionOptions, defaultReliability } from '../config/reliability.ts';
 import { ConfigError, parseConfig } from '../config/load.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
@@ -232,7 +233,8 @@ export class TickwireRuntime implements Tickwire {
         timeframes: this.config.timeframes,
         bars: this.config.bars,
         buffers: ex.buffers,
-        connection: this.options.connection ?? {},
+        // The exchange's reliability knobs, then what the library caller overrides.
+        connection: { ...connectionOptions(cfg.reliability ?? defaultReliability()), ...this.options.connection },
         tickMs: this.options.tickMs ?? 100,
         statusMs: this.options.statusMs ?? 1_000,
         restored: ex.restored > 0,

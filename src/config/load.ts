@@ -25,7 +25,7 @@
  *
  * Sections: server.ts (server, cors), auth.ts, bars.ts (timeframes, history,
  * bars), exchanges.ts (with each venue's own keys checked by its registry
- * entry), storage.ts, stream.ts, limits.ts (file size, symbols, memory: the
+ * entry), storage.ts, stream.ts, streamer.ts (which exchange `/streamer/*` serves), limits.ts (file size, symbols, memory: the
  * memory a config reserves is refused at load, before anything is
  * allocated); the checker itself is src/check/.
  */
@@ -43,12 +43,13 @@ import { checkSymbolCount, configMemory, configSizeIssue, limitsSection, memoryI
 import { serverSection } from './server.ts';
 import { storageSection } from './storage.ts';
 import { streamSection } from './stream.ts';
+import { streamerSection } from './streamer.ts';
 import type { TickwireConfig } from './types.ts';
 
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'streamer'] as const;
 
 /** Read and validate a YAML config file; unreadable and oversized files (limits.ts) are a `ConfigError` too. */
 export function loadConfigFile(path: string, env: Env = process.env): TickwireConfig {
@@ -134,9 +135,10 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const storage = storageSection(c, root.storage, options.storageByDefault);
   const stream = streamSection(c, root.stream, 'stream', defaultStreamConfig());
   const auth = authSection(c, root.auth, server.host);
+  const streamer = streamerSection(c, root.streamer, Object.keys(exchanges));
   const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
   if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits };
+  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, streamer };
 }

@@ -20,6 +20,8 @@ export interface ConnectionOptions {
   backoffBaseMs?: number;
   /** Largest reconnect delay, ms (default 30 000). */
   backoffMaxMs?: number;
+  /** How a reconnect delay is drawn below its ceiling: `full` [0, ceiling) (default) or `equal` [ceiling/2, ceiling]. */
+  backoffJitter?: 'full' | 'equal';
   /** No frame and no ping for this long: reconnect (default 60 000). */
   staleAfterMs?: number;
   /** Reconnect this long before the venue's maximum connection age (default 10 min). */

@@ -3,6 +3,7 @@
  * protocol is summarised in the `/v1/stream` entry's description). Built once.
  */
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
+import { STREAMER_SCHEMAS, streamerPaths } from './openapi-streamer.ts';
 
 const error = { $ref: '#/components/responses/Error' };
 const number = { type: 'number' };
@@ -178,40 +179,7 @@ function document(): object {
           },
         },
       },
-      '/streamer/candles/{symbol}/{tf}': {
-        get: {
-          summary: 'Older streamer API: candles of the first configured exchange listing the symbol',
-          parameters: [symbolParam, tfParam, limitParam],
-          responses: {
-            '200': json({
-              type: 'object',
-              properties: {
-                success: { const: true },
-                symbol: { type: 'string' },
-                timeframe: { type: 'string' },
-                count: integer,
-                candles: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: {
-                      time: { type: 'number', description: 'Open time, epoch seconds' },
-                      open: number, high: number, low: number, close: number, volume: number, spread: nullableNumber,
-                    },
-                  },
-                },
-                timestamp: integer,
-                source: { type: 'string', description: 'Exchange' },
-              },
-            }),
-            '400': { $ref: '#/components/responses/StreamerError' },
-            '404': { $ref: '#/components/responses/StreamerError' },
-          },
-        },
-      },
-      '/streamer/status': { get: { summary: 'Older streamer API: status', responses: { '200': json({ type: 'object' }) } } },
-      '/streamer/available': { get: { summary: 'Older streamer API: symbols per exchange and timeframes', responses: { '200': json({ type: 'object' }) } } },
-      '/streamer/health': { get: { summary: 'Older streamer API: health', responses: { '200': json({ type: 'object' }), '503': json({ type: 'object' }, 'Not serving') } } },
+      ...streamerPaths(symbolParam, tfParam),
     },
     components: {
       schemas: {
@@ -235,6 +203,7 @@ function document(): object {
           type: 'object',
           properties: { uptimeMs: number, exchanges: { type: 'object', additionalProperties: { type: 'object' } } },
         },
+        ...STREAMER_SCHEMAS,
         Error: {
           type: 'object',
           properties: {
@@ -257,17 +226,6 @@ function document(): object {
       },
       responses: {
         Error: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        StreamerError: {
-          description: 'Error (older streamer shape)',
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: { success: { const: false }, error: { type: 'string' }, error_code: { type: 'string' } },
-              },
-            },
-          },
-        },
       },
     },
   };
