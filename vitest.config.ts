@@ -33,6 +33,7 @@ const PARALLEL = [
   'test/client/browser-safe.test.ts',
   'test/client/units.test.ts',
   'test/config/auth-config.test.ts',
+  'test/config/environments.test.ts',
   'test/config/load.test.ts',
   'test/config/reliability.test.ts',
   'test/exchanges/binance-fast-path.test.ts',

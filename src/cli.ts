@@ -1,5 +1,5 @@
 /**
- * `tickwire start [--config FILE] [--host H] [--port N]`: runs the server.
+ * `tickwire start [--config FILE] [--env NAME] [--host H] [--port N]`: runs the server.
  * Without --config it uses ./tickwire.yaml when present, else the built-in
  * default (the simulated exchange, offline). Start-up prints the listening
  * address, the exchanges, the memory the config reserves and what storage
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { TickwireRuntime } from './api/tickwire.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { formatBytes } from './config/limits.ts';
+import { chosenEnvironment } from './config/environments.ts';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
@@ -19,9 +20,10 @@ import { TOKEN_USAGE, tokenCommand } from './server/auth.ts';
 import { describeCaps } from './server/connection-limits.ts';
 import { createServer, type TickwireServer } from './server/server.ts';
 
-const USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT]
+const USAGE = `usage: tickwire start [--config FILE] [--env NAME] [--host HOST] [--port PORT]
 
   --config FILE   YAML configuration (default: ./tickwire.yaml if present, else the built-in simulated exchange)
+  --env NAME      merge environments.NAME of the config over the rest (default: $TICKWIRE_ENV, else none)
   --host HOST     listen address (overrides server.host)
   --port PORT     listen port, 0 for any free port (overrides server.port)
 ${TOKEN_USAGE}`;
@@ -33,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     args = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { config: { type: 'string' }, env: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (err) {
     console.error(`tickwire: ${(err as Error).message}\n${USAGE}`);
@@ -52,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   let config: TickwireConfig;
   let source: string;
   try {
-    ({ config, source } = readConfig(args.values.config));
+    ({ config, source } = readConfig(args.values.config, args.values.env));
     if (args.values.host !== undefined) config.server.host = args.values.host;
     if (args.values.port !== undefined) {
       const port = Number(args.values.port);
@@ -154,9 +156,12 @@ async function listenWithRetry(server: TickwireServer): Promise<{ host: string; 
   }
 }
 
-function readConfig(path: string | undefined): { config: TickwireConfig; source: string } {
-  if (path !== undefined) return { config: loadConfigFile(path), source: path };
-  if (existsSync('tickwire.yaml')) return { config: loadConfigFile('tickwire.yaml'), source: './tickwire.yaml' };
-  return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default'), source: 'built-in default (simulated exchange)' };
+/** The config file (or the built-in default) with environment `env` (else TICKWIRE_ENV) applied, and how to name it at start-up. */
+function readConfig(path: string | undefined, env: string | undefined): { config: TickwireConfig; source: string } {
+  const name = chosenEnvironment(env, process.env);
+  const suffix = name === undefined ? '' : `, environment ${name}`;
+  if (path !== undefined) return { config: loadConfigFile(path, process.env, env), source: path + suffix };
+  if (existsSync('tickwire.yaml')) return { config: loadConfigFile('tickwire.yaml', process.env, env), source: './tickwire.yaml' + suffix };
+  return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default', process.env, env), source: 'built-in default (simulated exchange)' + suffix };
 }
 
