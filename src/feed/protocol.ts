@@ -113,6 +113,8 @@ export interface FeedWorkerData {
   bars: BarsConfig;
   buffers: ExchangeBuffers;
   connection: Omit<ConnectionOptions, 'random'>;
+  /** The venue's outbound REST limiter, shared with the main thread (src/exchanges/rest-limiter.ts); absent: the worker paces alone. */
+  restLimiter?: SharedArrayBuffer;
   /** How often the worker closes bars on the clock and reports status, ms. */
   tickMs: number;
   statusMs: number;
