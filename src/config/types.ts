@@ -111,7 +111,7 @@ export interface ExchangeConfig {
   reliability?: ReliabilityConfig;
 }
 
-/** `exchanges.<name>.reliability` (docs/configuration.md): every value filled in. */
+/** `exchanges.<name>.reliability` (docs/environments-and-reliability.md): every value filled in. */
 export interface ReliabilityConfig {
   /** Reconnect delays: attempt n waits up to min(maxMs, initialMs · 2ⁿ); `full` draws in [0, ceiling), `equal` in [ceiling/2, ceiling]. */
   reconnect: { initialMs: number; maxMs: number; jitter: 'full' | 'equal' };
