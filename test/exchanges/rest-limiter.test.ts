@@ -2,16 +2,16 @@
  * The adaptive outbound REST limiter (src/exchanges/rest-limiter.ts) against
  * a fake venue on loopback that answers 429 with Retry-After, 418, and
  * Binance's used-weight header; plus the header readers (rest-usage.ts) and
- * two threads sharing one limiter's memory. Timings are asserted as lower
+ * a real worker thread sharing one limiter's memory. Timings are asserted as lower
  * bounds only (a loaded machine is late, never early).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, VenueRestError } from '../../src/errors.ts';
 import { restGet } from '../../src/exchanges/rest.ts';
 import { installRestLimiter, RestLimiter, SLOWDOWN_FLOOR_MS } from '../../src/exchanges/rest-limiter.ts';
 import { BINANCE_WEIGHT_PER_MINUTE, readUsage, retryAfterMs } from '../../src/exchanges/rest-usage.ts';
+import { firstMessage, startWorker } from '../support/worker.ts';
 
 /** How the fake venue answers its n-th request (0-based). */
 type Script = (n: number) => { status: number; headers?: Record<string, string> };
@@ -143,25 +143,20 @@ describe('adaptive REST limiter against a fake venue', () => {
     expect(limiter.status().intervalMs).toBe(300);
   });
 
-  it('two threads share one limiter\'s memory: the pause a 429 set in one is what the other reads', async () => {
+  it('two threads share one limiter: after a 429 in the main thread, a worker\'s request waits for its Retry-After', async () => {
     const venue = await fakeVenue((n) => (n === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
     const limiter = limiterFor('fake-shared');
     expect((await restGet('fake-shared', venue.url)).status).toBe(429);
-    // Another thread with a view of the same memory, as a feed worker has: it reads the same pause.
-    const worker = new Worker(
-      `const { workerData, parentPort } = require('node:worker_threads');
-       const s = new BigInt64Array(workerData.buffer);
-       // PAUSED_UNTIL is slot 2 of the layout (rest-limiter.ts).
-       parentPort.postMessage(Number(Atomics.load(s, 2)));`,
-      { eval: true, workerData: { buffer: limiter.buffer } },
-    );
-    const seen = await new Promise<number>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-    await worker.terminate();
-    expect(seen).toBe(limiter.status().pausedUntil);
-    expect(seen).toBeGreaterThan(Date.now());
+    // A worker with a view of the same memory, as a feed worker has, asking the same venue at once.
+    const worker = startWorker(new URL('../workers/rest-caller.ts', import.meta.url), { venue: 'fake-shared', buffer: limiter.buffer, url: venue.url });
+    try {
+      expect(await firstMessage<number>(worker)).toBe(200);
+    } finally {
+      await worker.terminate();
+    }
+    expect(venue.arrivals).toHaveLength(2);
+    expect(venue.arrivals[1]! - venue.arrivals[0]!).toBeGreaterThanOrEqual(950);
+    expect(limiter.status()).toMatchObject({ requests: 2, throttled: 1 }); // the worker's request counted in the shared memory
   });
 });
 
