@@ -201,7 +201,25 @@ function document(): object {
         },
         Status: {
           type: 'object',
-          properties: { uptimeMs: number, exchanges: { type: 'object', additionalProperties: { type: 'object' } } },
+          properties: {
+            uptimeMs: number,
+            exchanges: {
+              type: 'object',
+              additionalProperties: {
+                type: 'object',
+                properties: {
+                  rest: {
+                    type: 'object',
+                    description: "The venue's outbound REST limiter (docs/environments-and-reliability.md)",
+                    properties: {
+                      intervalMs: integer, pausedUntil: { type: ['integer', 'null'] }, requests: integer, throttled: integer, waitedMs: integer,
+                      usage: { type: ['object', 'null'], properties: { used: number, limit: number } },
+                    },
+                  },
+                },
+              },
+            },
+          },
         },
         ...STREAMER_SCHEMAS,
         Error: {
