@@ -22,6 +22,7 @@ import { defineConfig } from 'vitest/config';
 
 /** Pure in-process test files, run in parallel (see above for what keeps a file out of this list). */
 const PARALLEL = [
+  'test/api/rest-metrics.test.ts',
   'test/architecture/layers.test.ts',
   'test/backfill/binance-klines.test.ts',
   'test/bars/aggregator.fixture.test.ts',
@@ -34,7 +35,9 @@ const PARALLEL = [
   'test/client/browser-safe.test.ts',
   'test/client/units.test.ts',
   'test/config/auth-config.test.ts',
+  'test/config/environments.test.ts',
   'test/config/load.test.ts',
+  'test/config/reliability.test.ts',
   'test/exchanges/binance-fast-path.test.ts',
   'test/exchanges/binance.test.ts',
   'test/feed/clock-offset.test.ts',

@@ -1,6 +1,6 @@
 /**
- * The `tickwire` command: `start [--config FILE] [--host H] [--port N]
- * [--log-level L]` runs the server, `token` and `hash-token` make API tokens,
+ * The `tickwire` command: `start [--config FILE] [--env NAME] [--host H]
+ * [--port N] [--log-level L]` runs the server, `token` and `hash-token` make API tokens,
  * `--version` and `--help` answer (the command line: cli/args.ts).
  * Without --config it uses ./tickwire.yaml when present, else the built-in
  * default (the simulated exchange, offline). Start-up prints the listening
@@ -15,6 +15,7 @@ import { TickwireRuntime } from './api/tickwire.ts';
 import { readCommandLine, UsageError, type CommandLine } from './cli/args.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { formatBytes } from './config/limits.ts';
+import { chosenEnvironment } from './config/environments.ts';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
@@ -25,16 +26,17 @@ import { describeCaps } from './server/connection-limits.ts';
 import { createStorageDirectory } from './storage/bar-db.ts';
 import { createServer, type TickwireServer } from './server/server.ts';
 
-const START_USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL]
+const START_USAGE = `usage: tickwire start [--config FILE] [--env NAME] [--host HOST] [--port PORT] [--log-level LEVEL]
 
   --config FILE       YAML configuration (default: ./tickwire.yaml if present, else the built-in simulated exchange)
+  --env NAME          merge environments.NAME of the config over the rest (default: $TICKWIRE_ENV, else none)
   --host HOST         listen address (overrides server.host)
   --port PORT         listen port, 0 for any free port (overrides server.port)
   --log-level LEVEL   ${LOG_LEVELS.join(', ')} (overrides log.level; default info)`;
 
 const USAGE = `usage: tickwire <command> [options]
 
-  tickwire start [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL]
+  tickwire start [--config FILE] [--env NAME] [--host HOST] [--port PORT] [--log-level LEVEL]
                                run the gateway (tickwire start --help for the options)
 ${TOKEN_USAGE}
   tickwire --version           print the version, the Node version and whether the compiled build runs
@@ -78,7 +80,7 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
   let config: TickwireConfig;
   let source: string;
   try {
-    ({ config, source } = readConfig(args.config));
+    ({ config, source } = readConfig(args.config, args.env));
     if (args.host !== undefined) config.server.host = args.host;
     if (args.port !== undefined) config.server.port = args.port;
   } catch (err) {
@@ -197,9 +199,12 @@ async function listenWithRetry(server: TickwireServer, log: Logger): Promise<{ h
   }
 }
 
-function readConfig(path: string | undefined): { config: TickwireConfig; source: string } {
-  if (path !== undefined) return { config: loadConfigFile(path), source: path };
-  if (existsSync('tickwire.yaml')) return { config: loadConfigFile('tickwire.yaml'), source: './tickwire.yaml' };
-  return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default'), source: 'built-in default (simulated exchange)' };
+/** The config file (or the built-in default) with environment `env` (else TICKWIRE_ENV) applied, and how to name it at start-up. */
+function readConfig(path: string | undefined, env: string | undefined): { config: TickwireConfig; source: string } {
+  const name = chosenEnvironment(env, process.env);
+  const suffix = name === undefined ? '' : `, environment ${name}`;
+  if (path !== undefined) return { config: loadConfigFile(path, process.env, env), source: path + suffix };
+  if (existsSync('tickwire.yaml')) return { config: loadConfigFile('tickwire.yaml', process.env, env), source: './tickwire.yaml' + suffix };
+  return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default', process.env, env), source: 'built-in default (simulated exchange)' + suffix };
 }
 

@@ -23,6 +23,10 @@ export const ErrorCode = {
   STORAGE_FAILED: 'STORAGE_FAILED',
   /** The bar database failed verification at start (truncated, overwritten, unreadable pages). */
   STORAGE_CORRUPT: 'STORAGE_CORRUPT',
+  /** `/streamer` API: the symbol's exchange has not delivered its first data since start (HTTP 503). */
+  STREAMER_NOT_INITIALIZED: 'STREAMER_NOT_INITIALIZED',
+  /** `/streamer` API: the symbol's exchange is stopped, circuit-open, or disconnected past its staleness window (HTTP 503). */
+  STREAMER_NOT_RUNNING: 'STREAMER_NOT_RUNNING',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

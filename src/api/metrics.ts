@@ -29,17 +29,15 @@ export interface RuntimeReadings {
 /** Create the registry of the runtime's metrics; names, help texts and labels are the /metrics contract. */
 export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry {
   const registry = new client.Registry();
-  const perExchange = (name: string, help: string, value: (ex: ExchangeStatus) => number) =>
-    new client.Counter({
-      name,
-      help,
-      labelNames: ['exchange'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const s of readings.exchangeStatuses()) this.inc({ exchange: s.exchange }, value(s));
-      },
-    });
+  /** A metric per exchange read from its status at each scrape: a counter, or a gauge for figures that go down. */
+  const perExchange = (name: string, help: string, value: (ex: ExchangeStatus) => number, type: 'counter' | 'gauge' = 'counter'): void => {
+    const config = { name, help, labelNames: ['exchange'], registers: [registry] };
+    if (type === 'counter') {
+      new client.Counter({ ...config, collect() { this.reset(); for (const s of readings.exchangeStatuses()) this.inc({ exchange: s.exchange }, value(s)); } });
+    } else {
+      new client.Gauge({ ...config, collect() { this.reset(); for (const s of readings.exchangeStatuses()) this.set({ exchange: s.exchange }, value(s)); } });
+    }
+  };
   perExchange('tickwire_messages_total', 'Frames received from the exchange.', (s) => s.messages);
   perExchange('tickwire_trades_total', 'Trades taken (duplicates excluded).', (s) => s.trades);
   perExchange('tickwire_quotes_total', 'Best bid/offer updates taken.', (s) => s.quotes);
@@ -51,6 +49,15 @@ export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry
   perExchange('tickwire_duplicate_trades_total', 'Trades dropped as duplicates (same trade id).', (s) => s.duplicateTradesDropped);
   perExchange('tickwire_recovered_trades_total', 'Trades fetched over REST to fill reconnect gaps.', (s) => s.recoveredTrades);
   perExchange('tickwire_unrecovered_gaps_total', 'Reconnect gaps that could not be filled completely.', (s) => s.unrecoveredGaps);
+  perExchange('tickwire_rest_requests_total', "Requests to the venue's REST API (gap recovery, backfill, symbol lists).", (s) => s.rest?.requests ?? 0);
+  perExchange('tickwire_rest_throttled_total', 'REST answers 429 (too many requests) or 418 (banned) from the venue.', (s) => s.rest?.throttled ?? 0);
+  perExchange('tickwire_rest_wait_seconds_total', "Time REST requests waited for their turn in the venue's limiter.", (s) => (s.rest?.waitedMs ?? 0) / 1000);
+  perExchange('tickwire_rest_interval_seconds', 'Least time between two REST requests to the venue now (widened by 429s and usage headers).',
+    (s) => (s.rest?.intervalMs ?? 0) / 1000, 'gauge');
+  perExchange('tickwire_rest_paused', "1 while the venue's limiter holds every request (Retry-After, or a spent window).",
+    (s) => (s.rest?.pausedUntil == null ? 0 : 1), 'gauge');
+  perExchange('tickwire_rest_usage_ratio', "The venue's last reported usage of its REST budget (used / limit), 0 when it reports none.",
+    (s) => (s.rest?.usage == null ? 0 : s.rest.usage.used / s.rest.usage.limit), 'gauge');
   new client.Gauge({
     name: 'tickwire_event_loop_delay_seconds',
     help: "The main thread's event-loop delay since start, by quantile (1 = the largest); every subscriber's latency includes it.",

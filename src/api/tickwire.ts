@@ -18,10 +18,12 @@ import { BarSeries, BarStore, type BarVisitor } from '../buffers/bar-store.ts';
 import { Doorbell, type DoorbellListener } from '../buffers/doorbell.ts';
 import { TickRing } from '../buffers/tick-ring.ts';
 import { configMemory, memoryIssue, type MemoryReport } from '../config/limits.ts';
+import { connectionOptions, defaultReliability } from '../config/reliability.ts';
 import { ConfigError, parseConfig } from '../config/load.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
+import { installRestLimiter, RestLimiter } from '../exchanges/rest-limiter.ts';
 import { backfill } from '../backfill/backfill.ts';
 import {
   allocateBarEventRing,
@@ -98,6 +100,8 @@ interface ExchangeRuntime {
   firstSeries: number;
   /** Bars restored from storage or backfilled into this exchange's series by this process. */
   restored: number;
+  /** The venue's outbound REST limiter, shared with the worker (src/exchanges/rest-limiter.ts). */
+  restLimiter: RestLimiter;
 }
 
 type Handlers = { [K in keyof TickwireEvents]: Set<(payload: TickwireEvents[K]) => void> };
@@ -192,6 +196,7 @@ export class TickwireRuntime implements Tickwire {
         feed: new FeedStatus(name, ex.symbols),
         firstSeries,
         restored: 0,
+        restLimiter: new RestLimiter(name, RestLimiter.allocate((ex.reliability ?? defaultReliability()).rest)),
       });
     }
     this.registry = createRuntimeMetrics({
@@ -232,6 +237,8 @@ export class TickwireRuntime implements Tickwire {
     this.loopDelay.enable();
     this.startPhase = 'restoring stored bars';
     this.restore();
+    // This runtime's limiters pace the main thread's requests (backfill, symbol lists); each worker gets its venue's.
+    for (const ex of this.exchanges.values()) installRestLimiter(ex.restLimiter);
     if (this.config.storage?.backfill === true) {
       this.startPhase = 'backfilling missed bars from the venues';
       await Promise.all([...this.exchanges.values()].map((ex) => this.backfill(ex)));
@@ -257,7 +264,9 @@ export class TickwireRuntime implements Tickwire {
         timeframes: this.config.timeframes,
         bars: this.config.bars,
         buffers: ex.buffers,
-        connection: this.options.connection ?? {},
+        // The exchange's reliability knobs, then what the library caller overrides.
+        connection: { ...connectionOptions(cfg.reliability ?? defaultReliability()), ...this.options.connection },
+        restLimiter: ex.restLimiter.buffer,
         tickMs: this.options.tickMs ?? 100,
         statusMs: this.options.statusMs ?? 1_000,
         restored: ex.restored > 0,
@@ -429,7 +438,7 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private exchangeStatus(ex: ExchangeRuntime): ExchangeStatus {
-    return ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow());
+    return { ...ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow()), rest: ex.restLimiter.status() };
   }
 
   private exchangeFor(exchange: string): ExchangeRuntime {

@@ -10,6 +10,7 @@ import { LOG_LEVELS, type LogLevelName } from '../log/levels.ts';
 
 const START_OPTIONS = {
   config: { type: 'string' },
+  env: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
   'log-level': { type: 'string' },
@@ -24,7 +25,7 @@ type CommandName = keyof typeof COMMANDS;
 export type CommandLine =
   | { command: 'version' }
   | { command: 'help'; topic: CommandName | undefined }
-  | { command: 'start'; config: string | undefined; host: string | undefined; port: number | undefined; logLevel: LogLevelName | undefined }
+  | { command: 'start'; config: string | undefined; env: string | undefined; host: string | undefined; port: number | undefined; logLevel: LogLevelName | undefined }
   | { command: 'token' | 'hash-token'; args: string[] };
 
 /** A command line that cannot run; `message` (`tickwire start: ...`) says why and what to type instead. */
@@ -52,8 +53,8 @@ export function readCommandLine(argv: readonly string[]): CommandLine {
   const rest = positionals.slice(1);
   if (name !== 'start') return { command: name, args: rest };
   if (rest.length > 0) throw new UsageError(`tickwire start: takes no arguments, got ${JSON.stringify(rest[0])}`);
-  const v = values as { config?: string; host?: string; port?: string; 'log-level'?: string };
-  return { command: 'start', config: v.config, host: v.host, port: portOption(v.port), logLevel: logLevelOption(v['log-level']) };
+  const v = values as { config?: string; env?: string; host?: string; port?: string; 'log-level'?: string };
+  return { command: 'start', config: v.config, env: v.env, host: v.host, port: portOption(v.port), logLevel: logLevelOption(v['log-level']) };
 }
 
 function portOption(value: string | undefined): number | undefined {

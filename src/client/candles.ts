@@ -5,6 +5,8 @@
  * a deadline (default 1 s); a step that fails or runs late hands over to the
  * next, and the result names the step that answered and what failed before
  * it. When every step fails, `CandlesUnavailableError` lists each failure.
+ * As those clients did, the HTTP step asks the client's server, which is
+ * `STREAMER_API_URL` when the options name none (server-url.ts).
  *
  * Decisions where the issue is silent:
  *  - The query is validated here first (timeframe, limit, start ≤ end): a bad

@@ -55,6 +55,7 @@ import { Emitter } from './emitter.ts';
 import { readHealth } from './health.ts';
 import type { FetchLike, GetOptions } from './http.ts';
 import { Requests } from './requests.ts';
+import { defaultServerUrl } from './server-url.ts';
 import { endpoints, type Endpoints } from './socket.ts';
 import { Subscription } from './subscription.ts';
 import type {
@@ -95,9 +96,9 @@ export class TickwireClient {
   #nextKey = 1;
 
   /** Validates the options (InvalidParameterError naming the bad one); connects on the first `subscribe()` or `connect()`. */
-  constructor(options: TickwireClientOptions) {
+  constructor(options: TickwireClientOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidParameterError('options', options, 'an object { url, ... }');
-    this.#endpoints = endpoints(options.url);
+    this.#endpoints = endpoints(options.url ?? defaultServerUrl());
     if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
       throw new InvalidParameterError('token', typeof options.token, 'a non-empty string');
     }

@@ -22,10 +22,13 @@ import type { WebSocketConstructor } from './socket.ts';
 /** Stream encoding: JSON text, or FlatBuffers binary (`?format=fbs`). */
 export type StreamFormat = 'json' | 'fbs';
 
-/** What `new TickwireClient()` takes; only `url` is required. */
+/** What `new TickwireClient()` takes; every option has a default. */
 export interface TickwireClientOptions {
-  /** The server's base URL, `http://127.0.0.1:8080` (a ws:// form or a path prefix behind a proxy work too). */
-  url: string;
+  /**
+   * The server's base URL, `http://127.0.0.1:8080` (a ws:// form or a path prefix behind a proxy work too).
+   * Default: the `STREAMER_API_URL` environment variable when set (Node), else `http://127.0.0.1:8080`.
+   */
+  url?: string;
   /**
    * API token or JWT. Sent as `Authorization: Bearer` (HTTP, and the WebSocket under Node); a browser
    * WebSocket cannot send headers, so there it is offered as the subprotocol `bearer.<token>` (or, when

@@ -1,19 +1,21 @@
 /**
  * The `exchanges:` section: at least one exchange of KNOWN_EXCHANGES, each
- * with the keys every venue takes (url, symbols, channels), checked here,
+ * with the keys every venue takes (url, symbols, channels, reliability:
+ * reliability.ts), checked here,
  * and the venue's own keys, checked by its registry entry (`checkConfig`).
  */
 import type { Checker } from '../check/checker.ts';
 import { indexPath, isMap, keyPath } from '../check/paths.ts';
 import { adapterFor, adapterNames, capabilitiesOf, type AdapterEntry } from '../exchanges/registry.ts';
 import { DEFAULT_CHANNELS, DEFAULT_RATE, DEFAULT_SEED } from './defaults.ts';
+import { reliabilitySection } from './reliability.ts';
 import type { ExchangeConfig, FeedChannel } from './types.ts';
 
 /** Exchanges a config may name: those with a registered adapter. */
 export const KNOWN_EXCHANGES: readonly string[] = adapterNames();
 
 /** Keys every exchange accepts; the registry adds each venue's own. */
-const EXCHANGE_KEYS = ['url', 'symbols', 'channels'] as const;
+const EXCHANGE_KEYS = ['url', 'symbols', 'channels', 'reliability'] as const;
 const CHANNELS: readonly FeedChannel[] = ['trades', 'quotes'];
 const WS_PROTOCOLS = ['ws:', 'wss:'] as const;
 
@@ -62,6 +64,7 @@ function exchange(c: Checker, name: string, entry: AdapterEntry, value: unknown,
     restUrl: undefined,
     assetClass: 'stocks',
     feed: undefined,
+    reliability: reliabilitySection(c, e.reliability, path),
   };
   const config: ExchangeConfig = entry.checkConfig === undefined ? common : { ...common, ...entry.checkConfig(c, e, path, common) };
   streamsFit(c, name, entry, config, path);

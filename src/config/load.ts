@@ -1,5 +1,6 @@
 /**
- * Configuration loading: YAML text → `${VAR}` substitution (env.ts) →
+ * Configuration loading: YAML text → the chosen environment merged over it
+ * (environments.ts) → `${VAR}` substitution (env.ts) →
  * validation, one module per section → `TickwireConfig` with every default
  * filled in. Runs once at start-up; the result is trusted afterwards, nothing
  * on the live path re-checks it.
@@ -25,7 +26,7 @@
  *
  * Sections: server.ts (server, cors), auth.ts, bars.ts (timeframes, history,
  * bars), exchanges.ts (with each venue's own keys checked by its registry
- * entry), storage.ts, stream.ts, limits.ts (file size, symbols, memory: the
+ * entry), storage.ts, stream.ts, streamer.ts (which exchange `/streamer/*` serves), limits.ts (file size, symbols, memory: the
  * memory a config reserves is refused at load, before anything is
  * allocated); the checker itself is src/check/.
  */
@@ -37,6 +38,7 @@ import { authSection } from './auth.ts';
 import { barsSection, historySection, timeframesSection } from './bars.ts';
 import { defaultStreamConfig } from './defaults.ts';
 import { substitute, type Env, type Substitution } from './env.ts';
+import { applyEnvironment, chosenEnvironment } from './environments.ts';
 import { ConfigError } from './error.ts';
 import { exchangesSection } from './exchanges.ts';
 import { checkSymbolCount, configMemory, configSizeIssue, limitsSection, memoryIssue } from './limits.ts';
@@ -44,15 +46,21 @@ import { logSection } from './log.ts';
 import { serverSection } from './server.ts';
 import { storageSection } from './storage.ts';
 import { streamSection } from './stream.ts';
+import { streamerSection } from './streamer.ts';
 import type { TickwireConfig } from './types.ts';
 
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log'] as const;
+// `environments` is merged away before validation (environments.ts); listed so a misspelt key's message names it.
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log', 'streamer', 'environments'] as const;
 
-/** Read and validate a YAML config file; unreadable and oversized files (limits.ts) are a `ConfigError` too. */
-export function loadConfigFile(path: string, env: Env = process.env): TickwireConfig {
+/**
+ * Read and validate a YAML config file; unreadable and oversized files
+ * (limits.ts) are a `ConfigError` too. `environment` (`--env`) picks an entry
+ * of `environments:`; undefined: TICKWIRE_ENV from `env`, if set (environments.ts).
+ */
+export function loadConfigFile(path: string, env: Env = process.env, environment?: string): TickwireConfig {
   let text: string;
   try {
     const tooBig = configSizeIssue(statSync(path).size);
@@ -63,15 +71,16 @@ export function loadConfigFile(path: string, env: Env = process.env): TickwireCo
     const code = (err as NodeJS.ErrnoException).code ?? 'read error';
     throw new ConfigError(path, [{ path: '', message: `cannot read the file (${code}), expected a readable YAML file` }], { cause: err });
   }
-  return loadConfigText(text, path, env);
+  return loadConfigText(text, path, env, environment);
 }
 
 /**
- * Parse YAML, substitute `${VAR}` / `${VAR:-default}` from `env` in every
- * string value, then validate (see `parseConfig`). `source` names the text in
- * messages (usually the file path).
+ * Parse YAML, merge the chosen environment over it (`environment`, else
+ * TICKWIRE_ENV from `env`), substitute `${VAR}` / `${VAR:-default}` from
+ * `env` in every string value, then validate (see `parseConfig`). `source`
+ * names the text in messages (usually the file path).
  */
-export function loadConfigText(yamlText: string, source: string, env: Env = process.env): TickwireConfig {
+export function loadConfigText(yamlText: string, source: string, env: Env = process.env, environment?: string): TickwireConfig {
   const tooBig = configSizeIssue(Buffer.byteLength(yamlText));
   if (tooBig !== undefined) throw new ConfigError(source, [tooBig]);
   let doc: unknown;
@@ -81,18 +90,25 @@ export function loadConfigText(yamlText: string, source: string, env: Env = proc
   } catch (err) {
     throw yamlSyntaxError(yamlText, source, err);
   }
+  const name = chosenEnvironment(environment, env);
+  const named = name === undefined ? source : `${source} (environment ${name})`;
+  const chosen = applyEnvironment(doc, name);
+  if (chosen.issues.length > 0) throw new ConfigError(source, chosen.issues);
   const subst: Substitution = { issues: [], fromEnv: new Map() };
-  const substituted = substitute(doc, '', env, subst);
-  if (subst.issues.length > 0) throw new ConfigError(source, subst.issues);
-  return validate(substituted, source, subst.fromEnv, { storageByDefault: true });
+  const substituted = substitute(chosen.doc, '', env, subst);
+  if (subst.issues.length > 0) throw new ConfigError(named, subst.issues);
+  return validate(substituted, named, subst.fromEnv, { storageByDefault: true });
 }
 
 /**
  * Validate a plain object (a parsed YAML or JSON document) and fill in the
- * defaults. Throws one `ConfigError` listing every problem, one per line.
+ * defaults, after merging `environments.<environment>` over it when one is
+ * named (environments.ts). Throws one `ConfigError` listing every problem, one per line.
  */
-export function parseConfig(input: unknown, source = 'config'): TickwireConfig {
-  return validate(input, source, new Map(), { storageByDefault: false });
+export function parseConfig(input: unknown, source = 'config', environment?: string): TickwireConfig {
+  const chosen = applyEnvironment(input, chosenEnvironment(environment, {}));
+  if (chosen.issues.length > 0) throw new ConfigError(source, chosen.issues);
+  return validate(chosen.doc, environment === undefined ? source : `${source} (environment ${environment})`, new Map(), { storageByDefault: false });
 }
 
 function yamlSyntaxError(text: string, source: string, err: unknown): Error {
@@ -136,9 +152,10 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const stream = streamSection(c, root.stream, 'stream', defaultStreamConfig());
   const auth = authSection(c, root.auth, server.host);
   const log = logSection(c, root.log);
+  const streamer = streamerSection(c, root.streamer, Object.keys(exchanges));
   const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
   if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, log };
+  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, log, streamer };
 }

@@ -108,6 +108,20 @@ export interface ExchangeConfig {
   assetClass: 'stocks' | 'crypto';
   /** `alpaca` only: data feed (stocks: iex, sip or test; crypto: us); default iex / us. */
   feed: string | undefined;
+  /** Reconnect, circuit breaker, staleness and REST pacing (src/config/reliability.ts); the loader fills it in, absent (configs built in code) = today's defaults. */
+  reliability?: ReliabilityConfig;
+}
+
+/** `exchanges.<name>.reliability` (docs/environments-and-reliability.md): every value filled in. */
+export interface ReliabilityConfig {
+  /** Reconnect delays: attempt n waits up to min(maxMs, initialMs · 2ⁿ); `full` draws in [0, ceiling), `equal` in [ceiling/2, ceiling]. */
+  reconnect: { initialMs: number; maxMs: number; jitter: 'full' | 'equal' };
+  /** After `failures` connections in a row deliver nothing, rest `restMs` before one more try. */
+  circuitBreaker: { failures: number; restMs: number };
+  /** No frame and no ping for this long: the connection is replaced. */
+  staleAfterMs: number;
+  /** Least time between two REST requests to the venue, ms; the adaptive limiter widens it up to `maxIntervalMs`. */
+  rest: { minIntervalMs: number; maxIntervalMs: number };
 }
 
 export interface TickwireConfig {
@@ -127,11 +141,19 @@ export interface TickwireConfig {
   limits: LimitsConfig;
   /** `log:` (docs/logging.md). */
   log: LogConfig;
+  /** The older `/streamer/*` API (docs/streamer-api.md); the loader fills it in, absent (configs built in code) = `{ exchange: null }`. */
+  streamer?: StreamerConfig;
 }
 
 /** `log:`: the lowest level written (`--log-level` overrides it). */
 export interface LogConfig {
   level: LogLevelName;
+}
+
+/** `streamer:` (docs/streamer-api.md). */
+export interface StreamerConfig {
+  /** The exchange `/streamer/*` serves; null: the first exchange in config order that lists the symbol asked. */
+  exchange: string | null;
 }
 
 /** `limits:` (README "Config"). */

@@ -1,6 +1,6 @@
 /**
  * The venues' public REST APIs as gap recovery and backfill use them, written
- * once: one GET with a timeout, its body read as text and as JSON; typed
+ * once: one GET with a timeout, paced by the venue's limiter, its body read as text and as JSON; typed
  * errors (VenueRestError: venue, URL, status, cause); the pager of the venues
  * that page trades backward by id from the newest (Coinbase, OKX); and the
  * oldest-first order `tradesFrom` answers in. Off the hot path: runs once per
@@ -8,6 +8,7 @@
  */
 import { VenueRestError } from '../errors.ts';
 import type { RecoveredTrade } from './adapter.ts';
+import { restLimiterFor } from './rest-limiter.ts';
 
 /** How long one request may take before it is aborted, ms. */
 export const REST_TIMEOUT_MS = 10_000;
@@ -34,19 +35,27 @@ export interface RestAnswer {
 }
 
 /**
- * GET `url` from `venue`'s REST API and read the whole answer. Throws
- * VenueRestError only when no answer came (network failure, timeout or
- * abort: the underlying error's message, the error as `cause`); an error
- * status or a body that is not JSON is the caller's to judge.
+ * GET `url` from `venue`'s REST API and read the whole answer, in turn: the
+ * venue's shared limiter (rest-limiter.ts) paces the request first and
+ * learns from the answer's status and usage headers. Throws VenueRestError
+ * only when no answer came (network failure, timeout or abort: the
+ * underlying error's message, the error as `cause`; RATE_LIMITED when the
+ * venue asked to wait longer than the limiter waits); an error status or a
+ * body that is not JSON is the caller's to judge.
  */
 export async function restGet(venue: string, url: string | URL, request: RestRequest = {}): Promise<RestAnswer> {
   const href = String(url);
+  const limiter = restLimiterFor(venue);
   let res: Response;
   try {
+    await limiter.acquire(request.signal);
+    // The request's own timeout starts once its turn came.
     res = await fetch(url, { signal: request.signal ?? AbortSignal.timeout(REST_TIMEOUT_MS), headers: request.headers });
   } catch (err) {
+    if (err instanceof VenueRestError) throw err;
     throw new VenueRestError(venue, err instanceof Error ? err.message : String(err), { url: href, cause: err });
   }
+  limiter.observe(res.status, res.headers);
   let text = '';
   let body: unknown;
   try {

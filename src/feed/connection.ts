@@ -71,7 +71,7 @@ export class FeedConnection {
   private readonly logUrl: string;
   private readonly handler: FeedHandler;
   private readonly events: ConnectionEvents;
-  /** Reconnect delays: full jitter (../model/backoff.ts). */
+  /** Reconnect delays: full jitter unless the options say equal (../model/backoff.ts). */
   private readonly backoff: JitteredBackoff;
   private readonly staleAfterMs: number;
   private readonly rotateAfterMs: number;
@@ -105,7 +105,8 @@ export class FeedConnection {
     this.logUrl = urlForLogs(this.url);
     this.handler = handler;
     this.events = events;
-    this.backoff = new JitteredBackoff(options.backoffBaseMs ?? 500, options.backoffMaxMs ?? 30_000, Jitter.FULL, options.random ?? Math.random);
+    const jitter = options.backoffJitter === 'equal' ? Jitter.EQUAL : Jitter.FULL;
+    this.backoff = new JitteredBackoff(options.backoffBaseMs ?? 500, options.backoffMaxMs ?? 30_000, jitter, options.random ?? Math.random);
     this.staleAfterMs = options.staleAfterMs ?? 60_000;
     // Node fires a timer longer than 2^31 − 1 ms at once: venues allowing longer connections rotate at that age.
     this.rotateAfterMs = Math.min(MAX_TIMER_MS, Math.max(1_000, adapter.capabilities.maxConnectionAgeMs - (options.rotateMarginMs ?? 600_000)));

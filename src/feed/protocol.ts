@@ -21,6 +21,8 @@ export interface ConnectionOptions {
   backoffBaseMs?: number;
   /** Largest reconnect delay, ms (default 30 000). */
   backoffMaxMs?: number;
+  /** How a reconnect delay is drawn below its ceiling: `full` [0, ceiling) (default) or `equal` [ceiling/2, ceiling]. */
+  backoffJitter?: 'full' | 'equal';
   /** No frame and no ping for this long: reconnect (default 60 000). */
   staleAfterMs?: number;
   /** Reconnect this long before the venue's maximum connection age (default 10 min). */
@@ -112,6 +114,8 @@ export interface FeedWorkerData {
   bars: BarsConfig;
   buffers: ExchangeBuffers;
   connection: Omit<ConnectionOptions, 'random'>;
+  /** The venue's outbound REST limiter, shared with the main thread (src/exchanges/rest-limiter.ts); absent: the worker paces alone. */
+  restLimiter?: SharedArrayBuffer;
   /** How often the worker closes bars on the clock and reports status, ms. */
   tickMs: number;
   statusMs: number;

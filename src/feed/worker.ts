@@ -18,6 +18,7 @@ import { BarSeries } from '../buffers/bar-store.ts';
 import { Doorbell } from '../buffers/doorbell.ts';
 import { TickRing } from '../buffers/tick-ring.ts';
 import { adapterFor, capabilitiesOf } from '../exchanges/registry.ts';
+import { RestLimiter, useRestLimiterForThread } from '../exchanges/rest-limiter.ts';
 import { nowMs } from '../model/clock.ts';
 import { BufferWriter } from './buffer-writer.ts';
 import { ClockOffset } from './clock-offset.ts';
@@ -34,6 +35,8 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
   /** The venue's registry entry (the config was validated against it in the main thread). */
   const entry = adapterFor(data.exchange)!;
   const capabilities = capabilitiesOf(entry, data.settings);
+  // Gap recovery's REST requests share the venue's limiter with the main thread.
+  if (data.restLimiter !== undefined) useRestLimiterForThread(new RestLimiter(data.exchange, data.restLimiter));
 
   const series = data.buffers.series.map((sab) => new BarSeries(sab));
   /** Ticks and bars to shared memory (see buffer-writer.ts). */

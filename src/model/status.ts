@@ -41,6 +41,8 @@ export interface ExchangeStatus extends FeedCounters {
   lastError: string | null;
   /** Why the worker was last restarted (crash or hang), null when it never was. */
   lastCrash: string | null;
+  /** The venue's outbound REST limiter; the runtime always sets it. */
+  rest?: RestLimiterStatus;
 }
 
 export interface StatusReport {
@@ -99,3 +101,23 @@ export interface LatencySummary {
 
 /** Per stage (`parse`, `receive_to_publish`: per exchange; `event_loop_delay`: `main`, the main thread), µs. */
 export type LatencyReport = Record<string, Record<string, LatencySummary>>;
+
+/**
+ * An exchange's outbound REST limiter (gap recovery, backfill, symbol lists),
+ * shared by its worker and the main thread: how it paces requests now and
+ * what the venue said.
+ */
+export interface RestLimiterStatus {
+  /** Least time between two requests now, ms (the configured minimum, widened by 429/418 answers and usage headers). */
+  intervalMs: number;
+  /** No request before this time (a `Retry-After`, or a spent window), epoch ms; null when not paused. */
+  pausedUntil: number | null;
+  /** Requests let through since start. */
+  requests: number;
+  /** Answers 429 (too many requests) or 418 (banned) since start. */
+  throttled: number;
+  /** Time requests spent waiting for their turn, ms, summed. */
+  waitedMs: number;
+  /** The venue's last usage report (used of limit in its window), null when it sends none. */
+  usage: { used: number; limit: number } | null;
+}

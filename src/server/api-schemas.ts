@@ -11,6 +11,7 @@
  * Reports that grow with new features (status, latency) require their
  * documented fields and allow more.
  */
+import { STREAMER_SCHEMAS } from './openapi-streamer.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import { BAR_CSV_HEADER } from '../wire/json.ts';
 import { MAX_SNAPSHOT } from '../wire/protocol.ts';
@@ -105,6 +106,7 @@ export function schemasUsedBy(node: unknown): Record<string, Schema> {
 /** Every schema of the API documents, by component name. */
 function sharedSchemas(): Record<string, Schema> {
   return {
+    ...(STREAMER_SCHEMAS as Record<string, Schema>),
     Bar: record(BAR_FIELDS, 'One OHLCV bar. Numbers that are not finite are null.', BAR_OPTIONAL),
     Candles: record({
       exchange: string,
@@ -124,7 +126,6 @@ function sharedSchemas(): Record<string, Schema> {
         message: string,
       }),
     }),
-    StreamerError: record({ success: { const: false }, error: string, error_code: string }, 'Error in the older streamer shape'),
     Health: {
       type: 'object',
       properties: {

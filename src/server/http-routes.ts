@@ -1,6 +1,7 @@
 /**
  * HTTP routes (ARCHITECTURE.md, "External contract"): `/health`, `/v1/*`,
- * `/metrics`, `/docs`, `/` and the older `/streamer/*` shapes.
+ * `/metrics`, `/docs`, `/`; the older `/streamer/*` API is streamer-routes.ts,
+ * registered through the same access checks.
  *
  * Every handler except `/metrics` answers synchronously, inside the uWS
  * callback (already corked; no `onAborted` needed). `/metrics` awaits the
@@ -53,6 +54,7 @@ import {
   copyRequest,
   intParam,
   parseQuery,
+  pathParam,
   remoteAddress,
   retryAfterSeconds,
   statusOfCode,
@@ -61,13 +63,14 @@ import {
   writeResponse,
   type Ending,
 } from './http-util.ts';
-import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson, streamerCandleJson } from '../wire/json.ts';
+import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson } from '../wire/json.ts';
 import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
 import { ANONYMOUS, type Authenticator, type AuthRequest, type Principal, type Protection } from './principal.ts';
 import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
+import { registerStreamerRoutes } from './streamer-routes.ts';
 
 export interface HttpContext {
   readonly tickwire: Tickwire;
@@ -121,6 +124,7 @@ const JSON_CONTENT = /^application\/json\s*(;|$)/i;
 
 // ── responses ────────────────────────────────────────────────────────────
 
+/** `{"success":false,"error","error_code"}`: the older streamer API's error body. */
 function streamerErrorBody(code: string, message: string): string {
   return JSON.stringify({ success: false, error: message, error_code: code });
 }
@@ -283,18 +287,6 @@ function get(app: TemplatedApp, ctx: HttpContext, pattern: string, shape: ErrorS
   route(app, ctx, 'get', pattern, shape, access, handler);
 }
 
-// ── request parsing ──────────────────────────────────────────────────────
-
-/** A url-decoded path parameter. */
-function pathParam(req: RouteRequest, index: number, name: string): string {
-  const raw = req.getParameter(index) ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new InvalidParameterError(name, raw, 'a valid url-encoded path segment');
-  }
-}
-
 // ── routes ───────────────────────────────────────────────────────────────
 
 /** `token` is a credential (auth.ts reads it), accepted here so a browser link can carry it. */
@@ -429,7 +421,7 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
 
   registerReferenceRoutes(app, ctx);
 
-  registerStreamerRoutes(app, ctx);
+  registerStreamerRoutes(app, ctx, (pattern, access, handler) => get(app, ctx, pattern, 'streamer', access, handler), streamerErrorBody);
 
   // CORS preflights, any path: no credentials are sent on them (cors.ts).
   const preflight = (res: HttpResponse, req: HttpRequest): void => {
@@ -479,73 +471,4 @@ function registerReferenceRoutes(app: TemplatedApp, ctx: HttpContext): void {
     if (asset === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no asset ${showValue(file)}`);
     return { status: 200, body: asset.body(), contentType: asset.contentType, headers: ASSET_HEADERS };
   });
-}
-
-/** The older streamer API: `success` flags, `error_code`, candles with `time` in seconds. */
-function registerStreamerRoutes(app: TemplatedApp, ctx: HttpContext): void {
-  const tw = ctx.tickwire;
-  const ok = (fields: Record<string, unknown>): Reply => ({
-    status: 200,
-    body: JSON.stringify({ success: true, ...fields, timestamp: Date.now() }),
-  });
-
-  get(app, ctx, '/streamer/candles/:symbol/:tf', 'streamer', 'market', (req, who) => {
-    const symbolGiven = pathParam(req, 0, 'symbol');
-    const tfGiven = pathParam(req, 1, 'timeframe');
-    // Only `limit` is read; other parameters are ignored as the older API did.
-    const q = parseQuery(req.getQuery() ?? '', null);
-    const limit = intParam(q, 'limit', 1, MAX_CANDLE_LIMIT, DEFAULT_CANDLE_LIMIT);
-    const timeframe = parseTimeframe(tfGiven).name;
-    const { exchange, symbol } = findSymbol(tw, symbolGiven);
-    requireChannel(who, 'bars:' + exchange + ':' + symbol + ':' + timeframe);
-    const v = new BarTextVisitor(streamerCandleJson);
-    const count = tw.visitBars(exchange, symbol, timeframe, v, { limit });
-    const body =
-      '{"success":true,"symbol":' + JSON.stringify(symbol) + ',"timeframe":"' + timeframe + '","count":' + count +
-      ',"candles":[' + v.text + '],"timestamp":' + Date.now() + ',"source":' + JSON.stringify(exchange) + '}';
-    return { status: 200, body };
-  });
-
-  get(app, ctx, '/streamer/status', 'streamer', 'market', () => ok({ status: tw.status() }));
-
-  get(app, ctx, '/streamer/available', 'streamer', 'market', () => {
-    const symbols: Record<string, string[]> = {};
-    for (const [exchange, bySymbol] of Object.entries(tw.symbols())) symbols[exchange] = Object.keys(bySymbol);
-    return ok({ symbols, timeframes: tw.config.timeframes });
-  });
-
-  get(app, ctx, '/streamer/health', 'streamer', 'public', (req) => {
-    noParams(req);
-    const h = tw.health();
-    if (h.status === 'ok') return ok({ status: 'ok' });
-    return {
-      status: 503,
-      body: JSON.stringify({
-        success: false,
-        status: h.status,
-        error: h.reasons.join('; '),
-        error_code: ErrorCode.EXCHANGE_NOT_RUNNING,
-        timestamp: Date.now(),
-      }),
-    };
-  });
-
-  app.any('/streamer/*', (res, req) => {
-    const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
-    ctx.metrics.httpRequest('unmatched', 404);
-    writeResponse(res, 404, streamerErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
-  });
-}
-
-/** The first configured exchange (config order) that lists `symbol`, native or normalized. */
-function findSymbol(tw: Tickwire, symbol: string): { exchange: string; symbol: string } {
-  for (const exchange of Object.keys(tw.config.exchanges)) {
-    try {
-      return { exchange, symbol: tw.resolveSymbol(exchange, symbol) };
-    } catch (err) {
-      if (err instanceof TickwireError && (err.code === ErrorCode.SYMBOL_NOT_FOUND || err.code === ErrorCode.EXCHANGE_NOT_FOUND)) continue;
-      throw err;
-    }
-  }
-  throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not configured on any exchange`);
 }

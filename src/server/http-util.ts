@@ -30,6 +30,8 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   INTERNAL_ERROR: 500,
   STORAGE_FAILED: 503,
   STORAGE_CORRUPT: 503,
+  STREAMER_NOT_INITIALIZED: 503,
+  STREAMER_NOT_RUNNING: 503,
 };
 
 /** The HTTP status answering an error code. */
@@ -138,6 +140,16 @@ export function intParam(q: Map<string, string>, name: string, min: number, max:
     throw new InvalidParameterError(name, raw, expected);
   }
   return v;
+}
+
+/** The url-decoded path parameter at `index`; INVALID_PARAMETER naming `name` when it does not decode. */
+export function pathParam(req: RouteRequest, index: number, name: string): string {
+  const raw = req.getParameter(index) ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new InvalidParameterError(name, raw, 'a valid url-encoded path segment');
+  }
 }
 
 /** One of `choices`; `fallback` when absent. */

@@ -14,6 +14,7 @@
  */
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import { schemasUsedBy } from './api-schemas.ts';
+import { STREAMER_TAG, streamerPaths } from './openapi-streamer.ts';
 import { packageVersion } from './package-root.ts';
 
 type Json = Record<string, unknown>;
@@ -168,73 +169,7 @@ function paths(): Json {
         parameters: [{ name: 'format', in: 'query', schema: { enum: ['json', 'fbs'], default: 'json' } }],
       },
     ),
-    '/streamer/candles/{symbol}/{tf}': get(
-      'getStreamerCandles',
-      'older streamer API',
-      'Candles of the first configured exchange listing the symbol',
-      {
-        '200': json({
-          type: 'object',
-          properties: {
-            success: { const: true },
-            symbol: { type: 'string' },
-            timeframe: { type: 'string' },
-            count: { type: 'integer' },
-            candles: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  time: { type: 'number', description: 'Open time, epoch seconds' },
-                  open: { type: 'number' },
-                  high: { type: 'number' },
-                  low: { type: 'number' },
-                  close: { type: 'number' },
-                  volume: { type: 'number' },
-                  spread: { type: ['number', 'null'] },
-                },
-                required: ['time', 'open', 'high', 'low', 'close', 'volume', 'spread'],
-                additionalProperties: false,
-              },
-            },
-            timestamp: { type: 'integer', description: 'Epoch ms' },
-            source: { type: 'string', description: 'The exchange' },
-          },
-          required: ['success', 'symbol', 'timeframe', 'count', 'candles', 'timestamp', 'source'],
-          additionalProperties: false,
-        }),
-        '400': streamerError('INVALID_TIMEFRAME, or INVALID_PARAMETER (limit)'),
-        '404': streamerError('SYMBOL_NOT_FOUND'),
-      },
-      { parameters: [symbolParam, tfParam, limitParam] },
-    ),
-    '/streamer/status': get('getStreamerStatus', 'older streamer API', 'Status (`status` as /v1/status)', {
-      '200': json({ type: 'object', properties: { success: { const: true }, status: schema('Status'), timestamp: { type: 'integer' } }, required: ['success', 'status', 'timestamp'] }),
-    }),
-    '/streamer/available': get('getStreamerAvailable', 'older streamer API', 'Symbols per exchange and the configured timeframes', {
-      '200': json({
-        type: 'object',
-        properties: {
-          success: { const: true },
-          symbols: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
-          timeframes: { type: 'array', items: { type: 'string' } },
-          timestamp: { type: 'integer' },
-        },
-        required: ['success', 'symbols', 'timeframes', 'timestamp'],
-      }),
-    }),
-    '/streamer/health': get('getStreamerHealth', 'older streamer API', 'Health', {
-      '200': json({ type: 'object', properties: { success: { const: true }, status: { const: 'ok' }, timestamp: { type: 'integer' } }, required: ['success', 'status'] }),
-      '400': streamerError('INVALID_PARAMETER: an unknown query parameter'),
-      '503': json(
-        {
-          type: 'object',
-          properties: { success: { const: false }, status: { const: 'unavailable' }, error: { type: 'string' }, error_code: { type: 'string' }, timestamp: { type: 'integer' } },
-          required: ['success', 'status', 'error', 'error_code'],
-        },
-        'Not serving',
-      ),
-    }),
+    ...streamerPaths(symbolParam, tfParam),
   };
 }
 
@@ -257,7 +192,7 @@ function document(): OpenApiDocument {
       { name: 'operations', description: 'Health, status, latency, metrics' },
       { name: 'reference', description: 'These documents' },
       { name: 'dashboard', description: 'The browser dashboard and its assets' },
-      { name: 'older streamer API', description: 'The shapes of the older streamer service, for its clients' },
+      { name: STREAMER_TAG, description: 'The shapes of the older streamer service, for its clients' },
     ],
     paths: paths() as OpenApiDocument['paths'],
     components: {},

@@ -84,17 +84,31 @@ export function barCsv(b: Float64Array, o: number): string {
   );
 }
 
-/** A bar record in the older streamer API's candle shape (`time` in epoch seconds). */
-export function streamerCandleJson(b: Float64Array, o: number): string {
+/** The text around each value of a streamer candle: time, open, high, low, close, volume, spread. */
+type CandleParts = readonly [string, string, string, string, string, string, string, string];
+const CANDLE_DICT: CandleParts = ['{"time":', ',"open":', ',"high":', ',"low":', ',"close":', ',"volume":', ',"spread":', '}'];
+const CANDLE_LIST: CandleParts = ['[', ',', ',', ',', ',', ',', ',', ']'];
+
+function streamerCandle(p: CandleParts, b: Float64Array, o: number): string {
+  const spread = b[o + F.SPREAD]!;
   return (
-    '{"time":' + num(b[o + F.OPEN_TIME]! / 1000) +
-    ',"open":' + num(b[o + F.OPEN]!) +
-    ',"high":' + num(b[o + F.HIGH]!) +
-    ',"low":' + num(b[o + F.LOW]!) +
-    ',"close":' + num(b[o + F.CLOSE]!) +
-    ',"volume":' + num(b[o + F.VOLUME]!) +
-    ',"spread":' + num(b[o + F.SPREAD]!) + '}'
+    p[0] + num(b[o + F.OPEN_TIME]! / 1000) + p[1] + num(b[o + F.OPEN]!) + p[2] + num(b[o + F.HIGH]!) + p[3] + num(b[o + F.LOW]!) +
+    p[4] + num(b[o + F.CLOSE]!) + p[5] + num(b[o + F.VOLUME]!) + p[6] + (Number.isFinite(spread) ? '' + spread : '0') + p[7]
   );
+}
+
+/**
+ * A bar record in the older streamer API's candle shape (`time` in epoch
+ * seconds). Its clients read `spread` as a number: a bar without quotes
+ * (NaN in the record) answers 0.
+ */
+export function streamerCandleJson(b: Float64Array, o: number): string {
+  return streamerCandle(CANDLE_DICT, b, o);
+}
+
+/** The same candle as a list, `format=list`: `[time, open, high, low, close, volume, spread]`. */
+export function streamerCandleList(b: Float64Array, o: number): string {
+  return streamerCandle(CANDLE_LIST, b, o);
 }
 
 /**

@@ -47,7 +47,7 @@ afterEach(async () => {
   r = undefined;
 });
 
-function client(url: string, candles: ConstructorParameters<typeof TickwireClient>[0]['candles'] = {}): TickwireClient {
+function client(url: string, candles: NonNullable<ConstructorParameters<typeof TickwireClient>[0]>['candles'] = {}): TickwireClient {
   const c = new TickwireClient({ url, candles: { timeoutMs: TIMEOUT, ...candles } });
   cleanups.push(() => c.close());
   return c;

@@ -1,3 +1,4 @@
+import { defaultReliability } from '../../src/config/reliability.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -30,10 +31,11 @@ const DEFAULT_EXPECTED: TickwireConfig = {
     maxMessageBytes: 64 * 1024, subscribeRate: { rate: 10, burst: 20 }, idleTimeoutS: 120, snapshotBytesRate: 8 * 1024 * 1024,
   },
   exchanges: {
-    simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined },
+    simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined, reliability: defaultReliability() },
   },
   limits: { maxMemory: Math.floor(totalmem() / 2), maxSymbols: 10_000 },
   log: { level: 'info' },
+  streamer: { exchange: null },
 };
 
 describe('config: defaults', () => {
@@ -74,6 +76,7 @@ exchanges:
       secret: undefined,
       assetClass: 'stocks',
       feed: undefined,
+      reliability: defaultReliability(),
     });
     expect(config.exchanges.simulated.symbols).toEqual(['SIM-BTC', 'SIM-ETH']);
     expect(config.timeframes).toEqual(['1m', '5m', '15m', '1h']);
@@ -151,7 +154,7 @@ describe('config: rejections name the key path', () => {
     ['unknown exchange', { exchanges: { mtgox: SIM } }, 'exchanges.mtgox', `unknown exchange, expected one of ${KNOWN_EXCHANGES.join(', ')}`],
     ['exchange without body', { exchanges: { binance: null } }, 'exchanges.binance.symbols', 'missing, expected a non-empty list of symbols'],
     ['unknown exchange key', { exchanges: { binance: { symbols: ['A'], symbol: 'A' } } }, 'exchanges.binance.symbol', 'unknown key, expected one of url, symbols, channels'],
-    ['rate on binance', { exchanges: { binance: { symbols: ['A'], rate: 5 } } }, 'exchanges.binance.rate', 'expected one of url, symbols, channels, restUrl (rate applies to simulated only)'],
+    ['rate on binance', { exchanges: { binance: { symbols: ['A'], rate: 5 } } }, 'exchanges.binance.rate', 'expected one of url, symbols, channels, reliability, restUrl (rate applies to simulated only)'],
     ['seed on binance', { exchanges: { binance: { symbols: ['A'], seed: 5 } } }, 'exchanges.binance.seed', 'unknown key'],
     ['url http', { exchanges: { binance: { symbols: ['A'], url: 'https://api.binance.com' } } }, 'exchanges.binance.url', 'got "https://api.binance.com", expected a ws:// or wss:// URL'],
     ['url not a url', { exchanges: { binance: { symbols: ['A'], url: 'stream.binance.com' } } }, 'exchanges.binance.url', 'expected a ws:// or wss:// URL'],
@@ -418,7 +421,7 @@ describe('config: alpaca', () => {
 
   it('refuses alpaca-only keys on other venues', () => {
     expect(() => parseConfig({ exchanges: { binance: { symbols: ['BTCUSDT'], key: 'k' } } }, 'x.yaml')).toThrow(
-      /exchanges\.binance\.key: unknown key, expected one of url, symbols, channels, restUrl \(key applies to alpaca only\)/,
+      /exchanges\.binance\.key: unknown key, expected one of url, symbols, channels, reliability, restUrl \(key applies to alpaca only\)/,
     );
   });
 });

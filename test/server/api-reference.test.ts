@@ -144,9 +144,20 @@ const PROBES: Record<string, Probe[]> = {
     { what: 'candles', path: '/streamer/candles/BTCUSDT/M1?limit=3' },
     { what: 'bad timeframe', path: '/streamer/candles/BTCUSDT/M7' },
     { what: 'unknown symbol', path: '/streamer/candles/NOPE/M1' },
+    { what: 'unknown parameter', path: '/streamer/candles/BTCUSDT/M1?limt=3' },
+    {
+      what: 'exchange stopped',
+      path: '/streamer/candles/BTCUSDT/M1',
+      arrange: () => (tw().notRunning.add('binance'), () => void tw().notRunning.delete('binance')),
+    },
+    {
+      what: 'an unexpected failure',
+      path: '/streamer/candles/BTCUSDT/M1',
+      arrange: () => ((tw().failure = new Error('secret detail')), () => void (tw().failure = undefined)),
+    },
   ],
-  getStreamerStatus: [{ what: 'status', path: '/streamer/status' }],
-  getStreamerAvailable: [{ what: 'available', path: '/streamer/available' }],
+  getStreamerStatus: [{ what: 'status', path: '/streamer/status' }, { what: 'unknown parameter', path: '/streamer/status?x=1' }],
+  getStreamerAvailable: [{ what: 'available', path: '/streamer/available' }, { what: 'unknown parameter', path: '/streamer/available?x=1' }],
   getStreamerHealth: [
     { what: 'ok', path: '/streamer/health' },
     { what: 'unavailable', path: '/streamer/health', arrange: () => ((tw().healthReport = { status: 'unavailable', reasons: ['binance: not connected'] }), () => void (tw().healthReport = { status: 'ok', reasons: [] })) },
@@ -316,7 +327,7 @@ describe('OpenAPI document: against the routes', () => {
       }
     }
     expect(problems).toEqual([]);
-    expect(reported).toEqual(['/v1/candles/:exchange/:symbol/:tf: disk on fire', '/metrics: collector broke']);
+    expect(reported).toEqual(['/v1/candles/:exchange/:symbol/:tf: disk on fire', '/metrics: collector broke', '/streamer/candles/:symbol/:tf: secret detail']);
   });
 
   it('serves the assets the pages link, with their documented types and a year of caching', async () => {

@@ -7,7 +7,7 @@
  */
 import type { BarQuery, Tickwire, TickwireEvents } from '../../src/api/types.ts';
 import type { TradeEvent, QuoteEvent } from '../../src/model/events.ts';
-import type { HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
+import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
 import type { ExchangeConfig, TickwireConfig } from '../../src/config/types.ts';
@@ -77,6 +77,8 @@ export class FakeTickwire implements Tickwire {
   healthReport: HealthReport = { status: 'ok', reasons: [] };
   /** Exchanges whose bar reads fail with EXCHANGE_NOT_RUNNING. */
   readonly notRunning = new Set<string>();
+  /** Fields that override an exchange's reported status (state, lastMessageAgeMs…). */
+  readonly statusPatch = new Map<string, Partial<ExchangeStatus>>();
   /** When set, bar reads throw it (an unexpected failure: the server must answer 500 without details). */
   failure: Error | undefined;
   metricsText = '# HELP tickwire_fake_up Fake library metric\n# TYPE tickwire_fake_up gauge\ntickwire_fake_up 1\n';
@@ -163,9 +165,10 @@ export class FakeTickwire implements Tickwire {
         duplicateTradesDropped: 0,
         ringOverflow: 0,
         lastError: null,
-      lastCrash: null,
-      recoveredTrades: 0,
-      unrecoveredGaps: 0,
+        lastCrash: null,
+        recoveredTrades: 0,
+        unrecoveredGaps: 0,
+        ...this.statusPatch.get(name),
       };
     }
     return { uptimeMs: 1234, exchanges, storage: null };
