@@ -10,22 +10,15 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire } from '../../src/api/types.ts';
-import { createLogger } from '../../src/log/logger.ts';
+import { captureLog } from '../support/log-capture.ts';
 import { until } from '../support/until.ts';
 
-/** Every JSON line the logger wrote, parsed. */
-const lines: Record<string, unknown>[] = [];
-const capture = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+/** Every JSON line the runtime's logger wrote, parsed. */
+const { lines, logger } = captureLog('debug');
 
 let refusing: Server; // answers every upgrade with 403
 let plain: Server; // plain HTTP: a TLS client gets garbage back
@@ -58,7 +51,7 @@ beforeAll(async () => {
       timeframes: ['1m'],
     },
     {
-      logger: createLogger({ level: 'debug', destination: capture }),
+      logger,
       connection: { backoffBaseMs: 20, backoffMaxMs: 100, circuitAfterFailures: 3, circuitCooldownMs: 60_000 },
     },
   );

@@ -11,11 +11,11 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire } from '../../src/api/types.ts';
-import { createLogger } from '../../src/log/logger.ts';
+import type { Logger } from '../../src/log/logger.ts';
+import { captureLog } from '../support/log-capture.ts';
 import { until } from '../support/until.ts';
 
 const M = 60_000;
@@ -32,17 +32,6 @@ afterEach(async () => {
   dir = '';
 });
 
-/** A logger whose JSON records land in the returned array. */
-function capture(): { lines: Record<string, unknown>[]; logger: ReturnType<typeof createLogger> } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'info', destination }) };
-}
 
 /** A klines endpoint: 1m bars for any range when `answer`, else requests left hanging. */
 async function klines(answer: boolean): Promise<string> {
@@ -60,7 +49,7 @@ async function klines(answer: boolean): Promise<string> {
 }
 
 /** A runtime on binance whose feed cannot connect (port 9 on loopback: nothing listens) and whose backfill asks `restUrl`. */
-function runtime(restUrl: string, logger: ReturnType<typeof createLogger>, backfillTimeoutMs: number): Tickwire {
+function runtime(restUrl: string, logger: Logger, backfillTimeoutMs: number): Tickwire {
   dir = mkdtempSync(path.join(tmpdir(), 'tickwire-startup-'));
   return createTickwire(
     {
@@ -75,7 +64,7 @@ function runtime(restUrl: string, logger: ReturnType<typeof createLogger>, backf
 
 describe('log: start-up', () => {
   it('reports backfill progress per symbol and timeframe, then waits for a feed while health says starting', async () => {
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLog('info');
     tw = runtime(await klines(true), logger, 30_000);
     await tw.start();
     const started = lines.find((l) => l['event'] === 'backfill.started')!;
@@ -89,7 +78,7 @@ describe('log: start-up', () => {
   });
 
   it('announces a backfill whose venue never answers, says starting meanwhile, and ends with the timeout', async () => {
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLog('info');
     tw = runtime(await klines(false), logger, 1_500);
     const starting = tw.start();
     await until(() => lines.some((l) => l['event'] === 'backfill.started'), 30_000, 'backfill announced');
