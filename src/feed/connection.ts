@@ -51,6 +51,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 const NOT_UTF8 = Symbol('text frame that is not UTF-8');
 
+/** Error frames logged per connection; the rest are counted in `lastError` only. */
+const ERROR_FRAMES_LOGGED = 5;
+
 /** Longest a replaced connection is kept during a handover, ms. */
 const HANDOVER_DEADLINE_MS = 10_000;
 
@@ -98,6 +101,8 @@ export class FeedConnection {
   private failure: ConnectFailure | undefined;
   /** Connection attempts since the last one that delivered data. */
   private attempts = 0;
+  /** Error frames logged on the current connection (a venue repeating one must not flood the log). */
+  private errorFramesLogged = 0;
 
   constructor(adapter: ExchangeAdapter, baseUrl: string, handler: FeedHandler, events: ConnectionEvents = {}, options: ConnectionOptions = {}) {
     this.adapter = adapter;
@@ -165,6 +170,7 @@ export class FeedConnection {
     if (this.retiring === undefined) this.events.onState?.(this.reconnects === 0 && this.frames === 0 ? 'connecting' : 'reconnecting');
     this.gotData = false;
     this.failure = undefined;
+    this.errorFramesLogged = 0;
     this.attempts++;
     this.pendingAcks.clear();
     // UTF-8 is checked in 'message' below, not by ws: ws would fail the whole connection (1007) on one bad frame.
@@ -258,6 +264,10 @@ export class FeedConnection {
       case FrameKind.ERROR:
         this.pendingAcks.delete(this.adapter.ackId);
         this.events.onError?.(this.adapter.error);
+        // The venue refused something (a subscription, a login): logged, at most ERROR_FRAMES_LOGGED per connection.
+        if (this.errorFramesLogged++ < ERROR_FRAMES_LOGGED) {
+          this.events.onLog?.({ level: 'warn', event: 'feed.venue_error', msg: `the venue answered with an error: ${this.adapter.error}`, fields: { url: this.logUrl, error: this.adapter.error } });
+        }
         break;
       case FrameKind.MALFORMED:
         this.parseErrors++;

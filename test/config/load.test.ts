@@ -173,6 +173,8 @@ describe('config: rejections name the key path', () => {
     ['seed fractional', { exchanges: { simulated: { ...SIM, seed: 1.5 } } }, 'exchanges.simulated.seed', 'got 1.5, expected an integer'],
     ['odd key is quoted', { exchanges: { 'bin ance': SIM } }, 'exchanges["bin ance"]', 'unknown exchange'],
     ['document not a map', ['server'], '', 'got a list, expected a mapping with the keys server'],
+    ['log level unknown', withTop({ log: { level: 'verbose' } }), 'log.level', 'got "verbose", expected one of trace, debug, info, warn, error, fatal, silent'],
+    ['log unknown key', withTop({ log: { format: 'json' } }), 'log.format', 'unknown key, expected one of level'],
   ];
 
   it.each(cases)('%s', (_name, input, path, expected) => {
@@ -191,6 +193,13 @@ describe('config: rejections name the key path', () => {
     expect(err.path).toBe('server.port');
     expect(err.message.split('\n')).toHaveLength(4);
     expect(err.message).toContain('x.yaml: bars.graceMs: got -5, expected a number of milliseconds >= 0');
+  });
+});
+
+describe('config: log', () => {
+  it('takes log.level, info by default', () => {
+    expect(parseConfig(withTop({ log: { level: 'debug' } }), 't').log).toEqual({ level: 'debug' });
+    expect(parseConfig(withTop({}), 't').log).toEqual({ level: 'info' });
   });
 });
 

@@ -65,6 +65,8 @@ describe('at a low open-files limit', () => {
     expect(out).toContain(`connections: at most 192 WebSockets`);
     expect(out).toContain(`open-files limit ${LIMIT}`);
     const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+    // /health is 503 `starting` until the simulated feed has connected (it needs a descriptor too): wait for it first.
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5000) })).status === 200, 30_000, 'the feed connected');
 
     const outcomes = await Promise.all(Array.from({ length: LIMIT * 1.5 }, () => attempt(`ws://127.0.0.1:${port}/v1/stream`)));
     const count = (o: Outcome) => outcomes.filter((x) => x === o).length;

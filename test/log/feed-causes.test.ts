@@ -10,26 +10,20 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire } from '../../src/api/types.ts';
-import { createLogger } from '../../src/log/logger.ts';
+import { captureLog } from '../support/log-capture.ts';
 import { until } from '../support/until.ts';
 
-/** Every JSON line the logger wrote, parsed. */
-const lines: Record<string, unknown>[] = [];
-const capture = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+/** Every JSON line the runtime's logger wrote, parsed. */
+const { lines, logger } = captureLog('debug');
 
 let refusing: Server; // answers every upgrade with 403
 let plain: Server; // plain HTTP: a TLS client gets garbage back
 let closing: WebSocketServer; // accepts, then closes with 4000 "maintenance"
+let erring: WebSocketServer; // answers every request with a Binance error frame
 let closedPort: number; // nothing listens there
 let tw: Tickwire;
 
@@ -45,6 +39,11 @@ beforeAll(async () => {
   closing = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   closing.on('connection', (ws) => ws.close(4000, 'maintenance'));
   await new Promise((r) => closing.once('listening', r));
+  erring = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  erring.on('connection', (ws) =>
+    ws.on('message', (data) => ws.send(JSON.stringify({ code: 2, msg: 'Invalid request: unknown symbol', id: (JSON.parse(data.toString()) as { id: number }).id }))),
+  );
+  await new Promise((r) => erring.once('listening', r));
   const [refusingPort, plainPort] = await Promise.all([listen(refusing), listen(plain)]);
 
   tw = createTickwire(
@@ -54,11 +53,12 @@ beforeAll(async () => {
         coinbase: { symbols: ['BTC-USD'], url: `ws://127.0.0.1:${closedPort}` },
         kraken: { symbols: ['XBT/USD'], url: `wss://127.0.0.1:${plainPort}` },
         okx: { symbols: ['BTC-USDT'], url: `ws://127.0.0.1:${(closing.address() as AddressInfo).port}` },
+        'binance-usdm': { symbols: ['BTCUSDT'], url: `ws://127.0.0.1:${(erring.address() as AddressInfo).port}` },
       },
       timeframes: ['1m'],
     },
     {
-      logger: createLogger({ level: 'debug', destination: capture }),
+      logger,
       connection: { backoffBaseMs: 20, backoffMaxMs: 100, circuitAfterFailures: 3, circuitCooldownMs: 60_000 },
     },
   );
@@ -70,6 +70,7 @@ afterAll(async () => {
   refusing?.close();
   plain?.close();
   closing?.close();
+  erring?.close();
 });
 
 /** The first record of `exchange` with `event`, once it is there. */
@@ -107,6 +108,12 @@ describe('log: why a feed is down', () => {
     const r = await record('okx', 'feed.disconnected');
     expect(r).toMatchObject({ closeCode: 4000, closeReason: 'maintenance' });
     expect(r['msg']).toBe('connection closed (4000 maintenance)');
+  });
+
+  it("logs the venue's error frame with its text", async () => {
+    const r = await record('binance-usdm', 'feed.venue_error');
+    expect(r).toMatchObject({ level: 40, error: 'binance-usdm error 2: Invalid request: unknown symbol' });
+    expect(r['msg']).toBe('the venue answered with an error: binance-usdm error 2: Invalid request: unknown symbol');
   });
 
   it('logs each reconnect attempt with its delay, then the open circuit', async () => {

@@ -3,25 +3,13 @@
  * error, the rate limit on client-caused records (auth refusals, slow
  * consumers) and the URL shown in logs.
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { describeConnectFailure } from '../../src/feed/connect-failure.ts';
-import { createLogger } from '../../src/log/logger.ts';
 import { RateLimitedLog } from '../../src/log/rate-limit.ts';
 import { urlForLogs } from '../../src/log/redact.ts';
 import { LoggedServerMetrics } from '../../src/server/logged-metrics.ts';
+import { captureLog as capturing } from '../support/log-capture.ts';
 
-/** A logger whose JSON lines land in the returned array. */
-function capturing(): { lines: Record<string, unknown>[]; logger: ReturnType<typeof createLogger> } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'debug', destination }) };
-}
 
 const sysError = (message: string, code: string) => Object.assign(new Error(message), { code });
 
