@@ -83,7 +83,7 @@ function document(): object {
       },
       '/v1/latency': {
         get: {
-          summary: 'Latency percentiles (µs) per stage: parse and receive_to_publish per exchange, event_loop_delay of the main thread (key main)',
+          summary: 'Latency percentiles (µs) per stage: parse and receive_to_publish per exchange; ring_wait (a worker ringing the doorbell → the main thread draining the rings) and event_loop_delay of the main thread (key main)',
           responses: {
             '200': json({
               type: 'object',

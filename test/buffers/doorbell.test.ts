@@ -63,4 +63,29 @@ describe('Doorbell', () => {
     await listener.stop();
     expect(drains).toBeGreaterThan(10);
   });
+  it('reports, per drain after rings, the wait from the first of them to the drain', async () => {
+    const sab = Doorbell.allocate();
+    const bell = new Doorbell(sab);
+    const waits: number[] = [];
+    let drains = 0;
+    const listener = bell.listen(() => drains++, (us) => waits.push(us));
+    await eventually(() => drains === 1);
+    expect(waits).toEqual([]); // the first drain follows no ring
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    bell.ring();
+    busy(20); // this thread is the consumer: it cannot drain before this returns
+    bell.ring(); // a second ring before the drain: the wait still counts from the first
+    busy(10);
+    await eventually(() => drains === 2);
+    expect(waits.length).toBe(1);
+    expect(waits[0]!).toBeGreaterThanOrEqual(30_000);
+    expect(waits[0]!).toBeLessThan(60_000_000);
+    bell.ring();
+    await eventually(() => drains === 3);
+    expect(waits.length).toBe(2); // a new first ring after the drain took the last
+    await listener.stop();
+  });
 });
