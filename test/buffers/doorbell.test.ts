@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Doorbell } from '../../src/buffers/doorbell.ts';
+import { firstMessage, startWorker } from '../support/worker.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -87,5 +88,30 @@ describe('Doorbell', () => {
     await eventually(() => drains === 3);
     expect(waits.length).toBe(2); // a new first ring after the drain took the last
     await listener.stop();
+  });
+  it('loses no wake-up from a producer thread that notifies only a parked consumer', async () => {
+    // Rings land while the consumer drains, yields and sleeps: a lost wake-up leaves the last
+    // items unread (no later ring comes to rescue them), and the wait below times out.
+    for (const seed of [1, 2, 3]) {
+      const sab = Doorbell.allocate();
+      const published = new SharedArrayBuffer(4);
+      const items = new Int32Array(published);
+      const count = 5_000;
+      let taken = 0;
+      let drains = 0;
+      const listener = new Doorbell(sab).listen(() => {
+        drains++;
+        taken = Atomics.load(items, 0);
+      });
+      const worker = startWorker(new URL('../workers/doorbell-ringer.ts', import.meta.url), { doorbell: sab, published, count, seed });
+      try {
+        await firstMessage<{ type: 'done' }>(worker);
+        await eventually(() => taken === count, 20_000);
+        expect(drains).toBeGreaterThan(1);
+      } finally {
+        await listener.stop();
+        await worker.terminate();
+      }
+    }
   });
 });
