@@ -92,7 +92,7 @@ class ReadyVisitor implements BarVisitor {
 
   onBar(buf: Float64Array, offset: number, slot: number, stamp: number): void {
     const s = this.series;
-    if (slot < 0) {
+    if (!(slot >= 0)) { // also a visitor caller that passes no slot (a Tickwire implemented elsewhere)
       const i = this.looseJson.length;
       this.looseJson.push(barJson(buf, offset));
       if ((i + 1) * BAR_STRUCT_BYTES > this.looseStructs.length) this.growLoose();
