@@ -69,6 +69,7 @@ const PARALLEL = [
   'test/storage/persister.test.ts',
   'test/wire/corrupt.test.ts',
   'test/wire/fbs.test.ts',
+  'test/wire/ready-candles.test.ts',
   'test/wire/schema.test.ts',
 ];
 

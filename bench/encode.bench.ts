@@ -6,17 +6,20 @@
  * `FbsEncoder`, one reused builder) against that JSON. JSON results are JS
  * strings (uWS writes them out as UTF-8 itself); FlatBuffers results are
  * bytes ready to send. Also the body of an HTTP candles answer for 500
- * closed bars read in place from a BarSeries (what `/v1/candles?limit=500`
- * builds) against `JSON.stringify` of the same 500 bars as objects (what a
- * hand-written route serving an array does), both taken to UTF-8 bytes as a
- * server writes them. Every result's length is summed so nothing is
- * optimized away.
+ * closed bars of a BarSeries from ready bytes (src/wire/ready-candles.ts:
+ * what `/v1/candles?limit=500` builds once the bars are encoded) against
+ * `JSON.stringify` of the same 500 bars as objects (what a hand-written
+ * route serving an array does), both as UTF-8 bytes as a server writes
+ * them; and, without a peer, the same body with every bar encoded afresh
+ * (the route before ready bytes) and the FlatBuffers body both ways. Every
+ * result's length is summed so nothing is optimized away.
  */
 import type { TradeEvent } from '../src/model/events.ts';
-import { BarSeries } from '../src/buffers/bar-store.ts';
+import { BarSeries, type BarVisitor } from '../src/buffers/bar-store.ts';
 import { BAR_FIELDS, BarField as F, writeBar, type Bar } from '../src/model/records.ts';
 import { BarTextVisitor, barJson, barMessage, prepareChannel, tradeMessage } from '../src/wire/json.ts';
 import { FbsEncoder } from '../src/wire/fbs.ts';
+import { ReadyCandles } from '../src/wire/ready-candles.ts';
 import { runCases, type Row } from './harness.ts';
 
 const BATCH = 1024;
@@ -56,16 +59,46 @@ export function encodeBench(): Row[] {
   const objects = series.bars().map(({ firstTradeId: _f, lastTradeId: _l, ...rest }) => rest);
   const visitor = new BarTextVisitor(barJson);
   const head = '{"exchange":"binance","symbol":"BTCUSDT","timeframe":"1m","count":';
+  const ready = new ReadyCandles(64 * 1024 * 1024, new FbsEncoder());
+  const of = { key: BARS, exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1m' };
+  const visitAll = (v: BarVisitor): number => series.visit(v, { limit: CANDLES });
   const rows = runCases('encode', [
     {
       id: 'encode.candles500',
       peer: 'encode.candles500_stringify',
-      name: `candles body, ${CANDLES} bars read in place (/v1/candles)`,
+      name: `candles body, ${CANDLES} bars from ready bytes (/v1/candles)`,
+      unit: 'bar',
+      batch: CANDLES,
+      fn: () => {
+        bytes += ready.json(of, visitAll).length;
+      },
+    },
+    {
+      id: 'encode.candles500_fresh',
+      name: `candles body, ${CANDLES} bars each encoded afresh (before ready bytes)`,
       unit: 'bar',
       batch: CANDLES,
       fn: () => {
         const n = series.visit(visitor, { limit: CANDLES });
         bytes += Buffer.byteLength(head + n + ',"candles":[' + visitor.text + ']}'); // as UTF-8, as the server writes it
+      },
+    },
+    {
+      id: 'encode.candles500_fbs',
+      name: `candles body as FlatBuffers, ${CANDLES} bars from ready structs`,
+      unit: 'bar',
+      batch: CANDLES,
+      fn: () => {
+        bytes += ready.fbs(of, visitAll).length;
+      },
+    },
+    {
+      id: 'encode.candles500_fbs_fresh',
+      name: `candles body as FlatBuffers, ${CANDLES} bars each encoded afresh`,
+      unit: 'bar',
+      batch: CANDLES,
+      fn: () => {
+        bytes += fbs.candles('binance', 'BTCUSDT', '1m', visitAll).length;
       },
     },
     {

@@ -1,8 +1,10 @@
 /**
  * Fan-out end to end: a fake Binance plays @trade frames at a fixed rate to
  * the gateway under test, which fans them out to K WebSocket subscribers;
- * the same load goes through tickwire and through the hand-written baseline
- * (gateway-baseline.ts), one after the other in the same run.
+ * the same load goes through tickwire, through the hand-written baseline
+ * (gateway-baseline.ts) and through the floor (gateway-floor.ts: one uWS
+ * thread relaying the exchange's frames unchanged, the least a gateway on
+ * this stack can do), one after the other in the same run.
  *
  * Placement (2 cores): the gateway runs in a child process pinned to CPU 1
  * (tickwire's main thread and its feed worker share it); the load generator
@@ -35,7 +37,13 @@ import type { SubscriberReport } from './subscriber-worker.ts';
 import { cpuSeconds } from './threads.ts';
 
 /** The gateway under test. */
-export type GatewayKind = 'tickwire' | 'baseline';
+export type GatewayKind = 'tickwire' | 'baseline' | 'floor';
+
+const GATEWAY_ENTRY: Record<GatewayKind, string> = {
+  tickwire: './gateway-tickwire.ts',
+  baseline: './gateway-baseline.ts',
+  floor: './gateway-floor.ts',
+};
 
 /** One measured phase at one rate. */
 export interface PhaseResult {
@@ -107,7 +115,7 @@ class Rig {
   async start(): Promise<void> {
     this.exchange = startWorker(new URL('./exchange-worker.ts', import.meta.url), { sendTimes: this.sendTimes, symbol: 'BTCUSDT' } satisfies ExchangeWorkerData);
     const { url } = await nextMessage(this.exchange, ofType<Listening>('listening'), 30_000, 'load generator');
-    const entry = new URL(this.kind === 'tickwire' ? './gateway-tickwire.ts' : './gateway-baseline.ts', import.meta.url);
+    const entry = new URL(GATEWAY_ENTRY[this.kind], import.meta.url);
     this.gateway = startChild(entry, [url], this.gatewayCpus);
     const ready = await nextMessage(this.gateway, ofType<{ type: 'ready'; port: number }>('ready'), 60_000, `${this.kind} gateway`);
     this.port = ready.port;
@@ -156,7 +164,7 @@ class Rig {
     return m as Extract<ExchangeReply, { type: T }>;
   }
 
-  /** tickwire's ring overflow from its public /v1/status; null for the baseline. */
+  /** tickwire's ring overflow from its public /v1/status; null for the peers. */
   private async ringOverflow(): Promise<number | null> {
     if (this.kind !== 'tickwire') return null;
     const res = await fetch(`http://127.0.0.1:${this.port}/v1/status`);
@@ -333,7 +341,7 @@ async function runGateway(kind: GatewayKind, profile: Profile, gatewayCpus: stri
   }
 }
 
-/** Both gateways, then the figures comparing them. */
+/** The three gateways, then the figures comparing them. */
 export async function fanoutBench(
   profile: Profile,
   gatewayCpus: string | undefined,
@@ -341,6 +349,7 @@ export async function fanoutBench(
 ): Promise<{ figures: Figure[]; details: unknown; distributions: Record<string, [number, number][]> }> {
   const tw = await runGateway('tickwire', profile, gatewayCpus, log);
   const base = await runGateway('baseline', profile, gatewayCpus, log);
+  const floor = await runGateway('floor', profile, gatewayCpus, log);
   const f = profile.fanout;
   const K = f.subscribers;
   const at = `at ${f.ratedRate} trades/s to ${K} subscribers`;
@@ -413,12 +422,69 @@ export async function fanoutBench(
       goals: [{ text: '≥ 3× the baseline’s delivered messages per second', on: 'ratio', op: '>=', threshold: 3 }],
       note: `tickwire${ceiling(tw)}; baseline${ceiling(base)}`,
     }),
+    // Against the floor: how far from the least this stack can do, same load, same clients.
+    ...floorFigures(tw, floor, at, K, ceiling),
   ];
   const distributions: Record<string, [number, number][]> = {
     tickwire: tw.rated.distribution ?? [],
     baseline: base.rated.distribution ?? [],
+    floor: floor.rated.distribution ?? [],
   };
   delete tw.rated.distribution;
   delete base.rated.distribution;
-  return { figures, details: { subscribers: K, subscriberThreads: f.subscriberThreads, channel: CHANNEL, tickwire: tw, baseline: base }, distributions };
+  delete floor.rated.distribution;
+  return { figures, details: { subscribers: K, subscriberThreads: f.subscriberThreads, channel: CHANNEL, tickwire: tw, baseline: base, floor }, distributions };
+}
+
+/**
+ * tickwire against the floor relay (issue 12, item 3): the tail latency
+ * within 1.5× (p99) and 2× (p99.9) of the floor's, gateway CPU per delivered
+ * message at most 1.5 µs, at least 16k trades/s held. A ratio is "times
+ * better" as everywhere: 1 / 1.5 ≈ 0.67 means 1.5× the floor's latency.
+ */
+function floorFigures(
+  tw: GatewayResult,
+  floor: GatewayResult,
+  at: string,
+  K: number,
+  ceiling: (r: GatewayResult) => string,
+): Figure[] {
+  const peer = (value: number) => ({ name: 'floor (uWS relay of the exchange frames)', value });
+  const tail = (id: 'p99' | 'p999', label: string, times: number) =>
+    figure({
+      id: `fanout.floor.${id}`,
+      group: 'fanout',
+      name: `latency ${label} ${at}, against the floor`,
+      value: tw.rated.latencyUs[id],
+      unit: 'µs',
+      better: 'lower',
+      peer: peer(floor.rated.latencyUs[id]),
+      goals: [{ text: `${label} ≤ ${times}× the floor’s`, on: 'ratio', op: '>=', threshold: 1 / times }],
+    });
+  return [
+    tail('p99', 'p99', 1.5),
+    tail('p999', 'p99.9', 2),
+    figure({
+      id: 'fanout.floor.cpu_per_message',
+      group: 'fanout',
+      name: `gateway CPU time per delivered message ${at}, against the floor`,
+      value: cpuPerMessage(tw.rated),
+      unit: 'µs',
+      better: 'lower',
+      peer: peer(cpuPerMessage(floor.rated)),
+      goals: [{ text: 'gateway CPU ≤ 1.5 µs per delivered message', on: 'value', op: '<=', threshold: 1.5 }],
+      note: `gateway CPU: tickwire ${tw.rated.gatewayCpuPct.toFixed(0)}%, floor ${floor.rated.gatewayCpuPct.toFixed(0)}% of a core`,
+    }),
+    figure({
+      id: 'fanout.floor.max_rate',
+      group: 'fanout',
+      name: `highest rate held to ${K} subscribers, against the floor`,
+      value: tw.maxHeldRate,
+      unit: 'trades/s',
+      better: 'higher',
+      peer: peer(floor.maxHeldRate),
+      goals: [{ text: '≥ 16k trades/s held to 100 subscribers', on: 'value', op: '>=', threshold: 16_000 }],
+      note: `tickwire${ceiling(tw)}; floor${ceiling(floor)}`,
+    }),
+  ];
 }

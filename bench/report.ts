@@ -10,6 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { profileMarkdown, type ThreadProfile } from './cpu-profile.ts';
 import type { ProfileName } from './profile.ts';
 import { percentileSvg, type PlotSeries } from './svg.ts';
 
@@ -137,6 +138,8 @@ export interface Report {
   details: Record<string, unknown>;
   /** Things the reader must know to judge the figures (noise, limits hit). */
   notes: string[];
+  /** Per thread, where its CPU time went (`--profile NAME` runs only; bench/cpu-profile.ts). */
+  cpuProfiles?: ThreadProfile[];
 }
 
 /**
@@ -222,6 +225,7 @@ export function markdown(report: Report, svgName: string): string {
     for (const n of report.notes) lines.push(`- ${n}`);
   }
   lines.push('');
+  if (report.cpuProfiles !== undefined) lines.push(...profileMarkdown(report.cpuProfiles));
   return lines.join('\n');
 }
 

@@ -7,6 +7,8 @@
  *   npm run bench -- --quick         the representative subset (< 3 min on 2 cores)
  *   npm run bench -- --quick ingest  only benchmarks or micro suites whose name contains an argument
  *   npm run bench -- --no-pin        do not pin the load and the gateway to separate CPUs
+ *   npm run bench -- --profile NAME  run only NAME with every thread CPU-profiled: the profiles go
+ *                                    next to the report, the top 10 self-time functions per thread into it
  *   BENCH_TIME_MS=3000 npm run bench -- micro   longer micro cases
  *
  * Order: micro (tinybench, this thread), ingest (worker threads), then the
@@ -30,6 +32,8 @@ import { MICRO_SUITES, microBench } from './micro.ts';
 import { PROFILES, type Profile } from './profile.ts';
 import { fmt, fmtRatio, fmtUnit, writeReport, type Environment, type Figure, type Report } from './report.ts';
 import { canPin, pinSelf } from './threads.ts';
+import { profileMarkdown, runProfiled } from './cpu-profile.ts';
+import { cpuProfileDir, writeProfiledRun } from './load/profiling.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -38,10 +42,17 @@ const BENCHMARKS = ['micro', 'ingest', 'fanout', 'http'] as const;
 const args = process.argv.slice(2);
 const profile: Profile = PROFILES[args.includes('--quick') ? 'quick' : 'full'];
 const pinWanted = !args.includes('--no-pin');
+// `--profile NAME`: NAME is also a filter, so only the profiled benchmark runs.
+const profiled = args.includes('--profile');
 const filters = args.filter((a) => !a.startsWith('--'));
-const unknownFlags = args.filter((a) => a.startsWith('--') && !['--quick', '--full', '--no-pin'].includes(a));
+const unknownFlags = args.filter((a) => a.startsWith('--') && !['--quick', '--full', '--no-pin', '--profile'].includes(a));
 if (unknownFlags.length > 0) {
-  console.error(`unknown option ${unknownFlags.join(' ')}: expected --quick, --full, --no-pin and benchmark names (${BENCHMARKS.join(', ')}, ${Object.keys(MICRO_SUITES).join(', ')})`);
+  console.error(`unknown option ${unknownFlags.join(' ')}: expected --quick, --full, --no-pin, --profile NAME and benchmark names (${BENCHMARKS.join(', ')}, ${Object.keys(MICRO_SUITES).join(', ')})`);
+  process.exit(2);
+}
+const profileName = profiled ? args[args.indexOf('--profile') + 1] : undefined;
+if (profiled && (profileName === undefined || profileName.startsWith('--'))) {
+  console.error(`--profile needs a benchmark name: one of ${BENCHMARKS.join(', ')}, ${Object.keys(MICRO_SUITES).join(', ')}`);
   process.exit(2);
 }
 const microSuites = Object.keys(MICRO_SUITES).filter((s) => filters.length === 0 || filters.some((f) => f === 'micro' || s.includes(f)));
@@ -55,6 +66,22 @@ const t0 = performance.now();
 const startedAt = new Date().toISOString();
 function log(line: string): void {
   process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+}
+
+if (profiled && cpuProfileDir() === undefined) {
+  // This process only starts the profiled run (bench/cpu-profile.ts) and adds the profiles to its report.
+  log(`profiling ${profileName}: every thread under --cpu-prof`);
+  const r = runProfiled(fileURLToPath(import.meta.url), args.filter((a) => a !== '--profile'), path.join(HERE, 'results'), ROOT);
+  if (r.report === undefined) {
+    log('profiling: the run wrote no report, so no profile summary');
+  } else {
+    const report = JSON.parse(readFileSync(r.report, 'utf8')) as Report;
+    report.cpuProfiles = r.threads;
+    const paths = writeReport(path.join(HERE, 'results'), report);
+    console.log(profileMarkdown(r.threads).join('\n'));
+    log(`profiling: ${r.threads.length} thread profiles next to ${path.relative(ROOT, paths.md)}, their top functions in it`);
+  }
+  process.exit(r.status);
 }
 
 const environment: Environment = {
@@ -140,6 +167,7 @@ const report: Report = {
   notes,
 };
 const paths = writeReport(path.join(HERE, 'results'), report);
+writeProfiledRun(paths.json);
 console.log(summaryTable(figures));
 log(`wrote ${path.relative(ROOT, paths.json)}, ${path.basename(paths.md)} and ${path.basename(paths.svg)} in ${report.durationS.toFixed(0)} s`);
 process.exitCode = failed ? 1 : 0;
@@ -153,9 +181,9 @@ function observations(): string[] {
   }
   if (tape().source === 'synthetic') out.push('The fixture corpus (../shared/fixtures or TICKWIRE_FIXTURES) was not found: frames were made from a seeded synthetic tape of the same shape.');
   if (needsPin && !pinned) out.push('Load and server were not pinned to separate CPUs: the load clients competed with the server under test.');
-  const fan = details['fanout'] as { tickwire: GatewayResult; baseline: GatewayResult } | undefined;
+  const fan = details['fanout'] as { tickwire: GatewayResult; baseline: GatewayResult; floor: GatewayResult } | undefined;
   if (fan !== undefined) {
-    for (const g of [fan.tickwire, fan.baseline]) {
+    for (const g of [fan.tickwire, fan.baseline, fan.floor]) {
       for (const p of [g.rated, ...g.steps]) {
         const elu = Math.max(...p.subscriberElu, p.loadgenElu);
         if (elu > 0.9) {

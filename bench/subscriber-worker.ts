@@ -15,7 +15,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import { MessageType, messageType, readTradeId } from './load/frame-scan.ts';
+import { MessageType, messageType, readExchangeTradeId, readTradeId } from './load/frame-scan.ts';
 import { latencyHistogram } from './load/latency.ts';
 import { SendTimes } from './load/send-times.ts';
 import { BenchWsClient } from './load/ws-client.ts';
@@ -96,28 +96,9 @@ class Sub {
   private message(buf: Buffer, start: number, end: number, recvNs: number): void {
     totalMessages++;
     switch (messageType(buf, start, end)) {
-      case MessageType.TRADE: {
-        const id = readTradeId(buf, start, end);
-        const k = id - firstId;
-        if (!(k >= 0 && k < count)) {
-          outOfPhase++; // a straggler of an earlier phase (or no id at all)
-          return;
-        }
-        if (this.seen[k] === 1) {
-          duplicates++;
-          return;
-        }
-        this.seen[k] = 1;
-        received++;
-        const recvUs = recvNs / 1000;
-        histogram.recordValue(Math.max(1, Math.round(recvUs - sendTimes.sentAt(id))));
-        lastRecvUs = recvUs;
-        if (received === count * subs.length && !completeSent) {
-          completeSent = true;
-          port.postMessage({ type: 'complete' });
-        }
+      case MessageType.TRADE:
+        this.trade(readTradeId(buf, start, end), recvNs);
         return;
-      }
       case MessageType.GAP:
         gaps++;
         return;
@@ -128,8 +109,34 @@ class Sub {
       case MessageType.ERROR:
         errors++;
         return;
-      default:
+      default: {
+        // The floor relay forwards the exchange's frames unchanged.
+        const id = readExchangeTradeId(buf, start, end);
+        if (id === id) this.trade(id, recvNs);
         return;
+      }
+    }
+  }
+
+  /** A trade message with trade id `id`, received at `recvNs`: counted, checked for duplicates, its latency recorded. */
+  private trade(id: number, recvNs: number): void {
+    const k = id - firstId;
+    if (!(k >= 0 && k < count)) {
+      outOfPhase++; // a straggler of an earlier phase (or no id at all)
+      return;
+    }
+    if (this.seen[k] === 1) {
+      duplicates++;
+      return;
+    }
+    this.seen[k] = 1;
+    received++;
+    const recvUs = recvNs / 1000;
+    histogram.recordValue(Math.max(1, Math.round(recvUs - sendTimes.sentAt(id))));
+    lastRecvUs = recvUs;
+    if (received === count * subs.length && !completeSent) {
+      completeSent = true;
+      port.postMessage({ type: 'complete' });
     }
   }
 }

@@ -10,7 +10,8 @@
  * first, then `"channel"`, then `"seq"`; trades carry `"tradeId"` after the
  * symbol (the bench's hand-written baseline gateway writes the same order).
  * Anything else is reported as MessageType.OTHER and the caller falls back
- * to JSON.parse.
+ * to JSON.parse. The floor relay (bench/gateway-floor.ts) forwards the
+ * exchange's own frames: `readExchangeTradeId` reads those.
  */
 
 /** What a frame is, by the first letters of its `type`. */
@@ -72,4 +73,19 @@ export function readSeq(buf: Buffer, start = 0, end = buf.length): number {
 /** The `tradeId` of the trade message at `buf[start, end)`; NaN when absent or null. */
 export function readTradeId(buf: Buffer, start = 0, end = buf.length): number {
   return intAfter(buf, TRADE_ID_KEY, start + T, end);
+}
+
+const EXCHANGE_FRAME_PREFIX = Buffer.from('{"stream":"');
+const EXCHANGE_TRADE_ID_KEY = Buffer.from('"t":');
+
+/**
+ * The trade id of a Binance combined-stream @trade frame at `buf[start, end)`
+ * (`{"stream":…,"data":{"e":"trade",…,"t":<id>,…}}`, as the floor relay
+ * forwards it); NaN when it is not one.
+ */
+export function readExchangeTradeId(buf: Buffer, start = 0, end = buf.length): number {
+  const n = EXCHANGE_FRAME_PREFIX.length;
+  if (end - start < n) return NaN;
+  for (let i = 0; i < n; i++) if (buf[start + i] !== EXCHANGE_FRAME_PREFIX[i]) return NaN;
+  return intAfter(buf, EXCHANGE_TRADE_ID_KEY, start + n, end);
 }

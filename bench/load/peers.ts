@@ -8,12 +8,15 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { cpuProfileArgs, nameThread } from './profiling.ts';
 
 const SHIM = new URL('../../workers/dev-shim.mjs', import.meta.url);
 
 /** Start `entry` (a .ts module URL) in a worker thread with `data` as workerData. */
 export function startWorker(entry: URL, data: object): Worker {
-  return new Worker(SHIM, { workerData: { ...data, entry: entry.href } });
+  const worker = new Worker(SHIM, { workerData: { ...data, entry: entry.href } });
+  nameThread(process.pid, worker.threadId, entry);
+  return worker;
 }
 
 /** A message-driven peer: a worker thread or a forked child process. */
@@ -66,10 +69,15 @@ export function ofType<T extends { type: string }>(type: T['type']): (m: unknown
  * needs `--expose-gc`).
  */
 export function startChild(entry: URL, args: readonly string[], cpus?: string, nodeArgs: readonly string[] = []): ChildProcess {
-  const options = { execArgv: [...nodeArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as const };
-  if (cpus === undefined) return fork(new URL(entry), [...args], { ...options, stdio: [...options.stdio] });
-  // taskset execs node; fork's IPC channel (fd 3 via NODE_CHANNEL_FD) passes through the exec.
-  return fork(new URL(entry), [...args], { ...options, stdio: [...options.stdio], execPath: 'taskset', execArgv: ['-c', cpus, process.execPath, ...options.execArgv] });
+  // A profiled bench run (bench/load/profiling.ts) profiles every child and its threads.
+  const options = { execArgv: [...cpuProfileArgs(), ...nodeArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as const };
+  const child =
+    cpus === undefined
+      ? fork(new URL(entry), [...args], { ...options, stdio: [...options.stdio] })
+      : // taskset execs node; fork's IPC channel (fd 3 via NODE_CHANNEL_FD) passes through the exec.
+        fork(new URL(entry), [...args], { ...options, stdio: [...options.stdio], execPath: 'taskset', execArgv: ['-c', cpus, process.execPath, ...options.execArgv] });
+  nameThread(child.pid, 0, entry);
+  return child;
 }
 
 /** Stop a child process: ask over IPC, then SIGKILL if it is still there after `graceMs`. */

@@ -24,6 +24,8 @@ export interface RuntimeReadings {
   handlerErrors(): number;
   /** The main thread's event-loop delay since start, µs. */
   eventLoopDelay(): LatencySummary;
+  /** Worker ring → main-thread drain, µs (the doorbell's wait). */
+  ringWait(): LatencySummary;
 }
 
 /** Create the registry of the runtime's metrics; names, help texts and labels are the /metrics contract. */
@@ -58,19 +60,32 @@ export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry
     (s) => (s.rest?.pausedUntil == null ? 0 : 1), 'gauge');
   perExchange('tickwire_rest_usage_ratio', "The venue's last reported usage of its REST budget (used / limit), 0 when it reports none.",
     (s) => (s.rest?.usage == null ? 0 : s.rest.usage.used / s.rest.usage.limit), 'gauge');
-  new client.Gauge({
-    name: 'tickwire_event_loop_delay_seconds',
-    help: "The main thread's event-loop delay since start, by quantile (1 = the largest); every subscriber's latency includes it.",
-    labelNames: ['quantile'],
-    registers: [registry],
-    collect() {
-      const d = readings.eventLoopDelay();
-      this.set({ quantile: '0.5' }, d.p50 / 1e6);
-      this.set({ quantile: '0.99' }, d.p99 / 1e6);
-      this.set({ quantile: '0.999' }, d.p999 / 1e6);
-      this.set({ quantile: '1' }, d.max / 1e6);
-    },
-  });
+  /** A latency summary (µs) as a gauge in seconds by quantile (1 = the largest). */
+  const quantiles = (name: string, help: string, read: () => LatencySummary): void => {
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['quantile'],
+      registers: [registry],
+      collect() {
+        const d = read();
+        this.set({ quantile: '0.5' }, d.p50 / 1e6);
+        this.set({ quantile: '0.99' }, d.p99 / 1e6);
+        this.set({ quantile: '0.999' }, d.p999 / 1e6);
+        this.set({ quantile: '1' }, d.max / 1e6);
+      },
+    });
+  };
+  quantiles(
+    'tickwire_event_loop_delay_seconds',
+    "The main thread's event-loop delay since start, by quantile (1 = the largest); every subscriber's latency includes it.",
+    () => readings.eventLoopDelay(),
+  );
+  quantiles(
+    'tickwire_ring_wait_seconds',
+    'From a worker ringing the doorbell to the main thread draining the rings, since start, by quantile (1 = the largest): how long a published trade waits to be read.',
+    () => readings.ringWait(),
+  );
   new client.Gauge({
     name: 'tickwire_exchange_connected',
     help: '1 while the exchange connection is up.',

@@ -48,7 +48,7 @@ import { TICK_FIELDS, type Bar } from '../model/records.ts';
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
-import { ExchangePump, type PumpOutput } from '../reader/pump.ts';
+import { ExchangePump, newLatencyHistogram, type PumpOutput } from '../reader/pump.ts';
 import type { BarUpdate } from '../model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, LatencySummary, StatusReport } from '../model/status.ts';
 import { FeedStatus } from './feed-status.ts';
@@ -125,6 +125,8 @@ export class TickwireRuntime implements Tickwire {
    * subscriber's latency includes it, so /v1/latency and /metrics show it.
    */
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  /** Worker ring → main-thread drain (the doorbell's wait, µs): how long a published record waits to be read. */
+  private readonly ringWait = newLatencyHistogram();
   private listener: DoorbellListener | undefined;
   private simulated: SimulatedExchange | undefined;
   private startedAt = NaN;
@@ -207,6 +209,7 @@ export class TickwireRuntime implements Tickwire {
       backfilledBars: () => this.storage.report.backfilled,
       handlerErrors: () => this.handlerErrors,
       eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
+      ringWait: () => summarize(this.ringWait),
     });
   }
 
@@ -251,9 +254,12 @@ export class TickwireRuntime implements Tickwire {
       this.simulated = new SimulatedExchange({ symbols: sim.symbols, rate: sim.rate, seed: sim.seed });
       simUrl = (await this.simulated.start()).url;
     }
-    this.listener = new Doorbell(this.doorbellBuffer).listen(() => {
-      for (const ex of this.exchanges.values()) ex.pump.drain();
-    });
+    this.listener = new Doorbell(this.doorbellBuffer).listen(
+      () => {
+        for (const ex of this.exchanges.values()) ex.pump.drain();
+      },
+      (us) => this.ringWait.recordValue(Math.max(1, us)),
+    );
     for (const [name, ex] of this.exchanges) {
       const cfg = this.config.exchanges[name]!;
       const url = cfg.url ?? (name === 'simulated' ? simUrl : adapterFor(name)!.defaultUrl(cfg));
@@ -391,7 +397,12 @@ export class TickwireRuntime implements Tickwire {
       parse[ex.name] = summarize(ex.feed.parse);
       publish[ex.name] = summarize(ex.pump.receiveToPublish);
     }
-    return { parse, receive_to_publish: publish, event_loop_delay: { main: summarizeLoopDelay(this.loopDelay) } };
+    return {
+      parse,
+      receive_to_publish: publish,
+      ring_wait: { main: summarize(this.ringWait) },
+      event_loop_delay: { main: summarizeLoopDelay(this.loopDelay) },
+    };
   }
 
   metrics(): Promise<string> {

@@ -14,6 +14,12 @@
  *  - Readers visit bars where they lie (no copy first). A visitor's `begin()`
  *    is called before every attempt: whatever it built from a failed attempt
  *    must be discarded there.
+ *  - Every write of a closed-ring slot stamps it with the ring sequence of
+ *    that write (odd, never 0). A visitor is told each closed bar's slot and
+ *    stamp: within one successful attempt, the same (slot, stamp) always
+ *    holds the same bytes, so a reader may keep work derived from a bar (its
+ *    encoded answer) until the stamp changes; an amendment, a replacement or
+ *    a shift by an insertion re-stamps the slots it touches.
  *  - Memory is fixed when the series is allocated: `BarSeries.byteLength`.
  *
  * Memory layout (bytes)
@@ -25,6 +31,7 @@
  *   68  forming present   (Int32, 0 or 1)
  *   128 forming bar       (BAR_FIELDS float64)
  *   128 + 8·BAR_FIELDS    closed ring: capacity × BAR_FIELDS float64
+ *   then                  slot stamps: capacity × Int32 (ring sequence of each slot's last write)
  */
 import { BAR_FIELDS, BarField as F, readBar, type Bar } from '../model/records.ts';
 
@@ -40,8 +47,16 @@ const RING_OFFSET = BAR_FIELDS; // in float64 values, after the forming bar
 /** Reads bars in place. `begin` starts (or restarts) an attempt; see the contract above. */
 export interface BarVisitor {
   begin(): void;
-  onBar(buf: Float64Array, offset: number): void;
+  /**
+   * One bar at `buf[offset..]`. For a closed bar of the ring, `slot` is its
+   * physical index and `stamp` its write stamp (see the contract); for the
+   * forming bar or a bar from elsewhere, `slot` is -1 and `stamp` 0.
+   */
+  onBar(buf: Float64Array, offset: number, slot: number, stamp: number): void;
 }
+
+/** `slot` and `stamp` of a bar that is not a closed-ring slot (the forming bar, a copy). */
+export const NO_SLOT = -1;
 
 /** Which bars a read returns. */
 export interface BarRange {
@@ -62,6 +77,7 @@ export class BarSeries {
   readonly capacity: number;
   private readonly header: Int32Array;
   private readonly f64: Float64Array;
+  private readonly stamps: Int32Array;
 
   /** Shared memory for a series keeping `capacity` closed bars. */
   static allocate(capacity: number): SharedArrayBuffer {
@@ -73,7 +89,7 @@ export class BarSeries {
 
   /** Bytes a series keeping `capacity` closed bars reserves. */
   static byteLength(capacity: number): number {
-    return HEADER_BYTES + (1 + capacity) * BAR_FIELDS * 8;
+    return HEADER_BYTES + (1 + capacity) * BAR_FIELDS * 8 + capacity * 4;
   }
 
   constructor(buffer: SharedArrayBuffer) {
@@ -81,6 +97,7 @@ export class BarSeries {
     this.header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
     this.capacity = this.header[CAPACITY]!;
     this.f64 = new Float64Array(buffer, HEADER_BYTES, (1 + this.capacity) * BAR_FIELDS);
+    this.stamps = new Int32Array(buffer, HEADER_BYTES + (1 + this.capacity) * BAR_FIELDS * 8, this.capacity);
   }
 
   // ── writer (one thread) ────────────────────────────────────────────────
@@ -105,14 +122,14 @@ export class BarSeries {
     const f64 = this.f64;
     const cap = this.capacity;
     const openTime = src[off + F.OPEN_TIME]!;
-    Atomics.add(h, RING_SEQ, 1);
+    const stamp = Atomics.add(h, RING_SEQ, 1) + 1; // the odd sequence of this write: never 0, which marks an unwritten slot
     const count = h[COUNT]!;
     const head = h[HEAD]!;
     // Position among held bars: the first whose open time is ≥ openTime (usually `count`).
     let pos = count;
     while (pos > 0 && f64[this.slot(head, pos - 1) + F.OPEN_TIME]! >= openTime) pos--;
     if (pos < count && f64[this.slot(head, pos) + F.OPEN_TIME] === openTime) {
-      copyBar(src, off, f64, this.slot(head, pos));
+      this.writeSlot(src, off, head, pos, stamp);
     } else if (pos > 0 || count < cap) {
       let first = head;
       let n = count;
@@ -121,8 +138,8 @@ export class BarSeries {
         n--;
         pos--;
       }
-      for (let i = n; i > pos; i--) copyBar(f64, this.slot(first, i - 1), f64, this.slot(first, i));
-      copyBar(src, off, f64, this.slot(first, pos));
+      for (let i = n; i > pos; i--) this.writeSlot(f64, this.slot(first, i - 1), first, i, stamp);
+      this.writeSlot(src, off, first, pos, stamp);
       h[HEAD] = first;
       h[COUNT] = n + 1;
     }
@@ -132,6 +149,13 @@ export class BarSeries {
       Atomics.add(h, FORMING_SEQ, 1);
     }
     Atomics.add(h, RING_SEQ, 1);
+  }
+
+  /** Copy a bar into logical index `i` counted from physical `first`, and stamp that slot. */
+  private writeSlot(src: Float64Array, off: number, first: number, i: number, stamp: number): void {
+    const physical = (first + i) % this.capacity;
+    copyBar(src, off, this.f64, RING_OFFSET + physical * BAR_FIELDS);
+    this.stamps[physical] = stamp;
   }
 
   /**
@@ -167,13 +191,18 @@ export class BarSeries {
       const formingSlots = wantForming ? this.formingInRange(start, end) : 0;
       if (hi - lo + formingSlots > limit) lo = Math.max(lo, hi - Math.max(0, limit - formingSlots));
       if (formingSlots > limit) hi = lo;
-      for (let i = lo; i < hi; i++) visitor.onBar(f64, this.slot(head, i));
+      const stamps = this.stamps;
+      const cap = this.capacity;
+      for (let i = lo; i < hi; i++) {
+        const physical = (head + i) % cap;
+        visitor.onBar(f64, RING_OFFSET + physical * BAR_FIELDS, physical, stamps[physical]!);
+      }
       let visited = hi - lo;
       if (formingSlots === 1 && limit > 0) {
         const formingSeq = Atomics.load(h, FORMING_SEQ);
         if ((formingSeq & 1) !== 0) continue;
         if (h[HAS_FORMING] === 1 && f64[F.OPEN_TIME]! >= start && f64[F.OPEN_TIME]! <= end) {
-          visitor.onBar(f64, 0);
+          visitor.onBar(f64, 0, NO_SLOT, 0);
           visited++;
         }
         if (Atomics.load(h, FORMING_SEQ) !== formingSeq) continue;

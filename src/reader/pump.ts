@@ -20,7 +20,7 @@ import { BarEvent } from '../bars/aggregator.ts';
 import type { BarSeries } from '../buffers/bar-store.ts';
 import type { RecordVisitor, TickRing } from '../buffers/tick-ring.ts';
 import { BarEventField, symbolOfSeries, timeframeOfSeries, type BarEventRing } from '../feed/protocol.ts';
-import type { BarVisitor } from '../buffers/bar-store.ts';
+import { NO_SLOT, type BarVisitor } from '../buffers/bar-store.ts';
 import { BAR_FIELDS, BarField, readBar, TickField, TickKind } from '../model/records.ts';
 import { nowMs } from '../model/clock.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
@@ -130,7 +130,7 @@ export class ExchangePump {
     const withForming = this.hasForming[index] === 1 && limit > 0 ? 1 : 0;
     let n = this.src.series[index]!.visit(visitor, { end: this.publishedClose[index], limit: limit - withForming, forming: false });
     if (withForming === 1) {
-      visitor.onBar(this.forming, index * BAR_FIELDS);
+      visitor.onBar(this.forming, index * BAR_FIELDS, NO_SLOT, 0);
       n++;
     }
     return n;

@@ -63,7 +63,9 @@ import {
   writeResponse,
   type Ending,
 } from './http-util.ts';
+import type { BarVisitor } from '../buffers/bar-store.ts';
 import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson } from '../wire/json.ts';
+import { ReadyCandles } from '../wire/ready-candles.ts';
 import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -86,6 +88,8 @@ export interface HttpContext {
   readonly connections: ConnectionLimits;
   /** A protected server (tokens or jwt): answers to requests without a valid credential close their connection. */
   readonly keepAliveNeedsCredential: boolean;
+  /** Bytes of encoded closed bars kept ready for `/v1/candles` (wire/ready-candles.ts). */
+  readonly candleCacheBytes: number;
 }
 
 
@@ -320,8 +324,9 @@ const ASSET_HEADERS: HeaderList = [['Cache-Control', IMMUTABLE], ['X-Content-Typ
 
 export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
-  // format=fbs answers: one reused buffer; each answer is written before the next request is handled.
-  const fbs = new FbsEncoder();
+  // Candle answers (JSON, format=fbs) from closed bars encoded once; each answer is a reused
+  // buffer, written before the next request is handled.
+  const ready = new ReadyCandles(ctx.candleCacheBytes, new FbsEncoder());
 
   get(app, ctx, '/health', 'v1', 'public', (req) => {
     noParams(req);
@@ -352,23 +357,18 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const closed = choiceParam(q, 'closed', ['true', 'false'] as const, 'false') === 'true';
     const timeframe = parseTimeframe(tfGiven).name;
     const symbol = tw.resolveSymbol(exchange, symbolGiven);
-    requireChannel(who, 'bars:' + exchange + ':' + symbol + ':' + timeframe);
+    const channel = 'bars:' + exchange + ':' + symbol + ':' + timeframe;
+    requireChannel(who, channel);
     const query = { limit, start, end, closed };
     if (format === 'csv') {
       const v = new BarTextVisitor(barCsv, '');
       tw.visitBars(exchange, symbol, timeframe, v, query);
       return { status: 200, body: BAR_CSV_HEADER + v.text, contentType: CSV_TYPE };
     }
-    if (format === 'fbs') {
-      const body = fbs.candles(exchange, symbol, timeframe, (v) => tw.visitBars(exchange, symbol, timeframe, v, query));
-      return { status: 200, body, contentType: FLATBUFFERS_TYPE };
-    }
-    const v = new BarTextVisitor(barJson);
-    const count = tw.visitBars(exchange, symbol, timeframe, v, query);
-    const head =
-      '{"exchange":' + JSON.stringify(exchange) + ',"symbol":' + JSON.stringify(symbol) +
-      ',"timeframe":"' + timeframe + '","count":' + count + ',"candles":[';
-    return { status: 200, body: head + v.text + ']}' };
+    const of = { key: channel, exchange, symbol, timeframe };
+    const visit = (v: BarVisitor): number => tw.visitBars(exchange, symbol, timeframe, v, query);
+    if (format === 'fbs') return { status: 200, body: ready.fbs(of, visit), contentType: FLATBUFFERS_TYPE };
+    return { status: 200, body: ready.json(of, visit) };
   });
 
   // /metrics: the one asynchronous route.

@@ -27,7 +27,7 @@ import type { Tickwire } from '../api/types.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../config/defaults.ts';
 import { parseServerOptions, type CheckedServerOptions } from '../config/server.ts';
 import type { AuthConfig, CorsConfig, RateLimit, SlowConsumerPolicy } from '../config/types.ts';
-import { ErrorCode, TickwireError } from '../errors.ts';
+import { ErrorCode, TickwireError, showValue } from '../errors.ts';
 import { isLoopbackHost, openServerProblem } from '../security/host.ts';
 import { createAuthenticator, isOpen, UnauthorizedError } from './auth.ts';
 import { connectionCaps, ConnectionLimits, readFdLimit, type ConnectionCaps } from './connection-limits.ts';
@@ -69,7 +69,12 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Open WebSockets per remote address at most. Default: the config's, else a quarter of maxConnections (loopback exempt). */
   maxConnectionsPerAddress?: number;
+  /** Bytes of encoded closed bars kept ready for `/v1/candles` answers (docs/candles-cache.md). Default 64 MiB. */
+  candleCacheBytes?: number;
 }
+
+/** Default `candleCacheBytes`: about 75 series of 1,000 bars kept ready. */
+export const DEFAULT_CANDLE_CACHE_BYTES = 64 * 1024 * 1024;
 
 export interface TickwireServer {
   /** Bind and start serving; resolves with the address actually bound. */
@@ -139,6 +144,14 @@ function validateOptions(options: ServerOptions, tickwire: Tickwire): CheckedSer
   });
 }
 
+/** `candleCacheBytes` as given (checked: an integer ≥ 0; 0 keeps nothing ready), else the default. */
+function candleCacheBytes(given: number | undefined): number {
+  if (given === undefined) return DEFAULT_CANDLE_CACHE_BYTES;
+  if (!Number.isSafeInteger(given) || given < 0) {
+    throw new TickwireError(ErrorCode.INVALID_CONFIG, `candleCacheBytes: ${showValue(given)} is not an integer ≥ 0 (bytes of ready candles; 0 keeps none)`);
+  }
+  return given;
+}
 
 export function createServer(tickwire: Tickwire, options: ServerOptions = {}): TickwireServer {
   const uWS = uws();
@@ -192,6 +205,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     cors,
     connections,
     keepAliveNeedsCredential: !isOpen(auth),
+    candleCacheBytes: candleCacheBytes(options.candleCacheBytes),
   });
 
   let listenSocket: us_listen_socket | null = null;

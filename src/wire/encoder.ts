@@ -45,6 +45,9 @@ const INITIAL_BUFFER = 1024;
 
 const LEVEL_CODE: Readonly<Record<string, AlertLevel>> = { info: AlertLevel.Info, warning: AlertLevel.Warning, critical: AlertLevel.Critical };
 
+/** Bytes of one Bar struct (schema/bar.fbs), as a vector of bars lays them out. */
+export const BAR_STRUCT_BYTES = FbsBar.sizeOf();
+
 /** Float64 fields of a bar kept per collected bar: the record's OPEN_TIME..REVISION, then closed, gapped, source. */
 const COLLECTED_FIELDS = 17;
 
@@ -340,6 +343,36 @@ export class FbsEncoder {
     Candles.addCandles(b, vec);
     const root = Candles.endCandles(b);
     Candles.finishCandlesBuffer(b, root);
+    return b.asUint8Array();
+  }
+
+  /**
+   * The same body as `candles`, from bars already laid out as Bar structs
+   * (ready-candles.ts keeps them per closed bar): `fill(dst, at)` writes the
+   * `count` structs, oldest first, as `count × BAR_STRUCT_BYTES` bytes at
+   * `dst[at..]`.
+   */
+  candlesFromStructs(exchange: string, symbol: string, timeframe: string, count: number, fill: (dst: Uint8Array, at: number) => void): Uint8Array {
+    const b = this.#start();
+    const ex = b.createString(exchange);
+    const sy = b.createString(symbol);
+    const tf = b.createString(timeframe);
+    const size = count * BAR_STRUCT_BYTES;
+    b.startVector(BAR_STRUCT_BYTES, count, 8);
+    // What the Builder's own createByteVector does: take `size` bytes below its free-space mark
+    // (`space`, not in its typings) and copy into them; startVector has made the room, aligned.
+    const room = b as unknown as { space: number };
+    room.space -= size;
+    const bb = b.dataBuffer();
+    bb.setPosition(room.space);
+    fill(bb.bytes(), room.space);
+    const vec = b.endVector();
+    Candles.startCandles(b);
+    Candles.addExchange(b, ex);
+    Candles.addSymbol(b, sy);
+    Candles.addTimeframe(b, tf);
+    Candles.addCandles(b, vec);
+    Candles.finishCandlesBuffer(b, Candles.endCandles(b));
     return b.asUint8Array();
   }
 

@@ -38,6 +38,11 @@ export const SIDE_CODE: Readonly<Record<string, Side>> = { buy: Side.Buy, sell: 
 
 /** Byte offsets inside the Bar struct (schema/bar.fbs; the generated accessors read the same). */
 const BAR_DOUBLES = 14; // open_time .. revision, 8 bytes each from offset 0
+/** The record field of each of those doubles, in struct order. */
+const STRUCT_DOUBLES = [
+  F.OPEN_TIME, F.CLOSE_TIME, F.OPEN, F.HIGH, F.LOW, F.CLOSE, F.VOLUME,
+  F.QUOTE_VOLUME, F.BUY_VOLUME, F.SELL_VOLUME, F.TRADES, F.VWAP, F.SPREAD, F.REVISION,
+] as const;
 const BAR_CLOSED = 112;
 const BAR_GAPPED = 113;
 const BAR_SOURCE = 114;
@@ -196,25 +201,20 @@ export class BarTemplate {
   /** This channel's message for the bar record at `o` of `rec`, at `seq` (the template's own bytes, overwritten by its next write). */
   write(seq: number, rec: Float64Array, o: number): Uint8Array {
     const v = this.view;
-    const at = this.bar;
     v.setFloat64(this.seq, seq, LE);
-    v.setFloat64(at, rec[o + F.OPEN_TIME]!, LE);
-    v.setFloat64(at + 8, rec[o + F.CLOSE_TIME]!, LE);
-    v.setFloat64(at + 16, rec[o + F.OPEN]!, LE);
-    v.setFloat64(at + 24, rec[o + F.HIGH]!, LE);
-    v.setFloat64(at + 32, rec[o + F.LOW]!, LE);
-    v.setFloat64(at + 40, rec[o + F.CLOSE]!, LE);
-    v.setFloat64(at + 48, rec[o + F.VOLUME]!, LE);
-    v.setFloat64(at + 56, rec[o + F.QUOTE_VOLUME]!, LE);
-    v.setFloat64(at + 64, rec[o + F.BUY_VOLUME]!, LE);
-    v.setFloat64(at + 72, rec[o + F.SELL_VOLUME]!, LE);
-    v.setFloat64(at + 80, rec[o + F.TRADES]!, LE);
-    v.setFloat64(at + 88, rec[o + F.VWAP]!, LE);
-    v.setFloat64(at + 96, rec[o + F.SPREAD]!, LE);
-    v.setFloat64(at + (BAR_DOUBLES - 1) * 8, rec[o + F.REVISION]!, LE);
-    v.setUint8(at + BAR_CLOSED, rec[o + F.CLOSED] === 1 ? 1 : 0);
-    v.setUint8(at + BAR_GAPPED, rec[o + F.GAPPED] === 1 ? 1 : 0);
-    v.setUint8(at + BAR_SOURCE, rec[o + F.SOURCE] === RecordBarSource.BACKFILL ? BarSource.Backfill : BarSource.Live);
+    writeBarStruct(v, this.bar, rec, o);
     return this.bytes;
   }
+}
+
+/**
+ * Write the bar record at `o` of `rec` as a Bar struct (schema/bar.fbs) at
+ * byte `at` of `v`: the one place the struct's bytes are laid out by hand
+ * (live messages patch it in place; ready candles keep it per bar).
+ */
+export function writeBarStruct(v: DataView, at: number, rec: Float64Array, o: number): void {
+  for (let i = 0; i < BAR_DOUBLES; i++) v.setFloat64(at + i * 8, rec[o + STRUCT_DOUBLES[i]!]!, LE);
+  v.setUint8(at + BAR_CLOSED, rec[o + F.CLOSED] === 1 ? 1 : 0);
+  v.setUint8(at + BAR_GAPPED, rec[o + F.GAPPED] === 1 ? 1 : 0);
+  v.setUint8(at + BAR_SOURCE, rec[o + F.SOURCE] === RecordBarSource.BACKFILL ? BarSource.Backfill : BarSource.Live);
 }

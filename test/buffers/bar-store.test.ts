@@ -18,7 +18,7 @@ describe('BarSeries', () => {
   it('reserves fixed memory at allocation and reports it', () => {
     const sab = BarSeries.allocate(1000);
     expect(sab.byteLength).toBe(BarSeries.byteLength(1000));
-    expect(sab.byteLength).toBe(128 + 1001 * BAR_FIELDS * 8);
+    expect(sab.byteLength).toBe(128 + 1001 * BAR_FIELDS * 8 + 1000 * 4);
     const store = new BarStore();
     store.create('binance:BTCUSDT:1m', 1000);
     store.create('binance:BTCUSDT:5m', 10);
@@ -55,6 +55,35 @@ describe('BarSeries', () => {
     expect(s.bars().map((b) => b.openTime)).toEqual([2000, 2500, 3000, 4000]);
     s.putClosed(bar(500, 1), 0); // older than everything a full ring holds: ignored
     expect(s.bars().map((b) => b.openTime)).toEqual([2000, 2500, 3000, 4000]);
+  });
+
+  it('stamps each closed slot it writes; a visit tells slot and stamp, the forming bar none', () => {
+    const s = new BarSeries(BarSeries.allocate(4));
+    const stamps = (): Map<number, [number, number]> => {
+      const out = new Map<number, [number, number]>();
+      s.visit({ begin: () => out.clear(), onBar: (buf, off, slot, stamp) => void out.set(buf[off + F.OPEN_TIME]!, [slot, stamp]) });
+      return out;
+    };
+    for (const t of [1000, 2000, 4000]) s.putClosed(bar(t, t), 0);
+    s.setForming(bar(5000, 5, false), 0);
+    const first = stamps();
+    expect(first.get(5000)).toEqual([-1, 0]);
+    expect(new Set([1000, 2000, 4000].map((t) => first.get(t)![1])).size).toBe(3); // one write each, one stamp each
+    for (const t of [1000, 2000, 4000]) expect(first.get(t)![1] % 2).toBe(1);
+
+    s.putClosed(bar(2000, 7, true, 1), 0); // amended in place: only its stamp moves
+    const amended = stamps();
+    expect(amended.get(2000)![0]).toBe(first.get(2000)![0]);
+    expect(amended.get(2000)![1]).not.toBe(first.get(2000)![1]);
+    expect(amended.get(1000)).toEqual(first.get(1000));
+    expect(amended.get(4000)).toEqual(first.get(4000));
+
+    s.putClosed(bar(3000, 9), 0); // inserted in order: the bar after it shifts to another slot, stamped anew
+    const inserted = stamps();
+    expect(inserted.get(1000)).toEqual(first.get(1000));
+    expect(inserted.get(2000)).toEqual(amended.get(2000));
+    expect(inserted.get(3000)![1]).toBe(inserted.get(4000)![1]);
+    expect(inserted.get(4000)![1]).not.toBe(first.get(4000)![1]);
   });
 
   it('answers start, end and limit; the limit counts the forming bar', () => {

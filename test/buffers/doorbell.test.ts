@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Doorbell } from '../../src/buffers/doorbell.ts';
+import { firstMessage, startWorker } from '../support/worker.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,5 +63,55 @@ describe('Doorbell', () => {
     await sleep(30); // this timer fires only if the listener yields
     await listener.stop();
     expect(drains).toBeGreaterThan(10);
+  });
+  it('reports, per drain after rings, the wait from the first of them to the drain', async () => {
+    const sab = Doorbell.allocate();
+    const bell = new Doorbell(sab);
+    const waits: number[] = [];
+    let drains = 0;
+    const listener = bell.listen(() => drains++, (us) => waits.push(us));
+    await eventually(() => drains === 1);
+    expect(waits).toEqual([]); // the first drain follows no ring
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    bell.ring();
+    busy(20); // this thread is the consumer: it cannot drain before this returns
+    bell.ring(); // a second ring before the drain: the wait still counts from the first
+    busy(10);
+    await eventually(() => drains === 2);
+    expect(waits.length).toBe(1);
+    expect(waits[0]!).toBeGreaterThanOrEqual(30_000);
+    expect(waits[0]!).toBeLessThan(60_000_000);
+    bell.ring();
+    await eventually(() => drains === 3);
+    expect(waits.length).toBe(2); // a new first ring after the drain took the last
+    await listener.stop();
+  });
+  it('loses no wake-up from a producer thread that notifies only a parked consumer', async () => {
+    // Rings land while the consumer drains, yields and sleeps: a lost wake-up leaves the last
+    // items unread (no later ring comes to rescue them), and the wait below times out.
+    for (const seed of [1, 2, 3]) {
+      const sab = Doorbell.allocate();
+      const published = new SharedArrayBuffer(4);
+      const items = new Int32Array(published);
+      const count = 5_000;
+      let taken = 0;
+      let drains = 0;
+      const listener = new Doorbell(sab).listen(() => {
+        drains++;
+        taken = Atomics.load(items, 0);
+      });
+      const worker = startWorker(new URL('../workers/doorbell-ringer.ts', import.meta.url), { doorbell: sab, published, count, seed });
+      try {
+        await firstMessage<{ type: 'done' }>(worker);
+        await eventually(() => taken === count, 20_000);
+        expect(drains).toBeGreaterThan(1);
+      } finally {
+        await listener.stop();
+        await worker.terminate();
+      }
+    }
   });
 });

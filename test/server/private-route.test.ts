@@ -46,6 +46,7 @@ async function serve(auth: AuthConfig, corsConfig: CorsConfig): Promise<Served> 
     rateLimiter: undefined,
     connections: new ConnectionLimits(connectionCaps({}, undefined)),
     keepAliveNeedsCredential: false,
+    candleCacheBytes: 0,
     cors,
   };
   const answer = (what: string) => (_req: unknown, who: { name: string }) => ({ status: 200, body: JSON.stringify({ what, who: who.name }) });

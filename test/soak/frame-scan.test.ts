@@ -4,7 +4,8 @@
  * test rather than silently blinding the soak.
  */
 import { describe, expect, it } from 'vitest';
-import { MessageType, messageType, readSeq, readTradeId } from '../../bench/load/frame-scan.ts';
+import { MessageType, messageType, readExchangeTradeId, readSeq, readTradeId } from '../../bench/load/frame-scan.ts';
+import { tradeFrame } from '../../bench/frames.ts';
 import { BAR_FIELDS, BarField, readBar } from '../../src/model/records.ts';
 import {
   barMessage,
@@ -71,5 +72,17 @@ describe('soak frame scan', () => {
     expect(messageType(frame(''))).toBe(MessageType.OTHER);
     expect(readSeq(frame('{"type":"trade","seq":x}'))).toBeNaN();
     expect(readSeq(frame('{"type":"trade"}'))).toBeNaN();
+  });
+  it('reads the trade id of an exchange frame forwarded unchanged (the floor relay), and only of one', () => {
+    const text = tradeFrame('btcusdt@trade', 'BTCUSDT', 1723161255343, 3_735_683_259, '61837.63000000', '0.02000000', 1723161255342, true);
+    const buf = frame(text);
+    expect(messageType(buf)).toBe(MessageType.OTHER);
+    expect(readExchangeTradeId(buf)).toBe(3_735_683_259);
+    expect((JSON.parse(text) as { data: { t: number } }).data.t).toBe(3_735_683_259);
+    const padded = frame('xx' + text + 'yy');
+    expect(readExchangeTradeId(padded, 2, padded.length - 2)).toBe(3_735_683_259);
+    const tickwireTrade = tradeMessage(trades, 1, { exchange: 'binance', symbol: 'BTCUSDT', tradeId: 7, price: 1, size: 1, side: 'buy', ts: 1, recvTs: 1 });
+    expect(readExchangeTradeId(frame(tickwireTrade))).toBeNaN();
+    expect(readExchangeTradeId(frame('{"result":null,"id":1}'))).toBeNaN();
   });
 });

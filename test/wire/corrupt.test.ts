@@ -5,7 +5,7 @@
  */
 import { Builder, ByteBuffer } from 'flatbuffers';
 import { describe, expect, it } from 'vitest';
-import type { BarVisitor } from '../../src/buffers/bar-store.ts';
+import { NO_SLOT, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { TickwireError } from '../../src/errors.ts';
 import { BAR_FIELDS } from '../../src/model/records.ts';
 import { FbsEncoder, decodeCandles, decodeMessage } from '../../src/wire/fbs.ts';
@@ -22,7 +22,7 @@ function bars(n: number): (v: BarVisitor) => number {
   for (let i = 0; i < buf.length; i++) buf[i] = i % BAR_FIELDS === 13 && i % 3 === 0 ? NaN : i * 1.5;
   return (v) => {
     v.begin();
-    for (let i = 0; i < n; i++) v.onBar(buf, i * BAR_FIELDS);
+    for (let i = 0; i < n; i++) v.onBar(buf, i * BAR_FIELDS, NO_SLOT, 0);
     return n;
   };
 }

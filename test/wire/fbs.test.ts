@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { QuoteEvent, TradeEvent } from '../../src/model/events.ts';
-import type { BarVisitor } from '../../src/buffers/bar-store.ts';
+import { NO_SLOT, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { TickwireError } from '../../src/errors.ts';
 import { BAR_FIELDS, writeBar, type Bar } from '../../src/model/records.ts';
 import {
@@ -74,7 +74,7 @@ function records(bars: readonly Bar[]): { buf: Float64Array; visit: (v: BarVisit
   bars.forEach((b, i) => writeBar(b, buf, i * BAR_FIELDS));
   const visit = (v: BarVisitor): number => {
     v.begin();
-    for (let i = 0; i < bars.length; i++) v.onBar(buf, i * BAR_FIELDS);
+    for (let i = 0; i < bars.length; i++) v.onBar(buf, i * BAR_FIELDS, NO_SLOT, 0);
     return bars.length;
   };
   return { buf, visit };
@@ -222,8 +222,8 @@ describe('snapshot', () => {
     const { buf, visit } = records(bars);
     const retrying = (v: BarVisitor): number => {
       v.begin();
-      v.onBar(buf, 4 * BAR_FIELDS); // a torn attempt, discarded
-      v.onBar(buf, 3 * BAR_FIELDS);
+      v.onBar(buf, 4 * BAR_FIELDS, NO_SLOT, 0); // a torn attempt, discarded
+      v.onBar(buf, 3 * BAR_FIELDS, NO_SLOT, 0);
       return visit(v);
     };
     expectSame(enc.snapshot(channel, 9, retrying), snapshotJson(channel, 9, visit));
