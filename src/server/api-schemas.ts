@@ -146,7 +146,7 @@ function sharedSchemas(): Record<string, Schema> {
     Latency: record({ p50: number, p90: number, p99: number, p999: number, max: number, count: integer }, 'Percentiles, µs'),
     LatencyReport: {
       type: 'object',
-      description: 'stage (parse, receive_to_publish: per exchange; event_loop_delay: key main) → key → percentiles',
+      description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main) → key → percentiles',
       additionalProperties: { type: 'object', additionalProperties: ref('Latency') },
     },
     ExchangeStatus: report({
