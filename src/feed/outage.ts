@@ -62,9 +62,9 @@ export class OutageRecovery {
       return;
     }
     this.recovery = new GapRecovery(
-      symbols.length,
+      data.slots,
       {
-        fetchPage: (symbol, fromId, fromTs) => groups.adapters[groups.slotOf(symbol)]!.tradesFrom!(restUrl, symbols[symbol]!, fromId, fromTs),
+        fetchPage: (symbol, fromId, fromTs) => groups.adapterOf(symbol)!.tradesFrom!(restUrl, symbols[symbol]!, fromId, fromTs),
         deliver(symbol, t) {
           handler.recvTs = nowMs();
           handler.trade(symbol, t.ts, t.price, t.size, t.side, t.id);
@@ -77,7 +77,7 @@ export class OutageRecovery {
           }
           reports.error(`${symbols[symbol]}: ${error}`);
           const slot = groups.slotOf(symbol);
-          aggregators[symbol]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
+          if (slot >= 0) aggregators[symbol]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
           writer.flush();
           reports.report();
         },
@@ -97,17 +97,17 @@ export class OutageRecovery {
     return (this.recovery?.failures ?? 0) + this.gapsUnfilled;
   }
 
-  /** Connection `slot` (symbols [first, first + count)) went down: the outage starts now. */
-  disconnected(slot: number, first: number, count: number): void {
+  /** Connection `slot` (carrying `symbols`) went down: the outage starts now. */
+  disconnected(slot: number, symbols: readonly number[]): void {
     this.outageStart[slot] = this.exchangeNow();
-    this.recovery?.disconnected(first, count);
+    this.recovery?.disconnected(symbols);
   }
 
   /** It is back: recover the outage's trades, or mark the group's bars over it gapped. */
-  reconnected(slot: number, first: number, count: number): void {
+  reconnected(slot: number, symbols: readonly number[]): void {
     this.outageEnd[slot] = this.exchangeNow();
-    if (this.recovery !== undefined) this.recovery.reconnected(first, count);
-    else this.markGapped(first, count, slot, `${this.exchange} serves no trade history: bars over the outage are marked gapped`);
+    if (this.recovery !== undefined) this.recovery.reconnected(symbols);
+    else this.markGapped(symbols, slot, `${this.exchange} serves no trade history: bars over the outage are marked gapped`);
   }
 
   /** Drop pending recoveries (worker stopping). */
@@ -120,9 +120,9 @@ export class OutageRecovery {
     return nowMs() + this.clock.offsetMs;
   }
 
-  /** Bars of symbols [first, first + count) over connection `slot`'s last outage may miss trades: mark them. */
-  private markGapped(first: number, count: number, slot: number, why: string): void {
-    for (let i = first; i < first + count; i++) this.aggregators[i]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
+  /** Bars of `symbols` over connection `slot`'s last outage may miss trades: mark them. */
+  private markGapped(symbols: readonly number[], slot: number, why: string): void {
+    for (const i of symbols) this.aggregators[i]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
     this.gapsUnfilled++;
     this.reports.error(why);
     this.writer.flush();

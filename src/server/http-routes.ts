@@ -280,8 +280,8 @@ function get(app: TemplatedApp, ctx: HttpContext, pattern: string, shape: ErrorS
 
 // ── request parsing ──────────────────────────────────────────────────────
 
-/** A url-decoded path parameter. */
-function pathParam(req: RouteRequest, index: number, name: string): string {
+/** A url-decoded path parameter (INVALID_PARAMETER when it does not decode). */
+export function pathParam(req: RouteRequest, index: number, name: string): string {
   const raw = req.getParameter(index) ?? '';
   try {
     return decodeURIComponent(raw);

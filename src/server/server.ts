@@ -32,7 +32,8 @@ import { isLoopbackHost, openServerProblem } from '../security/host.ts';
 import { createAuthenticator, isOpen, UnauthorizedError } from './auth.ts';
 import { connectionCaps, ConnectionLimits, readFdLimit, type ConnectionCaps } from './connection-limits.ts';
 import { CorsPolicy } from './cors.ts';
-import { registerHttpRoutes } from './http-routes.ts';
+import { registerAdminRoutes, type Reload } from './admin-routes.ts';
+import { registerHttpRoutes, type HttpContext } from './http-routes.ts';
 import { ServerMetrics } from './metrics.ts';
 import type { Authenticator } from './principal.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -65,6 +66,8 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Open WebSockets per remote address at most. Default: the config's, else a quarter of maxConnections (loopback exempt). */
   maxConnectionsPerAddress?: number;
+  /** What `POST /v1/admin/reload` runs: re-read the config file and apply the difference (the CLI's). Default: none (the route answers 409). */
+  reload?: Reload;
 }
 
 export interface TickwireServer {
@@ -187,7 +190,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
 
   // ── routes (WebSocket first; HTTP ends with the catch-all 404) ──
   app.ws('/v1/stream', stream.behavior);
-  registerHttpRoutes(app, {
+  const http: HttpContext = {
     tickwire,
     metrics,
     onError,
@@ -196,7 +199,9 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     cors,
     connections,
     keepAliveNeedsCredential: !isOpen(auth),
-  });
+  };
+  registerAdminRoutes(app, http, options.reload);
+  registerHttpRoutes(app, http);
 
   let listenSocket: us_listen_socket | null = null;
   let address: { host: string; port: number } | null = null;
