@@ -3,17 +3,21 @@
  * Without --config it uses ./tickwire.yaml when present, else the built-in
  * default (the simulated exchange, offline). Start-up prints the listening
  * address, the exchanges, the memory the config reserves and what storage
- * restored; stored bars are loaded before it listens. SIGINT/SIGTERM close the
+ * restored; stored bars are loaded before it listens. SIGHUP (and
+ * `POST /v1/admin/reload`) re-read the config file and apply its symbol
+ * changes live (docs/operations.md). SIGINT/SIGTERM close the
  * listen socket and connections, stop the workers, flush the bars to storage
  * and exit 0 within 2 s (1 if the stop had to be cut short).
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { refused } from './api/live-checks.ts';
 import { TickwireRuntime } from './api/tickwire.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { formatBytes } from './config/limits.ts';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
+import type { ConfigChange } from './model/events.ts';
 import { TickwireError } from './errors.ts';
 import { TOKEN_USAGE, tokenCommand } from './server/auth.ts';
 import { describeCaps } from './server/connection-limits.ts';
@@ -51,14 +55,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   let config: TickwireConfig;
   let source: string;
+  let file: string | undefined;
+  /** What --host and --port set, set again on each reload. */
+  const overrides: Partial<Pick<TickwireConfig['server'], 'host' | 'port'>> = {};
   try {
-    ({ config, source } = readConfig(args.values.config));
-    if (args.values.host !== undefined) config.server.host = args.values.host;
+    ({ config, source, file } = readConfig(args.values.config));
+    if (args.values.host !== undefined) overrides.host = args.values.host;
     if (args.values.port !== undefined) {
       const port = Number(args.values.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: got ${JSON.stringify(args.values.port)}, expected an integer 0..65535`);
-      config.server.port = port;
+      overrides.port = port;
     }
+    Object.assign(config.server, overrides);
   } catch (err) {
     console.error(`tickwire: ${err instanceof TickwireError || err instanceof Error ? err.message : String(err)}`);
     return 2;
@@ -74,7 +82,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   let server: TickwireServer;
   try {
-    server = createServer(tickwire, { host: config.server.host, port: config.server.port });
+    const reload = file === undefined ? undefined : reloader(tickwire, file, overrides);
+    server = createServer(tickwire, { host: config.server.host, port: config.server.port, reload });
+    onHangup(reload);
   } catch (err) {
     console.error(`tickwire: ${(err as Error).message}`); // e.g. open on a non-loopback --host: auth.allowOpen
     await tickwire.stop();
@@ -154,9 +164,42 @@ async function listenWithRetry(server: TickwireServer): Promise<{ host: string; 
   }
 }
 
-function readConfig(path: string | undefined): { config: TickwireConfig; source: string } {
-  if (path !== undefined) return { config: loadConfigFile(path), source: path };
-  if (existsSync('tickwire.yaml')) return { config: loadConfigFile('tickwire.yaml'), source: './tickwire.yaml' };
-  return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default'), source: 'built-in default (simulated exchange)' };
+function readConfig(path: string | undefined): { config: TickwireConfig; source: string; file: string | undefined } {
+  if (path !== undefined) return { config: loadConfigFile(path), source: path, file: path };
+  if (existsSync('tickwire.yaml')) return { config: loadConfigFile('tickwire.yaml'), source: './tickwire.yaml', file: 'tickwire.yaml' };
+  return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default'), source: 'built-in default (simulated exchange)', file: undefined };
+}
+
+/**
+ * What a reload runs: re-read `file`, with the command line's overrides
+ * applied again, and apply it (CHANGE_REFUSED, naming the problems, when the
+ * file no longer validates or differs in what needs a restart).
+ */
+function reloader(tickwire: TickwireRuntime, file: string, overrides: Partial<Pick<TickwireConfig['server'], 'host' | 'port'>>): () => ConfigChange[] {
+  return () => {
+    let next: TickwireConfig;
+    try {
+      next = loadConfigFile(file);
+    } catch (err) {
+      throw refused(`${file} does not load: ${(err as Error).message}`);
+    }
+    Object.assign(next.server, overrides);
+    return tickwire.applyConfig(next);
+  };
+}
+
+/** SIGHUP: reload, logging what changed or why nothing did (the process keeps running either way). */
+function onHangup(reload: (() => ConfigChange[]) | undefined): void {
+  process.on('SIGHUP', () => {
+    if (reload === undefined) {
+      console.error('tickwire: SIGHUP: started from the built-in default, no config file to re-read');
+      return;
+    }
+    try {
+      console.log(`tickwire: SIGHUP: ${reload().length} change(s) applied`);
+    } catch (err) {
+      console.error(`tickwire: SIGHUP: ${(err as Error).message}`);
+    }
+  });
 }
 

@@ -30,6 +30,7 @@ import { ConfigError, parseConfig } from '../config/load.ts';
 import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
 import type { PersistedSeries } from '../storage/persister.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
+import { diffConfig } from './config-diff.ts';
 import { checkExchangesFit, checkSymbolName, refused } from './live-checks.ts';
 import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
 import { backfill } from '../backfill/backfill.ts';
@@ -225,12 +226,44 @@ export class TickwireRuntime implements Tickwire {
     const ex = this.exchangeFor(exchange);
     checkSymbolName(symbol);
     if (ex.live.includes(symbol)) throw refused(`${symbol} is already fed on ${exchange}`);
-    let index = ex.native.indexOf(symbol);
-    if (index < 0 && ex.native.length >= ex.slots) {
-      throw refused(`${exchange} has used all ${ex.slots} symbol slots reserved at start (configured symbols plus as many again, at least 256); restart to reserve more`);
-    }
+    this.checkSlots(ex, [symbol]);
     const cfg = this.config.exchanges[exchange]!;
     checkExchangesFit(this.config, { ...this.config.exchanges, [exchange]: { ...cfg, symbols: [...ex.live, symbol] } }, this.options);
+    return this.feedSymbol(ex, symbol);
+  }
+
+  /**
+   * Apply a re-read config (`POST /v1/admin/reload`, SIGHUP): its symbol
+   * lists, live, removals first (config-diff.ts says what else is refused).
+   * Checked whole before anything changes. Returns the changes, in order.
+   */
+  applyConfig(next: TickwireConfig): ConfigChange[] {
+    const diffs = diffConfig(this.config, next);
+    for (const d of diffs) {
+      const ex = this.exchangeFor(d.exchange);
+      this.checkSlots(ex, d.add);
+      for (const symbol of d.add) checkSymbolName(symbol);
+    }
+    checkExchangesFit(this.config, next.exchanges, this.options);
+    const changes: ConfigChange[] = [];
+    for (const d of diffs) for (const symbol of d.remove) changes.push(this.unfeedSymbol(this.exchangeFor(d.exchange), symbol));
+    for (const d of diffs) for (const symbol of d.add) changes.push(this.feedSymbol(this.exchangeFor(d.exchange), symbol));
+    if (changes.length === 0) logChange('reload: the config file matches the running config; nothing to change');
+    return changes;
+  }
+
+  /** Throws CHANGE_REFUSED when `symbols` need more new slots than `ex` has left. */
+  private checkSlots(ex: ExchangeRuntime, symbols: readonly string[]): void {
+    const needed = symbols.filter((s) => !ex.native.includes(s)).length;
+    if (ex.native.length + needed > ex.slots) {
+      throw refused(`${ex.name} has ${ex.slots - ex.native.length} of the ${ex.slots} symbol slots reserved at start left, ${needed} needed (configured symbols plus as many again, at least 256); restart to reserve more`);
+    }
+  }
+
+  /** Feed `symbol` on `ex` (checked already): a new slot with its series restored, or its old slot again. */
+  private feedSymbol(ex: ExchangeRuntime, symbol: string): ConfigChange {
+    const exchange = ex.name;
+    let index = ex.native.indexOf(symbol);
     const nTf = this.config.timeframes.length;
     let restored = 0;
     if (index < 0) {
@@ -262,11 +295,17 @@ export class TickwireRuntime implements Tickwire {
   removeSymbol(exchange: string, symbol: string): ConfigChange {
     const ex = this.exchangeFor(exchange);
     const native = ex.symbols.resolve(symbol)?.native;
-    const index = native === undefined ? -1 : ex.native.indexOf(native);
     if (native === undefined || !ex.live.includes(native)) {
       throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not fed on ${exchange}`);
     }
-    if (ex.live.length === 1) throw refused(`${native} is the last symbol of ${exchange}: remove the exchange instead`);
+    if (ex.live.length === 1) throw refused(`${native} is the last symbol of ${exchange}; an exchange needs at least one`);
+    return this.unfeedSymbol(ex, native);
+  }
+
+  /** Stop feeding `native` on `ex` (checked already); its slot and series stay. */
+  private unfeedSymbol(ex: ExchangeRuntime, native: string): ConfigChange {
+    const exchange = ex.name;
+    const index = ex.native.indexOf(native);
     ex.retired.push(index);
     ex.live.splice(ex.live.indexOf(native), 1);
     ex.supervisor?.command({ type: 'removeSymbol', index });
