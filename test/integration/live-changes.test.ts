@@ -6,6 +6,9 @@
  * another removed, while a subscriber of an untouched symbol must see every
  * trade with no seq gap, no `gap` notice and no missing trade id.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTickwire } from '../../src/api/tickwire.ts';
@@ -129,6 +132,32 @@ describe('live changes under load', () => {
     const again = await subscriber(wsUrl, ['trades:binance:SIMB']);
     expect(again.find((m) => m.type === 'error')).toMatchObject({ code: 'SYMBOL_NOT_FOUND' });
   }, 120_000);
+});
+
+describe('a symbol added live', () => {
+  it('starts from its bars in storage, written by an earlier run that fed it', async () => {
+    venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMC'], rate: 50, seed: 3 });
+    const { url } = await venue.start();
+    const storage = { path: path.join(mkdtempSync(path.join(tmpdir(), 'tickwire-live-')), 'bars'), flushMs: 50 };
+    const config = (symbols: string[]) => ({ timeframes: ['1s'], storage, exchanges: { binance: { url, symbols } } });
+    const first = createTickwire(config(['SIMA', 'SIMC']), { statusMs: 200, tickMs: 50 });
+    tickwire = first;
+    await first.start();
+    await until(() => first.bars('binance', 'SIMC', '1s', { closed: true }).length >= 3, 30_000, 'closed SIMC bars');
+    await first.stop();
+    const stored = first.bars('binance', 'SIMC', '1s', { closed: true }).map((b) => b.openTime);
+
+    const second = createTickwire(config(['SIMA']), { statusMs: 200, tickMs: 50 });
+    tickwire = second;
+    await second.start();
+    expect(() => second.bars('binance', 'SIMC', '1s')).toThrow(/not configured/);
+    const change = second.addSymbol('binance', 'SIMC');
+    expect(change).toMatchObject({ action: 'symbol_added', symbol: 'SIMC', restoredBars: stored.length });
+    const restored = second.bars('binance', 'SIMC', '1s', { closed: true }).map((b) => b.openTime);
+    expect(restored).toEqual(stored);
+    // And it carries on from there with live bars.
+    await until(() => second.bars('binance', 'SIMC', '1s', { closed: true }).length > stored.length + 1, 30_000, 'live SIMC bars after the restored ones');
+  }, 90_000);
 });
 
 describe('admin routes refuse what they must', () => {
