@@ -5,6 +5,33 @@
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 
 const error = { $ref: '#/components/responses/Error' };
+const exchangeParam = { name: 'exchange', in: 'path', required: true, schema: { type: 'string' } };
+
+/** A live change (admin-routes.ts): private, needs the admin scope; answers the changes applied, or why none was. */
+function adminOperation(summary: string, parameters: unknown[]): { summary: string; parameters: unknown[]; responses: Record<string, unknown> } {
+  const change = {
+    type: 'object',
+    properties: {
+      action: { enum: ['symbol_added', 'symbol_removed', 'exchange_added', 'exchange_removed'] },
+      exchange: { type: 'string' },
+      symbol: { type: ['string', 'null'] },
+      restoredBars: { ...integer, description: 'Closed bars loaded from storage for what was added' },
+      ts: { ...integer, description: 'When it was applied, epoch ms' },
+    },
+    required: ['action', 'exchange', 'symbol', 'restoredBars', 'ts'],
+  };
+  return {
+    summary: `${summary}. Needs a credential with the admin scope (token scopes: [admin], JWT "scope": "admin") and Content-Type: application/json; refused on an open server.`,
+    parameters,
+    responses: {
+      '200': json({ type: 'object', properties: { applied: { type: 'array', items: change } }, required: ['applied'] }, 'The changes applied, in order'),
+      '400': error,
+      '403': json({ $ref: '#/components/schemas/Error' }, 'The credential lacks the admin scope (FORBIDDEN)'),
+      '404': error,
+      '409': json({ $ref: '#/components/schemas/Error' }, 'Refused whole, nothing changed (CHANGE_REFUSED): the message says why'),
+    },
+  };
+}
 const number = { type: 'number' };
 const integer = { type: 'integer' };
 const nullableNumber = { type: ['number', 'null'] };
@@ -144,6 +171,13 @@ function document(): object {
           },
         },
       },
+      '/v1/admin/exchanges/{exchange}/symbols/{symbol}': {
+        post: adminOperation('Feed one more symbol on a running exchange, live; the other symbols are not touched (docs/operations.md)', [exchangeParam, symbolParam]),
+        delete: adminOperation('Stop feeding a symbol, live: its channels get a last {"type":"closed","reason":"removed"}; its history stays queryable', [exchangeParam, symbolParam]),
+      },
+      '/v1/admin/reload': {
+        post: adminOperation('Re-read the config file and apply its symbol changes live (as SIGHUP does); anything else that differs refuses the reload whole', []),
+      },
       '/metrics': {
         get: {
           summary: 'Prometheus metrics',
@@ -245,6 +279,7 @@ function document(): object {
                   enum: [
                     'EXCHANGE_NOT_FOUND', 'SYMBOL_NOT_FOUND', 'INVALID_TIMEFRAME', 'INVALID_PARAMETER',
                     'EXCHANGE_NOT_RUNNING', 'INTERNAL_ERROR', 'NOT_FOUND', 'UNAUTHORIZED', 'RATE_LIMITED', 'TOO_MANY_CONNECTIONS',
+                    'FORBIDDEN', 'CHANGE_REFUSED',
                   ],
                 },
                 message: { type: 'string' },
