@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createTickwire } from '../../src/api/tickwire.ts';
+import { createTickwire, type TickwireRuntime } from '../../src/api/tickwire.ts';
 import type { Tickwire } from '../../src/api/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
 import { createServer, type TickwireServer } from '../../src/server/server.ts';
@@ -157,6 +157,37 @@ describe('a symbol added live', () => {
     expect(restored).toEqual(stored);
     // And it carries on from there with live bars.
     await until(() => second.bars('binance', 'SIMC', '1s', { closed: true }).length > stored.length + 1, 30_000, 'live SIMC bars after the restored ones');
+  }, 90_000);
+});
+
+describe('live changes survive a worker restart', () => {
+  it('a restarted worker feeds the added symbol and not the removed one, from the same slots', async () => {
+    venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMB', 'SIMC'], rate: 100, seed: 5 });
+    const { url } = await venue.start();
+    const tw = createTickwire({ timeframes: ['1s'], exchanges: { binance: { url, symbols: ['SIMA', 'SIMB'] } } }, {
+      statusMs: 100,
+      tickMs: 50,
+      supervisor: { restartDelayMs: 20 },
+    }) as TickwireRuntime;
+    tickwire = tw;
+    const seen = new Map<string, number>();
+    tw.on('trade', (t) => seen.set(t.symbol, (seen.get(t.symbol) ?? 0) + 1));
+    await tw.start();
+    const v = venue;
+    await until(() => v.server.subscriptions().some((s) => s.includes('simb@trade')), 20_000, 'the worker to subscribe');
+    tw.addSymbol('binance', 'SIMC');
+    tw.removeSymbol('binance', 'SIMB');
+    await until(() => (seen.get('SIMC') ?? 0) > 20, 20_000, 'SIMC trades');
+
+    tw.injectWorkerFault('binance', 'crash');
+    await until(() => tw.status().exchanges['binance']!.restarts === 1, 20_000, 'the restart');
+    await until(() => v.server.subscriptions().some((s) => s.includes('simc@trade')), 20_000, 'the new worker to subscribe');
+    expect(v.server.subscriptions().flat().filter((s) => s.endsWith('@trade')).sort()).toEqual(['sima@trade', 'simc@trade']);
+    const before = seen.get('SIMC')!;
+    seen.delete('SIMB');
+    await until(() => seen.get('SIMC')! > before + 20, 20_000, 'SIMC trades after the restart');
+    expect(seen.get('SIMB')).toBeUndefined();
+    expect(Object.keys(tw.symbols()['binance']!)).toEqual(['SIMA', 'SIMC']);
   }, 90_000);
 });
 
