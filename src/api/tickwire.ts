@@ -142,6 +142,9 @@ export class TickwireRuntime implements Tickwire {
   private readonly storage: RuntimeStorage;
   /** Exceptions thrown by user event handlers (they never stop the pump). */
   handlerErrors = 0;
+  /** Live changes applied, by action, and refused, since start (`tickwire_live_changes_total`). */
+  private readonly changesApplied = new Map<ConfigChangeAction, number>();
+  private changesRefused = 0;
 
   constructor(config: TickwireConfig, options: RuntimeOptions = {}) {
     this.config = config;
@@ -165,6 +168,7 @@ export class TickwireRuntime implements Tickwire {
       backfilledBars: () => this.storage.report.backfilled,
       handlerErrors: () => this.handlerErrors,
       eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
+      liveChanges: () => ({ applied: this.changesApplied, refused: this.changesRefused }),
     });
   }
 
@@ -223,6 +227,10 @@ export class TickwireRuntime implements Tickwire {
    * the worker told; the other symbols are not touched.
    */
   addSymbol(exchange: string, symbol: string): ConfigChange {
+    return this.counted(() => this.checkedAdd(exchange, symbol));
+  }
+
+  private checkedAdd(exchange: string, symbol: string): ConfigChange {
     const ex = this.exchangeFor(exchange);
     checkSymbolName(symbol);
     if (ex.live.includes(symbol)) throw refused(`${symbol} is already fed on ${exchange}`);
@@ -238,6 +246,10 @@ export class TickwireRuntime implements Tickwire {
    * Checked whole before anything changes. Returns the changes, in order.
    */
   applyConfig(next: TickwireConfig): ConfigChange[] {
+    return this.counted(() => this.checkedApply(next));
+  }
+
+  private checkedApply(next: TickwireConfig): ConfigChange[] {
     const diffs = diffConfig(this.config, next);
     for (const d of diffs) {
       const ex = this.exchangeFor(d.exchange);
@@ -293,6 +305,20 @@ export class TickwireRuntime implements Tickwire {
    * an exchange cannot go (remove the exchange instead).
    */
   removeSymbol(exchange: string, symbol: string): ConfigChange {
+    return this.counted(() => this.checkedRemove(exchange, symbol));
+  }
+
+  /** Run a live change, counting it when it is refused (CHANGE_REFUSED). */
+  private counted<T>(change: () => T): T {
+    try {
+      return change();
+    } catch (err) {
+      if (err instanceof TickwireError && err.code === ErrorCode.CHANGE_REFUSED) this.changesRefused++;
+      throw err;
+    }
+  }
+
+  private checkedRemove(exchange: string, symbol: string): ConfigChange {
     const ex = this.exchangeFor(exchange);
     const native = ex.symbols.resolve(symbol)?.native;
     if (native === undefined || !ex.live.includes(native)) {
@@ -315,6 +341,7 @@ export class TickwireRuntime implements Tickwire {
   /** Log and emit an applied change. */
   private changed(action: ConfigChangeAction, exchange: string, symbol: string | null, restoredBars: number): ConfigChange {
     const change: ConfigChange = { action, exchange, symbol, restoredBars, ts: Date.now() };
+    this.changesApplied.set(action, (this.changesApplied.get(action) ?? 0) + 1);
     const what = symbol === null ? exchange : `${exchange} ${symbol}`;
     logChange(`${action.replace('_', ' ')}: ${what}${restoredBars > 0 ? ` (${restoredBars} bars restored from storage)` : ''}`);
     this.emit(this.handlers.change, change);

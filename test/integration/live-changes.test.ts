@@ -218,6 +218,10 @@ describe('admin routes refuse what they must', () => {
     const last = await admin(base, 'DELETE', '/v1/admin/exchanges/binance/symbols/SIMB');
     expect(last.status).toBe(409);
     expect(((await last.json()) as Msg).error.message).toContain('last symbol');
+    // Counted: the duplicate and the last symbol were refused (a bad name or an unknown one is not a change).
+    const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${READER}` } })).text();
+    expect(metrics).toContain('tickwire_live_changes_total{action="refused"} 2');
+    expect(metrics).toContain('tickwire_live_changes_total{action="symbol_removed"} 1');
   }, 60_000);
 
   it('refuses the admin routes on an open server', async () => {
