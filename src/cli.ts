@@ -5,12 +5,15 @@
  * Without --config it uses ./tickwire.yaml when present, else the built-in
  * default (the simulated exchange, offline). Start-up prints the listening
  * address, the exchanges, the memory the config reserves and what storage
- * restored; stored bars are loaded before it listens. SIGINT/SIGTERM close the
+ * restored; stored bars are loaded before it listens. SIGHUP (and
+ * `POST /v1/admin/reload`) re-read the config file and apply its symbol
+ * changes live (docs/operations.md). SIGINT/SIGTERM close the
  * listen socket and connections, stop the workers, flush the bars to storage
  * and exit 0 within 2 s (1 if the stop had to be cut short). Exit code 2: the
  * command line or the config is wrong.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { refused } from './api/live-checks.ts';
 import { TickwireRuntime } from './api/tickwire.ts';
 import { readCommandLine, UsageError, type CommandLine } from './cli/args.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
@@ -18,6 +21,7 @@ import { formatBytes } from './config/limits.ts';
 import { chosenEnvironment } from './config/environments.ts';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import type { TickwireConfig } from './config/types.ts';
+import type { ConfigChange } from './model/events.ts';
 import { TickwireError } from './errors.ts';
 import { LOG_LEVELS } from './log/levels.ts';
 import { createLogger, type Logger } from './log/logger.ts';
@@ -79,10 +83,14 @@ export async function main(argv: string[]): Promise<number> {
 async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<number> {
   let config: TickwireConfig;
   let source: string;
+  let file: string | undefined;
+  /** What --host and --port set, set again on each reload. */
+  const overrides: Partial<Pick<TickwireConfig['server'], 'host' | 'port'>> = {};
   try {
-    ({ config, source } = readConfig(args.config, args.env));
-    if (args.host !== undefined) config.server.host = args.host;
-    if (args.port !== undefined) config.server.port = args.port;
+    ({ config, source, file } = readConfig(args.config, args.env));
+    if (args.host !== undefined) overrides.host = args.host;
+    if (args.port !== undefined) overrides.port = args.port;
+    Object.assign(config.server, overrides);
   } catch (err) {
     console.error(`tickwire: ${err instanceof TickwireError || err instanceof Error ? err.message : String(err)}`);
     return 2;
@@ -121,7 +129,9 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
   }
   let server: TickwireServer;
   try {
-    server = createServer(tickwire, { host: config.server.host, port: config.server.port });
+    const reload = file === undefined ? undefined : reloader(tickwire, file, args.env, overrides);
+    server = createServer(tickwire, { host: config.server.host, port: config.server.port, reload });
+    onHangup(reload, log);
   } catch (err) {
     console.error(`tickwire: ${(err as Error).message}`); // e.g. open on a non-loopback --host: auth.allowOpen
     await tickwire.stop();
@@ -199,12 +209,51 @@ async function listenWithRetry(server: TickwireServer, log: Logger): Promise<{ h
   }
 }
 
-/** The config file (or the built-in default) with environment `env` (else TICKWIRE_ENV) applied, and how to name it at start-up. */
-function readConfig(path: string | undefined, env: string | undefined): { config: TickwireConfig; source: string } {
+/** The config file (or the built-in default) with environment `env` (else TICKWIRE_ENV) applied, how to name it at start-up, and the file a reload re-reads. */
+function readConfig(path: string | undefined, env: string | undefined): { config: TickwireConfig; source: string; file: string | undefined } {
   const name = chosenEnvironment(env, process.env);
   const suffix = name === undefined ? '' : `, environment ${name}`;
-  if (path !== undefined) return { config: loadConfigFile(path, process.env, env), source: path + suffix };
-  if (existsSync('tickwire.yaml')) return { config: loadConfigFile('tickwire.yaml', process.env, env), source: './tickwire.yaml' + suffix };
-  return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default', process.env, env), source: 'built-in default (simulated exchange)' + suffix };
+  if (path !== undefined) return { config: loadConfigFile(path, process.env, env), source: path + suffix, file: path };
+  if (existsSync('tickwire.yaml')) return { config: loadConfigFile('tickwire.yaml', process.env, env), source: './tickwire.yaml' + suffix, file: 'tickwire.yaml' };
+  return { config: loadConfigText(DEFAULT_CONFIG_YAML, 'built-in default', process.env, env), source: 'built-in default (simulated exchange)' + suffix, file: undefined };
+}
+
+/**
+ * What a reload runs: re-read `file` in the same environment, with the command
+ * line's overrides applied again, and apply it (CHANGE_REFUSED, naming the
+ * problems, when the file no longer validates or differs in what needs a restart).
+ */
+function reloader(
+  tickwire: TickwireRuntime,
+  file: string,
+  env: string | undefined,
+  overrides: Partial<Pick<TickwireConfig['server'], 'host' | 'port'>>,
+): () => ConfigChange[] {
+  return () => {
+    let next: TickwireConfig;
+    try {
+      next = loadConfigFile(file, process.env, env);
+    } catch (err) {
+      throw refused(`${file} does not load: ${(err as Error).message}`);
+    }
+    Object.assign(next.server, overrides);
+    return tickwire.applyConfig(next);
+  };
+}
+
+/** SIGHUP: reload, logging what changed or why nothing did (the process keeps running either way). */
+function onHangup(reload: (() => ConfigChange[]) | undefined, log: Logger): void {
+  process.on('SIGHUP', () => {
+    if (reload === undefined) {
+      log.warn({ event: 'config.reload_refused' }, 'SIGHUP: started from the built-in default, no config file to re-read');
+      return;
+    }
+    try {
+      const changes = reload();
+      log.info({ event: 'config.reloaded', changes: changes.length }, `SIGHUP: ${changes.length} change(s) applied`);
+    } catch (err) {
+      log.warn({ event: 'config.reload_refused', err }, `SIGHUP: ${(err as Error).message}`);
+    }
+  });
 }
 

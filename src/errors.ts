@@ -18,6 +18,10 @@ export const ErrorCode = {
   /** No such route (HTTP). */
   NOT_FOUND: 'NOT_FOUND',
   UNAUTHORIZED: 'UNAUTHORIZED',
+  /** Authenticated, but the credential lacks the scope the route needs (`admin` for /v1/admin/*): HTTP 403. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** A live change (admin route, reload, SIGHUP) that would be invalid: refused whole, nothing changed; the message says why (HTTP 409). */
+  CHANGE_REFUSED: 'CHANGE_REFUSED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   /** The bar database could not be opened or written (full disk, I/O error, permissions, read-only). */
   STORAGE_FAILED: 'STORAGE_FAILED',

@@ -26,6 +26,8 @@ export interface RuntimeReadings {
   eventLoopDelay(): LatencySummary;
   /** Worker ring → main-thread drain, µs (the doorbell's wait). */
   ringWait(): LatencySummary;
+  /** Live changes applied, by action, and refused (CHANGE_REFUSED), since start. */
+  liveChanges(): { applied: ReadonlyMap<string, number>; refused: number };
 }
 
 /** Create the registry of the runtime's metrics; names, help texts and labels are the /metrics contract. */
@@ -145,6 +147,18 @@ export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry
     registers: [registry],
     collect() {
       this.set(readings.storage()?.unflushedBars ?? 0);
+    },
+  });
+  new client.Counter({
+    name: 'tickwire_live_changes_total',
+    help: 'Live changes (admin routes, reload, SIGHUP): applied ones by action, and refused ones (action "refused").',
+    labelNames: ['action'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const { applied, refused } = readings.liveChanges();
+      for (const [action, n] of applied) this.inc({ action }, n);
+      this.inc({ action: 'refused' }, refused);
     },
   });
   new client.Counter({

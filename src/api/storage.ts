@@ -89,6 +89,18 @@ export class RuntimeStorage {
   }
 
   /**
+   * Series added after `open` (a symbol added live), before anything writes
+   * them: their stored bars are loaded now. Returns how many (0 with storage
+   * off or not open).
+   */
+  addLive(series: readonly PersistedSeries[]): number {
+    for (const s of series) this.add(s);
+    const restored = this.persister?.restoreAdded() ?? 0;
+    this.report.restored += restored;
+    return restored;
+  }
+
+  /**
    * Verify and open the database, and load its bars into the series: true
    * when it tried (storage on and not yet open). Throws only for a corrupt
    * database with `onCorrupt: refuse` (StorageError STORAGE_CORRUPT); any

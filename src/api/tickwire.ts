@@ -8,6 +8,14 @@
  * brings up the simulated exchange when configured, one supervised worker per
  * exchange and the pump; `stop` closes them in reverse order.
  *
+ * Live changes (`addSymbol`, `removeSymbol`; docs/operations.md) are checked
+ * first (live-checks.ts) and refused whole when invalid. An added symbol
+ * takes a reserved symbol slot (feed/protocol.ts `symbolSlots`): its series
+ * are allocated, its stored bars restored, then handed to the running worker,
+ * which subscribes it without touching the other symbols. A removed symbol
+ * keeps its slot and its series (its history stays queryable); adding it
+ * again continues them. Each applied change is logged and emitted (`change`).
+ *
  * This file is the wiring; the jobs it wires live beside it: storage.ts (the
  * database, restore, flushes), feed-status.ts (each exchange's state, rate and
  * status), latency.ts (the latency summaries), metrics.ts (/metrics).
@@ -20,8 +28,11 @@ import { TickRing } from '../buffers/tick-ring.ts';
 import { configMemory, memoryIssue, type MemoryReport } from '../config/limits.ts';
 import { connectionOptions, defaultReliability } from '../config/reliability.ts';
 import { ConfigError, parseConfig } from '../config/load.ts';
-import type { TickwireConfig } from '../config/types.ts';
+import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
+import type { PersistedSeries } from '../storage/persister.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
+import { diffConfig } from './config-diff.ts';
+import { checkExchangesFit, checkSymbolName, refused } from './live-checks.ts';
 import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
 import { installRestLimiter, RestLimiter } from '../exchanges/rest-limiter.ts';
 import { backfill } from '../backfill/backfill.ts';
@@ -33,10 +44,12 @@ import {
   openBarEventRing,
   seriesIndex,
   symbolOfSeries,
+  symbolSlots,
   timeframeOfSeries,
   type BarEventRing,
   type ExchangeBuffers,
   type FeedWorkerData,
+  type WorkerChanged,
   type WorkerStatus,
 } from '../feed/protocol.ts';
 import { FeedSupervisor, type SupervisorOptions } from '../feed/supervisor.ts';
@@ -49,7 +62,7 @@ import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
 import { ExchangePump, newLatencyHistogram, type PumpOutput } from '../reader/pump.ts';
-import type { BarUpdate } from '../model/events.ts';
+import type { BarUpdate, ConfigChange, ConfigChangeAction } from '../model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, LatencySummary, StatusReport } from '../model/status.ts';
 import { FeedStatus } from './feed-status.ts';
 import { summarize, summarizeLoopDelay } from './latency.ts';
@@ -86,8 +99,16 @@ export function createTickwire(config: unknown = {}, options: RuntimeOptions = {
 
 interface ExchangeRuntime {
   name: string;
+  /** Every symbol slot's native id and aliases, removed ones included (their history stays queryable). */
   symbols: SymbolIndex;
+  /** Native symbol of each slot in use, by slot index (removed ones keep theirs). */
   native: string[];
+  /** The symbols fed now, in configuration then addition order (the config's `symbols` is this array). */
+  live: string[];
+  /** Slot indices of removed symbols (the worker's `retired`). */
+  retired: number[];
+  /** Symbol slots reserved (`symbolSlots`). */
+  slots: number;
   buffers: ExchangeBuffers;
   ticks: TickRing;
   barEvents: BarEventRing;
@@ -117,7 +138,9 @@ export class TickwireRuntime implements Tickwire {
 
   private readonly options: RuntimeOptions;
   private readonly exchanges = new Map<string, ExchangeRuntime>();
-  private readonly handlers: Handlers = { trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set(), storage: new Set() };
+  private readonly handlers: Handlers = {
+    trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set(), storage: new Set(), change: new Set(),
+  };
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   /**
@@ -143,6 +166,9 @@ export class TickwireRuntime implements Tickwire {
   private startPhase = 'not started';
   /** Exceptions thrown by user event handlers (they never stop the pump). */
   handlerErrors = 0;
+  /** Live changes applied, by action, and refused, since start (`tickwire_live_changes_total`). */
+  private readonly changesApplied = new Map<ConfigChangeAction, number>();
+  private changesRefused = 0;
 
   constructor(config: TickwireConfig, options: RuntimeOptions = {}) {
     this.config = config;
@@ -158,49 +184,7 @@ export class TickwireRuntime implements Tickwire {
       if (this.handlers.storage.size > 0) this.emit(this.handlers.storage, this.storage.status()!);
     };
     const output = this.pumpOutput();
-    for (const [name, ex] of Object.entries(config.exchanges)) {
-      const symbols = new SymbolIndex();
-      for (const s of ex.symbols) symbols.add(s);
-      const series: SharedArrayBuffer[] = [];
-      const firstSeries = this.storage.seriesCount;
-      for (const symbol of ex.symbols) {
-        for (const tf of config.timeframes) {
-          const key = seriesKey(name, symbol, tf);
-          const view = this.store.create(key, config.history[tf]);
-          series.push(view.buffer);
-          this.storage.add({ key, series: view, tfMs: parseTimeframe(tf).ms, history: config.history[tf] });
-        }
-      }
-      const buffers: ExchangeBuffers = {
-        ticks: TickRing.allocate(options.tickRingCapacity ?? DEFAULT_TICK_RING_CAPACITY, TICK_FIELDS),
-        barEvents: allocateBarEventRing(options.barRingCapacity ?? defaultBarEventRingCapacity(series.length)),
-        dirty: new SharedArrayBuffer(dirtyFlagsByteLength(series.length)),
-        series,
-        doorbell: this.doorbellBuffer,
-      };
-      const ticks = new TickRing(buffers.ticks);
-      const barEvents = openBarEventRing(buffers.barEvents);
-      const views = series.map((sab) => new BarSeries(sab));
-      const pump = new ExchangePump(
-        { exchange: name, symbols: ex.symbols, timeframes: config.timeframes, ticks, barEvents, dirty: new Int32Array(buffers.dirty), series: views },
-        output,
-      );
-      this.exchanges.set(name, {
-        name,
-        symbols,
-        native: ex.symbols,
-        buffers,
-        ticks,
-        barEvents,
-        series: views,
-        pump,
-        supervisor: undefined,
-        feed: new FeedStatus(name, ex.symbols),
-        firstSeries,
-        restored: 0,
-        restLimiter: new RestLimiter(name, RestLimiter.allocate((ex.reliability ?? defaultReliability()).rest)),
-      });
-    }
+    for (const [name, ex] of Object.entries(config.exchanges)) this.exchanges.set(name, this.createExchange(name, ex, output));
     this.registry = createRuntimeMetrics({
       exchangeStatuses: () => Object.values(this.status().exchanges),
       exchangeStates: () => [...this.exchanges.values()].map((ex) => ex.feed),
@@ -210,7 +194,185 @@ export class TickwireRuntime implements Tickwire {
       handlerErrors: () => this.handlerErrors,
       eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
       ringWait: () => summarize(this.ringWait),
+      liveChanges: () => ({ applied: this.changesApplied, refused: this.changesRefused }),
     });
+  }
+
+  /**
+   * One exchange's buffers, pump and status (no worker yet). Its config's
+   * `symbols` becomes the runtime's list of the symbols fed, which live
+   * changes edit in place.
+   */
+  private createExchange(name: string, ex: ExchangeConfig, output: PumpOutput): ExchangeRuntime {
+    const { config, options } = this;
+    const symbols = new SymbolIndex();
+    for (const s of ex.symbols) symbols.add(s);
+    const firstSeries = this.storage.seriesCount;
+    const slots = symbolSlots(ex.symbols.length);
+    const series = ex.symbols.flatMap((symbol) => this.allocateSeries(name, symbol)).map((p) => {
+      this.storage.add(p);
+      return p.series;
+    });
+    const buffers: ExchangeBuffers = {
+      ticks: TickRing.allocate(options.tickRingCapacity ?? DEFAULT_TICK_RING_CAPACITY, TICK_FIELDS),
+      barEvents: allocateBarEventRing(options.barRingCapacity ?? defaultBarEventRingCapacity(series.length)),
+      dirty: new SharedArrayBuffer(dirtyFlagsByteLength(slots * config.timeframes.length)),
+      series: series.map((s) => s.buffer),
+      doorbell: this.doorbellBuffer,
+    };
+    const ticks = new TickRing(buffers.ticks);
+    const barEvents = openBarEventRing(buffers.barEvents);
+    const native = [...ex.symbols];
+    const live = [...ex.symbols];
+    config.exchanges[name] = { ...ex, symbols: live };
+    const pump = new ExchangePump(
+      { exchange: name, symbols: native, timeframes: config.timeframes, ticks, barEvents, dirty: new Int32Array(buffers.dirty), series },
+      output,
+    );
+    return {
+      name, symbols, native, live, retired: [], slots, buffers, ticks, barEvents, series, pump,
+      supervisor: undefined,
+      feed: new FeedStatus(name, live),
+      firstSeries,
+      restored: 0,
+      restLimiter: new RestLimiter(name, RestLimiter.allocate((ex.reliability ?? defaultReliability()).rest)),
+    };
+  }
+
+  /** New series for every timeframe of `symbol` on `exchange`, as the persister lists them (not yet added). */
+  private allocateSeries(exchange: string, symbol: string): PersistedSeries[] {
+    return this.config.timeframes.map((tf) => {
+      const key = seriesKey(exchange, symbol, tf);
+      return { key, series: this.store.create(key, this.config.history[tf]), tfMs: parseTimeframe(tf).ms, history: this.config.history[tf] };
+    });
+  }
+
+  /**
+   * Feed one more symbol on a configured exchange without a restart
+   * (docs/operations.md): checked first (CHANGE_REFUSED, INVALID_PARAMETER,
+   * EXCHANGE_NOT_FOUND: nothing changed), then its stored bars restored and
+   * the worker told; the other symbols are not touched.
+   */
+  addSymbol(exchange: string, symbol: string): ConfigChange {
+    return this.counted(() => this.checkedAdd(exchange, symbol));
+  }
+
+  private checkedAdd(exchange: string, symbol: string): ConfigChange {
+    const ex = this.exchangeFor(exchange);
+    checkSymbolName(symbol);
+    if (ex.live.includes(symbol)) throw refused(`${symbol} is already fed on ${exchange}`);
+    this.checkSlots(ex, [symbol]);
+    const cfg = this.config.exchanges[exchange]!;
+    checkExchangesFit(this.config, { ...this.config.exchanges, [exchange]: { ...cfg, symbols: [...ex.live, symbol] } }, this.options);
+    return this.feedSymbol(ex, symbol);
+  }
+
+  /**
+   * Apply a re-read config (`POST /v1/admin/reload`, SIGHUP): its symbol
+   * lists, live, removals first (config-diff.ts says what else is refused).
+   * Checked whole before anything changes. Returns the changes, in order.
+   */
+  applyConfig(next: TickwireConfig): ConfigChange[] {
+    return this.counted(() => this.checkedApply(next));
+  }
+
+  private checkedApply(next: TickwireConfig): ConfigChange[] {
+    const diffs = diffConfig(this.config, next);
+    for (const d of diffs) {
+      const ex = this.exchangeFor(d.exchange);
+      this.checkSlots(ex, d.add);
+      for (const symbol of d.add) checkSymbolName(symbol);
+    }
+    checkExchangesFit(this.config, next.exchanges, this.options);
+    const changes: ConfigChange[] = [];
+    for (const d of diffs) for (const symbol of d.remove) changes.push(this.unfeedSymbol(this.exchangeFor(d.exchange), symbol));
+    for (const d of diffs) for (const symbol of d.add) changes.push(this.feedSymbol(this.exchangeFor(d.exchange), symbol));
+    if (changes.length === 0) logChange(this.log, 'reload: the config file matches the running config; nothing to change');
+    return changes;
+  }
+
+  /** Throws CHANGE_REFUSED when `symbols` need more new slots than `ex` has left. */
+  private checkSlots(ex: ExchangeRuntime, symbols: readonly string[]): void {
+    const needed = symbols.filter((s) => !ex.native.includes(s)).length;
+    if (ex.native.length + needed > ex.slots) {
+      throw refused(`${ex.name} has ${ex.slots - ex.native.length} of the ${ex.slots} symbol slots reserved at start left, ${needed} needed (configured symbols plus as many again, at least 256); restart to reserve more`);
+    }
+  }
+
+  /** Feed `symbol` on `ex` (checked already): a new slot with its series restored, or its old slot again. */
+  private feedSymbol(ex: ExchangeRuntime, symbol: string): ConfigChange {
+    const exchange = ex.name;
+    let index = ex.native.indexOf(symbol);
+    const nTf = this.config.timeframes.length;
+    let restored = 0;
+    if (index < 0) {
+      index = ex.native.length;
+      const added = this.allocateSeries(exchange, symbol);
+      ex.native.push(symbol);
+      ex.symbols.add(symbol);
+      for (const p of added) {
+        ex.series.push(p.series);
+        ex.buffers.series.push(p.series.buffer);
+      }
+      restored = this.storage.addLive(added);
+      ex.restored += restored;
+    } else {
+      ex.retired.splice(ex.retired.indexOf(index), 1);
+    }
+    ex.pump.adopt(index * nTf, (index + 1) * nTf);
+    ex.live.push(symbol);
+    if (exchange === 'simulated') this.simulated?.addSymbol(symbol);
+    ex.supervisor?.command({ type: 'addSymbol', index, symbol, series: ex.buffers.series.slice(index * nTf, (index + 1) * nTf) });
+    return this.changed('symbol_added', exchange, symbol, restored);
+  }
+
+  /**
+   * Stop feeding a symbol without a restart: its channels end (the server
+   * sends `closed`), its stored history stays queryable. The last symbol of
+   * an exchange cannot go (remove the exchange instead).
+   */
+  removeSymbol(exchange: string, symbol: string): ConfigChange {
+    return this.counted(() => this.checkedRemove(exchange, symbol));
+  }
+
+  /** Run a live change, counting it when it is refused (CHANGE_REFUSED). */
+  private counted<T>(change: () => T): T {
+    try {
+      return change();
+    } catch (err) {
+      if (err instanceof TickwireError && err.code === ErrorCode.CHANGE_REFUSED) this.changesRefused++;
+      throw err;
+    }
+  }
+
+  private checkedRemove(exchange: string, symbol: string): ConfigChange {
+    const ex = this.exchangeFor(exchange);
+    const native = ex.symbols.resolve(symbol)?.native;
+    if (native === undefined || !ex.live.includes(native)) {
+      throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not fed on ${exchange}`);
+    }
+    if (ex.live.length === 1) throw refused(`${native} is the last symbol of ${exchange}; an exchange needs at least one`);
+    return this.unfeedSymbol(ex, native);
+  }
+
+  /** Stop feeding `native` on `ex` (checked already); its slot and series stay. */
+  private unfeedSymbol(ex: ExchangeRuntime, native: string): ConfigChange {
+    const exchange = ex.name;
+    const index = ex.native.indexOf(native);
+    ex.retired.push(index);
+    ex.live.splice(ex.live.indexOf(native), 1);
+    ex.supervisor?.command({ type: 'removeSymbol', index });
+    return this.changed('symbol_removed', exchange, native, 0);
+  }
+
+  /** Log and emit an applied change. */
+  private changed(action: ConfigChangeAction, exchange: string, symbol: string | null, restoredBars: number): ConfigChange {
+    const change: ConfigChange = { action, exchange, symbol, restoredBars, ts: Date.now() };
+    this.changesApplied.set(action, (this.changesApplied.get(action) ?? 0) + 1);
+    const what = symbol === null ? exchange : `${exchange} ${symbol}`;
+    logChange(this.log, `${action.replace('_', ' ')}: ${what}${restoredBars > 0 ? ` (${restoredBars} bars restored from storage)` : ''}`);
+    this.emit(this.handlers.change, change);
+    return change;
   }
 
   /** What storage did at start: bars restored, bars backfilled, and what backfill could not do. */
@@ -265,7 +427,10 @@ export class TickwireRuntime implements Tickwire {
       const url = cfg.url ?? (name === 'simulated' ? simUrl : adapterFor(name)!.defaultUrl(cfg));
       const data: FeedWorkerData = {
         exchange: name,
-        settings: cfg,
+        // The slot list and the retired list are the runtime's own arrays: live changes update them before telling the worker.
+        settings: { ...cfg, symbols: ex.native },
+        slots: ex.slots,
+        retired: ex.retired,
         url,
         timeframes: this.config.timeframes,
         bars: this.config.bars,
@@ -278,7 +443,12 @@ export class TickwireRuntime implements Tickwire {
         restored: ex.restored > 0,
       };
       const log = this.log.child({ exchange: name });
-      ex.supervisor = new FeedSupervisor(data, (status) => this.onWorkerStatus(ex, status), this.options.supervisor, (record) => writeRecord(log, record));
+      ex.supervisor = new FeedSupervisor(
+        data,
+        { status: (status) => this.onWorkerStatus(ex, status), changed: (change) => logRoute(log, ex.name, change) },
+        this.options.supervisor,
+        (record) => writeRecord(log, record),
+      );
       ex.feed.setState('starting');
       ex.supervisor.start();
     }
@@ -363,7 +533,7 @@ export class TickwireRuntime implements Tickwire {
   symbols(): Record<string, Record<string, TimeframeName[]>> {
     const out: Record<string, Record<string, TimeframeName[]>> = {};
     for (const ex of this.exchanges.values()) {
-      out[ex.name] = Object.fromEntries(ex.native.map((s) => [s, [...this.config.timeframes]]));
+      out[ex.name] = Object.fromEntries(ex.live.map((s) => [s, [...this.config.timeframes]]));
     }
     return out;
   }
@@ -474,6 +644,22 @@ export class TickwireRuntime implements Tickwire {
     }
     return { ex, index: seriesIndex(ex.native.indexOf(native), tfIndex, this.config.timeframes.length) };
   }
+}
+
+/** A live change's log record (docs/logging.md: `config.change`). */
+function logChange(log: Logger, line: string): void {
+  log.info({ event: 'config.change' }, `live change: ${line}`);
+}
+
+const ROUTES: Record<WorkerChanged['route'], string> = {
+  live: 'on the open connection',
+  connection: 'with its own connection',
+  dropped: 'its frames dropped until the next reconnect (the venue has no live unsubscribe)',
+};
+
+/** How the worker applied a change (a second line once it did). */
+function logRoute(log: Logger, exchange: string, c: WorkerChanged): void {
+  logChange(log, `${exchange} ${c.symbol} ${c.action} ${ROUTES[c.route]}`);
 }
 
 function toRange(q: BarQuery) {

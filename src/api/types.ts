@@ -8,7 +8,7 @@ import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Bar } from '../model/records.ts';
-import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { BarUpdate, ConfigChange, QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 
@@ -22,6 +22,8 @@ export interface TickwireEvents {
   status: ExchangeStatus;
   /** Storage went degraded, changed its reason, recovered, or moved a corrupt database aside (storage on). May repeat a status unchanged. */
   storage: StorageStatus;
+  /** A live change was applied (docs/operations.md): a symbol or exchange added or removed. */
+  change: ConfigChange;
 }
 
 /** Which bars a query returns. */
@@ -67,4 +69,12 @@ export interface Tickwire {
   latency(): LatencyReport;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
+  /**
+   * Feed one more symbol on a configured exchange, live: the other symbols
+   * are not touched (docs/operations.md). Throws TickwireError CHANGE_REFUSED
+   * (nothing changed), INVALID_PARAMETER or EXCHANGE_NOT_FOUND.
+   */
+  addSymbol(exchange: string, symbol: string): ConfigChange;
+  /** Stop feeding a symbol, live; its history stays queryable. Throws SYMBOL_NOT_FOUND, CHANGE_REFUSED or EXCHANGE_NOT_FOUND. */
+  removeSymbol(exchange: string, symbol: string): ConfigChange;
 }

@@ -15,6 +15,7 @@ import {
   JWKS_ALGORITHMS,
   MIN_JWT_SECRET_LENGTH,
   TOKEN_NAME_PATTERN,
+  TOKEN_SCOPES,
 } from '../security/token-rules.ts';
 import { parseChannelPattern } from '../wire/channels.ts';
 import { DEFAULT_AUTH_FAILURE_BURST, DEFAULT_AUTH_FAILURE_RATE, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE } from './defaults.ts';
@@ -23,7 +24,7 @@ import { rateSection } from './rate.ts';
 import type { ApiTokenConfig, AuthConfig, JwtConfig } from './types.ts';
 
 const AUTH_KEYS = ['tokens', 'jwt', 'allowOpen', 'httpRate', 'failureRate'] as const;
-const TOKEN_KEYS = ['name', 'sha256', 'channels'] as const;
+const TOKEN_KEYS = ['name', 'sha256', 'channels', 'scopes'] as const;
 const JWT_KEYS = ['secret', 'issuer', 'audience', 'requireExp', 'jwksUrl', 'algorithms', 'jwksCacheMaxAgeS', 'jwksCooldownS', 'jwksTimeoutMs', 'maxPendingVerifications'] as const;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
@@ -95,9 +96,21 @@ function tokensSection(c: Checker, value: unknown): ApiTokenConfig[] {
       hashes.set(sha.toLowerCase(), path);
     }
     const channels = channelPatterns(c, v.channels, keyPath(path, 'channels'));
-    if (ok && channels !== undefined) tokens.push({ name: name as string, sha256: (sha as string).toLowerCase(), channels });
+    const scopes = scopeList(c, v.scopes, keyPath(path, 'scopes'));
+    if (ok && channels !== undefined && scopes !== undefined) tokens.push({ name: name as string, sha256: (sha as string).toLowerCase(), channels, scopes });
   });
   return tokens;
+}
+
+/** Scopes of a token (default none); undefined when invalid (reported). */
+function scopeList(c: Checker, value: unknown, path: string): string[] | undefined {
+  if (value === undefined || value === null) return [];
+  const expected = `a list of scopes, each one of ${TOKEN_SCOPES.join(', ')}`;
+  if (!Array.isArray(value) || !value.every((v) => (TOKEN_SCOPES as readonly unknown[]).includes(v))) {
+    c.fail(path, value, expected);
+    return undefined;
+  }
+  return [...new Set(value as string[])];
 }
 
 /** Channel patterns of a token (default `['*']`); undefined when invalid (reported). */

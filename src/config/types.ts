@@ -39,6 +39,8 @@ export interface ApiTokenConfig {
   sha256: string;
   /** Channel patterns this token may read (principal.ts); default `['*']`. */
   channels: string[];
+  /** What else it may do: `admin` (the /v1/admin/* live changes). Default none; absent in configs built in code: none. */
+  scopes?: string[];
 }
 
 /** JSON Web Tokens: HS256 with `secret`, and/or asymmetric ones verified against the keys at `jwksUrl`. At least one of the two. */

@@ -92,6 +92,19 @@ export interface ExchangeAdapter {
   tradesFrom?(restUrl: string, symbol: string, fromId: number, fromTs: number): Promise<RecoveredTrade[]>;
   /** Most trades one `tradesFrom` page holds (a shorter page means the venue has no more). */
   readonly restPageSize?: number;
+  /**
+   * Live changes (optional): parse `symbols` too, numbered after the symbols
+   * this adapter already has, and return the requests that subscribe them on
+   * the open connection (later `subscribeRequests` include them). Venues
+   * without it get a new connection for an added symbol.
+   */
+  addSymbols?(symbols: readonly string[], nextId: () => number): ClientRequest[];
+  /**
+   * Live changes (optional): stop subscribing `symbols` and return the
+   * requests that unsubscribe them on the open connection. Frames of theirs
+   * still in flight are dropped by the feed.
+   */
+  removeSymbols?(symbols: readonly string[], nextId: () => number): ClientRequest[];
   /** Parse one frame; never throws. ACK/ERROR details are left in `ackId` / `error`. */
   parse(frame: string, handler: FeedHandler): FrameKind;
   /** Request id of the last ACK or ERROR frame (NaN when it named none). */

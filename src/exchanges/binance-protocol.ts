@@ -35,13 +35,19 @@ export class BinanceSymbols {
   private readonly names: string[] = [];
 
   constructor(symbols: readonly string[]) {
-    symbols.forEach((symbol, i) => {
-      const name = symbol.toUpperCase();
-      this.index.set(name, i);
-      this.names.push(name);
-      const h = hashString(name);
-      this.byHash.set(h, this.byHash.has(h) ? -1 : i);
-    });
+    for (const symbol of symbols) this.add(symbol);
+  }
+
+  /** Number `symbol` next (a live addition); a name added again takes the new number. */
+  add(symbol: string): number {
+    const i = this.names.length;
+    const name = symbol.toUpperCase();
+    const h = hashString(name);
+    const holder = this.byHash.get(h);
+    this.byHash.set(h, holder === undefined || this.names[holder] === name ? i : -1);
+    this.index.set(name, i);
+    this.names.push(name);
+    return i;
   }
 
   /** Index of the symbol spelled at text[start, end); -1 when not ours, -2 when undecidable here. */
@@ -63,10 +69,19 @@ export class BinanceSymbols {
 
 /** `SUBSCRIBE` requests for `streams`, at most STREAMS_PER_REQUEST each, numbered by `nextId`. */
 export function subscribeRequests(streams: readonly string[], nextId: () => number): ClientRequest[] {
+  return streamRequests('SUBSCRIBE', streams, nextId);
+}
+
+/** `UNSUBSCRIBE` requests for `streams` (a live removal), batched as `subscribeRequests`. */
+export function unsubscribeRequests(streams: readonly string[], nextId: () => number): ClientRequest[] {
+  return streamRequests('UNSUBSCRIBE', streams, nextId);
+}
+
+function streamRequests(method: 'SUBSCRIBE' | 'UNSUBSCRIBE', streams: readonly string[], nextId: () => number): ClientRequest[] {
   const requests: ClientRequest[] = [];
   for (let i = 0; i < streams.length; i += STREAMS_PER_REQUEST) {
     const id = nextId();
-    requests.push({ id, text: JSON.stringify({ method: 'SUBSCRIBE', params: streams.slice(i, i + STREAMS_PER_REQUEST), id }) });
+    requests.push({ id, text: JSON.stringify({ method, params: streams.slice(i, i + STREAMS_PER_REQUEST), id }) });
   }
   return requests;
 }

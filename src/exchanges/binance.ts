@@ -20,7 +20,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
-import { BinanceSymbols, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
+import { BinanceSymbols, errorText, isReply, replyId, subscribeRequests, unsubscribeRequests } from './binance-protocol.ts';
 import { decimalWithExponent, isEpochMs, isTradeId } from './decode.ts';
 import { answerError, restGet } from './rest.ts';
 import { FrameScanner } from './scan.ts';
@@ -44,19 +44,42 @@ export class BinanceAdapter implements ExchangeAdapter {
   readonly restPageSize = REST_PAGE;
   ackId = NaN;
   error = '';
-  private readonly streams: string[];
+  private streams: string[];
+  private readonly channels: readonly FeedChannel[];
   private readonly symbols: BinanceSymbols;
   private readonly scan = new FrameScanner();
 
   constructor(symbols: readonly string[], channels: readonly FeedChannel[], capabilities: AdapterCapabilities = binanceCapabilities) {
     this.capabilities = capabilities;
-    this.streams = [];
+    this.channels = channels;
     this.symbols = new BinanceSymbols(symbols);
-    symbols.forEach((symbol) => {
-      const stream = symbol.toLowerCase();
-      if (channels.includes('trades')) this.streams.push(`${stream}@trade`);
-      if (channels.includes('quotes')) this.streams.push(`${stream}@bookTicker`);
+    this.streams = symbols.flatMap((symbol) => this.streamsOf(symbol));
+  }
+
+  /** Live SUBSCRIBE on the open connection (Binance allows it up to the stream limit). */
+  addSymbols(symbols: readonly string[], nextId: () => number): ClientRequest[] {
+    const added = symbols.flatMap((symbol) => {
+      this.symbols.add(symbol);
+      return this.streamsOf(symbol);
     });
+    this.streams.push(...added);
+    return subscribeRequests(added, nextId);
+  }
+
+  /** Live UNSUBSCRIBE; the symbol keeps its number (frames in flight are dropped by the feed). */
+  removeSymbols(symbols: readonly string[], nextId: () => number): ClientRequest[] {
+    const removed = new Set(symbols.flatMap((symbol) => this.streamsOf(symbol)));
+    this.streams = this.streams.filter((s) => !removed.has(s));
+    return unsubscribeRequests([...removed], nextId);
+  }
+
+  /** The stream names of `symbol` for the configured channels. */
+  private streamsOf(symbol: string): string[] {
+    const stream = symbol.toLowerCase();
+    const out: string[] = [];
+    if (this.channels.includes('trades')) out.push(`${stream}@trade`);
+    if (this.channels.includes('quotes')) out.push(`${stream}@bookTicker`);
+    return out;
   }
 
   connectUrl(baseUrl: string): string {

@@ -22,7 +22,8 @@ import { BarEventField, seriesIndex, type BarEventRing } from './protocol.ts';
 const BAR_EVENT_WAIT_MS = 100;
 
 export class BufferWriter {
-  readonly series: readonly BarSeries[];
+  /** Views of the series, by series index; a live addition appends (or replaces) its symbol's. */
+  readonly series: BarSeries[];
   private readonly ticks: TickRing;
   private readonly dirty: Int32Array;
   private readonly barEvents: BarEventRing;
@@ -33,7 +34,8 @@ export class BufferWriter {
   /** Something was written since the last flush. */
   private wrote = false;
 
-  constructor(symbols: number, ticks: TickRing, series: readonly BarSeries[], dirty: Int32Array, barEvents: BarEventRing, doorbell: Doorbell) {
+  /** `symbols`: symbol slots (tick seqs are kept per slot). */
+  constructor(symbols: number, ticks: TickRing, series: BarSeries[], dirty: Int32Array, barEvents: BarEventRing, doorbell: Doorbell) {
     this.series = series;
     this.ticks = ticks;
     this.dirty = dirty;

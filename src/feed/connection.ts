@@ -136,6 +136,16 @@ export class FeedConnection {
   }
 
   /**
+   * A live change: `build` changes the adapter's subscriptions and returns
+   * the requests that apply them; they are sent now (paced) when connected,
+   * else the next connect's `subscribeRequests` already carry the change.
+   */
+  request(build: (nextId: () => number) => ClientRequest[]): void {
+    const requests = build(() => this.nextRequestId++);
+    if (this.ws !== undefined && this.ws.readyState === WebSocket.OPEN && requests.length > 0) this.sendPaced(requests);
+  }
+
+  /**
    * Make before break, for planned reconnects (rotation, the venue's shutdown
    * notice): open and subscribe a new connection while the old one keeps
    * delivering, and close the old one once the new one delivers data (or

@@ -69,14 +69,14 @@ export class GapRecovery {
     this.timers = new Array(symbols).fill(undefined);
   }
 
-  /** The connection carrying symbols [first, first + count) went down. */
-  disconnected(first: number, count: number): void {
-    for (let i = first; i < first + count; i++) if (this.lastId[i] === this.lastId[i]) this.paused[i] = 1;
+  /** The connection carrying `symbols` went down. */
+  disconnected(symbols: readonly number[]): void {
+    for (const i of symbols) if (this.lastId[i] === this.lastId[i]) this.paused[i] = 1;
   }
 
   /** It is back: hold live trades of the paused symbols until their gap is filled. */
-  reconnected(first: number, count: number): void {
-    for (let i = first; i < first + count; i++) {
+  reconnected(symbols: readonly number[]): void {
+    for (const i of symbols) {
       if (this.paused[i] !== 1 || this.holding[i] === 1) continue;
       this.holding[i] = 1;
       this.timers[i] = setTimeout(() => void this.run(i), this.waitForLiveMs);

@@ -64,9 +64,9 @@ export class OutageRecovery {
       return;
     }
     this.recovery = new GapRecovery(
-      symbols.length,
+      data.slots,
       {
-        fetchPage: (symbol, fromId, fromTs) => groups.adapters[groups.slotOf(symbol)]!.tradesFrom!(restUrl, symbols[symbol]!, fromId, fromTs),
+        fetchPage: (symbol, fromId, fromTs) => groups.adapterOf(symbol)!.tradesFrom!(restUrl, symbols[symbol]!, fromId, fromTs),
         deliver(symbol, t) {
           handler.recvTs = nowMs();
           handler.trade(symbol, t.ts, t.price, t.size, t.side, t.id);
@@ -82,7 +82,7 @@ export class OutageRecovery {
           reports.log({ level: 'warn', event: 'gap.unrecovered', msg: `${symbols[symbol]}: recovering a ${outageMs} ms outage failed (bars over it marked gapped): ${error}`, fields: { symbol: symbols[symbol]!, recovered, outageMs, error } });
           reports.error(`${symbols[symbol]}: ${error}`);
           const slot = groups.slotOf(symbol);
-          aggregators[symbol]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
+          if (slot >= 0) aggregators[symbol]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
           writer.flush();
           reports.report();
         },
@@ -102,21 +102,20 @@ export class OutageRecovery {
     return (this.recovery?.failures ?? 0) + this.gapsUnfilled;
   }
 
-  /** Connection `slot` (symbols [first, first + count)) went down: the outage starts now. */
-  disconnected(slot: number, first: number, count: number): void {
+  /** Connection `slot` (carrying `symbols`) went down: the outage starts now. */
+  disconnected(slot: number, symbols: readonly number[]): void {
     this.outageStart[slot] = this.exchangeNow();
-    this.recovery?.disconnected(first, count);
+    this.recovery?.disconnected(symbols);
   }
 
   /** It is back: recover the outage's trades, or mark the group's bars over it gapped. */
-  reconnected(slot: number, first: number, count: number): void {
+  reconnected(slot: number, symbols: readonly number[]): void {
     this.outageEnd[slot] = this.exchangeNow();
     const outageMs = Math.round(this.outageEnd[slot]! - this.outageStart[slot]!);
     if (this.recovery !== undefined) {
-      this.reports.log({ level: 'info', event: 'gap.recovering', msg: `fetching the trades of ${count} symbols missed during a ${outageMs} ms outage over REST`, fields: { symbols: count, outageMs } });
-      this.recovery.reconnected(first, count);
-    }
-    else this.markGapped(first, count, slot, `${this.exchange} serves no trade history: bars over the outage are marked gapped`);
+      this.reports.log({ level: 'info', event: 'gap.recovering', msg: `fetching the trades of ${symbols.length} symbols missed during a ${outageMs} ms outage over REST`, fields: { symbols: symbols.length, outageMs } });
+      this.recovery.reconnected(symbols);
+    } else this.markGapped(symbols, slot, `${this.exchange} serves no trade history: bars over the outage are marked gapped`);
   }
 
   /** Drop pending recoveries (worker stopping). */
@@ -129,12 +128,12 @@ export class OutageRecovery {
     return nowMs() + this.clock.offsetMs;
   }
 
-  /** Bars of symbols [first, first + count) over connection `slot`'s last outage may miss trades: mark them. */
-  private markGapped(first: number, count: number, slot: number, why: string): void {
-    for (let i = first; i < first + count; i++) this.aggregators[i]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
+  /** Bars of `symbols` over connection `slot`'s last outage may miss trades: mark them. */
+  private markGapped(symbols: readonly number[], slot: number, why: string): void {
+    for (const i of symbols) this.aggregators[i]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
     this.gapsUnfilled++;
     const outageMs = Math.round(this.outageEnd[slot]! - this.outageStart[slot]!);
-    this.reports.log({ level: 'warn', event: 'gap.marked', msg: `${why} (${count} symbols, ${outageMs} ms)`, fields: { symbols: count, outageMs } });
+    this.reports.log({ level: 'warn', event: 'gap.marked', msg: `${why} (${symbols.length} symbols, ${outageMs} ms)`, fields: { symbols: symbols.length, outageMs } });
     this.reports.error(why);
     this.writer.flush();
     this.reports.report(); // a status event right away

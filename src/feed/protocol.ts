@@ -64,6 +64,19 @@ export function defaultBarEventRingCapacity(seriesCount: number): number {
   return Math.max(8_192, 4 * seriesCount);
 }
 
+/**
+ * Symbol slots an exchange reserves: its configured symbols plus as many
+ * again, at least SYMBOL_SLOT_RESERVE, for live additions (docs/operations.md).
+ * A slot costs a dirty flag per timeframe in shared memory and a few numbers
+ * per thread; a symbol's bars are allocated only when it is added.
+ */
+export function symbolSlots(configured: number): number {
+  return configured + Math.max(SYMBOL_SLOT_RESERVE, configured);
+}
+
+/** Fewest free symbol slots an exchange reserves for live additions. */
+export const SYMBOL_SLOT_RESERVE = 256;
+
 /** Bytes of `ExchangeBuffers.dirty` for `seriesCount` series (one Int32 each). */
 export function dirtyFlagsByteLength(seriesCount: number): number {
   return 4 * seriesCount;
@@ -97,8 +110,9 @@ export function timeframeOfSeries(index: number, nTf: number): number {
 export interface ExchangeBuffers {
   ticks: SharedArrayBuffer;
   barEvents: SharedArrayBuffer;
-  /** Int32 per series: 1 when its forming bar changed since the main thread last looked. */
+  /** Int32 per series of every symbol slot (`symbolSlots`): 1 when its forming bar changed since the main thread last looked. */
   dirty: SharedArrayBuffer;
+  /** The series of the symbols so far (a live addition hands over its symbol's). */
   series: SharedArrayBuffer[];
   /** Shared by every worker. */
   doorbell: SharedArrayBuffer;
@@ -106,8 +120,17 @@ export interface ExchangeBuffers {
 
 export interface FeedWorkerData {
   exchange: string;
-  /** The exchange's validated config: symbols, channels and any venue options (credentials). */
+  /**
+   * The exchange's validated config: channels and any venue options
+   * (credentials). Its `symbols` are the symbol slots in use, in index order:
+   * every symbol this process has fed for the exchange, removed ones included
+   * (a slot keeps its index, so a symbol added again continues its bars).
+   */
   settings: ExchangeConfig;
+  /** Symbol slots reserved (`symbolSlots`): the most `settings.symbols` may grow to. */
+  slots: number;
+  /** Indices into `settings.symbols` that were removed: not subscribed, their data dropped. */
+  retired: number[];
   /** Base URL to connect to (the config's, or the venue's default). */
   url: string;
   timeframes: TimeframeName[];
@@ -147,8 +170,35 @@ export interface WorkerStatus extends FeedCounters {
   parseHistogram: string;
 }
 
-/** Main → worker. `crash` and `hang` are fault injection for the supervisor's tests. */
-export type WorkerCommand = { type: 'stop' } | { type: 'crash' } | { type: 'hang' };
+/**
+ * Main → worker. `addSymbol` feeds symbol slot `index` (a new slot, or a
+ * removed symbol's) with its series handed over, one per timeframe;
+ * `removeSymbol` stops feeding it. `crash` and `hang` are fault injection
+ * for the supervisor's tests.
+ */
+export type WorkerCommand =
+  | { type: 'stop' }
+  | { type: 'addSymbol'; index: number; symbol: string; series: SharedArrayBuffer[] }
+  | { type: 'removeSymbol'; index: number }
+  | { type: 'crash' }
+  | { type: 'hang' };
+
+/**
+ * How a live change reached the venue: `live` (a request on an open
+ * connection), `connection` (a new connection for an added symbol, or one
+ * closed because its last symbol went), `dropped` (a venue without live
+ * unsubscribe: the symbol's frames are dropped until the connection next
+ * reconnects without it).
+ */
+export type ChangeRoute = 'live' | 'connection' | 'dropped';
+
+/** Worker → main: a live change was applied. */
+export interface WorkerChanged {
+  type: 'changed';
+  action: 'added' | 'removed';
+  symbol: string;
+  route: ChangeRoute;
+}
 
 /** Worker → main. */
 /** A log record from the worker (connection events, gap recovery), written by the main thread's logger. */
@@ -157,4 +207,4 @@ export interface WorkerLog {
   record: LogRecord;
 }
 
-export type WorkerMessage = WorkerStatus | WorkerLog | { type: 'stopped' };
+export type WorkerMessage = WorkerStatus | WorkerLog | WorkerChanged | { type: 'stopped' };

@@ -34,19 +34,33 @@ export function resumeAggregators(
   writer: BufferWriter,
   coldStartAt: number,
 ): BarAggregator[] {
+  return data.settings.symbols.map((_, i) => resumeAggregator(data, entry, capabilities, writer, i, coldStartAt));
+}
+
+/**
+ * The aggregator of symbol `i`, resumed from its series. A symbol added live
+ * passes `coldStartAt` = now: the bars restored for it resume only when they
+ * reach the bucket before the current one, and its first bar is gapped.
+ */
+export function resumeAggregator(
+  data: FeedWorkerData,
+  entry: AdapterEntry,
+  capabilities: AdapterCapabilities,
+  writer: BufferWriter,
+  i: number,
+  coldStartAt: number,
+): BarAggregator {
   const nTf = data.timeframes.length;
-  return data.settings.symbols.map((_, i) => {
-    const agg = new BarAggregator(data.timeframes, writer.sinkFor(i, nTf), {
-      graceMs: data.bars.graceMs,
-      fillEmpty: data.bars.fillEmpty,
-      lateToleranceMs: data.bars.lateToleranceMs,
-      tradeIdOrder: capabilities.tradeIdOrder,
-      session: entry.session?.(data.settings),
-      blindUntil: coldStartAt,
-    });
-    for (let tf = 0; tf < nTf; tf++) agg.resume(tf, resumable(writer.series[seriesIndex(i, tf, nTf)]!, data.timeframes[tf]!, coldStartAt));
-    return agg;
+  const agg = new BarAggregator(data.timeframes, writer.sinkFor(i, nTf), {
+    graceMs: data.bars.graceMs,
+    fillEmpty: data.bars.fillEmpty,
+    lateToleranceMs: data.bars.lateToleranceMs,
+    tradeIdOrder: capabilities.tradeIdOrder,
+    session: entry.session?.(data.settings),
+    blindUntil: coldStartAt,
   });
+  for (let tf = 0; tf < nTf; tf++) agg.resume(tf, resumable(writer.series[seriesIndex(i, tf, nTf)]!, data.timeframes[tf]!, coldStartAt));
+  return agg;
 }
 
 /** The bars of `s` to resume from: the newest 64, or none after a cold start they do not reach. */

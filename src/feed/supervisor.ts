@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { BarSeries } from '../buffers/bar-store.ts';
 import type { LogSink } from '../log/record.ts';
-import type { FeedWorkerData, WorkerCommand, WorkerMessage, WorkerStatus } from './protocol.ts';
+import type { FeedWorkerData, WorkerChanged, WorkerCommand, WorkerMessage, WorkerStatus } from './protocol.ts';
 
 /** In a TypeScript checkout the worker runs through the tsx shim; a compiled build runs the .js directly. */
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -22,6 +22,12 @@ export interface SupervisorOptions {
   hangTimeoutMs?: number;
   /** Delay before a restart, doubled per consecutive failure up to 5 s (default 100 ms). */
   restartDelayMs?: number;
+}
+
+/** What a supervisor reports: each status of the running worker, and each live change it applied. */
+export interface SupervisorEvents {
+  status(status: WorkerStatus): void;
+  changed?(change: WorkerChanged): void;
 }
 
 /** Extra time a worker has for its first report (module loading, compiling TypeScript under tsx). */
@@ -66,8 +72,13 @@ export class FeedSupervisor {
   /** Why the worker was last replaced (crash or hang), null before any. */
   lastCrash: string | null = null;
 
-  private readonly data: FeedWorkerData;
-  private readonly onStatus: (status: WorkerStatus) => void;
+  /**
+   * What each incarnation of the worker starts with. The owner updates it
+   * before it sends a live change (symbols, series, retired), so a restarted
+   * worker starts with the change applied.
+   */
+  readonly data: FeedWorkerData;
+  private readonly events: SupervisorEvents;
   /** The worker's log records, and the supervisor's own (crashes, hangs, restarts). */
   private readonly log: LogSink;
   /** The last clock offset a worker reported, handed to its successor. */
@@ -82,10 +93,10 @@ export class FeedSupervisor {
   private hangTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
 
-  constructor(data: FeedWorkerData, onStatus: (status: WorkerStatus) => void, options: SupervisorOptions = {}, log: LogSink = () => {}) {
+  constructor(data: FeedWorkerData, events: SupervisorEvents | ((status: WorkerStatus) => void), options: SupervisorOptions = {}, log: LogSink = () => {}) {
     this.exchange = data.exchange;
     this.data = data;
-    this.onStatus = onStatus;
+    this.events = typeof events === 'function' ? { status: events } : events;
     this.log = log;
     this.hangTimeoutMs = options.hangTimeoutMs ?? 10_000;
     this.restartDelayMs = options.restartDelayMs ?? 100;
@@ -122,6 +133,14 @@ export class FeedSupervisor {
     clearTimeout(timer);
   }
 
+  /**
+   * Send a live change to the running worker. With none running (between a
+   * crash and its restart) the updated `data` carries the change instead.
+   */
+  command(cmd: Extract<WorkerCommand, { type: 'addSymbol' | 'removeSymbol' }>): void {
+    this.worker?.postMessage(cmd);
+  }
+
   /** Fault injection for tests: make the worker throw an uncaught error, or stop answering. */
   inject(fault: 'crash' | 'hang'): void {
     this.worker?.postMessage({ type: fault } satisfies WorkerCommand);
@@ -140,7 +159,9 @@ export class FeedSupervisor {
         this.log(msg.record);
         return;
       }
-      if (msg.type !== 'status' || this.worker !== worker) return;
+      if (this.worker !== worker) return;
+      if (msg.type === 'changed') this.events.changed?.(msg);
+      if (msg.type !== 'status') return;
       this.lastReportAt = performance.now();
       // Only a worker that stayed up and connected for a while resets the restart backoff.
       if (msg.state === 'connected' && this.lastReportAt - this.spawnedAt > HEALTHY_AFTER_MS) this.consecutiveFailures = 0;
@@ -149,7 +170,7 @@ export class FeedSupervisor {
       for (const key of COUNTERS) this.totals[key] += msg[key] - (previous?.[key] ?? 0);
       this.last = msg;
       this.clockOffsetMs = msg.clockOffsetMs;
-      this.onStatus(msg);
+      this.events.status(msg);
     });
     worker.on('error', (err) => {
       this.lastCrash = `worker crashed: ${err.message}`;

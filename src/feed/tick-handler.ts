@@ -11,6 +11,8 @@
  *    (delivered in order after the gap); one stamped implausibly far ahead is
  *    refused; otherwise it samples the clock offset, goes to its aggregator
  *    (duplicates stop here) and becomes a tick record.
+ *  - A trade or quote of a symbol removed live (`live` 0) is dropped: its
+ *    frames may still be in flight after the unsubscribe.
  *  - A quote without the venue's time takes the local time shifted by the
  *    measured clock offset; it feeds the aggregator's spread and becomes a
  *    tick record.
@@ -42,16 +44,21 @@ export class TickHandler implements FeedHandler {
   /** Parse-and-aggregate time per frame, µs (the status report sends and resets it). */
   readonly parseHistogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 
+  /** Per symbol slot: 1 while it is fed, 0 once removed (or not added yet). */
+  readonly live: Uint8Array;
   private readonly aggregators: readonly BarAggregator[];
   private readonly writer: BufferWriter;
   private readonly clock: ClockOffset;
   /** `performance.now()` when the frame being parsed arrived. */
   private parseStart = 0;
 
-  constructor(aggregators: readonly BarAggregator[], writer: BufferWriter, clock: ClockOffset) {
+  /** `slots`: symbol slots reserved (default: one per aggregator); the aggregators' symbols start live. */
+  constructor(aggregators: readonly BarAggregator[], writer: BufferWriter, clock: ClockOffset, slots = aggregators.length) {
     this.aggregators = aggregators;
     this.writer = writer;
     this.clock = clock;
+    this.live = new Uint8Array(slots);
+    this.live.fill(1, 0, aggregators.length);
   }
 
   /** A frame arrived at local time `recvTs`: stamped before its parse, so the records it yields carry it. */
@@ -68,6 +75,7 @@ export class TickHandler implements FeedHandler {
 
   /** One parsed trade, symbol in this worker's numbering (see the header for what happens to it). */
   trade(symbol: number, ts: number, price: number, size: number, side: number, tradeId: number): void {
+    if (this.live[symbol] === 0) return;
     const recovery = this.recovery;
     if (recovery !== undefined && recovery.holding[symbol] === 1) {
       recovery.hold(symbol, ts, price, size, side, tradeId); // delivered after the gap is filled
@@ -90,6 +98,7 @@ export class TickHandler implements FeedHandler {
 
   /** One parsed best bid/offer; `ts` NaN when the venue sends no quote time. */
   quote(symbol: number, ts: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void {
+    if (this.live[symbol] === 0) return;
     const recvTs = this.recvTs;
     const exchangeTs = ts === ts ? ts : recvTs + this.clock.offsetMs;
     this.aggregators[symbol]!.addQuote(exchangeTs, bidPrice, askPrice);

@@ -11,7 +11,10 @@
  *  - connection-groups.ts: the connections, within the venue's stream limits;
  *  - outage.ts: reconnect gaps recovered over REST or marked gapped;
  *  - status.ts: status reports to the main thread.
- * A timer closes bars on the clock; another reports status.
+ * A timer closes bars on the clock; another reports status. Live changes
+ * (`addSymbol`, `removeSymbol`) arrive as commands: an added symbol's series
+ * are handed over and its aggregator resumed from them before it is
+ * subscribed; a removed one stops being fed (see connection-groups.ts).
  */
 import type { MessagePort } from 'node:worker_threads';
 import { BarSeries } from '../buffers/bar-store.ts';
@@ -25,8 +28,8 @@ import { ClockOffset } from './clock-offset.ts';
 import { ConnectionGroups } from './connection-groups.ts';
 import { OutageRecovery } from './outage.ts';
 import type { LogSink } from '../log/record.ts';
-import { openBarEventRing, type FeedWorkerData, type WorkerCommand, type WorkerLog } from './protocol.ts';
-import { coldStartTime, resumeAggregators } from './resume.ts';
+import { openBarEventRing, seriesIndex, type FeedWorkerData, type WorkerChanged, type WorkerCommand, type WorkerLog } from './protocol.ts';
+import { coldStartTime, resumeAggregator, resumeAggregators } from './resume.ts';
 import { StatusReporter } from './status.ts';
 import { TickHandler } from './tick-handler.ts';
 
@@ -41,7 +44,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
   const series = data.buffers.series.map((sab) => new BarSeries(sab));
   /** Ticks and bars to shared memory (see buffer-writer.ts). */
   const writer = new BufferWriter(
-    data.settings.symbols.length,
+    data.slots,
     new TickRing(data.buffers.ticks),
     series,
     new Int32Array(data.buffers.dirty),
@@ -51,14 +54,15 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
   const clock = new ClockOffset();
   clock.offsetMs = data.clockOffsetMs ?? 0; // a restart continues with its predecessor's estimate
   const aggregators = resumeAggregators(data, entry, capabilities, writer, coldStartTime(data.restored, series));
-  const handler = new TickHandler(aggregators, writer, clock);
+  const handler = new TickHandler(aggregators, writer, clock, data.slots);
+  for (const i of data.retired) handler.live[i] = 0;
 
   /** Log records go to the main thread, which writes them with its logger (control messages only). */
   const log: LogSink = (record) => port.postMessage({ type: 'log', record } satisfies WorkerLog);
   const groups = new ConnectionGroups(data, entry, capabilities, handler, {
     log,
-    disconnected: (slot, first, count) => outage.disconnected(slot, first, count),
-    reconnected: (slot, first, count) => outage.reconnected(slot, first, count),
+    disconnected: (slot, symbols) => outage.disconnected(slot, symbols),
+    reconnected: (slot, symbols) => outage.reconnected(slot, symbols),
     stateChanged() {
       status.state = groups.state();
       status.report();
@@ -80,6 +84,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
     const now = nowMs();
     const recovery = outage.recovery;
     for (let i = 0; i < aggregators.length; i++) {
+      if (handler.live[i] === 0) continue; // removed: its bars stay as they were
       if (recovery !== undefined && recovery.paused[i] === 1) continue; // disconnected: it may be trading unseen
       const agg = aggregators[i]!;
       agg.clockOffsetMs = clock.offsetMs;
@@ -98,6 +103,23 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
       writer.flush();
       port.postMessage({ type: 'stopped' });
       port.close();
+    } else if (cmd.type === 'addSymbol') {
+      if (handler.live[cmd.index] === 1) return; // started with it already (a restart raced the command)
+      const nTf = data.timeframes.length;
+      cmd.series.forEach((sab, tf) => (series[seriesIndex(cmd.index, tf, nTf)] = new BarSeries(sab)));
+      data.settings.symbols[cmd.index] = cmd.symbol;
+      data.buffers.series.splice(seriesIndex(cmd.index, 0, nTf), nTf, ...cmd.series);
+      aggregators[cmd.index] = resumeAggregator(data, entry, capabilities, writer, cmd.index, nowMs());
+      handler.live[cmd.index] = 1;
+      const route = groups.add(cmd.index, cmd.symbol);
+      port.postMessage({ type: 'changed', action: 'added', symbol: cmd.symbol, route } satisfies WorkerChanged);
+    } else if (cmd.type === 'removeSymbol') {
+      if (handler.live[cmd.index] === 0) return;
+      handler.live[cmd.index] = 0;
+      const symbol = data.settings.symbols[cmd.index]!;
+      const route = groups.remove(cmd.index, symbol);
+      writer.flush();
+      port.postMessage({ type: 'changed', action: 'removed', symbol, route } satisfies WorkerChanged);
     } else if (cmd.type === 'crash') {
       setImmediate(() => {
         throw new Error('crash requested (fault injection)');

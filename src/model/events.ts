@@ -42,3 +42,18 @@ export interface BarUpdate {
   timeframe: TimeframeName;
   bar: Bar;
 }
+
+/** What a live change did (admin routes, reload, SIGHUP); the `system` room publishes each. */
+export type ConfigChangeAction = 'symbol_added' | 'symbol_removed' | 'exchange_added' | 'exchange_removed';
+
+/** One applied live change. */
+export interface ConfigChange {
+  action: ConfigChangeAction;
+  exchange: string;
+  /** The symbol added or removed; null for an exchange's change. */
+  symbol: string | null;
+  /** Closed bars loaded from storage for what was added (0 otherwise). */
+  restoredBars: number;
+  /** When it was applied, ms. */
+  ts: number;
+}

@@ -33,7 +33,11 @@ export interface PumpOutput {
   bar(update: BarUpdate, closed: boolean): void;
 }
 
-/** The main thread's view of one exchange's buffers. */
+/**
+ * The main thread's view of one exchange's buffers. `symbols` and `series`
+ * grow with live additions (the owner appends, then calls `adopt`); `dirty`
+ * is sized for every symbol slot from the start.
+ */
 export interface PumpSource {
   exchange: string;
   symbols: readonly string[];
@@ -83,17 +87,29 @@ export class ExchangePump {
         this.scratchSet = true;
       },
     };
-    const n = src.series.length;
+    // Sized for every symbol slot (one dirty flag per series of each): live additions need no reallocation.
+    const n = src.dirty.length;
     this.publishedClose = new Float64Array(n).fill(-Infinity);
     this.forming = new Float64Array(n * BAR_FIELDS);
     this.hasForming = new Uint8Array(n);
     this.heldSince = new Float64Array(n);
-    for (let i = 0; i < n; i++) this.publishedClose[i] = src.series[i]!.lastClosedOpenTime();
+    this.resync();
   }
 
   /** Bars were put into the series outside the event stream (restored from storage, backfilled): count them as published. */
   resync(): void {
-    for (let i = 0; i < this.src.series.length; i++) this.publishedClose[i] = this.src.series[i]!.lastClosedOpenTime();
+    this.adopt(0);
+  }
+
+  /**
+   * Series [from, to) were appended (a live addition, with the bars restored
+   * for it) or are fed again: count their bars as published.
+   */
+  adopt(from: number, to = this.src.series.length): void {
+    for (let i = from; i < to; i++) {
+      this.publishedClose[i] = this.src.series[i]!.lastClosedOpenTime();
+      this.hasForming[i] = 0;
+    }
   }
 
   /** Take everything available now. */

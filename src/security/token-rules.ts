@@ -21,3 +21,10 @@ export const DEFAULT_JWKS_COOLDOWN_S = 30;
 export const DEFAULT_JWKS_TIMEOUT_MS = 5000;
 /** `auth.jwt.maxPendingVerifications`: JWKS signature checks in flight at once (each ~150–280 µs of main thread, measured, plus thread-pool time). */
 export const DEFAULT_JWKS_MAX_PENDING = 64;
+
+/**
+ * Scopes a credential may carry beyond reading channels (token `scopes`, the
+ * JWT `scope` claim): `admin` allows the live changes of /v1/admin/*.
+ */
+export const TOKEN_SCOPES = ['admin'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];

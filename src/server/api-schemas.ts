@@ -144,6 +144,19 @@ function sharedSchemas(): Record<string, Schema> {
       },
     }),
     Latency: record({ p50: number, p90: number, p99: number, p999: number, max: number, count: integer }, 'Percentiles, µs'),
+    ChangesApplied: record({
+      applied: {
+        type: 'array',
+        description: 'The changes applied, in order',
+        items: record({
+          action: { enum: ['symbol_added', 'symbol_removed', 'exchange_added', 'exchange_removed'] },
+          exchange: string,
+          symbol: { type: ['string', 'null'] },
+          restoredBars: { ...integer, description: 'Closed bars loaded from storage for what was added' },
+          ts: { ...integer, description: 'When it was applied, epoch ms' },
+        }),
+      },
+    }),
     LatencyReport: {
       type: 'object',
       description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main) → key → percentiles',

@@ -57,7 +57,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiTokenConfig, AuthConfig, CorsConfig, JwtConfig } from '../config/types.ts';
 import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import { DEFAULT_AUTH_FAILURE_BURST, DEFAULT_AUTH_FAILURE_RATE } from '../config/defaults.ts';
-import { DEFAULT_JWKS_MAX_PENDING, MIN_JWT_SECRET_LENGTH, TOKEN_NAME_PATTERN } from '../security/token-rules.ts';
+import { DEFAULT_JWKS_MAX_PENDING, MIN_JWT_SECRET_LENGTH, TOKEN_NAME_PATTERN, type TokenScope } from '../security/token-rules.ts';
 import { CorsPolicy } from './cors.ts';
 import { createJwksVerifier, type JwksVerifier } from './jwks.ts';
 import {
@@ -170,10 +170,10 @@ interface VerifiedJwt {
 /** Verified JWTs remembered (by the SHA-256 of the token), so a client's every request does not re-verify and re-compile. */
 export const JWT_CACHE_SIZE = 1024;
 
-function principal(name: string, patterns: readonly string[] | undefined): Principal {
-  if (patterns === undefined) return { name, allows: () => true };
+function principal(name: string, patterns: readonly string[] | undefined, scopes: readonly string[] = []): Principal {
+  if (patterns === undefined) return { name, allows: () => true, scopes };
   const allows = compileChannelPatterns(patterns);
-  return { name, allows };
+  return { name, allows, scopes };
 }
 
 function configError(message: string): TickwireError {
@@ -185,7 +185,7 @@ function tokenEntry(t: ApiTokenConfig, i: number): TokenEntry {
   if (!SHA256_HEX.test(sha)) throw configError(`auth.tokens[${i}].sha256: expected 64 hex digits, the SHA-256 of the token (npx tickwire hash-token)`);
   if (!TOKEN_NAME_PATTERN.test(t.name)) throw configError(`auth.tokens[${i}].name: expected 1 to 64 letters, digits or . _ @ -`);
   try {
-    return { hash: Buffer.from(sha, 'hex'), principal: principal(t.name, t.channels) };
+    return { hash: Buffer.from(sha, 'hex'), principal: principal(t.name, t.channels, t.scopes) };
   } catch (err) {
     throw configError(`auth.tokens[${i}].channels: ${(err as Error).message}`);
   }
@@ -263,7 +263,7 @@ export function createAuthenticator(auth: AuthConfig, options: AuthenticatorOpti
   const remember = (id: string, claims: JwtClaims): Principal => {
     let p: Principal;
     try {
-      p = principal(claims.sub === undefined || claims.sub === '' ? 'jwt' : claims.sub, claims.channels);
+      p = principal(claims.sub === undefined || claims.sub === '' ? 'jwt' : claims.sub, claims.channels, claims.scopes);
     } catch (err) {
       throw fail(AuthFailure.BAD_CLAIMS, `JWT claim channels: ${(err as Error).message}`);
     }
@@ -325,6 +325,13 @@ function isJwtShaped(credential: string): boolean {
   const a = credential.indexOf('.');
   const b = a < 0 ? -1 : credential.indexOf('.', a + 1);
   return b > 0 && credential.indexOf('.', b + 1) === -1;
+}
+
+/** Check that `who` holds `scope` (token `scopes`, JWT `scope`); TickwireError FORBIDDEN (403) naming it otherwise. */
+export function requireScope(who: Principal, scope: TokenScope): void {
+  if (who.scopes?.includes(scope) !== true) {
+    throw new TickwireError(ErrorCode.FORBIDDEN, `${who.name} lacks the ${scope} scope (auth.tokens[].scopes: [${scope}], or a JWT with "scope": "${scope}")`);
+  }
 }
 
 /** Check that `who` may read `channel`; UnauthorizedError (FORBIDDEN) naming the channel otherwise. */

@@ -107,6 +107,8 @@ export class ChannelIndex {
   readonly #bars = new Map<string, Map<string, Map<string, Channel>>>();
   /** exchange → the symbols it has channels for (resolved without throwing). */
   readonly #known = new Map<string, KnownSymbols>();
+  /** Channels of symbols removed live: kept (their seq continues if the symbol comes back), never subscribed. */
+  readonly #closed = new Set<Channel>();
   readonly system: Channel;
   readonly alerts: Channel;
 
@@ -167,6 +169,29 @@ export class ChannelIndex {
     return created;
   }
 
+  /** `symbol` was removed from `exchange` live: its channels, now closed to subscribers (returned for the caller to end). */
+  closeSymbol(exchange: string, symbol: string): Channel[] {
+    const out = this.#channelsOf(exchange, symbol);
+    for (const ch of out) this.#closed.add(ch);
+    return out;
+  }
+
+  /** `symbol` is fed again: its existing channels open again (returned); new ones come as usual. */
+  reopenSymbol(exchange: string, symbol: string): Channel[] {
+    const out = this.#channelsOf(exchange, symbol).filter((ch) => this.#closed.delete(ch));
+    return out;
+  }
+
+  #channelsOf(exchange: string, symbol: string): Channel[] {
+    const out: Channel[] = [];
+    const t = this.trade(exchange, symbol);
+    const q = this.quote(exchange, symbol);
+    if (t !== undefined) out.push(t);
+    if (q !== undefined) out.push(q);
+    for (const ch of this.#bars.get(exchange)?.get(symbol)?.values() ?? []) out.push(ch);
+    return out;
+  }
+
   /** The library's symbols now (`Tickwire.symbols()`: it builds them, so read it once per message). */
   library(): LibrarySymbols {
     return this.#tw.symbols();
@@ -174,6 +199,14 @@ export class ChannelIndex {
 
   /** A concrete channel by name (native or normalized symbol, any timeframe alias); throws the contract's codes. */
   resolve(given: string): Channel {
+    const ch = this.#resolveAny(given);
+    if (this.#closed.has(ch)) {
+      throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(ch.symbol)} was removed from ${ch.exchange} (its history stays queryable over HTTP)`);
+    }
+    return ch;
+  }
+
+  #resolveAny(given: string): Channel {
     const known = this.#byName.get(given);
     if (known !== undefined) return known;
     const { kind, exchange, symbol: given_symbol, timeframe: tf } = marketChannelParts(given);
@@ -233,6 +266,7 @@ export class ChannelIndex {
         natives = [native];
       }
       for (const symbol of natives) {
+        if (kept[symbol] === undefined) continue; // removed live
         symbolFound = true;
         const name = channelName(p.kind, exchange, symbol, p.timeframe);
         if (p.kind === 'bars' && !(kept[symbol] ?? []).includes(p.timeframe!)) continue;

@@ -57,6 +57,27 @@ function get(operationId: string, tag: string, summary: string, responses: Json,
   return { get: { operationId, tags: [tag], summary, ...extra, responses } };
 }
 
+const exchangeParam: Json = { name: 'exchange', in: 'path', required: true, description: 'A configured exchange', schema: { type: 'string' } };
+
+/** A live change (admin-routes.ts, docs/operations.md): private, needs the admin scope; answers the changes applied, or why none was. */
+function adminOperation(operationId: string, summary: string, parameters: Json[]): Json {
+  return {
+    operationId,
+    tags: ['admin'],
+    summary,
+    description:
+      'Needs a credential with the admin scope (token `scopes: [admin]`, JWT `"scope": "admin"`) and `Content-Type: application/json`; refused on an open server.',
+    parameters,
+    responses: {
+      '200': json(schema('ChangesApplied'), 'The changes applied, in order'),
+      '400': error('INVALID_PARAMETER: a bad exchange or symbol name'),
+      '403': error('FORBIDDEN: the credential lacks the admin scope'),
+      '404': error('EXCHANGE_NOT_FOUND, SYMBOL_NOT_FOUND'),
+      '409': error('CHANGE_REFUSED: refused whole, nothing changed; the message says why'),
+    },
+  };
+}
+
 /** Every HTTP route, by OpenAPI path. */
 function paths(): Json {
   return {
@@ -114,6 +135,17 @@ function paths(): Json {
         ],
       },
     ),
+    '/v1/admin/exchanges/{exchange}/symbols/{symbol}': {
+      post: adminOperation('addSymbol', 'Feed one more symbol on a running exchange, live; the other symbols are not touched', [exchangeParam, symbolParam]),
+      delete: adminOperation(
+        'removeSymbol',
+        'Stop feeding a symbol, live: its channels get a last {"type":"closed","reason":"removed"}; its history stays queryable',
+        [exchangeParam, symbolParam],
+      ),
+    },
+    '/v1/admin/reload': {
+      post: adminOperation('reloadConfig', 'Re-read the config file and apply its symbol changes live (as SIGHUP does); anything else that differs refuses the reload whole', []),
+    },
     '/metrics': get('getMetrics', 'operations', 'Prometheus metrics: the library’s registry, then the server’s', {
       '200': text('text/plain', 'Prometheus text format 0.0.4'),
       '500': error('INTERNAL_ERROR: a registry failed to collect'),
@@ -190,6 +222,7 @@ function document(): OpenApiDocument {
       { name: 'market data', description: 'Symbols and candles' },
       { name: 'stream', description: 'The WebSocket upgrade' },
       { name: 'operations', description: 'Health, status, latency, metrics' },
+      { name: 'admin', description: 'Live changes (admin scope)' },
       { name: 'reference', description: 'These documents' },
       { name: 'dashboard', description: 'The browser dashboard and its assets' },
       { name: STREAMER_TAG, description: 'The shapes of the older streamer service, for its clients' },

@@ -44,6 +44,8 @@ export interface Principal {
   readonly name: string;
   /** True when this principal may read `channel` (a concrete channel name such as `trades:binance:BTCUSDT`). */
   allows(channel: string): boolean;
+  /** Scopes beyond reading (`admin`); absent: none. */
+  readonly scopes?: readonly string[];
 }
 
 /**

@@ -12,6 +12,12 @@
  *    found). A subscriber first gets every exchange's current state, then
  *    storage's, each message carrying the channel's current seq (like a
  *    snapshot: the state as of that seq); live changes continue at seq + 1.
+ *    And `{"type":"system","channel":"system","seq","source":"config",
+ *    "action","exchange","symbol","restoredBars","ts"}` for each live change
+ *    applied (docs/operations.md); binary subscribers get it as an `Alert`
+ *    body (level info, source `config`, the action in its text) until the
+ *    schema has a table of its own. Changes are events, not states: a joiner
+ *    is not sent past ones (resume replays them).
  *  - `alerts`: `{"type":"alert","channel":"alerts","seq","id","level","source",
  *    "message","ts"}`, raised by embedding code through
  *    `TickwireServer.publishAlert` (and by rules in later work).
@@ -22,6 +28,7 @@
  * validates alerts; the stream publishes them.
  */
 import { randomUUID } from 'node:crypto';
+import type { ConfigChange } from '../model/events.ts';
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { ALERTS_ROOM, SYSTEM_ROOM } from '../wire/channels.ts';
@@ -174,6 +181,20 @@ export function systemMessage(seq: number, s: SystemState): string {
     type: 'system', channel: SYSTEM_ROOM, seq,
     exchange: s.exchange, state: s.state, reconnects: s.reconnects, restarts: s.restarts, lastError: s.lastError, ts: s.ts,
   });
+}
+
+/** A live change on the `system` room, in JSON. */
+export function configChangeMessage(seq: number, c: ConfigChange): string {
+  return JSON.stringify({
+    type: 'system', channel: SYSTEM_ROOM, seq,
+    source: 'config', action: c.action, exchange: c.exchange, symbol: c.symbol, restoredBars: c.restoredBars, ts: c.ts,
+  });
+}
+
+/** A live change as the `Alert` body binary subscribers of the `system` room get (see the header). */
+export function configChangeAlert(c: ConfigChange): Alert {
+  const what = c.symbol === null ? c.exchange : `${c.exchange} ${c.symbol}`;
+  return { id: `config:${c.action}:${what}:${c.ts}`.slice(0, MAX_ALERT_ID), level: 'info', source: 'config', message: `${c.action} ${what}`, ts: c.ts };
 }
 
 /** An `alerts` room message in JSON. */

@@ -32,7 +32,8 @@ import { isLoopbackHost, openServerProblem } from '../security/host.ts';
 import { createAuthenticator, isOpen, UnauthorizedError } from './auth.ts';
 import { connectionCaps, ConnectionLimits, readFdLimit, type ConnectionCaps } from './connection-limits.ts';
 import { CorsPolicy } from './cors.ts';
-import { registerHttpRoutes } from './http-routes.ts';
+import { registerAdminRoutes, type Reload } from './admin-routes.ts';
+import { registerHttpRoutes, type HttpContext } from './http-routes.ts';
 import { LoggedServerMetrics } from './logged-metrics.ts';
 import { libraryLogger, type Logger } from '../log/logger.ts';
 import type { Authenticator } from './principal.ts';
@@ -71,6 +72,8 @@ export interface ServerOptions {
   maxConnectionsPerAddress?: number;
   /** Bytes of encoded closed bars kept ready for `/v1/candles` answers (docs/candles-cache.md). Default 64 MiB. */
   candleCacheBytes?: number;
+  /** What `POST /v1/admin/reload` runs: re-read the config file and apply the difference (the CLI's). Default: none (the route answers 409). */
+  reload?: Reload;
 }
 
 /** Default `candleCacheBytes`: about 75 series of 1,000 bars kept ready. */
@@ -196,7 +199,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
 
   // ── routes (WebSocket first; HTTP ends with the catch-all 404) ──
   app.ws('/v1/stream', stream.behavior);
-  registerHttpRoutes(app, {
+  const http: HttpContext = {
     tickwire,
     metrics,
     onError,
@@ -206,7 +209,9 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     connections,
     keepAliveNeedsCredential: !isOpen(auth),
     candleCacheBytes: candleCacheBytes(options.candleCacheBytes),
-  });
+  };
+  registerAdminRoutes(app, http, options.reload);
+  registerHttpRoutes(app, http);
 
   let listenSocket: us_listen_socket | null = null;
   let address: { host: string; port: number } | null = null;

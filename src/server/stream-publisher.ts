@@ -15,14 +15,14 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
-import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { BarUpdate, ConfigChange, QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import type { FbsEncoder } from '../wire/fbs.ts';
 import { barMessage, quoteMessage, tradeMessage } from '../wire/json.ts';
 import type { SendBudget } from './backpressure.ts';
 import { ENCODE_FBS, ENCODE_JSON, type Channel, type ChannelIndex } from './channels.ts';
 import type { ServerMetrics } from './metrics.ts';
-import { alertMessage, makeAlert, systemMessage, type Alert, type SystemState, type SystemStates } from './rooms.ts';
+import { alertMessage, configChangeAlert, configChangeMessage, makeAlert, systemMessage, type Alert, type SystemState, type SystemStates } from './rooms.ts';
 import { WS_FRAME_HEADER, type Conn } from './stream-conn.ts';
 
 /** A new channel's binary size bound and, from it, its `maxBytes` (the budget's and history's sizing). */
@@ -83,6 +83,12 @@ export class StreamPublisher {
     const alert = makeAlert(input, Date.now());
     const seq = this.#publishRoom(this.#channels.alerts, (s) => alertMessage(s, alert), (s) => this.#fbs.alert(s, alert));
     return { ...alert, seq };
+  }
+
+  /** Publish a live change on the `system` room (rooms.ts: JSON, and an Alert body for binary subscribers). */
+  publishChange(c: ConfigChange): void {
+    const alert = configChangeAlert(c);
+    this.#publishRoom(this.#channels.system, (s) => configChangeMessage(s, c), (s) => this.#fbs.alert(s, alert));
   }
 
   // ── live events ────────────────────────────────────────────────────────

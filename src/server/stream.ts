@@ -72,7 +72,9 @@ import { uws } from './uws.ts';
 import type { Tickwire } from '../api/types.ts';
 import type { StreamConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
+import type { ConfigChange } from '../model/events.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
+import { closedMessage } from '../wire/json.ts';
 import { UnauthorizedError } from './auth.ts';
 import { ChannelIndex, type Channel } from './channels.ts';
 import { ConnectionLimits, connectionCaps } from './connection-limits.ts';
@@ -190,6 +192,7 @@ export class StreamServer {
       close: (ws, code, message) => this.#closed(ws.getUserData(), code, message),
     };
     this.#off = this.#publisher.listen();
+    this.#off.push(tickwire.on('change', (c) => this.#changed(c)));
     this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_MS);
     this.#sweepTimer.unref();
   }
@@ -252,6 +255,28 @@ export class StreamServer {
       this.#replies.subscribed(conn, null, [ch.name]);
       this.#subs.join(conn, ch);
       if (!conn.closed && conn.state === ConnState.NORMAL) this.#slow.budget.track(conn);
+    }
+  }
+
+  /**
+   * A live change: published on `system`; a removed symbol's channels send
+   * their subscribers a last `closed` (binary: an `Unsubscribed` with no id)
+   * and let them go; a symbol fed again opens its channels to wildcards.
+   */
+  #changed(c: ConfigChange): void {
+    this.#publisher.publishChange(c);
+    if (c.symbol === null) return;
+    if (c.action === 'symbol_added') {
+      for (const ch of this.#channels.reopenSymbol(c.exchange, c.symbol)) this.#created(ch);
+      return;
+    }
+    const now = performance.now();
+    for (const ch of this.#channels.closeSymbol(c.exchange, c.symbol)) {
+      for (const conn of this.#conns) {
+        if (conn.closed || !conn.channels.has(ch)) continue;
+        this.#replies.send(conn, conn.binary ? this.#fbs.unsubscribed(null, [ch.name]) : closedMessage(ch.name, 'removed'), conn.binary);
+        this.#subs.leave(conn, ch, now);
+      }
     }
   }
 

@@ -129,8 +129,9 @@ export function simInstrument(symbol: string): SimInstrument {
 
 /** A seeded multi-symbol market; advance it with `step(nowMs)`. */
 export class SimulatedMarket {
-  readonly instruments: readonly SimInstrument[];
+  readonly instruments: SimInstrument[];
   readonly rate: number;
+  readonly #seed: number;
   #books: SymbolBook[];
   #onTrade: TradeHandler;
   #onQuote: QuoteHandler;
@@ -148,10 +149,27 @@ export class SimulatedMarket {
     }
     if (!Number.isSafeInteger(seed)) throw new InvalidParameterError('seed', seed, 'an integer');
     this.rate = rate;
+    this.#seed = seed;
     this.instruments = symbols.map(simInstrument);
     this.#books = this.instruments.map((ins) => new SymbolBook(ins, rate, seed));
     this.#onTrade = options.onTrade ?? noop;
     this.#onQuote = options.onQuote ?? noop;
+  }
+
+  /**
+   * List one more symbol (a live addition): it opens at the market's current
+   * time, with its opening quote once the market runs. Listed already: nothing.
+   */
+  addSymbol(symbol: string): void {
+    if (typeof symbol !== 'string' || symbol === '') throw new InvalidParameterError('symbol', symbol, 'a non-empty string');
+    if (this.instruments.some((ins) => ins.symbol === symbol)) return;
+    const ins = simInstrument(symbol);
+    const book = new SymbolBook(ins, this.rate, this.#seed);
+    this.instruments.push(ins);
+    this.#books.push(book);
+    if (!this.#started) return;
+    book.shift(this.#now);
+    this.#onQuote(symbol, book.quote());
   }
 
   /** Time (ms) the market has been advanced to; NaN before the first `step`/`skip`. */

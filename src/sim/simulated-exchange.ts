@@ -49,12 +49,20 @@ export class SimulatedExchange {
       onTrade: (symbol, trade) => this.server.publish(this.#tradeStream.get(symbol)!, trade),
       onQuote: (symbol, quote) => this.server.publish(this.#quoteStream.get(symbol)!, quote),
     });
-    for (const symbol of options.symbols) {
-      const base = symbol.toLowerCase();
-      this.#tradeStream.set(symbol, `${base}@trade`);
-      this.#quoteStream.set(symbol, `${base}@bookTicker`);
-    }
+    for (const symbol of options.symbols) this.#streams(symbol);
     this.server = new BinanceProtocolServer(options.server);
+  }
+
+  /** List one more symbol while running (a live addition to the `simulated` exchange); listed already: nothing. */
+  addSymbol(symbol: string): void {
+    this.#streams(symbol);
+    this.market.addSymbol(symbol);
+  }
+
+  #streams(symbol: string): void {
+    const base = symbol.toLowerCase();
+    this.#tradeStream.set(symbol, `${base}@trade`);
+    this.#quoteStream.set(symbol, `${base}@bookTicker`);
   }
 
   /** Start the server and the market clock; resolves with the `ws://` base URL and port. */

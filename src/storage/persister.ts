@@ -55,7 +55,7 @@ export class BarPersister {
   readonly #onError: (err: unknown) => void;
   readonly #onRecovered: () => void;
   /** Per series: newest openTime written (or restored), -Infinity before any. */
-  readonly #newest: Float64Array;
+  #newest: Float64Array;
   /** Amendments waiting for the next flush, by `series:openTime` (the latest wins). */
   readonly #amended = new Map<string, StoredBar>();
   #timer: NodeJS.Timeout | undefined;
@@ -86,21 +86,38 @@ export class BarPersister {
   unflushed(): number {
     let n = this.#amended.size;
     const counter: BarVisitor = { begin: () => undefined, onBar: () => undefined };
-    for (let i = 0; i < this.#series.length; i++) n += this.#series[i]!.series.visit(counter, { start: this.#newest[i]! + 1, forming: false });
+    for (let i = 0; i < this.#newest.length; i++) n += this.#series[i]!.series.visit(counter, { start: this.#newest[i]! + 1, forming: false });
     return n;
   }
 
   /** Put the stored bars into their series; returns how many (newest openTime per series is remembered). */
   restore(): number {
     let total = 0;
-    for (let i = 0; i < this.#series.length; i++) {
-      const { key, series, tfMs, history } = this.#series[i]!;
-      const newest = this.#db.newestOpenTime(key);
-      if (newest !== newest) continue;
-      total += this.#db.load(key, newest - (history - 1) * tfMs, (rec) => series.putClosed(rec, 0));
-      this.#newest[i] = newest;
-    }
+    for (let i = 0; i < this.#series.length; i++) total += this.#restoreOne(i);
     return total;
+  }
+
+  /**
+   * Series pushed onto the list since (a symbol added live): load their
+   * stored bars as `restore` does, before their writer starts. Returns how many.
+   */
+  restoreAdded(): number {
+    const from = this.#newest.length;
+    const grown = new Float64Array(this.#series.length).fill(-Infinity);
+    grown.set(this.#newest);
+    this.#newest = grown;
+    this.#index = undefined;
+    let total = 0;
+    for (let i = from; i < this.#series.length; i++) total += this.#restoreOne(i);
+    return total;
+  }
+
+  #restoreOne(i: number): number {
+    const { key, series, tfMs, history } = this.#series[i]!;
+    const newest = this.#db.newestOpenTime(key);
+    if (newest !== newest) return 0;
+    this.#newest[i] = newest;
+    return this.#db.load(key, newest - (history - 1) * tfMs, (rec) => series.putClosed(rec, 0));
   }
 
   /** Start flushing every `flushMs`. */
@@ -138,7 +155,7 @@ export class BarPersister {
     this.#amended.clear();
     const newest = Float64Array.from(this.#newest);
     const keepFrom = new Map<string, number>();
-    for (let i = 0; i < this.#series.length; i++) {
+    for (let i = 0; i < newest.length; i++) {
       const p = this.#series[i]!;
       const from = batch.length;
       const visitor: BarVisitor = {

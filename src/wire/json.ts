@@ -13,6 +13,7 @@ import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import { BAR_FIELDS, BarField as F, BarSource, writeBar, type Bar } from '../model/records.ts';
 import type { MarketKind } from './channels.ts';
+import type { ClosedReason } from './messages.ts';
 
 /** A JSON number; `null` for NaN and ±Infinity, which JSON lacks. */
 export function num(v: number): string {
@@ -243,6 +244,11 @@ export function subscribedMessage(id: number | string | null, channels: readonly
 /** `{"type":"unsubscribed","id","channels"}` */
 export function unsubscribedMessage(id: number | string | null, channels: readonly string[]): string {
   return JSON.stringify({ type: 'unsubscribed', id, channels });
+}
+
+/** `{"type":"closed","channel","reason"}`: the channel's last message (its symbol was removed live). */
+export function closedMessage(channel: string, reason: ClosedReason): string {
+  return JSON.stringify({ type: 'closed', channel, reason });
 }
 
 /** `{"type":"error","id","code","message"}`: a refused client message. */

@@ -100,6 +100,20 @@ export interface UnsubscribedMessage {
   channels: string[];
 }
 
+/** Why a channel ended: `removed` (its symbol was removed live, docs/operations.md). */
+export type ClosedReason = 'removed';
+
+/**
+ * A channel's last message: the server ended it and unsubscribed the
+ * connection. Binary (FlatBuffers) connections get an `Unsubscribed` with no
+ * id for the same channel instead.
+ */
+export interface ClosedMessage {
+  type: 'closed';
+  channel: string;
+  reason: ClosedReason;
+}
+
 /** A rejected client message; `code` is a stable ErrorCode. */
 export interface ErrorMessage {
   type: 'error';
@@ -182,6 +196,7 @@ export type StreamMessage =
   | GapMessage
   | SubscribedMessage
   | UnsubscribedMessage
+  | ClosedMessage
   | ErrorMessage
   | PongMessage
   | SystemMessage

@@ -28,8 +28,8 @@ describe('auth: defaults and values', () => {
       ],
     }));
     expect(c.auth.tokens).toEqual([
-      { name: 'alice', sha256: HASH, channels: ['*'] },
-      { name: 'bob.svc@prod', sha256: hashToken('other'), channels: ['trades:binance:*', 'bars:*:BTCUSDT:M1', 'system', 'alerts', 'bars:binance:*:*'] },
+      { name: 'alice', sha256: HASH, channels: ['*'], scopes: [] },
+      { name: 'bob.svc@prod', sha256: hashToken('other'), channels: ['trades:binance:*', 'bars:*:BTCUSDT:M1', 'system', 'alerts', 'bars:binance:*:*'], scopes: [] },
     ]);
   });
 
@@ -136,11 +136,18 @@ describe('auth: rejections', () => {
     const token = 'tw_pasted-by-mistake-0123456789abcdef';
     const lines = problems(withAuth({ tokens: [{ name: 'a', token }, { name: 'b', sha256: token }] }));
     expect(lines).toEqual([
-      'auth.tokens[0].token: unknown key, expected one of name, sha256, channels (store the SHA-256 of the token, never the token: npx tickwire hash-token)',
+      'auth.tokens[0].token: unknown key, expected one of name, sha256, channels, scopes (store the SHA-256 of the token, never the token: npx tickwire hash-token)',
       'auth.tokens[0].sha256: missing, expected the SHA-256 of the token as 64 hex digits (npx tickwire hash-token)',
       'auth.tokens[1].sha256: got a value that is not 64 hex digits (not shown), expected the SHA-256 of the token as 64 hex digits (npx tickwire hash-token)',
     ]);
     expect(lines.join('\n')).not.toContain(token);
+  });
+
+  it('scopes: admin only, as a list', () => {
+    expect(problems(withAuth({ tokens: [{ name: 'a', sha256: HASH, scopes: ['root'] }, { name: 'b', sha256: hashToken('2'), scopes: 'admin' }] }))).toEqual([
+      'auth.tokens[0].scopes: got a list, expected a list of scopes, each one of admin',
+      'auth.tokens[1].scopes: got "admin", expected a list of scopes, each one of admin',
+    ]);
   });
 
   it('names, duplicates and channel patterns', () => {

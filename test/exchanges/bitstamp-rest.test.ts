@@ -202,8 +202,8 @@ describe('bitstamp REST gap recovery', () => {
     );
     recovery.lastId[0] = WS[i]!.id;
     recovery.lastTs[0] = WS[i]!.ts;
-    recovery.disconnected(0, 1);
-    recovery.reconnected(0, 1);
+    recovery.disconnected([0]);
+    recovery.reconnected([0]);
     const live = WS.at(-1)!;
     recovery.hold(0, live.ts, live.price, live.size, live.side, live.id);
     await until(() => done.length === 1, 4_000, 'the recovery');

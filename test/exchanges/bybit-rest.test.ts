@@ -257,8 +257,8 @@ describe('bybit REST gap recovery', () => {
     );
     recovery.lastId[0] = SPOT_WS[i]!.id;
     recovery.lastTs[0] = SPOT_WS[i]!.ts;
-    recovery.disconnected(0, 1);
-    recovery.reconnected(0, 1);
+    recovery.disconnected([0]);
+    recovery.reconnected([0]);
     const live = SPOT_WS.at(-1)!;
     recovery.hold(0, live.ts, live.price, live.size, live.side, live.id);
     await until(() => done.length === 1, 4_000, 'the recovery');

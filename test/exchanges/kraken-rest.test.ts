@@ -219,8 +219,8 @@ describe('kraken REST gap recovery', () => {
       );
       recovery.lastId[0] = WS[299]!.id;
       recovery.lastTs[0] = WS[299]!.ts;
-      recovery.disconnected(0, 1);
-      recovery.reconnected(0, 1);
+      recovery.disconnected([0]);
+      recovery.reconnected([0]);
       const live = WS[2_800]!;
       recovery.hold(0, live.ts, live.price, live.size, live.side, live.id);
       await until(() => errors.length === 1, 4_000, 'the recovery');

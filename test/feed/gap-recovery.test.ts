@@ -29,9 +29,9 @@ describe('GapRecovery', () => {
     const venue = Array.from({ length: 20 }, (_, i) => trade(i + 1));
     const { r, delivered, done, pages } = setup(venue);
     r.lastId[0] = 4;
-    r.disconnected(0, 2);
+    r.disconnected([0, 1]);
     expect([r.paused[0], r.paused[1]]).toEqual([1, 0]); // symbol 1 never traded: nothing to recover
-    r.reconnected(0, 2);
+    r.reconnected([0, 1]);
     expect(r.holding[0]).toBe(1);
     r.hold(0, 120, 100, 1, 1, 12); // the first live trade: ids 5–11 are the gap
     r.hold(0, 130, 100, 1, 1, 13);
@@ -45,8 +45,8 @@ describe('GapRecovery', () => {
   it('a quiet symbol is recovered after waitForLiveMs without a live trade', async () => {
     const { r, delivered, done } = setup([trade(5), trade(6)]);
     r.lastId[0] = 4;
-    r.disconnected(0, 1);
-    r.reconnected(0, 1);
+    r.disconnected([0]);
+    r.reconnected([0]);
     await until(() => done.length === 1, 2_000, 'the timed recovery');
     expect(delivered).toEqual([5, 6]);
     expect(r.paused[0]).toBe(0);
@@ -61,8 +61,8 @@ describe('GapRecovery', () => {
       { pageSize: 100 },
     );
     r.lastId[0] = 1;
-    r.disconnected(0, 1);
-    r.reconnected(0, 1);
+    r.disconnected([0]);
+    r.reconnected([0]);
     r.hold(0, 1, 1, 1, 1, 9);
     await until(() => errors.length === 1, 2_000, 'the failure');
     expect(errors[0]).toMatch(/gap recovery failed: HTTP 500/);

@@ -4,6 +4,7 @@
  * FlatBuffers binary decoded with the wire module's `decodeMessage`), and a
  * fake that also emits exchange status and gains symbols at runtime.
  */
+import type { ConfigChange } from '../../src/model/events.ts';
 import { readdirSync, readlinkSync } from 'node:fs';
 import uWS from 'uWebSockets.js';
 import type { us_listen_socket, us_socket } from 'uWebSockets.js';
@@ -214,8 +215,12 @@ export class LiveFakeTickwire extends FakeTickwire {
     return s;
   }
 
-  /** Add `symbol` to `exchange` (with series for every configured timeframe), as a runtime symbol addition would. */
-  addSymbol(exchange: string, symbol: string): void {
+  /**
+   * Add `symbol` to `exchange` (with series for every configured timeframe),
+   * as a runtime symbol addition would, without the `change` event: the
+   * stream must discover it from its events alone.
+   */
+  override addSymbol(exchange: string, symbol: string): ConfigChange {
     let list = this.#added.get(exchange);
     if (list === undefined) this.#added.set(exchange, (list = []));
     list.push(symbol);
@@ -223,6 +228,7 @@ export class LiveFakeTickwire extends FakeTickwire {
     if (index === undefined) this.#addedIndex.set(exchange, (index = new SymbolIndex()));
     index.add(symbol);
     for (const tf of this.config.timeframes) this.store.create(fakeSeriesKey(exchange, symbol, tf), this.config.history[tf as TimeframeName]);
+    return { action: 'symbol_added', exchange, symbol, restoredBars: 0, ts: Date.now() };
   }
 
   override resolveSymbol(exchange: string, symbol: string): string {

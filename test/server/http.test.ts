@@ -241,6 +241,7 @@ describe('/metrics, /docs, /', () => {
       '/health', '/v1/status', '/v1/symbols', '/v1/latency', '/v1/candles/{exchange}/{symbol}/{tf}', '/metrics', '/docs', '/',
       '/openapi.json', '/asyncapi.json', '/assets/{file}',
       '/v1/stream', '/streamer/candles/{symbol}/{tf}', '/streamer/status', '/streamer/available', '/streamer/health',
+      '/v1/admin/exchanges/{exchange}/symbols/{symbol}', '/v1/admin/reload',
     ]));
     expect(res.body.components.schemas.Bar.required).toEqual(BAR_KEYS);
     const stream = res.body.paths['/v1/stream'].get.responses;

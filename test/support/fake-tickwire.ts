@@ -6,7 +6,7 @@
  * As in the real system, a bar is stored before its event is emitted.
  */
 import type { BarQuery, Tickwire, TickwireEvents } from '../../src/api/types.ts';
-import type { TradeEvent, QuoteEvent } from '../../src/model/events.ts';
+import type { ConfigChange, TradeEvent, QuoteEvent } from '../../src/model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
@@ -185,6 +185,32 @@ export class FakeTickwire implements Tickwire {
 
   async metrics(): Promise<string> {
     return this.metricsText;
+  }
+
+  /** Adds to the config's list (series created) and emits `change`; CHANGE_REFUSED when already there. */
+  addSymbol(exchange: string, symbol: string): ConfigChange {
+    const ex = this.config.exchanges[exchange];
+    if (ex === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
+    if (ex.symbols.includes(symbol)) throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: ${symbol} is already fed on ${exchange}`);
+    ex.symbols.push(symbol);
+    this.#indexes.get(exchange)!.add(symbol);
+    for (const tf of this.config.timeframes) if (this.store.get(seriesKey(exchange, symbol, tf)) === undefined) this.store.create(seriesKey(exchange, symbol, tf), this.config.history[tf]);
+    return this.#change('symbol_added', exchange, symbol);
+  }
+
+  /** Removes from the config's list (history kept) and emits `change`. */
+  removeSymbol(exchange: string, symbol: string): ConfigChange {
+    const native = this.resolveSymbol(exchange, symbol);
+    const ex = this.config.exchanges[exchange]!;
+    if (!ex.symbols.includes(native)) throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not fed on ${exchange}`);
+    ex.symbols.splice(ex.symbols.indexOf(native), 1);
+    return this.#change('symbol_removed', exchange, native);
+  }
+
+  #change(action: ConfigChange['action'], exchange: string, symbol: string): ConfigChange {
+    const change: ConfigChange = { action, exchange, symbol, restoredBars: 0, ts: Date.now() };
+    this.#emit('change', change);
+    return change;
   }
 
   // ── test controls ──────────────────────────────────────────────────────

@@ -1,0 +1,46 @@
+/**
+ * Checks of a live change before anything is touched (docs/operations.md):
+ * the same rules a config file is held to at start, applied to the config
+ * the change would make. A change that fails one is refused whole
+ * (`CHANGE_REFUSED`, the reason in the message) and nothing changes.
+ */
+import { SYMBOL_PATTERN } from '../config/exchanges.ts';
+import { configMemory, memoryIssue, type RingSizes } from '../config/limits.ts';
+import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
+import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
+import { adapterFor, capabilitiesOf } from '../exchanges/registry.ts';
+
+/** A refused live change: nothing was changed; `reason` says what would have been wrong. */
+export function refused(reason: string): TickwireError {
+  return new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: ${reason}`);
+}
+
+/** Throws INVALID_PARAMETER unless `symbol` is spelled as a config's symbols must be. */
+export function checkSymbolName(symbol: unknown): asserts symbol is string {
+  if (typeof symbol !== 'string' || !SYMBOL_PATTERN.test(symbol)) {
+    throw new InvalidParameterError('symbol', symbol, 'a symbol of 1 to 40 letters, digits or . _ - / : as the exchange names it');
+  }
+}
+
+/**
+ * Throws CHANGE_REFUSED when `config` with `exchanges` replaced would break
+ * a limit: `limits.maxSymbols`, `limits.maxMemory` (with the runtime's ring
+ * sizes), or a venue's connection limit (accounts allowed a few connections).
+ */
+export function checkExchangesFit(config: TickwireConfig, exchanges: Record<string, ExchangeConfig>, rings: RingSizes): void {
+  const total = Object.values(exchanges).reduce((n, ex) => n + ex.symbols.length, 0);
+  if (total > config.limits.maxSymbols) {
+    throw refused(`${total} symbols over all exchanges, expected at most ${config.limits.maxSymbols} (limits.maxSymbols)`);
+  }
+  const memory = memoryIssue(configMemory({ ...config, exchanges }, rings), config.limits);
+  if (memory !== undefined) throw refused(memory.message);
+  for (const [name, ex] of Object.entries(exchanges)) {
+    const entry = adapterFor(name);
+    if (entry?.maxConnections === undefined) continue;
+    const limit = capabilitiesOf(entry, ex).maxStreamsPerConnection * entry.maxConnections;
+    const streams = ex.symbols.length * ex.channels.length;
+    if (streams > limit) {
+      throw refused(`${name} would carry ${streams} streams (${ex.symbols.length} symbols × ${ex.channels.length} channels), over the venue's limit of ${limit} (${entry.maxConnections} connection(s))`);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * `/v1/admin/*`: live changes without a restart (docs/operations.md).
+ *
+ * Access: private routes (a credential always, so an open server serves
+ * none of them; `Content-Type: application/json` on every request) whose
+ * credential must also hold the `admin` scope (403 FORBIDDEN without).
+ *
+ *  - `POST   /v1/admin/exchanges/:exchange/symbols/:symbol`: feed a symbol;
+ *  - `DELETE /v1/admin/exchanges/:exchange/symbols/:symbol`: stop feeding it
+ *    (its channels get `closed`, its history stays queryable);
+ *  - `POST   /v1/admin/reload`: re-read the config file and apply the
+ *    difference (servers started from a file: the CLI hands `reload` over).
+ *
+ * Each answers `{"applied":[ConfigChange...]}`; a change that would be
+ * invalid answers 409 CHANGE_REFUSED and changes nothing.
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { ConfigChange } from '../model/events.ts';
+import { ErrorCode, TickwireError } from '../errors.ts';
+import { requireScope } from './auth.ts';
+import { route, type HttpContext, type Reply } from './http-routes.ts';
+import { pathParam } from './http-util.ts';
+
+/** Re-read the config and apply the difference (the CLI's; undefined: the server was not started from a file). */
+export type Reload = () => ConfigChange[];
+
+function applied(changes: ConfigChange[]): Reply {
+  return { status: 200, body: JSON.stringify({ applied: changes }) };
+}
+
+/** Register the admin routes (before the catch-all 404). */
+export function registerAdminRoutes(app: TemplatedApp, ctx: HttpContext, reload: Reload | undefined): void {
+  const tw = ctx.tickwire;
+  const SYMBOL = '/v1/admin/exchanges/:exchange/symbols/:symbol';
+  route(app, ctx, 'post', SYMBOL, 'v1', 'private', (req, who) => {
+    requireScope(who, 'admin');
+    return applied([tw.addSymbol(pathParam(req, 0, 'exchange'), pathParam(req, 1, 'symbol'))]);
+  });
+  route(app, ctx, 'del', SYMBOL, 'v1', 'private', (req, who) => {
+    requireScope(who, 'admin');
+    return applied([tw.removeSymbol(pathParam(req, 0, 'exchange'), pathParam(req, 1, 'symbol'))]);
+  });
+  route(app, ctx, 'post', '/v1/admin/reload', 'v1', 'private', (_req, who) => {
+    requireScope(who, 'admin');
+    if (reload === undefined) throw new TickwireError(ErrorCode.CHANGE_REFUSED, 'change refused, nothing changed: this server was not started from a config file (nothing to re-read)');
+    return applied(reload());
+  });
+}
