@@ -61,6 +61,7 @@ const exchangeParam: Json = { name: 'exchange', in: 'path', required: true, desc
 
 /** A live change (admin-routes.ts, docs/operations.md): private, needs the admin scope; answers the changes applied, or why none was. */
 function adminOperation(operationId: string, summary: string, parameters: Json[]): Json {
+  const named = parameters.length > 0;
   return {
     operationId,
     tags: ['admin'],
@@ -70,9 +71,9 @@ function adminOperation(operationId: string, summary: string, parameters: Json[]
     parameters,
     responses: {
       '200': json(schema('ChangesApplied'), 'The changes applied, in order'),
-      '400': error('INVALID_PARAMETER: a bad exchange or symbol name'),
+      ...(named ? { '400': error('INVALID_PARAMETER: a bad exchange or symbol name') } : {}),
       '403': error('FORBIDDEN: the credential lacks the admin scope'),
-      '404': error('EXCHANGE_NOT_FOUND, SYMBOL_NOT_FOUND'),
+      ...(named ? { '404': error('EXCHANGE_NOT_FOUND, SYMBOL_NOT_FOUND') } : {}),
       '409': error('CHANGE_REFUSED: refused whole, nothing changed; the message says why'),
     },
   };

@@ -20,6 +20,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from '../../src/config/types.ts';
+import { ErrorCode, TickwireError } from '../../src/errors.ts';
 import { hashToken } from '../../src/server/auth.ts';
 import { BAR_CSV_HEADER } from '../../src/wire/json.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
@@ -31,6 +32,11 @@ const CHARTS_VERSION = (createRequire(import.meta.url)('lightweight-charts/packa
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 7, 9, 0, 0);
 const ALICE = 'alice-api-reference-token-0123456789';
+const OPS = 'ops-api-reference-token-with-the-admin-scope';
+const asOps = { authorization: `Bearer ${OPS}` };
+const asAlice = { authorization: `Bearer ${ALICE}` };
+/** What the `admin` server's reload does: refuse when set. */
+let reloadRefuses = false;
 
 const guardedAuth = (extra: Partial<AuthConfig> = {}): AuthConfig => ({
   tokens: [{ name: 'alice', sha256: hashToken(ALICE), channels: ['*'] }],
@@ -40,8 +46,11 @@ const guardedAuth = (extra: Partial<AuthConfig> = {}): AuthConfig => ({
   ...extra,
 });
 
-/** Servers: `open` (no auth), `guarded` (a token, one request per ~15 min after the first), `capped` (one WebSocket), `throttled` (one failed authentication per ~15 min). */
-type ServerName = 'open' | 'guarded' | 'capped' | 'throttled';
+/**
+ * Servers: `open` (no auth), `guarded` (a token, one request per ~15 min after the first), `capped` (one WebSocket),
+ * `throttled` (one failed authentication per ~15 min), `admin` (tokens with and without the admin scope, a reload).
+ */
+type ServerName = 'open' | 'guarded' | 'capped' | 'throttled' | 'admin';
 const servers = {} as Record<ServerName, Running>;
 
 interface Probe {
@@ -87,6 +96,25 @@ const PROBES: Record<string, Probe[]> = {
     { what: 'unknown symbol', path: '/v1/candles/binance/NOPE/1m' },
     { what: 'exchange not running', path: '/v1/candles/kraken/XBT%2FUSD/1m', arrange: () => (tw().notRunning.add('kraken'), () => void tw().notRunning.delete('kraken')) },
     { what: 'unexpected failure', path: '/v1/candles/binance/ETHUSDT/1m', arrange: () => ((tw().failure = new Error('disk on fire')), () => void (tw().failure = undefined)) },
+  ],
+  addSymbol: [
+    { what: 'added', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/binance/symbols/SOLUSDT', body: {}, headers: asOps },
+    { what: 'bad name', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/binance/symbols/%E0%A4%A', body: {}, headers: asOps },
+    { what: 'without the admin scope', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/binance/symbols/XRPUSDT', body: {}, headers: asAlice },
+    { what: 'unknown exchange', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/nope/symbols/SOLUSDT', body: {}, headers: asOps },
+    { what: 'already fed', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/binance/symbols/BTCUSDT', body: {}, headers: asOps },
+  ],
+  removeSymbol: [
+    { what: 'removed', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/binance/symbols/ETHUSDT', body: {}, headers: asOps },
+    { what: 'bad name', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/binance/symbols/%E0%A4%A', body: {}, headers: asOps },
+    { what: 'without the admin scope', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/kraken/symbols/ETH%2FUSD', body: {}, headers: asAlice },
+    { what: 'unknown symbol', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/binance/symbols/NOPE', body: {}, headers: asOps },
+    { what: 'the last symbol', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/bybit/symbols/BTCUSDT', body: {}, headers: asOps },
+  ],
+  reloadConfig: [
+    { what: 'reloaded', server: 'admin', method: 'POST', path: '/v1/admin/reload', body: {}, headers: asOps },
+    { what: 'without the admin scope', server: 'admin', method: 'POST', path: '/v1/admin/reload', body: {}, headers: asAlice },
+    { what: 'refused', server: 'admin', method: 'POST', path: '/v1/admin/reload', body: {}, headers: asOps, arrange: () => ((reloadRefuses = true), () => void (reloadRefuses = false)) },
   ],
   getMetrics: [
     { what: 'metrics', path: '/metrics' },
@@ -237,6 +265,13 @@ beforeAll(async () => {
   servers.guarded = await startServer({ auth: guardedAuth({ httpRate: { rate: 0.001, burst: 1 } }) });
   servers.capped = await startServer({ maxConnections: 1 });
   servers.throttled = await startServer({ auth: guardedAuth({ failureRate: { rate: 0.001, burst: 1 } }) });
+  servers.admin = await startServer({
+    auth: guardedAuth({ tokens: [{ name: 'alice', sha256: hashToken(ALICE), channels: ['*'] }, { name: 'ops', sha256: hashToken(OPS), channels: ['*'], scopes: ['admin'] }] }),
+    reload: () => {
+      if (reloadRefuses) throw new TickwireError(ErrorCode.CHANGE_REFUSED, 'change refused, nothing changed: the file differs in server');
+      return [];
+    },
+  });
   for (const r of Object.values(servers)) {
     // A bar filled from the venue's klines with a reconnect gap, then closed bars and the forming one.
     r.tw.putBar('binance', 'BTCUSDT', '1m', makeBar(T0, MIN, 99, true, { gapped: true, source: 'backfill' }));

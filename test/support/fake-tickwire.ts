@@ -203,6 +203,8 @@ export class FakeTickwire implements Tickwire {
     const native = this.resolveSymbol(exchange, symbol);
     const ex = this.config.exchanges[exchange]!;
     if (!ex.symbols.includes(native)) throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not fed on ${exchange}`);
+    // As the runtime (src/api/live-checks.ts): an exchange keeps at least one symbol.
+    if (ex.symbols.length === 1) throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: ${native} is the last symbol of ${exchange}`);
     ex.symbols.splice(ex.symbols.indexOf(native), 1);
     return this.#change('symbol_removed', exchange, native);
   }
