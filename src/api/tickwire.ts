@@ -50,7 +50,8 @@ import { FeedStatus } from './feed-status.ts';
 import { summarize, summarizeLoopDelay } from './latency.ts';
 import { createRuntimeMetrics } from './metrics.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
-import type { BarQuery, Tickwire, TickwireEvents } from './types.ts';
+import { EventBus } from '../events/bus.ts';
+import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from './types.ts';
 
 /** Knobs for embedding and tests; the defaults suit production. */
 export interface RuntimeOptions {
@@ -91,8 +92,6 @@ interface ExchangeRuntime {
   restored: number;
 }
 
-type Handlers = { [K in keyof TickwireEvents]: Set<(payload: TickwireEvents[K]) => void> };
-
 /** The in-process engine behind `createTickwire` (the CLI hands it an already validated config). */
 export class TickwireRuntime implements Tickwire {
   readonly config: TickwireConfig;
@@ -104,7 +103,8 @@ export class TickwireRuntime implements Tickwire {
 
   private readonly options: RuntimeOptions;
   private readonly exchanges = new Map<string, ExchangeRuntime>();
-  private readonly handlers: Handlers = { trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set(), storage: new Set() };
+  /** Every event goes through here; handler failures are counted (`handlerErrors`) and never stop the pump. */
+  readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   /**
@@ -118,7 +118,9 @@ export class TickwireRuntime implements Tickwire {
   private running = false;
   private readonly storage: RuntimeStorage;
   /** Exceptions thrown by user event handlers (they never stop the pump). */
-  handlerErrors = 0;
+  get handlerErrors(): number {
+    return this.events.errors;
+  }
 
   constructor(config: TickwireConfig, options: RuntimeOptions = {}) {
     this.config = config;
@@ -130,7 +132,7 @@ export class TickwireRuntime implements Tickwire {
     if (tooMuch !== undefined) throw new ConfigError('tickwire', [tooMuch]);
     this.storage = new RuntimeStorage(config.storage);
     this.storage.onChange = () => {
-      if (this.handlers.storage.size > 0) this.emit(this.handlers.storage, this.storage.status()!);
+      if (this.events.has('storage')) this.events.emit('storage', this.storage.status()!);
     };
     const output = this.pumpOutput();
     for (const [name, ex] of Object.entries(config.exchanges)) {
@@ -278,10 +280,7 @@ export class TickwireRuntime implements Tickwire {
   }
 
   on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
-    const set = this.handlers[event] as Set<(payload: TickwireEvents[K]) => void> | undefined;
-    if (set === undefined) throw new TickwireError(ErrorCode.INVALID_PARAMETER, `unknown event ${JSON.stringify(event)}: expected trade, quote, bar, barClose, status or storage`);
-    set.add(handler);
-    return () => set.delete(handler);
+    return this.events.on(event, handler);
   }
 
   bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {
@@ -354,33 +353,23 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private pumpOutput(): PumpOutput {
-    const h = this.handlers;
+    const bus = this.events;
     return {
-      trade: (e) => this.emit(h.trade, e),
-      quote: (e) => this.emit(h.quote, e),
+      trade: (e) => bus.emit('trade', e),
+      quote: (e) => bus.emit('quote', e),
       bar: (u: BarUpdate, closed: boolean) => {
-        this.emit(h.bar, u);
+        bus.emit('bar', u);
         if (!closed) return;
-        this.emit(h.barClose, u);
+        bus.emit('barClose', u);
         // New closes are picked up from the series at each flush; amendments (late trades, gap marks) are not new.
         if (u.bar.revision > 0) this.storage.amendedBar(u);
       },
     };
   }
 
-  private emit<T>(handlers: Set<(payload: T) => void>, payload: T): void {
-    for (const handler of handlers) {
-      try {
-        handler(payload);
-      } catch {
-        this.handlerErrors++;
-      }
-    }
-  }
-
   private onWorkerStatus(ex: ExchangeRuntime, status: WorkerStatus): void {
     ex.feed.report(status, ex.supervisor?.totals.frames ?? 0);
-    this.emit(this.handlers.status, this.exchangeStatus(ex));
+    this.events.emit('status', this.exchangeStatus(ex));
   }
 
   private exchangeStatus(ex: ExchangeRuntime): ExchangeStatus {

@@ -7,7 +7,19 @@
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import type { Bar } from '../model/records.ts';
-import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { EventBus } from '../events/bus.ts';
+import type {
+  AlertEvent,
+  BarUpdate,
+  FillEvent,
+  PortfolioEvent,
+  PredictionEvent,
+  PriceEvent,
+  QuoteEvent,
+  SignalEvent,
+  SourceEvent,
+  TradeEvent,
+} from '../model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 
@@ -21,7 +33,22 @@ export interface TickwireEvents {
   status: ExchangeStatus;
   /** Storage went degraded, changed its reason, recovered, or moved a corrupt database aside (storage on). May repeat a status unchanged. */
   storage: StorageStatus;
+  /** A feed's price from its active source (`feeds:`). */
+  price: PriceEvent;
+  /** A feed switched source. */
+  source: SourceEvent;
+  /** A portfolio's value (`portfolios:`), when it moved or on its heartbeat. */
+  portfolio: PortfolioEvent;
+  /** A rule fired (`alerts:`). */
+  alert: AlertEvent;
+  /** Strategies (issue 13). */
+  signal: SignalEvent;
+  prediction: PredictionEvent;
+  fill: FillEvent;
 }
+
+/** Every event type, in the order `stats()` lists them. */
+export const EVENT_TYPES = ['trade', 'quote', 'bar', 'barClose', 'price', 'source', 'portfolio', 'alert', 'status', 'storage', 'signal', 'prediction', 'fill'] as const satisfies readonly (keyof TickwireEvents)[];
 
 /** Which bars a query returns. */
 export interface BarQuery {
@@ -47,7 +74,9 @@ export interface Tickwire {
   start(): Promise<void>;
   /** Stops feeds and workers; resolves when everything is closed. */
   stop(): Promise<void>;
-  /** Subscribe to an event; returns the function that unsubscribes. */
+  /** The event bus: filters, priorities, bounded queues, `recent()`, `stats()` (src/events/bus.ts). */
+  readonly events: EventBus<TickwireEvents>;
+  /** Subscribe to an event (`events.on` without options); returns the function that unsubscribes. */
   on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void;
   /** Bars oldest first. Throws TickwireError EXCHANGE_NOT_FOUND, SYMBOL_NOT_FOUND or INVALID_TIMEFRAME. */
   bars(exchange: string, symbol: string, timeframe: string, query?: BarQuery): Bar[];

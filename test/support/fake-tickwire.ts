@@ -5,7 +5,8 @@
  *
  * As in the real system, a bar is stored before its event is emitted.
  */
-import type { BarQuery, Tickwire, TickwireEvents } from '../../src/api/types.ts';
+import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from '../../src/api/types.ts';
+import { EventBus } from '../../src/events/bus.ts';
 import type { TradeEvent, QuoteEvent } from '../../src/model/events.ts';
 import type { HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
@@ -80,7 +81,7 @@ export class FakeTickwire implements Tickwire {
   failure: Error | undefined;
   metricsText = '# HELP tickwire_fake_up Fake library metric\n# TYPE tickwire_fake_up gauge\ntickwire_fake_up 1\n';
   readonly #indexes = new Map<string, SymbolIndex>();
-  readonly #handlers = new Map<keyof TickwireEvents, Set<(payload: never) => void>>();
+  readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
   readonly #record = new Float64Array(BAR_FIELDS);
   #tradeId = 1000;
 
@@ -100,18 +101,12 @@ export class FakeTickwire implements Tickwire {
   async stop(): Promise<void> {}
 
   on<K extends keyof TickwireEvents>(event: K, handler: Handler<K>): () => void {
-    let set = this.#handlers.get(event);
-    if (set === undefined) this.#handlers.set(event, (set = new Set()));
-    const h = handler as (payload: never) => void;
-    set.add(h);
-    return () => {
-      set.delete(h);
-    };
+    return this.events.on(event, handler);
   }
 
   /** Handlers currently subscribed to `event`. */
   listenerCount(event: keyof TickwireEvents): number {
-    return this.#handlers.get(event)?.size ?? 0;
+    return this.events.stats().types[event]!.handlers;
   }
 
   bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {
@@ -230,7 +225,7 @@ export class FakeTickwire implements Tickwire {
   }
 
   #emit<K extends keyof TickwireEvents>(event: K, payload: TickwireEvents[K]): void {
-    for (const h of this.#handlers.get(event) ?? []) (h as Handler<K>)(payload);
+    this.events.emit(event, payload);
   }
 
   #series(exchange: string, symbol: string, timeframe: string): BarSeries {
