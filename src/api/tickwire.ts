@@ -49,6 +49,7 @@ import type { ExchangeStatus, HealthReport, LatencyReport, LatencySummary, Statu
 import { FeedStatus } from './feed-status.ts';
 import { summarize, summarizeLoopDelay } from './latency.ts';
 import { createRuntimeMetrics } from './metrics.ts';
+import { PriceFeeds, type FeedReport } from './price-feeds.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
 import { EventBus } from '../events/bus.ts';
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from './types.ts';
@@ -105,6 +106,8 @@ export class TickwireRuntime implements Tickwire {
   private readonly exchanges = new Map<string, ExchangeRuntime>();
   /** Every event goes through here; handler failures are counted (`handlerErrors`) and never stop the pump. */
   readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
+  /** Price feeds with failover (`feeds:`). */
+  private readonly prices: PriceFeeds;
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   /**
@@ -134,6 +137,9 @@ export class TickwireRuntime implements Tickwire {
     this.storage.onChange = () => {
       if (this.events.has('storage')) this.events.emit('storage', this.storage.status()!);
     };
+    this.prices = new PriceFeeds(Object.values(config.feeds ?? {}), this.events, (exchange, symbol, visitor, start) => {
+      this.seriesFor(exchange, symbol, '1m').visit(visitor, { start, forming: true });
+    });
     const output = this.pumpOutput();
     for (const [name, ex] of Object.entries(config.exchanges)) {
       const symbols = new SymbolIndex();
@@ -184,6 +190,8 @@ export class TickwireRuntime implements Tickwire {
       storage: () => this.storage.status(),
       backfilledBars: () => this.storage.report.backfilled,
       handlerErrors: () => this.handlerErrors,
+      feedSwitches: () => this.prices.switches,
+      feedStates: () => this.prices.reports(),
       eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
     });
   }
@@ -221,6 +229,7 @@ export class TickwireRuntime implements Tickwire {
       this.simulated = new SimulatedExchange({ symbols: sim.symbols, rate: sim.rate, seed: sim.seed });
       simUrl = (await this.simulated.start()).url;
     }
+    this.prices.start();
     this.listener = new Doorbell(this.doorbellBuffer).listen(() => {
       for (const ex of this.exchanges.values()) ex.pump.drain();
     });
@@ -249,6 +258,7 @@ export class TickwireRuntime implements Tickwire {
     if (!this.running) return;
     this.running = false;
     this.loopDelay.disable();
+    this.prices.stop();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
     for (const ex of this.exchanges.values()) ex.feed.setState('stopped');
     await this.listener?.stop();
@@ -343,6 +353,16 @@ export class TickwireRuntime implements Tickwire {
     return { parse, receive_to_publish: publish, event_loop_delay: { main: summarizeLoopDelay(this.loopDelay) } };
   }
 
+  feeds(): FeedReport[] {
+    return this.prices.reports();
+  }
+
+  feed(name: string): FeedReport {
+    const report = this.prices.report(name);
+    if (report === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `feed ${JSON.stringify(name)} is not configured`);
+    return report;
+  }
+
   metrics(): Promise<string> {
     return this.registry.metrics();
   }
@@ -354,9 +374,16 @@ export class TickwireRuntime implements Tickwire {
 
   private pumpOutput(): PumpOutput {
     const bus = this.events;
+    const prices = this.prices;
     return {
-      trade: (e) => bus.emit('trade', e),
-      quote: (e) => bus.emit('quote', e),
+      trade: (e) => {
+        prices.onTrade(e);
+        bus.emit('trade', e);
+      },
+      quote: (e) => {
+        prices.onQuote(e);
+        bus.emit('quote', e);
+      },
       bar: (u: BarUpdate, closed: boolean) => {
         bus.emit('bar', u);
         if (!closed) return;
@@ -369,7 +396,9 @@ export class TickwireRuntime implements Tickwire {
 
   private onWorkerStatus(ex: ExchangeRuntime, status: WorkerStatus): void {
     ex.feed.report(status, ex.supervisor?.totals.frames ?? 0);
-    this.events.emit('status', this.exchangeStatus(ex));
+    const s = this.exchangeStatus(ex);
+    this.prices.onExchangeState(ex.name, s.state);
+    this.events.emit('status', s);
   }
 
   private exchangeStatus(ex: ExchangeRuntime): ExchangeStatus {

@@ -8,6 +8,7 @@ import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import type { Bar } from '../model/records.ts';
 import type { EventBus } from '../events/bus.ts';
+import type { FeedReport } from './price-feeds.ts';
 import type {
   AlertEvent,
   BarUpdate,
@@ -91,6 +92,10 @@ export interface Tickwire {
   status(): StatusReport;
   health(): HealthReport;
   latency(): LatencyReport;
+  /** Every price feed (`feeds:`): active source, price, sources' health, 24-hour figures. */
+  feeds(): FeedReport[];
+  /** One feed by name (`BTC-USD`); throws TickwireError NOT_FOUND when it is not configured. */
+  feed(name: string): FeedReport;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
 }

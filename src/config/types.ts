@@ -124,6 +124,8 @@ export interface TickwireConfig {
   stream: StreamConfig;
   /** What the config may ask of the machine (checked at load, src/config/limits.ts). */
   limits: LimitsConfig;
+  /** Price feeds with failover between venues, by name (`{}`: none). Optional for configs built in code. */
+  feeds?: Record<string, PriceFeedConfig>;
 }
 
 /** `limits:` (README "Config"). */
@@ -171,4 +173,28 @@ export interface StorageConfig {
   backfillTimeoutMs: number;
   /** A database that fails verification at start: moved aside and start empty ('rebuild'), or refuse to start ('refuse'). */
   onCorrupt: 'rebuild' | 'refuse';
+}
+
+/** One source of a price feed: a configured exchange and one of its symbols (native). */
+export interface FeedSource {
+  exchange: string;
+  symbol: string;
+  /** `exchange:symbol`, as the config wrote it with the native symbol: how prices and switches name the source. */
+  key: string;
+}
+
+/** `feeds.<name>`: one asset pair served from several venues in priority order (docs/feeds-portfolios-alerts.md). */
+export interface PriceFeedConfig {
+  /** `BASE-QUOTE`, upper case: the channel is `prices:<name>`. */
+  name: string;
+  base: string;
+  quote: string;
+  /** Primary first. */
+  sources: FeedSource[];
+  /** A source with no trade or quote for this long is not healthy, ms. */
+  staleMs: number;
+  /** A source this far from the median of the healthy others is not trusted, basis points (0: never judged). */
+  maxDeviationBps: number;
+  /** A source of higher priority must be healthy this long before it takes over again, ms. */
+  switchBackMs: number;
 }

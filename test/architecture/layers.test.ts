@@ -27,6 +27,7 @@ const LAYERS: Record<string, number> = {
   buffers: 2, // shared-memory rings and the bar store
   events: 2, // the event bus of the library face: filters, priorities, bounded queues
   bars: 3, // the pure bar aggregator
+  prices: 3, // price feeds: source failover and 24-hour figures (pure)
   exchanges: 4, // venue adapters: capabilities, subscribe builders, parse
   storage: 4, // closed bars on disk
   sim: 4, // the simulated exchange

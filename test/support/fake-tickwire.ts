@@ -7,6 +7,7 @@
  */
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from '../../src/api/types.ts';
 import { EventBus } from '../../src/events/bus.ts';
+import type { FeedReport } from '../../src/api/price-feeds.ts';
 import type { TradeEvent, QuoteEvent } from '../../src/model/events.ts';
 import type { HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
@@ -172,6 +173,19 @@ export class FakeTickwire implements Tickwire {
   latency(): LatencyReport {
     const s = { p50: 10, p90: 20, p99: 40, p999: 80, max: 120, count: 1000 };
     return { parse: { binance: s }, receive_to_publish: { binance: { ...s, p50: 30 } } };
+  }
+
+  /** Reports `feed()` and `feeds()` answer (a test sets them). */
+  feedReports: FeedReport[] = [];
+
+  feeds(): FeedReport[] {
+    return this.feedReports;
+  }
+
+  feed(name: string): FeedReport {
+    const f = this.feedReports.find((r) => r.feed === name);
+    if (f === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `feed ${JSON.stringify(name)} is not configured`);
+    return f;
   }
 
   async metrics(): Promise<string> {
