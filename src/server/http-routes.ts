@@ -312,6 +312,8 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   get(app, ctx, '/v1/status', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
   get(app, ctx, '/v1/symbols', 'v1', 'market', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
   get(app, ctx, '/v1/latency', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
+  get(app, ctx, '/v1/feeds', 'v1', 'market', () => ({ status: 200, body: JSON.stringify({ feeds: tw.feeds() }) }));
+  get(app, ctx, '/v1/feeds/:feed', 'v1', 'market', (req) => ({ status: 200, body: JSON.stringify(tw.feed(pathParam(req, 0, 'feed'))) }));
 
   get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'market', (req, who) => {
     const exchange = pathParam(req, 0, 'exchange');

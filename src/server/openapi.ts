@@ -92,6 +92,19 @@ function document(): object {
           },
         },
       },
+      '/v1/feeds': {
+        get: {
+          summary: 'Every price feed (feeds: in the config): active source, last price, each source\'s health, 24-hour figures from 1m bars',
+          responses: { '200': json({ type: 'object', properties: { feeds: { type: 'array', items: { $ref: '#/components/schemas/Feed' } } }, required: ['feeds'] }) },
+        },
+      },
+      '/v1/feeds/{feed}': {
+        get: {
+          summary: 'One price feed by name (BTC-USD)',
+          parameters: [{ name: 'feed', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': json({ $ref: '#/components/schemas/Feed' }), '404': error },
+        },
+      },
       '/v1/candles/{exchange}/{symbol}/{tf}': {
         get: {
           summary: 'Bars of one series, oldest first; the forming bar last unless closed=true',
@@ -215,6 +228,39 @@ function document(): object {
     },
     components: {
       schemas: {
+        Feed: {
+          type: 'object',
+          description: 'A price feed: one asset pair from several venues in priority order, with failover.',
+          properties: {
+            feed: { type: 'string' },
+            base: { type: 'string' },
+            quote: { type: 'string' },
+            active: { type: ['string', 'null'], description: 'exchange:symbol serving the feed; null while no source is healthy' },
+            price: { type: ['number', 'null'] },
+            bid: { type: ['number', 'null'] },
+            ask: { type: ['number', 'null'] },
+            ts: { type: ['number', 'null'] },
+            prices: integer,
+            switches: integer,
+            sources: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { source: { type: 'string' }, connected: { type: 'boolean' }, healthy: { type: 'boolean' }, price: { type: ['number', 'null'] }, ageMs: { type: ['number', 'null'] } },
+              },
+            },
+            daySource: { type: 'string', description: 'The source whose 1m bars gave day' },
+            day: {
+              type: 'object',
+              description: '24-hour figures from 1m bars (stored and backfilled bars count); from: first bar counted',
+              properties: {
+                last: { type: ['number', 'null'] }, open: { type: ['number', 'null'] }, change: { type: ['number', 'null'] }, changePct: { type: ['number', 'null'] }, high: { type: ['number', 'null'] }, low: { type: ['number', 'null'] },
+                volume: number, quoteVolume: number, from: { type: ['number', 'null'] }, bars: integer,
+              },
+            },
+          },
+          required: ['feed', 'active', 'price', 'sources', 'day'],
+        },
         Bar: {
           type: 'object',
           properties: {
