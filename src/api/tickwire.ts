@@ -44,11 +44,14 @@ import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
 import { ExchangePump, type PumpOutput } from '../reader/pump.ts';
-import type { BarUpdate } from '../model/events.ts';
+import type { BarUpdate, PortfolioEvent } from '../model/events.ts';
+import { nowMs } from '../model/clock.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, LatencySummary, StatusReport } from '../model/status.ts';
 import { FeedStatus } from './feed-status.ts';
 import { summarize, summarizeLoopDelay } from './latency.ts';
 import { createRuntimeMetrics } from './metrics.ts';
+import { RuntimeAlerts, type AlertsReport } from './alert-rules.ts';
+import { RuntimePortfolios } from './portfolios.ts';
 import { PriceFeeds, type FeedReport } from './price-feeds.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
 import { EventBus } from '../events/bus.ts';
@@ -108,6 +111,9 @@ export class TickwireRuntime implements Tickwire {
   readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
   /** Price feeds with failover (`feeds:`). */
   private readonly prices: PriceFeeds;
+  /** Alert rules (`alerts:`) and portfolios (`portfolios:`), fed directly by the pump and the feeds. */
+  private readonly alertRules: RuntimeAlerts;
+  private readonly portfolioBooks: RuntimePortfolios;
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   /**
@@ -139,6 +145,17 @@ export class TickwireRuntime implements Tickwire {
     };
     this.prices = new PriceFeeds(Object.values(config.feeds ?? {}), this.events, (exchange, symbol, visitor, start) => {
       this.seriesFor(exchange, symbol, '1m').visit(visitor, { start, forming: true });
+    });
+    this.alertRules = new RuntimeAlerts(config.alerts, this.events);
+    const rules = this.alertRules.engine;
+    this.portfolioBooks = new RuntimePortfolios(config, this.events, (e) => rules.onPortfolio(e.id, e.value, e.ts));
+    const books = this.portfolioBooks;
+    this.prices.listen({
+      price: (e) => {
+        rules.onFeedPrice(e.feed, e.price, e.ts);
+        books.onPrice(e);
+      },
+      source: (e) => rules.onSource(e),
     });
     const output = this.pumpOutput();
     for (const [name, ex] of Object.entries(config.exchanges)) {
@@ -230,6 +247,8 @@ export class TickwireRuntime implements Tickwire {
       simUrl = (await this.simulated.start()).url;
     }
     this.prices.start();
+    this.alertRules.start();
+    this.portfolioBooks.start();
     this.listener = new Doorbell(this.doorbellBuffer).listen(() => {
       for (const ex of this.exchanges.values()) ex.pump.drain();
     });
@@ -259,6 +278,8 @@ export class TickwireRuntime implements Tickwire {
     this.running = false;
     this.loopDelay.disable();
     this.prices.stop();
+    this.alertRules.stop();
+    await this.portfolioBooks.close();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
     for (const ex of this.exchanges.values()) ex.feed.setState('stopped');
     await this.listener?.stop();
@@ -363,6 +384,22 @@ export class TickwireRuntime implements Tickwire {
     return report;
   }
 
+  portfolios(): PortfolioEvent[] {
+    return this.portfolioBooks.valuations();
+  }
+
+  portfolio(id: string): PortfolioEvent {
+    return this.portfolioBooks.valuation(id);
+  }
+
+  setHoldings(id: string, holdings: unknown): PortfolioEvent {
+    return this.portfolioBooks.setHoldings(id, holdings);
+  }
+
+  alerts(): AlertsReport {
+    return this.alertRules.report();
+  }
+
   metrics(): Promise<string> {
     return this.registry.metrics();
   }
@@ -375,18 +412,24 @@ export class TickwireRuntime implements Tickwire {
   private pumpOutput(): PumpOutput {
     const bus = this.events;
     const prices = this.prices;
+    const rules = this.alertRules.engine;
+    const books = this.portfolioBooks;
     return {
       trade: (e) => {
         prices.onTrade(e);
+        rules.onTrade(e.exchange, e.symbol, e.price, e.recvTs);
+        books.onTrade(e);
         bus.emit('trade', e);
       },
       quote: (e) => {
         prices.onQuote(e);
+        rules.onQuote(e.exchange, e.symbol, e.bidPrice, e.askPrice, e.recvTs);
         bus.emit('quote', e);
       },
       bar: (u: BarUpdate, closed: boolean) => {
         bus.emit('bar', u);
         if (!closed) return;
+        if (u.bar.revision === 0) rules.onBarClose(u.exchange, u.symbol, u.timeframe, u.bar.volume, nowMs());
         bus.emit('barClose', u);
         // New closes are picked up from the series at each flush; amendments (late trades, gap marks) are not new.
         if (u.bar.revision > 0) this.storage.amendedBar(u);
@@ -398,6 +441,7 @@ export class TickwireRuntime implements Tickwire {
     ex.feed.report(status, ex.supervisor?.totals.frames ?? 0);
     const s = this.exchangeStatus(ex);
     this.prices.onExchangeState(ex.name, s.state);
+    this.alertRules.engine.onExchangeState(ex.name, s.state, nowMs());
     this.events.emit('status', s);
   }
 

@@ -8,6 +8,7 @@ import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import type { Bar } from '../model/records.ts';
 import type { EventBus } from '../events/bus.ts';
+import type { AlertsReport } from './alert-rules.ts';
 import type { FeedReport } from './price-feeds.ts';
 import type {
   AlertEvent,
@@ -96,6 +97,18 @@ export interface Tickwire {
   feeds(): FeedReport[];
   /** One feed by name (`BTC-USD`); throws TickwireError NOT_FOUND when it is not configured. */
   feed(name: string): FeedReport;
+  /** Every portfolio (`portfolios:`) valued now. */
+  portfolios(): PortfolioEvent[];
+  /** One portfolio valued now; throws TickwireError NOT_FOUND. */
+  portfolio(id: string): PortfolioEvent;
+  /**
+   * Replace a portfolio's holdings (asset → amount), checked whole, stored,
+   * then applied; throws NOT_FOUND, INVALID_PARAMETER (negative, not a
+   * number, an asset nothing prices) or STORAGE_FAILED, changing nothing.
+   */
+  setHoldings(id: string, holdings: unknown): PortfolioEvent;
+  /** Alert rules with their state, the last 100 alerts, the webhook's counts. */
+  alerts(): AlertsReport;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
 }

@@ -25,7 +25,7 @@
  *
  * Sections: server.ts (server, cors), auth.ts, bars.ts (timeframes, history,
  * bars), exchanges.ts (with each venue's own keys checked by its registry
- * entry), feeds.ts, storage.ts, stream.ts, limits.ts (file size, symbols, memory: the
+ * entry), feeds.ts, portfolios.ts, alerts.ts, storage.ts, stream.ts, limits.ts (file size, symbols, memory: the
  * memory a config reserves is refused at load, before anything is
  * allocated); the checker itself is src/check/.
  */
@@ -39,7 +39,9 @@ import { defaultStreamConfig } from './defaults.ts';
 import { substitute, type Env, type Substitution } from './env.ts';
 import { ConfigError } from './error.ts';
 import { exchangesSection } from './exchanges.ts';
+import { alertsSection } from './alerts.ts';
 import { feedsSection } from './feeds.ts';
+import { portfoliosSection } from './portfolios.ts';
 import { checkSymbolCount, configMemory, configSizeIssue, limitsSection, memoryIssue } from './limits.ts';
 import { serverSection } from './server.ts';
 import { storageSection } from './storage.ts';
@@ -49,7 +51,7 @@ import type { TickwireConfig } from './types.ts';
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'feeds'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'feeds', 'portfolios', 'alerts'] as const;
 
 /** Read and validate a YAML config file; unreadable and oversized files (limits.ts) are a `ConfigError` too. */
 export function loadConfigFile(path: string, env: Env = process.env): TickwireConfig {
@@ -136,9 +138,11 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const stream = streamSection(c, root.stream, 'stream', defaultStreamConfig());
   const auth = authSection(c, root.auth, server.host);
   const feeds = feedsSection(c, root.feeds, exchanges, timeframes);
+  const portfolios = portfoliosSection(c, root.portfolios, feeds, exchanges);
+  const alerts = alertsSection(c, root.alerts, { exchanges, feeds: Object.keys(feeds), portfolios: Object.keys(portfolios), timeframes });
   const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
   if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, feeds };
+  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, feeds, portfolios, alerts };
 }

@@ -216,6 +216,8 @@ export interface PortfolioConfig {
   heartbeatMs: number;
   /** A holding's price older than this is listed in `stale`, ms (default 60000). */
   staleMs: number;
+  /** Assets worth one of another (`USDT: USD`): conversion edges with a fixed price of 1. */
+  pegs: Record<string, string>;
 }
 
 /** Where an alert rule looks: a feed, or an exchange's symbol. */

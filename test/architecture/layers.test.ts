@@ -28,6 +28,8 @@ const LAYERS: Record<string, number> = {
   events: 2, // the event bus of the library face: filters, priorities, bounded queues
   bars: 3, // the pure bar aggregator
   prices: 3, // price feeds: source failover and 24-hour figures (pure)
+  portfolios: 3, // holdings, conversion paths, live valuation (pure)
+  alerts: 3, // alert rules (pure) and the webhook sender
   exchanges: 4, // venue adapters: capabilities, subscribe builders, parse
   storage: 4, // closed bars on disk
   sim: 4, // the simulated exchange

@@ -34,6 +34,8 @@ const DEFAULT_EXPECTED: TickwireConfig = {
   },
   limits: { maxMemory: Math.floor(totalmem() / 2), maxSymbols: 10_000 },
   feeds: {},
+  portfolios: {},
+  alerts: { rules: [], webhook: undefined },
 };
 
 describe('config: defaults', () => {

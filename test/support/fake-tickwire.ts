@@ -8,7 +8,8 @@
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from '../../src/api/types.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import type { FeedReport } from '../../src/api/price-feeds.ts';
-import type { TradeEvent, QuoteEvent } from '../../src/model/events.ts';
+import type { AlertsReport } from '../../src/api/alert-rules.ts';
+import type { PortfolioEvent, TradeEvent, QuoteEvent } from '../../src/model/events.ts';
 import type { HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
@@ -186,6 +187,31 @@ export class FakeTickwire implements Tickwire {
     const f = this.feedReports.find((r) => r.feed === name);
     if (f === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `feed ${JSON.stringify(name)} is not configured`);
     return f;
+  }
+
+  /** Valuations `portfolio()`/`portfolios()` answer; `setHoldings` records its calls and answers the first. */
+  portfolioValues: PortfolioEvent[] = [];
+  readonly holdingsSet: { id: string; holdings: unknown }[] = [];
+  alertsReport: AlertsReport = { rules: [], recent: [], webhook: null };
+
+  portfolios(): PortfolioEvent[] {
+    return this.portfolioValues;
+  }
+
+  portfolio(id: string): PortfolioEvent {
+    const p = this.portfolioValues.find((v) => v.id === id);
+    if (p === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `portfolio ${JSON.stringify(id)} is not configured`);
+    return p;
+  }
+
+  setHoldings(id: string, holdings: unknown): PortfolioEvent {
+    const p = this.portfolio(id);
+    this.holdingsSet.push({ id, holdings });
+    return p;
+  }
+
+  alerts(): AlertsReport {
+    return this.alertsReport;
   }
 
   async metrics(): Promise<string> {
