@@ -23,7 +23,9 @@ import { rateSection } from './rate.ts';
 import type { ApiTokenConfig, AuthConfig, JwtConfig } from './types.ts';
 
 const AUTH_KEYS = ['tokens', 'jwt', 'allowOpen', 'httpRate', 'failureRate'] as const;
-const TOKEN_KEYS = ['name', 'sha256', 'channels'] as const;
+const TOKEN_KEYS = ['name', 'sha256', 'channels', 'scopes'] as const;
+/** Scopes a token may hold: `admin` may change state (PUT /v1/portfolios/:id/holdings). */
+export const SCOPES = ['admin'] as const;
 const JWT_KEYS = ['secret', 'issuer', 'audience', 'requireExp', 'jwksUrl', 'algorithms', 'jwksCacheMaxAgeS', 'jwksCooldownS', 'jwksTimeoutMs', 'maxPendingVerifications'] as const;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
@@ -51,7 +53,7 @@ export function authSection(c: Checker, value: unknown, host: string): AuthConfi
 
 function tokensSection(c: Checker, value: unknown): ApiTokenConfig[] {
   if (value === undefined || value === null) return [];
-  const shape = 'a list of { name, sha256, channels }';
+  const shape = 'a list of { name, sha256, channels, scopes }';
   if (!Array.isArray(value)) {
     c.fail('auth.tokens', value, shape);
     return [];
@@ -95,7 +97,12 @@ function tokensSection(c: Checker, value: unknown): ApiTokenConfig[] {
       hashes.set(sha.toLowerCase(), path);
     }
     const channels = channelPatterns(c, v.channels, keyPath(path, 'channels'));
-    if (ok && channels !== undefined) tokens.push({ name: name as string, sha256: (sha as string).toLowerCase(), channels });
+    let scopes: string[] = [];
+    if (v.scopes !== undefined && v.scopes !== null) {
+      if (Array.isArray(v.scopes) && v.scopes.every((x: unknown) => (SCOPES as readonly unknown[]).includes(x))) scopes = [...new Set(v.scopes as string[])];
+      else c.fail(keyPath(path, 'scopes'), v.scopes, `a list of scopes (${SCOPES.join(', ')})`);
+    }
+    if (ok && channels !== undefined) tokens.push({ name: name as string, sha256: (sha as string).toLowerCase(), channels, scopes });
   });
   return tokens;
 }

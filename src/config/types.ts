@@ -38,6 +38,8 @@ export interface ApiTokenConfig {
   sha256: string;
   /** Channel patterns this token may read (principal.ts); default `['*']`. */
   channels: string[];
+  /** What else it may do: `admin` changes state (a portfolio's holdings). Default none; optional for configs built in code. */
+  scopes?: string[];
 }
 
 /** JSON Web Tokens: HS256 with `secret`, and/or asymmetric ones verified against the keys at `jwksUrl`. At least one of the two. */

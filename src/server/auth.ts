@@ -170,10 +170,9 @@ interface VerifiedJwt {
 /** Verified JWTs remembered (by the SHA-256 of the token), so a client's every request does not re-verify and re-compile. */
 export const JWT_CACHE_SIZE = 1024;
 
-function principal(name: string, patterns: readonly string[] | undefined): Principal {
-  if (patterns === undefined) return { name, allows: () => true };
-  const allows = compileChannelPatterns(patterns);
-  return { name, allows };
+function principal(name: string, patterns: readonly string[] | undefined, scopes: readonly string[] = []): Principal {
+  const allows = patterns === undefined ? () => true : compileChannelPatterns(patterns);
+  return { name, allows, scopes: new Set(scopes) };
 }
 
 function configError(message: string): TickwireError {
@@ -185,7 +184,7 @@ function tokenEntry(t: ApiTokenConfig, i: number): TokenEntry {
   if (!SHA256_HEX.test(sha)) throw configError(`auth.tokens[${i}].sha256: expected 64 hex digits, the SHA-256 of the token (npx tickwire hash-token)`);
   if (!TOKEN_NAME_PATTERN.test(t.name)) throw configError(`auth.tokens[${i}].name: expected 1 to 64 letters, digits or . _ @ -`);
   try {
-    return { hash: Buffer.from(sha, 'hex'), principal: principal(t.name, t.channels) };
+    return { hash: Buffer.from(sha, 'hex'), principal: principal(t.name, t.channels, t.scopes) };
   } catch (err) {
     throw configError(`auth.tokens[${i}].channels: ${(err as Error).message}`);
   }
@@ -263,7 +262,7 @@ export function createAuthenticator(auth: AuthConfig, options: AuthenticatorOpti
   const remember = (id: string, claims: JwtClaims): Principal => {
     let p: Principal;
     try {
-      p = principal(claims.sub === undefined || claims.sub === '' ? 'jwt' : claims.sub, claims.channels);
+      p = principal(claims.sub === undefined || claims.sub === '' ? 'jwt' : claims.sub, claims.channels, claims.scopes);
     } catch (err) {
       throw fail(AuthFailure.BAD_CLAIMS, `JWT claim channels: ${(err as Error).message}`);
     }

@@ -74,6 +74,8 @@ export interface JwtClaims {
   readonly sub: string | undefined;
   /** Channel patterns, undefined when the claim is absent (everything allowed). */
   readonly channels: readonly string[] | undefined;
+  /** The `scope` claim (OAuth 2: space-separated), split; [] when absent. */
+  readonly scopes: readonly string[];
   readonly all: Readonly<Record<string, unknown>>;
 }
 
@@ -193,5 +195,7 @@ export function checkClaims(claims: Record<string, unknown>, options: Omit<JwtVe
   if (channels !== undefined && (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string'))) {
     throw fail(AuthFailure.BAD_CLAIMS, 'JWT claim channels must be a list of channel patterns');
   }
-  return { sub, channels: channels as string[] | undefined, all: claims };
+  const scope = claims['scope'];
+  if (scope !== undefined && typeof scope !== 'string') throw fail(AuthFailure.BAD_CLAIMS, 'JWT claim scope must be a space-separated string');
+  return { sub, channels: channels as string[] | undefined, scopes: scope === undefined ? [] : scope.split(' ').filter((x) => x !== ''), all: claims };
 }

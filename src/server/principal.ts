@@ -44,6 +44,8 @@ export interface Principal {
   readonly name: string;
   /** True when this principal may read `channel` (a concrete channel name such as `trades:binance:BTCUSDT`). */
   allows(channel: string): boolean;
+  /** What else it may do (a token's `scopes`, a JWT's `scope` claim): `admin` changes state. Absent: none. */
+  readonly scopes?: ReadonlySet<string>;
 }
 
 /**

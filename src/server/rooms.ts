@@ -14,7 +14,7 @@
  *    snapshot: the state as of that seq); live changes continue at seq + 1.
  *  - `alerts`: `{"type":"alert","channel":"alerts","seq","id","level","source",
  *    "message","ts"}`, raised by embedding code through
- *    `TickwireServer.publishAlert` (and by rules in later work).
+ *    `TickwireServer.publishAlert` and by the alert rules of the config (`alerts.rules`, src/alerts/rules.ts).
  *
  * Both are subscribed like any channel, obey auth (`system` and `alerts` are
  * channel names a token's patterns can allow), have a seq and a resume

@@ -15,7 +15,7 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
-import type { BarUpdate, PortfolioEvent, PriceEvent, QuoteEvent, SourceEvent, TradeEvent } from '../model/events.ts';
+import type { AlertEvent, BarUpdate, PortfolioEvent, PriceEvent, QuoteEvent, SourceEvent, TradeEvent } from '../model/events.ts';
 import { JSON_ONLY, portfolioMessage, priceMessage, sourceMessage } from '../wire/feed-messages.ts';
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import type { FbsEncoder } from '../wire/fbs.ts';
@@ -80,6 +80,7 @@ export class StreamPublisher {
       tw.on('price', this.#onPrice),
       tw.on('source', this.#onSource),
       tw.on('portfolio', this.#onPortfolio),
+      tw.on('alert', this.#onAlert),
     ];
   }
 
@@ -161,6 +162,11 @@ export class StreamPublisher {
   readonly #onPortfolio = (e: PortfolioEvent): void => {
     const ch = this.#channels.portfolio(e.id);
     if (ch !== undefined) this.#publishJson(ch, (seq) => portfolioMessage(ch.name, seq, e));
+  };
+
+  /** An alert of the library's rules, raised on the `alerts` room. */
+  readonly #onAlert = (e: AlertEvent): void => {
+    this.publishAlert({ id: e.id, level: e.level, source: e.source, message: e.message });
   };
 
   /** A message of a JSON-only channel (binary connections cannot subscribe to it). */
