@@ -102,7 +102,7 @@ function tokensSection(c: Checker, value: unknown): ApiTokenConfig[] {
       if (Array.isArray(v.scopes) && v.scopes.every((x: unknown) => (SCOPES as readonly unknown[]).includes(x))) scopes = [...new Set(v.scopes as string[])];
       else c.fail(keyPath(path, 'scopes'), v.scopes, `a list of scopes (${SCOPES.join(', ')})`);
     }
-    if (ok && channels !== undefined) tokens.push({ name: name as string, sha256: (sha as string).toLowerCase(), channels, scopes });
+    if (ok && channels !== undefined) tokens.push({ name: name as string, sha256: (sha as string).toLowerCase(), channels, ...(scopes.length > 0 ? { scopes } : {}) });
   });
   return tokens;
 }
