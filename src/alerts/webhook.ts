@@ -62,10 +62,8 @@ export class WebhookSender {
   async #run(): Promise<void> {
     this.#running = true;
     try {
-      while (!this.#stopped && this.#queue.length > 0) {
-        await this.#deliver(this.#queue[0]!);
-        this.#queue.shift();
-      }
+      // The alert in flight leaves the queue first: the bound is on alerts waiting.
+      for (let next = this.#queue.shift(); next !== undefined && !this.#stopped; next = this.#queue.shift()) await this.#deliver(next);
     } finally {
       this.#running = false;
     }
