@@ -105,6 +105,56 @@ function document(): object {
           responses: { '200': json({ $ref: '#/components/schemas/Feed' }), '404': error },
         },
       },
+      '/v1/alerts': {
+        get: {
+          summary: 'Alert rules (alerts: in the config) with their state, the last 100 alerts, the webhook\'s counts',
+          responses: {
+            '200': json({
+              type: 'object',
+              properties: {
+                rules: { type: 'array', items: { type: 'object', properties: {
+                  id: { type: 'string' }, type: { type: 'string' }, level: { enum: ['info', 'warning', 'critical'] }, state: { enum: ['armed', 'active'] },
+                  fired: integer, suppressed: integer, lastFiredAt: { type: ['number', 'null'] }, lastValue: { type: ['number', 'null'] }, rule: { type: 'object' },
+                } } },
+                recent: { type: 'array', items: { $ref: '#/components/schemas/AlertEvent' } },
+                webhook: { type: ['object', 'null'], properties: { delivered: integer, failed: integer, dropped: integer, retries: integer, queued: integer, lastError: { type: ['string', 'null'] } } },
+              },
+              required: ['rules', 'recent', 'webhook'],
+            }),
+          },
+        },
+      },
+      '/v1/portfolios': {
+        get: {
+          summary: 'Every portfolio valued now (private: a credential in the Authorization header, even on an open server)',
+          security: [{ bearer: [] }],
+          responses: { '200': json({ type: 'object', properties: { portfolios: { type: 'array', items: { $ref: '#/components/schemas/Portfolio' } } } }) },
+        },
+      },
+      '/v1/portfolios/{id}': {
+        get: {
+          summary: 'One portfolio valued now (private)',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': json({ $ref: '#/components/schemas/Portfolio' }), '404': error },
+        },
+      },
+      '/v1/portfolios/{id}/holdings': {
+        put: {
+          summary: 'Replace a portfolio\'s holdings: checked whole, stored, then applied (private; a token with the admin scope; Content-Type: application/json); answers the new valuation',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: { type: 'number', minimum: 0 }, maxProperties: 1000, example: { BTC: 0.5, USD: 2500 } } } },
+          },
+          responses: {
+            '200': json({ $ref: '#/components/schemas/Portfolio' }),
+            '400': { description: 'INVALID_PARAMETER: not JSON, over 64 KiB, a negative or non-numeric amount, or an asset nothing prices; nothing changed' },
+            '404': error,
+          },
+        },
+      },
       '/v1/candles/{exchange}/{symbol}/{tf}': {
         get: {
           summary: 'Bars of one series, oldest first; the forming bar last unless closed=true',
@@ -228,6 +278,24 @@ function document(): object {
     },
     components: {
       schemas: {
+        AlertEvent: {
+          type: 'object',
+          properties: { id: { type: 'string' }, level: { enum: ['info', 'warning', 'critical'] }, source: { type: 'string', description: 'The rule id' }, message: { type: 'string' }, value: { type: ['number', 'null'] }, ts: number },
+        },
+        Portfolio: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, quote: { type: 'string' }, value: number,
+            change: { type: 'object', properties: { abs: number, pct: number, since: number } },
+            holdings: { type: 'array', items: { type: 'object', properties: {
+              asset: { type: 'string' }, amount: number, price: { type: ['number', 'null'] }, value: { type: ['number', 'null'] }, weight: { type: ['number', 'null'] },
+              source: { type: 'string', description: 'The conversion path: feed:BTC-USD, binance:SOLUSDT*peg:USDT=USD, quote' },
+            } } },
+            stale: { type: 'array', items: { type: 'string' } },
+            ts: number,
+          },
+          required: ['id', 'quote', 'value', 'change', 'holdings', 'stale', 'ts'],
+        },
         Feed: {
           type: 'object',
           description: 'A price feed: one asset pair from several venues in priority order, with failover.',
