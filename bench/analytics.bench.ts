@@ -58,24 +58,18 @@ function configured(): Setup {
     },
     source: (e) => engine.onSource(e),
   });
-  return {
-    trade(exchange, symbol, price, now) {
-      router.onTrade(exchange, symbol, price, now, now);
-      engine.onTrade(exchange, symbol, price, now);
-      book.onTrade(exchange, symbol, price, now);
-    },
-    tick: (now) => {
-      router.check(now);
-      engine.check(now);
-      book.tick(now);
-    },
-  };
+  return pipeline(router, engine, book);
 }
 
 function empty(): Setup {
   const engine = new AlertEngine([], () => {}, 0);
   const router = new FeedRouter([], { price: () => {}, source: () => {} });
   const book = new PortfolioBook(priceGraph({}, {}, {}), [], () => {}, 0);
+  return pipeline(router, engine, book);
+}
+
+/** What the runtime's pump output does per trade, and its timers' work. */
+function pipeline(router: FeedRouter, engine: AlertEngine, book: PortfolioBook): Setup {
   return {
     trade(exchange, symbol, price, now) {
       router.onTrade(exchange, symbol, price, now, now);
