@@ -203,8 +203,7 @@ export class AlertEngine {
 
   onSource(e: SourceEvent): void {
     for (const r of this.#bySource.get(e.feed) ?? []) {
-      r.lastValue = NaN;
-      this.#fire(r, NaN, `${e.feed} source ${e.from ?? 'none'} → ${e.to ?? 'none'} (${e.reason})`, e.ts);
+      this.#fire(r, null, `${e.feed} source ${e.from ?? 'none'} → ${e.to ?? 'none'} (${e.reason})`, e.ts);
       r.active = false; // every switch is its own event
     }
   }
@@ -323,7 +322,7 @@ export class AlertEngine {
     this.#fire(r, value, message, now);
   }
 
-  #fire(r: Rule, value: number, message: string, now: number): void {
+  #fire(r: Rule, value: number | null, message: string, now: number): void {
     if (now - r.lastFiredAt < r.config.cooldownMs) {
       r.suppressed++;
       return;

@@ -108,8 +108,8 @@ export interface AlertEvent {
   /** The rule's id. */
   source: string;
   message: string;
-  /** The value that crossed (price, percent, ratio, bps, ms). */
-  value: number;
+  /** The value that crossed (price, percent, ratio, bps, ms); null for a source switch. */
+  value: number | null;
   ts: number;
 }
 
