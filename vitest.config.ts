@@ -24,6 +24,7 @@ import { defineConfig } from 'vitest/config';
 const PARALLEL = [
   'test/api/rest-metrics.test.ts',
   'test/api/config-diff.test.ts',
+  'test/alerts/rules.test.ts',
   'test/architecture/layers.test.ts',
   'test/backfill/binance-klines.test.ts',
   'test/bars/aggregator.fixture.test.ts',
@@ -37,6 +38,7 @@ const PARALLEL = [
   'test/client/units.test.ts',
   'test/config/auth-config.test.ts',
   'test/config/environments.test.ts',
+  'test/config/feeds-portfolios-alerts.test.ts',
   'test/config/load.test.ts',
   'test/config/reliability.test.ts',
   'test/exchanges/binance-fast-path.test.ts',
@@ -52,6 +54,7 @@ const PARALLEL = [
   'test/model/sessions.test.ts',
   'test/model/symbols.test.ts',
   'test/model/timeframes.test.ts',
+  'test/prices/feed-router.test.ts',
   'test/reader/pump.test.ts',
   'test/server/auth-rate-limit.test.ts',
   'test/server/auth.test.ts',

@@ -5,6 +5,7 @@
  * the ratio (peer time / tickwire time: times faster).
  */
 import { aggregatorBench } from './aggregator.bench.ts';
+import { analyticsBench } from './analytics.bench.ts';
 import { barStoreBench } from './bar-store.bench.ts';
 import { encodeBench } from './encode.bench.ts';
 import { setTimePerCase, timePerCase, type Row } from './harness.ts';
@@ -20,6 +21,7 @@ export const MICRO_SUITES: Readonly<Record<string, (profile: Profile) => Row[]>>
   'tick-ring': () => tickRingBench(),
   'bar-store': () => barStoreBench(),
   encode: () => encodeBench(),
+  analytics: () => analyticsBench(),
 };
 
 /**

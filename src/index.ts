@@ -10,7 +10,24 @@
 export { createTickwire } from './api/tickwire.ts';
 export type { RuntimeOptions } from './api/tickwire.ts';
 export type { Tickwire, TickwireEvents, BarQuery } from './api/types.ts';
-export type { TradeEvent, QuoteEvent, BarUpdate, SideName } from './model/events.ts';
+export type {
+  TradeEvent,
+  QuoteEvent,
+  BarUpdate,
+  SideName,
+  PriceEvent,
+  SourceEvent,
+  SourceSwitchReason,
+  PortfolioEvent,
+  HoldingValue,
+  AlertEvent,
+  SignalEvent,
+  PredictionEvent,
+  FillEvent,
+} from './model/events.ts';
+export type { EventBus, EventFilter, FieldMatch, HandlerOptions, OverflowPolicy, BusStats, HandlerStats, RecentEvent } from './events/bus.ts';
+export type { FeedReport } from './api/price-feeds.ts';
+export type { AlertsReport } from './api/alert-rules.ts';
 export type {
   ExchangeStatus,
   ExchangeState,

@@ -62,13 +62,18 @@ import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
 import { ExchangePump, newLatencyHistogram, type PumpOutput } from '../reader/pump.ts';
-import type { BarUpdate, ConfigChange, ConfigChangeAction } from '../model/events.ts';
+import type { BarUpdate, ConfigChange, ConfigChangeAction, PortfolioEvent } from '../model/events.ts';
+import { nowMs } from '../model/clock.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, LatencySummary, StatusReport } from '../model/status.ts';
 import { FeedStatus } from './feed-status.ts';
 import { summarize, summarizeLoopDelay } from './latency.ts';
 import { createRuntimeMetrics } from './metrics.ts';
+import { RuntimeAlerts, type AlertsReport } from './alert-rules.ts';
+import { RuntimePortfolios } from './portfolios.ts';
+import { PriceFeeds, type FeedReport } from './price-feeds.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
-import type { BarQuery, Tickwire, TickwireEvents } from './types.ts';
+import { EventBus } from '../events/bus.ts';
+import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from './types.ts';
 
 /** Knobs for embedding and tests; the defaults suit production. */
 export interface RuntimeOptions {
@@ -125,8 +130,6 @@ interface ExchangeRuntime {
   restLimiter: RestLimiter;
 }
 
-type Handlers = { [K in keyof TickwireEvents]: Set<(payload: TickwireEvents[K]) => void> };
-
 /** The in-process engine behind `createTickwire` (the CLI hands it an already validated config). */
 export class TickwireRuntime implements Tickwire {
   readonly config: TickwireConfig;
@@ -138,9 +141,13 @@ export class TickwireRuntime implements Tickwire {
 
   private readonly options: RuntimeOptions;
   private readonly exchanges = new Map<string, ExchangeRuntime>();
-  private readonly handlers: Handlers = {
-    trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set(), storage: new Set(), change: new Set(),
-  };
+  /** Every event goes through here; handler failures are counted (`handlerErrors`) and never stop the pump. */
+  readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
+  /** Price feeds with failover (`feeds:`). */
+  private readonly prices: PriceFeeds;
+  /** Alert rules (`alerts:`) and portfolios (`portfolios:`), fed directly by the pump and the feeds. */
+  private readonly alertRules: RuntimeAlerts;
+  private readonly portfolioBooks: RuntimePortfolios;
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   /**
@@ -165,7 +172,9 @@ export class TickwireRuntime implements Tickwire {
   /** What start-up is doing while not `ready` (health's reason). */
   private startPhase = 'not started';
   /** Exceptions thrown by user event handlers (they never stop the pump). */
-  handlerErrors = 0;
+  get handlerErrors(): number {
+    return this.events.errors;
+  }
   /** Live changes applied, by action, and refused, since start (`tickwire_live_changes_total`). */
   private readonly changesApplied = new Map<ConfigChangeAction, number>();
   private changesRefused = 0;
@@ -181,8 +190,22 @@ export class TickwireRuntime implements Tickwire {
     this.log = options.logger ?? libraryLogger();
     this.storage = new RuntimeStorage(config.storage, this.log);
     this.storage.onChange = () => {
-      if (this.handlers.storage.size > 0) this.emit(this.handlers.storage, this.storage.status()!);
+      if (this.events.has('storage')) this.events.emit('storage', this.storage.status()!);
     };
+    this.prices = new PriceFeeds(Object.values(config.feeds ?? {}), this.events, (exchange, symbol, visitor, start) => {
+      this.seriesFor(exchange, symbol, '1m').visit(visitor, { start, forming: true });
+    });
+    this.alertRules = new RuntimeAlerts(config.alerts, this.events);
+    const rules = this.alertRules.engine;
+    this.portfolioBooks = new RuntimePortfolios(config, this.events, (e) => rules.onPortfolio(e.id, e.value, e.ts));
+    const books = this.portfolioBooks;
+    this.prices.listen({
+      price: (e) => {
+        rules.onFeedPrice(e.feed, e.price, e.ts);
+        books.onPrice(e);
+      },
+      source: (e) => rules.onSource(e),
+    });
     const output = this.pumpOutput();
     for (const [name, ex] of Object.entries(config.exchanges)) this.exchanges.set(name, this.createExchange(name, ex, output));
     this.registry = createRuntimeMetrics({
@@ -192,6 +215,8 @@ export class TickwireRuntime implements Tickwire {
       storage: () => this.storage.status(),
       backfilledBars: () => this.storage.report.backfilled,
       handlerErrors: () => this.handlerErrors,
+      feedSwitches: () => this.prices.switches,
+      feedStates: () => this.prices.reports(),
       eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
       ringWait: () => summarize(this.ringWait),
       liveChanges: () => ({ applied: this.changesApplied, refused: this.changesRefused }),
@@ -371,7 +396,7 @@ export class TickwireRuntime implements Tickwire {
     this.changesApplied.set(action, (this.changesApplied.get(action) ?? 0) + 1);
     const what = symbol === null ? exchange : `${exchange} ${symbol}`;
     logChange(this.log, `${action.replace('_', ' ')}: ${what}${restoredBars > 0 ? ` (${restoredBars} bars restored from storage)` : ''}`);
-    this.emit(this.handlers.change, change);
+    this.events.emit('change', change);
     return change;
   }
 
@@ -416,6 +441,9 @@ export class TickwireRuntime implements Tickwire {
       this.simulated = new SimulatedExchange({ symbols: sim.symbols, rate: sim.rate, seed: sim.seed });
       simUrl = (await this.simulated.start()).url;
     }
+    this.prices.start();
+    this.alertRules.start();
+    this.portfolioBooks.start();
     this.listener = new Doorbell(this.doorbellBuffer).listen(
       () => {
         for (const ex of this.exchanges.values()) ex.pump.drain();
@@ -459,6 +487,9 @@ export class TickwireRuntime implements Tickwire {
     this.running = false;
     this.ready = false;
     this.loopDelay.disable();
+    this.prices.stop();
+    this.alertRules.stop();
+    await this.portfolioBooks.close();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
     for (const ex of this.exchanges.values()) ex.feed.setState('stopped');
     await this.listener?.stop();
@@ -501,10 +532,7 @@ export class TickwireRuntime implements Tickwire {
   }
 
   on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
-    const set = this.handlers[event] as Set<(payload: TickwireEvents[K]) => void> | undefined;
-    if (set === undefined) throw new TickwireError(ErrorCode.INVALID_PARAMETER, `unknown event ${JSON.stringify(event)}: expected trade, quote, bar, barClose, status or storage`);
-    set.add(handler);
-    return () => set.delete(handler);
+    return this.events.on(event, handler);
   }
 
   bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {
@@ -575,6 +603,32 @@ export class TickwireRuntime implements Tickwire {
     };
   }
 
+  feeds(): FeedReport[] {
+    return this.prices.reports();
+  }
+
+  feed(name: string): FeedReport {
+    const report = this.prices.report(name);
+    if (report === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `feed ${JSON.stringify(name)} is not configured`);
+    return report;
+  }
+
+  portfolios(): PortfolioEvent[] {
+    return this.portfolioBooks.valuations();
+  }
+
+  portfolio(id: string): PortfolioEvent {
+    return this.portfolioBooks.valuation(id);
+  }
+
+  setHoldings(id: string, holdings: unknown): PortfolioEvent {
+    return this.portfolioBooks.setHoldings(id, holdings);
+  }
+
+  alerts(): AlertsReport {
+    return this.alertRules.report();
+  }
+
   metrics(): Promise<string> {
     return this.registry.metrics();
   }
@@ -585,28 +639,31 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private pumpOutput(): PumpOutput {
-    const h = this.handlers;
+    const bus = this.events;
+    const prices = this.prices;
+    const rules = this.alertRules.engine;
+    const books = this.portfolioBooks;
     return {
-      trade: (e) => this.emit(h.trade, e),
-      quote: (e) => this.emit(h.quote, e),
+      trade: (e) => {
+        prices.onTrade(e);
+        rules.onTrade(e.exchange, e.symbol, e.price, e.recvTs);
+        books.onTrade(e);
+        bus.emit('trade', e);
+      },
+      quote: (e) => {
+        prices.onQuote(e);
+        rules.onQuote(e.exchange, e.symbol, e.bidPrice, e.askPrice, e.recvTs);
+        bus.emit('quote', e);
+      },
       bar: (u: BarUpdate, closed: boolean) => {
-        this.emit(h.bar, u);
+        bus.emit('bar', u);
         if (!closed) return;
-        this.emit(h.barClose, u);
+        if (u.bar.revision === 0) rules.onBarClose(u.exchange, u.symbol, u.timeframe, u.bar.volume, nowMs());
+        bus.emit('barClose', u);
         // New closes are picked up from the series at each flush; amendments (late trades, gap marks) are not new.
         if (u.bar.revision > 0) this.storage.amendedBar(u);
       },
     };
-  }
-
-  private emit<T>(handlers: Set<(payload: T) => void>, payload: T): void {
-    for (const handler of handlers) {
-      try {
-        handler(payload);
-      } catch {
-        this.handlerErrors++;
-      }
-    }
   }
 
   private onWorkerStatus(ex: ExchangeRuntime, status: WorkerStatus): void {
@@ -615,7 +672,10 @@ export class TickwireRuntime implements Tickwire {
       this.ready = true; // workers start after restore and backfill: a connected one means all three are done
       this.log.info({ event: 'ready', exchange: ex.name, startupMs: Date.now() - this.startedAt }, `ready: ${ex.name} connected ${Date.now() - this.startedAt} ms after start`);
     }
-    this.emit(this.handlers.status, this.exchangeStatus(ex));
+    const s = this.exchangeStatus(ex);
+    this.prices.onExchangeState(ex.name, s.state);
+    this.alertRules.engine.onExchangeState(ex.name, s.state, nowMs());
+    this.events.emit('status', s);
   }
 
   private exchangeStatus(ex: ExchangeRuntime): ExchangeStatus {

@@ -8,7 +8,22 @@ import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Bar } from '../model/records.ts';
-import type { BarUpdate, ConfigChange, QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { AlertsReport } from './alert-rules.ts';
+import type { FeedReport } from './price-feeds.ts';
+import type {
+  AlertEvent,
+  BarUpdate,
+  ConfigChange,
+  FillEvent,
+  PortfolioEvent,
+  PredictionEvent,
+  PriceEvent,
+  QuoteEvent,
+  SignalEvent,
+  SourceEvent,
+  TradeEvent,
+} from '../model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 
@@ -24,7 +39,22 @@ export interface TickwireEvents {
   storage: StorageStatus;
   /** A live change was applied (docs/operations.md): a symbol or exchange added or removed. */
   change: ConfigChange;
+  /** A feed's price from its active source (`feeds:`). */
+  price: PriceEvent;
+  /** A feed switched source. */
+  source: SourceEvent;
+  /** A portfolio's value (`portfolios:`), when it moved or on its heartbeat. */
+  portfolio: PortfolioEvent;
+  /** A rule fired (`alerts:`). */
+  alert: AlertEvent;
+  /** Strategies (issue 13). */
+  signal: SignalEvent;
+  prediction: PredictionEvent;
+  fill: FillEvent;
 }
+
+/** Every event type, in the order `stats()` lists them. */
+export const EVENT_TYPES = ['trade', 'quote', 'bar', 'barClose', 'price', 'source', 'portfolio', 'alert', 'status', 'storage', 'change', 'signal', 'prediction', 'fill'] as const satisfies readonly (keyof TickwireEvents)[];
 
 /** Which bars a query returns. */
 export interface BarQuery {
@@ -52,7 +82,9 @@ export interface Tickwire {
   start(): Promise<void>;
   /** Stops feeds and workers; resolves when everything is closed. */
   stop(): Promise<void>;
-  /** Subscribe to an event; returns the function that unsubscribes. */
+  /** The event bus: filters, priorities, bounded queues, `recent()`, `stats()` (src/events/bus.ts). */
+  readonly events: EventBus<TickwireEvents>;
+  /** Subscribe to an event (`events.on` without options); returns the function that unsubscribes. */
   on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void;
   /** Bars oldest first. Throws TickwireError EXCHANGE_NOT_FOUND, SYMBOL_NOT_FOUND or INVALID_TIMEFRAME. */
   bars(exchange: string, symbol: string, timeframe: string, query?: BarQuery): Bar[];
@@ -67,6 +99,22 @@ export interface Tickwire {
   status(): StatusReport;
   health(): HealthReport;
   latency(): LatencyReport;
+  /** Every price feed (`feeds:`): active source, price, sources' health, 24-hour figures. */
+  feeds(): FeedReport[];
+  /** One feed by name (`BTC-USD`); throws TickwireError NOT_FOUND when it is not configured. */
+  feed(name: string): FeedReport;
+  /** Every portfolio (`portfolios:`) valued now. */
+  portfolios(): PortfolioEvent[];
+  /** One portfolio valued now; throws TickwireError NOT_FOUND. */
+  portfolio(id: string): PortfolioEvent;
+  /**
+   * Replace a portfolio's holdings (asset → amount), checked whole, stored,
+   * then applied; throws NOT_FOUND, INVALID_PARAMETER (negative, not a
+   * number, an asset nothing prices) or STORAGE_FAILED, changing nothing.
+   */
+  setHoldings(id: string, holdings: unknown): PortfolioEvent;
+  /** Alert rules with their state, the last 100 alerts, the webhook's counts. */
+  alerts(): AlertsReport;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
   /**

@@ -52,7 +52,7 @@ export function authSection(c: Checker, value: unknown, host: string): AuthConfi
 
 function tokensSection(c: Checker, value: unknown): ApiTokenConfig[] {
   if (value === undefined || value === null) return [];
-  const shape = 'a list of { name, sha256, channels }';
+  const shape = 'a list of { name, sha256, channels, scopes }';
   if (!Array.isArray(value)) {
     c.fail('auth.tokens', value, shape);
     return [];

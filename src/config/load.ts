@@ -26,7 +26,7 @@
  *
  * Sections: server.ts (server, cors), auth.ts, bars.ts (timeframes, history,
  * bars), exchanges.ts (with each venue's own keys checked by its registry
- * entry), storage.ts, stream.ts, streamer.ts (which exchange `/streamer/*` serves), limits.ts (file size, symbols, memory: the
+ * entry), feeds.ts, portfolios.ts, alerts.ts, storage.ts, stream.ts, streamer.ts (which exchange `/streamer/*` serves), limits.ts (file size, symbols, memory: the
  * memory a config reserves is refused at load, before anything is
  * allocated); the checker itself is src/check/.
  */
@@ -41,6 +41,9 @@ import { substitute, type Env, type Substitution } from './env.ts';
 import { applyEnvironment, chosenEnvironment } from './environments.ts';
 import { ConfigError } from './error.ts';
 import { exchangesSection } from './exchanges.ts';
+import { alertsSection } from './alerts.ts';
+import { feedsSection } from './feeds.ts';
+import { portfoliosSection } from './portfolios.ts';
 import { checkSymbolCount, configMemory, configSizeIssue, limitsSection, memoryIssue } from './limits.ts';
 import { logSection } from './log.ts';
 import { serverSection } from './server.ts';
@@ -53,7 +56,7 @@ export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
 // `environments` is merged away before validation (environments.ts); listed so a misspelt key's message names it.
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log', 'streamer', 'environments'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log', 'streamer', 'feeds', 'portfolios', 'alerts', 'environments'] as const;
 
 /**
  * Read and validate a YAML config file; unreadable and oversized files
@@ -153,9 +156,12 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const auth = authSection(c, root.auth, server.host);
   const log = logSection(c, root.log);
   const streamer = streamerSection(c, root.streamer, Object.keys(exchanges));
+  const feeds = feedsSection(c, root.feeds, exchanges, timeframes);
+  const portfolios = portfoliosSection(c, root.portfolios, feeds, exchanges);
+  const alerts = alertsSection(c, root.alerts, { exchanges, feeds: Object.keys(feeds), portfolios: Object.keys(portfolios), timeframes });
   const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
   if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, log, streamer };
+  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, log, streamer, feeds, portfolios, alerts };
 }

@@ -39,7 +39,7 @@ export interface ApiTokenConfig {
   sha256: string;
   /** Channel patterns this token may read (principal.ts); default `['*']`. */
   channels: string[];
-  /** What else it may do: `admin` (the /v1/admin/* live changes). Default none; absent in configs built in code: none. */
+  /** What else it may do: `admin` (the /v1/admin/* live changes, a portfolio's holdings). Default none; absent in configs built in code: none. */
   scopes?: string[];
 }
 
@@ -145,6 +145,12 @@ export interface TickwireConfig {
   log: LogConfig;
   /** The older `/streamer/*` API (docs/streamer-api.md); the loader fills it in, absent (configs built in code) = `{ exchange: null }`. */
   streamer?: StreamerConfig;
+  /** Price feeds with failover between venues, by name (`{}`: none). Optional for configs built in code. */
+  feeds?: Record<string, PriceFeedConfig>;
+  /** Portfolios valued live, by id (`{}`: none). Optional for configs built in code. */
+  portfolios?: Record<string, PortfolioConfig>;
+  /** Alert rules and their webhook. Optional for configs built in code. */
+  alerts?: AlertsConfig;
 }
 
 /** `log:`: the lowest level written (`--log-level` overrides it). */
@@ -203,4 +209,82 @@ export interface StorageConfig {
   backfillTimeoutMs: number;
   /** A database that fails verification at start: moved aside and start empty ('rebuild'), or refuse to start ('refuse'). */
   onCorrupt: 'rebuild' | 'refuse';
+}
+
+/** One source of a price feed: a configured exchange and one of its symbols (native). */
+export interface FeedSource {
+  exchange: string;
+  symbol: string;
+  /** `exchange:symbol`, as the config wrote it with the native symbol: how prices and switches name the source. */
+  key: string;
+}
+
+/** `feeds.<name>`: one asset pair served from several venues in priority order (docs/feeds-portfolios-alerts.md). */
+export interface PriceFeedConfig {
+  /** `BASE-QUOTE`, upper case: the channel is `prices:<name>`. */
+  name: string;
+  base: string;
+  quote: string;
+  /** Primary first. */
+  sources: FeedSource[];
+  /** A source with no trade or quote for this long is not healthy, ms. */
+  staleMs: number;
+  /** A source this far from the median of the healthy others is not trusted, basis points (0: never judged). */
+  maxDeviationBps: number;
+  /** A source of higher priority must be healthy this long before it takes over again, ms. */
+  switchBackMs: number;
+}
+
+/** `portfolios.<id>`: holdings valued live in `quote` (docs/feeds-portfolios-alerts.md). */
+export interface PortfolioConfig {
+  id: string;
+  /** The asset values are given in (`USD`). */
+  quote: string;
+  /** Asset → amount, as configured (a PUT replaces them; the stored ones win at start). */
+  holdings: Record<string, number>;
+  /** Publish when the value moved by more than this since the last publish, basis points (default 1). */
+  minChangeBps: number;
+  /** Publish at least this often, ms (default 10000). */
+  heartbeatMs: number;
+  /** A holding's price older than this is listed in `stale`, ms (default 60000). */
+  staleMs: number;
+  /** Assets worth one of another (`USDT: USD`): conversion edges with a fixed price of 1. */
+  pegs: Record<string, string>;
+}
+
+/** Where an alert rule looks: a feed, or an exchange's symbol. */
+export type AlertTarget = { feed: string } | { exchange: string; symbol: string };
+
+/** One rule of `alerts.rules` (docs/feeds-portfolios-alerts.md). */
+export type AlertRuleConfig = {
+  id: string;
+  level: 'info' | 'warning' | 'critical';
+  /** No repeat of this rule within this, ms (default 60000). */
+  cooldownMs: number;
+} & (
+  | { type: 'price'; target: AlertTarget; above: number | undefined; below: number | undefined; /** re-arm band, percent of the level (default 0) */ hysteresisPct: number }
+  | { type: 'change'; target: AlertTarget; pct: number; windowMs: number }
+  | { type: 'volume'; exchange: string; symbol: string; timeframe: string; factor: number; bars: number }
+  | { type: 'spread'; exchange: string; symbol: string; bps: number; forMs: number }
+  | { type: 'stale'; target: { feed: string } | { exchange: string }; forMs: number }
+  | { type: 'portfolio'; portfolio: string; pct: number; windowMs: number }
+  | { type: 'source'; feed: string }
+);
+
+/** `alerts:` (docs/feeds-portfolios-alerts.md). */
+export interface AlertsConfig {
+  rules: AlertRuleConfig[];
+  /** POST each alert here (JSON, `Idempotency-Key: <alert id>`); undefined: none. */
+  webhook: WebhookConfig | undefined;
+}
+
+export interface WebhookConfig {
+  url: string;
+  /** Attempts after the first (default 5), with doubling backoff from `backoffMs` (default 1000). */
+  retries: number;
+  backoffMs: number;
+  /** Per attempt, ms (default 5000). */
+  timeoutMs: number;
+  /** Alerts waiting for delivery at most; beyond, the oldest is dropped and counted (default 1000). */
+  maxQueue: number;
 }

@@ -57,3 +57,97 @@ export interface ConfigChange {
   /** When it was applied, ms. */
   ts: number;
 }
+
+/** A price of a feed (`feeds:` in the config): one asset pair served from several venues with failover. */
+export interface PriceEvent {
+  feed: string;
+  /** Last trade price of the active source (its quote's mid before its first trade). */
+  price: number;
+  /** The active source's last quote, null when it sends none. */
+  bid: number | null;
+  ask: number | null;
+  /** The active source, `exchange:symbol`. */
+  source: string;
+  /** Local time the price was taken, ms. */
+  ts: number;
+  /** The source's own (exchange) time of the trade or quote, ms. */
+  sourceTs: number;
+}
+
+/** Why a feed moved to another source (or to none). */
+export type SourceSwitchReason = 'disconnected' | 'circuit_open' | 'stale' | 'deviation' | 'recovered' | 'started';
+
+/** A feed's active source changed; `to` null: no healthy source is left, the feed's prices stop. */
+export interface SourceEvent {
+  feed: string;
+  from: string | null;
+  to: string | null;
+  reason: SourceSwitchReason;
+  ts: number;
+}
+
+/** One holding of a portfolio as valued. */
+export interface HoldingValue {
+  asset: string;
+  amount: number;
+  /** Price in the portfolio's quote, null when none is known yet. */
+  price: number | null;
+  value: number | null;
+  /** Share of the portfolio's value (0..1), null without a value. */
+  weight: number | null;
+  /** How the price was found: `feed:BTC-USD`, `binance:SOLUSDT*feed:USDT-USD`, `peg:USDT=USD`, `quote`. */
+  source: string;
+}
+
+/** A portfolio's live value (`portfolios:` in the config). */
+export interface PortfolioEvent {
+  id: string;
+  quote: string;
+  value: number;
+  /** Change of value since `since` (when the portfolio was first valued in full, or its holdings last changed). */
+  change: { abs: number; pct: number; since: number };
+  holdings: HoldingValue[];
+  /** Assets without a fresh price (their last known price still counts in `value`). */
+  stale: string[];
+  ts: number;
+}
+
+/** Alert levels, lowest first. */
+export type AlertLevel = 'info' | 'warning' | 'critical';
+
+/** An alert raised by a rule (`alerts:` in the config), as the `alerts` room and the webhook carry it. */
+export interface AlertEvent {
+  /** Unique per alert (`<rule>:<n>:<ts>`): the webhook's idempotency key. */
+  id: string;
+  level: AlertLevel;
+  /** The rule's id. */
+  source: string;
+  message: string;
+  /** The value that crossed (price, percent, ratio, bps, ms); null for a source switch. */
+  value: number | null;
+  ts: number;
+}
+
+/** A strategy's signal (issue 13 fills these in; the bus carries them already). */
+export interface SignalEvent {
+  strategy: string;
+  exchange: string;
+  symbol: string;
+  ts: number;
+}
+
+/** A strategy's prediction (issue 13). */
+export interface PredictionEvent {
+  strategy: string;
+  exchange: string;
+  symbol: string;
+  ts: number;
+}
+
+/** A paper or live fill of a strategy (issue 13). */
+export interface FillEvent {
+  strategy: string;
+  exchange: string;
+  symbol: string;
+  ts: number;
+}

@@ -157,6 +157,56 @@ function sharedSchemas(): Record<string, Schema> {
         }),
       },
     }),
+    Feed: report(
+      {
+        feed: string,
+        base: string,
+        quote: string,
+        active: { type: ['string', 'null'], description: 'exchange:symbol serving the feed; null while no source is healthy' },
+        price: nullableNumber,
+        bid: nullableNumber,
+        ask: nullableNumber,
+        ts: nullableNumber,
+        prices: integer,
+        switches: integer,
+        sources: {
+          type: 'array',
+          items: report({ source: string, connected: { type: 'boolean' }, healthy: { type: 'boolean' }, price: nullableNumber, ageMs: nullableNumber }),
+        },
+        daySource: { type: ['string', 'null'], description: 'The source whose 1m bars gave day' },
+        day: report(
+          {
+            last: nullableNumber, open: nullableNumber, change: nullableNumber, changePct: nullableNumber, high: nullableNumber, low: nullableNumber,
+            volume: number, quoteVolume: number, from: nullableNumber, bars: integer,
+          },
+          '24-hour figures from 1m bars (stored and backfilled bars count); from: the first bar counted',
+        ),
+      },
+      'A price feed: one asset pair from several venues in priority order, with failover (docs/feeds-portfolios-alerts.md)',
+    ),
+    Portfolio: report(
+      {
+        id: string,
+        quote: string,
+        value: nullableNumber,
+        change: report({ abs: nullableNumber, pct: nullableNumber, since: nullableNumber }),
+        holdings: {
+          type: 'array',
+          items: report({
+            asset: string, amount: number, price: nullableNumber, value: nullableNumber, weight: nullableNumber,
+            source: { type: ['string', 'null'], description: 'The conversion path: feed:BTC-USD, binance:SOLUSDT*peg:USDT=USD, quote' },
+          }),
+        },
+        stale: { type: 'array', items: string, description: 'Assets without a fresh price' },
+        ts: number,
+      },
+      'A portfolio valued now',
+    ),
+    AlertsReport: report({
+      rules: { type: 'array', items: report({ id: string, type: string, level: { enum: ['info', 'warning', 'critical'] }, state: string }) },
+      recent: { type: 'array', items: { type: 'object' }, description: 'The last 100 alerts, oldest first' },
+      webhook: { type: ['object', 'null'], description: 'The webhook\'s counts (delivered, failed, dropped, retries, queued, lastError); null without one' },
+    }),
     LatencyReport: {
       type: 'object',
       description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main) → key → percentiles',

@@ -37,6 +37,7 @@ import {
   ALERTS_ROOM,
   channelName,
   marketChannelParts,
+  namedKindOf,
   parseWildcard,
   SYSTEM_ROOM,
   unknownChannel,
@@ -111,6 +112,9 @@ export class ChannelIndex {
   readonly #closed = new Set<Channel>();
   readonly system: Channel;
   readonly alerts: Channel;
+  /** `prices:<feed>` and `portfolio:<id>` by feed name and portfolio id (JSON only: no binary form). */
+  readonly #prices = new Map<string, Channel>();
+  readonly #portfolios = new Map<string, Channel>();
 
   /** Creates every channel the library serves now; `onCreate` sees each (then and later). */
   constructor(tw: Tickwire, onCreate: (ch: Channel) => void) {
@@ -118,6 +122,8 @@ export class ChannelIndex {
     this.#onCreate = onCreate;
     this.system = this.#create(SYSTEM_ROOM, 'system', '', '', undefined);
     this.alerts = this.#create(ALERTS_ROOM, 'alerts', '', '', undefined);
+    for (const feed of Object.keys(tw.config.feeds ?? {})) this.#prices.set(feed, this.#create(`prices:${feed}`, 'prices', '', feed, undefined));
+    for (const id of Object.keys(tw.config.portfolios ?? {})) this.#portfolios.set(id, this.#create(`portfolio:${id}`, 'portfolio', '', id, undefined));
     for (const [exchange, symbols] of Object.entries(tw.symbols())) {
       for (const [symbol, timeframes] of Object.entries(symbols)) this.addSymbol(exchange, symbol, timeframes);
     }
@@ -142,6 +148,16 @@ export class ChannelIndex {
 
   bar(exchange: string, symbol: string, timeframe: string): Channel | undefined {
     return this.#bars.get(exchange)?.get(symbol)?.get(timeframe);
+  }
+
+  /** The `prices:<feed>` channel, undefined for an unknown feed. */
+  price(feed: string): Channel | undefined {
+    return this.#prices.get(feed);
+  }
+
+  /** The `portfolio:<id>` channel, undefined for an unknown portfolio. */
+  portfolio(id: string): Channel | undefined {
+    return this.#portfolios.get(id);
   }
 
   /** Does `symbol` on `exchange` have channels? */
@@ -209,6 +225,8 @@ export class ChannelIndex {
   #resolveAny(given: string): Channel {
     const known = this.#byName.get(given);
     if (known !== undefined) return known;
+    const named = namedKindOf(given);
+    if (named !== undefined) throw unknownChannel(given, `no ${named === 'prices' ? 'feed' : 'portfolio'} ${JSON.stringify(given.slice(named.length + 1))} is configured`);
     const { kind, exchange, symbol: given_symbol, timeframe: tf } = marketChannelParts(given);
     if (exchange.includes('*') || given_symbol.includes('*')) throw unknownChannel(given, '* must stand for a whole segment');
     // The library's resolve throws for an unknown symbol: fine here, the first bad name ends the message.

@@ -23,8 +23,8 @@
  * address on an open server); candle routes also need the principal to be
  * allowed `bars:<exchange>:<symbol>:<tf>` (checked once the symbol is
  * resolved). Every answer carries the CORS headers of cors.ts, and `OPTIONS`
- * preflights are answered 204 on any path. `private` routes (state,
- * holdings: none yet; register them with `route(..., 'private', ...)`) are
+ * preflights are answered 204 on any path. `private` routes (portfolios:
+ * they reveal holdings; the holdings PUT also needs the `admin` scope) are
  * authenticated as private requests (auth.ts), and one with a method other
  * than GET must also send `Content-Type: application/json`, which no HTML
  * form can.
@@ -45,7 +45,7 @@ import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../e
 import { parseTimeframe } from '../model/timeframes.ts';
 import { asyncApiJson } from './asyncapi.ts';
 import { IMMUTABLE, REVALIDATE, WebAssets } from './assets.ts';
-import { AuthFailure, UnauthorizedError, requireChannel } from './auth.ts';
+import { AuthFailure, UnauthorizedError, requireChannel, requireScope } from './auth.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { CorsPolicy, HeaderList } from './cors.ts';
 import {
@@ -94,6 +94,8 @@ export interface HttpContext {
 
 
 const CSV_TYPE = 'text/csv; charset=utf-8';
+/** Largest holdings PUT body, bytes (1000 assets with long amounts fit). */
+const MAX_HOLDINGS_BODY = 64 * 1024;
 const HTML_TYPE = 'text/html; charset=utf-8';
 
 /** What a synchronous route answers. */
@@ -232,17 +234,18 @@ export function route(
   pattern: string,
   shape: ErrorShape,
   access: Access,
-  handler: (req: RouteRequest, who: Principal) => Reply,
+  handler: (req: RouteRequest, who: Principal, body: string) => Reply,
+  maxBody = 0,
 ): void {
   const parameters = pattern.split('/:').length - 1;
   const endings = endingsOf(ctx);
-  const answer = (res: HttpResponse, req: RouteRequest, who: Principal | undefined, failure: unknown, cors: HeaderList, address: string, credential: boolean): void => {
+  const answer = (res: HttpResponse, req: RouteRequest, who: Principal | undefined, failure: unknown, cors: HeaderList, address: string, credential: boolean, body = ''): void => {
     let headers = cors;
     let reply: Reply;
     let hasCredential = credential;
     try {
       if (who === undefined) throw failure;
-      reply = handler(req, who);
+      reply = handler(req, who, body);
     } catch (err) {
       if (err instanceof UnauthorizedError) hasCredential = false;
       ({ reply, headers } = refusal(err, ctx, pattern, shape, headers));
@@ -268,6 +271,22 @@ export function route(
       answer(res, req, undefined, err, cors, address, credential);
       return;
     }
+    if (maxBody > 0) {
+      // A body to read (uWS: onAborted first, a copy of req, the answer in cork), then the principal.
+      const copy = copyRequest(req, ['content-type'], parameters);
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      readBody(res, maxBody)
+        .then(async (body) => {
+          const p = await who;
+          if (!aborted) res.cork(() => answer(res, copy, p, undefined, cors, address, credential, body));
+        })
+        .catch((err: unknown) => !aborted && res.cork(() => answer(res, copy, undefined, err, cors, address, credential)))
+        .catch((err: unknown) => ctx.onError(err, pattern));
+      return;
+    }
     if (!(who instanceof Promise)) {
       answer(res, req, who, undefined, cors, address, credential);
       return;
@@ -284,6 +303,29 @@ export function route(
         (err: unknown) => !aborted && res.cork(() => answer(res, copy, undefined, err, cors, address, credential)),
       )
       .catch((err: unknown) => ctx.onError(err, pattern));
+  });
+}
+
+/** Read a request's body, at most `max` bytes (more: INVALID_PARAMETER, answered at once). */
+function readBody(res: HttpResponse, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    res.onData((chunk, isLast) => {
+      if (done) return;
+      size += chunk.byteLength;
+      if (size > max) {
+        done = true;
+        reject(new InvalidParameterError('body', `${size} bytes or more`, `a JSON body of at most ${max} bytes`));
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the chunk's memory after this call
+      if (isLast) {
+        done = true;
+        resolve(Buffer.concat(chunks).toString('utf8'));
+      }
+    });
   });
 }
 
@@ -341,6 +383,21 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   get(app, ctx, '/v1/status', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.status()) }));
   get(app, ctx, '/v1/symbols', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
   get(app, ctx, '/v1/latency', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.latency()) }));
+  get(app, ctx, '/v1/alerts', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.alerts()) }));
+  get(app, ctx, '/v1/portfolios', 'v1', 'private', (req) => (noParams(req), { status: 200, body: JSON.stringify({ portfolios: tw.portfolios() }) }));
+  get(app, ctx, '/v1/portfolios/:id', 'v1', 'private', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.portfolio(pathParam(req, 0, 'id'))) }));
+  route(app, ctx, 'put', '/v1/portfolios/:id/holdings', 'v1', 'private', (req, who, body) => {
+    requireScope(who, 'admin');
+    let holdings: unknown;
+    try {
+      holdings = JSON.parse(body);
+    } catch {
+      throw new InvalidParameterError('body', body, 'a JSON object of asset → amount');
+    }
+    return { status: 200, body: JSON.stringify(tw.setHoldings(pathParam(req, 0, 'id'), holdings)) };
+  }, MAX_HOLDINGS_BODY);
+  get(app, ctx, '/v1/feeds', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify({ feeds: tw.feeds() }) }));
+  get(app, ctx, '/v1/feeds/:feed', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.feed(pathParam(req, 0, 'feed'))) }));
 
   get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'market', (req, who) => {
     const exchange = pathParam(req, 0, 'exchange');

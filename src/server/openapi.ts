@@ -57,6 +57,7 @@ function get(operationId: string, tag: string, summary: string, responses: Json,
   return { get: { operationId, tags: [tag], summary, ...extra, responses } };
 }
 
+const portfolioParam: Json = { name: 'id', in: 'path', required: true, description: 'A configured portfolio', schema: { type: 'string' } };
 const exchangeParam: Json = { name: 'exchange', in: 'path', required: true, description: 'A configured exchange', schema: { type: 'string' } };
 
 /** A live change (admin-routes.ts, docs/operations.md): private, needs the admin scope; answers the changes applied, or why none was. */
@@ -136,6 +137,51 @@ function paths(): Json {
         ],
       },
     ),
+    '/v1/feeds': get('getFeeds', 'feeds and portfolios', 'Every price feed: active source, last price, each source’s health, 24-hour figures from 1m bars', {
+      '200': json({ type: 'object', properties: { feeds: { type: 'array', items: schema('Feed') } }, required: ['feeds'], additionalProperties: false }),
+      '400': BAD_QUERY,
+    }),
+    '/v1/feeds/{feed}': get(
+      'getFeed',
+      'feeds and portfolios',
+      'One price feed by name (BTC-USD)',
+      { '200': json(schema('Feed')), '400': BAD_QUERY, '404': error('NOT_FOUND: no such feed') },
+      { parameters: [{ name: 'feed', in: 'path', required: true, schema: { type: 'string' } }] },
+    ),
+    '/v1/alerts': get('getAlerts', 'feeds and portfolios', 'Alert rules with their state, the last 100 alerts, the webhook’s counts', {
+      '200': json(schema('AlertsReport')),
+      '400': BAD_QUERY,
+    }),
+    '/v1/portfolios': get('getPortfolios', 'feeds and portfolios', 'Every portfolio valued now (private: a configured credential, never on an open server)', {
+      '200': json({ type: 'object', properties: { portfolios: { type: 'array', items: schema('Portfolio') } }, required: ['portfolios'], additionalProperties: false }),
+      '400': BAD_QUERY,
+    }),
+    '/v1/portfolios/{id}': get(
+      'getPortfolio',
+      'feeds and portfolios',
+      'One portfolio valued now (private)',
+      { '200': json(schema('Portfolio')), '400': BAD_QUERY, '404': error('NOT_FOUND: no such portfolio') },
+      { parameters: [portfolioParam] },
+    ),
+    '/v1/portfolios/{id}/holdings': {
+      put: {
+        operationId: 'setHoldings',
+        tags: ['feeds and portfolios'],
+        summary: 'Replace a portfolio’s holdings: checked whole, stored, then applied; answers the new valuation',
+        description: 'Private: a credential with the admin scope and `Content-Type: application/json`.',
+        parameters: [portfolioParam],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', additionalProperties: { type: 'number', minimum: 0 }, maxProperties: 1000 }, example: { BTC: 0.5, USD: 2500 } } },
+        },
+        responses: {
+          '200': json(schema('Portfolio')),
+          '400': error('INVALID_PARAMETER: not JSON, over 64 KiB, a negative or non-numeric amount, or an asset nothing prices; nothing changed'),
+          '403': error('FORBIDDEN: the credential lacks the admin scope'),
+          '404': error('NOT_FOUND: no such portfolio'),
+        },
+      },
+    },
     '/v1/admin/exchanges/{exchange}/symbols/{symbol}': {
       post: adminOperation('addSymbol', 'Feed one more symbol on a running exchange, live; the other symbols are not touched', [exchangeParam, symbolParam]),
       delete: adminOperation(
@@ -224,6 +270,7 @@ function document(): OpenApiDocument {
       { name: 'stream', description: 'The WebSocket upgrade' },
       { name: 'operations', description: 'Health, status, latency, metrics' },
       { name: 'admin', description: 'Live changes (admin scope)' },
+      { name: 'feeds and portfolios', description: 'Price feeds with failover, portfolios, alert rules' },
       { name: 'reference', description: 'These documents' },
       { name: 'dashboard', description: 'The browser dashboard and its assets' },
       { name: STREAMER_TAG, description: 'The shapes of the older streamer service, for its clients' },

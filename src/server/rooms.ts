@@ -20,7 +20,7 @@
  *    is not sent past ones (resume replays them).
  *  - `alerts`: `{"type":"alert","channel":"alerts","seq","id","level","source",
  *    "message","ts"}`, raised by embedding code through
- *    `TickwireServer.publishAlert` (and by rules in later work).
+ *    `TickwireServer.publishAlert` and by the alert rules of the config (`alerts.rules`, src/alerts/rules.ts).
  *
  * Both are subscribed like any channel, obey auth (`system` and `alerts` are
  * channel names a token's patterns can allow), have a seq and a resume

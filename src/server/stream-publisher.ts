@@ -15,7 +15,8 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
-import type { BarUpdate, ConfigChange, QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { AlertEvent, BarUpdate, ConfigChange, PortfolioEvent, PriceEvent, QuoteEvent, SourceEvent, TradeEvent } from '../model/events.ts';
+import { JSON_ONLY, portfolioMessage, priceMessage, sourceMessage } from '../wire/feed-messages.ts';
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import type { FbsEncoder } from '../wire/fbs.ts';
 import { barMessage, quoteMessage, tradeMessage } from '../wire/json.ts';
@@ -33,7 +34,8 @@ export function sizeChannel(fbs: FbsEncoder, ch: Channel): void {
 
 /** Size of a channel's largest binary message; rooms are sized per message. */
 function fbsBound(fbs: FbsEncoder, ch: Channel): number {
-  return ch.kind === 'system' || ch.kind === 'alerts' ? 0 : fbs.maxBytes(ch.kind, ch.name, ch.exchange, ch.symbol);
+  const k = ch.kind;
+  return k === 'trades' || k === 'quotes' || k === 'bars' ? fbs.maxBytes(k, ch.name, ch.exchange, ch.symbol) : 0;
 }
 
 /** Turns library events (and alerts) into channel messages: seq, encode, budget, publish, history. */
@@ -75,6 +77,10 @@ export class StreamPublisher {
       tw.on('bar', this.#onBar),
       tw.on('status', this.#onStatus),
       tw.on('storage', this.#onStorage),
+      tw.on('price', this.#onPrice),
+      tw.on('source', this.#onSource),
+      tw.on('portfolio', this.#onPortfolio),
+      tw.on('alert', this.#onAlert),
     ];
   }
 
@@ -145,6 +151,36 @@ export class StreamPublisher {
     const changed = this.#system.updateStorage(s, Date.now());
     if (changed !== undefined) this.#publishSystem(changed);
   };
+
+  readonly #onPrice = (e: PriceEvent): void => {
+    const ch = this.#channels.price(e.feed);
+    if (ch !== undefined) this.#publishJson(ch, (seq) => priceMessage(ch.name, seq, e));
+  };
+
+  /** A feed's source switch: on its channel and on the `system` room. */
+  readonly #onSource = (e: SourceEvent): void => {
+    const ch = this.#channels.price(e.feed);
+    if (ch !== undefined) this.#publishJson(ch, (seq) => sourceMessage(ch.name, seq, e));
+    const system = this.#channels.system;
+    this.#publishRoom(system, (seq) => sourceMessage(system.name, seq, e), (seq) => this.#fbs.gap(system.name, seq, seq, JSON_ONLY));
+  };
+
+  readonly #onPortfolio = (e: PortfolioEvent): void => {
+    const ch = this.#channels.portfolio(e.id);
+    if (ch !== undefined) this.#publishJson(ch, (seq) => portfolioMessage(ch.name, seq, e));
+  };
+
+  /** An alert of the library's rules, raised on the `alerts` room. */
+  readonly #onAlert = (e: AlertEvent): void => {
+    this.publishAlert({ id: e.id, level: e.level, source: e.source, message: e.message });
+  };
+
+  /** A message of a JSON-only channel (binary connections cannot subscribe to it). */
+  #publishJson(ch: Channel, json: (seq: number) => string): void {
+    this.#publishRoom(ch, json, () => {
+      throw new Error(`${ch.name} has no binary form`);
+    });
+  }
 
   /**
    * Move `ch` to its next seq and return it, reserving the budget first when

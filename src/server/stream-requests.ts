@@ -12,11 +12,12 @@
  * the connection's rate limit by what a message cost, not one per message.
  */
 import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../errors.ts';
-import type { WildcardPattern } from '../wire/channels.ts';
+import { unknownChannel, type WildcardPattern } from '../wire/channels.ts';
 import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT, MAX_WILDCARDS_PER_MESSAGE } from '../wire/protocol.ts';
 import { AuthFailure, UnauthorizedError } from './auth.ts';
 import type { Channel, ChannelIndex, LibrarySymbols } from './channels.ts';
 import type { Conn, Id } from './stream-conn.ts';
+import { ANONYMOUS } from './principal.ts';
 
 /** Longest `epoch` a subscribe may carry (ours are 16 hex characters). */
 const MAX_EPOCH_LENGTH = 64;
@@ -170,6 +171,7 @@ export class RequestReader {
         if (subscribe && !principal.allows(ch.name)) {
           throw new UnauthorizedError(AuthFailure.FORBIDDEN, `${principal.name} may not read ${ch.name}`);
         }
+        if (subscribe) jsonOnlyCheck(conn, ch);
         out.add(ch);
         continue;
       }
@@ -214,5 +216,19 @@ export class RequestReader {
       out.set(ch, after);
     }
     return out;
+  }
+}
+
+/**
+ * Feeds and portfolios exist in JSON only (src/wire/feed-messages.ts): a
+ * binary connection is refused them. A portfolio reveals holdings: it needs
+ * a credential, never the anonymous principal of an open server.
+ */
+function jsonOnlyCheck(conn: Conn, ch: Channel): void {
+  if ((ch.kind === 'prices' || ch.kind === 'portfolio') && conn.binary) {
+    throw unknownChannel(ch.name, 'feeds and portfolios are JSON only: subscribe from a connection without ?format=fbs');
+  }
+  if (ch.kind === 'portfolio' && conn.principal === ANONYMOUS) {
+    throw new UnauthorizedError(AuthFailure.FORBIDDEN, `${ch.name} reveals holdings: it needs a credential (this server has none configured)`);
   }
 }

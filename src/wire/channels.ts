@@ -32,8 +32,10 @@ import { isTimeframe, parseTimeframe, type TimeframeName } from '../model/timefr
 
 /** The three market kinds; each market channel carries one. */
 export type MarketKind = 'trades' | 'quotes' | 'bars';
-/** What a channel carries: the three market kinds and the two rooms. */
-export type ChannelKind = MarketKind | 'system' | 'alerts';
+/** The channels named by one segment after their kind: a price feed (`prices:BTC-USD`) and a portfolio (`portfolio:main`). */
+export type NamedKind = 'prices' | 'portfolio';
+/** What a channel carries: the three market kinds, the two rooms, feeds and portfolios. */
+export type ChannelKind = MarketKind | 'system' | 'alerts' | NamedKind;
 
 /** Room of the exchanges' connection states. */
 export const SYSTEM_ROOM = 'system';
@@ -41,6 +43,13 @@ export const SYSTEM_ROOM = 'system';
 export const ALERTS_ROOM = 'alerts';
 
 const COLON = 58;
+
+/** The kind of a feed or portfolio channel name (`prices:<feed>`, `portfolio:<id>`, the name not empty), else undefined. */
+export function namedKindOf(name: string): NamedKind | undefined {
+  if (name.startsWith('prices:') && name.length > 7) return 'prices';
+  if (name.startsWith('portfolio:') && name.length > 10) return 'portfolio';
+  return undefined;
+}
 
 // ── segments ─────────────────────────────────────────────────────────────
 
@@ -245,7 +254,8 @@ export interface ChannelPattern {
 
 const SEGMENT = /^[^\s*]+$/;
 const EXCHANGE_SEGMENT = /^[^\s*:]+$/;
-const PATTERN_FORMS = 'expected *, system, alerts, trades:<exchange>:<symbol>, quotes:<exchange>:<symbol> or bars:<exchange>:<symbol>:<tf>, with * for a whole segment';
+const PATTERN_FORMS =
+  'expected *, system, alerts, trades:<exchange>:<symbol>, quotes:<exchange>:<symbol>, bars:<exchange>:<symbol>:<tf>, prices:<feed> or portfolio:<id>, with * for a whole segment';
 
 /**
  * Parse one permission pattern; returns why it is invalid as a string (never
@@ -256,6 +266,12 @@ const PATTERN_FORMS = 'expected *, system, alerts, trades:<exchange>:<symbol>, q
 export function parseChannelPattern(text: string): ChannelPattern | string {
   if (text === '*') return { kind: '*', exchange: null, symbol: null, timeframe: null };
   if (text === SYSTEM_ROOM || text === ALERTS_ROOM) return { kind: text, exchange: null, symbol: null, timeframe: null };
+  const named = namedKindOf(text);
+  if (named !== undefined) {
+    const name = text.slice(named.length + 1);
+    if (name !== '*' && !SEGMENT.test(name)) return `invalid ${named} name ${JSON.stringify(name)}, ${PATTERN_FORMS}`;
+    return { kind: named, exchange: null, symbol: name === '*' ? null : name, timeframe: null };
+  }
   const kind = marketKindOf(text);
   if (kind === undefined) {
     const k = text.indexOf(':');
@@ -290,6 +306,10 @@ export function matchesChannel(p: ChannelPattern, ch: string): boolean {
   if (kind === '*') return true;
   if (!ch.startsWith(kind)) return false;
   if (kind === SYSTEM_ROOM || kind === ALERTS_ROOM) return ch.length === kind.length;
+  if (kind === 'prices' || kind === 'portfolio') {
+    if (ch.charCodeAt(kind.length) !== COLON || ch.length === kind.length + 1) return false;
+    return p.symbol === null || segmentIs(ch, kind.length + 1, ch.length, p.symbol);
+  }
   const bars = kind === 'bars';
   if (locateSegments(ch, kind.length, bars, AT) !== Shape.OK) return false;
   if (p.exchange !== null && !segmentIs(ch, AT.exchangeStart, AT.exchangeEnd, p.exchange)) return false;

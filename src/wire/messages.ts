@@ -173,7 +173,9 @@ export interface StorageSystemMessage {
 /** A system message without the fields the stream adds (type, channel, seq). */
 export type SystemBody = Omit<ExchangeSystemMessage, 'type' | 'channel' | 'seq'> | Omit<StorageSystemMessage, 'type' | 'channel' | 'seq'>;
 
-export type AlertLevel = 'info' | 'warning' | 'critical';
+/** Alert levels (defined with the alert event, src/model/events.ts). */
+export type { AlertLevel } from '../model/events.ts';
+import type { AlertLevel } from '../model/events.ts';
 
 /** Room `alerts`: an alert raised by embedding code (`TickwireServer.publishAlert`) or rules. */
 export interface AlertMessage {

@@ -26,7 +26,11 @@ const LAYERS: Record<string, number> = {
   'config/types': 2, // the shape of a validated config: plain types any layer may read
   security: 2, // host, token and origin rules shared by the config checks and the server
   buffers: 2, // shared-memory rings and the bar store
+  events: 2, // the event bus of the library face: filters, priorities, bounded queues
   bars: 3, // the pure bar aggregator
+  prices: 3, // price feeds: source failover and 24-hour figures (pure)
+  portfolios: 3, // holdings, conversion paths, live valuation (pure)
+  alerts: 3, // alert rules (pure) and the webhook sender
   exchanges: 4, // venue adapters: capabilities, subscribe builders, parse
   storage: 4, // closed bars on disk
   sim: 4, // the simulated exchange

@@ -36,6 +36,9 @@ const DEFAULT_EXPECTED: TickwireConfig = {
   limits: { maxMemory: Math.floor(totalmem() / 2), maxSymbols: 10_000 },
   log: { level: 'info' },
   streamer: { exchange: null },
+  feeds: {},
+  portfolios: {},
+  alerts: { rules: [], webhook: undefined },
 };
 
 describe('config: defaults', () => {

@@ -61,6 +61,8 @@ interface Probe {
   /** Default GET. A request with a body sends it as JSON (`Content-Type: application/json`, as private routes require). */
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
+  /** A body sent as it is, with `Content-Type: application/json` (a malformed one). */
+  rawBody?: string;
   headers?: Record<string, string>;
   /** A WebSocket upgrade instead of a plain GET. */
   upgrade?: boolean;
@@ -96,6 +98,28 @@ const PROBES: Record<string, Probe[]> = {
     { what: 'unknown symbol', path: '/v1/candles/binance/NOPE/1m' },
     { what: 'exchange not running', path: '/v1/candles/kraken/XBT%2FUSD/1m', arrange: () => (tw().notRunning.add('kraken'), () => void tw().notRunning.delete('kraken')) },
     { what: 'unexpected failure', path: '/v1/candles/binance/ETHUSDT/1m', arrange: () => ((tw().failure = new Error('disk on fire')), () => void (tw().failure = undefined)) },
+  ],
+  getFeeds: [{ what: 'feeds', path: '/v1/feeds' }, { what: 'unknown parameter', path: '/v1/feeds?x=1' }],
+  getFeed: [
+    { what: 'one feed', path: '/v1/feeds/BTC-USD' },
+    { what: 'unknown parameter', path: '/v1/feeds/BTC-USD?x=1' },
+    { what: 'no such feed', path: '/v1/feeds/NOPE-USD' },
+  ],
+  getAlerts: [{ what: 'alerts', path: '/v1/alerts' }, { what: 'unknown parameter', path: '/v1/alerts?x=1' }],
+  getPortfolios: [
+    { what: 'portfolios', server: 'admin', path: '/v1/portfolios', headers: asAlice },
+    { what: 'unknown parameter', server: 'admin', path: '/v1/portfolios?x=1', headers: asAlice },
+  ],
+  getPortfolio: [
+    { what: 'one portfolio', server: 'admin', path: '/v1/portfolios/main', headers: asAlice },
+    { what: 'unknown parameter', server: 'admin', path: '/v1/portfolios/main?x=1', headers: asAlice },
+    { what: 'no such portfolio', server: 'admin', path: '/v1/portfolios/nope', headers: asAlice },
+  ],
+  setHoldings: [
+    { what: 'set', server: 'admin', method: 'PUT', path: '/v1/portfolios/main/holdings', body: { BTC: 1, USD: 10 }, headers: asOps },
+    { what: 'not JSON', server: 'admin', method: 'PUT', path: '/v1/portfolios/main/holdings', rawBody: '{"BTC":', headers: asOps },
+    { what: 'without the admin scope', server: 'admin', method: 'PUT', path: '/v1/portfolios/main/holdings', body: { BTC: 1 }, headers: asAlice },
+    { what: 'no such portfolio', server: 'admin', method: 'PUT', path: '/v1/portfolios/nope/holdings', body: { BTC: 1 }, headers: asOps },
   ],
   addSymbol: [
     { what: 'added', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/binance/symbols/SOLUSDT', body: {}, headers: asOps },
@@ -215,8 +239,8 @@ async function request(p: Probe, headers: Record<string, string> = p.headers ?? 
       return { status: outcome.status, contentType: String(type ?? ''), body: Buffer.from(JSON.stringify(outcome.body)) };
     }
     const method = p.method ?? 'GET';
-    const init: RequestInit =
-      p.body === undefined ? { method, headers } : { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(p.body) };
+    const body = p.rawBody ?? (p.body === undefined ? undefined : JSON.stringify(p.body));
+    const init: RequestInit = body === undefined ? { method, headers } : { method, headers: { 'content-type': 'application/json', ...headers }, body };
     const res = await fetch(r.base + p.path, init);
     return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: Buffer.from(await res.arrayBuffer()) };
   } finally {
@@ -272,6 +296,24 @@ beforeAll(async () => {
       return [];
     },
   });
+  servers.open.tw.feedReports = [
+    {
+      feed: 'BTC-USD', base: 'BTC', quote: 'USD', active: 'binance:BTCUSDT', price: 100, bid: 99.5, ask: 100.5, ts: T0, prices: 12, switches: 1,
+      sources: [{ source: 'binance:BTCUSDT', connected: true, healthy: true, price: 100, ageMs: 20 }],
+      daySource: 'binance:BTCUSDT',
+      day: { last: 100, open: 98, change: 2, changePct: 2.04, high: 101, low: 97, volume: 3, quoteVolume: 300, from: T0, bars: 3 },
+    },
+  ];
+  servers.admin.tw.portfolioValues = [
+    {
+      id: 'main', quote: 'USD', value: 110, change: { abs: 0, pct: 0, since: T0 },
+      holdings: [
+        { asset: 'BTC', amount: 1, price: 100, value: 100, weight: 0.909, source: 'feed:BTC-USD' },
+        { asset: 'USD', amount: 10, price: 1, value: 10, weight: 0.091, source: 'quote' },
+      ],
+      stale: [], ts: T0,
+    } as never,
+  ];
   for (const r of Object.values(servers)) {
     // A bar filled from the venue's klines with a reconnect gap, then closed bars and the forming one.
     r.tw.putBar('binance', 'BTCUSDT', '1m', makeBar(T0, MIN, 99, true, { gapped: true, source: 'backfill' }));
@@ -392,7 +434,7 @@ describe('OpenAPI document: against the routes', () => {
     const problems: string[] = [];
     for (const [operationId, { op }] of operations) {
       if (op.responses['401'] === undefined) continue;
-      const answer = await request({ ...PROBES[operationId]![0]!, server: 'guarded', arrange: undefined });
+      const answer = await request({ ...PROBES[operationId]![0]!, server: 'guarded', arrange: undefined }, {});
       if (answer.status !== 401) problems.push(`${operationId}: expected 401 without credentials, got ${answer.status}`);
       problems.push(...problemsOf(operationId, answer).map((p) => `${operationId}: ${p}`));
     }

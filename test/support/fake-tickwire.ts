@@ -5,8 +5,11 @@
  *
  * As in the real system, a bar is stored before its event is emitted.
  */
-import type { BarQuery, Tickwire, TickwireEvents } from '../../src/api/types.ts';
-import type { ConfigChange, TradeEvent, QuoteEvent } from '../../src/model/events.ts';
+import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from '../../src/api/types.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import type { FeedReport } from '../../src/api/price-feeds.ts';
+import type { AlertsReport } from '../../src/api/alert-rules.ts';
+import type { ConfigChange, PortfolioEvent, TradeEvent, QuoteEvent } from '../../src/model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
@@ -83,7 +86,7 @@ export class FakeTickwire implements Tickwire {
   failure: Error | undefined;
   metricsText = '# HELP tickwire_fake_up Fake library metric\n# TYPE tickwire_fake_up gauge\ntickwire_fake_up 1\n';
   readonly #indexes = new Map<string, SymbolIndex>();
-  readonly #handlers = new Map<keyof TickwireEvents, Set<(payload: never) => void>>();
+  readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
   readonly #record = new Float64Array(BAR_FIELDS);
   #tradeId = 1000;
 
@@ -103,18 +106,12 @@ export class FakeTickwire implements Tickwire {
   async stop(): Promise<void> {}
 
   on<K extends keyof TickwireEvents>(event: K, handler: Handler<K>): () => void {
-    let set = this.#handlers.get(event);
-    if (set === undefined) this.#handlers.set(event, (set = new Set()));
-    const h = handler as (payload: never) => void;
-    set.add(h);
-    return () => {
-      set.delete(h);
-    };
+    return this.events.on(event, handler);
   }
 
   /** Handlers currently subscribed to `event`. */
   listenerCount(event: keyof TickwireEvents): number {
-    return this.#handlers.get(event)?.size ?? 0;
+    return this.events.stats().types[event]!.handlers;
   }
 
   bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {
@@ -181,6 +178,44 @@ export class FakeTickwire implements Tickwire {
   latency(): LatencyReport {
     const s = { p50: 10, p90: 20, p99: 40, p999: 80, max: 120, count: 1000 };
     return { parse: { binance: s }, receive_to_publish: { binance: { ...s, p50: 30 } } };
+  }
+
+  /** Reports `feed()` and `feeds()` answer (a test sets them). */
+  feedReports: FeedReport[] = [];
+
+  feeds(): FeedReport[] {
+    return this.feedReports;
+  }
+
+  feed(name: string): FeedReport {
+    const f = this.feedReports.find((r) => r.feed === name);
+    if (f === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `feed ${JSON.stringify(name)} is not configured`);
+    return f;
+  }
+
+  /** Valuations `portfolio()`/`portfolios()` answer; `setHoldings` records its calls and answers the first. */
+  portfolioValues: PortfolioEvent[] = [];
+  readonly holdingsSet: { id: string; holdings: unknown }[] = [];
+  alertsReport: AlertsReport = { rules: [], recent: [], webhook: null };
+
+  portfolios(): PortfolioEvent[] {
+    return this.portfolioValues;
+  }
+
+  portfolio(id: string): PortfolioEvent {
+    const p = this.portfolioValues.find((v) => v.id === id);
+    if (p === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `portfolio ${JSON.stringify(id)} is not configured`);
+    return p;
+  }
+
+  setHoldings(id: string, holdings: unknown): PortfolioEvent {
+    const p = this.portfolio(id);
+    this.holdingsSet.push({ id, holdings });
+    return p;
+  }
+
+  alerts(): AlertsReport {
+    return this.alertsReport;
   }
 
   async metrics(): Promise<string> {
@@ -262,7 +297,7 @@ export class FakeTickwire implements Tickwire {
   }
 
   #emit<K extends keyof TickwireEvents>(event: K, payload: TickwireEvents[K]): void {
-    for (const h of this.#handlers.get(event) ?? []) (h as Handler<K>)(payload);
+    this.events.emit(event, payload);
   }
 
   #series(exchange: string, symbol: string, timeframe: string): BarSeries {

@@ -1,0 +1,115 @@
+/**
+ * The runtime's portfolios: one valuation book per portfolio (its own price
+ * graph: pegs are per portfolio), fed with the feeds' prices and the pump's
+ * trades, ticked every 100 ms, publishing `portfolio` events; holdings set
+ * through `setHoldings` are checked whole, written to storage, then applied
+ * (a bad or unstorable set changes nothing). At start, stored holdings win
+ * over the config's (a restart keeps a PUT); stored holdings that no longer
+ * check against the config (an asset that lost its market) are set aside
+ * for the config's and the reason kept in `problems`.
+ */
+import type { TickwireConfig } from '../config/types.ts';
+import { ErrorCode, TickwireError } from '../errors.ts';
+import type { EventBus } from '../events/bus.ts';
+import { nowMs } from '../model/clock.ts';
+import type { PortfolioEvent, PriceEvent, TradeEvent } from '../model/events.ts';
+import { checkHoldings } from '../portfolios/holdings.ts';
+import { priceGraph } from '../portfolios/price-paths.ts';
+import { PortfolioBook } from '../portfolios/valuation.ts';
+import { HoldingsDb } from '../storage/holdings-db.ts';
+import type { TickwireEvents } from './types.ts';
+
+/** How often moved portfolios are valued and published, ms. */
+export const PORTFOLIO_TICK_MS = 100;
+
+export class RuntimePortfolios {
+  readonly #books = new Map<string, PortfolioBook>();
+  readonly #db: HoldingsDb | undefined;
+  /** Stored holdings that could not be used at start, one line each. */
+  readonly problems: string[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(config: TickwireConfig, bus: EventBus<TickwireEvents>, onValue: (e: PortfolioEvent) => void) {
+    const portfolios = Object.values(config.portfolios ?? {});
+    this.#db = portfolios.length > 0 && config.storage !== null ? new HoldingsDb(`${config.storage.path}-portfolios`) : undefined;
+    const publish = (e: PortfolioEvent): void => {
+      onValue(e);
+      bus.emit('portfolio', e);
+    };
+    const now = nowMs();
+    for (const p of portfolios) {
+      const graph = priceGraph(config.feeds ?? {}, config.exchanges, p.pegs);
+      let holdings = checkHoldings(p.holdings, graph, p.quote);
+      const stored = this.#db?.get(p.id);
+      if (stored !== undefined) {
+        try {
+          holdings = checkHoldings(stored, graph, p.quote);
+        } catch (err) {
+          this.problems.push(`portfolio ${p.id}: stored holdings set aside for the config's: ${(err as Error).message}`);
+        }
+      }
+      this.#books.set(p.id, new PortfolioBook(graph, [{ config: p, holdings }], publish, now));
+    }
+  }
+
+  get ids(): string[] {
+    return [...this.#books.keys()];
+  }
+
+  start(): void {
+    if (this.#books.size === 0 || this.#timer !== undefined) return;
+    this.#timer = setInterval(() => {
+      const now = nowMs();
+      for (const b of this.#books.values()) b.tick(now);
+    }, PORTFOLIO_TICK_MS);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await this.#db?.close();
+  }
+
+  onPrice(e: PriceEvent): void {
+    for (const b of this.#books.values()) b.onFeedPrice(e.feed, e.price, e.ts);
+  }
+
+  onTrade(e: TradeEvent): void {
+    for (const b of this.#books.values()) b.onTrade(e.exchange, e.symbol, e.price, e.recvTs);
+  }
+
+  /** Every portfolio valued now. */
+  valuations(): PortfolioEvent[] {
+    const now = nowMs();
+    return [...this.#books.entries()].map(([id, b]) => b.valuation(id, now)!);
+  }
+
+  /** One portfolio valued now; throws NOT_FOUND. */
+  valuation(id: string): PortfolioEvent {
+    return this.#book(id).valuation(id, nowMs())!;
+  }
+
+  /**
+   * Replace `id`'s holdings: checked whole (INVALID_PARAMETER: negative, not
+   * a number, an asset nothing prices), stored (STORAGE_FAILED), then
+   * applied; any failure changes nothing. Returns the new valuation.
+   */
+  setHoldings(id: string, given: unknown): PortfolioEvent {
+    const book = this.#book(id);
+    const checked = checkHoldings(given, book.graph, book.quoteOf(id)!);
+    this.#db?.put(id, Object.fromEntries(checked.map((h) => [h.asset, h.amount])));
+    book.setHoldings(id, checked);
+    return book.valuation(id, nowMs())!;
+  }
+
+  #book(id: string): PortfolioBook {
+    const book = this.#books.get(id);
+    if (book === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `portfolio ${JSON.stringify(id)} is not configured`);
+    return book;
+  }
+}
