@@ -69,8 +69,8 @@ describe('portfolio routes (tokens configured)', () => {
   it('PUT needs the admin scope and a JSON body; the holdings reach the library', async () => {
     expect((await put(undefined, '{"USD":1}')).status).toBe(401);
     const reader = await put(READER, '{"USD":1}');
-    expect(reader.status).toBe(401);
-    expect(((await reader.json()) as ErrorBody).error.message).toMatch(/admin scope/);
+    expect(reader.status).toBe(403);
+    expect(((await reader.json()) as ErrorBody).error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/admin/) });
     expect((await put(ADMIN, '{"USD":1}', 'text/plain')).status).toBe(401);
     const notJson = await put(ADMIN, '{"USD":');
     expect(notJson.status).toBe(400);
