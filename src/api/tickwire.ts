@@ -50,6 +50,8 @@ import { FeedStatus } from './feed-status.ts';
 import { summarize, summarizeLoopDelay } from './latency.ts';
 import { createRuntimeMetrics } from './metrics.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
+import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
+import { StrategyRuntime } from '../strategies/runtime.ts';
 import type { BarQuery, Tickwire, TickwireEvents } from './types.ts';
 
 /** Knobs for embedding and tests; the defaults suit production. */
@@ -104,7 +106,13 @@ export class TickwireRuntime implements Tickwire {
 
   private readonly options: RuntimeOptions;
   private readonly exchanges = new Map<string, ExchangeRuntime>();
-  private readonly handlers: Handlers = { trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set(), storage: new Set() };
+  private readonly handlers: Handlers = {
+    trade: new Set(), quote: new Set(), bar: new Set(), barClose: new Set(), status: new Set(), storage: new Set(),
+    prediction: new Set(), signal: new Set(), fill: new Set(), strategy: new Set(),
+  };
+  /** The configured strategies and their pool (src/strategies/); undefined without strategies. */
+  private readonly strategyRuntime: StrategyRuntime | undefined;
+  private prepared: Promise<void> | undefined;
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   /**
@@ -175,6 +183,7 @@ export class TickwireRuntime implements Tickwire {
         restored: 0,
       });
     }
+    this.strategyRuntime = this.createStrategies();
     this.registry = createRuntimeMetrics({
       exchangeStatuses: () => Object.values(this.status().exchanges),
       exchangeStates: () => [...this.exchanges.values()].map((ex) => ex.feed),
@@ -205,13 +214,29 @@ export class TickwireRuntime implements Tickwire {
     return this.storage.report.restored;
   }
 
+  /**
+   * Load every strategy's module in the pool and check it (exports, params);
+   * throws a ConfigError naming `strategies.<name>.…` otherwise. `start`
+   * calls it; the CLI calls it earlier, before it listens. Idempotent.
+   */
+  prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      const issues = (await this.strategyRuntime?.probe()) ?? [];
+      if (issues.length > 0) throw new ConfigError('tickwire', issues);
+    })();
+    return this.prepared;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
+    await this.prepare();
     this.running = true;
     this.startedAt = Date.now();
     this.loopDelay.enable();
     this.restore();
     if (this.config.storage?.backfill === true) await Promise.all([...this.exchanges.values()].map((ex) => this.backfill(ex)));
+    // Restored and backfilled bars count toward each strategy's warm-up; live closes follow from the pump.
+    this.strategyRuntime?.seed((exchange, symbol, timeframe, limit) => this.bars(exchange, symbol, timeframe, { closed: true, limit }));
     this.storage.start();
     const sim = this.config.exchanges['simulated'];
     let simUrl = '';
@@ -254,7 +279,35 @@ export class TickwireRuntime implements Tickwire {
     for (const ex of this.exchanges.values()) ex.pump.drain(); // what the workers wrote last
     await this.simulated?.stop();
     this.simulated = undefined;
+    await this.strategyRuntime?.close();
     await this.storage.close(); // every bar closed so far is on disk
+  }
+
+  strategies(): StrategySummary[] {
+    return this.strategyRuntime?.summaries() ?? [];
+  }
+
+  strategy(name: string): StrategyDetail | undefined {
+    return this.strategyRuntime?.detail(name);
+  }
+
+  /** Resolves once no strategy has a judgment queued or running (tests, benchmarks). */
+  async strategiesIdle(): Promise<void> {
+    await this.strategyRuntime?.idle();
+  }
+
+  /** The strategy runtime, when strategies are configured: events go to this runtime's handlers. */
+  private createStrategies(): StrategyRuntime | undefined {
+    const configured = this.config.strategies ?? {};
+    if (Object.keys(configured).length === 0) return undefined;
+    const h = this.handlers;
+    return new StrategyRuntime(configured, this.config.pool, {
+      prediction: (e) => this.emit(h.prediction, e),
+      signal: (e) => this.emit(h.signal, e),
+      fill: (e) => this.emit(h.fill, e),
+      rejected: () => {}, // counted in the account; the detail route shows it
+      status: (s) => this.emit(h.strategy, s),
+    }, { feedWorkers: Object.keys(this.config.exchanges).length });
   }
 
   /** Fetch the closed bars `ex` is missing from the venue's klines (before its worker starts: one writer). */
@@ -279,7 +332,7 @@ export class TickwireRuntime implements Tickwire {
 
   on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
     const set = this.handlers[event] as Set<(payload: TickwireEvents[K]) => void> | undefined;
-    if (set === undefined) throw new TickwireError(ErrorCode.INVALID_PARAMETER, `unknown event ${JSON.stringify(event)}: expected trade, quote, bar, barClose, status or storage`);
+    if (set === undefined) throw new TickwireError(ErrorCode.INVALID_PARAMETER, `unknown event ${JSON.stringify(event)}: expected ${Object.keys(this.handlers).join(', ')}`);
     set.add(handler);
     return () => set.delete(handler);
   }
@@ -356,12 +409,16 @@ export class TickwireRuntime implements Tickwire {
   private pumpOutput(): PumpOutput {
     const h = this.handlers;
     return {
-      trade: (e) => this.emit(h.trade, e),
+      trade: (e) => {
+        this.emit(h.trade, e);
+        this.strategyRuntime?.onTrade(e.exchange, e.symbol, e.price, e.ts);
+      },
       quote: (e) => this.emit(h.quote, e),
       bar: (u: BarUpdate, closed: boolean) => {
         this.emit(h.bar, u);
         if (!closed) return;
         this.emit(h.barClose, u);
+        this.strategyRuntime?.onBar(u);
         // New closes are picked up from the series at each flush; amendments (late trades, gap marks) are not new.
         if (u.bar.revision > 0) this.storage.amendedBar(u);
       },

@@ -9,6 +9,7 @@ import type { TickwireConfig } from '../config/types.ts';
 import type { Bar } from '../model/records.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
+import type { FillEvent, PredictionEvent, SignalEvent, StrategyDetail, StrategySummary } from '../model/strategy.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 
 export interface TickwireEvents {
@@ -21,6 +22,14 @@ export interface TickwireEvents {
   status: ExchangeStatus;
   /** Storage went degraded, changed its reason, recovered, or moved a corrupt database aside (storage on). May repeat a status unchanged. */
   storage: StorageStatus;
+  /** A strategy's prediction for a closed (or amended) bar (docs/strategies.md). */
+  prediction: PredictionEvent;
+  /** A strategy's decision for that bar: buy, sell or hold. */
+  signal: SignalEvent;
+  /** An executor filled a signal (paper, or a user executor). */
+  fill: FillEvent;
+  /** A strategy's state changed, or it failed (error, timeout, pause): its summary after it. */
+  strategy: StrategySummary;
 }
 
 /** Which bars a query returns. */
@@ -64,4 +73,8 @@ export interface Tickwire {
   latency(): LatencyReport;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
+  /** Every configured strategy's summary, in config order ([] without strategies). */
+  strategies(): StrategySummary[];
+  /** One strategy with its account and last signals; undefined when none has that name. */
+  strategy(name: string): StrategyDetail | undefined;
 }

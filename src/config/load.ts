@@ -27,9 +27,11 @@
  * bars), exchanges.ts (with each venue's own keys checked by its registry
  * entry), storage.ts, stream.ts, limits.ts (file size, symbols, memory: the
  * memory a config reserves is refused at load, before anything is
- * allocated); the checker itself is src/check/.
+ * allocated), strategies.ts (strategies and their pool); the checker itself
+ * is src/check/.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parse } from 'yaml';
 import { Checker } from '../check/checker.ts';
 import { isMap } from '../check/paths.ts';
@@ -42,13 +44,14 @@ import { exchangesSection } from './exchanges.ts';
 import { checkSymbolCount, configMemory, configSizeIssue, limitsSection, memoryIssue } from './limits.ts';
 import { serverSection } from './server.ts';
 import { storageSection } from './storage.ts';
+import { poolSection, strategiesSection } from './strategies.ts';
 import { streamSection } from './stream.ts';
 import type { TickwireConfig } from './types.ts';
 
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'strategies', 'pool'] as const;
 
 /** Read and validate a YAML config file; unreadable and oversized files (limits.ts) are a `ConfigError` too. */
 export function loadConfigFile(path: string, env: Env = process.env): TickwireConfig {
@@ -62,7 +65,7 @@ export function loadConfigFile(path: string, env: Env = process.env): TickwireCo
     const code = (err as NodeJS.ErrnoException).code ?? 'read error';
     throw new ConfigError(path, [{ path: '', message: `cannot read the file (${code}), expected a readable YAML file` }], { cause: err });
   }
-  return loadConfigText(text, path, env);
+  return parseText(text, path, env, dirname(path));
 }
 
 /**
@@ -71,6 +74,11 @@ export function loadConfigFile(path: string, env: Env = process.env): TickwireCo
  * messages (usually the file path).
  */
 export function loadConfigText(yamlText: string, source: string, env: Env = process.env): TickwireConfig {
+  return parseText(yamlText, source, env, process.cwd());
+}
+
+/** `baseDir`: where strategy module paths are resolved from (the config file's folder). */
+function parseText(yamlText: string, source: string, env: Env, baseDir: string): TickwireConfig {
   const tooBig = configSizeIssue(Buffer.byteLength(yamlText));
   if (tooBig !== undefined) throw new ConfigError(source, [tooBig]);
   let doc: unknown;
@@ -83,7 +91,7 @@ export function loadConfigText(yamlText: string, source: string, env: Env = proc
   const subst: Substitution = { issues: [], fromEnv: new Map() };
   const substituted = substitute(doc, '', env, subst);
   if (subst.issues.length > 0) throw new ConfigError(source, subst.issues);
-  return validate(substituted, source, subst.fromEnv, { storageByDefault: true });
+  return validate(substituted, source, subst.fromEnv, { storageByDefault: true, baseDir });
 }
 
 /**
@@ -91,7 +99,7 @@ export function loadConfigText(yamlText: string, source: string, env: Env = proc
  * defaults. Throws one `ConfigError` listing every problem, one per line.
  */
 export function parseConfig(input: unknown, source = 'config'): TickwireConfig {
-  return validate(input, source, new Map(), { storageByDefault: false });
+  return validate(input, source, new Map(), { storageByDefault: false, baseDir: process.cwd() });
 }
 
 function yamlSyntaxError(text: string, source: string, err: unknown): Error {
@@ -112,6 +120,8 @@ function yamlSyntaxError(text: string, source: string, err: unknown): Error {
 interface ValidateOptions {
   /** Config files persist bars in DEFAULT_STORAGE_PATH unless they say otherwise; library objects only when they ask. */
   storageByDefault: boolean;
+  /** Where relative strategy module paths are resolved from. */
+  baseDir: string;
 }
 
 function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, readonly string[]>, options: ValidateOptions): TickwireConfig {
@@ -134,9 +144,15 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const storage = storageSection(c, root.storage, options.storageByDefault);
   const stream = streamSection(c, root.stream, 'stream', defaultStreamConfig());
   const auth = authSection(c, root.auth, server.host);
+  const strategies = strategiesSection(c, root.strategies, { baseDir: options.baseDir, exchanges, timeframes });
+  const pool = poolSection(c, root.pool);
   const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
   if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits };
+  const config: TickwireConfig = { server, timeframes, history, bars, exchanges, storage, stream, auth, limits };
+  // Only when given: a config without strategies is the same object it always was.
+  if (root.strategies !== undefined && root.strategies !== null) config.strategies = strategies;
+  if (root.pool !== undefined && root.pool !== null) config.pool = pool;
+  return config;
 }
