@@ -72,6 +72,13 @@ export async function main(argv: string[]): Promise<number> {
     await tickwire.stop();
     return 1;
   }
+  try {
+    await tickwire.prepare(); // strategies' modules loaded and checked: a config error, before listening
+  } catch (err) {
+    console.error(`tickwire: ${(err as Error).message}`);
+    await tickwire.stop();
+    return 2;
+  }
   let server: TickwireServer;
   try {
     server = createServer(tickwire, { host: config.server.host, port: config.server.port });

@@ -77,4 +77,17 @@ export type {
   AlertLevel,
   BarJson,
   CandlesResponse,
+  PredictionMessage,
+  SignalMessage,
+  FillMessage,
 } from './wire/messages.ts';
+export type {
+  PredictionEvent,
+  SignalEvent,
+  FillEvent,
+  StrategyAction,
+  StrategyState,
+  StrategySummary,
+  StrategyDetail,
+  AccountState,
+} from './model/strategy.ts';

@@ -269,7 +269,10 @@ export class TickwireRuntime implements Tickwire {
   }
 
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running) {
+      await this.strategyRuntime?.close(); // prepared (the pool is up) but never started
+      return;
+    }
     this.running = false;
     this.loopDelay.disable();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));

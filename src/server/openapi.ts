@@ -92,6 +92,44 @@ function document(): object {
           },
         },
       },
+      '/v1/strategies': {
+        get: {
+          summary: 'Every strategy the caller may read (signals:<name>): series, state, counts, call latency (docs/strategies.md)',
+          responses: {
+            '200': json({ type: 'object', properties: { strategies: { type: 'array', items: { $ref: '#/components/schemas/Strategy' } } }, required: ['strategies'] }),
+          },
+        },
+      },
+      '/v1/strategies/{name}': {
+        get: {
+          summary: 'One strategy: its summary, its book (paper and module executors; null for webhook) and its last 100 signals',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': json({
+              allOf: [
+                { $ref: '#/components/schemas/Strategy' },
+                {
+                  type: 'object',
+                  properties: {
+                    executor: { enum: ['paper', 'webhook', 'module'] },
+                    account: {
+                      type: ['object', 'null'],
+                      properties: {
+                        cash: number, position: number, avgPrice: nullableNumber, equity: number, realizedPnl: number,
+                        unrealizedPnl: number, maxDrawdown: number, drawdown: number, rejected: integer,
+                      },
+                    },
+                    signalsRecent: { type: 'array', items: { type: 'object' } },
+                  },
+                  required: ['executor', 'account', 'signalsRecent'],
+                },
+              ],
+            }),
+            '401': error,
+            '404': error,
+          },
+        },
+      },
       '/v1/candles/{exchange}/{symbol}/{tf}': {
         get: {
           summary: 'Bars of one series, oldest first; the forming bar last unless closed=true',
@@ -226,6 +264,17 @@ function document(): object {
             'openTime', 'closeTime', 'open', 'high', 'low', 'close', 'volume', 'quoteVolume', 'buyVolume',
             'sellVolume', 'trades', 'vwap', 'spread', 'closed', 'revision',
           ],
+        },
+        Strategy: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' }, exchange: { type: 'string' }, symbol: { type: 'string' }, timeframe: { type: 'string' },
+            state: { enum: ['warming', 'running', 'paused'] },
+            predictions: integer, signals: integer, fills: integer, timeouts: integer, errors: integer, skipped: integer,
+            lastError: { type: ['string', 'null'] },
+            latencyUs: { type: 'object', description: 'predict and decide calls, µs; null before the first', properties: { p50: nullableNumber, p99: nullableNumber } },
+          },
+          required: ['name', 'exchange', 'symbol', 'timeframe', 'state', 'predictions', 'signals', 'fills', 'timeouts', 'errors', 'skipped', 'lastError', 'latencyUs'],
         },
         Latency: {
           type: 'object',

@@ -23,6 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
+import type { StrategySummary } from '../model/strategy.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { ALERTS_ROOM, SYSTEM_ROOM } from '../wire/channels.ts';
 import type { AlertLevel, SystemBody } from '../wire/messages.ts';
@@ -58,7 +59,8 @@ export interface Alert {
 
 /** One exchange's state, or storage's, as the `system` room carries it (without type, channel and seq). */
 export type SystemState = SystemBody;
-type ExchangeSystemState = Exclude<SystemState, { source: 'storage' }>;
+type ExchangeSystemState = Exclude<SystemState, { source: 'storage' | 'strategy' }>;
+type StrategySystemState = Extract<SystemState, { source: 'strategy' }>;
 type StorageSystemState = Extract<SystemState, { source: 'storage' }>;
 
 /** Longest text of a storage state field, in characters: four of them stay well inside ROOM_MESSAGE_BOUND. */
@@ -97,6 +99,7 @@ export function makeAlert(input: unknown, now: number): Alert {
 /** The last published state of every exchange and of storage; tells which reports are changes. */
 export class SystemStates {
   readonly #byExchange = new Map<string, ExchangeSystemState>();
+  readonly #byStrategy = new Map<string, StrategySystemState>();
   #storage: StorageSystemState | undefined;
 
   /** Seed with the library's current status (exchange order kept). */
@@ -140,10 +143,24 @@ export class SystemStates {
     return next;
   }
 
-  /** Every exchange's last published state, then storage's (when on). */
+  /** Record a strategy's summary; the new state when its state, counts or last error differ from the last, else undefined. */
+  updateStrategy(s: StrategySummary, now: number): SystemState | undefined {
+    const last = this.#byStrategy.get(s.name);
+    if (last !== undefined && last.state === s.state && last.errors === s.errors && last.timeouts === s.timeouts && last.lastError === s.lastError) {
+      return undefined;
+    }
+    const next: StrategySystemState = {
+      source: 'strategy', strategy: s.name, state: s.state, errors: s.errors, timeouts: s.timeouts, lastError: cut(s.lastError), ts: now,
+    };
+    this.#byStrategy.set(s.name, next);
+    return next;
+  }
+
+  /** Every exchange's last published state, then storage's (when on), then every strategy's. */
   *current(): IterableIterator<SystemState> {
     yield* this.#byExchange.values();
     if (this.#storage !== undefined) yield this.#storage;
+    yield* this.#byStrategy.values();
   }
 }
 
@@ -164,6 +181,12 @@ function storageStateOf(s: StorageStatus, now: number): StorageSystemState {
 
 /** A `system` room message in JSON. */
 export function systemMessage(seq: number, s: SystemState): string {
+  if (s.source === 'strategy') {
+    return JSON.stringify({
+      type: 'system', channel: SYSTEM_ROOM, seq,
+      source: 'strategy', strategy: s.strategy, state: s.state, errors: s.errors, timeouts: s.timeouts, lastError: s.lastError, ts: s.ts,
+    });
+  }
   if (s.source === 'storage') {
     return JSON.stringify({
       type: 'system', channel: SYSTEM_ROOM, seq,

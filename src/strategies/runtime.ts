@@ -54,6 +54,7 @@ export class StrategyRuntime {
   readonly #byTrades = new Map<string, Map<string, StrategyRunner[]>>();
   readonly #pool: StrategyPool;
   readonly #out: StrategyOutput;
+  #closing: Promise<void> | undefined;
 
   constructor(strategies: Record<string, StrategyConfig>, pool: PoolConfig | undefined, out: StrategyOutput, options: StrategyRuntimeOptions) {
     this.#out = out;
@@ -153,10 +154,11 @@ export class StrategyRuntime {
     return this.#runners.get(name);
   }
 
-  /** Stop judging, stop executors, terminate the pool. */
+  /** Stop judging, stop executors, terminate the pool. Idempotent. */
   async close(): Promise<void> {
     for (const r of this.#runners.values()) r.stop();
-    await this.#pool.close();
+    this.#closing ??= this.#pool.close();
+    await this.#closing;
   }
 
   async #probeOne(name: string, module: string, role: 'strategy' | 'executor', params: Record<string, unknown>, modulePath: string, paramsPath: string): Promise<ConfigIssue | undefined> {
