@@ -23,6 +23,7 @@ import { defineConfig } from 'vitest/config';
 /** Pure in-process test files, run in parallel (see above for what keeps a file out of this list). */
 const PARALLEL = [
   'test/architecture/layers.test.ts',
+  'test/config/strategies-config.test.ts',
   'test/backfill/binance-klines.test.ts',
   'test/bars/aggregator.fixture.test.ts',
   'test/bars/aggregator.property.test.ts',
