@@ -7,12 +7,14 @@
  * listen socket and connections, stop the workers, flush the bars to storage
  * and exit 0 within 2 s (1 if the stop had to be cut short).
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TickwireRuntime } from './api/tickwire.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { formatBytes } from './config/limits.ts';
-import { loadConfigFile, loadConfigText } from './config/load.ts';
+import { ConfigError, loadConfigFile, loadConfigText } from './config/load.ts';
+import { BacktestOutput, formatSummary, replay } from './strategies/backtest.ts';
+import { StrategyRuntime } from './strategies/runtime.ts';
 import type { TickwireConfig } from './config/types.ts';
 import { TickwireError } from './errors.ts';
 import { TOKEN_USAGE, tokenCommand } from './server/auth.ts';
@@ -20,10 +22,14 @@ import { describeCaps } from './server/connection-limits.ts';
 import { createServer, type TickwireServer } from './server/server.ts';
 
 const USAGE = `usage: tickwire start [--config FILE] [--host HOST] [--port PORT]
+       tickwire backtest --config FILE --from FILE.jsonl [--out FILE.jsonl] [--exchange NAME]
 
   --config FILE   YAML configuration (default: ./tickwire.yaml if present, else the built-in simulated exchange)
   --host HOST     listen address (overrides server.host)
   --port PORT     listen port, 0 for any free port (overrides server.port)
+  --from FILE     backtest: recorded frames of the exchange (or normalized trades), one JSON a line
+  --out FILE      backtest: write every prediction, signal, fill and rejection there, one JSON a line
+  --exchange NAME backtest: whose frames the file holds (default: the exchange the strategies trade)
 ${TOKEN_USAGE}`;
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code once the server has stopped. */
@@ -33,7 +39,10 @@ export async function main(argv: string[]): Promise<number> {
     args = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        from: { type: 'string' }, out: { type: 'string' }, exchange: { type: 'string' },
+      },
     });
   } catch (err) {
     console.error(`tickwire: ${(err as Error).message}\n${USAGE}`);
@@ -45,8 +54,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = args.positionals[0];
   if (command === 'token' || command === 'hash-token') return tokenCommand(command, args.positionals.slice(1));
+  if (command === 'backtest' && args.positionals.length === 1) return backtestCommand(args.values);
   if (command !== 'start' || args.positionals.length > 1) {
-    console.error(`tickwire: expected the command "start"\n${USAGE}`);
+    console.error(`tickwire: expected the command "start" or "backtest"\n${USAGE}`);
     return 2;
   }
   let config: TickwireConfig;
@@ -125,6 +135,63 @@ export async function main(argv: string[]): Promise<number> {
   const code = await Promise.race([stopped, deadline]);
   if (code !== 0) console.error(`tickwire: shutdown took longer than ${SHUTDOWN_MS} ms; exiting anyway`);
   return code;
+}
+
+/**
+ * `tickwire backtest`: replay a recorded file through the config's strategies
+ * (src/strategies/backtest.ts); prints the summary, writes the events to
+ * --out. Exit 0, or 2 for a usage or config error, 1 when the replay failed.
+ */
+async function backtestCommand(v: { config?: string; from?: string; out?: string; exchange?: string }): Promise<number> {
+  if (v.config === undefined || v.from === undefined) {
+    console.error(`tickwire: backtest needs --config and --from\n${USAGE}`);
+    return 2;
+  }
+  let config: TickwireConfig;
+  try {
+    config = loadConfigFile(v.config);
+  } catch (err) {
+    console.error(`tickwire: ${(err as Error).message}`);
+    return 2;
+  }
+  const strategies = config.strategies ?? {};
+  const traded = [...new Set(Object.values(strategies).map((s) => s.exchange))];
+  const exchange = v.exchange ?? (traded.length === 1 ? traded[0]! : undefined);
+  if (traded.length === 0 || exchange === undefined || config.exchanges[exchange] === undefined || !existsSync(v.from)) {
+    console.error(`tickwire: backtest needs strategies in ${v.config}, an existing --from file and, when the strategies trade several exchanges, --exchange (one of ${Object.keys(config.exchanges).join(', ')})`);
+    return 2;
+  }
+  const output = new BacktestOutput();
+  const runtime = new StrategyRuntime(strategies, config.pool, output, { feedWorkers: 0, deterministic: true });
+  let fd: number | undefined;
+  try {
+    const issues = await runtime.probe();
+    if (issues.length > 0) throw new ConfigError(v.config, issues);
+    if (v.out !== undefined) fd = openSync(v.out, 'w');
+    const out = fd;
+    const tty = process.stderr.isTTY === true;
+    const summary = await replay(runtime, output, {
+      config, exchange, from: v.from,
+      write: out === undefined ? undefined : (line) => writeSync(out, line + '\n'),
+      progress: tty ? (done, total) => process.stderr.write(`\r${progressBar(done, total)}`) : undefined,
+    });
+    if (tty) process.stderr.write('\n');
+    console.log(formatSummary(summary));
+    return 0;
+  } catch (err) {
+    console.error(`tickwire: backtest: ${(err as Error).message}`);
+    return err instanceof ConfigError ? 2 : 1;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    await runtime.close();
+  }
+}
+
+function progressBar(done: number, total: number): string {
+  const share = total === 0 ? 1 : Math.min(1, done / total);
+  const width = 30;
+  const full = Math.round(share * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(share * 100).toFixed(0).padStart(3)}%`;
 }
 
 /** The memory the config reserves, as computed at load (src/config/limits.ts), with its parts and the limit. */
