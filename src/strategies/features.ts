@@ -3,11 +3,13 @@
  * indicators (each takes one value at a time, and can replace its newest
  * input: an amended bar re-computes without replaying history).
  *
- * Where: on the main thread, before the pool call. Measured here (bench
- * `strategies`): the five kinds together cost about 2 µs per closed bar, far
- * below a pool round trip (~100 µs), and each series' indicators are state
- * that must see the bars in order, which the pool's interchangeable workers
- * cannot keep. So features are computed here and handed to `predict`.
+ * Where: on the main thread, before the pool call. Measured here (one of
+ * each of the five kinds, period 14 to 20, 20,000 bars, warm, on a loaded
+ * 2-core machine): about 5 µs per closed bar, once per bar and strategy,
+ * well below a pool call's own cost (its structured clone and wake-up), and
+ * each series' indicators are state that must see the bars in order, which
+ * the pool's interchangeable workers cannot keep. So features are computed
+ * here and handed to `predict`.
  *
  * Always present beside the configured ones: the bar's own `vwap`,
  * `imbalance` ((buy − sell volume) / volume) and `spread`. A feature is null
