@@ -50,6 +50,7 @@ import { FeedStatus } from './feed-status.ts';
 import { summarize, summarizeLoopDelay } from './latency.ts';
 import { createRuntimeMetrics } from './metrics.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
+import { registerStrategyMetrics } from './strategy-metrics.ts';
 import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
 import { StrategyRuntime } from '../strategies/runtime.ts';
 import type { BarQuery, Tickwire, TickwireEvents } from './types.ts';
@@ -193,6 +194,7 @@ export class TickwireRuntime implements Tickwire {
       handlerErrors: () => this.handlerErrors,
       eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
     });
+    if (this.strategyRuntime !== undefined) registerStrategyMetrics(this.registry, () => this.strategies());
   }
 
   /** What storage did at start: bars restored, bars backfilled, and what backfill could not do. */

@@ -9,7 +9,9 @@
  *    "source":"storage","state","reason","errno","corrupt","movedTo","ts"}`
  *    whenever storage goes degraded, changes its reason or recovers (with
  *    storage on; `corrupt` and `movedTo` tell what start-up verification
- *    found). A subscriber first gets every exchange's current state, then
+ *    found); and `{"type":"system","channel":"system","seq","source":
+ *    "strategy","strategy","state","errors","timeouts","lastError","ts"}`
+ *    whenever a strategy fails or changes state (docs/strategies.md). A subscriber first gets every exchange's current state, then
  *    storage's, each message carrying the channel's current seq (like a
  *    snapshot: the state as of that seq); live changes continue at seq + 1.
  *  - `alerts`: `{"type":"alert","channel":"alerts","seq","id","level","source",

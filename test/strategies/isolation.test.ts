@@ -55,5 +55,8 @@ describe('strategies: isolation from subscribers', () => {
     const loop = tickwire.latency().event_loop_delay['main']!;
     expect(loop.count).toBeGreaterThan(0);
     expect(loop.max).toBeLessThan((BURN_MS * 1000) / 2);
+    const metrics = await tickwire.metrics();
+    expect(metrics).toMatch(/^tickwire_strategy_predictions_total\{strategy="slow"\} ([4-9]|\d\d+)$/m);
+    expect(metrics).toMatch(/^tickwire_strategy_paused\{strategy="slow"\} 0$/m);
   });
 });
