@@ -11,8 +11,9 @@
  *    storage on; `corrupt` and `movedTo` tell what start-up verification
  *    found); and `{"type":"system","channel":"system","seq","source":
  *    "strategy","strategy","state","errors","timeouts","lastError","ts"}`
- *    whenever a strategy fails or changes state (docs/strategies.md). A subscriber first gets every exchange's current state, then
- *    storage's, each message carrying the channel's current seq (like a
+ *    whenever a strategy fails or changes state (docs/strategies.md). A
+ *    subscriber first gets every exchange's current state, then storage's,
+ *    then every strategy's, each message carrying the channel's current seq (like a
  *    snapshot: the state as of that seq); live changes continue at seq + 1.
  *  - `alerts`: `{"type":"alert","channel":"alerts","seq","id","level","source",
  *    "message","ts"}`, raised by embedding code through
