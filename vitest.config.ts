@@ -26,6 +26,7 @@ const PARALLEL = [
   'test/api/config-diff.test.ts',
   'test/alerts/rules.test.ts',
   'test/architecture/layers.test.ts',
+  'test/config/strategies-config.test.ts',
   'test/backfill/binance-klines.test.ts',
   'test/bars/aggregator.fixture.test.ts',
   'test/bars/aggregator.property.test.ts',

@@ -32,7 +32,7 @@ export interface GoalResult extends Goal {
 export interface Figure {
   /** Stable key, e.g. `fanout.rated.p99`. */
   readonly id: string;
-  readonly group: 'micro' | 'ingest' | 'fanout' | 'http';
+  readonly group: 'micro' | 'ingest' | 'fanout' | 'http' | 'strategies';
   readonly name: string;
   readonly value: number;
   readonly unit: string;
@@ -206,7 +206,7 @@ export function markdown(report: Report, svgName: string): string {
     lines.push(`| ${g.text} | ${f.name} | ${measured} | ${g.met ? 'yes' : '**no**'} |`);
   }
   lines.push('', '## Figures', '', 'Ratio: times better than the peer (above 1 means tickwire is better), whatever the unit.', '');
-  for (const group of ['ingest', 'fanout', 'http', 'micro'] as const) {
+  for (const group of ['ingest', 'fanout', 'http', 'strategies', 'micro'] as const) {
     const figs = report.figures.filter((f) => f.group === group);
     if (figs.length === 0) continue;
     lines.push(`### ${GROUP_TITLES[group]}`, '', '| figure | tickwire | peer | peer figure | ratio | goal | met |', '| --- | ---: | --- | ---: | ---: | --- | :---: |');
@@ -229,7 +229,7 @@ export function markdown(report: Report, svgName: string): string {
   return lines.join('\n');
 }
 
-const GROUP_TITLES = { ingest: 'Ingest', fanout: 'Fan-out end to end', http: 'HTTP candles', micro: 'Micro-benchmarks' } as const;
+const GROUP_TITLES = { ingest: 'Ingest', fanout: 'Fan-out end to end', http: 'HTTP candles', strategies: 'Strategies', micro: 'Micro-benchmarks' } as const;
 
 /** A number for people: 3 significant digits, k / M for large ones. */
 export function fmt(v: number): string {

@@ -31,13 +31,14 @@ import { ingestBench } from './ingest.ts';
 import { MICRO_SUITES, microBench } from './micro.ts';
 import { PROFILES, type Profile } from './profile.ts';
 import { fmt, fmtRatio, fmtUnit, writeReport, type Environment, type Figure, type Report } from './report.ts';
+import { strategiesBench } from './strategies.ts';
 import { canPin, pinSelf } from './threads.ts';
 import { profileMarkdown, runProfiled } from './cpu-profile.ts';
 import { cpuProfileDir, writeProfiledRun } from './load/profiling.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const BENCHMARKS = ['micro', 'ingest', 'fanout', 'http'] as const;
+const BENCHMARKS = ['micro', 'ingest', 'fanout', 'http', 'strategies'] as const;
 
 const args = process.argv.slice(2);
 const profile: Profile = PROFILES[args.includes('--quick') ? 'quick' : 'full'];
@@ -148,6 +149,7 @@ if (selected.includes('fanout')) {
   });
 }
 if (selected.includes('http')) await step('http', () => httpBench(profile, serverCpus, log));
+if (selected.includes('strategies')) await step('strategies', () => strategiesBench(profile, log));
 
 environment.loadAverageEnd = Number(os.loadavg()[0]!.toFixed(2));
 notes.push(...observations());

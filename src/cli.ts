@@ -12,14 +12,16 @@
  * and exit 0 within 2 s (1 if the stop had to be cut short). Exit code 2: the
  * command line or the config is wrong.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { refused } from './api/live-checks.ts';
 import { TickwireRuntime } from './api/tickwire.ts';
 import { readCommandLine, UsageError, type CommandLine } from './cli/args.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { formatBytes } from './config/limits.ts';
 import { chosenEnvironment } from './config/environments.ts';
-import { loadConfigFile, loadConfigText } from './config/load.ts';
+import { ConfigError, loadConfigFile, loadConfigText } from './config/load.ts';
+import { BacktestOutput, formatSummary, replay } from './strategies/backtest.ts';
+import { StrategyRuntime } from './strategies/runtime.ts';
 import type { TickwireConfig } from './config/types.ts';
 import type { ConfigChange } from './model/events.ts';
 import { TickwireError } from './errors.ts';
@@ -42,9 +44,18 @@ const USAGE = `usage: tickwire <command> [options]
 
   tickwire start [--config FILE] [--env NAME] [--host HOST] [--port PORT] [--log-level LEVEL]
                                run the gateway (tickwire start --help for the options)
+  tickwire backtest --config FILE --from FILE.jsonl [--out FILE.jsonl] [--exchange NAME]
+                               replay recorded frames through the strategies (tickwire backtest --help)
 ${TOKEN_USAGE}
   tickwire --version           print the version, the Node version and whether the compiled build runs
   tickwire --help              this text`;
+
+const BACKTEST_USAGE = `usage: tickwire backtest --config FILE --from FILE.jsonl [--out FILE.jsonl] [--exchange NAME]
+
+  --config FILE   YAML configuration with strategies (docs/strategies.md)
+  --from FILE     recorded frames of the exchange (or normalized trades), one JSON a line
+  --out FILE      write every prediction, signal, fill and rejection there, one JSON a line
+  --exchange NAME whose frames the file holds (default: the exchange the strategies trade)`;
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
@@ -62,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     line = readCommandLine(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`${err.message}\n\n${/^tickwire start/.test(err.message) ? START_USAGE : USAGE}`);
+    console.error(`${err.message}\n\n${/^tickwire start/.test(err.message) ? START_USAGE : /^tickwire backtest/.test(err.message) ? BACKTEST_USAGE : USAGE}`);
     return 2;
   }
   switch (line.command) {
@@ -70,13 +81,15 @@ export async function main(argv: string[]): Promise<number> {
       console.log(versionLine());
       return 0;
     case 'help':
-      console.log(line.topic === 'start' ? START_USAGE : line.topic === undefined ? USAGE : TOKEN_USAGE);
+      console.log(line.topic === 'start' ? START_USAGE : line.topic === 'backtest' ? BACKTEST_USAGE : line.topic === undefined ? USAGE : TOKEN_USAGE);
       return 0;
     case 'token':
     case 'hash-token':
       return tokenCommand(line.command, line.args);
     case 'start':
       return start(line);
+    case 'backtest':
+      return backtestCommand(line);
   }
 }
 
@@ -127,6 +140,13 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
     await tickwire.stop();
     return 1;
   }
+  try {
+    await tickwire.prepare(); // strategies' modules loaded and checked: a config error, before listening
+  } catch (err) {
+    console.error(`tickwire: ${(err as Error).message}`);
+    await tickwire.stop();
+    return 2;
+  }
   let server: TickwireServer;
   try {
     const reload = file === undefined ? undefined : reloader(tickwire, file, args.env, overrides);
@@ -173,6 +193,64 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
   if (code !== 0) log.error({ event: 'shutdown.cut_short', limitMs: SHUTDOWN_MS }, `shutdown took longer than ${SHUTDOWN_MS} ms; exiting anyway`);
   else log.info({ event: 'stopped' }, 'stopped; bars flushed');
   return code;
+}
+
+/**
+ * `tickwire backtest`: replay a recorded file through the config's strategies
+ * (src/strategies/backtest.ts); prints the summary, writes the events to
+ * --out. Exit 0, or 2 for a usage or config error, 1 when the replay failed.
+ */
+/** `tickwire backtest`: the recorded frames through the same adapter, aggregator, features, pool and executors as live (docs/strategies.md). */
+async function backtestCommand(v: Extract<CommandLine, { command: 'backtest' }>): Promise<number> {
+  if (v.config === undefined || v.from === undefined) {
+    console.error(`tickwire backtest: needs --config and --from\n\n${BACKTEST_USAGE}`);
+    return 2;
+  }
+  let config: TickwireConfig;
+  try {
+    config = loadConfigFile(v.config, process.env, v.env);
+  } catch (err) {
+    console.error(`tickwire: ${(err as Error).message}`);
+    return 2;
+  }
+  const strategies = config.strategies ?? {};
+  const traded = [...new Set(Object.values(strategies).map((s) => s.exchange))];
+  const exchange = v.exchange ?? (traded.length === 1 ? traded[0]! : undefined);
+  if (traded.length === 0 || exchange === undefined || config.exchanges[exchange] === undefined || !existsSync(v.from)) {
+    console.error(`tickwire: backtest needs strategies in ${v.config}, an existing --from file and, when the strategies trade several exchanges, --exchange (one of ${Object.keys(config.exchanges).join(', ')})`);
+    return 2;
+  }
+  const output = new BacktestOutput();
+  const runtime = new StrategyRuntime(strategies, config.pool, output, { feedWorkers: 0, deterministic: true });
+  let fd: number | undefined;
+  try {
+    const issues = await runtime.probe();
+    if (issues.length > 0) throw new ConfigError(v.config, issues);
+    if (v.out !== undefined) fd = openSync(v.out, 'w');
+    const out = fd;
+    const tty = process.stderr.isTTY === true;
+    const summary = await replay(runtime, output, {
+      config, exchange, from: v.from,
+      write: out === undefined ? undefined : (line) => writeSync(out, line + '\n'),
+      progress: tty ? (done, total) => process.stderr.write(`\r${progressBar(done, total)}`) : undefined,
+    });
+    if (tty) process.stderr.write('\n');
+    console.log(formatSummary(summary));
+    return 0;
+  } catch (err) {
+    console.error(`tickwire: backtest: ${(err as Error).message}`);
+    return err instanceof ConfigError ? 2 : 1;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    await runtime.close();
+  }
+}
+
+function progressBar(done: number, total: number): string {
+  const share = total === 0 ? 1 : Math.min(1, done / total);
+  const width = 30;
+  const full = Math.round(share * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(share * 100).toFixed(0).padStart(3)}%`;
 }
 
 /** The memory the config reserves, as computed at load (src/config/limits.ts), with its parts and the limit. */

@@ -21,9 +21,6 @@ export type {
   PortfolioEvent,
   HoldingValue,
   AlertEvent,
-  SignalEvent,
-  PredictionEvent,
-  FillEvent,
 } from './model/events.ts';
 export type { EventBus, EventFilter, FieldMatch, HandlerOptions, OverflowPolicy, BusStats, HandlerStats, RecentEvent } from './events/bus.ts';
 export type { FeedReport } from './api/price-feeds.ts';
@@ -94,4 +91,17 @@ export type {
   AlertLevel,
   BarJson,
   CandlesResponse,
+  PredictionMessage,
+  SignalMessage,
+  FillMessage,
 } from './wire/messages.ts';
+export type {
+  PredictionEvent,
+  SignalEvent,
+  FillEvent,
+  StrategyAction,
+  StrategyState,
+  StrategySummary,
+  StrategyDetail,
+  AccountState,
+} from './model/strategy.ts';

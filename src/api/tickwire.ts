@@ -74,6 +74,9 @@ import { PriceFeeds, type FeedReport } from './price-feeds.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
 import { EventBus } from '../events/bus.ts';
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from './types.ts';
+import { registerStrategyMetrics } from './strategy-metrics.ts';
+import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
+import { StrategyRuntime } from '../strategies/runtime.ts';
 
 /** Knobs for embedding and tests; the defaults suit production. */
 export interface RuntimeOptions {
@@ -148,6 +151,9 @@ export class TickwireRuntime implements Tickwire {
   /** Alert rules (`alerts:`) and portfolios (`portfolios:`), fed directly by the pump and the feeds. */
   private readonly alertRules: RuntimeAlerts;
   private readonly portfolioBooks: RuntimePortfolios;
+  /** The configured strategies and their pool (src/strategies/); undefined without strategies. */
+  private readonly strategyRuntime: StrategyRuntime | undefined;
+  private prepared: Promise<void> | undefined;
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   /**
@@ -208,6 +214,7 @@ export class TickwireRuntime implements Tickwire {
     });
     const output = this.pumpOutput();
     for (const [name, ex] of Object.entries(config.exchanges)) this.exchanges.set(name, this.createExchange(name, ex, output));
+    this.strategyRuntime = this.createStrategies();
     this.registry = createRuntimeMetrics({
       exchangeStatuses: () => Object.values(this.status().exchanges),
       exchangeStates: () => [...this.exchanges.values()].map((ex) => ex.feed),
@@ -221,6 +228,7 @@ export class TickwireRuntime implements Tickwire {
       ringWait: () => summarize(this.ringWait),
       liveChanges: () => ({ applied: this.changesApplied, refused: this.changesRefused }),
     });
+    if (this.strategyRuntime !== undefined) registerStrategyMetrics(this.registry, () => this.strategies());
   }
 
   /**
@@ -419,8 +427,22 @@ export class TickwireRuntime implements Tickwire {
     return this.storage.report.restored;
   }
 
+  /**
+   * Load every strategy's module in the pool and check it (exports, params);
+   * throws a ConfigError naming `strategies.<name>.…` otherwise. `start`
+   * calls it; the CLI calls it earlier, before it listens. Idempotent.
+   */
+  prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      const issues = (await this.strategyRuntime?.probe()) ?? [];
+      if (issues.length > 0) throw new ConfigError('tickwire', issues);
+    })();
+    return this.prepared;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
+    await this.prepare();
     this.running = true;
     this.startedAt = Date.now();
     this.ready = false;
@@ -433,6 +455,8 @@ export class TickwireRuntime implements Tickwire {
       this.startPhase = 'backfilling missed bars from the venues';
       await Promise.all([...this.exchanges.values()].map((ex) => this.backfill(ex)));
     }
+    // Restored and backfilled bars count toward each strategy's warm-up; live closes follow from the pump.
+    this.strategyRuntime?.seed((exchange, symbol, timeframe, limit) => this.bars(exchange, symbol, timeframe, { closed: true, limit }));
     this.startPhase = 'waiting for a feed to connect';
     this.storage.start();
     const sim = this.config.exchanges['simulated'];
@@ -483,7 +507,10 @@ export class TickwireRuntime implements Tickwire {
   }
 
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running) {
+      await this.strategyRuntime?.close(); // prepared (the pool is up) but never started
+      return;
+    }
     this.running = false;
     this.ready = false;
     this.loopDelay.disable();
@@ -497,7 +524,35 @@ export class TickwireRuntime implements Tickwire {
     for (const ex of this.exchanges.values()) ex.pump.drain(); // what the workers wrote last
     await this.simulated?.stop();
     this.simulated = undefined;
+    await this.strategyRuntime?.close();
     await this.storage.close(); // every bar closed so far is on disk
+  }
+
+  strategies(): StrategySummary[] {
+    return this.strategyRuntime?.summaries() ?? [];
+  }
+
+  strategy(name: string): StrategyDetail | undefined {
+    return this.strategyRuntime?.detail(name);
+  }
+
+  /** Resolves once no strategy has a judgment queued or running (tests, benchmarks). */
+  async strategiesIdle(): Promise<void> {
+    await this.strategyRuntime?.idle();
+  }
+
+  /** The strategy runtime, when strategies are configured: events go to this runtime's handlers. */
+  private createStrategies(): StrategyRuntime | undefined {
+    const configured = this.config.strategies ?? {};
+    if (Object.keys(configured).length === 0) return undefined;
+    const bus = this.events;
+    return new StrategyRuntime(configured, this.config.pool, {
+      prediction: (e) => bus.emit('prediction', e),
+      signal: (e) => bus.emit('signal', e),
+      fill: (e) => bus.emit('fill', e),
+      rejected: () => {}, // counted in the account; the detail route shows it
+      status: (s) => bus.emit('strategy', s),
+    }, { feedWorkers: Object.keys(this.config.exchanges).length });
   }
 
   /** Fetch the closed bars `ex` is missing from the venue's klines (before its worker starts: one writer). */
@@ -649,6 +704,7 @@ export class TickwireRuntime implements Tickwire {
         rules.onTrade(e.exchange, e.symbol, e.price, e.recvTs);
         books.onTrade(e);
         bus.emit('trade', e);
+        this.strategyRuntime?.onTrade(e.exchange, e.symbol, e.price, e.ts);
       },
       quote: (e) => {
         prices.onQuote(e);
@@ -660,6 +716,7 @@ export class TickwireRuntime implements Tickwire {
         if (!closed) return;
         if (u.bar.revision === 0) rules.onBarClose(u.exchange, u.symbol, u.timeframe, u.bar.volume, nowMs());
         bus.emit('barClose', u);
+        this.strategyRuntime?.onBar(u);
         // New closes are picked up from the series at each flush; amendments (late trades, gap marks) are not new.
         if (u.bar.revision > 0) this.storage.amendedBar(u);
       },

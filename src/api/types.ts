@@ -15,16 +15,14 @@ import type {
   AlertEvent,
   BarUpdate,
   ConfigChange,
-  FillEvent,
   PortfolioEvent,
-  PredictionEvent,
   PriceEvent,
   QuoteEvent,
-  SignalEvent,
   SourceEvent,
   TradeEvent,
 } from '../model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
+import type { FillEvent, PredictionEvent, SignalEvent, StrategyDetail, StrategySummary } from '../model/strategy.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 
 export interface TickwireEvents {
@@ -47,14 +45,18 @@ export interface TickwireEvents {
   portfolio: PortfolioEvent;
   /** A rule fired (`alerts:`). */
   alert: AlertEvent;
-  /** Strategies (issue 13). */
-  signal: SignalEvent;
+  /** A strategy's prediction for a closed (or amended) bar (docs/strategies.md). */
   prediction: PredictionEvent;
+  /** A strategy's decision for that bar: buy, sell or hold. */
+  signal: SignalEvent;
+  /** An executor filled a signal (paper, or a user executor). */
   fill: FillEvent;
+  /** A strategy's state changed, or it failed (error, timeout, pause): its summary after it. */
+  strategy: StrategySummary;
 }
 
 /** Every event type, in the order `stats()` lists them. */
-export const EVENT_TYPES = ['trade', 'quote', 'bar', 'barClose', 'price', 'source', 'portfolio', 'alert', 'status', 'storage', 'change', 'signal', 'prediction', 'fill'] as const satisfies readonly (keyof TickwireEvents)[];
+export const EVENT_TYPES = ['trade', 'quote', 'bar', 'barClose', 'price', 'source', 'portfolio', 'alert', 'status', 'storage', 'change', 'signal', 'prediction', 'fill', 'strategy'] as const satisfies readonly (keyof TickwireEvents)[];
 
 /** Which bars a query returns. */
 export interface BarQuery {
@@ -125,4 +127,8 @@ export interface Tickwire {
   addSymbol(exchange: string, symbol: string): ConfigChange;
   /** Stop feeding a symbol, live; its history stays queryable. Throws SYMBOL_NOT_FOUND, CHANGE_REFUSED or EXCHANGE_NOT_FOUND. */
   removeSymbol(exchange: string, symbol: string): ConfigChange;
+  /** Every configured strategy's summary, in config order ([] without strategies). */
+  strategies(): StrategySummary[];
+  /** One strategy with its account and last signals; undefined when none has that name. */
+  strategy(name: string): StrategyDetail | undefined;
 }

@@ -16,9 +16,17 @@ const START_OPTIONS = {
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+const BACKTEST_OPTIONS = {
+  config: { type: 'string' },
+  env: { type: 'string' },
+  from: { type: 'string' },
+  out: { type: 'string' },
+  exchange: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 const TOKEN_OPTIONS = { help: { type: 'boolean', short: 'h' } } as const;
 const GLOBAL_OPTIONS = { version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' } } as const;
-const COMMANDS = { start: START_OPTIONS, token: TOKEN_OPTIONS, 'hash-token': TOKEN_OPTIONS } as const;
+const COMMANDS = { start: START_OPTIONS, backtest: BACKTEST_OPTIONS, token: TOKEN_OPTIONS, 'hash-token': TOKEN_OPTIONS } as const;
 type CommandName = keyof typeof COMMANDS;
 
 /** What the command line asks for. */
@@ -26,6 +34,7 @@ export type CommandLine =
   | { command: 'version' }
   | { command: 'help'; topic: CommandName | undefined }
   | { command: 'start'; config: string | undefined; env: string | undefined; host: string | undefined; port: number | undefined; logLevel: LogLevelName | undefined }
+  | { command: 'backtest'; config: string | undefined; env: string | undefined; from: string | undefined; out: string | undefined; exchange: string | undefined }
   | { command: 'token' | 'hash-token'; args: string[] };
 
 /** A command line that cannot run; `message` (`tickwire start: ...`) says why and what to type instead. */
@@ -36,13 +45,13 @@ export class UsageError extends Error {
 /** Read `argv` (without node and script); throws UsageError for anything it cannot run. */
 export function readCommandLine(argv: readonly string[]): CommandLine {
   // The first positional, with every option's type known, so `--config FILE start` finds start.
-  const { tokens } = parseArgs({ args: [...argv], options: { ...START_OPTIONS, ...GLOBAL_OPTIONS }, allowPositionals: true, strict: false, tokens: true });
+  const { tokens } = parseArgs({ args: [...argv], options: { ...START_OPTIONS, ...BACKTEST_OPTIONS, ...GLOBAL_OPTIONS }, allowPositionals: true, strict: false, tokens: true });
   const command = tokens.find((t) => t.kind === 'positional')?.value;
   if (command === undefined) {
     const { values } = strictParse(argv, GLOBAL_OPTIONS, 'tickwire', Object.keys(COMMANDS));
     if (values.version === true) return { command: 'version' };
     if (values.help === true) return { command: 'help', topic: undefined };
-    throw new UsageError('tickwire: expected a command: start, token or hash-token');
+    throw new UsageError('tickwire: expected a command: start, backtest, token or hash-token');
   }
   if (!(command in COMMANDS)) {
     throw new UsageError(`tickwire: unknown command "${command}"${suggestion(command, Object.keys(COMMANDS), '')}`);
@@ -51,6 +60,11 @@ export function readCommandLine(argv: readonly string[]): CommandLine {
   const { values, positionals } = strictParse(argv, COMMANDS[name], `tickwire ${name}`, []);
   if (values.help === true) return { command: 'help', topic: name };
   const rest = positionals.slice(1);
+  if (name === 'backtest') {
+    if (rest.length > 0) throw new UsageError(`tickwire backtest: takes no arguments, got ${JSON.stringify(rest[0])}`);
+    const b = values as { config?: string; env?: string; from?: string; out?: string; exchange?: string };
+    return { command: 'backtest', config: b.config, env: b.env, from: b.from, out: b.out, exchange: b.exchange };
+  }
   if (name !== 'start') return { command: name, args: rest };
   if (rest.length > 0) throw new UsageError(`tickwire start: takes no arguments, got ${JSON.stringify(rest[0])}`);
   const v = values as { config?: string; env?: string; host?: string; port?: string; 'log-level'?: string };

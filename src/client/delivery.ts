@@ -10,7 +10,9 @@
  * its own (the handlers get the decoded message as it is).
  */
 import { ErrorCode, TickwireError } from '../errors.ts';
-import type { AlertMessage, BarJson, BarMessage, GapMessage, QuoteMessage, SnapshotMessage, SystemMessage, TradeMessage } from '../wire/messages.ts';
+import type {
+  AlertMessage, BarJson, BarMessage, FillMessage, GapMessage, PredictionMessage, QuoteMessage, SignalMessage, SnapshotMessage, SystemMessage, TradeMessage,
+} from '../wire/messages.ts';
 import type { ChannelRegistry, ChannelState } from './channels.ts';
 import type { Report } from './connection.ts';
 import type { Requests, SnapshotWindow } from './requests.ts';
@@ -31,8 +33,8 @@ export class Delivery {
     this.#report = report;
   }
 
-  /** A trade, quote, bar, system or alert message: drop a duplicate, report a hole, else deliver. */
-  live(m: TradeMessage | QuoteMessage | BarMessage | SystemMessage | AlertMessage): void {
+  /** A trade, quote, bar, system, alert or strategy message: drop a duplicate, report a hole, else deliver. */
+  live(m: TradeMessage | QuoteMessage | BarMessage | SystemMessage | AlertMessage | PredictionMessage | SignalMessage | FillMessage): void {
     const st = this.#registry.byName.get(m.channel) ?? this.#registry.adopt(m.channel);
     if (st === undefined) return; // after an unsubscribe, before the server saw it
     if (typeof m.seq !== 'number') {
@@ -80,6 +82,15 @@ export class Delivery {
           break;
         case 'alert':
           this.call(h.alert, m, st.name);
+          break;
+        case 'prediction':
+          this.call(h.prediction, m, st.name);
+          break;
+        case 'signal':
+          this.call(h.signal, m, st.name);
+          break;
+        case 'fill':
+          this.call(h.fill, m, st.name);
           break;
       }
     }

@@ -84,6 +84,9 @@ export class Dispatcher {
       case 'bar':
       case 'system':
       case 'alert':
+      case 'prediction':
+      case 'signal':
+      case 'fill':
         this.#delivery.live(m);
         break;
       case 'snapshot':

@@ -25,6 +25,9 @@ export type { WebSocketConstructor, WebSocketLike } from './socket.ts';
 export type {
   AlertMessage,
   BarJson,
+  FillMessage,
+  PredictionMessage,
+  SignalMessage,
   BarMessage,
   GapMessage,
   QuoteMessage,

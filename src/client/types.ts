@@ -7,6 +7,9 @@
 import type { TickwireError } from '../errors.ts';
 import type {
   AlertMessage,
+  FillMessage,
+  PredictionMessage,
+  SignalMessage,
   BarMessage,
   GapReason,
   QuoteMessage,
@@ -116,6 +119,12 @@ export interface SubscriptionHandlers {
   gap?: (m: ClientGap) => void;
   system?: (m: SystemMessage) => void;
   alert?: (m: AlertMessage) => void;
+  /** `predictions:<strategy>`: a strategy's prediction for a judged bar. */
+  prediction?: (m: PredictionMessage) => void;
+  /** `signals:<strategy>`: its decision (buy, sell or hold). */
+  signal?: (m: SignalMessage) => void;
+  /** `fills:<strategy>`: an executed order. */
+  fill?: (m: FillMessage) => void;
   /** The server refused this subscription (its code: UNKNOWN_CHANNEL, UNAUTHORIZED, ...); it is over. */
   error?: (e: TickwireError) => void;
 }

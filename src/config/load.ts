@@ -28,9 +28,11 @@
  * bars), exchanges.ts (with each venue's own keys checked by its registry
  * entry), feeds.ts, portfolios.ts, alerts.ts, storage.ts, stream.ts, streamer.ts (which exchange `/streamer/*` serves), limits.ts (file size, symbols, memory: the
  * memory a config reserves is refused at load, before anything is
- * allocated); the checker itself is src/check/.
+ * allocated), strategies.ts (strategies and their pool); the checker itself
+ * is src/check/.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parse } from 'yaml';
 import { Checker } from '../check/checker.ts';
 import { isMap } from '../check/paths.ts';
@@ -48,6 +50,7 @@ import { checkSymbolCount, configMemory, configSizeIssue, limitsSection, memoryI
 import { logSection } from './log.ts';
 import { serverSection } from './server.ts';
 import { storageSection } from './storage.ts';
+import { poolSection, strategiesSection } from './strategies.ts';
 import { streamSection } from './stream.ts';
 import { streamerSection } from './streamer.ts';
 import type { TickwireConfig } from './types.ts';
@@ -56,7 +59,7 @@ export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
 // `environments` is merged away before validation (environments.ts); listed so a misspelt key's message names it.
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log', 'streamer', 'feeds', 'portfolios', 'alerts', 'environments'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log', 'streamer', 'feeds', 'portfolios', 'alerts', 'strategies', 'pool', 'environments'] as const;
 
 /**
  * Read and validate a YAML config file; unreadable and oversized files
@@ -74,7 +77,7 @@ export function loadConfigFile(path: string, env: Env = process.env, environment
     const code = (err as NodeJS.ErrnoException).code ?? 'read error';
     throw new ConfigError(path, [{ path: '', message: `cannot read the file (${code}), expected a readable YAML file` }], { cause: err });
   }
-  return loadConfigText(text, path, env, environment);
+  return parseText(text, path, env, dirname(path), environment);
 }
 
 /**
@@ -84,6 +87,11 @@ export function loadConfigFile(path: string, env: Env = process.env, environment
  * names the text in messages (usually the file path).
  */
 export function loadConfigText(yamlText: string, source: string, env: Env = process.env, environment?: string): TickwireConfig {
+  return parseText(yamlText, source, env, process.cwd(), environment);
+}
+
+/** `baseDir`: where strategy module paths are resolved from (the config file's folder). */
+function parseText(yamlText: string, source: string, env: Env, baseDir: string, environment: string | undefined): TickwireConfig {
   const tooBig = configSizeIssue(Buffer.byteLength(yamlText));
   if (tooBig !== undefined) throw new ConfigError(source, [tooBig]);
   let doc: unknown;
@@ -100,7 +108,7 @@ export function loadConfigText(yamlText: string, source: string, env: Env = proc
   const subst: Substitution = { issues: [], fromEnv: new Map() };
   const substituted = substitute(chosen.doc, '', env, subst);
   if (subst.issues.length > 0) throw new ConfigError(named, subst.issues);
-  return validate(substituted, named, subst.fromEnv, { storageByDefault: true });
+  return validate(substituted, named, subst.fromEnv, { storageByDefault: true, baseDir });
 }
 
 /**
@@ -111,7 +119,7 @@ export function loadConfigText(yamlText: string, source: string, env: Env = proc
 export function parseConfig(input: unknown, source = 'config', environment?: string): TickwireConfig {
   const chosen = applyEnvironment(input, chosenEnvironment(environment, {}));
   if (chosen.issues.length > 0) throw new ConfigError(source, chosen.issues);
-  return validate(chosen.doc, environment === undefined ? source : `${source} (environment ${environment})`, new Map(), { storageByDefault: false });
+  return validate(chosen.doc, environment === undefined ? source : `${source} (environment ${environment})`, new Map(), { storageByDefault: false, baseDir: process.cwd() });
 }
 
 function yamlSyntaxError(text: string, source: string, err: unknown): Error {
@@ -132,6 +140,8 @@ function yamlSyntaxError(text: string, source: string, err: unknown): Error {
 interface ValidateOptions {
   /** Config files persist bars in DEFAULT_STORAGE_PATH unless they say otherwise; library objects only when they ask. */
   storageByDefault: boolean;
+  /** Where relative strategy module paths are resolved from. */
+  baseDir: string;
 }
 
 function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, readonly string[]>, options: ValidateOptions): TickwireConfig {
@@ -159,9 +169,15 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const feeds = feedsSection(c, root.feeds, exchanges, timeframes);
   const portfolios = portfoliosSection(c, root.portfolios, feeds, exchanges);
   const alerts = alertsSection(c, root.alerts, { exchanges, feeds: Object.keys(feeds), portfolios: Object.keys(portfolios), timeframes });
+  const strategies = strategiesSection(c, root.strategies, { baseDir: options.baseDir, exchanges, timeframes });
+  const pool = poolSection(c, root.pool);
   const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
   if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, log, streamer, feeds, portfolios, alerts };
+  const config: TickwireConfig = { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, log, streamer, feeds, portfolios, alerts };
+  // Only when given: a config without strategies is the same object it always was.
+  if (root.strategies !== undefined && root.strategies !== null) config.strategies = strategies;
+  if (root.pool !== undefined && root.pool !== null) config.pool = pool;
+  return config;
 }

@@ -151,6 +151,10 @@ export interface TickwireConfig {
   portfolios?: Record<string, PortfolioConfig>;
   /** Alert rules and their webhook. Optional for configs built in code. */
   alerts?: AlertsConfig;
+  /** Strategies judged on closed bars, by name (docs/strategies.md); absent when none. */
+  strategies?: Record<string, StrategyConfig>;
+  /** The worker pool strategies run in; absent: the default size. */
+  pool?: PoolConfig;
 }
 
 /** `log:`: the lowest level written (`--log-level` overrides it). */
@@ -162,6 +166,72 @@ export interface LogConfig {
 export interface StreamerConfig {
   /** The exchange `/streamer/*` serves; null: the first exchange in config order that lists the symbol asked. */
   exchange: string | null;
+}
+
+/** One feature computed per closed bar: an indicator of trading-signals over `period` bars, or the return over `period` bars. */
+export interface FeatureSpec {
+  kind: 'sma' | 'ema' | 'rsi' | 'atr' | 'returns';
+  period: number;
+}
+
+/** `executor: { kind: paper }`: simulated fills at the next trade's price. */
+export interface PaperExecutorConfig {
+  kind: 'paper';
+  /** Starting quote cash. */
+  cash: number;
+  /** Fee on each fill's notional, basis points. */
+  feeBps: number;
+  /** Price moved against the order on each fill, basis points. */
+  slippageBps: number;
+}
+
+/** `executor: { kind: webhook }`: each buy/sell signal POSTed as JSON, with retries. */
+export interface WebhookExecutorConfig {
+  kind: 'webhook';
+  url: string;
+  /** Attempts after the first, with backoff. */
+  retries: number;
+  /** Per attempt, ms. */
+  timeoutMs: number;
+  /** Extra request headers (an Authorization from ${VAR}). */
+  headers: Record<string, string>;
+}
+
+/** `executor: { kind: module }`: the user's `execute` in the strategy pool. */
+export interface ModuleExecutorConfig {
+  kind: 'module';
+  /** Absolute file path or package name. */
+  module: string;
+  params: Record<string, unknown>;
+}
+
+export type ExecutorConfig = PaperExecutorConfig | WebhookExecutorConfig | ModuleExecutorConfig;
+
+/** `strategies.<name>` (docs/strategies.md). */
+export interface StrategyConfig {
+  /** Absolute file path (relative ones are resolved against the config file's folder) or package name. */
+  module: string;
+  exchange: string;
+  /** Exchange-native. */
+  symbol: string;
+  timeframe: TimeframeName;
+  /** Closed bars handed to `predict`; the strategy starts once it has this many. */
+  lookback: number;
+  /** Handed to every call as given (plain JSON). */
+  params: Record<string, unknown>;
+  /** Feature name → spec, in the config's order. */
+  features: Record<string, FeatureSpec>;
+  /** Deadline of each call, ms. */
+  timeoutMs: number;
+  /** Failures (errors or timeouts) in a row that pause the strategy. */
+  maxErrors: number;
+  executor: ExecutorConfig;
+}
+
+/** `pool:`: the piscina pool user code runs in. */
+export interface PoolConfig {
+  /** Threads; undefined: available cores minus feed workers, at least 1 (decided at start). */
+  threads: number | undefined;
 }
 
 /** `limits:` (README "Config"). */

@@ -127,27 +127,3 @@ export interface AlertEvent {
   value: number | null;
   ts: number;
 }
-
-/** A strategy's signal (issue 13 fills these in; the bus carries them already). */
-export interface SignalEvent {
-  strategy: string;
-  exchange: string;
-  symbol: string;
-  ts: number;
-}
-
-/** A strategy's prediction (issue 13). */
-export interface PredictionEvent {
-  strategy: string;
-  exchange: string;
-  symbol: string;
-  ts: number;
-}
-
-/** A paper or live fill of a strategy (issue 13). */
-export interface FillEvent {
-  strategy: string;
-  exchange: string;
-  symbol: string;
-  ts: number;
-}

@@ -207,6 +207,33 @@ function sharedSchemas(): Record<string, Schema> {
       recent: { type: 'array', items: { type: 'object' }, description: 'The last 100 alerts, oldest first' },
       webhook: { type: ['object', 'null'], description: 'The webhook\'s counts (delivered, failed, dropped, retries, queued, lastError); null without one' },
     }),
+    Strategy: report(
+      {
+        name: string, exchange: string, symbol: string, timeframe: string,
+        state: { enum: ['warming', 'running', 'paused'] },
+        predictions: integer, signals: integer, fills: integer, timeouts: integer, errors: integer, skipped: integer,
+        lastError: nullableString,
+        latencyUs: report({ p50: nullableNumber, p99: nullableNumber }, 'predict and decide calls, µs; null before the first'),
+      },
+      'A strategy bound to one series (docs/strategies.md)',
+    ),
+    StrategyDetail: {
+      allOf: [
+        ref('Strategy'),
+        report({
+          executor: { enum: ['paper', 'webhook', 'module'] },
+          account: {
+            type: ['object', 'null'],
+            description: 'The book of a paper or module executor; null for webhook',
+            properties: {
+              cash: number, position: number, avgPrice: nullableNumber, equity: number, realizedPnl: number,
+              unrealizedPnl: number, maxDrawdown: number, drawdown: number, rejected: integer,
+            },
+          },
+          signalsRecent: { type: 'array', items: { type: 'object' }, description: 'The last 100 signals, oldest first' },
+        }),
+      ],
+    },
     LatencyReport: {
       type: 'object',
       description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main) → key → percentiles',

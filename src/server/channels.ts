@@ -9,7 +9,9 @@
  * it missed. Names are canonical: the native symbol, the canonical timeframe
  * (`bars:binance:BTCUSDT:1m`); lookups accept the normalized symbol
  * (`BTC-USDT`) and MetaTrader timeframes (`M1`). The rooms `system` and
- * `alerts` are channels too.
+ * `alerts` are channels too, and so are each configured strategy's
+ * `predictions:<name>`, `signals:<name>` and `fills:<name>` (created at start,
+ * looked up by exact name only: no wildcards over strategies).
  *
  * Wildcards: `*` stands for a whole exchange or symbol segment
  * (`trades:binance:*`, `bars:*:BTCUSDT:1m`, `quotes:*:*`), never for the kind
@@ -39,14 +41,17 @@ import {
   marketChannelParts,
   namedKindOf,
   parseWildcard,
+  strategyKindOf,
   SYSTEM_ROOM,
   unknownChannel,
   type ChannelKind,
   type MarketKind,
+  type StrategyKind,
   type WildcardPattern,
 } from '../wire/channels.ts';
+import { strategyChannelName } from '../wire/strategy-json.ts';
 import { prepareChannel, type ChannelFormat } from '../wire/json.ts';
-import type { ChannelHistory } from './history.ts';
+import { ChannelHistory, WireFormat } from './history.ts';
 import { ROOM_MESSAGE_BOUND } from './rooms.ts';
 
 /** One channel: names, prepared JSON prefix, sequence, subscriber counts per format and history. Lives as long as the server. */
@@ -83,6 +88,14 @@ export interface Channel {
   encode: number;
 }
 
+/** Messages a strategy channel keeps, always (its snapshot and resume history; JSON only). */
+export const STRATEGY_HISTORY = 100;
+
+/** A `predictions:`, `signals:` or `fills:` channel? */
+export function isStrategyChannel(ch: Channel): boolean {
+  return ch.kind === 'predictions' || ch.kind === 'signals' || ch.kind === 'fills';
+}
+
 /** `Channel.encode` bits: the formats a channel's messages are encoded in. */
 export const ENCODE_JSON = 1;
 export const ENCODE_FBS = 2;
@@ -110,6 +123,8 @@ export class ChannelIndex {
   readonly #known = new Map<string, KnownSymbols>();
   /** Channels of symbols removed live: kept (their seq continues if the symbol comes back), never subscribed. */
   readonly #closed = new Set<Channel>();
+  /** `<kind>:<strategy>` → channel. */
+  readonly #strategies = new Map<string, Channel>();
   readonly system: Channel;
   readonly alerts: Channel;
   /** `prices:<feed>` and `portfolio:<id>` by feed name and portfolio id (JSON only: no binary form). */
@@ -127,6 +142,21 @@ export class ChannelIndex {
     for (const [exchange, symbols] of Object.entries(tw.symbols())) {
       for (const [symbol, timeframes] of Object.entries(symbols)) this.addSymbol(exchange, symbol, timeframes);
     }
+    for (const { name } of tw.strategies()) {
+      for (const kind of ['predictions', 'signals', 'fills'] as const) {
+        const ch = this.#create(strategyChannelName(kind, name), kind, '', '', undefined);
+        // Recorded from the start, subscribed or not: a subscriber's snapshot is the last messages.
+        ch.history = new ChannelHistory(STRATEGY_HISTORY);
+        ch.history.record(WireFormat.JSON, 1);
+        ch.encode = ENCODE_JSON;
+        this.#strategies.set(ch.name, ch);
+      }
+    }
+  }
+
+  /** The channel of `strategy`'s messages of `kind`; undefined for a strategy not configured. */
+  strategy(kind: StrategyKind, strategy: string): Channel | undefined {
+    return this.#strategies.get(strategyChannelName(kind, strategy));
   }
 
   /** Channels, in creation order. */
@@ -227,6 +257,7 @@ export class ChannelIndex {
     if (known !== undefined) return known;
     const named = namedKindOf(given);
     if (named !== undefined) throw unknownChannel(given, `no ${named === 'prices' ? 'feed' : 'portfolio'} ${JSON.stringify(given.slice(named.length + 1))} is configured`);
+    if (strategyKindOf(given) !== undefined) throw unknownChannel(given, `no strategy named ${JSON.stringify(given.slice(given.indexOf(':') + 1))} is configured`);
     const { kind, exchange, symbol: given_symbol, timeframe: tf } = marketChannelParts(given);
     if (exchange.includes('*') || given_symbol.includes('*')) throw unknownChannel(given, '* must stand for a whole segment');
     // The library's resolve throws for an unknown symbol: fine here, the first bad name ends the message.
@@ -253,7 +284,12 @@ export class ChannelIndex {
 
   /** `given` as a wildcard pattern; undefined when it has no `*` (a concrete name or a room). Throws UNKNOWN_CHANNEL or INVALID_TIMEFRAME when malformed. */
   pattern(given: string): WildcardPattern | undefined {
-    return this.#byName.has(given) ? undefined : parseWildcard(given);
+    if (this.#byName.has(given)) return undefined;
+    if (strategyKindOf(given) !== undefined) {
+      if (given.includes('*')) throw unknownChannel(given, 'strategy channels take no wildcards: name the strategy');
+      return undefined;
+    }
+    return parseWildcard(given);
   }
 
   /**

@@ -399,6 +399,21 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   get(app, ctx, '/v1/feeds', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify({ feeds: tw.feeds() }) }));
   get(app, ctx, '/v1/feeds/:feed', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.feed(pathParam(req, 0, 'feed'))) }));
 
+  // Strategies: market access, each strategy shown to principals allowed its `signals:<name>` channel.
+  // Not `private`: a paper book holds nothing real, and an open loopback server should show it.
+  get(app, ctx, '/v1/strategies', 'v1', 'market', (req, who) => (noParams(req), {
+    status: 200,
+    body: JSON.stringify({ strategies: tw.strategies().filter((s) => who.allows('signals:' + s.name)) }),
+  }));
+  get(app, ctx, '/v1/strategies/:name', 'v1', 'market', (req, who) => {
+    noParams(req);
+    const name = pathParam(req, 0, 'name');
+    requireChannel(who, 'signals:' + name); // first: a principal not allowed learns nothing of what exists
+    const detail = tw.strategy(name);
+    if (detail === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
+    return { status: 200, body: JSON.stringify(detail) };
+  });
+
   get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'market', (req, who) => {
     const exchange = pathParam(req, 0, 'exchange');
     const symbolGiven = pathParam(req, 1, 'symbol');

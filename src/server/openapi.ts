@@ -137,6 +137,17 @@ function paths(): Json {
         ],
       },
     ),
+    '/v1/strategies': get('getStrategies', 'strategies', 'Every strategy the caller may read (signals:<name>): series, state, counts, call latency', {
+      '200': json({ type: 'object', properties: { strategies: { type: 'array', items: schema('Strategy') } }, required: ['strategies'], additionalProperties: false }),
+      '400': BAD_QUERY,
+    }),
+    '/v1/strategies/{name}': get(
+      'getStrategy',
+      'strategies',
+      'One strategy: its summary, its book (paper and module executors; null for webhook) and its last 100 signals',
+      { '200': json(schema('StrategyDetail')), '400': BAD_QUERY, '404': error('NOT_FOUND: no such strategy') },
+      { parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }] },
+    ),
     '/v1/feeds': get('getFeeds', 'feeds and portfolios', 'Every price feed: active source, last price, each source’s health, 24-hour figures from 1m bars', {
       '200': json({ type: 'object', properties: { feeds: { type: 'array', items: schema('Feed') } }, required: ['feeds'], additionalProperties: false }),
       '400': BAD_QUERY,
@@ -270,6 +281,7 @@ function document(): OpenApiDocument {
       { name: 'stream', description: 'The WebSocket upgrade' },
       { name: 'operations', description: 'Health, status, latency, metrics' },
       { name: 'admin', description: 'Live changes (admin scope)' },
+      { name: 'strategies', description: 'Predictor → signal → executor on closed bars' },
       { name: 'feeds and portfolios', description: 'Price feeds with failover, portfolios, alert rules' },
       { name: 'reference', description: 'These documents' },
       { name: 'dashboard', description: 'The browser dashboard and its assets' },

@@ -9,8 +9,11 @@
  *    "source":"storage","state","reason","errno","corrupt","movedTo","ts"}`
  *    whenever storage goes degraded, changes its reason or recovers (with
  *    storage on; `corrupt` and `movedTo` tell what start-up verification
- *    found). A subscriber first gets every exchange's current state, then
- *    storage's, each message carrying the channel's current seq (like a
+ *    found); and `{"type":"system","channel":"system","seq","source":
+ *    "strategy","strategy","state","errors","timeouts","lastError","ts"}`
+ *    whenever a strategy fails or changes state (docs/strategies.md). A
+ *    subscriber first gets every exchange's current state, then storage's,
+ *    then every strategy's, each message carrying the channel's current seq (like a
  *    snapshot: the state as of that seq); live changes continue at seq + 1.
  *    And `{"type":"system","channel":"system","seq","source":"config",
  *    "action","exchange","symbol","restoredBars","ts"}` for each live change
@@ -30,6 +33,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ConfigChange } from '../model/events.ts';
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
+import type { StrategySummary } from '../model/strategy.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { ALERTS_ROOM, SYSTEM_ROOM } from '../wire/channels.ts';
 import type { AlertLevel, SystemBody } from '../wire/messages.ts';
@@ -65,7 +69,8 @@ export interface Alert {
 
 /** One exchange's state, or storage's, as the `system` room carries it (without type, channel and seq). */
 export type SystemState = SystemBody;
-type ExchangeSystemState = Exclude<SystemState, { source: 'storage' }>;
+type ExchangeSystemState = Exclude<SystemState, { source: 'storage' | 'strategy' }>;
+type StrategySystemState = Extract<SystemState, { source: 'strategy' }>;
 type StorageSystemState = Extract<SystemState, { source: 'storage' }>;
 
 /** Longest text of a storage state field, in characters: four of them stay well inside ROOM_MESSAGE_BOUND. */
@@ -104,6 +109,7 @@ export function makeAlert(input: unknown, now: number): Alert {
 /** The last published state of every exchange and of storage; tells which reports are changes. */
 export class SystemStates {
   readonly #byExchange = new Map<string, ExchangeSystemState>();
+  readonly #byStrategy = new Map<string, StrategySystemState>();
   #storage: StorageSystemState | undefined;
 
   /** Seed with the library's current status (exchange order kept). */
@@ -147,10 +153,24 @@ export class SystemStates {
     return next;
   }
 
-  /** Every exchange's last published state, then storage's (when on). */
+  /** Record a strategy's summary; the new state when its state, counts or last error differ from the last, else undefined. */
+  updateStrategy(s: StrategySummary, now: number): SystemState | undefined {
+    const last = this.#byStrategy.get(s.name);
+    if (last !== undefined && last.state === s.state && last.errors === s.errors && last.timeouts === s.timeouts && last.lastError === s.lastError) {
+      return undefined;
+    }
+    const next: StrategySystemState = {
+      source: 'strategy', strategy: s.name, state: s.state, errors: s.errors, timeouts: s.timeouts, lastError: cut(s.lastError), ts: now,
+    };
+    this.#byStrategy.set(s.name, next);
+    return next;
+  }
+
+  /** Every exchange's last published state, then storage's (when on), then every strategy's. */
   *current(): IterableIterator<SystemState> {
     yield* this.#byExchange.values();
     if (this.#storage !== undefined) yield this.#storage;
+    yield* this.#byStrategy.values();
   }
 }
 
@@ -171,6 +191,12 @@ function storageStateOf(s: StorageStatus, now: number): StorageSystemState {
 
 /** A `system` room message in JSON. */
 export function systemMessage(seq: number, s: SystemState): string {
+  if (s.source === 'strategy') {
+    return JSON.stringify({
+      type: 'system', channel: SYSTEM_ROOM, seq,
+      source: 'strategy', strategy: s.strategy, state: s.state, errors: s.errors, timeouts: s.timeouts, lastError: s.lastError, ts: s.ts,
+    });
+  }
   if (s.source === 'storage') {
     return JSON.stringify({
       type: 'system', channel: SYSTEM_ROOM, seq,

@@ -20,6 +20,8 @@ import { JSON_ONLY, portfolioMessage, priceMessage, sourceMessage } from '../wir
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import type { FbsEncoder } from '../wire/fbs.ts';
 import { barMessage, quoteMessage, tradeMessage } from '../wire/json.ts';
+import { fillMessage, predictionMessage, signalMessage } from '../wire/strategy-json.ts';
+import type { FillEvent, PredictionEvent, SignalEvent, StrategySummary } from '../model/strategy.ts';
 import type { SendBudget } from './backpressure.ts';
 import { ENCODE_FBS, ENCODE_JSON, type Channel, type ChannelIndex } from './channels.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -32,7 +34,7 @@ export function sizeChannel(fbs: FbsEncoder, ch: Channel): void {
   ch.maxBytes = Math.max(ch.maxBytes, ch.fbsBytes + WS_FRAME_HEADER);
 }
 
-/** Size of a channel's largest binary message; rooms are sized per message. */
+/** Size of a channel's largest binary message; rooms are sized per message, strategy channels are JSON only. */
 function fbsBound(fbs: FbsEncoder, ch: Channel): number {
   const k = ch.kind;
   return k === 'trades' || k === 'quotes' || k === 'bars' ? fbs.maxBytes(k, ch.name, ch.exchange, ch.symbol) : 0;
@@ -81,6 +83,10 @@ export class StreamPublisher {
       tw.on('source', this.#onSource),
       tw.on('portfolio', this.#onPortfolio),
       tw.on('alert', this.#onAlert),
+      tw.on('prediction', (e: PredictionEvent) => this.#publishStrategy(this.#channels.strategy('predictions', e.strategy), (seq) => predictionMessage(seq, e))),
+      tw.on('signal', (e: SignalEvent) => this.#publishStrategy(this.#channels.strategy('signals', e.strategy), (seq) => signalMessage(seq, e))),
+      tw.on('fill', (e: FillEvent) => this.#publishStrategy(this.#channels.strategy('fills', e.strategy), (seq) => fillMessage(seq, e))),
+      tw.on('strategy', this.#onStrategy),
     ];
   }
 
@@ -146,6 +152,16 @@ export class StreamPublisher {
       if (!this.#channels.knows(s.exchange, symbol)) this.#channels.addSymbol(s.exchange, symbol);
     }
   };
+
+  readonly #onStrategy = (s: StrategySummary): void => {
+    const changed = this.#system.updateStrategy(s, Date.now());
+    if (changed !== undefined) this.#publishSystem(changed);
+  };
+
+  /** A strategy message (one per judged bar: sized exactly, JSON only, never conflated). */
+  #publishStrategy(ch: Channel | undefined, json: (seq: number) => string): void {
+    if (ch !== undefined) this.#publishRoom(ch, json);
+  }
 
   readonly #onStorage = (s: StorageStatus): void => {
     const changed = this.#system.updateStorage(s, Date.now());
@@ -217,13 +233,13 @@ export class StreamPublisher {
     this.#publishRoom(this.#channels.system, (seq) => systemMessage(seq, s), (seq) => this.#fbs.system(seq, s));
   }
 
-  /** Publish a room message (rare: sized exactly, never conflated). Returns its seq. */
-  #publishRoom(ch: Channel, json: (seq: number) => string, fbs: (seq: number) => Uint8Array): number {
+  /** Publish a room message (rare: sized exactly, never conflated); `fbs` absent: a JSON-only channel. Returns its seq. */
+  #publishRoom(ch: Channel, json: (seq: number) => string, fbs?: (seq: number) => Uint8Array): number {
     if (ch.encode === 0) return ++ch.seq;
     const next = ch.seq + 1;
     const text = (ch.encode & ENCODE_JSON) !== 0 ? json(next) : undefined;
     // A copy (rooms are rare), so whatever the budget check below does cannot disturb it.
-    const bin = (ch.encode & ENCODE_FBS) !== 0 ? fbs(next).slice() : undefined;
+    const bin = fbs !== undefined && (ch.encode & ENCODE_FBS) !== 0 ? fbs(next).slice() : undefined;
     const bytes = Math.max(text === undefined ? 0 : Buffer.byteLength(text), bin?.byteLength ?? 0) + WS_FRAME_HEADER;
     // Budget before the seq moves: a connection paused here records the seq before this message as its last.
     if (ch.liveJson + ch.liveFbs > 0) this.#budget.reserve(bytes);

@@ -15,7 +15,7 @@ import { ErrorCode, InvalidParameterError, showValue, TickwireError } from '../e
 import { unknownChannel, type WildcardPattern } from '../wire/channels.ts';
 import { MAX_CHANNELS_PER_MESSAGE, MAX_SNAPSHOT, MAX_WILDCARDS_PER_MESSAGE } from '../wire/protocol.ts';
 import { AuthFailure, UnauthorizedError } from './auth.ts';
-import type { Channel, ChannelIndex, LibrarySymbols } from './channels.ts';
+import { isStrategyChannel, STRATEGY_HISTORY, type Channel, type ChannelIndex, type LibrarySymbols } from './channels.ts';
 import type { Conn, Id } from './stream-conn.ts';
 import { ANONYMOUS } from './principal.ts';
 
@@ -126,6 +126,12 @@ export class RequestReader {
     const { channels, patterns, work } = this.#channelList(conn, m['channels'], true);
     const snapshot = readSnapshot(m['snapshot']);
     const since = this.#readSince(conn, m['since'], m['epoch'], channels);
+    for (const ch of channels) {
+      if (!isStrategyChannel(ch)) continue;
+      if (conn.binary) throw invalid(`${ch.name}: strategy channels are JSON only; subscribe on a JSON connection`);
+      // A strategy channel's snapshot is its last messages themselves, replayed from its history.
+      if (snapshot > 0 && !since.has(ch)) since.set(ch, Math.max(0, ch.seq - Math.min(snapshot, STRATEGY_HISTORY)));
+    }
     let added = 0;
     for (const ch of channels) if (!conn.channels.has(ch)) added++;
     const max = this.#maxChannels;

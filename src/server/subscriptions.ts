@@ -117,7 +117,8 @@ export class Subscriptions {
     else ch.subsJson += d;
     if (d > 0 || ch.subsJson + ch.subsFbs > 0) return;
     ch.idleSince = now;
-    if (this.#cfg.resumeLingerS === 0) this.#stopRecording(ch);
+    // Channels recording on their own (strategy channels) are not in #recording and keep their history.
+    if (this.#cfg.resumeLingerS === 0 && this.#recording.has(ch)) this.#stopRecording(ch);
   }
 
   #stopRecording(ch: Channel): void {

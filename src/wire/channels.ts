@@ -4,7 +4,9 @@
  * token patterns) and the client (client/channels.ts).
  *
  * Names: `trades:<exchange>:<symbol>`, `quotes:<exchange>:<symbol>`,
- * `bars:<exchange>:<symbol>:<tf>`, and the rooms `system` and `alerts`. The
+ * `bars:<exchange>:<symbol>:<tf>`, the rooms `system` and `alerts`, and the
+ * strategy channels `predictions:<name>`, `signals:<name>`, `fills:<name>`
+ * (no wildcards when subscribing; `signals:*` as a permission pattern). The
  * kind ends at the first `:` and the exchange at the second; symbols are the
  * exchange's native ids and may hold `:` (`BTC-PERP:USDT`), so a timeframe
  * starts after the last one. No segment may be empty. A canonical name has
@@ -35,7 +37,28 @@ export type MarketKind = 'trades' | 'quotes' | 'bars';
 /** The channels named by one segment after their kind: a price feed (`prices:BTC-USD`) and a portfolio (`portfolio:main`). */
 export type NamedKind = 'prices' | 'portfolio';
 /** What a channel carries: the three market kinds, the two rooms, feeds and portfolios. */
-export type ChannelKind = MarketKind | 'system' | 'alerts' | NamedKind;
+
+/** The strategy channels' kinds (src/wire/strategy-json.ts). */
+export type StrategyKind = 'predictions' | 'signals' | 'fills';
+/** What a channel carries: the three market kinds, the two rooms, feeds and portfolios, and the three strategy kinds. */
+export type ChannelKind = MarketKind | 'system' | 'alerts' | NamedKind | StrategyKind;
+
+/** Strategy names as the config accepts them (src/config/strategies.ts). */
+const STRATEGY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The strategy kind `name` starts with (text before its first `:`), else undefined. */
+export function strategyKindOf(name: string): StrategyKind | undefined {
+  const c = name.indexOf(':');
+  if (c < 0) return undefined;
+  if (c === 11 && name.startsWith('predictions')) return 'predictions';
+  if (c === 7 && name.startsWith('signals')) return 'signals';
+  return c === 5 && name.startsWith('fills') ? 'fills' : undefined;
+}
+
+/** Is `name` a valid strategy name? (letters, digits, `.`, `-`, `_`; at most 64) */
+export function isStrategyName(name: string): boolean {
+  return STRATEGY_NAME.test(name);
+}
 
 /** Room of the exchanges' connection states. */
 export const SYSTEM_ROOM = 'system';
@@ -116,6 +139,8 @@ export interface ChannelParts {
   symbol: string;
   /** Bars only (else ''); as written (not canonicalized). */
   timeframe: string;
+  /** Strategy channels only: the strategy's name. */
+  strategy?: string;
 }
 
 function partsAt(name: string, kind: MarketKind): ChannelParts & { kind: MarketKind } {
@@ -130,12 +155,17 @@ function partsAt(name: string, kind: MarketKind): ChannelParts & { kind: MarketK
 /** Split a channel name (concrete or pattern: `*` is text here); rooms have empty segments; undefined when it has no known shape. */
 export function channelParts(name: string): ChannelParts | undefined {
   if (name === SYSTEM_ROOM || name === ALERTS_ROOM) return { kind: name, exchange: '', symbol: '', timeframe: '' };
+  const sk = strategyKindOf(name);
+  if (sk !== undefined) {
+    const strategy = name.slice(sk.length + 1);
+    return strategy === '' ? undefined : { kind: sk, exchange: '', symbol: '', timeframe: '', strategy };
+  }
   const kind = marketKindOf(name);
   if (kind === undefined || locateSegments(name, kind.length, kind === 'bars', AT) !== Shape.OK) return undefined;
   return partsAt(name, kind);
 }
 
-const FORMS = 'channels are trades:<exchange>:<symbol>, quotes:<exchange>:<symbol>, bars:<exchange>:<symbol>:<tf>, system, alerts';
+const FORMS = 'channels are trades:<exchange>:<symbol>, quotes:<exchange>:<symbol>, bars:<exchange>:<symbol>:<tf>, system, alerts, predictions:<strategy>, signals:<strategy>, fills:<strategy>';
 
 /** The stream's UNKNOWN_CHANNEL error for `given`, saying why and listing the channel forms. */
 export function unknownChannel(given: string, why: string): TickwireError {
@@ -250,12 +280,14 @@ export interface ChannelPattern {
   readonly symbol: string | null;
   /** Canonical timeframe (`1m`), bars only. */
   readonly timeframe: string | null;
+  /** Strategy kinds: the strategy's name; null: any. */
+  readonly strategy?: string | null;
 }
 
 const SEGMENT = /^[^\s*]+$/;
 const EXCHANGE_SEGMENT = /^[^\s*:]+$/;
 const PATTERN_FORMS =
-  'expected *, system, alerts, trades:<exchange>:<symbol>, quotes:<exchange>:<symbol>, bars:<exchange>:<symbol>:<tf>, prices:<feed> or portfolio:<id>, with * for a whole segment';
+  'expected *, system, alerts, trades:<exchange>:<symbol>, quotes:<exchange>:<symbol>, bars:<exchange>:<symbol>:<tf>, prices:<feed>, portfolio:<id>, predictions:<strategy>, signals:<strategy> or fills:<strategy>, with * for a whole segment';
 
 /**
  * Parse one permission pattern; returns why it is invalid as a string (never
@@ -271,6 +303,12 @@ export function parseChannelPattern(text: string): ChannelPattern | string {
     const name = text.slice(named.length + 1);
     if (name !== '*' && !SEGMENT.test(name)) return `invalid ${named} name ${JSON.stringify(name)}, ${PATTERN_FORMS}`;
     return { kind: named, exchange: null, symbol: name === '*' ? null : name, timeframe: null };
+  }
+  const sk = strategyKindOf(text);
+  if (sk !== undefined) {
+    const name = text.slice(sk.length + 1);
+    if (name !== '*' && !isStrategyName(name)) return `invalid strategy segment ${JSON.stringify(name)}, ${PATTERN_FORMS}`;
+    return { kind: sk, exchange: null, symbol: null, timeframe: null, strategy: name === '*' ? null : name };
   }
   const kind = marketKindOf(text);
   if (kind === undefined) {
@@ -309,6 +347,10 @@ export function matchesChannel(p: ChannelPattern, ch: string): boolean {
   if (kind === 'prices' || kind === 'portfolio') {
     if (ch.charCodeAt(kind.length) !== COLON || ch.length === kind.length + 1) return false;
     return p.symbol === null || segmentIs(ch, kind.length + 1, ch.length, p.symbol);
+  }
+  if (p.strategy !== undefined) {
+    if (ch.charCodeAt(kind.length) !== COLON) return false;
+    return p.strategy === null ? ch.length > kind.length + 1 : segmentIs(ch, kind.length + 1, ch.length, p.strategy);
   }
   const bars = kind === 'bars';
   if (locateSegments(ch, kind.length, bars, AT) !== Shape.OK) return false;

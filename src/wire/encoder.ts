@@ -274,8 +274,12 @@ export class FbsEncoder {
   }
 
   /** An exchange's connection state, or storage's state, in the `system` room. */
-  system(seq: number, m: SystemBody): Uint8Array {
-    if (m.source === 'storage') return this.#storage(seq, m);
+  system(seq: number, body: SystemBody): Uint8Array {
+    if (body.source === 'storage') return this.#storage(seq, body);
+    // A strategy's state rides in the exchange table (messages.ts, StrategySystemMessage).
+    const m = body.source === 'strategy'
+      ? { exchange: `strategy:${body.strategy}`, state: body.state, lastError: body.lastError, reconnects: body.timeouts, restarts: body.errors, ts: body.ts }
+      : body;
     const b = this.#start();
     const ex = b.createString(m.exchange);
     const st = b.createString(m.state);

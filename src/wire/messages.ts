@@ -12,6 +12,7 @@
  */
 import type { QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { ExchangeState } from '../model/status.ts';
+import type { FillEvent, PredictionEvent, SignalEvent, StrategyState } from '../model/strategy.ts';
 
 /** A request id as the client chose it (echoed in replies); null when it sent none. */
 export type Id = number | string | null;
@@ -132,7 +133,7 @@ export interface PongMessage {
  * did (`source: 'storage'`); right after subscribing, every exchange's state
  * and storage's (when storage is on).
  */
-export type SystemMessage = ExchangeSystemMessage | StorageSystemMessage;
+export type SystemMessage = ExchangeSystemMessage | StorageSystemMessage | StrategySystemMessage;
 
 /** Room `system`: an exchange's connection state. */
 export interface ExchangeSystemMessage {
@@ -170,8 +171,51 @@ export interface StorageSystemMessage {
   ts: number;
 }
 
+/**
+ * Room `system`: a strategy failed (an error or a timeout) or changed state
+ * (warming, running, paused). In FlatBuffers it travels as the exchange
+ * state table with `exchange` = `strategy:<name>`, `reconnects` = timeouts
+ * and `restarts` = errors.
+ */
+export interface StrategySystemMessage {
+  type: 'system';
+  channel: 'system';
+  seq: number;
+  source: 'strategy';
+  strategy: string;
+  state: StrategyState;
+  errors: number;
+  timeouts: number;
+  lastError: string | null;
+  ts: number;
+}
+
 /** A system message without the fields the stream adds (type, channel, seq). */
-export type SystemBody = Omit<ExchangeSystemMessage, 'type' | 'channel' | 'seq'> | Omit<StorageSystemMessage, 'type' | 'channel' | 'seq'>;
+export type SystemBody =
+  | Omit<ExchangeSystemMessage, 'type' | 'channel' | 'seq'>
+  | Omit<StorageSystemMessage, 'type' | 'channel' | 'seq'>
+  | Omit<StrategySystemMessage, 'type' | 'channel' | 'seq'>;
+
+/** `predictions:<strategy>`: what `predict` returned for a judged bar (docs/strategies.md); `extra`: its fields beside value and confidence. */
+export interface PredictionMessage extends PredictionEvent {
+  type: 'prediction';
+  channel: string;
+  seq: number;
+}
+
+/** `signals:<strategy>`: what `decide` returned; `id` is stable per strategy, bar and revision. */
+export interface SignalMessage extends SignalEvent {
+  type: 'signal';
+  channel: string;
+  seq: number;
+}
+
+/** `fills:<strategy>`: an executed order of a signal, with the book after it. */
+export interface FillMessage extends FillEvent {
+  type: 'fill';
+  channel: string;
+  seq: number;
+}
 
 /** Alert levels (defined with the alert event, src/model/events.ts). */
 export type { AlertLevel } from '../model/events.ts';
@@ -202,7 +246,10 @@ export type StreamMessage =
   | ErrorMessage
   | PongMessage
   | SystemMessage
-  | AlertMessage;
+  | AlertMessage
+  | PredictionMessage
+  | SignalMessage
+  | FillMessage;
 
 /** The body of `GET /v1/candles/...` in JSON, and what `decodeCandles` returns for `format=fbs`. */
 export interface CandlesResponse {

@@ -39,6 +39,7 @@ const LAYERS: Record<string, number> = {
   feed: 6, // worker side: connection, handlers, writer
   reader: 6, // main thread: drains the rings, events and bar queries
   wire: 7, // message types, channel names, JSON and FlatBuffers encoders/decoders
+  strategies: 7, // strategy runtime: features, the piscina pool, executors, backtest replay
   config: 8, // loading and checking the YAML, with each layer's own checks
   client: 8, // the SDK (browser-safe): speaks the wire, knows nothing of the runtime
   api: 9, // createTickwire: the runtime that wires feed, reader, storage

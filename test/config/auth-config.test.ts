@@ -164,7 +164,7 @@ describe('auth: rejections', () => {
       'auth.tokens[1].name: got "a", expected each name once (already at auth.tokens[0])',
       'auth.tokens[2].name: got "has space", expected a name of 1 to 64 letters, digits or . _ @ - (shown in logs and metrics)',
       'auth.tokens[3].sha256: same hash as auth.tokens[0], expected each token once',
-      'auth.tokens[4].channels[0]: got "trades:binance:BTC*": invalid symbol segment "BTC*", expected *, system, alerts, trades:<exchange>:<symbol>, quotes:<exchange>:<symbol>, bars:<exchange>:<symbol>:<tf>, prices:<feed> or portfolio:<id>, with * for a whole segment',
+      'auth.tokens[4].channels[0]: got "trades:binance:BTC*": invalid symbol segment "BTC*", expected *, system, alerts, trades:<exchange>:<symbol>, quotes:<exchange>:<symbol>, bars:<exchange>:<symbol>:<tf>, prices:<feed>, portfolio:<id>, predictions:<strategy>, signals:<strategy> or fills:<strategy>, with * for a whole segment',
       expect.stringMatching(/^auth\.tokens\[4\]\.channels\[1\]: got "trades:nasdaq:\*", expected a pattern naming a known exchange \(.*binance.*\) or \*$/),
       'auth.tokens[4].channels[2]: got 7, expected a channel pattern (text)',
       'auth.tokens[5].channels: got an empty list, expected a non-empty list of channel patterns (* for all, trades:binance:*, bars:*:BTCUSDT:1m, system, alerts)',

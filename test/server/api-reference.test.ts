@@ -99,6 +99,12 @@ const PROBES: Record<string, Probe[]> = {
     { what: 'exchange not running', path: '/v1/candles/kraken/XBT%2FUSD/1m', arrange: () => (tw().notRunning.add('kraken'), () => void tw().notRunning.delete('kraken')) },
     { what: 'unexpected failure', path: '/v1/candles/binance/ETHUSDT/1m', arrange: () => ((tw().failure = new Error('disk on fire')), () => void (tw().failure = undefined)) },
   ],
+  getStrategies: [{ what: 'strategies', path: '/v1/strategies' }, { what: 'unknown parameter', path: '/v1/strategies?x=1' }],
+  getStrategy: [
+    { what: 'one strategy', path: '/v1/strategies/sma' },
+    { what: 'unknown parameter', path: '/v1/strategies/sma?x=1' },
+    { what: 'no such strategy', path: '/v1/strategies/nope' },
+  ],
   getFeeds: [{ what: 'feeds', path: '/v1/feeds' }, { what: 'unknown parameter', path: '/v1/feeds?x=1' }],
   getFeed: [
     { what: 'one feed', path: '/v1/feeds/BTC-USD' },
@@ -295,6 +301,13 @@ beforeAll(async () => {
       if (reloadRefuses) throw new TickwireError(ErrorCode.CHANGE_REFUSED, 'change refused, nothing changed: the file differs in server');
       return [];
     },
+  });
+  servers.open.tw.strategyDetails.push({
+    name: 'sma', exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1m', state: 'running',
+    predictions: 3, signals: 3, fills: 1, timeouts: 0, errors: 0, skipped: 0, lastError: null, latencyUs: { p50: 800, p99: 1200 },
+    executor: 'paper',
+    account: { cash: 9000, position: 0.01, avgPrice: 100000, equity: 10001, realizedPnl: 0, unrealizedPnl: 1, maxDrawdown: 0.01, drawdown: 0, rejected: 0 },
+    signalsRecent: [],
   });
   servers.open.tw.feedReports = [
     {

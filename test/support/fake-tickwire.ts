@@ -11,6 +11,7 @@ import type { FeedReport } from '../../src/api/price-feeds.ts';
 import type { AlertsReport } from '../../src/api/alert-rules.ts';
 import type { ConfigChange, PortfolioEvent, TradeEvent, QuoteEvent } from '../../src/model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
+import type { StrategyDetail, StrategySummary } from '../../src/model/strategy.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
 import type { ExchangeConfig, TickwireConfig } from '../../src/config/types.ts';
@@ -250,7 +251,23 @@ export class FakeTickwire implements Tickwire {
     return change;
   }
 
+  /** Strategies the fake reports (tests push details here before creating a server). */
+  readonly strategyDetails: StrategyDetail[] = [];
+
+  strategies(): StrategySummary[] {
+    return this.strategyDetails.map(({ executor: _e, account: _a, signalsRecent: _s, ...summary }) => summary);
+  }
+
+  strategy(name: string): StrategyDetail | undefined {
+    return this.strategyDetails.find((d) => d.name === name);
+  }
+
   // ── test controls ──────────────────────────────────────────────────────
+
+  /** Emit a strategy event (prediction, signal, fill, strategy status) as the runtime would. */
+  emitStrategy<K extends 'prediction' | 'signal' | 'fill' | 'strategy'>(event: K, payload: TickwireEvents[K]): void {
+    this.#emit(event, payload);
+  }
 
   /** Emit a trade (defaults: a buy of 0.5 at 100 now, increasing trade ids). */
   trade(exchange: string, symbol: string, fields: Partial<TradeEvent> = {}): TradeEvent {

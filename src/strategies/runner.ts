@@ -1,0 +1,267 @@
+/**
+ * One strategy: its window of closed bars, its features, its user state, and
+ * the strictly ordered calls of its judgments (predict, then decide, then the
+ * executor), one bar after the other: bar N's decision before bar N+1's
+ * prediction. Different strategies' runners run side by side in the pool.
+ *
+ * Rules
+ *  - Warm-up: a strategy judges nothing until it holds `lookback` closed bars
+ *    (restored, backfilled or live ones all count); every bar still feeds
+ *    its features.
+ *  - A bar closed → queued for judgment. An amendment of a bar in the window
+ *    (a late trade) → the window and features are corrected and the bar is
+ *    queued again: its prediction and signal carry the new `revision`
+ *    (features of an older bar than the newest keep their indicator values;
+ *    the bar's own vwap, imbalance and spread are recomputed).
+ *  - Each call has `timeoutMs` (pool.ts). A timeout or an error is counted,
+ *    reported (`onProblem`) and leaves that bar without a signal; the next
+ *    bar goes on. `maxErrors` in a row pause the strategy (nothing more is
+ *    called; its queue is dropped) until the process restarts.
+ *  - At most MAX_QUEUE judgments wait; when a strategy is that far behind the
+ *    oldest waiting one is dropped and counted (`skipped`): a strategy that
+ *    cannot keep up must not grow memory without bound.
+ *
+ * In a backtest (`deterministic`), published times are the bars' close
+ * instants and trades' times and `latencyUs` is 0: the output depends on the
+ * data alone.
+ */
+import * as hdr from 'hdr-histogram-js';
+import type { StrategyConfig } from '../config/types.ts';
+import type { Bar } from '../model/records.ts';
+import type { FillEvent, PredictionEvent, RejectionEvent, SignalEvent, StrategyDetail, StrategyState, StrategySummary } from '../model/strategy.ts';
+import { parseTimeframe } from '../model/timeframes.ts';
+import type { Executor } from './executor.ts';
+import { FeatureSet, withBarFeatures, type Features } from './features.ts';
+import { CallTimeout, startFlag, type StrategyPool } from './pool.ts';
+import type { Prediction, TaskResult } from './task.ts';
+
+/** Judgments waiting per strategy at most. */
+export const MAX_QUEUE = 64;
+/** Signals kept for `GET /v1/strategies/:name`. */
+export const RECENT_SIGNALS = 100;
+
+/** Where a runner's results go (the strategy runtime fans them out). */
+export interface RunnerOutput {
+  prediction(e: PredictionEvent): void;
+  signal(e: SignalEvent): void;
+  fill(e: FillEvent): void;
+  rejected(e: RejectionEvent): void;
+  /** An error, a timeout or a state change (paused): for the status and the `system` room. */
+  problem(runner: StrategyRunner, message: string): void;
+}
+
+interface WindowEntry {
+  bar: Bar;
+  features: Features;
+}
+
+interface Judgment {
+  /** Bars up to and including the judged one, oldest first. */
+  bars: Bar[];
+  features: Features;
+}
+
+export class StrategyRunner {
+  readonly name: string;
+  readonly cfg: StrategyConfig;
+  readonly executor: Executor;
+  readonly tfMs: number;
+  predictions = 0;
+  signals = 0;
+  fills = 0;
+  timeouts = 0;
+  errors = 0;
+  skipped = 0;
+  lastError: string | null = null;
+  readonly #pool: StrategyPool;
+  readonly #out: RunnerOutput;
+  readonly #deterministic: boolean;
+  readonly #features: FeatureSet;
+  readonly #window: WindowEntry[] = [];
+  readonly #queue: Judgment[] = [];
+  readonly #recent: SignalEvent[] = [];
+  /** This strategy's call start flag (pool.ts): its calls run one at a time. */
+  readonly #started = startFlag();
+  readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  #userState: Record<string, unknown> = {};
+  #paused = false;
+  #inRow = 0;
+  #busy = false;
+  #idle: (() => void)[] = [];
+
+  constructor(name: string, cfg: StrategyConfig, pool: StrategyPool, executor: Executor, out: RunnerOutput, deterministic: boolean) {
+    this.name = name;
+    this.cfg = cfg;
+    this.executor = executor;
+    this.tfMs = parseTimeframe(cfg.timeframe).ms;
+    this.#pool = pool;
+    this.#out = out;
+    this.#deterministic = deterministic;
+    this.#features = new FeatureSet(cfg.features);
+  }
+
+  get state(): StrategyState {
+    if (this.#paused) return 'paused';
+    return this.#window.length >= this.cfg.lookback ? 'running' : 'warming';
+  }
+
+  /** Closed bars held (at most `lookback`). */
+  get held(): number {
+    return this.#window.length;
+  }
+
+  /** Bars closed before the strategy started (restored or backfilled), oldest first: they feed the window and features, nothing is judged. */
+  seed(bars: readonly Bar[]): void {
+    for (const bar of bars) this.#push(bar);
+  }
+
+  /** A closed bar of the series, or an amendment of one (`revision` > 0). */
+  onBar(bar: Bar): void {
+    const newest = this.#window.at(-1)?.bar.openTime ?? -Infinity;
+    if (bar.openTime > newest) {
+      const entry = this.#push(bar);
+      this.executor.barClosed(bar);
+      if (this.#window.length >= this.cfg.lookback) this.#enqueue({ bars: this.#window.map((e) => e.bar), features: entry.features });
+      return;
+    }
+    const i = this.#window.findIndex((e) => e.bar.openTime === bar.openTime);
+    // Older than the window, or a revision already seen: nothing to judge again.
+    if (i < 0 || bar.revision <= this.#window[i]!.bar.revision) return;
+    const last = i === this.#window.length - 1;
+    const features = last ? this.#features.update(bar, true) : withBarFeatures({ ...this.#window[i]!.features }, bar);
+    this.#window[i] = { bar, features };
+    if (this.#window.length >= this.cfg.lookback) this.#enqueue({ bars: this.#window.slice(0, i + 1).map((e) => e.bar), features });
+  }
+
+  /** A trade of the series (routed here only while the executor waits for one). */
+  onTrade(price: number, ts: number): void {
+    this.executor.onTrade(price, ts);
+  }
+
+  /** Resolves when nothing is queued or running (a backtest waits for each bar's judgment). */
+  idle(): Promise<void> {
+    if (!this.#busy && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  summary(): StrategySummary {
+    const n = this.#latency.totalCount;
+    return {
+      name: this.name, exchange: this.cfg.exchange, symbol: this.cfg.symbol, timeframe: this.cfg.timeframe, state: this.state,
+      predictions: this.predictions, signals: this.signals, fills: this.fills, timeouts: this.timeouts, errors: this.errors,
+      skipped: this.skipped, lastError: this.lastError,
+      latencyUs: { p50: n === 0 ? null : this.#latency.getValueAtPercentile(50), p99: n === 0 ? null : this.#latency.getValueAtPercentile(99) },
+    };
+  }
+
+  detail(): StrategyDetail {
+    return { ...this.summary(), executor: this.executor.kind, account: this.executor.account()?.state() ?? null, signalsRecent: [...this.#recent] };
+  }
+
+  /** Stop judging (the runtime is stopping): drop the queue; the call in flight finishes or is cut by the pool. */
+  stop(): void {
+    this.#queue.length = 0;
+    this.executor.close();
+  }
+
+  #push(bar: Bar): WindowEntry {
+    const entry = { bar, features: this.#features.update(bar, false) };
+    this.#window.push(entry);
+    if (this.#window.length > this.cfg.lookback) this.#window.shift();
+    return entry;
+  }
+
+  #enqueue(j: Judgment): void {
+    if (this.#paused) return;
+    if (this.#queue.length >= MAX_QUEUE) {
+      this.#queue.shift();
+      this.skipped++;
+    }
+    this.#queue.push(j);
+    if (!this.#busy) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#busy = true;
+    for (let j = this.#queue.shift(); j !== undefined && !this.#paused; j = this.#queue.shift()) await this.#judge(j);
+    this.#busy = false;
+    const waiting = this.#idle;
+    this.#idle = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  async #judge(j: Judgment): Promise<void> {
+    const bar = j.bars.at(-1)!;
+    const base = {
+      strategy: this.name, exchange: this.cfg.exchange, symbol: this.cfg.symbol, timeframe: this.cfg.timeframe,
+      barOpenTime: bar.openTime, revision: bar.revision,
+    };
+    const t0 = performance.now();
+    const p = await this.#call({ op: 'predict', strategy: this.name, module: this.cfg.module, params: this.cfg.params, state: this.#userState, bars: j.bars, features: j.features });
+    if (p === undefined || p.op !== 'predict') return;
+    const latencyUs = this.#deterministic ? 0 : Math.max(1, Math.round((performance.now() - t0) * 1000));
+    this.predictions++;
+    const prediction: Prediction = p.prediction;
+    this.#out.prediction({ ...base, value: prediction.value, confidence: prediction.confidence, extra: prediction.extra, latencyUs, ts: this.#now(bar) });
+
+    const d = await this.#call({
+      op: 'decide', strategy: this.name, module: this.cfg.module, params: this.cfg.params, state: this.#userState,
+      prediction: { value: prediction.value, confidence: prediction.confidence, ...prediction.extra }, position: this.executor.position(), bar,
+    });
+    if (d === undefined || d.op !== 'decide') return;
+    this.signals++;
+    const signal: SignalEvent = {
+      ...base,
+      id: `${this.name}:${bar.openTime}:${bar.revision}`,
+      action: d.decision.action,
+      size: d.decision.size,
+      prediction: { value: prediction.value, confidence: prediction.confidence },
+      reason: d.decision.reason,
+      ts: this.#now(bar),
+    };
+    this.#recent.push(signal);
+    if (this.#recent.length > RECENT_SIGNALS) this.#recent.shift();
+    this.#out.signal(signal);
+    if (signal.action !== 'hold' && signal.revision === 0) await this.executor.submit(signal, bar);
+  }
+
+  /** A module executor's `execute`, under this strategy's deadline and failure counting (its state is the executor's own). */
+  async execute(module: string, params: Record<string, unknown>, signal: SignalEvent, bar: Bar, state: Record<string, unknown>): Promise<Extract<TaskResult, { op: 'execute' }> | undefined> {
+    const r = await this.#call({ op: 'execute', strategy: `${this.name}#executor`, module, params, state, signal, bar });
+    return r?.op === 'execute' ? r : undefined;
+  }
+
+  /** One pool call with its deadline; the result, or undefined after counting and reporting the failure. */
+  async #call(task: Parameters<StrategyPool['run']>[0]): Promise<TaskResult | undefined> {
+    const t0 = performance.now();
+    try {
+      const r = await this.#pool.run(task, this.cfg.timeoutMs, this.#started);
+      this.#latency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+      if (r.op === 'predict' || r.op === 'decide') this.#userState = r.state;
+      this.#inRow = 0;
+      return r;
+    } catch (err) {
+      if (err instanceof CallTimeout) this.timeouts++;
+      else this.errors++;
+      this.#fail(`${task.op}: ${err instanceof Error ? err.message.split('\n')[0]! : String(err)}`);
+      return undefined;
+    }
+  }
+
+  /** A failure: reported; the `maxErrors`-th in a row pauses the strategy. */
+  #fail(message: string): void {
+    this.lastError = message.slice(0, 300);
+    this.#inRow++;
+    if (this.#inRow >= this.cfg.maxErrors) {
+      this.#paused = true;
+      this.#queue.length = 0;
+      this.lastError = `paused after ${this.#inRow} failures in a row; last: ${this.lastError}`.slice(0, 300);
+    }
+    this.#out.problem(this, this.lastError);
+  }
+
+  /** A published time: now, or in a backtest the end of the bar. */
+  #now(bar: Bar): number {
+    return this.#deterministic ? bar.openTime + this.tfMs : Date.now();
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The pool's side of a strategy call (workers/strategy-task.ts is its entry):
+ * load the user's module once per worker, call `init` once per worker and
+ * strategy, then `predict`, `decide` or `execute`, and check what came back
+ * before it crosses to the main thread (which trusts it).
+ *
+ * `state` is the strategy's own JSON object: it arrives with every call and
+ * goes back with the answer (the module may change it in place), so any
+ * worker can serve any call, and a backtest replays exactly. It may take at
+ * most MAX_STATE_BYTES as JSON; more is the module's error.
+ *
+ * A module's exports: `predict` (required), `decide` (required for a
+ * strategy), `init` and `checkParams` (optional); an executor module exports
+ * `execute`. `checkParams(params)` returns (or throws) why `params` are
+ * wrong, or nothing when they are fine: start-up reports it as a config
+ * error at `strategies.<name>.params`.
+ */
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+/** Largest `state` a module may keep, as JSON bytes (it is copied into every call). */
+export const MAX_STATE_BYTES = 256 * 1024;
+/** Largest extra payload of a prediction (fields beside value and confidence), as JSON bytes: it is published with every prediction and signal. */
+export const MAX_PREDICTION_EXTRA_BYTES = 1024;
+/** Longest `reason` of a decision, characters. */
+export const MAX_REASON = 200;
+
+/** A call to the pool. `strategy` keys `init` (once per worker and strategy). */
+export type StrategyTask =
+  | { op: 'probe'; strategy: string; module: string; role: 'strategy' | 'executor'; params: Record<string, unknown> }
+  | { op: 'predict'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; bars: unknown[]; features: Record<string, number | null> }
+  | { op: 'decide'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; prediction: unknown; position: number | null; bar: unknown }
+  | { op: 'execute'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; signal: unknown; bar: unknown };
+
+/** A checked prediction. */
+export interface Prediction {
+  value: number;
+  confidence: number | null;
+  extra: Record<string, unknown>;
+}
+
+/** A checked decision. */
+export interface Decision {
+  action: 'buy' | 'sell' | 'hold';
+  size: number | null;
+  reason: string | null;
+}
+
+/** A checked execution by a user executor: what filled (nothing when it placed no order). */
+export interface Execution {
+  price: number;
+  size: number;
+  fee: number;
+}
+
+/** What a call returns: the probe's problem (null: fine), or the result and the state after it. */
+export type TaskResult =
+  | { op: 'probe'; problem: string | null }
+  | { op: 'predict'; prediction: Prediction; state: Record<string, unknown> }
+  | { op: 'decide'; decision: Decision; state: Record<string, unknown> }
+  | { op: 'execute'; execution: Execution | null; state: Record<string, unknown> };
+
+type Fn = (arg: unknown) => unknown;
+interface UserModule {
+  predict?: Fn;
+  decide?: Fn;
+  execute?: Fn;
+  init?: Fn;
+  checkParams?: Fn;
+}
+
+const modules = new Map<string, Promise<UserModule>>();
+/** Strategies whose `init` ran in this worker. */
+const initialized = new Set<string>();
+
+function load(specifier: string): Promise<UserModule> {
+  let m = modules.get(specifier);
+  if (m === undefined) {
+    const url = path.isAbsolute(specifier) ? pathToFileURL(specifier).href : specifier;
+    m = import(url) as Promise<UserModule>;
+    modules.set(specifier, m);
+  }
+  return m;
+}
+
+/** Value of the start flag once the call itself starts (pool.ts arms the deadline on it). */
+const STARTED = 1;
+
+/** Run one call (the pool's task function). Throws with a message naming the module's mistake. */
+export async function runTask(task: StrategyTask & { started?: Int32Array }): Promise<TaskResult> {
+  if (task.op === 'probe') {
+    markStarted(task.started);
+    return { op: 'probe', problem: await probe(task) };
+  }
+  const mod = await load(task.module);
+  if (!initialized.has(task.strategy)) {
+    if (typeof mod.init === 'function') await mod.init({ params: task.params });
+    initialized.add(task.strategy);
+  }
+  markStarted(task.started);
+  const state = task.state;
+  switch (task.op) {
+    case 'predict': {
+      const out = await mod.predict!({ bars: task.bars, features: task.features, params: task.params, state });
+      return { op: 'predict', prediction: checkPrediction(out), state: checkState(state) };
+    }
+    case 'decide': {
+      const out = await mod.decide!({ prediction: task.prediction, position: task.position, bar: task.bar, params: task.params, state });
+      return { op: 'decide', decision: checkDecision(out), state: checkState(state) };
+    }
+    case 'execute': {
+      const out = await mod.execute!({ signal: task.signal, bar: task.bar, params: task.params, state });
+      return { op: 'execute', execution: checkExecution(out), state: checkState(state) };
+    }
+  }
+}
+
+function markStarted(flag: Int32Array | undefined): void {
+  if (flag === undefined) return;
+  Atomics.store(flag, 0, STARTED);
+  Atomics.notify(flag, 0);
+}
+
+/** Load the module and check its exports and `params`; the problem as text, or null. */
+async function probe(task: Extract<StrategyTask, { op: 'probe' }>): Promise<string | null> {
+  let mod: UserModule;
+  try {
+    mod = await load(task.module);
+  } catch (err) {
+    return `cannot load the module (${(err as Error).message.split('\n')[0]})`;
+  }
+  const needs = task.role === 'strategy' ? ['predict', 'decide'] : ['execute'];
+  const missing = needs.filter((n) => typeof mod[n as keyof UserModule] !== 'function');
+  if (missing.length > 0) return `the module exports no ${missing.join(' and no ')} function`;
+  if (typeof mod.checkParams !== 'function') return null;
+  try {
+    const why = await mod.checkParams(task.params);
+    return why === undefined || why === null || why === true ? null : `params: ${String(why)}`;
+  } catch (err) {
+    return `params: ${(err as Error).message}`;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function jsonBytes(v: unknown, what: string): number {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch (err) {
+    throw new Error(`${what} is not plain JSON (${(err as Error).message})`);
+  }
+  return text === undefined ? 0 : Buffer.byteLength(text);
+}
+
+function checkPrediction(out: unknown): Prediction {
+  if (!isObject(out) || typeof out.value !== 'number' || !Number.isFinite(out.value)) {
+    throw new Error('predict must return { value: <finite number>, confidence?: <number> }');
+  }
+  const { value, confidence, ...extra } = out;
+  if (confidence !== undefined && confidence !== null && (typeof confidence !== 'number' || !Number.isFinite(confidence))) {
+    throw new Error('predict returned a confidence that is not a finite number');
+  }
+  if (jsonBytes(extra, 'the prediction') > MAX_PREDICTION_EXTRA_BYTES) {
+    throw new Error(`predict returned more than ${MAX_PREDICTION_EXTRA_BYTES} bytes of extra fields`);
+  }
+  return { value, confidence: typeof confidence === 'number' ? confidence : null, extra: JSON.parse(JSON.stringify(extra)) as Record<string, unknown> };
+}
+
+function checkDecision(out: unknown): Decision {
+  if (!isObject(out) || (out.action !== 'buy' && out.action !== 'sell' && out.action !== 'hold')) {
+    throw new Error("decide must return { action: 'buy' | 'sell' | 'hold', size?: <number>, reason?: <text> }");
+  }
+  const size = out.size;
+  if (size !== undefined && size !== null && (typeof size !== 'number' || !Number.isFinite(size) || size <= 0)) {
+    throw new Error('decide returned a size that is not a positive finite number');
+  }
+  const reason = out.reason;
+  if (reason !== undefined && reason !== null && typeof reason !== 'string') throw new Error('decide returned a reason that is not text');
+  return {
+    action: out.action,
+    size: typeof size === 'number' ? size : null,
+    reason: typeof reason === 'string' ? reason.slice(0, MAX_REASON) : null,
+  };
+}
+
+function checkExecution(out: unknown): Execution | null {
+  if (out === undefined || out === null) return null;
+  const ok = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= min;
+  if (!isObject(out) || !ok(out.price, 0) || out.price === 0 || !ok(out.size, 0) || out.size === 0 || (out.fee !== undefined && !ok(out.fee, 0))) {
+    throw new Error('execute must return nothing, or { price: <positive>, size: <positive>, fee?: <non-negative> }');
+  }
+  return { price: out.price, size: out.size, fee: typeof out.fee === 'number' ? out.fee : 0 };
+}
+
+function checkState(state: unknown): Record<string, unknown> {
+  if (!isObject(state)) throw new Error('state must stay an object');
+  if (jsonBytes(state, 'state') > MAX_STATE_BYTES) throw new Error(`state grew past ${MAX_STATE_BYTES} bytes as JSON`);
+  return state;
+}
