@@ -62,7 +62,7 @@ describe('cli: reading the command line', () => {
     expect(usageError(['start', '--port', ''])).toContain('--port: got ""');
     expect(usageError(['start', '--port'])).toBe('tickwire start: --port needs a value');
     expect(usageError(['start', '--log-level', 'verbose'])).toContain('expected one of trace, debug, info, warn, error, fatal, silent');
-    expect(usageError([])).toBe('tickwire: expected a command: start, token or hash-token');
+    expect(usageError([])).toBe('tickwire: expected a command: start, backtest, token or hash-token');
     expect(usageError(['start', 'now'])).toBe('tickwire start: takes no arguments, got "now"');
   });
 });
