@@ -3,7 +3,7 @@
  * machine `code`; match on the code, never on the message text.
  */
 
-/** Stable error codes of the external contract (see ARCHITECTURE.md, "Serving"). */
+/** Stable error codes of the external contract (docs/protocol.md, "Errors"). */
 export const ErrorCode = {
   EXCHANGE_NOT_FOUND: 'EXCHANGE_NOT_FOUND',
   SYMBOL_NOT_FOUND: 'SYMBOL_NOT_FOUND',

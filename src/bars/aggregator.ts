@@ -3,7 +3,7 @@
  * timeframe out. One instance per (exchange, symbol). Pure: no I/O, no timers;
  * the owner calls `advance(localNowMs)` on its own timer.
  *
- * The rules it implements (ARCHITECTURE.md, "Bar semantics"):
+ * The rules it implements (docs/bars.md):
  *  1. Buckets by exchange trade time, aligned to UTC multiples of the
  *     timeframe (weeks from Monday). A bar's key is its open time.
  *  2. A bar closes when a trade at or past its end arrives, or when the local

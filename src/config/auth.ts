@@ -1,5 +1,5 @@
 /**
- * The `auth:` section (README "Security"): API tokens (stored as SHA-256,
+ * The `auth:` section (docs/security.md): API tokens (stored as SHA-256,
  * never the token), JWTs (HS256 with a secret, RS/PS/ES/EdDSA against a JWKS
  * URL; `exp` required unless `requireExp: false`), serving open, and the per-client HTTP rate.
  * No token or jwt on a non-loopback host needs `allowOpen: true`.
@@ -161,7 +161,7 @@ function jwtSection(c: Checker, value: unknown): JwtConfig | undefined {
   } else secret = s;
   const issuer = optionalText(c, j.issuer, 'auth.jwt.issuer', 'the expected iss claim, a non-empty string');
   const audience = optionalText(c, j.audience, 'auth.jwt.audience', 'the expected aud claim, a non-empty string');
-  // Default true: a JWT without exp would be valid forever (README "Security", migrating).
+  // Default true: a JWT without exp would be valid forever (docs/security.md, migrating).
   const requireExp = c.boolean(j.requireExp, 'auth.jwt.requireExp', true);
   const jwks = {
     algorithms: algorithmsOf(c, j.algorithms, jwksUrl !== undefined),

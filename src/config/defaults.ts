@@ -56,7 +56,7 @@ export const DEFAULT_STORAGE_PATH = './data';
 export const DEFAULT_FLUSH_MS = 1000;
 export const DEFAULT_BACKFILL_TIMEOUT_MS = 15_000;
 
-/** A fresh `stream` section with every default (README "WebSocket"). */
+/** A fresh `stream` section with every default (docs/protocol.md). */
 export function defaultStreamConfig(): StreamConfig {
   return {
     maxBackpressure: 4 * 1024 * 1024,

@@ -10,7 +10,7 @@
  * <what is accepted>`. Values that came from the environment are never
  * printed (credentials live there); the message names the variable instead.
  *
- * Rules (the YAML contract is ARCHITECTURE.md, "Config (YAML)"):
+ * Rules (the YAML contract is docs/configuration.md):
  * - unknown keys are rejected at every level, listing the allowed ones;
  * - an absent or empty section (`server:`, `bars: {}`) takes the defaults of
  *   defaults.ts, and so does an empty scalar (`port:`); `exchanges` is

@@ -1,5 +1,5 @@
 /**
- * The `stream:` section (README "WebSocket"): slow consumers, resume history,
+ * The `stream:` section (docs/protocol.md): slow consumers, resume history,
  * per-connection limits. Every key optional, each falling back to a base
  * (defaultStreamConfig() for a file, the config for `createServer` options).
  */

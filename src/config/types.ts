@@ -1,6 +1,6 @@
 /**
  * The configuration, as validated (every default filled in). The YAML form is
- * the external contract of ARCHITECTURE.md ("Config (YAML)"); `loadConfig`
+ * the external contract of docs/configuration.md; `loadConfig`
  * (load.ts) turns a file or an object into this.
  */
 import type { LogLevelName } from '../log/levels.ts';
@@ -12,9 +12,9 @@ export type FeedChannel = 'trades' | 'quotes';
 export interface ServerConfig {
   host: string;
   port: number;
-  /** Browser origins allowed to call the HTTP API and open the WebSocket (README "Security"). */
+  /** Browser origins allowed to call the HTTP API and open the WebSocket (docs/security.md). */
   cors: CorsConfig;
-  /** Open WebSocket connections at most (README "Limits"); undefined: derived from the open-files limit at start (server/connection-limits.ts). */
+  /** Open WebSocket connections at most (docs/protocol.md, "Limits"); undefined: derived from the open-files limit at start (server/connection-limits.ts). */
   maxConnections?: number | undefined;
   /** Open WebSocket connections per remote address at most; undefined: a quarter of maxConnections, loopback addresses exempt. */
   maxConnectionsPerAddress?: number | undefined;
@@ -234,7 +234,7 @@ export interface PoolConfig {
   threads: number | undefined;
 }
 
-/** `limits:` (README "Config"). */
+/** `limits:` (docs/configuration.md). */
 export interface LimitsConfig {
   /** Bytes the config may reserve (bars, rings, trade-id windows, resume histories' worst case). */
   maxMemory: number;
@@ -245,7 +245,7 @@ export interface LimitsConfig {
 /** What happens to a connection whose live messages passed its backpressure limit. */
 export type SlowConsumerPolicy = 'gap' | 'disconnect';
 
-/** `stream:` (README "WebSocket"); `createServer` options override it key by key. */
+/** `stream:` (docs/protocol.md); `createServer` options override it key by key. */
 export interface StreamConfig {
   /** Bytes a connection may have buffered; live messages stop at half of it, the rest is for replies and replays. */
   maxBackpressure: number;

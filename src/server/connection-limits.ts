@@ -1,5 +1,5 @@
 /**
- * Connection caps (README "Limits"): open WebSocket connections in all and
+ * Connection caps (docs/protocol.md, "Limits"): open WebSocket connections in all and
  * per remote address, refused cleanly well before the process runs out of
  * file descriptors.
  *

@@ -1,5 +1,5 @@
 /**
- * HTTP routes (ARCHITECTURE.md, "External contract"): `/health`, `/v1/*`,
+ * HTTP routes (the OpenAPI document, docs/api-reference.md): `/health`, `/v1/*`,
  * `/metrics`, `/docs`, `/`; the older `/streamer/*` API is streamer-routes.ts,
  * registered through the same access checks.
  *
@@ -12,7 +12,7 @@
  * code; anything else is a 500 `INTERNAL_ERROR` with a fixed message (the
  * cause goes to `onError`, never to the client).
  *
- * Access (README "Security"): `/health`, `/streamer/health`, the API
+ * Access (docs/security.md): `/health`, `/streamer/health`, the API
  * reference (`/docs`, `/openapi.json`, `/asyncapi.json`), the dashboard page
  * `/` and `/assets/*` are public (no credentials, no rate limit: probes and
  * static text). Every other route is `market` data (principal.ts
@@ -31,7 +31,7 @@
  *
  * A 404 quotes the method and URL cut like every quoted value (showValue).
  *
- * Keep-alive (README "Limits"): an answer closes its connection when the
+ * Keep-alive (docs/protocol.md, "Limits"): an answer closes its connection when the
  * server holds its connection cap for the client's address, and on a
  * protected server when the request carried no valid credential (a 401, or
  * a public route asked without one), so a client without credentials holds
@@ -515,7 +515,7 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
 }
 
 /**
- * The API reference and the dashboard (README "API reference", "Dashboard"):
+ * The API reference and the dashboard (docs/api-reference.md, "Dashboard"):
  * `/openapi.json`, `/asyncapi.json`, the pages `/docs` and `/`, and their
  * scripts and stylesheets under `/assets/` (assets.ts). All public: static
  * text; the dashboard's data calls authenticate like any client.

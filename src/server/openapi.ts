@@ -9,7 +9,7 @@
  * server registered and fails on one this document does not describe, and on
  * a documented answer the server does not give as documented.
  *
- * Security (README "Security") is added to every non-public operation by
+ * Security (docs/security.md) is added to every non-public operation by
  * `withSecurity`: the schemes, and the 401 and 429 every such route can answer.
  */
 import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
@@ -307,7 +307,7 @@ interface OpenApiDocument {
   security?: unknown[];
 }
 
-/** Security schemes (README "Security"): bearer token or JWT, or `?token=`; 401 and 429 on every private operation. */
+/** Security schemes (docs/security.md): bearer token or JWT, or `?token=`; 401 and 429 on every private operation. */
 function withSecurity(doc: OpenApiDocument): OpenApiDocument {
   doc.info.description +=
     ' When the server has tokens or a JWT configured, every route but /health, /streamer/health, /docs, /openapi.json, /asyncapi.json, / and /assets needs ' +

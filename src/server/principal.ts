@@ -49,7 +49,7 @@ export interface Principal {
 }
 
 /**
- * What a route or channel protects (README "Security"):
+ * What a route or channel protects (docs/security.md):
  *  - `market`: market data and the gateway's own status. A credential when
  *    the server has any configured; everyone is anonymous on an open server.
  *  - `private`: anything that changes state or reveals holdings (admin,

@@ -9,14 +9,14 @@
  * holds no socket: the process can exit, a worker can be terminated (an open
  * uWS listen socket would abort the process there).
  *
- * Security (README "Security"): one authenticator (auth.ts) serves the HTTP
+ * Security (docs/security.md): one authenticator (auth.ts) serves the HTTP
  * routes and the WebSocket upgrade; failures are counted by transport and
  * reason. A server without tokens or jwt is open, which `createServer`
  * refuses on a non-loopback host unless `auth.allowOpen` (the config loader
  * checks `server.host`; this checks the host actually bound, e.g. a `--host`
  * or `host` option override).
  *
- * Connections (README "Limits", connection-limits.ts): WebSockets are
+ * Connections (docs/protocol.md, "Limits", connection-limits.ts): WebSockets are
  * capped in all and per address, refused 503 with the socket closed; HTTP
  * answers close their connection when the server is at its cap, and on a
  * protected server when the request carried no valid credential.
@@ -47,7 +47,7 @@ export interface ServerOptions {
   host?: string;
   /** 0 binds an ephemeral port. Default: the config's `server.port`. */
   port?: number;
-  /** Bytes a WebSocket may have buffered (README "Slow consumers"). Default: the config's `stream.maxBackpressure` (4 MiB). */
+  /** Bytes a WebSocket may have buffered (docs/protocol.md, "Slow consumers"). Default: the config's `stream.maxBackpressure` (4 MiB). */
   maxBackpressure?: number;
   /** Largest client message processed, bytes (`stream.maxMessageBytes`, default 64 KiB): larger is INVALID_PARAMETER, over twice closes. */
   maxPayloadLength?: number;

@@ -1,6 +1,6 @@
 /**
- * `/v1/stream`: the WebSocket protocol (ARCHITECTURE.md, "WebSocket /v1/stream";
- * README "WebSocket").
+ * `/v1/stream`: the WebSocket protocol (docs/protocol.md;
+ * docs/protocol.md).
  *
  * Contract
  *  - Client ops are JSON text frames: `subscribe` (channels, wildcards, an

@@ -17,7 +17,7 @@ import type { FillEvent, PredictionEvent, SignalEvent, StrategyState } from '../
 /** A request id as the client chose it (echoed in replies); null when it sent none. */
 export type Id = number | string | null;
 
-/** A bar as the JSON protocol carries it (ARCHITECTURE.md, "A Bar in JSON"). */
+/** A bar as the JSON protocol carries it (docs/protocol.md; the Bar schema of /openapi.json). */
 export interface BarJson {
   openTime: number;
   closeTime: number;

@@ -1,7 +1,7 @@
 /**
  * Limits and names of the protocol that the server enforces and the client
- * respects, written once for both (ARCHITECTURE.md, "WebSocket /v1/stream";
- * README "HTTP API"). Changing one changes the contract on both sides.
+ * respects, written once for both (docs/protocol.md;
+ * the OpenAPI document). Changing one changes the contract on both sides.
  */
 
 /** Channels (names or wildcards) one subscribe or unsubscribe message may list. */

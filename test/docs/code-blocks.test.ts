@@ -83,6 +83,7 @@ function sampleEnv(code: string): Record<string, string> {
 /** Command lines of an `sh` block: comments and blank lines dropped, trailing comments cut. */
 function commands(code: string): string[] {
   return code
+    .replace(/\\\n\s*/g, ' ') // a line ending in a backslash continues on the next
     .split('\n')
     .map((l) => l.replace(/\s+#\s.*$/, '').trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
