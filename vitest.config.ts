@@ -33,6 +33,7 @@ const PARALLEL = [
   'test/client/browser-safe.test.ts',
   'test/client/units.test.ts',
   'test/config/auth-config.test.ts',
+  'test/config/cluster.test.ts',
   'test/config/load.test.ts',
   'test/exchanges/binance-fast-path.test.ts',
   'test/exchanges/binance.test.ts',

@@ -23,6 +23,8 @@ export const ErrorCode = {
   STORAGE_FAILED: 'STORAGE_FAILED',
   /** The bar database failed verification at start (truncated, overwritten, unreadable pages). */
   STORAGE_CORRUPT: 'STORAGE_CORRUPT',
+  /** `--role feed|edge`: the NATS cluster could not be reached, or its streams could not be set up. */
+  CLUSTER_UNAVAILABLE: 'CLUSTER_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

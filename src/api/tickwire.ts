@@ -411,6 +411,7 @@ export class TickwireRuntime implements Tickwire {
   }
 }
 
-function toRange(q: BarQuery) {
+/** A BarQuery as the bar store's range (`closed` → no forming bar). */
+export function toRange(q: BarQuery) {
   return { start: q.start, end: q.end, limit: q.limit, forming: q.closed !== true };
 }

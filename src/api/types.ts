@@ -44,6 +44,12 @@ export interface BarQuery {
 /** An embedded tickwire: feeds, aggregation and shared-memory bars in this process. */
 export interface Tickwire {
   readonly config: TickwireConfig;
+  /**
+   * Id of the seq numbering when it outlives this process (a cluster edge:
+   * the cluster's data, docs/scale-out.md); absent: every server start is a
+   * new epoch.
+   */
+  readonly epoch?: string;
   start(): Promise<void>;
   /** Stops feeds and workers; resolves when everything is closed. */
   stop(): Promise<void>;

@@ -24,7 +24,7 @@
  *   `port: ${PORT}` works.
  *
  * Sections: server.ts (server, cors), auth.ts, bars.ts (timeframes, history,
- * bars), exchanges.ts (with each venue's own keys checked by its registry
+ * bars), cluster.ts (scale-out over NATS), exchanges.ts (with each venue's own keys checked by its registry
  * entry), storage.ts, stream.ts, limits.ts (file size, symbols, memory: the
  * memory a config reserves is refused at load, before anything is
  * allocated); the checker itself is src/check/.
@@ -34,6 +34,7 @@ import { parse } from 'yaml';
 import { Checker } from '../check/checker.ts';
 import { isMap } from '../check/paths.ts';
 import { authSection } from './auth.ts';
+import { clusterSection } from './cluster.ts';
 import { barsSection, historySection, timeframesSection } from './bars.ts';
 import { defaultStreamConfig } from './defaults.ts';
 import { substitute, type Env, type Substitution } from './env.ts';
@@ -48,7 +49,7 @@ import type { TickwireConfig } from './types.ts';
 export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'cluster'] as const;
 
 /** Read and validate a YAML config file; unreadable and oversized files (limits.ts) are a `ConfigError` too. */
 export function loadConfigFile(path: string, env: Env = process.env): TickwireConfig {
@@ -134,9 +135,10 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const storage = storageSection(c, root.storage, options.storageByDefault);
   const stream = streamSection(c, root.stream, 'stream', defaultStreamConfig());
   const auth = authSection(c, root.auth, server.host);
+  const cluster = clusterSection(c, root.cluster);
   const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
   if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits };
+  return { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, cluster };
 }

@@ -81,6 +81,8 @@ export interface HttpContext {
   readonly connections: ConnectionLimits;
   /** A protected server (tokens or jwt): answers to requests without a valid credential close their connection. */
   readonly keepAliveNeedsCredential: boolean;
+  /** Only `/health`, `/v1/status` and `/metrics` (a cluster feed, docs/scale-out.md); the rest answers NOT_FOUND. */
+  readonly operationsOnly?: boolean;
 }
 
 
@@ -297,9 +299,6 @@ const CANDLE_PARAMS = ['limit', 'start', 'end', 'format', 'closed', 'token'] as 
 
 export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
-  // format=fbs answers: one reused buffer; each answer is written before the next request is handled.
-  const fbs = new FbsEncoder();
-
   get(app, ctx, '/health', 'v1', 'public', () => {
     const h = tw.health();
     // Warnings (storage degraded) keep it 200: the gateway still serves everything from memory.
@@ -310,44 +309,31 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   });
 
   get(app, ctx, '/v1/status', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.status()) }));
-  get(app, ctx, '/v1/symbols', 'v1', 'market', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
-  get(app, ctx, '/v1/latency', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
+  registerMetricsRoute(app, ctx);
+  if (ctx.operationsOnly !== true) registerMarketRoutes(app, ctx);
 
-  get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'market', (req, who) => {
-    const exchange = pathParam(req, 0, 'exchange');
-    const symbolGiven = pathParam(req, 1, 'symbol');
-    const tfGiven = pathParam(req, 2, 'timeframe');
-    const q = parseQuery(req.getQuery() ?? '', CANDLE_PARAMS);
-    const limit = intParam(q, 'limit', 1, MAX_CANDLE_LIMIT, DEFAULT_CANDLE_LIMIT);
-    const start = intParam(q, 'start', 0, Number.MAX_SAFE_INTEGER);
-    const end = intParam(q, 'end', 0, Number.MAX_SAFE_INTEGER);
-    if (start !== undefined && end !== undefined && start > end) {
-      throw new InvalidParameterError('start', q.get('start'), `at most end (${end})`);
-    }
-    const format = choiceParam(q, 'format', ['json', 'csv', 'fbs'] as const, 'json');
-    const closed = choiceParam(q, 'closed', ['true', 'false'] as const, 'false') === 'true';
-    const timeframe = parseTimeframe(tfGiven).name;
-    const symbol = tw.resolveSymbol(exchange, symbolGiven);
-    requireChannel(who, 'bars:' + exchange + ':' + symbol + ':' + timeframe);
-    const query = { limit, start, end, closed };
-    if (format === 'csv') {
-      const v = new BarTextVisitor(barCsv, '');
-      tw.visitBars(exchange, symbol, timeframe, v, query);
-      return { status: 200, body: BAR_CSV_HEADER + v.text, contentType: CSV_TYPE };
-    }
-    if (format === 'fbs') {
-      const body = fbs.candles(exchange, symbol, timeframe, (v) => tw.visitBars(exchange, symbol, timeframe, v, query));
-      return { status: 200, body, contentType: FLATBUFFERS_TYPE };
-    }
-    const v = new BarTextVisitor(barJson);
-    const count = tw.visitBars(exchange, symbol, timeframe, v, query);
-    const head =
-      '{"exchange":' + JSON.stringify(exchange) + ',"symbol":' + JSON.stringify(symbol) +
-      ',"timeframe":"' + timeframe + '","count":' + count + ',"candles":[';
-    return { status: 200, body: head + v.text + ']}' };
+  // CORS preflights, any path: no credentials are sent on them (cors.ts).
+  const preflight = (res: HttpResponse, req: HttpRequest): void => {
+    const headers = ctx.cors.preflightHeaders(req.getHeader('origin'));
+    ctx.metrics.httpRequest('preflight', 204);
+    res.writeStatus('204 No Content');
+    for (const [name, value] of headers) res.writeHeader(name, value);
+    res.endWithoutBody(); // a 204 has no body and no Content-Length
+  };
+  app.options('/*', preflight);
+  app.options('/streamer/*', preflight);
+
+  // Anything else, any method.
+  app.any('/*', (res, req) => {
+    const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
+    ctx.metrics.httpRequest('unmatched', 404);
+    writeResponse(res, 404, v1ErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
   });
+}
 
-  // /metrics: the one asynchronous route.
+/** `/metrics`: the one asynchronous route (the library's and the server's registries). */
+function registerMetricsRoute(app: TemplatedApp, ctx: HttpContext): void {
+  const tw = ctx.tickwire;
   const metricsEndings = endingsOf(ctx);
   app.get('/metrics', (res, req) => {
     const origin = req.getHeader('origin');
@@ -395,29 +381,55 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     })();
   });
 
+}
+
+/** Market data and documentation: symbols, latency, candles, /docs, the dashboard and the older streamer API. */
+function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
+  const tw = ctx.tickwire;
+  // format=fbs answers: one reused buffer; each answer is written before the next request is handled.
+  const fbs = new FbsEncoder();
+  get(app, ctx, '/v1/symbols', 'v1', 'market', () => ({ status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
+  get(app, ctx, '/v1/latency', 'v1', 'market', () => ({ status: 200, body: JSON.stringify(tw.latency()) }));
+
+  get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'market', (req, who) => {
+    const exchange = pathParam(req, 0, 'exchange');
+    const symbolGiven = pathParam(req, 1, 'symbol');
+    const tfGiven = pathParam(req, 2, 'timeframe');
+    const q = parseQuery(req.getQuery() ?? '', CANDLE_PARAMS);
+    const limit = intParam(q, 'limit', 1, MAX_CANDLE_LIMIT, DEFAULT_CANDLE_LIMIT);
+    const start = intParam(q, 'start', 0, Number.MAX_SAFE_INTEGER);
+    const end = intParam(q, 'end', 0, Number.MAX_SAFE_INTEGER);
+    if (start !== undefined && end !== undefined && start > end) {
+      throw new InvalidParameterError('start', q.get('start'), `at most end (${end})`);
+    }
+    const format = choiceParam(q, 'format', ['json', 'csv', 'fbs'] as const, 'json');
+    const closed = choiceParam(q, 'closed', ['true', 'false'] as const, 'false') === 'true';
+    const timeframe = parseTimeframe(tfGiven).name;
+    const symbol = tw.resolveSymbol(exchange, symbolGiven);
+    requireChannel(who, 'bars:' + exchange + ':' + symbol + ':' + timeframe);
+    const query = { limit, start, end, closed };
+    if (format === 'csv') {
+      const v = new BarTextVisitor(barCsv, '');
+      tw.visitBars(exchange, symbol, timeframe, v, query);
+      return { status: 200, body: BAR_CSV_HEADER + v.text, contentType: CSV_TYPE };
+    }
+    if (format === 'fbs') {
+      const body = fbs.candles(exchange, symbol, timeframe, (v) => tw.visitBars(exchange, symbol, timeframe, v, query));
+      return { status: 200, body, contentType: FLATBUFFERS_TYPE };
+    }
+    const v = new BarTextVisitor(barJson);
+    const count = tw.visitBars(exchange, symbol, timeframe, v, query);
+    const head =
+      '{"exchange":' + JSON.stringify(exchange) + ',"symbol":' + JSON.stringify(symbol) +
+      ',"timeframe":"' + timeframe + '","count":' + count + ',"candles":[';
+    return { status: 200, body: head + v.text + ']}' };
+  });
+
   const docs = openApiJson();
   get(app, ctx, '/docs', 'v1', 'public', () => ({ status: 200, body: docs }));
   get(app, ctx, '/', 'v1', 'public', () => ({ status: 200, body: DASHBOARD_HTML, contentType: HTML_TYPE }));
 
   registerStreamerRoutes(app, ctx);
-
-  // CORS preflights, any path: no credentials are sent on them (cors.ts).
-  const preflight = (res: HttpResponse, req: HttpRequest): void => {
-    const headers = ctx.cors.preflightHeaders(req.getHeader('origin'));
-    ctx.metrics.httpRequest('preflight', 204);
-    res.writeStatus('204 No Content');
-    for (const [name, value] of headers) res.writeHeader(name, value);
-    res.endWithoutBody(); // a 204 has no body and no Content-Length
-  };
-  app.options('/*', preflight);
-  app.options('/streamer/*', preflight);
-
-  // Anything else, any method.
-  app.any('/*', (res, req) => {
-    const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
-    ctx.metrics.httpRequest('unmatched', 404);
-    writeResponse(res, 404, v1ErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
-  });
 }
 
 /** The older streamer API: `success` flags, `error_code`, candles with `time` in seconds. */

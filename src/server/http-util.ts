@@ -30,6 +30,7 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   INTERNAL_ERROR: 500,
   STORAGE_FAILED: 503,
   STORAGE_CORRUPT: 503,
+  CLUSTER_UNAVAILABLE: 503,
 };
 
 /** The HTTP status answering an error code. */

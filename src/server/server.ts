@@ -65,6 +65,8 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Open WebSockets per remote address at most. Default: the config's, else a quarter of maxConnections (loopback exempt). */
   maxConnectionsPerAddress?: number;
+  /** Serve only `/health`, `/v1/status` and `/metrics`, no stream (`--role feed`, docs/scale-out.md). Default false. */
+  operationsOnly?: boolean;
 }
 
 export interface TickwireServer {
@@ -183,10 +185,11 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
       return counted(err);
     }
   };
-  stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate, connections });
+  const operationsOnly = options.operationsOnly === true;
+  if (!operationsOnly) stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate, connections });
 
   // ── routes (WebSocket first; HTTP ends with the catch-all 404) ──
-  app.ws('/v1/stream', stream.behavior);
+  if (stream !== undefined) app.ws('/v1/stream', stream.behavior);
   registerHttpRoutes(app, {
     tickwire,
     metrics,
@@ -196,6 +199,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     cors,
     connections,
     keepAliveNeedsCredential: !isOpen(auth),
+    operationsOnly,
   });
 
   let listenSocket: us_listen_socket | null = null;
@@ -223,7 +227,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     async close() {
       if (closed) return;
       closed = true;
-      stream.close();
+      stream?.close();
       if (listenSocket !== null) {
         uWS.us_listen_socket_close(listenSocket);
         listenSocket = null;
@@ -233,16 +237,17 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     },
 
     get connections() {
-      return stream.connections;
+      return stream?.connections ?? 0;
     },
 
     caps: connections.caps,
 
     get epoch() {
-      return stream.epoch;
+      return stream?.epoch ?? tickwire.epoch ?? '';
     },
 
     publishAlert(alert) {
+      if (stream === undefined) throw new TickwireError(ErrorCode.INVALID_PARAMETER, 'this server serves no stream (operationsOnly): alerts are raised on an edge');
       return stream.publishAlert(alert);
     },
   };

@@ -122,8 +122,8 @@ interface Answering {
 /** The `/v1/stream` WebSocket behaviour (for `app.ws`) and the publisher of the library's events to it; see the module comment. */
 export class StreamServer {
   readonly behavior: WebSocketBehavior<Conn>;
-  /** Random id of this server's life; seqs restart with a new one. */
-  readonly epoch = randomBytes(8).toString('hex');
+  /** Random id of this server's life (or the cluster data's: `Tickwire.epoch`); seqs restart with a new one. */
+  readonly epoch: string;
   readonly #metrics: ServerMetrics;
   readonly #cfg: StreamConfig;
   readonly #onError: StreamOptions['onError'];
@@ -150,6 +150,7 @@ export class StreamServer {
 
   constructor(app: TemplatedApp, tickwire: Tickwire, metrics: ServerMetrics, options: StreamOptions) {
     const cfg = options.config;
+    this.epoch = tickwire.epoch ?? randomBytes(8).toString('hex');
     this.#metrics = metrics;
     this.#cfg = cfg;
     this.#onError = options.onError;

@@ -33,6 +33,7 @@ const DEFAULT_EXPECTED: TickwireConfig = {
     simulated: { url: undefined, symbols: ['SIM-BTC', 'SIM-ETH'], channels: ['trades', 'quotes'], rate: 20, seed: 42, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks', feed: undefined },
   },
   limits: { maxMemory: Math.floor(totalmem() / 2), maxSymbols: 10_000 },
+  cluster: null,
 };
 
 describe('config: defaults', () => {
