@@ -45,6 +45,10 @@ export class FeedNode implements Tickwire {
   readonly #leases = new Map<string, FeedLease>();
   readonly #registry: Registry;
   #leaderChanges = 0;
+  /** exchange → the last term this feed led it under (a resumption after a lapse is not a leader change). */
+  readonly #led = new Map<string, number>();
+  /** Exchanges whose `lead` is reading the stream now. */
+  readonly #leading = new Set<string>();
   #offStatus: (() => void) | undefined;
 
   constructor(runtime: FeedRuntime, cluster: ClusterConnection, node = nodeName('feed')) {
@@ -56,6 +60,10 @@ export class FeedNode implements Tickwire {
     for (const exchange of Object.keys(runtime.config.exchanges)) {
       const lease: FeedLease = new FeedLease(cluster.leases, cluster.names.leaseKey(exchange), node, cluster.config.leaseTtlMs, {
         acquired: (term) => void this.#lead(exchange, lease, term),
+        // After a lapse (the publisher stood by when `valid()` ran out), lead again under the same term.
+        renewed: (term) => {
+          if (this.#publisher.termOf(exchange) === undefined && !this.#leading.has(exchange)) void this.#lead(exchange, lease, term);
+        },
         lost: (reason) => {
           this.#publisher.standBy(exchange);
           this.#leaderChanges++;
@@ -116,19 +124,22 @@ export class FeedNode implements Tickwire {
     this.#cluster.nc.publish(this.#cluster.names.statusSubject(s.exchange), JSON.stringify(s), { headers: h });
   }
 
+  /** Read what was published and take over `exchange` under `term`; when that fails, the next renewal tries again. */
   async #lead(exchange: string, lease: FeedLease, term: number): Promise<void> {
+    this.#leading.add(exchange);
     let led = false;
     try {
       led = await this.#publisher.lead(exchange, term, () => lease.term === term && lease.valid());
     } catch (err) {
       this.onLeadership(exchange, false, `could not read the last published messages: ${(err as Error).message}`);
+    } finally {
+      this.#leading.delete(exchange);
     }
-    if (!led) {
-      lease.lapsed();
-      return;
-    }
-    this.#leaderChanges++;
-    this.onLeadership(exchange, true, `term ${term}`);
+    if (!led) return;
+    const resumed = this.#led.get(exchange) === term;
+    if (!resumed) this.#leaderChanges++;
+    this.#led.set(exchange, term);
+    this.onLeadership(exchange, true, resumed ? `term ${term}, resumed after a renewal came back late` : `term ${term}`);
   }
 
   // ── the runtime's surface ──────────────────────────────────────────────

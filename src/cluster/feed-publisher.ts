@@ -40,8 +40,12 @@ import { decodeMessage } from '../wire/fbs.ts';
 import type { ClusterConnection } from './nats.ts';
 import { Header } from './subjects.ts';
 
-/** Trades kept per channel while standing by (the newest). */
-export const RECENT_TRADES = 4096;
+/**
+ * Trades kept per channel while standing by: the newest, at most this many
+ * (about 3 MB per channel when full), and none older than RECENT_MS: enough
+ * for a takeover within the lease TTL at thousands of trades per second.
+ */
+export const RECENT_TRADES = 16_384;
 /** Closed bars and amendments kept per series while standing by. */
 export const RECENT_BARS = 8;
 
@@ -53,8 +57,10 @@ interface FeedChannel {
   readonly closedSubject: string;
   readonly exchange: string;
   seq: number;
-  /** Newest events kept while standing by (trades, or closed bars), oldest first. */
-  recent: (TradeEvent | BarUpdate)[];
+  /** What this process published last on it (a takeover compares it with what the stream holds). */
+  readonly last: LastPublished;
+  /** Newest events kept while standing by (trades, or closed bars). */
+  readonly recent: Recent;
 }
 
 /** What a publisher counts (the feed's status and metrics). */
@@ -105,7 +111,8 @@ export class FeedPublisher {
           closedSubject: tf === undefined ? '' : names.closedSubject(exchange, symbol, tf),
           exchange,
           seq: 0,
-          recent: [],
+          last: { seq: 0, tradeId: null, ts: -Infinity, openTime: -Infinity, revision: -1 },
+          recent: new Recent(kind === 'trades' ? RECENT_TRADES : RECENT_BARS),
         };
         list.push(ch);
         return ch;
@@ -152,9 +159,9 @@ export class FeedPublisher {
     if (!stillValid()) return false;
     const h = this.#headersFor(term);
     channels.forEach((ch, i) => {
-      const last = lasts[i]!;
+      const last = newest(lasts[i]!, ch.last);
       ch.seq = Math.max(ch.seq, last.seq);
-      for (const e of ch.recent) {
+      for (const e of ch.recent.drain()) {
         if (!isNewer(e, last)) {
           this.counters.skipped++;
           continue;
@@ -163,7 +170,6 @@ export class FeedPublisher {
         else this.#publishTrade(ch, e, h);
         this.counters.replayed++;
       }
-      ch.recent = [];
     });
     this.#terms.set(exchange, term);
     return true;
@@ -183,7 +189,7 @@ export class FeedPublisher {
       return;
     }
     const term = this.#leading(e.exchange);
-    if (term === undefined) keep(ch, e, RECENT_TRADES);
+    if (term === undefined) ch.recent.push(e, this.#keepSince());
     else this.#publishTrade(ch, e, this.#headersFor(term));
   };
 
@@ -209,7 +215,7 @@ export class FeedPublisher {
     }
     const term = this.#leading(u.exchange);
     if (term === undefined) {
-      if (u.bar.closed) keep(ch, u, RECENT_BARS);
+      if (u.bar.closed) ch.recent.push(u, -Infinity);
       return;
     }
     this.#publishBar(ch, u, this.#headersFor(term));
@@ -228,6 +234,8 @@ export class FeedPublisher {
     h.set(Header.SEQ, String(seq));
     if (e.tradeId !== null) h.set('Nats-Msg-Id', `${ch.name}:${e.tradeId}`);
     this.#send(ch.subject, this.#fbs.trade(ch.name, seq, e), h);
+    ch.last.tradeId = e.tradeId;
+    ch.last.ts = e.ts;
   }
 
   #publishBar(ch: FeedChannel, u: BarUpdate, h: MsgHdrs): void {
@@ -236,11 +244,18 @@ export class FeedPublisher {
     const bytes = this.#fbs.bar(ch.name, seq, u.bar);
     this.#send(ch.subject, bytes, h);
     if (!u.bar.closed) return;
+    ch.last.openTime = u.bar.openTime;
+    ch.last.revision = u.bar.revision;
     // The same bytes on the history subject: an edge rebuilding candles reads them (their seq is not used there).
     const hh = headers();
     hh.set(Header.TERM, h.get(Header.TERM));
     hh.set('Nats-Msg-Id', `${ch.name}:${u.bar.openTime}:${u.bar.revision}`);
     this.#send(ch.closedSubject, bytes, hh);
+  }
+
+  /** Receive time (ms) before which a kept trade can no longer matter: two lease TTLs and a margin ago. */
+  #keepSince(): number {
+    return Date.now() - 2 * this.#cluster.config.leaseTtlMs - 5_000;
   }
 
   #headersFor(term: number): MsgHdrs {
@@ -289,6 +304,13 @@ interface LastPublished {
   revision: number;
 }
 
+/** The later of two records of what was published on a channel. */
+function newest(a: LastPublished, b: LastPublished): LastPublished {
+  const trade = (a.tradeId !== null && b.tradeId !== null ? a.tradeId >= b.tradeId : a.ts >= b.ts) ? a : b;
+  const bar = a.openTime > b.openTime || (a.openTime === b.openTime && a.revision >= b.revision) ? a : b;
+  return { seq: Math.max(a.seq, b.seq), tradeId: trade.tradeId, ts: trade.ts, openTime: bar.openTime, revision: bar.revision };
+}
+
 /** Is a kept event newer than what was published (so the new leader publishes it)? */
 function isNewer(e: TradeEvent | BarUpdate, last: LastPublished): boolean {
   if ('bar' in e) return e.bar.openTime > last.openTime || (e.bar.openTime === last.openTime && e.bar.revision > last.revision);
@@ -296,8 +318,42 @@ function isNewer(e: TradeEvent | BarUpdate, last: LastPublished): boolean {
   return e.ts > last.ts;
 }
 
-/** Keep `e` among a channel's newest `max` events. */
-function keep(ch: FeedChannel, e: TradeEvent | BarUpdate, max: number): void {
-  if (ch.recent.length >= max) ch.recent.shift();
-  ch.recent.push(e);
+/** A channel's newest events while standing by: a ring of `capacity`, trades older than a bound dropped. */
+class Recent {
+  readonly #items: (TradeEvent | BarUpdate | undefined)[];
+  #head = 0;
+  #count = 0;
+
+  constructor(capacity: number) {
+    this.#items = new Array<TradeEvent | BarUpdate | undefined>(capacity);
+  }
+
+  /** Keep `e` (the oldest goes when full); trades received before `since` (ms) are let go first. */
+  push(e: TradeEvent | BarUpdate, since: number): void {
+    const items = this.#items;
+    while (this.#count > 0) {
+      const oldest = items[this.#head]!;
+      if ('bar' in oldest || oldest.recvTs >= since) break;
+      this.#drop();
+    }
+    if (this.#count === items.length) this.#drop();
+    items[(this.#head + this.#count) % items.length] = e;
+    this.#count++;
+  }
+
+  /** Everything kept, oldest first; empty afterwards. */
+  drain(): (TradeEvent | BarUpdate)[] {
+    const out: (TradeEvent | BarUpdate)[] = [];
+    while (this.#count > 0) {
+      out.push(this.#items[this.#head]!);
+      this.#drop();
+    }
+    return out;
+  }
+
+  #drop(): void {
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#items.length;
+    this.#count--;
+  }
 }

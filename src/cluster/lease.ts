@@ -14,13 +14,17 @@
  * renewal was sent plus the TTL less a margin (`valid()`), checked before
  * every publish, so a paused process that wakes up after losing the lease
  * publishes nothing; its next renewal then fails on the revision and it
- * stands by.
+ * stands by. A renewal that merely came back late (a loaded machine) and
+ * still found its revision proves nobody took the lease: the owner hears
+ * `renewed` and resumes, reading what was published first (feed-node.ts).
  */
 import type { KV } from '@nats-io/kv';
 
-/** What the owner hears: the lease was acquired (at `term`) or lost (why). */
+/** What the owner hears: the lease was acquired (at `term`), renewed, or lost (why). */
 export interface LeaseListener {
   acquired(term: number): void;
+  /** A renewal succeeded: `valid()` holds again if it had lapsed (a slow round trip, a stalled event loop). */
+  renewed(term: number): void;
   lost(reason: string): void;
 }
 
@@ -68,11 +72,6 @@ export class FeedLease {
     return this.term !== null && now < this.#validUntil;
   }
 
-  /** Call when `valid()` turned false at a publish: the lease is given up (a standby, or this feed again, acquires it anew). */
-  lapsed(): void {
-    if (this.term !== null && !this.valid()) this.#lose(`lease not renewed within ${this.#ttlMs} ms`);
-  }
-
   /** Stop; a leader deletes the key so a standby takes over at once. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -90,10 +89,9 @@ export class FeedLease {
     this.#timer.unref();
   }
 
-  /** Standing by: a few tries a second; leading: every third of the TTL, and at the validity's end. */
+  /** Standing by: a few tries a second; leading: every quarter of the TTL. */
   #next(): number {
-    if (this.term === null) return Math.min(250, this.#ttlMs / 8);
-    return Math.max(0, Math.min(this.#ttlMs / 3, this.#validUntil - performance.now()));
+    return this.term === null ? Math.min(250, this.#ttlMs / 8) : this.#ttlMs / 4;
   }
 
   async #step(): Promise<void> {
@@ -128,21 +126,19 @@ export class FeedLease {
   }
 
   async #renew(): Promise<void> {
-    if (!this.valid()) {
-      this.lapsed();
-      return;
-    }
     const sent = performance.now();
     try {
       this.#revision = await this.#kv.update(this.key, this.#value, this.#revision);
-      this.#validUntil = sent + this.#ttlMs - this.#margin;
-      return;
     } catch (err) {
       const why = (err as Error).message;
-      // A wrong revision: another feed holds it now. Anything else (timeout, disconnected): keep trying while still valid.
-      if (!/wrong last sequence/i.test(why) && this.valid()) return;
-      this.#lose(this.valid() ? `lease taken over (${why})` : `lease not renewed within ${this.#ttlMs} ms (${why})`);
+      // A wrong revision: another feed holds it now (or it expired). Anything else (timeout, disconnected):
+      // keep trying; `valid()` stops the publishing meanwhile once the TTL runs out.
+      if (/wrong last sequence/i.test(why)) this.#lose(`lease taken over or expired (${why})`);
+      return;
     }
+    if (this.#stopped || this.term === null) return;
+    this.#validUntil = sent + this.#ttlMs - this.#margin;
+    this.#listener.renewed(this.term);
   }
 
   #lose(reason: string): void {

@@ -31,6 +31,7 @@ export interface ClusterConnection {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /** The lease bucket, on a connection of its own: renewals never queue behind the data. */
   readonly leases: KV;
   readonly names: ClusterNames;
   readonly config: ClusterConfig;
@@ -48,23 +49,8 @@ export interface ClusterConnection {
 
 /** Connect to the cluster's NATS and make sure its streams and bucket exist; throws CLUSTER_UNAVAILABLE. */
 export async function openCluster(config: ClusterConfig, clientName: string): Promise<ClusterConnection> {
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers: config.servers.map((u) => u.replace(/^nats:\/\//, '')),
-      name: clientName,
-      user: config.user,
-      pass: config.pass,
-      token: config.token,
-      timeout: CONNECT_TIMEOUT_MS,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      pingInterval: 2_000,
-      maxPingOut: 2,
-    });
-  } catch (err) {
-    throw new TickwireError(ErrorCode.CLUSTER_UNAVAILABLE, `cannot connect to NATS at ${config.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
-  }
+  const nc = await dial(config, clientName);
+  let control: NatsConnection | undefined;
   try {
     const names = new ClusterNames(config.name);
     const jsm = await jetstreamManager(nc);
@@ -84,7 +70,8 @@ export async function openCluster(config: ClusterConfig, clientName: string): Pr
       num_replicas: replicas,
     });
     // The bucket's TTL is the lease: an entry not renewed within it is gone, and a standby's create succeeds.
-    const leases = await new Kvm(nc).create(names.leaseBucket, { ttl: config.leaseTtlMs, history: 1, replicas });
+    control = await dial(config, `${clientName} (leases)`);
+    const leases = await new Kvm(control).create(names.leaseBucket, { ttl: config.leaseTtlMs, history: 1, replicas });
     const epoch = createHash('sha256').update(`${names.liveStream} ${live}`).digest('hex').slice(0, 16);
     let up = true;
     const listeners = new Set<(up: boolean) => void>();
@@ -110,14 +97,34 @@ export async function openCluster(config: ClusterConfig, clientName: string): Pr
         return () => listeners.delete(fn);
       },
       async close() {
-        if (nc.isClosed()) return;
-        await nc.drain().catch(() => nc.close());
+        await Promise.all([nc, control!].map((c) => (c.isClosed() ? undefined : c.drain().catch(() => c.close()))));
       },
     };
   } catch (err) {
     await nc.close().catch(() => undefined);
+    await control?.close().catch(() => undefined);
     if (err instanceof TickwireError) throw err;
     throw new TickwireError(ErrorCode.CLUSTER_UNAVAILABLE, `cannot set up JetStream on ${config.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** One connection to the cluster's servers, reconnecting forever once up; throws CLUSTER_UNAVAILABLE. */
+async function dial(config: ClusterConfig, name: string): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: config.servers,
+      name,
+      user: config.user,
+      pass: config.pass,
+      token: config.token,
+      timeout: CONNECT_TIMEOUT_MS,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 2_000,
+      maxPingOut: 2,
+    });
+  } catch (err) {
+    throw new TickwireError(ErrorCode.CLUSTER_UNAVAILABLE, `cannot connect to NATS at ${config.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
   }
 }
 
