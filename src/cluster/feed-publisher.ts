@@ -6,10 +6,10 @@
  * Per message: the channel's next seq, the stream's FlatBuffers message
  * (src/wire/fbs.ts, the same bytes a binary subscriber gets), published on
  * the channel's subject (subjects.ts) with the seq and the lease term in
- * headers. A closed or amended bar is also published on its series' history
- * subject, de-duplicated by (open time, revision); a trade carries a message
- * id made of its channel and trade id, so JetStream drops a copy within
- * DEDUP_WINDOW_MS.
+ * headers, acknowledged and in order (outbox.ts). Each message has an id
+ * JetStream de-duplicates within DEDUP_WINDOW_MS: a trade its channel and
+ * trade id, a closed or amended bar (also published on its series' history
+ * subject) its open time and revision, anything else its channel and seq.
  *
  * Leadership is per exchange (lease.ts). While standing by, the publisher
  * publishes nothing and keeps the newest trades (RECENT_TRADES per channel)
@@ -28,8 +28,8 @@
  * (quiet for longer than `history.trades`) starts again at seq 1.
  *
  * Hot path (a leader's event): a Map lookup pair, the seq bump, one encode
- * into the encoder's reused buffer, one copy (the NATS client keeps the
- * bytes until it flushes) and one headers object for the client.
+ * into the encoder's reused buffer, one copy (kept until acknowledged), a
+ * headers object and the client's request for the acknowledgement.
  */
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { Tickwire } from '../api/types.ts';
@@ -38,6 +38,7 @@ import { channelName } from '../wire/channels.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
 import { decodeMessage } from '../wire/fbs.ts';
 import type { ClusterConnection } from './nats.ts';
+import { Outbox } from './outbox.ts';
 import { Header } from './subjects.ts';
 
 /**
@@ -80,6 +81,8 @@ export type EventSource = Pick<Tickwire, 'on' | 'config'>;
 /** The feed's publisher; see the module comment. */
 export class FeedPublisher {
   readonly counters: PublisherCounters = { published: 0, replayed: 0, skipped: 0, unknown: 0 };
+  /** Acknowledged, in-order publishing (resent after a failure). */
+  readonly outbox: Outbox;
   readonly #cluster: ClusterConnection;
   readonly #source: EventSource;
   readonly #fbs = new FbsEncoder();
@@ -100,6 +103,7 @@ export class FeedPublisher {
     this.#cluster = cluster;
     this.#source = source;
     this.#valid = valid;
+    this.outbox = new Outbox(cluster.js);
     const names = cluster.names;
     const { exchanges, timeframes } = source.config;
     for (const [exchange, ex] of Object.entries(exchanges)) {
@@ -141,6 +145,7 @@ export class FeedPublisher {
   close(): void {
     for (const off of this.#off) off();
     this.#off = [];
+    this.outbox.close();
   }
 
   /** The term `exchange` is published under, or undefined while standing by. */
@@ -157,7 +162,6 @@ export class FeedPublisher {
     const channels = this.#byExchange.get(exchange) ?? [];
     const lasts = await Promise.all(channels.map((ch) => this.#lastOf(ch)));
     if (!stillValid()) return false;
-    const h = this.#headersFor(term);
     channels.forEach((ch, i) => {
       const last = newest(lasts[i]!, ch.last);
       ch.seq = Math.max(ch.seq, last.seq);
@@ -166,8 +170,8 @@ export class FeedPublisher {
           this.counters.skipped++;
           continue;
         }
-        if ('bar' in e) this.#publishBar(ch, e, h);
-        else this.#publishTrade(ch, e, h);
+        if ('bar' in e) this.#publishBar(ch, e, this.#headersFor(term));
+        else this.#publishTrade(ch, e, this.#headersFor(term));
         this.counters.replayed++;
       }
     });
@@ -204,7 +208,7 @@ export class FeedPublisher {
     const h = this.#headersFor(term);
     const seq = ++ch.seq;
     h.set(Header.SEQ, String(seq));
-    this.#send(ch.subject, this.#fbs.quote(ch.name, seq, e), h);
+    this.#send(ch.subject, this.#fbs.quote(ch.name, seq, e), h, `${ch.name}#${seq}`);
   };
 
   readonly #onBar = (u: BarUpdate): void => {
@@ -232,8 +236,7 @@ export class FeedPublisher {
   #publishTrade(ch: FeedChannel, e: TradeEvent, h: MsgHdrs): void {
     const seq = ++ch.seq;
     h.set(Header.SEQ, String(seq));
-    if (e.tradeId !== null) h.set('Nats-Msg-Id', `${ch.name}:${e.tradeId}`);
-    this.#send(ch.subject, this.#fbs.trade(ch.name, seq, e), h);
+    this.#send(ch.subject, this.#fbs.trade(ch.name, seq, e), h, e.tradeId !== null ? `${ch.name}:${e.tradeId}` : `${ch.name}#${seq}`);
     ch.last.tradeId = e.tradeId;
     ch.last.ts = e.ts;
   }
@@ -242,15 +245,14 @@ export class FeedPublisher {
     const seq = ++ch.seq;
     h.set(Header.SEQ, String(seq));
     const bytes = this.#fbs.bar(ch.name, seq, u.bar);
-    this.#send(ch.subject, bytes, h);
+    this.#send(ch.subject, bytes, h, `${ch.name}#${seq}`);
     if (!u.bar.closed) return;
     ch.last.openTime = u.bar.openTime;
     ch.last.revision = u.bar.revision;
     // The same bytes on the history subject: an edge rebuilding candles reads them (their seq is not used there).
     const hh = headers();
     hh.set(Header.TERM, h.get(Header.TERM));
-    hh.set('Nats-Msg-Id', `${ch.name}:${u.bar.openTime}:${u.bar.revision}`);
-    this.#send(ch.closedSubject, bytes, hh);
+    this.#send(ch.closedSubject, bytes, hh, `${ch.name}:${u.bar.openTime}:${u.bar.revision}`);
   }
 
   /** Receive time (ms) before which a kept trade can no longer matter: two lease TTLs and a margin ago. */
@@ -264,9 +266,9 @@ export class FeedPublisher {
     return h;
   }
 
-  #send(subject: string, bytes: Uint8Array, h: MsgHdrs): void {
-    // A copy: the encoder reuses its buffer, and the client holds the bytes until it flushes.
-    this.#cluster.nc.publish(subject, bytes.slice(), { headers: h });
+  #send(subject: string, bytes: Uint8Array, h: MsgHdrs, msgID: string): void {
+    // A copy: the encoder reuses its buffer, and the outbox keeps the bytes until JetStream acknowledges them.
+    this.outbox.send(subject, bytes.slice(), h, msgID);
     this.counters.published++;
   }
 

@@ -147,10 +147,13 @@ export class StreamServer {
   #off: (() => void)[];
   /** Channels created from now on are matched against connections' wildcards. */
   #started = false;
+  /** Every market channel records its history (`Tickwire.epoch` set: seqs outlive this server). */
+  readonly #keepHistory: boolean;
 
   constructor(app: TemplatedApp, tickwire: Tickwire, metrics: ServerMetrics, options: StreamOptions) {
     const cfg = options.config;
     this.epoch = tickwire.epoch ?? randomBytes(8).toString('hex');
+    this.#keepHistory = tickwire.epoch !== undefined;
     this.#metrics = metrics;
     this.#cfg = cfg;
     this.#onError = options.onError;
@@ -236,9 +239,15 @@ export class StreamServer {
 
   // ── connection lifecycle ───────────────────────────────────────────────
 
-  /** A channel was created: size its binary form; after start-up, join connections whose wildcards match it. */
+  /**
+   * A channel was created: size its binary form; when the seqs outlive this
+   * process (`Tickwire.epoch`: a cluster edge), record its history from now
+   * on, so a client that lost another edge resumes here; after start-up,
+   * join connections whose wildcards match it.
+   */
   #created(ch: Channel): void {
     sizeChannel(this.#fbs, ch);
+    if (this.#keepHistory && ch.format !== undefined) this.#subs.keep(ch);
     if (!this.#started) return;
     for (const conn of this.#conns) {
       if (conn.closed || conn.patterns.length === 0) continue;
