@@ -55,23 +55,24 @@ export async function openCluster(config: ClusterConfig, clientName: string): Pr
     const names = new ClusterNames(config.name);
     const jsm = await jetstreamManager(nc);
     const replicas = config.replicas;
-    const live = await ensureStream(jsm, {
+    const live = await retrying(() => ensureStream(jsm, {
       name: names.liveStream,
       subjects: names.liveSubjects(),
       max_age: nanos(config.history.trades),
       duplicate_window: nanos(DEDUP_WINDOW_MS),
       num_replicas: replicas,
-    });
-    await ensureStream(jsm, {
+    }));
+    await retrying(() => ensureStream(jsm, {
       name: names.barsStream,
       subjects: names.barsSubjects(),
       max_age: nanos(config.history.bars),
       duplicate_window: nanos(DEDUP_WINDOW_MS),
       num_replicas: replicas,
-    });
+    }));
     // The bucket's TTL is the lease: an entry not renewed within it is gone, and a standby's create succeeds.
     control = await dial(config, `${clientName} (leases)`);
-    const leases = await new Kvm(control).create(names.leaseBucket, { ttl: config.leaseTtlMs, history: 1, replicas });
+    const kvm = new Kvm(control);
+    const leases = await retrying(() => kvm.create(names.leaseBucket, { ttl: config.leaseTtlMs, history: 1, replicas }));
     const epoch = createHash('sha256').update(`${names.liveStream} ${live}`).digest('hex').slice(0, 16);
     let up = true;
     const listeners = new Set<(up: boolean) => void>();
@@ -105,6 +106,23 @@ export async function openCluster(config: ClusterConfig, clientName: string): Pr
     await control?.close().catch(() => undefined);
     if (err instanceof TickwireError) throw err;
     throw new TickwireError(ErrorCode.CLUSTER_UNAVAILABLE, `cannot set up JetStream on ${config.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * `fn`, tried again every 250 ms for up to CONNECT_TIMEOUT_MS: a NATS cluster
+ * that just started answers JetStream requests only once it has elected its
+ * meta leader (a few seconds).
+ */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + CONNECT_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (performance.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 

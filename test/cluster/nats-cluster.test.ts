@@ -1,0 +1,61 @@
+/**
+ * Scale-out, item 6: on a three-node NATS cluster with `replicas: 3`, one
+ * node killed (the live stream's leader, the hardest one) while trades flow:
+ * nothing is lost, and the edge keeps serving. Real nats-server processes.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { FeedPublisher } from '../../src/cluster/feed-publisher.ts';
+import { openCluster, type ClusterConnection } from '../../src/cluster/nats.ts';
+import { startNatsCluster, stopAll } from '../support/nats.ts';
+import { until } from '../support/until.ts';
+import { clusterConfig, ManualSource, RawSubscriber, startEdge, trade, type Edge } from './support.ts';
+
+const CHANNEL = 'trades:simulated:SIM-BTC';
+const TOTAL = 8_000;
+
+describe('cluster: a three-node NATS cluster with replicas 3', () => {
+  let feed: ClusterConnection | undefined;
+  let edge: Edge | undefined;
+
+  afterAll(async () => {
+    await edge?.stop().catch(() => undefined);
+    await feed?.close().catch(() => undefined);
+    await stopAll();
+  });
+
+  it('one node killed while trades flow: nothing lost, the edge keeps serving', async () => {
+    const nodes = await startNatsCluster();
+    const config = clusterConfig(nodes.map((n) => n.url), 'three', { replicas: 3 });
+    feed = await openCluster(config.cluster!, 'test-feed');
+    const source = new ManualSource(config);
+    const publisher = new FeedPublisher(feed, source, () => true);
+    publisher.listen();
+    await publisher.lead('simulated', 1, () => true);
+    edge = await startEdge(config);
+    const sub = await RawSubscriber.open(edge.port);
+    await sub.subscribe([CHANNEL]);
+
+    // 2,000 trades/s: 50 every 25 ms, until TOTAL.
+    let next = 1;
+    const timer = setInterval(() => {
+      for (let i = 0; i < 50 && next <= TOTAL; i++) source.emit('trade', trade(next++));
+      if (next > TOTAL) clearInterval(timer);
+    }, 25);
+    await until(() => sub.frames.length >= 1_000, 30_000, 'trades before the kill');
+    const info = await feed.jsm.streams.info(feed.names.liveStream);
+    const leader = nodes.find((n) => info.cluster?.leader === `n${nodes.indexOf(n)}`)!;
+    expect(leader).toBeDefined();
+    await leader.kill();
+    await until(() => next > TOTAL, 60_000, 'every trade handed to the feed');
+    await until(() => sub.messages('trade').length >= TOTAL, 90_000, 'every trade at the subscriber').catch((err: Error) => {
+      throw new Error(`${err.message}: ${sub.messages('trade').length} of ${TOTAL}; outbox ${JSON.stringify(publisher.outbox.counters)} unacked ${publisher.outbox.unacked}`);
+    });
+    console.log(`nats cluster: stream leader killed; outbox ${JSON.stringify(publisher.outbox.counters)}`);
+    const trades = sub.messages('trade') as { seq: number; tradeId: number }[];
+    expect(sub.messages('gap')).toEqual([]);
+    expect(trades.map((t) => t.tradeId)).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
+    expect(trades.map((t) => t.seq)).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
+    // The edge still answers over HTTP.
+    expect((await fetch(`http://127.0.0.1:${edge.port}/v1/status`)).status).toBe(200);
+  }, 180_000);
+});
