@@ -31,7 +31,7 @@ export interface GoalResult extends Goal {
 export interface Figure {
   /** Stable key, e.g. `fanout.rated.p99`. */
   readonly id: string;
-  readonly group: 'micro' | 'ingest' | 'fanout' | 'http';
+  readonly group: 'micro' | 'ingest' | 'fanout' | 'http' | 'cluster';
   readonly name: string;
   readonly value: number;
   readonly unit: string;
