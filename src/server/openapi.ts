@@ -233,7 +233,39 @@ function document(): object {
         },
         Status: {
           type: 'object',
-          properties: { uptimeMs: number, exchanges: { type: 'object', additionalProperties: { type: 'object' } } },
+          properties: {
+            uptimeMs: number,
+            exchanges: { type: 'object', additionalProperties: { type: 'object' } },
+            cluster: {
+              type: 'object',
+              description: '`--role feed|edge` only (docs/scale-out.md): this process\'s view of the NATS cluster.',
+              properties: {
+                role: { enum: ['feed', 'edge'] },
+                name: { type: 'string' },
+                epoch: { type: 'string', description: 'The cluster data\'s epoch, as `subscribed` carries it on every edge.' },
+                connected: { type: 'boolean' },
+                server: { type: ['string', 'null'] },
+                degraded: { type: 'boolean', description: 'Edge: serving what it has (NATS unreachable, or catching up after a reconnect).' },
+                degradedSince: { type: ['number', 'null'] },
+                leases: {
+                  type: 'object',
+                  description: 'Feed: each exchange\'s publisher lease.',
+                  additionalProperties: {
+                    type: 'object',
+                    properties: { state: { enum: ['leader', 'standby'] }, term: { type: ['number', 'null'] }, since: { type: ['number', 'null'] } },
+                  },
+                },
+                consumers: {
+                  type: 'object',
+                  description: 'Edge: lag of each JetStream consumer (live, bars).',
+                  additionalProperties: { type: 'object', properties: { lagMessages: number, lagMs: number, delivered: number } },
+                },
+                messages: number,
+                dropped: number,
+                leaderChanges: number,
+              },
+            },
+          },
         },
         Error: {
           type: 'object',
