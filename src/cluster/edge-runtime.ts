@@ -87,6 +87,8 @@ export class EdgeRuntime implements Tickwire {
   #offConnection: (() => void) | undefined;
   /** Stream seq of the last bars-stream message applied (where a later candles pass starts). */
   #barsSeq = 0;
+  /** Stream seq of the last live message delivered. */
+  #liveSeq = 0;
   #startedAt = NaN;
   #running = false;
   #received = 0;
@@ -213,6 +215,7 @@ export class EdgeRuntime implements Tickwire {
 
   #onLive(m: JsMsg): void {
     this.#received++;
+    this.#liveSeq = m.seq;
     const c = this.#consumers[LIVE]!;
     c.delivered++;
     c.lagMessages = m.info.pending;
@@ -314,7 +317,7 @@ export class EdgeRuntime implements Tickwire {
     void this.#cluster.jsm.streams
       .info(this.#cluster.names.liveStream)
       .then((info) => {
-        if (info.state.last_seq === 0 || this.#consumers[LIVE]!.lagMessages === 0) this.#settled();
+        if (info.state.last_seq <= this.#liveSeq) this.#settled();
       })
       .catch(() => undefined);
   }
