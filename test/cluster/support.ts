@@ -15,12 +15,12 @@ import { createServer, type TickwireServer } from '../../src/server/server.ts';
 import { until } from '../support/until.ts';
 
 /** A config for a test cluster on `servers`: the simulated venue's SIM-BTC and SIM-ETH, 1m bars, no storage. */
-export function clusterConfig(servers: string[], name: string, extra: Record<string, unknown> = {}): TickwireConfig {
+export function clusterConfig(servers: string[], name: string, extra: Record<string, unknown> = {}, channels = ['trades', 'quotes']): TickwireConfig {
   return parseConfig({
     server: { host: '127.0.0.1', port: 0 },
     timeframes: ['1m'],
     history: 100,
-    exchanges: { simulated: { symbols: ['SIM-BTC', 'SIM-ETH'] } },
+    exchanges: { simulated: { symbols: ['SIM-BTC', 'SIM-ETH'], channels } },
     cluster: { servers, name, leaseTtl: '2s', ...extra },
   });
 }
