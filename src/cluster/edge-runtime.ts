@@ -26,7 +26,9 @@
  * consumer resumes after the last message it delivered and the edge stays
  * degraded until it has caught up. Messages the stream no longer holds
  * (past `history.trades`) become one `gap` of reason `history` per channel
- * (stream-publisher.ts).
+ * (stream-publisher.ts). A watchdog restarts the live consumer after the
+ * last message delivered when it has delivered nothing for WATCH_MS while
+ * the stream moved on (a stream leader elected after a NATS node died).
  */
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
@@ -60,6 +62,9 @@ interface Target {
 
 type Handlers = { [K in keyof TickwireEvents]: Set<(payload: TickwireEvents[K]) => void> };
 
+/** How often the live consumer is checked for a stall, ms. */
+const WATCH_MS = 3_000;
+
 /** Consumer names in status and metrics. */
 const LIVE = 'live';
 const BARS = 'bars';
@@ -89,6 +94,13 @@ export class EdgeRuntime implements Tickwire {
   #barsSeq = 0;
   /** Stream seq of the last live message delivered. */
   #liveSeq = 0;
+  #watchdog: NodeJS.Timeout | undefined;
+  /** Live messages delivered at the watchdog's last look. */
+  #watchedDelivered = -1;
+  /** Live consumers restarted by the watchdog. */
+  #restarts = 0;
+  /** Generation of the live consumer: messages of older ones are ignored. */
+  #gen = 0;
   #startedAt = NaN;
   #running = false;
   #received = 0;
@@ -139,18 +151,36 @@ export class EdgeRuntime implements Tickwire {
     }
     const caughtUp = new Promise<void>((resolve) => (this.#caughtUp = resolve));
     const info = await jsm.streams.info(names.liveStream);
-    const live = await js.consumers.get(names.liveStream, { deliver_policy: DeliverPolicy.LastPerSubject });
-    this.#live = await live.consume({ callback: (m) => this.#onLive(m) });
+    await this.#follow({ deliver_policy: DeliverPolicy.LastPerSubject });
     if (info.state.messages === 0) this.#settled();
     await caughtUp;
     await this.#catchUpBars();
     this.#offConnection = this.#cluster.onConnection((up) => this.#connection(up));
+    this.#watchdog = setInterval(() => void this.#watch(), WATCH_MS);
+    this.#watchdog.unref();
+  }
+
+  /**
+   * A consumer that stopped delivering while the stream moved on (its server
+   * or the stream's leader changed under it): start a new one after the last
+   * message delivered.
+   */
+  async #watch(): Promise<void> {
+    const delivered = this.#consumers[LIVE]!.delivered;
+    const stalled = delivered === this.#watchedDelivered;
+    this.#watchedDelivered = delivered;
+    if (!stalled || !this.#cluster.connected()) return;
+    const info = await this.#cluster.jsm.streams.info(this.#cluster.names.liveStream).catch(() => null);
+    if (info === null || info.state.last_seq <= this.#liveSeq || this.#consumers[LIVE]!.delivered !== delivered) return;
+    this.#restarts++;
+    await this.#follow({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#liveSeq + 1 }).catch(() => undefined);
   }
 
   /** Stop following the cluster and close the NATS connection. */
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    clearInterval(this.#watchdog);
     this.#offConnection?.();
     this.#statusSub?.unsubscribe();
     await this.#live?.close();
@@ -195,6 +225,20 @@ export class EdgeRuntime implements Tickwire {
     await messages.close();
   }
 
+  /** (Re)start the live consumer with `opts`. */
+  async #follow(opts: { deliver_policy: DeliverPolicy; opt_start_seq?: number }): Promise<void> {
+    const { js, names } = this.#cluster;
+    // Only the newest consumer delivers: an old one that recovers by itself must not interleave its messages.
+    const gen = ++this.#gen;
+    await this.#live?.close().catch(() => undefined);
+    const live = await js.consumers.get(names.liveStream, opts);
+    this.#live = await live.consume({
+      callback: (m) => {
+        if (gen === this.#gen) this.#onLive(m);
+      },
+    });
+  }
+
   async #catchUpBars(): Promise<void> {
     await this.#readBars({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#barsSeq + 1 });
   }
@@ -214,6 +258,7 @@ export class EdgeRuntime implements Tickwire {
   }
 
   #onLive(m: JsMsg): void {
+    if (m.seq <= this.#liveSeq) return; // delivered already (a consumer restarted after it)
     this.#received++;
     this.#liveSeq = m.seq;
     const c = this.#consumers[LIVE]!;
@@ -313,6 +358,8 @@ export class EdgeRuntime implements Tickwire {
     if (!up) return;
     const caughtUp = new Promise<void>((resolve) => (this.#caughtUp = resolve));
     void caughtUp.then(() => this.#catchUpBars()).catch(() => undefined);
+    // A new consumer from the message after the last delivered: the old one may sit on a server that is gone.
+    if (this.#liveSeq > 0) void this.#follow({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#liveSeq + 1 }).catch(() => undefined);
     // Nothing new arrived while away: the consumer has nothing to deliver, so nothing would settle it.
     void this.#cluster.jsm.streams
       .info(this.#cluster.names.liveStream)

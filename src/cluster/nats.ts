@@ -53,7 +53,7 @@ export async function openCluster(config: ClusterConfig, clientName: string): Pr
   let control: NatsConnection | undefined;
   try {
     const names = new ClusterNames(config.name);
-    const jsm = await jetstreamManager(nc);
+    const jsm = await retrying(() => jetstreamManager(nc));
     const replicas = config.replicas;
     const live = await retrying(() => ensureStream(jsm, {
       name: names.liveStream,
