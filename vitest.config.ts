@@ -40,6 +40,7 @@ const PARALLEL = [
   'test/config/auth-config.test.ts',
   'test/config/environments.test.ts',
   'test/config/feeds-portfolios-alerts.test.ts',
+  'test/config/cluster.test.ts',
   'test/config/load.test.ts',
   'test/config/reliability.test.ts',
   'test/exchanges/binance-fast-path.test.ts',

@@ -45,6 +45,8 @@ export interface Profile {
     readonly seconds: number;
     readonly connections: number;
   };
+  /** Scale-out (bench/cluster.ts): trades/s over two symbols, measured seconds per setup. */
+  readonly cluster: { readonly rate: number; readonly seconds: number };
 }
 
 /** The quick and full profiles by name. */
@@ -66,6 +68,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       catchUpMs: 500,
     },
     http: { seconds: 4, connections: 10 },
+    cluster: { rate: 2_000, seconds: 5 },
   },
   full: {
     name: 'full',
@@ -84,5 +87,6 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       catchUpMs: 500,
     },
     http: { seconds: 15, connections: 10 },
+    cluster: { rate: 2_000, seconds: 20 },
   },
 };

@@ -32,7 +32,7 @@ export interface GoalResult extends Goal {
 export interface Figure {
   /** Stable key, e.g. `fanout.rated.p99`. */
   readonly id: string;
-  readonly group: 'micro' | 'ingest' | 'fanout' | 'http' | 'strategies';
+  readonly group: 'micro' | 'ingest' | 'fanout' | 'http' | 'strategies' | 'cluster';
   readonly name: string;
   readonly value: number;
   readonly unit: string;

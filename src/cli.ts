@@ -1,7 +1,10 @@
 /**
  * The `tickwire` command: `start [--config FILE] [--env NAME] [--host H]
- * [--port N] [--log-level L]` runs the server, `token` and `hash-token` make API tokens,
- * `--version` and `--help` answer (the command line: cli/args.ts).
+ * [--port N] [--log-level L] [--role all|feed|edge]` runs the server (`--role
+ * feed|edge`: one role of a cluster over NATS JetStream, docs/scale-out.md;
+ * `all`, the default, everything in one process without NATS), `backtest`
+ * replays recorded frames through the strategies, `token` and `hash-token`
+ * make API tokens, `--version` and `--help` answer (the command line: cli/args.ts).
  * Without --config it uses ./tickwire.yaml when present, else the built-in
  * default (the simulated exchange, offline). Start-up prints the listening
  * address, the exchanges, the memory the config reserves and what storage
@@ -16,6 +19,9 @@ import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:f
 import { refused } from './api/live-checks.ts';
 import { TickwireRuntime } from './api/tickwire.ts';
 import { readCommandLine, UsageError, type CommandLine } from './cli/args.ts';
+import { EdgeRuntime } from './cluster/edge-runtime.ts';
+import { FeedNode, nodeName } from './cluster/feed-node.ts';
+import { openCluster, type ClusterConnection } from './cluster/nats.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { formatBytes } from './config/limits.ts';
 import { chosenEnvironment } from './config/environments.ts';
@@ -32,13 +38,15 @@ import { describeCaps } from './server/connection-limits.ts';
 import { createStorageDirectory } from './storage/bar-db.ts';
 import { createServer, type TickwireServer } from './server/server.ts';
 
-const START_USAGE = `usage: tickwire start [--config FILE] [--env NAME] [--host HOST] [--port PORT] [--log-level LEVEL]
+const START_USAGE = `usage: tickwire start [--config FILE] [--env NAME] [--host HOST] [--port PORT] [--log-level LEVEL] [--role ROLE]
 
   --config FILE       YAML configuration (default: ./tickwire.yaml if present, else the built-in simulated exchange)
   --env NAME          merge environments.NAME of the config over the rest (default: $TICKWIRE_ENV, else none)
   --host HOST         listen address (overrides server.host)
   --port PORT         listen port, 0 for any free port (overrides server.port)
-  --log-level LEVEL   ${LOG_LEVELS.join(', ')} (overrides log.level; default info)`;
+  --log-level LEVEL   ${LOG_LEVELS.join(', ')} (overrides log.level; default info)
+  --role ROLE         all (default: one process, no NATS), feed (exchanges → NATS JetStream) or edge
+                      (NATS JetStream → subscribers); feed and edge need the config's cluster: section (docs/scale-out.md)`;
 
 const USAGE = `usage: tickwire <command> [options]
 
@@ -104,6 +112,9 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
     if (args.host !== undefined) overrides.host = args.host;
     if (args.port !== undefined) overrides.port = args.port;
     Object.assign(config.server, overrides);
+    if (args.role !== 'all' && (config.cluster === null || config.cluster === undefined)) {
+      throw new Error(`--role ${args.role} needs the config's cluster: section (servers, name, replicas, history; docs/scale-out.md)`);
+    }
   } catch (err) {
     console.error(`tickwire: ${err instanceof TickwireError || err instanceof Error ? err.message : String(err)}`);
     return 2;
@@ -132,6 +143,7 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
     },
     `${versionLine()}; config: ${source}`,
   );
+  if (args.role !== 'all') return runClusterRole(args.role, config, source, log);
   const tickwire = new TickwireRuntime(config, { logger: log });
   try {
     tickwire.restore(); // stored bars first: candles are answered from them as soon as we listen
@@ -176,6 +188,11 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
   log.info({ event: 'started.connections', ...server.caps }, describeCaps(server.caps));
   log.info({ event: 'started' }, `try: curl ${url}/v1/status`);
 
+  return untilSignal(server, tickwire, log);
+}
+
+/** Wait for SIGINT/SIGTERM, then close the server and stop the runtime within SHUTDOWN_MS (exit 1 if cut short). */
+async function untilSignal(server: TickwireServer, tickwire: { stop(): Promise<void> }, log: Logger): Promise<number> {
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -193,6 +210,60 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
   if (code !== 0) log.error({ event: 'shutdown.cut_short', limitMs: SHUTDOWN_MS }, `shutdown took longer than ${SHUTDOWN_MS} ms; exiting anyway`);
   else log.info({ event: 'stopped' }, 'stopped; bars flushed');
   return code;
+}
+
+/**
+ * `--role feed`: the runtime publishing to the cluster, serving /health, /v1/status and /metrics only.
+ * `--role edge`: candles rebuilt and the live stream caught up from the cluster, then the full server.
+ */
+async function runClusterRole(role: 'feed' | 'edge', config: TickwireConfig, source: string, log: Logger): Promise<number> {
+  const node = nodeName(role);
+  let cluster: ClusterConnection;
+  try {
+    cluster = await openCluster(config.cluster!, node);
+  } catch (err) {
+    log.fatal({ event: 'cluster.unavailable', err }, `tickwire: ${(err as Error).message}`);
+    return 1;
+  }
+  let tickwire: FeedNode | EdgeRuntime;
+  let runtime: TickwireRuntime | undefined;
+  if (role === 'feed') {
+    runtime = new TickwireRuntime(config, { logger: log });
+    const feed = new FeedNode(runtime, cluster, node);
+    feed.onLeadership = (exchange, leading, detail) =>
+      log.info({ event: 'cluster.leadership', exchange, leading }, `tickwire: ${exchange}: ${leading ? 'leading' : 'standing by'} (${detail})`);
+    tickwire = feed;
+  } else {
+    tickwire = new EdgeRuntime(config, cluster);
+  }
+  let server: TickwireServer;
+  let address: { host: string; port: number };
+  try {
+    runtime?.restore();
+    server = createServer(tickwire, { host: config.server.host, port: config.server.port, operationsOnly: role === 'feed', logger: log });
+  } catch (err) {
+    console.error(`tickwire: ${(err as Error).message}`);
+    await tickwire.stop();
+    return 2;
+  }
+  try {
+    // A feed listens first (a taken port fails before the exchanges connect); an edge only once it has caught up.
+    if (role === 'feed') address = await listenWithRetry(server, log);
+    await tickwire.start();
+    if (role === 'edge') address = await listenWithRetry(server, log);
+  } catch (err) {
+    log.fatal({ event: 'start.failed', err }, `could not start: ${(err as Error).message}`);
+    await server.close();
+    await tickwire.stop();
+    return 1;
+  }
+  const what = role === 'feed' ? 'feed (exchanges → cluster; /health, /v1/status, /metrics)' : 'edge (cluster → subscribers)';
+  const url = `http://${address!.host}:${address!.port}`;
+  log.info({ event: 'listening', url, role }, `tickwire ${what} listening on ${url} (config: ${source})`);
+  log.info({ event: 'started.cluster' }, `cluster: ${config.cluster!.name} on ${config.cluster!.servers.join(', ')} (epoch ${cluster.epoch})`);
+  log.info({ event: 'started.exchanges' }, `exchanges: ${Object.entries(config.exchanges).map(([name, ex]) => `${name} (${ex.symbols.join(', ')})`).join('; ')}`);
+  log.info({ event: 'started' }, `try: curl ${url}/v1/status`);
+  return untilSignal(server, tickwire, log);
 }
 
 /**

@@ -31,6 +31,8 @@ export const ErrorCode = {
   STREAMER_NOT_INITIALIZED: 'STREAMER_NOT_INITIALIZED',
   /** `/streamer` API: the symbol's exchange is stopped, circuit-open, or disconnected past its staleness window (HTTP 503). */
   STREAMER_NOT_RUNNING: 'STREAMER_NOT_RUNNING',
+  /** `--role feed|edge`: the NATS cluster could not be reached, or its streams could not be set up. */
+  CLUSTER_UNAVAILABLE: 'CLUSTER_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

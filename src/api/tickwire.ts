@@ -779,7 +779,8 @@ function logRoute(log: Logger, exchange: string, c: WorkerChanged): void {
   logChange(log, `${exchange} ${c.symbol} ${c.action} ${ROUTES[c.route]}`);
 }
 
-function toRange(q: BarQuery) {
+/** A BarQuery as the bar store's range (`closed` → no forming bar). */
+export function toRange(q: BarQuery) {
   return { start: q.start, end: q.end, limit: q.limit, forming: q.closed !== true };
 }
 

@@ -81,6 +81,12 @@ export interface Tickwire {
   readonly config: TickwireConfig;
   /** Where the runtime logs; the server logs there too (its refusals, slow consumers). Optional for other implementations. */
   readonly log?: Logger;
+  /**
+   * Id of the seq numbering when it outlives this process (a cluster edge:
+   * the cluster's data, docs/scale-out.md); absent: every server start is a
+   * new epoch.
+   */
+  readonly epoch?: string;
   start(): Promise<void>;
   /** Stops feeds and workers; resolves when everything is closed. */
   stop(): Promise<void>;

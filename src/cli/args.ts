@@ -14,6 +14,7 @@ const START_OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   'log-level': { type: 'string' },
+  role: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 const BACKTEST_OPTIONS = {
@@ -33,7 +34,7 @@ type CommandName = keyof typeof COMMANDS;
 export type CommandLine =
   | { command: 'version' }
   | { command: 'help'; topic: CommandName | undefined }
-  | { command: 'start'; config: string | undefined; env: string | undefined; host: string | undefined; port: number | undefined; logLevel: LogLevelName | undefined }
+  | { command: 'start'; config: string | undefined; env: string | undefined; host: string | undefined; port: number | undefined; logLevel: LogLevelName | undefined; role: Role }
   | { command: 'backtest'; config: string | undefined; env: string | undefined; from: string | undefined; out: string | undefined; exchange: string | undefined }
   | { command: 'token' | 'hash-token'; args: string[] };
 
@@ -67,8 +68,18 @@ export function readCommandLine(argv: readonly string[]): CommandLine {
   }
   if (name !== 'start') return { command: name, args: rest };
   if (rest.length > 0) throw new UsageError(`tickwire start: takes no arguments, got ${JSON.stringify(rest[0])}`);
-  const v = values as { config?: string; env?: string; host?: string; port?: string; 'log-level'?: string };
-  return { command: 'start', config: v.config, env: v.env, host: v.host, port: portOption(v.port), logLevel: logLevelOption(v['log-level']) };
+  const v = values as { config?: string; env?: string; host?: string; port?: string; 'log-level'?: string; role?: string };
+  return { command: 'start', config: v.config, env: v.env, host: v.host, port: portOption(v.port), logLevel: logLevelOption(v['log-level']), role: roleOption(v.role) };
+}
+
+/** `--role`: which part of a deployment this process is (docs/scale-out.md). */
+export type Role = 'all' | 'feed' | 'edge';
+const ROLES: readonly Role[] = ['all', 'feed', 'edge'];
+
+function roleOption(value: string | undefined): Role {
+  if (value === undefined) return 'all';
+  if ((ROLES as readonly string[]).includes(value)) return value as Role;
+  throw new UsageError(`tickwire start: --role: got ${JSON.stringify(value)}, expected all, feed or edge${suggestion(value, ROLES, '')}`);
 }
 
 function portOption(value: string | undefined): number | undefined {

@@ -25,7 +25,7 @@
  *   `port: ${PORT}` works.
  *
  * Sections: server.ts (server, cors), auth.ts, bars.ts (timeframes, history,
- * bars), exchanges.ts (with each venue's own keys checked by its registry
+ * bars), cluster.ts (scale-out over NATS), exchanges.ts (with each venue's own keys checked by its registry
  * entry), feeds.ts, portfolios.ts, alerts.ts, storage.ts, stream.ts, streamer.ts (which exchange `/streamer/*` serves), limits.ts (file size, symbols, memory: the
  * memory a config reserves is refused at load, before anything is
  * allocated), strategies.ts (strategies and their pool); the checker itself
@@ -37,6 +37,7 @@ import { parse } from 'yaml';
 import { Checker } from '../check/checker.ts';
 import { isMap } from '../check/paths.ts';
 import { authSection } from './auth.ts';
+import { clusterSection } from './cluster.ts';
 import { barsSection, historySection, timeframesSection } from './bars.ts';
 import { defaultStreamConfig } from './defaults.ts';
 import { substitute, type Env, type Substitution } from './env.ts';
@@ -59,7 +60,7 @@ export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
 // `environments` is merged away before validation (environments.ts); listed so a misspelt key's message names it.
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log', 'streamer', 'feeds', 'portfolios', 'alerts', 'strategies', 'pool', 'environments'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log', 'streamer', 'feeds', 'portfolios', 'alerts', 'strategies', 'pool', 'cluster', 'environments'] as const;
 
 /**
  * Read and validate a YAML config file; unreadable and oversized files
@@ -171,11 +172,12 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const alerts = alertsSection(c, root.alerts, { exchanges, feeds: Object.keys(feeds), portfolios: Object.keys(portfolios), timeframes });
   const strategies = strategiesSection(c, root.strategies, { baseDir: options.baseDir, exchanges, timeframes });
   const pool = poolSection(c, root.pool);
+  const cluster = clusterSection(c, root.cluster);
   const tooMuch = memoryIssue(configMemory({ timeframes, history, exchanges, stream }), limits);
   if (tooMuch !== undefined) c.issues.push(tooMuch);
 
   if (c.issues.length > 0) throw new ConfigError(source, c.issues);
-  const config: TickwireConfig = { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, log, streamer, feeds, portfolios, alerts };
+  const config: TickwireConfig = { server, timeframes, history, bars, exchanges, storage, stream, auth, limits, log, streamer, feeds, portfolios, alerts, cluster };
   // Only when given: a config without strategies is the same object it always was.
   if (root.strategies !== undefined && root.strategies !== null) config.strategies = strategies;
   if (root.pool !== undefined && root.pool !== null) config.pool = pool;

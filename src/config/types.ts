@@ -155,6 +155,26 @@ export interface TickwireConfig {
   strategies?: Record<string, StrategyConfig>;
   /** The worker pool strategies run in; absent: the default size. */
   pool?: PoolConfig;
+  /** Scale-out over NATS JetStream (docs/scale-out.md); null (or absent in configs built in code) when not configured. */
+  cluster?: ClusterConfig | null;
+}
+
+/** `cluster:` (docs/scale-out.md): the NATS servers and how the cluster's data is kept. */
+export interface ClusterConfig {
+  /** `nats://host:port` URLs of the NATS servers (any one will do; the client learns the rest). */
+  servers: string[];
+  /** Prefix of every subject, stream and bucket this cluster uses: two clusters can share one NATS. */
+  name: string;
+  /** JetStream replicas of the streams and the lease bucket (1, 3 or 5; at most the NATS cluster's size). */
+  replicas: number;
+  /** How long trades and quotes (and live bar events) are kept, ms; and closed bars, ms. */
+  history: { trades: number; bars: number };
+  /** A feed leader's lease lasts this long without renewal, ms; a standby takes over within it (plus a second). */
+  leaseTtlMs: number;
+  /** NATS credentials, from the environment (`${NATS_USER}`); never logged. */
+  user: string | undefined;
+  pass: string | undefined;
+  token: string | undefined;
 }
 
 /** `log:`: the lowest level written (`--log-level` overrides it). */

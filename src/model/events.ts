@@ -23,6 +23,8 @@ export interface TradeEvent {
   ts: number;
   /** Local receive time, ms with µs fraction. */
   recvTs: number;
+  /** The channel's seq when it was assigned upstream (a cluster edge serves the feed's); absent: the stream assigns it. */
+  seq?: number;
 }
 
 export interface QuoteEvent {
@@ -34,6 +36,8 @@ export interface QuoteEvent {
   askSize: number;
   ts: number;
   recvTs: number;
+  /** As TradeEvent.seq. */
+  seq?: number;
 }
 
 export interface BarUpdate {
@@ -41,6 +45,8 @@ export interface BarUpdate {
   symbol: string;
   timeframe: TimeframeName;
   bar: Bar;
+  /** As TradeEvent.seq. */
+  seq?: number;
 }
 
 /** What a live change did (admin routes, reload, SIGHUP); the `system` room publishes each. */

@@ -50,6 +50,51 @@ export interface StatusReport {
   exchanges: Record<string, ExchangeStatus>;
   /** Persistence of closed bars; null when storage is off. */
   storage: StorageStatus | null;
+  /** `--role feed|edge` only: this process's view of the NATS cluster (docs/scale-out.md). */
+  cluster?: ClusterStatus;
+}
+
+/** A feed's or an edge's cluster state, as `/v1/status` shows it. */
+export interface ClusterStatus {
+  role: 'feed' | 'edge';
+  /** `cluster.name`. */
+  name: string;
+  /** The cluster data's epoch (what `subscribed` carries). */
+  epoch: string;
+  connected: boolean;
+  /** The NATS server connected to now (host:port), null while disconnected. */
+  server: string | null;
+  /** Edge: serving what it has while NATS is unreachable or it is catching up after a reconnect. */
+  degraded: boolean;
+  /** Since when it is degraded, ms; null when not. */
+  degradedSince: number | null;
+  /** Feed: each exchange's publisher lease. */
+  leases: Record<string, LeaseStatus>;
+  /** Edge: each JetStream consumer's lag behind the stream. */
+  consumers: Record<string, ConsumerStatus>;
+  /** Feed: messages published; edge: messages received from the cluster. */
+  messages: number;
+  /** Edge: messages dropped as undecodable, of a fenced (older) feed term, or for channels this edge does not serve. */
+  dropped: number;
+  /** Times a feed lease changed hands (feed: acquired or lost here; edge: a new term seen). */
+  leaderChanges: number;
+}
+
+export interface LeaseStatus {
+  /** `leader`: this feed publishes the exchange; `standby`: it keeps warm and waits for the lease. */
+  state: 'leader' | 'standby';
+  /** Revision at which the lease was acquired (the fencing term); null while standing by. */
+  term: number | null;
+  /** When it became leader, ms; null while standing by. */
+  since: number | null;
+}
+
+export interface ConsumerStatus {
+  /** Messages in the stream not yet delivered to this consumer. */
+  lagMessages: number;
+  /** Age of the newest message delivered when it arrived, ms. */
+  lagMs: number;
+  delivered: number;
 }
 
 export interface StorageStatus {

@@ -275,11 +275,34 @@ function sharedSchemas(): Record<string, Schema> {
       flushFailures: integer,
       problems: { type: 'array', items: string },
     }),
-    Status: report({
-      uptimeMs: number,
-      exchanges: { type: 'object', additionalProperties: ref('ExchangeStatus') },
-      storage: { oneOf: [{ type: 'null', description: 'storage off' }, ref('StorageStatus')] },
-    }),
+    Status: {
+      ...record(
+        {
+          uptimeMs: number,
+          exchanges: { type: 'object', additionalProperties: ref('ExchangeStatus') },
+          storage: { oneOf: [{ type: 'null', description: 'storage off' }, ref('StorageStatus')] },
+          cluster: ref('ClusterStatus'),
+        },
+        undefined,
+        ['cluster'],
+      ),
+      additionalProperties: true,
+    },
+    ClusterStatus: {
+      type: 'object',
+      description: '`/v1/status` `cluster`, with `--role feed|edge` only (docs/scale-out.md): this process\'s view of the NATS cluster',
+      properties: {
+        role: { enum: ['feed', 'edge'] },
+        name: string,
+        epoch: { type: 'string', description: 'The cluster data\'s epoch, as `subscribed` carries it on every edge' },
+        connected: { type: 'boolean' },
+        server: nullableString,
+        degraded: { type: 'boolean', description: 'Edge: serving what it has (NATS unreachable, or catching up after a reconnect)' },
+        degradedSince: nullableNumber,
+        leases: { type: 'object', description: 'Feed: each exchange\'s publisher lease (state leader or standby, term, since)' },
+        consumers: { type: 'object', description: 'Edge: lag of each JetStream consumer (lagMessages, lagMs, delivered)' },
+      },
+    },
     ...streamSchemas(),
   };
 }

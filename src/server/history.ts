@@ -105,6 +105,16 @@ export class ChannelHistory {
     this.newest = seq;
   }
 
+  /** Forget every entry (the channel's seqs jumped): the next push may take any seq. Formats stay recorded. */
+  clear(): void {
+    this.#texts.fill(undefined);
+    this.#bins.fill(undefined);
+    this.#binLength.fill(0);
+    this.count = 0;
+    this.bytes = 0;
+    this.newest = 0;
+  }
+
   /** Oldest seq held in `format` (the entries from there to `newest` all have it); Infinity when none. */
   oldest(format: WireFormat): number {
     const at = Math.max(this.newest - this.count + 1, this.#from[format]!);

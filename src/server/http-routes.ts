@@ -90,6 +90,8 @@ export interface HttpContext {
   readonly keepAliveNeedsCredential: boolean;
   /** Bytes of encoded closed bars kept ready for `/v1/candles` (wire/ready-candles.ts). */
   readonly candleCacheBytes: number;
+  /** Only `/health`, `/v1/status` and `/metrics` (a cluster feed, docs/scale-out.md); the rest answers NOT_FOUND. */
+  readonly operationsOnly?: boolean;
 }
 
 
@@ -366,9 +368,6 @@ const ASSET_HEADERS: HeaderList = [['Cache-Control', IMMUTABLE], ['X-Content-Typ
 
 export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
-  // Candle answers (JSON, format=fbs) from closed bars encoded once; each answer is a reused
-  // buffer, written before the next request is handled.
-  const ready = new ReadyCandles(ctx.candleCacheBytes, new FbsEncoder());
 
   get(app, ctx, '/health', 'v1', 'public', (req) => {
     noParams(req);
@@ -381,6 +380,89 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   });
 
   get(app, ctx, '/v1/status', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.status()) }));
+  registerMetricsRoute(app, ctx);
+  // A cluster feed (`--role feed`) serves only the operations routes above (docs/scale-out.md).
+  if (ctx.operationsOnly !== true) {
+    registerMarketRoutes(app, ctx);
+    registerReferenceRoutes(app, ctx);
+    registerStreamerRoutes(app, ctx, (pattern, access, handler) => get(app, ctx, pattern, 'streamer', access, handler), streamerErrorBody);
+  }
+
+  // CORS preflights, any path: no credentials are sent on them (cors.ts).
+  const preflight = (res: HttpResponse, req: HttpRequest): void => {
+    const headers = ctx.cors.preflightHeaders(req.getHeader('origin'));
+    ctx.metrics.httpRequest('preflight', 204);
+    res.writeStatus('204 No Content');
+    for (const [name, value] of headers) res.writeHeader(name, value);
+    res.endWithoutBody(); // a 204 has no body and no Content-Length
+  };
+  app.options('/*', preflight);
+  app.options('/streamer/*', preflight);
+
+  // Anything else, any method.
+  app.any('/*', (res, req) => {
+    const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
+    ctx.metrics.httpRequest('unmatched', 404);
+    writeResponse(res, 404, v1ErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
+  });
+}
+
+/** `/metrics`: the one asynchronous route (the library's and the server's registries). */
+function registerMetricsRoute(app: TemplatedApp, ctx: HttpContext): void {
+  const metricsEndings = endingsOf(ctx);
+  app.get('/metrics', (res, req) => {
+    const origin = req.getHeader('origin');
+    const address = remoteAddress(res);
+    const cors = ctx.cors.responseHeaders(origin);
+    const refuse = (err: unknown): void => {
+      const { reply, headers } = refusal(err, ctx, '/metrics', 'v1', cors);
+      ctx.metrics.httpRequest('/metrics', reply.status);
+      writeResponse(res, reply.status, reply.body, reply.contentType, headers, ending(ctx, address, !(err instanceof UnauthorizedError), metricsEndings));
+    };
+    let admitted: Principal | Promise<Principal>;
+    try {
+      admitted = admit(req, ctx, origin, address);
+    } catch (err) {
+      refuse(err);
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void (async () => {
+      try {
+        await admitted;
+      } catch (err) {
+        if (!aborted) res.cork(() => refuse(err));
+        return;
+      }
+      let status = 200;
+      let body: string;
+      let contentType: string = ctx.metrics.registry.contentType;
+      try {
+        const library = await ctx.tickwire.metrics();
+        const server = await ctx.metrics.registry.metrics();
+        body = library === '' || library.endsWith('\n') ? library + server : library + '\n' + server;
+      } catch (err) {
+        const e = toApiError(err, ctx, '/metrics');
+        status = e.status;
+        body = v1ErrorBody(e.code, e.message);
+        contentType = JSON_TYPE;
+      }
+      ctx.metrics.httpRequest('/metrics', status);
+      if (aborted) return;
+      res.cork(() => writeResponse(res, status, body, contentType, cors, ending(ctx, address, true, metricsEndings)));
+    })();
+  });
+}
+
+/** Symbols, latency, feeds, portfolios, alerts, strategies and candles: everything an edge or a single process serves. */
+function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
+  const tw = ctx.tickwire;
+  // Candle answers (JSON, format=fbs) from closed bars encoded once; each answer is a reused
+  // buffer, written before the next request is handled.
+  const ready = new ReadyCandles(ctx.candleCacheBytes, new FbsEncoder());
   get(app, ctx, '/v1/symbols', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
   get(app, ctx, '/v1/latency', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.latency()) }));
   get(app, ctx, '/v1/alerts', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.alerts()) }));
@@ -441,76 +523,6 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const visit = (v: BarVisitor): number => tw.visitBars(exchange, symbol, timeframe, v, query);
     if (format === 'fbs') return { status: 200, body: ready.fbs(of, visit), contentType: FLATBUFFERS_TYPE };
     return { status: 200, body: ready.json(of, visit) };
-  });
-
-  // /metrics: the one asynchronous route.
-  const metricsEndings = endingsOf(ctx);
-  app.get('/metrics', (res, req) => {
-    const origin = req.getHeader('origin');
-    const address = remoteAddress(res);
-    const cors = ctx.cors.responseHeaders(origin);
-    const refuse = (err: unknown): void => {
-      const { reply, headers } = refusal(err, ctx, '/metrics', 'v1', cors);
-      ctx.metrics.httpRequest('/metrics', reply.status);
-      writeResponse(res, reply.status, reply.body, reply.contentType, headers, ending(ctx, address, !(err instanceof UnauthorizedError), metricsEndings));
-    };
-    let admitted: Principal | Promise<Principal>;
-    try {
-      admitted = admit(req, ctx, origin, address);
-    } catch (err) {
-      refuse(err);
-      return;
-    }
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    void (async () => {
-      try {
-        await admitted;
-      } catch (err) {
-        if (!aborted) res.cork(() => refuse(err));
-        return;
-      }
-      let status = 200;
-      let body: string;
-      let contentType: string = ctx.metrics.registry.contentType;
-      try {
-        const library = await tw.metrics();
-        const server = await ctx.metrics.registry.metrics();
-        body = library === '' || library.endsWith('\n') ? library + server : library + '\n' + server;
-      } catch (err) {
-        const e = toApiError(err, ctx, '/metrics');
-        status = e.status;
-        body = v1ErrorBody(e.code, e.message);
-        contentType = JSON_TYPE;
-      }
-      ctx.metrics.httpRequest('/metrics', status);
-      if (aborted) return;
-      res.cork(() => writeResponse(res, status, body, contentType, cors, ending(ctx, address, true, metricsEndings)));
-    })();
-  });
-
-  registerReferenceRoutes(app, ctx);
-
-  registerStreamerRoutes(app, ctx, (pattern, access, handler) => get(app, ctx, pattern, 'streamer', access, handler), streamerErrorBody);
-
-  // CORS preflights, any path: no credentials are sent on them (cors.ts).
-  const preflight = (res: HttpResponse, req: HttpRequest): void => {
-    const headers = ctx.cors.preflightHeaders(req.getHeader('origin'));
-    ctx.metrics.httpRequest('preflight', 204);
-    res.writeStatus('204 No Content');
-    for (const [name, value] of headers) res.writeHeader(name, value);
-    res.endWithoutBody(); // a 204 has no body and no Content-Length
-  };
-  app.options('/*', preflight);
-  app.options('/streamer/*', preflight);
-
-  // Anything else, any method.
-  app.any('/*', (res, req) => {
-    const what = showValue(`${req.getMethod().toUpperCase()} ${req.getUrl()}`);
-    ctx.metrics.httpRequest('unmatched', 404);
-    writeResponse(res, 404, v1ErrorBody(ErrorCode.NOT_FOUND, `no route for ${what}`), JSON_TYPE, ctx.cors.responseHeaders(req.getHeader('origin')));
   });
 }
 

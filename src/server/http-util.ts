@@ -36,6 +36,7 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   STORAGE_CORRUPT: 503,
   STREAMER_NOT_INITIALIZED: 503,
   STREAMER_NOT_RUNNING: 503,
+  CLUSTER_UNAVAILABLE: 503,
 };
 
 /** The HTTP status answering an error code. */

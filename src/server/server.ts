@@ -74,6 +74,8 @@ export interface ServerOptions {
   candleCacheBytes?: number;
   /** What `POST /v1/admin/reload` runs: re-read the config file and apply the difference (the CLI's). Default: none (the route answers 409). */
   reload?: Reload;
+  /** Serve only `/health`, `/v1/status` and `/metrics`, no stream (`--role feed`, docs/scale-out.md). Default false. */
+  operationsOnly?: boolean;
 }
 
 /** Default `candleCacheBytes`: about 75 series of 1,000 bars kept ready. */
@@ -195,10 +197,11 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
       return counted(err);
     }
   };
-  stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate, connections });
+  const operationsOnly = options.operationsOnly === true;
+  if (!operationsOnly) stream = new StreamServer(app, tickwire, metrics, { config: opts.stream, onError, authenticate: wsAuthenticate, connections });
 
   // ── routes (WebSocket first; HTTP ends with the catch-all 404) ──
-  app.ws('/v1/stream', stream.behavior);
+  if (stream !== undefined) app.ws('/v1/stream', stream.behavior);
   const http: HttpContext = {
     tickwire,
     metrics,
@@ -209,8 +212,9 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     connections,
     keepAliveNeedsCredential: !isOpen(auth),
     candleCacheBytes: candleCacheBytes(options.candleCacheBytes),
+    operationsOnly,
   };
-  registerAdminRoutes(app, http, options.reload);
+  if (!operationsOnly) registerAdminRoutes(app, http, options.reload);
   registerHttpRoutes(app, http);
 
   let listenSocket: us_listen_socket | null = null;
@@ -238,7 +242,7 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     async close() {
       if (closed) return;
       closed = true;
-      stream.close();
+      stream?.close();
       if (listenSocket !== null) {
         uWS.us_listen_socket_close(listenSocket);
         listenSocket = null;
@@ -248,16 +252,17 @@ export function createServer(tickwire: Tickwire, options: ServerOptions = {}): T
     },
 
     get connections() {
-      return stream.connections;
+      return stream?.connections ?? 0;
     },
 
     caps: connections.caps,
 
     get epoch() {
-      return stream.epoch;
+      return stream?.epoch ?? tickwire.epoch ?? '';
     },
 
     publishAlert(alert) {
+      if (stream === undefined) throw new TickwireError(ErrorCode.INVALID_PARAMETER, 'this server serves no stream (operationsOnly): alerts are raised on an edge');
       return stream.publishAlert(alert);
     },
 

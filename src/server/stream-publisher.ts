@@ -19,7 +19,7 @@ import type { AlertEvent, BarUpdate, ConfigChange, PortfolioEvent, PriceEvent, Q
 import { JSON_ONLY, portfolioMessage, priceMessage, sourceMessage } from '../wire/feed-messages.ts';
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import type { FbsEncoder } from '../wire/fbs.ts';
-import { barMessage, quoteMessage, tradeMessage } from '../wire/json.ts';
+import { barMessage, gapMessage, quoteMessage, tradeMessage } from '../wire/json.ts';
 import { fillMessage, predictionMessage, signalMessage } from '../wire/strategy-json.ts';
 import type { FillEvent, PredictionEvent, SignalEvent, StrategySummary } from '../model/strategy.ts';
 import type { SendBudget } from './backpressure.ts';
@@ -111,7 +111,7 @@ export class StreamPublisher {
       if (this.#discovered(e.exchange, e.symbol)) this.#onTrade(e);
       return;
     }
-    const seq = this.#advance(ch);
+    const seq = e.seq === undefined ? this.#advance(ch) : this.#advanceTo(ch, e.seq);
     if (seq === 0) return;
     const text = (ch.encode & ENCODE_JSON) !== 0 ? tradeMessage(ch.format!, seq, e) : undefined;
     const bin = (ch.encode & ENCODE_FBS) !== 0 ? this.#fbs.trade(ch.name, seq, e) : undefined;
@@ -124,7 +124,7 @@ export class StreamPublisher {
       if (this.#discovered(e.exchange, e.symbol)) this.#onQuote(e);
       return;
     }
-    const seq = this.#advance(ch);
+    const seq = e.seq === undefined ? this.#advance(ch) : this.#advanceTo(ch, e.seq);
     if (seq === 0) return;
     const text = (ch.encode & ENCODE_JSON) !== 0 ? quoteMessage(ch.format!, seq, e) : undefined;
     const bin = (ch.encode & ENCODE_FBS) !== 0 ? this.#fbs.quote(ch.name, seq, e) : undefined;
@@ -137,7 +137,7 @@ export class StreamPublisher {
       if (this.#discovered(e.exchange, e.symbol)) this.#onBar(e);
       return;
     }
-    const seq = this.#advance(ch);
+    const seq = e.seq === undefined ? this.#advance(ch) : this.#advanceTo(ch, e.seq);
     if (seq === 0) return;
     const text = (ch.encode & ENCODE_JSON) !== 0 ? barMessage(ch.format!, seq, e.bar) : undefined;
     const bin = (ch.encode & ENCODE_FBS) !== 0 ? this.#fbs.bar(ch.name, seq, e.bar) : undefined;
@@ -211,6 +211,32 @@ export class StreamPublisher {
     }
     if (ch.liveJson + ch.liveFbs > 0) this.#budget.reserve(ch.maxBytes);
     return ++ch.seq;
+  }
+
+  /**
+   * As `#advance`, to a seq assigned upstream (a cluster edge serves the
+   * feed's seqs): 0 for a seq already served (a redelivery). Seqs skipped
+   * (messages the cluster no longer holds) are one `gap` of reason `history`
+   * to the channel's subscribers, and its resume history starts over; the
+   * first seq a channel sees sets where it starts, with no gap.
+   */
+  #advanceTo(ch: Channel, seq: number): number {
+    if (seq <= ch.seq) return 0;
+    if (seq > ch.seq + 1) {
+      if (ch.seq > 0) this.#skipped(ch, ch.seq + 1, seq - 1);
+      ch.history?.clear();
+      ch.seq = seq - 1;
+    }
+    return this.#advance(ch);
+  }
+
+  /** Tell `ch`'s attached subscribers that seqs `from..to` will not come. */
+  #skipped(ch: Channel, from: number, to: number): void {
+    if (ch.liveJson + ch.liveFbs === 0) return;
+    this.#budget.reserve(ch.maxBytes);
+    if (ch.liveJson > 0) this.#app.publish(ch.name, gapMessage(ch.name, from, to, 'history'), false);
+    if (ch.liveFbs > 0) this.#app.publish(ch.fbsTopic, this.#fbs.gap(ch.name, from, to, 'history'), true);
+    this.#metrics.gap('history');
   }
 
   /** Publish the encoded message of `seq` to the attached subscribers of each format and record it. True when someone received it. */

@@ -124,8 +124,8 @@ interface Answering {
 /** The `/v1/stream` WebSocket behaviour (for `app.ws`) and the publisher of the library's events to it; see the module comment. */
 export class StreamServer {
   readonly behavior: WebSocketBehavior<Conn>;
-  /** Random id of this server's life; seqs restart with a new one. */
-  readonly epoch = randomBytes(8).toString('hex');
+  /** Random id of this server's life (or the cluster data's: `Tickwire.epoch`); seqs restart with a new one. */
+  readonly epoch: string;
   readonly #metrics: ServerMetrics;
   readonly #cfg: StreamConfig;
   readonly #onError: StreamOptions['onError'];
@@ -149,9 +149,13 @@ export class StreamServer {
   #off: (() => void)[];
   /** Channels created from now on are matched against connections' wildcards. */
   #started = false;
+  /** Every market channel records its history (`Tickwire.epoch` set: seqs outlive this server). */
+  readonly #keepHistory: boolean;
 
   constructor(app: TemplatedApp, tickwire: Tickwire, metrics: ServerMetrics, options: StreamOptions) {
     const cfg = options.config;
+    this.epoch = tickwire.epoch ?? randomBytes(8).toString('hex');
+    this.#keepHistory = tickwire.epoch !== undefined;
     this.#metrics = metrics;
     this.#cfg = cfg;
     this.#onError = options.onError;
@@ -238,9 +242,15 @@ export class StreamServer {
 
   // ── connection lifecycle ───────────────────────────────────────────────
 
-  /** A channel was created: size its binary form; after start-up, join connections whose wildcards match it. */
+  /**
+   * A channel was created: size its binary form; when the seqs outlive this
+   * process (`Tickwire.epoch`: a cluster edge), record its history from now
+   * on, so a client that lost another edge resumes here; after start-up,
+   * join connections whose wildcards match it.
+   */
   #created(ch: Channel): void {
     sizeChannel(this.#fbs, ch);
+    if (this.#keepHistory && ch.format !== undefined) this.#subs.keep(ch);
     if (!this.#started) return;
     for (const conn of this.#conns) {
       if (conn.closed || conn.patterns.length === 0) continue;

@@ -10,6 +10,9 @@
  * reconnects finds it); `sweep` ends lingers that ran out. `Channel.encode`
  * says which formats the publisher encodes: those history records.
  *
+ * A channel given to `keep` records JSON history from its start and never
+ * stops (a cluster edge: a client that lost another edge resumes here).
+ *
  * Nothing here sends: the caller acks, replays and tracks the budget.
  */
 import type { StreamConfig } from '../config/types.ts';
@@ -23,6 +26,8 @@ export class Subscriptions {
   readonly #limits: BufferLimits;
   /** Channels recording history (the sweep ends a linger; the metrics sum their bytes). */
   readonly #recording = new Set<Channel>();
+  /** Channels that record whether subscribed or not (`keep`). */
+  readonly #kept = new Set<Channel>();
   #count = 0;
 
   constructor(cfg: StreamConfig, limits: BufferLimits) {
@@ -61,6 +66,15 @@ export class Subscriptions {
     ch.idleSince = NaN;
     this.#subsDelta(conn, ch, 1, NaN);
     if (attached(conn, ch)) this.attach(conn, ch);
+  }
+
+  /** Record `ch`'s history (JSON) from its next message on, subscribed or not, for as long as the server runs. */
+  keep(ch: Channel): void {
+    ch.history ??= new ChannelHistory(this.#cfg.resumeHistory, ch.fbsBytes);
+    ch.history.record(WireFormat.JSON, ch.seq + 1);
+    ch.encode |= ENCODE_JSON;
+    this.#recording.add(ch);
+    this.#kept.add(ch);
   }
 
   /** Unsubscribe `conn` from `ch` (no-op when it does not have it). */
@@ -102,7 +116,7 @@ export class Subscriptions {
   sweep(now: number): void {
     const linger = this.#cfg.resumeLingerS * 1000;
     for (const ch of this.#recording) {
-      if (ch.subsJson + ch.subsFbs === 0 && now - ch.idleSince >= linger) this.#stopRecording(ch);
+      if (ch.subsJson + ch.subsFbs === 0 && now - ch.idleSince >= linger && !this.#kept.has(ch)) this.#stopRecording(ch);
     }
   }
 
@@ -117,8 +131,8 @@ export class Subscriptions {
     else ch.subsJson += d;
     if (d > 0 || ch.subsJson + ch.subsFbs > 0) return;
     ch.idleSince = now;
-    // Channels recording on their own (strategy channels) are not in #recording and keep their history.
-    if (this.#cfg.resumeLingerS === 0 && this.#recording.has(ch)) this.#stopRecording(ch);
+    // Channels recording on their own (strategy channels) are not in #recording and keep their history; nor do kept ones (a cluster edge's).
+    if (this.#cfg.resumeLingerS === 0 && this.#recording.has(ch) && !this.#kept.has(ch)) this.#stopRecording(ch);
   }
 
   #stopRecording(ch: Channel): void {

@@ -44,6 +44,7 @@ const LAYERS: Record<string, number> = {
   client: 8, // the SDK (browser-safe): speaks the wire, knows nothing of the runtime
   api: 9, // createTickwire: the runtime that wires feed, reader, storage
   server: 10, // uWebSockets.js: HTTP, the stream, metrics
+  cluster: 10, // scale-out over NATS JetStream: the feed's publisher and lease, the edge's runtime (a Tickwire the server serves)
   cli: 11,
   index: 12, // the package entries
   internal: 12,

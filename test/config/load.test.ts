@@ -39,6 +39,7 @@ const DEFAULT_EXPECTED: TickwireConfig = {
   feeds: {},
   portfolios: {},
   alerts: { rules: [], webhook: undefined },
+  cluster: null,
 };
 
 describe('config: defaults', () => {

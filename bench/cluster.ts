@@ -1,0 +1,174 @@
+/**
+ * Scale-out (docs/scale-out.md): the same load through the single process
+ * and through the cluster, one after the other.
+ *
+ *  - single: `tickwire start` (role all), the simulated exchange at `rate`
+ *    trades/s over two symbols;
+ *  - cluster: a nats-server (JetStream, loopback, a temporary store),
+ *    `tickwire start --role feed` with the same exchange and rate, and
+ *    `tickwire start --role edge`; the subscriber connects to the edge.
+ *
+ * One subscriber (this process) takes both trade channels for `seconds`.
+ * Latency: the trade's `recvTs` (when the feed's worker received the
+ * exchange frame) to its arrival here, one clock (all on this machine):
+ * frame → feed → NATS → edge → subscriber, against frame → subscriber in
+ * the single process. CPU per delivered message: the serving process's CPU
+ * time (/proc) over the messages this subscriber received; the single
+ * process's figure includes its exchange worker and the simulated market,
+ * the edge's does not (it has neither), so the ratio flatters the edge by
+ * that much. Measurements only: nothing is asserted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { latencyHistogram, summarize, type LatencySummary } from './load/latency.ts';
+import { figure, type Figure } from './report.ts';
+import { cpuSeconds } from './threads.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin/tickwire.mjs');
+const CHANNELS = ['trades:simulated:SIM-BTC', 'trades:simulated:SIM-ETH'];
+
+export interface ClusterBenchOptions {
+  /** Trades per second over the two symbols. */
+  rate: number;
+  /** Measured seconds per setup (after a 2 s warm-up). */
+  seconds: number;
+}
+
+/** One setup's measurement. */
+export interface ClusterRun {
+  setup: 'single' | 'cluster';
+  delivered: number;
+  latency: LatencySummary;
+  /** CPU time of the serving process (single, or the edge) per delivered message, µs. */
+  cpuPerMessageUs: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawn and wait until `ready` shows in its output. */
+async function launch(cmd: string, args: string[], cwd: string, ready: RegExp, children: ChildProcess[]): Promise<{ proc: ChildProcess; out: () => string }> {
+  const proc = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const deadline = Date.now() + 60_000;
+  while (!ready.test(out)) {
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`${cmd} ${args.join(' ')} did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { proc, out: () => out };
+}
+
+/** Subscribe to the trade channels at `port` and measure for `seconds` after a warm-up. */
+async function measure(port: number, pid: number, seconds: number, setup: ClusterRun['setup']): Promise<ClusterRun> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const h = latencyHistogram();
+  let measuring = false;
+  let delivered = 0;
+  ws.on('message', (data) => {
+    if (!measuring) return;
+    const m = JSON.parse(data.toString()) as { type: string; recvTs?: number };
+    if (m.type !== 'trade') return;
+    delivered++;
+    h.recordValue(Math.max(1, Math.round((performance.timeOrigin + performance.now() - m.recvTs!) * 1000)));
+  });
+  ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels: CHANNELS }));
+  await new Promise((r) => setTimeout(r, 2_000));
+  const cpu0 = cpuSeconds(pid);
+  measuring = true;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const cpu = cpuSeconds(pid) - cpu0;
+  ws.close();
+  return { setup, delivered, latency: summarize(h), cpuPerMessageUs: (cpu * 1e6) / Math.max(1, delivered) };
+}
+
+function stopAll(children: ChildProcess[]): Promise<void> {
+  return Promise.all(
+    children.splice(0).map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGINT');
+          setTimeout(() => c.kill('SIGKILL'), 3_000).unref();
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+/** Run both setups; figures for the report, and the runs as details. */
+export async function clusterBench(options: ClusterBenchOptions, log: (line: string) => void): Promise<{ figures: Figure[]; details: { runs: ClusterRun[] } }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tickwire-bench-cluster-'));
+  const children: ChildProcess[] = [];
+  const runs: ClusterRun[] = [];
+  try {
+    const natsPort = await freePort();
+    const yaml = (port: number) =>
+      [
+        `server: { host: 127.0.0.1, port: ${port} }`,
+        'timeframes: [1m]',
+        'storage: false',
+        `exchanges: { simulated: { symbols: [SIM-BTC, SIM-ETH], rate: ${options.rate / 2} } }`,
+        `cluster: { servers: ["nats://127.0.0.1:${natsPort}"], name: bench }`,
+        '',
+      ].join('\n');
+    const write = (name: string, port: number) => {
+      writeFileSync(path.join(dir, name), yaml(port));
+      return name;
+    };
+
+    const single = await launch(process.execPath, [BIN, 'start', '--config', write('single.yaml', await freePort())], dir, /try: curl/, children);
+    const singlePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(single.out())![1]);
+    log(`cluster bench: single process, ${options.rate} trades/s for ${options.seconds} s`);
+    runs.push(await measure(singlePort, single.proc.pid!, options.seconds, 'single'));
+    await stopAll(children);
+
+    await launch('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(dir, 'js')], dir, /Server is ready/, children);
+    await launch(process.execPath, [BIN, 'start', '--role', 'feed', '--config', write('feed.yaml', await freePort())], dir, /simulated: leading/, children);
+    const edge = await launch(process.execPath, [BIN, 'start', '--role', 'edge', '--config', write('edge.yaml', await freePort())], dir, /try: curl/, children);
+    const edgePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(edge.out())![1]);
+    log(`cluster bench: feed → NATS → edge, ${options.rate} trades/s for ${options.seconds} s`);
+    runs.push(await measure(edgePort, edge.proc.pid!, options.seconds, 'cluster'));
+  } finally {
+    await stopAll(children);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const [s, c] = runs as [ClusterRun, ClusterRun];
+  const figures = [
+    figure({ id: 'cluster.p50', group: 'cluster', name: 'cluster: frame → subscriber p50 (single process as peer)', value: c.latency.p50, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p50 } }),
+    figure({ id: 'cluster.p99', group: 'cluster', name: 'cluster: frame → subscriber p99', value: c.latency.p99, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p99 } }),
+    figure({ id: 'cluster.p999', group: 'cluster', name: 'cluster: frame → subscriber p99.9', value: c.latency.p999, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p999 } }),
+    figure({ id: 'cluster.hop.p99', group: 'cluster', name: 'cluster: p99 added by the NATS hop', value: c.latency.p99 - s.latency.p99, unit: 'µs', better: 'lower', goals: [{ on: 'value', op: '<', threshold: 1_000, text: '< 1 ms on loopback' }] }),
+    figure({ id: 'cluster.cpu', group: 'cluster', name: 'cluster: edge CPU per delivered message', value: c.cpuPerMessageUs, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs }, goals: [{ on: 'ratio', op: '>=', threshold: 1 / 1.2, text: 'within 1.2× of the single process (ratio ≥ 0.83)' }] }),
+  ];
+  return { figures, details: { runs } };
+}
+
+/** `npx tsx bench/cluster.ts [rate] [seconds]`: this benchmark alone, printed as JSON. */
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const rate = Number(process.argv[2] ?? 2_000);
+  const seconds = Number(process.argv[3] ?? 5);
+  const r = await clusterBench({ rate, seconds }, (l) => process.stderr.write(`${l}\n`));
+  console.log(JSON.stringify(r.details.runs, null, 2));
+}

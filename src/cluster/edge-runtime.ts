@@ -1,0 +1,502 @@
+/**
+ * `--role edge` (docs/scale-out.md): a `Tickwire` whose trades, quotes and
+ * bars come from the cluster's JetStream instead of exchange connections,
+ * so the server (src/server/) serves the same `/v1/stream` and HTTP
+ * contract on it. Every event carries the seq the feed assigned (the stream
+ * publisher serves it as is), and `epoch` is the cluster data's: a client
+ * may resume on any edge.
+ *
+ * Start-up, before the server listens:
+ *  1. Candles: each timeframe's closed bars of the last `history` bars are
+ *     read from the bars stream into this process's bar store (amendments
+ *     replace a bar by revision).
+ *  2. Live: an ordered consumer of the live stream starting with the last
+ *     message of every subject (each channel's current seq, forming bar,
+ *     last trade), then everything new; start waits until it has caught up.
+ *  3. Candles again from where step 1 ended: a bar closed between 1 and 2.
+ *
+ * Then it follows the live stream. Messages of an older feed term than one
+ * seen are dropped (fencing, lease.ts), and so are undecodable ones and
+ * those of channels this edge's config does not have (all counted). The
+ * status of each exchange comes from its leading feed (a core NATS subject,
+ * once a second) and drives the `system` room.
+ *
+ * NATS lost: the edge keeps its connections and serves what it has, marked
+ * degraded (`status().cluster`, a health warning); on reconnect the ordered
+ * consumer resumes after the last message it delivered and the edge stays
+ * degraded until it has caught up. Messages the stream no longer holds
+ * (past `history.trades`) become one `gap` of reason `history` per channel
+ * (stream-publisher.ts). A watchdog restarts the live consumer after the
+ * last message delivered when it has delivered nothing for WATCH_MS while
+ * the stream moved on (a stream leader elected after a NATS node died).
+ */
+import { EventBus } from '../events/bus.ts';
+import type { AlertsReport } from '../api/alert-rules.ts';
+import type { FeedReport } from '../api/price-feeds.ts';
+import type { ConfigChange, PortfolioEvent } from '../model/events.ts';
+import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import type { Subscription } from '@nats-io/transport-node';
+import type { Registry } from 'prom-client';
+import { BarSeries, BarStore, type BarVisitor } from '../buffers/bar-store.ts';
+import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from '../api/types.ts';
+import { seriesKey } from '../api/storage.ts';
+import { toRange } from '../api/tickwire.ts';
+import type { TickwireConfig } from '../config/types.ts';
+import { ErrorCode, TickwireError, showValue } from '../errors.ts';
+import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
+import { BAR_FIELDS, BarField, writeBar, type Bar } from '../model/records.ts';
+import type { ClusterStatus, ConsumerStatus, ExchangeStatus, HealthReport, LatencyReport, StatusReport } from '../model/status.ts';
+import { SymbolIndex } from '../model/symbols.ts';
+import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
+import { decodeMessage } from '../wire/fbs.ts';
+import type { BarJson, StreamMessage } from '../wire/messages.ts';
+import { createClusterMetrics, joinMetrics } from './metrics.ts';
+import type { ClusterConnection } from './nats.ts';
+import { Header } from './subjects.ts';
+
+/** Where a live subject's messages go. */
+interface Target {
+  kind: 'trades' | 'quotes' | 'bars';
+  exchange: string;
+  symbol: string;
+  timeframe: TimeframeName | undefined;
+  series: BarSeries | undefined;
+}
+
+/** How often the live consumer is checked for a stall, ms. */
+const WATCH_MS = 3_000;
+
+/** Consumer names in status and metrics. */
+const LIVE = 'live';
+const BARS = 'bars';
+
+/** The edge's runtime; see the module comment. */
+export class EdgeRuntime implements Tickwire {
+  readonly config: TickwireConfig;
+  readonly epoch: string;
+  readonly store = new BarStore();
+  readonly #cluster: ClusterConnection;
+  /** The events an edge emits: market data and exchange states from the cluster (feeds, portfolios, alerts and strategies run on a single process, docs/scale-out.md). */
+  readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
+  readonly #targets = new Map<string, Target>();
+  readonly #symbols = new Map<string, SymbolIndex>();
+  /** exchange → the newest feed term seen (messages of older terms are fenced off). */
+  readonly #terms = new Map<string, number>();
+  readonly #feedStatus = new Map<string, ExchangeStatus>();
+  readonly #consumers: Record<string, ConsumerStatus> = {
+    [LIVE]: { lagMessages: 0, lagMs: 0, delivered: 0 },
+    [BARS]: { lagMessages: 0, lagMs: 0, delivered: 0 },
+  };
+  readonly #scratch = new Float64Array(BAR_FIELDS);
+  readonly #registry: Registry;
+  #live: ConsumerMessages | undefined;
+  #statusSub: Subscription | undefined;
+  #offConnection: (() => void) | undefined;
+  /** Stream seq of the last bars-stream message applied (where a later candles pass starts). */
+  #barsSeq = 0;
+  /** Stream seq of the last live message delivered. */
+  #liveSeq = 0;
+  #watchdog: NodeJS.Timeout | undefined;
+  /** Live messages delivered at the watchdog's last look. */
+  #watchedDelivered = -1;
+  /** Live consumers restarted by the watchdog. */
+  #restarts = 0;
+  /** Generation of the live consumer: messages of older ones are ignored. */
+  #gen = 0;
+  #startedAt = NaN;
+  #running = false;
+  #received = 0;
+  #dropped = 0;
+  #leaderChanges = 0;
+  #degradedSince: number | null = null;
+  /** Resolved when the live consumer has caught up (pending 0) after start or a reconnect. */
+  #caughtUp: (() => void) | undefined;
+  get handlerErrors(): number {
+    return this.events.errors;
+  }
+
+  constructor(config: TickwireConfig, cluster: ClusterConnection) {
+    this.config = config;
+    this.#cluster = cluster;
+    this.epoch = cluster.epoch;
+    const names = cluster.names;
+    for (const [exchange, ex] of Object.entries(config.exchanges)) {
+      const index = new SymbolIndex();
+      this.#symbols.set(exchange, index);
+      for (const symbol of ex.symbols) {
+        index.add(symbol);
+        for (const kind of ex.channels) this.#targets.set(names.subject(kind, exchange, symbol), { kind, exchange, symbol, timeframe: undefined, series: undefined });
+        for (const tf of config.timeframes) {
+          const series = this.store.create(seriesKey(exchange, symbol, tf), config.history[tf]);
+          const target: Target = { kind: 'bars', exchange, symbol, timeframe: tf, series };
+          this.#targets.set(names.subject('bars', exchange, symbol, tf), target);
+          this.#targets.set(names.closedSubject(exchange, symbol, tf), target);
+        }
+      }
+    }
+    this.#registry = createClusterMetrics(() => this.clusterStatus());
+  }
+
+  /** Rebuild candles from the cluster, follow the live stream and resolve once caught up (see the module comment). */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#startedAt = Date.now();
+    const { js, jsm, names, nc } = this.#cluster;
+    this.#statusSub = nc.subscribe(names.statusSubjects(), {
+      callback: (err, m) => {
+        if (err === null) this.#onFeedStatus(m.data, m.headers?.get(Header.TERM));
+      },
+    });
+    const now = Date.now();
+    for (const tf of this.config.timeframes) {
+      const from = new Date(now - (this.config.history[tf] + 2) * parseTimeframe(tf).ms).toISOString();
+      await this.#readBars({ filter_subjects: names.closedOfTimeframe(tf), deliver_policy: DeliverPolicy.StartTime, opt_start_time: from });
+    }
+    const caughtUp = new Promise<void>((resolve) => (this.#caughtUp = resolve));
+    const info = await jsm.streams.info(names.liveStream);
+    await this.#follow({ deliver_policy: DeliverPolicy.LastPerSubject });
+    if (info.state.messages === 0) this.#settled();
+    await caughtUp;
+    await this.#catchUpBars();
+    this.#offConnection = this.#cluster.onConnection((up) => this.#connection(up));
+    this.#watchdog = setInterval(() => void this.#watch(), WATCH_MS);
+    this.#watchdog.unref();
+  }
+
+  /**
+   * A consumer that stopped delivering while the stream moved on (its server
+   * or the stream's leader changed under it): start a new one after the last
+   * message delivered.
+   */
+  async #watch(): Promise<void> {
+    const delivered = this.#consumers[LIVE]!.delivered;
+    const stalled = delivered === this.#watchedDelivered;
+    this.#watchedDelivered = delivered;
+    if (!stalled || !this.#cluster.connected()) return;
+    const info = await this.#cluster.jsm.streams.info(this.#cluster.names.liveStream).catch(() => null);
+    if (info === null || info.state.last_seq <= this.#liveSeq || this.#consumers[LIVE]!.delivered !== delivered) return;
+    this.#restarts++;
+    await this.#follow({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#liveSeq + 1 }).catch(() => undefined);
+  }
+
+  /** Stop following the cluster and close the NATS connection. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    clearInterval(this.#watchdog);
+    this.#offConnection?.();
+    this.#statusSub?.unsubscribe();
+    await this.#live?.close();
+    await this.#cluster.close();
+  }
+
+  /** This edge's cluster state (`/v1/status` `cluster`). */
+  clusterStatus(): ClusterStatus {
+    return {
+      role: 'edge',
+      name: this.#cluster.names.name,
+      epoch: this.epoch,
+      connected: this.#cluster.connected(),
+      server: this.#cluster.server(),
+      degraded: this.#degradedSince !== null,
+      degradedSince: this.#degradedSince,
+      leases: {},
+      consumers: { [LIVE]: { ...this.#consumers[LIVE]! }, [BARS]: { ...this.#consumers[BARS]! } },
+      messages: this.#received,
+      dropped: this.#dropped,
+      leaderChanges: this.#leaderChanges,
+    };
+  }
+
+  // ── the cluster's messages ─────────────────────────────────────────────
+
+  /** Read closed bars from the bars stream until caught up; each replaces its bar when its revision is at least as new. */
+  async #readBars(opts: { filter_subjects?: string; deliver_policy: DeliverPolicy; opt_start_time?: string; opt_start_seq?: number }): Promise<void> {
+    const { js, names } = this.#cluster;
+    const consumer = await js.consumers.get(names.barsStream, opts);
+    const { num_pending } = await consumer.info();
+    if (num_pending === 0) return;
+    let done!: () => void;
+    const caughtUp = new Promise<void>((resolve) => (done = resolve));
+    const messages = await consumer.consume({
+      callback: (m) => {
+        this.#onClosed(m);
+        if (m.info.pending === 0) done();
+      },
+    });
+    await caughtUp;
+    await messages.close();
+  }
+
+  /** (Re)start the live consumer with `opts`. */
+  async #follow(opts: { deliver_policy: DeliverPolicy; opt_start_seq?: number }): Promise<void> {
+    const { js, names } = this.#cluster;
+    // Only the newest consumer delivers: an old one that recovers by itself must not interleave its messages.
+    const gen = ++this.#gen;
+    await this.#live?.close().catch(() => undefined);
+    const live = await js.consumers.get(names.liveStream, opts);
+    this.#live = await live.consume({
+      callback: (m) => {
+        if (gen === this.#gen) this.#onLive(m);
+      },
+    });
+  }
+
+  async #catchUpBars(): Promise<void> {
+    await this.#readBars({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#barsSeq + 1 });
+  }
+
+  #onClosed(m: JsMsg): void {
+    this.#barsSeq = m.seq;
+    const c = this.#consumers[BARS]!;
+    c.delivered++;
+    c.lagMessages = m.info.pending;
+    const t = this.#targets.get(m.subject);
+    const msg = t === undefined ? undefined : this.#decode(m);
+    if (msg?.type !== 'bar' || t!.series === undefined) {
+      this.#dropped++;
+      return;
+    }
+    putIfNewer(t!.series, this.#record(msg));
+  }
+
+  #onLive(m: JsMsg): void {
+    if (m.seq <= this.#liveSeq) return; // delivered already (a consumer restarted after it)
+    this.#received++;
+    this.#liveSeq = m.seq;
+    const c = this.#consumers[LIVE]!;
+    c.delivered++;
+    c.lagMessages = m.info.pending;
+    c.lagMs = Math.max(0, Date.now() - m.info.timestampNanos / 1e6);
+    try {
+      this.#apply(m);
+    } finally {
+      if (m.info.pending === 0) this.#settled();
+    }
+  }
+
+  #apply(m: JsMsg): void {
+    const t = this.#targets.get(m.subject);
+    const h = m.headers;
+    const seq = Number(h?.get(Header.SEQ));
+    if (t === undefined || !(seq > 0) || !this.#admit(t.exchange, Number(h?.get(Header.TERM)) || 0)) {
+      this.#dropped++;
+      return;
+    }
+    const msg = this.#decode(m);
+    if (msg === undefined) return;
+    if (t.kind === 'trades' && msg.type === 'trade') {
+      const e: TradeEvent = msg;
+      e.seq = seq;
+      this.events.emit('trade', e);
+    } else if (t.kind === 'quotes' && msg.type === 'quote') {
+      const e: QuoteEvent = msg;
+      e.seq = seq;
+      this.events.emit('quote', e);
+    } else if (t.kind === 'bars' && msg.type === 'bar') {
+      const record = this.#record(msg);
+      if (msg.closed) putIfNewer(t.series!, record);
+      else t.series!.setForming(record, 0);
+      const u: BarUpdate = { exchange: t.exchange, symbol: t.symbol, timeframe: t.timeframe!, bar: toBar(msg), seq };
+      this.events.emit('bar', u);
+      if (msg.closed) this.events.emit('barClose', u);
+    } else {
+      this.#dropped++;
+    }
+  }
+
+  /** Fencing: false for a message of an older feed term than one seen on `exchange`. */
+  #admit(exchange: string, term: number): boolean {
+    const newest = this.#terms.get(exchange) ?? 0;
+    if (term < newest) return false;
+    if (term > newest) {
+      if (newest > 0) this.#leaderChanges++;
+      this.#terms.set(exchange, term);
+    }
+    return true;
+  }
+
+  #decode(m: JsMsg): StreamMessage | undefined {
+    try {
+      return decodeMessage(m.data);
+    } catch {
+      this.#dropped++;
+      return undefined;
+    }
+  }
+
+  /** A bar message as a float64 record in the scratch buffer. */
+  #record(b: BarJson): Float64Array {
+    writeBar(toBar(b), this.#scratch, 0);
+    return this.#scratch;
+  }
+
+  #onFeedStatus(data: Uint8Array, term: string | undefined): void {
+    let s: ExchangeStatus;
+    try {
+      s = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString()) as ExchangeStatus;
+    } catch {
+      this.#dropped++;
+      return;
+    }
+    if (typeof s !== 'object' || s === null || typeof s.exchange !== 'string' || !this.#symbols.has(s.exchange)) {
+      this.#dropped++;
+      return;
+    }
+    if ((Number(term) || 0) < (this.#terms.get(s.exchange) ?? 0)) return; // a fenced feed's report
+    this.#feedStatus.set(s.exchange, s);
+    this.events.emit('status', s);
+  }
+
+  #settled(): void {
+    this.#degradedSince = null;
+    const done = this.#caughtUp;
+    this.#caughtUp = undefined;
+    done?.();
+  }
+
+  /** NATS lost: degraded, serving what it has; back: degraded until caught up, then a candles pass for bars closed meanwhile. */
+  #connection(up: boolean): void {
+    this.#degradedSince ??= Date.now();
+    if (!up) return;
+    const caughtUp = new Promise<void>((resolve) => (this.#caughtUp = resolve));
+    void caughtUp.then(() => this.#catchUpBars()).catch(() => undefined);
+    // A new consumer from the message after the last delivered: the old one may sit on a server that is gone.
+    if (this.#liveSeq > 0) void this.#follow({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#liveSeq + 1 }).catch(() => undefined);
+    // Nothing new arrived while away: the consumer has nothing to deliver, so nothing would settle it.
+    void this.#cluster.jsm.streams
+      .info(this.#cluster.names.liveStream)
+      .then((info) => {
+        if (info.state.last_seq <= this.#liveSeq) this.#settled();
+      })
+      .catch(() => undefined);
+  }
+
+  // ── the Tickwire surface ───────────────────────────────────────────────
+
+  on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
+    return this.events.on(event, handler);
+  }
+
+  // What runs on the data, not on an edge (docs/scale-out.md): feeds, portfolios, alerts, strategies and live changes.
+
+  feeds(): FeedReport[] {
+    return [];
+  }
+
+  feed(name: string): FeedReport {
+    throw new TickwireError(ErrorCode.NOT_FOUND, `feed ${showValue(name)}: price feeds run with --role all, not on an edge`);
+  }
+
+  portfolios(): PortfolioEvent[] {
+    return [];
+  }
+
+  portfolio(id: string): PortfolioEvent {
+    throw new TickwireError(ErrorCode.NOT_FOUND, `portfolio ${showValue(id)}: portfolios run with --role all, not on an edge`);
+  }
+
+  setHoldings(id: string): PortfolioEvent {
+    return this.portfolio(id);
+  }
+
+  alerts(): AlertsReport {
+    return { rules: [], recent: [], webhook: null };
+  }
+
+  addSymbol(exchange: string): ConfigChange {
+    throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: an edge feeds nothing; change ${showValue(exchange)} on its feeds`);
+  }
+
+  removeSymbol(exchange: string): ConfigChange {
+    return this.addSymbol(exchange);
+  }
+
+  strategies(): StrategySummary[] {
+    return [];
+  }
+
+  strategy(): StrategyDetail | undefined {
+    return undefined;
+  }
+
+  bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {
+    return this.#series(exchange, symbol, timeframe).bars(toRange(query));
+  }
+
+  /** `published` needs nothing special here: a message is applied to the store before its event goes out. */
+  visitBars(exchange: string, symbol: string, timeframe: string, visitor: BarVisitor, query: BarQuery = {}): number {
+    return this.#series(exchange, symbol, timeframe).visit(visitor, toRange(query));
+  }
+
+  currentBar(exchange: string, symbol: string, timeframe: string): Bar | undefined {
+    return this.#series(exchange, symbol, timeframe).formingBar();
+  }
+
+  resolveSymbol(exchange: string, symbol: string): string {
+    const index = this.#symbols.get(exchange);
+    if (index === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
+    const ref = index.resolve(symbol);
+    if (ref === undefined) throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not configured on ${exchange}`);
+    return ref.native;
+  }
+
+  symbols(): Record<string, Record<string, TimeframeName[]>> {
+    const out: Record<string, Record<string, TimeframeName[]>> = {};
+    for (const [exchange, ex] of Object.entries(this.config.exchanges)) out[exchange] = Object.fromEntries(ex.symbols.map((s) => [s, [...this.config.timeframes]]));
+    return out;
+  }
+
+  status(): StatusReport {
+    return { uptimeMs: this.#running ? Date.now() - this.#startedAt : 0, exchanges: Object.fromEntries(this.#feedStatus), storage: null, cluster: this.clusterStatus() };
+  }
+
+  health(): HealthReport {
+    if (!this.#running) return { status: 'unavailable', reasons: ['not started'], warnings: [] };
+    const warnings: string[] = [];
+    if (!this.#cluster.connected()) warnings.push('cluster: NATS unreachable, serving what this edge has');
+    else if (this.#degradedSince !== null) warnings.push('cluster: catching up after a reconnect');
+    return { status: 'ok', reasons: [], warnings };
+  }
+
+  latency(): LatencyReport {
+    return {};
+  }
+
+  metrics(): Promise<string> {
+    return this.#registry.metrics().then((text) => joinMetrics('', text));
+  }
+
+  #series(exchange: string, symbol: string, timeframe: string): BarSeries {
+    const native = this.resolveSymbol(exchange, symbol);
+    const tf = parseTimeframe(timeframe).name;
+    const series = this.store.get(seriesKey(exchange, native, tf));
+    if (series === undefined) {
+      throw new TickwireError(ErrorCode.INVALID_TIMEFRAME, `timeframe ${timeframe} is not kept: configured are ${this.config.timeframes.join(' ')}`);
+    }
+    return series;
+  }
+}
+
+/** A wire bar as the library's Bar (the wire carries no trade ids). */
+function toBar(b: BarJson): Bar {
+  const bar: Bar = {
+    openTime: b.openTime, closeTime: b.closeTime, open: b.open, high: b.high, low: b.low, close: b.close,
+    volume: b.volume, quoteVolume: b.quoteVolume, buyVolume: b.buyVolume, sellVolume: b.sellVolume, trades: b.trades,
+    firstTradeId: null, lastTradeId: null, vwap: b.vwap, spread: b.spread, closed: b.closed, revision: b.revision,
+  };
+  if (b.gapped === true) bar.gapped = true;
+  if (b.source === 'backfill') bar.source = 'backfill';
+  return bar;
+}
+
+/** Store a closed bar unless the series holds the same bar at a newer revision (the two streams may deliver out of step). */
+function putIfNewer(series: BarSeries, record: Float64Array): void {
+  const openTime = record[BarField.OPEN_TIME]!;
+  let held = -1;
+  series.visit({ begin: () => (held = -1), onBar: (buf, off) => (held = buf[off + BarField.REVISION]!) }, { start: openTime, end: openTime, forming: false });
+  if (held <= record[BarField.REVISION]!) series.putClosed(record, 0);
+}

@@ -1,0 +1,232 @@
+/**
+ * `--role feed` (docs/scale-out.md): the in-process runtime (exchange
+ * connections, workers, aggregation) publishing to the cluster. Each
+ * configured exchange has a lease (lease.ts): while this feed holds it, the
+ * publisher (feed-publisher.ts) publishes that exchange; otherwise it stands
+ * by with its connections and aggregation warm.
+ *
+ * It is a `Tickwire` (the runtime's, with the cluster's state added to
+ * `status()` and `metrics()`), so the operations server (`/health`,
+ * `/v1/status`, `/metrics`) is built on it like any other.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
+import type { BarVisitor } from '../buffers/bar-store.ts';
+import type { BarQuery, Tickwire, TickwireEvents } from '../api/types.ts';
+import type { TickwireConfig } from '../config/types.ts';
+import type { Bar } from '../model/records.ts';
+import { headers } from '@nats-io/transport-node';
+import type { ClusterStatus, ExchangeStatus, HealthReport, LatencyReport, LeaseStatus, StatusReport } from '../model/status.ts';
+import type { TimeframeName } from '../model/timeframes.ts';
+import { FeedPublisher } from './feed-publisher.ts';
+import { FeedLease } from './lease.ts';
+import { createClusterMetrics, joinMetrics } from './metrics.ts';
+import type { ClusterConnection } from './nats.ts';
+import { Header } from './subjects.ts';
+
+/** What a feed needs of the runtime it wraps. */
+export type FeedRuntime = Tickwire;
+
+/** A name for this process in lease values and NATS connection names. */
+export function nodeName(role: string): string {
+  return `${role}@${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/** A feed process: runtime + leases + publisher; see the module comment. */
+export class FeedNode implements Tickwire {
+  readonly config: TickwireConfig;
+  readonly epoch: string;
+  /** Called when this feed takes or loses an exchange's lease (`acquired` true/false), e.g. to log it. */
+  onLeadership: (exchange: string, leading: boolean, detail: string) => void = () => undefined;
+  readonly #runtime: FeedRuntime;
+  readonly #cluster: ClusterConnection;
+  readonly #publisher: FeedPublisher;
+  readonly #leases = new Map<string, FeedLease>();
+  readonly #registry: Registry;
+  #leaderChanges = 0;
+  /** exchange → the last term this feed led it under (a resumption after a lapse is not a leader change). */
+  readonly #led = new Map<string, number>();
+  /** Exchanges whose `lead` is reading the stream now. */
+  readonly #leading = new Set<string>();
+  #offStatus: (() => void) | undefined;
+
+  constructor(runtime: FeedRuntime, cluster: ClusterConnection, node = nodeName('feed')) {
+    this.#runtime = runtime;
+    this.#cluster = cluster;
+    this.config = runtime.config;
+    this.epoch = cluster.epoch;
+    this.#publisher = new FeedPublisher(cluster, runtime, (ex) => this.#leases.get(ex)?.valid() === true);
+    for (const exchange of Object.keys(runtime.config.exchanges)) {
+      const lease: FeedLease = new FeedLease(cluster.leases, cluster.names.leaseKey(exchange), node, cluster.config.leaseTtlMs, {
+        acquired: (term) => void this.#lead(exchange, lease, term),
+        // After a lapse (the publisher stood by when `valid()` ran out), lead again under the same term.
+        renewed: (term) => {
+          if (this.#publisher.termOf(exchange) === undefined && !this.#leading.has(exchange)) void this.#lead(exchange, lease, term);
+        },
+        lost: (reason) => {
+          this.#publisher.standBy(exchange);
+          this.#leaderChanges++;
+          this.onLeadership(exchange, false, reason);
+        },
+      });
+      this.#leases.set(exchange, lease);
+    }
+    this.#registry = createClusterMetrics(() => this.clusterStatus());
+  }
+
+  /** Read events, start the runtime, then compete for the leases. */
+  async start(): Promise<void> {
+    this.#publisher.listen();
+    this.#offStatus = this.#runtime.on('status', (s) => this.#relayStatus(s));
+    await this.#runtime.start();
+    for (const lease of this.#leases.values()) lease.start();
+  }
+
+  /** Give the leases up (a standby takes over at once), stop the runtime, close NATS. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.#leases.values()].map((l) => l.stop()));
+    await this.#runtime.stop();
+    this.#offStatus?.();
+    this.#publisher.close();
+    await this.#cluster.close();
+  }
+
+  /** This feed's cluster state (`/v1/status` `cluster`). */
+  clusterStatus(): ClusterStatus {
+    const leases: Record<string, LeaseStatus> = {};
+    for (const [exchange, l] of this.#leases) {
+      const leading = this.#publisher.termOf(exchange) !== undefined;
+      leases[exchange] = { state: leading ? 'leader' : 'standby', term: leading ? l.term : null, since: leading ? l.since : null };
+    }
+    return {
+      role: 'feed',
+      name: this.#cluster.names.name,
+      epoch: this.epoch,
+      connected: this.#cluster.connected(),
+      server: this.#cluster.server(),
+      degraded: false,
+      degradedSince: null,
+      leases,
+      consumers: {},
+      messages: this.#publisher.counters.published,
+      dropped: this.#publisher.counters.unknown,
+      leaderChanges: this.#leaderChanges,
+    };
+  }
+
+  /** The leader tells edges its exchange's status (a core subject: only the newest matters); edges' `system` room follows it. */
+  #relayStatus(s: ExchangeStatus): void {
+    const term = this.#publisher.termOf(s.exchange);
+    if (term === undefined || this.#cluster.nc.isClosed()) return;
+    const h = headers();
+    h.set(Header.TERM, String(term));
+    this.#cluster.nc.publish(this.#cluster.names.statusSubject(s.exchange), JSON.stringify(s), { headers: h });
+  }
+
+  /** Read what was published and take over `exchange` under `term`; when that fails, the next renewal tries again. */
+  async #lead(exchange: string, lease: FeedLease, term: number): Promise<void> {
+    this.#leading.add(exchange);
+    let led = false;
+    try {
+      led = await this.#publisher.lead(exchange, term, () => lease.term === term && lease.valid());
+    } catch (err) {
+      this.onLeadership(exchange, false, `could not read the last published messages: ${(err as Error).message}`);
+    } finally {
+      this.#leading.delete(exchange);
+    }
+    if (!led) return;
+    const resumed = this.#led.get(exchange) === term;
+    if (!resumed) this.#leaderChanges++;
+    this.#led.set(exchange, term);
+    this.onLeadership(exchange, true, resumed ? `term ${term}, resumed after a renewal came back late` : `term ${term}`);
+  }
+
+  // ── the runtime's surface ──────────────────────────────────────────────
+
+  get events(): Tickwire['events'] {
+    return this.#runtime.events;
+  }
+
+  feeds(): ReturnType<Tickwire['feeds']> {
+    return this.#runtime.feeds();
+  }
+
+  feed(name: string): ReturnType<Tickwire['feed']> {
+    return this.#runtime.feed(name);
+  }
+
+  portfolios(): ReturnType<Tickwire['portfolios']> {
+    return this.#runtime.portfolios();
+  }
+
+  portfolio(id: string): ReturnType<Tickwire['portfolio']> {
+    return this.#runtime.portfolio(id);
+  }
+
+  setHoldings(id: string, holdings: unknown): ReturnType<Tickwire['setHoldings']> {
+    return this.#runtime.setHoldings(id, holdings);
+  }
+
+  alerts(): ReturnType<Tickwire['alerts']> {
+    return this.#runtime.alerts();
+  }
+
+  addSymbol(exchange: string, symbol: string): ReturnType<Tickwire['addSymbol']> {
+    return this.#runtime.addSymbol(exchange, symbol);
+  }
+
+  removeSymbol(exchange: string, symbol: string): ReturnType<Tickwire['removeSymbol']> {
+    return this.#runtime.removeSymbol(exchange, symbol);
+  }
+
+  strategies(): ReturnType<Tickwire['strategies']> {
+    return this.#runtime.strategies();
+  }
+
+  strategy(name: string): ReturnType<Tickwire['strategy']> {
+    return this.#runtime.strategy(name);
+  }
+
+  on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
+    return this.#runtime.on(event, handler);
+  }
+
+  bars(exchange: string, symbol: string, timeframe: string, query?: BarQuery): Bar[] {
+    return this.#runtime.bars(exchange, symbol, timeframe, query);
+  }
+
+  visitBars(exchange: string, symbol: string, timeframe: string, visitor: BarVisitor, query?: BarQuery): number {
+    return this.#runtime.visitBars(exchange, symbol, timeframe, visitor, query);
+  }
+
+  currentBar(exchange: string, symbol: string, timeframe: string): Bar | undefined {
+    return this.#runtime.currentBar(exchange, symbol, timeframe);
+  }
+
+  resolveSymbol(exchange: string, symbol: string): string {
+    return this.#runtime.resolveSymbol(exchange, symbol);
+  }
+
+  symbols(): Record<string, Record<string, TimeframeName[]>> {
+    return this.#runtime.symbols();
+  }
+
+  status(): StatusReport {
+    return { ...this.#runtime.status(), cluster: this.clusterStatus() };
+  }
+
+  health(): HealthReport {
+    const h = this.#runtime.health();
+    if (this.#cluster.connected()) return h;
+    return { ...h, warnings: [...(h.warnings ?? []), 'cluster: NATS unreachable (publishing resumes on reconnect; the lease lapses after its TTL)'] };
+  }
+
+  latency(): LatencyReport {
+    return this.#runtime.latency();
+  }
+
+  async metrics(): Promise<string> {
+    return joinMetrics(await this.#runtime.metrics(), await this.#registry.metrics());
+  }
+}

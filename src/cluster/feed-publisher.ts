@@ -1,0 +1,361 @@
+/**
+ * The feed side of the cluster (docs/scale-out.md): turns the runtime's
+ * trade, quote and bar events into JetStream messages, assigning each
+ * channel's seq exactly once.
+ *
+ * Per message: the channel's next seq, the stream's FlatBuffers message
+ * (src/wire/fbs.ts, the same bytes a binary subscriber gets), published on
+ * the channel's subject (subjects.ts) with the seq and the lease term in
+ * headers, acknowledged and in order (outbox.ts). Each message has an id
+ * JetStream de-duplicates within DEDUP_WINDOW_MS: a trade its channel and
+ * trade id, a closed or amended bar (also published on its series' history
+ * subject) its open time and revision, anything else its channel and seq.
+ *
+ * Leadership is per exchange (lease.ts). While standing by, the publisher
+ * publishes nothing and keeps the newest trades (RECENT_TRADES per channel)
+ * and closed bars (RECENT_BARS per series). On taking the lease it reads each
+ * channel's last message from JetStream — its seq, and for trades the trade
+ * id (the exchange time for venues without ids), for bars the newest closed
+ * bar's open time and revision — continues the seqs from there and publishes
+ * first what it kept that the old leader had not: nothing is published
+ * twice, and the seqs stay contiguous. A feed that starts, or restarts, goes
+ * through the same path, so seqs continue across restarts.
+ *
+ * Decisions where the issue is silent: quotes and forming bars are not kept
+ * while standing by (the next one supersedes them); trades are compared by
+ * trade id (ids increase per symbol on every supported venue), by exchange
+ * time where a venue has none; a channel with no message left in the stream
+ * (quiet for longer than `history.trades`) starts again at seq 1.
+ *
+ * Hot path (a leader's event): a Map lookup pair, the seq bump, one encode
+ * into the encoder's reused buffer, one copy (kept until acknowledged), a
+ * headers object and the client's request for the acknowledgement.
+ */
+import { headers, type MsgHdrs } from '@nats-io/transport-node';
+import type { Tickwire } from '../api/types.ts';
+import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
+import { channelName } from '../wire/channels.ts';
+import { FbsEncoder } from '../wire/fbs.ts';
+import { decodeMessage } from '../wire/fbs.ts';
+import type { ClusterConnection } from './nats.ts';
+import { Outbox } from './outbox.ts';
+import { Header } from './subjects.ts';
+
+/**
+ * Trades kept per channel while standing by: the newest, at most this many
+ * (about 3 MB per channel when full), and none older than RECENT_MS: enough
+ * for a takeover within the lease TTL at thousands of trades per second.
+ */
+export const RECENT_TRADES = 16_384;
+/** Closed bars and amendments kept per series while standing by. */
+export const RECENT_BARS = 8;
+
+/** A channel as the feed publishes it. */
+interface FeedChannel {
+  readonly name: string;
+  readonly subject: string;
+  /** Bars: the history subject of its closed bars; '' otherwise. */
+  readonly closedSubject: string;
+  readonly exchange: string;
+  seq: number;
+  /** What this process published last on it (a takeover compares it with what the stream holds). */
+  readonly last: LastPublished;
+  /** Newest events kept while standing by (trades, or closed bars). */
+  readonly recent: Recent;
+}
+
+/** What a publisher counts (the feed's status and metrics). */
+export interface PublisherCounters {
+  published: number;
+  /** Kept events published at a takeover. */
+  replayed: number;
+  /** Kept events found already published at a takeover. */
+  skipped: number;
+  /** Events for channels the config does not have. */
+  unknown: number;
+}
+
+/** The runtime's event surface the publisher reads. */
+export type EventSource = Pick<Tickwire, 'on' | 'config'>;
+
+/** The feed's publisher; see the module comment. */
+export class FeedPublisher {
+  readonly counters: PublisherCounters = { published: 0, replayed: 0, skipped: 0, unknown: 0 };
+  /** Acknowledged, in-order publishing (resent after a failure). */
+  readonly outbox: Outbox;
+  readonly #cluster: ClusterConnection;
+  readonly #source: EventSource;
+  readonly #fbs = new FbsEncoder();
+  /** exchange → symbol → channel. */
+  readonly #trades = new Map<string, Map<string, FeedChannel>>();
+  readonly #quotes = new Map<string, Map<string, FeedChannel>>();
+  /** exchange → symbol → timeframe → channel. */
+  readonly #bars = new Map<string, Map<string, Map<string, FeedChannel>>>();
+  readonly #byExchange = new Map<string, FeedChannel[]>();
+  /** exchange → the term this feed publishes it under; absent: standing by. */
+  readonly #terms = new Map<string, number>();
+  /** exchange → true while a lease is held and valid (checked per publish). */
+  readonly #valid: (exchange: string) => boolean;
+  #off: (() => void)[] = [];
+
+  /** `valid(exchange)`: whether this feed's lease on it still holds (lease.ts `valid`); false makes it stand by. */
+  constructor(cluster: ClusterConnection, source: EventSource, valid: (exchange: string) => boolean) {
+    this.#cluster = cluster;
+    this.#source = source;
+    this.#valid = valid;
+    this.outbox = new Outbox(cluster.js);
+    const names = cluster.names;
+    const { exchanges, timeframes } = source.config;
+    for (const [exchange, ex] of Object.entries(exchanges)) {
+      const list: FeedChannel[] = [];
+      const make = (kind: 'trades' | 'quotes' | 'bars', symbol: string, tf?: string): FeedChannel => {
+        const ch: FeedChannel = {
+          name: channelName(kind, exchange, symbol, tf),
+          subject: names.subject(kind, exchange, symbol, tf),
+          closedSubject: tf === undefined ? '' : names.closedSubject(exchange, symbol, tf),
+          exchange,
+          seq: 0,
+          last: { seq: 0, tradeId: null, ts: -Infinity, openTime: -Infinity, revision: -1 },
+          recent: new Recent(kind === 'trades' ? RECENT_TRADES : RECENT_BARS),
+        };
+        list.push(ch);
+        return ch;
+      };
+      const trades = new Map<string, FeedChannel>();
+      const quotes = new Map<string, FeedChannel>();
+      const bars = new Map<string, Map<string, FeedChannel>>();
+      for (const symbol of ex.symbols) {
+        if (ex.channels.includes('trades')) trades.set(symbol, make('trades', symbol));
+        if (ex.channels.includes('quotes')) quotes.set(symbol, make('quotes', symbol));
+        bars.set(symbol, new Map(timeframes.map((tf) => [tf, make('bars', symbol, tf)])));
+      }
+      this.#trades.set(exchange, trades);
+      this.#quotes.set(exchange, quotes);
+      this.#bars.set(exchange, bars);
+      this.#byExchange.set(exchange, list);
+    }
+  }
+
+  /** Start reading the runtime's events (standing by on every exchange until `lead`). */
+  listen(): void {
+    this.#off = [this.#source.on('trade', this.#onTrade), this.#source.on('quote', this.#onQuote), this.#source.on('bar', this.#onBar)];
+  }
+
+  /** Stop reading events. */
+  close(): void {
+    for (const off of this.#off) off();
+    this.#off = [];
+    this.outbox.close();
+  }
+
+  /** The term `exchange` is published under, or undefined while standing by. */
+  termOf(exchange: string): number | undefined {
+    return this.#terms.get(exchange);
+  }
+
+  /**
+   * Become `exchange`'s publisher under `term`: read each channel's last
+   * message, continue its seq, publish what was kept and not yet published.
+   * Resolves false when the lease was lost meanwhile (`stillValid`).
+   */
+  async lead(exchange: string, term: number, stillValid: () => boolean): Promise<boolean> {
+    const channels = this.#byExchange.get(exchange) ?? [];
+    const lasts = await Promise.all(channels.map((ch) => this.#lastOf(ch)));
+    if (!stillValid()) return false;
+    channels.forEach((ch, i) => {
+      const last = newest(lasts[i]!, ch.last);
+      ch.seq = Math.max(ch.seq, last.seq);
+      for (const e of ch.recent.drain()) {
+        if (!isNewer(e, last)) {
+          this.counters.skipped++;
+          continue;
+        }
+        if ('bar' in e) this.#publishBar(ch, e, this.#headersFor(term));
+        else this.#publishTrade(ch, e, this.#headersFor(term));
+        this.counters.replayed++;
+      }
+    });
+    this.#terms.set(exchange, term);
+    return true;
+  }
+
+  /** Stop publishing `exchange` (the lease was lost); keep its newest events from now on. */
+  standBy(exchange: string): void {
+    this.#terms.delete(exchange);
+  }
+
+  // ── events ─────────────────────────────────────────────────────────────
+
+  readonly #onTrade = (e: TradeEvent): void => {
+    const ch = this.#trades.get(e.exchange)?.get(e.symbol);
+    if (ch === undefined) {
+      this.counters.unknown++;
+      return;
+    }
+    const term = this.#leading(e.exchange);
+    if (term === undefined) ch.recent.push(e, this.#keepSince());
+    else this.#publishTrade(ch, e, this.#headersFor(term));
+  };
+
+  readonly #onQuote = (e: QuoteEvent): void => {
+    const ch = this.#quotes.get(e.exchange)?.get(e.symbol);
+    if (ch === undefined) {
+      this.counters.unknown++;
+      return;
+    }
+    const term = this.#leading(e.exchange);
+    if (term === undefined) return; // superseded by the next quote
+    const h = this.#headersFor(term);
+    const seq = ++ch.seq;
+    h.set(Header.SEQ, String(seq));
+    this.#send(ch.subject, this.#fbs.quote(ch.name, seq, e), h, `${ch.name}#${seq}`);
+  };
+
+  readonly #onBar = (u: BarUpdate): void => {
+    const ch = this.#bars.get(u.exchange)?.get(u.symbol)?.get(u.timeframe);
+    if (ch === undefined) {
+      this.counters.unknown++;
+      return;
+    }
+    const term = this.#leading(u.exchange);
+    if (term === undefined) {
+      if (u.bar.closed) ch.recent.push(u, -Infinity);
+      return;
+    }
+    this.#publishBar(ch, u, this.#headersFor(term));
+  };
+
+  /** The term to publish `exchange` under now, or undefined: standing by (a lease found lapsed here stands by too). */
+  #leading(exchange: string): number | undefined {
+    const term = this.#terms.get(exchange);
+    if (term === undefined || this.#valid(exchange)) return term;
+    this.#terms.delete(exchange);
+    return undefined;
+  }
+
+  #publishTrade(ch: FeedChannel, e: TradeEvent, h: MsgHdrs): void {
+    const seq = ++ch.seq;
+    h.set(Header.SEQ, String(seq));
+    this.#send(ch.subject, this.#fbs.trade(ch.name, seq, e), h, e.tradeId !== null ? `${ch.name}:${e.tradeId}` : `${ch.name}#${seq}`);
+    ch.last.tradeId = e.tradeId;
+    ch.last.ts = e.ts;
+  }
+
+  #publishBar(ch: FeedChannel, u: BarUpdate, h: MsgHdrs): void {
+    const seq = ++ch.seq;
+    h.set(Header.SEQ, String(seq));
+    const bytes = this.#fbs.bar(ch.name, seq, u.bar);
+    this.#send(ch.subject, bytes, h, `${ch.name}#${seq}`);
+    if (!u.bar.closed) return;
+    ch.last.openTime = u.bar.openTime;
+    ch.last.revision = u.bar.revision;
+    // The same bytes on the history subject: an edge rebuilding candles reads them (their seq is not used there).
+    const hh = headers();
+    hh.set(Header.TERM, h.get(Header.TERM));
+    this.#send(ch.closedSubject, bytes, hh, `${ch.name}:${u.bar.openTime}:${u.bar.revision}`);
+  }
+
+  /** Receive time (ms) before which a kept trade can no longer matter: two lease TTLs and a margin ago. */
+  #keepSince(): number {
+    return Date.now() - 2 * this.#cluster.config.leaseTtlMs - 5_000;
+  }
+
+  #headersFor(term: number): MsgHdrs {
+    const h = headers();
+    h.set(Header.TERM, String(term));
+    return h;
+  }
+
+  #send(subject: string, bytes: Uint8Array, h: MsgHdrs, msgID: string): void {
+    // A copy: the encoder reuses its buffer, and the outbox keeps the bytes until JetStream acknowledges them.
+    this.outbox.send(subject, bytes.slice(), h, msgID);
+    this.counters.published++;
+  }
+
+  /** The channel's last message in JetStream: its seq, and what identifies the newest trade or closed bar published. */
+  async #lastOf(ch: FeedChannel): Promise<LastPublished> {
+    const { jsm, names } = this.#cluster;
+    const last = await jsm.streams.getMessage(names.liveStream, { last_by_subj: ch.subject }).catch(() => null);
+    const out: LastPublished = { seq: 0, tradeId: null, ts: -Infinity, openTime: -Infinity, revision: -1 };
+    if (last !== null) {
+      out.seq = Number(last.header.get(Header.SEQ)) || 0;
+      const m = decodeMessage(last.data);
+      if (m.type === 'trade') {
+        out.tradeId = m.tradeId;
+        out.ts = m.ts;
+      }
+    }
+    if (ch.closedSubject !== '') {
+      const closed = await jsm.streams.getMessage(names.barsStream, { last_by_subj: ch.closedSubject }).catch(() => null);
+      const m = closed === null ? undefined : decodeMessage(closed.data);
+      if (m?.type === 'bar') {
+        out.openTime = m.openTime;
+        out.revision = m.revision;
+      }
+    }
+    return out;
+  }
+}
+
+/** What a channel's last messages in JetStream say was published. */
+interface LastPublished {
+  seq: number;
+  tradeId: number | null;
+  ts: number;
+  openTime: number;
+  revision: number;
+}
+
+/** The later of two records of what was published on a channel. */
+function newest(a: LastPublished, b: LastPublished): LastPublished {
+  const trade = (a.tradeId !== null && b.tradeId !== null ? a.tradeId >= b.tradeId : a.ts >= b.ts) ? a : b;
+  const bar = a.openTime > b.openTime || (a.openTime === b.openTime && a.revision >= b.revision) ? a : b;
+  return { seq: Math.max(a.seq, b.seq), tradeId: trade.tradeId, ts: trade.ts, openTime: bar.openTime, revision: bar.revision };
+}
+
+/** Is a kept event newer than what was published (so the new leader publishes it)? */
+function isNewer(e: TradeEvent | BarUpdate, last: LastPublished): boolean {
+  if ('bar' in e) return e.bar.openTime > last.openTime || (e.bar.openTime === last.openTime && e.bar.revision > last.revision);
+  if (e.tradeId !== null && last.tradeId !== null) return e.tradeId > last.tradeId;
+  return e.ts > last.ts;
+}
+
+/** A channel's newest events while standing by: a ring of `capacity`, trades older than a bound dropped. */
+class Recent {
+  readonly #items: (TradeEvent | BarUpdate | undefined)[];
+  #head = 0;
+  #count = 0;
+
+  constructor(capacity: number) {
+    this.#items = new Array<TradeEvent | BarUpdate | undefined>(capacity);
+  }
+
+  /** Keep `e` (the oldest goes when full); trades received before `since` (ms) are let go first. */
+  push(e: TradeEvent | BarUpdate, since: number): void {
+    const items = this.#items;
+    while (this.#count > 0) {
+      const oldest = items[this.#head]!;
+      if ('bar' in oldest || oldest.recvTs >= since) break;
+      this.#drop();
+    }
+    if (this.#count === items.length) this.#drop();
+    items[(this.#head + this.#count) % items.length] = e;
+    this.#count++;
+  }
+
+  /** Everything kept, oldest first; empty afterwards. */
+  drain(): (TradeEvent | BarUpdate)[] {
+    const out: (TradeEvent | BarUpdate)[] = [];
+    while (this.#count > 0) {
+      out.push(this.#items[this.#head]!);
+      this.#drop();
+    }
+    return out;
+  }
+
+  #drop(): void {
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#items.length;
+    this.#count--;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The cluster's Prometheus metrics, read from a feed's or an edge's
+ * `ClusterStatus` at each scrape (nothing is counted on the live path);
+ * appended to the runtime's /metrics text.
+ */
+import client from 'prom-client';
+import type { ClusterStatus } from '../model/status.ts';
+
+/** A registry of the cluster metrics of one process, read from `status()` when scraped. */
+export function createClusterMetrics(status: () => ClusterStatus): client.Registry {
+  const registry = new client.Registry();
+  const gauge = (name: string, help: string, value: (s: ClusterStatus) => number) =>
+    new client.Gauge({ name, help, registers: [registry], collect() { this.set(value(status())); } });
+  gauge('tickwire_cluster_connected', '1 while connected to a NATS server of the cluster.', (s) => (s.connected ? 1 : 0));
+  gauge('tickwire_cluster_degraded', '1 while an edge serves what it has (NATS unreachable, or catching up after a reconnect).', (s) => (s.degraded ? 1 : 0));
+  new client.Counter({
+    name: 'tickwire_cluster_messages_total',
+    help: 'Messages published to the cluster (feed) or received from it (edge).',
+    registers: [registry],
+    collect() { this.reset(); this.inc(status().messages); },
+  });
+  new client.Counter({
+    name: 'tickwire_cluster_dropped_total',
+    help: 'Messages an edge dropped: undecodable, of an older feed term (fenced), or for channels it does not serve.',
+    registers: [registry],
+    collect() { this.reset(); this.inc(status().dropped); },
+  });
+  new client.Counter({
+    name: 'tickwire_cluster_leader_changes_total',
+    help: 'Feed leases changing hands, as this process saw them.',
+    registers: [registry],
+    collect() { this.reset(); this.inc(status().leaderChanges); },
+  });
+  new client.Gauge({
+    name: 'tickwire_cluster_lease_leader',
+    help: "1 while this feed holds the exchange's publisher lease, 0 while it stands by.",
+    labelNames: ['exchange'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [exchange, l] of Object.entries(status().leases)) this.set({ exchange }, l.state === 'leader' ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'tickwire_cluster_consumer_lag_messages',
+    help: "Messages of the stream not yet delivered to an edge's consumer.",
+    labelNames: ['consumer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [consumer, c] of Object.entries(status().consumers)) this.set({ consumer }, c.lagMessages);
+    },
+  });
+  new client.Gauge({
+    name: 'tickwire_cluster_consumer_lag_seconds',
+    help: "Age of the newest message an edge's consumer delivered, when it arrived.",
+    labelNames: ['consumer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [consumer, c] of Object.entries(status().consumers)) this.set({ consumer }, c.lagMs / 1000);
+    },
+  });
+  return registry;
+}
+
+/** `library` and `cluster` metrics texts as one exposition. */
+export function joinMetrics(library: string, cluster: string): string {
+  return library === '' || library.endsWith('\n') ? library + cluster : library + '\n' + cluster;
+}
