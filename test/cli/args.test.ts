@@ -18,14 +18,20 @@ function usageError(argv: string[]): string {
 
 describe('cli: reading the command line', () => {
   it('reads start with its options, in any order', () => {
-    expect(readCommandLine(['--config', 'my.yaml', 'start', '--port', '0', '--log-level', 'debug', '--host', '::1'])).toEqual({
+    expect(readCommandLine(['--config', 'my.yaml', 'start', '--port', '0', '--log-level', 'debug', '--host', '::1', '--env', 'prod', '--role', 'edge'])).toEqual({
       command: 'start',
       config: 'my.yaml',
+      env: 'prod',
       host: '::1',
       port: 0,
       logLevel: 'debug',
+      role: 'edge',
     });
-    expect(readCommandLine(['start'])).toEqual({ command: 'start', config: undefined, host: undefined, port: undefined, logLevel: undefined });
+    expect(readCommandLine(['start'])).toEqual({ command: 'start', config: undefined, env: undefined, host: undefined, port: undefined, logLevel: undefined, role: 'all' });
+    expect(() => readCommandLine(['start', '--role', 'edgy'])).toThrow(/--role: got "edgy", expected all, feed or edge/);
+    expect(readCommandLine(['backtest', '--config', 'c.yaml', '--from', 't.jsonl'])).toEqual({
+      command: 'backtest', config: 'c.yaml', env: undefined, from: 't.jsonl', out: undefined, exchange: undefined,
+    });
   });
 
   it('answers --version and --help, alone or for a command', () => {
