@@ -10,9 +10,10 @@
  * - `yaml`: loaded with the config loader (every `${VAR}` set to a sample
  *   value) and must be a valid config.
  * - `json`: a document or JSON lines (sample output) that parse.
- * - `js`/`ts`: type-checked together under the project's strict settings,
- *   `tickwire` and `tickwire/client` resolved to the sources. A `js` block
- *   saved as a file (see above) is also run against the server.
+ * - `ts`: type-checked together under the project's strict settings,
+ *   `tickwire` and `tickwire/client` resolved to the sources.
+ * - `js`: parsed by Node (`node --check`, as an ES module); one the text
+ *   saves as a file (see above) is also run against the server.
  *
  * A block that cannot run here says so on the line before its fence:
  * `<!-- docs-test: skip <reason> -->` (the reason is required and listed).
@@ -157,13 +158,25 @@ describe('code blocks in README.md and docs/', () => {
     }
   });
 
-  it('js and ts blocks type-check against the sources', async () => {
+  it('js blocks parse as ES modules', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tickwire-docs-js-'));
+    const problems: string[] = [];
+    for (const b of live('js')) {
+      const file = path.join(dir, `block-${b.line}.mjs`);
+      writeFileSync(file, b.code);
+      await run(process.execPath, ['--check', file]).catch((e: { stderr?: string }) => problems.push(`${where(b)}: ${e.stderr ?? String(e)}`));
+    }
+    rmSync(dir, { recursive: true, force: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('ts blocks type-check against the sources', async () => {
     const dir = path.join(ROOT, '.docs-blocks'); // outside tsconfig's include, so `npm test`'s tsc never sees it
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const files: string[] = [];
-    for (const b of [...live('ts'), ...live('js')]) {
-      const name = `${b.file.replace(/[/.]/g, '_')}_${b.line}.${b.lang === 'js' ? 'mts' : 'ts'}`;
+    for (const b of live('ts')) {
+      const name = `${b.file.replace(/[/.]/g, '_')}_${b.line}.ts`;
       // Each block is a module of its own (top-level await allowed, names do not clash).
       writeFileSync(path.join(dir, name), `${b.code}\nexport {};\n`);
       files.push(name);
