@@ -30,6 +30,7 @@ describe('cluster: an edge through a NATS outage', () => {
   let config: TickwireConfig;
   let feed: ClusterConnection;
   let source: ManualSource;
+  let publisher: FeedPublisher;
   const edges: Edge[] = [];
   let next = 1;
 
@@ -42,7 +43,7 @@ describe('cluster: an edge through a NATS outage', () => {
     config = clusterConfig([nats.url], 'outage');
     feed = await openCluster(config.cluster!, 'test-feed');
     source = new ManualSource(config);
-    const publisher = new FeedPublisher(feed, source, () => true);
+    publisher = new FeedPublisher(feed, source, () => true);
     publisher.listen();
     await publisher.lead('simulated', 1, () => true);
     edges.push(await startEdge(config), await startEdge(config));
@@ -74,6 +75,9 @@ describe('cluster: an edge through a NATS outage', () => {
     expect(sub.ws.readyState).toBe(sub.ws.OPEN);
 
     await nats.restart();
+    // The trades held through the outage are stored first. (Trades published while they are still being
+    // resent can be stored ahead of them, which edges show as a gap: a known limit, docs/scale-out.md.)
+    await until(() => publisher.outbox.unacked === 0, 60_000, 'the held trades stored');
     publish(500);
     await until(() => sub.frames.length >= 1500, 60_000, 'the catch-up after the outage').catch(async (err: Error) => {
       const info = await feed.jsm.streams.info(feed.names.liveStream).catch((e: Error) => e.message);
