@@ -55,13 +55,20 @@ describe('cluster: a three-node NATS cluster with replicas 3', () => {
     await until(() => publisher.outbox.unacked === 0 && publisher.outbox.counters.acked + publisher.outbox.counters.duplicates >= TOTAL, 60_000, 'every trade acknowledged');
     console.log(`nats cluster: stream leader killed; outbox ${JSON.stringify(publisher.outbox.counters)}`);
     // Nothing lost and nothing twice in the replicated stream: every trade id stored exactly once.
-    const stored: number[] = [];
-    const reader = await feed.js.consumers.get(feed.names.liveStream, { filter_subjects: feed.names.subject('trades', 'simulated', 'SIM-BTC') });
-    const batch = await reader.fetch({ max_messages: TOTAL, expires: 10_000 });
-    for await (const m of batch) {
-      stored.push((JSON.parse(JSON.stringify(decodeMessage(m.data))) as { tradeId: number }).tradeId);
-      if (stored.length === TOTAL) break;
-    }
+    // Read back with retries: right after the kill the cluster may still be electing its meta leader,
+    // and a consumer request then times out (seen in CI).
+    const js = feed.js;
+    const names = feed.names;
+    const stored = await retrying(async () => {
+      const ids: number[] = [];
+      const reader = await js.consumers.get(names.liveStream, { filter_subjects: names.subject('trades', 'simulated', 'SIM-BTC') });
+      const batch = await reader.fetch({ max_messages: TOTAL, expires: 10_000 });
+      for await (const m of batch) {
+        ids.push((JSON.parse(JSON.stringify(decodeMessage(m.data))) as { tradeId: number }).tradeId);
+        if (ids.length === TOTAL) break;
+      }
+      return ids;
+    }, 60_000, 'reading the stream back');
     expect(stored.length).toBe(TOTAL);
     expect([...new Set(stored)].sort((x, y) => x - y)).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
     // The edge keeps serving: its subscriber stays connected and reaches the newest seq.
@@ -71,3 +78,16 @@ describe('cluster: a three-node NATS cluster with replicas 3', () => {
     expect((await fetch(`http://127.0.0.1:${edge.port}/v1/status`)).status).toBe(200);
   }, 180_000);
 });
+
+/** `f()` until it resolves, at most `ms` (a pause of 500 ms between tries); the last error names `what`. */
+async function retrying<T>(f: () => Promise<T>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await f();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
