@@ -20,7 +20,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +27,7 @@ import WebSocket from 'ws';
 import { latencyHistogram, summarize, type LatencySummary } from './load/latency.ts';
 import { figure, type Figure } from './report.ts';
 import { cpuSeconds } from './threads.ts';
+import { freePort } from '../test/support/nats.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin/tickwire.mjs');
@@ -47,17 +47,6 @@ export interface ClusterRun {
   latency: LatencySummary;
   /** CPU time of the serving process (single, or the edge) per delivered message, µs. */
   cpuPerMessageUs: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Spawn and wait until `ready` shows in its output. */

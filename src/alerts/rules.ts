@@ -165,7 +165,7 @@ export class AlertEngine {
 
   onTrade(exchange: string, symbol: string, price: number, now: number): void {
     const rules = this.#byMarket.get(exchange)?.get(symbol);
-    if (rules !== undefined) for (let i = 0; i < rules.length; i++) this.#onPrice(rules[i]!, price, now, `${exchange} ${symbol}`);
+    if (rules !== undefined) for (let i = 0; i < rules.length; i++) this.#onPrice(rules[i]!, price, now);
   }
 
   onQuote(exchange: string, symbol: string, bid: number, ask: number, now: number): void {
@@ -196,7 +196,7 @@ export class AlertEngine {
         r.since = now;
         r.active = false;
       } else {
-        this.#onPrice(r, price, now, feed);
+        this.#onPrice(r, price, now);
       }
     }
   }
@@ -290,22 +290,26 @@ export class AlertEngine {
     };
   }
 
-  #onPrice(r: Rule, price: number, now: number, what: string): void {
+  /** A trade or feed price for a price or change rule; the alert's text is built only when it fires (hot path: once per trade). */
+  #onPrice(r: Rule, price: number, now: number): void {
     const c = r.config;
     if (c.type === 'price') {
       r.lastValue = price;
       if (c.above !== undefined) {
-        if (price >= c.above) this.#cross(r, price, `${what} price ${fmt(price)} crossed above ${fmt(c.above)}`, now);
-        else if (price < c.above * (1 - c.hysteresisPct / 100)) r.active = false;
+        if (price >= c.above) {
+          if (!r.active) this.#cross(r, price, `${targetLabel(c.target)} price ${fmt(price)} crossed above ${fmt(c.above)}`, now);
+        } else if (price < c.above * (1 - c.hysteresisPct / 100)) r.active = false;
       } else if (c.below !== undefined) {
-        if (price <= c.below) this.#cross(r, price, `${what} price ${fmt(price)} crossed below ${fmt(c.below)}`, now);
-        else if (price > c.below * (1 + c.hysteresisPct / 100)) r.active = false;
+        if (price <= c.below) {
+          if (!r.active) this.#cross(r, price, `${targetLabel(c.target)} price ${fmt(price)} crossed below ${fmt(c.below)}`, now);
+        } else if (price > c.below * (1 + c.hysteresisPct / 100)) r.active = false;
       }
     } else if (c.type === 'change') {
       const pct = r.window!.change(price, now);
       r.lastValue = pct;
-      if (Math.abs(pct) >= c.pct) this.#cross(r, pct, `${what} moved ${fmt(pct)}% within ${c.windowMs / 1000} s (now ${fmt(price)})`, now);
-      else r.active = false;
+      if (Math.abs(pct) >= c.pct) {
+        if (!r.active) this.#cross(r, pct, `${targetLabel(c.target)} moved ${fmt(pct)}% within ${c.windowMs / 1000} s (now ${fmt(price)})`, now);
+      } else r.active = false;
     }
   }
 
@@ -351,4 +355,9 @@ function pushMarket(map: Map<string, Map<string, Rule[]>>, exchange: string, sym
 /** A number for a message: up to 8 significant digits. */
 function fmt(n: number): string {
   return Number.isFinite(n) ? String(Number(n.toPrecision(8))) : String(n);
+}
+
+/** How an alert names what a price or change rule watches: the feed, or `exchange symbol`. */
+function targetLabel(t: { feed: string } | { exchange: string; symbol: string }): string {
+  return 'feed' in t ? t.feed : `${t.exchange} ${t.symbol}`;
 }
