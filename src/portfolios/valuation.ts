@@ -132,7 +132,9 @@ export class PortfolioBook {
   /**
    * Change the amounts of assets already held, in place: paths and the change
    * reference are kept (a paper fill trades one held asset for another, so
-   * `change` keeps measuring from the start). Returns false for an unknown id.
+   * `change` keeps measuring from the start). Published at the next tick
+   * whatever the value did: the holdings changed. Returns false for an
+   * unknown id.
    */
   setAmounts(id: string, amounts: Readonly<Record<string, number>>): boolean {
     const book = this.#books.get(id);
@@ -141,6 +143,7 @@ export class PortfolioBook {
       const amount = amounts[h.asset];
       if (amount !== undefined) h.amount = amount;
     }
+    book.lastValue = NaN;
     book.dirty = true;
     return true;
   }
