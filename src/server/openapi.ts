@@ -57,7 +57,7 @@ function get(operationId: string, tag: string, summary: string, responses: Json,
   return { get: { operationId, tags: [tag], summary, ...extra, responses } };
 }
 
-const portfolioParam: Json = { name: 'id', in: 'path', required: true, description: 'A configured portfolio', schema: { type: 'string' } };
+const portfolioParam: Json = { name: 'id', in: 'path', required: true, description: 'A configured portfolio, or a paper strategy’s name (its account as a portfolio)', schema: { type: 'string' } };
 const exchangeParam: Json = { name: 'exchange', in: 'path', required: true, description: 'A configured exchange', schema: { type: 'string' } };
 
 /** A live change (admin-routes.ts, docs/operations.md): private, needs the admin scope; answers the changes applied, or why none was. */
