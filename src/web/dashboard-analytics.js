@@ -170,13 +170,14 @@ window.TickwireAnalytics = (() => {
         s.active = m.source;
         dirty.add(m.feed);
       },
-      /** A `source` message (from `prices:<feed>` or the `system` room: the same switch once). */
+      /** A `source` message (from `prices:<feed>` or the `system` room); false when this switch was already shown. */
       switched(m) {
         const s = entry(m.feed);
-        if (s.lastSwitch !== null && s.lastSwitch.ts === m.ts && s.lastSwitch.to === m.to) return;
+        if (s.lastSwitch !== null && s.lastSwitch.ts === m.ts && s.lastSwitch.to === m.to) return false;
         s.lastSwitch = m;
         s.active = m.to;
         dirty.add(m.feed);
+        return true;
       },
       note: shown.note,
       draw() {

@@ -2,9 +2,10 @@
 // this server), its trades and top of book, every exchange's state (room `system`),
 // latency percentiles (/v1/latency), alerts (room `alerts`), and the portfolios'
 // values and the price feeds' active sources (`portfolio:<id>`, `prices:<feed>`;
-// panels in dashboard-analytics.js), all live over /v1/stream. The pick (exchange, symbol, timeframe) lives in the URL fragment with
-// the token: `/#exchange=binance&symbol=BTCUSDT&tf=1m&token=…` (a fragment never
-// leaves the browser). Everything kept is bounded: BARS bars, TAPE trades, ALERTS alerts.
+// panels in dashboard-analytics.js), all live over /v1/stream. The pick
+// (exchange, symbol, timeframe) lives in the URL fragment with the token:
+// `/#exchange=binance&symbol=BTCUSDT&tf=1m&token=…` (a fragment never leaves the
+// browser). Everything kept is bounded: BARS bars, TAPE trades, ALERTS alerts.
 "use strict";
 (() => {
   const BARS = 1000; // snapshot size and bars kept
@@ -326,9 +327,11 @@
         schedule();
         break;
       case "source":
-        feedPanel.switched(m);
-        schedule();
-        loadFeeds(); // the sources' health changed with the switch
+        // The same switch comes on `prices:<feed>` and in the `system` room: acted on once.
+        if (feedPanel.switched(m)) {
+          schedule();
+          loadFeeds(); // the sources' health changed with the switch
+        }
         break;
       case "gap":
         // Bars skipped: take a fresh snapshot rather than show a hole.
