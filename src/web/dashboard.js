@@ -23,6 +23,7 @@
     conn: $("conn"), symbol: $("symbol"), timeframe: $("timeframe"), last: $("last"), notice: $("notice"),
     legend: $("legend"), chart: $("chart"), bid: $("bid"), ask: $("ask"), spread: $("spread"), bookNote: $("book-note"),
     tape: $("tape").tBodies[0], exchanges: $("exchanges").tBodies[0], latency: $("latency").tBodies[0], alerts: $("alerts"),
+    feedsProblem: $("feeds-problem"), portfoliosProblem: $("portfolios-problem"),
   };
 
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -341,6 +342,8 @@
         break;
       case "subscribed":
         if (m.id === quotesRequest) quotesHeld = true;
+        if (m.id === feedsRequest) ui.feedsProblem.textContent = "";
+        if (m.id === portfoliosRequest) ui.portfoliosProblem.textContent = "";
         if (m.id === roomsRequest) {
           if (epoch !== null && m.epoch !== epoch) alertsSeq = 0;
           epoch = m.epoch;
@@ -350,9 +353,9 @@
         if (m.id === quotesRequest) {
           ui.bookNote.textContent = m.code === "UNAUTHORIZED" ? "quotes: " + m.message : "no quotes from this exchange";
         } else if (m.id === feedsRequest) {
-          feedPanel.note("live prices unavailable (" + m.code + "): " + m.message);
+          ui.feedsProblem.textContent = "live prices refused (" + m.code + "): " + m.message + "; the sources are read every 5 s";
         } else if (m.id === portfoliosRequest) {
-          portfolioPanel.note("live values unavailable (" + m.code + "): " + m.message);
+          ui.portfoliosProblem.textContent = "live values refused (" + m.code + "): " + m.message + "; shown as of the page's load";
         } else if (m.id === roomsRequest) {
           roomsRefused = m.message;
           ui.notice.textContent = "exchange states and alerts unavailable (" + m.code + "): " + m.message;

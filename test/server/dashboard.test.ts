@@ -219,6 +219,7 @@ describe('dashboard in chromium', () => {
 
   it('shows a portfolio’s live value as the server gives it, and a feed’s switch when its primary dies', async () => {
     const TOKEN = 'dashboard-analyzer-token-0123456789abcdef';
+    const VIEWER = 'dashboard-viewer-token-0123456789abcdef'; // market data and feeds, no portfolio channel
     const binance = new BinanceProtocolServer({ pingIntervalMs: 1_000 });
     await binance.start();
     const coinbase = await new FakeCoinbase().start();
@@ -229,7 +230,12 @@ describe('dashboard in chromium', () => {
         feeds: { 'BTC-USD': { sources: ['binance:BTCUSDT', 'coinbase:BTC-USD'], staleMs: 1_000, switchBackMs: 1_000 } },
         // ETH is priced by Binance alone (ETHUSDT × the peg): stale within staleMs of Binance's death.
         portfolios: { main: { quote: 'USD', holdings: { BTC: 0.5, ETH: 2, USD: 2500 }, pegs: { USDT: 'USD' }, staleMs: 1_000 } },
-        auth: { tokens: [{ name: 'analyzer', sha256: hashToken(TOKEN) }] },
+        auth: {
+          tokens: [
+            { name: 'analyzer', sha256: hashToken(TOKEN) },
+            { name: 'viewer', sha256: hashToken(VIEWER), channels: ['bars:*:*:*', 'trades:*:*', 'quotes:*:*', 'prices:*', 'system', 'alerts'] },
+          ],
+        },
       },
       { statusMs: 100, tickMs: 50, connection: { backoffBaseMs: 100, backoffMaxMs: 300 } },
     );
@@ -296,6 +302,14 @@ describe('dashboard in chromium', () => {
       expect(await p.textContent('#portfolios [data-id="main"] .warn')).toContain('stale: ETH');
       expect(await holding('BTC').getAttribute('data-stale')).toBe('false');
       await p.screenshot({ path: path.join(SHOTS, 'dashboard-portfolios.png'), fullPage: true });
+
+      // A token that may not read portfolio:main: the panel says the live values are refused, the feeds still show.
+      await p.goto(base + '/#token=' + VIEWER);
+      await p.reload();
+      await expect.poll(() => p.textContent('#portfolios-problem'), WAIT).toMatch(/^live values refused \(UNAUTHORIZED\)/);
+      expect(Number(await value.getAttribute('data-value'))).toBe(await serverValue()); // as read at load
+      await expect.poll(() => feed.getAttribute('data-active'), WAIT).toBe('coinbase:BTC-USD');
+      expect(await p.textContent('#feeds-problem')).toBe('');
     } finally {
       clearInterval(pump);
       await p.close();
