@@ -43,6 +43,16 @@ window.TickwireAnalytics = (() => {
     };
   }
 
+  /** A price path (`binance:SOLUSDT*peg:USDT=USD`), breakable after each `*` in a narrow panel. */
+  function pathCell(path) {
+    const td = el("td", "source");
+    path.split("*").forEach((step, i) => {
+      if (i > 0) td.append("*", document.createElement("wbr"));
+      td.append(step);
+    });
+    return td;
+  }
+
   // ── portfolios ─────────────────────────────────────────────────────────
   /** Portfolios: value in the quote asset, change, and each holding with its price, weight and price source; stale assets marked. */
   function portfolios(root) {
@@ -72,7 +82,7 @@ window.TickwireAnalytics = (() => {
         row.dataset.stale = String(stale.has(h.asset));
         const asset = el("td", "", h.asset);
         if (stale.has(h.asset)) asset.append(el("small", "tag", "stale"));
-        row.append(asset, el("td", "", h.amount), el("td", "", h.price === null ? "–" : h.price), el("td", "", money(h.value)), el("td", "", percent(h.weight)), el("td", "source", h.source));
+        row.append(asset, el("td", "", h.amount), el("td", "", h.price === null ? "–" : h.price), el("td", "", money(h.value)), el("td", "", percent(h.weight)), pathCell(h.source));
         return row;
       });
       const table = el("table", "holdings");
