@@ -56,6 +56,7 @@ const PARALLEL = [
   'test/model/sessions.test.ts',
   'test/model/symbols.test.ts',
   'test/model/timeframes.test.ts',
+  'test/portfolios/paper-portfolios.test.ts',
   'test/prices/feed-router.test.ts',
   'test/reader/pump.test.ts',
   'test/server/auth-rate-limit.test.ts',

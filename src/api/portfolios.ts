@@ -7,13 +7,20 @@
  * over the config's (a restart keeps a PUT); stored holdings that no longer
  * check against the config (an asset that lost its market) are set aside
  * for the config's and the reason kept in `problems`.
+ *
+ * Each paper strategy has a portfolio of its own name
+ * (src/portfolios/paper-portfolios.ts): valued the same way, its holdings
+ * set by the strategy's fills (`onFill`), never stored, and a `setHoldings`
+ * on it is refused CHANGE_REFUSED (the executor owns it).
  */
 import type { TickwireConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { nowMs } from '../model/clock.ts';
 import type { PortfolioEvent, PriceEvent, TradeEvent } from '../model/events.ts';
+import type { FillEvent } from '../model/strategy.ts';
 import { checkHoldings } from '../portfolios/holdings.ts';
+import { paperPortfolios } from '../portfolios/paper-portfolios.ts';
 import { priceGraph } from '../portfolios/price-paths.ts';
 import { PortfolioBook } from '../portfolios/valuation.ts';
 import { HoldingsDb } from '../storage/holdings-db.ts';
@@ -24,6 +31,8 @@ export const PORTFOLIO_TICK_MS = 100;
 
 export class RuntimePortfolios {
   readonly #books = new Map<string, PortfolioBook>();
+  /** Paper strategies' portfolios: id (the strategy's name) → the assets of its position and its cash. */
+  readonly #paper = new Map<string, { base: string; quote: string }>();
   readonly #db: HoldingsDb | undefined;
   /** Stored holdings that could not be used at start, one line each. */
   readonly problems: string[] = [];
@@ -49,6 +58,11 @@ export class RuntimePortfolios {
         }
       }
       this.#books.set(p.id, new PortfolioBook(graph, [{ config: p, holdings }], publish, now));
+    }
+    for (const { config: p, base } of paperPortfolios(config.strategies)) {
+      const graph = priceGraph(config.feeds ?? {}, config.exchanges, p.pegs);
+      this.#books.set(p.id, new PortfolioBook(graph, [{ config: p, holdings: checkHoldings(p.holdings, graph, p.quote) }], publish, now));
+      this.#paper.set(p.id, { base, quote: p.quote });
     }
   }
 
@@ -83,6 +97,12 @@ export class RuntimePortfolios {
     for (const b of this.#books.values()) b.onTrade(e.exchange, e.symbol, e.price, e.recvTs);
   }
 
+  /** A strategy's fill: a paper strategy's portfolio now holds the account's position and cash (others' fills change nothing). */
+  onFill(e: FillEvent): void {
+    const paper = this.#paper.get(e.strategy);
+    if (paper !== undefined) this.#books.get(e.strategy)!.setAmounts(e.strategy, { [paper.base]: e.position, [paper.quote]: e.cash });
+  }
+
   /** Every portfolio valued now. */
   valuations(): PortfolioEvent[] {
     const now = nowMs();
@@ -97,10 +117,14 @@ export class RuntimePortfolios {
   /**
    * Replace `id`'s holdings: checked whole (INVALID_PARAMETER: negative, not
    * a number, an asset nothing prices), stored (STORAGE_FAILED), then
-   * applied; any failure changes nothing. Returns the new valuation.
+   * applied; any failure changes nothing. A paper strategy's portfolio is
+   * refused (CHANGE_REFUSED). Returns the new valuation.
    */
   setHoldings(id: string, given: unknown): PortfolioEvent {
     const book = this.#book(id);
+    if (this.#paper.has(id)) {
+      throw new TickwireError(ErrorCode.CHANGE_REFUSED, `portfolio ${JSON.stringify(id)} holds the paper positions of strategy ${JSON.stringify(id)}: its executor sets them on every fill, they cannot be set by hand`);
+    }
     const checked = checkHoldings(given, book.graph, book.quoteOf(id)!);
     this.#db?.put(id, Object.fromEntries(checked.map((h) => [h.asset, h.amount])));
     book.setHoldings(id, checked);

@@ -549,7 +549,10 @@ export class TickwireRuntime implements Tickwire {
     return new StrategyRuntime(configured, this.config.pool, {
       prediction: (e) => bus.emit('prediction', e),
       signal: (e) => bus.emit('signal', e),
-      fill: (e) => bus.emit('fill', e),
+      fill: (e) => {
+        this.portfolioBooks.onFill(e);
+        bus.emit('fill', e);
+      },
       rejected: () => {}, // counted in the account; the detail route shows it
       status: (s) => bus.emit('strategy', s),
     }, { feedWorkers: Object.keys(this.config.exchanges).length });

@@ -15,13 +15,18 @@
  * Every holding must be priced in the quote through the configured feeds,
  * markets and pegs (src/portfolios/price-paths.ts); one that is not is a
  * config error at its key path, as are negative or non-numeric amounts.
+ * Each paper strategy has a portfolio of its own name
+ * (src/portfolios/paper-portfolios.ts): a configured one of that name is a
+ * config error too.
  */
 import type { Checker } from '../check/checker.ts';
 import { isMap } from '../check/paths.ts';
 import { TickwireError } from '../errors.ts';
 import { checkHoldings } from '../portfolios/holdings.ts';
 import { priceGraph } from '../portfolios/price-paths.ts';
-import type { ExchangeConfig, PortfolioConfig, PriceFeedConfig } from './types.ts';
+import { paperPortfolios } from '../portfolios/paper-portfolios.ts';
+import { PORTFOLIO_DEFAULTS } from '../portfolios/valuation.ts';
+import type { ExchangeConfig, PortfolioConfig, PriceFeedConfig, StrategyConfig } from './types.ts';
 
 const KEYS = ['quote', 'holdings', 'pegs', 'minChangeBps', 'heartbeatMs', 'staleMs'] as const;
 export const MAX_PORTFOLIOS = 100;
@@ -65,9 +70,9 @@ export function portfoliosSection(
       quote: typeof quote === 'string' ? quote : '',
       holdings: {},
       pegs,
-      minChangeBps: c.number(p.minChangeBps, `${path}.minChangeBps`, 1, (n) => n >= 0 && n <= 10_000, 'basis points from 0 to 10000'),
-      heartbeatMs: c.number(p.heartbeatMs, `${path}.heartbeatMs`, 10_000, (n) => Number.isInteger(n) && n >= 100 && n <= 3_600_000, 'an integer number of ms from 100 to 3600000'),
-      staleMs: c.number(p.staleMs, `${path}.staleMs`, 60_000, (n) => Number.isInteger(n) && n >= 100 && n <= 86_400_000, 'an integer number of ms from 100 to 86400000'),
+      minChangeBps: c.number(p.minChangeBps, `${path}.minChangeBps`, PORTFOLIO_DEFAULTS.minChangeBps, (n) => n >= 0 && n <= 10_000, 'basis points from 0 to 10000'),
+      heartbeatMs: c.number(p.heartbeatMs, `${path}.heartbeatMs`, PORTFOLIO_DEFAULTS.heartbeatMs, (n) => Number.isInteger(n) && n >= 100 && n <= 3_600_000, 'an integer number of ms from 100 to 3600000'),
+      staleMs: c.number(p.staleMs, `${path}.staleMs`, PORTFOLIO_DEFAULTS.staleMs, (n) => Number.isInteger(n) && n >= 100 && n <= 86_400_000, 'an integer number of ms from 100 to 86400000'),
     };
     try {
       const checked = checkHoldings(p.holdings ?? {}, priceGraph(feeds, exchanges, pegs), config.quote);
@@ -79,4 +84,15 @@ export function portfoliosSection(
     out[id] = config;
   }
   return out;
+}
+
+/** Refuse, at `portfolios.<id>`, a configured portfolio that has a paper strategy's name (that strategy's executor owns the id). */
+export function checkPaperPortfolioIds(c: Checker, portfolios: Readonly<Record<string, PortfolioConfig>>, strategies: Readonly<Record<string, StrategyConfig>>): void {
+  for (const { config } of paperPortfolios(strategies)) {
+    if (portfolios[config.id] === undefined) continue;
+    c.issues.push({
+      path: `portfolios.${config.id}`,
+      message: `the paper strategy "${config.id}" (strategies.${config.id}) holds its positions in a portfolio of that name, expected another portfolio id or strategy name`,
+    });
+  }
 }

@@ -25,6 +25,9 @@ import type { HoldingValue, PortfolioEvent } from '../model/events.ts';
 import type { CheckedHolding } from './holdings.ts';
 import { pathName, type PriceGraph } from './price-paths.ts';
 
+/** A portfolio's publishing and staleness settings when the config gives none (`portfolios.<id>`, and paper strategies' portfolios). */
+export const PORTFOLIO_DEFAULTS = { minChangeBps: 1, heartbeatMs: 10_000, staleMs: 60_000 } as const;
+
 interface Slot {
   price: number;
   ts: number;
@@ -123,6 +126,25 @@ export class PortfolioBook {
     const book = this.#books.get(id);
     if (book === undefined) return false;
     this.#apply(book, holdings);
+    return true;
+  }
+
+  /**
+   * Change the amounts of assets already held, in place: paths and the change
+   * reference are kept (a paper fill trades one held asset for another, so
+   * `change` keeps measuring from the start). Published at the next tick
+   * whatever the value did: the holdings changed. Returns false for an
+   * unknown id.
+   */
+  setAmounts(id: string, amounts: Readonly<Record<string, number>>): boolean {
+    const book = this.#books.get(id);
+    if (book === undefined) return false;
+    for (const h of book.holdings) {
+      const amount = amounts[h.asset];
+      if (amount !== undefined) h.amount = amount;
+    }
+    book.lastValue = NaN;
+    book.dirty = true;
     return true;
   }
 

@@ -200,7 +200,7 @@ function sharedSchemas(): Record<string, Schema> {
         stale: { type: 'array', items: string, description: 'Assets without a fresh price' },
         ts: number,
       },
-      'A portfolio valued now',
+      'A portfolio valued now (a configured one, or a paper strategy’s account: position and cash)',
     ),
     AlertsReport: report({
       rules: { type: 'array', items: report({ id: string, type: string, level: { enum: ['info', 'warning', 'critical'] }, state: string }) },

@@ -39,7 +39,7 @@ export interface Asset {
 }
 
 /** Our own browser files (src/web/) and the library files the pages load, by the name the pages use. */
-const OWN = ['dashboard.js', 'dashboard.css', 'docs.js', 'docs.css'];
+const OWN = ['dashboard.js', 'dashboard-analytics.js', 'dashboard.css', 'docs.js', 'docs.css'];
 const LIBRARIES: readonly { name: string; pkg: string; file: string }[] = [
   { name: 'lightweight-charts.js', pkg: 'lightweight-charts', file: 'dist/lightweight-charts.standalone.production.js' },
   { name: 'swagger-ui-bundle.js', pkg: 'swagger-ui-dist', file: 'swagger-ui-bundle.js' },

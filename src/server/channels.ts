@@ -35,6 +35,7 @@ import type { Tickwire } from '../api/types.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
+import { portfolioIds } from '../portfolios/paper-portfolios.ts';
 import {
   ALERTS_ROOM,
   channelName,
@@ -138,7 +139,7 @@ export class ChannelIndex {
     this.system = this.#create(SYSTEM_ROOM, 'system', '', '', undefined);
     this.alerts = this.#create(ALERTS_ROOM, 'alerts', '', '', undefined);
     for (const feed of Object.keys(tw.config.feeds ?? {})) this.#prices.set(feed, this.#create(`prices:${feed}`, 'prices', '', feed, undefined));
-    for (const id of Object.keys(tw.config.portfolios ?? {})) this.#portfolios.set(id, this.#create(`portfolio:${id}`, 'portfolio', '', id, undefined));
+    for (const id of portfolioIds(tw.config)) this.#portfolios.set(id, this.#create(`portfolio:${id}`, 'portfolio', '', id, undefined));
     for (const [exchange, symbols] of Object.entries(tw.symbols())) {
       for (const [symbol, timeframes] of Object.entries(symbols)) this.addSymbol(exchange, symbol, timeframes);
     }

@@ -57,7 +57,7 @@ function get(operationId: string, tag: string, summary: string, responses: Json,
   return { get: { operationId, tags: [tag], summary, ...extra, responses } };
 }
 
-const portfolioParam: Json = { name: 'id', in: 'path', required: true, description: 'A configured portfolio', schema: { type: 'string' } };
+const portfolioParam: Json = { name: 'id', in: 'path', required: true, description: 'A configured portfolio, or a paper strategy’s name (its account as a portfolio)', schema: { type: 'string' } };
 const exchangeParam: Json = { name: 'exchange', in: 'path', required: true, description: 'A configured exchange', schema: { type: 'string' } };
 
 /** A live change (admin-routes.ts, docs/operations.md): private, needs the admin scope; answers the changes applied, or why none was. */
@@ -163,7 +163,7 @@ function paths(): Json {
       '200': json(schema('AlertsReport')),
       '400': BAD_QUERY,
     }),
-    '/v1/portfolios': get('getPortfolios', 'feeds and portfolios', 'Every portfolio valued now (private: a configured credential, never on an open server)', {
+    '/v1/portfolios': get('getPortfolios', 'feeds and portfolios', 'Every portfolio valued now, the configured ones and one per paper strategy (private: a configured credential, never on an open server)', {
       '200': json({ type: 'object', properties: { portfolios: { type: 'array', items: schema('Portfolio') } }, required: ['portfolios'], additionalProperties: false }),
       '400': BAD_QUERY,
     }),
@@ -190,6 +190,7 @@ function paths(): Json {
           '400': error('INVALID_PARAMETER: not JSON, over 64 KiB, a negative or non-numeric amount, or an asset nothing prices; nothing changed'),
           '403': error('FORBIDDEN: the credential lacks the admin scope'),
           '404': error('NOT_FOUND: no such portfolio'),
+          '409': error('CHANGE_REFUSED: the portfolio of a paper strategy (its executor sets the holdings on every fill); nothing changed'),
         },
       },
     },

@@ -1,9 +1,11 @@
 // The dashboard (/): one symbol's candles and volume (lightweight-charts, served by
 // this server), its trades and top of book, every exchange's state (room `system`),
-// latency percentiles (/v1/latency) and alerts (room `alerts`), all live over
-// /v1/stream. The pick (exchange, symbol, timeframe) lives in the URL fragment with
-// the token: `/#exchange=binance&symbol=BTCUSDT&tf=1m&token=…` (a fragment never
-// leaves the browser). Everything kept is bounded: BARS bars, TAPE trades, ALERTS alerts.
+// latency percentiles (/v1/latency), alerts (room `alerts`), and the portfolios'
+// values and the price feeds' active sources (`portfolio:<id>`, `prices:<feed>`;
+// panels in dashboard-analytics.js), all live over /v1/stream. The pick
+// (exchange, symbol, timeframe) lives in the URL fragment with the token:
+// `/#exchange=binance&symbol=BTCUSDT&tf=1m&token=…` (a fragment never leaves the
+// browser). Everything kept is bounded: BARS bars, TAPE trades, ALERTS alerts.
 "use strict";
 (() => {
   const BARS = 1000; // snapshot size and bars kept
@@ -12,6 +14,7 @@
   const TAPE = 60;
   const ALERTS = 50;
   const LATENCY_EVERY_MS = 5000;
+  const FEEDS_EVERY_MS = 5000; // sources' health (GET /v1/feeds); prices and switches come live
   const UP = "#26a69a";
   const DOWN = "#ef5350";
 
@@ -20,6 +23,7 @@
     conn: $("conn"), symbol: $("symbol"), timeframe: $("timeframe"), last: $("last"), notice: $("notice"),
     legend: $("legend"), chart: $("chart"), bid: $("bid"), ask: $("ask"), spread: $("spread"), bookNote: $("book-note"),
     tape: $("tape").tBodies[0], exchanges: $("exchanges").tBodies[0], latency: $("latency").tBodies[0], alerts: $("alerts"),
+    feedsProblem: $("feeds-problem"), portfoliosProblem: $("portfolios-problem"),
   };
 
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -43,6 +47,15 @@
   let epoch = null; // the server life the seqs below belong to
   let alertsSeq = 0; // the last alert shown: a (re)subscribe replays what came after it, from the server's resume history
   let retryMs = 500;
+  let reopened = false; // the stream was open before (a reconnect)
+  let feedNames = []; // feeds of GET /v1/feeds: their `prices:` channels
+  let portfolioIds = []; // portfolios of GET /v1/portfolios: their `portfolio:` channels
+  let feedsOn = null; // the socket the `prices:` channels were subscribed on
+  let portfoliosOn = null;
+  let feedsRequest = 0;
+  let portfoliosRequest = 0;
+  const portfolioPanel = window.TickwireAnalytics.portfolios($("portfolios"));
+  const feedPanel = window.TickwireAnalytics.feeds($("feeds"));
 
   // ── chart ──────────────────────────────────────────────────────────────
   const LC = window.LightweightCharts;
@@ -148,6 +161,8 @@
     if (pending.quote !== null) drawQuote(pending.quote);
     pending.trades = [];
     pending.quote = null;
+    portfolioPanel.draw();
+    feedPanel.draw();
   }
 
   function legend(b) {
@@ -256,6 +271,13 @@
       if (epoch !== null) rooms.epoch = epoch; // another life: the server replays its alerts from the start
       send(rooms);
       subscribePick();
+      subscribeAnalytics();
+      if (reopened) {
+        // Values and switches while disconnected were missed: read them again.
+        loadPortfolios();
+        loadFeeds();
+      }
+      reopened = true;
       header();
     };
     socket.onmessage = (e) => onMessage(JSON.parse(e.data));
@@ -297,12 +319,31 @@
         alertsSeq = m.seq;
         onAlert(m);
         break;
+      case "portfolio":
+        portfolioPanel.update(m);
+        schedule();
+        break;
+      case "price":
+        feedPanel.price(m);
+        schedule();
+        break;
+      case "source":
+        // The same switch comes on `prices:<feed>` and in the `system` room: acted on once.
+        if (feedPanel.switched(m)) {
+          schedule();
+          loadFeeds(); // the sources' health changed with the switch
+        }
+        break;
       case "gap":
         // Bars skipped: take a fresh snapshot rather than show a hole.
         if (channels && m.channel === channels.bars) subscribePick();
+        // A portfolio's values skipped: its current one from HTTP.
+        if (m.channel.startsWith("portfolio:")) loadPortfolios();
         break;
       case "subscribed":
         if (m.id === quotesRequest) quotesHeld = true;
+        if (m.id === feedsRequest) ui.feedsProblem.textContent = "";
+        if (m.id === portfoliosRequest) ui.portfoliosProblem.textContent = "";
         if (m.id === roomsRequest) {
           if (epoch !== null && m.epoch !== epoch) alertsSeq = 0;
           epoch = m.epoch;
@@ -311,6 +352,10 @@
       case "error":
         if (m.id === quotesRequest) {
           ui.bookNote.textContent = m.code === "UNAUTHORIZED" ? "quotes: " + m.message : "no quotes from this exchange";
+        } else if (m.id === feedsRequest) {
+          ui.feedsProblem.textContent = "live prices refused (" + m.code + "): " + m.message + "; the sources are read every 5 s";
+        } else if (m.id === portfoliosRequest) {
+          ui.portfoliosProblem.textContent = "live values refused (" + m.code + "): " + m.message + "; shown as of the page's load";
         } else if (m.id === roomsRequest) {
           roomsRefused = m.message;
           ui.notice.textContent = "exchange states and alerts unavailable (" + m.code + "): " + m.message;
@@ -431,6 +476,63 @@
     ui.conn.textContent = text;
   }
 
+  // ── portfolios and feeds ───────────────────────────────────────────────
+  /** Subscribe the `prices:` and `portfolio:` channels once per connection, each apart (a refusal is the whole message's). */
+  function subscribeAnalytics() {
+    if (!connected) return;
+    if (feedNames.length > 0 && feedsOn !== socket) {
+      feedsOn = socket;
+      feedsRequest = nextId++;
+      send({ op: "subscribe", id: feedsRequest, channels: feedNames.map((f) => "prices:" + f) });
+    }
+    if (portfolioIds.length > 0 && portfoliosOn !== socket) {
+      portfoliosOn = socket;
+      portfoliosRequest = nextId++;
+      send({ op: "subscribe", id: portfoliosRequest, channels: portfolioIds.map((id) => "portfolio:" + id) });
+    }
+  }
+
+  /** The reason an HTTP answer gives (`{"error":{"code","message"}}`), else its status. */
+  async function refusal(res) {
+    try {
+      const e = (await res.json()).error;
+      return e.code + ": " + e.message;
+    } catch {
+      return "HTTP " + res.status;
+    }
+  }
+
+  /** GET `path`, hand its `field` list to `panel`, `keep` the names its channels need; a refusal goes to the panel. */
+  async function loadInto(path, field, panel, keep) {
+    try {
+      const res = await fetch(path, { headers: authHeaders });
+      if (!res.ok) throw new Error(await refusal(res));
+      const list = (await res.json())[field];
+      panel.set(list);
+      keep(list);
+      subscribeAnalytics();
+    } catch (err) {
+      panel.note("unavailable: " + err.message);
+    }
+    schedule();
+  }
+
+  /** Portfolios are private: read only with a token (an open server serves none). */
+  async function loadPortfolios() {
+    if (!TOKEN) {
+      portfolioPanel.note("private: open this page as /#token=<token> to see the portfolios");
+      return;
+    }
+    await loadInto("/v1/portfolios", "portfolios", portfolioPanel, (list) => (portfolioIds = list.map((p) => p.id)));
+  }
+
+  const loadFeeds = () => loadInto("/v1/feeds", "feeds", feedPanel, (list) => (feedNames = list.map((r) => r.feed)));
+
+  async function pollFeeds() {
+    await loadFeeds();
+    setTimeout(pollFeeds, FEEDS_EVERY_MS);
+  }
+
   // ── latency ────────────────────────────────────────────────────────────
   const us = (v) => (v >= 1000 ? +(v / 1000).toPrecision(3) + " ms" : Math.round(v) + " µs");
   /** Short names of the measured stages (the full name is the cell's title). */
@@ -474,6 +576,8 @@
     legend(undefined);
     connect();
     pollLatency();
+    pollFeeds();
+    loadPortfolios();
   }
 
   start().catch((err) => {

@@ -126,6 +126,7 @@ const PROBES: Record<string, Probe[]> = {
     { what: 'not JSON', server: 'admin', method: 'PUT', path: '/v1/portfolios/main/holdings', rawBody: '{"BTC":', headers: asOps },
     { what: 'without the admin scope', server: 'admin', method: 'PUT', path: '/v1/portfolios/main/holdings', body: { BTC: 1 }, headers: asAlice },
     { what: 'no such portfolio', server: 'admin', method: 'PUT', path: '/v1/portfolios/nope/holdings', body: { BTC: 1 }, headers: asOps },
+    { what: 'a paper strategy’s portfolio', server: 'admin', method: 'PUT', path: '/v1/portfolios/sma/holdings', body: { BTC: 1 }, headers: asOps },
   ],
   addSymbol: [
     { what: 'added', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/binance/symbols/SOLUSDT', body: {}, headers: asOps },
@@ -326,7 +327,16 @@ beforeAll(async () => {
       ],
       stale: [], ts: T0,
     } as never,
+    {
+      id: 'sma', quote: 'USDT', value: 1000, change: { abs: 0, pct: 0, since: T0 },
+      holdings: [
+        { asset: 'BTC', amount: 0, price: 100, value: 0, weight: 0, source: 'binance:BTCUSDT' },
+        { asset: 'USDT', amount: 1000, price: 1, value: 1000, weight: 1, source: 'quote' },
+      ],
+      stale: [], ts: T0,
+    },
   ];
+  servers.admin.tw.paperPortfolios.add('sma');
   for (const r of Object.values(servers)) {
     // A bar filled from the venue's klines with a reconnect gap, then closed bars and the forming one.
     r.tw.putBar('binance', 'BTCUSDT', '1m', makeBar(T0, MIN, 99, true, { gapped: true, source: 'backfill' }));

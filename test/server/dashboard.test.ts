@@ -6,8 +6,12 @@
  * trades, top of book, alerts and latency show, a stopped exchange shows as
  * down and the header stops saying "live" once no exchange is connected; the
  * layout fits a phone without sideways scrolling, and /docs renders the
- * reference. Screenshots (laptop, phone, /docs) go to test-output/screenshots/
- * (gitignored) and their paths are printed.
+ * reference. Over a real gateway (fake Binance and Coinbase on loopback, a
+ * two-source feed, a portfolio): the portfolio's value shown is the server's
+ * and follows the prices live, and killing the feed's primary shows the
+ * switch to the secondary. Screenshots (laptop, phone, portfolios and feeds,
+ * /docs) go to test-output/screenshots/ (gitignored) and their paths are
+ * printed.
  *
  * Needs /usr/bin/chromium (`.ci/run` installs it; TOOLCHAIN.md has the flags).
  */
@@ -16,8 +20,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTickwire } from '../../src/api/tickwire.ts';
+import type { PortfolioEvent } from '../../src/model/events.ts';
 import { hashToken } from '../../src/server/auth.ts';
+import { createServer } from '../../src/server/server.ts';
+import { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
+import { FakeCoinbase } from '../support/fake-coinbase.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
+import { until } from '../support/until.ts';
 import { LiveFakeTickwire, startServer, type Running } from './helpers.ts';
 
 const MIN = 60_000;
@@ -207,6 +217,109 @@ describe('dashboard in chromium', () => {
     }
   }, 30_000);
 
+  it('shows a portfolio’s live value as the server gives it, and a feed’s switch when its primary dies', async () => {
+    const TOKEN = 'dashboard-analyzer-token-0123456789abcdef';
+    const VIEWER = 'dashboard-viewer-token-0123456789abcdef'; // market data and feeds, no portfolio channel
+    const binance = new BinanceProtocolServer({ pingIntervalMs: 1_000 });
+    await binance.start();
+    const coinbase = await new FakeCoinbase().start();
+    const gateway = createTickwire(
+      {
+        timeframes: ['1m'],
+        exchanges: { binance: { url: binance.url, symbols: ['BTCUSDT', 'ETHUSDT'] }, coinbase: { url: coinbase.url, symbols: ['BTC-USD'] } },
+        feeds: { 'BTC-USD': { sources: ['binance:BTCUSDT', 'coinbase:BTC-USD'], staleMs: 1_000, switchBackMs: 1_000 } },
+        // ETH is priced by Binance alone (ETHUSDT × the peg): stale within staleMs of Binance's death.
+        portfolios: { main: { quote: 'USD', holdings: { BTC: 0.5, ETH: 2, USD: 2500 }, pegs: { USDT: 'USD' }, staleMs: 1_000 } },
+        auth: {
+          tokens: [
+            { name: 'analyzer', sha256: hashToken(TOKEN) },
+            { name: 'viewer', sha256: hashToken(VIEWER), channels: ['bars:*:*:*', 'trades:*:*', 'quotes:*:*', 'prices:*', 'system', 'alerts'] },
+          ],
+        },
+      },
+      { statusMs: 100, tickMs: 50, connection: { backoffBaseMs: 100, backoffMaxMs: 300 } },
+    );
+    const server = createServer(gateway, { host: '127.0.0.1', port: 0 });
+    let pump: NodeJS.Timeout | undefined;
+    const p = watch(await browser.newPage());
+    try {
+      await gateway.start();
+      const base = `http://127.0.0.1:${(await server.listen()).port}`;
+      await until(() => binance.hasSubscribers('btcusdt@trade') && binance.hasSubscribers('ethusdt@trade') && coinbase.subscribers('matches', 'BTC-USD') === 1, 20_000, 'both venues subscribed');
+      // Binance trades BTC at 50 000 and ETH at 3000, Coinbase BTC at 50 050 (10 bps apart: both trusted), every 50 ms.
+      let id = 0;
+      pump = setInterval(() => {
+        const now = Date.now();
+        id++;
+        binance.publish('btcusdt@trade', { e: 'trade', E: now, s: 'BTCUSDT', t: id, p: '50000.00', q: '0.01', T: now, m: false, M: true });
+        binance.publish('ethusdt@trade', { e: 'trade', E: now, s: 'ETHUSDT', t: id, p: '3000.00', q: '0.1', T: now, m: false, M: true });
+        coinbase.publish(JSON.stringify({
+          type: 'match', trade_id: id, maker_order_id: 'm', taker_order_id: 't', side: 'sell', size: '0.01', price: '50050.00',
+          product_id: 'BTC-USD', sequence: id, time: new Date(now).toISOString(),
+        }));
+      }, 50);
+      // Whichever venue connects first starts the feed; the primary takes it within switchBackMs.
+      await until(() => gateway.feed('BTC-USD').active === 'binance:BTCUSDT', 30_000, 'the primary serving the feed');
+
+      await p.goto(base + '/#token=' + TOKEN);
+      const feed = p.locator('#feeds [data-feed="BTC-USD"]');
+      const value = p.locator('#portfolios [data-id="main"] .value');
+      const serverValue = async (): Promise<number> =>
+        ((await (await fetch(base + '/v1/portfolios/main', { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as PortfolioEvent).value;
+      /** The value shown and the server's, once they agree (the shown one is the last published: the server's may move after it). */
+      const agreed = async (): Promise<number> => {
+        let shown = NaN;
+        await expect.poll(async () => {
+          shown = Number(await value.getAttribute('data-value'));
+          return shown === (await serverValue());
+        }, WAIT).toBe(true);
+        return shown;
+      };
+
+      await expect.poll(() => feed.getAttribute('data-active'), WAIT).toBe('binance:BTCUSDT');
+      await expect.poll(() => feed.locator('.sources li[data-healthy="true"]').count(), WAIT).toBe(2);
+      // By hand: 0.5 BTC at the feed's price from Binance, 50 000, + 2 ETH at 3000 + 2500 USD.
+      expect(await agreed()).toBe(33_500);
+      expect(await value.textContent()).toBe('33,500.00 USD');
+      const holding = (asset: string) => p.locator(`#portfolios [data-id="main"] tr[data-asset="${asset}"]`);
+      expect(await holding('BTC').textContent()).toContain('feed:BTC-USD');
+      expect(await holding('ETH').textContent()).toContain('binance:ETHUSDT*peg:USDT=USD');
+      expect(await holding('ETH').getAttribute('data-stale')).toBe('false');
+
+      // Kill the primary: the feed switches to Coinbase, the page says so, and the value follows the new price live.
+      await binance.stop();
+      await expect.poll(() => feed.getAttribute('data-active'), { timeout: 30_000 }).toBe('coinbase:BTC-USD');
+      expect(await feed.locator('.switch').getAttribute('data-to')).toBe('coinbase:BTC-USD');
+      expect(await feed.locator('.switch').textContent()).toMatch(/switched binance:BTCUSDT → coinbase:BTC-USD \((disconnected|stale)\)/);
+      await expect.poll(() => feed.locator('.sources li[data-source="binance:BTCUSDT"]').getAttribute('data-healthy'), WAIT).toBe('false');
+      await expect.poll(() => value.getAttribute('data-value'), WAIT).toBe('33525');
+      expect(await agreed()).toBe(33_525); // 0.5 × 50 050 + 2 × 3000 (its last price still counts) + 2500
+      expect(await value.textContent()).toBe('33,525.00 USD');
+      expect(await p.textContent('#portfolios [data-id="main"] .change')).toBe('+25.00 (+0.07%)');
+      // ETH's only venue is dead: marked stale.
+      await expect.poll(() => holding('ETH').getAttribute('data-stale'), WAIT).toBe('true');
+      expect(await holding('ETH').textContent()).toContain('stale');
+      expect(await p.textContent('#portfolios [data-id="main"] .warn')).toContain('stale: ETH');
+      expect(await holding('BTC').getAttribute('data-stale')).toBe('false');
+      await p.screenshot({ path: path.join(SHOTS, 'dashboard-portfolios.png'), fullPage: true });
+
+      // A token that may not read portfolio:main: the panel says the live values are refused, the feeds still show.
+      await p.goto(base + '/#token=' + VIEWER);
+      await p.reload();
+      await expect.poll(() => p.textContent('#portfolios-problem'), WAIT).toMatch(/^live values refused \(UNAUTHORIZED\)/);
+      expect(Number(await value.getAttribute('data-value'))).toBe(await serverValue()); // as read at load
+      await expect.poll(() => feed.getAttribute('data-active'), WAIT).toBe('coinbase:BTC-USD');
+      expect(await p.textContent('#feeds-problem')).toBe('');
+    } finally {
+      clearInterval(pump);
+      await p.close();
+      await server.close();
+      await gateway.stop();
+      await binance.stop();
+      await coinbase.close();
+    }
+  }, 120_000);
+
   it('/docs renders the API reference from the server’s own assets', async () => {
     const docs = watch(await browser.newPage());
     const external: string[] = [];
@@ -224,7 +337,7 @@ describe('dashboard in chromium', () => {
     } finally {
       await docs.close();
     }
-    for (const name of ['dashboard-laptop.png', 'dashboard-phone.png', 'docs.png']) console.log(`screenshot: ${path.join(SHOTS, name)}`);
+    for (const name of ['dashboard-laptop.png', 'dashboard-phone.png', 'dashboard-portfolios.png', 'docs.png']) console.log(`screenshot: ${path.join(SHOTS, name)}`);
     expect(pageErrors).toEqual([]);
   }, 45_000);
 });

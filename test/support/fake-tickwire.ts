@@ -209,8 +209,12 @@ export class FakeTickwire implements Tickwire {
     return p;
   }
 
+  /** Portfolios whose holdings `setHoldings` refuses CHANGE_REFUSED, as a paper strategy's are. */
+  readonly paperPortfolios = new Set<string>();
+
   setHoldings(id: string, holdings: unknown): PortfolioEvent {
     const p = this.portfolio(id);
+    if (this.paperPortfolios.has(id)) throw new TickwireError(ErrorCode.CHANGE_REFUSED, `portfolio ${JSON.stringify(id)} holds the paper positions of strategy ${JSON.stringify(id)}`);
     this.holdingsSet.push({ id, holdings });
     return p;
   }
