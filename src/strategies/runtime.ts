@@ -24,6 +24,7 @@ import { ModuleExecutor } from './module-executor.ts';
 import { PaperExecutor } from './paper.ts';
 import { defaultThreads, StrategyPool } from './pool.ts';
 import { StrategyRunner, type RunnerOutput } from './runner.ts';
+import { SLICE_MS, Turns } from './turns.ts';
 import { WebhookExecutor } from './webhook.ts';
 
 /** What strategies tell their owner. */
@@ -59,6 +60,7 @@ export class StrategyRuntime {
   constructor(strategies: Record<string, StrategyConfig>, pool: PoolConfig | undefined, out: StrategyOutput, options: StrategyRuntimeOptions) {
     this.#out = out;
     this.#pool = new StrategyPool(pool?.threads ?? defaultThreads(options.feedWorkers));
+    const turns = new Turns(options.deterministic === true ? Infinity : SLICE_MS);
     const runnerOut: RunnerOutput = {
       prediction: (e) => out.prediction(e),
       signal: (e) => out.signal(e),
@@ -70,7 +72,7 @@ export class StrategyRuntime {
       problem: (r) => out.status(r.summary()),
     };
     for (const [name, cfg] of Object.entries(strategies)) {
-      const runner: StrategyRunner = new StrategyRunner(name, cfg, this.#pool, this.#executor(name, cfg, runnerOut, () => runner), runnerOut, options.deterministic === true);
+      const runner: StrategyRunner = new StrategyRunner(name, cfg, this.#pool, turns, this.#executor(name, cfg, runnerOut, () => runner), runnerOut, options.deterministic === true);
       this.#runners.set(name, runner);
       const key = seriesKey(cfg.exchange, cfg.symbol, cfg.timeframe);
       let list = this.#bySeries.get(key);

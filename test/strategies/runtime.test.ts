@@ -126,6 +126,33 @@ describe('strategies: runtime', () => {
     ]);
   });
 
+  it('hands predict the exact window though bars cross once: after a crashed worker, an amended bar, in a pool of two threads', async () => {
+    const rec = start({ s: strategy({ module: path.join(FIXTURES, 'window.mjs'), params: { crashAt: T0 / SEC + 5 } }) }, 2);
+    for (let i = 0; i < 8; i++) close(i);
+    await runtime!.idle();
+    close(6, 200, { revision: 1 }); // an older bar than the newest (7) amended
+    await runtime!.idle();
+    for (let i = 8; i < 10; i++) close(i);
+    await runtime!.idle();
+    const windows = rec.predictions.map((p) => {
+      const { times, closes } = p.extra as { times: number[]; closes: number[] };
+      return { bar: (p.barOpenTime - T0) / SEC, revision: p.revision, times: times.map((t) => (t - T0) / SEC), closes };
+    });
+    expect(windows).toEqual([
+      { bar: 2, revision: 0, times: [0, 1, 2], closes: [101, 101, 101] },
+      { bar: 3, revision: 0, times: [1, 2, 3], closes: [101, 101, 101] },
+      { bar: 4, revision: 0, times: [2, 3, 4], closes: [101, 101, 101] },
+      // Bar 5 crashed its worker: no prediction; the fresh worker is sent the whole window.
+      { bar: 6, revision: 0, times: [4, 5, 6], closes: [101, 101, 101] },
+      { bar: 7, revision: 0, times: [5, 6, 7], closes: [101, 101, 101] },
+      // The amended bar is judged with the window up to it, then the newer bars see the amendment.
+      { bar: 6, revision: 1, times: [5, 6], closes: [101, 201] },
+      { bar: 8, revision: 0, times: [6, 7, 8], closes: [201, 101, 101] },
+      { bar: 9, revision: 0, times: [7, 8, 9], closes: [101, 101, 101] },
+    ]);
+    expect(runtime!.summaries()[0]).toMatchObject({ errors: 1, timeouts: 0, predictions: 8 });
+  });
+
   it('pauses a strategy after maxErrors failures in a row and calls it no more', async () => {
     const rec = start({ bad: strategy({ maxErrors: 3, params: { every: 'fail' } }), good: strategy() });
     for (let i = 0; i < 10; i++) close(i);
@@ -223,7 +250,9 @@ describe('strategies: runtime', () => {
 describe('strategies: status while calls are slow', () => {
   it('skips the oldest waiting bars past the queue bound instead of growing', async () => {
     start({ s: strategy({ lookback: 1, params: { jitterMs: 0, slowBars: [T0 / SEC], slowMs: 1_500 } }) });
-    for (let i = 0; i < 70; i++) close(i);
+    close(0);
+    await new Promise((resolve) => setImmediate(resolve)); // the slow judgment of bar 0 starts (turns.ts)
+    for (let i = 1; i < 70; i++) close(i);
     await until(() => runtime!.summaries()[0]!.skipped > 0, 10_000, 'a skipped bar');
     await runtime!.idle();
     const s = runtime!.summaries()[0]!;
