@@ -16,7 +16,9 @@
  *  - Each call has `timeoutMs` (pool.ts). A timeout or an error is counted,
  *    reported (`onProblem`) and leaves that bar without a signal; the next
  *    bar goes on. `maxErrors` in a row pause the strategy (nothing more is
- *    called; its queue is dropped) until the process restarts.
+ *    called; its queue is dropped) until `resume()` (an operator's
+ *    `POST /v1/strategies/:name/resume`) or a restart; it then judges from
+ *    the next closed bar on, its failure run counted from 0.
  *  - At most MAX_QUEUE judgments wait; when a strategy is that far behind the
  *    oldest waiting one is dropped and counted (`skipped`): a strategy that
  *    cannot keep up must not grow memory without bound.
@@ -169,6 +171,14 @@ export class StrategyRunner {
 
   detail(): StrategyDetail {
     return { ...this.summary(), executor: this.executor.kind, account: this.executor.account()?.state() ?? null, signalsRecent: [...this.#recent] };
+  }
+
+  /** Judge again after a pause, from the next closed bar on; false when the strategy was not paused (nothing changes). */
+  resume(): boolean {
+    if (!this.#paused) return false;
+    this.#paused = false;
+    this.#inRow = 0;
+    return true;
   }
 
   /** Stop judging (the runtime is stopping): drop the queue; the call in flight finishes or is cut by the pool. */

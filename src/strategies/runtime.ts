@@ -14,6 +14,7 @@
  *    trade when no order waits (nothing allocated).
  */
 import type { ConfigIssue } from '../check/checker.ts';
+import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import type { PoolConfig, StrategyConfig } from '../config/types.ts';
 import type { BarUpdate } from '../model/events.ts';
 import type { Bar } from '../model/records.ts';
@@ -135,6 +136,19 @@ export class StrategyRuntime {
       const r = runners[i]!;
       if (r.executor.wantsTrades) r.onTrade(price, ts);
     }
+  }
+
+  /**
+   * Resume a paused strategy (it judges from the next closed bar on); its summary after.
+   * Throws TickwireError NOT_FOUND (no such strategy) or CHANGE_REFUSED (not paused: nothing changed).
+   */
+  resume(name: string): StrategySummary {
+    const r = this.#runners.get(name);
+    if (r === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
+    if (!r.resume()) throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: strategy ${name} is ${r.state}, not paused`);
+    const summary = r.summary();
+    this.#out.status(summary);
+    return summary;
   }
 
   /** Resolves once no strategy has a judgment queued or running. */

@@ -167,6 +167,21 @@ describe('strategies: runtime', () => {
     expect(runtime!.summaries()[0]!.errors).toBe(3);
   });
 
+  it('resumes a paused strategy on request: judged again from the next bar, its failure run counted anew', async () => {
+    const rec = start({ bad: strategy({ maxErrors: 2, params: { every: 'fail' } }), good: strategy() });
+    for (let i = 0; i < 4; i++) close(i);
+    await runtime!.idle();
+    expect(runtime!.summaries()[0]).toMatchObject({ state: 'paused', errors: 2 });
+    expect(() => runtime!.resume('good')).toThrow(expect.objectContaining({ code: 'CHANGE_REFUSED' }));
+    expect(() => runtime!.resume('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(runtime!.resume('bad')).toMatchObject({ name: 'bad', state: 'running', errors: 2 });
+    expect(rec.statuses.at(-1)).toMatchObject({ name: 'bad', state: 'running' });
+    // Still failing: called again on each new bar, paused again after 2 more in a row.
+    for (let i = 4; i < 8; i++) close(i);
+    await runtime!.idle();
+    expect(runtime!.summaries()[0]).toMatchObject({ state: 'paused', errors: 4 });
+  });
+
   it('judges an amended bar again, marked with its revision, without placing another order', async () => {
     const rec = start({ s: strategy() });
     for (let i = 0; i < 4; i++) close(i);
