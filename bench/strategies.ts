@@ -13,7 +13,6 @@
  * the message's `recvTs` to its arrival. BENCH_STRATEGIES and
  * BENCH_STRATEGY_SECONDS override the profile (for a quick check).
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,7 @@ import { createServer } from '../src/server/server.ts';
 import { latencyHistogram } from './load/latency.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
+import { mainThreadCpuMs } from './thread-cpu.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MODULE = path.join(HERE, 'strategies/hold.mjs');
@@ -41,15 +41,6 @@ interface Run {
   loopDelay: { p99: number; max: number };
   timeouts: number;
   errors: number;
-}
-
-/** The main thread's CPU time so far, ms (Linux: its schedstat); null where the kernel does not say. */
-function mainThreadCpuMs(): number | null {
-  try {
-    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return null;
-  }
 }
 
 async function measure(label: string, count: number, burnMs: number, seconds: number, log: (line: string) => void): Promise<Run> {

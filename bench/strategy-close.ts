@@ -9,12 +9,13 @@
  * what a trade arriving at the close waits behind), mean and worst.
  * docs/strategies.md ("Performance") quotes it.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StrategyConfig } from '../src/config/types.ts';
 import type { Bar } from '../src/model/records.ts';
 import { StrategyRuntime } from '../src/strategies/runtime.ts';
+import { makeBar } from '../test/support/fake-tickwire.ts';
+import { mainThreadCpuMs } from './thread-cpu.ts';
 
 const MODULE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'strategies/hold.mjs');
 const STRATEGIES = 100;
@@ -24,21 +25,7 @@ const T0 = 1_700_000_000_000;
 const SEC = 1000;
 
 function bar(i: number): Bar {
-  const price = 100 + (i % 7);
-  return {
-    openTime: T0 + i * SEC, closeTime: T0 + (i + 1) * SEC - 1, open: price, high: price + 1, low: price - 1, close: price,
-    volume: 2, quoteVolume: 2 * price, buyVolume: 1, sellVolume: 1, trades: 4, firstTradeId: i * 4, lastTradeId: i * 4 + 3,
-    vwap: price, spread: null, closed: true, revision: 0,
-  };
-}
-
-/** The main thread's CPU time so far, ms; NaN where the kernel does not say. */
-function mainThreadCpuMs(): number {
-  try {
-    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return NaN;
-  }
+  return makeBar(T0 + i * SEC, SEC, 100 + (i % 7));
 }
 
 const lookback = Number(process.argv[2] ?? 50);
@@ -72,10 +59,10 @@ const sync: number[] = [];
 for (let i = 0; i < CLOSES; i++) sync.push(await close());
 const wall = performance.now() - wall0;
 const busy = performance.eventLoopUtilization(busy0);
-const cpu = mainThreadCpuMs() - cpu0;
+const cpu1 = mainThreadCpuMs();
 await runtime.close();
 const perClose = (ms: number) => (ms / CLOSES).toFixed(2);
 console.log(
-  `${STRATEGIES} strategies, lookback ${lookback}, per close: main thread CPU ${perClose(cpu)} ms, busy ${perClose(busy.active)} ms, wall ${perClose(wall)} ms; ` +
+  `${STRATEGIES} strategies, lookback ${lookback}, per close: main thread CPU ${cpu0 === null || cpu1 === null ? '–' : perClose(cpu1 - cpu0)} ms, busy ${perClose(busy.active)} ms, wall ${perClose(wall)} ms; ` +
     `synchronous part mean ${perClose(sync.reduce((a, b) => a + b, 0))} ms, worst ${Math.max(...sync).toFixed(2)} ms`,
 );
