@@ -11,7 +11,9 @@
  * tells the main thread that a call started: a close of 100 strategies makes
  * 200 calls, and the `Atomics.waitAsync` on a start flag this replaced added
  * a third cross-thread wake-up to each call's two (measured alone on this
- * 2-core machine: about 20 µs of main-thread CPU per round trip). Past the
+ * 2-core machine: about 20 µs of main-thread CPU per round trip). The stamp
+ * is the wall clock (`Date.now()`, the one clock both threads read alike): a
+ * step of the system clock during a call moves its deadline by that step. Past the
  * deadline the call is aborted, which
  * terminates its worker (piscina starts a fresh one), so a model stuck in a
  * loop costs one thread for `timeoutMs`, never more. A call that has not
