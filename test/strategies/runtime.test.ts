@@ -113,6 +113,19 @@ describe('strategies: runtime', () => {
     expect(rec.statuses.some((x) => x.timeouts === 1)).toBe(true);
   });
 
+  it('counts the deadline from a call\'s start: waiting for the thread longer than timeoutMs is no timeout', async () => {
+    // One thread: quick's first call waits behind slow's 900 ms predict, three times its own deadline.
+    const rec = start({
+      slow: strategy({ timeoutMs: 5_000, params: { slowBars: [T0 / SEC + 2], slowMs: 900 } }),
+      quick: strategy({ timeoutMs: 300 }),
+    });
+    for (let i = 0; i < 5; i++) close(i);
+    await runtime!.idle();
+    expect(runtime!.summaries().map((s) => [s.name, s.timeouts, s.errors, s.signals])).toEqual([['slow', 0, 0, 3], ['quick', 0, 0, 3]]);
+    expect(rec.signals.filter((s) => s.strategy === 'quick').map((s) => (s.barOpenTime - T0) / SEC)).toEqual([2, 3, 4]);
+    expect(runtime!.summaries()[1]!.latencyUs.p99!).toBeGreaterThan(300_000);
+  });
+
   it('counts a throwing module and a crashed worker as errors and goes on', async () => {
     const rec = start({ s: strategy({ params: { failBars: [T0 / SEC + 3], crashBars: [T0 / SEC + 5] } }) });
     for (let i = 0; i < 8; i++) close(i);
