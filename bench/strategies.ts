@@ -14,6 +14,7 @@
  * BENCH_STRATEGY_SECONDS override the profile (for a quick check).
  */
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createTickwire, type TickwireRuntime } from '../src/api/tickwire.ts';
@@ -21,6 +22,7 @@ import { createServer } from '../src/server/server.ts';
 import { latencyHistogram } from './load/latency.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
+import { mainThreadCpuMs } from './thread-cpu.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MODULE = path.join(HERE, 'strategies/hold.mjs');
@@ -31,6 +33,12 @@ interface Run {
   burnMs: number;
   trade: { p50: number; p99: number; count: number };
   barToSignal: { p50: number; p99: number; count: number } | null;
+  /** The main thread's busy time (event-loop utilization) per second, i.e. per 1 s bar close, ms (on a loaded machine it includes time the thread waited for a core). */
+  mainBusyMsPerClose: number;
+  /** The main thread's CPU time per 1 s bar close, ms (null off Linux). */
+  mainCpuMsPerClose: number | null;
+  /** The main thread's event-loop delay (1 ms timer), µs: how long the trade path can be held up. */
+  loopDelay: { p99: number; max: number };
   timeouts: number;
   errors: number;
 }
@@ -63,7 +71,14 @@ async function measure(label: string, count: number, burnMs: number, seconds: nu
   ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels: ['trades:simulated:SIM-BTC', ...Object.keys(strategies).map((n) => `signals:${n}`)] }));
   await new Promise((r) => setTimeout(r, 7_000)); // warm-up: workers up, strategies past their lookback
   measuring = true;
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const busy0 = performance.eventLoopUtilization();
+  const cpu0 = mainThreadCpuMs();
   await new Promise((r) => setTimeout(r, seconds * 1000));
+  const busy = performance.eventLoopUtilization(busy0);
+  const cpu1 = mainThreadCpuMs();
+  loop.disable();
   measuring = false;
   const s = tw.strategies();
   ws.terminate();
@@ -72,9 +87,12 @@ async function measure(label: string, count: number, burnMs: number, seconds: nu
   const summary = (h: ReturnType<typeof latencyHistogram>) => ({ p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99), count: h.totalCount });
   const run: Run = {
     label, strategies: count, burnMs, trade: summary(trade), barToSignal: count > 0 ? summary(signal) : null,
+    mainBusyMsPerClose: Math.round((busy.active / seconds) * 10) / 10,
+    mainCpuMsPerClose: cpu0 === null || cpu1 === null ? null : Math.round(((cpu1 - cpu0) / seconds) * 10) / 10,
+    loopDelay: { p99: Math.round(loop.percentile(99) / 1000), max: Math.round(loop.max / 1000) },
     timeouts: s.reduce((n, x) => n + x.timeouts, 0), errors: s.reduce((n, x) => n + x.errors, 0),
   };
-  log(`strategies ${label}: trade p50 ${run.trade.p50} µs p99 ${run.trade.p99} µs (${run.trade.count})` +
+  log(`strategies ${label}: trade p50 ${run.trade.p50} µs p99 ${run.trade.p99} µs (${run.trade.count}); main thread per close: CPU ${run.mainCpuMsPerClose ?? '–'} ms, busy ${run.mainBusyMsPerClose} ms; loop delay p99 ${run.loopDelay.p99} µs max ${run.loopDelay.max} µs` +
     (run.barToSignal === null ? '' : `; bar → signal p50 ${run.barToSignal.p50} µs p99 ${run.barToSignal.p99} µs (${run.barToSignal.count})`));
   return run;
 }
@@ -93,6 +111,14 @@ export async function strategiesBench(profile: Profile, log: (line: string) => v
       id: 'strategies.fanout.p99', group: 'strategies', name: `stream trade latency p99 with ${count} strategies`, value: many.trade.p99, unit: 'µs', better: 'lower',
       peer: { name: 'no strategies', value: none.trade.p99 },
     }),
+    figure({
+      id: 'strategies.main_busy_per_close', group: 'strategies', name: `main thread busy time per 1 s bar close with ${count} strategies (event-loop utilization)`, value: many.mainBusyMsPerClose, unit: 'ms', better: 'lower',
+      peer: { name: 'no strategies', value: none.mainBusyMsPerClose },
+    }),
+    ...(many.mainCpuMsPerClose === null || none.mainCpuMsPerClose === null ? [] : [figure({
+      id: 'strategies.main_cpu_per_close', group: 'strategies', name: `main thread CPU time per 1 s bar close with ${count} strategies`, value: many.mainCpuMsPerClose, unit: 'ms', better: 'lower',
+      peer: { name: 'no strategies', value: none.mainCpuMsPerClose },
+    })]),
     figure({
       id: 'strategies.fanout_slow.p99', group: 'strategies', name: 'stream trade latency p99 with a strategy burning 200 ms per call', value: slow.trade.p99, unit: 'µs', better: 'lower',
       peer: { name: 'no strategies', value: none.trade.p99 },

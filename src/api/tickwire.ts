@@ -30,7 +30,7 @@ import { connectionOptions, defaultReliability } from '../config/reliability.ts'
 import { ConfigError, parseConfig } from '../config/load.ts';
 import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
 import type { PersistedSeries } from '../storage/persister.ts';
-import { ErrorCode, TickwireError } from '../errors.ts';
+import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import { diffConfig } from './config-diff.ts';
 import { checkExchangesFit, checkSymbolName, refused } from './live-checks.ts';
 import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
@@ -534,6 +534,11 @@ export class TickwireRuntime implements Tickwire {
 
   strategy(name: string): StrategyDetail | undefined {
     return this.strategyRuntime?.detail(name);
+  }
+
+  resumeStrategy(name: string): StrategySummary {
+    if (this.strategyRuntime === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
+    return this.strategyRuntime.resume(name);
   }
 
   /** Resolves once no strategy has a judgment queued or running (tests, benchmarks). */

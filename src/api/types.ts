@@ -137,4 +137,6 @@ export interface Tickwire {
   strategies(): StrategySummary[];
   /** One strategy with its account and last signals; undefined when none has that name. */
   strategy(name: string): StrategyDetail | undefined;
+  /** Resume a paused strategy (it judges from the next closed bar on); its summary after. Throws NOT_FOUND or CHANGE_REFUSED (not paused). */
+  resumeStrategy(name: string): StrategySummary;
 }

@@ -423,6 +423,11 @@ export class EdgeRuntime implements Tickwire {
     return undefined;
   }
 
+  /** An edge runs no strategies (the feed nodes do). */
+  resumeStrategy(name: string): StrategySummary {
+    throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} runs on this edge (strategies run on the feed nodes)`);
+  }
+
   bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {
     return this.#series(exchange, symbol, timeframe).bars(toRange(query));
   }

@@ -188,6 +188,10 @@ export class FeedNode implements Tickwire {
     return this.#runtime.strategy(name);
   }
 
+  resumeStrategy(name: string): ReturnType<Tickwire['resumeStrategy']> {
+    return this.#runtime.resumeStrategy(name);
+  }
+
   on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
     return this.#runtime.on(event, handler);
   }

@@ -9,10 +9,13 @@
  *  - `DELETE /v1/admin/exchanges/:exchange/symbols/:symbol`: stop feeding it
  *    (its channels get `closed`, its history stays queryable);
  *  - `POST   /v1/admin/reload`: re-read the config file and apply the
- *    difference (servers started from a file: the CLI hands `reload` over).
+ *    difference (servers started from a file: the CLI hands `reload` over);
+ *  - `POST   /v1/strategies/:name/resume`: judge again with a strategy its
+ *    failures paused, from the next closed bar on.
  *
- * Each answers `{"applied":[ConfigChange...]}`; a change that would be
- * invalid answers 409 CHANGE_REFUSED and changes nothing.
+ * The config changes answer `{"applied":[ConfigChange...]}`, the resume the
+ * strategy's summary; a change that would be invalid (a strategy that is not
+ * paused) answers 409 CHANGE_REFUSED and changes nothing.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { ConfigChange } from '../model/events.ts';
@@ -39,6 +42,10 @@ export function registerAdminRoutes(app: TemplatedApp, ctx: HttpContext, reload:
   route(app, ctx, 'del', SYMBOL, 'v1', 'private', (req, who) => {
     requireScope(who, 'admin');
     return applied([tw.removeSymbol(pathParam(req, 0, 'exchange'), pathParam(req, 1, 'symbol'))]);
+  });
+  route(app, ctx, 'post', '/v1/strategies/:name/resume', 'v1', 'private', (req, who) => {
+    requireScope(who, 'admin');
+    return { status: 200, body: JSON.stringify(tw.resumeStrategy(pathParam(req, 0, 'name'))) };
   });
   route(app, ctx, 'post', '/v1/admin/reload', 'v1', 'private', (_req, who) => {
     requireScope(who, 'admin');

@@ -16,7 +16,9 @@
  *  - Each call has `timeoutMs` (pool.ts). A timeout or an error is counted,
  *    reported (`onProblem`) and leaves that bar without a signal; the next
  *    bar goes on. `maxErrors` in a row pause the strategy (nothing more is
- *    called; its queue is dropped) until the process restarts.
+ *    called; its queue is dropped) until `resume()` (an operator's
+ *    `POST /v1/strategies/:name/resume`) or a restart; it then judges from
+ *    the next closed bar on, its failure run counted from 0.
  *  - At most MAX_QUEUE judgments wait; when a strategy is that far behind the
  *    oldest waiting one is dropped and counted (`skipped`): a strategy that
  *    cannot keep up must not grow memory without bound.
@@ -33,7 +35,8 @@ import { parseTimeframe } from '../model/timeframes.ts';
 import type { Executor } from './executor.ts';
 import { FeatureSet, withBarFeatures, type Features } from './features.ts';
 import { CallTimeout, startFlag, type StrategyPool } from './pool.ts';
-import type { Prediction, TaskResult } from './task.ts';
+import type { Prediction, TaskResult, WindowUpdate } from './task.ts';
+import type { Turns } from './turns.ts';
 
 /** Judgments waiting per strategy at most. */
 export const MAX_QUEUE = 64;
@@ -59,6 +62,10 @@ interface Judgment {
   /** Bars up to and including the judged one, oldest first. */
   bars: Bar[];
   features: Features;
+  /** The window version these bars are (task.ts: a worker keeps the window it was last sent). */
+  version: number;
+  /** True when `bars` is the previous judgment's window plus the judged bar: only that bar needs to cross. */
+  follows: boolean;
 }
 
 export class StrategyRunner {
@@ -74,6 +81,7 @@ export class StrategyRunner {
   skipped = 0;
   lastError: string | null = null;
   readonly #pool: StrategyPool;
+  readonly #turns: Turns;
   readonly #out: RunnerOutput;
   readonly #deterministic: boolean;
   readonly #features: FeatureSet;
@@ -88,9 +96,14 @@ export class StrategyRunner {
   #inRow = 0;
   #busy = false;
   #idle: (() => void)[] = [];
+  /** Version of the last window queued for judgment; `#chained`: the window is still that one (nothing but new bars changed it since). */
+  #version = 0;
+  #chained = false;
 
-  constructor(name: string, cfg: StrategyConfig, pool: StrategyPool, executor: Executor, out: RunnerOutput, deterministic: boolean) {
+  /** `turns`: where judgments start (turns.ts: spread over event-loop turns, shared by every runner of the process). */
+  constructor(name: string, cfg: StrategyConfig, pool: StrategyPool, turns: Turns, executor: Executor, out: RunnerOutput, deterministic: boolean) {
     this.name = name;
+    this.#turns = turns;
     this.cfg = cfg;
     this.executor = executor;
     this.tfMs = parseTimeframe(cfg.timeframe).ms;
@@ -121,7 +134,7 @@ export class StrategyRunner {
     if (bar.openTime > newest) {
       const entry = this.#push(bar);
       this.executor.barClosed(bar);
-      if (this.#window.length >= this.cfg.lookback) this.#enqueue({ bars: this.#window.map((e) => e.bar), features: entry.features });
+      this.#chained = this.#window.length >= this.cfg.lookback && this.#enqueue(this.#window.map((e) => e.bar), entry.features, this.#chained);
       return;
     }
     const i = this.#window.findIndex((e) => e.bar.openTime === bar.openTime);
@@ -130,7 +143,9 @@ export class StrategyRunner {
     const last = i === this.#window.length - 1;
     const features = last ? this.#features.update(bar, true) : withBarFeatures({ ...this.#window[i]!.features }, bar);
     this.#window[i] = { bar, features };
-    if (this.#window.length >= this.cfg.lookback) this.#enqueue({ bars: this.#window.slice(0, i + 1).map((e) => e.bar), features });
+    // Re-judged with the window as it was then (a shorter one for an older bar): sent whole, and so is the next new bar's.
+    this.#chained = false;
+    if (this.#window.length >= this.cfg.lookback) this.#enqueue(this.#window.slice(0, i + 1).map((e) => e.bar), features, false);
   }
 
   /** A trade of the series (routed here only while the executor waits for one). */
@@ -158,6 +173,14 @@ export class StrategyRunner {
     return { ...this.summary(), executor: this.executor.kind, account: this.executor.account()?.state() ?? null, signalsRecent: [...this.#recent] };
   }
 
+  /** Judge again after a pause, from the next closed bar on; false when the strategy was not paused (nothing changes). */
+  resume(): boolean {
+    if (!this.#paused) return false;
+    this.#paused = false;
+    this.#inRow = 0;
+    return true;
+  }
+
   /** Stop judging (the runtime is stopping): drop the queue; the call in flight finishes or is cut by the pool. */
   stop(): void {
     this.#queue.length = 0;
@@ -171,18 +194,24 @@ export class StrategyRunner {
     return entry;
   }
 
-  #enqueue(j: Judgment): void {
-    if (this.#paused) return;
+  /** Queue the judgment of `bars`' last bar (false: paused, nothing queued); `follows`: `bars` is the previously queued window plus that bar. */
+  #enqueue(bars: Bar[], features: Features, follows: boolean): boolean {
+    if (this.#paused) return false;
     if (this.#queue.length >= MAX_QUEUE) {
       this.#queue.shift();
       this.skipped++;
     }
-    this.#queue.push(j);
-    if (!this.#busy) void this.#drain();
+    this.#queue.push({ bars, features, version: ++this.#version, follows });
+    if (!this.#busy) {
+      this.#busy = true;
+      this.#turns.add(this.#start);
+    }
+    return true;
   }
 
+  readonly #start = (): void => void this.#drain();
+
   async #drain(): Promise<void> {
-    this.#busy = true;
     for (let j = this.#queue.shift(); j !== undefined && !this.#paused; j = this.#queue.shift()) await this.#judge(j);
     this.#busy = false;
     const waiting = this.#idle;
@@ -197,7 +226,10 @@ export class StrategyRunner {
       barOpenTime: bar.openTime, revision: bar.revision,
     };
     const t0 = performance.now();
-    const p = await this.#call({ op: 'predict', strategy: this.name, module: this.cfg.module, params: this.cfg.params, state: this.#userState, bars: j.bars, features: j.features });
+    const predict = (window: WindowUpdate) => this.#call({ op: 'predict', strategy: this.name, module: this.cfg.module, params: this.cfg.params, state: this.#userState, window, features: j.features });
+    const full: WindowUpdate = { kind: 'full', version: j.version, bars: j.bars };
+    let p = await predict(j.follows ? { kind: 'next', version: j.version, bar, lookback: this.cfg.lookback } : full);
+    if (p?.op === 'stale') p = await predict(full);
     if (p === undefined || p.op !== 'predict') return;
     const latencyUs = this.#deterministic ? 0 : Math.max(1, Math.round((performance.now() - t0) * 1000));
     this.predictions++;
@@ -236,6 +268,8 @@ export class StrategyRunner {
     const t0 = performance.now();
     try {
       const r = await this.#pool.run(task, this.cfg.timeoutMs, this.#started);
+      // Not the module's answer (it did not run): neither a latency nor a success that ends a run of failures.
+      if (r.op === 'stale') return r;
       this.#latency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
       if (r.op === 'predict' || r.op === 'decide') this.#userState = r.state;
       this.#inRow = 0;

@@ -14,6 +14,7 @@
  *    trade when no order waits (nothing allocated).
  */
 import type { ConfigIssue } from '../check/checker.ts';
+import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import type { PoolConfig, StrategyConfig } from '../config/types.ts';
 import type { BarUpdate } from '../model/events.ts';
 import type { Bar } from '../model/records.ts';
@@ -24,6 +25,7 @@ import { ModuleExecutor } from './module-executor.ts';
 import { PaperExecutor } from './paper.ts';
 import { defaultThreads, StrategyPool } from './pool.ts';
 import { StrategyRunner, type RunnerOutput } from './runner.ts';
+import { SLICE_MS, Turns } from './turns.ts';
 import { WebhookExecutor } from './webhook.ts';
 
 /** What strategies tell their owner. */
@@ -59,6 +61,7 @@ export class StrategyRuntime {
   constructor(strategies: Record<string, StrategyConfig>, pool: PoolConfig | undefined, out: StrategyOutput, options: StrategyRuntimeOptions) {
     this.#out = out;
     this.#pool = new StrategyPool(pool?.threads ?? defaultThreads(options.feedWorkers));
+    const turns = new Turns(options.deterministic === true ? Infinity : SLICE_MS);
     const runnerOut: RunnerOutput = {
       prediction: (e) => out.prediction(e),
       signal: (e) => out.signal(e),
@@ -70,7 +73,7 @@ export class StrategyRuntime {
       problem: (r) => out.status(r.summary()),
     };
     for (const [name, cfg] of Object.entries(strategies)) {
-      const runner: StrategyRunner = new StrategyRunner(name, cfg, this.#pool, this.#executor(name, cfg, runnerOut, () => runner), runnerOut, options.deterministic === true);
+      const runner: StrategyRunner = new StrategyRunner(name, cfg, this.#pool, turns, this.#executor(name, cfg, runnerOut, () => runner), runnerOut, options.deterministic === true);
       this.#runners.set(name, runner);
       const key = seriesKey(cfg.exchange, cfg.symbol, cfg.timeframe);
       let list = this.#bySeries.get(key);
@@ -133,6 +136,19 @@ export class StrategyRuntime {
       const r = runners[i]!;
       if (r.executor.wantsTrades) r.onTrade(price, ts);
     }
+  }
+
+  /**
+   * Resume a paused strategy (it judges from the next closed bar on); its summary after.
+   * Throws TickwireError NOT_FOUND (no such strategy) or CHANGE_REFUSED (not paused: nothing changed).
+   */
+  resume(name: string): StrategySummary {
+    const r = this.#runners.get(name);
+    if (r === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
+    if (!r.resume()) throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: strategy ${name} is ${r.state}, not paused`);
+    const summary = r.summary();
+    this.#out.status(summary);
+    return summary;
   }
 
   /** Resolves once no strategy has a judgment queued or running. */

@@ -25,10 +25,19 @@ export const MAX_PREDICTION_EXTRA_BYTES = 1024;
 /** Longest `reason` of a decision, characters. */
 export const MAX_REASON = 200;
 
-/** A call to the pool. `strategy` keys `init` (once per worker and strategy). */
+/**
+ * The bars of a `predict` call: the whole window (the worker keeps it as
+ * `version`), or the bar just closed on top of window `version − 1` (trimmed
+ * to `lookback` bars).
+ */
+export type WindowUpdate =
+  | { kind: 'full'; version: number; bars: unknown[] }
+  | { kind: 'next'; version: number; bar: unknown; lookback: number };
+
+/** A call to the pool. `strategy` keys `init` (once per worker and strategy) and the worker's window of bars. */
 export type StrategyTask =
   | { op: 'probe'; strategy: string; module: string; role: 'strategy' | 'executor'; params: Record<string, unknown> }
-  | { op: 'predict'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; bars: unknown[]; features: Record<string, number | null> }
+  | { op: 'predict'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; window: WindowUpdate; features: Record<string, number | null> }
   | { op: 'decide'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; prediction: unknown; position: number | null; bar: unknown }
   | { op: 'execute'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; signal: unknown; bar: unknown };
 
@@ -56,6 +65,8 @@ export interface Execution {
 /** What a call returns: the probe's problem (null: fine), or the result and the state after it. */
 export type TaskResult =
   | { op: 'probe'; problem: string | null }
+  /** A `next` window update this worker could not apply: send the `full` window. */
+  | { op: 'stale' }
   | { op: 'predict'; prediction: Prediction; state: Record<string, unknown> }
   | { op: 'decide'; decision: Decision; state: Record<string, unknown> }
   | { op: 'execute'; execution: Execution | null; state: Record<string, unknown> };
@@ -72,6 +83,22 @@ interface UserModule {
 const modules = new Map<string, Promise<UserModule>>();
 /** Strategies whose `init` ran in this worker. */
 const initialized = new Set<string>();
+/** Each strategy's window of bars in this worker, oldest first (one per configured strategy: bounded by the config). */
+const windows = new Map<string, { version: number; bars: unknown[] }>();
+
+/** Apply `u` to the strategy's window; the bars after it, or undefined when this worker does not hold the version `u` builds on. */
+function applyWindow(strategy: string, u: WindowUpdate): unknown[] | undefined {
+  if (u.kind === 'full') {
+    windows.set(strategy, { version: u.version, bars: u.bars });
+    return u.bars;
+  }
+  const w = windows.get(strategy);
+  if (w === undefined || w.version !== u.version - 1) return undefined;
+  w.bars.push(u.bar);
+  if (w.bars.length > u.lookback) w.bars.shift();
+  w.version = u.version;
+  return w.bars;
+}
 
 function load(specifier: string): Promise<UserModule> {
   let m = modules.get(specifier);
@@ -83,15 +110,15 @@ function load(specifier: string): Promise<UserModule> {
   return m;
 }
 
-/** Value of the start flag once the call itself starts (pool.ts arms the deadline on it). */
-const STARTED = 1;
-
 /** Run one call (the pool's task function). Throws with a message naming the module's mistake. */
-export async function runTask(task: StrategyTask & { started?: Int32Array }): Promise<TaskResult> {
+export async function runTask(task: StrategyTask & { started?: BigInt64Array }): Promise<TaskResult> {
   if (task.op === 'probe') {
     markStarted(task.started);
     return { op: 'probe', problem: await probe(task) };
   }
+  // Before the module loads or starts: a stale call must not run `init` or flag a start.
+  const bars = task.op === 'predict' ? applyWindow(task.strategy, task.window) : undefined;
+  if (task.op === 'predict' && bars === undefined) return { op: 'stale' };
   const mod = await load(task.module);
   if (!initialized.has(task.strategy)) {
     if (typeof mod.init === 'function') await mod.init({ params: task.params });
@@ -101,7 +128,8 @@ export async function runTask(task: StrategyTask & { started?: Int32Array }): Pr
   const state = task.state;
   switch (task.op) {
     case 'predict': {
-      const out = await mod.predict!({ bars: task.bars, features: task.features, params: task.params, state });
+      // The module's own copies: what it does to them cannot change the window kept here.
+      const out = await mod.predict!({ bars: bars!.map(copyBar), features: task.features, params: task.params, state });
       return { op: 'predict', prediction: checkPrediction(out), state: checkState(state) };
     }
     case 'decide': {
@@ -115,10 +143,13 @@ export async function runTask(task: StrategyTask & { started?: Int32Array }): Pr
   }
 }
 
-function markStarted(flag: Int32Array | undefined): void {
-  if (flag === undefined) return;
-  Atomics.store(flag, 0, STARTED);
-  Atomics.notify(flag, 0);
+function copyBar(bar: unknown): unknown {
+  return { ...(bar as Record<string, unknown>) };
+}
+
+/** Stamp the call's start (pool.ts counts its deadline from it). */
+function markStarted(flag: BigInt64Array | undefined): void {
+  if (flag !== undefined) Atomics.store(flag, 0, BigInt(Date.now()));
 }
 
 /** Load the module and check its exports and `params`; the problem as text, or null. */

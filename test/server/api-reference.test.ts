@@ -78,6 +78,11 @@ interface Answer {
 
 const tw = () => servers.open.tw;
 
+/** Set the state of the admin server's strategy `stuck` (the resume probes). */
+function stuckState(state: 'paused' | 'running'): void {
+  servers.admin.tw.strategyDetails.find((d) => d.name === 'stuck')!.state = state;
+}
+
 /** Requests per operationId; the first of each succeeds. */
 const PROBES: Record<string, Probe[]> = {
   getHealth: [
@@ -104,6 +109,12 @@ const PROBES: Record<string, Probe[]> = {
     { what: 'one strategy', path: '/v1/strategies/sma' },
     { what: 'unknown parameter', path: '/v1/strategies/sma?x=1' },
     { what: 'no such strategy', path: '/v1/strategies/nope' },
+  ],
+  resumeStrategy: [
+    { what: 'resumed', server: 'admin', method: 'POST', path: '/v1/strategies/stuck/resume', body: {}, headers: asOps, arrange: () => (stuckState('paused'), () => stuckState('paused')) },
+    { what: 'without the admin scope', server: 'admin', method: 'POST', path: '/v1/strategies/stuck/resume', body: {}, headers: asAlice },
+    { what: 'no such strategy', server: 'admin', method: 'POST', path: '/v1/strategies/nope/resume', body: {}, headers: asOps },
+    { what: 'not paused', server: 'admin', method: 'POST', path: '/v1/strategies/stuck/resume', body: {}, headers: asOps, arrange: () => (stuckState('running'), () => stuckState('paused')) },
   ],
   getFeeds: [{ what: 'feeds', path: '/v1/feeds' }, { what: 'unknown parameter', path: '/v1/feeds?x=1' }],
   getFeed: [
@@ -309,6 +320,11 @@ beforeAll(async () => {
     executor: 'paper',
     account: { cash: 9000, position: 0.01, avgPrice: 100000, equity: 10001, realizedPnl: 0, unrealizedPnl: 1, maxDrawdown: 0.01, drawdown: 0, rejected: 0 },
     signalsRecent: [],
+  });
+  servers.admin.tw.strategyDetails.push({
+    name: 'stuck', exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1m', state: 'paused',
+    predictions: 0, signals: 0, fills: 0, timeouts: 0, errors: 5, skipped: 0, lastError: 'paused after 5 failures in a row; last: predict: boom', latencyUs: { p50: null, p99: null },
+    executor: 'webhook', account: null, signalsRecent: [],
   });
   servers.open.tw.feedReports = [
     {

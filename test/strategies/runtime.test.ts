@@ -113,6 +113,19 @@ describe('strategies: runtime', () => {
     expect(rec.statuses.some((x) => x.timeouts === 1)).toBe(true);
   });
 
+  it('counts the deadline from a call\'s start: waiting for the thread longer than timeoutMs is no timeout', async () => {
+    // One thread: quick's first call waits behind slow's 900 ms predict, three times its own deadline.
+    const rec = start({
+      slow: strategy({ timeoutMs: 5_000, params: { slowBars: [T0 / SEC + 2], slowMs: 900 } }),
+      quick: strategy({ timeoutMs: 300 }),
+    });
+    for (let i = 0; i < 5; i++) close(i);
+    await runtime!.idle();
+    expect(runtime!.summaries().map((s) => [s.name, s.timeouts, s.errors, s.signals])).toEqual([['slow', 0, 0, 3], ['quick', 0, 0, 3]]);
+    expect(rec.signals.filter((s) => s.strategy === 'quick').map((s) => (s.barOpenTime - T0) / SEC)).toEqual([2, 3, 4]);
+    expect(runtime!.summaries()[1]!.latencyUs.p99!).toBeGreaterThan(300_000);
+  });
+
   it('counts a throwing module and a crashed worker as errors and goes on', async () => {
     const rec = start({ s: strategy({ params: { failBars: [T0 / SEC + 3], crashBars: [T0 / SEC + 5] } }) });
     for (let i = 0; i < 8; i++) close(i);
@@ -124,6 +137,33 @@ describe('strategies: runtime', () => {
       expect.stringMatching(/failing on bar/),
       expect.stringMatching(/predict: .*(exit|3)/i),
     ]);
+  });
+
+  it('hands predict the exact window though bars cross once: after a crashed worker, an amended bar, in a pool of two threads', async () => {
+    const rec = start({ s: strategy({ module: path.join(FIXTURES, 'window.mjs'), params: { crashAt: T0 / SEC + 5 } }) }, 2);
+    for (let i = 0; i < 8; i++) close(i);
+    await runtime!.idle();
+    close(6, 200, { revision: 1 }); // an older bar than the newest (7) amended
+    await runtime!.idle();
+    for (let i = 8; i < 10; i++) close(i);
+    await runtime!.idle();
+    const windows = rec.predictions.map((p) => {
+      const { times, closes } = p.extra as { times: number[]; closes: number[] };
+      return { bar: (p.barOpenTime - T0) / SEC, revision: p.revision, times: times.map((t) => (t - T0) / SEC), closes };
+    });
+    expect(windows).toEqual([
+      { bar: 2, revision: 0, times: [0, 1, 2], closes: [101, 101, 101] },
+      { bar: 3, revision: 0, times: [1, 2, 3], closes: [101, 101, 101] },
+      { bar: 4, revision: 0, times: [2, 3, 4], closes: [101, 101, 101] },
+      // Bar 5 crashed its worker: no prediction; the fresh worker is sent the whole window.
+      { bar: 6, revision: 0, times: [4, 5, 6], closes: [101, 101, 101] },
+      { bar: 7, revision: 0, times: [5, 6, 7], closes: [101, 101, 101] },
+      // The amended bar is judged with the window up to it, then the newer bars see the amendment.
+      { bar: 6, revision: 1, times: [5, 6], closes: [101, 201] },
+      { bar: 8, revision: 0, times: [6, 7, 8], closes: [201, 101, 101] },
+      { bar: 9, revision: 0, times: [7, 8, 9], closes: [101, 101, 101] },
+    ]);
+    expect(runtime!.summaries()[0]).toMatchObject({ errors: 1, timeouts: 0, predictions: 8 });
   });
 
   it('pauses a strategy after maxErrors failures in a row and calls it no more', async () => {
@@ -138,6 +178,21 @@ describe('strategies: runtime', () => {
     close(10);
     await runtime!.idle();
     expect(runtime!.summaries()[0]!.errors).toBe(3);
+  });
+
+  it('resumes a paused strategy on request: judged again from the next bar, its failure run counted anew', async () => {
+    const rec = start({ bad: strategy({ maxErrors: 2, params: { every: 'fail' } }), good: strategy() });
+    for (let i = 0; i < 4; i++) close(i);
+    await runtime!.idle();
+    expect(runtime!.summaries()[0]).toMatchObject({ state: 'paused', errors: 2 });
+    expect(() => runtime!.resume('good')).toThrow(expect.objectContaining({ code: 'CHANGE_REFUSED' }));
+    expect(() => runtime!.resume('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(runtime!.resume('bad')).toMatchObject({ name: 'bad', state: 'running', errors: 2 });
+    expect(rec.statuses.at(-1)).toMatchObject({ name: 'bad', state: 'running' });
+    // Still failing: called again on each new bar, paused again after 2 more in a row.
+    for (let i = 4; i < 8; i++) close(i);
+    await runtime!.idle();
+    expect(runtime!.summaries()[0]).toMatchObject({ state: 'paused', errors: 4 });
   });
 
   it('judges an amended bar again, marked with its revision, without placing another order', async () => {
@@ -223,7 +278,9 @@ describe('strategies: runtime', () => {
 describe('strategies: status while calls are slow', () => {
   it('skips the oldest waiting bars past the queue bound instead of growing', async () => {
     start({ s: strategy({ lookback: 1, params: { jitterMs: 0, slowBars: [T0 / SEC], slowMs: 1_500 } }) });
-    for (let i = 0; i < 70; i++) close(i);
+    close(0);
+    await new Promise((resolve) => setImmediate(resolve)); // the slow judgment of bar 0 starts (turns.ts)
+    for (let i = 1; i < 70; i++) close(i);
     await until(() => runtime!.summaries()[0]!.skipped > 0, 10_000, 'a skipped bar');
     await runtime!.idle();
     const s = runtime!.summaries()[0]!;
