@@ -1,0 +1,122 @@
+/**
+ * Loading adapter plugins (docs/plugins.md): each entry of `plugins:` is an
+ * npm package name, resolved as Node resolves it from the config file's
+ * folder (its node_modules, then each parent's), or a path relative to that
+ * folder. The module is loaded synchronously (`require`, which loads ES
+ * modules without top-level await on Node ≥ 20.19) so a config, a reload
+ * and a feed worker all load it in line; then it is checked (contract.ts)
+ * and registered as the adapter of the exchange name it declares.
+ *
+ * A plugin is loaded once per thread: listing it again (a reload) reuses
+ * it. Under `--watch` a changed file is imported afresh (`reimportPlugin`:
+ * an ES module cannot be evicted from the cache, so each version stays in
+ * memory — a development mode's cost) and the exchange's worker restarted,
+ * which loads it in a new thread.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ErrorCode, PluginError } from '../errors.ts';
+import { adapterFor, knownAdapterNames, registerPluginAdapter, type AdapterEntry, type PluginSource } from '../exchanges/registry.ts';
+import { checkPlugin } from './contract.ts';
+
+/**
+ * Load, check and register the plugins `specifiers` (as a config lists
+ * them; paths relative to `baseDir`). Returns their entries by exchange
+ * name. Throws PluginError (PLUGIN_NOT_FOUND, PLUGIN_CONTRACT,
+ * PLUGIN_INVALID) for the first plugin that cannot be used.
+ */
+export function loadPlugins(specifiers: readonly string[], baseDir: string): Map<string, AdapterEntry> {
+  const loaded = new Map<string, AdapterEntry>();
+  for (const specifier of specifiers) {
+    const entry = usePlugin({ specifier, file: resolvePlugin(specifier, baseDir) });
+    const name = entry.capabilities.name;
+    const other = loaded.get(name);
+    if (other !== undefined) {
+      throw new PluginError(ErrorCode.PLUGIN_INVALID, specifier, `serves exchange ${name}, as plugin ${other.plugin!.specifier} listed before it does: list one of them`);
+    }
+    loaded.set(name, entry);
+  }
+  return loaded;
+}
+
+/**
+ * The registered entry of the plugin at `source.file`, loading and
+ * registering it first when this thread has not (a feed worker loads its
+ * exchange's plugin this way). Throws PluginError.
+ */
+export function usePlugin(source: PluginSource): AdapterEntry {
+  const known = registeredFrom(source.file);
+  if (known !== undefined) return known;
+  let exports: unknown;
+  try {
+    exports = createRequire(source.file)(source.file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ERR_REQUIRE_ASYNC_MODULE' ? 'uses top-level await, which a plugin may not (tickwire loads it synchronously)' : (err as Error).message;
+    throw new PluginError(ErrorCode.PLUGIN_INVALID, source.specifier, `${source.file} could not be loaded: ${why}`, { cause: err });
+  }
+  const entry = checkPlugin(exports, source.specifier, source.file);
+  const name = entry.capabilities.name;
+  const taken = adapterFor(name);
+  if (taken !== undefined) {
+    throw new PluginError(ErrorCode.PLUGIN_INVALID, source.specifier, `serves exchange ${name}, which plugin ${taken.plugin?.specifier ?? '?'} (${taken.plugin?.file ?? '?'}) already serves in this process`);
+  }
+  registerPluginAdapter(name, entry);
+  return entry;
+}
+
+/**
+ * `--watch`: import the plugin of exchange `name` again from its file (a new
+ * version of the module), check it and make it that exchange's adapter.
+ * Throws PluginError, leaving the running version registered.
+ */
+export async function reimportPlugin(name: string, version: number): Promise<AdapterEntry> {
+  const current = adapterFor(name);
+  const source = current?.plugin;
+  if (source === undefined) throw new PluginError(ErrorCode.PLUGIN_NOT_FOUND, name, 'no plugin serves this exchange');
+  let exports: unknown;
+  try {
+    exports = await import(`${pathToFileURL(source.file).href}?version=${version}`);
+  } catch (err) {
+    throw new PluginError(ErrorCode.PLUGIN_INVALID, source.specifier, `${source.file} could not be loaded: ${(err as Error).message}`, { cause: err });
+  }
+  const entry = checkPlugin(exports, source.specifier, source.file);
+  if (entry.capabilities.name !== name) {
+    throw new PluginError(ErrorCode.PLUGIN_INVALID, source.specifier, `now serves exchange ${entry.capabilities.name}, not ${name}: renaming an exchange needs a restart`);
+  }
+  registerPluginAdapter(name, entry);
+  return entry;
+}
+
+/**
+ * The file `specifier` names: a path (starting with `.`, `..` or `/`)
+ * relative to `baseDir`, else a package resolved as Node does from
+ * `baseDir`. Throws PLUGIN_NOT_FOUND.
+ */
+export function resolvePlugin(specifier: string, baseDir: string): string {
+  baseDir = path.resolve(baseDir);
+  if (specifier.startsWith('.') || path.isAbsolute(specifier)) {
+    const file = path.resolve(baseDir, specifier);
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      throw new PluginError(ErrorCode.PLUGIN_NOT_FOUND, specifier, `no file at ${file} (a path is relative to the config file's folder, ${baseDir})`);
+    }
+    return file;
+  }
+  try {
+    return createRequire(path.join(baseDir, 'tickwire.yaml')).resolve(specifier);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'MODULE_NOT_FOUND' ? `no package ${specifier} installed where Node looks from ${baseDir} (npm install it beside the config file, or give a path)` : (err as Error).message;
+    throw new PluginError(ErrorCode.PLUGIN_NOT_FOUND, specifier, why, { cause: err });
+  }
+}
+
+function registeredFrom(file: string): AdapterEntry | undefined {
+  for (const name of knownAdapterNames()) {
+    const entry = adapterFor(name);
+    if (entry?.plugin?.file === file) return entry;
+  }
+  return undefined;
+}
