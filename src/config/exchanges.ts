@@ -52,6 +52,7 @@ export function exchangesSection(c: Checker, value: unknown, checkSymbols = true
 function exchange(c: Checker, name: string, entry: AdapterEntry, value: unknown, path: string, checkSymbols: boolean): ExchangeConfig {
   const allowed = [...EXCHANGE_KEYS, ...entry.extraKeys];
   const e = c.section(value, path, allowed, (key) => {
+    if (entry.plugin !== undefined) return ` (the keys of plugin ${entry.plugin.specifier}'s exchanges)`;
     const owners = KNOWN_EXCHANGES.filter((x) => builtInAdapterFor(x)!.extraKeys.includes(key));
     return owners.length > 0 ? ` (${key} applies to ${owners.join(', ')} only)` : '';
   });

@@ -136,7 +136,7 @@ export function checkPlugin(exports: unknown, label: string, file: string): Adap
     version: plugin.version,
     assetTypes: ['crypto'],
     extraKeys: [...Object.keys(options), ...(capabilities.includes('gapRecovery') ? ['restUrl'] : [])],
-    checkConfig: optionChecker(options, capabilities.includes('gapRecovery')),
+    checkConfig: optionChecker(options, capabilities.includes('gapRecovery'), label),
     capabilities: adapterCapabilities,
     defaultUrl: () => venue.defaultUrl,
     ...(venue.defaultRestUrl === undefined ? {} : { defaultRestUrl: venue.defaultRestUrl }),

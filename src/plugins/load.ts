@@ -30,7 +30,7 @@ import { checkPlugin } from './contract.ts';
 export function loadPlugins(specifiers: readonly string[], baseDir: string): Map<string, AdapterEntry> {
   const loaded = new Map<string, AdapterEntry>();
   for (const specifier of specifiers) {
-    const entry = usePlugin({ specifier, file: resolvePlugin(specifier, baseDir) });
+    const entry = checkedPlugin({ specifier, file: resolvePlugin(specifier, baseDir) });
     const name = entry.capabilities.name;
     const other = loaded.get(name);
     if (other !== undefined) {
@@ -38,6 +38,7 @@ export function loadPlugins(specifiers: readonly string[], baseDir: string): Map
     }
     loaded.set(name, entry);
   }
+  for (const entry of loaded.values()) register(entry);
   return loaded;
 }
 
@@ -47,6 +48,13 @@ export function loadPlugins(specifiers: readonly string[], baseDir: string): Map
  * exchange's plugin this way). Throws PluginError.
  */
 export function usePlugin(source: PluginSource): AdapterEntry {
+  const entry = checkedPlugin(source);
+  register(entry);
+  return entry;
+}
+
+/** The entry of the plugin at `source.file`: the one registered from that file, else the file loaded and checked. */
+function checkedPlugin(source: PluginSource): AdapterEntry {
   const known = registeredFrom(source.file);
   if (known !== undefined) return known;
   let exports: unknown;
@@ -57,14 +65,22 @@ export function usePlugin(source: PluginSource): AdapterEntry {
     const why = code === 'ERR_REQUIRE_ASYNC_MODULE' ? 'uses top-level await, which a plugin may not (tickwire loads it synchronously)' : (err as Error).message;
     throw new PluginError(ErrorCode.PLUGIN_INVALID, source.specifier, `${source.file} could not be loaded: ${why}`, { cause: err });
   }
-  const entry = checkPlugin(exports, source.specifier, source.file);
+  return checkPlugin(exports, source.specifier, source.file);
+}
+
+/**
+ * Make `entry` its exchange's adapter in this thread. One exchange, one
+ * plugin file per process: a running exchange's workers load the file
+ * they started with, so another file for the same name needs a restart.
+ */
+function register(entry: AdapterEntry): void {
   const name = entry.capabilities.name;
   const taken = adapterFor(name);
+  if (taken === entry) return;
   if (taken !== undefined) {
-    throw new PluginError(ErrorCode.PLUGIN_INVALID, source.specifier, `serves exchange ${name}, which plugin ${taken.plugin?.specifier ?? '?'} (${taken.plugin?.file ?? '?'}) already serves in this process`);
+    throw new PluginError(ErrorCode.PLUGIN_INVALID, entry.plugin!.specifier, `serves exchange ${name}, which plugin ${taken.plugin?.specifier ?? '?'} (${taken.plugin?.file ?? '?'}) already serves in this process (a restart loads the new one)`);
   }
   registerPluginAdapter(name, entry);
-  return entry;
 }
 
 /**

@@ -76,11 +76,15 @@ export function checkOptionSchema(options: unknown, gapRecovery: boolean, proble
   }
 }
 
-/** The checkConfig of a plugin's registry entry: its options read from an exchange section (and `restUrl` with gap recovery). */
-export function optionChecker(options: Readonly<Record<string, PluginOption>>, gapRecovery: boolean): NonNullable<AdapterEntry['checkConfig']> {
+/**
+ * The checkConfig of a plugin's registry entry: its options read from an
+ * exchange section (and `restUrl` with gap recovery); each message about an
+ * option names the plugin (`label`).
+ */
+export function optionChecker(options: Readonly<Record<string, PluginOption>>, gapRecovery: boolean, label: string): NonNullable<AdapterEntry['checkConfig']> {
   return (c, section, path) => {
     const values: Record<string, PluginOptionValue> = {};
-    for (const [key, spec] of Object.entries(options)) values[key] = readOption(c, section[key], keyPath(path, key), spec);
+    for (const [key, spec] of Object.entries(options)) values[key] = readOption(c, section[key], keyPath(path, key), { ...spec, description: `plugin ${label}: ${spec.description}` });
     const restUrl = gapRecovery ? c.url(section.restUrl, keyPath(path, 'restUrl'), ['http:', 'https:'], 'an http:// or https:// URL') : undefined;
     return { options: values, restUrl } satisfies Partial<ExchangeConfig>;
   };
