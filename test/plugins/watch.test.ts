@@ -1,0 +1,89 @@
+/**
+ * `tickwire start --watch`: editing the plugin file in use imports it again
+ * and replaces its exchange's worker; the 1s bars of a subscriber carry on
+ * across the replacement with every bucket closed once (no lost and no
+ * repeated closed bar). A version that no longer loads is logged and the
+ * running one kept.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeDeribit } from '../support/fake-deribit.ts';
+import { copyDeribitModule, scratchProject, writeDeribitConfig } from '../support/plugin-project.ts';
+import { killChildren, startTickwire } from '../support/tickwire-process.ts';
+import { until } from '../support/until.ts';
+
+type Bar = { type: string; openTime: number; closed: boolean; revision: number; trades: number };
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+let fake: FakeDeribit;
+let port: number;
+let out: () => string;
+let pluginFile: string;
+
+beforeAll(async () => {
+  fake = await FakeDeribit.start(['BTC-PERPETUAL']);
+  const project = scratchProject(dirs);
+  pluginFile = copyDeribitModule(project, 'adapters/deribit.mjs');
+  writeDeribitConfig(project, './adapters/deribit.mjs', fake.url, fake.restUrl, ['BTC-PERPETUAL']);
+  ({ port, out } = await startTickwire(project, children, ['--watch']));
+  fake.trading(20);
+}, 90_000);
+
+afterAll(async () => {
+  await killChildren(children);
+  await fake?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function restarts(): Promise<number> {
+  const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { exchanges: Record<string, { restarts: number }> };
+  return status.exchanges.deribit!.restarts;
+}
+
+describe('plugins: --watch reloads a changed plugin', () => {
+  it('replaces the worker when the file changes, and the bars carry on with no closed bar lost', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`);
+    const bars: Bar[] = [];
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as Bar;
+      if (m.type === 'bar' && m.closed && m.revision === 0) bars.push(m);
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    try {
+      ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels: ['bars:deribit:BTC-PERPETUAL:1s'] }));
+      await until(() => bars.filter((b) => b.trades > 0).length >= 3, 30_000, 'closed bars before the change');
+      const before = bars.length;
+      const connections = fake.connections;
+      expect(await restarts()).toBe(0);
+
+      writeFileSync(pluginFile, readFileSync(pluginFile, 'utf8').replace("version: '1.0.0'", "version: '1.0.1'"));
+      await until(() => /"event":"plugin\.reloaded"/.test(out()), 30_000, 'the reload logged');
+      expect(out()).toMatch(/deribit: plugin \.\/adapters\/deribit\.mjs 1\.0\.1 reloaded from/);
+      await until(async () => (await restarts()) === 1, 30_000, 'the restart in /v1/status');
+      await until(() => fake.connections > connections, 30_000, 'the new worker connected');
+      await until(() => bars.slice(before).filter((b) => b.trades > 0).length >= 3, 30_000, 'closed bars with trades after the change');
+
+      const times = bars.map((b) => b.openTime);
+      expect(new Set(times).size, 'each bucket closed once').toBe(times.length);
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `bar after ${times[i - 1]}`).toBe(1_000);
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('keeps the running version when the changed file no longer loads', async () => {
+    const count = await restarts();
+    writeFileSync(pluginFile, 'export default {;\n');
+    await until(() => /"event":"plugin\.reload_failed"/.test(out()), 30_000, 'the failed reload logged');
+    expect(out()).toMatch(/deribit: plugin \.\/adapters\/deribit\.mjs: .*could not be loaded.*the running version stays/);
+    expect(await restarts()).toBe(count);
+    const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { exchanges: Record<string, { state: string }> };
+    expect(status.exchanges.deribit!.state).toBe('connected');
+  });
+});
