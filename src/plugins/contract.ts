@@ -19,7 +19,7 @@
  * take a built-in venue's name.
  */
 import type { TradeIdOrder } from '../bars/recent-ids.ts';
-import type { FeedChannel, PluginOptionValue } from '../config/types.ts';
+import type { ExchangeConfig, FeedChannel, PluginOptionValue } from '../config/types.ts';
 import { ErrorCode, PluginError, showValue } from '../errors.ts';
 import type { AdapterCapabilities, ExchangeAdapter } from '../exchanges/adapter.ts';
 import { builtInAdapterFor, type AdapterEntry } from '../exchanges/registry.ts';
@@ -148,6 +148,28 @@ export function checkPlugin(exports: unknown, label: string, file: string): Adap
   return entry;
 }
 
+/** What `checkAdapterPlugin` gives a plugin's own tests. */
+export interface CheckedPlugin {
+  /** The capabilities tickwire derived from the plugin's declaration (what its adapters must expose). */
+  capabilities: AdapterCapabilities;
+  /** An adapter for `symbols`, built as a feed worker builds it (every declared channel; options at their defaults unless given). */
+  create(symbols: readonly string[], options?: Readonly<Record<string, PluginOptionValue>>): ExchangeAdapter;
+}
+
+/**
+ * Check a plugin module's exports as `tickwire start` will (throws the same
+ * PluginError) and build adapters from it the way a feed worker does: for a
+ * plugin's own tests, e.g. of `parse` on recorded frames.
+ */
+export function checkAdapterPlugin(exports: unknown, label = 'plugin'): CheckedPlugin {
+  const entry = checkPlugin(exports, label, label);
+  const defaults = optionDefaults(pluginOf(exports)!.options ?? {});
+  return {
+    capabilities: entry.capabilities,
+    create: (symbols, options = {}) => entry.create(symbols, entry.capabilities.channels, standaloneConfig(entry, symbols, { ...defaults, ...options })),
+  };
+}
+
 /** The plugin object of a module's exports: its default export (ES module), else the exports themselves (CommonJS). */
 function pluginOf(exports: unknown): AdapterPlugin | undefined {
   const candidate = isObject(exports) && 'default' in exports && isObject(exports.default) ? exports.default : exports;
@@ -199,10 +221,9 @@ function checkVenue(venue: unknown, capabilities: readonly PluginCapability[], p
 
 /** Build an adapter for no symbols and check it has what the contract and the declared capabilities need. */
 function probe(entry: AdapterEntry, capabilities: readonly PluginCapability[], label: string): void {
-  const config = { url: undefined, symbols: [], channels: [...entry.capabilities.channels], rate: 0, seed: 0, restUrl: undefined, key: undefined, secret: undefined, assetClass: 'stocks' as const, feed: undefined };
   let adapter: unknown;
   try {
-    adapter = entry.create([], entry.capabilities.channels, config);
+    adapter = entry.create([], entry.capabilities.channels, standaloneConfig(entry, [], undefined));
   } catch (err) {
     throw new PluginError(ErrorCode.PLUGIN_INVALID, label, `create([]) threw: ${err instanceof Error ? err.message : showValue(err)}`, { cause: err });
   }
@@ -226,6 +247,23 @@ function probe(entry: AdapterEntry, capabilities: readonly PluginCapability[], l
     problems.push(`the adapter's heartbeat: got ${showValue(heartbeat)}, expected { intervalMs: at least 1000, text }`);
   }
   if (problems.length > 0) throw new PluginError(ErrorCode.PLUGIN_INVALID, label, problems.join('; '));
+}
+
+/** The config of an adapter built outside a config file (the probe, a plugin's tests): every declared channel; no options: the defaults. */
+function standaloneConfig(entry: AdapterEntry, symbols: readonly string[], options: Readonly<Record<string, PluginOptionValue>> | undefined): ExchangeConfig {
+  return {
+    url: undefined,
+    symbols: [...symbols],
+    channels: [...entry.capabilities.channels],
+    rate: 0,
+    seed: 0,
+    restUrl: undefined,
+    key: undefined,
+    secret: undefined,
+    assetClass: 'stocks',
+    feed: undefined,
+    ...(options === undefined ? {} : { options }),
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
