@@ -91,6 +91,8 @@ export class FeedSupervisor {
   private spawnedAt = 0;
   private consecutiveFailures = 0;
   private hangTimer: NodeJS.Timeout | undefined;
+  /** The replacement in progress (`replace`), resolved when none is. */
+  private replacing: Promise<void> = Promise.resolve();
   private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(data: FeedWorkerData, events: SupervisorEvents | ((status: WorkerStatus) => void), options: SupervisorOptions = {}, log: LogSink = () => {}) {
@@ -134,7 +136,14 @@ export class FeedSupervisor {
    * `stop` (its bars stay in shared memory), the new one starts at once and
    * resumes them. Counted as a restart; `reason` goes to the log.
    */
-  async replace(reason: string): Promise<void> {
+  replace(reason: string): Promise<void> {
+    // One replacement at a time: two overlapping ones would each start a worker on the same buffers.
+    const done = this.replacing.then(() => this.replaceNow(reason));
+    this.replacing = done.catch(() => {});
+    return done;
+  }
+
+  private async replaceNow(reason: string): Promise<void> {
     if (!this.running) return;
     clearTimeout(this.restartTimer);
     const worker = this.worker;

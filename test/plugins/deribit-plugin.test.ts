@@ -6,7 +6,8 @@
  * recovery over the fake's REST API like a built-in venue.
  */
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeDeribit } from '../support/fake-deribit.ts';
@@ -21,13 +22,15 @@ const dirs: string[] = [];
 let fake: FakeDeribit;
 let port: number;
 let out: () => string;
+let proc: ChildProcess;
+let project: string;
 
 beforeAll(async () => {
-  fake = await FakeDeribit.start(['BTC-PERPETUAL', 'ETH-PERPETUAL']);
-  const project = scratchProject(dirs);
+  fake = await FakeDeribit.start(['BTC-PERPETUAL', 'ETH-PERPETUAL', 'SOL-PERPETUAL']);
+  project = scratchProject(dirs);
   await installDeribitPlugin(project);
   writeDeribitConfig(project, 'tickwire-adapter-deribit', fake.url, fake.restUrl, ['BTC-PERPETUAL', 'ETH-PERPETUAL']);
-  ({ port, out } = await startTickwire(project, children));
+  ({ port, out, proc } = await startTickwire(project, children));
 }, 90_000);
 
 afterAll(async () => {
@@ -89,5 +92,22 @@ describe('plugins: the Deribit adapter installed as a package', () => {
     const status = async () => ((await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { exchanges: Record<string, { recoveredTrades?: number; reconnects: number }> }).exchanges.deribit!;
     await until(async () => ((await status()).recoveredTrades ?? 0) > 0, 30_000, 'trades recovered over REST');
     expect((await status()).reconnects).toBeGreaterThan(0);
+  });
+
+  it('reloads on SIGHUP: a symbol added on the open connection (liveSymbols); a broken plugin newly listed refuses the reload', async () => {
+    await until(() => fake.channels().length === 4, 30_000, 'subscribed again after the reconnect');
+    const connections = fake.connections;
+    writeDeribitConfig(project, 'tickwire-adapter-deribit', fake.url, fake.restUrl, ['BTC-PERPETUAL', 'ETH-PERPETUAL', 'SOL-PERPETUAL']);
+    proc.kill('SIGHUP');
+    await until(() => fake.channels().includes('trades.SOL-PERPETUAL.100ms'), 30_000, 'SOL-PERPETUAL subscribed');
+    expect(fake.connections, 'subscribed live, on the open connection').toBe(connections);
+    expect(out()).toMatch(/SIGHUP: 1 change\(s\) applied/);
+
+    writeFileSync(path.join(project, 'broken.mjs'), 'export default { contract: 1, name: "broken" };\n');
+    writeDeribitConfig(project, 'tickwire-adapter-deribit, ./broken.mjs', fake.url, fake.restUrl, ['BTC-PERPETUAL', 'ETH-PERPETUAL']);
+    proc.kill('SIGHUP');
+    await until(() => /"event":"config\.reload_refused"/.test(out()), 30_000, 'the reload refused');
+    expect(out()).toMatch(/change refused, nothing changed: .*plugin \.\/broken\.mjs: version: got undefined/);
+    expect(fake.channels(), 'nothing changed').toContain('trades.SOL-PERPETUAL.100ms');
   });
 });

@@ -9,8 +9,9 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTickwire, type TickwireRuntime } from '../../src/api/tickwire.ts';
 import { FakeDeribit } from '../support/fake-deribit.ts';
-import { copyDeribitModule, scratchProject, writeDeribitConfig } from '../support/plugin-project.ts';
+import { DERIBIT_PLUGIN, copyDeribitModule, scratchProject, writeDeribitConfig } from '../support/plugin-project.ts';
 import { killChildren, startTickwire } from '../support/tickwire-process.ts';
 import { until } from '../support/until.ts';
 
@@ -85,5 +86,30 @@ describe('plugins: --watch reloads a changed plugin', () => {
     expect(await restarts()).toBe(count);
     const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { exchanges: Record<string, { state: string }> };
     expect(status.exchanges.deribit!.state).toBe('connected');
+  });
+});
+
+describe('plugins: a feed replaced while another replacement runs (library)', () => {
+  it('replaces one after the other: one worker, one connection, trades flowing', async () => {
+    const venue = await FakeDeribit.start(['BTC-PERPETUAL']);
+    const tw = createTickwire(
+      { plugins: [`${DERIBIT_PLUGIN}/index.mjs`], timeframes: ['1m'], exchanges: { deribit: { url: venue.url, symbols: ['BTC-PERPETUAL'], channels: ['trades'] } } },
+      { statusMs: 200 },
+    ) as TickwireRuntime;
+    try {
+      await tw.start();
+      await until(() => venue.channels().length === 1, 30_000, 'subscribed');
+      await Promise.all([tw.restartFeed('deribit', 'first'), tw.restartFeed('deribit', 'second')]);
+      await until(() => tw.status().exchanges.deribit?.state === 'connected' && venue.openConnections() === 1 && venue.channels().length === 1, 30_000, 'one worker connected');
+      expect(tw.status().exchanges.deribit!.restarts).toBe(2);
+      let trades = 0;
+      tw.on('trade', () => trades++);
+      venue.trading(50);
+      await until(() => trades > 5, 30_000, 'trades after the replacements');
+      expect(venue.openConnections(), 'no second worker left behind').toBe(1);
+    } finally {
+      await tw.stop();
+      await venue.close();
+    }
   });
 });

@@ -72,6 +72,11 @@ export class FakeDeribit {
     return fake;
   }
 
+  /** Connections open now. */
+  openConnections(): number {
+    return this.subscribed.size;
+  }
+
   /** Channels the open connections are subscribed to. */
   channels(): string[] {
     return [...this.subscribed.values()].flatMap((s) => [...s]);
