@@ -20,6 +20,7 @@ import { refused } from './api/live-checks.ts';
 import { TickwireRuntime } from './api/tickwire.ts';
 import { readCommandLine, UsageError, type CommandLine } from './cli/args.ts';
 import { watchPlugins } from './cli/watch.ts';
+import { adapterFor } from './exchanges/registry.ts';
 import { EdgeRuntime } from './cluster/edge-runtime.ts';
 import { FeedNode, nodeName } from './cluster/feed-node.ts';
 import { openCluster, type ClusterConnection } from './cluster/nats.ts';
@@ -146,6 +147,12 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
     },
     `${versionLine()}; config: ${source}`,
   );
+  for (const name of Object.keys(config.exchanges)) {
+    const entry = adapterFor(name);
+    if (entry?.plugin === undefined) continue;
+    const { specifier, file } = entry.plugin;
+    log.info({ event: 'plugin.loaded', exchange: name, plugin: specifier, file, version: entry.version }, `${name}: plugin ${specifier} ${entry.version} (${file})`);
+  }
   if (args.role !== 'all') return runClusterRole(args.role, config, source, log);
   const tickwire = new TickwireRuntime(config, { logger: log });
   try {

@@ -58,6 +58,7 @@ describe('plugins: the Deribit adapter installed as a package', () => {
     await until(() => fake.channels().length === 4, 30_000, 'subscriptions on the fake');
     expect(fake.channels().sort()).toEqual(['quote.BTC-PERPETUAL', 'quote.ETH-PERPETUAL', 'trades.BTC-PERPETUAL.100ms', 'trades.ETH-PERPETUAL.100ms']);
     expect(out()).toMatch(/exchanges: deribit \(BTC-PERPETUAL, ETH-PERPETUAL\)/);
+    expect(out()).toMatch(/deribit: plugin tickwire-adapter-deribit 1\.0\.0 \(\S+node_modules\/tickwire-adapter-deribit\/index\.mjs\)/);
   });
 
   it('streams the venue\'s trades and closed bars to a subscriber', async () => {
@@ -101,7 +102,7 @@ describe('plugins: the Deribit adapter installed as a package', () => {
     proc.kill('SIGHUP');
     await until(() => fake.channels().includes('trades.SOL-PERPETUAL.100ms'), 30_000, 'SOL-PERPETUAL subscribed');
     expect(fake.connections, 'subscribed live, on the open connection').toBe(connections);
-    expect(out()).toMatch(/SIGHUP: 1 change\(s\) applied/);
+    await until(() => /SIGHUP: 1 change\(s\) applied/.test(out()), 30_000, 'the reload logged');
 
     writeFileSync(path.join(project, 'broken.mjs'), 'export default { contract: 1, name: "broken" };\n');
     writeDeribitConfig(project, 'tickwire-adapter-deribit, ./broken.mjs', fake.url, fake.restUrl, ['BTC-PERPETUAL', 'ETH-PERPETUAL']);
