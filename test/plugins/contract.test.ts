@@ -5,10 +5,11 @@
  * is missing, a broken option schema, a name taken, a module that does not
  * load, and an exchange section with bad plugin keys. Plus what must load:
  * the example Deribit plugin by path, a second load reusing the first (a
- * reload), and `tickwire start` refusing a bad plugin before it listens.
+ * reload), `tickwire start` refusing a bad plugin before it listens, and
+ * the template of docs/plugins.md loading and parsing as written.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,12 +17,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { ErrorCode, PluginError } from '../../src/errors.ts';
 import { adapterFor } from '../../src/exchanges/registry.ts';
-import { PLUGIN_CONTRACT } from '../../src/plugins/contract.ts';
+import { FrameKind } from '../../src/exchanges/adapter.ts';
+import { checkAdapterPlugin, PLUGIN_CONTRACT } from '../../src/plugins/contract.ts';
 import { configError } from '../support/config-error.ts';
 import { copyDeribitModule } from '../support/plugin-project.ts';
 import { BIN } from '../support/tickwire-process.ts';
 
 const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -210,5 +213,26 @@ describe('plugins: loaded', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('tickwire: plugin ./future.mjs: declares adapter contract 99, this tickwire supports 1');
     expect(result.stderr).not.toContain('listening');
+  });
+});
+
+describe('plugins: the template of docs/plugins.md', () => {
+  it('loads as written, and its adapter reads the frame shape the docs describe', async () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/plugins.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## A plugin template'));
+    const code = /```js\n([\s\S]*?)\n```/.exec(section)![1]!;
+    const dir = project();
+    mkdirSync(path.join(dir, 'adapters'));
+    writeFileSync(path.join(dir, 'adapters/my-venue.mjs'), code);
+    const config = loadConfigFile(writeConfig(dir, ['./adapters/my-venue.mjs'], '{ symbols: [ABC-USD], region: us }'), {});
+    expect(config.exchanges.myvenue!.options).toEqual({ region: 'us' });
+
+    const plugin = checkAdapterPlugin(await import(path.join(dir, 'adapters/my-venue.mjs')), 'my-venue');
+    const adapter = plugin.create(['ABC-USD']);
+    const seen: number[][] = [];
+    const handler = { trade: (...t: number[]) => void seen.push(t), quote: () => {} };
+    expect(adapter.parse('{"type":"trade","symbol":"ABC-USD","ts":1723161255342,"price":61837.63,"size":0.02,"side":"sell","id":7}', handler)).toBe(FrameKind.DATA);
+    expect(seen).toEqual([[0, 1723161255342, 61837.63, 0.02, -1, 7]]);
+    expect(adapter.connectUrl('wss://stream.myvenue.example')).toBe('wss://stream.myvenue.example/eu/ws');
   });
 });
