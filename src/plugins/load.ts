@@ -86,7 +86,9 @@ function register(entry: AdapterEntry): void {
 /**
  * `--watch`: import the plugin of exchange `name` again from its file (a new
  * version of the module), check it and make it that exchange's adapter.
- * Throws PluginError, leaving the running version registered.
+ * Throws PluginError, leaving the running version registered, also when the
+ * new version differs in what the running config was checked against (its
+ * name, a channel dropped, its config keys).
  */
 export async function reimportPlugin(name: string, version: number): Promise<AdapterEntry> {
   const current = adapterFor(name);
@@ -99,9 +101,8 @@ export async function reimportPlugin(name: string, version: number): Promise<Ada
     throw new PluginError(ErrorCode.PLUGIN_INVALID, source.specifier, `${source.file} could not be loaded: ${(err as Error).message}`, { cause: err });
   }
   const entry = checkPlugin(exports, source.specifier, source.file);
-  if (entry.capabilities.name !== name) {
-    throw new PluginError(ErrorCode.PLUGIN_INVALID, source.specifier, `now serves exchange ${entry.capabilities.name}, not ${name}: renaming an exchange needs a restart`);
-  }
+  const restart = restartNeeded(current!, entry);
+  if (restart !== undefined) throw new PluginError(ErrorCode.PLUGIN_INVALID, source.specifier, `${restart}: a restart applies that (the running config was checked against the running version)`);
   registerPluginAdapter(name, entry);
   return entry;
 }
@@ -127,6 +128,16 @@ export function resolvePlugin(specifier: string, baseDir: string): string {
     const why = code === 'MODULE_NOT_FOUND' ? `no package ${specifier} installed where Node looks from ${baseDir} (npm install it beside the config file, or give a path)` : (err as Error).message;
     throw new PluginError(ErrorCode.PLUGIN_NOT_FOUND, specifier, why, { cause: err });
   }
+}
+
+/** What differs between two versions of a plugin that the running config depends on, or undefined. */
+function restartNeeded(current: AdapterEntry, next: AdapterEntry): string | undefined {
+  if (next.capabilities.name !== current.capabilities.name) return `now serves exchange ${next.capabilities.name}, not ${current.capabilities.name}`;
+  const dropped = current.capabilities.channels.filter((ch) => !next.capabilities.channels.includes(ch));
+  if (dropped.length > 0) return `no longer declares ${dropped.join(', ')}`;
+  const keys = (e: AdapterEntry): string => [...e.extraKeys].sort().join(', ');
+  if (keys(next) !== keys(current)) return `its config keys changed (${keys(current) || 'none'} → ${keys(next) || 'none'})`;
+  return undefined;
 }
 
 function registeredFrom(file: string): AdapterEntry | undefined {

@@ -2,8 +2,8 @@
  * `tickwire start --watch`: editing the plugin file in use imports it again
  * and replaces its exchange's worker; the 1s bars of a subscriber carry on
  * across the replacement with every bucket closed once (no lost and no
- * repeated closed bar). A version that no longer loads is logged and the
- * running one kept.
+ * repeated closed bar). A version that no longer loads, or that drops what
+ * the running config uses, is logged and the running one kept.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,11 +78,20 @@ describe('plugins: --watch reloads a changed plugin', () => {
     }
   });
 
+  it('keeps the running version when the change needs a restart: a channel the config uses dropped', async () => {
+    const count = await restarts();
+    const before = (out().match(/"event":"plugin\.reload_failed"/g) ?? []).length;
+    writeFileSync(pluginFile, readFileSync(pluginFile, 'utf8').replace("capabilities: ['trades', 'quotes', 'gapRecovery', 'liveSymbols']", "capabilities: ['trades', 'gapRecovery', 'liveSymbols']"));
+    await until(() => (out().match(/"event":"plugin\.reload_failed"/g) ?? []).length > before, 30_000, 'the refused reload logged');
+    expect(out()).toMatch(/plugin \.\/adapters\/deribit\.mjs: no longer declares quotes: a restart applies that/);
+    expect(await restarts()).toBe(count);
+  });
+
   it('keeps the running version when the changed file no longer loads', async () => {
     const count = await restarts();
     writeFileSync(pluginFile, 'export default {;\n');
-    await until(() => /"event":"plugin\.reload_failed"/.test(out()), 30_000, 'the failed reload logged');
-    expect(out()).toMatch(/deribit: plugin \.\/adapters\/deribit\.mjs: .*could not be loaded.*the running version stays/);
+    await until(() => /could not be loaded.*the running version stays/.test(out()), 30_000, 'the failed reload logged');
+    expect(out()).toMatch(/"event":"plugin\.reload_failed".*deribit: plugin \.\/adapters\/deribit\.mjs: .*could not be loaded.*the running version stays/);
     expect(await restarts()).toBe(count);
     const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { exchanges: Record<string, { state: string }> };
     expect(status.exchanges.deribit!.state).toBe('connected');
