@@ -22,9 +22,11 @@
  * gap recovery and de-duplication work by id. `interval: raw` needs an
  * authenticated connection, which this public adapter does not open.
  *
- * The hot path uses JSON.parse: simple and ~1–2 µs per frame at Deribit's
- * public rates; the built-in adapters scan frames in place where rates are
- * higher (tickwire's src/exchanges/scan.ts).
+ * The hot path uses JSON.parse, which allocates per frame: measured 5–7 µs
+ * per one-trade frame (314 bytes) on a shared 2-core machine at a load
+ * average of 17, ample for the 100 ms batches of a public connection; the
+ * built-in adapters scan frames in place where rates are higher (tickwire's
+ * src/exchanges/scan.ts).
  */
 
 /** Trades asked for per page of gap recovery (Deribit's largest `count`). */
