@@ -173,6 +173,20 @@ describe('plugins: refused with a code and a message naming the plugin', () => {
   });
 });
 
+describe('plugins: the list itself', () => {
+  it('INVALID_CONFIG for a list of the wrong shape, before anything loads', () => {
+    const dir = project();
+    const file = path.join(dir, 'tickwire.yaml');
+    writeFileSync(file, 'storage: false\nplugins: ./one.mjs\nexchanges:\n  simulated: { symbols: [SIM-BTC] }\n');
+    expect(configError(() => loadConfigFile(file, {})).message).toMatch(/plugins: got "\.\/one\.mjs", expected a list of up to 32 adapter plugins/);
+    writeFileSync(file, 'storage: false\nplugins: [./a.mjs, ./a.mjs, 7, ""]\nexchanges:\n  simulated: { symbols: [SIM-BTC] }\n');
+    const message = configError(() => loadConfigFile(file, {})).message;
+    expect(message).toContain('plugins[1]: got "./a.mjs", expected each plugin once (already at plugins[0])');
+    expect(message).toContain('plugins[2]: got 7, expected a package name or a path of 1 to 300 characters');
+    expect(message).toContain('plugins[3]: got "", expected a package name or a path of 1 to 300 characters');
+  });
+});
+
 describe('plugins: loaded', () => {
   it('by path, its options defaulted, and again from a reload without a second copy', () => {
     const dir = withDeribit();
