@@ -751,7 +751,10 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private exchangeStatus(ex: ExchangeRuntime): ExchangeStatus {
-    return { ...ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow()), rest: ex.restLimiter.status() };
+    const status: ExchangeStatus = { ...ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow()), rest: ex.restLimiter.status() };
+    const entry = adapterFor(ex.name);
+    if (entry?.plugin !== undefined) status.plugin = { ...entry.plugin, version: entry.version };
+    return status;
   }
 
   private exchangeFor(exchange: string): ExchangeRuntime {

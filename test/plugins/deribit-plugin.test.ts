@@ -81,7 +81,11 @@ describe('plugins: the Deribit adapter installed as a package', () => {
 
   it('reports the plugin exchange in /v1/status and /metrics like a built-in one', async () => {
     const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { exchanges: Record<string, { state: string; symbols: string[] }> };
-    expect(status.exchanges.deribit).toMatchObject({ state: 'connected' });
+    expect(status.exchanges.deribit).toMatchObject({
+      state: 'connected',
+      symbols: ['BTC-PERPETUAL', 'ETH-PERPETUAL'],
+      plugin: { specifier: 'tickwire-adapter-deribit', version: '1.0.0', file: expect.stringMatching(/node_modules\/tickwire-adapter-deribit\/index\.mjs$/) },
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/exchange="deribit"/);
   });

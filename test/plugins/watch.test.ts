@@ -39,9 +39,13 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+async function deribitStatus(): Promise<{ restarts: number; state: string; plugin: { version: string } }> {
+  const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { exchanges: Record<string, { restarts: number; state: string; plugin: { version: string } }> };
+  return status.exchanges.deribit!;
+}
+
 async function restarts(): Promise<number> {
-  const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { exchanges: Record<string, { restarts: number }> };
-  return status.exchanges.deribit!.restarts;
+  return (await deribitStatus()).restarts;
 }
 
 describe('plugins: --watch reloads a changed plugin', () => {
@@ -67,6 +71,7 @@ describe('plugins: --watch reloads a changed plugin', () => {
       await until(() => /"event":"plugin\.reloaded"/.test(out()), 30_000, 'the reload logged');
       expect(out()).toMatch(/deribit: plugin \.\/adapters\/deribit\.mjs 1\.0\.1 reloaded from/);
       await until(async () => (await restarts()) === 1, 30_000, 'the restart in /v1/status');
+      expect((await deribitStatus()).plugin.version).toBe('1.0.1');
       await until(() => fake.connections > connections, 30_000, 'the new worker connected');
       await until(() => bars.slice(before).filter((b) => b.trades > 0).length >= 3, 30_000, 'closed bars with trades after the change');
 
@@ -92,9 +97,8 @@ describe('plugins: --watch reloads a changed plugin', () => {
     writeFileSync(pluginFile, 'export default {;\n');
     await until(() => /could not be loaded.*the running version stays/.test(out()), 30_000, 'the failed reload logged');
     expect(out()).toMatch(/"event":"plugin\.reload_failed".*deribit: plugin \.\/adapters\/deribit\.mjs: .*could not be loaded.*the running version stays/);
-    expect(await restarts()).toBe(count);
-    const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { exchanges: Record<string, { state: string }> };
-    expect(status.exchanges.deribit!.state).toBe('connected');
+    const status = await deribitStatus();
+    expect(status).toMatchObject({ restarts: count, state: 'connected', plugin: { version: '1.0.1' } });
   });
 });
 
