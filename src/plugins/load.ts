@@ -38,7 +38,9 @@ export function loadPlugins(specifiers: readonly string[], baseDir: string): Map
     }
     loaded.set(name, entry);
   }
-  for (const entry of loaded.values()) register(entry);
+  // All checked before any is registered: a refused list (a reload) leaves the registry as it was.
+  for (const entry of loaded.values()) checkFree(entry);
+  for (const entry of loaded.values()) registerPluginAdapter(entry.capabilities.name, entry);
   return loaded;
 }
 
@@ -49,7 +51,8 @@ export function loadPlugins(specifiers: readonly string[], baseDir: string): Map
  */
 export function usePlugin(source: PluginSource): AdapterEntry {
   const entry = checkedPlugin(source);
-  register(entry);
+  checkFree(entry);
+  registerPluginAdapter(entry.capabilities.name, entry);
   return entry;
 }
 
@@ -69,18 +72,16 @@ function checkedPlugin(source: PluginSource): AdapterEntry {
 }
 
 /**
- * Make `entry` its exchange's adapter in this thread. One exchange, one
- * plugin file per process: a running exchange's workers load the file
- * they started with, so another file for the same name needs a restart.
+ * Throws PLUGIN_INVALID unless `entry`'s exchange is free in this thread or
+ * already served by `entry`. One exchange, one plugin file per process: a
+ * running exchange's workers load the file they started with, so another
+ * file for the same name needs a restart.
  */
-function register(entry: AdapterEntry): void {
+function checkFree(entry: AdapterEntry): void {
   const name = entry.capabilities.name;
   const taken = adapterFor(name);
-  if (taken === entry) return;
-  if (taken !== undefined) {
-    throw new PluginError(ErrorCode.PLUGIN_INVALID, entry.plugin!.specifier, `serves exchange ${name}, which plugin ${taken.plugin?.specifier ?? '?'} (${taken.plugin?.file ?? '?'}) already serves in this process (a restart loads the new one)`);
-  }
-  registerPluginAdapter(name, entry);
+  if (taken === undefined || taken === entry) return;
+  throw new PluginError(ErrorCode.PLUGIN_INVALID, entry.plugin!.specifier, `serves exchange ${name}, which plugin ${taken.plugin?.specifier ?? '?'} (${taken.plugin?.file ?? '?'}) already serves in this process (a restart loads the new one)`);
 }
 
 /**
