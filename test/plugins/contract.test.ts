@@ -205,6 +205,10 @@ describe('plugins: loaded', () => {
     expect(refusal(writeConfig(elsewhere, ['./deribit.mjs'], '{ symbols: [BTC-PERPETUAL] }', 'deribit'), ErrorCode.PLUGIN_INVALID, './deribit.mjs')).toMatch(
       /serves exchange deribit, which plugin \.\/adapters\/deribit\.mjs \(.*\) already serves in this process \(a restart loads the new one\)/,
     );
+    // A refused list registers none of its plugins, not even the good ones listed first.
+    writePlugin(elsewhere, 'fresh.mjs', { contract: 1, name: 'fresh' });
+    refusal(writeConfig(elsewhere, ['./fresh.mjs', './deribit.mjs'], '{ symbols: [BTC-PERPETUAL] }', 'deribit'), ErrorCode.PLUGIN_INVALID, './deribit.mjs');
+    expect(adapterFor('fresh')).toBeUndefined();
   });
 
   it('an exchange a config uses must be among its own plugins, even when another config loaded it', () => {
