@@ -19,6 +19,8 @@ import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:f
 import { refused } from './api/live-checks.ts';
 import { TickwireRuntime } from './api/tickwire.ts';
 import { readCommandLine, UsageError, type CommandLine } from './cli/args.ts';
+import { watchPlugins } from './cli/watch.ts';
+import { adapterFor } from './exchanges/registry.ts';
 import { EdgeRuntime } from './cluster/edge-runtime.ts';
 import { FeedNode, nodeName } from './cluster/feed-node.ts';
 import { openCluster, type ClusterConnection } from './cluster/nats.ts';
@@ -38,7 +40,7 @@ import { describeCaps } from './server/connection-limits.ts';
 import { createStorageDirectory } from './storage/bar-db.ts';
 import { createServer, type TickwireServer } from './server/server.ts';
 
-const START_USAGE = `usage: tickwire start [--config FILE] [--env NAME] [--host HOST] [--port PORT] [--log-level LEVEL] [--role ROLE]
+const START_USAGE = `usage: tickwire start [--config FILE] [--env NAME] [--host HOST] [--port PORT] [--log-level LEVEL] [--role ROLE] [--watch]
 
   --config FILE       YAML configuration (default: ./tickwire.yaml if present, else the built-in simulated exchange)
   --env NAME          merge environments.NAME of the config over the rest (default: $TICKWIRE_ENV, else none)
@@ -46,7 +48,9 @@ const START_USAGE = `usage: tickwire start [--config FILE] [--env NAME] [--host 
   --port PORT         listen port, 0 for any free port (overrides server.port)
   --log-level LEVEL   ${LOG_LEVELS.join(', ')} (overrides log.level; default info)
   --role ROLE         all (default: one process, no NATS), feed (exchanges → NATS JetStream) or edge
-                      (NATS JetStream → subscribers); feed and edge need the config's cluster: section (docs/scale-out.md)`;
+                      (NATS JetStream → subscribers); feed and edge need the config's cluster: section (docs/scale-out.md)
+  --watch             development: when an adapter plugin's file changes, reload it and restart its exchange's worker
+                      (bars carry on; docs/plugins.md)`;
 
 const USAGE = `usage: tickwire <command> [options]
 
@@ -143,6 +147,12 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
     },
     `${versionLine()}; config: ${source}`,
   );
+  for (const name of Object.keys(config.exchanges)) {
+    const entry = adapterFor(name);
+    if (entry?.plugin === undefined) continue;
+    const { specifier, file } = entry.plugin;
+    log.info({ event: 'plugin.loaded', exchange: name, plugin: specifier, file, version: entry.version }, `${name}: plugin ${specifier} ${entry.version} (${file})`);
+  }
   if (args.role !== 'all') return runClusterRole(args.role, config, source, log);
   const tickwire = new TickwireRuntime(config, { logger: log });
   try {
@@ -187,8 +197,12 @@ async function start(args: Extract<CommandLine, { command: 'start' }>): Promise<
   log.info({ event: 'started.storage' }, storageLine(tickwire));
   log.info({ event: 'started.connections', ...server.caps }, describeCaps(server.caps));
   log.info({ event: 'started' }, `try: curl ${url}/v1/status`);
-
-  return untilSignal(server, tickwire, log);
+  const unwatch = args.watch ? watchPlugins(tickwire, log) : () => {};
+  try {
+    return await untilSignal(server, tickwire, log);
+  } finally {
+    unwatch();
+  }
 }
 
 /** Wait for SIGINT/SIGTERM, then close the server and stop the runtime within SHUTDOWN_MS (exit 1 if cut short). */

@@ -33,6 +33,12 @@ export const ErrorCode = {
   STREAMER_NOT_RUNNING: 'STREAMER_NOT_RUNNING',
   /** `--role feed|edge`: the NATS cluster could not be reached, or its streams could not be set up. */
   CLUSTER_UNAVAILABLE: 'CLUSTER_UNAVAILABLE',
+  /** An adapter plugin listed under `plugins:` could not be found from the config file's folder (docs/plugins.md). */
+  PLUGIN_NOT_FOUND: 'PLUGIN_NOT_FOUND',
+  /** An adapter plugin declares an adapter contract version this tickwire does not support. */
+  PLUGIN_CONTRACT: 'PLUGIN_CONTRACT',
+  /** An adapter plugin loaded but breaks the adapter contract (a missing field or method, a bad option schema, a name clash). */
+  PLUGIN_INVALID: 'PLUGIN_INVALID',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -165,5 +171,21 @@ export class StorageError extends TickwireError {
     super(code, message, options);
     this.name = 'StorageError';
     this.errno = errno;
+  }
+}
+
+/**
+ * An adapter plugin (`plugins:`, docs/plugins.md) that cannot be used:
+ * PLUGIN_NOT_FOUND, PLUGIN_CONTRACT or PLUGIN_INVALID. The message starts
+ * with the plugin as the config names it; `plugin` holds that name.
+ */
+export class PluginError extends TickwireError {
+  /** The plugin as the config lists it (`tickwire-adapter-deribit`, `./adapters/my-venue.mjs`). */
+  readonly plugin: string;
+
+  constructor(code: typeof ErrorCode.PLUGIN_NOT_FOUND | typeof ErrorCode.PLUGIN_CONTRACT | typeof ErrorCode.PLUGIN_INVALID, plugin: string, problem: string, options?: { cause?: unknown }) {
+    super(code, `plugin ${plugin}: ${problem}`, options);
+    this.name = 'PluginError';
+    this.plugin = plugin;
   }
 }

@@ -3,7 +3,7 @@
  * (`createTickwire`) and its server, the config loaders, auth helpers and
  * errors; the model and the bar aggregator (the building block for
  * backtests); the decoders of the FlatBuffers stream and candles and the wire
- * message types; the client SDK (`TickwireClient`, also alone, browser-safe,
+ * message types; the adapter plugin contract (docs/plugins.md); the client SDK (`TickwireClient`, also alone, browser-safe,
  * as `tickwire/client`). The shared-memory buffers, the tick record layout and
  * the FlatBuffers encoder are internals: `tickwire/internal` (src/internal.ts).
  */
@@ -43,7 +43,15 @@ export type { Alert, AlertInput } from './server/rooms.ts';
 export { createAuthenticator, hashToken, generateToken, verifyJwt, UnauthorizedError, AuthFailure } from './server/auth.ts';
 export type { Principal, Authenticate, AuthRequest } from './server/principal.ts';
 export { RateLimitedError } from './server/rate-limit.ts';
-export { TickwireError, ErrorCode, InvalidTimeframeError, InvalidParameterError } from './errors.ts';
+export { TickwireError, ErrorCode, InvalidTimeframeError, InvalidParameterError, PluginError } from './errors.ts';
+// Adapter plugins (docs/plugins.md): the contract a plugin module implements, and its check for the plugin's own tests.
+export { PLUGIN_CONTRACT, PLUGIN_CAPABILITIES, checkAdapterPlugin } from './plugins/contract.ts';
+export type { AdapterPlugin, PluginCapability, PluginContext, PluginVenue, CheckedPlugin } from './plugins/contract.ts';
+export type { PluginOption, PluginOptionType } from './plugins/options.ts';
+export type { PluginKit } from './plugins/kit.ts';
+export type { PluginOptionValue } from './config/types.ts';
+export type { ExchangeAdapter, FeedHandler, FrameKind, AdapterCapabilities, ClientRequest, ClientHeartbeat, RecoveredTrade } from './exchanges/adapter.ts';
+export type { RestAnswer, RestRequest } from './exchanges/rest.ts';
 export { TickwireClient, CandlesUnavailableError } from './client/index.ts';
 export type {
   TickwireClientOptions,

@@ -476,9 +476,11 @@ export class TickwireRuntime implements Tickwire {
     );
     for (const [name, ex] of this.exchanges) {
       const cfg = this.config.exchanges[name]!;
-      const url = cfg.url ?? (name === 'simulated' ? simUrl : adapterFor(name)!.defaultUrl(cfg));
+      const entry = adapterFor(name)!;
+      const url = cfg.url ?? (name === 'simulated' ? simUrl : entry.defaultUrl(cfg));
       const data: FeedWorkerData = {
         exchange: name,
+        ...(entry.plugin === undefined ? {} : { plugin: entry.plugin }),
         // The slot list and the retired list are the runtime's own arrays: live changes update them before telling the worker.
         settings: { ...cfg, symbols: ex.native },
         slots: ex.slots,
@@ -696,6 +698,19 @@ export class TickwireRuntime implements Tickwire {
     return this.registry.metrics();
   }
 
+  /**
+   * Replace `exchange`'s worker with a new one that loads its adapter afresh
+   * (`--watch` after a plugin file changed; docs/plugins.md). Its bars carry
+   * on: they live in shared memory, which the new worker resumes.
+   */
+  async restartFeed(exchange: string, reason: string): Promise<void> {
+    const ex = this.exchangeFor(exchange);
+    const plugin = adapterFor(exchange)?.plugin;
+    if (ex.supervisor === undefined) return;
+    if (plugin !== undefined) ex.supervisor.data.plugin = plugin;
+    await ex.supervisor.replace(reason);
+  }
+
   /** Fault injection for tests: crash `exchange`'s worker or make it hang (the supervisor restarts it). */
   injectWorkerFault(exchange: string, fault: 'crash' | 'hang'): void {
     this.exchangeFor(exchange).supervisor?.inject(fault);
@@ -744,7 +759,10 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private exchangeStatus(ex: ExchangeRuntime): ExchangeStatus {
-    return { ...ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow()), rest: ex.restLimiter.status() };
+    const status: ExchangeStatus = { ...ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow()), rest: ex.restLimiter.status() };
+    const entry = adapterFor(ex.name);
+    if (entry?.plugin !== undefined) status.plugin = { ...entry.plugin, version: entry.version };
+    return status;
   }
 
   private exchangeFor(exchange: string): ExchangeRuntime {

@@ -15,6 +15,7 @@ const START_OPTIONS = {
   port: { type: 'string' },
   'log-level': { type: 'string' },
   role: { type: 'string' },
+  watch: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 const BACKTEST_OPTIONS = {
@@ -34,7 +35,7 @@ type CommandName = keyof typeof COMMANDS;
 export type CommandLine =
   | { command: 'version' }
   | { command: 'help'; topic: CommandName | undefined }
-  | { command: 'start'; config: string | undefined; env: string | undefined; host: string | undefined; port: number | undefined; logLevel: LogLevelName | undefined; role: Role }
+  | { command: 'start'; config: string | undefined; env: string | undefined; host: string | undefined; port: number | undefined; logLevel: LogLevelName | undefined; role: Role; watch: boolean }
   | { command: 'backtest'; config: string | undefined; env: string | undefined; from: string | undefined; out: string | undefined; exchange: string | undefined }
   | { command: 'token' | 'hash-token'; args: string[] };
 
@@ -68,8 +69,8 @@ export function readCommandLine(argv: readonly string[]): CommandLine {
   }
   if (name !== 'start') return { command: name, args: rest };
   if (rest.length > 0) throw new UsageError(`tickwire start: takes no arguments, got ${JSON.stringify(rest[0])}`);
-  const v = values as { config?: string; env?: string; host?: string; port?: string; 'log-level'?: string; role?: string };
-  return { command: 'start', config: v.config, env: v.env, host: v.host, port: portOption(v.port), logLevel: logLevelOption(v['log-level']), role: roleOption(v.role) };
+  const v = values as { config?: string; env?: string; host?: string; port?: string; 'log-level'?: string; role?: string; watch?: boolean };
+  return { command: 'start', config: v.config, env: v.env, host: v.host, port: portOption(v.port), logLevel: logLevelOption(v['log-level']), role: roleOption(v.role), watch: v.watch === true };
 }
 
 /** `--role`: which part of a deployment this process is (docs/scale-out.md). */

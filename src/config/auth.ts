@@ -19,7 +19,7 @@ import {
 } from '../security/token-rules.ts';
 import { parseChannelPattern } from '../wire/channels.ts';
 import { DEFAULT_AUTH_FAILURE_BURST, DEFAULT_AUTH_FAILURE_RATE, DEFAULT_HTTP_BURST, DEFAULT_HTTP_RATE } from './defaults.ts';
-import { KNOWN_EXCHANGES } from './exchanges.ts';
+import { knownAdapterNames } from '../exchanges/registry.ts';
 import { rateSection } from './rate.ts';
 import type { ApiTokenConfig, AuthConfig, JwtConfig } from './types.ts';
 
@@ -132,8 +132,8 @@ function channelPatterns(c: Checker, value: unknown, path: string): string[] | u
     if (typeof p === 'string') {
       c.issues.push({ path: at, message: `${c.describe(at, v)}: ${p}` });
       ok = false;
-    } else if (p.exchange !== null && !KNOWN_EXCHANGES.includes(p.exchange)) {
-      c.fail(at, v, `a pattern naming a known exchange (${KNOWN_EXCHANGES.join(', ')}) or *`);
+    } else if (p.exchange !== null && !knownAdapterNames().includes(p.exchange)) {
+      c.fail(at, v, `a pattern naming a known exchange (${knownAdapterNames().join(', ')}) or *`);
       ok = false;
     }
   });

@@ -1,17 +1,18 @@
 /**
- * The `exchanges:` section: at least one exchange of KNOWN_EXCHANGES, each
+ * The `exchanges:` section: at least one exchange of KNOWN_EXCHANGES or of
+ * the config's plugins, each
  * with the keys every venue takes (url, symbols, channels, reliability:
  * reliability.ts), checked here,
  * and the venue's own keys, checked by its registry entry (`checkConfig`).
  */
 import type { Checker } from '../check/checker.ts';
 import { indexPath, isMap, keyPath } from '../check/paths.ts';
-import { adapterFor, adapterNames, capabilitiesOf, type AdapterEntry } from '../exchanges/registry.ts';
+import { adapterNames, builtInAdapterFor, capabilitiesOf, type AdapterEntry } from '../exchanges/registry.ts';
 import { DEFAULT_CHANNELS, DEFAULT_RATE, DEFAULT_SEED } from './defaults.ts';
 import { reliabilitySection } from './reliability.ts';
 import type { ExchangeConfig, FeedChannel } from './types.ts';
 
-/** Exchanges a config may name: those with a registered adapter. */
+/** Exchanges a config may name without a plugin: the built-in adapters. */
 export const KNOWN_EXCHANGES: readonly string[] = adapterNames();
 
 /** Keys every exchange accepts; the registry adds each venue's own. */
@@ -27,18 +28,20 @@ export const SYMBOL_PATTERN = /^[A-Za-z0-9._\-/:]{1,40}$/;
  * (the lists are over limits.maxSymbols, already reported): the symbol lists
  * are taken as given, unchecked, so an oversized config is refused fast.
  */
-export function exchangesSection(c: Checker, value: unknown, checkSymbols = true): Record<string, ExchangeConfig> {
+export function exchangesSection(c: Checker, value: unknown, checkSymbols = true, plugins: ReadonlyMap<string, AdapterEntry> = new Map()): Record<string, ExchangeConfig> {
   const exchanges: Record<string, ExchangeConfig> = {};
-  const expected = `a map of exchange name to its settings, with at least one of ${KNOWN_EXCHANGES.join(', ')}`;
+  const known = [...KNOWN_EXCHANGES, ...plugins.keys()];
+  const expected = `a map of exchange name to its settings, with at least one of ${known.join(', ')}`;
   if (!isMap(value) || Object.keys(value).length === 0) {
     c.fail('exchanges', value, expected);
     return exchanges;
   }
   for (const [name, body] of Object.entries(value)) {
     const path = keyPath('exchanges', name);
-    const entry = adapterFor(name);
+    // The config's own plugins only: one loaded for another config of this process does not count.
+    const entry = builtInAdapterFor(name) ?? plugins.get(name);
     if (entry === undefined) {
-      c.issues.push({ path, message: `unknown exchange, expected one of ${KNOWN_EXCHANGES.join(', ')}` });
+      c.issues.push({ path, message: `unknown exchange, expected one of ${known.join(', ')}` });
       continue;
     }
     exchanges[name] = exchange(c, name, entry, body, path, checkSymbols);
@@ -49,7 +52,8 @@ export function exchangesSection(c: Checker, value: unknown, checkSymbols = true
 function exchange(c: Checker, name: string, entry: AdapterEntry, value: unknown, path: string, checkSymbols: boolean): ExchangeConfig {
   const allowed = [...EXCHANGE_KEYS, ...entry.extraKeys];
   const e = c.section(value, path, allowed, (key) => {
-    const owners = KNOWN_EXCHANGES.filter((x) => adapterFor(x)!.extraKeys.includes(key));
+    if (entry.plugin !== undefined) return ` (the keys of plugin ${entry.plugin.specifier}'s exchanges)`;
+    const owners = KNOWN_EXCHANGES.filter((x) => builtInAdapterFor(x)!.extraKeys.includes(key));
     return owners.length > 0 ? ` (${key} applies to ${owners.join(', ')} only)` : '';
   });
   const chosen = channels(c, e.channels, keyPath(path, 'channels'), entry.capabilities.channels);

@@ -53,6 +53,8 @@ import { logSection } from './log.ts';
 import { serverSection } from './server.ts';
 import { storageSection } from './storage.ts';
 import { poolSection, strategiesSection } from './strategies.ts';
+import { pluginsSection } from './plugins.ts';
+import { loadPlugins } from '../plugins/load.ts';
 import { streamSection } from './stream.ts';
 import { streamerSection } from './streamer.ts';
 import type { TickwireConfig } from './types.ts';
@@ -61,7 +63,7 @@ export { DEFAULT_CONFIG_YAML } from './defaults.ts';
 export { ConfigError } from './error.ts';
 
 // `environments` is merged away before validation (environments.ts); listed so a misspelt key's message names it.
-const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log', 'streamer', 'feeds', 'portfolios', 'alerts', 'strategies', 'pool', 'cluster', 'environments'] as const;
+const TOP_KEYS = ['server', 'timeframes', 'history', 'bars', 'exchanges', 'storage', 'stream', 'auth', 'limits', 'log', 'streamer', 'feeds', 'portfolios', 'alerts', 'strategies', 'pool', 'cluster', 'plugins', 'environments'] as const;
 
 /**
  * Read and validate a YAML config file; unreadable and oversized files
@@ -92,7 +94,7 @@ export function loadConfigText(yamlText: string, source: string, env: Env = proc
   return parseText(yamlText, source, env, process.cwd(), environment);
 }
 
-/** `baseDir`: where strategy module paths are resolved from (the config file's folder). */
+/** `baseDir`: where strategy module and plugin paths are resolved from (the config file's folder). */
 function parseText(yamlText: string, source: string, env: Env, baseDir: string, environment: string | undefined): TickwireConfig {
   const tooBig = configSizeIssue(Buffer.byteLength(yamlText));
   if (tooBig !== undefined) throw new ConfigError(source, [tooBig]);
@@ -142,7 +144,7 @@ function yamlSyntaxError(text: string, source: string, err: unknown): Error {
 interface ValidateOptions {
   /** Config files persist bars in DEFAULT_STORAGE_PATH unless they say otherwise; library objects only when they ask. */
   storageByDefault: boolean;
-  /** Where relative strategy module paths are resolved from. */
+  /** Where relative strategy module and plugin paths, and plugin packages, are resolved from. */
   baseDir: string;
 }
 
@@ -162,7 +164,11 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   const timeframes = timeframesSection(c, root.timeframes);
   const history = historySection(c, root.history, timeframes);
   const bars = barsSection(c, root.bars);
-  const exchanges = exchangesSection(c, root.exchanges, symbolsFit);
+  // Plugins load before the exchanges that use them are checked; one that cannot is a PluginError, thrown here.
+  const issuesBefore = c.issues.length;
+  const pluginList = pluginsSection(c, root.plugins);
+  const plugins = c.issues.length === issuesBefore ? loadPlugins(pluginList, options.baseDir) : new Map();
+  const exchanges = exchangesSection(c, root.exchanges, symbolsFit, plugins);
   const storage = storageSection(c, root.storage, options.storageByDefault);
   const stream = streamSection(c, root.stream, 'stream', defaultStreamConfig());
   const auth = authSection(c, root.auth, server.host);
@@ -183,5 +189,6 @@ function validate(input: unknown, source: string, fromEnv: ReadonlyMap<string, r
   // Only when given: a config without strategies is the same object it always was.
   if (root.strategies !== undefined && root.strategies !== null) config.strategies = strategies;
   if (root.pool !== undefined && root.pool !== null) config.pool = pool;
+  if (pluginList.length > 0) config.plugins = pluginList;
   return config;
 }

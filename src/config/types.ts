@@ -112,7 +112,12 @@ export interface ExchangeConfig {
   feed: string | undefined;
   /** Reconnect, circuit breaker, staleness and REST pacing (src/config/reliability.ts); the loader fills it in, absent (configs built in code) = today's defaults. */
   reliability?: ReliabilityConfig;
+  /** An adapter plugin's own keys (docs/plugins.md), checked against its option schema, defaults filled in; absent for built-in venues. */
+  options?: Readonly<Record<string, PluginOptionValue>>;
 }
+
+/** The value of one plugin option (docs/plugins.md, "Options"). */
+export type PluginOptionValue = string | number | boolean | undefined;
 
 /** `exchanges.<name>.reliability` (docs/environments-and-reliability.md): every value filled in. */
 export interface ReliabilityConfig {
@@ -157,6 +162,8 @@ export interface TickwireConfig {
   pool?: PoolConfig;
   /** Scale-out over NATS JetStream (docs/scale-out.md); null (or absent in configs built in code) when not configured. */
   cluster?: ClusterConfig | null;
+  /** `plugins:` (docs/plugins.md): the adapter plugins loaded, as listed (package names or paths); absent when none. */
+  plugins?: string[];
 }
 
 /** `cluster:` (docs/scale-out.md): the NATS servers and how the cluster's data is kept. */

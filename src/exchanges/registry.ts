@@ -4,7 +4,9 @@
  * and the config keys only it accepts, which its entry checks itself
  * (`checkConfig`, with the shared checker of src/check/).
  *
- * A new venue is one file in src/exchanges/ plus one entry here.
+ * A new venue is one file in src/exchanges/ plus one entry here, or an
+ * adapter plugin outside tickwire (docs/plugins.md): src/plugins/ checks it
+ * and registers its entry here, by the exchange name it declares.
  */
 import type { Checker } from '../check/checker.ts';
 import { keyPath } from '../check/paths.ts';
@@ -21,7 +23,15 @@ import { KrakenAdapter, krakenCapabilities } from './kraken.ts';
 import { OkxAdapter, okxCapabilities } from './okx.ts';
 
 /** The settings of an exchange's config that only some venues accept. */
-export type VenueSettings = Partial<Pick<ExchangeConfig, 'rate' | 'seed' | 'restUrl' | 'key' | 'secret' | 'assetClass' | 'feed'>>;
+export type VenueSettings = Partial<Pick<ExchangeConfig, 'rate' | 'seed' | 'restUrl' | 'key' | 'secret' | 'assetClass' | 'feed' | 'options'>>;
+
+/** Where a plugin's entry came from (src/plugins/load.ts). */
+export interface PluginSource {
+  /** The plugin as the config lists it. */
+  specifier: string;
+  /** The module file it resolved to: what a feed worker loads. */
+  file: string;
+}
 
 export interface AdapterEntry {
   /** Adapter version: bumped when its normalization changes. */
@@ -50,6 +60,8 @@ export interface AdapterEntry {
   /** When the configured market trades (stocks); none: around the clock. */
   session?(config: ExchangeConfig): SessionFilter | undefined;
   create(symbols: readonly string[], channels: readonly FeedChannel[], config: ExchangeConfig): ExchangeAdapter;
+  /** Set for an adapter plugin: where it was loaded from. */
+  plugin?: PluginSource;
 }
 
 /** The simulated exchange speaks the Binance protocol from a local server (src/sim/). */
@@ -129,14 +141,36 @@ const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
   },
 };
 
-/** The adapter entry for `exchange`, or undefined when tickwire has none. */
-export function adapterFor(exchange: string): AdapterEntry | undefined {
+/** Adapter plugins loaded in this thread, by exchange name (src/plugins/load.ts registers them). */
+const PLUGINS = new Map<string, AdapterEntry>();
+
+/** The built-in adapter entry for `exchange`, or undefined when tickwire ships none. */
+export function builtInAdapterFor(exchange: string): AdapterEntry | undefined {
   return Object.hasOwn(ADAPTERS, exchange) ? ADAPTERS[exchange] : undefined;
 }
 
-/** Names of every registered adapter. */
+/** The adapter entry for `exchange` (built in, or a plugin loaded in this thread), or undefined when there is none. */
+export function adapterFor(exchange: string): AdapterEntry | undefined {
+  return builtInAdapterFor(exchange) ?? PLUGINS.get(exchange);
+}
+
+/** Names of the built-in adapters. */
 export function adapterNames(): string[] {
   return Object.keys(ADAPTERS);
+}
+
+/** Names of every adapter usable in this thread: the built-in ones, then the plugins loaded. */
+export function knownAdapterNames(): string[] {
+  return [...Object.keys(ADAPTERS), ...PLUGINS.keys()];
+}
+
+/**
+ * Make a plugin's entry the adapter of exchange `name` in this thread
+ * (src/plugins/load.ts checks the name is free first); replaces the entry of
+ * a plugin reloaded by `--watch`.
+ */
+export function registerPluginAdapter(name: string, entry: AdapterEntry): void {
+  PLUGINS.set(name, entry);
 }
 
 /**

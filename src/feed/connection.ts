@@ -254,7 +254,15 @@ export class FeedConnection {
       return;
     }
     this.events.onReceive?.(recvTs);
-    const kind = this.adapter.parse(data, this.handler);
+    let kind: FrameKind;
+    let threw: string | undefined;
+    try {
+      kind = this.adapter.parse(data, this.handler);
+    } catch (err) {
+      // parse never throws by contract; an adapter plugin's that does costs one frame, not the worker.
+      kind = FrameKind.MALFORMED;
+      threw = `parse threw: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300);
+    }
     switch (kind) {
       case FrameKind.DATA:
         if (!this.gotData && socket === this.ws) {
@@ -281,7 +289,7 @@ export class FeedConnection {
         break;
       case FrameKind.MALFORMED:
         this.parseErrors++;
-        this.events.onError?.(this.adapter.error);
+        this.events.onError?.(threw ?? this.adapter.error);
         break;
       case FrameKind.SHUTDOWN:
         this.events.onFrame?.(kind, recvTs);

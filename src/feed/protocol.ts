@@ -8,6 +8,7 @@
  */
 import { TickRing } from '../buffers/tick-ring.ts';
 import type { BarsConfig, ExchangeConfig } from '../config/types.ts';
+import type { PluginSource } from '../exchanges/registry.ts';
 import { BAR_FIELDS } from '../model/records.ts';
 import type { LogRecord } from '../log/record.ts';
 import type { FeedCounters } from '../model/status.ts';
@@ -120,6 +121,8 @@ export interface ExchangeBuffers {
 
 export interface FeedWorkerData {
   exchange: string;
+  /** Set when an adapter plugin serves the exchange: the worker loads it from this file (docs/plugins.md). */
+  plugin?: PluginSource;
   /**
    * The exchange's validated config: channels and any venue options
    * (credentials). Its `symbols` are the symbol slots in use, in index order:

@@ -91,6 +91,8 @@ export class FeedSupervisor {
   private spawnedAt = 0;
   private consecutiveFailures = 0;
   private hangTimer: NodeJS.Timeout | undefined;
+  /** The replacement in progress (`replace`), resolved when none is. */
+  private replacing: Promise<void> = Promise.resolve();
   private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(data: FeedWorkerData, events: SupervisorEvents | ((status: WorkerStatus) => void), options: SupervisorOptions = {}, log: LogSink = () => {}) {
@@ -125,12 +127,35 @@ export class FeedSupervisor {
     clearTimeout(this.restartTimer);
     const worker = this.worker;
     this.worker = undefined;
-    if (worker === undefined) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage({ type: 'stop' } satisfies WorkerCommand);
-    const timer = setTimeout(() => void worker.terminate(), 2_000);
-    await exited;
-    clearTimeout(timer);
+    if (worker !== undefined) await stopWorker(worker);
+  }
+
+  /**
+   * Replace the running worker with a new one, e.g. because the plugin
+   * serving its exchange changed (`--watch`): the old one stops as in
+   * `stop` (its bars stay in shared memory), the new one starts at once and
+   * resumes them. Counted as a restart; `reason` goes to the log.
+   */
+  replace(reason: string): Promise<void> {
+    // One replacement at a time: two overlapping ones would each start a worker on the same buffers.
+    const done = this.replacing.then(() => this.replaceNow(reason));
+    this.replacing = done.catch(() => {});
+    return done;
+  }
+
+  private async replaceNow(reason: string): Promise<void> {
+    if (!this.running) return;
+    clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    this.worker = undefined; // its exit is not a crash
+    if (worker !== undefined) await stopWorker(worker);
+    if (!this.running) return;
+    // Terminated after 2 s, it may have died inside a seqlocked write.
+    for (const sab of this.data.buffers.series) new BarSeries(sab).repairAfterWriterDeath();
+    this.restarts++;
+    this.restarting = true;
+    this.log({ level: 'info', event: 'feed.worker_replaced', msg: `replacing the worker: ${reason} (restart ${this.restarts}; bar history kept in shared memory)`, fields: { reason, restarts: this.restarts } });
+    this.spawn();
   }
 
   /**
@@ -190,4 +215,13 @@ export class FeedSupervisor {
       }, delay);
     });
   }
+}
+
+/** Ask `worker` to close its connections and exit; terminate it if it does not within 2 s. */
+async function stopWorker(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ type: 'stop' } satisfies WorkerCommand);
+  const timer = setTimeout(() => void worker.terminate(), 2_000);
+  await exited;
+  clearTimeout(timer);
 }

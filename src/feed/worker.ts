@@ -1,6 +1,7 @@
 /**
  * The exchange feed worker: one per configured exchange (entry point:
- * workers/feed-worker.ts). It owns the WebSocket connections, the adapters,
+ * workers/feed-worker.ts; an exchange served by an adapter plugin loads
+ * the plugin's module first, src/plugins/). It owns the WebSocket connections, the adapters,
  * one BarAggregator per symbol and the writing side of the exchange's shared
  * buffers (see protocol.ts). This module wires the parts:
  *  - resume.ts: the aggregators, resumed from the bars in shared memory, so
@@ -21,6 +22,7 @@ import { BarSeries } from '../buffers/bar-store.ts';
 import { Doorbell } from '../buffers/doorbell.ts';
 import { TickRing } from '../buffers/tick-ring.ts';
 import { adapterFor, capabilitiesOf } from '../exchanges/registry.ts';
+import { usePlugin } from '../plugins/load.ts';
 import { RestLimiter, useRestLimiterForThread } from '../exchanges/rest-limiter.ts';
 import { nowMs } from '../model/clock.ts';
 import { BufferWriter } from './buffer-writer.ts';
@@ -35,8 +37,8 @@ import { TickHandler } from './tick-handler.ts';
 
 /** Run the feed worker for `data` (its workerData), reporting to and commanded over `port` (its parentPort). */
 export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
-  /** The venue's registry entry (the config was validated against it in the main thread). */
-  const entry = adapterFor(data.exchange)!;
+  /** The venue's registry entry (the config was validated against it in the main thread); a plugin's, loaded in this thread. */
+  const entry = data.plugin === undefined ? adapterFor(data.exchange)! : usePlugin(data.plugin);
   const capabilities = capabilitiesOf(entry, data.settings);
   // Gap recovery's REST requests share the venue's limiter with the main thread.
   if (data.restLimiter !== undefined) useRestLimiterForThread(new RestLimiter(data.exchange, data.restLimiter));

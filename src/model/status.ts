@@ -43,6 +43,8 @@ export interface ExchangeStatus extends FeedCounters {
   lastCrash: string | null;
   /** The venue's outbound REST limiter; the runtime always sets it. */
   rest?: RestLimiterStatus;
+  /** Set when an adapter plugin serves the exchange (docs/plugins.md): as listed, the file loaded, its version (the running one under --watch). */
+  plugin?: { specifier: string; file: string; version: string };
 }
 
 export interface StatusReport {

@@ -37,6 +37,9 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   STREAMER_NOT_INITIALIZED: 503,
   STREAMER_NOT_RUNNING: 503,
   CLUSTER_UNAVAILABLE: 503,
+  PLUGIN_NOT_FOUND: 500,
+  PLUGIN_CONTRACT: 500,
+  PLUGIN_INVALID: 500,
 };
 
 /** The HTTP status answering an error code. */

@@ -219,7 +219,7 @@ function paths(): Json {
       ),
     },
     '/v1/admin/reload': {
-      post: adminOperation('reloadConfig', 'Re-read the config file and apply its symbol changes live (as SIGHUP does); anything else that differs refuses the reload whole', []),
+      post: adminOperation('reloadConfig', 'Re-read the config file and apply its symbol changes live (as SIGHUP does), loading adapter plugins newly listed under plugins: (docs/plugins.md); anything else that differs, or a plugin that cannot be used, refuses the reload whole', []),
     },
     '/metrics': get('getMetrics', 'operations', 'Prometheus metrics: the library’s registry, then the server’s', {
       '200': text('text/plain', 'Prometheus text format 0.0.4'),

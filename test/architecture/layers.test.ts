@@ -35,6 +35,7 @@ const LAYERS: Record<string, number> = {
   storage: 4, // closed bars on disk
   sim: 4, // the simulated exchange
   backfill: 5, // klines fetched before a worker starts
+  plugins: 5, // adapter plugins: the contract, its check, loading and registering them
   'feed/protocol': 5, // the contract between the main thread and a worker: start data, control messages, ring layouts
   feed: 6, // worker side: connection, handlers, writer
   reader: 6, // main thread: drains the rings, events and bar queries

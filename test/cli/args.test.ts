@@ -26,8 +26,10 @@ describe('cli: reading the command line', () => {
       port: 0,
       logLevel: 'debug',
       role: 'edge',
+      watch: false,
     });
-    expect(readCommandLine(['start'])).toEqual({ command: 'start', config: undefined, env: undefined, host: undefined, port: undefined, logLevel: undefined, role: 'all' });
+    expect(readCommandLine(['start'])).toEqual({ command: 'start', config: undefined, env: undefined, host: undefined, port: undefined, logLevel: undefined, role: 'all', watch: false });
+    expect(readCommandLine(['start', '--watch'])).toMatchObject({ command: 'start', watch: true });
     expect(() => readCommandLine(['start', '--role', 'edgy'])).toThrow(/--role: got "edgy", expected all, feed or edge/);
     expect(readCommandLine(['backtest', '--config', 'c.yaml', '--from', 't.jsonl'])).toEqual({
       command: 'backtest', config: 'c.yaml', env: undefined, from: 't.jsonl', out: undefined, exchange: undefined,
