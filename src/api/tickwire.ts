@@ -32,7 +32,8 @@ import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
 import type { PersistedSeries } from '../storage/persister.ts';
 import { ErrorCode, TickwireError } from '../errors.ts';
 import { diffConfig } from './config-diff.ts';
-import { checkExchangesFit, checkSymbolName, refused } from './live-checks.ts';
+import { checkExchangesFit, checkListed, checkSymbolName, refused } from './live-checks.ts';
+import { VenueLists } from './venue-lists.ts';
 import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
 import { installRestLimiter, RestLimiter } from '../exchanges/rest-limiter.ts';
 import { backfill } from '../backfill/backfill.ts';
@@ -184,6 +185,8 @@ export class TickwireRuntime implements Tickwire {
   /** Live changes applied, by action, and refused, since start (`tickwire_live_changes_total`). */
   private readonly changesApplied = new Map<ConfigChangeAction, number>();
   private changesRefused = 0;
+  /** Each exchange's venue symbol list (venue-lists.ts): live additions are checked against it. */
+  private readonly venueLists: VenueLists;
 
   constructor(config: TickwireConfig, options: RuntimeOptions = {}) {
     this.config = config;
@@ -213,6 +216,7 @@ export class TickwireRuntime implements Tickwire {
       source: (e) => rules.onSource(e),
     });
     const output = this.pumpOutput();
+    this.venueLists = new VenueLists(this.log);
     for (const [name, ex] of Object.entries(config.exchanges)) this.exchanges.set(name, this.createExchange(name, ex, output));
     this.strategyRuntime = this.createStrategies();
     this.registry = createRuntimeMetrics({
@@ -262,6 +266,11 @@ export class TickwireRuntime implements Tickwire {
       { exchange: name, symbols: native, timeframes: config.timeframes, ticks, barEvents, dirty: new Int32Array(buffers.dirty), series },
       output,
     );
+    const entry = adapterFor(name)!;
+    if (entry.symbolList !== undefined) {
+      // The simulated exchange's REST URL is its local server's, known once it listens.
+      this.venueLists.track(name, entry.symbolList, ex, () => (name === 'simulated' ? this.simulated?.restUrl : restUrlOf(entry, ex)));
+    }
     return {
       name, symbols, native, live, retired: [], slots, buffers, ticks, barEvents, series, pump,
       supervisor: undefined,
@@ -294,6 +303,7 @@ export class TickwireRuntime implements Tickwire {
     const ex = this.exchangeFor(exchange);
     checkSymbolName(symbol);
     if (ex.live.includes(symbol)) throw refused(`${symbol} is already fed on ${exchange}`);
+    checkListed(this.venueLists, exchange, [symbol]);
     this.checkSlots(ex, [symbol]);
     const cfg = this.config.exchanges[exchange]!;
     checkExchangesFit(this.config, { ...this.config.exchanges, [exchange]: { ...cfg, symbols: [...ex.live, symbol] } }, this.options);
@@ -315,6 +325,7 @@ export class TickwireRuntime implements Tickwire {
       const ex = this.exchangeFor(d.exchange);
       this.checkSlots(ex, d.add);
       for (const symbol of d.add) checkSymbolName(symbol);
+      checkListed(this.venueLists, d.exchange, d.add);
     }
     checkExchangesFit(this.config, next.exchanges, this.options);
     const changes: ConfigChange[] = [];
@@ -354,6 +365,9 @@ export class TickwireRuntime implements Tickwire {
     }
     ex.pump.adopt(index * nTf, (index + 1) * nTf);
     ex.live.push(symbol);
+    if (this.venueLists.listing(exchange, symbol) === 'unknown' && this.venueLists.status(exchange) !== undefined) {
+      this.log.warn({ event: 'symbols.unchecked', exchange, symbol }, `${exchange} ${symbol}: fed unchecked, the venue's symbol list is not available (${this.venueLists.status(exchange)!.error ?? 'not fetched yet'})`);
+    }
     if (exchange === 'simulated') this.simulated?.addSymbol(symbol);
     ex.supervisor?.command({ type: 'addSymbol', index, symbol, series: ex.buffers.series.slice(index * nTf, (index + 1) * nTf) });
     return this.changed('symbol_added', exchange, symbol, restored);
@@ -465,6 +479,8 @@ export class TickwireRuntime implements Tickwire {
       this.simulated = new SimulatedExchange({ symbols: sim.symbols, rate: sim.rate, seed: sim.seed });
       simUrl = (await this.simulated.start()).url;
     }
+    // Not awaited: a slow or failing venue never holds start (live additions are unchecked until a list arrives).
+    this.venueLists.start();
     this.prices.start();
     this.alertRules.start();
     this.portfolioBooks.start();
@@ -516,6 +532,7 @@ export class TickwireRuntime implements Tickwire {
     this.loopDelay.disable();
     this.prices.stop();
     this.alertRules.stop();
+    this.venueLists.stop();
     await this.portfolioBooks.close();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
     for (const ex of this.exchanges.values()) ex.feed.setState('stopped');
@@ -736,7 +753,12 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private exchangeStatus(ex: ExchangeRuntime): ExchangeStatus {
-    return { ...ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow()), rest: ex.restLimiter.status() };
+    const symbolList = this.venueLists.status(ex.name);
+    return {
+      ...ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow()),
+      rest: ex.restLimiter.status(),
+      ...(symbolList === undefined ? {} : { symbolList }),
+    };
   }
 
   private exchangeFor(exchange: string): ExchangeRuntime {

@@ -43,6 +43,21 @@ export interface ExchangeStatus extends FeedCounters {
   lastCrash: string | null;
   /** The venue's outbound REST limiter; the runtime always sets it. */
   rest?: RestLimiterStatus;
+  /** The venue's symbol list (docs/operations.md); absent when the venue has none tickwire reads. */
+  symbolList?: SymbolListStatus;
+}
+
+/** An exchange's venue symbol list, fetched at start and daily: what live additions and on-demand symbols are checked against. */
+export interface SymbolListStatus {
+  /** Symbols listed as tradable; null until a fetch succeeded. */
+  symbols: number | null;
+  /** When the list in use was fetched, epoch ms; null when none was. */
+  fetchedAt: number | null;
+  /** Why the last fetch failed; null when it succeeded (or none was made). */
+  error: string | null;
+  /** Fetches tried, and those that failed, since start. */
+  fetches: number;
+  failures: number;
 }
 
 export interface StatusReport {
