@@ -112,6 +112,16 @@ export interface ExchangeConfig {
   feed: string | undefined;
   /** Reconnect, circuit breaker, staleness and REST pacing (src/config/reliability.ts); the loader fills it in, absent (configs built in code) = today's defaults. */
   reliability?: ReliabilityConfig;
+  /** Symbols on demand (docs/on-demand.md); absent: off, only the configured symbols and live additions are fed. */
+  onDemand?: OnDemandConfig;
+}
+
+/** `exchanges.<name>.onDemand`: subscribers may ask for symbols the venue lists but the config does not name. */
+export interface OnDemandConfig {
+  /** Most symbols fed on demand at once on this exchange. */
+  maxSymbols: number;
+  /** A symbol on demand is dropped this many seconds after its last subscriber left. */
+  idleS: number;
 }
 
 /** `exchanges.<name>.reliability` (docs/environments-and-reliability.md): every value filled in. */
