@@ -18,6 +18,8 @@ import type { Tickwire } from '../../src/api/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
 import { createServer, type TickwireServer } from '../../src/server/server.ts';
 import { SimulatedExchange } from '../../src/sim/simulated-exchange.ts';
+import { asyncApiJson } from '../../src/server/asyncapi.ts';
+import { SchemaChecker } from '../support/api-documents.ts';
 import { until } from '../support/until.ts';
 
 const READER = 'reader-token-for-on-demand-test-0123456789';
@@ -128,6 +130,10 @@ describe('symbols on demand', () => {
     const lastSeq = trades().at(-1).seq;
     await until(() => system.messages.some((m) => m.action === 'symbol_removed'), 20_000, 'the idle removal');
     expect(system.messages.find((m) => m.action === 'symbol_removed')).toMatchObject({ symbol: 'SIMB', cause: 'idle' });
+    const checker = new SchemaChecker(JSON.parse(asyncApiJson()));
+    for (const m of system.messages.filter((x) => x.source === 'config')) {
+      expect(checker.problems({ $ref: '#/components/schemas/ConfigSystemMessage' }, m)).toEqual([]);
+    }
     expect(Object.keys(tw.symbols()['binance']!)).toEqual(['SIMA']);
     await until(() => !upstream(venue, 'simb@trade'), 20_000, 'the upstream unsubscribe');
     expect(tw.bars('binance', 'SIMB', '1s').length).toBeGreaterThan(0);

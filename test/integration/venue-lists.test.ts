@@ -12,6 +12,8 @@ import { createTickwire, TickwireRuntime } from '../../src/api/tickwire.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { ErrorCode, TickwireError } from '../../src/errors.ts';
 import { SIM_CATALOGUE, SimulatedExchange } from '../../src/sim/simulated-exchange.ts';
+import { openApiJson } from '../../src/server/openapi.ts';
+import { SchemaChecker } from '../support/api-documents.ts';
 import { FakeSymbolLists } from '../support/fake-symbol-lists.ts';
 import { captureLog } from '../support/log-capture.ts';
 import { until } from '../support/until.ts';
@@ -51,6 +53,9 @@ describe('live additions checked against the venue list', () => {
     const tw = tickwire;
     await until(() => tw.status().exchanges['binance']!.symbolList?.fetchedAt != null, 20_000, 'the symbol list');
     expect(tw.status().exchanges['binance']!.symbolList).toMatchObject({ symbols: 3 + SIM_CATALOGUE.length, error: null, failures: 0 });
+    // As documented in /v1/status.
+    const checker = new SchemaChecker(JSON.parse(openApiJson()));
+    expect(checker.problems({ $ref: '#/components/schemas/ExchangeStatus' }, tw.status().exchanges['binance'])).toEqual([]);
 
     const err = refusal(() => tw.addSymbol('binance', 'SIMZ'));
     expect(err.code).toBe(ErrorCode.CHANGE_REFUSED);
