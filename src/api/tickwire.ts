@@ -15,6 +15,9 @@
  * which subscribes it without touching the other symbols. A removed symbol
  * keeps its slot and its series (its history stays queryable); adding it
  * again continues them. Each applied change is logged and emitted (`change`).
+ * Additions are checked against the venue's symbol list (venue-lists.ts,
+ * fetched at start and daily); symbols on demand (`demandSymbol`,
+ * on-demand.ts) take the same add and remove paths.
  *
  * This file is the wiring; the jobs it wires live beside it: storage.ts (the
  * database, restore, flushes), feed-status.ts (each exchange's state, rate and
