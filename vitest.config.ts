@@ -24,6 +24,9 @@ import { defineConfig } from 'vitest/config';
 const PARALLEL = [
   'test/api/rest-metrics.test.ts',
   'test/api/config-diff.test.ts',
+  'test/api/venue-lists.test.ts',
+  'test/api/on-demand.test.ts',
+  'test/config/on-demand-config.test.ts',
   'test/alerts/rules.test.ts',
   'test/architecture/layers.test.ts',
   'test/config/strategies-config.test.ts',

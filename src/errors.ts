@@ -22,6 +22,8 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   /** A live change (admin route, reload, SIGHUP) that would be invalid: refused whole, nothing changed; the message says why (HTTP 409). */
   CHANGE_REFUSED: 'CHANGE_REFUSED',
+  /** A subscription asked for a symbol on demand while its exchange feeds `onDemand.maxSymbols` of them already (or has no room left): docs/on-demand.md. */
+  ON_DEMAND_LIMIT: 'ON_DEMAND_LIMIT',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   /** The bar database could not be opened or written (full disk, I/O error, permissions, read-only). */
   STORAGE_FAILED: 'STORAGE_FAILED',

@@ -9,6 +9,7 @@ import { configMemory, memoryIssue, type RingSizes } from '../config/limits.ts';
 import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import { adapterFor, capabilitiesOf } from '../exchanges/registry.ts';
+import type { VenueLists } from './venue-lists.ts';
 
 /** A refused live change: nothing was changed; `reason` says what would have been wrong. */
 export function refused(reason: string): TickwireError {
@@ -43,4 +44,14 @@ export function checkExchangesFit(config: TickwireConfig, exchanges: Record<stri
       throw refused(`${name} would carry ${streams} streams (${ex.symbols.length} symbols × ${ex.channels.length} channels), over the venue's limit of ${limit} (${entry.maxConnections} connection(s))`);
     }
   }
+}
+
+/**
+ * Throws CHANGE_REFUSED when `exchange`'s venue list does not list one of
+ * `symbols` (naming them and the list). Without a list (none fetched yet, or
+ * the venue has none) the symbols pass: the caller warns when it feeds them.
+ */
+export function checkListed(lists: VenueLists, exchange: string, symbols: readonly string[]): void {
+  const unlisted = symbols.filter((s) => lists.listing(exchange, s) === 'unlisted');
+  if (unlisted.length > 0) throw refused(`the venue does not list ${unlisted.join(', ')} as tradable on ${exchange} (${lists.describe(exchange)})`);
 }

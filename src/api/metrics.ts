@@ -66,6 +66,8 @@ export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry
     (s) => (s.rest?.pausedUntil == null ? 0 : 1), 'gauge');
   perExchange('tickwire_rest_usage_ratio', "The venue's last reported usage of its REST budget (used / limit), 0 when it reports none.",
     (s) => (s.rest?.usage == null ? 0 : s.rest.usage.used / s.rest.usage.limit), 'gauge');
+  perExchange('tickwire_symbol_list_symbols', "Symbols the venue's list holds (0 until a fetch succeeded).", (s) => s.symbolList?.symbols ?? 0, 'gauge');
+  perExchange('tickwire_symbol_list_failures_total', "Fetches of the venue's symbol list that failed (the previous list is kept).", (s) => s.symbolList?.failures ?? 0);
   /** A latency summary (µs) as a gauge in seconds by quantile (1 = the largest). */
   const quantiles = (name: string, help: string, read: () => LatencySummary): void => {
     new client.Gauge({

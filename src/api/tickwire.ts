@@ -15,6 +15,9 @@
  * which subscribes it without touching the other symbols. A removed symbol
  * keeps its slot and its series (its history stays queryable); adding it
  * again continues them. Each applied change is logged and emitted (`change`).
+ * Additions are checked against the venue's symbol list (venue-lists.ts,
+ * fetched at start and daily); symbols on demand (`demandSymbol`,
+ * on-demand.ts) take the same add and remove paths.
  *
  * This file is the wiring; the jobs it wires live beside it: storage.ts (the
  * database, restore, flushes), feed-status.ts (each exchange's state, rate and
@@ -32,7 +35,9 @@ import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
 import type { PersistedSeries } from '../storage/persister.ts';
 import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import { diffConfig } from './config-diff.ts';
-import { checkExchangesFit, checkSymbolName, refused } from './live-checks.ts';
+import { checkExchangesFit, checkListed, checkSymbolName, refused } from './live-checks.ts';
+import { VenueLists } from './venue-lists.ts';
+import { OnDemandSymbols } from './on-demand.ts';
 import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
 import { installRestLimiter, RestLimiter } from '../exchanges/rest-limiter.ts';
 import { backfill } from '../backfill/backfill.ts';
@@ -184,6 +189,10 @@ export class TickwireRuntime implements Tickwire {
   /** Live changes applied, by action, and refused, since start (`tickwire_live_changes_total`). */
   private readonly changesApplied = new Map<ConfigChangeAction, number>();
   private changesRefused = 0;
+  /** Each exchange's venue symbol list (venue-lists.ts): live additions are checked against it. */
+  private readonly venueLists: VenueLists;
+  /** Symbols fed on demand (on-demand.ts), released through the live remove path when idle. */
+  private readonly onDemand = new OnDemandSymbols((exchange, symbol) => this.releaseIdle(exchange, symbol));
 
   constructor(config: TickwireConfig, options: RuntimeOptions = {}) {
     this.config = config;
@@ -213,6 +222,7 @@ export class TickwireRuntime implements Tickwire {
       source: (e) => rules.onSource(e),
     });
     const output = this.pumpOutput();
+    this.venueLists = new VenueLists(this.log);
     for (const [name, ex] of Object.entries(config.exchanges)) this.exchanges.set(name, this.createExchange(name, ex, output));
     this.strategyRuntime = this.createStrategies();
     this.registry = createRuntimeMetrics({
@@ -241,7 +251,8 @@ export class TickwireRuntime implements Tickwire {
     const symbols = new SymbolIndex();
     for (const s of ex.symbols) symbols.add(s);
     const firstSeries = this.storage.seriesCount;
-    const slots = symbolSlots(ex.symbols.length);
+    // Room for the symbols on demand too (their slots stay once used: their history stays queryable).
+    const slots = symbolSlots(ex.symbols.length + (ex.onDemand?.maxSymbols ?? 0));
     const series = ex.symbols.flatMap((symbol) => this.allocateSeries(name, symbol)).map((p) => {
       this.storage.add(p);
       return p.series;
@@ -262,6 +273,11 @@ export class TickwireRuntime implements Tickwire {
       { exchange: name, symbols: native, timeframes: config.timeframes, ticks, barEvents, dirty: new Int32Array(buffers.dirty), series },
       output,
     );
+    const entry = adapterFor(name)!;
+    if (entry.symbolList !== undefined) {
+      // The simulated exchange's REST URL is its local server's, known once it listens.
+      this.venueLists.track(name, entry.symbolList, ex, () => (name === 'simulated' ? this.simulated?.restUrl : restUrlOf(entry, ex)));
+    }
     return {
       name, symbols, native, live, retired: [], slots, buffers, ticks, barEvents, series, pump,
       supervisor: undefined,
@@ -290,14 +306,54 @@ export class TickwireRuntime implements Tickwire {
     return this.counted(() => this.checkedAdd(exchange, symbol));
   }
 
-  private checkedAdd(exchange: string, symbol: string): ConfigChange {
+  private checkedAdd(exchange: string, symbol: string, cause?: ConfigChange['cause']): ConfigChange {
     const ex = this.exchangeFor(exchange);
     checkSymbolName(symbol);
     if (ex.live.includes(symbol)) throw refused(`${symbol} is already fed on ${exchange}`);
+    checkListed(this.venueLists, exchange, [symbol]);
     this.checkSlots(ex, [symbol]);
     const cfg = this.config.exchanges[exchange]!;
     checkExchangesFit(this.config, { ...this.config.exchanges, [exchange]: { ...cfg, symbols: [...ex.live, symbol] } }, this.options);
-    return this.feedSymbol(ex, symbol);
+    return this.feedSymbol(ex, symbol, cause);
+  }
+
+  /**
+   * A subscriber asks for a symbol `exchange` does not feed (docs/on-demand.md):
+   * with `onDemand` on and the venue listing it, it is fed through the live
+   * add path and released `idleS` after `inUse` last held. Refused, nothing
+   * changed: SYMBOL_NOT_FOUND (not on demand, not listed, no list yet) or
+   * ON_DEMAND_LIMIT (maxSymbols reached, or no room: slots, limits).
+   */
+  demandSymbol(exchange: string, symbol: string, inUse: () => boolean): ConfigChange | undefined {
+    const ex = this.exchangeFor(exchange);
+    if (ex.live.includes(symbol)) return undefined;
+    const policy = this.config.exchanges[exchange]!.onDemand;
+    const notHere = (why: string) => new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not configured on ${exchange}${why}`);
+    if (policy === undefined) throw notHere('');
+    checkSymbolName(symbol);
+    const listing = this.venueLists.listing(exchange, symbol);
+    // Any subscriber can ask: without the venue's word, nothing is subscribed upstream.
+    if (listing === 'unknown') throw notHere(` and cannot be fed on demand yet: the venue's symbol list is not available (${this.venueLists.status(exchange)?.error ?? 'not fetched yet'})`);
+    if (listing === 'unlisted') throw notHere(`, and the venue does not list it (${this.venueLists.describe(exchange)})`);
+    if (this.onDemand.count(exchange) >= policy.maxSymbols) {
+      throw new TickwireError(ErrorCode.ON_DEMAND_LIMIT, `${exchange} feeds ${policy.maxSymbols} symbols on demand already (onDemand.maxSymbols); ${symbol} can be fed once one goes idle`);
+    }
+    let change: ConfigChange;
+    try {
+      change = this.counted(() => this.checkedAdd(exchange, symbol, 'on_demand'));
+    } catch (err) {
+      if (err instanceof TickwireError && err.code === ErrorCode.CHANGE_REFUSED) throw new TickwireError(ErrorCode.ON_DEMAND_LIMIT, `${symbol} cannot be fed on demand on ${exchange}: ${err.message}`);
+      throw err;
+    }
+    this.onDemand.hold(exchange, symbol, policy.idleS, inUse);
+    return change;
+  }
+
+  /** A symbol on demand went idle: removed through the live remove path, its channels closed with reason `idle`. */
+  private releaseIdle(exchange: string, symbol: string): void {
+    const ex = this.exchanges.get(exchange);
+    if (ex === undefined || !ex.live.includes(symbol)) return;
+    this.unfeedSymbol(ex, symbol, 'idle');
   }
 
   /**
@@ -310,13 +366,27 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private checkedApply(next: TickwireConfig): ConfigChange[] {
-    const diffs = diffConfig(this.config, next);
+    // Symbols on demand are not the file's: it neither removes them nor adds them again (naming one makes it configured).
+    const configured = Object.fromEntries(
+      Object.entries(this.config.exchanges).map(([name, ex]) => [name, { ...ex, symbols: ex.symbols.filter((s) => !this.onDemand.has(name, s)) }]),
+    );
+    const pinned: [string, string][] = [];
+    const diffs = diffConfig({ ...this.config, exchanges: configured }, next);
+    for (const d of diffs) {
+      for (const symbol of d.add.filter((s) => this.onDemand.has(d.exchange, s))) pinned.push([d.exchange, symbol]);
+      d.add = d.add.filter((s) => !this.onDemand.has(d.exchange, s));
+    }
     for (const d of diffs) {
       const ex = this.exchangeFor(d.exchange);
       this.checkSlots(ex, d.add);
       for (const symbol of d.add) checkSymbolName(symbol);
+      checkListed(this.venueLists, d.exchange, d.add);
     }
-    checkExchangesFit(this.config, next.exchanges, this.options);
+    const withDemand = Object.fromEntries(
+      Object.entries(next.exchanges).map(([name, ex]) => [name, { ...ex, symbols: [...ex.symbols, ...this.onDemand.symbols(name).filter((s) => !ex.symbols.includes(s))] }]),
+    );
+    checkExchangesFit(this.config, withDemand, this.options);
+    for (const [exchange, symbol] of pinned) this.onDemand.forget(exchange, symbol);
     const changes: ConfigChange[] = [];
     for (const d of diffs) for (const symbol of d.remove) changes.push(this.unfeedSymbol(this.exchangeFor(d.exchange), symbol));
     for (const d of diffs) for (const symbol of d.add) changes.push(this.feedSymbol(this.exchangeFor(d.exchange), symbol));
@@ -333,7 +403,7 @@ export class TickwireRuntime implements Tickwire {
   }
 
   /** Feed `symbol` on `ex` (checked already): a new slot with its series restored, or its old slot again. */
-  private feedSymbol(ex: ExchangeRuntime, symbol: string): ConfigChange {
+  private feedSymbol(ex: ExchangeRuntime, symbol: string, cause?: ConfigChange['cause']): ConfigChange {
     const exchange = ex.name;
     let index = ex.native.indexOf(symbol);
     const nTf = this.config.timeframes.length;
@@ -354,9 +424,12 @@ export class TickwireRuntime implements Tickwire {
     }
     ex.pump.adopt(index * nTf, (index + 1) * nTf);
     ex.live.push(symbol);
+    if (this.venueLists.listing(exchange, symbol) === 'unknown' && this.venueLists.status(exchange) !== undefined) {
+      this.log.warn({ event: 'symbols.unchecked', exchange, symbol }, `${exchange} ${symbol}: fed unchecked, the venue's symbol list is not available (${this.venueLists.status(exchange)!.error ?? 'not fetched yet'})`);
+    }
     if (exchange === 'simulated') this.simulated?.addSymbol(symbol);
     ex.supervisor?.command({ type: 'addSymbol', index, symbol, series: ex.buffers.series.slice(index * nTf, (index + 1) * nTf) });
-    return this.changed('symbol_added', exchange, symbol, restored);
+    return this.changed('symbol_added', exchange, symbol, restored, cause);
   }
 
   /**
@@ -385,25 +458,27 @@ export class TickwireRuntime implements Tickwire {
       throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not fed on ${exchange}`);
     }
     if (ex.live.length === 1) throw refused(`${native} is the last symbol of ${exchange}; an exchange needs at least one`);
+    this.onDemand.forget(exchange, native);
     return this.unfeedSymbol(ex, native);
   }
 
   /** Stop feeding `native` on `ex` (checked already); its slot and series stay. */
-  private unfeedSymbol(ex: ExchangeRuntime, native: string): ConfigChange {
+  private unfeedSymbol(ex: ExchangeRuntime, native: string, cause?: ConfigChange['cause']): ConfigChange {
     const exchange = ex.name;
     const index = ex.native.indexOf(native);
     ex.retired.push(index);
     ex.live.splice(ex.live.indexOf(native), 1);
     ex.supervisor?.command({ type: 'removeSymbol', index });
-    return this.changed('symbol_removed', exchange, native, 0);
+    return this.changed('symbol_removed', exchange, native, 0, cause);
   }
 
   /** Log and emit an applied change. */
-  private changed(action: ConfigChangeAction, exchange: string, symbol: string | null, restoredBars: number): ConfigChange {
-    const change: ConfigChange = { action, exchange, symbol, restoredBars, ts: Date.now() };
+  private changed(action: ConfigChangeAction, exchange: string, symbol: string | null, restoredBars: number, cause?: ConfigChange['cause']): ConfigChange {
+    const change: ConfigChange = { action, exchange, symbol, restoredBars, ts: Date.now(), ...(cause === undefined ? {} : { cause }) };
     this.changesApplied.set(action, (this.changesApplied.get(action) ?? 0) + 1);
     const what = symbol === null ? exchange : `${exchange} ${symbol}`;
-    logChange(this.log, `${action.replace('_', ' ')}: ${what}${restoredBars > 0 ? ` (${restoredBars} bars restored from storage)` : ''}`);
+    const why = cause === 'on_demand' ? ' (on demand)' : cause === 'idle' ? ' (on demand, idle)' : '';
+    logChange(this.log, `${action.replace('_', ' ')}: ${what}${why}${restoredBars > 0 ? ` (${restoredBars} bars restored from storage)` : ''}`);
     this.events.emit('change', change);
     return change;
   }
@@ -465,6 +540,9 @@ export class TickwireRuntime implements Tickwire {
       this.simulated = new SimulatedExchange({ symbols: sim.symbols, rate: sim.rate, seed: sim.seed });
       simUrl = (await this.simulated.start()).url;
     }
+    // Not awaited: a slow or failing venue never holds start (live additions are unchecked until a list arrives).
+    this.venueLists.start();
+    this.onDemand.start();
     this.prices.start();
     this.alertRules.start();
     this.portfolioBooks.start();
@@ -518,6 +596,8 @@ export class TickwireRuntime implements Tickwire {
     this.loopDelay.disable();
     this.prices.stop();
     this.alertRules.stop();
+    this.venueLists.stop();
+    this.onDemand.stop();
     await this.portfolioBooks.close();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
     for (const ex of this.exchanges.values()) ex.feed.setState('stopped');
@@ -759,7 +839,12 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private exchangeStatus(ex: ExchangeRuntime): ExchangeStatus {
-    const status: ExchangeStatus = { ...ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow()), rest: ex.restLimiter.status() };
+    const symbolList = this.venueLists.status(ex.name);
+    const status: ExchangeStatus = {
+      ...ex.feed.status(ex.supervisor, ex.ticks.overflow() + ex.barEvents.overflow()),
+      rest: ex.restLimiter.status(),
+      ...(symbolList === undefined ? {} : { symbolList }),
+    };
     const entry = adapterFor(ex.name);
     if (entry?.plugin !== undefined) status.plugin = { ...entry.plugin, version: entry.version };
     return status;

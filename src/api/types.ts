@@ -133,6 +133,15 @@ export interface Tickwire {
   addSymbol(exchange: string, symbol: string): ConfigChange;
   /** Stop feeding a symbol, live; its history stays queryable. Throws SYMBOL_NOT_FOUND, CHANGE_REFUSED or EXCHANGE_NOT_FOUND. */
   removeSymbol(exchange: string, symbol: string): ConfigChange;
+  /**
+   * A subscriber asks for `symbol`, which `exchange` does not feed
+   * (docs/on-demand.md): fed on demand when the exchange has `onDemand` and
+   * its venue lists it, and dropped `idleS` after `inUse` last held. Returns
+   * the change, or undefined when it is fed already. Throws SYMBOL_NOT_FOUND
+   * (not on demand, not listed, no list yet), ON_DEMAND_LIMIT or
+   * EXCHANGE_NOT_FOUND, changing nothing. Runtimes that feed nothing lack it.
+   */
+  demandSymbol?(exchange: string, symbol: string, inUse: () => boolean): ConfigChange | undefined;
   /** Every configured strategy's summary, in config order ([] without strategies). */
   strategies(): StrategySummary[];
   /** One strategy with its account and last signals; undefined when none has that name. */

@@ -16,7 +16,13 @@ import type { ExchangeConfig, FeedChannel } from './types.ts';
 export const KNOWN_EXCHANGES: readonly string[] = adapterNames();
 
 /** Keys every exchange accepts; the registry adds each venue's own. */
-const EXCHANGE_KEYS = ['url', 'symbols', 'channels', 'reliability'] as const;
+const EXCHANGE_KEYS = ['url', 'symbols', 'channels', 'reliability', 'onDemand'] as const;
+const ON_DEMAND_KEYS = ['maxSymbols', 'idleS'] as const;
+/** `onDemand` defaults (docs/on-demand.md). */
+export const DEFAULT_ON_DEMAND = { maxSymbols: 50, idleS: 300 } as const;
+/** Most symbols one exchange may feed on demand (each can take a symbol slot for good: their history stays). */
+export const MAX_ON_DEMAND_SYMBOLS = 1000;
+const DAY_S = 86_400;
 const CHANNELS: readonly FeedChannel[] = ['trades', 'quotes'];
 const WS_PROTOCOLS = ['ws:', 'wss:'] as const;
 
@@ -69,10 +75,25 @@ function exchange(c: Checker, name: string, entry: AdapterEntry, value: unknown,
     assetClass: 'stocks',
     feed: undefined,
     reliability: reliabilitySection(c, e.reliability, path),
+    ...onDemandSection(c, e.onDemand, keyPath(path, 'onDemand')),
   };
   const config: ExchangeConfig = entry.checkConfig === undefined ? common : { ...common, ...entry.checkConfig(c, e, path, common) };
   streamsFit(c, name, entry, config, path);
   return config;
+}
+
+/** `onDemand:` a map (`{}`: the defaults) or true; absent, null or false: off. */
+function onDemandSection(c: Checker, value: unknown, path: string): Pick<ExchangeConfig, 'onDemand'> {
+  if (value === undefined || value === null || value === false) return {};
+  const d = c.section(value === true ? {} : value, path, ON_DEMAND_KEYS);
+  const int = (v: unknown, key: string, fallback: number, max: number): number =>
+    c.number(v, keyPath(path, key), fallback, (n) => Number.isInteger(n) && n >= 1 && n <= max, `an integer from 1 to ${max}`);
+  return {
+    onDemand: {
+      maxSymbols: int(d.maxSymbols, 'maxSymbols', DEFAULT_ON_DEMAND.maxSymbols, MAX_ON_DEMAND_SYMBOLS),
+      idleS: int(d.idleS, 'idleS', DEFAULT_ON_DEMAND.idleS, DAY_S),
+    },
+  };
 }
 
 /** An account limited to a few connections must fit its streams in them. */

@@ -170,7 +170,7 @@ export function configMemory(config: MemoryInputs, sizes: RingSizes = {}): Memor
     bars += n * perSymbolBars;
     rings += TickRing.byteLength(sizes.tickRingCapacity ?? DEFAULT_TICK_RING_CAPACITY, TICK_FIELDS) +
       barEventRingByteLength(sizes.barRingCapacity ?? defaultBarEventRingCapacity(series)) +
-      dirtyFlagsByteLength(symbolSlots(n) * timeframes.length); // every symbol slot, live additions included (feed/protocol.ts)
+      dirtyFlagsByteLength(symbolSlots(n + (ex.onDemand?.maxSymbols ?? 0)) * timeframes.length); // every symbol slot, live and on-demand additions included (feed/protocol.ts)
     const entry = adapterFor(name);
     if (entry !== undefined) windows += n * tradeIdSetBytes(capabilitiesOf(entry, ex).tradeIdOrder, DEFAULT_DEDUP_CAPACITY);
     if (n > 0) histories += n * historyBytesPerSymbol(encoder, name, longestSymbol(ex.symbols), ex.channels, timeframes, stream.resumeHistory);

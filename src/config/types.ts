@@ -114,6 +114,16 @@ export interface ExchangeConfig {
   reliability?: ReliabilityConfig;
   /** An adapter plugin's own keys (docs/plugins.md), checked against its option schema, defaults filled in; absent for built-in venues. */
   options?: Readonly<Record<string, PluginOptionValue>>;
+  /** Symbols on demand (docs/on-demand.md); absent: off, only the configured symbols and live additions are fed. */
+  onDemand?: OnDemandConfig;
+}
+
+/** `exchanges.<name>.onDemand`: subscribers may ask for symbols the venue lists but the config does not name. */
+export interface OnDemandConfig {
+  /** Most symbols fed on demand at once on this exchange. */
+  maxSymbols: number;
+  /** A symbol on demand is dropped this many seconds after its last subscriber left. */
+  idleS: number;
 }
 
 /** The value of one plugin option (docs/plugins.md, "Options"). */

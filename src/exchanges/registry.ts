@@ -21,6 +21,17 @@ import { BitstampAdapter, bitstampCapabilities } from './bitstamp.ts';
 import { CoinbaseAdapter, coinbaseCapabilities } from './coinbase.ts';
 import { KrakenAdapter, krakenCapabilities } from './kraken.ts';
 import { OkxAdapter, okxCapabilities } from './okx.ts';
+import {
+  alpacaSymbolList,
+  binanceSymbolList,
+  binanceUsdmSymbolList,
+  bitstampSymbolList,
+  bybitSymbolList,
+  coinbaseSymbolList,
+  krakenSymbolList,
+  okxSymbolList,
+  type SymbolListSource,
+} from './venue-symbols.ts';
 
 /** The settings of an exchange's config that only some venues accept. */
 export type VenueSettings = Partial<Pick<ExchangeConfig, 'rate' | 'seed' | 'restUrl' | 'key' | 'secret' | 'assetClass' | 'feed' | 'options'>>;
@@ -55,6 +66,12 @@ export interface AdapterEntry {
   defaultUrl(config: ExchangeConfig): string;
   /** REST base URL for gap recovery when the config gives none (venues whose adapter has `tradesFrom`). */
   defaultRestUrl?: string;
+  /**
+   * The venue's REST symbol list (venue-symbols.ts), fetched from the exchange's
+   * REST URL (`restUrlOf`) at start and daily: live additions and on-demand
+   * symbols are checked against it. None: additions are not checked.
+   */
+  symbolList?: SymbolListSource;
   /** The venue serves Binance-format klines at `<restUrl>/api/v3/klines`: start-up backfill uses them (src/backfill/). */
   klines?: boolean;
   /** When the configured market trades (stocks); none: around the clock. */
@@ -85,9 +102,13 @@ function restUrlKey(defaultRestUrl: string): Pick<AdapterEntry, 'extraKeys' | 'd
   return {
     extraKeys: ['restUrl'],
     defaultRestUrl,
-    // Absent, null or '' → undefined: the venue's default (restUrlOf).
-    checkConfig: (c, e, path) => ({ restUrl: c.url(e.restUrl, keyPath(path, 'restUrl'), HTTP_PROTOCOLS, 'an http:// or https:// URL') }),
+    checkConfig: (c, e, path) => ({ restUrl: restUrlSetting(c, e, path) }),
   };
+}
+
+/** The `restUrl` key at `path`: absent, null or '' → undefined, the venue's default (restUrlOf). */
+function restUrlSetting(c: Checker, e: Readonly<Record<string, unknown>>, path: string): string | undefined {
+  return c.url(e.restUrl, keyPath(path, 'restUrl'), HTTP_PROTOCOLS, 'an http:// or https:// URL');
 }
 
 const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
@@ -95,19 +116,32 @@ const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
     ...plain(binanceCapabilities, (s, c) => new BinanceAdapter(s, c)),
     ...restUrlKey('https://api.binance.com'),
     klines: true,
+    symbolList: binanceSymbolList,
   },
-  'binance-usdm': plain(binanceUsdmCapabilities, (s, c) => new BinanceUsdmAdapter(s, c)),
-  coinbase: { ...plain(coinbaseCapabilities, (s, c) => new CoinbaseAdapter(s, c)), ...restUrlKey('https://api.exchange.coinbase.com') },
-  kraken: { ...plain(krakenCapabilities, (s, c) => new KrakenAdapter(s, c)), ...restUrlKey('https://api.kraken.com') },
-  okx: { ...plain(okxCapabilities, (s, c) => new OkxAdapter(s, c)), ...restUrlKey('https://www.okx.com') },
+  'binance-usdm': {
+    ...plain(binanceUsdmCapabilities, (s, c) => new BinanceUsdmAdapter(s, c)),
+    ...restUrlKey('https://fapi.binance.com'),
+    symbolList: binanceUsdmSymbolList,
+  },
+  coinbase: {
+    ...plain(coinbaseCapabilities, (s, c) => new CoinbaseAdapter(s, c)),
+    ...restUrlKey('https://api.exchange.coinbase.com'),
+    symbolList: coinbaseSymbolList,
+  },
+  kraken: { ...plain(krakenCapabilities, (s, c) => new KrakenAdapter(s, c)), ...restUrlKey('https://api.kraken.com'), symbolList: krakenSymbolList },
+  okx: { ...plain(okxCapabilities, (s, c) => new OkxAdapter(s, c)), ...restUrlKey('https://www.okx.com'), symbolList: okxSymbolList },
   bybit: {
     ...plain(bybitCapabilities, (s, ch, c) => new BybitAdapter(s, ch, { category: BybitAdapter.categoryOf(c.url) })),
     ...restUrlKey('https://api.bybit.com'),
+    symbolList: bybitSymbolList,
   },
   alpaca: {
     version: '1',
     assetTypes: ['stocks', 'crypto'],
-    extraKeys: ['key', 'secret', 'assetClass', 'feed'],
+    extraKeys: ['key', 'secret', 'assetClass', 'feed', 'restUrl'],
+    // The trading API's asset list (paper accounts: restUrl: https://paper-api.alpaca.markets).
+    defaultRestUrl: 'https://api.alpaca.markets',
+    symbolList: alpacaSymbolList,
     checkConfig: (c, e, path) => {
       const assetClass = c.oneOf(e.assetClass, keyPath(path, 'assetClass'), ['stocks', 'crypto'] as const, 'stocks');
       return {
@@ -115,6 +149,7 @@ const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
         secret: c.credential(e.secret, keyPath(path, 'secret'), true, 'the API secret, e.g. secret: ${ALPACA_SECRET_KEY}'),
         assetClass,
         feed: c.optionalOneOf(e.feed, keyPath(path, 'feed'), assetClass === 'stocks' ? ['iex', 'sip', 'test'] : ['us']),
+        restUrl: restUrlSetting(c, e, path),
       };
     },
     capabilities: alpacaCapabilities('stocks'),
@@ -125,7 +160,11 @@ const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
     create: (s, ch, c) =>
       new AlpacaAdapter(s, ch, { credentials: { key: c.key ?? '', secret: c.secret ?? '' }, assetClass: c.assetClass, feed: c.feed as AlpacaFeed | undefined }),
   },
-  bitstamp: { ...plain(bitstampCapabilities, (s, c) => new BitstampAdapter(s, c)), ...restUrlKey('https://www.bitstamp.net') },
+  bitstamp: {
+    ...plain(bitstampCapabilities, (s, c) => new BitstampAdapter(s, c)),
+    ...restUrlKey('https://www.bitstamp.net'),
+    symbolList: bitstampSymbolList,
+  },
   simulated: {
     version: '1',
     assetTypes: ['crypto'],
@@ -137,6 +176,8 @@ const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
     }),
     capabilities: simulatedCapabilities,
     defaultUrl: () => '',
+    // The local server lists its market (src/sim/); its REST URL is known once it listens.
+    symbolList: binanceSymbolList,
     create: (s, c) => new BinanceAdapter(s, c, simulatedCapabilities),
   },
 };

@@ -62,6 +62,8 @@ export interface ConfigChange {
   restoredBars: number;
   /** When it was applied, ms. */
   ts: number;
+  /** Symbols on demand (docs/on-demand.md): added for a subscriber, or removed after its idle time; absent for every other change. */
+  cause?: 'on_demand' | 'idle';
 }
 
 /** A price of a feed (`feeds:` in the config): one asset pair served from several venues with failover. */

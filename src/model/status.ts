@@ -45,6 +45,21 @@ export interface ExchangeStatus extends FeedCounters {
   rest?: RestLimiterStatus;
   /** Set when an adapter plugin serves the exchange (docs/plugins.md): as listed, the file loaded, its version (the running one under --watch). */
   plugin?: { specifier: string; file: string; version: string };
+  /** The venue's symbol list (docs/operations.md); absent when the venue has none tickwire reads. */
+  symbolList?: SymbolListStatus;
+}
+
+/** An exchange's venue symbol list, fetched at start and daily: what live additions and on-demand symbols are checked against. */
+export interface SymbolListStatus {
+  /** Symbols listed as tradable; null until a fetch succeeded. */
+  symbols: number | null;
+  /** When the list in use was fetched, epoch ms; null when none was. */
+  fetchedAt: number | null;
+  /** Why the last fetch failed; null when it succeeded (or none was made). */
+  error: string | null;
+  /** Fetches tried, and those that failed, since start. */
+  fetches: number;
+  failures: number;
 }
 
 export interface StatusReport {

@@ -25,6 +25,8 @@ export const SERVER_MESSAGES: Readonly<Record<string, { schema: string; summary:
   pong: { schema: 'PongMessage', summary: 'Reply to ping' },
   error: { schema: 'ErrorMessage', summary: 'A refused client message, with a stable code' },
   systemExchange: { schema: 'ExchangeSystemMessage', summary: 'Room `system`: an exchange’s connection state (every exchange’s first, on subscribe)' },
+  systemConfig: { schema: 'ConfigSystemMessage', summary: 'Room `system`: a live change applied (admin route, reload, SIGHUP, a symbol on demand)' },
+  closed: { schema: 'ClosedMessage', summary: 'A channel’s last message: its symbol was removed live, or went idle on demand' },
   systemStorage: { schema: 'StorageSystemMessage', summary: 'Room `system`: closed-bar storage went degraded or recovered' },
   alert: { schema: 'AlertMessage', summary: 'Room `alerts`: an alert raised by embedding code or rules' },
 };

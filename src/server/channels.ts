@@ -244,16 +244,55 @@ export class ChannelIndex {
     return this.#tw.symbols();
   }
 
-  /** A concrete channel by name (native or normalized symbol, any timeframe alias); throws the contract's codes. */
-  resolve(given: string): Channel {
-    const ch = this.#resolveAny(given);
+  /**
+   * A concrete channel by name (native or normalized symbol, any timeframe
+   * alias); throws the contract's codes. With `demand` (a subscribe), a
+   * symbol its exchange does not feed is asked for on demand
+   * (`Tickwire.demandSymbol`, docs/on-demand.md) once `demand(name)` — the
+   * caller's own checks of the name, e.g. the principal's — let it.
+   */
+  resolve(given: string, demand?: (name: string) => void): Channel {
+    const ch = this.#resolveAny(given, demand);
     if (this.#closed.has(ch)) {
-      throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(ch.symbol)} was removed from ${ch.exchange} (its history stays queryable over HTTP)`);
+      // A symbol that went (idle, or removed) comes back on demand where its exchange allows it; its channels reopen on the change.
+      if (demand !== undefined && this.#demands(ch.exchange)) this.#demand(ch.exchange, ch.symbol, ch.name, demand);
+      if (this.#closed.has(ch)) {
+        throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(ch.symbol)} was removed from ${ch.exchange} (its history stays queryable over HTTP)`);
+      }
     }
     return ch;
   }
 
-  #resolveAny(given: string): Channel {
+  /** Does any of `symbol`'s channels on `exchange` have a subscriber (what keeps a symbol on demand)? */
+  inUse(exchange: string, symbol: string): boolean {
+    for (const ch of this.#channelsOf(exchange, symbol)) if (ch.subsJson + ch.subsFbs > 0) return true;
+    return false;
+  }
+
+  /** Does `exchange` feed symbols on demand (and the library can)? */
+  #demands(exchange: string): boolean {
+    return this.#tw.demandSymbol !== undefined && this.#tw.config.exchanges[exchange]?.onDemand !== undefined;
+  }
+
+  /** Ask for `symbol` on demand, once the caller's `demand(name)` let it. */
+  #demand(exchange: string, symbol: string, name: string, demand: (name: string) => void): void {
+    demand(name);
+    this.#tw.demandSymbol!(exchange, symbol, () => this.inUse(exchange, symbol));
+  }
+
+  /** The native form of `symbol` on `exchange`, asking for it on demand when `demand` is given and the exchange allows it. */
+  #nativeOf(exchange: string, symbol: string, name: string, demand: ((name: string) => void) | undefined): string {
+    try {
+      return this.#tw.resolveSymbol(exchange, symbol);
+    } catch (err) {
+      if (demand === undefined || !(err instanceof TickwireError) || err.code !== ErrorCode.SYMBOL_NOT_FOUND || !this.#demands(exchange)) throw err;
+      // Native names only: a normalized name (BTC-USDT) could stand for several venue symbols.
+      this.#demand(exchange, symbol, name, demand);
+      return this.#tw.resolveSymbol(exchange, symbol);
+    }
+  }
+
+  #resolveAny(given: string, demand?: (name: string) => void): Channel {
     const known = this.#byName.get(given);
     if (known !== undefined) return known;
     const named = namedKindOf(given);
@@ -262,7 +301,7 @@ export class ChannelIndex {
     const { kind, exchange, symbol: given_symbol, timeframe: tf } = marketChannelParts(given);
     if (exchange.includes('*') || given_symbol.includes('*')) throw unknownChannel(given, '* must stand for a whole segment');
     // The library's resolve throws for an unknown symbol: fine here, the first bad name ends the message.
-    const symbol = this.#known.get(exchange)?.index.resolve(given_symbol)?.native ?? this.#tw.resolveSymbol(exchange, given_symbol);
+    const symbol = this.#known.get(exchange)?.index.resolve(given_symbol)?.native ?? this.#nativeOf(exchange, given_symbol, given, demand);
     if (kind !== 'bars') {
       const carried = this.#tw.config.exchanges[exchange]?.channels ?? [];
       if (!carried.includes(kind)) throw unknownChannel(given, `exchange ${exchange} does not carry ${kind}`);

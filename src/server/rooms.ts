@@ -214,6 +214,7 @@ export function configChangeMessage(seq: number, c: ConfigChange): string {
   return JSON.stringify({
     type: 'system', channel: SYSTEM_ROOM, seq,
     source: 'config', action: c.action, exchange: c.exchange, symbol: c.symbol, restoredBars: c.restoredBars, ts: c.ts,
+    ...(c.cause === undefined ? {} : { cause: c.cause }),
   });
 }
 

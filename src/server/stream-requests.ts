@@ -173,10 +173,9 @@ export class RequestReader {
       work++;
       const p = this.#channels.pattern(given);
       if (p === undefined) {
-        const ch = this.#channels.resolve(given);
-        if (subscribe && !principal.allows(ch.name)) {
-          throw new UnauthorizedError(AuthFailure.FORBIDDEN, `${principal.name} may not read ${ch.name}`);
-        }
+        // A symbol on demand is subscribed upstream only for a principal that may read the channel asked for.
+        const ch = this.#channels.resolve(given, subscribe ? (name) => mayRead(principal, name) : undefined);
+        if (subscribe) mayRead(principal, ch.name);
         if (subscribe) jsonOnlyCheck(conn, ch);
         out.add(ch);
         continue;
@@ -223,6 +222,11 @@ export class RequestReader {
     }
     return out;
   }
+}
+
+/** Throws FORBIDDEN unless `principal` may read `channel`. */
+function mayRead(principal: Conn['principal'], channel: string): void {
+  if (!principal.allows(channel)) throw new UnauthorizedError(AuthFailure.FORBIDDEN, `${principal.name} may not read ${channel}`);
 }
 
 /**

@@ -284,7 +284,7 @@ export class StreamServer {
     for (const ch of this.#channels.closeSymbol(c.exchange, c.symbol)) {
       for (const conn of this.#conns) {
         if (conn.closed || !conn.channels.has(ch)) continue;
-        this.#replies.send(conn, conn.binary ? this.#fbs.unsubscribed(null, [ch.name]) : closedMessage(ch.name, 'removed'), conn.binary);
+        this.#replies.send(conn, conn.binary ? this.#fbs.unsubscribed(null, [ch.name]) : closedMessage(ch.name, c.cause === 'idle' ? 'idle' : 'removed'), conn.binary);
         this.#subs.leave(conn, ch, now);
       }
     }

@@ -26,6 +26,9 @@
  *   carrying a pending ping's payload within 60 s is dropped (unsolicited
  *   pongs are accepted but keep no one alive).
  * - `shutdown()`: the `serverShutdown` event, then a close (1001).
+ * - REST: `GET /api/v3/exchangeInfo` lists the symbols given to `list()` as
+ *   `{"symbols":[{"symbol","status":"TRADING",...}]}` (the venue symbol list
+ *   tickwire checks live additions against); no other REST route.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -118,6 +121,8 @@ export class BinanceProtocolServer extends EventEmitter<BinanceProtocolServerEve
   readonly #clients = new Set<Client>();
   readonly #byStream = new Map<string, Set<Client>>();
   readonly #waiters = new Set<() => void>();
+  /** What `GET /api/v3/exchangeInfo` lists. */
+  readonly #listed = new Set<string>();
 
   constructor(options: BinanceProtocolServerOptions = {}) {
     super();
@@ -138,6 +143,10 @@ export class BinanceProtocolServer extends EventEmitter<BinanceProtocolServerEve
     if (this.#http !== undefined) throw new Error('BinanceProtocolServer already started');
     // Room for 1024 stream names in the URL (Node's default header limit is 16 KiB).
     const http = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
+      if (req.method === 'GET' && pathOf(req) === '/api/v3/exchangeInfo') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(this.#exchangeInfo());
+        return;
+      }
       const status = pathOf(req) === '/stream' ? 426 : 404;
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 426 ? 'Upgrade Required' : 'Not Found');
     });
@@ -179,6 +188,26 @@ export class BinanceProtocolServer extends EventEmitter<BinanceProtocolServerEve
   /** `ws://host:port` once started. */
   get url(): string {
     return `ws://${this.#host.includes(':') ? `[${this.#host}]` : this.#host}:${this.#port}`;
+  }
+
+  /** `http://host:port`: the REST base URL (`GET /api/v3/exchangeInfo`) once started. */
+  get restUrl(): string {
+    return this.url.replace(/^ws:/, 'http:');
+  }
+
+  /** Add `symbols` to what `GET /api/v3/exchangeInfo` lists. */
+  list(symbols: Iterable<string>): void {
+    for (const s of symbols) this.#listed.add(s);
+  }
+
+  /** Take `symbols` off the list (a venue delisting them). */
+  delist(symbols: Iterable<string>): void {
+    for (const s of symbols) this.#listed.delete(s);
+  }
+
+  #exchangeInfo(): string {
+    const symbols = [...this.#listed].map((symbol) => ({ symbol, status: 'TRADING', baseAsset: symbol, quoteAsset: '' }));
+    return JSON.stringify({ timezone: 'UTC', serverTime: Date.now(), rateLimits: [], exchangeFilters: [], symbols });
   }
 
   /** The bound port (the configured one before the first `start()`). */

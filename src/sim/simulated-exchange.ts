@@ -5,6 +5,9 @@
  *
  * Streams: `<lowercased symbol>@trade` and `<lowercased symbol>@bookTicker`
  * (`SIM-BTC` → `sim-btc@trade`); payload `s` is the symbol as configured.
+ * The venue lists (`GET /api/v3/exchangeInfo`) its configured symbols, the
+ * ones added live, and the catalogue SIM_CATALOGUE, so live additions and
+ * on-demand symbols can be tried offline against a real symbol list.
  * While nobody is connected the market is paused (skipped), so an idle
  * exchange costs one timer tick; catch-up after a stalled event loop is
  * bounded to `MAX_CATCH_UP_MS` of market time.
@@ -23,6 +26,12 @@ export interface SimulatedExchangeOptions {
   /** Options of the underlying server (host, port, heartbeat, limits). */
   server?: BinanceProtocolServerOptions;
 }
+
+/** Symbols the simulated venue lists beyond the configured ones (any of them can be added live or asked for on demand). */
+export const SIM_CATALOGUE: readonly string[] = [
+  'SIM-BTC', 'SIM-ETH', 'SIM-SOL', 'SIM-XRP', 'SIM-ADA', 'SIM-DOGE', 'SIM-DOT', 'SIM-AVAX',
+  'SIM-LINK', 'SIM-LTC', 'SIM-BCH', 'SIM-ATOM', 'SIM-NEAR', 'SIM-UNI', 'SIM-XLM', 'SIM-TRX',
+];
 
 /** Longest stretch of market time generated in one tick; beyond it the market skips. */
 const MAX_CATCH_UP_MS = 2_000;
@@ -51,10 +60,13 @@ export class SimulatedExchange {
     });
     for (const symbol of options.symbols) this.#streams(symbol);
     this.server = new BinanceProtocolServer(options.server);
+    this.server.list(SIM_CATALOGUE);
+    this.server.list(options.symbols);
   }
 
   /** List one more symbol while running (a live addition to the `simulated` exchange); listed already: nothing. */
   addSymbol(symbol: string): void {
+    this.server.list([symbol]);
     this.#streams(symbol);
     this.market.addSymbol(symbol);
   }
@@ -84,6 +96,11 @@ export class SimulatedExchange {
   /** `ws://host:port` once started. */
   get url(): string {
     return this.server.url;
+  }
+
+  /** `http://host:port` once started: the REST base URL of its symbol list. */
+  get restUrl(): string {
+    return this.server.restUrl;
   }
 
   #tick(): void {

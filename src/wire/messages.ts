@@ -101,8 +101,8 @@ export interface UnsubscribedMessage {
   channels: string[];
 }
 
-/** Why a channel ended: `removed` (its symbol was removed live, docs/operations.md). */
-export type ClosedReason = 'removed';
+/** Why a channel ended: `removed` (its symbol was removed live, docs/operations.md) or `idle` (a symbol on demand nobody received for `idleS`, docs/on-demand.md). */
+export type ClosedReason = 'removed' | 'idle';
 
 /**
  * A channel's last message: the server ended it and unsubscribed the

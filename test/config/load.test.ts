@@ -158,7 +158,7 @@ describe('config: rejections name the key path', () => {
     ['unknown exchange', { exchanges: { mtgox: SIM } }, 'exchanges.mtgox', `unknown exchange, expected one of ${KNOWN_EXCHANGES.join(', ')}`],
     ['exchange without body', { exchanges: { binance: null } }, 'exchanges.binance.symbols', 'missing, expected a non-empty list of symbols'],
     ['unknown exchange key', { exchanges: { binance: { symbols: ['A'], symbol: 'A' } } }, 'exchanges.binance.symbol', 'unknown key, expected one of url, symbols, channels'],
-    ['rate on binance', { exchanges: { binance: { symbols: ['A'], rate: 5 } } }, 'exchanges.binance.rate', 'expected one of url, symbols, channels, reliability, restUrl (rate applies to simulated only)'],
+    ['rate on binance', { exchanges: { binance: { symbols: ['A'], rate: 5 } } }, 'exchanges.binance.rate', 'expected one of url, symbols, channels, reliability, onDemand, restUrl (rate applies to simulated only)'],
     ['seed on binance', { exchanges: { binance: { symbols: ['A'], seed: 5 } } }, 'exchanges.binance.seed', 'unknown key'],
     ['url http', { exchanges: { binance: { symbols: ['A'], url: 'https://api.binance.com' } } }, 'exchanges.binance.url', 'got "https://api.binance.com", expected a ws:// or wss:// URL'],
     ['url not a url', { exchanges: { binance: { symbols: ['A'], url: 'stream.binance.com' } } }, 'exchanges.binance.url', 'expected a ws:// or wss:// URL'],
@@ -434,7 +434,7 @@ describe('config: alpaca', () => {
 
   it('refuses alpaca-only keys on other venues', () => {
     expect(() => parseConfig({ exchanges: { binance: { symbols: ['BTCUSDT'], key: 'k' } } }, 'x.yaml')).toThrow(
-      /exchanges\.binance\.key: unknown key, expected one of url, symbols, channels, reliability, restUrl \(key applies to alpaca only\)/,
+      /exchanges\.binance\.key: unknown key, expected one of url, symbols, channels, reliability, onDemand, restUrl \(key applies to alpaca only\)/,
     );
   });
 });

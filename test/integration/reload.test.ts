@@ -54,32 +54,32 @@ describe('reload', () => {
     const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
     const symbols = async () => Object.keys(((await (await fetch(`${base}/v1/symbols`, { headers: auth })).json()) as { exchanges: Record<string, object> }).exchanges['simulated']!);
 
-    writeFileSync(file, yaml(['SIM-A', 'SIM-B']));
+    writeFileSync(file, yaml(['SIM-A', 'SIM-SOL']));
     proc.kill('SIGHUP');
     await until(() => /SIGHUP: 1 change\(s\) applied/.test(out), 15_000, 'the SIGHUP reload');
-    expect(await symbols()).toEqual(['SIM-A', 'SIM-B']);
-    expect(out).toContain('live change: symbol added: simulated SIM-B');
+    expect(await symbols()).toEqual(['SIM-A', 'SIM-SOL']);
+    expect(out).toContain('live change: symbol added: simulated SIM-SOL');
 
-    writeFileSync(file, yaml(['SIM-B', 'SIM-C'], 1));
+    writeFileSync(file, yaml(['SIM-SOL', 'SIM-XRP'], 1));
     proc.kill('SIGHUP');
     await until(() => /SIGHUP: change refused/.test(out), 15_000, 'the refusal');
     expect(out).toContain('server');
     const refused = await fetch(`${base}/v1/admin/reload`, { method: 'POST', headers: auth });
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'CHANGE_REFUSED', message: expect.stringContaining('need a restart: server') });
-    expect(await symbols()).toEqual(['SIM-A', 'SIM-B']);
+    expect(await symbols()).toEqual(['SIM-A', 'SIM-SOL']);
 
     writeFileSync(file, 'exchanges: [not, a, map]');
     const broken = await fetch(`${base}/v1/admin/reload`, { method: 'POST', headers: auth });
     expect(broken.status).toBe(409);
     expect(((await broken.json()) as { error: { message: string } }).error.message).toContain('does not load');
 
-    writeFileSync(file, yaml(['SIM-B', 'SIM-C']));
+    writeFileSync(file, yaml(['SIM-SOL', 'SIM-XRP']));
     const applied = await fetch(`${base}/v1/admin/reload`, { method: 'POST', headers: auth });
     expect(applied.status).toBe(200);
     const body = (await applied.json()) as { applied: { action: string; symbol: string }[] };
-    expect(body.applied.map((c) => [c.action, c.symbol])).toEqual([['symbol_removed', 'SIM-A'], ['symbol_added', 'SIM-C']]);
-    expect(await symbols()).toEqual(['SIM-B', 'SIM-C']);
+    expect(body.applied.map((c) => [c.action, c.symbol])).toEqual([['symbol_removed', 'SIM-A'], ['symbol_added', 'SIM-XRP']]);
+    expect(await symbols()).toEqual(['SIM-SOL', 'SIM-XRP']);
 
     proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));

@@ -1,8 +1,8 @@
 /**
  * The AsyncAPI document (`/asyncapi.json`) against real `/v1/stream`
  * traffic: a JSON connection made to receive every kind of server message
- * (market data, snapshot, gap, replies, error, both `system` kinds, an
- * alert); each message must validate against the documented payload of its
+ * (market data, snapshot, gap, replies, error, the three `system` kinds,
+ * an alert, a channel closed by a live removal); each message must validate against the documented payload of its
  * kind, every documented kind must be seen, and the client ops sent must
  * validate against the documented requests.
  */
@@ -62,7 +62,7 @@ function send(c: Client, op: Record<string, unknown>): void {
 
 /** The documented message key of a server message. */
 function kindOf(m: Msg): string {
-  if (m.type === 'system') return m.source === 'storage' ? 'systemStorage' : 'systemExchange';
+  if (m.type === 'system') return m.source === 'storage' ? 'systemStorage' : m.source === 'config' ? 'systemConfig' : 'systemExchange';
   return m.type;
 }
 
@@ -75,7 +75,7 @@ beforeAll(async () => {
 
   // Market data with a snapshot, rooms, then one of each live message.
   const a = await connect();
-  send(a, { op: 'subscribe', id: 1, channels: [TRADES, QUOTES, BARS], snapshot: 5 });
+  send(a, { op: 'subscribe', id: 1, channels: [TRADES, QUOTES, BARS, 'trades:binance:ETHUSDT'], snapshot: 5 });
   send(a, { op: 'subscribe', id: 'rooms', channels: ['system', 'alerts'] });
   await until(() => received.filter((m) => m.type === 'subscribed').length === 2, 10_000, 'two subscribed replies');
   tw.trade('binance', 'BTCUSDT', { price: 101.5, size: 0.25, side: 'sell' });
@@ -89,6 +89,9 @@ beforeAll(async () => {
   send(a, { op: 'subscribe', id: 8, channels: ['trades:nope:BTCUSDT'] });
   send(a, { op: 'unsubscribe', id: 9, channels: [QUOTES] });
   await until(() => received.some((m) => m.type === 'unsubscribed'), 10_000, 'the unsubscribe reply');
+  // A live removal: the `system` notice and the removed symbol's channel closed.
+  tw.removeSymbol('binance', 'ETHUSDT');
+  await until(() => received.some((m) => m.type === 'closed'), 10_000, 'the closed channel');
 
   // A resume from further back than the history keeps: a gap.
   const epoch = received.find((m) => m.type === 'subscribed').epoch;
