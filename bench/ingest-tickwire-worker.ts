@@ -30,7 +30,7 @@ import { nowMs } from '../src/model/clock.ts';
 import { BufferWriter } from '../src/feed/buffer-writer.ts';
 import { openBarEventRing } from '../src/feed/protocol.ts';
 import { TickHandler } from '../src/feed/tick-handler.ts';
-import { ingestFrames } from './frames.ts';
+import { ingestFrames, socketReadEnds } from './frames.ts';
 import { threadCpuMs } from './threads.ts';
 import type { IngestRound, IngestWorkerData } from './ingest.ts';
 
@@ -45,6 +45,13 @@ const dirty = new Int32Array(data.dirty);
 const doorbell = new Doorbell(data.doorbell);
 
 const { frames } = ingestFrames(data.frames, data.symbols, data.seed);
+/**
+ * Where the feed worker's batches end: a wss connection decrypts TLS records
+ * of at most 16 KiB, and the frames of one record are parsed in one
+ * event-loop turn, after which the worker publishes its forming bars
+ * (TickHandler.endBatch). 1 marks a frame that ends such a read.
+ */
+const readEnds = socketReadEnds(frames, 16_384);
 const adapter = new BinanceAdapter(data.symbols, ['trades']);
 
 // Per-round state (the feed worker's).
@@ -55,7 +62,7 @@ let lastFrameAt = 0;
 function freshState(): void {
   const series = Array.from({ length: nSymbols * nTf }, () => new BarSeries(BarSeries.allocate(data.history)));
   const writer = new BufferWriter(nSymbols, ticks, series, dirty, barEvents, doorbell);
-  const aggregators = data.symbols.map((_, i) => new BarAggregator(data.timeframes, writer.sinkFor(i, nTf)));
+  const aggregators = data.symbols.map((_, i) => new BarAggregator(data.timeframes, writer.sinkFor(i, nTf), { batchForming: true }));
   handler = new TickHandler(aggregators, writer, new ClockOffset());
 }
 
@@ -76,6 +83,7 @@ function round(): IngestRound {
     const kind = adapter.parse(frame, handler);
     if (kind !== FrameKind.DATA) malformed++;
     handler.endFrame(kind);
+    if (readEnds[i] === 1) handler.endBatch(); // the event-loop turn of one socket read ends
   }
   const ms = performance.now() - t0;
   const cpuMs = threadCpuMs() - cpu0;
