@@ -31,8 +31,9 @@ import { BufferWriter } from '../src/feed/buffer-writer.ts';
 import { openBarEventRing } from '../src/feed/protocol.ts';
 import { TickHandler } from '../src/feed/tick-handler.ts';
 import { ingestFrames, socketReadEnds } from './frames.ts';
+import { postRounds, type TimedRound } from './ingest-rounds.ts';
 import { threadCpuMs } from './threads.ts';
-import type { IngestRound, IngestWorkerData } from './ingest.ts';
+import type { IngestWorkerData } from './ingest.ts';
 
 const data = workerData as IngestWorkerData & { ticks: SharedArrayBuffer; barEvents: SharedArrayBuffer; dirty: SharedArrayBuffer; doorbell: SharedArrayBuffer };
 const port = parentPort!;
@@ -67,7 +68,7 @@ function freshState(): void {
 }
 
 /** One pass over every frame, timed; the per-frame work of FeedConnection.onMessage + the feed worker. */
-function round(): IngestRound {
+function round(): TimedRound {
   freshState();
   const overflowBefore = ticks.overflow() + barEvents.overflow();
   let count = 0;
@@ -85,10 +86,11 @@ function round(): IngestRound {
     handler.endFrame(kind);
     if (readEnds[i] === 1) handler.endBatch(); // the event-loop turn of one socket read ends
   }
-  const ms = performance.now() - t0;
+  const t1 = performance.now();
   const cpuMs = threadCpuMs() - cpu0;
   return {
-    ms,
+    ms: t1 - t0,
+    t0,
     cpuMs,
     frames: count,
     trades: handler.trades,
@@ -99,6 +101,4 @@ function round(): IngestRound {
   };
 }
 
-for (let r = 0; r < data.warmupRounds; r++) round();
-for (let r = 0; r < data.rounds; r++) port.postMessage({ type: 'round', round: round() });
-port.postMessage({ type: 'done' });
+await postRounds(port, data.warmupRounds, data.rounds, round);
