@@ -120,3 +120,23 @@ export function ingestFrames(count: number, symbols: readonly string[], seed: nu
   }
   return { frames, perSymbol };
 }
+
+/**
+ * For each frame, 1 when it is the last of a socket read of at most
+ * `readBytes` bytes (frames as WebSocket messages: the text plus a 4-byte
+ * header; the last frame always ends a read), else 0.
+ */
+export function socketReadEnds(frames: readonly string[], readBytes: number): Uint8Array {
+  const ends = new Uint8Array(frames.length);
+  let used = 0;
+  for (let i = 0; i < frames.length; i++) {
+    const bytes = Buffer.byteLength(frames[i]!) + 4;
+    if (used > 0 && used + bytes > readBytes) {
+      ends[i - 1] = 1;
+      used = 0;
+    }
+    used += bytes;
+  }
+  if (frames.length > 0) ends[frames.length - 1] = 1;
+  return ends;
+}

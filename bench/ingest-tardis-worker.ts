@@ -21,8 +21,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { compute, computeTradeBars, normalizeTrades, type Computable, type Trade, type TradeBar } from 'tardis-dev';
 import { parseTimeframe } from '../src/model/timeframes.ts';
 import { ingestFrames } from './frames.ts';
+import { postRounds, type TimedRound } from './ingest-rounds.ts';
 import { threadCpuMs } from './threads.ts';
-import type { IngestRound, IngestWorkerData } from './ingest.ts';
+import type { IngestWorkerData } from './ingest.ts';
 
 const data = workerData as IngestWorkerData & { mode: 'direct' | 'compute' };
 const port = parentPort!;
@@ -30,7 +31,7 @@ const { frames } = ingestFrames(data.frames, data.symbols, data.seed);
 const factories = data.timeframes.map((tf) => computeTradeBars({ kind: 'time', interval: parseTimeframe(tf).ms }));
 
 /** The direct pipeline: mapper + one computable per (symbol, timeframe), synchronously. */
-function direct(): IngestRound {
+function direct(): TimedRound {
   const mapper = normalizeTrades('binance', new Date());
   const bySymbol = new Map<string, Computable<TradeBar>[]>();
   let trades = 0;
@@ -53,11 +54,11 @@ function direct(): IngestRound {
     }
   }
   const ms = performance.now() - t0;
-  return { ms, cpuMs: threadCpuMs() - cpu0, frames: frames.length, trades, malformed: skipped, overflow: 0, bars };
+  return { ms, t0, cpuMs: threadCpuMs() - cpu0, frames: frames.length, trades, malformed: skipped, overflow: 0, bars };
 }
 
 /** What a tardis-dev user writes: normalized messages as an async iterable, through `compute`. */
-async function viaCompute(): Promise<IngestRound> {
+async function viaCompute(): Promise<TimedRound> {
   let trades = 0;
   let bars = 0;
   let skipped = 0;
@@ -80,10 +81,8 @@ async function viaCompute(): Promise<IngestRound> {
     else bars++;
   }
   const ms = performance.now() - t0;
-  return { ms, cpuMs: threadCpuMs() - cpu0, frames: frames.length, trades, malformed: skipped, overflow: 0, bars };
+  return { ms, t0, cpuMs: threadCpuMs() - cpu0, frames: frames.length, trades, malformed: skipped, overflow: 0, bars };
 }
 
 const run = data.mode === 'direct' ? async () => direct() : viaCompute;
-for (let r = 0; r < data.warmupRounds; r++) await run();
-for (let r = 0; r < data.rounds; r++) port.postMessage({ type: 'round', round: await run() });
-port.postMessage({ type: 'done' });
+await postRounds(port, data.warmupRounds, data.rounds, run);

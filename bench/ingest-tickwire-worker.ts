@@ -30,9 +30,10 @@ import { nowMs } from '../src/model/clock.ts';
 import { BufferWriter } from '../src/feed/buffer-writer.ts';
 import { openBarEventRing } from '../src/feed/protocol.ts';
 import { TickHandler } from '../src/feed/tick-handler.ts';
-import { ingestFrames } from './frames.ts';
+import { ingestFrames, socketReadEnds } from './frames.ts';
+import { postRounds, type TimedRound } from './ingest-rounds.ts';
 import { threadCpuMs } from './threads.ts';
-import type { IngestRound, IngestWorkerData } from './ingest.ts';
+import type { IngestWorkerData } from './ingest.ts';
 
 const data = workerData as IngestWorkerData & { ticks: SharedArrayBuffer; barEvents: SharedArrayBuffer; dirty: SharedArrayBuffer; doorbell: SharedArrayBuffer };
 const port = parentPort!;
@@ -45,6 +46,13 @@ const dirty = new Int32Array(data.dirty);
 const doorbell = new Doorbell(data.doorbell);
 
 const { frames } = ingestFrames(data.frames, data.symbols, data.seed);
+/**
+ * Where the feed worker's batches end: a wss connection decrypts TLS records
+ * of at most 16 KiB, and the frames of one record are parsed in one
+ * event-loop turn, after which the worker publishes its forming bars
+ * (TickHandler.endBatch). 1 marks a frame that ends such a read.
+ */
+const readEnds = socketReadEnds(frames, 16_384);
 const adapter = new BinanceAdapter(data.symbols, ['trades']);
 
 // Per-round state (the feed worker's).
@@ -55,12 +63,12 @@ let lastFrameAt = 0;
 function freshState(): void {
   const series = Array.from({ length: nSymbols * nTf }, () => new BarSeries(BarSeries.allocate(data.history)));
   const writer = new BufferWriter(nSymbols, ticks, series, dirty, barEvents, doorbell);
-  const aggregators = data.symbols.map((_, i) => new BarAggregator(data.timeframes, writer.sinkFor(i, nTf)));
+  const aggregators = data.symbols.map((_, i) => new BarAggregator(data.timeframes, writer.sinkFor(i, nTf), { batchForming: true }));
   handler = new TickHandler(aggregators, writer, new ClockOffset());
 }
 
 /** One pass over every frame, timed; the per-frame work of FeedConnection.onMessage + the feed worker. */
-function round(): IngestRound {
+function round(): TimedRound {
   freshState();
   const overflowBefore = ticks.overflow() + barEvents.overflow();
   let count = 0;
@@ -76,11 +84,13 @@ function round(): IngestRound {
     const kind = adapter.parse(frame, handler);
     if (kind !== FrameKind.DATA) malformed++;
     handler.endFrame(kind);
+    if (readEnds[i] === 1) handler.endBatch(); // the event-loop turn of one socket read ends
   }
-  const ms = performance.now() - t0;
+  const t1 = performance.now();
   const cpuMs = threadCpuMs() - cpu0;
   return {
-    ms,
+    ms: t1 - t0,
+    t0,
     cpuMs,
     frames: count,
     trades: handler.trades,
@@ -91,6 +101,4 @@ function round(): IngestRound {
   };
 }
 
-for (let r = 0; r < data.warmupRounds; r++) round();
-for (let r = 0; r < data.rounds; r++) port.postMessage({ type: 'round', round: round() });
-port.postMessage({ type: 'done' });
+await postRounds(port, data.warmupRounds, data.rounds, round);

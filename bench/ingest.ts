@@ -42,6 +42,9 @@ export interface IngestRound {
   overflow: number;
   /** Bars the peer produced (tardis). */
   bars?: number;
+  /** Garbage collections during the round (PerformanceObserver gc entries; bench/gc-count.ts) and their total pause, ms. */
+  gcs: number;
+  gcMs: number;
   /** Parse time per frame, µs (tickwire's own histogram, as /v1/latency reports it). */
   parseP50Us?: number;
   parseP99Us?: number;
@@ -121,6 +124,9 @@ function median(xs: readonly number[]): number {
 }
 
 const perSecond = (r: IngestRound) => (r.trades * 1000) / r.ms;
+const sum = (rounds: readonly IngestRound[], key: 'gcs' | 'gcMs' | 'trades') => rounds.reduce((a, r) => a + r[key], 0);
+/** GCs per million trades over all timed rounds. */
+const gcPerMillion = (rounds: readonly IngestRound[]) => (sum(rounds, 'gcs') * 1e6) / sum(rounds, 'trades');
 /** The worker thread's CPU time per trade, ns. */
 const cpuPerTrade = (r: IngestRound) => (r.cpuMs * 1e6) / r.trades;
 
@@ -203,6 +209,17 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
       better: 'lower',
       peer: { name: 'tardis-dev normalizeTrades + computeTradeBars (direct, sync)', value: median(direct.map(cpuPerTrade)) },
       note: 'the pipeline thread only (not tickwire’s ring consumer); CPU time is the figure least disturbed by other work on the machine',
+    }),
+    figure({
+      id: 'ingest.gc_per_million_trades',
+      group: 'ingest',
+      name: 'ingest, garbage collections in the worker per million trades (steady state)',
+      value: gcPerMillion(tw.rounds),
+      unit: 'GCs',
+      better: 'lower',
+      peer: { name: 'tardis-dev normalizeTrades + computeTradeBars (direct, sync)', value: gcPerMillion(direct) },
+      goals: [{ text: 'zero GC in the worker’s steady state', on: 'value', op: '==', threshold: 0 }],
+      note: `PerformanceObserver gc entries during the timed rounds: ${sum(tw.rounds, 'gcs')} GCs (${sum(tw.rounds, 'gcMs').toFixed(1)} ms of pauses) over ${totalTrades.toLocaleString('en')} trades; tardis-dev ${sum(direct, 'gcs')} over ${sum(direct, 'trades').toLocaleString('en')}`,
     }),
     figure({
       id: 'ingest.ring_overflow',

@@ -80,6 +80,15 @@ export interface AggregatorOptions {
   dedupCapacity?: number;
   /** Most flat bars emitted for one silent stretch; older empty buckets are skipped (default 1000). */
   maxFillBars?: number;
+  /**
+   * Hand forming-bar changes to the sink only on `publishForming()` (default
+   * false: at the end of every call that changed one). Closes and amendments
+   * go to the sink at once either way. For the exchange worker, which
+   * publishes forming bars once per batch of frames rather than per trade
+   * and timeframe: a trade then costs one fold per timeframe, and the derived
+   * fields (volumes on the grid, vwap, spread) are computed once per publish.
+   */
+  batchForming?: boolean;
   /** When the market trades (stocks): no flat bars for buckets outside it. Default: always (crypto). */
   session?: SessionFilter;
   /**
@@ -134,6 +143,11 @@ export class BarAggregator {
   private readonly base: Int32Array;
   private readonly ringSize: Int32Array;
   private readonly hasForming: Uint8Array;
+  /** Per timeframe: 1 when the forming bar changed since it was last handed to the sink. */
+  private readonly formingChanged: Uint8Array;
+  /** Some `formingChanged` is 1. */
+  private changed = false;
+  private readonly batchForming: boolean;
   /**
    * The closed frontier: every bucket before it is closed (the forming bar's
    * open time while one forms). The ring holds the buckets just before it.
@@ -163,6 +177,8 @@ export class BarAggregator {
     this.base = new Int32Array(n);
     this.ringSize = new Int32Array(n);
     this.hasForming = new Uint8Array(n);
+    this.formingChanged = new Uint8Array(n);
+    this.batchForming = options.batchForming ?? false;
     this.frontier = new Float64Array(n).fill(NaN);
     this.pendStart = new Float64Array(n).fill(NaN);
     this.lastClose = new Float64Array(n).fill(NaN);
@@ -202,8 +218,8 @@ export class BarAggregator {
         const formingOpen = s[off + F.OPEN_TIME]!;
         // The common case, without the modulo of bucketStart: the trade is in the forming bar.
         if (ts >= formingOpen && ts < formingOpen + ms) {
-          this.apply(off, ts, price, size, side, tradeId);
-          this.sink.onBar(tf, BarEvent.FORMING, s, off);
+          this.fold(off, ts, price, size, side, tradeId);
+          this.formingChanged[tf] = 1;
           continue;
         }
       }
@@ -223,12 +239,44 @@ export class BarAggregator {
       } else {
         this.openBucket(tf, start);
       }
-      this.apply(off, ts, price, size, side, tradeId);
-      this.sink.onBar(tf, BarEvent.FORMING, s, off);
+      this.fold(off, ts, price, size, side, tradeId);
+      this.formingChanged[tf] = 1;
     }
+    this.changed = true;
     if ((outcome & AMENDED) !== 0) this.lateAmended++;
     if ((outcome & DROPPED) !== 0) this.lateDropped++;
+    if (!this.batchForming) this.publishForming();
     return true;
+  }
+
+  /**
+   * Hand every forming bar that changed since the last call to the sink
+   * (FORMING), its derived fields brought up to date. Called by the
+   * aggregator itself unless `batchForming` is set; cheap when nothing changed.
+   */
+  publishForming(): void {
+    if (!this.changed) return;
+    this.changed = false;
+    const s = this.s;
+    for (let tf = 0; tf < this.n; tf++) {
+      if (this.formingChanged[tf] === 0) continue;
+      this.formingChanged[tf] = 0;
+      if (this.hasForming[tf] === 0) continue;
+      const off = this.base[tf]! * SLOT;
+      finish(s, off);
+      this.sink.onBar(tf, BarEvent.FORMING, s, off);
+    }
+  }
+
+  /** True when a forming bar changed and `publishForming` has not handed it over yet. */
+  get formingPending(): boolean {
+    return this.changed;
+  }
+
+  /** Note that timeframe `tf`'s forming bar changed (handed over by `publishForming`). */
+  private formingTouched(tf: number): void {
+    this.formingChanged[tf] = 1;
+    this.changed = true;
   }
 
   /** Take one best bid/offer; it contributes to the mean spread of its bar. */
@@ -272,8 +320,9 @@ export class BarAggregator {
       const target = bucketStart(now - this.graceMs, ms, this.origin[tf]!);
       if (target < this.frontier[tf]!) continue;
       this.openBucket(tf, target, session === undefined || session(target, ms));
-      if (this.hasForming[tf] === 1) this.sink.onBar(tf, BarEvent.FORMING, s, off);
+      if (this.hasForming[tf] === 1) this.formingTouched(tf);
     }
+    if (!this.batchForming) this.publishForming();
   }
 
   /**
@@ -332,18 +381,28 @@ export class BarAggregator {
       const off = this.base[tf]! * SLOT;
       if (this.hasForming[tf] === 1 && s[off + F.GAPPED] !== 1 && s[off + F.OPEN_TIME]! <= toTs && s[off + F.OPEN_TIME]! + ms > fromTs) {
         s[off + F.GAPPED] = 1;
-        this.sink.onBar(tf, BarEvent.FORMING, s, off);
+        this.formingTouched(tf);
       }
     }
+    if (!this.batchForming) this.publishForming();
   }
 
   /** Visit the forming bar of timeframe `tf`, if any (for snapshots and tests). */
   forming(tf: number, visit: (bar: Float64Array, offset: number) => void): void {
-    if (this.hasForming[tf] === 1) visit(this.s, this.base[tf]! * SLOT);
+    if (this.hasForming[tf] === 0) return;
+    const off = this.base[tf]! * SLOT;
+    finish(this.s, off); // a batched forming bar's derived fields may wait for publishForming
+    visit(this.s, off);
   }
 
-  /** Fold one trade into the bar at `off`. */
+  /** Fold one trade into the bar at `off` and refresh its derived fields. */
   private apply(off: number, ts: number, price: number, size: number, side: number, id: number): void {
+    this.fold(off, ts, price, size, side, id);
+    finish(this.s, off);
+  }
+
+  /** Fold one trade into the bar at `off`; its derived fields wait for `finish` (forming bars: `publishForming`). */
+  private fold(off: number, ts: number, price: number, size: number, side: number, id: number): void {
     const s = this.s;
     if (s[off + F.TRADES] === 0) {
       s[off + F.OPEN] = price;
@@ -376,7 +435,6 @@ export class BarAggregator {
     addCompensated(s, off + QVOL_S, price * size);
     if (side > 0) addCompensated(s, off + BUY_S, size);
     else if (side < 0) addCompensated(s, off + SELL_S, size);
-    finish(s, off);
   }
 
   /** Move the forming bar into the ring as closed and tell the sink. */
@@ -489,7 +547,7 @@ export class BarAggregator {
     const off = this.base[tf]! * SLOT;
     if (this.hasForming[tf] === 1 && s[off + F.TRADES] === 0 && s[off + F.CLOSE] !== close) {
       setFlat(s, off, close);
-      this.sink.onBar(tf, BarEvent.FORMING, s, off);
+      this.formingTouched(tf);
     }
   }
 

@@ -19,6 +19,7 @@ const NINE = 57;
 const QUOTE = 34;
 const DOT = 46;
 const MINUS = 45;
+const BACKSLASH = 92;
 
 /** Cursor over one frame. Reuse one instance: `reset` per frame. */
 export class FrameScanner {
@@ -113,11 +114,13 @@ export class FrameScanner {
       return -1;
     }
     const start = this.pos + 1;
-    const end = t.indexOf('"', start);
-    const escape = t.indexOf('\\', start);
-    if (end < 0 || (escape >= 0 && escape < end)) {
-      this.fail();
-      return -1;
+    // One pass to the closing quote (indexOf for the backslash would scan the rest of the frame when there is none).
+    let end = start;
+    for (let c = t.charCodeAt(end); c !== QUOTE; c = t.charCodeAt(++end)) {
+      if (c === BACKSLASH || c !== c) {
+        this.fail(); // an escape, or the text ended (NaN)
+        return -1;
+      }
     }
     this.stringEnd = end;
     this.pos = end + 1;

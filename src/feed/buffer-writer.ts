@@ -78,6 +78,11 @@ export class BufferWriter {
     this.wrote = true;
   }
 
+  /** True while the main thread is parked (or about to be): its next wake reads what is in shared memory now. */
+  consumerParked(): boolean {
+    return this.doorbell.consumerParked();
+  }
+
   /** Publish both rings and wake the main thread, if anything was written since the last flush. */
   flush(): void {
     if (!this.wrote) return;

@@ -13,7 +13,6 @@ import type { LogSink } from '../log/record.ts';
 import type { AdapterEntry } from '../exchanges/registry.ts';
 import { restUrlOf } from '../exchanges/registry.ts';
 import { nowMs } from '../model/clock.ts';
-import type { BufferWriter } from './buffer-writer.ts';
 import type { ClockOffset } from './clock-offset.ts';
 import type { ConnectionGroups } from './connection-groups.ts';
 import { GapRecovery } from './gap-recovery.ts';
@@ -37,7 +36,7 @@ export class OutageRecovery {
   private readonly outageEnd: number[] = [];
   private readonly exchange: string;
   private readonly aggregators: readonly BarAggregator[];
-  private readonly writer: BufferWriter;
+  private readonly handler: TickHandler;
   private readonly clock: ClockOffset;
   private readonly reports: OutageReports;
 
@@ -47,13 +46,12 @@ export class OutageRecovery {
     groups: ConnectionGroups,
     handler: TickHandler,
     aggregators: readonly BarAggregator[],
-    writer: BufferWriter,
     clock: ClockOffset,
     reports: OutageReports,
   ) {
     this.exchange = data.exchange;
     this.aggregators = aggregators;
-    this.writer = writer;
+    this.handler = handler;
     this.clock = clock;
     this.reports = reports;
     const symbols = data.settings.symbols;
@@ -72,7 +70,7 @@ export class OutageRecovery {
           handler.trade(symbol, t.ts, t.price, t.size, t.side, t.id);
         },
         done: (symbol, recovered, error) => {
-          writer.flush();
+          handler.flush();
           const outageMs = Math.round(this.outageEnd[groups.slotOf(symbol)]! - this.outageStart[groups.slotOf(symbol)]!);
           if (error === undefined) {
             reports.log({ level: 'info', event: 'gap.recovered', msg: `${symbols[symbol]}: ${recovered} trades missed during a ${outageMs} ms outage fetched over REST`, fields: { symbol: symbols[symbol]!, recovered, outageMs } });
@@ -83,7 +81,7 @@ export class OutageRecovery {
           reports.error(`${symbols[symbol]}: ${error}`);
           const slot = groups.slotOf(symbol);
           if (slot >= 0) aggregators[symbol]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
-          writer.flush();
+          handler.flush();
           reports.report();
         },
       },
@@ -135,7 +133,7 @@ export class OutageRecovery {
     const outageMs = Math.round(this.outageEnd[slot]! - this.outageStart[slot]!);
     this.reports.log({ level: 'warn', event: 'gap.marked', msg: `${why} (${symbols.length} symbols, ${outageMs} ms)`, fields: { symbols: symbols.length, outageMs } });
     this.reports.error(why);
-    this.writer.flush();
+    this.handler.flush();
     this.reports.report(); // a status event right away
   }
 }

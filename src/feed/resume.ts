@@ -58,6 +58,7 @@ export function resumeAggregator(
     tradeIdOrder: capabilities.tradeIdOrder,
     session: entry.session?.(data.settings),
     blindUntil: coldStartAt,
+    batchForming: true, // published by the worker's TickHandler once per batch of frames
   });
   for (let tf = 0; tf < nTf; tf++) agg.resume(tf, resumable(writer.series[seriesIndex(i, tf, nTf)]!, data.timeframes[tf]!, coldStartAt));
   return agg;

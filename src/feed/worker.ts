@@ -56,7 +56,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
   const clock = new ClockOffset();
   clock.offsetMs = data.clockOffsetMs ?? 0; // a restart continues with its predecessor's estimate
   const aggregators = resumeAggregators(data, entry, capabilities, writer, coldStartTime(data.restored, series));
-  const handler = new TickHandler(aggregators, writer, clock, data.slots);
+  const handler = new TickHandler(aggregators, writer, clock, data.slots, setImmediate);
   for (const i of data.retired) handler.live[i] = 0;
 
   /** Log records go to the main thread, which writes them with its logger (control messages only). */
@@ -73,7 +73,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
       status.lastError = message;
     },
   });
-  const outage = new OutageRecovery(data, entry, groups, handler, aggregators, writer, clock, {
+  const outage = new OutageRecovery(data, entry, groups, handler, aggregators, clock, {
     error(message) {
       status.lastError = message;
     },
@@ -92,7 +92,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
       agg.clockOffsetMs = clock.offsetMs;
       agg.advance(now);
     }
-    writer.flush();
+    handler.flush();
   }, data.tickMs);
   const statusTimer = setInterval(() => status.report(), data.statusMs);
 
@@ -102,7 +102,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
       clearInterval(statusTimer);
       groups.stop();
       outage.stop();
-      writer.flush();
+      handler.flush();
       port.postMessage({ type: 'stopped' });
       port.close();
     } else if (cmd.type === 'addSymbol') {
@@ -120,7 +120,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
       handler.live[cmd.index] = 0;
       const symbol = data.settings.symbols[cmd.index]!;
       const route = groups.remove(cmd.index, symbol);
-      writer.flush();
+      handler.flush();
       port.postMessage({ type: 'changed', action: 'removed', symbol, route } satisfies WorkerChanged);
     } else if (cmd.type === 'crash') {
       setImmediate(() => {

@@ -224,10 +224,34 @@ interface Run {
   forming: (Bar | undefined)[];
 }
 
-function runVariant(seed: number, stream: Stream, variant: Variant): Run {
+/**
+ * `batched`: run with `batchForming`, calling `publishForming` after a
+ * random quarter of the aggregator's calls (and at the end); records what
+ * breaks its contract there (a FORMING event outside `publishForming`, or a
+ * forming bar it handed over that differs from the aggregator's own).
+ */
+function runVariant(seed: number, stream: Stream, variant: Variant, batched?: { broken: string[] }): Run {
   const sink = new TimingSink();
   const overdue: string[] = [];
+  const publishRng = new Prng(seed ^ 0x0b47_c4ed);
+  /** After a call on the aggregator: FORMING only from publishForming, and what it handed over is current. */
+  const afterCall = (before: number) => {
+    if (batched === undefined) return;
+    for (let i = before; i < sink.events.length; i++) {
+      if (sink.events[i]!.event === BarEvent.FORMING && batched.broken.length < 10) batched.broken.push(`FORMING outside publishForming: ${fmt(sink.events[i]!.bar)}`);
+    }
+    if (publishRng.int(0, 3) !== 0) return;
+    agg.publishForming();
+    for (let tf = 0; tf < TIMEFRAMES.length; tf++) {
+      agg.forming(tf, (buf, off) => {
+        const mine = readBar(buf, off);
+        const handed = sink.formingBars[tf];
+        if ((handed === undefined || !sameBar(handed, mine)) && batched.broken.length < 10) batched.broken.push(`${TIMEFRAMES[tf]} forming handed over ${handed && fmt(handed)}, aggregator has ${fmt(mine)}`);
+      });
+    }
+  };
   const agg = new BarAggregator(TIMEFRAMES, sink, {
+    batchForming: batched !== undefined,
     fillEmpty: variant.fillEmpty,
     lateToleranceMs: TOLERANCE_MS,
     graceMs: GRACE_MS,
@@ -236,7 +260,11 @@ function runVariant(seed: number, stream: Stream, variant: Variant): Run {
   });
   sink.agg = agg;
   if (!variant.advance) {
-    for (const { trade: t } of stream.deliveries) agg.addTrade(t.ts, t.price, t.size, t.side, t.id);
+    for (const { trade: t } of stream.deliveries) {
+      const before = sink.events.length;
+      agg.addTrade(t.ts, t.price, t.size, t.side, t.id);
+      afterCall(before);
+    }
   } else {
     // local = exchange - offset - lag; the aggregator adds the offset back, so its
     // notion of exchange time trails the arrivals by `lag` ms. A timer ticks every
@@ -249,7 +277,9 @@ function runVariant(seed: number, stream: Stream, variant: Variant): Run {
     const local = (exchangeMs: number) => exchangeMs - offset - lag;
     const advance = (localNow: number) => {
       sink.clock = localNow + offset;
+      const before = sink.events.length;
       agg.advance(localNow);
+      afterCall(before);
       // Quiet markets close bars on time: nothing forming may be past its end + grace.
       for (let tf = 0; tf < TIMEFRAMES.length; tf++) {
         agg.forming(tf, (buf, off) => {
@@ -263,10 +293,13 @@ function runVariant(seed: number, stream: Stream, variant: Variant): Run {
     for (const { trade: t, arrival } of stream.deliveries) {
       const now = local(arrival);
       for (; nextTick <= now; nextTick += tick) advance(nextTick);
+      const before = sink.events.length;
       agg.addTrade(t.ts, t.price, t.size, t.side, t.id);
+      afterCall(before);
     }
     advance(nextTick);
   }
+  agg.publishForming();
   const series: Bar[][] = [];
   const forming: (Bar | undefined)[] = [];
   for (let tf = 0; tf < TIMEFRAMES.length; tf++) {
@@ -602,5 +635,27 @@ describe.each(VARIANTS)('BarAggregator properties ($name)', (variant) => {
     }
     // The stream must actually exercise the late path.
     expect(run.agg.lateAmended).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * `batchForming` (the exchange worker's mode) changes only when forming bars
+ * reach the sink: the closes and amendments, in order, and the final bars are
+ * those of the default mode, and each `publishForming` hands over the current
+ * forming bars.
+ */
+describe.each(VARIANTS)('BarAggregator with batchForming ($name)', (variant) => {
+  it.each(SEEDS.slice(0, 4).map((s) => `0x${s.toString(16)}`))('seed %s', (hex) => {
+    const seed = Number(hex);
+    const stream = streamFor(seed);
+    const each = runVariant(seed, stream, variant);
+    const broken: string[] = [];
+    const batched = runVariant(seed, stream, variant, { broken });
+    expect(broken).toEqual([]);
+    const settled = (run: Run) => run.sink.events.filter((e) => e.event !== BarEvent.FORMING).map((e) => [e.tf, e.event, e.bar]);
+    expect(settled(batched)).toEqual(settled(each));
+    expect(batched.series).toEqual(each.series);
+    expect(batched.sink.eventsOf(BarEvent.FORMING).length).toBeGreaterThan(0);
+    expect(batched.sink.eventsOf(BarEvent.FORMING).length).toBeLessThan(each.sink.eventsOf(BarEvent.FORMING).length);
   });
 });

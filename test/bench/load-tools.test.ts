@@ -9,7 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ingestFrames, syntheticTape, tape, tradeFrame } from '../../bench/frames.ts';
+import { ingestFrames, socketReadEnds, syntheticTape, tape, tradeFrame } from '../../bench/frames.ts';
 import { BenchWsClient } from '../../bench/load/ws-client.ts';
 import { FrameKind } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
@@ -23,6 +23,26 @@ describe('bench frames', () => {
     expect(ingestFrames(2_000, SYMBOLS, 7)).toEqual(a);
     expect(ingestFrames(2_000, SYMBOLS, 8).frames).not.toEqual(a.frames);
     expect(a.perSymbol.reduce((x, y) => x + y, 0)).toBe(2_000);
+  });
+
+  it('are cut into socket reads that fill up to the read size (a larger frame is a read of its own)', () => {
+    const frames = ['a'.repeat(96), 'b'.repeat(46), 'c'.repeat(196), 'd'.repeat(46), 'e'.repeat(46)]; // 100, 50, 200, 50, 50 bytes with headers
+    expect([...socketReadEnds(frames, 150)]).toEqual([0, 1, 1, 0, 1]);
+    expect([...socketReadEnds(frames, 10_000)]).toEqual([0, 0, 0, 0, 1]);
+    const { frames: tape } = ingestFrames(5_000, SYMBOLS, 5);
+    const ends = socketReadEnds(tape, 16_384);
+    let used = 0;
+    let reads = 0;
+    tape.forEach((f, i) => {
+      used += f.length + 4;
+      if (ends[i] === 0) return;
+      expect(used).toBeLessThanOrEqual(16_384);
+      if (i + 1 < tape.length) expect(used + tape[i + 1]!.length + 4).toBeGreaterThan(16_384);
+      used = 0;
+      reads++;
+    });
+    expect(used).toBe(0);
+    expect(reads).toBeGreaterThan(10);
   });
 
   it('have the recorded field order, and every one parses to one trade; ids and times only go up per symbol', () => {

@@ -1,0 +1,87 @@
+/**
+ * TickHandler's batching of forming bars (src/feed/tick-handler.ts): a
+ * trade's tick record is published with its frame, its forming bars at the
+ * end of the batch (the scheduled task), or with the frame when the main
+ * thread is parked; `flush` publishes changes made outside trades.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { BarAggregator } from '../../src/bars/aggregator.ts';
+import { BarSeries } from '../../src/buffers/bar-store.ts';
+import { Doorbell, type DoorbellListener } from '../../src/buffers/doorbell.ts';
+import { TickRing } from '../../src/buffers/tick-ring.ts';
+import { FrameKind } from '../../src/exchanges/adapter.ts';
+import { BufferWriter } from '../../src/feed/buffer-writer.ts';
+import { ClockOffset } from '../../src/feed/clock-offset.ts';
+import { allocateBarEventRing, openBarEventRing } from '../../src/feed/protocol.ts';
+import { TickHandler } from '../../src/feed/tick-handler.ts';
+import { TICK_FIELDS } from '../../src/model/records.ts';
+import { until } from '../support/until.ts';
+
+const T0 = Date.UTC(2024, 0, 1);
+let listener: DoorbellListener | undefined;
+
+afterEach(async () => {
+  await listener?.stop();
+  listener = undefined;
+});
+
+function setup() {
+  const series = new BarSeries(BarSeries.allocate(10));
+  const ticksSab = TickRing.allocate(64, TICK_FIELDS);
+  const doorbellSab = Doorbell.allocate();
+  const dirty = new Int32Array(new SharedArrayBuffer(4));
+  const writer = new BufferWriter(1, new TickRing(ticksSab), [series], dirty, openBarEventRing(allocateBarEventRing(64)), new Doorbell(doorbellSab));
+  const agg = new BarAggregator(['1m'], writer.sinkFor(0, 1), { batchForming: true });
+  const tasks: (() => void)[] = [];
+  const handler = new TickHandler([agg], writer, new ClockOffset(), 1, (task) => tasks.push(task));
+  const ticks = new TickRing(ticksSab);
+  let id = 1;
+  /** One frame carrying one trade at exchange time `ts`. */
+  const frame = (ts: number, price: number) => {
+    handler.beginFrame(ts + 5);
+    handler.trade(0, ts, price, 1, 1, id++);
+    handler.endFrame(FrameKind.DATA);
+  };
+  return { series, dirty, agg, handler, tasks, ticks, frame, doorbellSab };
+}
+
+describe('TickHandler', () => {
+  it('publishes each frame’s tick at once and the forming bar at the end of the batch, scheduled once per batch', () => {
+    const { series, dirty, tasks, ticks, frame } = setup();
+    frame(T0 + 1_000, 100);
+    frame(T0 + 2_000, 101);
+    expect(ticks.size()).toBe(2);
+    expect(series.formingBar()).toBeUndefined();
+    expect(dirty[0]).toBe(0);
+    expect(tasks).toHaveLength(1);
+    tasks.shift()!();
+    expect(series.formingBar()).toMatchObject({ openTime: T0, open: 100, close: 101, trades: 2, volume: 2, vwap: 100.5 });
+    expect(dirty[0]).toBe(1);
+    frame(T0 + 3_000, 102);
+    expect(tasks).toHaveLength(1); // the next batch schedules its own end
+    tasks.shift()!();
+    expect(series.formingBar()).toMatchObject({ trades: 3, close: 102 });
+  });
+
+  it('publishes the forming bar with the frame when the main thread is parked', async () => {
+    const { series, tasks, frame, doorbellSab } = setup();
+    const consumer = new Doorbell(doorbellSab);
+    listener = consumer.listen(() => {});
+    await until(() => consumer.consumerParked(), 5_000, 'the consumer parked');
+    frame(T0 + 1_000, 100);
+    expect(series.formingBar()).toMatchObject({ trades: 1, close: 100 });
+    tasks.shift()?.(); // the batch end finds nothing left to publish
+    expect(series.formingBar()).toMatchObject({ trades: 1, close: 100 });
+  });
+
+  it('flush publishes what changed outside trades: a bar opened by the clock', () => {
+    const { series, agg, handler, tasks, frame } = setup();
+    frame(T0 + 1_000, 100);
+    tasks.shift()!();
+    agg.advance(T0 + 60_000 + 300); // past the bar's end + grace: it closes and a flat bar opens
+    expect(series.closedCount()).toBe(1);
+    expect(series.formingBar()).toBeUndefined(); // the close retired the old forming bar; the new one waits
+    handler.flush();
+    expect(series.formingBar()).toMatchObject({ openTime: T0 + 60_000, trades: 0, close: 100 });
+  });
+});
