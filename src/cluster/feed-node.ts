@@ -112,6 +112,7 @@ export class FeedNode implements Tickwire {
       messages: this.#publisher.counters.published,
       dropped: this.#publisher.counters.unknown,
       leaderChanges: this.#leaderChanges,
+      outbox: this.#publisher.outboxStatus(),
     };
   }
 

@@ -33,6 +33,7 @@
  */
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { Tickwire } from '../api/types.ts';
+import type { OutboxStatus } from '../model/status.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
 import { channelName } from '../wire/channels.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
@@ -103,7 +104,7 @@ export class FeedPublisher {
     this.#cluster = cluster;
     this.#source = source;
     this.#valid = valid;
-    this.outbox = new Outbox(cluster.js);
+    this.outbox = new Outbox(cluster.js, cluster.onConnection);
     const names = cluster.names;
     const { exchanges, timeframes } = source.config;
     for (const [exchange, ex] of Object.entries(exchanges)) {
@@ -146,6 +147,12 @@ export class FeedPublisher {
     for (const off of this.#off) off();
     this.#off = [];
     this.outbox.close();
+  }
+
+  /** The outbox's state and counts (`/v1/status` `cluster.outbox`). */
+  outboxStatus(): OutboxStatus {
+    const o = this.outbox;
+    return { unacked: o.unacked, unackedBytes: o.unackedBytes, recovering: o.recovering, ...o.counters };
   }
 
   /** The term `exchange` is published under, or undefined while standing by. */

@@ -78,6 +78,28 @@ export interface ClusterStatus {
   dropped: number;
   /** Times a feed lease changed hands (feed: acquired or lost here; edge: a new term seen). */
   leaderChanges: number;
+  /** Feed: its acknowledged publishing (src/cluster/outbox.ts). */
+  outbox?: OutboxStatus;
+}
+
+/** A feed's messages waiting for JetStream's acknowledgement, and what happened to them. */
+export interface OutboxStatus {
+  unacked: number;
+  /** What the waiting messages count against the outbox's bound (64 MiB), bytes. */
+  unackedBytes: number;
+  /** True while resending in order after a failure or a dropped connection (new messages wait). */
+  recovering: boolean;
+  acked: number;
+  /** Acknowledged as duplicates (already stored): resends, or a second leader's copy. */
+  duplicates: number;
+  /** Failed publishes (each, retries in recovery too). */
+  failures: number;
+  /** Times publishing paused to resend in order (a failure, or the connection dropped). */
+  recoveries: number;
+  /** Dropped past the bound: never stored, a `gap` at the edges. */
+  dropped: number;
+  /** Stored after a later message (refused while the later one, in flight, was accepted): a `gap` at the edges. */
+  storedAhead: number;
 }
 
 export interface LeaseStatus {

@@ -301,6 +301,10 @@ function sharedSchemas(): Record<string, Schema> {
         degradedSince: nullableNumber,
         leases: { type: 'object', description: 'Feed: each exchange\'s publisher lease (state leader or standby, term, since)' },
         consumers: { type: 'object', description: 'Edge: lag of each JetStream consumer (lagMessages, lagMs, delivered)' },
+        outbox: {
+          type: 'object',
+          description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) and counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead)',
+        },
       },
     },
     ...streamSchemas(),
