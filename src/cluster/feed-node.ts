@@ -3,7 +3,9 @@
  * connections, workers, aggregation) publishing to the cluster. Each
  * configured exchange has a lease (lease.ts): while this feed holds it, the
  * publisher (feed-publisher.ts) publishes that exchange; otherwise it stands
- * by with its connections and aggregation warm.
+ * by with its connections and aggregation warm. Taking or losing a lease
+ * is announced on the exchange's leadership subject (subjects.ts): edges
+ * relay it to their `system` room.
  *
  * It is a `Tickwire` (the runtime's, with the cluster's state added to
  * `status()` and `metrics()`), so the operations server (`/health`,
@@ -15,10 +17,12 @@ import type { Registry } from 'prom-client';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { BarQuery, Tickwire, TickwireEvents } from '../api/types.ts';
 import type { TickwireConfig } from '../config/types.ts';
+import type { LeadershipEvent } from '../model/events.ts';
 import type { Bar } from '../model/records.ts';
 import { headers } from '@nats-io/transport-node';
 import type { ClusterStatus, ExchangeStatus, HealthReport, LatencyReport, LeaseStatus, StatusReport } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
+import { summarize } from '../api/latency.ts';
 import { FeedPublisher } from './feed-publisher.ts';
 import { FeedLease } from './lease.ts';
 import { createClusterMetrics, joinMetrics } from './metrics.ts';
@@ -44,6 +48,7 @@ export class FeedNode implements Tickwire {
   readonly #publisher: FeedPublisher;
   readonly #leases = new Map<string, FeedLease>();
   readonly #registry: Registry;
+  readonly #node: string;
   #leaderChanges = 0;
   /** exchange → the last term this feed led it under (a resumption after a lapse is not a leader change). */
   readonly #led = new Map<string, number>();
@@ -54,6 +59,7 @@ export class FeedNode implements Tickwire {
   constructor(runtime: FeedRuntime, cluster: ClusterConnection, node = nodeName('feed')) {
     this.#runtime = runtime;
     this.#cluster = cluster;
+    this.#node = node;
     this.config = runtime.config;
     this.epoch = cluster.epoch;
     this.#publisher = new FeedPublisher(cluster, runtime, (ex) => this.#leases.get(ex)?.valid() === true);
@@ -67,6 +73,7 @@ export class FeedNode implements Tickwire {
         lost: (reason) => {
           this.#publisher.standBy(exchange);
           this.#leaderChanges++;
+          this.#announce(exchange, 'standby', this.#led.get(exchange) ?? 0, reason);
           this.onLeadership(exchange, false, reason);
         },
       });
@@ -85,6 +92,10 @@ export class FeedNode implements Tickwire {
 
   /** Give the leases up (a standby takes over at once), stop the runtime, close NATS. */
   async stop(): Promise<void> {
+    for (const exchange of this.#leases.keys()) {
+      const term = this.#publisher.termOf(exchange);
+      if (term !== undefined) this.#announce(exchange, 'standby', term, 'stopped: the lease is handed over');
+    }
     await Promise.all([...this.#leases.values()].map((l) => l.stop()));
     await this.#runtime.stop();
     this.#offStatus?.();
@@ -125,6 +136,13 @@ export class FeedNode implements Tickwire {
     this.#cluster.nc.publish(this.#cluster.names.statusSubject(s.exchange), JSON.stringify(s), { headers: h });
   }
 
+  /** Tell edges (their `system` room) that this feed took or lost `exchange`'s lease (core NATS: an announcement, not kept). */
+  #announce(exchange: string, state: LeadershipEvent['state'], term: number, reason: string): void {
+    if (this.#cluster.nc.isClosed()) return;
+    const e: LeadershipEvent = { exchange, state, node: this.#node, term, reason, ts: Date.now() };
+    this.#cluster.nc.publish(this.#cluster.names.leadershipSubject(exchange), JSON.stringify(e));
+  }
+
   /** Read what was published and take over `exchange` under `term`; when that fails, the next renewal tries again. */
   async #lead(exchange: string, lease: FeedLease, term: number): Promise<void> {
     this.#leading.add(exchange);
@@ -140,6 +158,7 @@ export class FeedNode implements Tickwire {
     const resumed = this.#led.get(exchange) === term;
     if (!resumed) this.#leaderChanges++;
     this.#led.set(exchange, term);
+    if (!resumed) this.#announce(exchange, 'leader', term, `term ${term}`);
     this.onLeadership(exchange, true, resumed ? `term ${term}, resumed after a renewal came back late` : `term ${term}`);
   }
 
@@ -223,8 +242,9 @@ export class FeedNode implements Tickwire {
     return { ...h, warnings: [...(h.warnings ?? []), 'cluster: NATS unreachable (publishing resumes on reconnect; the lease lapses after its TTL)'] };
   }
 
+  /** The runtime's stages, and `cluster_send_to_ack`: an event handed to the outbox → JetStream's acknowledgement (µs). */
   latency(): LatencyReport {
-    return this.#runtime.latency();
+    return { ...this.#runtime.latency(), cluster_send_to_ack: { nats: summarize(this.#publisher.outbox.sendToAck) } };
   }
 
   async metrics(): Promise<string> {

@@ -1,45 +1,50 @@
 /**
  * The feed's acknowledged publishing to JetStream, in order (docs/scale-out.md,
- * "What each failure does"). Every message has a message id (JetStream drops
- * a copy within DEDUP_WINDOW_MS) and stays here until JetStream acknowledges
- * it.
+ * "Feed failover" and "What each failure does"). Every message has a message
+ * id (JetStream drops a copy within DEDUP_WINDOW_MS) and stays here until
+ * JetStream acknowledges it.
  *
- * Two modes:
  * - **Streaming** (normal): each message is published as it comes, without
  *   waiting for the acknowledgements of the ones before (pipelined).
  * - **Recovering**: entered when a publish fails or the connection drops.
- *   Nothing new is published. Once nothing of the failed round is in flight
- *   (after a drop: once reconnected), the oldest unacknowledged message is
- *   published alone, and the next only when it is acknowledged: those
- *   JetStream already stored come back as duplicates of their id, the others
- *   are stored, one after the other. When every message sent before is
- *   stored, streaming resumes with what was queued meanwhile. A failure in
- *   recovery waits RETRY_MS and tries the same message again.
+ *   Nothing is published until nothing of the failed round is in flight
+ *   (after a drop: until reconnected) and RETRY_MS has passed. Then the
+ *   oldest unacknowledged message is published alone (the probe), again
+ *   every RETRY_MS until JetStream takes it (stored, or a duplicate of what
+ *   it already holds). Then streaming resumes from the next unacknowledged
+ *   message, in order: the rest of the failed round, then what was queued.
  *
  * Why this keeps the order: over one connection JetStream stores what it
- * accepts in the order it was sent, so a message can land after a later one
+ * accepts in the order it was sent, so a message lands after a later one
  * only when it failed while the later one was in flight or sent afterwards.
- * Recovery sends nothing later before every earlier message is stored, and
- * leaves streaming only after a publish succeeded (a server just restarted
- * may not have its streams back yet). The in-flight window at a failure is
- * kept short: streaming pauses while the oldest unacknowledged message has
- * waited STALL_MS (a stream leader lost in a NATS cluster answers nothing;
- * its successor is elected seconds later, when nothing newer was sent). A
+ * Recovery sends nothing later before the oldest is stored, and a server
+ * that just came back (its streams perhaps not loaded yet) gets one message
+ * until it takes one. The in-flight window at a failure is kept short:
+ * streaming pauses while the oldest unacknowledged message has waited
+ * STALL_MS (a stream leader lost in a NATS cluster answers nothing; its
+ * successor is elected seconds later, when nothing newer was sent). A
  * dropped connection abandons what was in flight: the NATS client discards
  * what it had not written when it reconnects, so nothing of the old
  * connection is stored behind a resend. What is left: a message refused
  * while a later one in flight at that instant is accepted (a stream leader
- * elected within the window); it is stored after the later one and counted
- * (`storedAhead`); edges then announce a `gap`.
+ * elected within the window, or an acknowledgement past ACK_TIMEOUT_MS on a
+ * starved machine, when the first was in fact lost); the resend stores it
+ * after the later one. Counted as `storedAhead` (only when the resend is
+ * stored, not a duplicate: a timed-out message JetStream did store is in
+ * order); edges then announce a `gap`.
  *
  * Bound: at most MAX_UNACKED messages and MAX_UNACKED_BYTES (payloads plus
  * ENTRY_BYTES each) wait; past either the oldest is dropped and counted
  * (`dropped`, `tickwire_cluster_outbox_dropped_total`): its seq is never
  * stored, and edges announce a `gap` for it.
+ *
+ * `sendToAck` measures each message from `send` to its acknowledgement (µs):
+ * the feed's share of the NATS hop (/v1/latency `cluster_send_to_ack`).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { OutboxStatus } from '../model/status.ts';
+import { newLatencyHistogram } from '../reader/pump.ts';
 import type { ClusterConnection } from './nats.ts';
 
 /** Messages waiting for their acknowledgement, at most. */
@@ -70,6 +75,8 @@ interface Pending {
   /** What it counts against MAX_UNACKED_BYTES. */
   readonly bytes: number;
   state: number;
+  /** performance.now() of its `send`. */
+  readonly queuedAt: number;
   /** performance.now() of its last publish. */
   sentAt: number;
 }
@@ -77,31 +84,33 @@ interface Pending {
 /** What the outbox counts (documented in OutboxStatus). */
 export type OutboxCounters = Omit<OutboxStatus, 'unacked' | 'unackedBytes' | 'recovering'>;
 
-type Phase = 'streaming' | 'settling' | 'resending';
+/** streaming; settling: recovering, waiting for the failed round and the pause; probing: one message alone until taken. */
+type Phase = 'streaming' | 'settling' | 'probing';
 
 /** In-order, acknowledged publishing; see the module comment. */
 export class Outbox {
   readonly counters: OutboxCounters = { acked: 0, duplicates: 0, failures: 0, recoveries: 0, dropped: 0, storedAhead: 0 };
+  /** `send` → acknowledgement, µs. */
+  readonly sendToAck = newLatencyHistogram();
   readonly #js: JetStreamClient;
-  /** Unacknowledged messages in send order (`#head` is the first live index; done ones ahead of it are cleared). */
+  /** Unacknowledged messages in send order (`#head` is the first live index; done ones before it are cleared). */
   #queue: (Pending | undefined)[] = [];
   #head = 0;
-  /** Index of the first message never published. */
+  /** Index of the first message not published since the last recovery (streaming publishes from here). */
   #next = 0;
   #ids = 0;
   #count = 0;
   #bytes = 0;
-  /** streaming; settling: recovering, waiting for the failed round's publishes; resending: recovering, one at a time. */
   #phase: Phase = 'streaming';
-  /** Publishes of older generations were abandoned (a dropped connection): their failures mean nothing. */
+  /** Publishes of older generations were abandoned (a dropped connection): their outcomes mean nothing. */
   #gen = 0;
   /** Publishes of the current generation in flight. */
   #inFlight = 0;
   #connected = true;
   /** Streaming paused by STALL_MS; the oldest message's outcome resumes it. */
   #stalled = false;
-  /** Id of the message whose failure began the recovery (-1: none, or a dropped connection). */
-  #failedId = -1;
+  /** Subject → the newest message id stored while settling: a resend of an older one stored afresh is out of order. */
+  readonly #storedAhead = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #offConnection: () => void;
@@ -131,7 +140,7 @@ export class Outbox {
   send(subject: string, data: Uint8Array, headers: MsgHdrs, msgID: string): void {
     const bytes = data.byteLength + ENTRY_BYTES;
     while (this.#count > 0 && (this.#count >= MAX_UNACKED || this.#bytes + bytes > MAX_UNACKED_BYTES)) this.#dropOldest();
-    this.#queue.push({ id: this.#ids++, subject, data, headers, msgID, bytes, state: UNSENT, sentAt: 0 });
+    this.#queue.push({ id: this.#ids++, subject, data, headers, msgID, bytes, state: UNSENT, queuedAt: performance.now(), sentAt: 0 });
     this.#count++;
     this.#bytes += bytes;
     if (this.#phase === 'streaming') this.#flush();
@@ -172,67 +181,82 @@ export class Outbox {
   }
 
   #acked(p: Pending, gen: number, duplicate: boolean): void {
-    if (gen === this.#gen) this.#inFlight--;
-    if (p.state !== DONE) {
-      if (duplicate) this.counters.duplicates++;
-      else {
-        this.counters.acked++;
-        if (this.#phase === 'settling' && this.#failedId >= 0 && p.id > this.#failedId) this.counters.storedAhead++;
-      }
-      this.#done(p);
-    }
-    if (this.#phase === 'resending' && gen === this.#gen && this.#head >= this.#next) {
-      // Everything sent before is stored, and this publish succeeded: back to streaming.
-      this.#phase = 'streaming';
-      this.#failedId = -1;
-      this.#flush();
-    } else if (this.#phase === 'streaming') {
+    const current = gen === this.#gen;
+    if (current) this.#inFlight--;
+    if (p.state !== DONE) this.#settle(p, duplicate);
+    if (this.#phase === 'streaming') {
       if (this.#stalled) {
         this.#stalled = false;
         this.#flush();
       }
+    } else if (this.#phase === 'probing' && current) {
+      // JetStream takes messages again: stream the rest, in order, from the oldest unacknowledged.
+      this.#phase = 'streaming';
+      this.#next = this.#head;
+      this.#flush();
     } else this.#progress();
   }
 
+  #settle(p: Pending, duplicate: boolean): void {
+    this.sendToAck.recordValue(Math.max(1, Math.round((performance.now() - p.queuedAt) * 1000)));
+    if (duplicate) this.counters.duplicates++;
+    else {
+      this.counters.acked++;
+      const ahead = this.#storedAhead.get(p.subject);
+      if (this.#phase === 'settling') {
+        if (ahead === undefined || p.id > ahead) this.#storedAhead.set(p.subject, p.id);
+      } else if (ahead !== undefined && p.id < ahead) this.counters.storedAhead++;
+    }
+    this.#done(p);
+  }
+
   #failed(p: Pending, gen: number): void {
-    if (gen !== this.#gen || this.#closed) return; // abandoned with its connection: resent anyway
+    if (gen !== this.#gen || this.#closed) return; // abandoned with its connection: published again anyway
     this.#inFlight--;
     this.counters.failures++;
     if (p.state === IN_FLIGHT) p.state = UNSENT;
-    if (this.#phase === 'streaming') this.#recover(p.id);
-    this.#timer ??= setTimeout(() => {
+    if (this.#phase === 'streaming') this.#recover();
+    else if (this.#phase === 'probing') this.#phase = 'settling';
+    this.#pause();
+    this.#progress();
+  }
+
+  /** Stop streaming: nothing new is published until the probe is taken. */
+  #recover(): void {
+    this.counters.recoveries++;
+    this.#phase = 'settling';
+    this.#stalled = false;
+    this.#storedAhead.clear();
+  }
+
+  #pause(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#progress();
     }, RETRY_MS);
     this.#timer.unref();
-    this.#progress();
   }
 
-  #recover(failedId: number): void {
-    this.counters.recoveries++;
-    this.#phase = 'settling';
-    this.#stalled = false;
-    this.#failedId = failedId;
-  }
-
-  /** Recovering: publish the oldest unacknowledged message alone once nothing is in flight, connected and not pausing. */
+  /** Settling: once nothing is in flight, connected and the pause is over, publish the oldest unacknowledged message alone. */
   #progress(): void {
-    if (this.#phase === 'streaming' || this.#closed) return;
+    if (this.#phase !== 'settling' || this.#closed) return;
     if (this.#inFlight > 0 || !this.#connected || this.#timer !== undefined) return;
-    this.#phase = 'resending';
     const p = this.#queue[this.#head];
     if (p === undefined) return; // nothing waits: the next `send` is the probe
-    if (this.#next <= this.#head) this.#next = this.#head + 1;
+    this.#phase = 'probing';
     this.#publish(p, performance.now());
   }
 
   #disconnected(): void {
     this.#connected = false;
-    if (this.#phase === 'streaming') this.#recover(-1);
-    this.#failedId = -1;
-    // What was in flight is abandoned: the client discards what it had not written once it reconnects.
+    if (this.#phase === 'streaming') this.#recover();
+    else this.#phase = 'settling';
+    // What was in flight is abandoned (the client discards what it had not written once it reconnects): publish it again.
     this.#gen++;
     this.#inFlight = 0;
+    const q = this.#queue;
+    for (let i = this.#head; i < this.#next && i < q.length; i++) if (q[i]?.state === IN_FLIGHT) q[i]!.state = UNSENT;
   }
 
   #reconnected(): void {

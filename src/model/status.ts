@@ -98,7 +98,7 @@ export interface OutboxStatus {
   recoveries: number;
   /** Dropped past the bound: never stored, a `gap` at the edges. */
   dropped: number;
-  /** Stored after a later message (refused while the later one, in flight, was accepted): a `gap` at the edges. */
+  /** Resends stored afresh after a later message of their subject was: out of order in the stream, a `gap` at the edges. */
   storedAhead: number;
 }
 

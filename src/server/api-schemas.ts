@@ -236,7 +236,7 @@ function sharedSchemas(): Record<string, Schema> {
     },
     LatencyReport: {
       type: 'object',
-      description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main) → key → percentiles',
+      description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main; cluster_send_to_ack on a cluster feed: key nats) → key → percentiles',
       additionalProperties: { type: 'object', additionalProperties: ref('Latency') },
     },
     ExchangeStatus: report({
@@ -369,6 +369,16 @@ function streamSchemas(): Record<string, Schema> {
       corrupt: nullableString,
       movedTo: nullableString,
       ts: epochMs('When the state was observed'),
+    }),
+    ClusterSystemMessage: record({
+      ...head('system', { const: 'system' }),
+      source: { const: 'cluster' },
+      exchange: string,
+      state: { enum: ['leader', 'standby'], description: 'leader: this feed publishes the exchange from now on; standby: it stopped' },
+      node: { type: 'string', description: 'The feed, feed@host:pid:id' },
+      term: { type: 'integer', minimum: 1, description: 'The lease term it leads, or led, under' },
+      reason: string,
+      ts: epochMs('When the lease was taken or lost'),
     }),
     AlertMessage: record({
       ...head('alert', { const: 'alerts' }),

@@ -26,6 +26,7 @@ export const SERVER_MESSAGES: Readonly<Record<string, { schema: string; summary:
   error: { schema: 'ErrorMessage', summary: 'A refused client message, with a stable code' },
   systemExchange: { schema: 'ExchangeSystemMessage', summary: 'Room `system`: an exchange’s connection state (every exchange’s first, on subscribe)' },
   systemStorage: { schema: 'StorageSystemMessage', summary: 'Room `system`: closed-bar storage went degraded or recovered' },
+  systemCluster: { schema: 'ClusterSystemMessage', summary: 'Room `system` on an edge: a feed took or lost an exchange’s publisher lease' },
   alert: { schema: 'AlertMessage', summary: 'Room `alerts`: an alert raised by embedding code or rules' },
 };
 
