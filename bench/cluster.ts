@@ -16,9 +16,8 @@
  * time (/proc) over the messages this subscriber received; the single
  * process's figure includes its exchange worker and the simulated market,
  * the edge's does not (it has neither), so the ratio flatters the edge by
- * that much. The feed's own stages come from its /v1/latency: frame →
- * event on its main thread (receive_to_publish) and event → JetStream's
- * acknowledgement (cluster_send_to_ack), the feed side of the hop.
+ * that much. The feed side of the hop, event → JetStream's acknowledgement,
+ * comes from the feed's /v1/status (`cluster.outbox.sendToAck`).
  * Measurements only: nothing is asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -50,14 +49,14 @@ export interface ClusterRun {
   latency: LatencySummary;
   /** CPU time of the serving process (single, or the edge) per delivered message, µs. */
   cpuPerMessageUs: number;
-  /** Cluster: the feed's own stages from its /v1/latency (since its start): frame → event, event → JetStream ack. */
-  feed?: { receiveToPublish: LatencySummary; sendToAck: LatencySummary };
+  /** Cluster: the feed's event → JetStream acknowledgement (its /v1/status `cluster.outbox.sendToAck`, since its start). */
+  feedSendToAck?: LatencySummary;
 }
 
-/** The feed's side of the hop, from its /v1/latency. */
-async function feedStages(port: number): Promise<NonNullable<ClusterRun['feed']>> {
-  const report = (await (await fetch(`http://127.0.0.1:${port}/v1/latency`)).json()) as Record<string, Record<string, LatencySummary>>;
-  return { receiveToPublish: report['receive_to_publish']!['simulated']!, sendToAck: report['cluster_send_to_ack']!['nats']! };
+/** The feed's side of the hop, from its /v1/status. */
+async function feedSendToAck(port: number): Promise<LatencySummary> {
+  const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { cluster: { outbox: { sendToAck: LatencySummary } } };
+  return status.cluster.outbox.sendToAck;
 }
 
 /** Spawn and wait until `ready` shows in its output. */
@@ -151,7 +150,7 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     const edgePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(edge.out())![1]);
     log(`cluster bench: feed → NATS → edge, ${options.rate} trades/s for ${options.seconds} s`);
     const run = await measure(edgePort, edge.proc.pid!, options.seconds, 'cluster');
-    run.feed = await feedStages(feedPort);
+    run.feedSendToAck = await feedSendToAck(feedPort);
     runs.push(run);
   } finally {
     await stopAll(children);
@@ -163,7 +162,7 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     figure({ id: 'cluster.p99', group: 'cluster', name: 'cluster: frame → subscriber p99', value: c.latency.p99, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p99 } }),
     figure({ id: 'cluster.p999', group: 'cluster', name: 'cluster: frame → subscriber p99.9', value: c.latency.p999, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p999 } }),
     figure({ id: 'cluster.hop.p99', group: 'cluster', name: 'cluster: p99 added by the NATS hop', value: c.latency.p99 - s.latency.p99, unit: 'µs', better: 'lower', goals: [{ on: 'value', op: '<', threshold: 1_000, text: '< 1 ms on loopback' }] }),
-    figure({ id: 'cluster.feed.ack.p99', group: 'cluster', name: 'cluster: feed event → JetStream ack p99 (the feed side of the hop)', value: c.feed!.sendToAck.p99, unit: 'µs', better: 'lower' }),
+    figure({ id: 'cluster.feed.ack.p99', group: 'cluster', name: 'cluster: feed event → JetStream ack p99 (the feed side of the hop)', value: c.feedSendToAck!.p99, unit: 'µs', better: 'lower' }),
     figure({ id: 'cluster.cpu', group: 'cluster', name: 'cluster: edge CPU per delivered message', value: c.cpuPerMessageUs, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs }, goals: [{ on: 'ratio', op: '>=', threshold: 1 / 1.2, text: 'within 1.2× of the single process (ratio ≥ 0.83)' }] }),
   ];
   return { figures, details: { runs } };

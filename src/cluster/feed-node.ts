@@ -22,8 +22,8 @@ import type { Bar } from '../model/records.ts';
 import { headers } from '@nats-io/transport-node';
 import type { ClusterStatus, ExchangeStatus, HealthReport, LatencyReport, LeaseStatus, StatusReport } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
-import { summarize } from '../api/latency.ts';
 import { FeedPublisher } from './feed-publisher.ts';
+import { restTradeFetcher } from './trade-fetcher.ts';
 import { FeedLease } from './lease.ts';
 import { createClusterMetrics, joinMetrics } from './metrics.ts';
 import type { ClusterConnection } from './nats.ts';
@@ -62,7 +62,8 @@ export class FeedNode implements Tickwire {
     this.#node = node;
     this.config = runtime.config;
     this.epoch = cluster.epoch;
-    this.#publisher = new FeedPublisher(cluster, runtime, (ex) => this.#leases.get(ex)?.valid() === true);
+    const fetchers = new Map(Object.entries(runtime.config.exchanges).map(([name, ex]) => [name, restTradeFetcher(name, ex)]));
+    this.#publisher = new FeedPublisher(cluster, runtime, (ex) => this.#leases.get(ex)?.valid() === true, (ex) => fetchers.get(ex));
     for (const exchange of Object.keys(runtime.config.exchanges)) {
       const lease: FeedLease = new FeedLease(cluster.leases, cluster.names.leaseKey(exchange), node, cluster.config.leaseTtlMs, {
         acquired: (term) => void this.#lead(exchange, lease, term),
@@ -146,6 +147,8 @@ export class FeedNode implements Tickwire {
   /** Read what was published and take over `exchange` under `term`; when that fails, the next renewal tries again. */
   async #lead(exchange: string, lease: FeedLease, term: number): Promise<void> {
     this.#leading.add(exchange);
+    const counters = this.#publisher.counters;
+    const [filled, fillFailures] = [counters.filled, counters.fillFailures];
     let led = false;
     try {
       led = await this.#publisher.lead(exchange, term, () => lease.term === term && lease.valid());
@@ -159,7 +162,10 @@ export class FeedNode implements Tickwire {
     if (!resumed) this.#leaderChanges++;
     this.#led.set(exchange, term);
     if (!resumed) this.#announce(exchange, 'leader', term, `term ${term}`);
-    this.onLeadership(exchange, true, resumed ? `term ${term}, resumed after a renewal came back late` : `term ${term}`);
+    let detail = resumed ? `term ${term}, resumed after a renewal came back late` : `term ${term}`;
+    if (counters.filled > filled) detail += `; ${counters.filled - filled} trades missed here fetched over REST first`;
+    if (counters.fillFailures > fillFailures) detail += `; fetching missed trades over REST failed, some are missing: ${this.#publisher.lastFillError}`;
+    this.onLeadership(exchange, true, detail);
   }
 
   // ── the runtime's surface ──────────────────────────────────────────────
@@ -242,9 +248,8 @@ export class FeedNode implements Tickwire {
     return { ...h, warnings: [...(h.warnings ?? []), 'cluster: NATS unreachable (publishing resumes on reconnect; the lease lapses after its TTL)'] };
   }
 
-  /** The runtime's stages, and `cluster_send_to_ack`: an event handed to the outbox → JetStream's acknowledgement (µs). */
   latency(): LatencyReport {
-    return { ...this.#runtime.latency(), cluster_send_to_ack: { nats: summarize(this.#publisher.outbox.sendToAck) } };
+    return this.#runtime.latency();
   }
 
   async metrics(): Promise<string> {

@@ -39,7 +39,7 @@
  * stored, and edges announce a `gap` for it.
  *
  * `sendToAck` measures each message from `send` to its acknowledgement (µs):
- * the feed's share of the NATS hop (/v1/latency `cluster_send_to_ack`).
+ * the feed's share of the NATS hop (/v1/status `cluster.outbox.sendToAck`).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
@@ -82,7 +82,7 @@ interface Pending {
 }
 
 /** What the outbox counts (documented in OutboxStatus). */
-export type OutboxCounters = Omit<OutboxStatus, 'unacked' | 'unackedBytes' | 'recovering'>;
+export type OutboxCounters = Omit<OutboxStatus, 'unacked' | 'unackedBytes' | 'recovering' | 'sendToAck'>;
 
 /** streaming; settling: recovering, waiting for the failed round and the pause; probing: one message alone until taken. */
 type Phase = 'streaming' | 'settling' | 'probing';

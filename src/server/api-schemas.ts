@@ -236,7 +236,7 @@ function sharedSchemas(): Record<string, Schema> {
     },
     LatencyReport: {
       type: 'object',
-      description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main; cluster_send_to_ack on a cluster feed: key nats) → key → percentiles',
+      description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main) → key → percentiles',
       additionalProperties: { type: 'object', additionalProperties: ref('Latency') },
     },
     ExchangeStatus: report({
@@ -303,7 +303,7 @@ function sharedSchemas(): Record<string, Schema> {
         consumers: { type: 'object', description: 'Edge: lag of each JetStream consumer (lagMessages, lagMs, delivered)' },
         outbox: {
           type: 'object',
-          description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) and counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead)',
+          description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead) and sendToAck (an event handed to the outbox → JetStream\'s acknowledgement, µs percentiles)',
         },
       },
     },
