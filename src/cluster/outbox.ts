@@ -19,9 +19,9 @@
  * only when it failed while the later one was in flight or sent afterwards.
  * Recovery sends nothing later before the oldest is stored, and a server
  * that just came back (its streams perhaps not loaded yet) gets one message
- * until it takes one. The in-flight window at a failure is kept short:
- * streaming pauses while the oldest unacknowledged message has waited
- * STALL_MS (a stream leader lost in a NATS cluster answers nothing; its
+ * until it takes one. The in-flight window at a failure is kept short: at
+ * most MAX_IN_FLIGHT publishes are in flight, and streaming pauses while the
+ * oldest unacknowledged message has waited STALL_MS (a stream leader lost in a NATS cluster answers nothing; its
  * successor is elected seconds later, when nothing newer was sent). A
  * dropped connection abandons what was in flight: the NATS client discards
  * what it had not written when it reconnects, so nothing of the old
@@ -59,6 +59,16 @@ const RETRY_MS = 250;
 const ACK_TIMEOUT_MS = 5_000;
 /** Streaming pauses while the oldest unacknowledged message has waited this long, ms (far above a loaded machine's round trip). */
 const STALL_MS = 1_000;
+/**
+ * Publishes in flight at most while streaming. Without a window a backlog
+ * (30,000 messages queued during a stall) went out at once and its last
+ * acknowledgements came after ACK_TIMEOUT_MS: 5,200 false failures, all
+ * resent as duplicates, drained in 14 s; with 1,024: no failure, drained
+ * in 8.8 s (one process publishing 30,000 trades at once to a local
+ * nats-server, load average 17 on 2 cores). 1,024 at a loaded loopback
+ * round trip of 10 ms still passes 100,000 messages/s.
+ */
+const MAX_IN_FLIGHT = 1_024;
 
 /** A message's state. */
 const UNSENT = 0; // never published, or its publish failed
@@ -107,7 +117,7 @@ export class Outbox {
   /** Publishes of the current generation in flight. */
   #inFlight = 0;
   #connected = true;
-  /** Streaming paused by STALL_MS; the oldest message's outcome resumes it. */
+  /** Streaming paused by STALL_MS or MAX_IN_FLIGHT; the next acknowledgement resumes it. */
   #stalled = false;
   /** Subject → the newest message id stored while settling: a resend of an older one stored afresh is out of order. */
   readonly #storedAhead = new Map<string, number>();
@@ -160,7 +170,7 @@ export class Outbox {
     const now = performance.now();
     while (this.#next < q.length && !this.#closed) {
       const oldest = q[this.#head];
-      if (oldest !== undefined && oldest.state === IN_FLIGHT && now - oldest.sentAt > STALL_MS) {
+      if (this.#inFlight >= MAX_IN_FLIGHT || (oldest !== undefined && oldest.state === IN_FLIGHT && now - oldest.sentAt > STALL_MS)) {
         this.#stalled = true;
         return;
       }
