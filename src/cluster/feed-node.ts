@@ -108,7 +108,8 @@ export class FeedNode implements Tickwire {
   clusterStatus(): ClusterStatus {
     const leases: Record<string, LeaseStatus> = {};
     for (const [exchange, l] of this.#leases) {
-      const leading = this.#publisher.termOf(exchange) !== undefined;
+      // Leader only while the lease surely holds: a feed that stalled past it says so before its next event notices.
+      const leading = this.#publisher.termOf(exchange) !== undefined && l.valid();
       leases[exchange] = { state: leading ? 'leader' : 'standby', term: leading ? l.term : null, since: leading ? l.since : null };
     }
     return {
