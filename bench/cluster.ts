@@ -16,7 +16,9 @@
  * time (/proc) over the messages this subscriber received; the single
  * process's figure includes its exchange worker and the simulated market,
  * the edge's does not (it has neither), so the ratio flatters the edge by
- * that much. Measurements only: nothing is asserted.
+ * that much. The feed side of the hop, event → JetStream's acknowledgement,
+ * comes from the feed's /v1/status (`cluster.outbox.sendToAck`).
+ * Measurements only: nothing is asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +49,14 @@ export interface ClusterRun {
   latency: LatencySummary;
   /** CPU time of the serving process (single, or the edge) per delivered message, µs. */
   cpuPerMessageUs: number;
+  /** Cluster: the feed's event → JetStream acknowledgement (its /v1/status `cluster.outbox.sendToAck`, since its start). */
+  feedSendToAck?: LatencySummary;
+}
+
+/** The feed's side of the hop, from its /v1/status. */
+async function feedSendToAck(port: number): Promise<LatencySummary> {
+  const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { cluster: { outbox: { sendToAck: LatencySummary } } };
+  return status.cluster.outbox.sendToAck;
 }
 
 /** Spawn and wait until `ready` shows in its output. */
@@ -134,11 +144,14 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     await stopAll(children);
 
     await launch('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(dir, 'js')], dir, /Server is ready/, children);
-    await launch(process.execPath, [BIN, 'start', '--role', 'feed', '--config', write('feed.yaml', await freePort())], dir, /simulated: leading/, children);
+    const feedPort = await freePort();
+    await launch(process.execPath, [BIN, 'start', '--role', 'feed', '--config', write('feed.yaml', feedPort)], dir, /simulated: leading/, children);
     const edge = await launch(process.execPath, [BIN, 'start', '--role', 'edge', '--config', write('edge.yaml', await freePort())], dir, /try: curl/, children);
     const edgePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(edge.out())![1]);
     log(`cluster bench: feed → NATS → edge, ${options.rate} trades/s for ${options.seconds} s`);
-    runs.push(await measure(edgePort, edge.proc.pid!, options.seconds, 'cluster'));
+    const run = await measure(edgePort, edge.proc.pid!, options.seconds, 'cluster');
+    run.feedSendToAck = await feedSendToAck(feedPort);
+    runs.push(run);
   } finally {
     await stopAll(children);
     rmSync(dir, { recursive: true, force: true });
@@ -149,6 +162,7 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     figure({ id: 'cluster.p99', group: 'cluster', name: 'cluster: frame → subscriber p99', value: c.latency.p99, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p99 } }),
     figure({ id: 'cluster.p999', group: 'cluster', name: 'cluster: frame → subscriber p99.9', value: c.latency.p999, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p999 } }),
     figure({ id: 'cluster.hop.p99', group: 'cluster', name: 'cluster: p99 added by the NATS hop', value: c.latency.p99 - s.latency.p99, unit: 'µs', better: 'lower', goals: [{ on: 'value', op: '<', threshold: 1_000, text: '< 1 ms on loopback' }] }),
+    figure({ id: 'cluster.feed.ack.p99', group: 'cluster', name: 'cluster: feed event → JetStream ack p99 (the feed side of the hop)', value: c.feedSendToAck!.p99, unit: 'µs', better: 'lower' }),
     figure({ id: 'cluster.cpu', group: 'cluster', name: 'cluster: edge CPU per delivered message', value: c.cpuPerMessageUs, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs }, goals: [{ on: 'ratio', op: '>=', threshold: 1 / 1.2, text: 'within 1.2× of the single process (ratio ≥ 0.83)' }] }),
   ];
   return { figures, details: { runs } };

@@ -17,6 +17,7 @@ import type {
   ConfigChange,
   PortfolioEvent,
   PriceEvent,
+  LeadershipEvent,
   QuoteEvent,
   SourceEvent,
   TradeEvent,
@@ -53,10 +54,12 @@ export interface TickwireEvents {
   fill: FillEvent;
   /** A strategy's state changed, or it failed (error, timeout, pause): its summary after it. */
   strategy: StrategySummary;
+  /** Edge (`--role edge`): a feed took or lost an exchange's publisher lease. */
+  leadership: LeadershipEvent;
 }
 
 /** Every event type, in the order `stats()` lists them. */
-export const EVENT_TYPES = ['trade', 'quote', 'bar', 'barClose', 'price', 'source', 'portfolio', 'alert', 'status', 'storage', 'change', 'signal', 'prediction', 'fill', 'strategy'] as const satisfies readonly (keyof TickwireEvents)[];
+export const EVENT_TYPES = ['trade', 'quote', 'bar', 'barClose', 'price', 'source', 'portfolio', 'alert', 'status', 'storage', 'change', 'signal', 'prediction', 'fill', 'strategy', 'leadership'] as const satisfies readonly (keyof TickwireEvents)[];
 
 /** Which bars a query returns. */
 export interface BarQuery {

@@ -19,7 +19,9 @@
  * seen are dropped (fencing, lease.ts), and so are undecodable ones and
  * those of channels this edge's config does not have (all counted). The
  * status of each exchange comes from its leading feed (a core NATS subject,
- * once a second) and drives the `system` room.
+ * once a second) and drives the `system` room, as do the feeds'
+ * announcements of a lease taken or lost (leadership.ts; an announcement of
+ * a term older than one this edge has seen is stale and not relayed).
  *
  * NATS lost: the edge keeps its connections and serves what it has, marked
  * degraded (`status().cluster`, a health warning); on reconnect the ordered
@@ -52,6 +54,7 @@ import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { decodeMessage } from '../wire/fbs.ts';
 import type { BarJson, StreamMessage } from '../wire/messages.ts';
+import { readLeadership } from './leadership.ts';
 import { createClusterMetrics, joinMetrics } from './metrics.ts';
 import type { ClusterConnection } from './nats.ts';
 import { Header } from './subjects.ts';
@@ -93,6 +96,7 @@ export class EdgeRuntime implements Tickwire {
   readonly #registry: Registry;
   #live: ConsumerMessages | undefined;
   #statusSub: Subscription | undefined;
+  #leadershipSub: Subscription | undefined;
   #offConnection: (() => void) | undefined;
   /** Stream seq of the last bars-stream message applied (where a later candles pass starts). */
   #barsSeq = 0;
@@ -150,6 +154,11 @@ export class EdgeRuntime implements Tickwire {
         if (err === null) this.#onFeedStatus(m.data, m.headers?.get(Header.TERM));
       },
     });
+    this.#leadershipSub = nc.subscribe(names.leadershipSubjects(), {
+      callback: (err, m) => {
+        if (err === null) this.#onLeadership(m.data);
+      },
+    });
     const now = Date.now();
     for (const tf of this.config.timeframes) {
       const from = new Date(now - (this.config.history[tf] + 2) * parseTimeframe(tf).ms).toISOString();
@@ -189,6 +198,7 @@ export class EdgeRuntime implements Tickwire {
     clearInterval(this.#watchdog);
     this.#offConnection?.();
     this.#statusSub?.unsubscribe();
+    this.#leadershipSub?.unsubscribe();
     await this.#live?.close();
     await this.#cluster.close();
   }
@@ -349,6 +359,16 @@ export class EdgeRuntime implements Tickwire {
     if ((Number(term) || 0) < (this.#terms.get(s.exchange) ?? 0)) return; // a fenced feed's report
     this.#feedStatus.set(s.exchange, s);
     this.events.emit('status', s);
+  }
+
+  #onLeadership(data: Uint8Array): void {
+    const e = readLeadership(data, this.#symbols);
+    if (e === undefined) {
+      this.#dropped++;
+      return;
+    }
+    if (e.state === 'leader' && e.term < (this.#terms.get(e.exchange) ?? 0)) return; // stale: a newer term was seen
+    this.events.emit('leadership', e);
   }
 
   #settled(): void {

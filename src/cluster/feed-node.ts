@@ -3,7 +3,9 @@
  * connections, workers, aggregation) publishing to the cluster. Each
  * configured exchange has a lease (lease.ts): while this feed holds it, the
  * publisher (feed-publisher.ts) publishes that exchange; otherwise it stands
- * by with its connections and aggregation warm.
+ * by with its connections and aggregation warm. Taking or losing a lease
+ * is announced on the exchange's leadership subject (subjects.ts): edges
+ * relay it to their `system` room.
  *
  * It is a `Tickwire` (the runtime's, with the cluster's state added to
  * `status()` and `metrics()`), so the operations server (`/health`,
@@ -15,11 +17,13 @@ import type { Registry } from 'prom-client';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { BarQuery, Tickwire, TickwireEvents } from '../api/types.ts';
 import type { TickwireConfig } from '../config/types.ts';
+import type { LeadershipEvent } from '../model/events.ts';
 import type { Bar } from '../model/records.ts';
 import { headers } from '@nats-io/transport-node';
 import type { ClusterStatus, ExchangeStatus, HealthReport, LatencyReport, LeaseStatus, StatusReport } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 import { FeedPublisher } from './feed-publisher.ts';
+import { restTradeFetcher } from './trade-fetcher.ts';
 import { FeedLease } from './lease.ts';
 import { createClusterMetrics, joinMetrics } from './metrics.ts';
 import type { ClusterConnection } from './nats.ts';
@@ -44,6 +48,7 @@ export class FeedNode implements Tickwire {
   readonly #publisher: FeedPublisher;
   readonly #leases = new Map<string, FeedLease>();
   readonly #registry: Registry;
+  readonly #node: string;
   #leaderChanges = 0;
   /** exchange → the last term this feed led it under (a resumption after a lapse is not a leader change). */
   readonly #led = new Map<string, number>();
@@ -54,9 +59,11 @@ export class FeedNode implements Tickwire {
   constructor(runtime: FeedRuntime, cluster: ClusterConnection, node = nodeName('feed')) {
     this.#runtime = runtime;
     this.#cluster = cluster;
+    this.#node = node;
     this.config = runtime.config;
     this.epoch = cluster.epoch;
-    this.#publisher = new FeedPublisher(cluster, runtime, (ex) => this.#leases.get(ex)?.valid() === true);
+    const fetchers = new Map(Object.entries(runtime.config.exchanges).map(([name, ex]) => [name, restTradeFetcher(name, ex)]));
+    this.#publisher = new FeedPublisher(cluster, runtime, (ex) => this.#leases.get(ex)?.valid() === true, (ex) => fetchers.get(ex));
     for (const exchange of Object.keys(runtime.config.exchanges)) {
       const lease: FeedLease = new FeedLease(cluster.leases, cluster.names.leaseKey(exchange), node, cluster.config.leaseTtlMs, {
         acquired: (term) => void this.#lead(exchange, lease, term),
@@ -67,6 +74,7 @@ export class FeedNode implements Tickwire {
         lost: (reason) => {
           this.#publisher.standBy(exchange);
           this.#leaderChanges++;
+          this.#announce(exchange, 'standby', this.#led.get(exchange) ?? 0, reason);
           this.onLeadership(exchange, false, reason);
         },
       });
@@ -85,6 +93,10 @@ export class FeedNode implements Tickwire {
 
   /** Give the leases up (a standby takes over at once), stop the runtime, close NATS. */
   async stop(): Promise<void> {
+    for (const exchange of this.#leases.keys()) {
+      const term = this.#publisher.termOf(exchange);
+      if (term !== undefined) this.#announce(exchange, 'standby', term, 'stopped: the lease is handed over');
+    }
     await Promise.all([...this.#leases.values()].map((l) => l.stop()));
     await this.#runtime.stop();
     this.#offStatus?.();
@@ -96,7 +108,8 @@ export class FeedNode implements Tickwire {
   clusterStatus(): ClusterStatus {
     const leases: Record<string, LeaseStatus> = {};
     for (const [exchange, l] of this.#leases) {
-      const leading = this.#publisher.termOf(exchange) !== undefined;
+      // Leader only while the lease surely holds: a feed that stalled past it says so before its next event notices.
+      const leading = this.#publisher.termOf(exchange) !== undefined && l.valid();
       leases[exchange] = { state: leading ? 'leader' : 'standby', term: leading ? l.term : null, since: leading ? l.since : null };
     }
     return {
@@ -112,6 +125,7 @@ export class FeedNode implements Tickwire {
       messages: this.#publisher.counters.published,
       dropped: this.#publisher.counters.unknown,
       leaderChanges: this.#leaderChanges,
+      outbox: this.#publisher.outboxStatus(),
     };
   }
 
@@ -124,9 +138,18 @@ export class FeedNode implements Tickwire {
     this.#cluster.nc.publish(this.#cluster.names.statusSubject(s.exchange), JSON.stringify(s), { headers: h });
   }
 
+  /** Tell edges (their `system` room) that this feed took or lost `exchange`'s lease (core NATS: an announcement, not kept). */
+  #announce(exchange: string, state: LeadershipEvent['state'], term: number, reason: string): void {
+    if (this.#cluster.nc.isClosed()) return;
+    const e: LeadershipEvent = { exchange, state, node: this.#node, term, reason, ts: Date.now() };
+    this.#cluster.nc.publish(this.#cluster.names.leadershipSubject(exchange), JSON.stringify(e));
+  }
+
   /** Read what was published and take over `exchange` under `term`; when that fails, the next renewal tries again. */
   async #lead(exchange: string, lease: FeedLease, term: number): Promise<void> {
     this.#leading.add(exchange);
+    const counters = this.#publisher.counters;
+    const [filled, fillFailures] = [counters.filled, counters.fillFailures];
     let led = false;
     try {
       led = await this.#publisher.lead(exchange, term, () => lease.term === term && lease.valid());
@@ -139,7 +162,11 @@ export class FeedNode implements Tickwire {
     const resumed = this.#led.get(exchange) === term;
     if (!resumed) this.#leaderChanges++;
     this.#led.set(exchange, term);
-    this.onLeadership(exchange, true, resumed ? `term ${term}, resumed after a renewal came back late` : `term ${term}`);
+    if (!resumed) this.#announce(exchange, 'leader', term, `term ${term}`);
+    let detail = resumed ? `term ${term}, resumed after a renewal came back late` : `term ${term}`;
+    if (counters.filled > filled) detail += `; ${counters.filled - filled} trades missed here fetched over REST first`;
+    if (counters.fillFailures > fillFailures) detail += `; fetching missed trades over REST failed, some are missing: ${this.#publisher.lastFillError}`;
+    this.onLeadership(exchange, true, detail);
   }
 
   // ── the runtime's surface ──────────────────────────────────────────────

@@ -18,7 +18,12 @@
  * id (the exchange time for venues without ids), for bars the newest closed
  * bar's open time and revision — continues the seqs from there and publishes
  * first what it kept that the old leader had not: nothing is published
- * twice, and the seqs stay contiguous. A feed that starts, or restarts, goes
+ * twice, and the seqs stay contiguous. Where this feed missed trades the old
+ * leader had not published either (its own connection dropped them), that
+ * is, where the first kept trade after the stream's last is not the next
+ * id, the missed ones are fetched over the venue's REST API first
+ * (trade-fetcher.ts, the gap recovery's `tradesFrom`; at most FILL_PAGES
+ * pages per channel) and published before the kept ones. A feed that starts, or restarts, goes
  * through the same path, so seqs continue across restarts.
  *
  * Decisions where the issue is silent: quotes and forming bars are not kept
@@ -33,12 +38,16 @@
  */
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { Tickwire } from '../api/types.ts';
+import type { OutboxStatus } from '../model/status.ts';
+import { summarize } from '../api/latency.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
 import { channelName } from '../wire/channels.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
 import { decodeMessage } from '../wire/fbs.ts';
 import type { ClusterConnection } from './nats.ts';
 import { Outbox } from './outbox.ts';
+import type { TradeFetcher } from './trade-fetcher.ts';
+import type { RecoveredTrade } from '../exchanges/adapter.ts';
 import { Header } from './subjects.ts';
 
 /**
@@ -49,6 +58,8 @@ import { Header } from './subjects.ts';
 export const RECENT_TRADES = 16_384;
 /** Closed bars and amendments kept per series while standing by. */
 export const RECENT_BARS = 8;
+/** Pages of REST trades fetched per channel at a takeover, at most. */
+export const FILL_PAGES = 20;
 
 /** A channel as the feed publishes it. */
 interface FeedChannel {
@@ -56,7 +67,9 @@ interface FeedChannel {
   readonly subject: string;
   /** Bars: the history subject of its closed bars; '' otherwise. */
   readonly closedSubject: string;
+  readonly kind: 'trades' | 'quotes' | 'bars';
   readonly exchange: string;
+  readonly symbol: string;
   seq: number;
   /** What this process published last on it (a takeover compares it with what the stream holds). */
   readonly last: LastPublished;
@@ -73,6 +86,10 @@ export interface PublisherCounters {
   skipped: number;
   /** Events for channels the config does not have. */
   unknown: number;
+  /** Trades this feed missed, fetched over REST and published at a takeover. */
+  filled: number;
+  /** Takeovers whose REST fetch failed or did not reach the first kept trade (trades missing between them). */
+  fillFailures: number;
 }
 
 /** The runtime's event surface the publisher reads. */
@@ -80,7 +97,9 @@ export type EventSource = Pick<Tickwire, 'on' | 'config'>;
 
 /** The feed's publisher; see the module comment. */
 export class FeedPublisher {
-  readonly counters: PublisherCounters = { published: 0, replayed: 0, skipped: 0, unknown: 0 };
+  readonly counters: PublisherCounters = { published: 0, replayed: 0, skipped: 0, unknown: 0, filled: 0, fillFailures: 0 };
+  /** Why the last takeover's REST fetch failed, null when none did. */
+  lastFillError: string | null = null;
   /** Acknowledged, in-order publishing (resent after a failure). */
   readonly outbox: Outbox;
   readonly #cluster: ClusterConnection;
@@ -96,14 +115,19 @@ export class FeedPublisher {
   readonly #terms = new Map<string, number>();
   /** exchange → true while a lease is held and valid (checked per publish). */
   readonly #valid: (exchange: string) => boolean;
+  readonly #fetchers: (exchange: string) => TradeFetcher | undefined;
   #off: (() => void)[] = [];
 
-  /** `valid(exchange)`: whether this feed's lease on it still holds (lease.ts `valid`); false makes it stand by. */
-  constructor(cluster: ClusterConnection, source: EventSource, valid: (exchange: string) => boolean) {
+  /**
+   * `valid(exchange)`: whether this feed's lease on it still holds (lease.ts `valid`); false makes it stand by.
+   * `fetchers(exchange)`: its venue's REST trades (trade-fetcher.ts), undefined where it serves none.
+   */
+  constructor(cluster: ClusterConnection, source: EventSource, valid: (exchange: string) => boolean, fetchers: (exchange: string) => TradeFetcher | undefined = () => undefined) {
     this.#cluster = cluster;
     this.#source = source;
     this.#valid = valid;
-    this.outbox = new Outbox(cluster.js);
+    this.#fetchers = fetchers;
+    this.outbox = new Outbox(cluster.js, cluster.onConnection);
     const names = cluster.names;
     const { exchanges, timeframes } = source.config;
     for (const [exchange, ex] of Object.entries(exchanges)) {
@@ -113,7 +137,9 @@ export class FeedPublisher {
           name: channelName(kind, exchange, symbol, tf),
           subject: names.subject(kind, exchange, symbol, tf),
           closedSubject: tf === undefined ? '' : names.closedSubject(exchange, symbol, tf),
+          kind,
           exchange,
+          symbol,
           seq: 0,
           last: { seq: 0, tradeId: null, ts: -Infinity, openTime: -Infinity, revision: -1 },
           recent: new Recent(kind === 'trades' ? RECENT_TRADES : RECENT_BARS),
@@ -148,6 +174,12 @@ export class FeedPublisher {
     this.outbox.close();
   }
 
+  /** The outbox's state and counts (`/v1/status` `cluster.outbox`). */
+  outboxStatus(): OutboxStatus {
+    const o = this.outbox;
+    return { unacked: o.unacked, unackedBytes: o.unackedBytes, recovering: o.recovering, ...o.counters, sendToAck: summarize(o.sendToAck) };
+  }
+
   /** The term `exchange` is published under, or undefined while standing by. */
   termOf(exchange: string): number | undefined {
     return this.#terms.get(exchange);
@@ -160,11 +192,21 @@ export class FeedPublisher {
    */
   async lead(exchange: string, term: number, stillValid: () => boolean): Promise<boolean> {
     const channels = this.#byExchange.get(exchange) ?? [];
-    const lasts = await Promise.all(channels.map((ch) => this.#lastOf(ch)));
+    const lasts = (await Promise.all(channels.map((ch) => this.#lastOf(ch)))).map((l, i) => newest(l, channels[i]!.last));
+    if (!stillValid()) return false;
+    // Trades missed here and not published by the old leader: from REST, before anything kept (events meanwhile are kept).
+    const fetcher = this.#fetchers(exchange);
+    const missed = fetcher === undefined ? [] : await Promise.all(channels.map((ch, i) => this.#missed(ch, lasts[i]!, fetcher)));
     if (!stillValid()) return false;
     channels.forEach((ch, i) => {
-      const last = newest(lasts[i]!, ch.last);
+      const last = lasts[i]!;
       ch.seq = Math.max(ch.seq, last.seq);
+      for (const e of missed[i] ?? []) {
+        this.#publishTrade(ch, e, this.#headersFor(term));
+        last.tradeId = e.tradeId;
+        last.ts = e.ts;
+        this.counters.filled++;
+      }
       for (const e of ch.recent.drain()) {
         if (!isNewer(e, last)) {
           this.counters.skipped++;
@@ -272,6 +314,40 @@ export class FeedPublisher {
     this.counters.published++;
   }
 
+  /**
+   * The trades between the stream's last on `ch` and the first one kept here,
+   * when that is not the next id: fetched over REST, oldest first. Empty
+   * when nothing is missing, nothing newer is kept (no bound yet), or the
+   * venue has no ids. A failed or incomplete fetch is counted and returns
+   * what it got.
+   */
+  async #missed(ch: FeedChannel, last: LastPublished, fetch: TradeFetcher): Promise<TradeEvent[]> {
+    if (ch.kind !== 'trades' || last.tradeId === null) return [];
+    const first = ch.recent.firstTradeAfter(last.tradeId);
+    if (first === undefined || first.tradeId! === last.tradeId + 1) return [];
+    const upTo = first.tradeId!;
+    const out: TradeEvent[] = [];
+    let from = last.tradeId + 1;
+    let fromTs = last.ts;
+    try {
+      for (let page = 0; page < FILL_PAGES && from < upTo; page++) {
+        const trades = await fetch(ch.symbol, from, fromTs);
+        for (const t of trades) {
+          if (t.id >= from && t.id < upTo) out.push(fetchedTrade(ch, t));
+        }
+        const newest = trades.at(-1);
+        if (newest === undefined || newest.id < from) break; // the venue has nothing further
+        from = newest.id + 1;
+        fromTs = newest.ts;
+      }
+      if (from < upTo) throw new Error(`REST trades reached id ${from - 1}, not ${upTo - 1}`);
+    } catch (err) {
+      this.counters.fillFailures++;
+      this.lastFillError = `${ch.name}: ${(err as Error).message}`;
+    }
+    return out;
+  }
+
   /** The channel's last message in JetStream: its seq, and what identifies the newest trade or closed bar published. */
   async #lastOf(ch: FeedChannel): Promise<LastPublished> {
     const { jsm, names } = this.#cluster;
@@ -320,6 +396,11 @@ function isNewer(e: TradeEvent | BarUpdate, last: LastPublished): boolean {
   return e.ts > last.ts;
 }
 
+/** A trade fetched over REST as the runtime's trade event (received now). */
+function fetchedTrade(ch: FeedChannel, t: RecoveredTrade): TradeEvent {
+  return { exchange: ch.exchange, symbol: ch.symbol, tradeId: t.id, price: t.price, size: t.size, side: t.side > 0 ? 'buy' : t.side < 0 ? 'sell' : 'unknown', ts: t.ts, recvTs: Date.now() };
+}
+
 /** A channel's newest events while standing by: a ring of `capacity`, trades older than a bound dropped. */
 class Recent {
   readonly #items: (TradeEvent | BarUpdate | undefined)[];
@@ -341,6 +422,15 @@ class Recent {
     if (this.#count === items.length) this.#drop();
     items[(this.#head + this.#count) % items.length] = e;
     this.#count++;
+  }
+
+  /** The oldest kept trade with an id above `id`, or undefined. */
+  firstTradeAfter(id: number): TradeEvent | undefined {
+    for (let i = 0; i < this.#count; i++) {
+      const e = this.#items[(this.#head + i) % this.#items.length]!;
+      if (!('bar' in e) && e.tradeId !== null && e.tradeId > id) return e;
+    }
+    return undefined;
   }
 
   /** Everything kept, oldest first; empty afterwards. */

@@ -31,6 +31,19 @@ export function createClusterMetrics(status: () => ClusterStatus): client.Regist
     registers: [registry],
     collect() { this.reset(); this.inc(status().leaderChanges); },
   });
+  gauge('tickwire_cluster_outbox_unacked', "Feed: messages waiting for JetStream's acknowledgement (resent in order after a failure).", (s) => s.outbox?.unacked ?? 0);
+  new client.Counter({
+    name: 'tickwire_cluster_outbox_dropped_total',
+    help: "Feed: messages dropped unacknowledged past the outbox's bound (100,000 messages or 64 MiB): a gap at the edges.",
+    registers: [registry],
+    collect() { this.reset(); this.inc(status().outbox?.dropped ?? 0); },
+  });
+  new client.Counter({
+    name: 'tickwire_cluster_outbox_recoveries_total',
+    help: 'Feed: times publishing paused to resend in order (a failed publish, or NATS lost).',
+    registers: [registry],
+    collect() { this.reset(); this.inc(status().outbox?.recoveries ?? 0); },
+  });
   new client.Gauge({
     name: 'tickwire_cluster_lease_leader',
     help: "1 while this feed holds the exchange's publisher lease, 0 while it stands by.",

@@ -8,6 +8,7 @@
  * | closed bars and amendments (history stream) | `<name>.closed.<exchange>.<symbol>.<tf>` |
  * | streams | `<name>_live` (kept `history.trades`), `<name>_bars` (kept `history.bars`) |
  * | leading feed's status of an exchange (core NATS, not kept) | `<name>.status.<exchange>` |
+ * | a feed took or lost an exchange's lease (core NATS, not kept) | `<name>.leadership.<exchange>` |
  * | lease bucket | `<name>_leases`, key `feed.<exchange>` |
  *
  * A subject token cannot hold `.`, `*`, `>` or white space: such characters
@@ -95,6 +96,16 @@ export class ClusterNames {
   /** Every exchange's status subject (a subscription). */
   statusSubjects(): string {
     return `${this.name}.status.*`;
+  }
+
+  /** Where a feed announces taking or losing an exchange's lease (core NATS, not kept); edges relay it to `system`. */
+  leadershipSubject(exchange: string): string {
+    return `${this.name}.leadership.${subjectToken(exchange)}`;
+  }
+
+  /** Every exchange's leadership subject (a subscription). */
+  leadershipSubjects(): string {
+    return `${this.name}.leadership.*`;
   }
 
   /** The lease key of an exchange's feed. */

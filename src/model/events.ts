@@ -49,6 +49,24 @@ export interface BarUpdate {
   seq?: number;
 }
 
+/**
+ * A feed took or lost an exchange's publisher lease (docs/scale-out.md,
+ * `--role feed|edge`): edges relay it to their `system` room.
+ */
+export interface LeadershipEvent {
+  exchange: string;
+  /** `leader`: this feed publishes the exchange from now on; `standby`: it stopped (lease lost or given up). */
+  state: 'leader' | 'standby';
+  /** The feed (`feed@host:pid:id`). */
+  node: string;
+  /** The lease term it leads, or led, under (the revision that fences older leaders' messages). */
+  term: number;
+  /** Why, in words (`term 7`, `lease taken over or expired`, `stopped`). */
+  reason: string;
+  /** When, ms. */
+  ts: number;
+}
+
 /** What a live change did (admin routes, reload, SIGHUP); the `system` room publishes each. */
 export type ConfigChangeAction = 'symbol_added' | 'symbol_removed' | 'exchange_added' | 'exchange_removed';
 

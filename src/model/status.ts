@@ -95,6 +95,30 @@ export interface ClusterStatus {
   dropped: number;
   /** Times a feed lease changed hands (feed: acquired or lost here; edge: a new term seen). */
   leaderChanges: number;
+  /** Feed: its acknowledged publishing (src/cluster/outbox.ts). */
+  outbox?: OutboxStatus;
+}
+
+/** A feed's messages waiting for JetStream's acknowledgement, and what happened to them. */
+export interface OutboxStatus {
+  unacked: number;
+  /** What the waiting messages count against the outbox's bound (64 MiB), bytes. */
+  unackedBytes: number;
+  /** True while resending in order after a failure or a dropped connection (new messages wait). */
+  recovering: boolean;
+  acked: number;
+  /** Acknowledged as duplicates (already stored): resends, or a second leader's copy. */
+  duplicates: number;
+  /** Failed publishes (each, retries in recovery too). */
+  failures: number;
+  /** Times publishing paused to resend in order (a failure, or the connection dropped). */
+  recoveries: number;
+  /** Dropped past the bound: never stored, a `gap` at the edges. */
+  dropped: number;
+  /** Resends stored afresh after a later message of their subject was: out of order in the stream, a `gap` at the edges. */
+  storedAhead: number;
+  /** An event handed to the outbox → JetStream's acknowledgement, µs (since start): the feed's side of the NATS hop. */
+  sendToAck: LatencySummary;
 }
 
 export interface LeaseStatus {

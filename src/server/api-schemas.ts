@@ -313,6 +313,10 @@ function sharedSchemas(): Record<string, Schema> {
         degradedSince: nullableNumber,
         leases: { type: 'object', description: 'Feed: each exchange\'s publisher lease (state leader or standby, term, since)' },
         consumers: { type: 'object', description: 'Edge: lag of each JetStream consumer (lagMessages, lagMs, delivered)' },
+        outbox: {
+          type: 'object',
+          description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead) and sendToAck (an event handed to the outbox → JetStream\'s acknowledgement, µs percentiles)',
+        },
       },
     },
     ...streamSchemas(),
@@ -395,6 +399,16 @@ function streamSchemas(): Record<string, Schema> {
       corrupt: nullableString,
       movedTo: nullableString,
       ts: epochMs('When the state was observed'),
+    }),
+    ClusterSystemMessage: record({
+      ...head('system', { const: 'system' }),
+      source: { const: 'cluster' },
+      exchange: string,
+      state: { enum: ['leader', 'standby'], description: 'leader: this feed publishes the exchange from now on; standby: it stopped' },
+      node: { type: 'string', description: 'The feed, feed@host:pid:id' },
+      term: { type: 'integer', minimum: 1, description: 'The lease term it leads, or led, under' },
+      reason: string,
+      ts: epochMs('When the lease was taken or lost'),
     }),
     AlertMessage: record({
       ...head('alert', { const: 'alerts' }),

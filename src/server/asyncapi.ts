@@ -28,6 +28,7 @@ export const SERVER_MESSAGES: Readonly<Record<string, { schema: string; summary:
   systemConfig: { schema: 'ConfigSystemMessage', summary: 'Room `system`: a live change applied (admin route, reload, SIGHUP, a symbol on demand)' },
   closed: { schema: 'ClosedMessage', summary: 'A channel’s last message: its symbol was removed live, or went idle on demand' },
   systemStorage: { schema: 'StorageSystemMessage', summary: 'Room `system`: closed-bar storage went degraded or recovered' },
+  systemCluster: { schema: 'ClusterSystemMessage', summary: 'Room `system` on an edge: a feed took or lost an exchange’s publisher lease' },
   alert: { schema: 'AlertMessage', summary: 'Room `alerts`: an alert raised by embedding code or rules' },
 };
 

@@ -20,7 +20,11 @@
  *    applied (docs/operations.md); binary subscribers get it as an `Alert`
  *    body (level info, source `config`, the action in its text) until the
  *    schema has a table of its own. Changes are events, not states: a joiner
- *    is not sent past ones (resume replays them).
+ *    is not sent past ones (resume replays them). On an edge (`--role edge`,
+ *    docs/scale-out.md), `{"type":"system","channel":"system","seq","source":
+ *    "cluster","exchange","state":"leader"|"standby","node","term","reason",
+ *    "ts"}` when a feed takes or loses an exchange's publisher lease: an
+ *    event too, an `Alert` body (source `cluster`) for binary subscribers.
  *  - `alerts`: `{"type":"alert","channel":"alerts","seq","id","level","source",
  *    "message","ts"}`, raised by embedding code through
  *    `TickwireServer.publishAlert` and by the alert rules of the config (`alerts.rules`, src/alerts/rules.ts).
@@ -31,7 +35,7 @@
  * validates alerts; the stream publishes them.
  */
 import { randomUUID } from 'node:crypto';
-import type { ConfigChange } from '../model/events.ts';
+import type { ConfigChange, LeadershipEvent } from '../model/events.ts';
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import type { StrategySummary } from '../model/strategy.ts';
 import { InvalidParameterError } from '../errors.ts';
@@ -222,6 +226,20 @@ export function configChangeMessage(seq: number, c: ConfigChange): string {
 export function configChangeAlert(c: ConfigChange): Alert {
   const what = c.symbol === null ? c.exchange : `${c.exchange} ${c.symbol}`;
   return { id: `config:${c.action}:${what}:${c.ts}`.slice(0, MAX_ALERT_ID), level: 'info', source: 'config', message: `${c.action} ${what}`, ts: c.ts };
+}
+
+/** A feed's lease taken or lost, on the `system` room in JSON (edges). */
+export function leadershipMessage(seq: number, e: LeadershipEvent): string {
+  return JSON.stringify({
+    type: 'system', channel: SYSTEM_ROOM, seq,
+    source: 'cluster', exchange: e.exchange, state: e.state, node: e.node, term: e.term, reason: e.reason, ts: e.ts,
+  });
+}
+
+/** The same as the `Alert` body binary subscribers of the `system` room get. */
+export function leadershipAlert(e: LeadershipEvent): Alert {
+  const message = `${e.exchange}: ${e.node} ${e.state === 'leader' ? 'leads' : 'stands by'} (term ${e.term}: ${e.reason})`;
+  return { id: `cluster:${e.exchange}:${e.state}:${e.term}:${e.ts}`.slice(0, MAX_ALERT_ID), level: 'info', source: 'cluster', message: message.slice(0, MAX_ALERT_MESSAGE), ts: e.ts };
 }
 
 /** An `alerts` room message in JSON. */

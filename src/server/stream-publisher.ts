@@ -15,7 +15,7 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
-import type { AlertEvent, BarUpdate, ConfigChange, PortfolioEvent, PriceEvent, QuoteEvent, SourceEvent, TradeEvent } from '../model/events.ts';
+import type { AlertEvent, BarUpdate, ConfigChange, LeadershipEvent, PortfolioEvent, PriceEvent, QuoteEvent, SourceEvent, TradeEvent } from '../model/events.ts';
 import { JSON_ONLY, portfolioMessage, priceMessage, sourceMessage } from '../wire/feed-messages.ts';
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import type { FbsEncoder } from '../wire/fbs.ts';
@@ -25,7 +25,7 @@ import type { FillEvent, PredictionEvent, SignalEvent, StrategySummary } from '.
 import type { SendBudget } from './backpressure.ts';
 import { ENCODE_FBS, ENCODE_JSON, type Channel, type ChannelIndex } from './channels.ts';
 import type { ServerMetrics } from './metrics.ts';
-import { alertMessage, configChangeAlert, configChangeMessage, makeAlert, systemMessage, type Alert, type SystemState, type SystemStates } from './rooms.ts';
+import { alertMessage, configChangeAlert, configChangeMessage, leadershipAlert, leadershipMessage, makeAlert, systemMessage, type Alert, type SystemState, type SystemStates } from './rooms.ts';
 import { WS_FRAME_HEADER, type Conn } from './stream-conn.ts';
 
 /** A new channel's binary size bound and, from it, its `maxBytes` (the budget's and history's sizing). */
@@ -87,6 +87,7 @@ export class StreamPublisher {
       tw.on('signal', (e: SignalEvent) => this.#publishStrategy(this.#channels.strategy('signals', e.strategy), (seq) => signalMessage(seq, e))),
       tw.on('fill', (e: FillEvent) => this.#publishStrategy(this.#channels.strategy('fills', e.strategy), (seq) => fillMessage(seq, e))),
       tw.on('strategy', this.#onStrategy),
+      tw.on('leadership', (e: LeadershipEvent) => this.#publishLeadership(e)),
     ];
   }
 
@@ -101,6 +102,12 @@ export class StreamPublisher {
   publishChange(c: ConfigChange): void {
     const alert = configChangeAlert(c);
     this.#publishRoom(this.#channels.system, (s) => configChangeMessage(s, c), (s) => this.#fbs.alert(s, alert));
+  }
+
+  /** A feed's lease taken or lost (edges): on the `system` room, JSON and an Alert body for binary subscribers. */
+  #publishLeadership(e: LeadershipEvent): void {
+    const alert = leadershipAlert(e);
+    this.#publishRoom(this.#channels.system, (s) => leadershipMessage(s, e), (s) => this.#fbs.alert(s, alert));
   }
 
   // ── live events ────────────────────────────────────────────────────────

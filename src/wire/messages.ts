@@ -10,7 +10,7 @@
  * `number | null` are the ones that are null in normal operation; the others
  * are always finite when the server produced them.
  */
-import type { QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { LeadershipEvent, QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { ExchangeState } from '../model/status.ts';
 import type { FillEvent, PredictionEvent, SignalEvent, StrategyState } from '../model/strategy.ts';
 
@@ -133,7 +133,7 @@ export interface PongMessage {
  * did (`source: 'storage'`); right after subscribing, every exchange's state
  * and storage's (when storage is on).
  */
-export type SystemMessage = ExchangeSystemMessage | StorageSystemMessage | StrategySystemMessage;
+export type SystemMessage = ExchangeSystemMessage | StorageSystemMessage | StrategySystemMessage | ClusterSystemMessage;
 
 /** Room `system`: an exchange's connection state. */
 export interface ExchangeSystemMessage {
@@ -188,6 +188,19 @@ export interface StrategySystemMessage {
   timeouts: number;
   lastError: string | null;
   ts: number;
+}
+
+/**
+ * Room `system`, edges only (docs/scale-out.md): a feed took (`leader`) or
+ * lost (`standby`) an exchange's publisher lease. An event, not a state: a
+ * joiner is not sent past ones. Binary subscribers get it as an `Alert`
+ * body (level info, source `cluster`).
+ */
+export interface ClusterSystemMessage extends LeadershipEvent {
+  type: 'system';
+  channel: 'system';
+  seq: number;
+  source: 'cluster';
 }
 
 /** A system message without the fields the stream adds (type, channel, seq). */

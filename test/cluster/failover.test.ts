@@ -3,7 +3,9 @@
  * exchange elect one publisher through the JetStream KV lease; SIGKILL of
  * the leader under 2,000 trades/s: the standby takes over within the lease
  * TTL (+ 1 s), and the subscribers of an edge see every trade once, in
- * order, with contiguous seqs and no gap. Real nats-server and processes.
+ * order, with contiguous seqs and no gap; the edge's `system` room
+ * announces the new leader and the feed logs it. Real nats-server and
+ * processes.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,6 +67,8 @@ describe('cluster: feed failover through the KV lease', () => {
     edge = await startEdge(clusterConfig([nats.url], 'failover', { leaseTtl: `${TTL_MS}ms` }, ['trades']));
     const sub = await RawSubscriber.open(edge.port);
     await sub.subscribe(CHANNELS);
+    const system = await RawSubscriber.open(edge.port);
+    await system.subscribe(['system']);
     await until(() => sub.frames.length >= 3_000, 30_000, 'trades before the kill').catch(async (err: Error) => {
       const feedStatus = await (await fetch(`http://127.0.0.1:${a.port}/v1/status`)).text();
       throw new Error(`${err.message}; edge ${JSON.stringify(edge!.runtime.status())}; feed ${feedStatus}; feed output ${a.out()}`);
@@ -75,6 +79,9 @@ describe('cluster: feed failover through the KV lease', () => {
       ((await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { cluster: { leases: Record<string, { state: string }> } }).cluster.leases['simulated']!.state === 'leader';
     const [leader, standby] = (await leading(a.port)) ? [a, b] : [b, a];
     expect(await leading(standby.port)).toBe(false);
+    const oldTerm = ((await (await fetch(`http://127.0.0.1:${leader.port}/v1/status`)).json()) as { cluster: { leases: Record<string, { term: number }> } }).cluster.leases['simulated']!.term;
+    const leaderOutbox = ((await (await fetch(`http://127.0.0.1:${leader.port}/v1/status`)).json()) as { cluster: { outbox: unknown } }).cluster.outbox;
+    console.log(`feed failover: the leader's outbox before the kill ${JSON.stringify(leaderOutbox)}`);
     const changes = edge.runtime.clusterStatus().leaderChanges;
     const killed = performance.now();
     leader.proc.kill('SIGKILL');
@@ -84,6 +91,13 @@ describe('cluster: feed failover through the KV lease', () => {
     await until(() => leading(standby.port), 10_000, 'the standby leads');
     const atTakeover = sub.frames.length;
     await until(() => sub.frames.length >= atTakeover + 3_000, 30_000, 'trades after the takeover');
+
+    // The leader change on the edge's system room, and in the new leader's log.
+    const announced = () => system.messages('system').filter((m) => m.source === 'cluster' && m.state === 'leader' && (m.term as number) > oldTerm);
+    await until(() => announced().length > 0, 20_000, 'the new leader announced on the system room');
+    expect(announced()[0]).toMatchObject({ channel: 'system', exchange: 'simulated', reason: expect.stringMatching(/^term \d+/) });
+    expect(announced()[0]!.node).toMatch(new RegExp(`^feed@.+:${standby.proc.pid}:`));
+    expect(standby.out()).toMatch(/simulated: leading \(term \d+\)/);
 
     expect(sub.messages('gap')).toEqual([]);
     for (const channel of CHANNELS) {

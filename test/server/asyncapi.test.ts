@@ -1,8 +1,8 @@
 /**
  * The AsyncAPI document (`/asyncapi.json`) against real `/v1/stream`
  * traffic: a JSON connection made to receive every kind of server message
- * (market data, snapshot, gap, replies, error, the three `system` kinds,
- * an alert, a channel closed by a live removal); each message must validate against the documented payload of its
+ * (market data, snapshot, gap, replies, error, every `system` kind, an
+ * alert, a channel closed by a live removal); each message must validate against the documented payload of its
  * kind, every documented kind must be seen, and the client ops sent must
  * validate against the documented requests.
  */
@@ -62,7 +62,10 @@ function send(c: Client, op: Record<string, unknown>): void {
 
 /** The documented message key of a server message. */
 function kindOf(m: Msg): string {
-  if (m.type === 'system') return m.source === 'storage' ? 'systemStorage' : m.source === 'config' ? 'systemConfig' : 'systemExchange';
+  if (m.type === 'system') {
+    const kinds: Record<string, string> = { storage: 'systemStorage', config: 'systemConfig', cluster: 'systemCluster' };
+    return kinds[m.source as string] ?? 'systemExchange';
+  }
   return m.type;
 }
 
@@ -84,6 +87,7 @@ beforeAll(async () => {
   tw.bar('binance', 'BTCUSDT', '1m', makeBar(T0 + 4 * MIN, MIN, 104, true, { gapped: true }));
   tw.emitStatus('kraken', { state: 'reconnecting', reconnects: 1, lastError: 'getaddrinfo ENOTFOUND ws.kraken.com' });
   for (const h of tw.storageHandlers) h(degraded);
+  tw.events.emit('leadership', { exchange: 'binance', state: 'leader', node: 'feed@host-b:4242:0a1b2c', term: 7, reason: 'term 7', ts: T0 });
   r.server.publishAlert({ level: 'warning', source: 'spread-watch', message: 'BTCUSDT spread above 5 bp' });
   send(a, { op: 'ping', id: 7 });
   send(a, { op: 'subscribe', id: 8, channels: ['trades:nope:BTCUSDT'] });
