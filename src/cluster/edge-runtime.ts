@@ -29,6 +29,10 @@
  * (stream-publisher.ts). A watchdog restarts the live consumer after the
  * last message delivered when it has delivered nothing for WATCH_MS while
  * the stream moved on (a stream leader elected after a NATS node died).
+ *
+ * A client resuming further back than the server's resume history is served
+ * from the live stream (`archive`, live-archive.ts), up to `cluster.replayMax`
+ * messages a subscribe.
  */
 import { EventBus } from '../events/bus.ts';
 import type { AlertsReport } from '../api/alert-rules.ts';
@@ -51,17 +55,15 @@ import type { ClusterStatus, ConsumerStatus, ExchangeStatus, HealthReport, Laten
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { decodeMessage } from '../wire/fbs.ts';
-import type { BarJson, StreamMessage } from '../wire/messages.ts';
+import type { StreamMessage } from '../wire/messages.ts';
 import { createClusterMetrics, joinMetrics } from './metrics.ts';
 import type { ClusterConnection } from './nats.ts';
+import { LiveArchive } from './live-archive.ts';
+import { liveEvent, toBar, type LiveChannel } from './live-events.ts';
 import { Header } from './subjects.ts';
 
 /** Where a live subject's messages go. */
-interface Target {
-  kind: 'trades' | 'quotes' | 'bars';
-  exchange: string;
-  symbol: string;
-  timeframe: TimeframeName | undefined;
+interface Target extends LiveChannel {
   series: BarSeries | undefined;
 }
 
@@ -77,6 +79,8 @@ export class EdgeRuntime implements Tickwire {
   readonly config: TickwireConfig;
   readonly epoch: string;
   readonly store = new BarStore();
+  /** Trades, quotes and bar events read back from the live stream for a `since` older than the resume history; absent with `cluster.replayMax: 0`. */
+  readonly archive: LiveArchive | undefined;
   readonly #cluster: ClusterConnection;
   /** The events an edge emits: market data and exchange states from the cluster (feeds, portfolios, alerts and strategies run on a single process, docs/scale-out.md). */
   readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
@@ -121,6 +125,7 @@ export class EdgeRuntime implements Tickwire {
     this.config = config;
     this.#cluster = cluster;
     this.epoch = cluster.epoch;
+    this.archive = cluster.config.replayMax > 0 ? new LiveArchive(cluster, cluster.config.replayMax) : undefined;
     const names = cluster.names;
     for (const [exchange, ex] of Object.entries(config.exchanges)) {
       const index = new SymbolIndex();
@@ -208,6 +213,7 @@ export class EdgeRuntime implements Tickwire {
       messages: this.#received,
       dropped: this.#dropped,
       leaderChanges: this.#leaderChanges,
+      replays: { reads: this.archive?.reads ?? 0, messages: this.archive?.messages ?? 0, failures: this.archive?.failures ?? 0 },
     };
   }
 
@@ -260,7 +266,7 @@ export class EdgeRuntime implements Tickwire {
       this.#dropped++;
       return;
     }
-    putIfNewer(t!.series, this.#record(msg));
+    putIfNewer(t!.series, this.#record(toBar(msg)));
   }
 
   #onLive(m: JsMsg): void {
@@ -288,23 +294,22 @@ export class EdgeRuntime implements Tickwire {
     }
     const msg = this.#decode(m);
     if (msg === undefined) return;
-    if (t.kind === 'trades' && msg.type === 'trade') {
-      const e: TradeEvent = msg;
-      e.seq = seq;
-      this.events.emit('trade', e);
-    } else if (t.kind === 'quotes' && msg.type === 'quote') {
-      const e: QuoteEvent = msg;
-      e.seq = seq;
-      this.events.emit('quote', e);
-    } else if (t.kind === 'bars' && msg.type === 'bar') {
-      const record = this.#record(msg);
-      if (msg.closed) putIfNewer(t.series!, record);
-      else t.series!.setForming(record, 0);
-      const u: BarUpdate = { exchange: t.exchange, symbol: t.symbol, timeframe: t.timeframe!, bar: toBar(msg), seq };
-      this.events.emit('bar', u);
-      if (msg.closed) this.events.emit('barClose', u);
-    } else {
+    const e = liveEvent(t, msg, seq);
+    if (e === undefined) {
       this.#dropped++;
+      return;
+    }
+    if (t.kind === 'trades') {
+      this.events.emit('trade', e as TradeEvent);
+    } else if (t.kind === 'quotes') {
+      this.events.emit('quote', e as QuoteEvent);
+    } else {
+      const u = e as BarUpdate;
+      const record = this.#record(u.bar);
+      if (u.bar.closed) putIfNewer(t.series!, record);
+      else t.series!.setForming(record, 0);
+      this.events.emit('bar', u);
+      if (u.bar.closed) this.events.emit('barClose', u);
     }
   }
 
@@ -328,9 +333,9 @@ export class EdgeRuntime implements Tickwire {
     }
   }
 
-  /** A bar message as a float64 record in the scratch buffer. */
-  #record(b: BarJson): Float64Array {
-    writeBar(toBar(b), this.#scratch, 0);
+  /** A bar as a float64 record in the scratch buffer. */
+  #record(bar: Bar): Float64Array {
+    writeBar(bar, this.#scratch, 0);
     return this.#scratch;
   }
 
@@ -479,18 +484,6 @@ export class EdgeRuntime implements Tickwire {
     }
     return series;
   }
-}
-
-/** A wire bar as the library's Bar (the wire carries no trade ids). */
-function toBar(b: BarJson): Bar {
-  const bar: Bar = {
-    openTime: b.openTime, closeTime: b.closeTime, open: b.open, high: b.high, low: b.low, close: b.close,
-    volume: b.volume, quoteVolume: b.quoteVolume, buyVolume: b.buyVolume, sellVolume: b.sellVolume, trades: b.trades,
-    firstTradeId: null, lastTradeId: null, vwap: b.vwap, spread: b.spread, closed: b.closed, revision: b.revision,
-  };
-  if (b.gapped === true) bar.gapped = true;
-  if (b.source === 'backfill') bar.source = 'backfill';
-  return bar;
 }
 
 /** Store a closed bar unless the series holds the same bar at a newer revision (the two streams may deliver out of step). */

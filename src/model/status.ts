@@ -78,6 +78,18 @@ export interface ClusterStatus {
   dropped: number;
   /** Times a feed lease changed hands (feed: acquired or lost here; edge: a new term seen). */
   leaderChanges: number;
+  /** Edge: resumes older than its memory read back from JetStream (absent on a feed). */
+  replays?: ReplayStatus;
+}
+
+/** An edge's reads of the live stream for resumes older than its resume history (docs/scale-out.md). */
+export interface ReplayStatus {
+  /** Channel reads that succeeded. */
+  reads: number;
+  /** Messages they returned. */
+  messages: number;
+  /** Reads that failed (NATS unreachable, timed out): their clients got a `gap`. */
+  failures: number;
 }
 
 export interface LeaseStatus {

@@ -301,6 +301,11 @@ function sharedSchemas(): Record<string, Schema> {
         degradedSince: nullableNumber,
         leases: { type: 'object', description: 'Feed: each exchange\'s publisher lease (state leader or standby, term, since)' },
         consumers: { type: 'object', description: 'Edge: lag of each JetStream consumer (lagMessages, lagMs, delivered)' },
+        replays: {
+          type: 'object',
+          description: 'Edge: resumes older than its memory read back from JetStream: channel reads, messages they returned, reads that failed (a `gap` instead)',
+          properties: { reads: { type: 'integer' }, messages: { type: 'integer' }, failures: { type: 'integer' } },
+        },
       },
     },
     ...streamSchemas(),
