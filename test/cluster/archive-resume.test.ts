@@ -76,6 +76,9 @@ describe('cluster: a resume older than the edge remembers', () => {
     await publish(500);
     await publish(300, 'SIM-ETH');
     await until(() => e.runtime.clusterStatus().messages >= 800, 30_000, 'the edge to receive 800 trades');
+    // Every live message is timed through the edge's stages (/v1/latency).
+    const stages = e.runtime.latency();
+    for (const stage of ['feed_to_store', 'store_to_edge', 'edge_publish']) expect(stages[stage]?.['simulated']?.count, stage).toBe(800);
     const sub = await RawSubscriber.open(e.port);
     // BTC 100 behind its memory's start (seq 481), ETH within memory: one subscribe, both resumed.
     const ack = sub.subscribe([BTC, ETH], { since: { [BTC]: 100, [ETH]: 290 }, epoch: feed.epoch });
