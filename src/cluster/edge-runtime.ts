@@ -46,7 +46,7 @@ import type { Registry } from 'prom-client';
 import { BarSeries, BarStore, type BarVisitor } from '../buffers/bar-store.ts';
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from '../api/types.ts';
 import { seriesKey } from '../api/storage.ts';
-import { toRange } from '../api/tickwire.ts';
+import { configSymbols, resolveNative, toRange } from '../api/bar-reads.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError, showValue } from '../errors.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
@@ -459,17 +459,11 @@ export class EdgeRuntime implements Tickwire {
   }
 
   resolveSymbol(exchange: string, symbol: string): string {
-    const index = this.#symbols.get(exchange);
-    if (index === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
-    const ref = index.resolve(symbol);
-    if (ref === undefined) throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not configured on ${exchange}`);
-    return ref.native;
+    return resolveNative(this.#symbols.get(exchange), exchange, symbol);
   }
 
   symbols(): Record<string, Record<string, TimeframeName[]>> {
-    const out: Record<string, Record<string, TimeframeName[]>> = {};
-    for (const [exchange, ex] of Object.entries(this.config.exchanges)) out[exchange] = Object.fromEntries(ex.symbols.map((s) => [s, [...this.config.timeframes]]));
-    return out;
+    return configSymbols(this.config);
   }
 
   status(): StatusReport {
