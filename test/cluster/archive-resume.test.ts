@@ -8,12 +8,11 @@
  * channel.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeedPublisher } from '../../src/cluster/feed-publisher.ts';
-import { openCluster, type ClusterConnection } from '../../src/cluster/nats.ts';
+import type { ClusterConnection } from '../../src/cluster/nats.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
 import { startNats, stopAll, type NatsServer } from '../support/nats.ts';
 import { until } from '../support/until.ts';
-import { clusterConfig, ManualSource, RawSubscriber, startEdge, trade, type Edge } from './support.ts';
+import { clusterConfig, ManualSource, RawSubscriber, startEdge, startLeadingFeed, trade, type Edge } from './support.ts';
 
 const BTC = 'trades:simulated:SIM-BTC';
 const ETH = 'trades:simulated:SIM-ETH';
@@ -58,11 +57,7 @@ describe('cluster: a resume older than the edge remembers', () => {
   beforeAll(async () => {
     nats = await startNats();
     config = clusterConfig([nats.url], 'archive');
-    feed = await openCluster(config.cluster!, 'test-feed');
-    source = new ManualSource(config);
-    const publisher = new FeedPublisher(feed, source, () => true);
-    publisher.listen();
-    expect(await publisher.lead('simulated', 1, () => true)).toBe(true);
+    ({ feed, source } = await startLeadingFeed(config));
   }, 60_000);
 
   afterAll(async () => {
