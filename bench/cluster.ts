@@ -144,6 +144,8 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     const edgePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(edge.out())![1]);
     log(`cluster bench: feed → NATS → edge, ${options.rate} trades/s for ${options.seconds} s`);
     runs.push(await measure(edgePort, edge.proc.pid!, options.seconds, 'cluster'));
+    // The edge's CPU is divided by what it delivered: a feed that falls behind (few messages) inflates it with the edge's fixed costs.
+    for (const r of runs) log(`cluster bench: ${r.setup} delivered ${r.delivered} trades in ${options.seconds} s, ${r.cpuPerMessageUs.toFixed(1)} µs CPU each`);
     for (const [stage, byExchange] of Object.entries(runs[1]!.stages ?? {})) {
       for (const [exchange, q] of Object.entries(byExchange)) log(`cluster bench: edge stage ${stage} (${exchange}): p50 ${q.p50} µs, p99 ${q.p99} µs, p99.9 ${q.p999} µs, ${q.count} messages`);
     }
