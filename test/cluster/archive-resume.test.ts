@@ -2,14 +2,18 @@
  * Scale-out, item 3: a `since` older than an edge's resume history is
  * replayed from the live stream in JetStream (src/cluster/live-archive.ts,
  * src/server/archive-replay.ts), then joins the live stream with no gap and
- * no duplicate, even with trades arriving during the replay; seqs JetStream
+ * no duplicate, even with trades arriving during the replay, in JSON and in
+ * FlatBuffers; seqs JetStream
  * no longer keeps are one `gap` of reason `history`; the per-resume bound
  * cuts the oldest part. Real nats-server; the edge remembers 20 messages a
  * channel.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { ClusterConnection } from '../../src/cluster/nats.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
+import { decodeMessage } from '../../src/wire/fbs.ts';
+import type { StreamMessage } from '../../src/wire/messages.ts';
 import { startNats, stopAll, type NatsServer } from '../support/nats.ts';
 import { until } from '../support/until.ts';
 import { clusterConfig, ManualSource, RawSubscriber, startEdge, startLeadingFeed, trade, type Edge } from './support.ts';
@@ -98,6 +102,22 @@ describe('cluster: a resume older than the edge remembers', () => {
     expect(Number(counted?.[1])).toBe(e.runtime.clusterStatus().replays!.messages);
     sub.close();
   }, 90_000);
+
+  it('replays to a FlatBuffers subscriber in its own format', async () => {
+    const e = edges[0]!;
+    const last = next['SIM-BTC'] - 1;
+    const ws = new WebSocket(`ws://127.0.0.1:${e.port}/v1/stream?format=fbs`);
+    const got: StreamMessage[] = [];
+    ws.on('message', (data: Buffer) => got.push(decodeMessage(new Uint8Array(data))));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels: [BTC], since: { [BTC]: 400 }, epoch: feed.epoch }));
+    const seqs = () => got.flatMap((m) => (m.type === 'trade' ? [m.seq] : []));
+    await until(() => seqs().at(-1) === last, 30_000, `binary BTC trades up to seq ${last}`);
+    expect(got.filter((m) => m.type === 'gap')).toEqual([]);
+    expect(seqs()).toEqual(range(401, last));
+    expect(got.find((m) => m.type === 'trade' && m.seq === 401)).toMatchObject({ tradeId: 401, price: trade(401).price });
+    ws.close();
+  }, 60_000);
 
   it('announces seqs past JetStream retention as one gap of reason history, then serves the rest', async () => {
     // Retention ends where the stream's oldest messages are removed: purge SIM-BTC's up to its seq 300, as max_age would.
