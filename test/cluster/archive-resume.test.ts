@@ -3,10 +3,9 @@
  * replayed from the live stream in JetStream (src/cluster/live-archive.ts,
  * src/server/archive-replay.ts), then joins the live stream with no gap and
  * no duplicate, even with trades arriving during the replay, in JSON and in
- * FlatBuffers; seqs JetStream
- * no longer keeps are one `gap` of reason `history`; the per-resume bound
- * cuts the oldest part. Real nats-server; the edge remembers 20 messages a
- * channel.
+ * FlatBuffers; seqs JetStream no longer keeps, and a read that fails, are
+ * one `gap` of reason `history`; the per-resume bound cuts the oldest part.
+ * Real nats-server; the edge remembers 20 messages a channel.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
