@@ -236,7 +236,7 @@ function sharedSchemas(): Record<string, Schema> {
     },
     LatencyReport: {
       type: 'object',
-      description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main) → key → percentiles',
+      description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main; on a cluster edge feed_to_store, store_to_edge, edge_publish: per exchange) → key → percentiles',
       additionalProperties: { type: 'object', additionalProperties: ref('Latency') },
     },
     ExchangeStatus: report({
