@@ -29,6 +29,7 @@ import WebSocket from 'ws';
 import { latencyHistogram, summarize, type LatencySummary } from './load/latency.ts';
 import { figure, type Figure } from './report.ts';
 import { cpuSeconds } from './threads.ts';
+import type { LatencyReport } from '../src/model/status.ts';
 import { freePort } from '../test/support/nats.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,6 +50,8 @@ export interface ClusterRun {
   latency: LatencySummary;
   /** CPU time of the serving process (single, or the edge) per delivered message, µs. */
   cpuPerMessageUs: number;
+  /** The edge's own stages (its `/v1/latency`: feed_to_store, store_to_edge, edge_publish; src/cluster/edge-latency.ts), over the whole run. */
+  stages?: LatencyReport;
   /** Cluster: the feed's event → JetStream acknowledgement (its /v1/status `cluster.outbox.sendToAck`, since its start). */
   feedSendToAck?: LatencySummary;
 }
@@ -99,7 +102,9 @@ async function measure(port: number, pid: number, seconds: number, setup: Cluste
   measuring = false;
   const cpu = cpuSeconds(pid) - cpu0;
   ws.close();
-  return { setup, delivered, latency: summarize(h), cpuPerMessageUs: (cpu * 1e6) / Math.max(1, delivered) };
+  const run: ClusterRun = { setup, delivered, latency: summarize(h), cpuPerMessageUs: (cpu * 1e6) / Math.max(1, delivered) };
+  if (setup === 'cluster') run.stages = (await (await fetch(`http://127.0.0.1:${port}/v1/latency`)).json()) as LatencyReport;
+  return run;
 }
 
 function stopAll(children: ChildProcess[]): Promise<void> {
@@ -152,6 +157,11 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     const run = await measure(edgePort, edge.proc.pid!, options.seconds, 'cluster');
     run.feedSendToAck = await feedSendToAck(feedPort);
     runs.push(run);
+    // The edge's CPU is divided by what it delivered: a feed that falls behind (few messages) inflates it with the edge's fixed costs.
+    for (const r of runs) log(`cluster bench: ${r.setup} delivered ${r.delivered} trades in ${options.seconds} s, ${r.cpuPerMessageUs.toFixed(1)} µs CPU each`);
+    for (const [stage, byExchange] of Object.entries(runs[1]!.stages ?? {})) {
+      for (const [exchange, q] of Object.entries(byExchange)) log(`cluster bench: edge stage ${stage} (${exchange}): p50 ${q.p50} µs, p99 ${q.p99} µs, p99.9 ${q.p999} µs, ${q.count} messages`);
+    }
   } finally {
     await stopAll(children);
     rmSync(dir, { recursive: true, force: true });

@@ -64,6 +64,7 @@ import type { LogRecord } from '../log/record.ts';
 import type { ConnectionOptions } from '../feed/protocol.ts';
 import { TICK_FIELDS, type Bar } from '../model/records.ts';
 import { SymbolIndex } from '../model/symbols.ts';
+import { resolveNative, toRange } from './bar-reads.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
 import { ExchangePump, newLatencyHistogram, type PumpOutput } from '../reader/pump.ts';
@@ -697,10 +698,7 @@ export class TickwireRuntime implements Tickwire {
   }
 
   resolveSymbol(exchange: string, symbol: string): string {
-    const ex = this.exchangeFor(exchange);
-    const ref = ex.symbols.resolve(symbol);
-    if (ref === undefined) throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not configured on ${exchange}`);
-    return ref.native;
+    return resolveNative(this.exchanges.get(exchange)?.symbols, exchange, symbol);
   }
 
   symbols(): Record<string, Record<string, TimeframeName[]>> {
@@ -888,11 +886,6 @@ const ROUTES: Record<WorkerChanged['route'], string> = {
 /** How the worker applied a change (a second line once it did). */
 function logRoute(log: Logger, exchange: string, c: WorkerChanged): void {
   logChange(log, `${exchange} ${c.symbol} ${c.action} ${ROUTES[c.route]}`);
-}
-
-/** A BarQuery as the bar store's range (`closed` → no forming bar). */
-export function toRange(q: BarQuery) {
-  return { start: q.start, end: q.end, limit: q.limit, forming: q.closed !== true };
 }
 
 /** Write a feed worker's record with the exchange's logger. */

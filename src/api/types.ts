@@ -25,6 +25,7 @@ import type {
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
 import type { FillEvent, PredictionEvent, SignalEvent, StrategyDetail, StrategySummary } from '../model/strategy.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
+import type { MarketKind } from '../wire/channels.ts';
 
 export interface TickwireEvents {
   trade: TradeEvent;
@@ -61,6 +62,28 @@ export interface TickwireEvents {
 /** Every event type, in the order `stats()` lists them. */
 export const EVENT_TYPES = ['trade', 'quote', 'bar', 'barClose', 'price', 'source', 'portfolio', 'alert', 'status', 'storage', 'change', 'signal', 'prediction', 'fill', 'strategy', 'leadership'] as const satisfies readonly (keyof TickwireEvents)[];
 
+/** A market channel as an archive knows it: kind, exchange, native symbol, timeframe (bars). */
+export interface ArchiveChannel {
+  readonly kind: MarketKind;
+  readonly exchange: string;
+  readonly symbol: string;
+  readonly timeframe: TimeframeName | undefined;
+}
+
+/** A message read back from an archive: the channel's event with the seq it was served under. */
+export type ArchivedEvent = (TradeEvent | QuoteEvent | BarUpdate) & { seq: number };
+
+/** A durable log of market channels' messages by seq (`Tickwire.archive`), read when a client resumes further back than memory. */
+export interface ChannelArchive {
+  /** Most messages one channel's resume reads from here; what lies before them is a `gap`. */
+  readonly maxPerResume: number;
+  /**
+   * The channel's messages of seqs `from`..`to` still kept, oldest first (a
+   * seq no longer kept is absent); rejects when the archive cannot be read.
+   */
+  read(channel: ArchiveChannel, from: number, to: number): Promise<ArchivedEvent[]>;
+}
+
 /** Which bars a query returns. */
 export interface BarQuery {
   limit?: number;
@@ -90,6 +113,12 @@ export interface Tickwire {
    * new epoch.
    */
   readonly epoch?: string;
+  /**
+   * Where a market channel's messages older than the server's resume history
+   * are kept (a cluster edge: JetStream, docs/scale-out.md); absent: a `since`
+   * older than the resume history is a `gap`.
+   */
+  readonly archive?: ChannelArchive;
   start(): Promise<void>;
   /** Stops feeds and workers; resolves when everything is closed. */
   stop(): Promise<void>;

@@ -31,6 +31,10 @@
  * (stream-publisher.ts). A watchdog restarts the live consumer after the
  * last message delivered when it has delivered nothing for WATCH_MS while
  * the stream moved on (a stream leader elected after a NATS node died).
+ *
+ * A client resuming further back than the server's resume history is served
+ * from the live stream (`archive`, live-archive.ts), up to `cluster.replayMax`
+ * messages a subscribe.
  */
 import { EventBus } from '../events/bus.ts';
 import type { AlertsReport } from '../api/alert-rules.ts';
@@ -44,7 +48,7 @@ import type { Registry } from 'prom-client';
 import { BarSeries, BarStore, type BarVisitor } from '../buffers/bar-store.ts';
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from '../api/types.ts';
 import { seriesKey } from '../api/storage.ts';
-import { toRange } from '../api/tickwire.ts';
+import { configSymbols, resolveNative, toRange } from '../api/bar-reads.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError, showValue } from '../errors.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
@@ -53,18 +57,17 @@ import type { ClusterStatus, ConsumerStatus, ExchangeStatus, HealthReport, Laten
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { decodeMessage } from '../wire/fbs.ts';
-import type { BarJson, StreamMessage } from '../wire/messages.ts';
+import type { StreamMessage } from '../wire/messages.ts';
 import { readLeadership } from './leadership.ts';
 import { createClusterMetrics, joinMetrics } from './metrics.ts';
 import type { ClusterConnection } from './nats.ts';
+import { EdgeLatency } from './edge-latency.ts';
+import { LiveArchive } from './live-archive.ts';
+import { liveEvent, toBar, type LiveChannel } from './live-events.ts';
 import { Header } from './subjects.ts';
 
 /** Where a live subject's messages go. */
-interface Target {
-  kind: 'trades' | 'quotes' | 'bars';
-  exchange: string;
-  symbol: string;
-  timeframe: TimeframeName | undefined;
+interface Target extends LiveChannel {
   series: BarSeries | undefined;
 }
 
@@ -80,6 +83,8 @@ export class EdgeRuntime implements Tickwire {
   readonly config: TickwireConfig;
   readonly epoch: string;
   readonly store = new BarStore();
+  /** Trades, quotes and bar events read back from the live stream for a `since` older than the resume history; absent with `cluster.replayMax: 0`. */
+  readonly archive: LiveArchive | undefined;
   readonly #cluster: ClusterConnection;
   /** The events an edge emits: market data and exchange states from the cluster (feeds, portfolios, alerts and strategies run on a single process, docs/scale-out.md). */
   readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
@@ -93,6 +98,7 @@ export class EdgeRuntime implements Tickwire {
     [BARS]: { lagMessages: 0, lagMs: 0, delivered: 0 },
   };
   readonly #scratch = new Float64Array(BAR_FIELDS);
+  readonly #latency: EdgeLatency;
   readonly #registry: Registry;
   #live: ConsumerMessages | undefined;
   #statusSub: Subscription | undefined;
@@ -125,6 +131,7 @@ export class EdgeRuntime implements Tickwire {
     this.config = config;
     this.#cluster = cluster;
     this.epoch = cluster.epoch;
+    this.archive = cluster.config.replayMax > 0 ? new LiveArchive(cluster, cluster.config.replayMax) : undefined;
     const names = cluster.names;
     for (const [exchange, ex] of Object.entries(config.exchanges)) {
       const index = new SymbolIndex();
@@ -140,6 +147,7 @@ export class EdgeRuntime implements Tickwire {
         }
       }
     }
+    this.#latency = new EdgeLatency(Object.keys(config.exchanges));
     this.#registry = createClusterMetrics(() => this.clusterStatus());
   }
 
@@ -218,6 +226,7 @@ export class EdgeRuntime implements Tickwire {
       messages: this.#received,
       dropped: this.#dropped,
       leaderChanges: this.#leaderChanges,
+      replays: { reads: this.archive?.reads ?? 0, messages: this.archive?.messages ?? 0, failures: this.archive?.failures ?? 0 },
     };
   }
 
@@ -248,6 +257,7 @@ export class EdgeRuntime implements Tickwire {
     const gen = ++this.#gen;
     await this.#live?.close().catch(() => undefined);
     const live = await js.consumers.get(names.liveStream, opts);
+    // The client's default pull (100 messages, topped up at 75): 1,000 stalled the 100,000-trade identity test (edges-identical.test.ts).
     this.#live = await live.consume({
       callback: (m) => {
         if (gen === this.#gen) this.#onLive(m);
@@ -270,7 +280,7 @@ export class EdgeRuntime implements Tickwire {
       this.#dropped++;
       return;
     }
-    putIfNewer(t!.series, this.#record(msg));
+    putIfNewer(t!.series, this.#record(toBar(msg)));
   }
 
   #onLive(m: JsMsg): void {
@@ -280,15 +290,17 @@ export class EdgeRuntime implements Tickwire {
     const c = this.#consumers[LIVE]!;
     c.delivered++;
     c.lagMessages = m.info.pending;
-    c.lagMs = Math.max(0, Date.now() - m.info.timestampNanos / 1e6);
+    const received = performance.timeOrigin + performance.now();
+    c.lagMs = Math.max(0, received - m.info.timestampNanos / 1e6);
     try {
-      this.#apply(m);
+      this.#apply(m, received);
     } finally {
       if (m.info.pending === 0) this.#settled();
     }
   }
 
-  #apply(m: JsMsg): void {
+  /** Decode, fence and emit one live message (the server publishes it inside the emit); its stages go to `#latency`. */
+  #apply(m: JsMsg, received: number): void {
     const t = this.#targets.get(m.subject);
     const h = m.headers;
     const seq = Number(h?.get(Header.SEQ));
@@ -298,24 +310,25 @@ export class EdgeRuntime implements Tickwire {
     }
     const msg = this.#decode(m);
     if (msg === undefined) return;
-    if (t.kind === 'trades' && msg.type === 'trade') {
-      const e: TradeEvent = msg;
-      e.seq = seq;
-      this.events.emit('trade', e);
-    } else if (t.kind === 'quotes' && msg.type === 'quote') {
-      const e: QuoteEvent = msg;
-      e.seq = seq;
-      this.events.emit('quote', e);
-    } else if (t.kind === 'bars' && msg.type === 'bar') {
-      const record = this.#record(msg);
-      if (msg.closed) putIfNewer(t.series!, record);
-      else t.series!.setForming(record, 0);
-      const u: BarUpdate = { exchange: t.exchange, symbol: t.symbol, timeframe: t.timeframe!, bar: toBar(msg), seq };
-      this.events.emit('bar', u);
-      if (msg.closed) this.events.emit('barClose', u);
-    } else {
+    const e = liveEvent(t, msg, seq);
+    if (e === undefined) {
       this.#dropped++;
+      return;
     }
+    if (t.kind === 'trades') {
+      this.events.emit('trade', e as TradeEvent);
+    } else if (t.kind === 'quotes') {
+      this.events.emit('quote', e as QuoteEvent);
+    } else {
+      const u = e as BarUpdate;
+      const record = this.#record(u.bar);
+      if (u.bar.closed) putIfNewer(t.series!, record);
+      else t.series!.setForming(record, 0);
+      this.events.emit('bar', u);
+      if (u.bar.closed) this.events.emit('barClose', u);
+    }
+    const recvTs = t.kind === 'bars' ? NaN : (e as TradeEvent | QuoteEvent).recvTs;
+    this.#latency.record(t.exchange, recvTs, m.info.timestampNanos, received, performance.timeOrigin + performance.now());
   }
 
   /** Fencing: false for a message of an older feed term than one seen on `exchange`. */
@@ -338,9 +351,9 @@ export class EdgeRuntime implements Tickwire {
     }
   }
 
-  /** A bar message as a float64 record in the scratch buffer. */
-  #record(b: BarJson): Float64Array {
-    writeBar(toBar(b), this.#scratch, 0);
+  /** A bar as a float64 record in the scratch buffer. */
+  #record(bar: Bar): Float64Array {
+    writeBar(bar, this.#scratch, 0);
     return this.#scratch;
   }
 
@@ -462,17 +475,11 @@ export class EdgeRuntime implements Tickwire {
   }
 
   resolveSymbol(exchange: string, symbol: string): string {
-    const index = this.#symbols.get(exchange);
-    if (index === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
-    const ref = index.resolve(symbol);
-    if (ref === undefined) throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not configured on ${exchange}`);
-    return ref.native;
+    return resolveNative(this.#symbols.get(exchange), exchange, symbol);
   }
 
   symbols(): Record<string, Record<string, TimeframeName[]>> {
-    const out: Record<string, Record<string, TimeframeName[]>> = {};
-    for (const [exchange, ex] of Object.entries(this.config.exchanges)) out[exchange] = Object.fromEntries(ex.symbols.map((s) => [s, [...this.config.timeframes]]));
-    return out;
+    return configSymbols(this.config);
   }
 
   status(): StatusReport {
@@ -487,8 +494,9 @@ export class EdgeRuntime implements Tickwire {
     return { status: 'ok', reasons: [], warnings };
   }
 
+  /** Where live messages spend their time, feed to subscriber (edge-latency.ts). */
   latency(): LatencyReport {
-    return {};
+    return this.#latency.report();
   }
 
   metrics(): Promise<string> {
@@ -504,18 +512,6 @@ export class EdgeRuntime implements Tickwire {
     }
     return series;
   }
-}
-
-/** A wire bar as the library's Bar (the wire carries no trade ids). */
-function toBar(b: BarJson): Bar {
-  const bar: Bar = {
-    openTime: b.openTime, closeTime: b.closeTime, open: b.open, high: b.high, low: b.low, close: b.close,
-    volume: b.volume, quoteVolume: b.quoteVolume, buyVolume: b.buyVolume, sellVolume: b.sellVolume, trades: b.trades,
-    firstTradeId: null, lastTradeId: null, vwap: b.vwap, spread: b.spread, closed: b.closed, revision: b.revision,
-  };
-  if (b.gapped === true) bar.gapped = true;
-  if (b.source === 'backfill') bar.source = 'backfill';
-  return bar;
 }
 
 /** Store a closed bar unless the series holds the same bar at a newer revision (the two streams may deliver out of step). */

@@ -44,6 +44,18 @@ export function createClusterMetrics(status: () => ClusterStatus): client.Regist
     registers: [registry],
     collect() { this.reset(); this.inc(status().outbox?.recoveries ?? 0); },
   });
+  new client.Counter({
+    name: 'tickwire_cluster_replayed_messages_total',
+    help: 'Messages an edge read back from JetStream for resumes older than its memory.',
+    registers: [registry],
+    collect() { this.reset(); this.inc(status().replays?.messages ?? 0); },
+  });
+  new client.Counter({
+    name: 'tickwire_cluster_replay_failures_total',
+    help: 'Reads of JetStream for a resume that failed (NATS unreachable, timed out): those clients got a gap.',
+    registers: [registry],
+    collect() { this.reset(); this.inc(status().replays?.failures ?? 0); },
+  });
   new client.Gauge({
     name: 'tickwire_cluster_lease_leader',
     help: "1 while this feed holds the exchange's publisher lease, 0 while it stands by.",

@@ -10,6 +10,7 @@
  *   replicas: 1
  *   history: { trades: 1h, bars: 30d }
  *   leaseTtl: 3s
+ *   replayMax: 10000
  *   user: ${NATS_USER}
  *   pass: ${NATS_PASS}
  * ```
@@ -19,7 +20,7 @@
 import type { Checker } from '../check/checker.ts';
 import type { ClusterConfig } from './types.ts';
 
-const CLUSTER_KEYS = ['servers', 'name', 'replicas', 'history', 'leaseTtl', 'user', 'pass', 'token'] as const;
+const CLUSTER_KEYS = ['servers', 'name', 'replicas', 'history', 'leaseTtl', 'replayMax', 'user', 'pass', 'token'] as const;
 const HISTORY_KEYS = ['trades', 'bars'] as const;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(\d{1,9})(ms|s|m|h|d)$/;
@@ -31,6 +32,9 @@ export const DEFAULT_CLUSTER_NAME = 'tickwire';
 export const DEFAULT_TRADES_RETENTION_MS = 3_600_000;
 export const DEFAULT_BARS_RETENTION_MS = 30 * DAY;
 export const DEFAULT_LEASE_TTL_MS = 3_000;
+/** Messages an edge reads back from JetStream for one channel's resume: about a 2 MB reply (half the default `stream.maxBackpressure`) of trades. */
+export const DEFAULT_REPLAY_MAX = 10_000;
+const MAX_REPLAY_MAX = 100_000;
 
 /** A duration such as `1h` or `30d` in ms; undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {
@@ -74,6 +78,7 @@ export function clusterSection(c: Checker, value: unknown): ClusterConfig | null
       bars: duration(c, h.bars, 'cluster.history.bars', DEFAULT_BARS_RETENTION_MS, 3_600_000, 3650 * DAY),
     },
     leaseTtlMs: duration(c, s.leaseTtl, 'cluster.leaseTtl', DEFAULT_LEASE_TTL_MS, 1_000, 60_000),
+    replayMax: c.number(s.replayMax, 'cluster.replayMax', DEFAULT_REPLAY_MAX, (n) => Number.isInteger(n) && n >= 0 && n <= MAX_REPLAY_MAX, `an integer from 0 (no replays from JetStream) to ${MAX_REPLAY_MAX}`),
     user: c.credential(s.user, 'cluster.user', false, 'a user name'),
     pass: c.credential(s.pass, 'cluster.pass', false, 'a password'),
     token: c.credential(s.token, 'cluster.token', false, 'a token'),

@@ -188,6 +188,8 @@ export interface ClusterConfig {
   history: { trades: number; bars: number };
   /** A feed leader's lease lasts this long without renewal, ms; a standby takes over within it (plus a second). */
   leaseTtlMs: number;
+  /** Most messages an edge reads back from JetStream for one channel of a resume older than its memory; 0: none (a `gap`). */
+  replayMax: number;
   /** NATS credentials, from the environment (`${NATS_USER}`); never logged. */
   user: string | undefined;
   pass: string | undefined;

@@ -97,6 +97,18 @@ export interface ClusterStatus {
   leaderChanges: number;
   /** Feed: its acknowledged publishing (src/cluster/outbox.ts). */
   outbox?: OutboxStatus;
+  /** Edge: resumes older than its memory read back from JetStream (absent on a feed). */
+  replays?: ReplayStatus;
+}
+
+/** An edge's reads of the live stream for resumes older than its resume history (docs/scale-out.md). */
+export interface ReplayStatus {
+  /** Channel reads that succeeded. */
+  reads: number;
+  /** Messages they returned. */
+  messages: number;
+  /** Reads that failed (NATS unreachable, timed out): their clients got a `gap`. */
+  failures: number;
 }
 
 /** A feed's messages waiting for JetStream's acknowledgement, and what happened to them. */

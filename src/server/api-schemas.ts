@@ -236,7 +236,7 @@ function sharedSchemas(): Record<string, Schema> {
     },
     LatencyReport: {
       type: 'object',
-      description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main) → key → percentiles',
+      description: 'stage (parse, receive_to_publish: per exchange; ring_wait, event_loop_delay: key main; on a cluster edge feed_to_store, store_to_edge, edge_publish: per exchange) → key → percentiles',
       additionalProperties: { type: 'object', additionalProperties: ref('Latency') },
     },
     // A report that grows (open to new fields); symbolList only where the venue has a list.
@@ -316,6 +316,11 @@ function sharedSchemas(): Record<string, Schema> {
         outbox: {
           type: 'object',
           description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead) and sendToAck (an event handed to the outbox → JetStream\'s acknowledgement, µs percentiles)',
+        },
+        replays: {
+          type: 'object',
+          description: 'Edge: resumes older than its memory read back from JetStream: channel reads, messages they returned, reads that failed (a `gap` instead)',
+          properties: { reads: { type: 'integer' }, messages: { type: 'integer' }, failures: { type: 'integer' } },
         },
       },
     },

@@ -10,6 +10,25 @@ import type { Channel } from './channels.ts';
 import { WS_FRAME_HEADER, type Conn } from './stream-conn.ts';
 import type { GapReason, StreamReplies } from './stream-replies.ts';
 
+/** The oldest seq of `ch` its history holds in `conn`'s format; the channel's seq + 1 when it holds none. */
+export function historyStart(conn: Conn, ch: Channel): number {
+  const h = ch.history;
+  return Math.min(h === null ? Infinity : h.oldest(conn.binary ? WireFormat.FBS : WireFormat.JSON), ch.seq + 1);
+}
+
+/** Bytes a resume replay of `ch` after `after` would send from history (every message from there, uncut). */
+export function historyBytes(conn: Conn, ch: Channel, after: number): number {
+  let bytes = 0;
+  for (let s = Math.max(after + 1, historyStart(conn, ch)); s <= ch.seq; s++) bytes += sizeOf(conn, ch, s);
+  return bytes;
+}
+
+/** Size on the wire of `ch`'s history message of `seq`, in `conn`'s format. */
+function sizeOf(conn: Conn, ch: Channel, seq: number): number {
+  const h = ch.history!;
+  return (conn.binary ? h.bin(seq).byteLength : h.text(seq).length) + WS_FRAME_HEADER;
+}
+
 /**
  * Send `ch`'s messages after `after` up to its seq from history: every one
  * (`all`: a resume), or those a catch-up must deliver (closed bars, room
@@ -29,10 +48,9 @@ export function replay(
   const last = ch.seq;
   if (last <= after || conn.closed) return 0;
   const h = ch.history;
-  const format = conn.binary ? WireFormat.FBS : WireFormat.JSON;
   // First seq to consider: after `after`, where history starts (last + 1 when it holds nothing).
-  const oldest = Math.max(after + 1, Math.min(h === null ? Infinity : h.oldest(format), last + 1));
-  const size = (s: number): number => (conn.binary ? h!.bin(s).byteLength : h!.text(s).length) + WS_FRAME_HEADER;
+  const oldest = Math.max(after + 1, historyStart(conn, ch));
+  const size = (s: number): number => sizeOf(conn, ch, s);
   const wanted = (s: number): boolean => all || s === last || h!.keep(s);
   // Newest first: how far back fits in `room`.
   let cut = oldest;

@@ -39,7 +39,9 @@
  *    reason `slow_consumer`), and so are snapshots (snapshots.ts: also
  *    bounded by a byte rate per connection and per process). `since` on a
  *    channel skips its snapshot; with an `epoch` other than this server's,
- *    every `since` counts as 0.
+ *    every `since` counts as 0. A library with an archive (a cluster edge)
+ *    replays what is older than history from there first
+ *    (archive-replay.ts).
  *  - Slow consumers (slow-consumer.ts): past 3/8 of `maxBackpressure` a
  *    connection's quotes and bars are conflated; past 1/2 the policy pauses
  *    it (`gap`) or closes it (1013); once drained it catches up with `gap`s.
@@ -62,7 +64,8 @@
  * stream-requests.ts (client messages → validated requests),
  * subscriptions.ts (who holds which channel, counts, history recording),
  * stream-publisher.ts (the hot publish path), slow-consumer.ts and replay.ts
- * (conflation, pause, catch-up, resume), stream-replies.ts (direct sends),
+ * (conflation, pause, catch-up, resume), archive-replay.ts (resumes older
+ * than history), stream-replies.ts (direct sends),
  * snapshots.ts and snapshot-turns.ts (snapshot budgets, slices and turns).
  * This file wires them into the uWS behaviour: options, then handlers.
  */
@@ -80,7 +83,8 @@ import { ChannelIndex, type Channel } from './channels.ts';
 import { ConnectionLimits, connectionCaps } from './connection-limits.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { ANONYMOUS, type Authenticator } from './principal.ts';
-import { replay } from './replay.ts';
+import { ArchiveReplays, type ArchiveRead } from './archive-replay.ts';
+import { historyBytes, replay } from './replay.ts';
 import { SystemStates, type Alert } from './rooms.ts';
 import { SlowConsumers } from './slow-consumer.ts';
 import { attached, BufferLimits, CLOSE_GOING_AWAY, ConnState, HOLD_TOPIC, type Conn, type Id } from './stream-conn.ts';
@@ -119,6 +123,8 @@ interface Answering {
   job: SnapshotJob;
   since: Map<Channel, number>;
   system: boolean;
+  /** What the archive gave for `since` channels older than their history, once read (archive-replay.ts). */
+  archived?: Map<Channel, ArchiveRead>;
 }
 
 /** The `/v1/stream` WebSocket behaviour (for `app.ws`) and the publisher of the library's events to it; see the module comment. */
@@ -143,6 +149,10 @@ export class StreamServer {
   readonly #conns = new Set<Conn>();
   /** Subscribes answered whose snapshots are still being sent (a slice a turn). */
   readonly #jobs = new Map<Conn, Answering>();
+  /** Resumes older than history, read from `Tickwire.archive`; undefined without one. */
+  readonly #archive: ArchiveReplays | undefined;
+  /** Connections whose subscribe waits for the archive (their later requests wait in `conn.queued`). */
+  readonly #archiving = new Set<Conn>();
   readonly #turns: Turns;
   readonly #counted: ConnectionLimits;
   readonly #sweepTimer: NodeJS.Timeout;
@@ -156,6 +166,7 @@ export class StreamServer {
     const cfg = options.config;
     this.epoch = tickwire.epoch ?? randomBytes(8).toString('hex');
     this.#keepHistory = tickwire.epoch !== undefined;
+    this.#archive = tickwire.archive === undefined ? undefined : new ArchiveReplays(tickwire.archive, this.#fbs);
     this.#metrics = metrics;
     this.#cfg = cfg;
     this.#onError = options.onError;
@@ -379,6 +390,7 @@ export class StreamServer {
     });
     if (conn.closed) return false;
     if (this.#jobs.has(conn) || (conn.queued !== null && conn.queued.length > 0)) return true;
+    if (this.#archiving.has(conn)) return false; // its requests keep waiting: the archive's answer adds it again
     conn.queued = null;
     return false;
   }
@@ -397,18 +409,80 @@ export class StreamServer {
     return true;
   }
 
-  /** The end of a subscribe's answer: `since` replays (those channels held off their topics until now) and the `system` states. */
-  #replays(conn: Conn, { since, system }: Answering): void {
+  /**
+   * The end of a subscribe's answer: `since` replays (those channels held off
+   * their topics until now) and the `system` states. Resumes older than
+   * their channel's history first wait for the archive (`#readArchive`).
+   */
+  #replays(conn: Conn, a: Answering): void {
+    if (a.archived === undefined && this.#archive !== undefined && !conn.closed) {
+      const older = [...a.since].filter(([ch, after]) => this.#archive!.needs(conn, ch, after));
+      if (older.length > 0) {
+        this.#readArchive(conn, a, older);
+        return;
+      }
+    }
     // At most the reply half of the limit, less what is already buffered.
     let room = conn.closed ? 0 : this.#limits.replies - conn.ws!.getBufferedAmount();
-    for (const [ch, after] of since) {
+    for (const [ch, since] of a.since) {
+      let after = since;
+      const read = a.archived?.get(ch);
+      if (read !== undefined) {
+        // History's part is the newest: the archive's gets what it leaves.
+        room -= this.#archive!.send(this.#replies, conn, ch, read, room - historyBytes(conn, ch, read.through));
+        after = read.through;
+      }
       room -= replay(this.#replies, conn, ch, after, true, room, 'history');
       if (conn.closed || !conn.pending.delete(ch)) continue;
       conn.channels.set(ch, ch.seq);
       if (attached(conn, ch)) this.#subs.attach(conn, ch);
     }
-    if (system) this.#replies.systemStates(conn, this.#channels.system.seq);
+    if (a.system) this.#replies.systemStates(conn, this.#channels.system.seq);
     if (!conn.closed && conn.state === ConnState.NORMAL) this.#slow.budget.track(conn);
+  }
+
+  /**
+   * Read the archive part of `older` resumes (one subscribe's budget, its
+   * channels in order), then finish the answer in one corked turn and let the
+   * requests that waited go on. Every `since` channel stays off its topic
+   * meanwhile; the connection's later requests wait in `conn.queued`.
+   */
+  #readArchive(conn: Conn, a: Answering, older: [Channel, number][]): void {
+    const archive = this.#archive!;
+    const archived = new Map<Channel, ArchiveRead>();
+    for (const [ch] of a.since) {
+      if (!conn.pending.has(ch)) {
+        if (conn.channels.has(ch) && attached(conn, ch)) this.#subs.detach(conn, ch);
+        conn.pending.add(ch);
+      }
+    }
+    conn.queued ??= [];
+    this.#archiving.add(conn);
+    void (async () => {
+      let budget = archive.budget;
+      for (const [ch, after] of older) {
+        if (budget <= 0 || conn.closed) break;
+        const read = await archive.read(conn, ch, after, budget);
+        archived.set(ch, read);
+        budget -= read.events.length;
+        if (!conn.closed) chargeWork(conn, read.events.length);
+      }
+    })()
+      .catch((err: unknown) => this.#onError(err, '/v1/stream archive'))
+      .finally(() => {
+        this.#archiving.delete(conn);
+        if (conn.closed) return;
+        a.archived = archived;
+        conn.ws!.cork(() => {
+          try {
+            this.#replays(conn, a);
+          } catch (err) {
+            this.#onError(err, '/v1/stream archive');
+            if (!conn.closed) conn.ws!.end(CLOSE_GOING_AWAY, 'internal error');
+          }
+        });
+        if (!conn.closed) this.#turns.add(conn);
+      });
   }
 
   #reject(conn: Conn, id: Id, err: unknown): void {

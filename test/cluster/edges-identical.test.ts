@@ -5,12 +5,11 @@
  * other edge with `since` after losing its own. Real nats-server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeedPublisher } from '../../src/cluster/feed-publisher.ts';
-import { openCluster, type ClusterConnection } from '../../src/cluster/nats.ts';
+import type { ClusterConnection } from '../../src/cluster/nats.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
 import { startNats, stopAll, type NatsServer } from '../support/nats.ts';
 import { until } from '../support/until.ts';
-import { clusterConfig, ManualSource, RawSubscriber, startEdge, trade, type Edge } from './support.ts';
+import { clusterConfig, ManualSource, RawSubscriber, startEdge, startLeadingFeed, trade, type Edge } from './support.ts';
 
 /** Trades streamed through the cluster: 60,000 take about 25 s on this loaded 2-core machine (the issue asks 100,000: TICKWIRE_CLUSTER_TRADES=100000, about 45 s here). */
 const TRADES = Number(process.env.TICKWIRE_CLUSTER_TRADES ?? 60_000);
@@ -38,11 +37,7 @@ describe('cluster: two edges serve the same stream', () => {
   beforeAll(async () => {
     nats = await startNats();
     config = clusterConfig([nats.url], 'ident');
-    feed = await openCluster(config.cluster!, 'test-feed');
-    source = new ManualSource(config);
-    const publisher = new FeedPublisher(feed, source, () => true);
-    publisher.listen();
-    expect(await publisher.lead('simulated', 1, () => true)).toBe(true);
+    ({ feed, source } = await startLeadingFeed(config));
     edges.push(await startEdge(config), await startEdge(config));
   }, 60_000);
 

@@ -4,13 +4,12 @@
  * listens, and `GET /v1/candles` is identical on every edge. Real nats-server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeedPublisher } from '../../src/cluster/feed-publisher.ts';
-import { openCluster, type ClusterConnection } from '../../src/cluster/nats.ts';
+import type { ClusterConnection } from '../../src/cluster/nats.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
 import type { Bar } from '../../src/model/records.ts';
 import { startNats, stopAll } from '../support/nats.ts';
 import { until } from '../support/until.ts';
-import { clusterConfig, ManualSource, startEdge, trade, type Edge } from './support.ts';
+import { clusterConfig, ManualSource, startEdge, startLeadingFeed, trade, type Edge } from './support.ts';
 
 const MINUTE = 60_000;
 const CLOSED = 60;
@@ -39,11 +38,7 @@ describe('cluster: an edge started late rebuilds candles from JetStream', () => 
   beforeAll(async () => {
     const nats = await startNats();
     config = clusterConfig([nats.url], 'late');
-    feed = await openCluster(config.cluster!, 'test-feed');
-    source = new ManualSource(config);
-    const publisher = new FeedPublisher(feed, source, () => true);
-    publisher.listen();
-    await publisher.lead('simulated', 1, () => true);
+    ({ feed, source } = await startLeadingFeed(config));
   }, 60_000);
 
   afterAll(async () => {

@@ -6,7 +6,8 @@
  */
 import WebSocket from 'ws';
 import type { TickwireEvents } from '../../src/api/types.ts';
-import { openCluster } from '../../src/cluster/nats.ts';
+import { FeedPublisher } from '../../src/cluster/feed-publisher.ts';
+import { openCluster, type ClusterConnection } from '../../src/cluster/nats.ts';
 import { EdgeRuntime } from '../../src/cluster/edge-runtime.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
@@ -50,6 +51,16 @@ export class ManualSource {
 export function trade(i: number, symbol = 'SIM-BTC'): TradeEvent {
   const ts = 1_765_000_000_000 + i;
   return { exchange: 'simulated', symbol, tradeId: i, price: 60_000 + (i % 997) / 8, size: 0.001 * (1 + (i % 13)), side: i % 3 === 0 ? 'sell' : 'buy', ts, recvTs: ts + 0.125 };
+}
+
+/** A feed publishing `config`'s cluster from a ManualSource, leading the simulated exchange (term 1). */
+export async function startLeadingFeed(config: TickwireConfig): Promise<{ feed: ClusterConnection; source: ManualSource; publisher: FeedPublisher }> {
+  const feed = await openCluster(config.cluster!, 'test-feed');
+  const source = new ManualSource(config);
+  const publisher = new FeedPublisher(feed, source, () => true);
+  publisher.listen();
+  if (!(await publisher.lead('simulated', 1, () => true))) throw new Error('the test feed did not get the lease');
+  return { feed, source, publisher };
 }
 
 /** An edge serving on a free port. */

@@ -7,6 +7,7 @@
  */
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from '../../src/api/types.ts';
 import { EventBus } from '../../src/events/bus.ts';
+import { configSymbols, resolveNative, toRange } from '../../src/api/bar-reads.ts';
 import type { FeedReport } from '../../src/api/price-feeds.ts';
 import type { AlertsReport } from '../../src/api/alert-rules.ts';
 import type { ConfigChange, PortfolioEvent, TradeEvent, QuoteEvent } from '../../src/model/events.ts';
@@ -116,11 +117,11 @@ export class FakeTickwire implements Tickwire {
   }
 
   bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {
-    return this.#series(exchange, symbol, timeframe).bars(range(query));
+    return this.#series(exchange, symbol, timeframe).bars(toRange(query));
   }
 
   visitBars(exchange: string, symbol: string, timeframe: string, visitor: BarVisitor, query: BarQuery = {}): number {
-    return this.#series(exchange, symbol, timeframe).visit(visitor, range(query));
+    return this.#series(exchange, symbol, timeframe).visit(visitor, toRange(query));
   }
 
   currentBar(exchange: string, symbol: string, timeframe: string): Bar | undefined {
@@ -128,19 +129,11 @@ export class FakeTickwire implements Tickwire {
   }
 
   resolveSymbol(exchange: string, symbol: string): string {
-    const index = this.#indexes.get(exchange);
-    if (index === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
-    const ref = index.resolve(symbol);
-    if (ref === undefined) throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(symbol)} is not configured on ${exchange}`);
-    return ref.native;
+    return resolveNative(this.#indexes.get(exchange), exchange, symbol);
   }
 
   symbols(): Record<string, Record<string, TimeframeName[]>> {
-    const out: Record<string, Record<string, TimeframeName[]>> = {};
-    for (const [name, ex] of Object.entries(this.config.exchanges)) {
-      out[name] = Object.fromEntries(ex.symbols.map((s) => [s, [...this.config.timeframes]]));
-    }
-    return out;
+    return configSymbols(this.config);
   }
 
   status(): StatusReport {
@@ -343,8 +336,4 @@ export class FakeTickwire implements Tickwire {
 
 function seriesKey(exchange: string, symbol: string, tf: string): string {
   return `${exchange}\u0000${symbol}\u0000${tf}`;
-}
-
-function range(q: BarQuery): { limit?: number; start?: number; end?: number; forming: boolean } {
-  return { limit: q.limit, start: q.start, end: q.end, forming: q.closed !== true };
 }
