@@ -41,11 +41,13 @@ import type { Tickwire } from '../api/types.ts';
 import type { OutboxStatus } from '../model/status.ts';
 import { summarize } from '../api/latency.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
+import type { TimeframeName } from '../model/timeframes.ts';
 import { channelName } from '../wire/channels.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
 import { decodeMessage } from '../wire/fbs.ts';
 import type { ClusterConnection } from './nats.ts';
-import { Outbox } from './outbox.ts';
+import { Outbox, type FencedMessage } from './outbox.ts';
+import { toBar } from './live-events.ts';
 import type { TradeFetcher } from './trade-fetcher.ts';
 import type { RecoveredTrade } from '../exchanges/adapter.ts';
 import { Header } from './subjects.ts';
@@ -111,6 +113,8 @@ export class FeedPublisher {
   /** exchange → symbol → timeframe → channel. */
   readonly #bars = new Map<string, Map<string, Map<string, FeedChannel>>>();
   readonly #byExchange = new Map<string, FeedChannel[]>();
+  /** subject → channel (the live subjects only). */
+  readonly #bySubject = new Map<string, FeedChannel>();
   /** exchange → the term this feed publishes it under; absent: standing by. */
   readonly #terms = new Map<string, number>();
   /** exchange → true while a lease is held and valid (checked per publish). */
@@ -127,7 +131,7 @@ export class FeedPublisher {
     this.#source = source;
     this.#valid = valid;
     this.#fetchers = fetchers;
-    this.outbox = new Outbox(cluster.js, cluster.onConnection);
+    this.outbox = new Outbox(cluster.js, cluster.onConnection, { valid, onFenced: (m) => this.#takeBack(m) });
     const names = cluster.names;
     const { exchanges, timeframes } = source.config;
     for (const [exchange, ex] of Object.entries(exchanges)) {
@@ -145,6 +149,7 @@ export class FeedPublisher {
           recent: new Recent(kind === 'trades' ? RECENT_TRADES : RECENT_BARS),
         };
         list.push(ch);
+        this.#bySubject.set(ch.subject, ch);
         return ch;
       };
       const trades = new Map<string, FeedChannel>();
@@ -224,6 +229,7 @@ export class FeedPublisher {
   /** Stop publishing `exchange` (the lease was lost); keep its newest events from now on. */
   standBy(exchange: string): void {
     this.#terms.delete(exchange);
+    this.outbox.fence(exchange);
   }
 
   // ── events ─────────────────────────────────────────────────────────────
@@ -250,7 +256,7 @@ export class FeedPublisher {
     const h = this.#headersFor(term);
     const seq = ++ch.seq;
     h.set(Header.SEQ, String(seq));
-    this.#send(ch.subject, this.#fbs.quote(ch.name, seq, e), h, `${ch.name}#${seq}`);
+    this.#send(ch.exchange, ch.subject, this.#fbs.quote(ch.name, seq, e), h, `${ch.name}#${seq}`);
   };
 
   readonly #onBar = (u: BarUpdate): void => {
@@ -271,14 +277,36 @@ export class FeedPublisher {
   #leading(exchange: string): number | undefined {
     const term = this.#terms.get(exchange);
     if (term === undefined || this.#valid(exchange)) return term;
-    this.#terms.delete(exchange);
+    this.standBy(exchange);
     return undefined;
+  }
+
+  /**
+   * A message the outbox did not publish (the lease ran out first). Its seq
+   * and every later one of its channel were never published (the outbox
+   * gives back all of an owner's waiting messages at once), so the channel's
+   * seq goes back to before it. A trade or closed bar goes back to the kept
+   * ones, published if this feed leads again (`lead` orders them); quotes
+   * and forming bars are superseded by the next.
+   */
+  #takeBack(m: FencedMessage): void {
+    if (this.#terms.has(m.owner)) this.standBy(m.owner); // gives back the owner's other waiting messages too
+    const ch = this.#bySubject.get(m.subject);
+    if (ch === undefined) return; // a closed bar's history copy: its live message is taken back instead
+    const seq = Number(m.headers.get(Header.SEQ));
+    if (seq > 0) ch.seq = Math.min(ch.seq, seq - 1);
+    const msg = decodeMessage(m.data);
+    if (ch.kind === 'trades' && msg.type === 'trade') {
+      ch.recent.push({ exchange: ch.exchange, symbol: ch.symbol, tradeId: msg.tradeId, price: msg.price, size: msg.size, side: msg.side, ts: msg.ts, recvTs: Date.now() }, -Infinity);
+    } else if (ch.kind === 'bars' && msg.type === 'bar' && msg.closed) {
+      ch.recent.push({ exchange: ch.exchange, symbol: ch.symbol, timeframe: msg.timeframe as TimeframeName, bar: toBar(msg) } /* our own encoding */, -Infinity);
+    }
   }
 
   #publishTrade(ch: FeedChannel, e: TradeEvent, h: MsgHdrs): void {
     const seq = ++ch.seq;
     h.set(Header.SEQ, String(seq));
-    this.#send(ch.subject, this.#fbs.trade(ch.name, seq, e), h, e.tradeId !== null ? `${ch.name}:${e.tradeId}` : `${ch.name}#${seq}`);
+    this.#send(ch.exchange, ch.subject, this.#fbs.trade(ch.name, seq, e), h, e.tradeId !== null ? `${ch.name}:${e.tradeId}` : `${ch.name}#${seq}`);
     ch.last.tradeId = e.tradeId;
     ch.last.ts = e.ts;
   }
@@ -287,14 +315,14 @@ export class FeedPublisher {
     const seq = ++ch.seq;
     h.set(Header.SEQ, String(seq));
     const bytes = this.#fbs.bar(ch.name, seq, u.bar);
-    this.#send(ch.subject, bytes, h, `${ch.name}#${seq}`);
+    this.#send(ch.exchange, ch.subject, bytes, h, `${ch.name}#${seq}`);
     if (!u.bar.closed) return;
     ch.last.openTime = u.bar.openTime;
     ch.last.revision = u.bar.revision;
     // The same bytes on the history subject: an edge rebuilding candles reads them (their seq is not used there).
     const hh = headers();
     hh.set(Header.TERM, h.get(Header.TERM));
-    this.#send(ch.closedSubject, bytes, hh, `${ch.name}:${u.bar.openTime}:${u.bar.revision}`);
+    this.#send(ch.exchange, ch.closedSubject, bytes, hh, `${ch.name}:${u.bar.openTime}:${u.bar.revision}`);
   }
 
   /** Receive time (ms) before which a kept trade can no longer matter: two lease TTLs and a margin ago. */
@@ -308,9 +336,9 @@ export class FeedPublisher {
     return h;
   }
 
-  #send(subject: string, bytes: Uint8Array, h: MsgHdrs, msgID: string): void {
+  #send(owner: string, subject: string, bytes: Uint8Array, h: MsgHdrs, msgID: string): void {
     // A copy: the encoder reuses its buffer, and the outbox keeps the bytes until JetStream acknowledges them.
-    this.outbox.send(subject, bytes.slice(), h, msgID);
+    this.outbox.send(owner, subject, bytes.slice(), h, msgID);
     this.counters.published++;
   }
 
@@ -401,6 +429,13 @@ function fetchedTrade(ch: FeedChannel, t: RecoveredTrade): TradeEvent {
   return { exchange: ch.exchange, symbol: ch.symbol, tradeId: t.id, price: t.price, size: t.size, side: t.side > 0 ? 'buy' : t.side < 0 ? 'sell' : 'unknown', ts: t.ts, recvTs: Date.now() };
 }
 
+/** Older first: trades by id (time where a venue has none), bars by open time then revision. */
+function byAge(a: TradeEvent | BarUpdate, b: TradeEvent | BarUpdate): number {
+  if ('bar' in a && 'bar' in b) return a.bar.openTime - b.bar.openTime || a.bar.revision - b.bar.revision;
+  if ('bar' in a || 'bar' in b) return 0; // a channel keeps one kind
+  return a.tradeId !== null && b.tradeId !== null ? a.tradeId - b.tradeId : a.ts - b.ts;
+}
+
 /** A channel's newest events while standing by: a ring of `capacity`, trades older than a bound dropped. */
 class Recent {
   readonly #items: (TradeEvent | BarUpdate | undefined)[];
@@ -433,14 +468,18 @@ class Recent {
     return undefined;
   }
 
-  /** Everything kept, oldest first; empty afterwards. */
+  /**
+   * Everything kept, oldest first (by trade id or time, by bar open time and
+   * revision: a message the outbox gave back can arrive after newer ones were
+   * kept); empty afterwards.
+   */
   drain(): (TradeEvent | BarUpdate)[] {
     const out: (TradeEvent | BarUpdate)[] = [];
     while (this.#count > 0) {
       out.push(this.#items[this.#head]!);
       this.#drop();
     }
-    return out;
+    return out.sort(byAge);
   }
 
   #drop(): void {

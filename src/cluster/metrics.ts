@@ -56,6 +56,12 @@ export function createClusterMetrics(status: () => ClusterStatus): client.Regist
     registers: [registry],
     collect() { this.reset(); this.inc(status().replays?.failures ?? 0); },
   });
+  new client.Counter({
+    name: 'tickwire_cluster_outbox_fenced_total',
+    help: "Feed: messages not published because the exchange's lease ran out first (handed back to the kept trades and bars).",
+    registers: [registry],
+    collect() { this.reset(); this.inc(status().outbox?.fenced ?? 0); },
+  });
   new client.Gauge({
     name: 'tickwire_cluster_lease_leader',
     help: "1 while this feed holds the exchange's publisher lease, 0 while it stands by.",

@@ -38,6 +38,16 @@
  * (`dropped`, `tickwire_cluster_outbox_dropped_total`): its seq is never
  * stored, and edges announce a `gap` for it.
  *
+ * Fencing: each message has an owner (the feed's exchange) whose lease must
+ * hold when the message goes out. A message of an owner that lost its lease
+ * is never published (a standby has taken the exchange over and publishes
+ * the same trades under its own term, with the same message ids: an old
+ * leader's late copy would be stored, then dropped by edges as an old term,
+ * and the new leader's deduplicated: lost). It is handed back through
+ * `onFenced`, oldest first, and counted (`fenced`); `fence(owner)` does the
+ * same at once for every waiting message of an owner. What was already in
+ * flight when the lease ran out can still land: edges fence it by term.
+ *
  * `sendToAck` measures each message from `send` to its acknowledgement (µs):
  * the feed's share of the NATS hop (/v1/status `cluster.outbox.sendToAck`).
  */
@@ -79,6 +89,8 @@ const DONE = 2; // acknowledged, or dropped past the bound
 interface Pending {
   /** Position in the order of `send` calls (never reused). */
   readonly id: number;
+  /** Whose lease must hold for it to go out (the exchange). */
+  readonly owner: string;
   readonly subject: string;
   readonly data: Uint8Array;
   readonly headers: MsgHdrs;
@@ -95,12 +107,29 @@ interface Pending {
 /** What the outbox counts (documented in OutboxStatus). */
 export type OutboxCounters = Omit<OutboxStatus, 'unacked' | 'unackedBytes' | 'recovering' | 'sendToAck'>;
 
+/** A message given back unpublished because its owner's lease ran out. */
+export interface FencedMessage {
+  readonly owner: string;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: MsgHdrs;
+}
+
+/** Who may publish: `valid(owner)` is checked as each message goes out; `onFenced` gets what may not, oldest first. */
+export interface OutboxFencing {
+  valid(owner: string): boolean;
+  onFenced(m: FencedMessage): void;
+}
+
+/** No fencing: every owner may always publish. */
+const UNFENCED: OutboxFencing = { valid: () => true, onFenced: () => undefined };
+
 /** streaming; settling: recovering, waiting for the failed round and the pause; probing: one message alone until taken. */
 type Phase = 'streaming' | 'settling' | 'probing';
 
 /** In-order, acknowledged publishing; see the module comment. */
 export class Outbox {
-  readonly counters: OutboxCounters = { acked: 0, duplicates: 0, failures: 0, recoveries: 0, dropped: 0, storedAhead: 0 };
+  readonly counters: OutboxCounters = { acked: 0, duplicates: 0, failures: 0, recoveries: 0, dropped: 0, storedAhead: 0, fenced: 0 };
   /** `send` → acknowledgement, µs. */
   readonly sendToAck = newLatencyHistogram();
   readonly #js: JetStreamClient;
@@ -125,10 +154,15 @@ export class Outbox {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #offConnection: () => void;
+  readonly #fencing: OutboxFencing;
 
-  /** `onConnection`: the cluster connection's hook (nats.ts): a drop starts a recovery, a reconnect resumes it. */
-  constructor(js: JetStreamClient, onConnection: ClusterConnection['onConnection']) {
+  /**
+   * `onConnection`: the cluster connection's hook (nats.ts): a drop starts a recovery, a reconnect resumes it.
+   * `fencing`: whose messages may go out (see the module comment); default: everyone's.
+   */
+  constructor(js: JetStreamClient, onConnection: ClusterConnection['onConnection'], fencing: OutboxFencing = UNFENCED) {
     this.#js = js;
+    this.#fencing = fencing;
     this.#offConnection = onConnection((up) => (up ? this.#reconnected() : this.#disconnected()));
   }
 
@@ -147,15 +181,25 @@ export class Outbox {
     return this.#phase !== 'streaming';
   }
 
-  /** Publish `data` on `subject` (kept until acknowledged: pass a copy the caller will not reuse). */
-  send(subject: string, data: Uint8Array, headers: MsgHdrs, msgID: string): void {
+  /** Publish `data` on `subject` for `owner` (kept until acknowledged: pass a copy the caller will not reuse). */
+  send(owner: string, subject: string, data: Uint8Array, headers: MsgHdrs, msgID: string): void {
     const bytes = data.byteLength + ENTRY_BYTES;
     while (this.#count > 0 && (this.#count >= MAX_UNACKED || this.#bytes + bytes > MAX_UNACKED_BYTES)) this.#dropOldest();
-    this.#queue.push({ id: this.#ids++, subject, data, headers, msgID, bytes, state: UNSENT, queuedAt: performance.now(), sentAt: 0 });
+    this.#queue.push({ id: this.#ids++, owner, subject, data, headers, msgID, bytes, state: UNSENT, queuedAt: performance.now(), sentAt: 0 });
     this.#count++;
     this.#bytes += bytes;
     if (this.#phase === 'streaming') this.#flush();
     else this.#progress();
+  }
+
+  /** `owner` lost its lease: give back every message of it not yet published (oldest first, through `onFenced`). */
+  fence(owner: string): void {
+    const q = this.#queue;
+    for (let i = this.#head; i < q.length; i++) {
+      const p = q[i];
+      if (p !== undefined && p.owner === owner && p.state === UNSENT) this.#giveBack(p);
+    }
+    this.#progress();
   }
 
   /** Stop publishing; what is unacknowledged stays so. */
@@ -167,16 +211,19 @@ export class Outbox {
 
   /** Streaming: publish every message not yet published, in order, unless the oldest waits too long. */
   #flush(): void {
-    const q = this.#queue;
     const now = performance.now();
-    while (this.#next < q.length && !this.#closed) {
+    // this.#queue each time: a message given back may compact it (#done).
+    while (this.#next < this.#queue.length && !this.#closed) {
+      const q = this.#queue;
       const oldest = q[this.#head];
       if (this.#inFlight >= MAX_IN_FLIGHT || (oldest !== undefined && oldest.state === IN_FLIGHT && now - oldest.sentAt > STALL_MS)) {
         this.#stalled = true;
         return;
       }
       const p = q[this.#next++];
-      if (p !== undefined && p.state === UNSENT) this.#publish(p, now);
+      if (p === undefined || p.state !== UNSENT) continue;
+      if (this.#fencing.valid(p.owner)) this.#publish(p, now);
+      else this.#giveBack(p);
     }
   }
 
@@ -253,7 +300,11 @@ export class Outbox {
   #progress(): void {
     if (this.#phase !== 'settling' || this.#closed) return;
     if (this.#inFlight > 0 || !this.#connected || this.#timer !== undefined) return;
-    const p = this.#queue[this.#head];
+    let p = this.#queue[this.#head];
+    while (p !== undefined && !this.#fencing.valid(p.owner)) {
+      this.#giveBack(p);
+      p = this.#queue[this.#head];
+    }
     if (p === undefined) return; // nothing waits: the next `send` is the probe
     this.#phase = 'probing';
     this.#publish(p, performance.now());
@@ -288,6 +339,13 @@ export class Outbox {
       this.#next -= this.#head;
       this.#head = 0;
     }
+  }
+
+  /** Not published: its owner's lease ran out. */
+  #giveBack(p: Pending): void {
+    this.counters.fenced++;
+    this.#done(p);
+    this.#fencing.onFenced(p);
   }
 
   #dropOldest(): void {

@@ -129,6 +129,8 @@ export interface OutboxStatus {
   dropped: number;
   /** Resends stored afresh after a later message of their subject was: out of order in the stream, a `gap` at the edges. */
   storedAhead: number;
+  /** Not published because the exchange's lease ran out first: handed back to the feed's kept trades and bars (a standby publishes them). */
+  fenced: number;
   /** An event handed to the outbox → JetStream's acknowledgement, µs (since start): the feed's side of the NATS hop. */
   sendToAck: LatencySummary;
 }

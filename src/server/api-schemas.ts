@@ -315,7 +315,7 @@ function sharedSchemas(): Record<string, Schema> {
         consumers: { type: 'object', description: 'Edge: lag of each JetStream consumer (lagMessages, lagMs, delivered)' },
         outbox: {
           type: 'object',
-          description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead) and sendToAck (an event handed to the outbox → JetStream\'s acknowledgement, µs percentiles)',
+          description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead, fenced: not published because the lease ran out first) and sendToAck (an event handed to the outbox → JetStream\'s acknowledgement, µs percentiles)',
         },
         replays: {
           type: 'object',
