@@ -169,7 +169,7 @@ describe('plugins: refused with a code and a message naming the plugin', () => {
     const file = writeConfig(dir, ['./adapters/deribit.mjs'], '{ symbols: [BTC-PERPETUAL], interval: 5s, depth: 10 }', 'deribit');
     const err = configError(() => loadConfigFile(file, {}));
     expect(err.message).toContain('exchanges.deribit.interval: got "5s", expected one of 100ms, agg2 (plugin ./adapters/deribit.mjs: how Deribit groups trade notifications on a public connection)');
-    expect(err.message).toContain("exchanges.deribit.depth: unknown key, expected one of url, symbols, channels, reliability, interval, restUrl (the keys of plugin ./adapters/deribit.mjs's exchanges)");
+    expect(err.message).toContain("exchanges.deribit.depth: unknown key, expected one of url, symbols, channels, reliability, onDemand, interval, restUrl (the keys of plugin ./adapters/deribit.mjs's exchanges)");
   });
 });
 
