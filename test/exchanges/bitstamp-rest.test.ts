@@ -115,8 +115,9 @@ const servers: Server[] = [];
 async function startRest(options: RestOptions = {}): Promise<{ url: string; requests: string[] }> {
   const requests: string[] = [];
   const server = createServer((req, res) => {
-    requests.push(req.url ?? '');
     const u = new URL(req.url ?? '/', 'http://x');
+    // Trade requests only (a running gateway also asks for the venue's symbol list).
+    if (u.pathname.startsWith('/api/v2/transactions/')) requests.push(req.url ?? '');
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
     if (options.reply !== undefined) return json(options.reply.status, options.reply.body);
     const m = /^\/api\/v2\/transactions\/([a-z0-9]+)\/$/.exec(u.pathname);

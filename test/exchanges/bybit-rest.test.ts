@@ -118,7 +118,8 @@ async function startRest(options: RestOptions = {}): Promise<{ url: string; requ
   const requests: URLSearchParams[] = [];
   const server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
-    requests.push(u.searchParams);
+    // Trade requests only (a running gateway also asks for the venue's symbol list).
+    if (u.pathname === '/v5/market/recent-trade') requests.push(u.searchParams);
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
     if (options.reply !== undefined) return json(options.reply.status, options.reply.body);
     if (u.pathname !== '/v5/market/recent-trade') return json(404, '');

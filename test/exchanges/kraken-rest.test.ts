@@ -115,7 +115,8 @@ async function startRest(tape: readonly TapeTrade[], options: RestOptions = {}):
   const requests: URLSearchParams[] = [];
   const server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
-    requests.push(u.searchParams);
+    // Trade requests only (a running gateway also asks for the venue's symbol list).
+    if (u.pathname === '/0/public/Trades') requests.push(u.searchParams);
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
     if (options.reply !== undefined) return json(options.reply.status, options.reply.body);
     if (u.pathname !== '/0/public/Trades') return json(404, { error: ['EGeneral:Unknown method'] });
