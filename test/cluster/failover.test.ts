@@ -77,8 +77,13 @@ describe('cluster: feed failover through the KV lease', () => {
     // Kill whichever feed leads now (on a loaded machine a late renewal can hand the lease over before: that is failover too, and covered by the checks below).
     const leading = async (port: number) =>
       ((await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { cluster: { leases: Record<string, { state: string }> } }).cluster.leases['simulated']!.state === 'leader';
-    const [leader, standby] = (await leading(a.port)) ? [a, b] : [b, a];
-    expect(await leading(standby.port)).toBe(false);
+    // Exactly one leads (read both again if a handover fell between the two reads).
+    let states: boolean[] = [];
+    await until(async () => {
+      states = await Promise.all([leading(a.port), leading(b.port)]);
+      return states[0] !== states[1];
+    }, 20_000, 'exactly one feed leading');
+    const [leader, standby] = states[0] ? [a, b] : [b, a];
     const oldTerm = ((await (await fetch(`http://127.0.0.1:${leader.port}/v1/status`)).json()) as { cluster: { leases: Record<string, { term: number }> } }).cluster.leases['simulated']!.term;
     const leaderOutbox = ((await (await fetch(`http://127.0.0.1:${leader.port}/v1/status`)).json()) as { cluster: { outbox: unknown } }).cluster.outbox;
     console.log(`feed failover: the leader's outbox before the kill ${JSON.stringify(leaderOutbox)}`);

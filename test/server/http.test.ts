@@ -261,7 +261,8 @@ describe('/metrics, /docs, /', () => {
     expect(res.status).toBe(200);
     expect(res.type).toContain('text/html');
     const refs = [...res.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-    expect(refs.filter((u) => u.startsWith('/assets/'))).toHaveLength(3);
+    // The stylesheet, the chart library, the analytics panels and the page's script.
+    expect(refs.filter((u) => u.startsWith('/assets/'))).toHaveLength(4);
     expect(refs.filter((u) => !u.startsWith('/') && u !== 'data:,')).toEqual([]);
     // The browser loads nothing else either: the page's policy allows only this server.
     const headers = (await fetch(r.base + '/')).headers;
