@@ -92,7 +92,10 @@ describe('cluster: the feed conflates quotes and forming bars', () => {
     const bars0 = got(BARS).length;
     const seq0 = got(BARS).at(-1)!.seq;
     // One turn: forming updates of bar T0, its close, forming updates of the next bar, an amendment of T0, more forming updates, trades throughout.
-    for (let i = 101; i <= 150; i++) source.emit('bar', bar(T0, i));
+    const published = publisher.counters.published;
+    source.emit('bar', bar(T0, 101)); // at once if the last window ended with nothing to publish (a loaded machine), else it waits
+    const first = publisher.counters.published - published === 1 ? [[0, 101, false, 0]] : [];
+    for (let i = 102; i <= 150; i++) source.emit('bar', bar(T0, i));
     source.emit('bar', bar(T0, 150, true));
     for (let i = 1; i <= 30; i++) {
       source.emit('bar', bar(T0 + MINUTE, i));
@@ -103,16 +106,17 @@ describe('cluster: the feed conflates quotes and forming bars', () => {
       source.emit('bar', bar(T0 + MINUTE, i));
       source.emit('trade', trade(i));
     }
-    await until(() => got(TRADES).length >= 60 && got(BARS).length >= bars0 + 3, 30_000, 'trades, the close, the amendment and the newest forming bar');
+    await until(() => got(TRADES).length >= 60 && got(BARS).length >= bars0 + first.length + 3, 30_000, 'trades, the close, the amendment and the newest forming bar');
     await feed.nc.flush();
     const bars = got(BARS).slice(bars0);
     // The waiting forming update of T0 (trades 150) was superseded by T0's close: it takes no seq.
     expect(bars.map((m) => [m.openTime - T0, m.trades, m.closed, m.revision])).toEqual([
+      ...first,
       [0, 150, true, 0],
       [0, 151, true, 1],
       [MINUTE, 60, false, 0],
     ]);
-    expect(bars.map((m) => m.seq)).toEqual([seq0 + 1, seq0 + 2, seq0 + 3]);
+    expect(bars.map((m) => m.seq)).toEqual(bars.map((_, i) => seq0 + 1 + i));
     const trades = got(TRADES);
     expect(trades.map((m) => m.tradeId)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(trades.map((m) => m.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
