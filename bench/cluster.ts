@@ -17,7 +17,9 @@
  * process's figure includes its exchange worker and the simulated market,
  * the edge's does not (it has neither), so the ratio flatters the edge by
  * that much. The feed side of the hop, event → JetStream's acknowledgement,
- * comes from the feed's /v1/status (`cluster.outbox.sendToAck`).
+ * comes from the feed's /v1/status (`cluster.outbox.sendToAck`). Messages
+ * per trade: what JetStream stored (both streams, every subject) over the
+ * trades it stored, read from the streams at the end.
  * Measurements only: nothing is asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,10 +27,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import WebSocket from 'ws';
 import { latencyHistogram, summarize, type LatencySummary } from './load/latency.ts';
 import { figure, type Figure } from './report.ts';
 import { cpuSeconds } from './threads.ts';
+import { ClusterNames } from '../src/cluster/subjects.ts';
 import type { LatencyReport } from '../src/model/status.ts';
 import { freePort } from '../test/support/nats.ts';
 
@@ -54,12 +59,35 @@ export interface ClusterRun {
   stages?: LatencyReport;
   /** Cluster: the feed's event → JetStream acknowledgement (its /v1/status `cluster.outbox.sendToAck`, since its start). */
   feedSendToAck?: LatencySummary;
+  /** Cluster: messages JetStream stored per trade stored (both streams), at the end of the run. */
+  feedMessagesPerTrade?: number;
 }
 
 /** The feed's side of the hop, from its /v1/status. */
 async function feedSendToAck(port: number): Promise<LatencySummary> {
   const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { cluster: { outbox: { sendToAck: LatencySummary } } };
   return status.cluster.outbox.sendToAck;
+}
+
+/** Messages JetStream stored for cluster `name` (both streams) per trade it stored. */
+async function storedPerTrade(natsUrl: string, name: string): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names = new ClusterNames(name);
+    let messages = 0;
+    let trades = 0;
+    for (const stream of [names.liveStream, names.barsStream]) {
+      const info = await jsm.streams.info(stream, { subjects_filter: '>' });
+      for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
+        messages += n;
+        if (subject.startsWith(`${name}.trades.`)) trades += n;
+      }
+    }
+    return messages / Math.max(1, trades);
+  } finally {
+    await nc.close();
+  }
 }
 
 /** Spawn and wait until `ready` shows in its output. */
@@ -156,7 +184,9 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     log(`cluster bench: feed → NATS → edge, ${options.rate} trades/s for ${options.seconds} s`);
     const run = await measure(edgePort, edge.proc.pid!, options.seconds, 'cluster');
     run.feedSendToAck = await feedSendToAck(feedPort);
+    run.feedMessagesPerTrade = await storedPerTrade(`nats://127.0.0.1:${natsPort}`, 'bench');
     runs.push(run);
+    log(`cluster bench: JetStream stored ${run.feedMessagesPerTrade.toFixed(2)} messages per trade; feed event → ack p50 ${run.feedSendToAck.p50} µs, p99 ${run.feedSendToAck.p99} µs`);
     // The edge's CPU is divided by what it delivered: a feed that falls behind (few messages) inflates it with the edge's fixed costs.
     for (const r of runs) log(`cluster bench: ${r.setup} delivered ${r.delivered} trades in ${options.seconds} s, ${r.cpuPerMessageUs.toFixed(1)} µs CPU each`);
     for (const [stage, byExchange] of Object.entries(runs[1]!.stages ?? {})) {
@@ -173,6 +203,7 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     figure({ id: 'cluster.p999', group: 'cluster', name: 'cluster: frame → subscriber p99.9', value: c.latency.p999, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p999 } }),
     figure({ id: 'cluster.hop.p99', group: 'cluster', name: 'cluster: p99 added by the NATS hop', value: c.latency.p99 - s.latency.p99, unit: 'µs', better: 'lower', goals: [{ on: 'value', op: '<', threshold: 1_000, text: '< 1 ms on loopback' }] }),
     figure({ id: 'cluster.feed.ack.p99', group: 'cluster', name: 'cluster: feed event → JetStream ack p99 (the feed side of the hop)', value: c.feedSendToAck!.p99, unit: 'µs', better: 'lower' }),
+    figure({ id: 'cluster.feed.messagesPerTrade', group: 'cluster', name: 'cluster: JetStream messages stored per trade', value: c.feedMessagesPerTrade!, unit: 'messages/trade', better: 'lower' }),
     figure({ id: 'cluster.cpu', group: 'cluster', name: 'cluster: edge CPU per delivered message', value: c.cpuPerMessageUs, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs }, goals: [{ on: 'ratio', op: '>=', threshold: 1 / 1.2, text: 'within 1.2× of the single process (ratio ≥ 0.83)' }] }),
   ];
   return { figures, details: { runs } };

@@ -125,6 +125,7 @@ export class FeedNode implements Tickwire {
       messages: this.#publisher.counters.published,
       dropped: this.#publisher.counters.unknown,
       leaderChanges: this.#leaderChanges,
+      conflated: this.#publisher.conflated,
       outbox: this.#publisher.outboxStatus(),
     };
   }

@@ -26,6 +26,15 @@
  * pages per channel) and published before the kept ones. A feed that starts, or restarts, goes
  * through the same path, so seqs continue across restarts.
  *
+ * Quotes and forming bars are conflated (conflator.ts): per channel at most
+ * one goes out per `cluster.conflate` window, the newest; one replaced
+ * before it went out takes no seq. Closed bars and amendments are never
+ * conflated: each is published at once, and a waiting forming update of the
+ * same bar or an older one is dropped (the closed bar supersedes it), so a
+ * later forming update always follows them. The single process conflates
+ * forming bars too, per pump wake (src/reader/pump.ts); the feed's window is
+ * longer because each message costs an acknowledged JetStream store.
+ *
  * Decisions where the issue is silent: quotes and forming bars are not kept
  * while standing by (the next one supersedes them); trades are compared by
  * trade id (ids increase per symbol on every supported venue), by exchange
@@ -46,6 +55,7 @@ import { channelName } from '../wire/channels.ts';
 import { FbsEncoder } from '../wire/fbs.ts';
 import { decodeMessage } from '../wire/fbs.ts';
 import type { ClusterConnection } from './nats.ts';
+import { Conflator } from './conflator.ts';
 import { Outbox, type FencedMessage } from './outbox.ts';
 import { toBar } from './live-events.ts';
 import type { TradeFetcher } from './trade-fetcher.ts';
@@ -77,6 +87,10 @@ interface FeedChannel {
   readonly last: LastPublished;
   /** Newest events kept while standing by (trades, or closed bars). */
   readonly recent: Recent;
+  /** Quotes and bars: the newest quote or forming bar waiting for its conflation window's end (conflator.ts). */
+  pending: QuoteEvent | BarUpdate | undefined;
+  /** The conflation window it last published in. */
+  window: number;
 }
 
 /** What a publisher counts (the feed's status and metrics). */
@@ -107,6 +121,8 @@ export class FeedPublisher {
   readonly #cluster: ClusterConnection;
   readonly #source: EventSource;
   readonly #fbs = new FbsEncoder();
+  /** Quotes and forming bars, per channel, at most one per `cluster.conflate` window. */
+  readonly #conflator: Conflator<QuoteEvent | BarUpdate, FeedChannel>;
   /** exchange → symbol → channel. */
   readonly #trades = new Map<string, Map<string, FeedChannel>>();
   readonly #quotes = new Map<string, Map<string, FeedChannel>>();
@@ -132,6 +148,7 @@ export class FeedPublisher {
     this.#valid = valid;
     this.#fetchers = fetchers;
     this.outbox = new Outbox(cluster.js, cluster.onConnection, { valid, onFenced: (m) => this.#takeBack(m) });
+    this.#conflator = new Conflator(cluster.config.conflateMs, this.#publishConflated);
     const names = cluster.names;
     const { exchanges, timeframes } = source.config;
     for (const [exchange, ex] of Object.entries(exchanges)) {
@@ -147,6 +164,8 @@ export class FeedPublisher {
           seq: 0,
           last: { seq: 0, tradeId: null, ts: -Infinity, openTime: -Infinity, revision: -1 },
           recent: new Recent(kind === 'trades' ? RECENT_TRADES : RECENT_BARS),
+          pending: undefined,
+          window: 0,
         };
         list.push(ch);
         this.#bySubject.set(ch.subject, ch);
@@ -176,6 +195,7 @@ export class FeedPublisher {
   close(): void {
     for (const off of this.#off) off();
     this.#off = [];
+    this.#conflator.close();
     this.outbox.close();
   }
 
@@ -183,6 +203,11 @@ export class FeedPublisher {
   outboxStatus(): OutboxStatus {
     const o = this.outbox;
     return { unacked: o.unacked, unackedBytes: o.unackedBytes, recovering: o.recovering, ...o.counters, sendToAck: summarize(o.sendToAck) };
+  }
+
+  /** Quotes and forming bars superseded before they went out (conflated: never given a seq). */
+  get conflated(): number {
+    return this.#conflator.conflated;
   }
 
   /** The term `exchange` is published under, or undefined while standing by. */
@@ -229,6 +254,7 @@ export class FeedPublisher {
   /** Stop publishing `exchange` (the lease was lost); keep its newest events from now on. */
   standBy(exchange: string): void {
     this.#terms.delete(exchange);
+    for (const ch of this.#byExchange.get(exchange) ?? []) this.#conflator.discard(ch); // superseded by the next, as while standing by
     this.outbox.fence(exchange);
   }
 
@@ -251,12 +277,8 @@ export class FeedPublisher {
       this.counters.unknown++;
       return;
     }
-    const term = this.#leading(e.exchange);
-    if (term === undefined) return; // superseded by the next quote
-    const h = this.#headersFor(term);
-    const seq = ++ch.seq;
-    h.set(Header.SEQ, String(seq));
-    this.#send(ch.exchange, ch.subject, this.#fbs.quote(ch.name, seq, e), h, `${ch.name}#${seq}`);
+    if (this.#leading(e.exchange) === undefined) return; // superseded by the next quote
+    this.#conflator.offer(ch, e);
   };
 
   readonly #onBar = (u: BarUpdate): void => {
@@ -270,7 +292,19 @@ export class FeedPublisher {
       if (u.bar.closed) ch.recent.push(u, -Infinity);
       return;
     }
+    if (!u.bar.closed) return this.#conflator.offer(ch, u);
+    // Never conflated; a forming update waiting for this bar (or an older one) is superseded by it.
+    const waiting = ch.pending;
+    if (waiting !== undefined && 'bar' in waiting && waiting.bar.openTime <= u.bar.openTime) this.#conflator.discard(ch);
     this.#publishBar(ch, u, this.#headersFor(term));
+  };
+
+  /** A conflated quote or forming bar whose turn came (conflator.ts): published if this feed still leads its exchange. */
+  readonly #publishConflated = (ch: FeedChannel, update: QuoteEvent | BarUpdate): void => {
+    const term = this.#leading(ch.exchange);
+    if (term === undefined) return; // standing by now: superseded by the next
+    if ('bar' in update) this.#publishBar(ch, update, this.#headersFor(term));
+    else this.#publishQuote(ch, update, this.#headersFor(term));
   };
 
   /** The term to publish `exchange` under now, or undefined: standing by (a lease found lapsed here stands by too). */
@@ -309,6 +343,12 @@ export class FeedPublisher {
     this.#send(ch.exchange, ch.subject, this.#fbs.trade(ch.name, seq, e), h, e.tradeId !== null ? `${ch.name}:${e.tradeId}` : `${ch.name}#${seq}`);
     ch.last.tradeId = e.tradeId;
     ch.last.ts = e.ts;
+  }
+
+  #publishQuote(ch: FeedChannel, e: QuoteEvent, h: MsgHdrs): void {
+    const seq = ++ch.seq;
+    h.set(Header.SEQ, String(seq));
+    this.#send(ch.exchange, ch.subject, this.#fbs.quote(ch.name, seq, e), h, `${ch.name}#${seq}`);
   }
 
   #publishBar(ch: FeedChannel, u: BarUpdate, h: MsgHdrs): void {

@@ -62,6 +62,12 @@ export function createClusterMetrics(status: () => ClusterStatus): client.Regist
     registers: [registry],
     collect() { this.reset(); this.inc(status().outbox?.fenced ?? 0); },
   });
+  new client.Counter({
+    name: 'tickwire_cluster_conflated_total',
+    help: 'Feed: quotes and forming-bar updates replaced by a newer one within their cluster.conflate window (never published, no seq taken).',
+    registers: [registry],
+    collect() { this.reset(); this.inc(status().conflated ?? 0); },
+  });
   new client.Gauge({
     name: 'tickwire_cluster_lease_leader',
     help: "1 while this feed holds the exchange's publisher lease, 0 while it stands by.",

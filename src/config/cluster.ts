@@ -10,6 +10,7 @@
  *   replicas: 1
  *   history: { trades: 1h, bars: 30d }
  *   leaseTtl: 3s
+ *   conflate: 50ms
  *   replayMax: 10000
  *   user: ${NATS_USER}
  *   pass: ${NATS_PASS}
@@ -20,7 +21,7 @@
 import type { Checker } from '../check/checker.ts';
 import type { ClusterConfig } from './types.ts';
 
-const CLUSTER_KEYS = ['servers', 'name', 'replicas', 'history', 'leaseTtl', 'replayMax', 'user', 'pass', 'token'] as const;
+const CLUSTER_KEYS = ['servers', 'name', 'replicas', 'history', 'leaseTtl', 'conflate', 'replayMax', 'user', 'pass', 'token'] as const;
 const HISTORY_KEYS = ['trades', 'bars'] as const;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(\d{1,9})(ms|s|m|h|d)$/;
@@ -32,6 +33,14 @@ export const DEFAULT_CLUSTER_NAME = 'tickwire';
 export const DEFAULT_TRADES_RETENTION_MS = 3_600_000;
 export const DEFAULT_BARS_RETENTION_MS = 30 * DAY;
 export const DEFAULT_LEASE_TTL_MS = 3_000;
+/**
+ * The feed's conflation window for quotes and forming bars: 20 updates a
+ * second per channel at most, about what venues push for klines (Binance
+ * every 250 ms or faster) and under what a chart redraws noticeably; a
+ * trade or a closed bar is never delayed by it.
+ */
+export const DEFAULT_CONFLATE_MS = 50;
+const MAX_CONFLATE_MS = 1_000;
 /** Messages an edge reads back from JetStream for one channel's resume: about a 2 MB reply (half the default `stream.maxBackpressure`) of trades. */
 export const DEFAULT_REPLAY_MAX = 10_000;
 const MAX_REPLAY_MAX = 100_000;
@@ -42,11 +51,11 @@ export function parseDuration(text: string): number | undefined {
   return m === null ? undefined : Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 
-function duration(c: Checker, value: unknown, path: string, fallback: number, min: number, max: number): number {
+function duration(c: Checker, value: unknown, path: string, fallback: number, min: number, max: number, example = 'such as 90s, 1h or 30d'): number {
   if (value === undefined || value === null || value === '') return fallback;
   const ms = typeof value === 'string' ? parseDuration(value) : undefined;
   if (ms !== undefined && ms >= min && ms <= max) return ms;
-  c.fail(path, value, `a duration from ${min} ms to ${max / DAY} days such as 90s, 1h or 30d`);
+  c.fail(path, value, `a duration from ${min} ms to ${max < DAY ? `${max} ms` : `${max / DAY} days`} ${example}`);
   return fallback;
 }
 
@@ -78,6 +87,7 @@ export function clusterSection(c: Checker, value: unknown): ClusterConfig | null
       bars: duration(c, h.bars, 'cluster.history.bars', DEFAULT_BARS_RETENTION_MS, 3_600_000, 3650 * DAY),
     },
     leaseTtlMs: duration(c, s.leaseTtl, 'cluster.leaseTtl', DEFAULT_LEASE_TTL_MS, 1_000, 60_000),
+    conflateMs: duration(c, s.conflate, 'cluster.conflate', DEFAULT_CONFLATE_MS, 0, MAX_CONFLATE_MS, 'such as 50ms (0ms: no conflation)'),
     replayMax: c.number(s.replayMax, 'cluster.replayMax', DEFAULT_REPLAY_MAX, (n) => Number.isInteger(n) && n >= 0 && n <= MAX_REPLAY_MAX, `an integer from 0 (no replays from JetStream) to ${MAX_REPLAY_MAX}`),
     user: c.credential(s.user, 'cluster.user', false, 'a user name'),
     pass: c.credential(s.pass, 'cluster.pass', false, 'a password'),

@@ -188,6 +188,8 @@ export interface ClusterConfig {
   history: { trades: number; bars: number };
   /** A feed leader's lease lasts this long without renewal, ms; a standby takes over within it (plus a second). */
   leaseTtlMs: number;
+  /** Feed: per channel, at most one quote or forming-bar update goes out per this window, the newest, ms; 0: every update (src/cluster/conflator.ts). */
+  conflateMs: number;
   /** Most messages an edge reads back from JetStream for one channel of a resume older than its memory; 0: none (a `gap`). */
   replayMax: number;
   /** NATS credentials, from the environment (`${NATS_USER}`); never logged. */

@@ -95,6 +95,8 @@ export interface ClusterStatus {
   dropped: number;
   /** Times a feed lease changed hands (feed: acquired or lost here; edge: a new term seen). */
   leaderChanges: number;
+  /** Feed: quotes and forming bars superseded within their `cluster.conflate` window, never published (src/cluster/conflator.ts). */
+  conflated?: number;
   /** Feed: its acknowledged publishing (src/cluster/outbox.ts). */
   outbox?: OutboxStatus;
   /** Edge: resumes older than its memory read back from JetStream (absent on a feed). */

@@ -317,6 +317,7 @@ function sharedSchemas(): Record<string, Schema> {
           type: 'object',
           description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead, fenced: not published because the lease ran out first) and sendToAck (an event handed to the outbox → JetStream\'s acknowledgement, µs percentiles)',
         },
+        conflated: { type: 'integer', description: 'Feed: quotes and forming-bar updates replaced by a newer one within their `cluster.conflate` window (never published, no seq taken)' },
         replays: {
           type: 'object',
           description: 'Edge: resumes older than its memory read back from JetStream: channel reads, messages they returned, reads that failed (a `gap` instead)',

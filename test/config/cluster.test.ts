@@ -16,6 +16,7 @@ describe('config: cluster', () => {
       replicas: 1,
       history: { trades: 3_600_000, bars: 30 * 86_400_000 },
       leaseTtlMs: 3_000,
+      conflateMs: 50,
       replayMax: 10_000,
       user: undefined,
       pass: undefined,
@@ -46,15 +47,18 @@ describe('config: cluster', () => {
     const err = configError(() =>
       parseConfig({
         exchanges: EXCHANGES,
-        cluster: { servers: ['http://x'], name: 'a.b', replicas: 2, history: { trades: '1 hour', bars: '10m' }, leaseTtl: '100ms', replayMax: -1, extra: 1 },
+        cluster: { servers: ['http://x'], name: 'a.b', replicas: 2, history: { trades: '1 hour', bars: '10m' }, leaseTtl: '100ms', conflate: '2s', replayMax: -1, extra: 1 },
       }),
     );
-    for (const key of ['cluster.servers.0', 'cluster.name', 'cluster.replicas', 'cluster.history.trades', 'cluster.history.bars', 'cluster.leaseTtl', 'cluster.replayMax', 'cluster.extra']) {
+    for (const key of ['cluster.servers.0', 'cluster.name', 'cluster.replicas', 'cluster.history.trades', 'cluster.history.bars', 'cluster.leaseTtl', 'cluster.conflate', 'cluster.replayMax', 'cluster.extra']) {
       expect(err.message).toContain(key);
     }
     expect(configError(() => parseConfig({ exchanges: EXCHANGES, cluster: { servers: [] } })).message).toContain('cluster.servers');
     expect(configError(() => parseConfig({ exchanges: EXCHANGES, cluster: { servers: ['nats://127.0.0.1:4222'], replayMax: 1.5 } })).message).toContain('cluster.replayMax');
     expect(parseConfig({ exchanges: EXCHANGES, cluster: { servers: ['nats://127.0.0.1:4222'], replayMax: 0 } }).cluster!.replayMax).toBe(0);
+    expect(parseConfig({ exchanges: EXCHANGES, cluster: { servers: ['nats://127.0.0.1:4222'], conflate: '0ms' } }).cluster!.conflateMs).toBe(0);
+    expect(parseConfig({ exchanges: EXCHANGES, cluster: { servers: ['nats://127.0.0.1:4222'], conflate: '250ms' } }).cluster!.conflateMs).toBe(250);
+    expect(configError(() => parseConfig({ exchanges: EXCHANGES, cluster: { servers: ['nats://127.0.0.1:4222'], conflate: 50 } })).message).toMatch(/cluster\.conflate.*50ms/);
   });
 
   it('parses durations', () => {
