@@ -29,6 +29,7 @@ import { fanoutBench, type GatewayResult } from './fanout.ts';
 import { tape } from './frames.ts';
 import { httpBench, type HttpRun } from './http.ts';
 import { ingestBench } from './ingest.ts';
+import { ingestWireBench } from './ingest-wire.ts';
 import { MICRO_SUITES, microBench } from './micro.ts';
 import { PROFILES, type Profile } from './profile.ts';
 import { fmt, fmtRatio, fmtUnit, writeReport, type Environment, type Figure, type Report } from './report.ts';
@@ -39,7 +40,7 @@ import { cpuProfileDir, writeProfiledRun } from './load/profiling.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const BENCHMARKS = ['micro', 'ingest', 'fanout', 'http', 'strategies', 'cluster'] as const;
+const BENCHMARKS = ['micro', 'ingest', 'ingest-wire', 'fanout', 'http', 'strategies', 'cluster'] as const;
 
 const args = process.argv.slice(2);
 const profile: Profile = PROFILES[args.includes('--quick') ? 'quick' : 'full'];
@@ -127,6 +128,7 @@ async function step(name: string, run: () => Promise<{ figures: Figure[]; detail
 
 if (selected.includes('micro')) await step('micro', async () => microBench(profile, microSuites, log));
 if (selected.includes('ingest')) await step('ingest', () => ingestBench(profile, log));
+if (selected.includes('ingest-wire')) await step('ingest-wire', () => ingestWireBench(profile, log));
 
 const needsPin = selected.includes('fanout') || selected.includes('http');
 const pinned = needsPin && pinWanted && canPin() && pinSelf('0');
@@ -134,6 +136,7 @@ const serverCpus = pinned ? '1' : undefined;
 const placement: Record<string, string> = {
   micro: 'one thread (this process), unpinned',
   ingest: 'each pipeline in a worker thread; for tickwire the main thread drains the rings as the pump does; unpinned (both cores)',
+  'ingest-wire': 'tickwire and the tardis-dev pipeline each in a child process, fed the same frames at once by the fake exchange in a worker thread of the orchestrator; unpinned',
   fanout: pinned
     ? 'gateway under test in a child process pinned to CPU 1 (tickwire: its main thread and feed worker share it); load generator and subscriber threads in the orchestrator, pinned to CPU 0'
     : 'not pinned (no taskset, fewer than 2 CPUs, or --no-pin): gateway, load generator and subscribers share every core',
