@@ -106,10 +106,10 @@ export class BinanceAdapter implements ExchangeAdapter {
    * payload's first key's byte choosing the shape (`e` trade, `u`
    * bookTicker), the symbol hashed as it is read. Returns -1 to decline —
    * any other shape, order or surprise — and the JSON path decides.
-   * Measured here (CPU time per @trade frame, both versions interleaved in
-   * one process, bench/README.md "Parse"): ~0.58 µs with 12 `startsWith`
-   * token checks and a second read of the symbol, ~0.45 µs now;
-   * JSON.parse alone ~1.6 µs.
+   * Measured here (CPU time per @trade frame of the ingest tape, old and new
+   * code interleaved in one process, best of 25 rounds; docs/benchmarks.md):
+   * 0.58–0.66 µs with 12 `startsWith` token checks (each a runtime call)
+   * and the symbol read twice, 0.51–0.54 µs now; JSON.parse alone ~1.6 µs.
    */
   private parseFast(frame: string, handler: FeedHandler): number {
     const sc = this.scan;
