@@ -11,7 +11,8 @@
  *                                    next to the report, the top 10 self-time functions per thread into it
  *   BENCH_TIME_MS=3000 npm run bench -- micro   longer micro cases
  *
- * Order: micro (tinybench, this thread), ingest (worker threads), then the
+ * Order: micro (tinybench, this thread), ingest (worker threads), ingest-wire
+ * (tickwire and a tardis-dev process fed over loopback WebSockets), then the
  * two load benchmarks with this process pinned to CPU 0 and the server under
  * test to CPU 1. Progress goes to stderr; the Markdown summary to stdout;
  * bench/results/<date>-<profile>.{json,md} and -latency.svg are written
