@@ -2,13 +2,9 @@
  * Ingest benchmark, peer side: the same in-memory frames through tardis-dev's
  * public Binance pipeline, in a worker thread of its own.
  *
- * Public functions used (tardis-dev 13): `normalizeTrades('binance', now)`
- * (the mapper its real-time and replay streams apply to each message:
- * `canHandle` + `map`), `computeTradeBars({ kind: 'time', interval })` (its
- * trade-bar computable, one per timeframe) and `compute()` (its combinator
- * over an async iterable of normalized messages, keeping computables per
- * symbol). Per frame, as its real-time feed does: a `new Date()` local
- * timestamp and `JSON.parse`.
+ * The pipeline per frame is tardis-pipeline.ts (its normalizer, its trade
+ * bars); `compute()` is its combinator over an async iterable of normalized
+ * messages, keeping computables per symbol.
  *
  * Two modes:
  *  - `compute`: an async generator of normalized trades piped through
@@ -18,42 +14,26 @@
  * Posts one `IngestRound` per timed round (fresh state each), then `done`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { compute, computeTradeBars, normalizeTrades, type Computable, type Trade, type TradeBar } from 'tardis-dev';
-import { parseTimeframe } from '../src/model/timeframes.ts';
+import { compute, normalizeTrades, type Trade } from 'tardis-dev';
 import { ingestFrames } from './frames.ts';
 import { postRounds, type TimedRound } from './ingest-rounds.ts';
+import { tardisBarFactories, TardisPipeline } from './tardis-pipeline.ts';
 import { threadCpuMs } from './threads.ts';
 import type { IngestWorkerData } from './ingest.ts';
 
 const data = workerData as IngestWorkerData & { mode: 'direct' | 'compute' };
 const port = parentPort!;
 const { frames } = ingestFrames(data.frames, data.symbols, data.seed);
-const factories = data.timeframes.map((tf) => computeTradeBars({ kind: 'time', interval: parseTimeframe(tf).ms }));
+const factories = tardisBarFactories(data.timeframes);
 
 /** The direct pipeline: mapper + one computable per (symbol, timeframe), synchronously. */
 function direct(): TimedRound {
-  const mapper = normalizeTrades('binance', new Date());
-  const bySymbol = new Map<string, Computable<TradeBar>[]>();
-  let trades = 0;
-  let bars = 0;
-  let skipped = 0;
+  const pipeline = new TardisPipeline(factories);
   const cpu0 = threadCpuMs();
   const t0 = performance.now();
-  for (let i = 0; i < frames.length; i++) {
-    const localTimestamp = new Date();
-    const message = JSON.parse(frames[i]!);
-    if (!mapper.canHandle(message)) {
-      skipped++;
-      continue;
-    }
-    for (const trade of mapper.map(message, localTimestamp) ?? []) {
-      trades++;
-      let computables = bySymbol.get(trade.symbol);
-      if (computables === undefined) bySymbol.set(trade.symbol, (computables = factories.map((f) => f())));
-      for (const c of computables) for (const _bar of c.compute(trade)) bars++;
-    }
-  }
+  for (let i = 0; i < frames.length; i++) pipeline.frame(frames[i]!);
   const ms = performance.now() - t0;
+  const { trades, bars, skipped } = pipeline;
   return { ms, t0, cpuMs: threadCpuMs() - cpu0, frames: frames.length, trades, malformed: skipped, overflow: 0, bars };
 }
 

@@ -21,6 +21,8 @@ export interface Profile {
     readonly rounds: number;
     readonly warmupRounds: number;
   };
+  /** Ingest over a loopback WebSocket, whole processes (bench/ingest-wire.ts): trades/s, measured seconds, warm-up seconds. */
+  readonly ingestWire: { readonly rate: number; readonly seconds: number; readonly warmupSeconds: number };
   readonly fanout: {
     /** Subscribers (the goal's 100). */
     readonly subscribers: number;
@@ -56,6 +58,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     microTimeMs: 300,
     microVenues: false,
     ingest: { frames: 100_000, rounds: 3, warmupRounds: 1 },
+    ingestWire: { rate: 20_000, seconds: 5, warmupSeconds: 2 },
     fanout: {
       subscribers: 100,
       subscriberThreads: 2,
@@ -75,6 +78,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     microTimeMs: 1_000,
     microVenues: true,
     ingest: { frames: 1_000_000, rounds: 7, warmupRounds: 2 },
+    ingestWire: { rate: 20_000, seconds: 30, warmupSeconds: 5 },
     fanout: {
       subscribers: 100,
       subscriberThreads: 2,

@@ -11,7 +11,8 @@
  *                                    next to the report, the top 10 self-time functions per thread into it
  *   BENCH_TIME_MS=3000 npm run bench -- micro   longer micro cases
  *
- * Order: micro (tinybench, this thread), ingest (worker threads), then the
+ * Order: micro (tinybench, this thread), ingest (worker threads), ingest-wire
+ * (tickwire and a tardis-dev process fed over loopback WebSockets), then the
  * two load benchmarks with this process pinned to CPU 0 and the server under
  * test to CPU 1. Progress goes to stderr; the Markdown summary to stdout;
  * bench/results/<date>-<profile>.{json,md} and -latency.svg are written
@@ -29,6 +30,7 @@ import { fanoutBench, type GatewayResult } from './fanout.ts';
 import { tape } from './frames.ts';
 import { httpBench, type HttpRun } from './http.ts';
 import { ingestBench } from './ingest.ts';
+import { ingestWireBench } from './ingest-wire.ts';
 import { MICRO_SUITES, microBench } from './micro.ts';
 import { PROFILES, type Profile } from './profile.ts';
 import { fmt, fmtRatio, fmtUnit, writeReport, type Environment, type Figure, type Report } from './report.ts';
@@ -39,7 +41,7 @@ import { cpuProfileDir, writeProfiledRun } from './load/profiling.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const BENCHMARKS = ['micro', 'ingest', 'fanout', 'http', 'strategies', 'cluster'] as const;
+const BENCHMARKS = ['micro', 'ingest', 'ingest-wire', 'fanout', 'http', 'strategies', 'cluster'] as const;
 
 const args = process.argv.slice(2);
 const profile: Profile = PROFILES[args.includes('--quick') ? 'quick' : 'full'];
@@ -127,6 +129,7 @@ async function step(name: string, run: () => Promise<{ figures: Figure[]; detail
 
 if (selected.includes('micro')) await step('micro', async () => microBench(profile, microSuites, log));
 if (selected.includes('ingest')) await step('ingest', () => ingestBench(profile, log));
+if (selected.includes('ingest-wire')) await step('ingest-wire', () => ingestWireBench(profile, log));
 
 const needsPin = selected.includes('fanout') || selected.includes('http');
 const pinned = needsPin && pinWanted && canPin() && pinSelf('0');
@@ -134,6 +137,7 @@ const serverCpus = pinned ? '1' : undefined;
 const placement: Record<string, string> = {
   micro: 'one thread (this process), unpinned',
   ingest: 'each pipeline in a worker thread; for tickwire the main thread drains the rings as the pump does; unpinned (both cores)',
+  'ingest-wire': 'tickwire and the tardis-dev pipeline each in a child process, fed the same frames at once by the fake exchange in a worker thread of the orchestrator; unpinned',
   fanout: pinned
     ? 'gateway under test in a child process pinned to CPU 1 (tickwire: its main thread and feed worker share it); load generator and subscriber threads in the orchestrator, pinned to CPU 0'
     : 'not pinned (no taskset, fewer than 2 CPUs, or --no-pin): gateway, load generator and subscribers share every core',

@@ -13,7 +13,7 @@
  */
 import type { ClientRequest } from './adapter.ts';
 import { venueText } from './decode.ts';
-import { hashRange, hashString } from './scan.ts';
+import { hashString } from './scan.ts';
 
 /**
  * Streams per SUBSCRIBE request: keeps each request small (on USDⓈ-M one
@@ -50,14 +50,20 @@ export class BinanceSymbols {
     return i;
   }
 
-  /** Index of the symbol spelled at text[start, end); -1 when not ours, -2 when undecidable here. */
-  at(text: string, start: number, end: number): number {
+  /**
+   * Index of the symbol spelled at text[start, end), whose FNV-1a hash is
+   * `hash` (FrameScanner.stringStart computes it as it reads): -1 when not
+   * ours, -2 when undecidable here. The name is read again only to confirm it.
+   */
+  at(text: string, start: number, end: number, hash: number): number {
     if (start < 0) return -2;
-    const i = this.byHash.get(hashRange(text, start, end));
+    const i = this.byHash.get(hash);
     if (i === undefined) return -1;
     if (i < 0) return -2;
     const name = this.names[i]!;
-    return name.length === end - start && text.startsWith(name, start) ? i : -1;
+    if (name.length !== end - start) return -1;
+    for (let k = 0; k < name.length; k++) if (text.charCodeAt(start + k) !== name.charCodeAt(k)) return -1;
+    return i;
   }
 
   /** Index of symbol `s`; -1 when a symbol that is not ours, -2 when not a string. */

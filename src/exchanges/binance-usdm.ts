@@ -150,7 +150,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       if (!sc.expect(',"T":')) return -1;
       const ts = sc.int();
       if (!sc.expect(',"s":')) return -1;
-      const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd);
+      const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
       if (!sc.expect(',"t":')) return -1;
       const id = sc.int();
       if (!sc.expect(',"p":')) return -1;
@@ -168,7 +168,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
     if (this.quotes && sc.expect('bookTicker","u":')) {
       sc.int();
       if (!sc.expect(',"s":')) return -1;
-      const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd);
+      const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
       if (!sc.expect(',"b":')) return -1;
       const bid = sc.decimalString();
       if (!sc.expect(',"B":')) return -1;

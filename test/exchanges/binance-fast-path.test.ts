@@ -6,8 +6,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FeedHandler } from '../../src/exchanges/adapter.ts';
+import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
+import { BinanceSymbols } from '../../src/exchanges/binance-protocol.ts';
+import { FrameScanner, hashRange } from '../../src/exchanges/scan.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
 
@@ -69,5 +71,55 @@ describe('Binance fast path', () => {
       if (adapter.parseFast(frame, recording()) >= 0) answered++;
     }
     expect(answered).toBeGreaterThan(10_000); // the mutations left many frames valid
+  });
+
+  it('answers every recorded @trade frame itself, in one pass (never hands one to JSON.parse)', () => {
+    const trades = lines('long_trades.jsonl').filter((l) => l.includes('@trade'));
+    expect(trades.length).toBeGreaterThan(9_000);
+    for (const frame of trades) expect(adapter.parseFast(frame, recording()), frame).toBe(FrameKind.DATA);
+  });
+});
+
+describe('FrameScanner and the symbol table', () => {
+  it('hashes a string as it reads it, the same hash as hashRange, and stops after its closing quote', () => {
+    const sc = new FrameScanner();
+    sc.reset('"BTCUSDT",x');
+    const start = sc.stringStart();
+    expect([start, sc.stringEnd, sc.pos, sc.ok]).toEqual([1, 8, 9, true]);
+    expect(sc.stringHash).toBe(hashRange('"BTCUSDT",x', 1, 8));
+    for (const bad of ['"BTC\\u0055SDT"', '"BTCUSDT', 'BTCUSDT"']) {
+      sc.reset(bad);
+      expect(sc.stringStart(), bad).toBe(-1);
+      expect(sc.ok).toBe(false);
+    }
+  });
+
+  it('fails a token that matches only in part, and reads true and false by their first byte', () => {
+    const sc = new FrameScanner();
+    sc.reset(',"t":1');
+    expect(sc.expect(',"q":')).toBe(false);
+    expect(sc.pos).toBe(0);
+    sc.reset(',"t"');
+    expect(sc.expect(',"t":')).toBe(false); // the text ends inside the token
+    for (const [text, want] of [['true}', 1], ['false}', 0]] as const) {
+      sc.reset(text);
+      expect(sc.bool()).toBe(want);
+      expect(sc.ok).toBe(true);
+    }
+    for (const text of ['tru', 'fals', 'True', 'null', '']) {
+      sc.reset(text);
+      expect(sc.bool(), text).toBeNaN();
+      expect(sc.ok).toBe(false);
+    }
+  });
+
+  it('confirms a symbol found by hash letter by letter: same hash, other name is not ours', () => {
+    const symbols = new BinanceSymbols(['BTCUSDT', 'ETHUSDT']);
+    const text = '"ETHUSDT","BTCUSDX"';
+    expect(symbols.at(text, 1, 8, hashRange(text, 1, 8))).toBe(1);
+    // BTCUSDX presented with BTCUSDT's hash (as a collision would): the name check refuses it.
+    expect(symbols.at(text, 11, 18, hashRange('BTCUSDT', 0, 7))).toBe(-1);
+    expect(symbols.at(text, 11, 17, hashRange('BTCUSDT', 0, 7))).toBe(-1); // length differs
+    expect(symbols.at(text, -1, 0, 0)).toBe(-2);
   });
 });
