@@ -242,7 +242,26 @@ export class FakeTickwire implements Tickwire {
     return this.#change('symbol_removed', exchange, native);
   }
 
-  #change(action: ConfigChange['action'], exchange: string, symbol: string): ConfigChange {
+  /** Adds the exchange with the section's symbols and channels (trades by default; not validated) and emits `change`. */
+  addExchange(exchange: string, section: unknown): ConfigChange {
+    if (this.config.exchanges[exchange] !== undefined) throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: exchange ${exchange} is fed already`);
+    const { symbols, channels } = section as { symbols: string[]; channels?: ('trades' | 'quotes')[] };
+    this.config.exchanges[exchange] = { ...Object.values(this.config.exchanges)[0]!, symbols: [...symbols], channels: channels ?? ['trades'] };
+    const index = new SymbolIndex();
+    for (const s of symbols) index.add(s);
+    this.#indexes.set(exchange, index);
+    for (const s of symbols) for (const tf of this.config.timeframes) this.store.create(seriesKey(exchange, s, tf), this.config.history[tf]);
+    return this.#change('exchange_added', exchange, null);
+  }
+
+  /** Removes the exchange from the config (its series stay) and emits `change`. */
+  removeExchange(exchange: string): ConfigChange {
+    if (this.config.exchanges[exchange] === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
+    delete this.config.exchanges[exchange];
+    return this.#change('exchange_removed', exchange, null);
+  }
+
+  #change(action: ConfigChange['action'], exchange: string, symbol: string | null): ConfigChange {
     const change: ConfigChange = { action, exchange, symbol, restoredBars: 0, ts: Date.now() };
     this.#emit('change', change);
     return change;
