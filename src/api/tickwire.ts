@@ -484,7 +484,6 @@ export class TickwireRuntime implements Tickwire {
   private async launch(ex: ExchangeRuntime): Promise<void> {
     installRestLimiter(ex.restLimiter);
     ex.feed.setState('starting');
-    void this.venueLists.refresh(ex.name);
     if (this.config.storage?.backfill === true) await this.backfill(ex);
     let simUrl = '';
     if (ex.name === 'simulated' && this.exchanges.get(ex.name) === ex) {
@@ -494,6 +493,7 @@ export class TickwireRuntime implements Tickwire {
     }
     // Removed, or the runtime stopped, meanwhile: `retire` and `stop` release the rest.
     if (!this.running || this.exchanges.get(ex.name) !== ex) return;
+    void this.venueLists.refresh(ex.name); // then daily with the others
     this.startFeed(ex, simUrl);
   }
 
