@@ -86,6 +86,11 @@ export function checkExchangeSection(exchange: string, section: unknown): Exchan
  */
 export function checkRemovable(config: TickwireConfig, exchange: string): void {
   if (Object.keys(config.exchanges).length === 1) throw refused(`${exchange} is the last exchange; a gateway needs at least one`);
+  checkUnnamed(config, exchange);
+}
+
+/** Throws CHANGE_REFUSED when other sections of `config` name `exchange` (price feeds, alert rules, strategies, `streamer.exchange`), each listed. */
+export function checkUnnamed(config: TickwireConfig, exchange: string): void {
   const users: string[] = [];
   for (const feed of Object.values(config.feeds ?? {})) {
     if (feed.sources.some((s) => s.exchange === exchange)) users.push(`feeds.${feed.name}`);

@@ -35,7 +35,7 @@ import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
 import type { PersistedSeries } from '../storage/persister.ts';
 import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import { diffConfig } from './config-diff.ts';
-import { checkExchangeSection, checkExchangesFit, checkListed, checkRemovable, checkSymbolName, refused } from './live-checks.ts';
+import { checkExchangeSection, checkExchangesFit, checkListed, checkRemovable, checkSymbolName, checkUnnamed, refused } from './live-checks.ts';
 import { VenueLists } from './venue-lists.ts';
 import { OnDemandSymbols } from './on-demand.ts';
 import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
@@ -368,9 +368,10 @@ export class TickwireRuntime implements Tickwire {
   }
 
   /**
-   * Apply a re-read config (`POST /v1/admin/reload`, SIGHUP): its symbol
-   * lists, live, removals first (config-diff.ts says what else is refused).
-   * Checked whole before anything changes. Returns the changes, in order.
+   * Apply a re-read config (`POST /v1/admin/reload`, SIGHUP): its exchanges
+   * and symbol lists, live, removals first (config-diff.ts says what else is
+   * refused); the file wins over changes made over HTTP. Checked whole
+   * before anything changes. Returns the changes, in order.
    */
   applyConfig(next: TickwireConfig): ConfigChange[] {
     return this.counted(() => this.checkedApply(next));
@@ -382,7 +383,11 @@ export class TickwireRuntime implements Tickwire {
       Object.entries(this.config.exchanges).map(([name, ex]) => [name, { ...ex, symbols: ex.symbols.filter((s) => !this.onDemand.has(name, s)) }]),
     );
     const pinned: [string, string][] = [];
-    const diffs = diffConfig({ ...this.config, exchanges: configured }, next);
+    const diff = diffConfig({ ...this.config, exchanges: configured }, next);
+    const diffs = diff.symbols;
+    for (const name of diff.addExchanges) this.checkNewExchange(name);
+    // The running sections that name an exchange (feeds, alerts, strategies, streamer) are not reloaded: they keep it.
+    for (const name of diff.removeExchanges) checkUnnamed(this.config, name);
     for (const d of diffs) {
       for (const symbol of d.add.filter((s) => this.onDemand.has(d.exchange, s))) pinned.push([d.exchange, symbol]);
       d.add = d.add.filter((s) => !this.onDemand.has(d.exchange, s));
@@ -400,6 +405,8 @@ export class TickwireRuntime implements Tickwire {
     for (const [exchange, symbol] of pinned) this.onDemand.forget(exchange, symbol);
     const changes: ConfigChange[] = [];
     for (const d of diffs) for (const symbol of d.remove) changes.push(this.unfeedSymbol(this.exchangeFor(d.exchange), symbol));
+    for (const name of diff.removeExchanges) changes.push(this.unfeedExchange(this.exchangeFor(name)));
+    for (const name of diff.addExchanges) changes.push(this.feedExchange(name, next.exchanges[name]!));
     for (const d of diffs) for (const symbol of d.add) changes.push(this.feedSymbol(this.exchangeFor(d.exchange), symbol));
     if (changes.length === 0) logChange(this.log, 'reload: the config file matches the running config; nothing to change');
     return changes;
@@ -465,10 +472,20 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private checkedAddExchange(exchange: string, section: unknown): ConfigChange {
-    if (this.exchanges.has(exchange)) throw refused(`exchange ${exchange} is fed already (change its symbols with /v1/admin/exchanges/${exchange}/symbols/:symbol)`);
-    if (this.removedExchanges.has(exchange)) throw refused(`${exchange} was removed since start and its series are kept for candles until a restart; it can be added again after one`);
+    this.checkNewExchange(exchange);
     const cfg = checkExchangeSection(exchange, section);
     checkExchangesFit(this.config, { ...this.config.exchanges, [exchange]: cfg }, this.options);
+    return this.feedExchange(exchange, cfg);
+  }
+
+  /** Throws CHANGE_REFUSED unless `exchange` can be added: not fed now, not removed since start. */
+  private checkNewExchange(exchange: string): void {
+    if (this.exchanges.has(exchange)) throw refused(`exchange ${exchange} is fed already (change its symbols with /v1/admin/exchanges/${exchange}/symbols/:symbol)`);
+    if (this.removedExchanges.has(exchange)) throw refused(`${exchange} was removed since start and its series are kept for candles until a restart; it can be added again after one`);
+  }
+
+  /** Feed `exchange` (checked already): buffers, stored bars, then (running) backfill and its worker in the background. */
+  private feedExchange(exchange: string, cfg: ExchangeConfig): ConfigChange {
     const ex = this.createExchange(exchange, cfg);
     this.exchanges.set(exchange, ex);
     this.memoryBytes += configMemory({ ...this.config, exchanges: { [exchange]: cfg } }, this.options).shared;
@@ -511,6 +528,12 @@ export class TickwireRuntime implements Tickwire {
   private checkedRemoveExchange(exchange: string): ConfigChange {
     const ex = this.exchangeFor(exchange);
     checkRemovable(this.config, exchange);
+    return this.unfeedExchange(ex);
+  }
+
+  /** Stop feeding `ex` (checked already): out of the config, status and symbols; its worker stopped in the background. */
+  private unfeedExchange(ex: ExchangeRuntime): ConfigChange {
+    const exchange = ex.name;
     this.exchanges.delete(exchange);
     this.removedExchanges.set(exchange, ex);
     delete this.config.exchanges[exchange];

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createTickwire } from '../../src/api/tickwire.ts';
+import { createTickwire, type TickwireRuntime } from '../../src/api/tickwire.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import type { Tickwire } from '../../src/api/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
 import { createServer, type TickwireServer } from '../../src/server/server.ts';
@@ -40,31 +41,29 @@ afterEach(async () => {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Msg = any;
 
-/** binance (SIMA, SIMB at `rate` trades/s each) behind a token-protected server, storage on. */
+/** binance (SIMA, SIMB at `rate` trades/s each) behind a token-protected server, storage on; `config` is the config it started from. */
 async function setup(rate: number) {
   venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMB'], rate, seed: 21 });
   const { url } = await venue.start();
   const storage = { path: path.join(mkdtempSync(path.join(tmpdir(), 'tickwire-live-ex-')), 'bars'), flushMs: 50 };
-  tickwire = createTickwire(
-    {
-      timeframes: ['1s', '1m'],
-      storage,
-      exchanges: { binance: { url, symbols: ['SIMA', 'SIMB'] } },
-      auth: {
-        tokens: [
-          { name: 'ops', sha256: hashToken(ADMIN), scopes: ['admin'] },
-          { name: 'reader', sha256: hashToken(READER) },
-        ],
-      },
+  const config = {
+    timeframes: ['1s', '1m'],
+    storage,
+    exchanges: { binance: { url, symbols: ['SIMA', 'SIMB'] } } as Record<string, unknown>,
+    auth: {
+      tokens: [
+        { name: 'ops', sha256: hashToken(ADMIN), scopes: ['admin'] },
+        { name: 'reader', sha256: hashToken(READER) },
+      ],
     },
-    { statusMs: 200, tickMs: 50 },
-  );
+  };
+  tickwire = createTickwire(config, { statusMs: 200, tickMs: 50 });
   await tickwire.start();
   server = createServer(tickwire, { host: '127.0.0.1', port: 0 });
   const { port } = await server.listen();
   const v = venue;
   await until(() => v.server.subscriptions().some((s) => s.includes('sima@trade')), 20_000, 'the worker to subscribe');
-  return { tw: tickwire, base: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/stream` };
+  return { tw: tickwire, config, base: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/stream` };
 }
 
 async function subscriber(url: string, channels: string[]): Promise<Msg[]> {
@@ -189,5 +188,31 @@ describe('exchange admin routes refuse what they must', () => {
     expect(metrics).toContain('tickwire_live_changes_total{action="exchange_added"} 1');
     expect(metrics).toContain('tickwire_live_changes_total{action="exchange_removed"} 1');
     expect(metrics).toContain('tickwire_live_changes_total{action="refused"} 4'); // duplicate, no adapter, last exchange, re-add
+  }, 60_000);
+});
+
+describe('a reload after exchanges changed over HTTP', () => {
+  it('the file wins: an exchange added over HTTP that it does not name goes; one it names anew comes', async () => {
+    const { tw, config, base } = await setup(20);
+    const runtime = tw as TickwireRuntime;
+    expect((await call(base, 'POST', '/v1/admin/exchanges/simulated', { symbols: ['SIMX'], rate: 5 })).status).toBe(200);
+    await until(() => tw.status().exchanges['simulated']?.state === 'connected', 30_000, 'the added exchange to connect');
+
+    const removed = runtime.applyConfig(parseConfig(config));
+    expect(removed.map((c) => [c.action, c.exchange])).toEqual([['exchange_removed', 'simulated']]);
+    expect(Object.keys(tw.status().exchanges)).toEqual(['binance']);
+
+    // Named by the file again, but removed since start: refused whole, nothing changed.
+    const withSim = { ...config, exchanges: { ...config.exchanges, simulated: { symbols: ['SIMX'], rate: 5 } } };
+    expect(() => runtime.applyConfig(parseConfig(withSim))).toThrow(/removed since start/);
+    expect(Object.keys(tw.status().exchanges)).toEqual(['binance']);
+  }, 60_000);
+
+  it('adds an exchange the file names anew, started as at start-up', async () => {
+    const { tw, config } = await setup(20);
+    const withSim = { ...config, exchanges: { ...config.exchanges, simulated: { symbols: ['SIMX'], rate: 20 } } };
+    const added = (tw as TickwireRuntime).applyConfig(parseConfig(withSim));
+    expect(added.map((c) => [c.action, c.exchange])).toEqual([['exchange_added', 'simulated']]);
+    await until(() => tw.bars('simulated', 'SIMX', '1s', { closed: true }).length >= 1, 30_000, 'closed bars of the exchange the reload added');
   }, 60_000);
 });
