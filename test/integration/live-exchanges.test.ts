@@ -11,39 +11,22 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { createTickwire, type TickwireRuntime } from '../../src/api/tickwire.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import type { Tickwire } from '../../src/api/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
-import { createServer, type TickwireServer } from '../../src/server/server.ts';
+import { createServer } from '../../src/server/server.ts';
 import { SimulatedExchange } from '../../src/sim/simulated-exchange.ts';
+import { closeGateway, gateway, subscriber as subscribe, type Msg } from '../support/live-gateway.ts';
 import { until } from '../support/until.ts';
 
 const ADMIN = 'admin-token-for-live-exchanges-test-0123456789';
 const READER = 'reader-token-for-live-exchanges-test-0123456789';
 
-let venue: SimulatedExchange | undefined;
-let tickwire: Tickwire | undefined;
-let server: TickwireServer | undefined;
-const sockets: WebSocket[] = [];
-
-afterEach(async () => {
-  for (const ws of sockets.splice(0)) ws.terminate();
-  await server?.close();
-  await tickwire?.stop();
-  await venue?.stop();
-  server = undefined;
-  tickwire = undefined;
-  venue = undefined;
-});
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Msg = any;
+afterEach(closeGateway);
 
 /** binance (SIMA, SIMB at `rate` trades/s each) behind a token-protected server, storage on; `config` is the config it started from. */
 async function setup(rate: number) {
-  venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMB'], rate, seed: 21 });
+  const venue = (gateway.venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMB'], rate, seed: 21 }));
   const { url } = await venue.start();
   const storage = { path: path.join(mkdtempSync(path.join(tmpdir(), 'tickwire-live-ex-')), 'bars'), flushMs: 50 };
   const config = {
@@ -57,27 +40,16 @@ async function setup(rate: number) {
       ],
     },
   };
-  tickwire = createTickwire(config, { statusMs: 200, tickMs: 50 });
+  const tickwire = (gateway.tickwire = createTickwire(config, { statusMs: 200, tickMs: 50 }));
   await tickwire.start();
-  server = createServer(tickwire, { host: '127.0.0.1', port: 0 });
+  const server = (gateway.server = createServer(tickwire, { host: '127.0.0.1', port: 0 }));
   const { port } = await server.listen();
-  const v = venue;
-  await until(() => v.server.subscriptions().some((s) => s.includes('sima@trade')), 20_000, 'the worker to subscribe');
+  await until(() => venue.server.subscriptions().some((s) => s.includes('sima@trade')), 20_000, 'the worker to subscribe');
   return { tw: tickwire, config, base: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/stream` };
 }
 
-async function subscriber(url: string, channels: string[]): Promise<Msg[]> {
-  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${READER}` } });
-  sockets.push(ws);
-  const messages: Msg[] = [];
-  ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels }));
-  await until(() => messages.some((m) => m.type === 'subscribed' || m.type === 'error'), 10_000, 'the subscribe answer');
-  return messages;
+function subscriber(url: string, channels: string[]): Promise<Msg[]> {
+  return subscribe(url, channels, READER);
 }
 
 function call(base: string, method: 'POST' | 'DELETE' | 'GET', route: string, body?: unknown, token: string | null = ADMIN): Promise<Response> {
