@@ -19,6 +19,12 @@
  * fetched at start and daily); symbols on demand (`demandSymbol`,
  * on-demand.ts) take the same add and remove paths.
  *
+ * Whole exchanges change live too (`addExchange`, `removeExchange`, and a
+ * reload naming or dropping one): an added one gets its buffers, stored
+ * bars and worker exactly as at start (`createExchange`, `launch`); a
+ * removed one's worker stops and its runtime moves to `removedExchanges`,
+ * where its series stay readable (candles) until a restart.
+ *
  * This file is the wiring; the jobs it wires live beside it: storage.ts (the
  * database, restore, flushes), feed-status.ts (each exchange's state, rate and
  * status), latency.ts (the latency summaries), metrics.ts (/metrics).
