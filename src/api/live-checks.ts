@@ -4,11 +4,13 @@
  * the change would make. A change that fails one is refused whole
  * (`CHANGE_REFUSED`, the reason in the message) and nothing changes.
  */
-import { SYMBOL_PATTERN } from '../config/exchanges.ts';
+import { Checker } from '../check/checker.ts';
+import { ConfigError } from '../config/error.ts';
+import { exchangesSection, SYMBOL_PATTERN } from '../config/exchanges.ts';
 import { configMemory, memoryIssue, type RingSizes } from '../config/limits.ts';
 import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
 import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
-import { adapterFor, capabilitiesOf } from '../exchanges/registry.ts';
+import { adapterFor, adapterNames, capabilitiesOf, knownAdapterNames } from '../exchanges/registry.ts';
 import type { VenueLists } from './venue-lists.ts';
 
 /** A refused live change: nothing was changed; `reason` says what would have been wrong. */
@@ -54,4 +56,50 @@ export function checkExchangesFit(config: TickwireConfig, exchanges: Record<stri
 export function checkListed(lists: VenueLists, exchange: string, symbols: readonly string[]): void {
   const unlisted = symbols.filter((s) => lists.listing(exchange, s) === 'unlisted');
   if (unlisted.length > 0) throw refused(`the venue does not list ${unlisted.join(', ')} as tradable on ${exchange} (${lists.describe(exchange)})`);
+}
+
+/**
+ * `section` checked as `exchanges.<exchange>` of a config file is (the same
+ * validator, the same key paths): ConfigError INVALID_CONFIG listing every
+ * problem. An exchange with no adapter here (not built in, no plugin of the
+ * config loaded) is CHANGE_REFUSED: plugins load from the file, at start or reload.
+ */
+export function checkExchangeSection(exchange: string, section: unknown): ExchangeConfig {
+  const entry = adapterFor(exchange);
+  if (entry === undefined) {
+    const plugins = knownAdapterNames().filter((n) => !adapterNames().includes(n));
+    throw refused(
+      `no adapter named ${JSON.stringify(exchange)}: built in are ${adapterNames().join(', ')}; plugins loaded: ${plugins.join(', ') || 'none'} ` +
+        '(an adapter plugin is loaded from the config file\'s plugins: list, at start or on reload)',
+    );
+  }
+  const c = new Checker();
+  const checked = exchangesSection(c, { [exchange]: section }, true, new Map([[exchange, entry]]));
+  if (c.issues.length > 0) throw new ConfigError('request body', c.issues);
+  return checked[exchange]!;
+}
+
+/**
+ * Throws CHANGE_REFUSED when removing `exchange` would leave the config
+ * invalid: it is the last exchange, or other sections name it (price feeds,
+ * alert rules, strategies, `streamer.exchange`), each listed.
+ */
+export function checkRemovable(config: TickwireConfig, exchange: string): void {
+  if (Object.keys(config.exchanges).length === 1) throw refused(`${exchange} is the last exchange; a gateway needs at least one`);
+  checkUnnamed(config, exchange);
+}
+
+/** Throws CHANGE_REFUSED when other sections of `config` name `exchange` (price feeds, alert rules, strategies, `streamer.exchange`), each listed. */
+export function checkUnnamed(config: TickwireConfig, exchange: string): void {
+  const users: string[] = [];
+  for (const feed of Object.values(config.feeds ?? {})) {
+    if (feed.sources.some((s) => s.exchange === exchange)) users.push(`feeds.${feed.name}`);
+  }
+  for (const rule of config.alerts?.rules ?? []) {
+    const target = 'target' in rule ? rule.target : rule;
+    if ('exchange' in target && target.exchange === exchange) users.push(`alerts rule ${rule.id}`);
+  }
+  for (const [name, s] of Object.entries(config.strategies ?? {})) if (s.exchange === exchange) users.push(`strategies.${name}`);
+  if (config.streamer?.exchange === exchange) users.push('streamer.exchange');
+  if (users.length > 0) throw refused(`${exchange} is named by ${users.join(', ')}; remove those from the config first (a reload applies that)`);
 }

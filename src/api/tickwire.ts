@@ -19,6 +19,12 @@
  * fetched at start and daily); symbols on demand (`demandSymbol`,
  * on-demand.ts) take the same add and remove paths.
  *
+ * Whole exchanges change live too (`addExchange`, `removeExchange`, and a
+ * reload naming or dropping one): an added one gets its buffers, stored
+ * bars and worker exactly as at start (`createExchange`, `launch`); a
+ * removed one's worker stops and its runtime moves to `removedExchanges`,
+ * where its series stay readable (candles) until a restart.
+ *
  * This file is the wiring; the jobs it wires live beside it: storage.ts (the
  * database, restore, flushes), feed-status.ts (each exchange's state, rate and
  * status), latency.ts (the latency summaries), metrics.ts (/metrics).
@@ -35,7 +41,7 @@ import type { ExchangeConfig, TickwireConfig } from '../config/types.ts';
 import type { PersistedSeries } from '../storage/persister.ts';
 import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import { diffConfig } from './config-diff.ts';
-import { checkExchangesFit, checkListed, checkSymbolName, refused } from './live-checks.ts';
+import { checkExchangeSection, checkExchangesFit, checkListed, checkRemovable, checkSymbolName, checkUnnamed, refused } from './live-checks.ts';
 import { VenueLists } from './venue-lists.ts';
 import { OnDemandSymbols } from './on-demand.ts';
 import { adapterFor, restUrlOf } from '../exchanges/registry.ts';
@@ -144,12 +150,22 @@ export class TickwireRuntime implements Tickwire {
   readonly config: TickwireConfig;
   /** What the config reserves (src/config/limits.ts), with the ring sizes of the options; `tickwire start` prints its total. */
   readonly memory: MemoryReport;
-  /** Bytes of shared memory reserved for bars and rings, fixed at construction (`memory.shared`). */
-  readonly memoryBytes: number;
+  /** Bytes of shared memory reserved for bars and rings (`memory.shared`, then each exchange added live). */
+  memoryBytes: number;
   readonly store = new BarStore();
 
   private readonly options: RuntimeOptions;
   private readonly exchanges = new Map<string, ExchangeRuntime>();
+  /**
+   * Exchanges removed live (`removeExchange`): no worker, not in status or
+   * symbols, but their series stay (and stay persisted) so candles are still
+   * served until a restart; such a name cannot be added again before one.
+   */
+  private readonly removedExchanges = new Map<string, ExchangeRuntime>();
+  /** Workers of removed exchanges still stopping (`stop` waits for them). */
+  private readonly stopping = new Set<Promise<void>>();
+  /** Where every exchange's pump delivers (shared by those added live). */
+  private readonly output: PumpOutput;
   /** Every event goes through here; handler failures are counted (`handlerErrors`) and never stop the pump. */
   readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
   /** Price feeds with failover (`feeds:`). */
@@ -222,9 +238,9 @@ export class TickwireRuntime implements Tickwire {
       },
       source: (e) => rules.onSource(e),
     });
-    const output = this.pumpOutput();
+    this.output = this.pumpOutput();
     this.venueLists = new VenueLists(this.log);
-    for (const [name, ex] of Object.entries(config.exchanges)) this.exchanges.set(name, this.createExchange(name, ex, output));
+    for (const [name, ex] of Object.entries(config.exchanges)) this.exchanges.set(name, this.createExchange(name, ex));
     this.strategyRuntime = this.createStrategies();
     this.registry = createRuntimeMetrics({
       exchangeStatuses: () => Object.values(this.status().exchanges),
@@ -247,17 +263,17 @@ export class TickwireRuntime implements Tickwire {
    * `symbols` becomes the runtime's list of the symbols fed, which live
    * changes edit in place.
    */
-  private createExchange(name: string, ex: ExchangeConfig, output: PumpOutput): ExchangeRuntime {
+  private createExchange(name: string, ex: ExchangeConfig): ExchangeRuntime {
     const { config, options } = this;
     const symbols = new SymbolIndex();
     for (const s of ex.symbols) symbols.add(s);
     const firstSeries = this.storage.seriesCount;
     // Room for the symbols on demand too (their slots stay once used: their history stays queryable).
     const slots = symbolSlots(ex.symbols.length + (ex.onDemand?.maxSymbols ?? 0));
-    const series = ex.symbols.flatMap((symbol) => this.allocateSeries(name, symbol)).map((p) => {
-      this.storage.add(p);
-      return p.series;
-    });
+    const persisted = ex.symbols.flatMap((symbol) => this.allocateSeries(name, symbol));
+    // Added live (storage open already), its stored bars are loaded now, before its worker starts; at construction, none yet (`restore` loads them).
+    const restored = this.storage.addLive(persisted);
+    const series = persisted.map((p) => p.series);
     const buffers: ExchangeBuffers = {
       ticks: TickRing.allocate(options.tickRingCapacity ?? DEFAULT_TICK_RING_CAPACITY, TICK_FIELDS),
       barEvents: allocateBarEventRing(options.barRingCapacity ?? defaultBarEventRingCapacity(series.length)),
@@ -272,7 +288,7 @@ export class TickwireRuntime implements Tickwire {
     config.exchanges[name] = { ...ex, symbols: live };
     const pump = new ExchangePump(
       { exchange: name, symbols: native, timeframes: config.timeframes, ticks, barEvents, dirty: new Int32Array(buffers.dirty), series },
-      output,
+      this.output,
     );
     const entry = adapterFor(name)!;
     if (entry.symbolList !== undefined) {
@@ -284,7 +300,7 @@ export class TickwireRuntime implements Tickwire {
       supervisor: undefined,
       feed: new FeedStatus(name, live),
       firstSeries,
-      restored: 0,
+      restored,
       restLimiter: new RestLimiter(name, RestLimiter.allocate((ex.reliability ?? defaultReliability()).rest)),
     };
   }
@@ -358,9 +374,10 @@ export class TickwireRuntime implements Tickwire {
   }
 
   /**
-   * Apply a re-read config (`POST /v1/admin/reload`, SIGHUP): its symbol
-   * lists, live, removals first (config-diff.ts says what else is refused).
-   * Checked whole before anything changes. Returns the changes, in order.
+   * Apply a re-read config (`POST /v1/admin/reload`, SIGHUP): its exchanges
+   * and symbol lists, live, removals first (config-diff.ts says what else is
+   * refused); the file wins over changes made over HTTP. Checked whole
+   * before anything changes. Returns the changes, in order.
    */
   applyConfig(next: TickwireConfig): ConfigChange[] {
     return this.counted(() => this.checkedApply(next));
@@ -372,7 +389,11 @@ export class TickwireRuntime implements Tickwire {
       Object.entries(this.config.exchanges).map(([name, ex]) => [name, { ...ex, symbols: ex.symbols.filter((s) => !this.onDemand.has(name, s)) }]),
     );
     const pinned: [string, string][] = [];
-    const diffs = diffConfig({ ...this.config, exchanges: configured }, next);
+    const diff = diffConfig({ ...this.config, exchanges: configured }, next);
+    const diffs = diff.symbols;
+    for (const name of diff.addExchanges) this.checkNewExchange(name);
+    // The running sections that name an exchange (feeds, alerts, strategies, streamer) are not reloaded: they keep it.
+    for (const name of diff.removeExchanges) checkUnnamed(this.config, name);
     for (const d of diffs) {
       for (const symbol of d.add.filter((s) => this.onDemand.has(d.exchange, s))) pinned.push([d.exchange, symbol]);
       d.add = d.add.filter((s) => !this.onDemand.has(d.exchange, s));
@@ -390,6 +411,8 @@ export class TickwireRuntime implements Tickwire {
     for (const [exchange, symbol] of pinned) this.onDemand.forget(exchange, symbol);
     const changes: ConfigChange[] = [];
     for (const d of diffs) for (const symbol of d.remove) changes.push(this.unfeedSymbol(this.exchangeFor(d.exchange), symbol));
+    for (const name of diff.removeExchanges) changes.push(this.unfeedExchange(this.exchangeFor(name)));
+    for (const name of diff.addExchanges) changes.push(this.feedExchange(name, next.exchanges[name]!));
     for (const d of diffs) for (const symbol of d.add) changes.push(this.feedSymbol(this.exchangeFor(d.exchange), symbol));
     if (changes.length === 0) logChange(this.log, 'reload: the config file matches the running config; nothing to change');
     return changes;
@@ -440,6 +463,109 @@ export class TickwireRuntime implements Tickwire {
    */
   removeSymbol(exchange: string, symbol: string): ConfigChange {
     return this.counted(() => this.checkedRemove(exchange, symbol));
+  }
+
+  /**
+   * Feed one more exchange without a restart (docs/operations.md): `section`
+   * is its config section, as under `exchanges.<name>` in a config file,
+   * checked by the same rules (INVALID_CONFIG naming the key; CHANGE_REFUSED
+   * when it exists, has no adapter, or breaks a limit: nothing changed).
+   * Its buffers are allocated and its stored bars restored before this
+   * returns; backfill (when configured) and its worker follow, as at start.
+   */
+  addExchange(exchange: string, section: unknown): ConfigChange {
+    return this.counted(() => this.checkedAddExchange(exchange, section));
+  }
+
+  private checkedAddExchange(exchange: string, section: unknown): ConfigChange {
+    this.checkNewExchange(exchange);
+    const cfg = checkExchangeSection(exchange, section);
+    checkExchangesFit(this.config, { ...this.config.exchanges, [exchange]: cfg }, this.options);
+    return this.feedExchange(exchange, cfg);
+  }
+
+  /** Throws CHANGE_REFUSED unless `exchange` can be added: not fed now, not removed since start. */
+  private checkNewExchange(exchange: string): void {
+    if (this.exchanges.has(exchange)) throw refused(`exchange ${exchange} is fed already (change its symbols with /v1/admin/exchanges/${exchange}/symbols/:symbol)`);
+    if (this.removedExchanges.has(exchange)) throw refused(`${exchange} was removed since start and its series are kept for candles until a restart; it can be added again after one`);
+  }
+
+  /** Feed `exchange` (checked already): buffers, stored bars, then (running) backfill and its worker in the background. */
+  private feedExchange(exchange: string, cfg: ExchangeConfig): ConfigChange {
+    const ex = this.createExchange(exchange, cfg);
+    this.exchanges.set(exchange, ex);
+    this.memoryBytes += configMemory({ ...this.config, exchanges: { [exchange]: cfg } }, this.options).shared;
+    if (this.running) {
+      void this.launch(ex).catch((err: unknown) => {
+        this.log.error({ event: 'exchange.start_failed', exchange, error: (err as Error).message }, `${exchange} added live could not start: ${(err as Error).message}`);
+      });
+    }
+    return this.changed('exchange_added', exchange, null, ex.restored);
+  }
+
+  /** Bring an exchange added live up as `start` does: its REST limiter and list, backfill when configured, the simulated venue when it is that one, its worker. */
+  private async launch(ex: ExchangeRuntime): Promise<void> {
+    installRestLimiter(ex.restLimiter);
+    ex.feed.setState('starting');
+    if (this.config.storage?.backfill === true) await this.backfill(ex);
+    let simUrl = '';
+    if (ex.name === 'simulated' && this.exchanges.get(ex.name) === ex) {
+      const cfg = this.config.exchanges['simulated']!;
+      this.simulated = new SimulatedExchange({ symbols: cfg.symbols, rate: cfg.rate, seed: cfg.seed });
+      simUrl = (await this.simulated.start()).url;
+    }
+    // Removed, or the runtime stopped, meanwhile: `retire` and `stop` release the rest.
+    if (!this.running || this.exchanges.get(ex.name) !== ex) return;
+    void this.venueLists.refresh(ex.name); // then daily with the others
+    this.startFeed(ex, simUrl);
+  }
+
+  /**
+   * Stop feeding an exchange without a restart (docs/operations.md): its
+   * worker and connections stop, its channels end (the server sends
+   * `closed`), its series stay for candles until a restart. Throws
+   * EXCHANGE_NOT_FOUND, or CHANGE_REFUSED when it is the last exchange or
+   * the config names it elsewhere (feeds, alerts, strategies, streamer).
+   */
+  removeExchange(exchange: string): ConfigChange {
+    return this.counted(() => this.checkedRemoveExchange(exchange));
+  }
+
+  private checkedRemoveExchange(exchange: string): ConfigChange {
+    const ex = this.exchangeFor(exchange);
+    checkRemovable(this.config, exchange);
+    return this.unfeedExchange(ex);
+  }
+
+  /** Stop feeding `ex` (checked already): out of the config, status and symbols; its worker stopped in the background. */
+  private unfeedExchange(ex: ExchangeRuntime): ConfigChange {
+    const exchange = ex.name;
+    this.exchanges.delete(exchange);
+    this.removedExchanges.set(exchange, ex);
+    delete this.config.exchanges[exchange];
+    this.venueLists.untrack(exchange);
+    for (const symbol of this.onDemand.symbols(exchange)) this.onDemand.forget(exchange, symbol);
+    ex.feed.setState('stopped');
+    const stopped = this.retire(ex);
+    this.stopping.add(stopped);
+    void stopped.finally(() => this.stopping.delete(stopped));
+    return this.changed('exchange_removed', exchange, null, 0);
+  }
+
+  /** Stop a removed exchange's worker (and the simulated venue when it was that one); never rejects. */
+  private async retire(ex: ExchangeRuntime): Promise<void> {
+    const supervisor = ex.supervisor;
+    ex.supervisor = undefined;
+    try {
+      await supervisor?.stop();
+      if (ex.name === 'simulated') {
+        const sim = this.simulated;
+        this.simulated = undefined;
+        await sim?.stop();
+      }
+    } catch (err) {
+      this.log.error({ event: 'exchange.stop_failed', exchange: ex.name, error: (err as Error).message }, `${ex.name} removed live did not stop cleanly: ${(err as Error).message}`);
+    }
   }
 
   /** Run a live change, counting it when it is refused (CHANGE_REFUSED). */
@@ -553,38 +679,42 @@ export class TickwireRuntime implements Tickwire {
       },
       (us) => this.ringWait.recordValue(Math.max(1, us)),
     );
-    for (const [name, ex] of this.exchanges) {
-      const cfg = this.config.exchanges[name]!;
-      const entry = adapterFor(name)!;
-      const url = cfg.url ?? (name === 'simulated' ? simUrl : entry.defaultUrl(cfg));
-      const data: FeedWorkerData = {
-        exchange: name,
-        ...(entry.plugin === undefined ? {} : { plugin: entry.plugin }),
-        // The slot list and the retired list are the runtime's own arrays: live changes update them before telling the worker.
-        settings: { ...cfg, symbols: ex.native },
-        slots: ex.slots,
-        retired: ex.retired,
-        url,
-        timeframes: this.config.timeframes,
-        bars: this.config.bars,
-        buffers: ex.buffers,
-        // The exchange's reliability knobs, then what the library caller overrides.
-        connection: { ...connectionOptions(cfg.reliability ?? defaultReliability()), ...this.options.connection },
-        restLimiter: ex.restLimiter.buffer,
-        tickMs: this.options.tickMs ?? 100,
-        statusMs: this.options.statusMs ?? 1_000,
-        restored: ex.restored > 0,
-      };
-      const log = this.log.child({ exchange: name });
-      ex.supervisor = new FeedSupervisor(
-        data,
-        { status: (status) => this.onWorkerStatus(ex, status), changed: (change) => logRoute(log, ex.name, change) },
-        this.options.supervisor,
-        (record) => writeRecord(log, record),
-      );
-      ex.feed.setState('starting');
-      ex.supervisor.start();
-    }
+    for (const ex of this.exchanges.values()) this.startFeed(ex, simUrl);
+  }
+
+  /** Start `ex`'s supervised worker (`simUrl`: the simulated exchange's, when it is that one). */
+  private startFeed(ex: ExchangeRuntime, simUrl: string): void {
+    const name = ex.name;
+    const cfg = this.config.exchanges[name]!;
+    const entry = adapterFor(name)!;
+    const url = cfg.url ?? (name === 'simulated' ? simUrl : entry.defaultUrl(cfg));
+    const data: FeedWorkerData = {
+      exchange: name,
+      ...(entry.plugin === undefined ? {} : { plugin: entry.plugin }),
+      // The slot list and the retired list are the runtime's own arrays: live changes update them before telling the worker.
+      settings: { ...cfg, symbols: ex.native },
+      slots: ex.slots,
+      retired: ex.retired,
+      url,
+      timeframes: this.config.timeframes,
+      bars: this.config.bars,
+      buffers: ex.buffers,
+      // The exchange's reliability knobs, then what the library caller overrides.
+      connection: { ...connectionOptions(cfg.reliability ?? defaultReliability()), ...this.options.connection },
+      restLimiter: ex.restLimiter.buffer,
+      tickMs: this.options.tickMs ?? 100,
+      statusMs: this.options.statusMs ?? 1_000,
+      restored: ex.restored > 0,
+    };
+    const log = this.log.child({ exchange: name });
+    ex.supervisor = new FeedSupervisor(
+      data,
+      { status: (status) => this.onWorkerStatus(ex, status), changed: (change) => logRoute(log, ex.name, change) },
+      this.options.supervisor,
+      (record) => writeRecord(log, record),
+    );
+    ex.feed.setState('starting');
+    ex.supervisor.start();
   }
 
   async stop(): Promise<void> {
@@ -601,6 +731,7 @@ export class TickwireRuntime implements Tickwire {
     this.onDemand.stop();
     await this.portfolioBooks.close();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
+    await Promise.all(this.stopping); // exchanges removed just before
     for (const ex of this.exchanges.values()) ex.feed.setState('stopped');
     await this.listener?.stop();
     this.listener = undefined;
@@ -698,7 +829,7 @@ export class TickwireRuntime implements Tickwire {
   }
 
   resolveSymbol(exchange: string, symbol: string): string {
-    return resolveNative(this.exchanges.get(exchange)?.symbols, exchange, symbol);
+    return resolveNative(this.readable(exchange)?.symbols, exchange, symbol);
   }
 
   symbols(): Record<string, Record<string, TimeframeName[]>> {
@@ -854,6 +985,11 @@ export class TickwireRuntime implements Tickwire {
     return ex;
   }
 
+  /** An exchange whose bars can be read: a fed one, or one removed live (its series stay until a restart). */
+  private readable(exchange: string): ExchangeRuntime | undefined {
+    return this.exchanges.get(exchange) ?? this.removedExchanges.get(exchange);
+  }
+
   private seriesFor(exchange: string, symbol: string, timeframe: string): BarSeries {
     const { ex, index } = this.locate(exchange, symbol, timeframe);
     return ex.series[index]!;
@@ -861,7 +997,7 @@ export class TickwireRuntime implements Tickwire {
 
   /** The exchange and series index of (exchange, symbol, timeframe); throws the contract's codes. */
   private locate(exchange: string, symbol: string, timeframe: string): { ex: ExchangeRuntime; index: number } {
-    const ex = this.exchangeFor(exchange);
+    const ex = this.readable(exchange) ?? this.exchangeFor(exchange);
     const native = this.resolveSymbol(exchange, symbol);
     const tf = parseTimeframe(timeframe).name;
     const tfIndex = this.config.timeframes.indexOf(tf);

@@ -166,6 +166,14 @@ export interface Tickwire {
   /** Stop feeding a symbol, live; its history stays queryable. Throws SYMBOL_NOT_FOUND, CHANGE_REFUSED or EXCHANGE_NOT_FOUND. */
   removeSymbol(exchange: string, symbol: string): ConfigChange;
   /**
+   * Feed one more exchange, live; `section` is its config section as under
+   * `exchanges.<name>` in the YAML (docs/operations.md). Throws INVALID_CONFIG
+   * (naming the key) or CHANGE_REFUSED, changing nothing.
+   */
+  addExchange(exchange: string, section: unknown): ConfigChange;
+  /** Stop feeding an exchange, live; its bars stay readable until a restart. Throws EXCHANGE_NOT_FOUND or CHANGE_REFUSED. */
+  removeExchange(exchange: string): ConfigChange;
+  /**
    * A subscriber asks for `symbol`, which `exchange` does not feed
    * (docs/on-demand.md): fed on demand when the exchange has `onDemand` and
    * its venue lists it, and dropped `idleS` after `inUse` last held. Returns

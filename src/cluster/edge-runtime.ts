@@ -448,6 +448,14 @@ export class EdgeRuntime implements Tickwire {
     return this.addSymbol(exchange);
   }
 
+  addExchange(exchange: string): ConfigChange {
+    return this.addSymbol(exchange);
+  }
+
+  removeExchange(exchange: string): ConfigChange {
+    return this.addSymbol(exchange);
+  }
+
   strategies(): StrategySummary[] {
     return [];
   }

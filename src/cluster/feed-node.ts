@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import type { BarQuery, Tickwire, TickwireEvents } from '../api/types.ts';
+import { ErrorCode, showValue, TickwireError } from '../errors.ts';
 import type { TickwireConfig } from '../config/types.ts';
 import type { LeadershipEvent } from '../model/events.ts';
 import type { Bar } from '../model/records.ts';
@@ -206,6 +207,15 @@ export class FeedNode implements Tickwire {
 
   removeSymbol(exchange: string, symbol: string): ReturnType<Tickwire['removeSymbol']> {
     return this.#runtime.removeSymbol(exchange, symbol);
+  }
+
+  /** Refused: a feed node's exchanges are its leases and outboxes, set up at start (docs/scale-out.md); change them with a restart. */
+  addExchange(exchange: string): ReturnType<Tickwire['addExchange']> {
+    throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: a cluster feed node adds or removes exchanges (${showValue(exchange)}) with a restart, each holding its own lease`);
+  }
+
+  removeExchange(exchange: string): ReturnType<Tickwire['removeExchange']> {
+    return this.addExchange(exchange);
   }
 
   strategies(): ReturnType<Tickwire['strategies']> {

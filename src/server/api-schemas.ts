@@ -144,6 +144,20 @@ function sharedSchemas(): Record<string, Schema> {
       },
     }),
     Latency: record({ p50: number, p90: number, p99: number, p999: number, max: number, count: integer }, 'Percentiles, µs'),
+    ExchangeSection: {
+      type: 'object',
+      description: 'One exchange\'s config section, as under exchanges.<name> in the YAML (docs/configuration.md): the keys every venue takes, plus its own (e.g. restUrl, key, rate); unknown keys are refused by name',
+      properties: {
+        url: { ...string, description: 'ws:// or wss:// URL of the feed; default: the venue\'s public one' },
+        symbols: { type: 'array', items: string, minItems: 1, description: 'Exchange-native symbols, each once' },
+        channels: { type: 'array', items: { enum: ['trades', 'quotes'] }, minItems: 1, description: 'Default: every channel the venue offers' },
+        reliability: { type: 'object', description: 'Reconnect, circuit breaker, staleness and REST pacing (docs/environments-and-reliability.md)' },
+        onDemand: { type: ['object', 'boolean'], description: 'Symbols on demand (docs/on-demand.md)' },
+      },
+      required: ['symbols'],
+      additionalProperties: true,
+      example: { symbols: ['BTC-USDT', 'ETH-USDT'], channels: ['trades'] },
+    },
     ChangesApplied: record({
       applied: {
         type: 'array',

@@ -223,6 +223,18 @@ export class ChannelIndex {
     return out;
   }
 
+  /** `exchange` was added live: create the channels of its symbols (each seen by `onCreate`). */
+  addExchange(exchange: string): void {
+    for (const [symbol, timeframes] of Object.entries(this.#tw.symbols()[exchange] ?? {})) this.addSymbol(exchange, symbol, timeframes);
+  }
+
+  /** `exchange` was removed live: all its channels, now closed to subscribers (returned for the caller to end). */
+  closeExchange(exchange: string): Channel[] {
+    const out: Channel[] = [];
+    for (const symbol of this.#known.get(exchange)?.natives ?? []) out.push(...this.closeSymbol(exchange, symbol));
+    return out;
+  }
+
   /** `symbol` is fed again: its existing channels open again (returned); new ones come as usual. */
   reopenSymbol(exchange: string, symbol: string): Channel[] {
     const out = this.#channelsOf(exchange, symbol).filter((ch) => this.#closed.delete(ch));
@@ -256,6 +268,9 @@ export class ChannelIndex {
     if (this.#closed.has(ch)) {
       // A symbol that went (idle, or removed) comes back on demand where its exchange allows it; its channels reopen on the change.
       if (demand !== undefined && this.#demands(ch.exchange)) this.#demand(ch.exchange, ch.symbol, ch.name, demand);
+      if (this.#closed.has(ch) && this.#tw.config.exchanges[ch.exchange] === undefined) {
+        throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(ch.exchange)} was removed (its history stays queryable over HTTP)`);
+      }
       if (this.#closed.has(ch)) {
         throw new TickwireError(ErrorCode.SYMBOL_NOT_FOUND, `symbol ${JSON.stringify(ch.symbol)} was removed from ${ch.exchange} (its history stays queryable over HTTP)`);
       }
@@ -300,6 +315,8 @@ export class ChannelIndex {
     if (strategyKindOf(given) !== undefined) throw unknownChannel(given, `no strategy named ${JSON.stringify(given.slice(given.indexOf(':') + 1))} is configured`);
     const { kind, exchange, symbol: given_symbol, timeframe: tf } = marketChannelParts(given);
     if (exchange.includes('*') || given_symbol.includes('*')) throw unknownChannel(given, '* must stand for a whole segment');
+    // Not fed (never, or removed live): no new channels, though the library still reads a removed one's bars.
+    if (this.#tw.config.exchanges[exchange] === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
     // The library's resolve throws for an unknown symbol: fine here, the first bad name ends the message.
     const symbol = this.#known.get(exchange)?.index.resolve(given_symbol)?.native ?? this.#nativeOf(exchange, given_symbol, given, demand);
     if (kind !== 'bars') {

@@ -61,8 +61,9 @@ const portfolioParam: Json = { name: 'id', in: 'path', required: true, descripti
 const exchangeParam: Json = { name: 'exchange', in: 'path', required: true, description: 'A configured exchange', schema: { type: 'string' } };
 
 /** A live change (admin-routes.ts, docs/operations.md): private, needs the admin scope; answers the changes applied, or why none was. */
-function adminOperation(operationId: string, summary: string, parameters: Json[]): Json {
+function adminOperation(operationId: string, summary: string, parameters: Json[], answers: { '400'?: string; '404'?: string | null } = {}): Json {
   const named = parameters.length > 0;
+  const notFound = answers['404'] === undefined ? 'EXCHANGE_NOT_FOUND, SYMBOL_NOT_FOUND' : answers['404'];
   return {
     operationId,
     tags: ['admin'],
@@ -72,9 +73,9 @@ function adminOperation(operationId: string, summary: string, parameters: Json[]
     parameters,
     responses: {
       '200': json(schema('ChangesApplied'), 'The changes applied, in order'),
-      ...(named ? { '400': error('INVALID_PARAMETER: a bad exchange or symbol name') } : {}),
+      ...(named ? { '400': error(answers['400'] ?? 'INVALID_PARAMETER: a bad exchange or symbol name') } : {}),
       '403': error('FORBIDDEN: the credential lacks the admin scope'),
-      ...(named ? { '404': error('EXCHANGE_NOT_FOUND, SYMBOL_NOT_FOUND') } : {}),
+      ...(named && notFound !== null ? { '404': error(notFound) } : {}),
       '409': error('CHANGE_REFUSED: refused whole, nothing changed; the message says why'),
     },
   };
@@ -216,6 +217,30 @@ function paths(): Json {
         'removeSymbol',
         'Stop feeding a symbol, live: its channels get a last {"type":"closed","reason":"removed"}; its history stays queryable',
         [exchangeParam, symbolParam],
+      ),
+    },
+    '/v1/admin/exchanges/{exchange}': {
+      post: {
+        ...adminOperation(
+          'addExchange',
+          'Feed one more exchange, live, started as at start-up (stored bars restored, backfill when configured, then its connection); the other exchanges are not touched',
+          [exchangeParam],
+          {
+            '400': 'INVALID_CONFIG: the section breaks a config rule (every problem, each named by its key path, e.g. exchanges.okx.symbols[1]) or is not JSON; INVALID_PARAMETER: a bad exchange name, or a body over 1 MiB',
+            '404': null,
+          },
+        ),
+        requestBody: {
+          required: true,
+          description: 'The exchange\'s config section, exactly as under exchanges.<name> in the YAML, as JSON (no ${VAR} substitution); checked by the same rules',
+          content: { 'application/json': { schema: schema('ExchangeSection') } },
+        },
+      },
+      delete: adminOperation(
+        'removeExchange',
+        'Stop feeding an exchange, live: its worker and connections stop, each of its channels with subscribers gets a last {"type":"closed","reason":"removed"}; its candles stay readable until a restart',
+        [exchangeParam],
+        { '404': 'EXCHANGE_NOT_FOUND: no such exchange is fed' },
       ),
     },
     '/v1/admin/reload': {

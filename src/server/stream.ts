@@ -280,19 +280,25 @@ export class StreamServer {
   }
 
   /**
-   * A live change: published on `system`; a removed symbol's channels send
-   * their subscribers a last `closed` (binary: an `Unsubscribed` with no id)
-   * and let them go; a symbol fed again opens its channels to wildcards.
+   * A live change: published on `system`; a removed symbol's or exchange's
+   * channels send their subscribers a last `closed` (binary: an
+   * `Unsubscribed` with no id) and let them go; a symbol fed again opens its
+   * channels to wildcards; an added exchange's channels are created (and
+   * join the wildcards that match them).
    */
   #changed(c: ConfigChange): void {
     this.#publisher.publishChange(c);
-    if (c.symbol === null) return;
-    if (c.action === 'symbol_added') {
+    if (c.action === 'exchange_added') {
+      this.#channels.addExchange(c.exchange);
+      return;
+    }
+    if (c.action === 'symbol_added' && c.symbol !== null) {
       for (const ch of this.#channels.reopenSymbol(c.exchange, c.symbol)) this.#created(ch);
       return;
     }
+    const closing = c.action === 'exchange_removed' ? this.#channels.closeExchange(c.exchange) : c.symbol === null ? [] : this.#channels.closeSymbol(c.exchange, c.symbol);
     const now = performance.now();
-    for (const ch of this.#channels.closeSymbol(c.exchange, c.symbol)) {
+    for (const ch of closing) {
       for (const conn of this.#conns) {
         if (conn.closed || !conn.channels.has(ch)) continue;
         this.#replies.send(conn, conn.binary ? this.#fbs.unsubscribed(null, [ch.name]) : closedMessage(ch.name, c.cause === 'idle' ? 'idle' : 'removed'), conn.binary);

@@ -23,11 +23,20 @@ function refusal(next: unknown): string {
 describe('config diff for a reload', () => {
   it('lists the symbols added and removed per exchange, in the new file order', () => {
     const next = { ...base, exchanges: { binance: { symbols: ['SOLUSDT', 'BTCUSDT', 'BNBUSDT'] }, kraken: { symbols: ['XBT/USD'] } } };
-    expect(diffConfig(parseConfig(base), parseConfig(next))).toEqual([{ exchange: 'binance', add: ['SOLUSDT', 'BNBUSDT'], remove: ['ETHUSDT'] }]);
+    expect(diffConfig(parseConfig(base), parseConfig(next))).toEqual({
+      removeExchanges: [],
+      addExchanges: [],
+      symbols: [{ exchange: 'binance', add: ['SOLUSDT', 'BNBUSDT'], remove: ['ETHUSDT'] }],
+    });
+  });
+
+  it('lists exchanges the file no longer names and those it names anew: the file wins', () => {
+    const next = { ...base, exchanges: { binance: { symbols: ['BTCUSDT', 'ETHUSDT'] }, okx: { symbols: ['BTC-USDT'] } } };
+    expect(diffConfig(parseConfig(base), parseConfig(next))).toEqual({ removeExchanges: ['kraken'], addExchanges: ['okx'], symbols: [] });
   });
 
   it('an identical file changes nothing', () => {
-    expect(diffConfig(parseConfig(base), parseConfig(base))).toEqual([]);
+    expect(diffConfig(parseConfig(base), parseConfig(base))).toEqual({ removeExchanges: [], addExchanges: [], symbols: [] });
   });
 
   it('refuses whole, naming every difference only a restart applies', () => {
@@ -37,8 +46,8 @@ describe('config diff for a reload', () => {
     });
     expect(message).toContain('timeframes');
     expect(message).toContain('exchanges.binance.channels');
-    expect(message).toContain('exchanges.kraken (removed)');
-    expect(message).toContain('exchanges.okx (added)');
+    expect(message).not.toContain('kraken'); // removed live
+    expect(message).not.toContain('okx'); // added live
     expect(message).not.toContain('symbols');
   });
 });

@@ -10,12 +10,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { createTickwire, type TickwireRuntime } from '../../src/api/tickwire.ts';
-import type { Tickwire } from '../../src/api/types.ts';
 import { hashToken } from '../../src/server/auth.ts';
-import { createServer, type TickwireServer } from '../../src/server/server.ts';
+import { createServer } from '../../src/server/server.ts';
 import { SimulatedExchange } from '../../src/sim/simulated-exchange.ts';
+import { closeGateway, gateway, subscriber as subscribe, type Msg } from '../support/live-gateway.ts';
 import { until } from '../support/until.ts';
 
 const ADMIN = 'admin-token-for-live-changes-test-0123456789';
@@ -23,28 +22,12 @@ const READER = 'reader-token-for-live-changes-test-0123456789';
 /** Per symbol: two symbols configured make the 5,000 trades/s load. */
 const RATE = 2_500;
 
-let venue: SimulatedExchange | undefined;
-let tickwire: Tickwire | undefined;
-let server: TickwireServer | undefined;
-const sockets: WebSocket[] = [];
-
-afterEach(async () => {
-  for (const ws of sockets.splice(0)) ws.terminate();
-  await server?.close();
-  await tickwire?.stop();
-  await venue?.stop();
-  server = undefined;
-  tickwire = undefined;
-  venue = undefined;
-});
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Msg = any;
+afterEach(closeGateway);
 
 async function setup() {
-  venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMB', 'SIMC'], rate: RATE, seed: 15 });
+  const venue = (gateway.venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMB', 'SIMC'], rate: RATE, seed: 15 }));
   const { url } = await venue.start();
-  tickwire = createTickwire(
+  const tickwire = (gateway.tickwire = createTickwire(
     {
       timeframes: ['1s', '1m'],
       exchanges: { binance: { url, symbols: ['SIMA', 'SIMB'] } },
@@ -56,27 +39,17 @@ async function setup() {
       },
     },
     { statusMs: 200, tickMs: 50 },
-  );
+  ));
   await tickwire.start();
-  server = createServer(tickwire, { host: '127.0.0.1', port: 0 });
+  const server = (gateway.server = createServer(tickwire, { host: '127.0.0.1', port: 0 }));
   const { port } = await server.listen();
   const v = venue;
   await until(() => v.server.subscriptions().some((s) => s.includes('simb@trade')), 20_000, 'the worker to subscribe');
   return { venue: v, tw: tickwire, base: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/stream` };
 }
 
-async function subscriber(url: string, channels: string[], token = READER): Promise<Msg[]> {
-  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
-  sockets.push(ws);
-  const messages: Msg[] = [];
-  ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels }));
-  await until(() => messages.some((m) => m.type === 'subscribed' || m.type === 'error'), 10_000, 'the subscribe answer');
-  return messages;
+function subscriber(url: string, channels: string[], token = READER): Promise<Msg[]> {
+  return subscribe(url, channels, token);
 }
 
 function admin(base: string, method: 'POST' | 'DELETE', path: string, token = ADMIN): Promise<Response> {
@@ -136,19 +109,19 @@ describe('live changes under load', () => {
 
 describe('a symbol added live', () => {
   it('starts from its bars in storage, written by an earlier run that fed it', async () => {
-    venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMC'], rate: 50, seed: 3 });
+    const venue = (gateway.venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMC'], rate: 50, seed: 3 }));
     const { url } = await venue.start();
     const storage = { path: path.join(mkdtempSync(path.join(tmpdir(), 'tickwire-live-')), 'bars'), flushMs: 50 };
     const config = (symbols: string[]) => ({ timeframes: ['1s'], storage, exchanges: { binance: { url, symbols } } });
     const first = createTickwire(config(['SIMA', 'SIMC']), { statusMs: 200, tickMs: 50 });
-    tickwire = first;
+    gateway.tickwire = first;
     await first.start();
     await until(() => first.bars('binance', 'SIMC', '1s', { closed: true }).length >= 3, 30_000, 'closed SIMC bars');
     await first.stop();
     const stored = first.bars('binance', 'SIMC', '1s', { closed: true }).map((b) => b.openTime);
 
     const second = createTickwire(config(['SIMA']), { statusMs: 200, tickMs: 50 });
-    tickwire = second;
+    gateway.tickwire = second;
     await second.start();
     expect(() => second.bars('binance', 'SIMC', '1s')).toThrow(/not configured/);
     const change = second.addSymbol('binance', 'SIMC');
@@ -162,14 +135,14 @@ describe('a symbol added live', () => {
 
 describe('live changes survive a worker restart', () => {
   it('a restarted worker feeds the added symbol and not the removed one, from the same slots', async () => {
-    venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMB', 'SIMC'], rate: 100, seed: 5 });
+    const venue = (gateway.venue = new SimulatedExchange({ symbols: ['SIMA', 'SIMB', 'SIMC'], rate: 100, seed: 5 }));
     const { url } = await venue.start();
     const tw = createTickwire({ timeframes: ['1s'], exchanges: { binance: { url, symbols: ['SIMA', 'SIMB'] } } }, {
       statusMs: 100,
       tickMs: 50,
       supervisor: { restartDelayMs: 20 },
     }) as TickwireRuntime;
-    tickwire = tw;
+    gateway.tickwire = tw;
     const seen = new Map<string, number>();
     tw.on('trade', (t) => seen.set(t.symbol, (seen.get(t.symbol) ?? 0) + 1));
     await tw.start();
@@ -226,8 +199,8 @@ describe('admin routes refuse what they must', () => {
 
   it('refuses the admin routes on an open server', async () => {
     const open = createTickwire({ exchanges: { simulated: { symbols: ['SIM-A'] } } });
-    tickwire = open;
-    server = createServer(open, { host: '127.0.0.1', port: 0 });
+    gateway.tickwire = open;
+    const server = (gateway.server = createServer(open, { host: '127.0.0.1', port: 0 }));
     const { port } = await server.listen();
     const res = await fetch(`http://127.0.0.1:${port}/v1/admin/exchanges/simulated/symbols/SIM-B`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(401);

@@ -78,6 +78,21 @@ interface Answer {
 
 const tw = () => servers.open.tw;
 
+/** The admin server's exchange `name` comes back as it was after the probe removed it. */
+function restoreAfter(name: string): () => void {
+  const config = servers.admin.tw.config;
+  const saved = config.exchanges[name]!;
+  return () => void (config.exchanges[name] = saved);
+}
+
+/** The admin server's `/streamer` serves `exchange` during the probe (which makes it not removable). */
+function streamerServes(exchange: string): () => void {
+  const config = servers.admin.tw.config;
+  const before = config.streamer;
+  config.streamer = { exchange };
+  return () => void (config.streamer = before);
+}
+
 /** Set the state of the admin server's strategy `stuck` (the resume probes). */
 function stuckState(state: 'paused' | 'running'): void {
   servers.admin.tw.strategyDetails.find((d) => d.name === 'stuck')!.state = state;
@@ -152,6 +167,22 @@ const PROBES: Record<string, Probe[]> = {
     { what: 'without the admin scope', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/kraken/symbols/ETH%2FUSD', body: {}, headers: asAlice },
     { what: 'unknown symbol', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/binance/symbols/NOPE', body: {}, headers: asOps },
     { what: 'the last symbol', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/bybit/symbols/BTCUSDT', body: {}, headers: asOps },
+  ],
+  addExchange: [
+    { what: 'added', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/okx', body: { symbols: ['BTC-USDT'] }, headers: asOps, arrange: () => () => void servers.admin.tw.removeExchange('okx') },
+    { what: 'a bad section', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/okx', body: { symbols: 'BTC-USDT', colour: 1 }, headers: asOps },
+    { what: 'not JSON', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/okx', rawBody: '{"symbols":', headers: asOps },
+    { what: 'bad name', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/%E0%A4%A', body: { symbols: ['BTC-USDT'] }, headers: asOps },
+    { what: 'without the admin scope', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/okx', body: { symbols: ['BTC-USDT'] }, headers: asAlice },
+    { what: 'already fed', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/binance', body: { symbols: ['BTCUSDT'] }, headers: asOps },
+    { what: 'no such adapter', server: 'admin', method: 'POST', path: '/v1/admin/exchanges/nowhere', body: { symbols: ['BTCUSDT'] }, headers: asOps },
+  ],
+  removeExchange: [
+    { what: 'removed', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/kraken', body: {}, headers: asOps, arrange: () => restoreAfter('kraken') },
+    { what: 'bad name', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/%E0%A4%A', body: {}, headers: asOps },
+    { what: 'without the admin scope', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/kraken', body: {}, headers: asAlice },
+    { what: 'unknown exchange', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/okx', body: {}, headers: asOps },
+    { what: 'named by streamer.exchange', server: 'admin', method: 'DELETE', path: '/v1/admin/exchanges/bybit', body: {}, headers: asOps, arrange: () => streamerServes('bybit') },
   ],
   reloadConfig: [
     { what: 'reloaded', server: 'admin', method: 'POST', path: '/v1/admin/reload', body: {}, headers: asOps },

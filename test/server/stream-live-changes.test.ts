@@ -70,4 +70,33 @@ describe('stream: live changes', () => {
     expect(back.seq).toBeGreaterThan(first.seq); // the same channel, its seq carried on
     expect(byName.received).toEqual([]); // it holds nothing: the refused subscribe did not subscribe it
   });
+
+  it('ends a removed exchange\'s channels, refuses it after, and opens an added exchange\'s channels to wildcards', async () => {
+    const kraken = await connect();
+    const everything = await connect();
+    const system = await connect();
+    await kraken.subscribe(['trades:kraken:XBT/USD']);
+    await everything.subscribe(['trades:*:*']);
+    await system.subscribe(['system']);
+    await system.take(3); // the three exchanges' current states (storage is off)
+
+    tw.removeExchange('kraken');
+    expect(await kraken.next()).toEqual({ type: 'closed', channel: 'trades:kraken:XBT/USD', reason: 'removed' });
+    const closed = [await everything.next(), await everything.next()];
+    expect(closed.map((m: Msg) => [m.type, m.channel, m.reason]).sort()).toEqual([
+      ['closed', 'trades:kraken:ETH/USD', 'removed'],
+      ['closed', 'trades:kraken:XBT/USD', 'removed'],
+    ]);
+    expect(await system.next()).toMatchObject({ type: 'system', source: 'config', action: 'exchange_removed', exchange: 'kraken', symbol: null });
+    tw.trade('binance', 'BTCUSDT'); // the other exchanges carry on for the same connection
+    expect(await everything.next()).toMatchObject({ type: 'trade', exchange: 'binance', symbol: 'BTCUSDT' });
+    expect(await kraken.subscribe(['trades:kraken:XBT/USD'])).toMatchObject({ type: 'error', code: 'EXCHANGE_NOT_FOUND' });
+    expect(await kraken.subscribe(['trades:kraken:SOL/USD'])).toMatchObject({ type: 'error', code: 'EXCHANGE_NOT_FOUND' });
+
+    tw.addExchange('okx', { symbols: ['BTC-USDT'], channels: ['trades'] });
+    expect(await system.next()).toMatchObject({ action: 'exchange_added', exchange: 'okx', symbol: null });
+    expect(await everything.next()).toMatchObject({ type: 'subscribed', id: null, channels: ['trades:okx:BTC-USDT'] });
+    tw.trade('okx', 'BTC-USDT');
+    expect(await everything.next()).toMatchObject({ type: 'trade', exchange: 'okx', symbol: 'BTC-USDT', seq: 1 });
+  });
 });

@@ -10,6 +10,7 @@ import { EventBus } from '../../src/events/bus.ts';
 import { configSymbols, resolveNative, toRange } from '../../src/api/bar-reads.ts';
 import type { FeedReport } from '../../src/api/price-feeds.ts';
 import type { AlertsReport } from '../../src/api/alert-rules.ts';
+import { checkExchangeSection, checkRemovable } from '../../src/api/live-checks.ts';
 import type { ConfigChange, PortfolioEvent, TradeEvent, QuoteEvent } from '../../src/model/events.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
 import type { StrategyDetail, StrategySummary } from '../../src/model/strategy.ts';
@@ -242,7 +243,27 @@ export class FakeTickwire implements Tickwire {
     return this.#change('symbol_removed', exchange, native);
   }
 
-  #change(action: ConfigChange['action'], exchange: string, symbol: string): ConfigChange {
+  /** Adds the exchange as the runtime checks it (live-checks.ts: INVALID_CONFIG, CHANGE_REFUSED) and emits `change`. */
+  addExchange(exchange: string, section: unknown): ConfigChange {
+    if (this.config.exchanges[exchange] !== undefined) throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: exchange ${exchange} is fed already`);
+    const ex = checkExchangeSection(exchange, section);
+    this.config.exchanges[exchange] = ex;
+    const index = new SymbolIndex();
+    for (const s of ex.symbols) index.add(s);
+    this.#indexes.set(exchange, index);
+    for (const s of ex.symbols) for (const tf of this.config.timeframes) this.store.get(seriesKey(exchange, s, tf)) ?? this.store.create(seriesKey(exchange, s, tf), this.config.history[tf]);
+    return this.#change('exchange_added', exchange, null);
+  }
+
+  /** Removes the exchange from the config as the runtime checks it (its series stay) and emits `change`. */
+  removeExchange(exchange: string): ConfigChange {
+    if (this.config.exchanges[exchange] === undefined) throw new TickwireError(ErrorCode.EXCHANGE_NOT_FOUND, `exchange ${JSON.stringify(exchange)} is not configured`);
+    checkRemovable(this.config, exchange);
+    delete this.config.exchanges[exchange];
+    return this.#change('exchange_removed', exchange, null);
+  }
+
+  #change(action: ConfigChange['action'], exchange: string, symbol: string | null): ConfigChange {
     const change: ConfigChange = { action, exchange, symbol, restoredBars: 0, ts: Date.now() };
     this.#emit('change', change);
     return change;
