@@ -20,8 +20,9 @@
  *    prediction be published and counted (then the error); a timeout or a
  *    crashed worker loses both, whichever stage it cut. The prediction is
  *    published just before its signal, when the call returns, and its
- *    `latencyUs` is the whole judgment's. `maxErrors` in a row pause the strategy (nothing more is
- *    called; its queue is dropped) until `resume()` (an operator's
+ *    `latencyUs` is the whole judgment's. `maxErrors` failures in a row (a
+ *    failed `decide` is one) pause the strategy (nothing more is called; its
+ *    queue is dropped) until `resume()` (an operator's
  *    `POST /v1/strategies/:name/resume`) or a restart; it then judges from
  *    the next closed bar on, its failure run counted from 0.
  *  - At most MAX_QUEUE judgments wait; when a strategy is that far behind the
@@ -279,7 +280,8 @@ export class StrategyRunner {
       if (r.op === 'stale') return r;
       this.#latency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
       if (r.op === 'judge') this.#userState = r.state;
-      this.#inRow = 0;
+      // A judgment whose decide failed is a failure (its caller counts it): it does not end a run of them.
+      if (r.op !== 'judge' || r.decision !== null) this.#inRow = 0;
       return r;
     } catch (err) {
       if (err instanceof CallTimeout) this.timeouts++;

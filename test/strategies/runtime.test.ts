@@ -202,6 +202,15 @@ describe('strategies: runtime', () => {
     expect(runtime!.summaries()[0]!.errors).toBe(3);
   });
 
+  it('pauses a strategy whose decide keeps failing, though each predict succeeds', async () => {
+    const rec = start({ s: strategy({ maxErrors: 3, params: { decideFailBars: Array.from({ length: 10 }, (_, k) => T0 / SEC + k) } }) });
+    for (let i = 0; i < 8; i++) close(i);
+    await runtime!.idle();
+    expect(runtime!.summaries()[0]).toMatchObject({ state: 'paused', errors: 3, predictions: 3, signals: 0 });
+    expect(rec.predictions.map((p) => (p.barOpenTime - T0) / SEC)).toEqual([2, 3, 4]);
+    expect(runtime!.summaries()[0]!.lastError).toMatch(/^paused after 3 failures in a row; last: decide: decide failing on bar/);
+  });
+
   it('resumes a paused strategy on request: judged again from the next bar, its failure run counted anew', async () => {
     const rec = start({ bad: strategy({ maxErrors: 2, params: { every: 'fail' } }), good: strategy() });
     for (let i = 0; i < 4; i++) close(i);
