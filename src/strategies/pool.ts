@@ -19,7 +19,7 @@
  * deadline the call is aborted, which terminates its worker (piscina starts a
  * fresh one), so a model stuck in a loop costs one thread for `timeoutMs` per
  * stage, never more; the timeout names the stage it cut. A call that has not
- * finished OUTER_BOUND_MS after submission (a load or `init` that hangs) is
+ * finished OUTER_BOUND_MS (plus both stages' deadlines) after submission (a load or `init` that hangs) is
  * aborted the same way.
  */
 import { availableParallelism } from 'node:os';
@@ -43,7 +43,7 @@ export class CallTimeout extends Error {
   }
 }
 
-/** Longest a call may take from submission whatever happens (loading, init, waiting for a thread), beyond its own deadline, ms. */
+/** Longest a call may take from submission whatever happens (loading, init, waiting for a thread), beyond its stages' deadlines, ms. */
 const OUTER_BOUND_MS = 60_000;
 /** The start stamp of a call that has not started. */
 const NOT_STARTED = 0n;
@@ -136,8 +136,8 @@ export class StrategyPool {
    */
   async run(task: PoolTask, timeoutMs: number, slot: CallSlot): Promise<TaskResult> {
     slot.reset();
-    // The outer bound: a module whose load or init never ends, or a pool hopelessly behind.
-    const outerAt = Date.now() + OUTER_BOUND_MS + timeoutMs;
+    // The outer bound: a module whose load or init never ends, or a pool hopelessly behind (a judgment has two stages of `timeoutMs`).
+    const outerAt = Date.now() + OUTER_BOUND_MS + 2 * timeoutMs;
     const check = (): void => {
       const now = Date.now();
       const startedAt = slot.startedAt();
