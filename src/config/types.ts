@@ -262,7 +262,7 @@ export interface StrategyConfig {
   params: Record<string, unknown>;
   /** Feature name → spec, in the config's order. */
   features: Record<string, FeatureSpec>;
-  /** Deadline of each call, ms. */
+  /** Deadline of `predict`, and again of `decide` (each from its start in the worker), ms. */
   timeoutMs: number;
   /** Failures (errors or timeouts) in a row that pause the strategy. */
   maxErrors: number;

@@ -13,10 +13,16 @@
  *    queued again: its prediction and signal carry the new `revision`
  *    (features of an older bar than the newest keep their indicator values;
  *    the bar's own vwap, imbalance and spread are recomputed).
- *  - Each call has `timeoutMs` (pool.ts). A timeout or an error is counted,
- *    reported (`onProblem`) and leaves that bar without a signal; the next
- *    bar goes on. `maxErrors` in a row pause the strategy (nothing more is
- *    called; its queue is dropped) until `resume()` (an operator's
+ *  - A bar's judgment is one pool call (task.ts: `predict`, then `decide`, in
+ *    the worker), each stage with its own `timeoutMs` (pool.ts). A timeout or
+ *    an error is counted, reported (`onProblem`) and leaves that bar without
+ *    a signal; the next bar goes on. A `decide` that fails still lets its
+ *    prediction be published and counted (then the error); a timeout or a
+ *    crashed worker loses both, whichever stage it cut. The prediction is
+ *    published just before its signal, when the call returns, and its
+ *    `latencyUs` is the whole judgment's. `maxErrors` failures in a row (a
+ *    failed `decide` is one) pause the strategy (nothing more is called; its
+ *    queue is dropped) until `resume()` (an operator's
  *    `POST /v1/strategies/:name/resume`) or a restart; it then judges from
  *    the next closed bar on, its failure run counted from 0.
  *  - At most MAX_QUEUE judgments wait; when a strategy is that far behind the
@@ -34,8 +40,8 @@ import type { FillEvent, PredictionEvent, RejectionEvent, SignalEvent, StrategyD
 import { parseTimeframe } from '../model/timeframes.ts';
 import type { Executor } from './executor.ts';
 import { FeatureSet, withBarFeatures, type Features } from './features.ts';
-import { CallTimeout, startFlag, type StrategyPool } from './pool.ts';
-import type { Prediction, TaskResult, WindowUpdate } from './task.ts';
+import { CallSlot, CallTimeout, type PoolTask, type StrategyPool } from './pool.ts';
+import { Stage, type TaskResult, type WindowUpdate } from './task.ts';
 import type { Turns } from './turns.ts';
 
 /** Judgments waiting per strategy at most. */
@@ -88,8 +94,8 @@ export class StrategyRunner {
   readonly #window: WindowEntry[] = [];
   readonly #queue: Judgment[] = [];
   readonly #recent: SignalEvent[] = [];
-  /** This strategy's call start flag (pool.ts): its calls run one at a time. */
-  readonly #started = startFlag();
+  /** This strategy's call slot (pool.ts): its calls run one at a time. */
+  readonly #slot = new CallSlot();
   readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   #userState: Record<string, unknown> = {};
   #paused = false;
@@ -226,29 +232,31 @@ export class StrategyRunner {
       barOpenTime: bar.openTime, revision: bar.revision,
     };
     const t0 = performance.now();
-    const predict = (window: WindowUpdate) => this.#call({ op: 'predict', strategy: this.name, module: this.cfg.module, params: this.cfg.params, state: this.#userState, window, features: j.features });
+    const judge = (window: WindowUpdate) => this.#call({
+      op: 'judge', strategy: this.name, module: this.cfg.module, params: this.cfg.params, state: this.#userState,
+      window, features: j.features, position: this.executor.position(), started: this.#slot.started,
+    });
     const full: WindowUpdate = { kind: 'full', version: j.version, bars: j.bars };
-    let p = await predict(j.follows ? { kind: 'next', version: j.version, bar, lookback: this.cfg.lookback } : full);
-    if (p?.op === 'stale') p = await predict(full);
-    if (p === undefined || p.op !== 'predict') return;
+    let r = await judge(j.follows ? { kind: 'next', version: j.version, bar, lookback: this.cfg.lookback } : full);
+    if (r?.op === 'stale') r = await judge(full);
+    if (r === undefined || r.op !== 'judge') return;
     const latencyUs = this.#deterministic ? 0 : Math.max(1, Math.round((performance.now() - t0) * 1000));
     this.predictions++;
-    const prediction: Prediction = p.prediction;
+    const prediction = r.prediction;
     this.#out.prediction({ ...base, value: prediction.value, confidence: prediction.confidence, extra: prediction.extra, latencyUs, ts: this.#now(bar) });
-
-    const d = await this.#call({
-      op: 'decide', strategy: this.name, module: this.cfg.module, params: this.cfg.params, state: this.#userState,
-      prediction: { value: prediction.value, confidence: prediction.confidence, ...prediction.extra }, position: this.executor.position(), bar,
-    });
-    if (d === undefined || d.op !== 'decide') return;
+    if (r.decision === null) {
+      this.errors++;
+      this.#fail(`decide: ${firstLine(r.decideError ?? 'failed')}`);
+      return;
+    }
     this.signals++;
     const signal: SignalEvent = {
       ...base,
       id: `${this.name}:${bar.openTime}:${bar.revision}`,
-      action: d.decision.action,
-      size: d.decision.size,
+      action: r.decision.action,
+      size: r.decision.size,
       prediction: { value: prediction.value, confidence: prediction.confidence },
-      reason: d.decision.reason,
+      reason: r.decision.reason,
       ts: this.#now(bar),
     };
     this.#recent.push(signal);
@@ -259,25 +267,27 @@ export class StrategyRunner {
 
   /** A module executor's `execute`, under this strategy's deadline and failure counting (its state is the executor's own). */
   async execute(module: string, params: Record<string, unknown>, signal: SignalEvent, bar: Bar, state: Record<string, unknown>): Promise<Extract<TaskResult, { op: 'execute' }> | undefined> {
-    const r = await this.#call({ op: 'execute', strategy: `${this.name}#executor`, module, params, state, signal, bar });
+    const r = await this.#call({ op: 'execute', strategy: `${this.name}#executor`, module, params, state, signal, bar, started: this.#slot.started });
     return r?.op === 'execute' ? r : undefined;
   }
 
-  /** One pool call with its deadline; the result, or undefined after counting and reporting the failure. */
-  async #call(task: Parameters<StrategyPool['run']>[0]): Promise<TaskResult | undefined> {
+  /** One pool call with its deadline; the result, or undefined after counting and reporting the failure (named by the stage it cut). */
+  async #call(task: PoolTask): Promise<TaskResult | undefined> {
     const t0 = performance.now();
     try {
-      const r = await this.#pool.run(task, this.cfg.timeoutMs, this.#started);
+      const r = await this.#pool.run(task, this.cfg.timeoutMs, this.#slot);
       // Not the module's answer (it did not run): neither a latency nor a success that ends a run of failures.
       if (r.op === 'stale') return r;
       this.#latency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
-      if (r.op === 'predict' || r.op === 'decide') this.#userState = r.state;
-      this.#inRow = 0;
+      if (r.op === 'judge') this.#userState = r.state;
+      // A judgment whose decide failed is a failure (its caller counts it): it does not end a run of them.
+      if (r.op !== 'judge' || r.decision !== null) this.#inRow = 0;
       return r;
     } catch (err) {
       if (err instanceof CallTimeout) this.timeouts++;
       else this.errors++;
-      this.#fail(`${task.op}: ${err instanceof Error ? err.message.split('\n')[0]! : String(err)}`);
+      const stage = task.op !== 'judge' ? task.op : this.#slot.stage === Stage.DECIDE ? 'decide' : 'predict';
+      this.#fail(`${stage}: ${err instanceof Error ? firstLine(err.message) : String(err)}`);
       return undefined;
     }
   }
@@ -298,4 +308,8 @@ export class StrategyRunner {
   #now(bar: Bar): number {
     return this.#deterministic ? bar.openTime + this.tfMs : Date.now();
   }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0]!;
 }

@@ -180,7 +180,7 @@ export class StrategyRuntime {
   async #probeOne(name: string, module: string, role: 'strategy' | 'executor', params: Record<string, unknown>, modulePath: string, paramsPath: string): Promise<ConfigIssue | undefined> {
     let problem: string | null;
     try {
-      const r = await this.#pool.run({ op: 'probe', strategy: name, module, role, params }, PROBE_TIMEOUT_MS);
+      const r = await this.#pool.runOnce({ op: 'probe', strategy: name, module, role, params }, PROBE_TIMEOUT_MS);
       problem = r.op === 'probe' ? r.problem : 'unexpected answer';
     } catch (err) {
       problem = `cannot load the module (${(err as Error).message.split('\n')[0]})`;

@@ -1,8 +1,15 @@
 /**
  * The pool's side of a strategy call (workers/strategy-task.ts is its entry):
  * load the user's module once per worker, call `init` once per worker and
- * strategy, then `predict`, `decide` or `execute`, and check what came back
- * before it crosses to the main thread (which trusts it).
+ * strategy, then judge a bar (`predict`, then `decide` on its prediction, in
+ * one call: one round trip per bar, not two) or `execute`, and check what
+ * came back before it crosses to the main thread (which trusts it).
+ *
+ * A judgment whose `decide` throws (or returns something malformed, or grows
+ * the state too far) still answers with its prediction, the decide error as
+ * text and the state as `predict` left it: what `decide` did to the state
+ * before failing is dropped, as a failed call's changes always are. A
+ * judgment whose `predict` fails throws: nothing of it is kept.
  *
  * `state` is the strategy's own JSON object: it arrives with every call and
  * goes back with the answer (the module may change it in place), so any
@@ -34,12 +41,26 @@ export type WindowUpdate =
   | { kind: 'full'; version: number; bars: unknown[] }
   | { kind: 'next'; version: number; bar: unknown; lookback: number };
 
-/** A call to the pool. `strategy` keys `init` (once per worker and strategy) and the worker's window of bars. */
+/**
+ * A call to the pool. `strategy` keys `init` (once per worker and strategy)
+ * and the worker's window of bars. `judge`: predict on the window, then
+ * decide with `position` (the executor's when the call was made) on the
+ * window's last bar.
+ */
 export type StrategyTask =
   | { op: 'probe'; strategy: string; module: string; role: 'strategy' | 'executor'; params: Record<string, unknown> }
-  | { op: 'predict'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; window: WindowUpdate; features: Record<string, number | null> }
-  | { op: 'decide'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; prediction: unknown; position: number | null; bar: unknown }
+  | { op: 'judge'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; window: WindowUpdate; features: Record<string, number | null>; position: number | null }
   | { op: 'execute'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; signal: unknown; bar: unknown };
+
+/**
+ * Where a call has got to, written by the worker into the caller's start
+ * flag (pool.ts) beside the start stamp: the stage that started last.
+ */
+export const Stage = { NONE: 0, PREDICT: 1, DECIDE: 2, EXECUTE: 3, PROBE: 4 } as const;
+export type Stage = (typeof Stage)[keyof typeof Stage];
+/** The start flag's slots: the wall-clock ms the current stage started (0: not started), and that stage. */
+export const FLAG_STARTED_AT = 0;
+export const FLAG_STAGE = 1;
 
 /** A checked prediction. */
 export interface Prediction {
@@ -67,8 +88,8 @@ export type TaskResult =
   | { op: 'probe'; problem: string | null }
   /** A `next` window update this worker could not apply: send the `full` window. */
   | { op: 'stale' }
-  | { op: 'predict'; prediction: Prediction; state: Record<string, unknown> }
-  | { op: 'decide'; decision: Decision; state: Record<string, unknown> }
+  /** A judged bar: the prediction, and the decision or why `decide` failed (`decideError`; then `decision` is null). */
+  | { op: 'judge'; prediction: Prediction; decision: Decision | null; decideError: string | null; state: Record<string, unknown> }
   | { op: 'execute'; execution: Execution | null; state: Record<string, unknown> };
 
 type Fn = (arg: unknown) => unknown;
@@ -113,33 +134,41 @@ function load(specifier: string): Promise<UserModule> {
 /** Run one call (the pool's task function). Throws with a message naming the module's mistake. */
 export async function runTask(task: StrategyTask & { started?: BigInt64Array }): Promise<TaskResult> {
   if (task.op === 'probe') {
-    markStarted(task.started);
+    markStarted(task.started, Stage.PROBE);
     return { op: 'probe', problem: await probe(task) };
   }
   // Before the module loads or starts: a stale call must not run `init` or flag a start.
-  const bars = task.op === 'predict' ? applyWindow(task.strategy, task.window) : undefined;
-  if (task.op === 'predict' && bars === undefined) return { op: 'stale' };
+  const bars = task.op === 'judge' ? applyWindow(task.strategy, task.window) : undefined;
+  if (task.op === 'judge' && bars === undefined) return { op: 'stale' };
   const mod = await load(task.module);
   if (!initialized.has(task.strategy)) {
     if (typeof mod.init === 'function') await mod.init({ params: task.params });
     initialized.add(task.strategy);
   }
-  markStarted(task.started);
-  const state = task.state;
-  switch (task.op) {
-    case 'predict': {
-      // The module's own copies: what it does to them cannot change the window kept here.
-      const out = await mod.predict!({ bars: bars!.map(copyBar), features: task.features, params: task.params, state });
-      return { op: 'predict', prediction: checkPrediction(out), state: checkState(state) };
-    }
-    case 'decide': {
-      const out = await mod.decide!({ prediction: task.prediction, position: task.position, bar: task.bar, params: task.params, state });
-      return { op: 'decide', decision: checkDecision(out), state: checkState(state) };
-    }
-    case 'execute': {
-      const out = await mod.execute!({ signal: task.signal, bar: task.bar, params: task.params, state });
-      return { op: 'execute', execution: checkExecution(out), state: checkState(state) };
-    }
+  if (task.op === 'judge') return judge(mod, task, bars!);
+  markStarted(task.started, Stage.EXECUTE);
+  const out = await mod.execute!({ signal: task.signal, bar: task.bar, params: task.params, state: task.state });
+  return { op: 'execute', execution: checkExecution(out), state: checkState(task.state) };
+}
+
+/** `predict` on the window, then `decide` on its prediction; each stage stamps its start (its own deadline: pool.ts). */
+async function judge(mod: UserModule, task: Extract<StrategyTask, { op: 'judge' }> & { started?: BigInt64Array }, bars: unknown[]): Promise<TaskResult> {
+  const { params, state } = task;
+  markStarted(task.started, Stage.PREDICT);
+  // The module's own copies: what it does to them cannot change the window kept here.
+  const prediction = checkPrediction(await mod.predict!({ bars: bars.map(copyBar), features: task.features, params, state }));
+  const afterPredict = stateJson(state);
+  markStarted(task.started, Stage.DECIDE);
+  try {
+    const out = await mod.decide!({
+      prediction: { value: prediction.value, confidence: prediction.confidence, ...prediction.extra },
+      position: task.position, bar: copyBar(bars.at(-1)), params, state,
+    });
+    const decision = checkDecision(out);
+    return { op: 'judge', prediction, decision, decideError: null, state: checkState(state) };
+  } catch (err) {
+    const decideError = err instanceof Error ? err.message : String(err);
+    return { op: 'judge', prediction, decision: null, decideError, state: JSON.parse(afterPredict) as Record<string, unknown> };
   }
 }
 
@@ -147,9 +176,11 @@ function copyBar(bar: unknown): unknown {
   return { ...(bar as Record<string, unknown>) };
 }
 
-/** Stamp the call's start (pool.ts counts its deadline from it). */
-function markStarted(flag: BigInt64Array | undefined): void {
-  if (flag !== undefined) Atomics.store(flag, 0, BigInt(Date.now()));
+/** Stamp a stage's start (pool.ts counts its deadline from it): the stage first, so a stamp never pairs with an older stage. */
+function markStarted(flag: BigInt64Array | undefined, stage: Stage): void {
+  if (flag === undefined) return;
+  Atomics.store(flag, FLAG_STAGE, BigInt(stage));
+  Atomics.store(flag, FLAG_STARTED_AT, BigInt(Date.now()));
 }
 
 /** Load the module and check its exports and `params`; the problem as text, or null. */
@@ -176,14 +207,18 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function jsonBytes(v: unknown, what: string): number {
+function jsonText(v: unknown, what: string): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(v);
   } catch (err) {
     throw new Error(`${what} is not plain JSON (${(err as Error).message})`);
   }
-  return text === undefined ? 0 : Buffer.byteLength(text);
+  return text ?? '';
+}
+
+function jsonBytes(v: unknown, what: string): number {
+  return Buffer.byteLength(jsonText(v, what));
 }
 
 function checkPrediction(out: unknown): Prediction {
@@ -227,7 +262,14 @@ function checkExecution(out: unknown): Execution | null {
 }
 
 function checkState(state: unknown): Record<string, unknown> {
+  stateJson(state);
+  return state as Record<string, unknown>;
+}
+
+/** The state as JSON, checked: an object of at most MAX_STATE_BYTES. */
+function stateJson(state: unknown): string {
   if (!isObject(state)) throw new Error('state must stay an object');
-  if (jsonBytes(state, 'state') > MAX_STATE_BYTES) throw new Error(`state grew past ${MAX_STATE_BYTES} bytes as JSON`);
-  return state;
+  const text = jsonText(state, 'state');
+  if (Buffer.byteLength(text) > MAX_STATE_BYTES) throw new Error(`state grew past ${MAX_STATE_BYTES} bytes as JSON`);
+  return text;
 }

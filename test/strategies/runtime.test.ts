@@ -113,6 +113,28 @@ describe('strategies: runtime', () => {
     expect(rec.statuses.some((x) => x.timeouts === 1)).toBe(true);
   });
 
+  it('gives decide its own deadline in the same call: a slow decide is cut, named, and loses that bar\'s prediction too', async () => {
+    const rec = start({ s: strategy({ timeoutMs: 300, params: { decideSlowBars: [T0 / SEC + 4], slowMs: 3_000 } }) });
+    for (let i = 0; i < 7; i++) close(i);
+    await runtime!.idle();
+    expect(rec.predictions.map((p) => (p.barOpenTime - T0) / SEC)).toEqual([2, 3, 5, 6]);
+    expect(rec.signals.map((s) => (s.barOpenTime - T0) / SEC)).toEqual([2, 3, 5, 6]);
+    const s = runtime!.summaries()[0]!;
+    expect(s).toMatchObject({ timeouts: 1, errors: 0, predictions: 4, signals: 4, state: 'running' });
+    expect(s.lastError).toMatch(/^decide: call took longer than 300 ms/);
+  });
+
+  it('publishes and counts the prediction of a bar whose decide throws, then the error; no signal for that bar', async () => {
+    const rec = start({ s: strategy({ params: { decideFailBars: [T0 / SEC + 3] } }) });
+    for (let i = 0; i < 6; i++) close(i);
+    await runtime!.idle();
+    expect(rec.predictions.map((p) => (p.barOpenTime - T0) / SEC)).toEqual([2, 3, 4, 5]);
+    expect(rec.signals.map((s) => (s.barOpenTime - T0) / SEC)).toEqual([2, 4, 5]);
+    const s = runtime!.summaries()[0]!;
+    expect(s).toMatchObject({ errors: 1, timeouts: 0, predictions: 4, signals: 3, state: 'running' });
+    expect(s.lastError).toBe(`decide: decide failing on bar ${T0 / SEC + 3}`);
+  });
+
   it('counts the deadline from a call\'s start: waiting for the thread longer than timeoutMs is no timeout', async () => {
     // One thread: quick's first call waits behind slow's 900 ms predict, three times its own deadline.
     const rec = start({
@@ -178,6 +200,15 @@ describe('strategies: runtime', () => {
     close(10);
     await runtime!.idle();
     expect(runtime!.summaries()[0]!.errors).toBe(3);
+  });
+
+  it('pauses a strategy whose decide keeps failing, though each predict succeeds', async () => {
+    const rec = start({ s: strategy({ maxErrors: 3, params: { decideFailBars: Array.from({ length: 10 }, (_, k) => T0 / SEC + k) } }) });
+    for (let i = 0; i < 8; i++) close(i);
+    await runtime!.idle();
+    expect(runtime!.summaries()[0]).toMatchObject({ state: 'paused', errors: 3, predictions: 3, signals: 0 });
+    expect(rec.predictions.map((p) => (p.barOpenTime - T0) / SEC)).toEqual([2, 3, 4]);
+    expect(runtime!.summaries()[0]!.lastError).toMatch(/^paused after 3 failures in a row; last: decide: decide failing on bar/);
   });
 
   it('resumes a paused strategy on request: judged again from the next bar, its failure run counted anew', async () => {

@@ -4,12 +4,16 @@
  * (`next`); a worker that does not hold the version it builds on answers
  * `stale` without running anything, and a `full` window replaces what it
  * holds. What the module does to its bars never reaches the kept window.
+ * A judgment runs predict then decide in one call; a failing decide still
+ * brings its prediction back, with the state as predict left it.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runTask, type StrategyTask, type WindowUpdate } from '../../src/strategies/task.ts';
+import { CallSlot } from '../../src/strategies/pool.ts';
+import { runTask, Stage, type StrategyTask, type WindowUpdate } from '../../src/strategies/task.ts';
 
 const MODULE = path.join(import.meta.dirname, 'fixtures/window.mjs');
+const JUDGE = path.join(import.meta.dirname, 'fixtures/judge.mjs');
 const bar = (i: number) => ({ openTime: i * 1000, close: 100 + i });
 let n = 0;
 
@@ -19,7 +23,7 @@ function strategyName(): string {
 }
 
 function predict(strategy: string, window: WindowUpdate): Promise<unknown> {
-  const task: StrategyTask = { op: 'predict', strategy, module: MODULE, params: {}, state: {}, window, features: {} };
+  const task: StrategyTask = { op: 'judge', strategy, module: MODULE, params: {}, state: {}, window, features: {}, position: null };
   return runTask(task);
 }
 
@@ -51,5 +55,38 @@ describe('strategies: the window a worker keeps', () => {
     expect(await predict(s, { kind: 'next', version: 3, bar: bar(4), lookback: 2 })).toEqual({ op: 'stale' });
     expect(seen(await predict(s, { kind: 'full', version: 3, bars: [bar(3), bar(4)] })).times).toEqual([3000, 4000]);
     expect(seen(await predict(s, { kind: 'next', version: 4, bar: bar(5), lookback: 2 })).times).toEqual([4000, 5000]);
+  });
+});
+
+describe('strategies: one call judges a bar', () => {
+  function judge(params: Record<string, unknown>, slot = new CallSlot()): Promise<unknown> {
+    const window: WindowUpdate = { kind: 'full', version: 1, bars: [bar(1), bar(2)] };
+    const task: StrategyTask & { started: BigInt64Array } = { op: 'judge', strategy: strategyName(), module: JUDGE, params, state: { kept: 1 }, window, features: {}, position: 0.5, started: slot.started };
+    return runTask(task);
+  }
+
+  it('runs predict, then decide on its prediction, the position sent and a copy of the window\'s last bar', async () => {
+    const slot = new CallSlot();
+    const r = await judge({}, slot);
+    expect(r).toEqual({
+      op: 'judge',
+      prediction: { value: 102, confidence: 0.25, extra: { tag: 'x' } },
+      decision: { action: 'hold', size: null, reason: JSON.stringify({ prediction: { value: 102, confidence: 0.25, tag: 'x' }, position: 0.5, bar: 2000 }) },
+      decideError: null,
+      state: { kept: 1, predicted: 2000, decided: 2000 },
+    });
+    // The flag names the last stage started, with its stamp (the deadline counts from it).
+    expect(slot.stage).toBe(Stage.DECIDE);
+    expect(slot.startedAt()).toBeGreaterThan(0);
+  });
+
+  it('keeps the prediction when decide throws, with the error and the state as predict left it', async () => {
+    expect(await judge({ failDecide: true })).toEqual({
+      op: 'judge',
+      prediction: { value: 102, confidence: 0.25, extra: { tag: 'x' } },
+      decision: null,
+      decideError: 'decide failed on purpose\nsecond line',
+      state: { kept: 1, predicted: 2000 },
+    });
   });
 });
