@@ -64,7 +64,7 @@ export class FeedNode implements Tickwire {
     this.config = runtime.config;
     this.epoch = cluster.epoch;
     const fetchers = new Map(Object.entries(runtime.config.exchanges).map(([name, ex]) => [name, restTradeFetcher(name, ex)]));
-    this.#publisher = new FeedPublisher(cluster, runtime, (ex) => this.#leases.get(ex)?.valid() === true, (ex) => fetchers.get(ex));
+    this.#publisher = new FeedPublisher(cluster, runtime, (ex, now) => this.#leases.get(ex)?.valid(now) === true, (ex) => fetchers.get(ex));
     for (const exchange of Object.keys(runtime.config.exchanges)) {
       const lease: FeedLease = new FeedLease(cluster.leases, cluster.names.leaseKey(exchange), node, cluster.config.leaseTtlMs, {
         acquired: (term) => void this.#lead(exchange, lease, term),

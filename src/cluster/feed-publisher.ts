@@ -134,15 +134,15 @@ export class FeedPublisher {
   /** exchange → the term this feed publishes it under; absent: standing by. */
   readonly #terms = new Map<string, number>();
   /** exchange → true while a lease is held and valid (checked per publish). */
-  readonly #valid: (exchange: string) => boolean;
+  readonly #valid: (exchange: string, now?: number) => boolean;
   readonly #fetchers: (exchange: string) => TradeFetcher | undefined;
   #off: (() => void)[] = [];
 
   /**
-   * `valid(exchange)`: whether this feed's lease on it still holds (lease.ts `valid`); false makes it stand by.
+   * `valid(exchange, now?)`: whether this feed's lease on it still holds (lease.ts `valid`); false makes it stand by.
    * `fetchers(exchange)`: its venue's REST trades (trade-fetcher.ts), undefined where it serves none.
    */
-  constructor(cluster: ClusterConnection, source: EventSource, valid: (exchange: string) => boolean, fetchers: (exchange: string) => TradeFetcher | undefined = () => undefined) {
+  constructor(cluster: ClusterConnection, source: EventSource, valid: (exchange: string, now?: number) => boolean, fetchers: (exchange: string) => TradeFetcher | undefined = () => undefined) {
     this.#cluster = cluster;
     this.#source = source;
     this.#valid = valid;

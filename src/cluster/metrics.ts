@@ -11,63 +11,21 @@ export function createClusterMetrics(status: () => ClusterStatus): client.Regist
   const registry = new client.Registry();
   const gauge = (name: string, help: string, value: (s: ClusterStatus) => number) =>
     new client.Gauge({ name, help, registers: [registry], collect() { this.set(value(status())); } });
+  // A count kept by the status (since start): reset and set at each scrape.
+  const counter = (name: string, help: string, value: (s: ClusterStatus) => number) =>
+    new client.Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(value(status())); } });
   gauge('tickwire_cluster_connected', '1 while connected to a NATS server of the cluster.', (s) => (s.connected ? 1 : 0));
   gauge('tickwire_cluster_degraded', '1 while an edge serves what it has (NATS unreachable, or catching up after a reconnect).', (s) => (s.degraded ? 1 : 0));
-  new client.Counter({
-    name: 'tickwire_cluster_messages_total',
-    help: 'Messages published to the cluster (feed) or received from it (edge).',
-    registers: [registry],
-    collect() { this.reset(); this.inc(status().messages); },
-  });
-  new client.Counter({
-    name: 'tickwire_cluster_dropped_total',
-    help: 'Messages an edge dropped: undecodable, of an older feed term (fenced), or for channels it does not serve.',
-    registers: [registry],
-    collect() { this.reset(); this.inc(status().dropped); },
-  });
-  new client.Counter({
-    name: 'tickwire_cluster_leader_changes_total',
-    help: 'Feed leases changing hands, as this process saw them.',
-    registers: [registry],
-    collect() { this.reset(); this.inc(status().leaderChanges); },
-  });
+  counter('tickwire_cluster_messages_total', 'Messages published to the cluster (feed) or received from it (edge).', (s) => s.messages);
+  counter('tickwire_cluster_dropped_total', 'Messages an edge dropped: undecodable, of an older feed term (fenced), or for channels it does not serve.', (s) => s.dropped);
+  counter('tickwire_cluster_leader_changes_total', 'Feed leases changing hands, as this process saw them.', (s) => s.leaderChanges);
   gauge('tickwire_cluster_outbox_unacked', "Feed: messages waiting for JetStream's acknowledgement (resent in order after a failure).", (s) => s.outbox?.unacked ?? 0);
-  new client.Counter({
-    name: 'tickwire_cluster_outbox_dropped_total',
-    help: "Feed: messages dropped unacknowledged past the outbox's bound (100,000 messages or 64 MiB): a gap at the edges.",
-    registers: [registry],
-    collect() { this.reset(); this.inc(status().outbox?.dropped ?? 0); },
-  });
-  new client.Counter({
-    name: 'tickwire_cluster_outbox_recoveries_total',
-    help: 'Feed: times publishing paused to resend in order (a failed publish, or NATS lost).',
-    registers: [registry],
-    collect() { this.reset(); this.inc(status().outbox?.recoveries ?? 0); },
-  });
-  new client.Counter({
-    name: 'tickwire_cluster_replayed_messages_total',
-    help: 'Messages an edge read back from JetStream for resumes older than its memory.',
-    registers: [registry],
-    collect() { this.reset(); this.inc(status().replays?.messages ?? 0); },
-  });
-  new client.Counter({
-    name: 'tickwire_cluster_replay_failures_total',
-    help: 'Reads of JetStream for a resume that failed (NATS unreachable, timed out): those clients got a gap.',
-    registers: [registry],
-    collect() { this.reset(); this.inc(status().replays?.failures ?? 0); },
-  });
-  new client.Counter({
-    name: 'tickwire_cluster_outbox_fenced_total',
-    help: "Feed: messages not published because the exchange's lease ran out first (handed back to the kept trades and bars).",
-    registers: [registry],
-    collect() { this.reset(); this.inc(status().outbox?.fenced ?? 0); },
-  });
-  new client.Counter({
-    name: 'tickwire_cluster_conflated_total',
-    help: 'Feed: quotes and forming-bar updates replaced by a newer one within their cluster.conflate window (never published, no seq taken).',
-    registers: [registry],
-    collect() { this.reset(); this.inc(status().conflated ?? 0); },
-  });
+  counter('tickwire_cluster_outbox_dropped_total', "Feed: messages dropped unacknowledged past the outbox's bound (100,000 messages or 64 MiB): a gap at the edges.", (s) => s.outbox?.dropped ?? 0);
+  counter('tickwire_cluster_outbox_recoveries_total', 'Feed: times publishing paused to resend in order (a failed publish, or NATS lost).', (s) => s.outbox?.recoveries ?? 0);
+  counter('tickwire_cluster_replayed_messages_total', 'Messages an edge read back from JetStream for resumes older than its memory.', (s) => s.replays?.messages ?? 0);
+  counter('tickwire_cluster_replay_failures_total', 'Reads of JetStream for a resume that failed (NATS unreachable, timed out): those clients got a gap.', (s) => s.replays?.failures ?? 0);
+  counter('tickwire_cluster_outbox_fenced_total', "Feed: messages not published because the exchange's lease ran out first (handed back to the kept trades and bars).", (s) => s.outbox?.fenced ?? 0);
+  counter('tickwire_cluster_conflated_total', 'Feed: quotes and forming-bar updates replaced by a newer one within their cluster.conflate window (never published, no seq taken).', (s) => s.conflated ?? 0);
   new client.Gauge({
     name: 'tickwire_cluster_lease_leader',
     help: "1 while this feed holds the exchange's publisher lease, 0 while it stands by.",

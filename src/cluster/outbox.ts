@@ -115,9 +115,13 @@ export interface FencedMessage {
   readonly headers: MsgHdrs;
 }
 
-/** Who may publish: `valid(owner)` is checked as each message goes out; `onFenced` gets what may not, oldest first. */
+/**
+ * Who may publish: `valid(owner, now)` is checked as each message goes out
+ * (`now`: performance.now() of the send, read once per flush, not per
+ * message); `onFenced` gets what may not, oldest first.
+ */
 export interface OutboxFencing {
-  valid(owner: string): boolean;
+  valid(owner: string, now: number): boolean;
   onFenced(m: FencedMessage): void;
 }
 
@@ -222,7 +226,7 @@ export class Outbox {
       }
       const p = q[this.#next++];
       if (p === undefined || p.state !== UNSENT) continue;
-      if (this.#fencing.valid(p.owner)) this.#publish(p, now);
+      if (this.#fencing.valid(p.owner, now)) this.#publish(p, now);
       else this.#giveBack(p);
     }
   }
@@ -300,14 +304,15 @@ export class Outbox {
   #progress(): void {
     if (this.#phase !== 'settling' || this.#closed) return;
     if (this.#inFlight > 0 || !this.#connected || this.#timer !== undefined) return;
+    const now = performance.now();
     let p = this.#queue[this.#head];
-    while (p !== undefined && !this.#fencing.valid(p.owner)) {
+    while (p !== undefined && !this.#fencing.valid(p.owner, now)) {
       this.#giveBack(p);
       p = this.#queue[this.#head];
     }
     if (p === undefined) return; // nothing waits: the next `send` is the probe
     this.#phase = 'probing';
-    this.#publish(p, performance.now());
+    this.#publish(p, now);
   }
 
   #disconnected(): void {
