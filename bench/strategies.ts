@@ -22,7 +22,7 @@ import { createServer } from '../src/server/server.ts';
 import { latencyHistogram } from './load/latency.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
-import { mainThreadCpuMs } from './thread-cpu.ts';
+import { mainThreadCpuMs } from './threads.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MODULE = path.join(HERE, 'strategies/hold.mjs');

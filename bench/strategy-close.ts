@@ -15,7 +15,7 @@ import type { StrategyConfig } from '../src/config/types.ts';
 import type { Bar } from '../src/model/records.ts';
 import { StrategyRuntime } from '../src/strategies/runtime.ts';
 import { makeBar } from '../test/support/fake-tickwire.ts';
-import { mainThreadCpuMs } from './thread-cpu.ts';
+import { mainThreadCpuMs } from './threads.ts';
 
 const MODULE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'strategies/hold.mjs');
 const STRATEGIES = 100;

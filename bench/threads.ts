@@ -1,8 +1,8 @@
 /**
  * CPU placement and CPU time for the benchmarks: pinning this process and
- * its threads with `taskset`, and reading the CPU time a process or the
- * calling thread has used from /proc. (Starting workers and child processes
- * is load/peers.ts.)
+ * its threads with `taskset`, and reading the CPU time a process, the
+ * calling thread or the main thread alone has used from /proc. (Starting
+ * workers and child processes is load/peers.ts.)
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -39,6 +39,15 @@ export function threadCpuMs(): number {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
     return NaN;
+  }
+}
+
+/** CPU time of the process's main thread alone (not its workers'), ms, from the kernel's schedstat (ns resolution); null where the kernel does not say (not Linux). */
+export function mainThreadCpuMs(): number | null {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return null;
   }
 }
 
