@@ -22,7 +22,7 @@ import { readCommandLine, UsageError, type CommandLine } from './cli/args.ts';
 import { watchPlugins } from './cli/watch.ts';
 import { adapterFor } from './exchanges/registry.ts';
 import { EdgeRuntime } from './cluster/edge-runtime.ts';
-import { FeedNode, nodeName } from './cluster/feed-node.ts';
+import { FeedNode, feedRuntimeConfig, nodeName } from './cluster/feed-node.ts';
 import { openCluster, type ClusterConnection } from './cluster/nats.ts';
 import { DEFAULT_CONFIG_YAML } from './config/defaults.ts';
 import { formatBytes } from './config/limits.ts';
@@ -242,7 +242,7 @@ async function runClusterRole(role: 'feed' | 'edge', config: TickwireConfig, sou
   let tickwire: FeedNode | EdgeRuntime;
   let runtime: TickwireRuntime | undefined;
   if (role === 'feed') {
-    runtime = new TickwireRuntime(config, { logger: log });
+    runtime = new TickwireRuntime(feedRuntimeConfig(config), { logger: log });
     const feed = new FeedNode(runtime, cluster, node);
     feed.onLeadership = (exchange, leading, detail) =>
       log.info({ event: 'cluster.leadership', exchange, leading }, `tickwire: ${exchange}: ${leading ? 'leading' : 'standing by'} (${detail})`);

@@ -28,10 +28,6 @@ export interface RuntimeReadings {
   ringWait(): LatencySummary;
   /** Live changes applied, by action, and refused (CHANGE_REFUSED), since start. */
   liveChanges(): { applied: ReadonlyMap<string, number>; refused: number };
-  /** Price feeds' source switches since start, by reason. */
-  feedSwitches(): ReadonlyMap<string, number>;
-  /** Each price feed's active source and prices published. */
-  feedStates(): Iterable<{ readonly feed: string; readonly active: string | null; readonly prices: number; readonly sources: readonly { source: string }[] }>;
 }
 
 /** Create the registry of the runtime's metrics; names, help texts and labels are the /metrics contract. */
@@ -174,36 +170,6 @@ export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry
     collect() {
       this.reset();
       this.inc(readings.handlerErrors());
-    },
-  });
-  new client.Counter({
-    name: 'tickwire_feed_switches_total',
-    help: 'Price feeds\' source switches, by reason (disconnected, circuit_open, stale, deviation, recovered, started).',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [reason, n] of readings.feedSwitches()) this.inc({ reason }, n);
-    },
-  });
-  new client.Gauge({
-    name: 'tickwire_feed_active_source',
-    help: '1 for the source serving each price feed, 0 for its other sources (none is 1 while no source is healthy).',
-    labelNames: ['feed', 'source'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const f of readings.feedStates()) for (const s of f.sources) this.set({ feed: f.feed, source: s.source }, s.source === f.active ? 1 : 0);
-    },
-  });
-  new client.Counter({
-    name: 'tickwire_feed_prices_total',
-    help: 'Prices published by each price feed.',
-    labelNames: ['feed'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const f of readings.feedStates()) this.inc({ feed: f.feed }, f.prices);
     },
   });
   return registry;

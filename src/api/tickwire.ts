@@ -27,7 +27,8 @@
  *
  * This file is the wiring; the jobs it wires live beside it: storage.ts (the
  * database, restore, flushes), feed-status.ts (each exchange's state, rate and
- * status), latency.ts (the latency summaries), metrics.ts (/metrics).
+ * status), latency.ts (the latency summaries), metrics.ts (/metrics),
+ * market-services.ts (price feeds, portfolios, alert rules, strategies).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
@@ -75,20 +76,17 @@ import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
 import { ExchangePump, newLatencyHistogram, type PumpOutput } from '../reader/pump.ts';
 import type { BarUpdate, ConfigChange, ConfigChangeAction, PortfolioEvent } from '../model/events.ts';
-import { nowMs } from '../model/clock.ts';
 import type { ExchangeStatus, HealthReport, LatencyReport, LatencySummary, StatusReport } from '../model/status.ts';
 import { FeedStatus } from './feed-status.ts';
 import { summarize, summarizeLoopDelay } from './latency.ts';
 import { createRuntimeMetrics } from './metrics.ts';
-import { RuntimeAlerts, type AlertsReport } from './alert-rules.ts';
-import { RuntimePortfolios } from './portfolios.ts';
-import { PriceFeeds, type FeedReport } from './price-feeds.ts';
+import type { AlertsReport } from './alert-rules.ts';
+import { MarketServices } from './market-services.ts';
+import type { FeedReport } from './price-feeds.ts';
 import { RuntimeStorage, seriesKey } from './storage.ts';
 import { EventBus } from '../events/bus.ts';
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from './types.ts';
-import { registerStrategyMetrics } from './strategy-metrics.ts';
 import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
-import { StrategyRuntime } from '../strategies/runtime.ts';
 
 /** Knobs for embedding and tests; the defaults suit production. */
 export interface RuntimeOptions {
@@ -168,13 +166,8 @@ export class TickwireRuntime implements Tickwire {
   private readonly output: PumpOutput;
   /** Every event goes through here; handler failures are counted (`handlerErrors`) and never stop the pump. */
   readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
-  /** Price feeds with failover (`feeds:`). */
-  private readonly prices: PriceFeeds;
-  /** Alert rules (`alerts:`) and portfolios (`portfolios:`), fed directly by the pump and the feeds. */
-  private readonly alertRules: RuntimeAlerts;
-  private readonly portfolioBooks: RuntimePortfolios;
-  /** The configured strategies and their pool (src/strategies/); undefined without strategies. */
-  private readonly strategyRuntime: StrategyRuntime | undefined;
+  /** Price feeds, portfolios, alert rules and strategies (`feeds:`, `portfolios:`, `alerts:`, `strategies:`), fed by the pump and the workers' states. */
+  private readonly market: MarketServices;
   private prepared: Promise<void> | undefined;
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
@@ -224,24 +217,13 @@ export class TickwireRuntime implements Tickwire {
     this.storage.onChange = () => {
       if (this.events.has('storage')) this.events.emit('storage', this.storage.status()!);
     };
-    this.prices = new PriceFeeds(Object.values(config.feeds ?? {}), this.events, (exchange, symbol, visitor, start) => {
+    const oneMinute = (exchange: string, symbol: string, visitor: BarVisitor, start: number): void => {
       this.seriesFor(exchange, symbol, '1m').visit(visitor, { start, forming: true });
-    });
-    this.alertRules = new RuntimeAlerts(config.alerts, this.events);
-    const rules = this.alertRules.engine;
-    this.portfolioBooks = new RuntimePortfolios(config, this.events, (e) => rules.onPortfolio(e.id, e.value, e.ts));
-    const books = this.portfolioBooks;
-    this.prices.listen({
-      price: (e) => {
-        rules.onFeedPrice(e.feed, e.price, e.ts);
-        books.onPrice(e);
-      },
-      source: (e) => rules.onSource(e),
-    });
+    };
+    this.market = new MarketServices(config, this.events, oneMinute, Object.keys(config.exchanges).length);
     this.output = this.pumpOutput();
     this.venueLists = new VenueLists(this.log);
     for (const [name, ex] of Object.entries(config.exchanges)) this.exchanges.set(name, this.createExchange(name, ex));
-    this.strategyRuntime = this.createStrategies();
     this.registry = createRuntimeMetrics({
       exchangeStatuses: () => Object.values(this.status().exchanges),
       exchangeStates: () => [...this.exchanges.values()].map((ex) => ex.feed),
@@ -249,13 +231,11 @@ export class TickwireRuntime implements Tickwire {
       storage: () => this.storage.status(),
       backfilledBars: () => this.storage.report.backfilled,
       handlerErrors: () => this.handlerErrors,
-      feedSwitches: () => this.prices.switches,
-      feedStates: () => this.prices.reports(),
       eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
       ringWait: () => summarize(this.ringWait),
       liveChanges: () => ({ applied: this.changesApplied, refused: this.changesRefused }),
     });
-    if (this.strategyRuntime !== undefined) registerStrategyMetrics(this.registry, () => this.strategies());
+    this.market.registerMetrics(this.registry);
   }
 
   /**
@@ -636,7 +616,7 @@ export class TickwireRuntime implements Tickwire {
    */
   prepare(): Promise<void> {
     this.prepared ??= (async () => {
-      const issues = (await this.strategyRuntime?.probe()) ?? [];
+      const issues = await this.market.prepare();
       if (issues.length > 0) throw new ConfigError('tickwire', issues);
     })();
     return this.prepared;
@@ -658,7 +638,7 @@ export class TickwireRuntime implements Tickwire {
       await Promise.all([...this.exchanges.values()].map((ex) => this.backfill(ex)));
     }
     // Restored and backfilled bars count toward each strategy's warm-up; live closes follow from the pump.
-    this.strategyRuntime?.seed((exchange, symbol, timeframe, limit) => this.bars(exchange, symbol, timeframe, { closed: true, limit }));
+    this.market.seed((exchange, symbol, timeframe, limit) => this.bars(exchange, symbol, timeframe, { closed: true, limit }));
     this.startPhase = 'waiting for a feed to connect';
     this.storage.start();
     const sim = this.config.exchanges['simulated'];
@@ -670,9 +650,7 @@ export class TickwireRuntime implements Tickwire {
     // Not awaited: a slow or failing venue never holds start (live additions are unchecked until a list arrives).
     this.venueLists.start();
     this.onDemand.start();
-    this.prices.start();
-    this.alertRules.start();
-    this.portfolioBooks.start();
+    this.market.start();
     this.listener = new Doorbell(this.doorbellBuffer).listen(
       () => {
         for (const ex of this.exchanges.values()) ex.pump.drain();
@@ -719,17 +697,15 @@ export class TickwireRuntime implements Tickwire {
 
   async stop(): Promise<void> {
     if (!this.running) {
-      await this.strategyRuntime?.close(); // prepared (the pool is up) but never started
+      await this.market.close(); // prepared (the pool is up) but never started
       return;
     }
     this.running = false;
     this.ready = false;
     this.loopDelay.disable();
-    this.prices.stop();
-    this.alertRules.stop();
+    this.market.stop();
     this.venueLists.stop();
     this.onDemand.stop();
-    await this.portfolioBooks.close();
     await Promise.all([...this.exchanges.values()].map((ex) => ex.supervisor?.stop()));
     await Promise.all(this.stopping); // exchanges removed just before
     for (const ex of this.exchanges.values()) ex.feed.setState('stopped');
@@ -738,43 +714,25 @@ export class TickwireRuntime implements Tickwire {
     for (const ex of this.exchanges.values()) ex.pump.drain(); // what the workers wrote last
     await this.simulated?.stop();
     this.simulated = undefined;
-    await this.strategyRuntime?.close();
+    await this.market.close();
     await this.storage.close(); // every bar closed so far is on disk
   }
 
   strategies(): StrategySummary[] {
-    return this.strategyRuntime?.summaries() ?? [];
+    return this.market.strategies();
   }
 
   strategy(name: string): StrategyDetail | undefined {
-    return this.strategyRuntime?.detail(name);
+    return this.market.strategy(name);
   }
 
   resumeStrategy(name: string): StrategySummary {
-    if (this.strategyRuntime === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
-    return this.strategyRuntime.resume(name);
+    return this.market.resumeStrategy(name);
   }
 
   /** Resolves once no strategy has a judgment queued or running (tests, benchmarks). */
   async strategiesIdle(): Promise<void> {
-    await this.strategyRuntime?.idle();
-  }
-
-  /** The strategy runtime, when strategies are configured: events go to this runtime's handlers. */
-  private createStrategies(): StrategyRuntime | undefined {
-    const configured = this.config.strategies ?? {};
-    if (Object.keys(configured).length === 0) return undefined;
-    const bus = this.events;
-    return new StrategyRuntime(configured, this.config.pool, {
-      prediction: (e) => bus.emit('prediction', e),
-      signal: (e) => bus.emit('signal', e),
-      fill: (e) => {
-        this.portfolioBooks.onFill(e);
-        bus.emit('fill', e);
-      },
-      rejected: () => {}, // counted in the account; the detail route shows it
-      status: (s) => bus.emit('strategy', s),
-    }, { feedWorkers: Object.keys(this.config.exchanges).length });
+    await this.market.idle();
   }
 
   /** Fetch the closed bars `ex` is missing from the venue's klines (before its worker starts: one writer). */
@@ -878,29 +836,27 @@ export class TickwireRuntime implements Tickwire {
   }
 
   feeds(): FeedReport[] {
-    return this.prices.reports();
+    return this.market.feeds();
   }
 
   feed(name: string): FeedReport {
-    const report = this.prices.report(name);
-    if (report === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `feed ${JSON.stringify(name)} is not configured`);
-    return report;
+    return this.market.feed(name);
   }
 
   portfolios(): PortfolioEvent[] {
-    return this.portfolioBooks.valuations();
+    return this.market.portfolios();
   }
 
   portfolio(id: string): PortfolioEvent {
-    return this.portfolioBooks.valuation(id);
+    return this.market.portfolio(id);
   }
 
   setHoldings(id: string, holdings: unknown): PortfolioEvent {
-    return this.portfolioBooks.setHoldings(id, holdings);
+    return this.market.setHoldings(id, holdings);
   }
 
   alerts(): AlertsReport {
-    return this.alertRules.report();
+    return this.market.alerts();
   }
 
   metrics(): Promise<string> {
@@ -926,31 +882,14 @@ export class TickwireRuntime implements Tickwire {
   }
 
   private pumpOutput(): PumpOutput {
-    const bus = this.events;
-    const prices = this.prices;
-    const rules = this.alertRules.engine;
-    const books = this.portfolioBooks;
+    const market = this.market;
     return {
-      trade: (e) => {
-        prices.onTrade(e);
-        rules.onTrade(e.exchange, e.symbol, e.price, e.recvTs);
-        books.onTrade(e);
-        bus.emit('trade', e);
-        this.strategyRuntime?.onTrade(e.exchange, e.symbol, e.price, e.ts);
-      },
-      quote: (e) => {
-        prices.onQuote(e);
-        rules.onQuote(e.exchange, e.symbol, e.bidPrice, e.askPrice, e.recvTs);
-        bus.emit('quote', e);
-      },
+      trade: (e) => market.onTrade(e),
+      quote: (e) => market.onQuote(e),
       bar: (u: BarUpdate, closed: boolean) => {
-        bus.emit('bar', u);
-        if (!closed) return;
-        if (u.bar.revision === 0) rules.onBarClose(u.exchange, u.symbol, u.timeframe, u.bar.volume, nowMs());
-        bus.emit('barClose', u);
-        this.strategyRuntime?.onBar(u);
+        market.onBar(u, closed);
         // New closes are picked up from the series at each flush; amendments (late trades, gap marks) are not new.
-        if (u.bar.revision > 0) this.storage.amendedBar(u);
+        if (closed && u.bar.revision > 0) this.storage.amendedBar(u);
       },
     };
   }
@@ -962,8 +901,7 @@ export class TickwireRuntime implements Tickwire {
       this.log.info({ event: 'ready', exchange: ex.name, startupMs: Date.now() - this.startedAt }, `ready: ${ex.name} connected ${Date.now() - this.startedAt} ms after start`);
     }
     const s = this.exchangeStatus(ex);
-    this.prices.onExchangeState(ex.name, s.state);
-    this.alertRules.engine.onExchangeState(ex.name, s.state, nowMs());
+    this.market.onExchangeState(ex.name, s.state);
     this.events.emit('status', s);
   }
 

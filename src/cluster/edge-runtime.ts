@@ -35,10 +35,23 @@
  * A client resuming further back than the server's resume history is served
  * from the live stream (`archive`, live-archive.ts), up to `cluster.replayMax`
  * messages a subscribe.
+ *
+ * Price feeds, portfolios, alert rules and strategies run here, in the same
+ * MarketServices as in one process (src/api/market-services.ts), fed this
+ * edge's trades, quotes and bar events and the exchange states the leading
+ * feeds report, so every edge computes the same values from the same
+ * messages. Trades and quotes carry the feed's receive time, which the
+ * feeds' staleness and the alert rules read as in one process (every edge
+ * judges by the same times; the hop to the edge counts as age). Strategies
+ * are seeded with the closed bars read at start (step 1) and judge every
+ * close from the live stream. Holdings set over HTTP are this edge's and in
+ * memory only (edges keep nothing on disk; docs/scale-out.md).
  */
 import { EventBus } from '../events/bus.ts';
 import type { AlertsReport } from '../api/alert-rules.ts';
+import { MarketServices } from '../api/market-services.ts';
 import type { FeedReport } from '../api/price-feeds.ts';
+import { ConfigError } from '../config/load.ts';
 import type { ConfigChange, PortfolioEvent } from '../model/events.ts';
 import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
@@ -86,8 +99,10 @@ export class EdgeRuntime implements Tickwire {
   /** Trades, quotes and bar events read back from the live stream for a `since` older than the resume history; absent with `cluster.replayMax: 0`. */
   readonly archive: LiveArchive | undefined;
   readonly #cluster: ClusterConnection;
-  /** The events an edge emits: market data and exchange states from the cluster (feeds, portfolios, alerts and strategies run on a single process, docs/scale-out.md). */
+  /** The events an edge emits: market data and exchange states from the cluster, and what its market services compute from them. */
   readonly events = new EventBus<TickwireEvents>(EVENT_TYPES);
+  /** Price feeds, portfolios, alert rules and strategies on this edge's data (see the module comment). */
+  readonly #market: MarketServices;
   readonly #targets = new Map<string, Target>();
   readonly #symbols = new Map<string, SymbolIndex>();
   /** exchange → the newest feed term seen (messages of older terms are fenced off). */
@@ -148,12 +163,23 @@ export class EdgeRuntime implements Tickwire {
       }
     }
     this.#latency = new EdgeLatency(Object.keys(config.exchanges));
+    // Holdings set over HTTP stay in memory: an edge keeps nothing on disk (`storage:` is for the processes that feed).
+    this.#market = new MarketServices({ ...config, storage: null }, this.events, (exchange, symbol, visitor, start) => {
+      this.#series(exchange, symbol, '1m').visit(visitor, { start, forming: true });
+    }, 0);
     this.#registry = createClusterMetrics(() => this.clusterStatus());
+    this.#market.registerMetrics(this.#registry);
   }
 
-  /** Rebuild candles from the cluster, follow the live stream and resolve once caught up (see the module comment). */
+  /**
+   * Rebuild candles from the cluster, follow the live stream and resolve once
+   * caught up (see the module comment). Throws a ConfigError naming
+   * `strategies.<name>.…` when a strategy's module does not load or check.
+   */
   async start(): Promise<void> {
     if (this.#running) return;
+    const issues = await this.#market.prepare();
+    if (issues.length > 0) throw new ConfigError('tickwire', issues);
     this.#running = true;
     this.#startedAt = Date.now();
     const { js, jsm, names, nc } = this.#cluster;
@@ -172,6 +198,9 @@ export class EdgeRuntime implements Tickwire {
       const from = new Date(now - (this.config.history[tf] + 2) * parseTimeframe(tf).ms).toISOString();
       await this.#readBars({ filter_subjects: names.closedOfTimeframe(tf), deliver_policy: DeliverPolicy.StartTime, opt_start_time: from });
     }
+    // Warm-up from the cluster's closed bars; every close from here on comes from the live stream (a strategy skips one it has).
+    this.#market.seed((exchange, symbol, timeframe, limit) => this.bars(exchange, symbol, timeframe, { closed: true, limit }));
+    this.#market.start();
     const caughtUp = new Promise<void>((resolve) => (this.#caughtUp = resolve));
     const info = await jsm.streams.info(names.liveStream);
     await this.#follow({ deliver_policy: DeliverPolicy.LastPerSubject });
@@ -201,7 +230,10 @@ export class EdgeRuntime implements Tickwire {
 
   /** Stop following the cluster and close the NATS connection. */
   async stop(): Promise<void> {
-    if (!this.#running) return;
+    if (!this.#running) {
+      await this.#market.close(); // its strategy pool may be up (a start refused by a strategy's check)
+      return;
+    }
     this.#running = false;
     clearInterval(this.#watchdog);
     this.#offConnection?.();
@@ -209,6 +241,7 @@ export class EdgeRuntime implements Tickwire {
     this.#leadershipSub?.unsubscribe();
     await this.#live?.close();
     await this.#cluster.close();
+    await this.#market.close();
   }
 
   /** This edge's cluster state (`/v1/status` `cluster`). */
@@ -316,16 +349,15 @@ export class EdgeRuntime implements Tickwire {
       return;
     }
     if (t.kind === 'trades') {
-      this.events.emit('trade', e as TradeEvent);
+      this.#market.onTrade(e as TradeEvent);
     } else if (t.kind === 'quotes') {
-      this.events.emit('quote', e as QuoteEvent);
+      this.#market.onQuote(e as QuoteEvent);
     } else {
       const u = e as BarUpdate;
       const record = this.#record(u.bar);
       if (u.bar.closed) putIfNewer(t.series!, record);
       else t.series!.setForming(record, 0);
-      this.events.emit('bar', u);
-      if (u.bar.closed) this.events.emit('barClose', u);
+      this.#market.onBar(u, u.bar.closed);
     }
     const recvTs = t.kind === 'bars' ? NaN : (e as TradeEvent | QuoteEvent).recvTs;
     this.#latency.record(t.exchange, recvTs, m.info.timestampNanos, received, performance.timeOrigin + performance.now());
@@ -371,6 +403,7 @@ export class EdgeRuntime implements Tickwire {
     }
     if ((Number(term) || 0) < (this.#terms.get(s.exchange) ?? 0)) return; // a fenced feed's report
     this.#feedStatus.set(s.exchange, s);
+    this.#market.onExchangeState(s.exchange, s.state);
     this.events.emit('status', s);
   }
 
@@ -414,31 +447,51 @@ export class EdgeRuntime implements Tickwire {
     return this.events.on(event, handler);
   }
 
-  // What runs on the data, not on an edge (docs/scale-out.md): feeds, portfolios, alerts, strategies and live changes.
+  // Computed on this edge from the cluster's data (src/api/market-services.ts).
 
   feeds(): FeedReport[] {
-    return [];
+    return this.#market.feeds();
   }
 
   feed(name: string): FeedReport {
-    throw new TickwireError(ErrorCode.NOT_FOUND, `feed ${showValue(name)}: price feeds run with --role all, not on an edge`);
+    return this.#market.feed(name);
   }
 
   portfolios(): PortfolioEvent[] {
-    return [];
+    return this.#market.portfolios();
   }
 
   portfolio(id: string): PortfolioEvent {
-    throw new TickwireError(ErrorCode.NOT_FOUND, `portfolio ${showValue(id)}: portfolios run with --role all, not on an edge`);
+    return this.#market.portfolio(id);
   }
 
-  setHoldings(id: string): PortfolioEvent {
-    return this.portfolio(id);
+  /** This edge's holdings of `id` (other edges keep theirs), in memory until it restarts. */
+  setHoldings(id: string, holdings: unknown): PortfolioEvent {
+    return this.#market.setHoldings(id, holdings);
   }
 
   alerts(): AlertsReport {
-    return { rules: [], recent: [], webhook: null };
+    return this.#market.alerts();
   }
+
+  strategies(): StrategySummary[] {
+    return this.#market.strategies();
+  }
+
+  strategy(name: string): StrategyDetail | undefined {
+    return this.#market.strategy(name);
+  }
+
+  resumeStrategy(name: string): StrategySummary {
+    return this.#market.resumeStrategy(name);
+  }
+
+  /** Resolves once no strategy has a judgment queued or running (tests). */
+  strategiesIdle(): Promise<void> {
+    return this.#market.idle();
+  }
+
+  // What changes the feeds: refused on an edge.
 
   addSymbol(exchange: string): ConfigChange {
     throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: an edge feeds nothing; change ${showValue(exchange)} on its feeds`);
@@ -454,19 +507,6 @@ export class EdgeRuntime implements Tickwire {
 
   removeExchange(exchange: string): ConfigChange {
     return this.addSymbol(exchange);
-  }
-
-  strategies(): StrategySummary[] {
-    return [];
-  }
-
-  strategy(): StrategyDetail | undefined {
-    return undefined;
-  }
-
-  /** An edge runs no strategies (the feed nodes do). */
-  resumeStrategy(name: string): StrategySummary {
-    throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} runs on this edge (strategies run on the feed nodes)`);
   }
 
   bars(exchange: string, symbol: string, timeframe: string, query: BarQuery = {}): Bar[] {

@@ -38,6 +38,17 @@ export function nodeName(role: string): string {
   return `${role}@${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * The config a feed's runtime runs: market data only. Price feeds,
+ * portfolios, alert rules and strategies run on the edges (docs/scale-out.md):
+ * on a feed nothing would serve them, and every standby would run them
+ * (alert and order webhooks) once more.
+ */
+export function feedRuntimeConfig(config: TickwireConfig): TickwireConfig {
+  const { feeds: _feeds, portfolios: _portfolios, alerts: _alerts, strategies: _strategies, pool: _pool, ...marketData } = config;
+  return marketData;
+}
+
 /** A feed process: runtime + leases + publisher; see the module comment. */
 export class FeedNode implements Tickwire {
   readonly config: TickwireConfig;

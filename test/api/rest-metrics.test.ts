@@ -27,8 +27,6 @@ describe('REST limiter metrics', () => {
       eventLoopDelay: () => ({ p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 }),
       ringWait: () => ({ p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 }),
       liveChanges: () => ({ applied: new Map(), refused: 0 }),
-      feedSwitches: () => new Map(),
-      feedStates: () => [],
     });
     const text = await registry.metrics();
     for (const line of [

@@ -99,8 +99,9 @@ export class RawSubscriber {
     ws.on('message', (data) => this.frames.push(data.toString()));
   }
 
-  static async open(port: number): Promise<RawSubscriber> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`);
+  /** Connect to the edge on `port`, with `headers` on the upgrade (e.g. a token's Authorization). */
+  static async open(port: number, headers: Record<string, string> = {}): Promise<RawSubscriber> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`, { headers });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
