@@ -254,6 +254,7 @@ async function runClusterRole(role: 'feed' | 'edge', config: TickwireConfig, sou
   let address: { host: string; port: number };
   try {
     runtime?.restore();
+    if (tickwire instanceof EdgeRuntime) await tickwire.prepare(); // strategies' modules checked: a config error, exit 2
     server = createServer(tickwire, { host: config.server.host, port: config.server.port, operationsOnly: role === 'feed', logger: log });
   } catch (err) {
     console.error(`tickwire: ${(err as Error).message}`);

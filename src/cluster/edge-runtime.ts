@@ -172,14 +172,19 @@ export class EdgeRuntime implements Tickwire {
   }
 
   /**
-   * Rebuild candles from the cluster, follow the live stream and resolve once
-   * caught up (see the module comment). Throws a ConfigError naming
-   * `strategies.<name>.…` when a strategy's module does not load or check.
+   * Load every strategy's module in the pool and check it; throws a
+   * ConfigError naming `strategies.<name>.…` otherwise. `start` calls it;
+   * the CLI calls it first, to tell a config error apart. Idempotent.
    */
-  async start(): Promise<void> {
-    if (this.#running) return;
+  async prepare(): Promise<void> {
     const issues = await this.#market.prepare();
     if (issues.length > 0) throw new ConfigError('tickwire', issues);
+  }
+
+  /** Rebuild candles from the cluster, follow the live stream and resolve once caught up (see the module comment); `prepare` first. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    await this.prepare();
     this.#running = true;
     this.#startedAt = Date.now();
     const { js, jsm, names, nc } = this.#cluster;
@@ -228,10 +233,12 @@ export class EdgeRuntime implements Tickwire {
     await this.#follow({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#liveSeq + 1 }).catch(() => undefined);
   }
 
-  /** Stop following the cluster and close the NATS connection. */
+  /** Stop following the cluster, close the NATS connection, then the strategies' pool. */
   async stop(): Promise<void> {
     if (!this.#running) {
-      await this.#market.close(); // its strategy pool may be up (a start refused by a strategy's check)
+      // Never started, or refused by a strategy's check: its pool may be up, its NATS connection is.
+      await this.#market.close();
+      await this.#cluster.close();
       return;
     }
     this.#running = false;

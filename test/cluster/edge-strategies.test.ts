@@ -13,8 +13,9 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterConnection } from '../../src/cluster/nats.ts';
-import { parseConfig } from '../../src/config/load.ts';
+import { EdgeRuntime } from '../../src/cluster/edge-runtime.ts';
+import { openCluster, type ClusterConnection } from '../../src/cluster/nats.ts';
+import { ConfigError, parseConfig } from '../../src/config/load.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
 import type { Bar } from '../../src/model/records.ts';
 import { startNats, stopAll } from '../support/nats.ts';
@@ -115,5 +116,16 @@ describe('cluster: strategies on edges', () => {
     await until(() => posts.length === 4, 20_000, 'both edges posted both buys');
     for (const p of posts) expect(p.key).toBe(p.id);
     expect(posts.map((p) => p.key).sort()).toEqual([expected[0], expected[0], expected[2], expected[2]].sort());
+  });
+
+  it('refuses to start with a strategy whose module does not check, naming its key, and leaves nothing running', async () => {
+    const hook = config.strategies!['hook']!;
+    const bad: TickwireConfig = { ...config, strategies: { hook: { ...hook, module: path.join(import.meta.dirname, '../strategies/fixtures/no-decide.mjs') } } };
+    const edge = new EdgeRuntime(bad, await openCluster(bad.cluster!, 'test-edge-refused'));
+    const err = await edge.start().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toContain('strategies.hook.module');
+    await edge.stop();
+    expect(edge.clusterStatus().connected).toBe(false);
   });
 });
