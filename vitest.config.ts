@@ -41,6 +41,7 @@ const PARALLEL = [
   'test/client/browser-safe.test.ts',
   'test/client/units.test.ts',
   'test/cluster/leadership.test.ts',
+  'test/cluster/feed-reports.test.ts',
   'test/config/auth-config.test.ts',
   'test/config/environments.test.ts',
   'test/config/feeds-portfolios-alerts.test.ts',

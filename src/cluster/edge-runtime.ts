@@ -19,7 +19,8 @@
  * seen are dropped (fencing, lease.ts), and so are undecodable ones and
  * those of channels this edge's config does not have (all counted). The
  * status of each exchange comes from its leading feed (a core NATS subject,
- * once a second) and drives the `system` room, as do the feeds'
+ * once a second; `stopped` when none reports it, feed-reports.ts) and
+ * drives the `system` room, as do the feeds'
  * announcements of a lease taken or lost (leadership.ts; an announcement of
  * a term older than one this edge has seen is stale and not relayed).
  *
@@ -75,6 +76,7 @@ import { readLeadership } from './leadership.ts';
 import { createClusterMetrics, joinMetrics } from './metrics.ts';
 import type { ClusterConnection } from './nats.ts';
 import { EdgeLatency } from './edge-latency.ts';
+import { FeedReports } from './feed-reports.ts';
 import { LiveArchive } from './live-archive.ts';
 import { liveEvent, toBar, type LiveChannel } from './live-events.ts';
 import { Header } from './subjects.ts';
@@ -86,6 +88,11 @@ interface Target extends LiveChannel {
 
 /** How often the live consumer is checked for a stall, ms. */
 const WATCH_MS = 3_000;
+
+/** An exchange whose feeds have not reported for the lease TTL plus this is `stopped`, ms. */
+const SILENCE_MARGIN_MS = 3_000;
+/** How often that is checked, ms. */
+const SILENCE_CHECK_MS = 1_000;
 
 /** Consumer names in status and metrics. */
 const LIVE = 'live';
@@ -107,7 +114,9 @@ export class EdgeRuntime implements Tickwire {
   readonly #symbols = new Map<string, SymbolIndex>();
   /** exchange → the newest feed term seen (messages of older terms are fenced off). */
   readonly #terms = new Map<string, number>();
-  readonly #feedStatus = new Map<string, ExchangeStatus>();
+  /** Each exchange's status as its leading feed reports it, `stopped` when none does. */
+  readonly #reports: FeedReports;
+  #silenceTimer: NodeJS.Timeout | undefined;
   readonly #consumers: Record<string, ConsumerStatus> = {
     [LIVE]: { lagMessages: 0, lagMs: 0, delivered: 0 },
     [BARS]: { lagMessages: 0, lagMs: 0, delivered: 0 },
@@ -163,6 +172,8 @@ export class EdgeRuntime implements Tickwire {
       }
     }
     this.#latency = new EdgeLatency(Object.keys(config.exchanges));
+    // A standby takes over within the lease's TTL and reports within a second; silence past that means nothing feeds the exchange.
+    this.#reports = new FeedReports(Object.keys(config.exchanges), cluster.config.leaseTtlMs + SILENCE_MARGIN_MS);
     // Holdings set over HTTP stay in memory: an edge keeps nothing on disk (`storage:` is for the processes that feed).
     this.#market = new MarketServices({ ...config, storage: null }, this.events, (exchange, symbol, visitor, start) => {
       this.#series(exchange, symbol, '1m').visit(visitor, { start, forming: true });
@@ -215,6 +226,8 @@ export class EdgeRuntime implements Tickwire {
     this.#offConnection = this.#cluster.onConnection((up) => this.#connection(up));
     this.#watchdog = setInterval(() => void this.#watch(), WATCH_MS);
     this.#watchdog.unref();
+    this.#silenceTimer = setInterval(() => this.#checkSilence(), SILENCE_CHECK_MS);
+    this.#silenceTimer.unref();
   }
 
   /**
@@ -243,6 +256,7 @@ export class EdgeRuntime implements Tickwire {
     }
     this.#running = false;
     clearInterval(this.#watchdog);
+    clearInterval(this.#silenceTimer);
     this.#offConnection?.();
     this.#statusSub?.unsubscribe();
     this.#leadershipSub?.unsubscribe();
@@ -397,21 +411,22 @@ export class EdgeRuntime implements Tickwire {
   }
 
   #onFeedStatus(data: Uint8Array, term: string | undefined): void {
-    let s: ExchangeStatus;
-    try {
-      s = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString()) as ExchangeStatus;
-    } catch {
-      this.#dropped++;
-      return;
-    }
-    if (typeof s !== 'object' || s === null || typeof s.exchange !== 'string' || !this.#symbols.has(s.exchange)) {
-      this.#dropped++;
-      return;
-    }
-    if ((Number(term) || 0) < (this.#terms.get(s.exchange) ?? 0)) return; // a fenced feed's report
-    this.#feedStatus.set(s.exchange, s);
+    const s = this.#reports.take(data, Number(term) || 0, (exchange) => this.#terms.get(exchange) ?? 0, performance.now());
+    if (s === 'undecodable') this.#dropped++;
+    if (typeof s === 'string') return; // a fenced feed's report is ignored, not counted
+    this.#statusChanged(s);
+  }
+
+  /** An exchange's status changed: its feeds' sources and alert rules, then the `system` room. */
+  #statusChanged(s: ExchangeStatus): void {
     this.#market.onExchangeState(s.exchange, s.state);
     this.events.emit('status', s);
+  }
+
+  /** Exchanges no feed reports any more are `stopped` (feed-reports.ts); not while this edge itself is cut off from NATS. */
+  #checkSilence(): void {
+    if (!this.#cluster.connected()) return;
+    for (const s of this.#reports.silent(performance.now())) this.#statusChanged(s);
   }
 
   #onLeadership(data: Uint8Array): void {
@@ -538,7 +553,7 @@ export class EdgeRuntime implements Tickwire {
   }
 
   status(): StatusReport {
-    return { uptimeMs: this.#running ? Date.now() - this.#startedAt : 0, exchanges: Object.fromEntries(this.#feedStatus), storage: null, cluster: this.clusterStatus() };
+    return { uptimeMs: this.#running ? Date.now() - this.#startedAt : 0, exchanges: this.#reports.all(), storage: null, cluster: this.clusterStatus() };
   }
 
   health(): HealthReport {

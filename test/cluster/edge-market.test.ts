@@ -7,7 +7,9 @@
  * other and with values computed by hand: the feed's price and active
  * source, the failover when the primary venue disconnects, the portfolio's
  * value, the alert rule that fires; and a subscriber gets them on the
- * `prices:`, `portfolio:` and `alerts` channels.
+ * `prices:`, `portfolio:` and `alerts` channels. Holdings set over HTTP stay
+ * on the edge that took them; a venue no feed reports any more is stopped
+ * on every edge and its feed fails over.
  */
 import { headers } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,14 +69,24 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
   let source: ManualSource;
   const edges: Edge[] = [];
   let sub: RawSubscriber | undefined;
+  /** The venues' states the test feed reports, as a leading feed does: at each change and twice a second (a venue left out: its feed stopped). */
+  const states = new Map<string, ExchangeState>();
+  let reporting: NodeJS.Timeout | undefined;
 
-  /** Relay `exchange`'s state as the leading feed does (FeedNode: core NATS, the lease term in a header). */
-  function relayState(exchange: string, symbols: string[], state: ExchangeState): void {
-    const tracked = new FeedStatus(exchange, symbols);
-    tracked.setState(state);
-    const h = headers();
-    h.set(Header.TERM, '1');
-    feed.nc.publish(feed.names.statusSubject(exchange), JSON.stringify(tracked.status(undefined, 0)), { headers: h });
+  /** Report each venue's state (FeedNode: core NATS, the lease term in a header). */
+  function report(): void {
+    for (const [exchange, state] of states) {
+      const tracked = new FeedStatus(exchange, config.exchanges[exchange]!.symbols);
+      tracked.setState(state);
+      const h = headers();
+      h.set(Header.TERM, '1');
+      feed.nc.publish(feed.names.statusSubject(exchange), JSON.stringify(tracked.status(undefined, 0)), { headers: h });
+    }
+  }
+
+  function relayState(exchange: string, state: ExchangeState): void {
+    states.set(exchange, state);
+    report();
   }
 
   beforeAll(async () => {
@@ -84,9 +96,11 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
     ({ feed, source, publisher } = await startLeadingFeed(config));
     if (!(await publisher.lead('binance', 1, () => true))) throw new Error('the test feed did not get the binance lease');
     edges.push(await startEdge(config), await startEdge(config));
+    reporting = setInterval(report, 500);
   }, 60_000);
 
   afterAll(async () => {
+    clearInterval(reporting);
     sub?.close();
     for (const e of edges) await e.stop().catch(() => undefined);
     await feed?.close();
@@ -97,8 +111,8 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
     const [a, b] = edges as [Edge, Edge];
     sub = await RawSubscriber.open(a.port, AUTH);
     await sub.subscribe(['prices:BTC-USD', 'portfolio:main', 'alerts']);
-    relayState('simulated', ['SIM-BTC'], 'connected');
-    relayState('binance', ['BTCUSDT'], 'connected');
+    relayState('simulated', 'connected');
+    relayState('binance', 'connected');
 
     // The primary venue's trades first: it takes the feed; the second venue's are healthy standby.
     for (const p of [60_000, 60_100, 60_200]) source.emit('trade', tradeNow('simulated', 'SIM-BTC', p));
@@ -110,7 +124,7 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
     }
 
     // The primary venue disconnects (as its leading feed reports it): the feed moves to the second venue at once.
-    relayState('simulated', ['SIM-BTC'], 'reconnecting');
+    relayState('simulated', 'reconnecting');
     for (const e of [a, b]) await until(() => e.runtime.feed('BTC-USD').active === 'binance:BTCUSDT', 20_000, 'the feed switched source');
     source.emit('trade', tradeNow('simulated', 'SIM-BTC', 61_000)); // a late trade of the venue judged down: never a price
     source.emit('trade', tradeNow('binance', 'BTCUSDT', 70_500)); // above the rule's level
@@ -155,5 +169,18 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
     expect(((await put.json()) as PortfolioEvent).value).toBe(70_500);
     expect((await getJson<PortfolioEvent>(a.port, '/v1/portfolios/main')).body.value).toBe(70_500);
     expect((await getJson<PortfolioEvent>(b.port, '/v1/portfolios/main')).body.value).toBe(141_100);
+  });
+
+  it('stops an exchange no feed reports any more, and fails its price feed over on every edge', async () => {
+    states.delete('binance'); // its leading feed died and no standby took over: the reports stop
+    for (const e of edges) {
+      await until(() => e.runtime.status().exchanges['binance']?.state === 'stopped', 30_000, 'the edge noticed the silence');
+      await until(() => e.runtime.feed('BTC-USD').active === null, 10_000, 'the feed lost its last healthy source');
+    }
+    const { body } = await getJson<{ exchanges: Record<string, { state: string; lastError: string }> }>(edges[0]!.port, '/v1/status');
+    expect(body.exchanges['binance']).toMatchObject({ state: 'stopped', lastError: expect.stringContaining('no feed has reported binance') });
+    expect(body.exchanges['simulated']!.state).toBe('reconnecting'); // still reported
+    await until(() => sub!.messages('source').length === 3, 20_000, 'the stream carried the switch');
+    expect(sub!.messages('source')[2]).toMatchObject({ from: 'binance:BTCUSDT', to: null, reason: 'disconnected' });
   });
 });
