@@ -196,7 +196,7 @@ function paths(): Json {
         operationId: 'setHoldings',
         tags: ['feeds and portfolios'],
         summary: 'Replace a portfolio’s holdings: checked whole, stored, then applied; answers the new valuation',
-        description: 'Private: a credential with the admin scope and `Content-Type: application/json`.',
+        description: 'Private: a credential with the admin scope and `Content-Type: application/json`. On a cluster edge (`--role edge`) the holdings change on that edge only, in memory (docs/scale-out.md, "What runs where").',
         parameters: [portfolioParam],
         requestBody: {
           required: true,
