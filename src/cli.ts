@@ -243,6 +243,11 @@ async function runClusterRole(role: 'feed' | 'edge', config: TickwireConfig, sou
   let runtime: TickwireRuntime | undefined;
   if (role === 'feed') {
     runtime = new TickwireRuntime(feedRuntimeConfig(config), { logger: log });
+    const configured = { feeds: Object.keys(config.feeds ?? {}).length, portfolios: Object.keys(config.portfolios ?? {}).length, alerts: config.alerts?.rules.length ?? 0, strategies: Object.keys(config.strategies ?? {}).length };
+    const leftToEdges = Object.entries(configured).filter(([, n]) => n > 0).map(([key]) => key);
+    if (leftToEdges.length > 0) {
+      log.info({ event: 'cluster.edge_sections', sections: leftToEdges }, `tickwire: ${leftToEdges.join(', ')}: run on the edges, not on a feed (docs/scale-out.md)`);
+    }
     const feed = new FeedNode(runtime, cluster, node);
     feed.onLeadership = (exchange, leading, detail) =>
       log.info({ event: 'cluster.leadership', exchange, leading }, `tickwire: ${exchange}: ${leading ? 'leading' : 'standing by'} (${detail})`);

@@ -156,6 +156,16 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
     ]);
     expect(sub.messages('portfolio').map((m) => m.value)).toContain(2 * 60_200 + 100);
     expect(sub.messages('alert')[0]).toMatchObject({ channel: 'alerts', source: 'btc-high', level: 'critical' });
+
+    // The feeds' metrics, as one process exposes them.
+    const metrics = await (await fetch(`http://127.0.0.1:${a.port}/metrics`, { headers: AUTH })).text();
+    for (const line of [
+      'tickwire_feed_switches_total{reason="started"} 1',
+      'tickwire_feed_switches_total{reason="disconnected"} 1',
+      'tickwire_feed_active_source{feed="BTC-USD",source="binance:BTCUSDT"} 1',
+      'tickwire_feed_active_source{feed="BTC-USD",source="simulated:SIM-BTC"} 0',
+      'tickwire_feed_prices_total{feed="BTC-USD"} 4',
+    ]) expect(metrics).toContain(line);
   });
 
   it('keeps holdings set over HTTP on the edge that took them', async () => {
