@@ -175,9 +175,10 @@ export class EdgeRuntime implements Tickwire {
     // A standby takes over within the lease's TTL and reports within a second; silence past that means nothing feeds the exchange.
     this.#reports = new FeedReports(Object.keys(config.exchanges), cluster.config.leaseTtlMs + SILENCE_MARGIN_MS);
     // Holdings set over HTTP stay in memory: an edge keeps nothing on disk (`storage:` is for the processes that feed).
+    // No feed workers here: the strategy pool's default size leaves one core to the thread that serves subscribers.
     this.#market = new MarketServices({ ...config, storage: null }, this.events, (exchange, symbol, visitor, start) => {
       this.#series(exchange, symbol, '1m').visit(visitor, { start, forming: true });
-    }, 0);
+    }, 1);
     this.#registry = createClusterMetrics(() => this.clusterStatus());
     this.#market.registerMetrics(this.#registry);
   }
