@@ -117,6 +117,7 @@ export class EdgeRuntime implements Tickwire {
   /** Each exchange's status as its leading feed reports it, `stopped` when none does. */
   readonly #reports: FeedReports;
   #silenceTimer: NodeJS.Timeout | undefined;
+  #silenceCheckedAt = 0;
   readonly #consumers: Record<string, ConsumerStatus> = {
     [LIVE]: { lagMessages: 0, lagMs: 0, delivered: 0 },
     [BARS]: { lagMessages: 0, lagMs: 0, delivered: 0 },
@@ -227,6 +228,7 @@ export class EdgeRuntime implements Tickwire {
     this.#offConnection = this.#cluster.onConnection((up) => this.#connection(up));
     this.#watchdog = setInterval(() => void this.#watch(), WATCH_MS);
     this.#watchdog.unref();
+    this.#silenceCheckedAt = performance.now();
     this.#silenceTimer = setInterval(() => this.#checkSilence(), SILENCE_CHECK_MS);
     this.#silenceTimer.unref();
   }
@@ -424,10 +426,21 @@ export class EdgeRuntime implements Tickwire {
     this.events.emit('status', s);
   }
 
-  /** Exchanges no feed reports any more are `stopped` (feed-reports.ts); not while this edge itself is cut off from NATS. */
+  /**
+   * Exchanges no feed reports any more are `stopped` (feed-reports.ts). Not
+   * judged while this edge is cut off from NATS, nor when this check comes
+   * late (the edge's own loop stalled: reports may wait unread): silence is
+   * counted afresh from then.
+   */
   #checkSilence(): void {
-    if (!this.#cluster.connected()) return;
-    for (const s of this.#reports.silent(performance.now())) this.#statusChanged(s);
+    const now = performance.now();
+    const late = now - this.#silenceCheckedAt > 2 * SILENCE_CHECK_MS;
+    this.#silenceCheckedAt = now;
+    if (!this.#cluster.connected() || late) {
+      this.#reports.restartSilence(now);
+      return;
+    }
+    for (const s of this.#reports.silent(now)) this.#statusChanged(s);
   }
 
   #onLeadership(data: Uint8Array): void {

@@ -59,6 +59,15 @@ export class FeedReports {
     return out;
   }
 
+  /**
+   * Count every exchange's silence from `now` again: this process could not
+   * hear reports for a while (NATS lost, or its own event loop stalled), so
+   * their absence says nothing about the feeds.
+   */
+  restartSilence(now: number): void {
+    for (const exchange of this.#reportedAt.keys()) this.#reportedAt.set(exchange, now);
+  }
+
   /** Every exchange's status, by name. */
   all(): Record<string, ExchangeStatus> {
     return Object.fromEntries(this.#statuses);

@@ -54,4 +54,12 @@ describe('FeedReports', () => {
     expect(r.all()['binance']!.state).toBe('connected');
     expect(r.silent(9_000 + SILENT_MS).map((s) => s.exchange)).toEqual(['binance', 'coinbase']);
   });
+
+  it('counts the silence afresh when the owner could not hear reports for a while', () => {
+    const r = new FeedReports(['binance'], SILENT_MS);
+    r.take(report('binance', 'connected'), 1, noTerm, 0);
+    r.restartSilence(10_000); // e.g. NATS came back at 10 s
+    expect(r.silent(10_000 + SILENT_MS - 1)).toEqual([]);
+    expect(r.silent(10_000 + SILENT_MS).map((s) => s.state)).toEqual(['stopped']);
+  });
 });
