@@ -19,6 +19,7 @@ import type { PriceEvent, SourceEvent } from '../../src/model/events.ts';
 import { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { FakeCoinbase } from '../support/fake-coinbase.ts';
 import { startNats, stopAll } from '../support/nats.ts';
+import { tradeBtcOnBoth } from '../support/btc-trades.ts';
 import { until } from '../support/until.ts';
 import { startEdge, type Edge } from './support.ts';
 
@@ -66,16 +67,7 @@ describe('cluster: price feed failover on an edge when the leading feed loses a 
     e.runtime.on('price', (p) => void prices.push(p));
     e.runtime.on('source', (s) => void switches.push(s));
     await until(() => binance.hasSubscribers('btcusdt@trade') && coinbase.subscribers('matches', 'BTC-USD') === 1, 30_000, 'both venues subscribed');
-    let id = 1;
-    pump = setInterval(() => {
-      const now = Date.now();
-      id++;
-      binance.publish('btcusdt@trade', { e: 'trade', E: now, s: 'BTCUSDT', t: id, p: '50000.00', q: '0.01', T: now, m: false, M: true });
-      coinbase.publish(JSON.stringify({
-        type: 'match', trade_id: id, maker_order_id: 'm', taker_order_id: 't', side: 'sell', size: '0.01', price: '50001.00',
-        product_id: 'BTC-USD', sequence: id, time: new Date(now).toISOString(),
-      }));
-    }, 50);
+    pump = tradeBtcOnBoth(binance, coinbase);
     const active = () => e.runtime.feed('BTC-USD').active;
     await until(() => active() === 'binance:BTCUSDT' && e.runtime.status().exchanges['binance']?.state === 'connected', 30_000, 'the primary serving the feed on the edge');
 

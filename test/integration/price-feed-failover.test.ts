@@ -12,6 +12,7 @@ import type { Tickwire } from '../../src/api/types.ts';
 import type { PriceEvent, SourceEvent } from '../../src/model/events.ts';
 import { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { FakeCoinbase } from '../support/fake-coinbase.ts';
+import { tradeBtcOnBoth } from '../support/btc-trades.ts';
 import { until } from '../support/until.ts';
 
 let binance: BinanceProtocolServer | undefined;
@@ -53,16 +54,7 @@ describe('price feed failover between venues', () => {
     await until(() => b.hasSubscribers('btcusdt@trade') && c.subscribers('matches', 'BTC-USD') === 1, 20_000, 'both venues subscribed');
 
     // Both venues trade every 50 ms around 50 000 (2 bps apart: no deviation).
-    let id = 1;
-    pump = setInterval(() => {
-      const now = Date.now();
-      id++;
-      b.publish('btcusdt@trade', { e: 'trade', E: now, s: 'BTCUSDT', t: id, p: '50000.00', q: '0.01', T: now, m: false, M: true });
-      c.publish(JSON.stringify({
-        type: 'match', trade_id: id, maker_order_id: 'm', taker_order_id: 't', side: 'sell', size: '0.01', price: '50001.00',
-        product_id: 'BTC-USD', sequence: id, time: new Date(now).toISOString(),
-      }));
-    }, 50);
+    pump = tradeBtcOnBoth(b, c);
     const active = () => tw!.feed('BTC-USD').active;
     await until(() => active() === 'binance:BTCUSDT', 20_000, 'the primary serving the feed');
     expect(switches[0]!.reason).toBe('started');
