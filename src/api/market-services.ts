@@ -35,6 +35,7 @@ import type { TickwireEvents } from './types.ts';
 /** Reads the newest `limit` closed bars of a series, oldest first (a strategy's warm-up). */
 export type ClosedBars = (exchange: string, symbol: string, timeframe: TimeframeName, limit: number) => Bar[];
 
+/** One process's feeds, portfolios, alert rules and strategies; see the module comment. */
 export class MarketServices {
   readonly #bus: EventBus<TickwireEvents>;
   readonly #prices: PriceFeeds;
@@ -48,10 +49,11 @@ export class MarketServices {
   /**
    * `config`'s feeds, portfolios, alert rules and strategies, publishing on
    * `bus`; `bars` reads 1m bars for the feeds' 24-hour figures;
-   * `feedWorkers` is how many feed threads share the machine (the strategy
-   * pool's default size leaves them their cores).
+   * `busyThreads` are the process's other busy threads (feed workers, an
+   * edge's serving thread): the strategy pool's default size leaves them
+   * their cores.
    */
-  constructor(config: TickwireConfig, bus: EventBus<TickwireEvents>, bars: OneMinuteBars, feedWorkers: number) {
+  constructor(config: TickwireConfig, bus: EventBus<TickwireEvents>, bars: OneMinuteBars, busyThreads: number) {
     this.#bus = bus;
     this.#prices = new PriceFeeds(Object.values(config.feeds ?? {}), bus, bars);
     this.#alerts = new RuntimeAlerts(config.alerts, bus);
@@ -77,12 +79,7 @@ export class MarketServices {
             },
             rejected: () => {}, // counted in the account; the detail route shows it
             status: (s) => bus.emit('strategy', s),
-          }, { feedWorkers });
-  }
-
-  /** Stored holdings set aside at start for the config's, one line each (portfolios.ts). */
-  get problems(): readonly string[] {
-    return this.#portfolios.problems;
+          }, { feedWorkers: busyThreads });
   }
 
   // ── lifecycle ──────────────────────────────────────────────────────────
