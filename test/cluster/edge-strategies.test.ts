@@ -111,6 +111,8 @@ describe('cluster: strategies on edges', () => {
     }
     await until(() => sub!.messages('signal').length === 3, 20_000, 'the stream carried the signals');
     expect(sub.messages('signal').map((m) => m.id)).toEqual(expected);
+    const metrics = await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text();
+    expect(metrics).toContain('tickwire_strategy_signals_total{strategy="hook"} 3');
 
     // The buys reach the webhook once from each edge, under the signal's id: a receiver keeps one per key.
     await until(() => posts.length === 4, 20_000, 'both edges posted both buys');
