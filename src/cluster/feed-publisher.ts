@@ -56,7 +56,8 @@ import { FbsEncoder } from '../wire/fbs.ts';
 import { decodeMessage } from '../wire/fbs.ts';
 import type { ClusterConnection } from './nats.ts';
 import { Conflator } from './conflator.ts';
-import { Outbox, type FencedMessage } from './outbox.ts';
+import { ACK_TIMEOUT_MS, Outbox, type FencedMessage } from './outbox.ts';
+import { AckedPublisher } from './acked-publisher.ts';
 import { toBar } from './live-events.ts';
 import type { TradeFetcher } from './trade-fetcher.ts';
 import type { RecoveredTrade } from '../exchanges/adapter.ts';
@@ -118,6 +119,8 @@ export class FeedPublisher {
   lastFillError: string | null = null;
   /** Acknowledged, in-order publishing (resent after a failure). */
   readonly outbox: Outbox;
+  /** What the outbox publishes through (acknowledgements on an inbox of its own). */
+  readonly #acks: AckedPublisher;
   readonly #cluster: ClusterConnection;
   readonly #source: EventSource;
   readonly #fbs = new FbsEncoder();
@@ -147,7 +150,8 @@ export class FeedPublisher {
     this.#source = source;
     this.#valid = valid;
     this.#fetchers = fetchers;
-    this.outbox = new Outbox(cluster.js, cluster.onConnection, { valid, onFenced: (m) => this.#takeBack(m) });
+    this.#acks = new AckedPublisher(cluster.nc, ACK_TIMEOUT_MS);
+    this.outbox = new Outbox(this.#acks, cluster.onConnection, { valid, onFenced: (m) => this.#takeBack(m) });
     this.#conflator = new Conflator(cluster.config.conflateMs, this.#publishConflated);
     const names = cluster.names;
     const { exchanges, timeframes } = source.config;
@@ -197,6 +201,7 @@ export class FeedPublisher {
     this.#off = [];
     this.#conflator.close();
     this.outbox.close();
+    this.#acks.close();
   }
 
   /** The outbox's state and counts (`/v1/status` `cluster.outbox`). */
