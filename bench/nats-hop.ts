@@ -18,7 +18,9 @@
  *  - `push`: an ordered push consumer.
  *
  * Also the publisher's send → acknowledgement (what the feed's outbox waits
- * for). Nothing is asserted: the figures say how much of the cluster's hop
+ * for) and this process's CPU per message received (what each way of
+ * receiving costs an edge; the warm-up's messages included, the publisher's
+ * start-up not: it is another process). Nothing is asserted: the figures say how much of the cluster's hop
  * is NATS and how much is tickwire.
  *
  *   npx tsx bench/nats-hop.ts [rate] [seconds]   this probe alone, as JSON
@@ -58,6 +60,8 @@ export interface HopRun {
   latency: LatencySummary;
   /** Publish → JetStream's acknowledgement, at the publisher. */
   ack: LatencySummary;
+  /** This (receiving) process's CPU time per message received, µs: what the way of receiving costs an edge. */
+  cpuPerMessageUs: number;
 }
 
 const names = new ClusterNames(NAME);
@@ -111,10 +115,12 @@ async function runMode(url: string, mode: HopMode, options: NatsHopOptions): Pro
       received++;
       h.recordValue(Math.max(1, Math.round((now() - m.recvTs) * 1000)));
     });
+    const cpu0 = process.cpuUsage();
     const ack = await publisher(url, options);
     await new Promise((r) => setTimeout(r, 200)); // the last deliveries
+    const cpu = process.cpuUsage(cpu0);
     await stop();
-    return { mode, received, latency: summarize(h), ack };
+    return { mode, received, latency: summarize(h), ack, cpuPerMessageUs: (cpu.user + cpu.system) / Math.max(1, received) };
   } finally {
     await nc.close();
   }
@@ -180,7 +186,7 @@ export async function natsHopBench(options: NatsHopOptions, log: (line: string) 
       const run = await runMode(server.url, mode, options);
       runs.push(run);
       const l = run.latency;
-      log(`nats hop: ${mode}: ${run.received} received, publish → receive p50 ${l.p50} µs, p99 ${l.p99} µs, p99.9 ${l.p999} µs; publish → ack p50 ${run.ack.p50} µs, p99 ${run.ack.p99} µs`);
+      log(`nats hop: ${mode}: ${run.received} received, publish → receive p50 ${l.p50} µs, p99 ${l.p99} µs, p99.9 ${l.p999} µs; publish → ack p50 ${run.ack.p50} µs, p99 ${run.ack.p99} µs; ${run.cpuPerMessageUs.toFixed(1)} µs CPU per message received`);
     }
   } finally {
     await stopAll();
