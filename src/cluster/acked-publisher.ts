@@ -18,6 +18,10 @@
  * every SWEEP_MS, oldest first (answers are awaited in send order).
  * Answers to messages already failed (late, or abandoned with a dropped
  * connection) are ignored.
+ *
+ * Bound: what waits is what the caller has in flight (the outbox keeps at
+ * most MAX_IN_FLIGHT, outbox.ts) plus what a dropped connection abandoned,
+ * which expires after `timeoutMs`.
  */
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 

@@ -43,7 +43,8 @@
  *
  * Hot path (a leader's event): a Map lookup pair, the seq bump, one encode
  * into the encoder's reused buffer, one copy (kept until acknowledged), a
- * headers object and the client's request for the acknowledgement.
+ * headers object and a numbered publish whose acknowledgement comes back
+ * on the publisher's own inbox (acked-publisher.ts).
  */
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { Tickwire } from '../api/types.ts';
