@@ -33,6 +33,7 @@ import WebSocket from 'ws';
 import { latencyHistogram, summarize, type LatencySummary } from './load/latency.ts';
 import { figure, type Figure } from './report.ts';
 import { cpuSeconds } from './threads.ts';
+import { cpuProfileArgs, nameThread } from './load/profiling.ts';
 import { ClusterNames } from '../src/cluster/subjects.ts';
 import type { LatencyReport } from '../src/model/status.ts';
 import { freePort } from '../test/support/nats.ts';
@@ -55,12 +56,16 @@ export interface ClusterRun {
   latency: LatencySummary;
   /** CPU time of the serving process (single, or the edge) per delivered message, µs. */
   cpuPerMessageUs: number;
-  /** The edge's own stages (its `/v1/latency`: feed_to_store, store_to_edge, edge_publish; src/cluster/edge-latency.ts), over the whole run. */
+  /** The serving process's stages (its `/v1/latency`; the edge's: feed_to_store, store_to_edge, edge_publish, src/cluster/edge-latency.ts), over the whole run. */
   stages?: LatencyReport;
   /** Cluster: the feed's event → JetStream acknowledgement (its /v1/status `cluster.outbox.sendToAck`, since its start). */
   feedSendToAck?: LatencySummary;
   /** Cluster: messages JetStream stored per trade stored (both streams), at the end of the run. */
   feedMessagesPerTrade?: number;
+  /** Cluster: the feed process's CPU time (every thread: exchange worker, simulated market, publishing) per trade delivered here, µs. */
+  feedCpuPerTradeUs?: number;
+  /** Cluster: the feed's own stages (its `/v1/latency`: receive_to_publish, ring_wait, event_loop_delay), since its start. */
+  feedStages?: LatencyReport;
 }
 
 /** The feed's side of the hop, from its /v1/status. */
@@ -90,10 +95,11 @@ async function storedPerTrade(natsUrl: string, name: string): Promise<number> {
   }
 }
 
-/** Spawn and wait until `ready` shows in its output. */
-async function launch(cmd: string, args: string[], cwd: string, ready: RegExp, children: ChildProcess[]): Promise<{ proc: ChildProcess; out: () => string }> {
-  const proc = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawn and wait until `ready` shows in its output. A tickwire process (`role` named) is CPU-profiled in a profiled run. */
+async function launch(cmd: string, args: string[], cwd: string, ready: RegExp, children: ChildProcess[], role?: string): Promise<{ proc: ChildProcess; out: () => string }> {
+  const proc = spawn(cmd, role === undefined ? args : [...cpuProfileArgs(), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);
+  if (role !== undefined) nameThread(proc.pid, 0, role);
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -106,7 +112,7 @@ async function launch(cmd: string, args: string[], cwd: string, ready: RegExp, c
 }
 
 /** Subscribe to the trade channels at `port` and measure for `seconds` after a warm-up. */
-async function measure(port: number, pid: number, seconds: number, setup: ClusterRun['setup']): Promise<ClusterRun> {
+async function measure(port: number, pid: number, seconds: number, setup: ClusterRun['setup'], feedPid?: number): Promise<ClusterRun> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`);
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
@@ -125,13 +131,16 @@ async function measure(port: number, pid: number, seconds: number, setup: Cluste
   ws.send(JSON.stringify({ op: 'subscribe', id: 1, channels: CHANNELS }));
   await new Promise((r) => setTimeout(r, 2_000));
   const cpu0 = cpuSeconds(pid);
+  const feedCpu0 = feedPid === undefined ? 0 : cpuSeconds(feedPid);
   measuring = true;
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const cpu = cpuSeconds(pid) - cpu0;
+  const feedCpu = feedPid === undefined ? NaN : cpuSeconds(feedPid) - feedCpu0;
   ws.close();
   const run: ClusterRun = { setup, delivered, latency: summarize(h), cpuPerMessageUs: (cpu * 1e6) / Math.max(1, delivered) };
-  if (setup === 'cluster') run.stages = (await (await fetch(`http://127.0.0.1:${port}/v1/latency`)).json()) as LatencyReport;
+  if (feedPid !== undefined) run.feedCpuPerTradeUs = (feedCpu * 1e6) / Math.max(1, delivered);
+  run.stages = (await (await fetch(`http://127.0.0.1:${port}/v1/latency`)).json()) as LatencyReport;
   return run;
 }
 
@@ -170,7 +179,7 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
       return name;
     };
 
-    const single = await launch(process.execPath, [BIN, 'start', '--config', write('single.yaml', await freePort())], dir, /try: curl/, children);
+    const single = await launch(process.execPath, [BIN, 'start', '--config', write('single.yaml', await freePort())], dir, /try: curl/, children, 'tickwire-single');
     const singlePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(single.out())![1]);
     log(`cluster bench: single process, ${options.rate} trades/s for ${options.seconds} s`);
     runs.push(await measure(singlePort, single.proc.pid!, options.seconds, 'single'));
@@ -178,19 +187,23 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
 
     await launch('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(dir, 'js')], dir, /Server is ready/, children);
     const feedPort = await freePort();
-    await launch(process.execPath, [BIN, 'start', '--role', 'feed', '--config', write('feed.yaml', feedPort)], dir, /simulated: leading/, children);
-    const edge = await launch(process.execPath, [BIN, 'start', '--role', 'edge', '--config', write('edge.yaml', await freePort())], dir, /try: curl/, children);
+    const feed = await launch(process.execPath, [BIN, 'start', '--role', 'feed', '--config', write('feed.yaml', feedPort)], dir, /simulated: leading/, children, 'tickwire-feed');
+    const edge = await launch(process.execPath, [BIN, 'start', '--role', 'edge', '--config', write('edge.yaml', await freePort())], dir, /try: curl/, children, 'tickwire-edge');
     const edgePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(edge.out())![1]);
     log(`cluster bench: feed → NATS → edge, ${options.rate} trades/s for ${options.seconds} s`);
-    const run = await measure(edgePort, edge.proc.pid!, options.seconds, 'cluster');
+    const run = await measure(edgePort, edge.proc.pid!, options.seconds, 'cluster', feed.proc.pid!);
     run.feedSendToAck = await feedSendToAck(feedPort);
+    run.feedStages = (await (await fetch(`http://127.0.0.1:${feedPort}/v1/latency`)).json()) as LatencyReport;
     run.feedMessagesPerTrade = await storedPerTrade(`nats://127.0.0.1:${natsPort}`, 'bench');
     runs.push(run);
     log(`cluster bench: JetStream stored ${run.feedMessagesPerTrade.toFixed(2)} messages per trade; feed event → ack p50 ${run.feedSendToAck.p50} µs, p99 ${run.feedSendToAck.p99} µs`);
     // The edge's CPU is divided by what it delivered: a feed that falls behind (few messages) inflates it with the edge's fixed costs.
     for (const r of runs) log(`cluster bench: ${r.setup} delivered ${r.delivered} trades in ${options.seconds} s, ${r.cpuPerMessageUs.toFixed(1)} µs CPU each`);
-    for (const [stage, byExchange] of Object.entries(runs[1]!.stages ?? {})) {
-      for (const [exchange, q] of Object.entries(byExchange)) log(`cluster bench: edge stage ${stage} (${exchange}): p50 ${q.p50} µs, p99 ${q.p99} µs, p99.9 ${q.p999} µs, ${q.count} messages`);
+    log(`cluster bench: the feed process used ${run.feedCpuPerTradeUs!.toFixed(1)} µs CPU per trade delivered (the single process: ${runs[0]!.cpuPerMessageUs.toFixed(1)}, serving included)`);
+    for (const [side, report] of [['single', runs[0]!.stages], ['edge', run.stages], ['feed', run.feedStages]] as const) {
+      for (const [stage, byExchange] of Object.entries(report ?? {})) {
+        for (const [exchange, q] of Object.entries(byExchange)) log(`cluster bench: ${side} stage ${stage} (${exchange}): p50 ${q.p50} µs, p99 ${q.p99} µs, p99.9 ${q.p999} µs, ${q.count} messages`);
+      }
     }
   } finally {
     await stopAll(children);
@@ -203,6 +216,7 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     figure({ id: 'cluster.p999', group: 'cluster', name: 'cluster: frame → subscriber p99.9', value: c.latency.p999, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p999 } }),
     figure({ id: 'cluster.hop.p99', group: 'cluster', name: 'cluster: p99 added by the NATS hop', value: c.latency.p99 - s.latency.p99, unit: 'µs', better: 'lower', goals: [{ on: 'value', op: '<', threshold: 1_000, text: '< 1 ms on loopback' }] }),
     figure({ id: 'cluster.feed.ack.p99', group: 'cluster', name: 'cluster: feed event → JetStream ack p99 (the feed side of the hop)', value: c.feedSendToAck!.p99, unit: 'µs', better: 'lower' }),
+    figure({ id: 'cluster.feed.cpu', group: 'cluster', name: 'cluster: feed CPU per trade (single process, serving included, as peer)', value: c.feedCpuPerTradeUs!, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs } }),
     figure({ id: 'cluster.feed.messagesPerTrade', group: 'cluster', name: 'cluster: JetStream messages stored per trade', value: c.feedMessagesPerTrade!, unit: 'messages/trade', better: 'lower' }),
     figure({ id: 'cluster.cpu', group: 'cluster', name: 'cluster: edge CPU per delivered message', value: c.cpuPerMessageUs, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs }, goals: [{ on: 'ratio', op: '>=', threshold: 1 / 1.2, text: 'within 1.2× of the single process (ratio ≥ 0.83)' }] }),
   ];

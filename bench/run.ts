@@ -26,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterBench } from './cluster.ts';
+import { natsHopBench } from './nats-hop.ts';
 import { fanoutBench, type GatewayResult } from './fanout.ts';
 import { tape } from './frames.ts';
 import { httpBench, type HttpRun } from './http.ts';
@@ -41,7 +42,7 @@ import { cpuProfileDir, writeProfiledRun } from './load/profiling.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const BENCHMARKS = ['micro', 'ingest', 'ingest-wire', 'fanout', 'http', 'strategies', 'cluster'] as const;
+const BENCHMARKS = ['micro', 'ingest', 'ingest-wire', 'fanout', 'http', 'strategies', 'cluster', 'nats-hop'] as const;
 
 const args = process.argv.slice(2);
 const profile: Profile = PROFILES[args.includes('--quick') ? 'quick' : 'full'];
@@ -145,6 +146,7 @@ const placement: Record<string, string> = {
     ? 'server under test in a child process pinned to CPU 1; autocannon in a worker thread of the orchestrator, pinned to CPU 0'
     : 'not pinned: server and autocannon share every core',
   cluster: 'single process, then nats-server + feed + edge, each a child process, unpinned; one subscriber in the orchestrator',
+  'nats-hop': 'nats-server and a publisher, each a child process, unpinned; the receiver in the orchestrator',
 };
 
 if (selected.includes('fanout')) {
@@ -157,6 +159,8 @@ if (selected.includes('fanout')) {
 if (selected.includes('http')) await step('http', () => httpBench(profile, serverCpus, log));
 if (selected.includes('strategies')) await step('strategies', () => strategiesBench(profile, log));
 if (selected.includes('cluster')) await step('cluster', () => clusterBench(profile.cluster, log));
+// What NATS alone costs at the cluster bench's rate (bench/nats-hop.ts), each receiver for the cluster bench's seconds.
+if (selected.includes('nats-hop')) await step('nats-hop', () => natsHopBench(profile.cluster, log));
 
 environment.loadAverageEnd = Number(os.loadavg()[0]!.toFixed(2));
 notes.push(...observations());

@@ -277,7 +277,7 @@ async function runClusterRole(role: 'feed' | 'edge', config: TickwireConfig, sou
     await tickwire.stop();
     return 1;
   }
-  const what = role === 'feed' ? 'feed (exchanges → cluster; /health, /v1/status, /metrics)' : 'edge (cluster → subscribers)';
+  const what = role === 'feed' ? 'feed (exchanges → cluster; /health, /v1/status, /v1/latency, /metrics)' : 'edge (cluster → subscribers)';
   const url = `http://${address!.host}:${address!.port}`;
   log.info({ event: 'listening', url, role }, `tickwire ${what} listening on ${url} (config: ${source})`);
   log.info({ event: 'started.cluster' }, `cluster: ${config.cluster!.name} on ${config.cluster!.servers.join(', ')} (epoch ${cluster.epoch})`);

@@ -43,7 +43,8 @@
  *
  * Hot path (a leader's event): a Map lookup pair, the seq bump, one encode
  * into the encoder's reused buffer, one copy (kept until acknowledged), a
- * headers object and the client's request for the acknowledgement.
+ * headers object and a numbered publish whose acknowledgement comes back
+ * on the publisher's own inbox (acked-publisher.ts).
  */
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { Tickwire } from '../api/types.ts';
@@ -56,7 +57,8 @@ import { FbsEncoder } from '../wire/fbs.ts';
 import { decodeMessage } from '../wire/fbs.ts';
 import type { ClusterConnection } from './nats.ts';
 import { Conflator } from './conflator.ts';
-import { Outbox, type FencedMessage } from './outbox.ts';
+import { ACK_TIMEOUT_MS, Outbox, type FencedMessage } from './outbox.ts';
+import { AckedPublisher } from './acked-publisher.ts';
 import { toBar } from './live-events.ts';
 import type { TradeFetcher } from './trade-fetcher.ts';
 import type { RecoveredTrade } from '../exchanges/adapter.ts';
@@ -118,6 +120,8 @@ export class FeedPublisher {
   lastFillError: string | null = null;
   /** Acknowledged, in-order publishing (resent after a failure). */
   readonly outbox: Outbox;
+  /** What the outbox publishes through (acknowledgements on an inbox of its own). */
+  readonly #acks: AckedPublisher;
   readonly #cluster: ClusterConnection;
   readonly #source: EventSource;
   readonly #fbs = new FbsEncoder();
@@ -147,7 +151,8 @@ export class FeedPublisher {
     this.#source = source;
     this.#valid = valid;
     this.#fetchers = fetchers;
-    this.outbox = new Outbox(cluster.js, cluster.onConnection, { valid, onFenced: (m) => this.#takeBack(m) });
+    this.#acks = new AckedPublisher(cluster.nc, ACK_TIMEOUT_MS);
+    this.outbox = new Outbox(this.#acks, cluster.onConnection, { valid, onFenced: (m) => this.#takeBack(m) });
     this.#conflator = new Conflator(cluster.config.conflateMs, this.#publishConflated);
     const names = cluster.names;
     const { exchanges, timeframes } = source.config;
@@ -197,6 +202,7 @@ export class FeedPublisher {
     this.#off = [];
     this.#conflator.close();
     this.outbox.close();
+    this.#acks.close();
   }
 
   /** The outbox's state and counts (`/v1/status` `cluster.outbox`). */

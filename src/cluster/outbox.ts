@@ -51,11 +51,11 @@
  * `sendToAck` measures each message from `send` to its acknowledgement (µs):
  * the feed's share of the NATS hop (/v1/status `cluster.outbox.sendToAck`).
  */
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { OutboxStatus } from '../model/status.ts';
 import { newLatencyHistogram } from '../reader/pump.ts';
 import type { ClusterConnection } from './nats.ts';
+import type { AckedPublish } from './acked-publisher.ts';
 
 /** Messages waiting for their acknowledgement, at most. */
 export const MAX_UNACKED = 100_000;
@@ -65,8 +65,8 @@ export const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
 const ENTRY_BYTES = 512;
 /** Pause before publishing again after a failure, ms. */
 const RETRY_MS = 250;
-/** How long an acknowledgement may take, ms. */
-const ACK_TIMEOUT_MS = 5_000;
+/** How long an acknowledgement may take, ms (the publisher's timeout: acked-publisher.ts). */
+export const ACK_TIMEOUT_MS = 5_000;
 /** Streaming pauses while the oldest unacknowledged message has waited this long, ms (far above a loaded machine's round trip). */
 const STALL_MS = 1_000;
 /**
@@ -79,7 +79,7 @@ const STALL_MS = 1_000;
  * throughput at 4,096 per round trip: a loaded feed process saw 300 ms
  * round trips at 6,500 messages/s, which 1,024 could not carry.
  */
-const MAX_IN_FLIGHT = 4_096;
+export const MAX_IN_FLIGHT = 4_096;
 
 /** A message's state. */
 const UNSENT = 0; // never published, or its publish failed
@@ -136,7 +136,7 @@ export class Outbox {
   readonly counters: OutboxCounters = { acked: 0, duplicates: 0, failures: 0, recoveries: 0, dropped: 0, storedAhead: 0, fenced: 0 };
   /** `send` → acknowledgement, µs. */
   readonly sendToAck = newLatencyHistogram();
-  readonly #js: JetStreamClient;
+  readonly #js: AckedPublish;
   /** Unacknowledged messages in send order (`#head` is the first live index; done ones before it are cleared). */
   #queue: (Pending | undefined)[] = [];
   #head = 0;
@@ -161,10 +161,11 @@ export class Outbox {
   readonly #fencing: OutboxFencing;
 
   /**
+   * `js`: what publishes and resolves on JetStream's acknowledgement (acked-publisher.ts), failing after ACK_TIMEOUT_MS.
    * `onConnection`: the cluster connection's hook (nats.ts): a drop starts a recovery, a reconnect resumes it.
    * `fencing`: whose messages may go out (see the module comment); default: everyone's.
    */
-  constructor(js: JetStreamClient, onConnection: ClusterConnection['onConnection'], fencing: OutboxFencing = UNFENCED) {
+  constructor(js: AckedPublish, onConnection: ClusterConnection['onConnection'], fencing: OutboxFencing = UNFENCED) {
     this.#js = js;
     this.#fencing = fencing;
     this.#offConnection = onConnection((up) => (up ? this.#reconnected() : this.#disconnected()));
@@ -236,7 +237,7 @@ export class Outbox {
     p.sentAt = now;
     const gen = this.#gen;
     this.#inFlight++;
-    this.#js.publish(p.subject, p.data, { headers: p.headers, msgID: p.msgID, timeout: ACK_TIMEOUT_MS, retries: 0 }).then(
+    this.#js.publish(p.subject, p.data, { headers: p.headers, msgID: p.msgID }).then(
       (ack) => this.#acked(p, gen, ack.duplicate),
       () => this.#failed(p, gen),
     );

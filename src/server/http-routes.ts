@@ -90,7 +90,7 @@ export interface HttpContext {
   readonly keepAliveNeedsCredential: boolean;
   /** Bytes of encoded closed bars kept ready for `/v1/candles` (wire/ready-candles.ts). */
   readonly candleCacheBytes: number;
-  /** Only `/health`, `/v1/status` and `/metrics` (a cluster feed, docs/scale-out.md); the rest answers NOT_FOUND. */
+  /** Only `/health`, `/v1/status`, `/v1/latency` and `/metrics` (a cluster feed, docs/scale-out.md); the rest answers NOT_FOUND. */
   readonly operationsOnly?: boolean;
 }
 
@@ -380,6 +380,8 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   });
 
   get(app, ctx, '/v1/status', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.status()) }));
+  // Where time goes (a feed's too: its ring and the NATS hop's feed side, docs/scale-out.md "Benchmarks").
+  get(app, ctx, '/v1/latency', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.latency()) }));
   registerMetricsRoute(app, ctx);
   // A cluster feed (`--role feed`) serves only the operations routes above (docs/scale-out.md).
   if (ctx.operationsOnly !== true) {
@@ -457,14 +459,13 @@ function registerMetricsRoute(app: TemplatedApp, ctx: HttpContext): void {
   });
 }
 
-/** Symbols, latency, feeds, portfolios, alerts, strategies and candles: everything an edge or a single process serves. */
+/** Symbols, feeds, portfolios, alerts, strategies and candles: everything an edge or a single process serves. */
 function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
   const tw = ctx.tickwire;
   // Candle answers (JSON, format=fbs) from closed bars encoded once; each answer is a reused
   // buffer, written before the next request is handled.
   const ready = new ReadyCandles(ctx.candleCacheBytes, new FbsEncoder());
   get(app, ctx, '/v1/symbols', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
-  get(app, ctx, '/v1/latency', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.latency()) }));
   get(app, ctx, '/v1/alerts', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.alerts()) }));
   get(app, ctx, '/v1/portfolios', 'v1', 'private', (req) => (noParams(req), { status: 200, body: JSON.stringify({ portfolios: tw.portfolios() }) }));
   get(app, ctx, '/v1/portfolios/:id', 'v1', 'private', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.portfolio(pathParam(req, 0, 'id'))) }));

@@ -74,7 +74,7 @@ export interface ServerOptions {
   candleCacheBytes?: number;
   /** What `POST /v1/admin/reload` runs: re-read the config file and apply the difference (the CLI's). Default: none (the route answers 409). */
   reload?: Reload;
-  /** Serve only `/health`, `/v1/status` and `/metrics`, no stream (`--role feed`, docs/scale-out.md). Default false. */
+  /** Serve only `/health`, `/v1/status`, `/v1/latency` and `/metrics`, no stream (`--role feed`, docs/scale-out.md). Default false. */
   operationsOnly?: boolean;
 }
 

@@ -1,0 +1,133 @@
+/**
+ * JetStream publishing with acknowledgements, without the client's request
+ * machinery (the feed's outbox publishes through it, outbox.ts).
+ *
+ * `js.publish` makes every message a request: a mux entry, a timer, a
+ * promise chain and two `Error` objects built for their stack traces (one
+ * for an eventual timeout, one to reject the settled request with). On a
+ * `--role feed` process at 2,000 trades/s the two error constructors alone
+ * took 26% of the main thread's busy time (CPU profile, docs/scale-out.md
+ * "Benchmarks"), the time a trade then waits for the thread.
+ *
+ * Here a message is an ordinary publish whose reply subject is this
+ * publisher's inbox plus a number (`<inbox>.<n>`): JetStream answers there
+ * with its acknowledgement (`{"stream":…,"seq":…,"duplicate":true?}`), an
+ * error (`{"error":{…}}`) or, when no stream takes the subject, the server's
+ * 503 status. One subscription takes every answer and settles its message's
+ * promise. A message unanswered after `timeoutMs` fails; one timer sweeps
+ * every SWEEP_MS, oldest first (answers are awaited in send order).
+ * Answers to messages already failed (late, or abandoned with a dropped
+ * connection) are ignored.
+ *
+ * Bound: what waits is what the caller has in flight (the outbox keeps at
+ * most MAX_IN_FLIGHT, outbox.ts) plus what a dropped connection abandoned,
+ * which expires after `timeoutMs`.
+ */
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+
+/** How often unanswered messages are checked against the timeout, ms. */
+const SWEEP_MS = 250;
+/** JetStream's de-duplication header (what `js.publish` sets from `msgID`). */
+const MSG_ID = 'Nats-Msg-Id';
+
+/** JetStream's acknowledgement as the outbox reads it. */
+export interface Ack {
+  readonly duplicate: boolean;
+}
+
+/** A publish that resolves on JetStream's acknowledgement: `js.publish`'s shape, which this class and the client both have. */
+export interface AckedPublish {
+  publish(subject: string, data: Uint8Array, opts: { headers: MsgHdrs; msgID: string }): Promise<Ack>;
+}
+
+interface Waiting {
+  readonly resolve: (ack: Ack) => void;
+  readonly reject: (err: Error) => void;
+  /** performance.now() after which it fails. */
+  readonly deadline: number;
+}
+
+const STORED: Ack = { duplicate: false };
+const DUPLICATE: Ack = { duplicate: true };
+
+/** See the module comment. */
+export class AckedPublisher implements AckedPublish {
+  readonly #nc: NatsConnection;
+  readonly #prefix: string;
+  readonly #sub: Subscription;
+  readonly #timeoutMs: number;
+  /** Reply number → its message's promise, in send order. */
+  readonly #waiting = new Map<number, Waiting>();
+  #next = 0;
+  readonly #sweep: NodeJS.Timeout;
+
+  /** Publish on `nc`; a message unanswered after `timeoutMs` fails. */
+  constructor(nc: NatsConnection, timeoutMs: number) {
+    this.#nc = nc;
+    this.#timeoutMs = timeoutMs;
+    const inbox = createInbox();
+    this.#prefix = `${inbox}.`;
+    this.#sub = nc.subscribe(`${inbox}.*`, {
+      callback: (err, m) => {
+        if (err === null) this.#answer(m);
+      },
+    });
+    this.#sweep = setInterval(() => this.#expire(), SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  /** Messages waiting for their answer. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  /** Publish `data` on `subject` with `msgID` for de-duplication (set on `headers`); resolves when JetStream stored it or had it already. */
+  publish(subject: string, data: Uint8Array, opts: { headers: MsgHdrs; msgID: string }): Promise<Ack> {
+    const n = this.#next++;
+    opts.headers.set(MSG_ID, opts.msgID);
+    return new Promise<Ack>((resolve, reject) => {
+      this.#waiting.set(n, { resolve, reject, deadline: performance.now() + this.#timeoutMs });
+      try {
+        this.#nc.publish(subject, data, { headers: opts.headers, reply: this.#prefix + n });
+      } catch (err) {
+        this.#waiting.delete(n);
+        reject(err as Error);
+      }
+    });
+  }
+
+  /** Stop taking answers; what waits fails. */
+  close(): void {
+    clearInterval(this.#sweep);
+    this.#sub.unsubscribe();
+    for (const w of this.#waiting.values()) w.reject(new Error('publisher closed'));
+    this.#waiting.clear();
+  }
+
+  #answer(m: Msg): void {
+    const n = Number(m.subject.slice(this.#prefix.length));
+    const w = this.#waiting.get(n);
+    if (w === undefined) return; // failed already
+    this.#waiting.delete(n);
+    if (m.headers?.hasError === true) return w.reject(new Error(`no stream took it (${m.headers.code} ${m.headers.description})`));
+    let ack: { stream?: unknown; duplicate?: unknown; error?: { description?: unknown } };
+    try {
+      ack = m.json();
+    } catch {
+      return w.reject(new Error('unreadable JetStream acknowledgement'));
+    }
+    if (ack.error !== undefined) return w.reject(new Error(`JetStream refused it: ${String(ack.error.description)}`));
+    if (typeof ack.stream !== 'string') return w.reject(new Error('JetStream acknowledgement without a stream'));
+    w.resolve(ack.duplicate === true ? DUPLICATE : STORED);
+  }
+
+  /** Fail what waited past its deadline (the oldest first; stop at the first still in time). */
+  #expire(): void {
+    const now = performance.now();
+    for (const [n, w] of this.#waiting) {
+      if (w.deadline > now) return;
+      this.#waiting.delete(n);
+      w.reject(new Error(`no acknowledgement within ${this.#timeoutMs} ms`));
+    }
+  }
+}
