@@ -521,8 +521,8 @@ function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
     }
     const of = { key: channel, exchange, symbol, timeframe };
     const visit = (v: BarVisitor): number => tw.visitBars(exchange, symbol, timeframe, v, query);
-    if (format === 'fbs') return { status: 200, body: ready.fbs(of, visit), contentType: FLATBUFFERS_TYPE };
-    return { status: 200, body: ready.json(of, visit) };
+    if (format === 'fbs') return { status: 200, body: ready.fbs(of, visit, query), contentType: FLATBUFFERS_TYPE };
+    return { status: 200, body: ready.json(of, visit, query) };
   });
 }
 
