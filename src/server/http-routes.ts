@@ -53,9 +53,9 @@ import {
   choiceParam,
   copyRequest,
   intParam,
+  LazyAddress,
   parseQuery,
   pathParam,
-  remoteAddress,
   retryAfterSeconds,
   statusOfCode,
   type RouteRequest,
@@ -156,13 +156,13 @@ function errorReply(e: ApiError, shape: ErrorShape): Reply {
  * synchronously, inside the handler; a promise when the credential is a JWT
  * checked against a JWKS for the first time.
  */
-function admit(req: HttpRequest, ctx: HttpContext, origin: string, address: string, protection: Protection = 'market'): Principal | Promise<Principal> {
+function admit(req: HttpRequest, ctx: HttpContext, origin: string, address: LazyAddress, protection: Protection = 'market'): Principal | Promise<Principal> {
   const simple = protection === 'private' && req.getMethod() !== 'get' && !JSON_CONTENT.test(req.getHeader('content-type'));
   const charge = (who: Principal): Principal => {
     if (simple) throw new UnauthorizedError(AuthFailure.PRIVATE, 'private route: send Content-Type: application/json (a form or simple request is refused)');
     const limit = ctx.rateLimiter;
     if (limit === undefined) return who;
-    const waitMs = limit.take(who === ANONYMOUS ? address : who.name);
+    const waitMs = limit.take(who === ANONYMOUS ? address.text : who.name);
     if (waitMs > 0) {
       throw new RateLimitedError(
         waitMs,
@@ -172,12 +172,22 @@ function admit(req: HttpRequest, ctx: HttpContext, origin: string, address: stri
     return who;
   };
   const who = ctx.authenticate(authRequest(req, origin, address), protection);
-  return who instanceof Promise ? who.then(charge) : charge(who);
+  if (!(who instanceof Promise)) return charge(who);
+  address.pin(); // the charge comes after the await
+  return who.then(charge);
 }
 
-/** What the authenticator reads of an HTTP request. */
-function authRequest(req: HttpRequest, origin: string, address: string): AuthRequest {
-  return { authorization: req.getHeader('authorization'), protocol: '', query: req.getQuery() ?? '', origin, remoteAddress: address };
+/** What the authenticator reads of an HTTP request (the address only if it asks, inside the handler). */
+function authRequest(req: HttpRequest, origin: string, address: LazyAddress): AuthRequest {
+  return {
+    authorization: req.getHeader('authorization'),
+    protocol: '',
+    query: req.getQuery() ?? '',
+    origin,
+    get remoteAddress() {
+      return address.text;
+    },
+  };
 }
 
 /**
@@ -185,7 +195,7 @@ function authRequest(req: HttpRequest, origin: string, address: string): AuthReq
  * on a protected server, for keep-alive). A JWT still being checked against
  * the JWKS counts as one: the keep-alive decision does not wait for it.
  */
-function credentialed(req: HttpRequest, ctx: HttpContext, origin: string, address: string): boolean {
+function credentialed(req: HttpRequest, ctx: HttpContext, origin: string, address: LazyAddress): boolean {
   try {
     const who = ctx.authenticate(authRequest(req, origin, address));
     if (who instanceof Promise) who.catch(() => undefined);
@@ -196,8 +206,8 @@ function credentialed(req: HttpRequest, ctx: HttpContext, origin: string, addres
 }
 
 /** How an answer to `address` ends: closing when its address is at the connection cap or, on a protected server, without a credential. */
-function ending(ctx: HttpContext, address: string, hasCredential: boolean, endings: Endings): Ending {
-  const close = (ctx.keepAliveNeedsCredential && !hasCredential) || ctx.connections.refusal(address) !== null;
+function ending(ctx: HttpContext, address: LazyAddress, hasCredential: boolean, endings: Endings): Ending {
+  const close = (ctx.keepAliveNeedsCredential && !hasCredential) || (ctx.connections.mayRefuse() && ctx.connections.refusal(address.text) !== null);
   return close ? endings.close : endings.keep;
 }
 
@@ -241,7 +251,7 @@ export function route(
 ): void {
   const parameters = pattern.split('/:').length - 1;
   const endings = endingsOf(ctx);
-  const answer = (res: HttpResponse, req: RouteRequest, who: Principal | undefined, failure: unknown, cors: HeaderList, address: string, credential: boolean, body = ''): void => {
+  const answer = (res: HttpResponse, req: RouteRequest, who: Principal | undefined, failure: unknown, cors: HeaderList, address: LazyAddress, credential: boolean, body = ''): void => {
     let headers = cors;
     let reply: Reply;
     let hasCredential = credential;
@@ -258,7 +268,7 @@ export function route(
   };
   app[method](pattern, (res, req) => {
     const origin = req.getHeader('origin');
-    const address = remoteAddress(res);
+    const address = new LazyAddress(res);
     const cors = ctx.cors.responseHeaders(origin);
     let who: Principal | Promise<Principal>;
     let credential = true;
@@ -274,8 +284,9 @@ export function route(
       return;
     }
     if (maxBody > 0) {
-      // A body to read (uWS: onAborted first, a copy of req, the answer in cork), then the principal.
+      // A body to read (uWS: onAborted first, a copy of req and the address, the answer in cork), then the principal.
       const copy = copyRequest(req, ['content-type'], parameters);
+      address.pin();
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
@@ -295,6 +306,7 @@ export function route(
     }
     // A JWT being checked against the JWKS: copy what the handler reads first, answer after (uWS: onAborted, cork).
     const copy = copyRequest(req, ['content-type'], parameters);
+    address.pin();
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -412,7 +424,7 @@ function registerMetricsRoute(app: TemplatedApp, ctx: HttpContext): void {
   const metricsEndings = endingsOf(ctx);
   app.get('/metrics', (res, req) => {
     const origin = req.getHeader('origin');
-    const address = remoteAddress(res);
+    const address = new LazyAddress(res);
     const cors = ctx.cors.responseHeaders(origin);
     const refuse = (err: unknown): void => {
       const { reply, headers } = refusal(err, ctx, '/metrics', 'v1', cors);
@@ -426,6 +438,7 @@ function registerMetricsRoute(app: TemplatedApp, ctx: HttpContext): void {
       refuse(err);
       return;
     }
+    address.pin(); // the answer comes after awaits
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
