@@ -46,13 +46,12 @@ import { parseTimeframe } from '../model/timeframes.ts';
 import { asyncApiJson } from './asyncapi.ts';
 import { IMMUTABLE, REVALIDATE, WebAssets } from './assets.ts';
 import { AuthFailure, UnauthorizedError, requireChannel, requireScope } from './auth.ts';
+import { CandleQueries } from './candle-query.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { CorsPolicy, HeaderList } from './cors.ts';
 import {
   JSON_TYPE,
-  choiceParam,
   copyRequest,
-  intParam,
   LazyAddress,
   parseQuery,
   pathParam,
@@ -64,10 +63,9 @@ import {
   type Ending,
 } from './http-util.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
-import { BAR_CSV_HEADER, BarTextVisitor, barCsv, barJson } from '../wire/json.ts';
+import { BAR_CSV_HEADER, BarTextVisitor, barCsv } from '../wire/json.ts';
 import { ReadyCandles } from '../wire/ready-candles.ts';
 import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
-import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from '../wire/protocol.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
 import { ANONYMOUS, type Authenticator, type AuthRequest, type Principal, type Protection } from './principal.ts';
@@ -349,8 +347,6 @@ function get(app: TemplatedApp, ctx: HttpContext, pattern: string, shape: ErrorS
 
 // ── routes ───────────────────────────────────────────────────────────────
 
-/** `token` is a credential (auth.ts reads it), accepted here so a browser link can carry it. */
-const CANDLE_PARAMS = ['limit', 'start', 'end', 'format', 'closed', 'token'] as const;
 /** Routes without parameters accept only the credential: a typo'd or unknown parameter is a 400, not silently ignored. */
 const NO_PARAMS = ['token'] as const;
 
@@ -476,6 +472,7 @@ function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
   // Candle answers (JSON, format=fbs) from closed bars encoded once; each answer is a reused
   // buffer, written before the next request is handled.
   const ready = new ReadyCandles(ctx.candleCacheBytes, new FbsEncoder());
+  const candleQueries = new CandleQueries();
   get(app, ctx, '/v1/symbols', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
   get(app, ctx, '/v1/latency', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.latency()) }));
   get(app, ctx, '/v1/alerts', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.alerts()) }));
@@ -513,28 +510,19 @@ function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const exchange = pathParam(req, 0, 'exchange');
     const symbolGiven = pathParam(req, 1, 'symbol');
     const tfGiven = pathParam(req, 2, 'timeframe');
-    const q = parseQuery(req.getQuery() ?? '', CANDLE_PARAMS);
-    const limit = intParam(q, 'limit', 1, MAX_CANDLE_LIMIT, DEFAULT_CANDLE_LIMIT);
-    const start = intParam(q, 'start', 0, Number.MAX_SAFE_INTEGER);
-    const end = intParam(q, 'end', 0, Number.MAX_SAFE_INTEGER);
-    if (start !== undefined && end !== undefined && start > end) {
-      throw new InvalidParameterError('start', q.get('start'), `at most end (${end})`);
-    }
-    const format = choiceParam(q, 'format', ['json', 'csv', 'fbs'] as const, 'json');
-    const closed = choiceParam(q, 'closed', ['true', 'false'] as const, 'false') === 'true';
+    const query = candleQueries.parse(req.getQuery() ?? '');
     const timeframe = parseTimeframe(tfGiven).name;
     const symbol = tw.resolveSymbol(exchange, symbolGiven);
     const channel = 'bars:' + exchange + ':' + symbol + ':' + timeframe;
     requireChannel(who, channel);
-    const query = { limit, start, end, closed };
-    if (format === 'csv') {
+    if (query.format === 'csv') {
       const v = new BarTextVisitor(barCsv, '');
       tw.visitBars(exchange, symbol, timeframe, v, query);
       return { status: 200, body: BAR_CSV_HEADER + v.text, contentType: CSV_TYPE };
     }
     const of = { key: channel, exchange, symbol, timeframe };
     const visit = (v: BarVisitor): number => tw.visitBars(exchange, symbol, timeframe, v, query);
-    if (format === 'fbs') return { status: 200, body: ready.fbs(of, visit, query), contentType: FLATBUFFERS_TYPE };
+    if (query.format === 'fbs') return { status: 200, body: ready.fbs(of, visit, query), contentType: FLATBUFFERS_TYPE };
     return { status: 200, body: ready.json(of, visit, query) };
   });
 }

@@ -186,6 +186,7 @@ export function intParam(q: Map<string, string>, name: string, min: number, max:
 /** The url-decoded path parameter at `index`; INVALID_PARAMETER naming `name` when it does not decode. */
 export function pathParam(req: RouteRequest, index: number, name: string): string {
   const raw = req.getParameter(index) ?? '';
+  if (!raw.includes('%')) return raw; // nothing to decode: the common case, without decodeURIComponent's copy
   try {
     return decodeURIComponent(raw);
   } catch {
