@@ -46,7 +46,7 @@ import { parseTimeframe } from '../model/timeframes.ts';
 import { asyncApiJson } from './asyncapi.ts';
 import { IMMUTABLE, REVALIDATE, WebAssets } from './assets.ts';
 import { AuthFailure, UnauthorizedError, requireChannel, requireScope } from './auth.ts';
-import { CandleQueries } from './candle-query.ts';
+import { CandleQueries, type CandleQuery } from './candle-query.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { CorsPolicy, HeaderList } from './cors.ts';
 import {
@@ -64,7 +64,7 @@ import {
 } from './http-util.ts';
 import type { BarVisitor } from '../buffers/bar-store.ts';
 import { BAR_CSV_HEADER, BarTextVisitor, barCsv } from '../wire/json.ts';
-import { ReadyCandles } from '../wire/ready-candles.ts';
+import { ReadyCandles, type CandlesOf } from '../wire/ready-candles.ts';
 import { FLATBUFFERS_TYPE, FbsEncoder } from '../wire/fbs.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { openApiJson } from './openapi.ts';
@@ -156,23 +156,25 @@ function errorReply(e: ApiError, shape: ErrorShape): Reply {
  */
 function admit(req: HttpRequest, ctx: HttpContext, origin: string, address: LazyAddress, protection: Protection = 'market'): Principal | Promise<Principal> {
   const simple = protection === 'private' && req.getMethod() !== 'get' && !JSON_CONTENT.test(req.getHeader('content-type'));
-  const charge = (who: Principal): Principal => {
-    if (simple) throw new UnauthorizedError(AuthFailure.PRIVATE, 'private route: send Content-Type: application/json (a form or simple request is refused)');
-    const limit = ctx.rateLimiter;
-    if (limit === undefined) return who;
-    const waitMs = limit.take(who === ANONYMOUS ? address.text : who.name);
-    if (waitMs > 0) {
-      throw new RateLimitedError(
-        waitMs,
-        `too many requests: ${limit.rate} per second with bursts of ${limit.burst} (auth.httpRate); retry in ${retryAfterSeconds(waitMs)} s`,
-      );
-    }
-    return who;
-  };
   const who = ctx.authenticate(authRequest(req, origin, address), protection);
-  if (!(who instanceof Promise)) return charge(who);
+  if (!(who instanceof Promise)) return charge(who, ctx, simple, address);
   address.pin(); // the charge comes after the await
-  return who.then(charge);
+  return who.then((p) => charge(p, ctx, simple, address));
+}
+
+/** `who`, once a form-like request to a private route (`simple`) is refused and one request is taken from its rate limit. */
+function charge(who: Principal, ctx: HttpContext, simple: boolean, address: LazyAddress): Principal {
+  if (simple) throw new UnauthorizedError(AuthFailure.PRIVATE, 'private route: send Content-Type: application/json (a form or simple request is refused)');
+  const limit = ctx.rateLimiter;
+  if (limit === undefined) return who;
+  const waitMs = limit.take(who === ANONYMOUS ? address.text : who.name);
+  if (waitMs > 0) {
+    throw new RateLimitedError(
+      waitMs,
+      `too many requests: ${limit.rate} per second with bursts of ${limit.burst} (auth.httpRate); retry in ${retryAfterSeconds(waitMs)} s`,
+    );
+  }
+  return who;
 }
 
 /** What the authenticator reads of an HTTP request (the address only if it asks, inside the handler). */
@@ -473,6 +475,7 @@ function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
   // buffer, written before the next request is handled.
   const ready = new ReadyCandles(ctx.candleCacheBytes, new FbsEncoder());
   const candleQueries = new CandleQueries();
+  const candleRead = new CandleRead(tw);
   get(app, ctx, '/v1/symbols', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify({ exchanges: tw.symbols() }) }));
   get(app, ctx, '/v1/latency', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.latency()) }));
   get(app, ctx, '/v1/alerts', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.alerts()) }));
@@ -520,11 +523,35 @@ function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
       tw.visitBars(exchange, symbol, timeframe, v, query);
       return { status: 200, body: BAR_CSV_HEADER + v.text, contentType: CSV_TYPE };
     }
-    const of = { key: channel, exchange, symbol, timeframe };
-    const visit = (v: BarVisitor): number => tw.visitBars(exchange, symbol, timeframe, v, query);
-    if (query.format === 'fbs') return { status: 200, body: ready.fbs(of, visit, query), contentType: FLATBUFFERS_TYPE };
-    return { status: 200, body: ready.json(of, visit, query) };
+    const read = candleRead.set(channel, exchange, symbol, timeframe, query);
+    if (query.format === 'fbs') return { status: 200, body: ready.fbs(read, read.visit, query), contentType: FLATBUFFERS_TYPE };
+    return { status: 200, body: ready.json(read, read.visit, query) };
   });
+}
+
+/**
+ * The series one candles request reads, set by each request: one `visit`
+ * bound for the route's life instead of a closure (and a `CandlesOf`) per
+ * request. Valid while the synchronous handler that set it runs.
+ */
+class CandleRead implements CandlesOf {
+  key = '';
+  exchange = '';
+  symbol = '';
+  timeframe = '';
+  #query: CandleQuery | undefined;
+  readonly visit = (v: BarVisitor): number => this.tw.visitBars(this.exchange, this.symbol, this.timeframe, v, this.#query);
+
+  constructor(private readonly tw: Tickwire) {}
+
+  set(key: string, exchange: string, symbol: string, timeframe: string, query: CandleQuery): this {
+    this.key = key;
+    this.exchange = exchange;
+    this.symbol = symbol;
+    this.timeframe = timeframe;
+    this.#query = query;
+    return this;
+  }
 }
 
 /**
