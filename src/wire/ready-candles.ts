@@ -387,6 +387,7 @@ export class ReadyCandles {
   /** Keep `body` (just built from the read `v`) as the series' answer of (`format`, `shape`); returns the kept bytes. */
   #keep(key: string, format: Format, shape: CandleShape, v: ReadyVisitor, body: Uint8Array): Uint8Array {
     const series = v.series;
+    if (this.#series.get(key) !== series) return body; // the series alone is over the budget: nothing of it is kept
     let answer = series.answer(format, shape);
     const before = answer?.charged ?? 0;
     if (answer === undefined) {

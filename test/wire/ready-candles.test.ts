@@ -211,6 +211,7 @@ describe('ReadyCandles', () => {
           const visit = (v: BarVisitor): number => s.visit(v, { limit: 200 });
           expect(Buffer.from(ready.json(of, visit)).toString()).toBe(freshJson(of, visit));
           expect(ready.bytesHeld).toBeLessThanOrEqual(budget);
+          expect(ready.bytesHeld).toBeGreaterThanOrEqual(0);
         });
       }
       if (budget === 1 << 24) expect(ready.bytesHeld).toBeGreaterThan(4 * 200 * 300); // everything kept
@@ -321,6 +322,7 @@ describe('ReadyCandles', () => {
         const visit = (v: BarVisitor): number => series.visit(v, { limit, forming: false });
         expect(Buffer.from(ask(tight, limit)).toString()).toBe(freshJson(OF, visit));
         expect(tight.bytesHeld).toBeLessThanOrEqual(budget);
+        expect(tight.bytesHeld).toBeGreaterThanOrEqual(0);
       }
     }
   });
