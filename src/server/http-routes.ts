@@ -179,15 +179,23 @@ function charge(who: Principal, ctx: HttpContext, simple: boolean, address: Lazy
 
 /** What the authenticator reads of an HTTP request (the address only if it asks, inside the handler). */
 function authRequest(req: HttpRequest, origin: string, address: LazyAddress): AuthRequest {
-  return {
-    authorization: req.getHeader('authorization'),
-    protocol: '',
-    query: req.getQuery() ?? '',
-    origin,
-    get remoteAddress() {
-      return address.text;
-    },
-  };
+  return new HttpAuthRequest(req.getHeader('authorization'), req.getQuery() ?? '', origin, address);
+}
+
+/** An `AuthRequest` whose address is read from uWS only when asked (a class: an object literal with a getter measured ~5% of a candles request). */
+class HttpAuthRequest implements AuthRequest {
+  readonly protocol = '';
+
+  constructor(
+    readonly authorization: string,
+    readonly query: string,
+    readonly origin: string,
+    private readonly address: LazyAddress,
+  ) {}
+
+  get remoteAddress(): string {
+    return this.address.text;
+  }
 }
 
 /**
