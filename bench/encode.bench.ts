@@ -11,7 +11,8 @@
  * `JSON.stringify` of the same 500 bars as objects (what a hand-written
  * route serving an array does), both as UTF-8 bytes as a server writes
  * them; and, without a peer, the same body with every bar encoded afresh
- * (the route before ready bytes) and the FlatBuffers body both ways. Every
+ * (the route before ready bytes), the whole answer kept (asked again with
+ * its bars unchanged: one comparing visit), and the FlatBuffers body both ways. Every
  * result's length is summed so nothing is optimized away.
  */
 import type { TradeEvent } from '../src/model/events.ts';
@@ -62,6 +63,7 @@ export function encodeBench(): Row[] {
   const ready = new ReadyCandles(64 * 1024 * 1024, new FbsEncoder());
   const of = { key: BARS, exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1m' };
   const visitAll = (v: BarVisitor): number => series.visit(v, { limit: CANDLES });
+  const SHAPE = { limit: CANDLES, start: undefined, end: undefined, closed: false };
   const rows = runCases('encode', [
     {
       id: 'encode.candles500',
@@ -71,6 +73,15 @@ export function encodeBench(): Row[] {
       batch: CANDLES,
       fn: () => {
         bytes += ready.json(of, visitAll).length;
+      },
+    },
+    {
+      id: 'encode.candles500_kept',
+      name: `candles body, ${CANDLES} bars, the whole answer kept (/v1/candles asked again, bars unchanged)`,
+      unit: 'bar',
+      batch: CANDLES,
+      fn: () => {
+        bytes += ready.json(of, visitAll, SHAPE).length;
       },
     },
     {

@@ -46,6 +46,8 @@ export interface Profile {
     /** Seconds per autocannon run (after a 1 s warm-up run). */
     readonly seconds: number;
     readonly connections: number;
+    /** The open-loop run at limit=50 (bench/openloop-worker.ts): requests/s (the goal's 2,000), seconds, sockets. */
+    readonly openLoop: { readonly rate: number; readonly seconds: number; readonly connections: number };
   };
   /** Scale-out (bench/cluster.ts): trades/s over two symbols, measured seconds per setup. */
   readonly cluster: { readonly rate: number; readonly seconds: number };
@@ -70,7 +72,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       refine: 0,
       catchUpMs: 500,
     },
-    http: { seconds: 4, connections: 10 },
+    http: { seconds: 4, connections: 10, openLoop: { rate: 2_000, seconds: 5, connections: 16 } },
     cluster: { rate: 2_000, seconds: 5 },
   },
   full: {
@@ -90,7 +92,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       refine: 3,
       catchUpMs: 500,
     },
-    http: { seconds: 15, connections: 10 },
+    http: { seconds: 15, connections: 10, openLoop: { rate: 2_000, seconds: 20, connections: 16 } },
     cluster: { rate: 2_000, seconds: 20 },
   },
 };

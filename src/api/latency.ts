@@ -25,9 +25,17 @@ export function summarize(h: hdr.Histogram): LatencySummary {
   };
 }
 
-/** The same summary of a Node interval histogram (perf_hooks, ns), in µs: the main thread's event-loop delay. */
-export function summarizeLoopDelay(h: IntervalHistogram): LatencySummary {
-  const us = (ns: number): number => Math.round(ns / 1000);
+/**
+ * The same summary of a Node interval histogram (perf_hooks, ns), in µs: the
+ * main thread's event-loop delay. Node records the whole time between two
+ * ticks of its sampling timer, the timer's own `intervalMs` included (an idle
+ * loop at resolution 10 reads p50 10.14 ms, measured on Node 20), so the
+ * interval is taken off: what is left is the delay (0 when the timer fired
+ * early, as libuv's millisecond clock lets it).
+ */
+export function summarizeLoopDelay(h: IntervalHistogram, intervalMs: number): LatencySummary {
+  const interval = intervalMs * 1e6;
+  const us = (ns: number): number => Math.round(Math.max(0, ns - interval) / 1000);
   const count = h.count;
   if (count === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 };
   return {

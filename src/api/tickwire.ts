@@ -88,6 +88,9 @@ import { EventBus } from '../events/bus.ts';
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from './types.ts';
 import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
 
+/** How often the event-loop delay is sampled, ms (a timer: each sample is a wake-up). */
+const LOOP_DELAY_INTERVAL_MS = 10;
+
 /** Knobs for embedding and tests; the defaults suit production. */
 export interface RuntimeOptions {
   /** Tick ring records per exchange (default 65 536). */
@@ -172,10 +175,11 @@ export class TickwireRuntime implements Tickwire {
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   /**
-   * The main thread's event-loop delay (perf_hooks, 10 ms resolution): every
-   * subscriber's latency includes it, so /v1/latency and /metrics show it.
+   * The main thread's event-loop delay (perf_hooks, sampled every
+   * LOOP_DELAY_INTERVAL_MS): every subscriber's latency includes it, so
+   * /v1/latency and /metrics show it.
    */
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_INTERVAL_MS });
   /** Worker ring → main-thread drain (the doorbell's wait, µs): how long a published record waits to be read. */
   private readonly ringWait = newLatencyHistogram();
   private listener: DoorbellListener | undefined;
@@ -231,7 +235,7 @@ export class TickwireRuntime implements Tickwire {
       storage: () => this.storage.status(),
       backfilledBars: () => this.storage.report.backfilled,
       handlerErrors: () => this.handlerErrors,
-      eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
+      eventLoopDelay: () => summarizeLoopDelay(this.loopDelay, LOOP_DELAY_INTERVAL_MS),
       ringWait: () => summarize(this.ringWait),
       liveChanges: () => ({ applied: this.changesApplied, refused: this.changesRefused }),
     });
@@ -831,7 +835,7 @@ export class TickwireRuntime implements Tickwire {
       parse,
       receive_to_publish: publish,
       ring_wait: { main: summarize(this.ringWait) },
-      event_loop_delay: { main: summarizeLoopDelay(this.loopDelay) },
+      event_loop_delay: { main: summarizeLoopDelay(this.loopDelay, LOOP_DELAY_INTERVAL_MS) },
     };
   }
 

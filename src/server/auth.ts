@@ -104,8 +104,8 @@ export function tokenConfigEntry(name: string, sha256: string, channels: readonl
 
 // ── credentials ────────────────────────────────────────────────────────────
 
-/** The credential a request carries (header, then subprotocol, then query), or undefined. */
-export function readCredential(request: AuthRequest): string | undefined {
+/** The credential a request carries (header, then subprotocol, then query unless `fromQuery` is false: private routes take none there), or undefined. */
+export function readCredential(request: AuthRequest, fromQuery = true): string | undefined {
   let credential: string | undefined;
   if (request.authorization !== '') {
     const m = BEARER.exec(request.authorization);
@@ -121,7 +121,7 @@ export function readCredential(request: AuthRequest): string | undefined {
       }
     }
   }
-  if (credential === undefined && request.query.includes('token=')) {
+  if (credential === undefined && fromQuery && request.query.includes('token=')) {
     const q = new URLSearchParams(request.query).get('token');
     if (q !== null && q !== '') credential = q;
   }
@@ -279,7 +279,7 @@ export function createAuthenticator(auth: AuthConfig, options: AuthenticatorOpti
         throw fail(AuthFailure.ORIGIN, `origin ${showValue(request.origin)} may not reach private routes (only this server's own pages and origins listed by name in server.cors.origins)`);
       }
       if (open) throw fail(AuthFailure.PRIVATE, 'private route: this server has no credentials configured (auth.tokens or auth.jwt)');
-      credential = readCredential(request.query === '' ? request : { ...request, query: '' });
+      credential = readCredential(request, false);
       if (credential === undefined) {
         throw fail(request.query.includes('token=') ? AuthFailure.PRIVATE : AuthFailure.MISSING, `missing credentials: ${HOW_TO_SEND_PRIVATE}`);
       }

@@ -100,6 +100,8 @@ export class ConnectionLimits {
   readonly caps: ConnectionCaps;
   readonly #byAddress = new Map<string, number>();
   #open = 0;
+  /** Addresses holding `maxConnectionsPerAddress` or more connections (loopback ones included). */
+  #crowded = 0;
 
   constructor(caps: ConnectionCaps) {
     this.caps = caps;
@@ -117,15 +119,26 @@ export class ConnectionLimits {
     return null;
   }
 
+  /**
+   * Whether `refusal` could refuse anyone now: false while no cap is reached, so a caller can skip
+   * reading the client's address (an HTTP answer's keep-alive decision).
+   */
+  mayRefuse(): boolean {
+    return this.#crowded > 0 || this.#open >= this.caps.maxConnections;
+  }
+
   opened(address: string): void {
     this.#open++;
-    this.#byAddress.set(address, (this.#byAddress.get(address) ?? 0) + 1);
+    const n = (this.#byAddress.get(address) ?? 0) + 1;
+    this.#byAddress.set(address, n);
+    if (n === this.caps.maxConnectionsPerAddress) this.#crowded++;
   }
 
   closed(address: string): void {
     const n = this.#byAddress.get(address);
     if (n === undefined) return;
     this.#open--;
+    if (n === this.caps.maxConnectionsPerAddress) this.#crowded--;
     if (n <= 1) this.#byAddress.delete(address);
     else this.#byAddress.set(address, n - 1);
   }

@@ -33,7 +33,8 @@ export class ServerMetrics {
   readonly published: Record<ChannelType, number> = { trades: 0, quotes: 0, bars: 0 };
   readonly #folded: Record<ChannelType, number> = { trades: 0, quotes: 0, bars: 0 };
   readonly #rejected: Counter<'code'>;
-  readonly #http: Counter<'route' | 'status'>;
+  /** HTTP answers by route pattern, then status (bounded: patterns and statuses are finite sets). */
+  readonly #httpCounts = new Map<string, Map<number, number>>();
   readonly #authFailures: Counter<'transport' | 'reason'>;
   readonly #authThrottled: Counter<'reason'>;
   readonly #slowConsumers: Counter<'action'>;
@@ -48,6 +49,7 @@ export class ServerMetrics {
 
   constructor(source: ServerGaugeSource) {
     const registers = [this.registry];
+    const httpFolded = new Map<string, number>();
     const published = this.published;
     const folded = this.#folded;
     new Gauge({
@@ -170,11 +172,22 @@ export class ServerMetrics {
       help: 'HTTP responses whose client stopped reading: the socket was closed before the answer was sent (a pipelined request behind it, the ~10 s timeout, or the client leaving)',
       registers,
     });
-    this.#http = new Counter({
+    const httpCounts = this.#httpCounts;
+    new Counter({
       name: 'tickwire_http_requests_total',
       help: 'HTTP requests by route pattern and status',
       labelNames: ['route', 'status'] as const,
       registers,
+      collect() {
+        // Counted as plain numbers per request (see the module comment), folded in here: the delta since the last scrape.
+        for (const [route, byStatus] of httpCounts) {
+          for (const [status, n] of byStatus) {
+            const folded = httpFolded.get(route + ' ' + status) ?? 0;
+            if (n > folded) this.inc({ route, status }, n - folded);
+            httpFolded.set(route + ' ' + status, n);
+          }
+        }
+      },
     });
   }
 
@@ -183,7 +196,9 @@ export class ServerMetrics {
   }
 
   httpRequest(route: string, status: number): void {
-    this.#http.inc({ route, status });
+    let byStatus = this.#httpCounts.get(route);
+    if (byStatus === undefined) this.#httpCounts.set(route, (byStatus = new Map()));
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
 
   /** A refused credential, origin or channel (`reason`: one of auth.ts's AuthFailure values). */

@@ -80,6 +80,8 @@ export class RateLimiter {
   readonly maxClients: number;
   /** key → bucket, least recently used first (re-inserted on use). */
   readonly #buckets = new Map<string, TokenBucket>();
+  /** The key taken last (last in `#buckets`, unless evicted since). */
+  #last: string | undefined;
   readonly #now: () => number;
 
   /** `now` is injectable for tests (ms, monotonic). */
@@ -103,10 +105,13 @@ export class RateLimiter {
     if (bucket === undefined) {
       if (this.#buckets.size >= this.maxClients) this.#evict();
       bucket = new TokenBucket(this.rate, this.burst, this.#now);
-    } else {
+      this.#buckets.set(key, bucket);
+    } else if (key !== this.#last) {
+      // Most recently seen goes last; the client asked last already is (a delete and a set saved per request of a busy client).
       this.#buckets.delete(key);
+      this.#buckets.set(key, bucket);
     }
-    this.#buckets.set(key, bucket);
+    this.#last = key;
     return bucket.take() ? 0 : Math.max(1, bucket.waitMs());
   }
 

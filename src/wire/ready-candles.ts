@@ -22,9 +22,23 @@
  *    them); past it the least recently asked series are dropped whole. Plus
  *    one answer buffer, as large as the largest answer given (5,000 bars:
  *    about 3 MB).
+ *  - Whole answers (issue 12, item 2): a call that names its read's shape
+ *    (`CandleShape`: limit, start, end, closed) keeps the answer it gave, per
+ *    series, format and shape (at most `MAX_KEPT_ANSWERS` per series, least
+ *    recently used dropped first), with the (slot, stamp) of each bar in it
+ *    and the fields of each loose bar. The next call of the same shape visits
+ *    the bars again, only comparing: when every bar is the same slot with the
+ *    same stamp and every loose bar (the forming one) has the same fields,
+ *    the kept bytes are the answer, copied nowhere. Anything else builds the
+ *    answer as above and keeps it instead. So a series whose bars did not
+ *    change since the last answer of that shape costs one comparing visit
+ *    (~10 ns a bar); a busy symbol whose forming bar changes between two
+ *    requests pays the build, as without kept answers. Kept answers are
+ *    charged to the same budget (their bytes and 8 bytes a bar).
  *  - Each returned body is a view valid until the next call: write it first.
  */
-import type { BarVisitor } from '../buffers/bar-store.ts';
+import { NO_SLOT, type BarVisitor } from '../buffers/bar-store.ts';
+import { BAR_FIELDS } from '../model/records.ts';
 import { BAR_STRUCT_BYTES, type FbsEncoder } from './encoder.ts';
 import { barJson } from './json.ts';
 import { writeBarStruct } from './live-template.ts';
@@ -33,6 +47,92 @@ import { writeBarStruct } from './live-template.ts';
 const PER_BAR_CHARGE = 160;
 /** First answer buffer; it doubles as needed. */
 const INITIAL_ANSWER_BYTES = 64 * 1024;
+/** Whole answers kept per series (formats and shapes together): a dashboard asks a handful of shapes. */
+export const MAX_KEPT_ANSWERS = 8;
+/** What one kept answer costs beyond its bytes and its 8 bytes a bar (objects and typed-array headers), bytes; an estimate. */
+const PER_ANSWER_CHARGE = 400;
+
+/** Which bars an answer holds, as the caller read them: the key of a kept answer. */
+export interface CandleShape {
+  /** At most this many bars, the newest (the forming bar counts). */
+  readonly limit: number;
+  readonly start: number | undefined;
+  readonly end: number | undefined;
+  /** Closed bars only (no forming bar). */
+  readonly closed: boolean;
+}
+
+type Format = 'json' | 'fbs';
+
+/** One whole answer kept for a (format, shape) of a series, with what it was built from. */
+class KeptAnswer {
+  /** The ring the answer's slots are in. */
+  ring: Float64Array | undefined;
+  /** Bars in the answer. */
+  count = 0;
+  /** Per bar, oldest first: its closed-ring slot, or NO_SLOT for a loose bar. */
+  slots = new Int32Array(0);
+  /** Per bar: its slot's write stamp when built (0 for a loose bar). */
+  stamps = new Int32Array(0);
+  /** The fields of each loose bar, one after the other (BAR_FIELDS each). */
+  loose = new Float64Array(0);
+  /** Room for the answer's bytes, reused by the next build when large enough. */
+  store: Buffer = Buffer.alloc(0);
+  /** The answer: `store`'s first bytes. */
+  body: Uint8Array = this.store;
+
+  constructor(
+    readonly format: Format,
+    readonly shape: CandleShape,
+  ) {}
+
+  /** Bytes charged to the budget. */
+  get charged(): number {
+    return PER_ANSWER_CHARGE + this.store.length + this.slots.byteLength + this.stamps.byteLength + this.loose.byteLength;
+  }
+
+  is(format: Format, shape: CandleShape): boolean {
+    const s = this.shape;
+    return this.format === format && s.limit === shape.limit && s.start === shape.start && s.end === shape.end && s.closed === shape.closed;
+  }
+}
+
+/** Compares a read with a kept answer bar by bar; `holds()` after a successful read says whether the answer still is the bars. */
+class MatchVisitor implements BarVisitor {
+  answer!: KeptAnswer;
+  #at = 0;
+  #looseAt = 0;
+  #same = true;
+
+  begin(): void {
+    this.#at = 0;
+    this.#looseAt = 0;
+    this.#same = true;
+  }
+
+  onBar(buf: Float64Array, offset: number, slot: number, stamp: number): void {
+    const i = this.#at++;
+    if (!this.#same) return;
+    const a = this.answer;
+    if (i >= a.count) {
+      this.#same = false;
+    } else if (slot >= 0) {
+      this.#same = a.slots[i] === slot && a.stamps[i] === stamp && a.ring === buf;
+    } else {
+      this.#same = a.slots[i] === NO_SLOT && sameFields(buf, offset, a.loose, this.#looseAt++ * BAR_FIELDS);
+    }
+  }
+
+  holds(): boolean {
+    return this.#same && this.#at === this.answer.count;
+  }
+}
+
+/** Whether two bar records are the same values (Object.is: NaN equals NaN, -0 differs from 0, as their encodings do). */
+function sameFields(a: Float64Array, ai: number, b: Float64Array, bi: number): boolean {
+  for (let k = 0; k < BAR_FIELDS; k++) if (!Object.is(a[ai + k], b[bi + k])) return false;
+  return true;
+}
 
 /** One series' ready bytes, by physical slot of its closed ring. */
 class SeriesBytes {
@@ -44,8 +144,23 @@ class SeriesBytes {
   /** Bar structs, slot after slot (`BAR_STRUCT_BYTES` each). */
   structs = new Uint8Array(0);
   structView = new DataView(this.structs.buffer);
+  /** Whole answers kept, most recently used first (at most MAX_KEPT_ANSWERS). */
+  answers: KeptAnswer[] = [];
   /** Bytes charged to the budget. */
   charged = 0;
+
+  /** The kept answer of `format` and `shape`, moved to the front; undefined when none is kept. */
+  answer(format: Format, shape: CandleShape): KeptAnswer | undefined {
+    const list = this.answers;
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!;
+      if (!a.is(format, shape)) continue;
+      for (let j = i; j > 0; j--) list[j] = list[j - 1]!;
+      list[0] = a;
+      return a;
+    }
+    return undefined;
+  }
 
   /** Room for slots up to `slot`. */
   reserve(slot: number): void {
@@ -81,6 +196,8 @@ class ReadyVisitor implements BarVisitor {
   looseJson: string[] = [];
   looseStructs = new Uint8Array(2 * BAR_STRUCT_BYTES);
   looseView = new DataView(this.looseStructs.buffer);
+  /** Loose bars' fields, one after the other (for a kept answer to compare with). */
+  looseFields = new Float64Array(2 * BAR_FIELDS);
 
   begin(): void {
     this.order.length = 0;
@@ -97,6 +214,7 @@ class ReadyVisitor implements BarVisitor {
       this.looseJson.push(barJson(buf, offset));
       if ((i + 1) * BAR_STRUCT_BYTES > this.looseStructs.length) this.growLoose();
       writeBarStruct(this.looseView, i * BAR_STRUCT_BYTES, buf, offset);
+      for (let k = 0; k < BAR_FIELDS; k++) this.looseFields[i * BAR_FIELDS + k] = buf[offset + k]!;
       this.order.push(-1 - i);
       return;
     }
@@ -146,6 +264,9 @@ class ReadyVisitor implements BarVisitor {
     grown.set(this.looseStructs);
     this.looseStructs = grown;
     this.looseView = new DataView(grown.buffer);
+    const fields = new Float64Array(this.looseFields.length * 2);
+    fields.set(this.looseFields);
+    this.looseFields = fields;
   }
 }
 
@@ -165,6 +286,9 @@ export class ReadyCandles {
   /** Series by key, least recently asked first. */
   readonly #series = new Map<string, SeriesBytes>();
   readonly #visitor = new ReadyVisitor();
+  readonly #match = new MatchVisitor();
+  /** The series asked last (already last in `#series`). */
+  #lastKey: string | undefined;
   #held = 0;
   #answer = Buffer.allocUnsafeSlow(INITIAL_ANSWER_BYTES);
 
@@ -179,8 +303,13 @@ export class ReadyCandles {
     return this.#held;
   }
 
-  /** `{"exchange","symbol","timeframe","count","candles":[...]}` of the bars `visit` reads, as UTF-8. */
-  json(of: CandlesOf, visit: (v: BarVisitor) => number): Uint8Array {
+  /**
+   * `{"exchange","symbol","timeframe","count","candles":[...]}` of the bars `visit` reads, as UTF-8.
+   * With `shape` (the read `visit` makes), the whole answer is kept and given again while its bars hold.
+   */
+  json(of: CandlesOf, visit: (v: BarVisitor) => number, shape?: CandleShape): Uint8Array {
+    const kept = shape === undefined ? undefined : this.#kept(of.key, 'json', shape, visit);
+    if (kept !== undefined) return kept;
     const v = this.#read(of.key, visit);
     const head =
       '{"exchange":' + JSON.stringify(of.exchange) + ',"symbol":' + JSON.stringify(of.symbol) +
@@ -203,15 +332,21 @@ export class ReadyCandles {
     }
     out[pos++] = 0x5d; // ]
     out[pos++] = 0x7d; // }
-    return out.subarray(0, pos);
+    const body = out.subarray(0, pos);
+    return shape === undefined ? body : this.#keep(of.key, 'json', shape, v, body);
   }
 
-  /** The FlatBuffers `Candles` answer of the bars `visit` reads (as `FbsEncoder.candles` builds it). */
-  fbs(of: CandlesOf, visit: (v: BarVisitor) => number): Uint8Array {
+  /**
+   * The FlatBuffers `Candles` answer of the bars `visit` reads (as `FbsEncoder.candles` builds it).
+   * With `shape`, kept and given again while its bars hold, as `json`.
+   */
+  fbs(of: CandlesOf, visit: (v: BarVisitor) => number, shape?: CandleShape): Uint8Array {
+    const kept = shape === undefined ? undefined : this.#kept(of.key, 'fbs', shape, visit);
+    if (kept !== undefined) return kept;
     const v = this.#read(of.key, visit);
     const structs = v.series.structs;
     const order = v.order;
-    return this.#fbs.candlesFromStructs(of.exchange, of.symbol, of.timeframe, order.length, (dst, at) => {
+    const body = this.#fbs.candlesFromStructs(of.exchange, of.symbol, of.timeframe, order.length, (dst, at) => {
       // Consecutive slots are consecutive bytes: copy them in runs (usually one or two: the ring wraps once).
       let i = 0;
       while (i < order.length) {
@@ -228,6 +363,63 @@ export class ReadyCandles {
         i = j;
       }
     });
+    return shape === undefined ? body : this.#keep(of.key, 'fbs', shape, v, body);
+  }
+
+  /** The kept answer of (`format`, `shape`) when `visit` still reads exactly the bars it was built from. */
+  #kept(key: string, format: Format, shape: CandleShape, visit: (v: BarVisitor) => number): Uint8Array | undefined {
+    const series = this.#series.get(key);
+    const answer = series?.answer(format, shape);
+    if (answer === undefined) return undefined;
+    const match = this.#match;
+    match.answer = answer;
+    visit(match);
+    if (!match.holds()) return undefined;
+    if (this.#lastKey !== key) {
+      // Most recently asked: re-inserted last (skipped while one series is asked again and again).
+      this.#series.delete(key);
+      this.#series.set(key, series!);
+      this.#lastKey = key;
+    }
+    return answer.body;
+  }
+
+  /** Keep `body` (just built from the read `v`) as the series' answer of (`format`, `shape`); returns the kept bytes. */
+  #keep(key: string, format: Format, shape: CandleShape, v: ReadyVisitor, body: Uint8Array): Uint8Array {
+    const series = v.series;
+    if (this.#series.get(key) !== series) return body; // the series alone is over the budget: nothing of it is kept
+    let answer = series.answer(format, shape);
+    const before = answer?.charged ?? 0;
+    if (answer === undefined) {
+      answer = new KeptAnswer(format, { limit: shape.limit, start: shape.start, end: shape.end, closed: shape.closed });
+      series.answers.unshift(answer);
+    }
+    const order = v.order;
+    const n = order.length;
+    if (answer.slots.length < n) {
+      answer.slots = new Int32Array(n);
+      answer.stamps = new Int32Array(n);
+    }
+    let loose = 0;
+    for (let i = 0; i < n; i++) {
+      const at = order[i]!;
+      answer.slots[i] = at >= 0 ? at : NO_SLOT;
+      answer.stamps[i] = at >= 0 ? series.stamps[at]! : 0;
+      if (at < 0) loose++;
+    }
+    if (answer.loose.length < loose * BAR_FIELDS) answer.loose = new Float64Array(loose * BAR_FIELDS);
+    answer.loose.set(v.looseFields.subarray(0, loose * BAR_FIELDS));
+    answer.count = n;
+    answer.ring = series.ring;
+    if (answer.store.length < body.length) answer.store = Buffer.allocUnsafeSlow(body.length);
+    answer.store.set(body);
+    answer.body = answer.store.subarray(0, body.length);
+    let added = answer.charged - before;
+    while (series.answers.length > MAX_KEPT_ANSWERS) added -= series.answers.pop()!.charged;
+    series.charged += added;
+    this.#held += added;
+    this.#evict(key, series);
+    return answer.body;
   }
 
   /** Read through the visitor, keep what it encoded, and mark the series most recently asked. */
@@ -236,6 +428,7 @@ export class ReadyCandles {
     if (series === undefined) series = new SeriesBytes();
     else this.#series.delete(key);
     this.#series.set(key, series);
+    this.#lastKey = key;
     const v = this.#visitor;
     v.series = series;
     v.begin();
@@ -252,11 +445,13 @@ export class ReadyCandles {
       if (s === asked) continue;
       this.#held -= s.charged;
       this.#series.delete(key);
+      if (key === this.#lastKey) this.#lastKey = undefined;
     }
     if (this.#held > this.#budget) {
       // This series alone is over the budget: its bytes make this answer, then go.
       this.#held -= asked.charged;
       this.#series.delete(askedKey);
+      this.#lastKey = undefined;
     }
   }
 

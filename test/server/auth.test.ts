@@ -224,6 +224,8 @@ describe('credentials', () => {
     expect(readCredential(req({ protocol: 'tickwire.json', query: 'format=fbs&token=g%2Bhi' }))).toBe('g+hi');
     expect(readCredential(req({ protocol: 'bearer.', query: 'mytoken=x' }))).toBeUndefined();
     expect(readCredential(req({}))).toBeUndefined();
+    expect(readCredential(req({ query: 'token=ghi' }), false)).toBeUndefined(); // a private route reads no query
+    expect(readCredential(req({ authorization: 'Bearer abc', query: 'token=ghi' }), false)).toBe('abc');
   });
 
   it('refuses another Authorization scheme and oversized credentials', () => {

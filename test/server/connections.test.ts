@@ -188,6 +188,24 @@ describe('connection caps', () => {
     expect(limits.refusal('10.0.0.7')).toBe(null);
     expect(limits.open).toBe(3);
   });
+
+  it('says whether any refusal is possible, so an HTTP answer can skip reading its address', () => {
+    const limits = new ConnectionLimits(connectionCaps({ maxConnections: 4, maxConnectionsPerAddress: 2 }, undefined));
+    expect(limits.mayRefuse()).toBe(false);
+    limits.opened('10.0.0.7');
+    expect(limits.mayRefuse()).toBe(false);
+    limits.opened('10.0.0.7'); // that address is at its cap
+    expect(limits.mayRefuse()).toBe(true);
+    expect(limits.refusal('10.0.0.7')).toBe('max_per_address');
+    limits.closed('10.0.0.7');
+    expect(limits.mayRefuse()).toBe(false);
+    limits.closed('10.0.0.7');
+    for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']) limits.opened(a); // the total cap
+    expect(limits.mayRefuse()).toBe(true);
+    expect(limits.refusal('10.0.0.9')).toBe('max_connections');
+    limits.closed('10.0.0.4');
+    expect(limits.mayRefuse()).toBe(false);
+  });
 });
 
 describe('keep-alive without credentials on a protected server', () => {

@@ -1,6 +1,7 @@
 /**
  * /v1/candles from ready bytes over a real socket: an amended closed bar is
- * answered amended in JSON and FlatBuffers (its kept bytes re-encoded), and
+ * answered amended in JSON and FlatBuffers (its kept bytes re-encoded), a
+ * kept whole answer is not given once its forming bar moved or a bar closed, and
  * `candleCacheBytes` is checked when the server is created.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +42,24 @@ describe('/v1/candles from ready bytes', () => {
     expect(after[2]).toMatchObject({ openTime: T0 + 2 * 60_000, close: 4242.5, revision: 1, closed: true });
     expect(after.filter((_, i) => i !== 2)).toEqual(before.filter((_, i) => i !== 2));
     expect(await fbs()).toEqual(after);
+  });
+
+  it('answers the same query again with the forming bar as it is now, and a close as soon as it is stored', async () => {
+    const T1 = T0 + 60 * 60_000;
+    const bars = r.tw.seed('binance', 'ETHUSDT', '1m', 3, T1, 10);
+    const path = r.base + '/v1/candles/binance/ETHUSDT/1m?limit=3';
+    const ask = async (): Promise<Candle[]> => ((await (await fetch(path)).json()) as { candles: Candle[] }).candles;
+    const first = await ask();
+    expect(await ask()).toEqual(first); // given again: nothing moved
+    const forming = bars[3]!;
+    r.tw.putBar('binance', 'ETHUSDT', '1m', { ...forming, close: 11.25, high: 11.25 });
+    const moved = await ask();
+    expect(moved[2]).toMatchObject({ openTime: forming.openTime, close: 11.25, closed: false });
+    expect(moved.slice(0, 2)).toEqual(first.slice(0, 2));
+    r.tw.putBar('binance', 'ETHUSDT', '1m', { ...forming, close: 11.5, high: 11.5, closed: true });
+    const closed = await ask();
+    expect(closed.map((c) => [c.openTime, c.closed])).toContainEqual([forming.openTime, true]);
+    expect((await (await fetch(path + '&format=fbs')).arrayBuffer()).byteLength).toBeGreaterThan(0);
   });
 
   it('refuses a candleCacheBytes that is not an integer ≥ 0 with INVALID_CONFIG', () => {

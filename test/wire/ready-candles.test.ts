@@ -2,14 +2,15 @@
  * Candle answers from ready bytes (src/wire/ready-candles.ts): byte-identical
  * to encoding every bar afresh, over random bars and random changes to the
  * series (closes, amendments, late inserts, the ring moving on); an amended
- * bar re-encoded; a rejected read attempt never kept; memory within budget.
+ * bar re-encoded; a rejected read attempt never kept; memory within budget;
+ * whole answers kept per shape and given again only while their bars hold.
  */
 import { describe, expect, it } from 'vitest';
 import { BarSeries, NO_SLOT, type BarRange, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { BAR_FIELDS, BarField as F, BarSource } from '../../src/model/records.ts';
 import { FbsEncoder } from '../../src/wire/encoder.ts';
 import { BarTextVisitor, barJson } from '../../src/wire/json.ts';
-import { ReadyCandles, type CandlesOf } from '../../src/wire/ready-candles.ts';
+import { MAX_KEPT_ANSWERS, ReadyCandles, type CandleShape, type CandlesOf } from '../../src/wire/ready-candles.ts';
 import { Prng } from '../support/prng.ts';
 
 const OF: CandlesOf = { key: 'bars:binance:BTCUSDT:1m', exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1m' };
@@ -50,6 +51,29 @@ function randomBar(rng: Prng, openTime: number, closed: boolean): Float64Array {
   return b;
 }
 
+/**
+ * One random change to `series` whose newest bar opens at `newest` (returned, moved on): a close, an
+ * amendment or late insert, a new forming bar, a gap in time, or (the rest of the odds) nothing.
+ * `calm` ≥ 1 divides the odds of a change.
+ */
+function randomChange(rng: Prng, series: BarSeries, newest: number, calm: number): number {
+  const roll = rng.float() * calm;
+  if (roll < 0.45) {
+    series.putClosed(randomBar(rng, newest, true), 0); // the forming bar closes
+    return newest + MINUTE;
+  }
+  if (roll < 0.65) {
+    // An amendment (or a late bar inserted in order) somewhere in the past.
+    const back = rng.int(0, Math.max(0, (newest - T0) / MINUTE - 1));
+    series.putClosed(randomBar(rng, newest - MINUTE * (back + 1), true), 0);
+  } else if (roll < 0.8) {
+    series.setForming(randomBar(rng, newest, false), 0);
+  } else if (roll < 0.85) {
+    return newest + MINUTE * rng.int(2, 5); // a gap in time: bars skipped
+  }
+  return newest;
+}
+
 /** A random query over the series' time span. */
 function randomRange(rng: Prng, newest: number): BarRange {
   const range: BarRange = { limit: rng.pick([1, 2, 7, 50, 500]), forming: rng.chance(0.7) };
@@ -68,19 +92,7 @@ describe('ReadyCandles', () => {
       const fresh = new FbsEncoder();
       let newest = T0;
       for (let step = 0; step < 400; step++) {
-        const roll = rng.float();
-        if (roll < 0.45) {
-          series.putClosed(randomBar(rng, newest, true), 0); // the forming bar closes
-          newest += MINUTE;
-        } else if (roll < 0.65) {
-          // An amendment (or a late bar inserted in order) somewhere in the past.
-          const back = rng.int(0, Math.max(0, (newest - T0) / MINUTE - 1));
-          series.putClosed(randomBar(rng, newest - MINUTE * (back + 1), true), 0);
-        } else if (roll < 0.8) {
-          series.setForming(randomBar(rng, newest, false), 0);
-        } else if (roll < 0.85) {
-          newest += MINUTE * rng.int(2, 5); // a gap in time: bars skipped
-        }
+        newest = randomChange(rng, series, newest, 1);
         const range = randomRange(rng, newest);
         const visit = (v: BarVisitor): number => series.visit(v, range);
         const json = Buffer.from(ready.json(OF, visit)).toString('utf8');
@@ -199,9 +211,119 @@ describe('ReadyCandles', () => {
           const visit = (v: BarVisitor): number => s.visit(v, { limit: 200 });
           expect(Buffer.from(ready.json(of, visit)).toString()).toBe(freshJson(of, visit));
           expect(ready.bytesHeld).toBeLessThanOrEqual(budget);
+          expect(ready.bytesHeld).toBeGreaterThanOrEqual(0);
         });
       }
       if (budget === 1 << 24) expect(ready.bytesHeld).toBeGreaterThan(4 * 200 * 300); // everything kept
+    }
+  });
+
+  it('answers kept whole per shape equal fresh encoding, over random bars and random changes', () => {
+    for (const seed of [21, 22]) {
+      const rng = new Prng(seed);
+      const series = new BarSeries(BarSeries.allocate(rng.pick([8, 64])));
+      const ready = new ReadyCandles(64 * 1024 * 1024, new FbsEncoder());
+      const fresh = new FbsEncoder();
+      let newest = T0;
+      let kept = 0;
+      for (let step = 0; step < 300; step++) {
+        newest = randomChange(rng, series, newest, 2); // half the steps change nothing: kept answers are given again
+        // A handful of shapes asked again and again (as a dashboard does), the same shape twice in a row.
+        const shapes: CandleShape[] = [
+          { limit: 50, start: undefined, end: undefined, closed: false },
+          { limit: 50, start: undefined, end: undefined, closed: true },
+          { limit: 5, start: T0 + MINUTE, end: undefined, closed: false },
+          { limit: 500, start: undefined, end: newest - MINUTE, closed: false },
+        ];
+        for (const shape of [...shapes, rng.pick(shapes)]) {
+          const visit = (v: BarVisitor): number => series.visit(v, { limit: shape.limit, start: shape.start, end: shape.end, forming: !shape.closed });
+          const json = ready.json(OF, visit, shape);
+          const again = ready.json(OF, visit, shape);
+          if (again === json) kept++;
+          expect(Buffer.from(again).toString('utf8'), `seed ${seed} step ${step}`).toBe(freshJson(OF, visit));
+          const fbs = Buffer.from(ready.fbs(OF, visit, shape));
+          expect(fbs.equals(Buffer.from(fresh.candles(OF.exchange, OF.symbol, OF.timeframe, visit))), `seed ${seed} step ${step}`).toBe(true);
+        }
+      }
+      expect(kept).toBeGreaterThan(1000); // the second ask of an unchanged shape is the kept answer itself
+    }
+  });
+
+  it('gives a kept answer again while its bars hold, and builds it again when the forming bar or a closed one changes', () => {
+    const rng = new Prng(31);
+    const series = new BarSeries(BarSeries.allocate(16));
+    for (let i = 0; i < 10; i++) series.putClosed(randomBar(rng, T0 + i * MINUTE, true), 0);
+    series.setForming(randomBar(rng, T0 + 10 * MINUTE, false), 0);
+    const shape: CandleShape = { limit: 5, start: undefined, end: undefined, closed: false };
+    const visit = (v: BarVisitor): number => series.visit(v, { limit: 5 });
+    const ready = new ReadyCandles(1 << 20, new FbsEncoder());
+    const first = ready.json(OF, visit, shape);
+    expect(ready.json(OF, visit, shape)).toBe(first); // the same bytes, not a copy
+    expect(ready.json(OF, visit, { ...shape })).toBe(first); // a shape is compared by value
+
+    const forming = randomBar(rng, T0 + 10 * MINUTE, false);
+    series.setForming(forming, 0);
+    const formingChanged = Buffer.from(ready.json(OF, visit, shape)).toString();
+    expect(formingChanged).toBe(freshJson(OF, visit));
+    series.setForming(forming, 0); // written again with the same values: the answer still holds
+    const same = ready.json(OF, visit, shape);
+    expect(ready.json(OF, visit, shape)).toBe(same);
+    expect(Buffer.from(same).toString()).toBe(formingChanged);
+
+    const amended = randomBar(rng, T0 + 8 * MINUTE, true);
+    amended[F.REVISION] = 1;
+    series.putClosed(amended, 0);
+    expect(Buffer.from(ready.json(OF, visit, shape)).toString()).toBe(freshJson(OF, visit));
+    expect((JSON.parse(Buffer.from(ready.json(OF, visit, shape)).toString()) as { candles: { revision: number }[] }).candles[2]!.revision).toBe(1); // limit 5: bars 6 to 9 and the forming one
+  });
+
+  it('compares only the read attempt that succeeded', () => {
+    const bar = new Float64Array(BAR_FIELDS);
+    bar[F.OPEN_TIME] = T0;
+    bar[F.CLOSED] = 1;
+    let rejected = false;
+    const visit = (v: BarVisitor): number => {
+      if (rejected) {
+        v.begin();
+        v.onBar(bar, 0, 3, 99); // an attempt the seqlock rejects: another stamp
+      }
+      v.begin();
+      v.onBar(bar, 0, 3, 7);
+      return 1;
+    };
+    const shape: CandleShape = { limit: 1, start: undefined, end: undefined, closed: true };
+    const ready = new ReadyCandles(1 << 20, new FbsEncoder());
+    const first = ready.json(OF, visit, shape);
+    rejected = true;
+    expect(ready.json(OF, visit, shape)).toBe(first);
+  });
+
+  it('keeps at most MAX_KEPT_ANSWERS answers a series and stays within its budget', () => {
+    const rng = new Prng(41);
+    const series = new BarSeries(BarSeries.allocate(300));
+    for (let i = 0; i < 300; i++) series.putClosed(randomBar(rng, T0 + i * MINUTE, true), 0);
+    const shapeOf = (limit: number): CandleShape => ({ limit, start: undefined, end: undefined, closed: true });
+    const ask = (ready: ReadyCandles, limit: number): Uint8Array =>
+      ready.json(OF, (v) => series.visit(v, { limit, forming: false }), shapeOf(limit));
+
+    const roomy = new ReadyCandles(1 << 24, new FbsEncoder());
+    const first = ask(roomy, 1);
+    for (let limit = 2; limit <= MAX_KEPT_ANSWERS; limit++) ask(roomy, limit);
+    expect(ask(roomy, 1)).toBe(first); // still kept: MAX_KEPT_ANSWERS shapes
+    const heldAtMax = roomy.bytesHeld;
+    for (let limit = 100; limit < 100 + 4 * MAX_KEPT_ANSWERS; limit++) ask(roomy, limit);
+    expect(ask(roomy, 1)).not.toBe(first); // dropped: the least recently used went first
+    expect(roomy.bytesHeld).toBeGreaterThan(heldAtMax);
+    expect(roomy.bytesHeld).toBeLessThan(heldAtMax + (MAX_KEPT_ANSWERS + 1) * 140 * 330);
+
+    for (const budget of [0, 50_000, 200_000]) {
+      const tight = new ReadyCandles(budget, new FbsEncoder());
+      for (const limit of [300, 200, 300, 50, 300]) {
+        const visit = (v: BarVisitor): number => series.visit(v, { limit, forming: false });
+        expect(Buffer.from(ask(tight, limit)).toString()).toBe(freshJson(OF, visit));
+        expect(tight.bytesHeld).toBeLessThanOrEqual(budget);
+        expect(tight.bytesHeld).toBeGreaterThanOrEqual(0);
+      }
     }
   });
 });
