@@ -109,6 +109,7 @@ export class Batcher {
   readonly #flush = (): void => {
     this.#scheduled = false;
     const items = this.#pending;
+    if (items.length === 0) return;
     this.#pending = [];
     const batches = Math.max(Math.min(this.#threads, items.length), Math.ceil(items.length / MAX_BATCH_ITEMS));
     const size = Math.ceil(items.length / batches);
