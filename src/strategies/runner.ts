@@ -234,10 +234,10 @@ export class StrategyRunner {
     const bar = j.bars.at(-1)!;
     const t0 = performance.now();
     const judge = (window: WindowUpdate) => this.#call('judge', this.#pool.judge({
-      op: 'judge', strategy: this.name, module: this.cfg.module, params: this.cfg.params, state: this.#userState,
+      op: 'judge', strategy: this.name, state: this.#userState,
       window, features: j.features, position: this.executor.position(),
     }, this.cfg.timeoutMs));
-    const full: WindowUpdate = { kind: 'full', version: j.version, bars: j.bars };
+    const full: WindowUpdate = { kind: 'full', version: j.version, bars: j.bars, module: this.cfg.module, params: this.cfg.params };
     let r = await judge(j.follows ? { kind: 'next', version: j.version, bar, lookback: this.cfg.lookback } : full);
     if (r?.op === 'stale') r = await judge(full);
     if (r === undefined || r.op !== 'judge') return;

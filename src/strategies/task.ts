@@ -38,10 +38,14 @@ export const MAX_REASON = 200;
 /**
  * The bars of a `predict` call: the whole window (the worker keeps it as
  * `version`), or the bar just closed on top of window `version − 1` (trimmed
- * to `lookback` bars).
+ * to `lookback` bars). The strategy's module and params cross with the
+ * whole window only: a worker holding the window holds them too, and one
+ * that does not answers `stale` anyway (they are the same for every call,
+ * and each one structured-cloned into every judgment was a share of the
+ * main thread's cost per close).
  */
 export type WindowUpdate =
-  | { kind: 'full'; version: number; bars: unknown[] }
+  | { kind: 'full'; version: number; bars: unknown[]; module: string; params: Record<string, unknown> }
   | { kind: 'next'; version: number; bar: unknown; lookback: number };
 
 /**
@@ -52,7 +56,7 @@ export type WindowUpdate =
  */
 export type StrategyTask =
   | { op: 'probe'; strategy: string; module: string; role: 'strategy' | 'executor'; params: Record<string, unknown> }
-  | { op: 'judge'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; window: WindowUpdate; features: Record<string, number | null>; position: number | null }
+  | { op: 'judge'; strategy: string; state: Record<string, unknown>; window: WindowUpdate; features: Record<string, number | null>; position: number | null }
   | { op: 'execute'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; signal: unknown; bar: unknown };
 
 /** One judgment. */
@@ -152,21 +156,30 @@ interface UserModule {
 const modules = new Map<string, Promise<UserModule>>();
 /** Strategies whose `init` ran in this worker. */
 const initialized = new Set<string>();
-/** Each strategy's window of bars in this worker, oldest first (one per configured strategy: bounded by the config). */
-const windows = new Map<string, { version: number; bars: unknown[] }>();
+/** A strategy's window of bars in a worker, oldest first, with the module and params that came with it. */
+interface Window {
+  version: number;
+  bars: unknown[];
+  module: string;
+  params: Record<string, unknown>;
+}
 
-/** Apply `u` to the strategy's window; the bars after it, or undefined when this worker does not hold the version `u` builds on. */
-function applyWindow(strategy: string, u: WindowUpdate): unknown[] | undefined {
+/** Each strategy's window in this worker (one per configured strategy: bounded by the config). */
+const windows = new Map<string, Window>();
+
+/** Apply `u` to the strategy's window; the window after it, or undefined when this worker does not hold the version `u` builds on. */
+function applyWindow(strategy: string, u: WindowUpdate): Window | undefined {
   if (u.kind === 'full') {
-    windows.set(strategy, { version: u.version, bars: u.bars });
-    return u.bars;
+    const w: Window = { version: u.version, bars: u.bars, module: u.module, params: u.params };
+    windows.set(strategy, w);
+    return w;
   }
   const w = windows.get(strategy);
   if (w === undefined || w.version !== u.version - 1) return undefined;
   w.bars.push(u.bar);
   if (w.bars.length > u.lookback) w.bars.shift();
   w.version = u.version;
-  return w.bars;
+  return w;
 }
 
 function load(specifier: string): Promise<UserModule> {
@@ -195,15 +208,13 @@ async function runOne(task: StrategyTask, mark: Mark): Promise<TaskResult> {
     mark(Stage.PROBE);
     return { op: 'probe', problem: await probe(task) };
   }
-  // Before the module loads or starts: a stale call must not run `init` or flag a start.
-  const bars = task.op === 'judge' ? applyWindow(task.strategy, task.window) : undefined;
-  if (task.op === 'judge' && bars === undefined) return { op: 'stale' };
-  const mod = await load(task.module);
-  if (!initialized.has(task.strategy)) {
-    if (typeof mod.init === 'function') await mod.init({ params: task.params });
-    initialized.add(task.strategy);
+  if (task.op === 'judge') {
+    // Before the module loads or starts: a stale call must not run `init` or flag a start.
+    const w = applyWindow(task.strategy, task.window);
+    if (w === undefined) return { op: 'stale' };
+    return judge(await ready(task.strategy, w.module, w.params), task, w, mark);
   }
-  if (task.op === 'judge') return judge(mod, task, bars!, mark);
+  const mod = await ready(task.strategy, task.module, task.params);
   mark(Stage.EXECUTE);
   const out = await mod.execute!({ signal: task.signal, bar: task.bar, params: task.params, state: task.state });
   return { op: 'execute', execution: checkExecution(out), state: checkState(task.state) };
@@ -235,9 +246,20 @@ async function runBatch(task: BatchTask): Promise<null> {
   return null;
 }
 
+/** The strategy's module, loaded, with its `init` run once in this worker. */
+async function ready(strategy: string, module: string, params: Record<string, unknown>): Promise<UserModule> {
+  const mod = await load(module);
+  if (!initialized.has(strategy)) {
+    if (typeof mod.init === 'function') await mod.init({ params });
+    initialized.add(strategy);
+  }
+  return mod;
+}
+
 /** `predict` on the window, then `decide` on its prediction; each stage stamps its start (its own deadline: pool.ts, batch.ts). */
-async function judge(mod: UserModule, task: JudgeTask, bars: unknown[], mark: Mark): Promise<TaskResult> {
-  const { params, state } = task;
+async function judge(mod: UserModule, task: JudgeTask, w: Window, mark: Mark): Promise<TaskResult> {
+  const { bars, params } = w;
+  const { state } = task;
   mark(Stage.PREDICT);
   // The module's own copies: what it does to them cannot change the window kept here.
   const prediction = checkPrediction(await mod.predict!({ bars: bars.map(copyBar), features: task.features, params, state }));

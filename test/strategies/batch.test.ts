@@ -122,8 +122,8 @@ describe('strategies: the batcher', () => {
 
   function judgeTask(strategy: string, i: number): JudgeTask {
     return {
-      op: 'judge', strategy, module: path.join(FIXTURES, 'batched.mjs'), params: {}, state: {},
-      window: { kind: 'full', version: i, bars: [bar(i)] }, features: {}, position: 0,
+      op: 'judge', strategy, state: {}, window: { kind: 'full', version: i, bars: [bar(i)], module: path.join(FIXTURES, 'batched.mjs'), params: {} },
+      features: {}, position: 0,
     };
   }
 
