@@ -233,13 +233,8 @@ export class StrategyRunner {
   async #judge(j: Judgment): Promise<void> {
     const bar = j.bars.at(-1)!;
     const t0 = performance.now();
-    const judge = (window: WindowUpdate) => this.#call('judge', this.#pool.judge({
-      op: 'judge', strategy: this.name, state: this.#userState,
-      window, features: j.features, position: this.executor.position(),
-    }, this.cfg.timeoutMs));
-    const full: WindowUpdate = { kind: 'full', version: j.version, bars: j.bars, module: this.cfg.module, params: this.cfg.params };
-    let r = await judge(j.follows ? { kind: 'next', version: j.version, bar, lookback: this.cfg.lookback } : full);
-    if (r?.op === 'stale') r = await judge(full);
+    let r = await this.#send(j, j.follows ? { kind: 'next', version: j.version, bar, lookback: this.cfg.lookback } : this.#full(j));
+    if (r?.op === 'stale') r = await this.#send(j, this.#full(j));
     if (r === undefined || r.op !== 'judge') return;
     const latencyUs = this.#deterministic ? 0 : Math.max(1, Math.round((performance.now() - t0) * 1000));
     this.predictions++;
@@ -268,6 +263,17 @@ export class StrategyRunner {
     if (this.#recent.length > RECENT_SIGNALS) this.#recent.shift();
     this.#out.signal(signal);
     if (signal.action !== 'hold' && signal.revision === 0) await this.executor.submit(signal, bar);
+  }
+
+  /** Send `j` to the pool with `window` (its bar, or the whole window). */
+  #send(j: Judgment, window: WindowUpdate): Promise<TaskResult | undefined> {
+    const task: JudgeTask = { op: 'judge', strategy: this.name, state: this.#userState, window, features: j.features, position: this.executor.position() };
+    return this.#call('judge', this.#pool.judge(task, this.cfg.timeoutMs));
+  }
+
+  /** `j`'s whole window, with the module and params (task.ts). */
+  #full(j: Judgment): WindowUpdate {
+    return { kind: 'full', version: j.version, bars: j.bars, module: this.cfg.module, params: this.cfg.params };
   }
 
   /** A module executor's `execute`, under this strategy's deadline and failure counting (its state is the executor's own). */
