@@ -87,23 +87,24 @@ export class Batcher {
       return;
     }
     this.#pending.push(item);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    this.#schedule();
   }
 
-  /** Items handed back by a batch (not started when it was taken back): first in the next batch. */
+  /** Items a batch hands back (not started when it was taken back): first in the next batch. Batch's own. */
   again(items: Item[]): void {
     if (this.#closed) {
       for (const item of items) item.reject(new Error('the strategy pool is closed'));
       return;
     }
     this.#pending.unshift(...items);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    this.#schedule();
+  }
+
+  /** Flush in the next turn (once, however many items come before it). */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#flush);
   }
 
   readonly #flush = (): void => {
