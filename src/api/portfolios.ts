@@ -20,7 +20,7 @@ import { nowMs } from '../model/clock.ts';
 import type { PortfolioEvent, PriceEvent, TradeEvent } from '../model/events.ts';
 import type { FillEvent } from '../model/strategy.ts';
 import { checkHoldings } from '../portfolios/holdings.ts';
-import { paperPortfolios } from '../portfolios/paper-portfolios.ts';
+import { paperPortfolios, type PaperPortfolio } from '../portfolios/paper-portfolios.ts';
 import { priceGraph } from '../portfolios/price-paths.ts';
 import { PortfolioBook } from '../portfolios/valuation.ts';
 import { HoldingsDb } from '../storage/holdings-db.ts';
@@ -30,7 +30,10 @@ import type { TickwireEvents } from './types.ts';
 export const PORTFOLIO_TICK_MS = 100;
 
 export class RuntimePortfolios {
+  /** Portfolio id → the book valuing it (paper portfolios share books). */
   readonly #books = new Map<string, PortfolioBook>();
+  /** Each book once: what prices, trades and ticks go to. */
+  readonly #distinct: PortfolioBook[] = [];
   /** Paper strategies' portfolios: id (the strategy's name) → the assets of its position and its cash. */
   readonly #paper = new Map<string, { base: string; quote: string }>();
   readonly #db: HoldingsDb | undefined;
@@ -57,13 +60,28 @@ export class RuntimePortfolios {
           this.problems.push(`portfolio ${p.id}: stored holdings set aside for the config's: ${(err as Error).message}`);
         }
       }
-      this.#books.set(p.id, new PortfolioBook(graph, [{ config: p, holdings }], publish, now));
+      this.#add([p.id], new PortfolioBook(graph, [{ config: p, holdings }], publish, now));
     }
-    for (const { config: p, base } of paperPortfolios(config.strategies)) {
-      const graph = priceGraph(config.feeds ?? {}, config.exchanges, p.pegs);
-      this.#books.set(p.id, new PortfolioBook(graph, [{ config: p, holdings: checkHoldings(p.holdings, graph, p.quote) }], publish, now));
-      this.#paper.set(p.id, { base, quote: p.quote });
+    // Paper portfolios with the same pegs (paperPortfolios gives none) share one price graph, hence one book: a trade then sets
+    // one price slot for all of them, not one per strategy (100 paper strategies made every trade 100 book updates).
+    const paperByPegs = new Map<string, PaperPortfolio[]>();
+    for (const paper of paperPortfolios(config.strategies)) {
+      const key = JSON.stringify(paper.config.pegs);
+      const group = paperByPegs.get(key);
+      if (group === undefined) paperByPegs.set(key, [paper]);
+      else group.push(paper);
     }
+    for (const group of paperByPegs.values()) {
+      const graph = priceGraph(config.feeds ?? {}, config.exchanges, group[0]!.config.pegs);
+      const book = new PortfolioBook(graph, group.map(({ config: p }) => ({ config: p, holdings: checkHoldings(p.holdings, graph, p.quote) })), publish, now);
+      this.#add(group.map(({ config: p }) => p.id), book);
+      for (const { config: p, base } of group) this.#paper.set(p.id, { base, quote: p.quote });
+    }
+  }
+
+  #add(ids: string[], book: PortfolioBook): void {
+    for (const id of ids) this.#books.set(id, book);
+    this.#distinct.push(book);
   }
 
   get ids(): string[] {
@@ -74,7 +92,7 @@ export class RuntimePortfolios {
     if (this.#books.size === 0 || this.#timer !== undefined) return;
     this.#timer = setInterval(() => {
       const now = nowMs();
-      for (const b of this.#books.values()) b.tick(now);
+      for (const b of this.#distinct) b.tick(now);
     }, PORTFOLIO_TICK_MS);
     this.#timer.unref();
   }
@@ -90,11 +108,11 @@ export class RuntimePortfolios {
   }
 
   onPrice(e: PriceEvent): void {
-    for (const b of this.#books.values()) b.onFeedPrice(e.feed, e.price, e.ts);
+    for (const b of this.#distinct) b.onFeedPrice(e.feed, e.price, e.ts);
   }
 
   onTrade(e: TradeEvent): void {
-    for (const b of this.#books.values()) b.onTrade(e.exchange, e.symbol, e.price, e.recvTs);
+    for (let i = 0; i < this.#distinct.length; i++) this.#distinct[i]!.onTrade(e.exchange, e.symbol, e.price, e.recvTs);
   }
 
   /** A strategy's fill: a paper strategy's portfolio now holds the account's position and cash (others' fills change nothing). */

@@ -20,8 +20,8 @@ import { JSON_ONLY, portfolioMessage, priceMessage, sourceMessage } from '../wir
 import type { ExchangeStatus, StorageStatus } from '../model/status.ts';
 import type { FbsEncoder } from '../wire/fbs.ts';
 import { barMessage, gapMessage, quoteMessage, tradeMessage } from '../wire/json.ts';
-import { fillMessage, predictionMessage, signalMessage } from '../wire/strategy-json.ts';
-import type { FillEvent, PredictionEvent, SignalEvent, StrategySummary } from '../model/strategy.ts';
+import { fillMessage, predictionMessage, prepareStrategy, signalMessage, type StrategyFormat } from '../wire/strategy-json.ts';
+import type { FillEvent, PredictionEvent, SignalEvent, StrategyEventBase, StrategySummary } from '../model/strategy.ts';
 import type { SendBudget } from './backpressure.ts';
 import { ENCODE_FBS, ENCODE_JSON, type Channel, type ChannelIndex } from './channels.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -41,6 +41,13 @@ function fbsBound(fbs: FbsEncoder, ch: Channel): number {
 }
 
 /** Turns library events (and alerts) into channel messages: seq, encode, budget, publish, history. */
+/** A strategy's prediction and signal channels (undefined: none, e.g. no server channel for it) and its prepared message parts. */
+interface StrategyOut {
+  predictions: Channel | undefined;
+  signals: Channel | undefined;
+  format: StrategyFormat;
+}
+
 export class StreamPublisher {
   readonly #app: TemplatedApp;
   readonly #tw: Tickwire;
@@ -49,6 +56,8 @@ export class StreamPublisher {
   readonly #budget: SendBudget<Conn>;
   readonly #fbs: FbsEncoder;
   readonly #system: SystemStates;
+  /** Per strategy that published: its prediction and signal channels and prepared message parts (bounded by the configured strategies). */
+  readonly #strategies = new Map<string, StrategyOut>();
 
   constructor(
     app: TemplatedApp,
@@ -83,8 +92,14 @@ export class StreamPublisher {
       tw.on('source', this.#onSource),
       tw.on('portfolio', this.#onPortfolio),
       tw.on('alert', this.#onAlert),
-      tw.on('prediction', (e: PredictionEvent) => this.#publishStrategy(this.#channels.strategy('predictions', e.strategy), (seq) => predictionMessage(seq, e))),
-      tw.on('signal', (e: SignalEvent) => this.#publishStrategy(this.#channels.strategy('signals', e.strategy), (seq) => signalMessage(seq, e))),
+      tw.on('prediction', (e: PredictionEvent) => {
+        const out = this.#strategyOut(e);
+        this.#publishStrategy(out.predictions, (seq) => predictionMessage(out.format, seq, e));
+      }),
+      tw.on('signal', (e: SignalEvent) => {
+        const out = this.#strategyOut(e);
+        this.#publishStrategy(out.signals, (seq) => signalMessage(out.format, seq, e));
+      }),
       tw.on('fill', (e: FillEvent) => this.#publishStrategy(this.#channels.strategy('fills', e.strategy), (seq) => fillMessage(seq, e))),
       tw.on('strategy', this.#onStrategy),
       tw.on('leadership', (e: LeadershipEvent) => this.#publishLeadership(e)),
@@ -164,6 +179,16 @@ export class StreamPublisher {
     const changed = this.#system.updateStrategy(s, Date.now());
     if (changed !== undefined) this.#publishSystem(changed);
   };
+
+  /** The channels and prepared message parts of `e`'s strategy, found once (a strategy's name and series never change). */
+  #strategyOut(e: StrategyEventBase): StrategyOut {
+    let out = this.#strategies.get(e.strategy);
+    if (out === undefined) {
+      out = { predictions: this.#channels.strategy('predictions', e.strategy), signals: this.#channels.strategy('signals', e.strategy), format: prepareStrategy(e) };
+      this.#strategies.set(e.strategy, out);
+    }
+    return out;
+  }
 
   /** A strategy message (one per judged bar: sized exactly, JSON only, never conflated). */
   #publishStrategy(ch: Channel | undefined, json: (seq: number) => string): void {

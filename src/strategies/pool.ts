@@ -1,9 +1,11 @@
 /**
  * The piscina pool user code runs in: never the main thread (a slow model
- * would stall every subscriber), never a feed worker. A bar's judgment is one
- * call running two stages in the worker (`predict`, then `decide`), and each
- * stage has its own deadline of `timeoutMs`, counted from the moment the
- * worker starts it, after the module is loaded and `init` ran (loading a
+ * would stall every subscriber), never a feed worker. Bars' judgments go in
+ * batches, one pool task per thread for the judgments of a turn (batch.ts:
+ * per-item deadlines, only the overrunning item cut). Other calls (a user
+ * executor's `execute`, the start-up probe) are one task each, under the
+ * same rule of deadlines: `timeoutMs` per stage, counted from the moment
+ * the worker starts it, after the module is loaded and `init` ran (loading a
  * model, starting a worker and waiting for a free thread are not the call's
  * fault; they show in the latency figures): the worker stamps each stage's
  * start (wall-clock ms) and the stage in the caller's start flag, shared
@@ -19,12 +21,14 @@
  * deadline the call is aborted, which terminates its worker (piscina starts a
  * fresh one), so a model stuck in a loop costs one thread for `timeoutMs` per
  * stage, never more; the timeout names the stage it cut. A call that has not
- * finished OUTER_BOUND_MS (plus both stages' deadlines) after submission (a load or `init` that hangs) is
- * aborted the same way.
+ * finished OUTER_BOUND_MS (plus both stages' deadlines) after submission (a
+ * load or `init` that hangs) is aborted the same way.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { FLAG_STAGE, FLAG_STARTED_AT, Stage, type StrategyTask, type TaskResult } from './task.ts';
+import { Batcher } from './batch.ts';
+import { AbortHook, CallTimeout, OUTER_BOUND_MS } from './deadlines.ts';
+import { FLAG_STAGE, FLAG_STARTED_AT, Stage, type BatchTask, type JudgeTask, type StrategyTask, type TaskResult } from './task.ts';
 
 /** A task as it crosses: with its caller's start flag (CallSlot.started). */
 export type PoolTask = StrategyTask & { started: BigInt64Array };
@@ -35,61 +39,28 @@ const TASK_URL = RUNNING_FROM_SOURCE
   : new URL('../../workers/strategy-task.js', import.meta.url);
 const TASK_ENTRY = new URL('../../workers/strategy-task.ts', import.meta.url).href;
 
-/** A call that ran past its deadline (aborted; its worker, if it had started, terminated). */
-export class CallTimeout extends Error {
-  constructor(ms: number) {
-    super(`call took longer than ${ms} ms`);
-    this.name = 'CallTimeout';
-  }
-}
-
-/** Longest a call may take from submission whatever happens (loading, init, waiting for a thread), beyond its stages' deadlines, ms. */
-const OUTER_BOUND_MS = 60_000;
 /** The start stamp of a call that has not started. */
 const NOT_STARTED = 0n;
 
 /**
- * One caller's calls, one at a time (a strategy's judgments are ordered):
- * the start flag the worker writes each stage's start into (`started`:
- * wall-clock ms and stage, shared memory), and the abort signal piscina
- * listens to for the call in flight. Both are reused call after call: a new
- * AbortController per call cost the main thread about 8 µs of the 30 µs a
- * piscina round trip took here (100 calls in flight, one thread).
+ * One caller's calls, one at a time: the start flag the worker writes each
+ * stage's start into (`started`: wall-clock ms and stage, shared memory),
+ * and the abort signal piscina listens to for the call in flight, both
+ * reused call after call.
  */
-export class CallSlot {
+export class CallSlot extends AbortHook {
   readonly started = new BigInt64Array(new SharedArrayBuffer(16));
-  /** Read by piscina as the call is submitted. */
-  aborted = false;
-  #listener: (() => void) | undefined;
 
   /** The stage the last call had reached (the last one its worker started; NONE: it never started). */
   get stage(): Stage {
     return Number(Atomics.load(this.started, FLAG_STAGE)) as Stage;
   }
 
-  /** Piscina's hook for the call in flight (the signal interface it accepts). */
-  addEventListener(_name: 'abort', listener: () => void): void {
-    this.#listener = listener;
-  }
-
-  removeEventListener(_name: 'abort', listener: () => void): void {
-    if (this.#listener === listener) this.#listener = undefined;
-  }
-
   /** Ready for a new call: not aborted, not started. */
-  reset(): void {
-    this.aborted = false;
-    this.#listener = undefined;
+  override reset(): void {
+    super.reset();
     Atomics.store(this.started, FLAG_STARTED_AT, NOT_STARTED);
     Atomics.store(this.started, FLAG_STAGE, BigInt(Stage.NONE));
-  }
-
-  /** Abort the call in flight (piscina terminates its worker). */
-  abort(): void {
-    this.aborted = true;
-    const listener = this.#listener;
-    this.#listener = undefined;
-    listener?.();
   }
 
   /** When the current stage started, wall-clock ms (0: not yet). */
@@ -106,7 +77,8 @@ export function defaultThreads(feedWorkers: number): number {
 /** A fixed-size pool of strategy workers. */
 export class StrategyPool {
   readonly threads: number;
-  readonly #piscina: Piscina<PoolTask, TaskResult>;
+  readonly #piscina: Piscina<PoolTask | BatchTask, TaskResult | null>;
+  readonly #batcher: Batcher;
 
   constructor(threads: number) {
     this.threads = threads;
@@ -122,11 +94,21 @@ export class StrategyPool {
       // Piscina's run and wait time histograms: a record per call that nothing here reads.
       recordTiming: false,
     });
+    this.#batcher = new Batcher(threads, (task, port, signal) => this.#piscina.run(task, { signal, transferList: [port] }));
   }
 
   /** Calls waiting for a thread now. */
   get queued(): number {
     return this.#piscina.queueSize;
+  }
+
+  /**
+   * Judge a bar in a coming batch (batch.ts), `timeoutMs` per stage from its
+   * start on a worker; rejects CallTimeout past it, JudgeError when the
+   * module failed or crashed its worker (both name the stage).
+   */
+  judge(task: JudgeTask, timeoutMs: number): Promise<TaskResult> {
+    return this.#batcher.judge(task, timeoutMs);
   }
 
   /**
@@ -147,7 +129,7 @@ export class StrategyPool {
     };
     let timer = setTimeout(check, timeoutMs);
     try {
-      return await this.#piscina.run(task, { signal: slot });
+      return (await this.#piscina.run(task, { signal: slot }))!;
     } catch (err) {
       if (slot.aborted) throw new CallTimeout(timeoutMs);
       throw err;
@@ -164,6 +146,7 @@ export class StrategyPool {
 
   /** Terminate every worker (calls in flight reject). */
   async close(): Promise<void> {
+    this.#batcher.close(new Error('the strategy pool is closed'));
     await this.#piscina.destroy();
   }
 }

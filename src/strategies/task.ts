@@ -3,7 +3,9 @@
  * load the user's module once per worker, call `init` once per worker and
  * strategy, then judge a bar (`predict`, then `decide` on its prediction, in
  * one call: one round trip per bar, not two) or `execute`, and check what
- * came back before it crosses to the main thread (which trusts it).
+ * came back before it crosses to the main thread (which trusts it). Bars'
+ * judgments arrive in batches (`runBatch`, several strategies' in one task;
+ * batch.ts is the main thread's side).
  *
  * A judgment whose `decide` throws (or returns something malformed, or grows
  * the state too far) still answers with its prediction, the decide error as
@@ -22,6 +24,7 @@
  * wrong, or nothing when they are fine: start-up reports it as a config
  * error at `strategies.<name>.params`.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 
@@ -35,10 +38,14 @@ export const MAX_REASON = 200;
 /**
  * The bars of a `predict` call: the whole window (the worker keeps it as
  * `version`), or the bar just closed on top of window `version − 1` (trimmed
- * to `lookback` bars).
+ * to `lookback` bars). The strategy's module and params cross with the
+ * whole window only: a worker holding the window holds them too, and one
+ * that does not answers `stale` anyway (they are the same for every call,
+ * and each one structured-cloned into every judgment was a share of the
+ * main thread's cost per close).
  */
 export type WindowUpdate =
-  | { kind: 'full'; version: number; bars: unknown[] }
+  | { kind: 'full'; version: number; bars: unknown[]; module: string; params: Record<string, unknown> }
   | { kind: 'next'; version: number; bar: unknown; lookback: number };
 
 /**
@@ -49,18 +56,63 @@ export type WindowUpdate =
  */
 export type StrategyTask =
   | { op: 'probe'; strategy: string; module: string; role: 'strategy' | 'executor'; params: Record<string, unknown> }
-  | { op: 'judge'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; window: WindowUpdate; features: Record<string, number | null>; position: number | null }
+  | { op: 'judge'; strategy: string; state: Record<string, unknown>; window: WindowUpdate; features: Record<string, number | null>; position: number | null }
   | { op: 'execute'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; signal: unknown; bar: unknown };
+
+/** One judgment. */
+export type JudgeTask = Extract<StrategyTask, { op: 'judge' }>;
+
+/**
+ * Several strategies' judgments in one pool task (batch.ts), run one after
+ * the other in `items` order. Each item's start and stage go into `control`
+ * (packStart); each item's answer is posted on `port` as it is done
+ * (BatchAnswer), before the next item starts.
+ */
+export interface BatchTask {
+  op: 'batch';
+  items: JudgeTask[];
+  control: BigInt64Array;
+  port: MessagePort;
+  /** Wall-clock ms the stamps in `control` count from. */
+  epoch: number;
+}
+
+/** An item's answer on a batch's port: its result, or why it failed and in which stage. */
+export type BatchAnswer =
+  | { i: number; result: TaskResult }
+  | { i: number; error: string; stage: Stage };
 
 /**
  * Where a call has got to, written by the worker into the caller's start
  * flag (pool.ts) beside the start stamp: the stage that started last.
  */
-export const Stage = { NONE: 0, PREDICT: 1, DECIDE: 2, EXECUTE: 3, PROBE: 4 } as const;
+export const Stage = { NONE: 0, PREDICT: 1, DECIDE: 2, EXECUTE: 3, PROBE: 4, LOAD: 5 } as const;
 export type Stage = (typeof Stage)[keyof typeof Stage];
 /** The start flag's slots: the wall-clock ms the current stage started (0: not started), and that stage. */
 export const FLAG_STARTED_AT = 0;
 export const FLAG_STAGE = 1;
+
+/*
+ * A batch's control word (one BigInt64, so the main thread never reads an
+ * item's index with another item's stamp): bits 24… the ms since the batch's
+ * epoch the stage started, bits 4–23 the item's index, bits 0–3 the stage.
+ * 0: no item started. LOAD (loading the module, `init`, the window) has no
+ * deadline of its own, only the outer bound.
+ */
+const INDEX_SHIFT = 4n;
+const TIME_SHIFT = 24n;
+/** Items a batch may hold (its index field). */
+export const MAX_BATCH_ITEMS = 1 << 20;
+
+/** The control word saying item `index` entered `stage` `sinceEpochMs` after the epoch. */
+export function packStart(index: number, stage: Stage, sinceEpochMs: number): bigint {
+  return (BigInt(Math.max(0, sinceEpochMs)) << TIME_SHIFT) | (BigInt(index) << INDEX_SHIFT) | BigInt(stage);
+}
+
+/** A control word read back (word ≠ 0). */
+export function unpackStart(word: bigint): { index: number; stage: Stage; sinceEpochMs: number } {
+  return { index: Number((word >> INDEX_SHIFT) & 0xfffffn), stage: Number(word & 0xfn) as Stage, sinceEpochMs: Number(word >> TIME_SHIFT) };
+}
 
 /** A checked prediction. */
 export interface Prediction {
@@ -104,21 +156,30 @@ interface UserModule {
 const modules = new Map<string, Promise<UserModule>>();
 /** Strategies whose `init` ran in this worker. */
 const initialized = new Set<string>();
-/** Each strategy's window of bars in this worker, oldest first (one per configured strategy: bounded by the config). */
-const windows = new Map<string, { version: number; bars: unknown[] }>();
+/** A strategy's window of bars in a worker, oldest first, with the module and params that came with it. */
+interface Window {
+  version: number;
+  bars: unknown[];
+  module: string;
+  params: Record<string, unknown>;
+}
 
-/** Apply `u` to the strategy's window; the bars after it, or undefined when this worker does not hold the version `u` builds on. */
-function applyWindow(strategy: string, u: WindowUpdate): unknown[] | undefined {
+/** Each strategy's window in this worker (one per configured strategy: bounded by the config). */
+const windows = new Map<string, Window>();
+
+/** Apply `u` to the strategy's window; the window after it, or undefined when this worker does not hold the version `u` builds on. */
+function applyWindow(strategy: string, u: WindowUpdate): Window | undefined {
   if (u.kind === 'full') {
-    windows.set(strategy, { version: u.version, bars: u.bars });
-    return u.bars;
+    const w: Window = { version: u.version, bars: u.bars, module: u.module, params: u.params };
+    windows.set(strategy, w);
+    return w;
   }
   const w = windows.get(strategy);
   if (w === undefined || w.version !== u.version - 1) return undefined;
   w.bars.push(u.bar);
   if (w.bars.length > u.lookback) w.bars.shift();
   w.version = u.version;
-  return w.bars;
+  return w;
 }
 
 function load(specifier: string): Promise<UserModule> {
@@ -131,34 +192,79 @@ function load(specifier: string): Promise<UserModule> {
   return m;
 }
 
-/** Run one call (the pool's task function). Throws with a message naming the module's mistake. */
-export async function runTask(task: StrategyTask & { started?: BigInt64Array }): Promise<TaskResult> {
+/** Run one call, or a batch of judgments (the pool's task function). Throws with a message naming the module's mistake. */
+export async function runTask(task: (StrategyTask & { started?: BigInt64Array }) | BatchTask): Promise<TaskResult | null> {
+  if (task.op === 'batch') return runBatch(task);
+  const flag = task.started;
+  return runOne(task, flag === undefined ? noMark : (stage) => markStarted(flag, stage));
+}
+
+/** How a call tells its caller a stage started (the deadline of that stage counts from it). */
+type Mark = (stage: Stage) => void;
+const noMark: Mark = () => {};
+
+async function runOne(task: StrategyTask, mark: Mark): Promise<TaskResult> {
   if (task.op === 'probe') {
-    markStarted(task.started, Stage.PROBE);
+    mark(Stage.PROBE);
     return { op: 'probe', problem: await probe(task) };
   }
-  // Before the module loads or starts: a stale call must not run `init` or flag a start.
-  const bars = task.op === 'judge' ? applyWindow(task.strategy, task.window) : undefined;
-  if (task.op === 'judge' && bars === undefined) return { op: 'stale' };
-  const mod = await load(task.module);
-  if (!initialized.has(task.strategy)) {
-    if (typeof mod.init === 'function') await mod.init({ params: task.params });
-    initialized.add(task.strategy);
+  if (task.op === 'judge') {
+    // Before the module loads or starts: a stale call must not run `init` or flag a start.
+    const w = applyWindow(task.strategy, task.window);
+    if (w === undefined) return { op: 'stale' };
+    return judge(await ready(task.strategy, w.module, w.params), task, w, mark);
   }
-  if (task.op === 'judge') return judge(mod, task, bars!);
-  markStarted(task.started, Stage.EXECUTE);
+  const mod = await ready(task.strategy, task.module, task.params);
+  mark(Stage.EXECUTE);
   const out = await mod.execute!({ signal: task.signal, bar: task.bar, params: task.params, state: task.state });
   return { op: 'execute', execution: checkExecution(out), state: checkState(task.state) };
 }
 
-/** `predict` on the window, then `decide` on its prediction; each stage stamps its start (its own deadline: pool.ts). */
-async function judge(mod: UserModule, task: Extract<StrategyTask, { op: 'judge' }> & { started?: BigInt64Array }, bars: unknown[]): Promise<TaskResult> {
-  const { params, state } = task;
-  markStarted(task.started, Stage.PREDICT);
+/**
+ * A batch: each item in turn, its start (LOAD, then each stage) written to
+ * the control word and its answer posted before the next item starts, so
+ * the main thread can take back the items not started when one overruns.
+ */
+async function runBatch(task: BatchTask): Promise<null> {
+  const { items, control, port, epoch } = task;
+  for (let i = 0; i < items.length; i++) {
+    let stage: Stage = Stage.LOAD;
+    const mark: Mark = (s) => {
+      stage = s;
+      Atomics.store(control, 0, packStart(i, s, Date.now() - epoch));
+    };
+    mark(Stage.LOAD);
+    let answer: BatchAnswer;
+    try {
+      answer = { i, result: await runOne(items[i]!, mark) };
+    } catch (err) {
+      answer = { i, error: err instanceof Error ? err.message : String(err), stage };
+    }
+    port.postMessage(answer);
+  }
+  port.close();
+  return null;
+}
+
+/** The strategy's module, loaded, with its `init` run once in this worker. */
+async function ready(strategy: string, module: string, params: Record<string, unknown>): Promise<UserModule> {
+  const mod = await load(module);
+  if (!initialized.has(strategy)) {
+    if (typeof mod.init === 'function') await mod.init({ params });
+    initialized.add(strategy);
+  }
+  return mod;
+}
+
+/** `predict` on the window, then `decide` on its prediction; each stage stamps its start (its own deadline: pool.ts, batch.ts). */
+async function judge(mod: UserModule, task: JudgeTask, w: Window, mark: Mark): Promise<TaskResult> {
+  const { bars, params } = w;
+  const { state } = task;
+  mark(Stage.PREDICT);
   // The module's own copies: what it does to them cannot change the window kept here.
   const prediction = checkPrediction(await mod.predict!({ bars: bars.map(copyBar), features: task.features, params, state }));
   const afterPredict = stateJson(state);
-  markStarted(task.started, Stage.DECIDE);
+  mark(Stage.DECIDE);
   try {
     const out = await mod.decide!({
       prediction: { value: prediction.value, confidence: prediction.confidence, ...prediction.extra },
@@ -177,8 +283,7 @@ function copyBar(bar: unknown): unknown {
 }
 
 /** Stamp a stage's start (pool.ts counts its deadline from it): the stage first, so a stamp never pairs with an older stage. */
-function markStarted(flag: BigInt64Array | undefined, stage: Stage): void {
-  if (flag === undefined) return;
+function markStarted(flag: BigInt64Array, stage: Stage): void {
   Atomics.store(flag, FLAG_STAGE, BigInt(stage));
   Atomics.store(flag, FLAG_STARTED_AT, BigInt(Date.now()));
 }

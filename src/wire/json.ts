@@ -20,7 +20,8 @@ export function num(v: number): string {
   return Number.isFinite(v) ? '' + v : 'null';
 }
 
-function nullableNum(v: number | null): string {
+/** A number or null in JSON (non-finite: null, as JSON.stringify writes it). */
+export function nullableNum(v: number | null): string {
   return v === null ? 'null' : num(v);
 }
 

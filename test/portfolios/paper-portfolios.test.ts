@@ -2,9 +2,14 @@
  * Paper strategies' portfolios, pure: which strategies get one and in what
  * assets, and how a fill's amounts move a valued book (paths and the change
  * reference kept, published at the next tick even when the value did not
- * move). Values are hand-computed.
+ * move); several paper strategies sharing one book stay apart. Values are
+ * hand-computed.
  */
 import { describe, expect, it } from 'vitest';
+import { RuntimePortfolios } from '../../src/api/portfolios.ts';
+import { EVENT_TYPES, type TickwireEvents } from '../../src/api/types.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import type { TradeEvent } from '../../src/model/events.ts';
 import type { ExecutorConfig, StrategyConfig } from '../../src/config/types.ts';
 import type { PortfolioEvent } from '../../src/model/events.ts';
 import { checkHoldings } from '../../src/portfolios/holdings.ts';
@@ -52,5 +57,25 @@ describe('paper portfolios', () => {
     expect(published[2]!.value).toBe(1020);
     expect(published[2]!.change).toEqual({ abs: 20, pct: 2, since: 2 });
     expect(book.setAmounts('nope', { BTC: 1 })).toBe(false);
+  });
+
+  it('keeps paper strategies that share one book apart: a trade prices them all, a fill moves only its own', () => {
+    const config = {
+      exchanges: { binance: { url: undefined, symbols: ['BTCUSDT', 'ETHUSDT'] } },
+      strategies: { a: strategy('BTCUSDT', PAPER), b: strategy('BTCUSDT', PAPER), c: { ...strategy('ETHUSDT', PAPER), executor: { ...PAPER, cash: 500 } } },
+      storage: null,
+    } as never;
+    const portfolios = new RuntimePortfolios(config, new EventBus<TickwireEvents>(EVENT_TYPES), () => {});
+    const trade = (symbol: string, price: number): TradeEvent => ({ exchange: 'binance', symbol, price, size: 1, side: 'buy', ts: 1, recvTs: 1 } as TradeEvent);
+    portfolios.onTrade(trade('BTCUSDT', 100));
+    portfolios.onTrade(trade('ETHUSDT', 10));
+    portfolios.onFill({ strategy: 'a', position: 2, cash: 800 } as never);
+    const value = (id: string) => portfolios.valuation(id).holdings.map((h) => [h.asset, h.amount, h.value]);
+    expect(value('a')).toEqual([['BTC', 2, 200], ['USDT', 800, 800]]);
+    expect(value('b')).toEqual([['BTC', 0, 0], ['USDT', 1000, 1000]]);
+    expect(value('c')).toEqual([['ETH', 0, 0], ['USDT', 500, 500]]);
+    portfolios.onTrade(trade('BTCUSDT', 110));
+    expect(portfolios.valuations().map((e) => [e.id, e.value])).toEqual([['a', 1020], ['b', 1000], ['c', 500]]);
+    expect(() => portfolios.setHoldings('b', { BTC: 1 })).toThrow(expect.objectContaining({ code: 'CHANGE_REFUSED' }));
   });
 });

@@ -23,8 +23,13 @@ function strategyName(): string {
 }
 
 function predict(strategy: string, window: WindowUpdate): Promise<unknown> {
-  const task: StrategyTask = { op: 'judge', strategy, module: MODULE, params: {}, state: {}, window, features: {}, position: null };
+  const task: StrategyTask = { op: 'judge', strategy, state: {}, window, features: {}, position: null };
   return runTask(task);
+}
+
+/** A whole window of window.mjs's bars, as version `version`. */
+function full(version: number, bars: unknown[]): WindowUpdate {
+  return { kind: 'full', version, bars, module: MODULE, params: {} };
 }
 
 function seen(r: unknown): { times: number[]; closes: number[] } {
@@ -42,7 +47,7 @@ describe('strategies: the window a worker keeps', () => {
 
   it('appends each next bar to the window it holds, trimmed to lookback', async () => {
     const s = strategyName();
-    expect(seen(await predict(s, { kind: 'full', version: 1, bars: [bar(1), bar(2)] })).times).toEqual([1000, 2000]);
+    expect(seen(await predict(s, full(1, [bar(1), bar(2)]))).times).toEqual([1000, 2000]);
     expect(seen(await predict(s, { kind: 'next', version: 2, bar: bar(3), lookback: 3 })).times).toEqual([1000, 2000, 3000]);
     const r = seen(await predict(s, { kind: 'next', version: 3, bar: bar(4), lookback: 3 }));
     // The module spoiled its copies last call: the kept window is untouched.
@@ -51,17 +56,17 @@ describe('strategies: the window a worker keeps', () => {
 
   it('answers stale when a version was missed, and takes a full window after it', async () => {
     const s = strategyName();
-    await predict(s, { kind: 'full', version: 1, bars: [bar(1), bar(2)] });
+    await predict(s, full(1, [bar(1), bar(2)]));
     expect(await predict(s, { kind: 'next', version: 3, bar: bar(4), lookback: 2 })).toEqual({ op: 'stale' });
-    expect(seen(await predict(s, { kind: 'full', version: 3, bars: [bar(3), bar(4)] })).times).toEqual([3000, 4000]);
+    expect(seen(await predict(s, full(3, [bar(3), bar(4)]))).times).toEqual([3000, 4000]);
     expect(seen(await predict(s, { kind: 'next', version: 4, bar: bar(5), lookback: 2 })).times).toEqual([4000, 5000]);
   });
 });
 
 describe('strategies: one call judges a bar', () => {
   function judge(params: Record<string, unknown>, slot = new CallSlot()): Promise<unknown> {
-    const window: WindowUpdate = { kind: 'full', version: 1, bars: [bar(1), bar(2)] };
-    const task: StrategyTask & { started: BigInt64Array } = { op: 'judge', strategy: strategyName(), module: JUDGE, params, state: { kept: 1 }, window, features: {}, position: 0.5, started: slot.started };
+    const window: WindowUpdate = { kind: 'full', version: 1, bars: [bar(1), bar(2)], module: JUDGE, params };
+    const task: StrategyTask & { started: BigInt64Array } = { op: 'judge', strategy: strategyName(), state: { kept: 1 }, window, features: {}, position: 0.5, started: slot.started };
     return runTask(task);
   }
 

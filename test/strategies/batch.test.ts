@@ -1,0 +1,152 @@
+/**
+ * Judgments in batches (batch.ts): the strategies due at a close share one
+ * pool task per thread, yet each keeps its own deadline and its own
+ * failures. A strategy that loops forever times out alone: the ones judged
+ * before it in its batch keep their answers (not judged twice), the ones
+ * after it go out again on a fresh worker; a module that throws or kills
+ * its worker inside a batch costs only its own bar. Order per strategy
+ * holds across bars while batches mix strategies.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StrategyConfig } from '../../src/config/types.ts';
+import type { Bar } from '../../src/model/records.ts';
+import type { PredictionEvent, SignalEvent, StrategySummary } from '../../src/model/strategy.ts';
+import { Batcher } from '../../src/strategies/batch.ts';
+import { StrategyRuntime } from '../../src/strategies/runtime.ts';
+import { runTask, type BatchTask, type JudgeTask } from '../../src/strategies/task.ts';
+import { makeBar } from '../support/fake-tickwire.ts';
+
+const FIXTURES = path.join(import.meta.dirname, 'fixtures');
+const SEC = 1000;
+const T0 = 1_700_000_000_000;
+const S0 = T0 / SEC;
+
+function strategy(params: Record<string, unknown> = {}, overrides: Partial<StrategyConfig> = {}): StrategyConfig {
+  return {
+    module: path.join(FIXTURES, 'batched.mjs'), exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1s', lookback: 2,
+    params, features: {}, timeoutMs: 400, maxErrors: 5, executor: { kind: 'paper', cash: 1_000, feeBps: 0, slippageBps: 0 },
+    ...overrides,
+  };
+}
+
+function bar(i: number): Bar {
+  return makeBar(T0 + i * SEC, SEC, 100);
+}
+
+let runtime: StrategyRuntime | undefined;
+afterEach(async () => {
+  await runtime?.close();
+  runtime = undefined;
+});
+
+function start(strategies: Record<string, StrategyConfig>, threads = 1) {
+  const rec = { predictions: [] as PredictionEvent[], signals: [] as SignalEvent[], statuses: [] as StrategySummary[] };
+  const noop = (): void => {};
+  runtime = new StrategyRuntime(strategies, { threads }, {
+    prediction: (e) => rec.predictions.push(e), signal: (e) => rec.signals.push(e), fill: noop, rejected: noop, status: (s) => rec.statuses.push(s),
+  }, { feedWorkers: 1 });
+  return rec;
+}
+
+/** Close bars `from` … `to` − 1, each judged by every strategy before the next closes. */
+async function closeEach(from: number, to: number): Promise<void> {
+  for (let i = from; i < to; i++) {
+    runtime!.onBar({ exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1s', bar: bar(i) });
+    await runtime!.idle();
+  }
+}
+
+const barsOf = (events: { strategy: string; barOpenTime: number }[], name: string): number[] =>
+  events.filter((e) => e.strategy === name).map((e) => (e.barOpenTime - T0) / SEC);
+const threadOf = (rec: { predictions: PredictionEvent[] }, name: string, i: number): unknown =>
+  rec.predictions.find((p) => p.strategy === name && p.barOpenTime === T0 + i * SEC)?.extra['thread'];
+
+describe('strategies: batched judgments', () => {
+  it('times out only the strategy that loops forever: the others of its batch get that bar\'s and the next bar\'s signals', async () => {
+    const rec = start({ a: strategy(), b: strategy(), loop: strategy({ loopBars: [S0 + 3] }), c: strategy(), d: strategy() });
+    await closeEach(0, 6);
+    for (const name of ['a', 'b', 'c', 'd']) expect(barsOf(rec.signals, name), name).toEqual([1, 2, 3, 4, 5]);
+    expect(barsOf(rec.signals, 'loop')).toEqual([1, 2, 4, 5]);
+    const byName = Object.fromEntries(runtime!.summaries().map((s) => [s.name, s]));
+    expect(byName['loop']).toMatchObject({ timeouts: 1, errors: 0, state: 'running' });
+    expect(byName['loop']!.lastError).toMatch(/^predict: call took longer than 400 ms/);
+    for (const name of ['a', 'b', 'c', 'd']) expect(byName[name], name).toMatchObject({ timeouts: 0, errors: 0, predictions: 5 });
+    // Bar 3 was one batch on one worker: a and b were judged before the loop and kept (judged once: the module refuses a repeat);
+    // c and d, not started when it overran, went out again on the worker that replaced it.
+    const looped = threadOf(rec, 'a', 3);
+    expect(threadOf(rec, 'b', 3)).toBe(looped);
+    expect(threadOf(rec, 'c', 3)).not.toBe(looped);
+    expect(threadOf(rec, 'd', 3)).toBe(threadOf(rec, 'c', 3));
+    expect(threadOf(rec, 'a', 2)).toBe(looped);
+  });
+
+  it('costs a strategy that throws, or kills its worker, inside a batch only its own bar', async () => {
+    const rec = start({
+      a: strategy(), thrower: strategy({ failBars: [S0 + 2] }), b: strategy(), crasher: strategy({ crashBars: [S0 + 3] }), c: strategy(),
+    });
+    await closeEach(0, 5);
+    for (const name of ['a', 'b', 'c']) expect(barsOf(rec.signals, name), name).toEqual([1, 2, 3, 4]);
+    expect(barsOf(rec.signals, 'thrower')).toEqual([1, 3, 4]);
+    expect(barsOf(rec.signals, 'crasher')).toEqual([1, 2, 4]);
+    const byName = Object.fromEntries(runtime!.summaries().map((s) => [s.name, s]));
+    expect(byName['thrower']).toMatchObject({ errors: 1, timeouts: 0, predictions: 3 });
+    expect(byName['thrower']!.lastError).toBe(`predict: failing on bar ${S0 + 2}`);
+    expect(byName['crasher']).toMatchObject({ errors: 1, timeouts: 0, predictions: 3 });
+    expect(byName['crasher']!.lastError).toMatch(/^predict: .*(exit|3)/i);
+    for (const name of ['a', 'b', 'c']) expect(byName[name], name).toMatchObject({ errors: 0, timeouts: 0, predictions: 4 });
+    // The crash took the worker: c, after the crasher in bar 3's batch, was judged on its replacement.
+    expect(threadOf(rec, 'c', 3)).not.toBe(threadOf(rec, 'a', 3));
+  });
+
+  it('keeps each strategy\'s bars in order while closes pile up and batches mix strategies and bars', async () => {
+    // ordered.mjs throws on any judgment out of order (or a decide without its predict); jitter makes strategies finish at different times.
+    const ordered = (jitterMs: number): StrategyConfig => strategy({ jitterMs }, { module: path.join(FIXTURES, 'ordered.mjs'), timeoutMs: 5_000 });
+    const rec = start({ a: ordered(9), b: ordered(3), c: ordered(0), d: ordered(6) }, 2);
+    for (let i = 0; i < 25; i++) runtime!.onBar({ exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1s', bar: bar(i) });
+    await runtime!.idle();
+    const expected = Array.from({ length: 24 }, (_, k) => k + 1);
+    for (const name of ['a', 'b', 'c', 'd']) expect(barsOf(rec.signals, name), name).toEqual(expected);
+    expect(runtime!.summaries().map((s) => [s.errors, s.timeouts, s.skipped])).toEqual([[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]);
+  });
+});
+
+describe('strategies: the batcher', () => {
+  /** A pool stand-in running each batch in this thread; records the batches. */
+  function inThread(batches: string[][]) {
+    return (task: BatchTask) => {
+      batches.push(task.items.map((t) => t.strategy));
+      return runTask(task);
+    };
+  }
+
+  function judgeTask(strategy: string, i: number): JudgeTask {
+    return {
+      op: 'judge', strategy, state: {}, window: { kind: 'full', version: i, bars: [bar(i)], module: path.join(FIXTURES, 'batched.mjs'), params: {} },
+      features: {}, position: 0,
+    };
+  }
+
+  it('sends the judgments of one turn as one task per thread, in the order they came, and answers each', async () => {
+    const batches: string[][] = [];
+    const batcher = new Batcher(2, inThread(batches));
+    const names = ['s1', 's2', 's3', 's4', 's5'];
+    const answers = await Promise.all(names.map((n) => batcher.judge(judgeTask(`batcher-${n}`, 1), 1_000)));
+    expect(batches).toEqual([['batcher-s1', 'batcher-s2', 'batcher-s3'], ['batcher-s4', 'batcher-s5']]);
+    expect(answers.map((a) => a.op)).toEqual(['judge', 'judge', 'judge', 'judge', 'judge']);
+    // A later turn: a batch of its own.
+    await batcher.judge(judgeTask('batcher-s1', 2), 1_000);
+    expect(batches).toHaveLength(3);
+  });
+
+  it('rejects the judgments still waiting when closed, and every later one', async () => {
+    const batches: string[][] = [];
+    const batcher = new Batcher(1, inThread(batches));
+    const waiting = [batcher.judge(judgeTask('batcher-w1', 1), 1_000), batcher.judge(judgeTask('batcher-w2', 1), 1_000)];
+    batcher.close(new Error('the pool is closing'));
+    for (const w of waiting) await expect(w).rejects.toThrow('the pool is closing');
+    await expect(batcher.judge(judgeTask('batcher-w3', 1), 1_000)).rejects.toThrow(/closed/);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([]);
+  });
+});
