@@ -23,6 +23,7 @@ import { defineConfig } from 'vitest/config';
 /** Pure in-process test files, run in parallel (see above for what keeps a file out of this list). */
 const PARALLEL = [
   'test/server/candle-query.test.ts',
+  'test/wire/strategy-json.test.ts',
   'test/api/rest-metrics.test.ts',
   'test/api/config-diff.test.ts',
   'test/api/venue-lists.test.ts',
