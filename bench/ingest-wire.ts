@@ -87,6 +87,7 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
     await Promise.all(sides.map((s) => caughtUp(s, warmup, 60_000)));
     log(`ingest wire: warm-up of ${warmup.toLocaleString('en')} trades taken by both`);
 
+    const wakeups0 = await wakeups(port);
     const cpu0 = sides.map((s) => cpuSeconds(s.pid));
     const played = await command(exchange, { type: 'play', firstId: nextId, count: timed, rate }, 'played');
     const seen = await Promise.all(sides.map((s) => caughtUp(s, warmup + timed, 120_000)));
@@ -95,9 +96,10 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
       const cpu = cpuSeconds(s.pid) - cpu0[i]!;
       return { trades: timed, cpuSeconds: cpu, cpuPerTradeNs: (cpu * 1e9) / timed, catchUpMs: (seen[i]! - played.lastSendUs) / 1000 };
     });
+    const wakeupsPerTrade = ((await wakeups(port)) - wakeups0) / timed;
     const overflow = (await status(port)).ringOverflow;
     const [twR, tdR] = results as [WireResult, WireResult];
-    log(`ingest wire: tickwire ${fmtUs(twR.cpuPerTradeNs)} µs CPU/trade, tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, at ${rate.toLocaleString('en')} trades/s (sent at ${Math.round(played.sent / (played.ms / 1000)).toLocaleString('en')}/s)`);
+    log(`ingest wire: tickwire ${fmtUs(twR.cpuPerTradeNs)} µs CPU/trade (${wakeupsPerTrade.toFixed(3)} main-thread wake-ups per trade), tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, at ${rate.toLocaleString('en')} trades/s (sent at ${Math.round(played.sent / (played.ms / 1000)).toLocaleString('en')}/s)`);
     const peerBars = (await tardisCount(tardis)).bars;
     return {
       figures: [
@@ -113,6 +115,15 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           note: `${timed.toLocaleString('en')} trades of ${SYMBOL} at ${rate.toLocaleString('en')}/s after ${warmup.toLocaleString('en')} warm-up trades, both processes fed the same frames at once; every thread of each process counted (/proc/<pid>/stat); tickwire ring overflow ${overflow}`,
         }),
         figure({
+          id: 'ingest.wire.wakeups_per_trade',
+          group: 'ingest',
+          name: 'ingest over a loopback WebSocket, main-thread wake-ups per trade (the doorbell: at most one per socket read)',
+          value: wakeupsPerTrade,
+          unit: 'wake-ups',
+          better: 'lower',
+          note: 'tickwire_doorbell_wakeups_total over the timed phase ÷ trades; each wake-up costs both threads ~35 µs on this machine class',
+        }),
+        figure({
           id: 'ingest.wire.ring_overflow',
           group: 'ingest',
           name: 'ingest over a loopback WebSocket, tick/bar-event ring overflow',
@@ -122,7 +133,7 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           goals: [{ text: 'zero ring overflow', on: 'value', op: '==', threshold: 0 }],
         }),
       ],
-      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: twR, tardis: { ...tdR, bars: peerBars } },
+      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: { ...twR, wakeupsPerTrade }, tardis: { ...tdR, bars: peerBars } },
     };
   } finally {
     await Promise.allSettled(children.map((c) => stopChild(c)));
@@ -150,6 +161,15 @@ async function status(port: number): Promise<{ trades: number; ringOverflow: num
   if (!res.ok) throw new Error(`ingest wire: tickwire /v1/status answered ${res.status}`);
   const body = (await res.json()) as { exchanges: Record<string, { trades: number; ringOverflow: number }> };
   return body.exchanges['binance']!;
+}
+
+/** tickwire's main-thread wake-ups so far, from its public /metrics. */
+async function wakeups(port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!res.ok) throw new Error(`ingest wire: tickwire /metrics answered ${res.status}`);
+  const line = (await res.text()).split('\n').find((l) => l.startsWith('tickwire_doorbell_wakeups_total '));
+  if (line === undefined) throw new Error('ingest wire: tickwire /metrics has no tickwire_doorbell_wakeups_total');
+  return Number(line.slice(line.indexOf(' ') + 1));
 }
 
 function tardisCount(child: ChildProcess): Promise<TardisCount> {

@@ -253,6 +253,7 @@ export class TickwireRuntime implements Tickwire {
       feedStates: () => this.prices.reports(),
       eventLoopDelay: () => summarizeLoopDelay(this.loopDelay),
       ringWait: () => summarize(this.ringWait),
+      doorbell: () => ({ drains: this.listener?.drains ?? 0, wakeups: this.listener?.wakeups ?? 0 }),
       liveChanges: () => ({ applied: this.changesApplied, refused: this.changesRefused }),
     });
     if (this.strategyRuntime !== undefined) registerStrategyMetrics(this.registry, () => this.strategies());
