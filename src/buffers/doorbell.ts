@@ -78,11 +78,6 @@ export class Doorbell {
     if (Atomics.load(cell, PARKED) !== 0) Atomics.notify(cell, CELL);
   }
 
-  /** Producer: true while the consumer waits for a ring (or is about to): what it reads when woken is what is published by then. */
-  consumerParked(): boolean {
-    return Atomics.load(this.cell, PARKED) !== 0;
-  }
-
   /**
    * Consumer: call `drain` now and again after every ring, until stopped.
    * `drain` must take everything available; it runs on this thread's event loop.

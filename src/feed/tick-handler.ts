@@ -5,25 +5,33 @@
  *
  * Per frame: `beginFrame` stamps the local receive time (every record of the
  * frame carries it), the adapter's `parse` calls `trade` and `quote`, then
- * `endFrame` flushes the writer (both rings published, the doorbell rung
- * once) and, for one data frame in PARSE_SAMPLE_EVERY, records its parse time
+ * `endFrame` publishes the writer's rings (visible, but the main thread is
+ * not woken: see batches below) and, for one data frame in PARSE_SAMPLE_EVERY, records its parse time
  * (receipt → end of parse) with that weight: a clock read costs ~55 ns and
  * allocates a number on Node 20 (3 M reads, 23 scavenges, measured), a tenth
  * of the whole per-trade budget, while a uniform sample keeps the quantiles
  * and the count.
  *
- * Forming bars are published per batch, not per trade: the aggregators run
- * with `batchForming`, and the symbols whose forming bars changed are listed
- * until `endBatch` hands them to the writer (one copy into shared memory per
- * series and batch instead of one per trade and timeframe). A batch ends at
- * the end of the event-loop turn that parsed the frames (the owner's
- * `schedule`, e.g. setImmediate: everything one socket read delivered), and
- * early, at the frame's end, when the main thread is parked: the frame's ring
- * wakes it, and it must find the frame's bars in place. So a forming bar
- * reaches shared memory no later than the end of the turn that changed it,
- * and the main thread never wakes to a stale one. Measured on the ingest
- * benchmark: the per-trade copies into shared memory cost ~0.5 µs per trade
- * with 6 timeframes (docs/benchmarks.md).
+ * Batches: a batch is the frames parsed in one event-loop turn of the worker
+ * (everything one socket read delivered); it ends at the owner's `schedule`
+ * (setImmediate in the worker: after the turn's I/O callbacks), scheduled by
+ * the first frame that published something, or when the owner calls
+ * `endBatch`. At its end the forming bars that changed go to shared memory
+ * and the doorbell is rung once for the whole batch, forming bars already in
+ * place when the main thread wakes. Why: a wake of a parked main thread cost
+ * ~35 µs across both threads, and the profile of ingest over a socket had
+ * `Doorbell.ring` at 32% of the worker's time when it rang per frame.
+ *  - The bound: a record waits for the end of its worker's turn (the rest of
+ *    that read's frames, ~3 µs each), then one wake-up; the writer also rings
+ *    at once past half a tick ring, so a batch never overflows it. `ring_wait`
+ *    counts from the batch's first receipt, so the wait for the batch end
+ *    shows there.
+ *  - Forming bars are published per batch, not per trade: the aggregators
+ *    run with `batchForming`, and the symbols whose forming bars changed are
+ *    listed until the batch end (one copy into shared memory per series and
+ *    batch instead of one per trade and timeframe: ~0.5 µs per trade with 6
+ *    timeframes, docs/benchmarks.md). Closes and amendments are written at
+ *    once, tick records per frame.
  *  - A trade of a symbol whose reconnect gap is being recovered is held back
  *    (delivered in order after the gap); one stamped implausibly far ahead is
  *    refused; otherwise it samples the clock offset, goes to its aggregator
@@ -106,20 +114,25 @@ export class TickHandler implements FeedHandler {
     this.recvTs = recvTs;
   }
 
-  /** The frame is parsed: publish what it wrote (forming bars too when the main thread is parked); a sampled parse time (see the header). */
+  /** The frame is parsed: publish its records (the batch end wakes the main thread); a sampled parse time (see the header). */
   endFrame(kind: FrameKind): void {
     if (kind === FrameKind.DATA && --this.untilParseSample === 0) {
       this.untilParseSample = PARSE_SAMPLE_EVERY;
       this.parseHistogram.recordValueWithCount(Math.max(1, Math.round((nowMs() - this.recvTs) * 1000)), PARSE_SAMPLE_EVERY);
     }
-    if (this.pendingCount > 0 && this.writer.consumerParked()) this.publishListed();
-    this.writer.flush();
+    const writer = this.writer;
+    writer.publish(this.recvTs);
+    if (!this.scheduled && this.schedule !== undefined && (writer.pendingRing || this.pendingCount > 0)) {
+      this.scheduled = true;
+      this.schedule(this.batchEndTask);
+    }
   }
 
-  /** End of a batch of frames: publish the changed forming bars and flush. */
+  /** End of a batch of frames: publish the changed forming bars, then ring the doorbell once for the batch. */
   endBatch(): void {
     this.publishListed();
-    this.writer.flush();
+    this.writer.publish(this.recvTs);
+    this.writer.ring();
   }
 
   /** Publish every aggregator's changed forming bars (also those changed outside trades: the clock, gap marks) and flush. */
@@ -159,10 +172,6 @@ export class TickHandler implements FeedHandler {
     if (this.listed[symbol] === 0 && agg.formingPending) {
       this.listed[symbol] = 1;
       this.pending[this.pendingCount++] = symbol;
-      if (!this.scheduled && this.schedule !== undefined) {
-        this.scheduled = true;
-        this.schedule(this.batchEndTask);
-      }
     }
     if (recovery !== undefined && !(ts < recovery.lastTs[symbol]!)) {
       recovery.lastTs[symbol] = ts;

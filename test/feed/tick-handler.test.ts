@@ -1,8 +1,9 @@
 /**
- * TickHandler's batching of forming bars (src/feed/tick-handler.ts): a
- * trade's tick record is published with its frame, its forming bars at the
- * end of the batch (the scheduled task), or with the frame when the main
- * thread is parked; `flush` publishes changes made outside trades.
+ * TickHandler's batches (src/feed/tick-handler.ts): a trade's tick record is
+ * published with its frame, its forming bars at the end of the batch (the
+ * scheduled task), and the doorbell is rung once per batch, not per frame,
+ * parked main thread or not (earlier past half a tick ring); `flush`
+ * publishes changes made outside trades.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BarAggregator } from '../../src/bars/aggregator.ts';
@@ -63,15 +64,43 @@ describe('TickHandler', () => {
     expect(series.formingBar()).toMatchObject({ trades: 3, close: 102 });
   });
 
-  it('publishes the forming bar with the frame when the main thread is parked', async () => {
-    const { series, tasks, frame, doorbellSab } = setup();
-    const consumer = new Doorbell(doorbellSab);
-    listener = consumer.listen(() => {});
-    await until(() => consumer.consumerParked(), 5_000, 'the consumer parked');
-    frame(T0 + 1_000, 100);
-    expect(series.formingBar()).toMatchObject({ trades: 1, close: 100 });
-    tasks.shift()?.(); // the batch end finds nothing left to publish
-    expect(series.formingBar()).toMatchObject({ trades: 1, close: 100 });
+  it('wakes a parked main thread once per batch, at its end, with the batch’s ticks and forming bars in place', async () => {
+    const { series, tasks, ticks, frame, doorbellSab } = setup();
+    const seen: { ticks: number; trades: number | undefined }[] = [];
+    listener = new Doorbell(doorbellSab).listen(() => {
+      seen.push({ ticks: ticks.size(), trades: series.formingBar()?.trades });
+      while (ticks.read({ onRecord() {} }) > 0);
+    });
+    await until(() => seen.length === 1, 5_000, 'the first drain');
+    for (let i = 0; i < 10; i++) frame(T0 + 1_000 + i, 100 + i);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a ring per frame would have woken it by now
+    expect(listener.wakeups).toBe(0);
+    expect(tasks).toHaveLength(1);
+    tasks.shift()!(); // the batch ends: one ring
+    await until(() => listener!.wakeups === 1, 5_000, 'the batch’s wake-up');
+    expect(seen.at(-1)).toEqual({ ticks: 10, trades: 10 });
+    frame(T0 + 2_000, 110);
+    tasks.shift()!();
+    await until(() => listener!.wakeups === 2, 5_000, 'the next batch’s wake-up');
+    expect(seen.at(-1)).toEqual({ ticks: 1, trades: 11 });
+  });
+
+  it('rings at once when a batch fills half the tick ring, before its end', async () => {
+    const { tasks, ticks, frame, doorbellSab } = setup(); // a ring of 64 records
+    let read = 0;
+    listener = new Doorbell(doorbellSab).listen(() => {
+      while (ticks.read({ onRecord: () => read++ }) > 0);
+    });
+    await until(() => listener!.drains === 1, 5_000, 'the first drain');
+    for (let i = 0; i < 31; i++) frame(T0 + 1_000 + i, 100);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(read).toBe(0); // under half: waits for the batch end
+    frame(T0 + 1_031, 100); // the 32nd record: half the ring
+    await until(() => read === 32, 5_000, 'the half-full ring read before the batch end');
+    expect(tasks).toHaveLength(1); // the batch has not ended
+    tasks.shift()!(); // its end still publishes the forming bar (and rings for it)
+    await until(() => listener!.wakeups === 2, 5_000, 'the batch end’s wake-up');
+    expect(ticks.overflow()).toBe(0);
   });
 
   it('flush publishes what changed outside trades: a bar opened by the clock', () => {
