@@ -36,7 +36,7 @@ import { nextMessage, ofType, startChild, startWorker, stopChild } from './load/
 import { SendTimes } from './load/send-times.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
-import { cpuSeconds } from './threads.ts';
+import { cpuSeconds, threadCpuSeconds } from './threads.ts';
 
 const SYMBOL = 'BTCUSDT';
 /** How often the processes' trade counts are read while waiting for them to catch up, ms. */
@@ -88,6 +88,7 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
     log(`ingest wire: warm-up of ${warmup.toLocaleString('en')} trades taken by both`);
 
     const wakeups0 = await wakeups(port);
+    const threads0 = threadCpuSeconds(tw.pid!);
     const cpu0 = sides.map((s) => cpuSeconds(s.pid));
     const played = await command(exchange, { type: 'play', firstId: nextId, count: timed, rate }, 'played');
     const seen = await Promise.all(sides.map((s) => caughtUp(s, warmup + timed, 120_000)));
@@ -96,10 +97,13 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
       const cpu = cpuSeconds(s.pid) - cpu0[i]!;
       return { trades: timed, cpuSeconds: cpu, cpuPerTradeNs: (cpu * 1e9) / timed, catchUpMs: (seen[i]! - played.lastSendUs) / 1000 };
     });
+    const threads = threadSplit(tw.pid!, threads0, threadCpuSeconds(tw.pid!), timed);
     const wakeupsPerTrade = ((await wakeups(port)) - wakeups0) / timed;
     const overflow = (await status(port)).ringOverflow;
     const [twR, tdR] = results as [WireResult, WireResult];
-    log(`ingest wire: tickwire ${fmtUs(twR.cpuPerTradeNs)} µs CPU/trade (${wakeupsPerTrade.toFixed(3)} main-thread wake-ups per trade), tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, at ${rate.toLocaleString('en')} trades/s (sent at ${Math.round(played.sent / (played.ms / 1000)).toLocaleString('en')}/s)`);
+    log(
+      `ingest wire: tickwire ${fmtUs(twR.cpuPerTradeNs)} µs CPU/trade (main thread ${fmtUs(threads.mainNs)}, feed worker ${fmtUs(threads.busiestOtherNs)}, ` +
+        `other threads ${fmtUs(threads.restNs)}; ${wakeupsPerTrade.toFixed(3)} main-thread wake-ups per trade), tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, at ${rate.toLocaleString('en')} trades/s (sent at ${Math.round(played.sent / (played.ms / 1000)).toLocaleString('en')}/s)`);
     const peerBars = (await tardisCount(tardis)).bars;
     return {
       figures: [
@@ -133,7 +137,7 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           goals: [{ text: 'zero ring overflow', on: 'value', op: '==', threshold: 0 }],
         }),
       ],
-      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: { ...twR, wakeupsPerTrade }, tardis: { ...tdR, bars: peerBars } },
+      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: { ...twR, wakeupsPerTrade, threadsNsPerTrade: threads }, tardis: { ...tdR, bars: peerBars } },
     };
   } finally {
     await Promise.allSettled(children.map((c) => stopChild(c)));
@@ -141,6 +145,21 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
     await nextMessage(exchange, ofType('stopped'), 5_000, 'fake exchange stop').catch(() => undefined);
     await exchange.terminate();
   }
+}
+
+/**
+ * tickwire's CPU per trade by thread over the timed phase, ns: its main
+ * thread, its busiest other thread (the feed worker: Node 20 names no
+ * thread, so it is told by its CPU), and every other thread together (GC
+ * helpers, the libuv pool, tsx's loader).
+ */
+function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, trades: number): { mainNs: number; busiestOtherNs: number; restNs: number } {
+  const used = [...after].map(([tid, s]) => ({ tid, ns: ((s - (before.get(tid) ?? 0)) * 1e9) / trades }));
+  const mainNs = used.find((u) => u.tid === pid)?.ns ?? NaN;
+  const others = used.filter((u) => u.tid !== pid).sort((a, b) => b.ns - a.ns);
+  const busiestOtherNs = others[0]?.ns ?? 0;
+  const restNs = others.slice(1).reduce((sum, u) => sum + u.ns, 0);
+  return { mainNs, busiestOtherNs, restNs };
 }
 
 /** Wait until `side` has taken `expected` trades; resolves with when it was seen (clock.ts µs). Taking more is an error. */
