@@ -13,13 +13,16 @@
  *   subscribers.
  * - The peer: a child process running tardis-dev's normalizer and trade bars
  *   for the same timeframes behind a `ws` client (ingest-tardis-process.ts).
+ * - The floor: the same `ws` client in a child process that only counts the
+ *   frames (ingest-tardis-process.ts --receive-only): the receive every
+ *   process pays, tickwire's feed worker included.
  *
- * Both processes are subscribed to the same stream, so the exchange sends
- * each frame to both at the same moment: they see the same frames under the
+ * All three processes are subscribed to the same stream, so the exchange sends
+ * each frame to each at the same moment: they see the same frames under the
  * same machine load. A warm-up phase (not counted) lets both compile their
  * hot paths; then each process's CPU time (/proc/<pid>/stat, 10 ms ticks) is
- * read before the timed phase and again, for both at the same instant, once
- * both are seen to have taken every trade of it (tickwire's trade count from
+ * read before the timed phase and again, for all at the same instant, once
+ * all are seen to have taken every trade of it (tickwire's trade count from
  * /v1/status, which its worker reports every second; the peer's over IPC).
  * So both are charged the same wall-clock window, including up to a second
  * of idling after the last frame (tickwire's timers cost a little there; a
@@ -74,10 +77,14 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
     const tardis = startChild(new URL('./ingest-tardis-process.ts', import.meta.url), [url, SYMBOL, ...INGEST_TIMEFRAMES]);
     children.push(tardis);
     await nextMessage(tardis, ofType('ready'), 60_000, 'tardis-dev process');
+    const floor = startChild(new URL('./ingest-tardis-process.ts', import.meta.url), [url, SYMBOL, '--receive-only']);
+    children.push(floor);
+    await nextMessage(floor, ofType('ready'), 60_000, 'receive-only process');
 
     const sides: Counted[] = [
       { name: 'tickwire', pid: tw.pid!, trades: async () => (await status(port)).trades },
       { name: 'tardis-dev', pid: tardis.pid!, trades: async () => (await tardisCount(tardis)).trades },
+      { name: 'receive-only', pid: floor.pid!, trades: async () => (await tardisCount(floor)).trades },
     ];
     const warmup = Math.round(rate * warmupSeconds);
     const timed = Math.round(rate * seconds);
@@ -100,10 +107,11 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
     const threads = threadSplit(tw.pid!, threads0, threadCpuSeconds(tw.pid!), timed);
     const wakeupsPerTrade = ((await wakeups(port)) - wakeups0) / timed;
     const overflow = (await status(port)).ringOverflow;
-    const [twR, tdR] = results as [WireResult, WireResult];
+    const [twR, tdR, floorR] = results as [WireResult, WireResult, WireResult];
     log(
       `ingest wire: tickwire ${fmtUs(twR.cpuPerTradeNs)} µs CPU/trade (main thread ${fmtUs(threads.mainNs)}, feed worker ${fmtUs(threads.busiestOtherNs)}, ` +
-        `other threads ${fmtUs(threads.restNs)}; ${wakeupsPerTrade.toFixed(3)} main-thread wake-ups per trade), tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, at ${rate.toLocaleString('en')} trades/s (sent at ${Math.round(played.sent / (played.ms / 1000)).toLocaleString('en')}/s)`);
+        `other threads ${fmtUs(threads.restNs)}; ${wakeupsPerTrade.toFixed(3)} main-thread wake-ups per trade), tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, ` +
+        `receive only ${fmtUs(floorR.cpuPerTradeNs)} µs, at ${rate.toLocaleString('en')} trades/s (sent at ${Math.round(played.sent / (played.ms / 1000)).toLocaleString('en')}/s)`);
     const peerBars = (await tardisCount(tardis)).bars;
     return {
       figures: [
@@ -117,6 +125,15 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           peer: { name: 'a process running tardis-dev normalizeTrades + computeTradeBars behind a ws client', value: tdR.cpuPerTradeNs },
           goals: [{ text: '≤ ½ of the tardis-dev process’s CPU per trade', on: 'ratio', op: '>=', threshold: 2 }],
           note: `${timed.toLocaleString('en')} trades of ${SYMBOL} at ${rate.toLocaleString('en')}/s after ${warmup.toLocaleString('en')} warm-up trades, both processes fed the same frames at once; every thread of each process counted (/proc/<pid>/stat); tickwire ring overflow ${overflow}`,
+        }),
+        figure({
+          id: 'ingest.wire.receive_floor_cpu_per_trade',
+          group: 'ingest',
+          name: 'ingest over a loopback WebSocket, the floor: whole-process CPU per trade of a ws client that only counts the frames',
+          value: floorR.cpuPerTradeNs,
+          unit: 'ns',
+          better: 'lower',
+          note: 'same frames, same run as the figure above; what any Node process reading this stream with ws pays before parsing: tickwire’s feed worker pays it too, so tickwire’s figure cannot go below it; when ½ of the tardis-dev process is below it, that goal cannot be met with this client',
         }),
         figure({
           id: 'ingest.wire.wakeups_per_trade',
@@ -137,7 +154,7 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           goals: [{ text: 'zero ring overflow', on: 'value', op: '==', threshold: 0 }],
         }),
       ],
-      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: { ...twR, wakeupsPerTrade, threadsNsPerTrade: threads }, tardis: { ...tdR, bars: peerBars } },
+      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: { ...twR, wakeupsPerTrade, threadsNsPerTrade: threads }, tardis: { ...tdR, bars: peerBars }, receiveOnly: floorR },
     };
   } finally {
     await Promise.allSettled(children.map((c) => stopChild(c)));

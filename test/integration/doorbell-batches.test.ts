@@ -19,10 +19,10 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
+import { createServer } from '../../src/server/server.ts';
 import type { Tickwire } from '../../src/api/types.ts';
-import { createServer, type TickwireServer } from '../../src/server/server.ts';
-import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { longTradeFrames, startFakeBinance } from '../support/fake-binance.ts';
+import { closeGateway, gateway } from '../support/live-gateway.ts';
 import { until } from '../support/until.ts';
 import { Client, type Msg } from '../server/helpers.ts';
 
@@ -31,18 +31,7 @@ const FRAMES_PER_BURST = 25;
 const RING_WAIT_BOUND_US = 1_000_000;
 const CHANNEL = 'trades:binance:BTCUSDT';
 
-let fake: BinanceProtocolServer | undefined;
-let tw: Tickwire | undefined;
-let server: TickwireServer | undefined;
-let client: Client | undefined;
-
-afterEach(async () => {
-  client?.ws.terminate();
-  await server?.close();
-  await tw?.stop();
-  await fake?.stop();
-  client = server = tw = fake = undefined;
-});
+afterEach(closeGateway);
 
 /** A counter's value in `tw`'s /metrics text. */
 async function counter(t: Tickwire, name: string): Promise<number> {
@@ -52,19 +41,18 @@ async function counter(t: Tickwire, name: string): Promise<number> {
 }
 
 it('bursts of frames: one wake-up per burst at most, every trade delivered once and in order, ring_wait bounded', async () => {
-  fake = await startFakeBinance();
-  tw = createTickwire(
-    { timeframes: ['1m'], bars: { fillEmpty: false }, exchanges: { binance: { url: fake.url, symbols: ['BTCUSDT'], channels: ['trades'] } } },
+  const f = (gateway.venue = await startFakeBinance());
+  const t = (gateway.tickwire = createTickwire(
+    { timeframes: ['1m'], bars: { fillEmpty: false }, exchanges: { binance: { url: f.url, symbols: ['BTCUSDT'], channels: ['trades'] } } },
     { statusMs: 100, tickMs: 600_000, connection: { backoffBaseMs: 20, backoffMaxMs: 200 } },
-  );
-  await tw.start();
-  server = createServer(tw, { host: '127.0.0.1', port: 0 });
+  ));
+  await t.start();
+  const server = (gateway.server = createServer(t, { host: '127.0.0.1', port: 0 }));
   const { port } = await server.listen();
-  const f = fake;
-  const t = tw;
   await until(() => f.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 'the worker to subscribe');
-  client = await Client.connect(`ws://127.0.0.1:${port}/v1/stream`);
-  expect(await client.subscribe([CHANNEL])).toMatchObject({ type: 'subscribed', channels: [CHANNEL] });
+  const c = await Client.connect(`ws://127.0.0.1:${port}/v1/stream`);
+  gateway.sockets.push(c.ws);
+  expect(await c.subscribe([CHANNEL])).toMatchObject({ type: 'subscribed', channels: [CHANNEL] });
 
   const frames = longTradeFrames().slice(0, BURSTS * FRAMES_PER_BURST);
   const ids = frames.map((frame) => (JSON.parse(frame) as { data: { t: number } }).data.t);
@@ -74,7 +62,6 @@ it('bursts of frames: one wake-up per burst at most, every trade delivered once 
     await new Promise((resolve) => setTimeout(resolve, 5)); // the main thread drains and parks
   }
 
-  const c = client;
   const trades = (): Msg[] => c.received.filter((m: Msg) => m.type === 'trade');
   await until(() => trades().length >= frames.length, 20_000, 'every trade at the subscriber');
   const wakeups = (await counter(t, 'tickwire_doorbell_wakeups_total')) - wakeupsBefore;
