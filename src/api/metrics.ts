@@ -93,7 +93,7 @@ export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry
   );
   quantiles(
     'tickwire_ring_wait_seconds',
-    'From a worker ringing the doorbell to the main thread draining the rings, since start, by quantile (1 = the largest): how long a published trade waits to be read.',
+    'From the receipt of the first frame of a batch a worker announced with one doorbell ring to the main thread draining the rings, since start, by quantile (1 = the largest): how long a published trade waits to be read.',
     () => readings.ringWait(),
   );
   new client.Counter({

@@ -1,7 +1,7 @@
 /**
  * The main thread's latency stages, measured while the runtime runs and shown
  * in latency() and /metrics: its event-loop delay (every subscriber's latency
- * includes it) and the ring wait (a worker ringing the doorbell → the main
+ * includes it) and the ring wait (a batch's first receipt in a worker → the main
  * thread draining the rings: how long a published trade waits to be read),
  * with the doorbell's wake-ups and drains beside them in /metrics.
  */
