@@ -107,10 +107,11 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
     const threads = threadSplit(tw.pid!, threads0, threadCpuSeconds(tw.pid!), timed);
     const wakeupsPerTrade = ((await wakeups(port)) - wakeups0) / timed;
     const overflow = (await status(port)).ringOverflow;
+    const ringWait = await ringWaitUs(port);
     const [twR, tdR, floorR] = results as [WireResult, WireResult, WireResult];
     log(
       `ingest wire: tickwire ${fmtUs(twR.cpuPerTradeNs)} µs CPU/trade (main thread ${fmtUs(threads.mainNs)}, feed worker ${fmtUs(threads.busiestOtherNs)}, ` +
-        `other threads ${fmtUs(threads.restNs)}; ${wakeupsPerTrade.toFixed(3)} main-thread wake-ups per trade), tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, ` +
+        `other threads ${fmtUs(threads.restNs)}; ${wakeupsPerTrade.toFixed(3)} main-thread wake-ups per trade, ring_wait p99 ${ringWait.p99} µs max ${ringWait.max} µs), tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, ` +
         `receive only ${fmtUs(floorR.cpuPerTradeNs)} µs, at ${rate.toLocaleString('en')} trades/s (sent at ${Math.round(played.sent / (played.ms / 1000)).toLocaleString('en')}/s)`);
     const peerBars = (await tardisCount(tardis)).bars;
     return {
@@ -142,7 +143,7 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           value: wakeupsPerTrade,
           unit: 'wake-ups',
           better: 'lower',
-          note: 'tickwire_doorbell_wakeups_total over the timed phase ÷ trades; each wake-up costs both threads ~35 µs on this machine class',
+          note: `tickwire_doorbell_wakeups_total over the timed phase ÷ trades; each wake-up costs both threads tens of µs on this machine class; ring_wait since start (a batch's first receipt → the drain): p50 ${ringWait.p50} µs, p99 ${ringWait.p99} µs, max ${ringWait.max} µs`,
         }),
         figure({
           id: 'ingest.wire.ring_overflow',
@@ -154,7 +155,7 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           goals: [{ text: 'zero ring overflow', on: 'value', op: '==', threshold: 0 }],
         }),
       ],
-      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: { ...twR, wakeupsPerTrade, threadsNsPerTrade: threads }, tardis: { ...tdR, bars: peerBars }, receiveOnly: floorR },
+      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: { ...twR, wakeupsPerTrade, threadsNsPerTrade: threads, ringWaitUs: ringWait }, tardis: { ...tdR, bars: peerBars }, receiveOnly: floorR },
     };
   } finally {
     await Promise.allSettled(children.map((c) => stopChild(c)));
@@ -197,6 +198,14 @@ async function status(port: number): Promise<{ trades: number; ringOverflow: num
   if (!res.ok) throw new Error(`ingest wire: tickwire /v1/status answered ${res.status}`);
   const body = (await res.json()) as { exchanges: Record<string, { trades: number; ringOverflow: number }> };
   return body.exchanges['binance']!;
+}
+
+/** tickwire's ring_wait stage since start (µs), from its public /v1/latency. */
+async function ringWaitUs(port: number): Promise<{ p50: number; p99: number; max: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/latency`);
+  if (!res.ok) throw new Error(`ingest wire: tickwire /v1/latency answered ${res.status}`);
+  const { p50, p99, max } = ((await res.json()) as { ring_wait: { main: { p50: number; p99: number; max: number } } }).ring_wait.main;
+  return { p50, p99, max };
 }
 
 /** tickwire's main-thread wake-ups so far, from its public /metrics. */
