@@ -5,12 +5,14 @@
  * - Each symbol's aggregator gets a sink (`sinkFor`) that writes forming bars
  *   to the series (and sets its dirty flag), closes and amendments to the
  *   series and to the bar-event ring.
- * - `publish` makes what was written since the last publish visible (per
- *   frame); `ring` wakes the main thread once for everything published since
- *   the last ring (per batch of frames: once per socket read, not per frame,
- *   since each wake costs ~35 µs across both threads here); `flush` does both
- *   (timer ticks, stop). Past half a full tick ring, `publish` rings at once,
- *   so a long batch never fills the ring while the main thread sleeps.
+ * - `publish` makes what was written since the last publish visible (the
+ *   feed worker: per batch of frames, with its forming bars, so the main
+ *   thread never reads a trade before the bars it changed); `ring` wakes the
+ *   main thread once for everything published since the last ring (per batch:
+ *   once per socket read, not per frame, since a wake-up costs tens of µs on
+ *   both threads here); `flush` does both at once. `halfFull` tells the owner
+ *   to publish and ring early, so a long batch never fills the tick ring
+ *   while the main thread sleeps.
  * Shared by the feed worker and the ingest benchmark, so the benchmark
  * measures exactly the worker's path.
  */
@@ -91,10 +93,20 @@ export class BufferWriter {
     return this.unrung;
   }
 
+  /** True when something was written and not published yet. */
+  get unpublished(): boolean {
+    return this.wrote;
+  }
+
+  /** True when the tick ring holds half its capacity, published or not: time to publish and ring, whatever the batch. */
+  get halfFull(): boolean {
+    return this.ticks.claimedSize() * 2 >= this.ticks.capacity;
+  }
+
   /**
    * Make both rings' new records visible to the main thread, without waking it
-   * (`ring` does, once per batch); `receivedMs`: when the frame they came from
-   * was received. A tick ring past half full is rung at once.
+   * (`ring` does, once per batch); `receivedMs`: when the oldest frame they
+   * came from was received.
    */
   publish(receivedMs: number): void {
     if (!this.wrote) return;
@@ -105,7 +117,6 @@ export class BufferWriter {
       this.unrung = true;
       this.unrungSince = receivedMs;
     }
-    if (this.ticks.claimedSize() * 2 >= this.ticks.capacity) this.ring();
   }
 
   /** Wake the main thread for everything published since the last ring (nothing when nothing was). */

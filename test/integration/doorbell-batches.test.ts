@@ -4,7 +4,8 @@
  * recorded trades in bursts, each burst one TCP write (so one read for the
  * worker), with pauses in which the main thread parks. Checked:
  *  - at most one wake-up of the main thread per burst
- *    (`tickwire_doorbell_wakeups_total`);
+ *    (`tickwire_doorbell_wakeups_total`), and with a wake window at most one
+ *    per window;
  *  - every trade reaches a stream subscriber once, in order, seqs
  *    contiguous, no gap notice, no ring overflow: batching loses and
  *    reorders nothing;
@@ -33,6 +34,14 @@ const CHANNEL = 'trades:binance:BTCUSDT';
 
 afterEach(closeGateway);
 
+it('refuses a wake window that is not a number of ms in [0, 100], with INVALID_CONFIG', () => {
+  const config = { exchanges: { simulated: { symbols: ['SIM-BTC'] } }, timeframes: ['1m'] };
+  for (const wakeWindowMs of [-1, 101, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+    expect(() => createTickwire(config, { wakeWindowMs }), String(wakeWindowMs)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('wakeWindowMs') }));
+  }
+  expect(() => createTickwire(config, { wakeWindowMs: 2.5 })).not.toThrow();
+});
+
 /** A counter's value in `tw`'s /metrics text. */
 async function counter(t: Tickwire, name: string): Promise<number> {
   const line = (await t.metrics()).split('\n').find((l) => l.startsWith(`${name} `));
@@ -40,11 +49,14 @@ async function counter(t: Tickwire, name: string): Promise<number> {
   return Number(line.slice(name.length + 1));
 }
 
-it('bursts of frames: one wake-up per burst at most, every trade delivered once and in order, ring_wait bounded', async () => {
+it.each([
+  { wakeWindowMs: 0, what: 'at most one wake-up per burst' },
+  { wakeWindowMs: 50, what: 'with a 50 ms wake window, at most one wake-up per window' },
+])('bursts of frames, $what: every trade delivered once and in order, ring_wait bounded', async ({ wakeWindowMs }) => {
   const f = (gateway.venue = await startFakeBinance());
   const t = (gateway.tickwire = createTickwire(
     { timeframes: ['1m'], bars: { fillEmpty: false }, exchanges: { binance: { url: f.url, symbols: ['BTCUSDT'], channels: ['trades'] } } },
-    { statusMs: 100, tickMs: 600_000, connection: { backoffBaseMs: 20, backoffMaxMs: 200 } },
+    { statusMs: 100, tickMs: 600_000, wakeWindowMs, connection: { backoffBaseMs: 20, backoffMaxMs: 200 } },
   ));
   await t.start();
   const server = (gateway.server = createServer(t, { host: '127.0.0.1', port: 0 }));
@@ -57,6 +69,7 @@ it('bursts of frames: one wake-up per burst at most, every trade delivered once 
   const frames = longTradeFrames().slice(0, BURSTS * FRAMES_PER_BURST);
   const ids = frames.map((frame) => (JSON.parse(frame) as { data: { t: number } }).data.t);
   const wakeupsBefore = await counter(t, 'tickwire_doorbell_wakeups_total');
+  const startedAt = performance.now();
   for (let b = 0; b < BURSTS; b++) {
     expect(f.sendBurst(frames.slice(b * FRAMES_PER_BURST, (b + 1) * FRAMES_PER_BURST))).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 5)); // the main thread drains and parks
@@ -64,9 +77,11 @@ it('bursts of frames: one wake-up per burst at most, every trade delivered once 
 
   const trades = (): Msg[] => c.received.filter((m: Msg) => m.type === 'trade');
   await until(() => trades().length >= frames.length, 20_000, 'every trade at the subscriber');
+  const elapsedMs = performance.now() - startedAt;
   const wakeups = (await counter(t, 'tickwire_doorbell_wakeups_total')) - wakeupsBefore;
   expect(wakeups).toBeGreaterThan(0);
-  expect(wakeups).toBeLessThanOrEqual(BURSTS);
+  // Rings at least a window apart: one at the first burst, then one per window that passed.
+  expect(wakeups).toBeLessThanOrEqual(wakeWindowMs === 0 ? BURSTS : Math.min(BURSTS, 1 + Math.ceil(elapsedMs / wakeWindowMs)));
 
   const got = trades();
   expect(got.map((m: Msg) => m.tradeId)).toEqual(ids); // once each, in the venue's order
