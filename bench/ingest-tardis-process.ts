@@ -6,6 +6,11 @@
  * Binance. One thread: the socket, the parse and the bars share it.
  *
  *   node --import tsx bench/ingest-tardis-process.ts <exchange ws url> <symbol,…> <timeframe> …
+ *   node --import tsx bench/ingest-tardis-process.ts <exchange ws url> <symbol,…> --receive-only
+ *
+ * `--receive-only` is the floor: the same `ws` client taking the same frames
+ * and only counting them (no parse, no bars), what any Node process reading
+ * this stream pays before doing anything with it.
  *
  * Tells the parent `{type:'ready'}` once the exchange acked its SUBSCRIBE;
  * answers `{type:'count'}` with `{type:'count', trades, bars, skipped}`;
@@ -17,7 +22,7 @@ import { tardisBarFactories, TardisPipeline } from './tardis-pipeline.ts';
 
 const [exchangeUrl, symbolList, ...timeframes] = process.argv.slice(2);
 if (exchangeUrl === undefined || symbolList === undefined || timeframes.length === 0 || process.send === undefined) {
-  console.error('usage (forked with IPC): ingest-tardis-process.ts <exchange ws url> <symbol,…> <timeframe> …');
+  console.error('usage (forked with IPC): ingest-tardis-process.ts <exchange ws url> <symbol,…> (<timeframe> … | --receive-only)');
   process.exit(2);
 }
 const send = process.send.bind(process);
@@ -30,7 +35,10 @@ export interface TardisCount {
   skipped: number;
 }
 
-const pipeline = new TardisPipeline(tardisBarFactories(timeframes));
+const receiveOnly = timeframes[0] === '--receive-only';
+const pipeline = new TardisPipeline(tardisBarFactories(receiveOnly ? [] : timeframes));
+/** Frames taken in `--receive-only` mode (each carries one trade). */
+let received = 0;
 const SUBSCRIBE_ID = 1;
 let subscribed = false;
 
@@ -38,7 +46,8 @@ const socket = new WebSocket(`${exchangeUrl}/stream`);
 socket.on('open', () => socket.send(JSON.stringify({ method: 'SUBSCRIBE', params: symbolList.split(',').map(tradeStream), id: SUBSCRIBE_ID })));
 socket.on('message', (data: Buffer) => {
   if (subscribed) {
-    pipeline.frame(data.toString());
+    if (receiveOnly) received++;
+    else pipeline.frame(data.toString());
     return;
   }
   // Before the ack nothing else can arrive: the exchange sends a stream's trades only once it is subscribed.
@@ -57,7 +66,7 @@ function shutdown(): void {
   setImmediate(() => process.exit(0));
 }
 process.on('message', (m: { type?: string }) => {
-  if (m.type === 'count') send({ type: 'count', trades: pipeline.trades, bars: pipeline.bars, skipped: pipeline.skipped } satisfies TardisCount);
+  if (m.type === 'count') send({ type: 'count', trades: receiveOnly ? received : pipeline.trades, bars: pipeline.bars, skipped: pipeline.skipped } satisfies TardisCount);
   else if (m.type === 'stop') shutdown();
 });
 process.on('disconnect', shutdown);

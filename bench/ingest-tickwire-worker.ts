@@ -10,8 +10,9 @@
  * their shared-memory BarSeries through the worker's BufferWriter, closes
  * also to the bar-event ring, forming bars flag their series dirty, and a
  * tick record in the TickRing); then its `endFrame`: the parse-time histogram
- * and the flush (publish both rings, ring the doorbell). The main thread
- * drains the rings meanwhile, as the pump would.
+ * and publishing both rings; and at the end of each socket read's frames its
+ * `endBatch`: the changed forming bars, then one ring of the doorbell. The
+ * main thread drains the rings meanwhile, as the pump would.
  *
  * Each round starts from fresh aggregators and fresh BarSeries (the frames
  * are the same every round, so a kept aggregator would drop them all as

@@ -13,13 +13,16 @@
  *   subscribers.
  * - The peer: a child process running tardis-dev's normalizer and trade bars
  *   for the same timeframes behind a `ws` client (ingest-tardis-process.ts).
+ * - The floor: the same `ws` client in a child process that only counts the
+ *   frames (ingest-tardis-process.ts --receive-only): the receive every
+ *   process pays, tickwire's feed worker included.
  *
- * Both processes are subscribed to the same stream, so the exchange sends
- * each frame to both at the same moment: they see the same frames under the
+ * All three processes are subscribed to the same stream, so the exchange sends
+ * each frame to each at the same moment: they see the same frames under the
  * same machine load. A warm-up phase (not counted) lets both compile their
  * hot paths; then each process's CPU time (/proc/<pid>/stat, 10 ms ticks) is
- * read before the timed phase and again, for both at the same instant, once
- * both are seen to have taken every trade of it (tickwire's trade count from
+ * read before the timed phase and again, for all at the same instant, once
+ * all are seen to have taken every trade of it (tickwire's trade count from
  * /v1/status, which its worker reports every second; the peer's over IPC).
  * So both are charged the same wall-clock window, including up to a second
  * of idling after the last frame (tickwire's timers cost a little there; a
@@ -36,7 +39,7 @@ import { nextMessage, ofType, startChild, startWorker, stopChild } from './load/
 import { SendTimes } from './load/send-times.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
-import { cpuSeconds } from './threads.ts';
+import { cpuSeconds, threadCpuSeconds } from './threads.ts';
 
 const SYMBOL = 'BTCUSDT';
 /** How often the processes' trade counts are read while waiting for them to catch up, ms. */
@@ -74,10 +77,14 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
     const tardis = startChild(new URL('./ingest-tardis-process.ts', import.meta.url), [url, SYMBOL, ...INGEST_TIMEFRAMES]);
     children.push(tardis);
     await nextMessage(tardis, ofType('ready'), 60_000, 'tardis-dev process');
+    const floor = startChild(new URL('./ingest-tardis-process.ts', import.meta.url), [url, SYMBOL, '--receive-only']);
+    children.push(floor);
+    await nextMessage(floor, ofType('ready'), 60_000, 'receive-only process');
 
     const sides: Counted[] = [
       { name: 'tickwire', pid: tw.pid!, trades: async () => (await status(port)).trades },
       { name: 'tardis-dev', pid: tardis.pid!, trades: async () => (await tardisCount(tardis)).trades },
+      { name: 'receive-only', pid: floor.pid!, trades: async () => (await tardisCount(floor)).trades },
     ];
     const warmup = Math.round(rate * warmupSeconds);
     const timed = Math.round(rate * seconds);
@@ -87,6 +94,8 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
     await Promise.all(sides.map((s) => caughtUp(s, warmup, 60_000)));
     log(`ingest wire: warm-up of ${warmup.toLocaleString('en')} trades taken by both`);
 
+    const wakeups0 = await wakeups(port);
+    const threads0 = threadCpuSeconds(tw.pid!);
     const cpu0 = sides.map((s) => cpuSeconds(s.pid));
     const played = await command(exchange, { type: 'play', firstId: nextId, count: timed, rate }, 'played');
     const seen = await Promise.all(sides.map((s) => caughtUp(s, warmup + timed, 120_000)));
@@ -95,9 +104,15 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
       const cpu = cpuSeconds(s.pid) - cpu0[i]!;
       return { trades: timed, cpuSeconds: cpu, cpuPerTradeNs: (cpu * 1e9) / timed, catchUpMs: (seen[i]! - played.lastSendUs) / 1000 };
     });
+    const threads = threadSplit(tw.pid!, threads0, threadCpuSeconds(tw.pid!), timed);
+    const wakeupsPerTrade = ((await wakeups(port)) - wakeups0) / timed;
     const overflow = (await status(port)).ringOverflow;
-    const [twR, tdR] = results as [WireResult, WireResult];
-    log(`ingest wire: tickwire ${fmtUs(twR.cpuPerTradeNs)} µs CPU/trade, tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, at ${rate.toLocaleString('en')} trades/s (sent at ${Math.round(played.sent / (played.ms / 1000)).toLocaleString('en')}/s)`);
+    const ringWait = await ringWaitUs(port);
+    const [twR, tdR, floorR] = results as [WireResult, WireResult, WireResult];
+    log(
+      `ingest wire: tickwire ${fmtUs(twR.cpuPerTradeNs)} µs CPU/trade (main thread ${fmtUs(threads.mainNs)}, feed worker ${fmtUs(threads.busiestOtherNs)}, ` +
+        `other threads ${fmtUs(threads.restNs)}; ${wakeupsPerTrade.toFixed(3)} main-thread wake-ups per trade, ring_wait p99 ${ringWait.p99} µs max ${ringWait.max} µs), tardis-dev ${fmtUs(tdR.cpuPerTradeNs)} µs, ` +
+        `receive only ${fmtUs(floorR.cpuPerTradeNs)} µs, at ${rate.toLocaleString('en')} trades/s (sent at ${Math.round(played.sent / (played.ms / 1000)).toLocaleString('en')}/s)`);
     const peerBars = (await tardisCount(tardis)).bars;
     return {
       figures: [
@@ -113,6 +128,24 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           note: `${timed.toLocaleString('en')} trades of ${SYMBOL} at ${rate.toLocaleString('en')}/s after ${warmup.toLocaleString('en')} warm-up trades, both processes fed the same frames at once; every thread of each process counted (/proc/<pid>/stat); tickwire ring overflow ${overflow}`,
         }),
         figure({
+          id: 'ingest.wire.receive_floor_cpu_per_trade',
+          group: 'ingest',
+          name: 'ingest over a loopback WebSocket, the floor: whole-process CPU per trade of a ws client that only counts the frames',
+          value: floorR.cpuPerTradeNs,
+          unit: 'ns',
+          better: 'lower',
+          note: 'same frames, same run as the figure above; what any Node process reading this stream with ws pays before parsing: tickwire’s feed worker pays it too, so tickwire’s figure cannot go below it; when ½ of the tardis-dev process is below it, that goal cannot be met with this client',
+        }),
+        figure({
+          id: 'ingest.wire.wakeups_per_trade',
+          group: 'ingest',
+          name: 'ingest over a loopback WebSocket, main-thread wake-ups per trade (the doorbell: at most one per socket read)',
+          value: wakeupsPerTrade,
+          unit: 'wake-ups',
+          better: 'lower',
+          note: `tickwire_doorbell_wakeups_total over the timed phase ÷ trades; each wake-up costs both threads tens of µs on this machine class; ring_wait since start (a batch's first receipt → the drain): p50 ${ringWait.p50} µs, p99 ${ringWait.p99} µs, max ${ringWait.max} µs`,
+        }),
+        figure({
           id: 'ingest.wire.ring_overflow',
           group: 'ingest',
           name: 'ingest over a loopback WebSocket, tick/bar-event ring overflow',
@@ -122,7 +155,7 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           goals: [{ text: 'zero ring overflow', on: 'value', op: '==', threshold: 0 }],
         }),
       ],
-      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: twR, tardis: { ...tdR, bars: peerBars } },
+      details: { symbol: SYMBOL, timeframes: INGEST_TIMEFRAMES, rate, played, tickwire: { ...twR, wakeupsPerTrade, threadsNsPerTrade: threads, ringWaitUs: ringWait }, tardis: { ...tdR, bars: peerBars }, receiveOnly: floorR },
     };
   } finally {
     await Promise.allSettled(children.map((c) => stopChild(c)));
@@ -130,6 +163,21 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
     await nextMessage(exchange, ofType('stopped'), 5_000, 'fake exchange stop').catch(() => undefined);
     await exchange.terminate();
   }
+}
+
+/**
+ * tickwire's CPU per trade by thread over the timed phase, ns: its main
+ * thread, its busiest other thread (the feed worker: Node 20 names no
+ * thread, so it is told by its CPU), and every other thread together (GC
+ * helpers, the libuv pool, tsx's loader).
+ */
+function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, trades: number): { mainNs: number; busiestOtherNs: number; restNs: number } {
+  const used = [...after].map(([tid, s]) => ({ tid, ns: ((s - (before.get(tid) ?? 0)) * 1e9) / trades }));
+  const mainNs = used.find((u) => u.tid === pid)?.ns ?? NaN;
+  const others = used.filter((u) => u.tid !== pid).sort((a, b) => b.ns - a.ns);
+  const busiestOtherNs = others[0]?.ns ?? 0;
+  const restNs = others.slice(1).reduce((sum, u) => sum + u.ns, 0);
+  return { mainNs, busiestOtherNs, restNs };
 }
 
 /** Wait until `side` has taken `expected` trades; resolves with when it was seen (clock.ts µs). Taking more is an error. */
@@ -150,6 +198,23 @@ async function status(port: number): Promise<{ trades: number; ringOverflow: num
   if (!res.ok) throw new Error(`ingest wire: tickwire /v1/status answered ${res.status}`);
   const body = (await res.json()) as { exchanges: Record<string, { trades: number; ringOverflow: number }> };
   return body.exchanges['binance']!;
+}
+
+/** tickwire's ring_wait stage since start (µs), from its public /v1/latency. */
+async function ringWaitUs(port: number): Promise<{ p50: number; p99: number; max: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/latency`);
+  if (!res.ok) throw new Error(`ingest wire: tickwire /v1/latency answered ${res.status}`);
+  const { p50, p99, max } = ((await res.json()) as { ring_wait: { main: { p50: number; p99: number; max: number } } }).ring_wait.main;
+  return { p50, p99, max };
+}
+
+/** tickwire's main-thread wake-ups so far, from its public /metrics. */
+async function wakeups(port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!res.ok) throw new Error(`ingest wire: tickwire /metrics answered ${res.status}`);
+  const line = (await res.text()).split('\n').find((l) => l.startsWith('tickwire_doorbell_wakeups_total '));
+  if (line === undefined) throw new Error('ingest wire: tickwire /metrics has no tickwire_doorbell_wakeups_total');
+  return Number(line.slice(line.indexOf(' ') + 1));
 }
 
 function tardisCount(child: ChildProcess): Promise<TardisCount> {

@@ -5,7 +5,7 @@
  * workers and child processes is load/peers.ts.)
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /** True when `taskset` can pin processes here (Linux with util-linux) and there are at least 2 CPUs. */
@@ -19,16 +19,32 @@ export function pinSelf(cpus: string): boolean {
   return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
-/** CPU time (user + system) a process has used, seconds; NaN where /proc is not there. */
-export function cpuSeconds(pid: number): number {
+/** CPU time (user + system) a process (or, with `tid`, one of its threads) has used, seconds; NaN where /proc is not there. */
+export function cpuSeconds(pid: number, tid?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks.
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return NaN;
   }
+}
+
+/** CPU time (user + system) each thread of a process has used, seconds, by thread id (the main thread's is the pid); empty where /proc is not there. */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const seconds = cpuSeconds(pid, Number(tid));
+    if (!Number.isNaN(seconds)) out.set(Number(tid), seconds); // (a thread that ended meanwhile is left out)
+  }
+  return out;
 }
 
 /** CPU time (user + system) the calling thread has used, ms (Linux `/proc/thread-self`); NaN elsewhere. 10 ms resolution. */

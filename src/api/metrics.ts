@@ -26,6 +26,8 @@ export interface RuntimeReadings {
   eventLoopDelay(): LatencySummary;
   /** Worker ring → main-thread drain, µs (the doorbell's wait). */
   ringWait(): LatencySummary;
+  /** The main thread's drains of the workers' rings and its wake-ups from a parked wait, since start. */
+  doorbell(): { drains: number; wakeups: number };
   /** Live changes applied, by action, and refused (CHANGE_REFUSED), since start. */
   liveChanges(): { applied: ReadonlyMap<string, number>; refused: number };
 }
@@ -87,9 +89,27 @@ export function createRuntimeMetrics(readings: RuntimeReadings): client.Registry
   );
   quantiles(
     'tickwire_ring_wait_seconds',
-    'From a worker ringing the doorbell to the main thread draining the rings, since start, by quantile (1 = the largest): how long a published trade waits to be read.',
+    'From the receipt of the first frame of a batch a worker announced with one doorbell ring to the main thread draining the rings, since start, by quantile (1 = the largest): how long a published trade waits to be read.',
     () => readings.ringWait(),
   );
+  new client.Counter({
+    name: 'tickwire_doorbell_wakeups_total',
+    help: 'Times a worker woke the parked main thread to read its rings (at most one per batch of frames; each costs both threads a wake-up).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(readings.doorbell().wakeups);
+    },
+  });
+  new client.Counter({
+    name: 'tickwire_doorbell_drains_total',
+    help: "Times the main thread read the workers' rings (wake-ups, plus drains while rings kept coming).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(readings.doorbell().drains);
+    },
+  });
   new client.Gauge({
     name: 'tickwire_exchange_connected',
     help: '1 while the exchange connection is up.',

@@ -101,6 +101,13 @@ export interface RuntimeOptions {
   tickMs?: number;
   /** How often workers report status, ms (default 1 000). */
   statusMs?: number;
+  /**
+   * Wake the main thread at most once per this many ms while frames keep
+   * coming (default 0: once per socket read). Trades wait up to this long
+   * more; the main thread's wake-ups, the dearest step of ingest, drop
+   * (docs/performance.md#the-wake-window). A number in [0, 100].
+   */
+  wakeWindowMs?: number;
   /** An exchange not connected for this long makes health 'unavailable', ms (default 30 000). */
   unhealthyAfterMs?: number;
   connection?: Omit<ConnectionOptions, 'random'>;
@@ -112,6 +119,15 @@ export interface RuntimeOptions {
   logger?: Logger;
 }
 
+
+/** The largest wake window accepted, ms: past it a gateway would be a batcher. */
+const MAX_WAKE_WINDOW_MS = 100;
+
+/** `wakeWindowMs` as given must be a number in [0, MAX_WAKE_WINDOW_MS] (INVALID_CONFIG otherwise). */
+function checkWakeWindow(given: number | undefined): void {
+  if (given === undefined || (typeof given === 'number' && given >= 0 && given <= MAX_WAKE_WINDOW_MS)) return;
+  throw new TickwireError(ErrorCode.INVALID_CONFIG, `wakeWindowMs: ${showValue(given)} is not a number of ms in [0, ${MAX_WAKE_WINDOW_MS}] (0: wake the main thread once per socket read)`);
+}
 
 /** Create an embedded tickwire from a config object in the YAML's shape (validated here). */
 export function createTickwire(config: unknown = {}, options: RuntimeOptions = {}): Tickwire {
@@ -209,6 +225,7 @@ export class TickwireRuntime implements Tickwire {
   private readonly onDemand = new OnDemandSymbols((exchange, symbol) => this.releaseIdle(exchange, symbol));
 
   constructor(config: TickwireConfig, options: RuntimeOptions = {}) {
+    checkWakeWindow(options.wakeWindowMs);
     this.config = config;
     this.options = options;
     // Checked at load with the default ring sizes; again here, before allocating, with the options' sizes.
@@ -237,6 +254,7 @@ export class TickwireRuntime implements Tickwire {
       handlerErrors: () => this.handlerErrors,
       eventLoopDelay: () => summarizeLoopDelay(this.loopDelay, LOOP_DELAY_INTERVAL_MS),
       ringWait: () => summarize(this.ringWait),
+      doorbell: () => ({ drains: this.listener?.drains ?? 0, wakeups: this.listener?.wakeups ?? 0 }),
       liveChanges: () => ({ applied: this.changesApplied, refused: this.changesRefused }),
     });
     this.market.registerMetrics(this.registry);
@@ -686,6 +704,7 @@ export class TickwireRuntime implements Tickwire {
       restLimiter: ex.restLimiter.buffer,
       tickMs: this.options.tickMs ?? 100,
       statusMs: this.options.statusMs ?? 1_000,
+      wakeWindowMs: this.options.wakeWindowMs ?? 0,
       restored: ex.restored > 0,
     };
     const log = this.log.child({ exchange: name });

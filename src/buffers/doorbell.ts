@@ -21,10 +21,13 @@
  * skip the notify: the issue's profile had `ring` (a notify per frame) at
  * 12.6% of the ingest worker's time.
  *
- * The wait is measured: the first ring after a drain also stores its time
- * (one clock read per drain, not per ring); the consumer takes it when the
- * next drain starts and reports ring → drain, the longest any record
- * published in between waited in its ring for the main thread.
+ * The wait is measured: the first ring after a drain also stores a time,
+ * the one its producer gives (when the oldest record it announces was
+ * received; a producer that rings once per batch passes the batch's first
+ * receipt, so the time its records sat unannounced counts) or, without one,
+ * now (one clock read per drain, not per ring). The consumer takes it when
+ * the next drain starts and reports it → drain: the longest any record
+ * announced in between waited for the main thread.
  *
  * Layout (Int32 cells, one cache line): 0 the ring counter; 1 the time of the
  * first ring not yet drained, µs on the `nowMs` clock modulo 2^30, plus 1
@@ -42,7 +45,9 @@ const WRAP = 2 ** 30; // µs: about 18 minutes, far longer than any wait
 export interface DoorbellListener {
   /** Stop listening; resolves after the last drain returned. */
   stop(): Promise<void>;
-  /** Drains run so far (for metrics and tests). */
+  /** Drains run so far: the first, one per wake-up, one per yield while rings kept coming. */
+  readonly drains: number;
+  /** Times the consumer was woken from a parked wait by a ring (each cost the producer an `Atomics.notify`). */
   readonly wakeups: number;
 }
 
@@ -61,17 +66,16 @@ export class Doorbell {
     this.cell = new Int32Array(buffer, 0, 3);
   }
 
-  /** Producer: tell the consumer there is something to drain. Call once per batch, after publishing. */
-  ring(): void {
+  /**
+   * Producer: tell the consumer there is something to drain. Call once per
+   * batch, after publishing; `sinceMs` (`nowMs` clock): when the oldest
+   * record announced was received, now when omitted.
+   */
+  ring(sinceMs?: number): void {
     const cell = this.cell;
-    if (Atomics.load(cell, FIRST_RING) === 0) Atomics.compareExchange(cell, FIRST_RING, 0, stampNow());
+    if (Atomics.load(cell, FIRST_RING) === 0) Atomics.compareExchange(cell, FIRST_RING, 0, stamp(sinceMs ?? nowMs()));
     Atomics.add(cell, CELL, 1);
     if (Atomics.load(cell, PARKED) !== 0) Atomics.notify(cell, CELL);
-  }
-
-  /** Producer: true while the consumer waits for a ring (or is about to): what it reads when woken is what is published by then. */
-  consumerParked(): boolean {
-    return Atomics.load(this.cell, PARKED) !== 0;
   }
 
   /**
@@ -83,18 +87,22 @@ export class Doorbell {
   listen(drain: () => void, onWait?: (us: number) => void): DoorbellListener {
     const cell = this.cell;
     let running = true;
+    let drains = 0;
     let wakeups = 0;
     const loop = (async () => {
       while (running) {
         const seen = Atomics.load(cell, CELL);
-        wakeups++;
+        drains++;
         const first = Atomics.exchange(cell, FIRST_RING, 0);
-        if (first !== 0 && onWait !== undefined) onWait((((stampNow() - first) % WRAP) + WRAP) % WRAP);
+        if (first !== 0 && onWait !== undefined) onWait((((stamp(nowMs()) - first) % WRAP) + WRAP) % WRAP);
         drain();
         if (!running) break;
         Atomics.store(cell, PARKED, 1); // before the compare in waitAsync: see the proof above
         const wait = Atomics.waitAsync(cell, CELL, seen);
-        if (wait.async) await wait.value;
+        if (wait.async) {
+          await wait.value;
+          if (running) wakeups++; // (not the stop's own notify)
+        }
         Atomics.store(cell, PARKED, 0);
         if (!wait.async) await yieldToEventLoop(); // rung during the drain: let I/O run, then drain again
       }
@@ -106,6 +114,9 @@ export class Doorbell {
         Atomics.notify(cell, CELL);
         await loop;
       },
+      get drains() {
+        return drains;
+      },
       get wakeups() {
         return wakeups;
       },
@@ -113,9 +124,9 @@ export class Doorbell {
   }
 }
 
-/** Now on the shared clock, µs modulo WRAP, plus 1 so it is never 0 (the "none" mark). */
-function stampNow(): number {
-  return (Math.floor(nowMs() * 1000) % WRAP) + 1;
+/** A time on the `nowMs` clock as µs modulo WRAP, plus 1 so it is never 0 (the "none" mark). */
+function stamp(ms: number): number {
+  return (Math.floor(ms * 1000) % WRAP) + 1;
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -5,8 +5,14 @@
  * - Each symbol's aggregator gets a sink (`sinkFor`) that writes forming bars
  *   to the series (and sets its dirty flag), closes and amendments to the
  *   series and to the bar-event ring.
- * - `flush` makes what was written since the last flush visible and rings the
- *   doorbell once (per frame or timer tick), only when something was written.
+ * - `publish` makes what was written since the last publish visible (the
+ *   feed worker: per batch of frames, with its forming bars, so the main
+ *   thread never reads a trade before the bars it changed); `ring` wakes the
+ *   main thread once for everything published since the last ring (per batch:
+ *   once per socket read, not per frame, since a wake-up costs tens of µs on
+ *   both threads here); `flush` does both at once. `halfFull` tells the owner
+ *   to publish and ring early, so a long batch never fills the tick ring
+ *   while the main thread sleeps.
  * Shared by the feed worker and the ingest benchmark, so the benchmark
  * measures exactly the worker's path.
  */
@@ -15,6 +21,7 @@ import { BarEvent } from '../bars/aggregator.ts';
 import type { BarSeries } from '../buffers/bar-store.ts';
 import type { Doorbell } from '../buffers/doorbell.ts';
 import type { TickRing } from '../buffers/tick-ring.ts';
+import { nowMs } from '../model/clock.ts';
 import { BAR_FIELDS, TickField, TickKind } from '../model/records.ts';
 import { BarEventField, seriesIndex, type BarEventRing } from './protocol.ts';
 
@@ -31,8 +38,11 @@ export class BufferWriter {
   /** Per symbol: seq of its last tick record. */
   private readonly seq: Float64Array;
   private readonly pause = new Int32Array(new SharedArrayBuffer(4));
-  /** Something was written since the last flush. */
+  /** Something was written since the last publish. */
   private wrote = false;
+  /** Something was published since the last ring; `unrungSince`: when the oldest of it was received (`nowMs`). */
+  private unrung = false;
+  private unrungSince = 0;
 
   /** `symbols`: symbol slots (tick seqs are kept per slot). */
   constructor(symbols: number, ticks: TickRing, series: BarSeries[], dirty: Int32Array, barEvents: BarEventRing, doorbell: Doorbell) {
@@ -78,18 +88,48 @@ export class BufferWriter {
     this.wrote = true;
   }
 
-  /** True while the main thread is parked (or about to be): its next wake reads what is in shared memory now. */
-  consumerParked(): boolean {
-    return this.doorbell.consumerParked();
+  /** True when something is published that no ring announced yet: the owner must `ring` (e.g. at its batch end). */
+  get pendingRing(): boolean {
+    return this.unrung;
   }
 
-  /** Publish both rings and wake the main thread, if anything was written since the last flush. */
-  flush(): void {
+  /** True when something was written and not published yet. */
+  get unpublished(): boolean {
+    return this.wrote;
+  }
+
+  /** True when the tick ring holds half its capacity, published or not: time to publish and ring, whatever the batch. */
+  get halfFull(): boolean {
+    return this.ticks.claimedSize() * 2 >= this.ticks.capacity;
+  }
+
+  /**
+   * Make both rings' new records visible to the main thread, without waking it
+   * (`ring` does, once per batch); `receivedMs`: when the oldest frame they
+   * came from was received.
+   */
+  publish(receivedMs: number): void {
     if (!this.wrote) return;
     this.wrote = false;
     this.ticks.publish();
     this.barEvents.publish();
-    this.doorbell.ring();
+    if (!this.unrung) {
+      this.unrung = true;
+      this.unrungSince = receivedMs;
+    }
+  }
+
+  /** Wake the main thread for everything published since the last ring (nothing when nothing was). */
+  ring(): void {
+    if (!this.unrung) return;
+    this.unrung = false;
+    this.doorbell.ring(this.unrungSince);
+  }
+
+  /** Publish and ring at once (timer ticks, recovered trades, stop): what was written is read without waiting for a batch end. */
+  flush(): void {
+    if (this.wrote) this.publish(nowMs());
+    this.ring();
   }
 
   /** The sink for symbol `symbol`'s aggregator (its series start at `seriesIndex(symbol, 0, timeframes)`). */

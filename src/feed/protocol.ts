@@ -145,6 +145,8 @@ export interface FeedWorkerData {
   /** How often the worker closes bars on the clock and reports status, ms. */
   tickMs: number;
   statusMs: number;
+  /** The wake window, ms (src/feed/tick-handler.ts; 0: wake the main thread at every batch end). */
+  wakeWindowMs: number;
   /**
    * True when the series hold bars restored from storage (or backfilled) by a
    * new process: the worker then resumes them only if they reach the bucket

@@ -5,25 +5,42 @@
  *
  * Per frame: `beginFrame` stamps the local receive time (every record of the
  * frame carries it), the adapter's `parse` calls `trade` and `quote`, then
- * `endFrame` flushes the writer (both rings published, the doorbell rung
- * once) and, for one data frame in PARSE_SAMPLE_EVERY, records its parse time
+ * `endFrame` leaves its records for the batch's end (see batches below)
+ * and, for one data frame in PARSE_SAMPLE_EVERY, records its parse time
  * (receipt → end of parse) with that weight: a clock read costs ~55 ns and
  * allocates a number on Node 20 (3 M reads, 23 scavenges, measured), a tenth
  * of the whole per-trade budget, while a uniform sample keeps the quantiles
  * and the count.
  *
- * Forming bars are published per batch, not per trade: the aggregators run
- * with `batchForming`, and the symbols whose forming bars changed are listed
- * until `endBatch` hands them to the writer (one copy into shared memory per
- * series and batch instead of one per trade and timeframe). A batch ends at
- * the end of the event-loop turn that parsed the frames (the owner's
- * `schedule`, e.g. setImmediate: everything one socket read delivered), and
- * early, at the frame's end, when the main thread is parked: the frame's ring
- * wakes it, and it must find the frame's bars in place. So a forming bar
- * reaches shared memory no later than the end of the turn that changed it,
- * and the main thread never wakes to a stale one. Measured on the ingest
- * benchmark: the per-trade copies into shared memory cost ~0.5 µs per trade
- * with 6 timeframes (docs/benchmarks.md).
+ * Batches: a batch is the frames parsed in one event-loop turn of the worker
+ * (everything one socket read delivered); it ends at the owner's `schedule`
+ * (setImmediate in the worker: after the turn's I/O callbacks), scheduled by
+ * the first frame that wrote something, or when the owner calls `endBatch`.
+ * At its end the batch's tick records, bar events and changed forming bars
+ * are published together (the main thread never reads a trade before the
+ * bars it changed) and the doorbell is rung once for the whole batch. Why: a
+ * wake-up of a parked main thread costs tens of µs on both threads here
+ * (docs/performance.md), and the profile of ingest over a socket had
+ * `Doorbell.ring` at 32% of the worker's time when it rang per frame.
+ *  - The bound: a record waits for the end of its worker's turn (the rest of
+ *    that read's frames, ~3 µs each), then one wake-up; a batch that fills
+ *    half the tick ring is published and rung at once, so it never overflows
+ *    the ring while the main thread sleeps. `ring_wait`
+ *    counts from the batch's first receipt, so the wait for the batch end
+ *    shows there.
+ *  - A wake window (`wakeWindowMs` > 0, off by default) spaces the rings
+ *    out: a batch ending less than the window after the last ring arms one
+ *    timer that rings for every batch until then, so the main thread wakes
+ *    at most once per window while frames keep coming, at the price of up to
+ *    the window's delay for them; the first batch after a quiet window rings
+ *    at once. Measured on ingest-wire: 1 ms took wake-ups from ~0.05–0.1 to
+ *    0.026 per trade, 4 ms to 0.006–0.016 (docs/benchmarks.md).
+ *  - Forming bars are published per batch, not per trade: the aggregators
+ *    run with `batchForming`, and the symbols whose forming bars changed are
+ *    listed until the batch end (one copy into shared memory per series and
+ *    batch instead of one per trade and timeframe: ~0.5 µs per trade with 6
+ *    timeframes, docs/benchmarks.md). Closes and amendments are written at
+ *    once, tick records per frame.
  *  - A trade of a symbol whose reconnect gap is being recovered is held back
  *    (delivered in order after the gap); one stamped implausibly far ahead is
  *    refused; otherwise it samples the clock offset, goes to its aggregator
@@ -83,14 +100,33 @@ export class TickHandler implements FeedHandler {
     this.scheduled = false;
     this.endBatch();
   };
+  /** The wake window, ms (0: ring at every batch end); when the last ring was (`nowMs`); the armed window-end ring. */
+  private readonly wakeWindowMs: number;
+  private lastRingMs = -Infinity;
+  /** Records were written since the last publish; `batchSince`: the receipt of the batch's first frame (`nowMs`). */
+  private inBatch = false;
+  private batchSince = 0;
+  private windowTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private readonly windowEndTask = (): void => {
+    this.windowTimer = undefined;
+    this.ringNow(nowMs());
+  };
 
   /**
    * `slots`: symbol slots reserved (default: one per aggregator); the
    * aggregators' symbols start live. `schedule(task)` runs `task` once the
    * current event-loop turn is over (the worker: setImmediate); without it
-   * the owner calls `endBatch` itself.
+   * the owner calls `endBatch` itself. `wakeWindowMs`: see the header (0: off).
    */
-  constructor(aggregators: readonly BarAggregator[], writer: BufferWriter, clock: ClockOffset, slots = aggregators.length, schedule?: (task: () => void) => void) {
+  constructor(
+    aggregators: readonly BarAggregator[],
+    writer: BufferWriter,
+    clock: ClockOffset,
+    slots = aggregators.length,
+    schedule?: (task: () => void) => void,
+    wakeWindowMs = 0,
+  ) {
+    this.wakeWindowMs = wakeWindowMs;
     this.aggregators = aggregators;
     this.writer = writer;
     this.clock = clock;
@@ -106,27 +142,61 @@ export class TickHandler implements FeedHandler {
     this.recvTs = recvTs;
   }
 
-  /** The frame is parsed: publish what it wrote (forming bars too when the main thread is parked); a sampled parse time (see the header). */
+  /** The frame is parsed: its records wait for the batch end (or half a tick ring); a sampled parse time (see the header). */
   endFrame(kind: FrameKind): void {
     if (kind === FrameKind.DATA && --this.untilParseSample === 0) {
       this.untilParseSample = PARSE_SAMPLE_EVERY;
       this.parseHistogram.recordValueWithCount(Math.max(1, Math.round((nowMs() - this.recvTs) * 1000)), PARSE_SAMPLE_EVERY);
     }
-    if (this.pendingCount > 0 && this.writer.consumerParked()) this.publishListed();
-    this.writer.flush();
+    const writer = this.writer;
+    if (!writer.unpublished) return;
+    if (!this.inBatch) {
+      this.inBatch = true;
+      this.batchSince = this.recvTs;
+    }
+    if (writer.halfFull) this.ringNow(this.recvTs); // whatever the window: the ring must not overflow
+    if (!this.scheduled && this.schedule !== undefined) {
+      this.scheduled = true;
+      this.schedule(this.batchEndTask);
+    }
   }
 
-  /** End of a batch of frames: publish the changed forming bars and flush. */
+  /** End of a batch of frames: publish its records and changed forming bars together, then ring the doorbell once for it (or at the wake window's end). */
   endBatch(): void {
-    this.publishListed();
-    this.writer.flush();
+    const sinceRing = this.recvTs - this.lastRingMs; // recvTs: a clock reading of this turn
+    if (this.windowTimer !== undefined || (this.wakeWindowMs > 0 && sinceRing < this.wakeWindowMs)) {
+      this.publishBatch();
+      // One timer per window: it announces every batch published until it fires.
+      if (this.windowTimer === undefined && this.writer.pendingRing) this.windowTimer = setTimeout(this.windowEndTask, this.wakeWindowMs - sinceRing);
+      return;
+    }
+    this.ringNow(this.recvTs);
   }
 
-  /** Publish every aggregator's changed forming bars (also those changed outside trades: the clock, gap marks) and flush. */
+  /** Publish every aggregator's changed forming bars (also those changed outside trades: the clock, gap marks) and ring, at once. */
   flush(): void {
     for (let i = 0; i < this.aggregators.length; i++) this.aggregators[i]?.publishForming();
+    if (this.windowTimer !== undefined) {
+      clearTimeout(this.windowTimer);
+      this.windowTimer = undefined;
+    }
+    this.publishBatch();
+    this.writer.ring();
+  }
+
+  /** Publish the batch, then ring for everything published; `now`: the time of this ring (`nowMs`). */
+  private ringNow(now: number): void {
+    this.publishBatch();
+    if (!this.writer.pendingRing) return;
+    this.lastRingMs = now;
+    this.writer.ring();
+  }
+
+  /** Make the batch's records and changed forming bars visible together, stamped with its first receipt (not announced yet). */
+  private publishBatch(): void {
     this.publishListed();
-    this.writer.flush();
+    this.writer.publish(this.inBatch ? this.batchSince : nowMs());
+    this.inBatch = false;
   }
 
   /** Hand the listed symbols' changed forming bars to the writer. */
@@ -159,10 +229,6 @@ export class TickHandler implements FeedHandler {
     if (this.listed[symbol] === 0 && agg.formingPending) {
       this.listed[symbol] = 1;
       this.pending[this.pendingCount++] = symbol;
-      if (!this.scheduled && this.schedule !== undefined) {
-        this.scheduled = true;
-        this.schedule(this.batchEndTask);
-      }
     }
     if (recovery !== undefined && !(ts < recovery.lastTs[symbol]!)) {
       recovery.lastTs[symbol] = ts;

@@ -56,7 +56,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
   const clock = new ClockOffset();
   clock.offsetMs = data.clockOffsetMs ?? 0; // a restart continues with its predecessor's estimate
   const aggregators = resumeAggregators(data, entry, capabilities, writer, coldStartTime(data.restored, series));
-  const handler = new TickHandler(aggregators, writer, clock, data.slots, setImmediate);
+  const handler = new TickHandler(aggregators, writer, clock, data.slots, setImmediate, data.wakeWindowMs);
   for (const i of data.retired) handler.live[i] = 0;
 
   /** Log records go to the main thread, which writes them with its logger (control messages only). */

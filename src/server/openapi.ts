@@ -97,7 +97,7 @@ function paths(): Json {
       '200': json(schema('Symbols')),
       '400': BAD_QUERY,
     }),
-    '/v1/latency': get('getLatency', 'operations', 'Latency percentiles (µs): parse and receive_to_publish per exchange; ring_wait (a worker ringing the doorbell → the main thread draining the rings) and event_loop_delay of the main thread (key main); a cluster edge reports feed_to_store, store_to_edge and edge_publish per exchange instead; a cluster feed serves it too, with the stages of its runtime (docs/scale-out.md)', {
+    '/v1/latency': get('getLatency', 'operations', 'Latency percentiles (µs): parse and receive_to_publish per exchange; ring_wait (the first frame of a batch received by a worker → the main thread draining the rings it was announced in) and event_loop_delay of the main thread (key main); a cluster edge reports feed_to_store, store_to_edge and edge_publish per exchange instead; a cluster feed serves it too, with the stages of its runtime (docs/scale-out.md)', {
       '200': json(schema('LatencyReport')),
       '400': BAD_QUERY,
     }),

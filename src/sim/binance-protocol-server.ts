@@ -96,6 +96,8 @@ class Client {
   constructor(
     readonly id: number,
     readonly ws: WebSocket,
+    /** The TCP socket under `ws` (for `sendBurst`). */
+    readonly socket: Duplex,
   ) {}
 }
 
@@ -242,6 +244,23 @@ export class BinanceProtocolServer extends EventEmitter<BinanceProtocolServerEve
     return sent;
   }
 
+  /**
+   * Send `texts` verbatim to every client as one burst: each client's frames
+   * leave in one TCP write (its socket corked meanwhile), so a client reads
+   * them together, as a venue's busy second arrives. Returns the clients sent to.
+   */
+  sendBurst(texts: readonly string[]): number {
+    let sent = 0;
+    for (const c of this.#clients) {
+      c.socket.cork();
+      let ok = true;
+      for (const text of texts) if (!(ok = this.#send(c, text))) break;
+      c.socket.uncork();
+      if (ok) sent++;
+    }
+    return sent;
+  }
+
   /** True when some client is subscribed to `stream` (lets producers stay idle). */
   hasSubscribers(stream: string): boolean {
     return this.#byStream.has(stream);
@@ -335,15 +354,15 @@ export class BinanceProtocolServer extends EventEmitter<BinanceProtocolServerEve
     if (url.pathname !== '/stream') return refuseUpgrade(socket, 404, 'Not Found');
     const streams = [...new Set((url.searchParams.get('streams') ?? '').split('/').filter((s) => s !== ''))];
     if (streams.length > this.#maxStreams) return refuseUpgrade(socket, 400, 'Bad Request');
-    wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req.url ?? '/', streams));
+    wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, socket, req.url ?? '/', streams));
   }
 
-  #accept(ws: WebSocket, url: string, streams: string[]): void {
+  #accept(ws: WebSocket, socket: Duplex, url: string, streams: string[]): void {
     if (this.#http === undefined) {
       ws.terminate();
       return;
     }
-    const c = new Client(++this.#connectionCount, ws);
+    const c = new Client(++this.#connectionCount, ws, socket);
     this.#clients.add(c);
     for (const s of streams) this.#addStream(c, s);
     ws.on('message', (data) => this.#onMessage(c, data));

@@ -1,8 +1,9 @@
 /**
  * The main thread's latency stages, measured while the runtime runs and shown
  * in latency() and /metrics: its event-loop delay (every subscriber's latency
- * includes it) and the ring wait (a worker ringing the doorbell → the main
- * thread draining the rings: how long a published trade waits to be read).
+ * includes it) and the ring wait (a batch's first receipt in a worker → the main
+ * thread draining the rings: how long a published trade waits to be read),
+ * with the doorbell's wake-ups and drains beside them in /metrics.
  */
 import { describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/index.ts';
@@ -32,6 +33,10 @@ describe('main-thread latency stages', () => {
         expect(line, s.metric).toBeDefined();
         expect(Number(line!.split(' ').pop()), s.metric).toBeGreaterThan(0);
       }
+      // The doorbell's counters: woken at least once (ring_wait has samples), never more often than drained.
+      const counter = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ').pop());
+      expect(counter('tickwire_doorbell_wakeups_total')).toBeGreaterThan(0);
+      expect(counter('tickwire_doorbell_drains_total')).toBeGreaterThanOrEqual(counter('tickwire_doorbell_wakeups_total'));
     } finally {
       await tw.stop();
     }

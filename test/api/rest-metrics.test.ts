@@ -26,6 +26,7 @@ describe('REST limiter metrics', () => {
       handlerErrors: () => 0,
       eventLoopDelay: () => ({ p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 }),
       ringWait: () => ({ p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 }),
+      doorbell: () => ({ drains: 0, wakeups: 0 }),
       liveChanges: () => ({ applied: new Map(), refused: 0 }),
     });
     const text = await registry.metrics();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Doorbell } from '../../src/buffers/doorbell.ts';
+import { nowMs } from '../../src/model/clock.ts';
 import { firstMessage, startWorker } from '../support/worker.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,6 +89,21 @@ describe('Doorbell', () => {
     await eventually(() => drains === 3);
     expect(waits.length).toBe(2); // a new first ring after the drain took the last
     await listener.stop();
+  });
+  it('counts the wait from the time a ring gives (a batch’s first receipt), and wake-ups apart from drains', async () => {
+    const sab = Doorbell.allocate();
+    const bell = new Doorbell(sab);
+    const waits: number[] = [];
+    const listener = bell.listen(() => {}, (us) => waits.push(us));
+    await eventually(() => listener.drains === 1);
+    await sleep(20); // parked by now (a ring before it parks is a yield, not a wake-up)
+    bell.ring(nowMs() - 40); // the batch's first record arrived 40 ms ago
+    await eventually(() => listener.drains === 2);
+    expect(waits[0]!).toBeGreaterThanOrEqual(40_000);
+    expect(waits[0]!).toBeLessThan(60_000_000);
+    expect(listener.wakeups).toBe(1);
+    await listener.stop();
+    expect(listener.wakeups).toBe(1); // the stop's notify is not a ring
   });
   it('loses no wake-up from a producer thread that notifies only a parked consumer', async () => {
     // Rings land while the consumer drains, yields and sleeps: a lost wake-up leaves the last

@@ -121,7 +121,7 @@ async function runProducer(total: number, capacity: number, batch: number, slowC
   await listener.stop();
   while (ring.read(visitor) > 0);
   missing += total - 1 - last;
-  return { received, missing, torn, dropped, overflow: ring.overflow(), wakeups: listener.wakeups };
+  return { received, missing, torn, dropped, overflow: ring.overflow(), drains: listener.drains };
 }
 
 describe('TickRing across threads', () => {
@@ -132,7 +132,7 @@ describe('TickRing across threads', () => {
     expect(r.overflow).toBe(0);
     expect(r.received).toBe(total);
     expect(r.missing).toBe(0);
-    expect(r.wakeups).toBeGreaterThan(1);
+    expect(r.drains).toBeGreaterThan(1);
   });
 
   it('5 million records from a worker that never waits: what is lost is exactly the counted overflow', async () => {

@@ -36,7 +36,7 @@ function workerData(url: string, symbols: string[]): FeedWorkerData {
   const settings = { ...parseConfig({ exchanges: { binance: { symbols, channels: ['trades'] } } }).exchanges['binance']!, symbols };
   return {
     exchange: 'binance', settings, slots: 8, retired: [], url, timeframes: ['1m'], bars: { graceMs: 250, fillEmpty: true, lateToleranceMs: 0 } as FeedWorkerData['bars'],
-    buffers: {} as FeedWorkerData['buffers'], connection: { backoffBaseMs: 20, backoffMaxMs: 100 }, tickMs: 100, statusMs: 1000, restored: false,
+    buffers: {} as FeedWorkerData['buffers'], connection: { backoffBaseMs: 20, backoffMaxMs: 100 }, tickMs: 100, statusMs: 1000, wakeWindowMs: 0, restored: false,
   };
 }
 

@@ -1,8 +1,9 @@
 /**
- * TickHandler's batching of forming bars (src/feed/tick-handler.ts): a
- * trade's tick record is published with its frame, its forming bars at the
- * end of the batch (the scheduled task), or with the frame when the main
- * thread is parked; `flush` publishes changes made outside trades.
+ * TickHandler's batches (src/feed/tick-handler.ts): a batch's tick records
+ * and forming bars are published together at its end (the scheduled task),
+ * and the doorbell is rung once per batch, not per frame, parked main
+ * thread or not (earlier past half a tick ring; later with a wake window);
+ * `flush` publishes changes made outside trades.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BarAggregator } from '../../src/bars/aggregator.ts';
@@ -14,6 +15,7 @@ import { BufferWriter } from '../../src/feed/buffer-writer.ts';
 import { ClockOffset } from '../../src/feed/clock-offset.ts';
 import { allocateBarEventRing, openBarEventRing } from '../../src/feed/protocol.ts';
 import { TickHandler } from '../../src/feed/tick-handler.ts';
+import { nowMs } from '../../src/model/clock.ts';
 import { TICK_FIELDS } from '../../src/model/records.ts';
 import { until } from '../support/until.ts';
 
@@ -25,7 +27,7 @@ afterEach(async () => {
   listener = undefined;
 });
 
-function setup() {
+function setup(wakeWindowMs = 0) {
   const series = new BarSeries(BarSeries.allocate(10));
   const ticksSab = TickRing.allocate(64, TICK_FIELDS);
   const doorbellSab = Doorbell.allocate();
@@ -33,7 +35,7 @@ function setup() {
   const writer = new BufferWriter(1, new TickRing(ticksSab), [series], dirty, openBarEventRing(allocateBarEventRing(64)), new Doorbell(doorbellSab));
   const agg = new BarAggregator(['1m'], writer.sinkFor(0, 1), { batchForming: true });
   const tasks: (() => void)[] = [];
-  const handler = new TickHandler([agg], writer, new ClockOffset(), 1, (task) => tasks.push(task));
+  const handler = new TickHandler([agg], writer, new ClockOffset(), 1, (task) => tasks.push(task), wakeWindowMs);
   const ticks = new TickRing(ticksSab);
   let id = 1;
   /** One frame carrying one trade at exchange time `ts`. */
@@ -46,15 +48,16 @@ function setup() {
 }
 
 describe('TickHandler', () => {
-  it('publishes each frame’s tick at once and the forming bar at the end of the batch, scheduled once per batch', () => {
+  it('publishes a batch’s ticks and forming bar together at its end, scheduled once per batch', () => {
     const { series, dirty, tasks, ticks, frame } = setup();
     frame(T0 + 1_000, 100);
     frame(T0 + 2_000, 101);
-    expect(ticks.size()).toBe(2);
+    expect(ticks.size()).toBe(0); // written, not yet visible: the trade and its bar become visible together
     expect(series.formingBar()).toBeUndefined();
     expect(dirty[0]).toBe(0);
     expect(tasks).toHaveLength(1);
     tasks.shift()!();
+    expect(ticks.size()).toBe(2);
     expect(series.formingBar()).toMatchObject({ openTime: T0, open: 100, close: 101, trades: 2, volume: 2, vwap: 100.5 });
     expect(dirty[0]).toBe(1);
     frame(T0 + 3_000, 102);
@@ -63,15 +66,80 @@ describe('TickHandler', () => {
     expect(series.formingBar()).toMatchObject({ trades: 3, close: 102 });
   });
 
-  it('publishes the forming bar with the frame when the main thread is parked', async () => {
-    const { series, tasks, frame, doorbellSab } = setup();
-    const consumer = new Doorbell(doorbellSab);
-    listener = consumer.listen(() => {});
-    await until(() => consumer.consumerParked(), 5_000, 'the consumer parked');
-    frame(T0 + 1_000, 100);
-    expect(series.formingBar()).toMatchObject({ trades: 1, close: 100 });
-    tasks.shift()?.(); // the batch end finds nothing left to publish
-    expect(series.formingBar()).toMatchObject({ trades: 1, close: 100 });
+  it('wakes a parked main thread once per batch, at its end, with the batch’s ticks and forming bars in place', async () => {
+    const { series, tasks, ticks, frame, doorbellSab } = setup();
+    const seen: { ticks: number; trades: number | undefined }[] = [];
+    listener = new Doorbell(doorbellSab).listen(() => {
+      seen.push({ ticks: ticks.size(), trades: series.formingBar()?.trades });
+      while (ticks.read({ onRecord() {} }) > 0);
+    });
+    await until(() => seen.length === 1, 5_000, 'the first drain');
+    for (let i = 0; i < 10; i++) frame(T0 + 1_000 + i, 100 + i);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a ring per frame would have woken it by now
+    expect(listener.wakeups).toBe(0);
+    expect(tasks).toHaveLength(1);
+    tasks.shift()!(); // the batch ends: one ring
+    await until(() => listener!.wakeups === 1, 5_000, 'the batch’s wake-up');
+    expect(seen.at(-1)).toEqual({ ticks: 10, trades: 10 });
+    frame(T0 + 2_000, 110);
+    tasks.shift()!();
+    await until(() => listener!.wakeups === 2, 5_000, 'the next batch’s wake-up');
+    expect(seen.at(-1)).toEqual({ ticks: 1, trades: 11 });
+  });
+
+  it('publishes and rings at once when a batch fills half the tick ring, before its end', async () => {
+    const { series, tasks, ticks, frame, doorbellSab } = setup(); // a ring of 64 records
+    let read = 0;
+    let formingTrades: number | undefined;
+    listener = new Doorbell(doorbellSab).listen(() => {
+      formingTrades = series.formingBar()?.trades;
+      while (ticks.read({ onRecord: () => read++ }) > 0);
+    });
+    await until(() => listener!.drains === 1, 5_000, 'the first drain');
+    for (let i = 0; i < 31; i++) frame(T0 + 1_000 + i, 100);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(read).toBe(0); // under half: waits for the batch end
+    frame(T0 + 1_031, 100); // the 32nd record: half the ring
+    await until(() => read === 32, 5_000, 'the half-full ring read before the batch end');
+    expect(formingTrades).toBe(32); // the bar with its trades, as at a batch end
+    expect(tasks).toHaveLength(1); // the batch has not ended
+    frame(T0 + 1_032, 100);
+    tasks.shift()!(); // its end publishes and rings for the rest
+    await until(() => read === 33, 5_000, 'the rest at the batch end');
+    expect(formingTrades).toBe(33);
+    expect(ticks.overflow()).toBe(0);
+  });
+
+  it('with a wake window, rings at once after a quiet window, then once at the window’s end for every batch in it', async () => {
+    const windowMs = 3_000; // long, so a loaded machine’s delays stay well inside it
+    const { series, tasks, ticks, handler, doorbellSab } = setup(windowMs);
+    const seen: { ticks: number; trades: number | undefined }[] = [];
+    listener = new Doorbell(doorbellSab).listen(() => {
+      seen.push({ ticks: ticks.size(), trades: series.formingBar()?.trades });
+      while (ticks.read({ onRecord() {} }) > 0);
+    });
+    await until(() => seen.length === 1, 5_000, 'the first drain');
+    let id = 1;
+    /** A batch of one frame received now (the worker's receive stamps are `nowMs`). */
+    const batch = () => {
+      const now = nowMs();
+      handler.beginFrame(now);
+      handler.trade(0, now - 1, 100, 1, 1, id++);
+      handler.endFrame(FrameKind.DATA);
+      tasks.shift()!();
+    };
+    batch(); // nothing rang before: at once
+    await until(() => listener!.wakeups === 1, 5_000, 'the first batch’s wake-up');
+    const armedAt = nowMs();
+    batch(); // within the window: held
+    batch();
+    expect(listener.wakeups).toBe(1);
+    await until(() => listener!.wakeups === 2, 10_000, 'the window’s end');
+    expect(nowMs() - armedAt).toBeGreaterThanOrEqual(windowMs * 0.9); // (timers may fire a little early on the ms grid)
+    expect(seen.at(-1)).toEqual({ ticks: 2, trades: 3 }); // one wake-up for both held batches, their bars in place
+    batch(); // the window after that ring has not passed: held again...
+    handler.flush(); // ...unless a flush (the bar clock's tick, stop) rings at once
+    await until(() => listener!.wakeups === 3, windowMs / 2, 'the flush’s wake-up, before the window’s end');
   });
 
   it('flush publishes what changed outside trades: a bar opened by the clock', () => {

@@ -10,8 +10,8 @@ import type { TickwireServer } from '../../src/server/server.ts';
 import type { SimulatedExchange } from '../../src/sim/simulated-exchange.ts';
 import { until } from './until.ts';
 
-/** The pieces one test started; each closed by `closeGateway`. */
-export const gateway: { venue?: SimulatedExchange; tickwire?: Tickwire; server?: TickwireServer; sockets: WebSocket[] } = { sockets: [] };
+/** The pieces one test started; each closed by `closeGateway` (the venue: the simulated exchange or a fake one). */
+export const gateway: { venue?: Pick<SimulatedExchange, 'stop'>; tickwire?: Tickwire; server?: TickwireServer; sockets: WebSocket[] } = { sockets: [] };
 
 /** Stop what the test started, last started first. */
 export async function closeGateway(): Promise<void> {
