@@ -68,6 +68,21 @@ describe('feed router', () => {
     expect(back.ts - 1000).toBeLessThanOrEqual(30_250);
   });
 
+  it('a second source whose first trade comes first starts the feed; the primary takes it only after switchBackMs', () => {
+    // The start is a race between venues, not priority order (with switchBackMs of a day, the edge failover test lost it 1 run in 5).
+    const { router, switches } = setup();
+    router.onTrade('binance', 'BTCUSDT', 100.01, 1, 1000);
+    router.onTrade('coinbase', 'BTC-USD', 100, 1, 1002);
+    for (let t = 1250; t < 1002 + 30_000; t += 250) {
+      router.onTrade('coinbase', 'BTC-USD', 100, t, t);
+      router.onTrade('binance', 'BTCUSDT', 100.01, t, t);
+      router.check(t);
+    }
+    expect(switches).toEqual([{ feed: 'BTC-USD', from: null, to: 'binance:BTCUSDT', reason: 'started', ts: 1000 }]);
+    router.check(1002 + 30_000);
+    expect(switches.at(-1)).toEqual({ feed: 'BTC-USD', from: 'binance:BTCUSDT', to: 'coinbase:BTC-USD', reason: 'recovered', ts: 31_002 });
+  });
+
   it('drops a stale source on the next check, and stops the feed when none is healthy', () => {
     const { router, switches } = setup();
     router.onTrade('coinbase', 'BTC-USD', 100, 1, 0);
