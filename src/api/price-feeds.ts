@@ -88,11 +88,11 @@ export class PriceFeeds {
   }
 
   onTrade(e: TradeEvent): void {
-    this.#router.onTrade(e.exchange, e.symbol, e.price, e.ts, e.recvTs);
+    this.#router.onTrade(e.exchange, e.symbol, e.price, e.ts, e.recvTs, nowMs());
   }
 
   onQuote(e: QuoteEvent): void {
-    this.#router.onQuote(e.exchange, e.symbol, e.bidPrice, e.askPrice, e.ts, e.recvTs);
+    this.#router.onQuote(e.exchange, e.symbol, e.bidPrice, e.askPrice, e.ts, e.recvTs, nowMs());
   }
 
   onExchangeState(exchange: string, state: ExchangeState): void {
