@@ -41,7 +41,8 @@
  * source that went silent; a disconnect is seen with the exchange's next
  * status report (every second).
  *
- * Cost per trade of a symbol that feeds nothing: one Map lookup. Of a
+ * Cost per trade of a symbol that feeds nothing: one Map lookup (the owner
+ * asks `serves` before it reads the clock for `now`). Of a
  * source: a few field writes; for the active one, a median over the other
  * sources (at most 10, into a reused array) and one event object.
  */
