@@ -72,7 +72,7 @@ function empty(): Setup {
 function pipeline(router: FeedRouter, engine: AlertEngine, book: PortfolioBook): Setup {
   return {
     trade(exchange, symbol, price, now) {
-      router.onTrade(exchange, symbol, price, now, now);
+      router.onTrade(exchange, symbol, price, now, now, now);
       engine.onTrade(exchange, symbol, price, now);
       book.onTrade(exchange, symbol, price, now);
     },

@@ -87,12 +87,14 @@ export class PriceFeeds {
     this.#timer = undefined;
   }
 
+  /** A trade; the clock is read only for a symbol that serves a feed (the router judges its age on arrival). */
   onTrade(e: TradeEvent): void {
-    this.#router.onTrade(e.exchange, e.symbol, e.price, e.ts, e.recvTs);
+    if (this.#router.serves(e.exchange, e.symbol)) this.#router.onTrade(e.exchange, e.symbol, e.price, e.ts, e.recvTs, nowMs());
   }
 
+  /** A quote, as `onTrade`. */
   onQuote(e: QuoteEvent): void {
-    this.#router.onQuote(e.exchange, e.symbol, e.bidPrice, e.askPrice, e.ts, e.recvTs);
+    if (this.#router.serves(e.exchange, e.symbol)) this.#router.onQuote(e.exchange, e.symbol, e.bidPrice, e.askPrice, e.ts, e.recvTs, nowMs());
   }
 
   onExchangeState(exchange: string, state: ExchangeState): void {

@@ -6,7 +6,7 @@
  *
  * Rules
  *  - A source is healthy when its exchange is connected, it sent a trade or
- *    quote within `staleMs`, and (with `maxDeviationBps` > 0 and at least one
+ *    quote received (local time) within `staleMs`, and (with `maxDeviationBps` > 0 and at least one
  *    other fresh source) its price is within `maxDeviationBps` of the median
  *    of the other fresh sources.
  *  - The active source is the first healthy one in priority order. It loses
@@ -19,6 +19,18 @@
  *    (`recovered`) once it has been healthy for `switchBackMs` without a
  *    break; with no active source, the first healthy source takes it at once
  *    (`recovered`, or `started` the first time).
+ *  - A trade or quote is judged by its receive time against the clock when
+ *    it reaches the router, not only by the 250 ms check: one received more
+ *    than `staleMs` ago updates its source's last price (shown in the feed's
+ *    state) but does not make the source healthy, start a feed or publish a
+ *    price; the active source's own stale message loses it the feed at once
+ *    (`stale`). Why here: a cluster edge replays every venue's last trade
+ *    at start (src/cluster/edge-runtime.ts), in stream order, and a single
+ *    process can fall behind its workers; judging each message as it comes
+ *    keeps an old price from being published as current, and keeps the
+ *    quietest venue (whose last trade is replayed first) from starting the
+ *    feed on a trade minutes old, in every role with one rule, without
+ *    telling replays from live messages.
  *  - A price is published for every trade or quote of the active source,
  *    only after it was judged healthy: never from a source already judged
  *    unhealthy. `price` is its last trade price (the quote's mid before its
@@ -29,7 +41,8 @@
  * source that went silent; a disconnect is seen with the exchange's next
  * status report (every second).
  *
- * Cost per trade of a symbol that feeds nothing: one Map lookup. Of a
+ * Cost per trade of a symbol that feeds nothing: one Map lookup (the owner
+ * asks `serves` before it reads the clock for `now`). Of a
  * source: a few field writes; for the active one, a median over the other
  * sources (at most 10, into a reused array) and one event object.
  */
@@ -146,26 +159,26 @@ export class FeedRouter {
     return this.#bySymbol.get(exchange)?.has(symbol) === true;
   }
 
-  /** A trade of `symbol` on `exchange` (times in ms: the exchange's, and local receipt). */
-  onTrade(exchange: string, symbol: string, price: number, sourceTs: number, recvMs: number): void {
+  /** A trade of `symbol` on `exchange` (times in ms: the exchange's, its local receipt, and now as it reaches the router). */
+  onTrade(exchange: string, symbol: string, price: number, sourceTs: number, recvMs: number, now: number): void {
     const list = this.#bySymbol.get(exchange)?.get(symbol);
     if (list === undefined) return;
     for (let i = 0; i < list.length; i++) {
       const { feed, source } = list[i]!;
       source.trade = price;
-      this.#onTick(feed, source, sourceTs, recvMs);
+      this.#onTick(feed, source, sourceTs, recvMs, now);
     }
   }
 
-  /** A quote of `symbol` on `exchange`. */
-  onQuote(exchange: string, symbol: string, bid: number, ask: number, sourceTs: number, recvMs: number): void {
+  /** A quote of `symbol` on `exchange` (times as for `onTrade`). */
+  onQuote(exchange: string, symbol: string, bid: number, ask: number, sourceTs: number, recvMs: number, now: number): void {
     const list = this.#bySymbol.get(exchange)?.get(symbol);
     if (list === undefined) return;
     for (let i = 0; i < list.length; i++) {
       const { feed, source } = list[i]!;
       source.bid = bid;
       source.ask = ask;
-      this.#onTick(feed, source, sourceTs, recvMs);
+      this.#onTick(feed, source, sourceTs, recvMs, now);
     }
   }
 
@@ -225,10 +238,16 @@ export class FeedRouter {
     return feed.sources[Math.max(0, feed.active)]!;
   }
 
-  #onTick(feed: Feed, source: Source, sourceTs: number, recvMs: number): void {
+  #onTick(feed: Feed, source: Source, sourceTs: number, recvMs: number, now: number): void {
     source.lastRecv = recvMs;
     source.sourceTs = sourceTs;
     if (source.down) return; // a late record of a connection already judged down publishes nothing
+    if (now - recvMs > feed.config.staleMs) {
+      // Stale on arrival (see the module comment): its price is the source's last, but it is no evidence of health.
+      source.healthySince = NaN;
+      if (feed.active === source.priority) this.#switch(feed, 'stale', now);
+      return;
+    }
     if (Number.isNaN(source.healthySince)) source.healthySince = recvMs;
     if (feed.active !== source.priority) {
       // With no active source, the first healthy one takes the feed, and this tick is its first price.

@@ -7,7 +7,8 @@
  * takes that state from the relayed status and switches the feed to
  * Coinbase with reason `disconnected` (staleMs is far longer than the test,
  * so staleness cannot be what moved it), and never prices from Binance
- * after the switch.
+ * after the switch. The second venue starts trading once the primary serves
+ * the feed, so which venue starts the feed is not a race.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TickwireRuntime } from '../../src/api/tickwire.ts';
@@ -67,9 +68,17 @@ describe('cluster: price feed failover on an edge when the leading feed loses a 
     e.runtime.on('price', (p) => void prices.push(p));
     e.runtime.on('source', (s) => void switches.push(s));
     await until(() => binance.hasSubscribers('btcusdt@trade') && coinbase.subscribers('matches', 'BTC-USD') === 1, 30_000, 'both venues subscribed');
-    pump = tradeBtcOnBoth(binance, coinbase);
+    // The primary trades alone until it serves the feed: with no active source the first venue whose trade
+    // reaches the router takes the feed (feed-router.ts, `started`), and with switchBackMs of a day a second
+    // venue that won that race would keep it (under load its trade reached the edge first about 1 run in 5).
+    let secondVenueTrades = false;
+    pump = tradeBtcOnBoth(binance, coinbase, 50, () => secondVenueTrades);
     const active = () => e.runtime.feed('BTC-USD').active;
     await until(() => active() === 'binance:BTCUSDT' && e.runtime.status().exchanges['binance']?.state === 'connected', 30_000, 'the primary serving the feed on the edge');
+    expect(switches.map((s) => [s.from, s.to, s.reason])).toEqual([[null, 'binance:BTCUSDT', 'started']]);
+    secondVenueTrades = true;
+    // A failover goes to a healthy source only: the second venue's trades must have reached the edge first.
+    await until(() => e.runtime.feed('BTC-USD').sources[1]!.healthy, 20_000, 'the second venue healthy on the edge');
 
     await binance.stop();
     await until(() => active() === 'coinbase:BTC-USD', 30_000, 'the edge failed over to the second venue');

@@ -11,20 +11,16 @@
  * on the edge that took them; a venue no feed reports any more is stopped
  * on every edge and its feed fails over.
  */
-import { headers } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeedStatus } from '../../src/api/feed-status.ts';
 import type { FeedReport } from '../../src/api/price-feeds.ts';
 import type { ClusterConnection } from '../../src/cluster/nats.ts';
-import { Header } from '../../src/cluster/subjects.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
 import type { PortfolioEvent, TradeEvent } from '../../src/model/events.ts';
-import type { ExchangeState } from '../../src/model/status.ts';
 import { hashToken } from '../../src/server/auth.ts';
 import { startNats, stopAll } from '../support/nats.ts';
 import { until } from '../support/until.ts';
-import { ManualSource, RawSubscriber, startEdge, startLeadingFeed, type Edge } from './support.ts';
+import { ManualSource, RawSubscriber, startEdge, startLeadingFeed, StatusRelay, type Edge } from './support.ts';
 
 const TOKEN = 'edge-market-admin-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -69,25 +65,8 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
   let source: ManualSource;
   const edges: Edge[] = [];
   let sub: RawSubscriber | undefined;
-  /** The venues' states the test feed reports, as a leading feed does: at each change and twice a second (a venue left out: its feed stopped). */
-  const states = new Map<string, ExchangeState>();
-  let reporting: NodeJS.Timeout | undefined;
-
-  /** Report each venue's state (FeedNode: core NATS, the lease term in a header). */
-  function report(): void {
-    for (const [exchange, state] of states) {
-      const tracked = new FeedStatus(exchange, config.exchanges[exchange]!.symbols);
-      tracked.setState(state);
-      const h = headers();
-      h.set(Header.TERM, '1');
-      feed.nc.publish(feed.names.statusSubject(exchange), JSON.stringify(tracked.status(undefined, 0)), { headers: h });
-    }
-  }
-
-  function relayState(exchange: string, state: ExchangeState): void {
-    states.set(exchange, state);
-    report();
-  }
+  /** The venues' states the test feed reports, as a leading feed does. */
+  let relay: StatusRelay | undefined;
 
   beforeAll(async () => {
     const nats = await startNats();
@@ -96,11 +75,11 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
     ({ feed, source, publisher } = await startLeadingFeed(config));
     if (!(await publisher.lead('binance', 1, () => true))) throw new Error('the test feed did not get the binance lease');
     edges.push(await startEdge(config), await startEdge(config));
-    reporting = setInterval(report, 500);
+    relay = new StatusRelay(feed, config);
   }, 60_000);
 
   afterAll(async () => {
-    clearInterval(reporting);
+    relay?.close();
     sub?.close();
     for (const e of edges) await e.stop().catch(() => undefined);
     await feed?.close();
@@ -111,8 +90,8 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
     const [a, b] = edges as [Edge, Edge];
     sub = await RawSubscriber.open(a.port, AUTH);
     await sub.subscribe(['prices:BTC-USD', 'portfolio:main', 'alerts']);
-    relayState('simulated', 'connected');
-    relayState('binance', 'connected');
+    relay!.set('simulated', 'connected');
+    relay!.set('binance', 'connected');
 
     // The primary venue's trades first: it takes the feed; the second venue's are healthy standby.
     for (const p of [60_000, 60_100, 60_200]) source.emit('trade', tradeNow('simulated', 'SIM-BTC', p));
@@ -124,7 +103,7 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
     }
 
     // The primary venue disconnects (as its leading feed reports it): the feed moves to the second venue at once.
-    relayState('simulated', 'reconnecting');
+    relay!.set('simulated', 'reconnecting');
     for (const e of [a, b]) await until(() => e.runtime.feed('BTC-USD').active === 'binance:BTCUSDT', 20_000, 'the feed switched source');
     source.emit('trade', tradeNow('simulated', 'SIM-BTC', 61_000)); // a late trade of the venue judged down: never a price
     source.emit('trade', tradeNow('binance', 'BTCUSDT', 70_500)); // above the rule's level
@@ -182,7 +161,7 @@ describe('cluster: price feeds, portfolios and alerts on an edge', () => {
   });
 
   it('stops an exchange no feed reports any more, and fails its price feed over on every edge', async () => {
-    states.delete('binance'); // its leading feed died and no standby took over: the reports stop
+    relay!.states.delete('binance'); // its leading feed died and no standby took over: the reports stop
     for (const e of edges) {
       await until(() => e.runtime.status().exchanges['binance']?.state === 'stopped', 30_000, 'the edge noticed the silence');
       await until(() => e.runtime.feed('BTC-USD').active === null, 10_000, 'the feed lost its last healthy source');

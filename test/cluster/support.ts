@@ -4,14 +4,18 @@
  * (EdgeRuntime + server on a free port) and a raw WebSocket subscriber that
  * keeps every frame exactly as it arrived.
  */
+import { headers } from '@nats-io/transport-node';
 import WebSocket from 'ws';
+import { FeedStatus } from '../../src/api/feed-status.ts';
 import type { TickwireEvents } from '../../src/api/types.ts';
 import { FeedPublisher } from '../../src/cluster/feed-publisher.ts';
 import { openCluster, type ClusterConnection } from '../../src/cluster/nats.ts';
+import { Header } from '../../src/cluster/subjects.ts';
 import { EdgeRuntime } from '../../src/cluster/edge-runtime.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { TickwireConfig } from '../../src/config/types.ts';
 import type { TradeEvent } from '../../src/model/events.ts';
+import type { ExchangeState } from '../../src/model/status.ts';
 import { createServer, type TickwireServer } from '../../src/server/server.ts';
 import { until } from '../support/until.ts';
 
@@ -61,6 +65,45 @@ export async function startLeadingFeed(config: TickwireConfig): Promise<{ feed: 
   publisher.listen();
   if (!(await publisher.lead('simulated', 1, () => true))) throw new Error('the test feed did not get the lease');
   return { feed, source, publisher };
+}
+
+/**
+ * Venues' states reported as a leading feed reports them (core NATS, the
+ * lease term 1 in a header): at each change and twice a second; a venue
+ * deleted from `states` is no longer reported (its feed stopped).
+ */
+export class StatusRelay {
+  readonly states = new Map<string, ExchangeState>();
+  readonly #feed: ClusterConnection;
+  readonly #config: TickwireConfig;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(feed: ClusterConnection, config: TickwireConfig) {
+    this.#feed = feed;
+    this.#config = config;
+    this.#timer = setInterval(() => this.report(), 500);
+  }
+
+  /** `exchange` is now in `state`: reported at once, then with every report. */
+  set(exchange: string, state: ExchangeState): void {
+    this.states.set(exchange, state);
+    this.report();
+  }
+
+  /** Report every venue's state now. */
+  report(): void {
+    for (const [exchange, state] of this.states) {
+      const tracked = new FeedStatus(exchange, this.#config.exchanges[exchange]!.symbols);
+      tracked.setState(state);
+      const h = headers();
+      h.set(Header.TERM, '1');
+      this.#feed.nc.publish(this.#feed.names.statusSubject(exchange), JSON.stringify(tracked.status(undefined, 0)), { headers: h });
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
 }
 
 /** An edge serving on a free port. */
