@@ -149,7 +149,8 @@ export class TickHandler implements FeedHandler {
       this.parseHistogram.recordValueWithCount(Math.max(1, Math.round((nowMs() - this.recvTs) * 1000)), PARSE_SAMPLE_EVERY);
     }
     const writer = this.writer;
-    if (!writer.unpublished) return;
+    // A forming bar can change with nothing written: its trade's tick record dropped by a full ring.
+    if (!writer.unpublished && this.pendingCount === 0) return;
     if (!this.inBatch) {
       this.inBatch = true;
       this.batchSince = this.recvTs;

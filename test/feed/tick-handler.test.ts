@@ -142,6 +142,19 @@ describe('TickHandler', () => {
     await until(() => listener!.wakeups === 3, windowMs / 2, 'the flush’s wake-up, before the window’s end');
   });
 
+  it('a trade whose tick record the full ring dropped still ends its batch: its forming bar is published and rung', () => {
+    const { series, tasks, ticks, frame } = setup(); // a ring of 64 records, never read here
+    for (let i = 0; i < 64; i++) frame(T0 + 1_000 + i, 100);
+    tasks.shift()!();
+    expect(ticks.size()).toBe(64);
+    expect(series.formingBar()).toMatchObject({ trades: 64 });
+    frame(T0 + 2_000, 105); // no room for its tick record; the bar takes it
+    expect(ticks.overflow()).toBe(1);
+    expect(tasks).toHaveLength(1); // the batch's end is scheduled, though no tick record was written
+    tasks.shift()!();
+    expect(series.formingBar()).toMatchObject({ trades: 65, close: 105 });
+  });
+
   it('flush publishes what changed outside trades: a bar opened by the clock', () => {
     const { series, agg, handler, tasks, frame } = setup();
     frame(T0 + 1_000, 100);
