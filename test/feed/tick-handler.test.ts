@@ -165,4 +165,26 @@ describe('TickHandler', () => {
     handler.flush();
     expect(series.formingBar()).toMatchObject({ openTime: T0 + 60_000, trades: 0, close: 100 });
   });
+  it('publishes the batch’s tick records with its bar events when closes fill half the bar-event ring mid-batch: no close overtakes the trades before it', () => {
+    const series = new BarSeries(BarSeries.allocate(10));
+    const ticksSab = TickRing.allocate(64, TICK_FIELDS);
+    const barEventsSab = allocateBarEventRing(16);
+    const dirty = new Int32Array(new SharedArrayBuffer(4));
+    const writer = new BufferWriter(1, new TickRing(ticksSab), [series], dirty, openBarEventRing(barEventsSab), new Doorbell(Doorbell.allocate()));
+    const agg = new BarAggregator(['1m'], writer.sinkFor(0, 1), { batchForming: true });
+    const tasks: (() => void)[] = [];
+    const handler = new TickHandler([agg], writer, new ClockOffset(), 1, (task) => tasks.push(task), 0);
+    const ticks = new TickRing(ticksSab);
+    const barEvents = openBarEventRing(barEventsSab);
+    // One batch (no task run): each trade opens a new minute and closes the one before, so the 9th trade's close is the 8th event, half of 16.
+    for (let i = 0; i < 10; i++) {
+      handler.beginFrame(T0 + i * 60_000 + 5);
+      handler.trade(0, T0 + i * 60_000, 100 + i, 1, 1, i + 1);
+      handler.endFrame(FrameKind.DATA);
+    }
+    expect(barEvents.size()).toBeGreaterThan(0); // published mid-batch to make room
+    // Every close visible was caused by a later trade: the trades before it must be visible too.
+    expect(ticks.size()).toBeGreaterThanOrEqual(barEvents.size());
+    expect(tasks).toHaveLength(1);
+  });
 });
