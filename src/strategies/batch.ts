@@ -169,9 +169,10 @@ class Batch {
   readonly #check = (): void => {
     this.#timer = undefined;
     if (this.#done) return;
+    // The word first, then the answers: every answer posted before the word was read is then counted (the worker posts an item's answer before it stamps the next).
+    const word = Atomics.load(this.#control, 0);
     this.#drain();
     const now = Date.now();
-    const word = Atomics.load(this.#control, 0);
     if (word === 0n) {
       // Still waiting for a thread (or its worker is starting).
       if (now >= this.#outerAt) this.#takeBack(-1, Stage.NONE, OUTER_BOUND_MS);

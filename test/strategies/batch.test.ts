@@ -8,7 +8,7 @@
  * holds across bars while batches mix strategies.
  */
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StrategyConfig } from '../../src/config/types.ts';
 import type { Bar } from '../../src/model/records.ts';
 import type { PredictionEvent, SignalEvent, StrategySummary } from '../../src/model/strategy.ts';
@@ -168,6 +168,31 @@ describe('strategies: the batcher', () => {
     await expect(stuck).rejects.toBeInstanceOf(CallTimeout);
     // Its deadline is 50 ms from its start (~10 ms in), not the 3 s of the item before it.
     expect(Date.now() - t0).toBeLessThan(1_000);
+  });
+
+  it('takes the answer of an item posted just before its deadline was read, not a timeout', async () => {
+    let task: BatchTask | undefined;
+    let finish: (() => void) | undefined;
+    const batcher = new Batcher(1, scripted(async (t) => {
+      task = t;
+      stamp(t, 0, Stage.PREDICT);
+      await new Promise<void>((resolve) => (finish = resolve));
+    }));
+    const load = Atomics.load.bind(Atomics);
+    // The worker posts its answer (and ends) at the instant the main thread reads the control word, its deadline just past.
+    const spy = vi.spyOn(Atomics, 'load').mockImplementation(((array: BigInt64Array, index: number) => {
+      if (task !== undefined && array === task.control && finish !== undefined) {
+        task.port.postMessage({ i: 0, result: answer });
+        finish();
+        finish = undefined;
+      }
+      return load(array, index);
+    }) as typeof Atomics.load);
+    try {
+      await expect(batcher.judge(judgeTask('batcher-race', 1), 30)).resolves.toEqual(answer);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('rejects the judgments still waiting when closed, and every later one', async () => {
