@@ -127,6 +127,8 @@ class Batch {
   readonly #outerAt: number;
   readonly #abort = new AbortHook();
   readonly #answered: boolean[];
+  /** `#soonest[i]`: the shortest deadline of items i… (an item's overrun is seen by then whatever ran before it); Infinity past the last. */
+  readonly #soonest: number[];
   #port: MessagePort | undefined;
   #timer: NodeJS.Timeout | undefined;
   #done = false;
@@ -135,6 +137,8 @@ class Batch {
     this.#items = items;
     this.#batcher = batcher;
     this.#answered = new Array<boolean>(items.length).fill(false);
+    this.#soonest = new Array<number>(items.length + 1).fill(Infinity);
+    for (let i = items.length - 1; i >= 0; i--) this.#soonest[i] = Math.min(items[i]!.timeoutMs, this.#soonest[i + 1]!);
     // A batch waits for a thread at most this long (then every item times out), as one call did: the outer bound beyond both stages' deadlines.
     let longest = 0;
     for (const item of items) longest = Math.max(longest, item.timeoutMs);
@@ -145,7 +149,7 @@ class Batch {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     const task: BatchTask = { op: 'batch', items: this.#items.map((item) => item.task), control: this.#control, port: port2, epoch: this.#epoch };
-    this.#timer = setTimeout(this.#check, this.#items[0]!.timeoutMs);
+    this.#timer = setTimeout(this.#check, this.#soonest[0]!);
     submit(task, port2, this.#abort).then(() => this.#settled(undefined), (err: unknown) => this.#settled(err instanceof Error ? err : new Error(String(err))));
   }
 
@@ -165,25 +169,27 @@ class Batch {
   readonly #check = (): void => {
     this.#timer = undefined;
     if (this.#done) return;
+    // The word first, then the answers: every answer posted before the word was read is then counted (the worker posts an item's answer before it stamps the next).
+    const word = Atomics.load(this.#control, 0);
     this.#drain();
     const now = Date.now();
-    const word = Atomics.load(this.#control, 0);
     if (word === 0n) {
       // Still waiting for a thread (or its worker is starting).
       if (now >= this.#outerAt) this.#takeBack(-1, Stage.NONE, OUTER_BOUND_MS);
-      else this.#arm(Math.min(this.#outerAt, now + this.#items[0]!.timeoutMs) - now);
+      else this.#arm(Math.min(this.#outerAt, now + this.#soonest[0]!) - now);
       return;
     }
     const { index, stage, sinceEpochMs } = unpackStart(word);
     if (this.#answered[index]) {
       // Between two items: the next one's stamp comes right after.
-      this.#arm(this.#items[index + 1]?.timeoutMs ?? 1);
+      this.#arm(index + 1 < this.#items.length ? this.#soonest[index + 1]! : 1);
       return;
     }
     const limit = stage === Stage.LOAD ? OUTER_BOUND_MS : this.#items[index]!.timeoutMs;
     const deadline = this.#epoch + sinceEpochMs + limit;
+    // Not past the running item's deadline, nor past that of a later one with a shorter deadline should the running one end first.
     if (now >= deadline) this.#takeBack(index, stage, limit);
-    else this.#arm(deadline - now);
+    else this.#arm(Math.min(deadline - now, this.#soonest[index + 1]!));
   };
 
   #arm(ms: number): void {

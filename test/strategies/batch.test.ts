@@ -8,13 +8,14 @@
  * holds across bars while batches mix strategies.
  */
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StrategyConfig } from '../../src/config/types.ts';
 import type { Bar } from '../../src/model/records.ts';
 import type { PredictionEvent, SignalEvent, StrategySummary } from '../../src/model/strategy.ts';
-import { Batcher } from '../../src/strategies/batch.ts';
+import { Batcher, type SubmitBatch } from '../../src/strategies/batch.ts';
+import { CallTimeout } from '../../src/strategies/deadlines.ts';
 import { StrategyRuntime } from '../../src/strategies/runtime.ts';
-import { runTask, type BatchTask, type JudgeTask } from '../../src/strategies/task.ts';
+import { packStart, runTask, Stage, type BatchTask, type JudgeTask, type TaskResult } from '../../src/strategies/task.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
@@ -137,6 +138,61 @@ describe('strategies: the batcher', () => {
     // A later turn: a batch of its own.
     await batcher.judge(judgeTask('batcher-s1', 2), 1_000);
     expect(batches).toHaveLength(3);
+  });
+
+  /** A pool stand-in whose "worker" is `script` in this thread (it writes the control word and posts answers itself); rejects when aborted. */
+  function scripted(script: (task: BatchTask) => Promise<void>): SubmitBatch {
+    return (task, _port, signal) => new Promise((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(new Error('aborted')));
+      script(task).then(resolve, reject);
+    });
+  }
+  const stamp = (task: BatchTask, i: number, stage: Stage): void => {
+    Atomics.store(task.control, 0, packStart(i, stage, Date.now() - task.epoch));
+  };
+  const answer: TaskResult = { op: 'judge', prediction: { value: 1, confidence: null, extra: {} }, decision: { action: 'hold', size: null, reason: null }, decideError: null, state: {} };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('cuts an item with a short deadline at its own deadline, though the item before it in the batch has a long one', async () => {
+    const batcher = new Batcher(1, scripted(async (task) => {
+      stamp(task, 0, Stage.PREDICT);
+      await sleep(10);
+      task.port.postMessage({ i: 0, result: answer });
+      stamp(task, 1, Stage.PREDICT);
+      await new Promise(() => {}); // item 1 never ends
+    }));
+    const slowOk = batcher.judge(judgeTask('batcher-long', 1), 3_000);
+    const t0 = Date.now();
+    const stuck = batcher.judge(judgeTask('batcher-short', 1), 50);
+    await expect(slowOk).resolves.toEqual(answer);
+    await expect(stuck).rejects.toBeInstanceOf(CallTimeout);
+    // Its deadline is 50 ms from its start (~10 ms in), not the 3 s of the item before it.
+    expect(Date.now() - t0).toBeLessThan(1_000);
+  });
+
+  it('takes the answer of an item posted just before its deadline was read, not a timeout', async () => {
+    let task: BatchTask | undefined;
+    let finish: (() => void) | undefined;
+    const batcher = new Batcher(1, scripted(async (t) => {
+      task = t;
+      stamp(t, 0, Stage.PREDICT);
+      await new Promise<void>((resolve) => (finish = resolve));
+    }));
+    const load = Atomics.load.bind(Atomics);
+    // The worker posts its answer (and ends) at the instant the main thread reads the control word, its deadline just past.
+    const spy = vi.spyOn(Atomics, 'load').mockImplementation(((array: BigInt64Array, index: number) => {
+      if (task !== undefined && array === task.control && finish !== undefined) {
+        task.port.postMessage({ i: 0, result: answer });
+        finish();
+        finish = undefined;
+      }
+      return load(array, index);
+    }) as typeof Atomics.load);
+    try {
+      await expect(batcher.judge(judgeTask('batcher-race', 1), 30)).resolves.toEqual(answer);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('rejects the judgments still waiting when closed, and every later one', async () => {
