@@ -47,6 +47,14 @@ interface Waiting {
   readonly deadline: number;
 }
 
+/** What a publish after `close()`, or one waiting at `close()`, rejects with. */
+export class PublisherClosedError extends Error {
+  constructor() {
+    super('publisher closed');
+    this.name = 'PublisherClosedError';
+  }
+}
+
 const STORED: Ack = { duplicate: false };
 const DUPLICATE: Ack = { duplicate: true };
 
@@ -59,6 +67,7 @@ export class AckedPublisher implements AckedPublish {
   /** Reply number → its message's promise, in send order. */
   readonly #waiting = new Map<number, Waiting>();
   #next = 0;
+  #closed = false;
   readonly #sweep: NodeJS.Timeout;
 
   /** Publish on `nc`; a message unanswered after `timeoutMs` fails. */
@@ -83,6 +92,8 @@ export class AckedPublisher implements AckedPublish {
 
   /** Publish `data` on `subject` with `msgID` for de-duplication (set on `headers`); resolves when JetStream stored it or had it already. */
   publish(subject: string, data: Uint8Array, opts: { headers: MsgHdrs; msgID: string }): Promise<Ack> {
+    // Nothing would take its answer or time it out: it would never settle.
+    if (this.#closed) return Promise.reject(new PublisherClosedError());
     const n = this.#next++;
     opts.headers.set(MSG_ID, opts.msgID);
     return new Promise<Ack>((resolve, reject) => {
@@ -96,11 +107,12 @@ export class AckedPublisher implements AckedPublish {
     });
   }
 
-  /** Stop taking answers; what waits fails. */
+  /** Stop taking answers; what waits fails, and so does every later publish (PublisherClosedError). */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#sweep);
     this.#sub.unsubscribe();
-    for (const w of this.#waiting.values()) w.reject(new Error('publisher closed'));
+    for (const w of this.#waiting.values()) w.reject(new PublisherClosedError());
     this.#waiting.clear();
   }
 

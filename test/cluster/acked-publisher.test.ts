@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { AckedPublisher } from '../../src/cluster/acked-publisher.ts';
+import { AckedPublisher, PublisherClosedError } from '../../src/cluster/acked-publisher.ts';
 import { startNats, stopAll } from '../support/nats.ts';
 
 const data = (n: number): Uint8Array => new Uint8Array([n]);
@@ -68,5 +68,15 @@ describe('cluster: acknowledged publishing on an inbox of its own', () => {
       p.close();
       silent.unsubscribe();
     }
+  });
+
+  it('rejects a publish after close at once with PublisherClosedError', async () => {
+    const p = new AckedPublisher(nc, 5_000);
+    p.close();
+    const started = performance.now();
+    const settled = p.publish('acks.closed', data(1), { headers: headers(), msgID: 'c1' });
+    await expect(Promise.race([settled, new Promise((r) => setTimeout(() => r('pending'), 1_000))])).rejects.toBeInstanceOf(PublisherClosedError);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(p.waiting).toBe(0);
   });
 });
