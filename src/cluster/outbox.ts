@@ -7,11 +7,13 @@
  * - **Streaming** (normal): each message is published as it comes, without
  *   waiting for the acknowledgements of the ones before (pipelined).
  * - **Recovering**: entered when a publish fails or the connection drops.
- *   Nothing is published until nothing of the failed round is in flight
- *   (after a drop: until reconnected) and RETRY_MS has passed. Then the
- *   oldest unacknowledged message is published alone (the probe), again
- *   every RETRY_MS until JetStream takes it (stored, or a duplicate of what
- *   it already holds). Then streaming resumes from the next unacknowledged
+ *   After a failed publish nothing is published until nothing of the failed
+ *   round is in flight and RETRY_MS has passed; after a drop, until
+ *   reconnected, and then at once (no pause: the reconnect is the event to
+ *   wait for, and what was in flight was abandoned, not failed). Then the
+ *   oldest unacknowledged message is published alone (the probe); each time
+ *   it fails it goes again RETRY_MS later, until JetStream takes it (stored,
+ *   or a duplicate of what it already holds). Then streaming resumes from the next unacknowledged
  *   message, in order: the rest of the failed round, then what was queued.
  *
  * Why this keeps the order: over one connection JetStream stores what it
