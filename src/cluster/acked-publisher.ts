@@ -19,12 +19,22 @@
  * Answers to messages already failed (late, or abandoned with a dropped
  * connection) are ignored.
  *
+ * Inbox lost: the server can refuse or close the reply subscription (a
+ * permissions error on the inbox subject). Then no answer can come: what
+ * waits fails at once with InboxLostError, and so does every publish until
+ * the subscription is made again, tried every RESUBSCRIBE_MS while the
+ * connection is open. Each loss is counted (`inboxFailures`: /v1/status
+ * `cluster.outbox.inboxFailures`); the first of a run is logged, not the
+ * refusals of the retries (logged again only after an answer came through).
+ *
  * Bound: what waits is what the caller has in flight (the outbox keeps at
  * most MAX_IN_FLIGHT, outbox.ts) plus what a dropped connection abandoned,
  * which expires after `timeoutMs`.
  */
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 
+/** Pause before making a lost reply subscription again, ms. */
+const RESUBSCRIBE_MS = 1_000;
 /** How often unanswered messages are checked against the timeout, ms. */
 const SWEEP_MS = 250;
 /** JetStream's de-duplication header (what `js.publish` sets from `msgID`). */
@@ -55,14 +65,31 @@ export class PublisherClosedError extends Error {
   }
 }
 
+/** What waits, or is published, while the reply subscription is lost (see the module comment). */
+export class InboxLostError extends Error {
+  constructor(cause: Error) {
+    super(`acknowledgement inbox lost: ${cause.message}`, { cause });
+    this.name = 'InboxLostError';
+  }
+}
+
 const STORED: Ack = { duplicate: false };
 const DUPLICATE: Ack = { duplicate: true };
 
 /** See the module comment. */
 export class AckedPublisher implements AckedPublish {
   readonly #nc: NatsConnection;
+  readonly #inbox: string;
   readonly #prefix: string;
-  readonly #sub: Subscription;
+  /** The reply subscription; undefined while lost. */
+  #sub: Subscription | undefined;
+  /** Why it was lost, while it is. */
+  #lostBy: Error | undefined;
+  #resubscribe: NodeJS.Timeout | undefined;
+  #inboxFailures = 0;
+  /** The current run of losses was logged. */
+  #logged = false;
+  readonly #log: (line: string) => void;
   readonly #timeoutMs: number;
   /** Reply number → its message's promise, in send order. */
   readonly #waiting = new Map<number, Waiting>();
@@ -70,19 +97,21 @@ export class AckedPublisher implements AckedPublish {
   #closed = false;
   readonly #sweep: NodeJS.Timeout;
 
-  /** Publish on `nc`; a message unanswered after `timeoutMs` fails. */
-  constructor(nc: NatsConnection, timeoutMs: number) {
+  /** Publish on `nc`; a message unanswered after `timeoutMs` fails. `log`: where a lost inbox is reported. */
+  constructor(nc: NatsConnection, timeoutMs: number, log: (line: string) => void = (line) => console.error(line)) {
     this.#nc = nc;
     this.#timeoutMs = timeoutMs;
-    const inbox = createInbox();
-    this.#prefix = `${inbox}.`;
-    this.#sub = nc.subscribe(`${inbox}.*`, {
-      callback: (err, m) => {
-        if (err === null) this.#answer(m);
-      },
-    });
+    this.#log = log;
+    this.#inbox = createInbox();
+    this.#prefix = `${this.#inbox}.`;
+    this.#subscribe();
     this.#sweep = setInterval(() => this.#expire(), SWEEP_MS);
     this.#sweep.unref();
+  }
+
+  /** Times the reply subscription was refused or closed by the server (retries included). */
+  get inboxFailures(): number {
+    return this.#inboxFailures;
   }
 
   /** Messages waiting for their answer. */
@@ -94,6 +123,8 @@ export class AckedPublisher implements AckedPublish {
   publish(subject: string, data: Uint8Array, opts: { headers: MsgHdrs; msgID: string }): Promise<Ack> {
     // Nothing would take its answer or time it out: it would never settle.
     if (this.#closed) return Promise.reject(new PublisherClosedError());
+    // No answer could come: fail now rather than after the timeout.
+    if (this.#lostBy !== undefined) return Promise.reject(new InboxLostError(this.#lostBy));
     const n = this.#next++;
     opts.headers.set(MSG_ID, opts.msgID);
     return new Promise<Ack>((resolve, reject) => {
@@ -111,12 +142,58 @@ export class AckedPublisher implements AckedPublish {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweep);
-    this.#sub.unsubscribe();
+    clearTimeout(this.#resubscribe);
+    this.#sub?.unsubscribe();
+    this.#sub = undefined;
     for (const w of this.#waiting.values()) w.reject(new PublisherClosedError());
     this.#waiting.clear();
   }
 
+  #subscribe(): void {
+    this.#lostBy = undefined;
+    let sub: Subscription;
+    try {
+      sub = this.#nc.subscribe(`${this.#inbox}.*`, {
+        callback: (err, m) => {
+          if (err === null) this.#answer(m);
+          else this.#lost(sub, err);
+        },
+      });
+    } catch (err) {
+      // The connection is closed (or draining): nothing can be answered.
+      this.#sub = undefined;
+      this.#lostBy = err as Error;
+      return;
+    }
+    this.#sub = sub;
+    // Closed without an error by the client (e.g. the connection closed), not by close().
+    void sub.closed.then((err) => this.#lost(sub, err ?? new Error('inbox subscription closed')));
+  }
+
+  /** The server refused or closed `sub`: fail what waits, count, log the first of a run, subscribe again later. */
+  #lost(sub: Subscription, err: Error): void {
+    if (this.#closed || this.#sub !== sub) return; // closed by close(), or an older subscription
+    this.#sub = undefined;
+    this.#lostBy = err;
+    this.#inboxFailures++;
+    if (!this.#logged) {
+      this.#logged = true;
+      this.#log(`tickwire: JetStream acknowledgement inbox lost (${err.message}); publishes fail until it is subscribed again (retried every ${RESUBSCRIBE_MS} ms)`);
+    }
+    const failure = new InboxLostError(err);
+    const waiting = [...this.#waiting.values()];
+    this.#waiting.clear();
+    for (const w of waiting) w.reject(failure);
+    this.#resubscribe = setTimeout(() => {
+      this.#resubscribe = undefined;
+      if (this.#closed || this.#nc.isClosed()) return;
+      this.#subscribe();
+    }, RESUBSCRIBE_MS);
+    this.#resubscribe.unref();
+  }
+
   #answer(m: Msg): void {
+    this.#logged = false; // answers come through: a later loss is news
     const n = Number(m.subject.slice(this.#prefix.length));
     const w = this.#waiting.get(n);
     if (w === undefined) return; // failed already

@@ -208,7 +208,7 @@ export class FeedPublisher {
   /** The outbox's state and counts (`/v1/status` `cluster.outbox`). */
   outboxStatus(): OutboxStatus {
     const o = this.outbox;
-    return { unacked: o.unacked, unackedBytes: o.unackedBytes, recovering: o.recovering, ...o.counters, sendToAck: summarize(o.sendToAck) };
+    return { unacked: o.unacked, unackedBytes: o.unackedBytes, recovering: o.recovering, ...o.counters, inboxFailures: this.#acks.inboxFailures, sendToAck: summarize(o.sendToAck) };
   }
 
   /** Quotes and forming bars superseded before they went out (conflated: never given a seq). */

@@ -25,6 +25,7 @@ export function createClusterMetrics(status: () => ClusterStatus): client.Regist
   counter('tickwire_cluster_replayed_messages_total', 'Messages an edge read back from JetStream for resumes older than its memory.', (s) => s.replays?.messages ?? 0);
   counter('tickwire_cluster_replay_failures_total', 'Reads of JetStream for a resume that failed (NATS unreachable, timed out): those clients got a gap.', (s) => s.replays?.failures ?? 0);
   counter('tickwire_cluster_outbox_fenced_total', "Feed: messages not published because the exchange's lease ran out first (handed back to the kept trades and bars).", (s) => s.outbox?.fenced ?? 0);
+  counter('tickwire_cluster_outbox_inbox_failures_total', "Feed: times the server refused or closed the subscription JetStream's acknowledgements come on (e.g. a permissions error): publishes fail at once until it is made again.", (s) => s.outbox?.inboxFailures ?? 0);
   counter('tickwire_cluster_conflated_total', 'Feed: quotes and forming-bar updates replaced by a newer one within their cluster.conflate window (never published, no seq taken).', (s) => s.conflated ?? 0);
   new client.Gauge({
     name: 'tickwire_cluster_lease_leader',

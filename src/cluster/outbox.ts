@@ -107,7 +107,7 @@ interface Pending {
 }
 
 /** What the outbox counts (documented in OutboxStatus). */
-export type OutboxCounters = Omit<OutboxStatus, 'unacked' | 'unackedBytes' | 'recovering' | 'sendToAck'>;
+export type OutboxCounters = Omit<OutboxStatus, 'unacked' | 'unackedBytes' | 'recovering' | 'sendToAck' | 'inboxFailures'>;
 
 /** A message given back unpublished because its owner's lease ran out. */
 export interface FencedMessage {

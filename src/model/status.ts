@@ -133,6 +133,8 @@ export interface OutboxStatus {
   storedAhead: number;
   /** Not published because the exchange's lease ran out first: handed back to the feed's kept trades and bars (a standby publishes them). */
   fenced: number;
+  /** Times the server refused or closed the reply subscription JetStream acknowledges on (acked-publisher.ts; retries included): publishes fail at once until it is made again. */
+  inboxFailures: number;
   /** An event handed to the outbox → JetStream's acknowledgement, µs (since start): the feed's side of the NATS hop. */
   sendToAck: LatencySummary;
 }

@@ -329,7 +329,7 @@ function sharedSchemas(): Record<string, Schema> {
         consumers: { type: 'object', description: 'Edge: lag of each JetStream consumer (lagMessages, lagMs, delivered)' },
         outbox: {
           type: 'object',
-          description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead, fenced: not published because the lease ran out first) and sendToAck (an event handed to the outbox → JetStream\'s acknowledgement, µs percentiles)',
+          description: 'Feed: messages waiting for JetStream\'s acknowledgement (unacked, unackedBytes, recovering) counts (acked, duplicates, failures, recoveries, dropped past the bound, storedAhead, fenced: not published because the lease ran out first, inboxFailures: the acknowledgement inbox refused or closed by the server) and sendToAck (an event handed to the outbox → JetStream\'s acknowledgement, µs percentiles)',
         },
         conflated: { type: 'integer', description: 'Feed: quotes and forming-bar updates replaced by a newer one within their `cluster.conflate` window (never published, no seq taken)' },
         replays: {

@@ -25,7 +25,7 @@ describe('cluster metrics', () => {
     let status: ClusterStatus = {
       ...base, messages: 120, leaderChanges: 2, conflated: 17,
       leases: { binance: { state: 'leader', term: 4, since: 1 }, kraken: { state: 'standby', term: null, since: null } },
-      outbox: { unacked: 9, unackedBytes: 4_608, recovering: false, acked: 100, duplicates: 1, failures: 3, recoveries: 2, dropped: 5, storedAhead: 0, fenced: 7, sendToAck: latency },
+      outbox: { unacked: 9, unackedBytes: 4_608, recovering: false, acked: 100, duplicates: 1, failures: 3, recoveries: 2, dropped: 5, storedAhead: 0, fenced: 7, inboxFailures: 6, sendToAck: latency },
     };
     const registry = createClusterMetrics(() => status);
     let text = await registry.metrics();
@@ -37,6 +37,7 @@ describe('cluster metrics', () => {
     expect(value(text, 'tickwire_cluster_outbox_dropped_total')).toBe(5);
     expect(value(text, 'tickwire_cluster_outbox_recoveries_total')).toBe(2);
     expect(value(text, 'tickwire_cluster_outbox_fenced_total')).toBe(7);
+    expect(value(text, 'tickwire_cluster_outbox_inbox_failures_total')).toBe(6);
     expect(value(text, 'tickwire_cluster_lease_leader', '{exchange="binance"}')).toBe(1);
     expect(value(text, 'tickwire_cluster_lease_leader', '{exchange="kraken"}')).toBe(0);
     // Counters follow the status, not their own sums: a second scrape reads the new totals.
@@ -61,6 +62,7 @@ describe('cluster metrics', () => {
     expect(value(text, 'tickwire_cluster_consumer_lag_messages', '{consumer="live"}')).toBe(12);
     expect(value(text, 'tickwire_cluster_consumer_lag_seconds', '{consumer="live"}')).toBe(1.5);
     expect(value(text, 'tickwire_cluster_outbox_fenced_total')).toBe(0);
+    expect(value(text, 'tickwire_cluster_outbox_inbox_failures_total')).toBe(0);
     expect(value(text, 'tickwire_cluster_conflated_total')).toBe(0);
   });
 });

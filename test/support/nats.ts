@@ -5,7 +5,7 @@
  * `stopAll` (afterAll/afterEach); store directories are temporary.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -75,12 +75,18 @@ function server(args: string[], port: number, ready: RegExp): Promise<NatsServer
   return make();
 }
 
-/** One JetStream server on a free port. */
-export async function startNats(): Promise<NatsServer> {
+/** One JetStream server on a free port; `config`: a nats-server configuration file's text (users, permissions), else none. */
+export async function startNats(config?: string): Promise<NatsServer> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'tickwire-nats-'));
   dirs.push(dir);
-  return server(['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], port, /Server is ready/);
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir];
+  if (config !== undefined) {
+    const file = path.join(dir, 'nats.conf');
+    writeFileSync(file, config);
+    args.push('-c', file);
+  }
+  return server(args, port, /Server is ready/);
 }
 
 /** Three clustered JetStream servers (replicas up to 3), each on free client and route ports. */
