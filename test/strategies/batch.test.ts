@@ -112,6 +112,21 @@ describe('strategies: batched judgments', () => {
   });
 });
 
+describe('strategies: shutting down', () => {
+  it('neither counts nor reports the judgments a clean close cuts short', async () => {
+    // loop is stuck in bar 2's batch (deadline far off) with after behind it: close() cuts both.
+    const rec = start({ loop: strategy({ loopBars: [S0 + 2] }, { timeoutMs: 10_000, maxErrors: 1 }), after: strategy({}, { timeoutMs: 10_000, maxErrors: 1 }) });
+    await closeEach(0, 2);
+    runtime!.onBar({ exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1s', bar: bar(2) });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = rec.statuses.length;
+    await runtime!.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(rec.statuses.slice(before)).toEqual([]);
+    expect(runtime!.summaries().map((s) => [s.name, s.errors, s.timeouts, s.state, s.lastError])).toEqual([['loop', 0, 0, 'running', null], ['after', 0, 0, 'running', null]]);
+  });
+});
+
 describe('strategies: the batcher', () => {
   /** A pool stand-in running each batch in this thread; records the batches. */
   function inThread(batches: string[][]) {
