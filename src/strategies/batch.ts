@@ -203,7 +203,8 @@ class Batch {
     for (let i = 0; i < this.#items.length; i++) {
       if (this.#answered[i]) continue;
       const item = this.#items[i]!;
-      if (index < 0 || i === index) item.reject(new CallTimeout(index < 0 ? limitMs : item.timeoutMs, stage));
+      // The bound applied: timeoutMs for predict or decide, the outer bound for a load (or init) or a batch that never started.
+      if (index < 0 || i === index) item.reject(new CallTimeout(limitMs, stage));
       else if (i > index) again.push(item);
       else item.reject(new JudgeError('the worker lost this answer', Stage.NONE));
     }

@@ -303,7 +303,8 @@ export class StrategyRunner {
       if (this.#stopped) return undefined;
       if (err instanceof CallTimeout) this.timeouts++;
       else this.errors++;
-      const stage = op !== 'judge' ? op : (err instanceof CallTimeout || err instanceof JudgeError) && err.stage === Stage.DECIDE ? 'decide' : 'predict';
+      const cut = err instanceof CallTimeout || err instanceof JudgeError ? err.stage : Stage.NONE;
+      const stage = op !== 'judge' ? op : cut === Stage.DECIDE ? 'decide' : cut === Stage.LOAD ? 'load' : 'predict';
       this.#fail(`${stage}: ${err instanceof Error ? firstLine(err.message) : String(err)}`);
       return undefined;
     }

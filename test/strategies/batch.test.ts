@@ -13,7 +13,11 @@ import type { StrategyConfig } from '../../src/config/types.ts';
 import type { Bar } from '../../src/model/records.ts';
 import type { PredictionEvent, SignalEvent, StrategySummary } from '../../src/model/strategy.ts';
 import { Batcher, type SubmitBatch } from '../../src/strategies/batch.ts';
-import { CallTimeout } from '../../src/strategies/deadlines.ts';
+import { CallTimeout, OUTER_BOUND_MS } from '../../src/strategies/deadlines.ts';
+import { PaperExecutor } from '../../src/strategies/paper.ts';
+import type { StrategyPool } from '../../src/strategies/pool.ts';
+import { StrategyRunner } from '../../src/strategies/runner.ts';
+import { Turns } from '../../src/strategies/turns.ts';
 import { StrategyRuntime } from '../../src/strategies/runtime.ts';
 import { packStart, runTask, Stage, type BatchTask, type JudgeTask, type TaskResult } from '../../src/strategies/task.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
@@ -208,6 +212,38 @@ describe('strategies: the batcher', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('names the stage and the bound applied when an item is cut while loading (the outer bound, not timeoutMs)', async () => {
+    const now = Date.now.bind(Date);
+    let ahead = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now() + ahead);
+    try {
+      const batcher = new Batcher(1, scripted(async (task) => {
+        stamp(task, 0, Stage.LOAD);
+        ahead = OUTER_BOUND_MS + 1_000; // the load (or init) has hung past the outer bound
+        await new Promise(() => {});
+      }));
+      const err = await batcher.judge(judgeTask('batcher-load', 1), 50).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CallTimeout);
+      expect(err).toMatchObject({ stage: Stage.LOAD, message: `call took longer than ${OUTER_BOUND_MS} ms` });
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('reports a judgment cut while loading as a load timeout, not a predict one', async () => {
+    const problems: string[] = [];
+    const pool = { judge: () => Promise.reject(new CallTimeout(OUTER_BOUND_MS, Stage.LOAD)) } as unknown as StrategyPool;
+    const noop = (): void => {};
+    const cfg = strategy({}, { lookback: 1 });
+    const runner = new StrategyRunner('loader', cfg, pool, new Turns(Infinity), new PaperExecutor({ kind: 'paper', cash: 1_000, feeBps: 0, slippageBps: 0 }, { fill: noop, rejected: noop }), {
+      prediction: noop, signal: noop, fill: noop, rejected: noop, problem: (_r, message) => problems.push(message),
+    }, true);
+    runner.onBar(bar(0));
+    await runner.idle();
+    expect(problems).toEqual([`load: call took longer than ${OUTER_BOUND_MS} ms`]);
+    expect(runner.timeouts).toBe(1);
   });
 
   it('rejects the judgments still waiting when closed, and every later one', async () => {
