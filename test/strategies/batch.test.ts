@@ -246,6 +246,25 @@ describe('strategies: the batcher', () => {
     expect(runner.timeouts).toBe(1);
   });
 
+  it('never judges twice an item taken back: a worker whose overrunning item ends before it is stopped starts nothing more', async () => {
+    // The stand-in runs the real worker loop (runTask) in this thread and, like a worker not yet terminated, goes on when aborted.
+    const g = globalThis as { __tickwireJudged?: Record<string, number>; __tickwireHold?: Promise<void> };
+    let release: () => void = () => {};
+    g.__tickwireHold = new Promise<void>((resolve) => (release = resolve));
+    g.__tickwireJudged = {};
+    const held = (strategy: string, params: Record<string, unknown>): JudgeTask => ({
+      op: 'judge', strategy, state: {}, window: { kind: 'full', version: 1, bars: [bar(1)], module: path.join(FIXTURES, 'held.mjs'), params }, features: {}, position: 0,
+    });
+    const batcher = new Batcher(1, (task) => runTask(task));
+    const slow = batcher.judge(held('batcher-held-slow', { tag: 'slow', hold: true }), 50);
+    const next = batcher.judge(held('batcher-held-next', { tag: 'next' }), 1_000);
+    // The overrunning item ends right after it was taken back, before its worker is stopped.
+    await expect(slow.finally(release)).rejects.toBeInstanceOf(CallTimeout);
+    await expect(next).resolves.toMatchObject({ op: 'judge' });
+    await sleep(50);
+    expect(g.__tickwireJudged).toEqual({ slow: 1, next: 1 });
+  });
+
   it('rejects the judgments still waiting when closed, and every later one', async () => {
     const batches: string[][] = [];
     const batcher = new Batcher(1, inThread(batches));
