@@ -20,8 +20,13 @@
  *    item is rejected with CallTimeout, the items not started go out again
  *    in the next batch (their deadlines not started either), and only then
  *    is the task aborted, which terminates the worker (piscina starts a
- *    fresh one). A worker that crashes is handled the same way: the item it
- *    was running gets the error, the ones after it are sent again.
+ *    fresh one). Taking back first writes TAKEN_BACK into the control word
+ *    (compareExchange on the stamp it was decided on), and the worker
+ *    stamps each item with compareExchange on its previous stamp: a worker
+ *    whose overrunning item ends before it is terminated starts nothing
+ *    more, so no item is judged on both workers. A worker that crashes is
+ *    handled the same way: the item it was running gets the error, the ones
+ *    after it are sent again.
  *  - Per strategy, order is the caller's: a runner has one judgment in
  *    flight at a time, so a batch never holds two of one strategy.
  *
@@ -33,7 +38,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { AbortHook, CallTimeout, OUTER_BOUND_MS } from './deadlines.ts';
-import { MAX_BATCH_ITEMS, Stage, unpackStart, type BatchAnswer, type BatchTask, type JudgeTask, type TaskResult } from './task.ts';
+import { MAX_BATCH_ITEMS, Stage, TAKEN_BACK, unpackStart, type BatchAnswer, type BatchTask, type JudgeTask, type TaskResult } from './task.ts';
 
 /** A failed judgment: the module's error (or its worker's crash), with the stage it was in. */
 export class JudgeError extends Error {
@@ -175,8 +180,10 @@ class Batch {
     const now = Date.now();
     if (word === 0n) {
       // Still waiting for a thread (or its worker is starting).
-      if (now >= this.#outerAt) this.#takeBack(-1, Stage.NONE, OUTER_BOUND_MS);
-      else this.#arm(Math.min(this.#outerAt, now + this.#soonest[0]!) - now);
+      if (now >= this.#outerAt) {
+        if (!this.#claim(word)) return this.#check();
+        this.#takeBack(-1, Stage.NONE, OUTER_BOUND_MS);
+      } else this.#arm(Math.min(this.#outerAt, now + this.#soonest[0]!) - now);
       return;
     }
     const { index, stage, sinceEpochMs } = unpackStart(word);
@@ -188,9 +195,21 @@ class Batch {
     const limit = stage === Stage.LOAD ? OUTER_BOUND_MS : this.#items[index]!.timeoutMs;
     const deadline = this.#epoch + sinceEpochMs + limit;
     // Not past the running item's deadline, nor past that of a later one with a shorter deadline should the running one end first.
-    if (now >= deadline) this.#takeBack(index, stage, limit);
-    else this.#arm(Math.min(deadline - now, this.#soonest[index + 1]!));
+    if (now >= deadline) {
+      if (!this.#claim(word)) return this.#check();
+      this.#takeBack(index, stage, limit);
+    } else this.#arm(Math.min(deadline - now, this.#soonest[index + 1]!));
   };
+
+  /**
+   * Write TAKEN_BACK over `word`, the stamp the decision to take back was made
+   * on: the worker then starts nothing more (its items after this one go out
+   * again before it is stopped, and must not run on it too). False when the
+   * worker stamped since (a new stage or item): look again.
+   */
+  #claim(word: bigint): boolean {
+    return Atomics.compareExchange(this.#control, 0, word, TAKEN_BACK) === word;
+  }
 
   #arm(ms: number): void {
     this.#timer = setTimeout(this.#check, Math.max(1, ms));
@@ -203,7 +222,8 @@ class Batch {
     for (let i = 0; i < this.#items.length; i++) {
       if (this.#answered[i]) continue;
       const item = this.#items[i]!;
-      if (index < 0 || i === index) item.reject(new CallTimeout(index < 0 ? limitMs : item.timeoutMs, stage));
+      // The bound applied: timeoutMs for predict or decide, the outer bound for a load (or init) or a batch that never started.
+      if (index < 0 || i === index) item.reject(new CallTimeout(limitMs, stage));
       else if (i > index) again.push(item);
       else item.reject(new JudgeError('the worker lost this answer', Stage.NONE));
     }

@@ -100,6 +100,8 @@ export class StrategyRunner {
   #paused = false;
   #inRow = 0;
   #busy = false;
+  /** The runtime is stopping (stop()): calls the closing pool cuts are no failures of the strategy. */
+  #stopped = false;
   #idle: (() => void)[] = [];
   /** Version of the last window queued for judgment; `#chained`: the window is still that one (nothing but new bars changed it since). */
   #version = 0;
@@ -187,8 +189,9 @@ export class StrategyRunner {
     return true;
   }
 
-  /** Stop judging (the runtime is stopping): drop the queue; the call in flight finishes or is cut by the pool. */
+  /** Stop judging (the runtime is stopping): drop the queue; the call in flight finishes or is cut by the pool (then not counted as a failure). */
   stop(): void {
+    this.#stopped = true;
     this.#queue.length = 0;
     this.executor.close();
   }
@@ -296,9 +299,12 @@ export class StrategyRunner {
       if (r.op !== 'judge' || r.decision !== null) this.#inRow = 0;
       return r;
     } catch (err) {
+      // Cut by the shutdown (the pool rejects what it was running or still held): neither counted nor reported.
+      if (this.#stopped) return undefined;
       if (err instanceof CallTimeout) this.timeouts++;
       else this.errors++;
-      const stage = op !== 'judge' ? op : (err instanceof CallTimeout || err instanceof JudgeError) && err.stage === Stage.DECIDE ? 'decide' : 'predict';
+      const cut = err instanceof CallTimeout || err instanceof JudgeError ? err.stage : Stage.NONE;
+      const stage = op !== 'judge' ? op : cut === Stage.DECIDE ? 'decide' : cut === Stage.LOAD ? 'load' : 'predict';
       this.#fail(`${stage}: ${err instanceof Error ? firstLine(err.message) : String(err)}`);
       return undefined;
     }

@@ -104,6 +104,14 @@ const TIME_SHIFT = 24n;
 /** Items a batch may hold (its index field). */
 export const MAX_BATCH_ITEMS = 1 << 20;
 
+/**
+ * The control word once the main thread has taken the batch back (batch.ts):
+ * no item, stage field 15 (no stage). The worker writes each stamp with
+ * compareExchange against its previous one, so it sees the marker and
+ * starts nothing more, though its termination is still under way.
+ */
+export const TAKEN_BACK = 0xfn;
+
 /** The control word saying item `index` entered `stage` `sinceEpochMs` after the epoch. */
 export function packStart(index: number, stage: Stage, sinceEpochMs: number): bigint {
   return (BigInt(Math.max(0, sinceEpochMs)) << TIME_SHIFT) | (BigInt(index) << INDEX_SHIFT) | BigInt(stage);
@@ -227,13 +235,21 @@ async function runOne(task: StrategyTask, mark: Mark): Promise<TaskResult> {
  */
 async function runBatch(task: BatchTask): Promise<null> {
   const { items, control, port, epoch } = task;
-  for (let i = 0; i < items.length; i++) {
+  // The word this worker wrote last; a stamp claims the word from it, and fails once the main thread has written TAKEN_BACK.
+  let word = 0n;
+  let takenBack = false;
+  for (let i = 0; i < items.length && !takenBack; i++) {
     let stage: Stage = Stage.LOAD;
     const mark: Mark = (s) => {
+      if (takenBack) return;
       stage = s;
-      Atomics.store(control, 0, packStart(i, s, Date.now() - epoch));
+      const next = packStart(i, s, Date.now() - epoch);
+      if (Atomics.compareExchange(control, 0, word, next) === word) word = next;
+      else takenBack = true;
     };
     mark(Stage.LOAD);
+    // Taken back: this item and the ones after it went out again (or timed out); judging it here too would judge it twice.
+    if (takenBack) break;
     let answer: BatchAnswer;
     try {
       answer = { i, result: await runOne(items[i]!, mark) };

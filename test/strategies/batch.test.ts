@@ -13,7 +13,11 @@ import type { StrategyConfig } from '../../src/config/types.ts';
 import type { Bar } from '../../src/model/records.ts';
 import type { PredictionEvent, SignalEvent, StrategySummary } from '../../src/model/strategy.ts';
 import { Batcher, type SubmitBatch } from '../../src/strategies/batch.ts';
-import { CallTimeout } from '../../src/strategies/deadlines.ts';
+import { CallTimeout, OUTER_BOUND_MS } from '../../src/strategies/deadlines.ts';
+import { PaperExecutor } from '../../src/strategies/paper.ts';
+import type { StrategyPool } from '../../src/strategies/pool.ts';
+import { StrategyRunner } from '../../src/strategies/runner.ts';
+import { Turns } from '../../src/strategies/turns.ts';
 import { StrategyRuntime } from '../../src/strategies/runtime.ts';
 import { packStart, runTask, Stage, type BatchTask, type JudgeTask, type TaskResult } from '../../src/strategies/task.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
@@ -112,6 +116,21 @@ describe('strategies: batched judgments', () => {
   });
 });
 
+describe('strategies: shutting down', () => {
+  it('neither counts nor reports the judgments a clean close cuts short', async () => {
+    // loop is stuck in bar 2's batch (deadline far off) with after behind it: close() cuts both.
+    const rec = start({ loop: strategy({ loopBars: [S0 + 2] }, { timeoutMs: 10_000, maxErrors: 1 }), after: strategy({}, { timeoutMs: 10_000, maxErrors: 1 }) });
+    await closeEach(0, 2);
+    runtime!.onBar({ exchange: 'binance', symbol: 'BTCUSDT', timeframe: '1s', bar: bar(2) });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = rec.statuses.length;
+    await runtime!.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(rec.statuses.slice(before)).toEqual([]);
+    expect(runtime!.summaries().map((s) => [s.name, s.errors, s.timeouts, s.state, s.lastError])).toEqual([['loop', 0, 0, 'running', null], ['after', 0, 0, 'running', null]]);
+  });
+});
+
 describe('strategies: the batcher', () => {
   /** A pool stand-in running each batch in this thread; records the batches. */
   function inThread(batches: string[][]) {
@@ -193,6 +212,57 @@ describe('strategies: the batcher', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('names the stage and the bound applied when an item is cut while loading (the outer bound, not timeoutMs)', async () => {
+    const now = Date.now.bind(Date);
+    let ahead = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now() + ahead);
+    try {
+      const batcher = new Batcher(1, scripted(async (task) => {
+        stamp(task, 0, Stage.LOAD);
+        ahead = OUTER_BOUND_MS + 1_000; // the load (or init) has hung past the outer bound
+        await new Promise(() => {});
+      }));
+      const err = await batcher.judge(judgeTask('batcher-load', 1), 50).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CallTimeout);
+      expect(err).toMatchObject({ stage: Stage.LOAD, message: `call took longer than ${OUTER_BOUND_MS} ms` });
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('reports a judgment cut while loading as a load timeout, not a predict one', async () => {
+    const problems: string[] = [];
+    const pool = { judge: () => Promise.reject(new CallTimeout(OUTER_BOUND_MS, Stage.LOAD)) } as unknown as StrategyPool;
+    const noop = (): void => {};
+    const cfg = strategy({}, { lookback: 1 });
+    const runner = new StrategyRunner('loader', cfg, pool, new Turns(Infinity), new PaperExecutor({ kind: 'paper', cash: 1_000, feeBps: 0, slippageBps: 0 }, { fill: noop, rejected: noop }), {
+      prediction: noop, signal: noop, fill: noop, rejected: noop, problem: (_r, message) => problems.push(message),
+    }, true);
+    runner.onBar(bar(0));
+    await runner.idle();
+    expect(problems).toEqual([`load: call took longer than ${OUTER_BOUND_MS} ms`]);
+    expect(runner.timeouts).toBe(1);
+  });
+
+  it('never judges twice an item taken back: a worker whose overrunning item ends before it is stopped starts nothing more', async () => {
+    // The stand-in runs the real worker loop (runTask) in this thread and, like a worker not yet terminated, goes on when aborted.
+    const g = globalThis as { __tickwireJudged?: Record<string, number>; __tickwireHold?: Promise<void> };
+    let release: () => void = () => {};
+    g.__tickwireHold = new Promise<void>((resolve) => (release = resolve));
+    g.__tickwireJudged = {};
+    const held = (strategy: string, params: Record<string, unknown>): JudgeTask => ({
+      op: 'judge', strategy, state: {}, window: { kind: 'full', version: 1, bars: [bar(1)], module: path.join(FIXTURES, 'held.mjs'), params }, features: {}, position: 0,
+    });
+    const batcher = new Batcher(1, (task) => runTask(task));
+    const slow = batcher.judge(held('batcher-held-slow', { tag: 'slow', hold: true }), 50);
+    const next = batcher.judge(held('batcher-held-next', { tag: 'next' }), 1_000);
+    // The overrunning item ends right after it was taken back, before its worker is stopped.
+    await expect(slow.finally(release)).rejects.toBeInstanceOf(CallTimeout);
+    await expect(next).resolves.toMatchObject({ op: 'judge' });
+    await sleep(50);
+    expect(g.__tickwireJudged).toEqual({ slow: 1, next: 1 });
   });
 
   it('rejects the judgments still waiting when closed, and every later one', async () => {
