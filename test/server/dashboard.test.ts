@@ -247,18 +247,22 @@ describe('dashboard in chromium', () => {
       const base = `http://127.0.0.1:${(await server.listen()).port}`;
       await until(() => binance.hasSubscribers('btcusdt@trade') && binance.hasSubscribers('ethusdt@trade') && coinbase.subscribers('matches', 'BTC-USD') === 1, 20_000, 'both venues subscribed');
       // Binance trades BTC at 50 000 and ETH at 3000, Coinbase BTC at 50 050 (10 bps apart: both trusted), every 50 ms.
+      // Coinbase waits until Binance serves the feed: the first healthy trade starts a feed, and the portfolio's change
+      // is measured from its first full valuation, which must be Binance's 33 500 (not Coinbase's 33 525) for the figures below.
       let id = 0;
+      let primaryServed = false;
       pump = setInterval(() => {
         const now = Date.now();
         id++;
         binance.publish('btcusdt@trade', { e: 'trade', E: now, s: 'BTCUSDT', t: id, p: '50000.00', q: '0.01', T: now, m: false, M: true });
         binance.publish('ethusdt@trade', { e: 'trade', E: now, s: 'ETHUSDT', t: id, p: '3000.00', q: '0.1', T: now, m: false, M: true });
+        primaryServed ||= gateway.feed('BTC-USD').active === 'binance:BTCUSDT';
+        if (!primaryServed) return;
         coinbase.publish(JSON.stringify({
           type: 'match', trade_id: id, maker_order_id: 'm', taker_order_id: 't', side: 'sell', size: '0.01', price: '50050.00',
           product_id: 'BTC-USD', sequence: id, time: new Date(now).toISOString(),
         }));
       }, 50);
-      // Whichever venue connects first starts the feed; the primary takes it within switchBackMs.
       await until(() => gateway.feed('BTC-USD').active === 'binance:BTCUSDT', 30_000, 'the primary serving the feed');
 
       await p.goto(base + '/#token=' + TOKEN);
