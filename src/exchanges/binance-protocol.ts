@@ -11,9 +11,9 @@
  * What differs between the venues (routes, heartbeat, frame shapes, nested
  * errors, how strictly decimals are read) stays in the adapters.
  */
-import type { ClientRequest } from './adapter.ts';
-import { venueText } from './decode.ts';
-import { hashString } from './scan.ts';
+import { FrameKind, type ClientRequest, type FeedHandler } from './adapter.ts';
+import { isEpochMs, venueText } from './decode.ts';
+import { hashString, type FrameScanner } from './scan.ts';
 
 /**
  * Streams per SUBSCRIBE request: keeps each request small (on USDⓈ-M one
@@ -105,4 +105,25 @@ export function replyId(m: Record<string, unknown>): number {
 /** `<venue> error <code>: <msg>` of an error object `{"code":N,"msg":".."}`; undefined when `err` is not one. */
 export function errorText(venue: string, err: Record<string, unknown>): string | undefined {
   return typeof err['code'] === 'number' && typeof err['msg'] === 'string' ? `${venue} error ${err['code']}: ${venueText(err['msg'])}` : undefined;
+}
+
+/**
+ * The end of a trade read in place (spot and USDⓈ-M fast paths, whatever
+ * their field order): the payload and frame close there and the fields make
+ * a trade, then it is handed on; else -1, and the JSON path decides.
+ * `symbol` is BinanceSymbols.at's answer (-1 not subscribed, -2 unreadable).
+ */
+export function endFastTrade(sc: FrameScanner, handler: FeedHandler, symbol: number, ts: number, id: number, price: number, size: number, buyerIsMaker: number): number {
+  if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
+  if (symbol < 0) return FrameKind.IGNORED;
+  handler.trade(symbol, ts, price, size, buyerIsMaker === 1 ? -1 : 1, id);
+  return FrameKind.DATA;
+}
+
+/** The same for a bookTicker read in place; `ts` NaN where the venue sends no time (spot), else checked by the caller. */
+export function endFastQuote(sc: FrameScanner, handler: FeedHandler, symbol: number, ts: number, bid: number, bidSize: number, ask: number, askSize: number): number {
+  if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
+  if (symbol < 0) return FrameKind.IGNORED;
+  handler.quote(symbol, ts, bid, bidSize, ask, askSize);
+  return FrameKind.DATA;
 }

@@ -45,7 +45,7 @@
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
-import { BinanceSymbols, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
+import { BinanceSymbols, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
 import { isEpochMs, isTradeId, plainDecimal } from './decode.ts';
 import { FrameScanner } from './scan.ts';
 
@@ -159,10 +159,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       const size = sc.decimalString();
       if (!sc.expect(',"X":"MARKET","m":')) return -1;
       const buyerIsMaker = sc.bool();
-      if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
-      if (symbol < 0) return FrameKind.IGNORED;
-      handler.trade(symbol, ts, price, size, buyerIsMaker === 1 ? -1 : 1, id);
-      return FrameKind.DATA;
+      return endFastTrade(sc, handler, symbol, ts, id, price, size, buyerIsMaker);
     }
     sc.ok = true;
     if (this.quotes && sc.expect('bookTicker","u":')) {
@@ -181,10 +178,8 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       const ts = sc.int();
       if (!sc.expect(',"E":')) return -1;
       sc.int();
-      if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
-      if (symbol < 0) return FrameKind.IGNORED;
-      handler.quote(symbol, ts, bid, bidSize, ask, askSize);
-      return FrameKind.DATA;
+      if (!isEpochMs(ts)) return -1;
+      return endFastQuote(sc, handler, symbol, ts, bid, bidSize, ask, askSize);
     }
     return -1;
   }

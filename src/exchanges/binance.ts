@@ -20,7 +20,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
-import { BinanceSymbols, errorText, isReply, replyId, subscribeRequests, unsubscribeRequests } from './binance-protocol.ts';
+import { BinanceSymbols, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests, unsubscribeRequests } from './binance-protocol.ts';
 import { decimalWithExponent, isEpochMs, isTradeId } from './decode.ts';
 import { answerError, restGet } from './rest.ts';
 import { FrameScanner } from './scan.ts';
@@ -140,10 +140,7 @@ export class BinanceAdapter implements ExchangeAdapter {
     const buyerIsMaker = sc.bool();
     if (!sc.expect(',"M":')) return -1;
     sc.bool();
-    if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
-    if (symbol < 0) return FrameKind.IGNORED;
-    handler.trade(symbol, ts, price, size, buyerIsMaker === 1 ? -1 : 1, id);
-    return FrameKind.DATA;
+    return endFastTrade(sc, handler, symbol, ts, id, price, size, buyerIsMaker);
   }
 
   /** `{"u":…,"s":…,"b":…}` (a bookTicker) from its first key on (parseFast). */
@@ -161,10 +158,7 @@ export class BinanceAdapter implements ExchangeAdapter {
     const ask = sc.decimalString();
     if (!sc.expect(',"A":')) return -1;
     const askSize = sc.decimalString();
-    if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
-    if (symbol < 0) return FrameKind.IGNORED;
-    handler.quote(symbol, NaN, bid, bidSize, ask, askSize);
-    return FrameKind.DATA;
+    return endFastQuote(sc, handler, symbol, NaN, bid, bidSize, ask, askSize);
   }
 
   /**
