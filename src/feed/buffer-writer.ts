@@ -165,9 +165,7 @@ export class BufferWriter {
   private claimBarEvent(): number {
     const ring = this.barEvents;
     if (ring.claimedSize() * 2 >= ring.capacity) {
-      this.ticks.publish(); // the trades written before these closes first: no close is read ahead of the trades before it
-      ring.publish();
-      this.doorbell.ring();
+      this.flush(); // both rings: no close is read ahead of the trades written before it
       const deadline = performance.now() + BAR_EVENT_WAIT_MS;
       while (!ring.hasRoom() && performance.now() < deadline) Atomics.wait(this.pause, 0, 0, 1);
     }
