@@ -7,6 +7,11 @@
  * above 1 is better whatever the unit: value / peer for rates, peer / value
  * for times and latencies. A goal is a threshold on the value or on that
  * ratio; `met` is null for a figure without goals.
+ *
+ * A figure may carry a floor: the thinnest possible implementation of the
+ * same work (no parsing, no workers, nothing kept) measured under the same
+ * load in the same run. A goal the floor misses too is beyond this machine,
+ * and the report says so beside the floor's figure instead of a bare "no".
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +31,16 @@ export interface Goal {
 /** A goal and whether this run met it. */
 export interface GoalResult extends Goal {
   readonly met: boolean;
+  /** Whether the floor meets this goal; null without a floor. A missed goal the floor misses too is beyond this machine. */
+  readonly floorMet: boolean | null;
+}
+
+/** The thinnest implementation of the same work, measured in the same run under the same load. */
+export interface Floor {
+  readonly name: string;
+  readonly value: number;
+  /** What was measured that makes this the limit, e.g. "one send syscall per subscriber per message". */
+  readonly why: string;
 }
 
 /** One measured figure. */
@@ -45,6 +60,7 @@ export interface Figure {
   readonly goals: readonly GoalResult[];
   /** Every goal met; null without goals. */
   readonly met: boolean | null;
+  readonly floor?: Floor;
   readonly note?: string;
 }
 
@@ -58,6 +74,7 @@ export interface FigureInput {
   better: Figure['better'];
   peer?: { name: string; value: number } | null;
   goals?: readonly Goal[];
+  floor?: Floor;
   note?: string;
 }
 
@@ -65,7 +82,13 @@ export interface FigureInput {
 export function figure(f: FigureInput): Figure {
   const peer = f.peer ?? null;
   const ratio = peer === null ? null : ratioOf(f.value, peer.value, f.better);
-  const goals = (f.goals ?? []).map((g) => ({ ...g, met: check(g, g.on === 'value' ? f.value : ratio) }));
+  const floor = f.floor;
+  const floorRatio = floor === undefined || peer === null ? null : ratioOf(floor.value, peer.value, f.better);
+  const goals = (f.goals ?? []).map((g) => ({
+    ...g,
+    met: check(g, g.on === 'value' ? f.value : ratio),
+    floorMet: floor === undefined ? null : check(g, g.on === 'value' ? floor.value : floorRatio),
+  }));
   return {
     id: f.id,
     group: f.group,
@@ -78,6 +101,7 @@ export function figure(f: FigureInput): Figure {
     goal: goals.length === 0 ? null : goals.map((g) => g.text).join('; '),
     goals,
     met: goals.length === 0 ? null : goals.every((g) => g.met),
+    ...(floor === undefined ? {} : { floor }),
     ...(f.note === undefined ? {} : { note: f.note }),
   };
 }
@@ -100,6 +124,14 @@ function check(g: Goal, x: number | null): boolean {
     case '==':
       return x === g.threshold;
   }
+}
+
+/** The floor's figure for one goal (its value, or its ratio against the same peer), whether it meets it, and why it is the limit. */
+function floorCell(f: Figure, g: GoalResult): string {
+  if (f.floor === undefined) return '—';
+  const fl = f.floor;
+  const shown = g.on === 'value' || f.peer === null ? fmtUnit(fl.value, f.unit) : `${fmtUnit(fl.value, f.unit)} = ${fmtRatio(ratioOf(fl.value, f.peer.value, f.better))}`;
+  return `${fl.name}: ${shown}, ${g.floorMet ? 'meets it' : 'misses it'}; ${fl.why}`;
 }
 
 /** The machine and build a run happened on. */
@@ -193,20 +225,25 @@ export function markdown(report: Report, svgName: string): string {
   ];
   const goals = report.figures.flatMap((f) => f.goals.map((g) => ({ f, g })));
   const missed = goals.filter((x) => !x.g.met);
+  const beyond = missed.filter((x) => x.g.floorMet === false);
   lines.push(
     missed.length === 0
       ? `All ${goals.length} goals met.`
-      : `${goals.length - missed.length} of ${goals.length} goals met; **missed: ${missed.map((x) => x.g.text).join('; ')}**.`,
+      : `${goals.length - missed.length} of ${goals.length} goals met; **missed: ${missed.map((x) => x.g.text).join('; ')}**.` +
+          (beyond.length === 0
+            ? ''
+            : ` Of those, ${beyond.length} ${beyond.length === 1 ? 'is' : 'are'} beyond this machine: the floor peer, the thinnest implementation of the same work measured in the same run, misses ${beyond.length === 1 ? 'it' : 'them'} too (${beyond.map((x) => x.g.text).join('; ')}).`),
     '',
-    '| goal | figure | measured | met |',
-    '| --- | --- | ---: | :---: |',
+    '| goal | figure | measured | met | floor (same run) |',
+    '| --- | --- | ---: | :---: | --- |',
   );
   for (const { f, g } of goals) {
     const measured = g.on === 'value' ? fmtUnit(f.value, f.unit) : f.ratio === null || Number.isNaN(f.ratio) ? 'n/a' : `${fmtRatio(f.ratio)} (vs ${f.peer!.name})`;
-    lines.push(`| ${g.text} | ${f.name} | ${measured} | ${g.met ? 'yes' : '**no**'} |`);
+    const met = g.met ? 'yes' : g.floorMet === false ? '**no**: beyond this machine' : '**no**';
+    lines.push(`| ${g.text} | ${f.name} | ${measured} | ${met} | ${floorCell(f, g)} |`);
   }
   lines.push('', '## Figures', '', 'Ratio: times better than the peer (above 1 means tickwire is better), whatever the unit.', '');
-  for (const group of ['ingest', 'fanout', 'http', 'strategies', 'micro'] as const) {
+  for (const group of ['ingest', 'fanout', 'http', 'strategies', 'cluster', 'micro'] as const) {
     const figs = report.figures.filter((f) => f.group === group);
     if (figs.length === 0) continue;
     lines.push(`### ${GROUP_TITLES[group]}`, '', '| figure | tickwire | peer | peer figure | ratio | goal | met |', '| --- | ---: | --- | ---: | ---: | --- | :---: |');
@@ -229,7 +266,7 @@ export function markdown(report: Report, svgName: string): string {
   return lines.join('\n');
 }
 
-const GROUP_TITLES = { ingest: 'Ingest', fanout: 'Fan-out end to end', http: 'HTTP candles', strategies: 'Strategies', micro: 'Micro-benchmarks' } as const;
+const GROUP_TITLES = { ingest: 'Ingest', fanout: 'Fan-out end to end', http: 'HTTP candles', strategies: 'Strategies', cluster: 'Scale-out (NATS)', micro: 'Micro-benchmarks' } as const;
 
 /** A number for people: 3 significant digits, k / M for large ones. */
 export function fmt(v: number): string {

@@ -98,7 +98,7 @@ describe('bench report: figures and goals', () => {
 
     const md = readFileSync(paths.md, 'utf8');
     expect(md).toContain('2 of 3 goals met; **missed: p99 < 1 ms**');
-    expect(md).toContain('| p99 < 1 ms | latency p99 | 1.50 ms | **no** |');
+    expect(md).toContain('| p99 < 1 ms | latency p99 | 1.50 ms | **no** | — |');
     expect(md).toContain('| ingest | 2.00 M trades/s | tardis-dev | 250 k trades/s | 8.00× |');
     expect(md).toContain('![latency percentiles](2026-01-02-quick-latency.svg)');
     expect(md).toContain('- a note');
@@ -125,6 +125,35 @@ describe('bench report: figures and goals', () => {
   it('names a partial run after its benchmarks, so it never replaces a whole run', () => {
     expect(path.basename(reportPaths('/r', '2026-01-02T03:04:05.000Z', 'full', ['http', 'a/b']).json)).toBe('2026-01-02-full-http-a_b.json');
     expect(path.basename(reportPaths('/r', '2026-01-02T03:04:05.000Z', 'full').md)).toBe('2026-01-02-full.md');
+  });
+
+  it('calls a missed goal beyond this machine only when its floor, measured in the same run, misses it too', () => {
+    const goals = [{ text: '≤ 1.5 µs per message', on: 'value', op: '<=', threshold: 1.5 }] as const;
+    const floorMisses = figure({
+      id: 'fanout.cpu', group: 'fanout', name: 'CPU per message', value: 3.1, unit: 'µs', better: 'lower', goals,
+      floor: { name: 'uWS relay', value: 2.9, why: 'one send per subscriber per message' },
+    });
+    const floorMeets = figure({
+      id: 'http.cpu', group: 'http', name: 'CPU per request', value: 3.1, unit: 'µs', better: 'lower', goals,
+      floor: { name: 'bare uWS', value: 1.2, why: 'fixed bytes' },
+    });
+    expect(floorMisses.goals[0]).toMatchObject({ met: false, floorMet: false });
+    expect(floorMeets.goals[0]).toMatchObject({ met: false, floorMet: true });
+    // A ratio goal judges the floor against the same peer.
+    const ratioGoal = figure({
+      id: 'ingest.cpu', group: 'ingest', name: 'CPU per trade', value: 8, unit: 'µs', better: 'lower',
+      peer: { name: 'tardis-dev', value: 10 }, goals: [{ text: '≤ ½ of tardis', on: 'ratio', op: '>=', threshold: 2 }],
+      floor: { name: 'receive only', value: 7, why: 'the ws receive alone' },
+    });
+    expect(ratioGoal.goals[0]).toMatchObject({ met: false, floorMet: false });
+
+    const r = syntheticReport();
+    r.figures = [floorMisses, floorMeets, ratioGoal];
+    const md = markdown(r, 'x.svg');
+    expect(md).toContain('Of those, 2 are beyond this machine');
+    expect(md).toContain('| ≤ 1.5 µs per message | CPU per message | 3.10 µs | **no**: beyond this machine | uWS relay: 2.90 µs, misses it; one send per subscriber per message |');
+    expect(md).toContain('| ≤ 1.5 µs per message | CPU per request | 3.10 µs | **no** | bare uWS: 1.20 µs, meets it; fixed bytes |');
+    expect(md).toContain('receive only: 7 µs = 1.43×, misses it; the ws receive alone |');
   });
 
   it('reports all goals met when they are', () => {
