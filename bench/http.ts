@@ -16,9 +16,15 @@
  * response time per request (closed loop, `connections` in flight), in an
  * HDR histogram at µs resolution.
  *
+ * The floor (http-floor.ts) runs beside them under the same loads: one uWS
+ * route answering tickwire's own answer bytes, with tickwire's headers, as
+ * fixed bytes. Its CPU per request and its tail are what the kernel, uWS and
+ * Node's event loop cost on this machine; the figures carry it as their
+ * `floor`, so a goal the floor misses too is reported beyond this machine.
+ *
  * Then the latency goal's own load: `limit=50` at a fixed 2,000 requests/s,
  * open loop (openloop-worker.ts: requests on a schedule, whatever the
- * answers do), on both servers. Its p99 is the goal's figure: a closed loop
+ * answers do), on all three servers. Its p99 is the goal's figure: a closed loop
  * sends as fast as answers come, so its p99 measures a saturated server's
  * queue, not what a client of a server under a given load sees.
  */
@@ -26,6 +32,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import type { Worker } from 'node:worker_threads';
 import type { AutocannonJob, AutocannonResult } from './autocannon-worker.ts';
+import type { FloorBody } from './http-floor.ts';
 import type { OpenLoopJob, OpenLoopResult } from './openloop-worker.ts';
 import type { ExchangeCommand, ExchangeReply, ExchangeWorkerData } from './exchange-worker.ts';
 import { merge, summarize, type LatencySummary } from './load/latency.ts';
@@ -39,10 +46,14 @@ const PATH = '/v1/candles/binance/BTCUSDT/1m';
 const LIMITS = [50, 500] as const;
 const HISTORY_MINUTES = 600;
 const TRADE_EVERY_MS = 5_000;
+/** Issue 12's goal for server CPU per request, µs, by limit. */
+const CPU_GOAL_US: Readonly<Record<number, number>> = { 50: 10, 500: 60 };
+/** Headers uWS writes on every answer itself: the floor gets every other header of tickwire's answer. */
+const UWS_OWN_HEADERS = new Set(['date', 'content-length', 'uwebsockets', 'connection', 'keep-alive']);
 
 /** One measured autocannon run against one server at one limit. */
 export interface HttpRun {
-  server: 'tickwire' | 'fastify';
+  server: 'tickwire' | 'fastify' | 'floor';
   limit: number;
   seconds: number;
   connections: number;
@@ -147,6 +158,21 @@ async function getJson(url: string): Promise<unknown> {
   return res.json();
 }
 
+/** tickwire's answer at `url` as the floor gives it: its bytes and the headers uWS does not write itself. */
+async function floorBody(url: string): Promise<FloorBody> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
+  const headers = [...res.headers].filter(([name]) => !UWS_OWN_HEADERS.has(name)) as [string, string][];
+  return { type: 'body', headers, body: Buffer.from(await res.arrayBuffer()).toString('base64') };
+}
+
+/** Give the floor the answer for the next runs and wait until it took it. */
+async function floorAnswers(floor: ChildProcess, body: FloorBody): Promise<void> {
+  const set = nextMessage(floor, ofType<{ type: 'body-set'; bytes: number }>('body-set'), 30_000, 'http floor body');
+  floor.send(body);
+  await set;
+}
+
 async function exchangeCommand(w: Worker, cmd: ExchangeCommand): Promise<ExchangeReply> {
   const reply = nextMessage(w, (m: unknown): m is ExchangeReply => typeof m === 'object' && m !== null && 'type' in m && (m as ExchangeReply).type !== 'listening', 120_000, `load generator ${cmd.type}`);
   w.postMessage(cmd);
@@ -161,6 +187,7 @@ export async function httpBench(profile: Profile, serverCpus: string | undefined
   const exchange = startWorker(new URL('./exchange-worker.ts', import.meta.url), { sendTimes: SendTimes.allocate(), symbol: 'BTCUSDT' } satisfies ExchangeWorkerData);
   let tickwire: ChildProcess | undefined;
   let fastify: ChildProcess | undefined;
+  let floor: ChildProcess | undefined;
   try {
     const { url } = await nextMessage(exchange, ofType<{ type: 'listening'; url: string }>('listening'), 30_000, 'load generator');
     tickwire = startChild(new URL('./gateway-tickwire.ts', import.meta.url), [url, '1m'], serverCpus);
@@ -202,20 +229,30 @@ export async function httpBench(profile: Profile, serverCpus: string | undefined
       await stopChild(fastify);
       all = (await getJson(full)) as Candles;
     }
+    // The floor answers tickwire's own bytes with tickwire's own headers, one limit at a time.
+    const answers = new Map<number, FloorBody>();
+    for (const limit of LIMITS) answers.set(limit, await floorBody(`http://127.0.0.1:${twPort}${PATH}?limit=${limit}`));
+    floor = startChild(new URL('./http-floor.ts', import.meta.url), [PATH], serverCpus);
+    floor.send(answers.get(LIMITS[0])!);
+    const { port: flPort } = await nextMessage(floor, ofType<{ type: 'ready'; port: number }>('ready'), 60_000, 'http floor');
+    const servers = [['tickwire', tickwire, twPort], ['fastify', fastify, fyPort], ['floor', floor, flPort]] as const;
     const runs: HttpRun[] = [];
     for (const limit of LIMITS) {
-      for (const [name, child, port] of [['tickwire', tickwire, twPort], ['fastify', fastify, fyPort]] as const) {
+      await floorAnswers(floor, answers.get(limit)!);
+      for (const [name, child, port] of servers) {
         const run = await measure(name, child, port, limit, profile);
         runs.push(run);
         log(
           `http ${name} limit=${limit}: ${Math.round(run.rps)} req/s, p50 ${run.latencyUs.p50} µs, p99 ${run.latencyUs.p99} µs, ` +
-            `max ${run.latencyUs.max} µs, non-2xx ${run.non2xx}, errors ${run.errors}; server CPU ${run.serverCpuPct.toFixed(0)}%, client ELU ${run.clientElu}`,
+            `max ${run.latencyUs.max} µs, non-2xx ${run.non2xx}, errors ${run.errors}; server CPU ${run.serverCpuPct.toFixed(0)}% ` +
+            `(${cpuPerRequest(run).toFixed(1)} µs per request), client ELU ${run.clientElu}`,
         );
         if (run.non2xx > 0 || run.errors > 0) throw new Error(`http ${name} limit=${limit}: ${run.non2xx} non-2xx answers, ${run.errors} errors`);
       }
     }
+    await floorAnswers(floor, answers.get(50)!);
     const openLoop: OpenLoopRun[] = [];
-    for (const [name, child, port] of [['tickwire', tickwire, twPort], ['fastify', fastify, fyPort]] as const) {
+    for (const [name, child, port] of servers) {
       const run = await openLoopRun(name, child, port, profile);
       openLoop.push(run);
       log(
@@ -226,11 +263,13 @@ export async function httpBench(profile: Profile, serverCpus: string | undefined
       if (run.non2xx > 0 || run.unanswered > 0) throw new Error(`http ${name} open loop: ${run.non2xx} non-2xx answers, ${run.unanswered} unanswered`);
     }
     const pick = (server: HttpRun['server'], limit: number) => runs.find((r) => r.server === server && r.limit === limit)!;
+    const peer = (v: number) => ({ name: 'plain Fastify route', value: v });
     const figures: Figure[] = [];
     for (const limit of LIMITS) {
       const tw = pick('tickwire', limit);
       const fy = pick('fastify', limit);
-      const peer = (v: number) => ({ name: 'plain Fastify route', value: v });
+      const fl = pick('floor', limit);
+      const floorWhat = `one uWS route answering tickwire's ${fl.bytesPerResponse}-byte limit=${limit} answer as fixed bytes with the same headers, same load`;
       figures.push(
         figure({
           id: `http.limit${limit}.rps`,
@@ -241,6 +280,8 @@ export async function httpBench(profile: Profile, serverCpus: string | undefined
           better: 'higher',
           peer: peer(fy.rps),
           goals: [{ text: '≥ 3× Fastify’s requests per second', on: 'ratio', op: '>=', threshold: 3 }],
+          floor: { name: 'uWS fixed answer', value: fl.rps, why: `${floorWhat}; autocannon's event-loop utilization ${fl.clientElu} (near 1: the load generator is the limit)` },
+          note: `autocannon's event-loop utilization: ${tw.clientElu} (tickwire), ${fy.clientElu} (Fastify), ${fl.clientElu} (floor); near 1 the load generator, not the server, is the limit`,
         }),
         figure({
           id: `http.limit${limit}.cpu_per_request`,
@@ -250,7 +291,16 @@ export async function httpBench(profile: Profile, serverCpus: string | undefined
           unit: 'µs',
           better: 'lower',
           peer: peer(cpuPerRequest(fy)),
-          note: `server CPU: tickwire ${tw.serverCpuPct.toFixed(0)}%, Fastify ${fy.serverCpuPct.toFixed(0)}% of a core (CPU time is the figure least disturbed by other work on the machine)`,
+          goals: [
+            { text: `server CPU ≤ ${CPU_GOAL_US[limit]} µs per request at limit=${limit}`, on: 'value', op: '<=', threshold: CPU_GOAL_US[limit]! },
+            { text: `server CPU per request ≥ 5× better than Fastify’s at limit=${limit}`, on: 'ratio', op: '>=', threshold: 5 },
+          ],
+          floor: {
+            name: 'uWS fixed answer',
+            value: cpuPerRequest(fl),
+            why: `${floorWhat}: its process's CPU per request (${fl.serverCpuPct.toFixed(0)}% of a core at ${Math.round(fl.rps)} req/s) is the loopback TCP, uWS's HTTP and Node's event loop alone`,
+          },
+          note: `server CPU: tickwire ${tw.serverCpuPct.toFixed(0)}%, Fastify ${fy.serverCpuPct.toFixed(0)}%, floor ${fl.serverCpuPct.toFixed(0)}% of a core (CPU time is the figure least disturbed by other work on the machine)`,
         }),
         figure({
           id: `http.limit${limit}.p50`,
@@ -272,7 +322,9 @@ export async function httpBench(profile: Profile, serverCpus: string | undefined
         }),
       );
     }
-    const [twOpen, fyOpen] = openLoop as [OpenLoopRun, OpenLoopRun];
+    const open = (server: HttpRun['server']) => openLoop.find((r) => r.server === server)!;
+    const [twOpen, fyOpen, flOpen] = [open('tickwire'), open('fastify'), open('floor')];
+    const openCpu = (r: OpenLoopRun) => ((r.serverCpuPct / 100) * 1e6) / r.rate;
     figures.push(
       figure({
         id: 'http.limit50.open_loop_p99',
@@ -281,23 +333,30 @@ export async function httpBench(profile: Profile, serverCpus: string | undefined
         value: twOpen.latencyUs.p99,
         unit: 'µs',
         better: 'lower',
-        peer: { name: 'plain Fastify route', value: fyOpen.latencyUs.p99 },
+        peer: peer(fyOpen.latencyUs.p99),
         goals: [{ text: 'p99 < 1 ms at limit 50 under 2,000 req/s', on: 'value', op: '<', threshold: 1000 }],
-        note: `from each request's write to its whole answer; the client wrote late against its schedule by p99 ${twOpen.scheduleLagUs.p99} µs (tickwire run), ${fyOpen.scheduleLagUs.p99} µs (Fastify run)`,
+        floor: {
+          name: 'uWS fixed answer',
+          value: flOpen.latencyUs.p99,
+          why: `the fixed limit=50 answer under the same open-loop schedule: its p99 is the loopback, uWS, the event loop and the machine's other load (client schedule lag p99 ${flOpen.scheduleLagUs.p99} µs in its run)`,
+        },
+        note: `from each request's write to its whole answer; the client wrote late against its schedule by p99 ${twOpen.scheduleLagUs.p99} µs (tickwire run), ${fyOpen.scheduleLagUs.p99} µs (Fastify run), ${flOpen.scheduleLagUs.p99} µs (floor run)`,
       }),
       figure({
         id: 'http.limit50.open_loop_cpu_per_request',
         group: 'http',
         name: `candles limit=50: server CPU time per request, open loop at ${twOpen.rate} req/s`,
-        value: ((twOpen.serverCpuPct / 100) * 1e6) / twOpen.rate,
+        value: openCpu(twOpen),
         unit: 'µs',
         better: 'lower',
-        peer: { name: 'plain Fastify route', value: ((fyOpen.serverCpuPct / 100) * 1e6) / fyOpen.rate },
+        peer: peer(openCpu(fyOpen)),
+        floor: { name: 'uWS fixed answer', value: openCpu(flOpen), why: 'the fixed limit=50 answer at the same fixed rate' },
         note: 'at a fixed rate the idle cost of each process (timers, the feed worker) is charged to fewer requests than in the closed-loop runs',
       }),
     );
     return { figures, details: { path: PATH, bars: all.count, runs, openLoop } };
   } finally {
+    if (floor !== undefined) await stopChild(floor);
     if (fastify !== undefined) await stopChild(fastify);
     if (tickwire !== undefined) await stopChild(tickwire);
     exchange.postMessage({ type: 'stop' } satisfies ExchangeCommand);
