@@ -13,6 +13,7 @@
  * (default 500, at most 5000) as tickwire does; anything else is a 404.
  */
 import Fastify from 'fastify';
+import { answerProbes } from './load/server-probe.ts';
 
 interface CandlesMessage {
   type: 'candles';
@@ -53,6 +54,7 @@ app.get<{ Params: { exchange: string; symbol: string; tf: string }; Querystring:
   },
 );
 
+answerProbes();
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 process.send({ type: 'ready', port: Number(new URL(address).port) });
 

@@ -17,6 +17,7 @@
  * library (the order the uWS lifetime rules require), and exits.
  */
 import { createServer, createTickwire } from '../src/index.ts';
+import { answerProbes } from './load/server-probe.ts';
 
 const [exchangeUrl, ...timeframes] = process.argv.slice(2);
 if (exchangeUrl === undefined || process.send === undefined) {
@@ -33,6 +34,7 @@ await tickwire.start();
 const UNLIMITED = { rate: 1e9, burst: 1e9 };
 const server = createServer(tickwire, { host: '127.0.0.1', port: 0, auth: { ...tickwire.config.auth, httpRate: UNLIMITED } });
 const { port } = await server.listen();
+answerProbes();
 process.send({ type: 'ready', port });
 
 let stopping = false;

@@ -18,6 +18,7 @@
  * on `{type:'stop'}`.
  */
 import uWS from 'uWebSockets.js';
+import { answerProbes } from './load/server-probe.ts';
 
 /** The answer the floor gives, as the orchestrator sends it. */
 export interface FloorBody {
@@ -61,6 +62,7 @@ app.get(route, (res) => {
   res.end(body);
 });
 
+answerProbes();
 let listenSocket: uWS.us_listen_socket | false = false;
 app.listen('127.0.0.1', 0, (socket) => {
   listenSocket = socket;

@@ -11,7 +11,12 @@
  * Latency is from the request's write to the last byte of its answer (µs,
  * HDR). How late the writes were against the schedule (the client's own
  * timer and event loop, not the server) is a second histogram, reported
- * beside it. Answers are read as HTTP/1.1 with `Content-Length` (what the
+ * beside it, and a third holds each answer's time from its *scheduled*
+ * send (corrected for coordinated omission: a request the client wrote
+ * late is charged the wait too, as a user on that schedule saw it). When
+ * the corrected tail is far above the measured one, the client's lateness,
+ * not the server, made it; the client's own CPU time per request says how
+ * busy it was. Answers are read as HTTP/1.1 with `Content-Length` (what the
  * server under test sends; a chunked answer is an error here).
  * Posts `{type:'result', ...}` and exits.
  */
@@ -19,6 +24,7 @@ import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { latencyHistogram } from './load/latency.ts';
+import { threadCpuMs } from './threads.ts';
 
 /** One open-loop run. */
 export interface OpenLoopJob {
@@ -44,6 +50,10 @@ export interface OpenLoopResult {
   histogram: string;
   /** Schedule → write, µs (compressed HDR histogram): the client's own lateness. */
   lagHistogram: string;
+  /** Schedule → whole answer, µs (compressed HDR histogram): corrected for coordinated omission. */
+  scheduledHistogram: string;
+  /** CPU time of this thread over the run, ms (NaN where /proc is not there). */
+  cpuMs: number;
   /** Event-loop utilization of this thread: near 1, the client could not keep the schedule. */
   elu: number;
 }
@@ -51,6 +61,7 @@ export interface OpenLoopResult {
 const job = workerData as OpenLoopJob;
 const latency = latencyHistogram();
 const lag = latencyHistogram();
+const scheduled = latencyHistogram();
 const request = Buffer.from(`GET ${job.path} HTTP/1.1\r\nHost: ${job.host}:${job.port}\r\nConnection: keep-alive\r\n\r\n`, 'latin1');
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const CONTENT_LENGTH = /\r\ncontent-length:\s*(\d+)/i;
@@ -62,6 +73,8 @@ let answered = 0;
 class Conn {
   readonly socket: net.Socket;
   readonly sentAt: number[] = [];
+  /** When each outstanding request was due by the schedule (FIFO, beside `sentAt`). */
+  readonly dueAt: number[] = [];
   #pending: Buffer = Buffer.alloc(0);
 
   constructor(socket: net.Socket) {
@@ -70,8 +83,9 @@ class Conn {
     socket.on('data', (chunk: Buffer) => this.#read(chunk));
   }
 
-  send(now: number): void {
+  send(now: number, due: number): void {
     this.sentAt.push(now);
+    this.dueAt.push(due);
     this.socket.write(request);
   }
 
@@ -90,6 +104,7 @@ class Conn {
       const sent = this.sentAt.shift();
       if (sent === undefined) throw new Error('open-loop client: an answer to no request');
       latency.recordValue(Math.max(1, Math.round((at - sent) * 1000)));
+      scheduled.recordValue(Math.max(1, Math.round((at - this.dueAt.shift()!) * 1000)));
       answered++;
       if (!head.startsWith('HTTP/1.1 2')) non2xx++;
       buf = buf.subarray(total);
@@ -107,6 +122,7 @@ function connect(): Promise<Conn> {
 
 const conns = await Promise.all(Array.from({ length: job.connections }, connect));
 const elu0 = performance.eventLoopUtilization();
+const cpu0 = threadCpuMs();
 const start = performance.now();
 const total = Math.round(job.rate * job.seconds);
 const intervalMs = 1000 / job.rate;
@@ -119,8 +135,9 @@ function tick(): void {
     let best = conns[0]!;
     for (const c of conns) if (c.sentAt.length < best.sentAt.length) best = c;
     const at = performance.now();
-    lag.recordValue(Math.max(1, Math.round((at - (start + sent * intervalMs)) * 1000)));
-    best.send(at);
+    const due = start + sent * intervalMs;
+    lag.recordValue(Math.max(1, Math.round((at - due) * 1000)));
+    best.send(at, due);
     sent++;
   }
   if (sent < total) setTimeout(tick, Math.max(0, start + sent * intervalMs - performance.now()));
@@ -136,6 +153,7 @@ await new Promise<void>((resolve) => {
   }, 20);
 });
 const elu = performance.eventLoopUtilization(elu0).utilization;
+const cpuMs = threadCpuMs() - cpu0;
 for (const c of conns) c.socket.destroy();
 parentPort!.postMessage({
   type: 'result',
@@ -145,5 +163,7 @@ parentPort!.postMessage({
   unanswered: sent - answered,
   histogram: hdr.encodeIntoCompressedBase64(latency),
   lagHistogram: hdr.encodeIntoCompressedBase64(lag),
+  scheduledHistogram: hdr.encodeIntoCompressedBase64(scheduled),
+  cpuMs,
   elu,
 } satisfies OpenLoopResult);
