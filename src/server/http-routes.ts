@@ -177,21 +177,36 @@ function charge(who: Principal, ctx: HttpContext, simple: boolean, address: Lazy
   return who;
 }
 
-/** What the authenticator reads of an HTTP request (the address only if it asks, inside the handler). */
+/** What the authenticator reads of an HTTP request (only what it asks for, inside the handler). */
 function authRequest(req: HttpRequest, origin: string, address: LazyAddress): AuthRequest {
-  return new HttpAuthRequest(req.getHeader('authorization'), req.getQuery() ?? '', origin, address);
+  return new HttpAuthRequest(req, origin, address);
 }
 
-/** An `AuthRequest` whose address is read from uWS only when asked (a class: an object literal with a getter measured ~5% of a candles request). */
+/**
+ * An `AuthRequest` read from uWS only for what the authenticator asks: an
+ * open server asks for none of the credential (each read is a native call
+ * and a new string per request); a protected one reads the header, then
+ * maybe the query. Valid only during the handler: the authenticator reads
+ * everything it needs before it returns (a JWKS check gets a promise, after
+ * every read). A class: an object literal with a getter measured ~5% of a
+ * candles request.
+ */
 class HttpAuthRequest implements AuthRequest {
   readonly protocol = '';
 
   constructor(
-    readonly authorization: string,
-    readonly query: string,
+    private readonly req: HttpRequest,
     readonly origin: string,
     private readonly address: LazyAddress,
   ) {}
+
+  get authorization(): string {
+    return this.req.getHeader('authorization');
+  }
+
+  get query(): string {
+    return this.req.getQuery() ?? '';
+  }
 
   get remoteAddress(): string {
     return this.address.text;
@@ -518,6 +533,9 @@ function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
     return { status: 200, body: JSON.stringify(detail) };
   });
 
+  // One reply object per format, refilled by each request: the reply is written before the handler is called again.
+  const jsonReply: Reply = { status: 200, body: '' };
+  const fbsReply: Reply = { status: 200, body: '', contentType: FLATBUFFERS_TYPE };
   get(app, ctx, '/v1/candles/:exchange/:symbol/:tf', 'v1', 'market', (req, who) => {
     const exchange = pathParam(req, 0, 'exchange');
     const symbolGiven = pathParam(req, 1, 'symbol');
@@ -525,23 +543,29 @@ function registerMarketRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const query = candleQueries.parse(req.getQuery() ?? '');
     const timeframe = parseTimeframe(tfGiven).name;
     const symbol = tw.resolveSymbol(exchange, symbolGiven);
-    const channel = 'bars:' + exchange + ':' + symbol + ':' + timeframe;
-    requireChannel(who, channel);
+    const read = candleRead.set(exchange, symbol, timeframe, query);
+    requireChannel(who, read.key);
     if (query.format === 'csv') {
       const v = new BarTextVisitor(barCsv, '');
       tw.visitBars(exchange, symbol, timeframe, v, query);
       return { status: 200, body: BAR_CSV_HEADER + v.text, contentType: CSV_TYPE };
     }
-    const read = candleRead.set(channel, exchange, symbol, timeframe, query);
-    if (query.format === 'fbs') return { status: 200, body: ready.fbs(read, read.visit, query), contentType: FLATBUFFERS_TYPE };
-    return { status: 200, body: ready.json(read, read.visit, query) };
+    if (query.format === 'fbs') {
+      fbsReply.body = ready.fbs(read, read.visit, query);
+      return fbsReply;
+    }
+    jsonReply.body = ready.json(read, read.visit, query);
+    return jsonReply;
   });
 }
 
 /**
  * The series one candles request reads, set by each request: one `visit`
  * bound for the route's life instead of a closure (and a `CandlesOf`) per
- * request. Valid while the synchronous handler that set it runs.
+ * request. Valid while the synchronous handler that set it runs. Its `key`
+ * is the series' bars channel (`bars:<exchange>:<symbol>:<tf>`, what the
+ * principal must be allowed), built again only when the series differs from
+ * the last request's (clients ask the same series again and again).
  */
 class CandleRead implements CandlesOf {
   key = '';
@@ -553,11 +577,13 @@ class CandleRead implements CandlesOf {
 
   constructor(private readonly tw: Tickwire) {}
 
-  set(key: string, exchange: string, symbol: string, timeframe: string, query: CandleQuery): this {
-    this.key = key;
-    this.exchange = exchange;
-    this.symbol = symbol;
-    this.timeframe = timeframe;
+  set(exchange: string, symbol: string, timeframe: string, query: CandleQuery): this {
+    if (exchange !== this.exchange || symbol !== this.symbol || timeframe !== this.timeframe) {
+      this.key = 'bars:' + exchange + ':' + symbol + ':' + timeframe;
+      this.exchange = exchange;
+      this.symbol = symbol;
+      this.timeframe = timeframe;
+    }
     this.#query = query;
     return this;
   }
