@@ -7,7 +7,8 @@
  * timers: every `GET` on the route is answered with a fixed body, already
  * bytes, and the same headers tickwire's answer carries (uWS adds `Date`,
  * `Content-Length` and its own as it does for tickwire). Nothing of the
- * request is read beyond what uWS parses to route it.
+ * request is read beyond what uWS parses to route it; a request for any
+ * other path gets uWS's default (the connection closed).
  *
  *   node --import tsx bench/http-floor.ts <path>     (forked with IPC)
  *
