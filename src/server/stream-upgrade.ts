@@ -22,7 +22,7 @@ import { ErrorCode, InvalidParameterError, TickwireError } from '../errors.ts';
 import { FBS_SUBPROTOCOL, JSON_SUBPROTOCOL } from '../wire/protocol.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { HeaderList } from './cors.ts';
-import { JSON_TYPE, parseQuery, statusOfCode, v1ErrorBody, writeResponse } from './http-util.ts';
+import { JSON_TYPE, parseQuery, remoteAddress, statusOfCode, v1ErrorBody, writeResponse } from './http-util.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { Authenticator, AuthRequest, Principal } from './principal.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -96,7 +96,7 @@ export class StreamUpgrade {
 
   /** uWS `upgrade`: authenticate, negotiate, then upgrade with a fresh connection state (or answer the error). */
   handle(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-    const address = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const address = remoteAddress(res);
     const refusal = this.#connections.refusal(address);
     if (refusal !== null) {
       this.#metrics.connectionRefused(refusal);
