@@ -127,6 +127,8 @@ const start = performance.now();
 const total = Math.round(job.rate * job.seconds);
 const intervalMs = 1000 / job.rate;
 let sent = 0;
+/** When the last request was written: a late client still gives its last answers their 5 s. */
+let lastWriteAt = start;
 
 /** Send every request whose time has come, each on the socket with the fewest outstanding. */
 function tick(): void {
@@ -138,6 +140,7 @@ function tick(): void {
     const due = start + sent * intervalMs;
     lag.recordValue(Math.max(1, Math.round((at - due) * 1000)));
     best.send(at, due);
+    lastWriteAt = at;
     sent++;
   }
   if (sent < total) setTimeout(tick, Math.max(0, start + sent * intervalMs - performance.now()));
@@ -145,7 +148,7 @@ function tick(): void {
 tick();
 await new Promise<void>((resolve) => {
   const check = setInterval(() => {
-    const waitedOut = performance.now() > start + job.seconds * 1000 + 5_000;
+    const waitedOut = sent === total && performance.now() > lastWriteAt + 5_000;
     if ((sent === total && answered === sent) || waitedOut) {
       clearInterval(check);
       resolve();
