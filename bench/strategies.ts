@@ -17,7 +17,8 @@
  * the trades it measures. CPU per 1 s bar close: the main thread's (its
  * schedstat), and the rest of the process without the subscriber's thread
  * (feed worker, strategy pool, GC and I/O threads). BENCH_STRATEGIES and
- * BENCH_STRATEGY_SECONDS override the profile (for a quick check).
+ * BENCH_STRATEGY_SECONDS override the profile (for a quick check);
+ * BENCH_POOL_NICE sets `pool.nice` (default 19, as a gateway has it).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +37,8 @@ import { mainThreadCpuMs } from './threads.ts';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MODULE = path.join(HERE, 'strategies/hold.mjs');
 const CLIENT = new URL('./strategy-client-worker.ts', import.meta.url);
+/** The pool threads' nice value (pool.nice; BENCH_POOL_NICE=0 measures them at the gateway's priority). */
+const POOL_NICE = Number(process.env['BENCH_POOL_NICE'] ?? 19);
 
 interface Run {
   label: string;
@@ -65,7 +68,7 @@ async function measure(label: string, count: number, burnMs: number, seconds: nu
   const tw = createTickwire({
     timeframes: ['1s'],
     exchanges: { simulated: { symbols: ['SIM-BTC'], rate: 200 } },
-    ...(count > 0 ? { strategies, pool: { threads: 1 } } : {}),
+    ...(count > 0 ? { strategies, pool: { threads: 1, nice: POOL_NICE } } : {}),
   }) as TickwireRuntime;
   const server = createServer(tw, { host: '127.0.0.1', port: 0 });
   const { port } = await server.listen();
