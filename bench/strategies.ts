@@ -3,11 +3,13 @@
  * at `count` strategies on 1 s bars; and what strategies cost subscribers:
  * the stream's trade latency (the gateway's receipt of the frame → a
  * subscriber's receipt) with no strategy and with `count` strategies, in
- * alternating runs (none, strategies, none, strategies: bench/noise.ts says
+ * alternating runs (none, strategies, floor, twice: bench/noise.ts says
  * why), then with one strategy burning 200 ms per call. The goal, p99
  * unchanged within noise, is a row of the report's Goals table: the mean of
  * the two with-strategies p99s against the mean of the two without, allowed
- * the spread between the two runs without (noise.ts).
+ * the spread between the two runs without (noise.ts); the floor
+ * (strategy-floor-worker.ts: the same judging in one plain worker, no
+ * runtime) is measured against the same runs.
  *
  * Each run: the simulated exchange feeds a gateway (createTickwire +
  * createServer on loopback) in this process; the subscriber, one WebSocket
@@ -37,6 +39,7 @@ import { mainThreadCpuMs } from './threads.ts';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MODULE = path.join(HERE, 'strategies/hold.mjs');
 const CLIENT = new URL('./strategy-client-worker.ts', import.meta.url);
+const FLOOR = new URL('./strategy-floor-worker.ts', import.meta.url);
 /** The pool threads' nice value (pool.nice; BENCH_POOL_NICE=0 measures them at the gateway's priority). */
 const POOL_NICE = Number(process.env['BENCH_POOL_NICE'] ?? 19);
 
@@ -60,20 +63,34 @@ interface Run {
   errors: number;
 }
 
-async function measure(label: string, count: number, burnMs: number, seconds: number, log: (line: string) => void): Promise<Run> {
-  const strategies = Object.fromEntries(Array.from({ length: count }, (_, i) => [`s${i}`, {
+/**
+ * One run. `floor`: no strategy runtime; the floor worker (strategy-floor-worker.ts)
+ * judges `count` strategies per close and each decision is published on the
+ * stream as one message (the `alerts` room, which the subscriber takes instead of signals).
+ */
+async function measure(label: string, count: number, burnMs: number, seconds: number, log: (line: string) => void, floor = false): Promise<Run> {
+  const configured = floor ? 0 : count;
+  const strategies = Object.fromEntries(Array.from({ length: configured }, (_, i) => [`s${i}`, {
     module: MODULE, exchange: 'simulated', symbol: 'SIM-BTC', timeframe: '1s', lookback: 5,
     params: { burnMs }, features: { sma5: { sma: 5 } }, timeoutMs: burnMs > 0 ? burnMs * 5 : 250,
   }]));
   const tw = createTickwire({
     timeframes: ['1s'],
     exchanges: { simulated: { symbols: ['SIM-BTC'], rate: 200 } },
-    ...(count > 0 ? { strategies, pool: { threads: 1, nice: POOL_NICE } } : {}),
+    ...(configured > 0 ? { strategies, pool: { threads: 1, nice: POOL_NICE } } : {}),
   }) as TickwireRuntime;
   const server = createServer(tw, { host: '127.0.0.1', port: 0 });
   const { port } = await server.listen();
   await tw.start();
-  const client = startWorker(CLIENT, { url: `ws://127.0.0.1:${port}/v1/stream`, channels: ['trades:simulated:SIM-BTC', ...Object.keys(strategies).map((n) => `signals:${n}`)] });
+  const judge = floor ? startWorker(FLOOR, { count, module: MODULE }) : undefined;
+  if (judge !== undefined) {
+    tw.on('barClose', (u) => judge.postMessage(u.bar));
+    judge.on('message', (m: { openTime: number; actions: string[] }) => {
+      for (let i = 0; i < m.actions.length; i++) server.publishAlert({ id: `s${i}:${m.openTime}`, level: 'info', source: `s${i}`, message: m.actions[i]! });
+    });
+  }
+  const channels = ['trades:simulated:SIM-BTC', ...(floor ? ['alerts'] : Object.keys(strategies).map((n) => `signals:${n}`))];
+  const client = startWorker(CLIENT, { url: `ws://127.0.0.1:${port}/v1/stream`, channels });
   try {
     await nextMessage(client, ofType('ready'), 30_000, 'strategies bench client');
     await new Promise((r) => setTimeout(r, 7_000)); // warm-up: workers up, strategies past their lookback
@@ -99,7 +116,7 @@ async function measure(label: string, count: number, burnMs: number, seconds: nu
     const perClose = (ms: number) => Math.round((ms / seconds) * 10) / 10;
     const mainMs = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
     const run: Run = {
-      label, strategies: count, burnMs, trade: summary(r.trade), barToSignal: count > 0 ? summary(r.signal) : null,
+      label, strategies: count, burnMs, trade: summary(r.trade), barToSignal: configured > 0 ? summary(r.signal) : null,
       mainBusyMsPerClose: perClose(busy.active),
       mainCpuMsPerClose: mainMs === null ? null : perClose(mainMs),
       restCpuMsPerClose: mainMs === null || Number.isNaN(r.cpuMs) ? null : perClose((processUs.user + processUs.system) / 1000 - mainMs - r.cpuMs),
@@ -112,6 +129,7 @@ async function measure(label: string, count: number, burnMs: number, seconds: nu
       (run.barToSignal === null ? '' : `; bar → signal p50 ${run.barToSignal.p50} µs p99 ${run.barToSignal.p99} µs (${run.barToSignal.count})`));
     return run;
   } finally {
+    await judge?.terminate();
     await client.terminate();
     await server.close();
     await tw.stop();
@@ -124,12 +142,15 @@ export async function strategiesBench(profile: Profile, log: (line: string) => v
   const seconds = Number(process.env['BENCH_STRATEGY_SECONDS'] ?? (profile.name === 'quick' ? 8 : 20));
   const none: Run[] = [];
   const many: Run[] = [];
+  const floors: Run[] = [];
   for (let round = 1; round <= 2; round++) {
     none.push(await measure(`none #${round}`, 0, 0, seconds, log));
     many.push(await measure(`${count} strategies #${round}`, count, 0, seconds, log));
+    floors.push(await measure(`floor, ${count} judged in one plain worker #${round}`, count, 0, seconds, log, true));
   }
   const slow = await measure('one at 200 ms per call', 1, 200, seconds, log);
   const p99 = withinNoise(none.map((r) => r.trade.p99), many.map((r) => r.trade.p99));
+  const floorP99 = withinNoise(none.map((r) => r.trade.p99), floors.map((r) => r.trade.p99));
   const ms = (us: number) => `${(us / 1000).toFixed(2)} ms`;
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const perClose = (runs: Run[], key: 'mainCpuMsPerClose' | 'restCpuMsPerClose' | 'mainBusyMsPerClose'): number | null =>
@@ -151,6 +172,10 @@ export async function strategiesBench(profile: Profile, log: (line: string) => v
       id: 'strategies.fanout.p99_added', group: 'strategies', name: `stream trade latency p99 that ${count} strategies add (mean with − mean without, runs alternating)`,
       value: p99.difference, unit: 'µs', better: 'lower',
       goals: [{ text: `p99 unchanged within noise (added ≤ ${ms(p99.noise)}, the spread of the runs without strategies)`, on: 'value', op: '<=', threshold: p99.noise }],
+      floor: {
+        name: `${count} judged in one plain worker`, value: floorP99.difference,
+        why: `the judging alone (bench/strategies/hold.mjs for each strategy in one worker at nice 19, one message a close each way, each decision published as one stream message), measured in the same run: trade p99 ${floors.map((r) => ms(r.trade.p99)).join(', ')}`,
+      },
       note: `trade p99 without strategies ${none.map((r) => ms(r.trade.p99)).join(', ')}; with ${count} ${many.map((r) => ms(r.trade.p99)).join(', ')} (runs alternating, without first); ` +
         'within noise: the difference of the means no larger than the spread of the runs without (bench/noise.ts)',
     }),
@@ -165,6 +190,6 @@ export async function strategiesBench(profile: Profile, log: (line: string) => v
       peer: { name: 'no strategies (mean of 2 runs)', value: p99.baselineMean },
     }),
   ];
-  log(`strategies: trade p99 ${count} strategies adds ${ms(p99.difference)} (noise ${ms(p99.noise)}): ${p99.withinNoise ? 'within noise' : 'NOT within noise'}`);
-  return { figures, details: { runs: [none[0], many[0], none[1], many[1], slow], p99 } };
+  log(`strategies: trade p99 ${count} strategies adds ${ms(p99.difference)}, the floor ${ms(floorP99.difference)} (noise ${ms(p99.noise)}): ${p99.withinNoise ? 'within noise' : 'NOT within noise'}`);
+  return { figures, details: { runs: [none[0], many[0], floors[0], none[1], many[1], floors[1], slow], p99, floorP99 } };
 }
