@@ -257,9 +257,11 @@ export function markdown(report: Report, svgName: string): string {
   }
   lines.push(`![latency percentiles](${svgName})`, '', '## Placement', '');
   for (const [k, v] of Object.entries(report.placement)) lines.push(`- **${k}**: ${v}`);
-  if (report.notes.length > 0) {
+  const figureNotes = report.figures.filter((f) => f.note !== undefined);
+  if (report.notes.length + figureNotes.length > 0) {
     lines.push('', '## Notes', '');
     for (const n of report.notes) lines.push(`- ${n}`);
+    for (const f of figureNotes) lines.push(`- ${f.name}: ${f.note}`);
   }
   lines.push('');
   if (report.cpuProfiles !== undefined) lines.push(...profileMarkdown(report.cpuProfiles));

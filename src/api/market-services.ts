@@ -24,6 +24,7 @@ import type { Bar } from '../model/records.ts';
 import type { ExchangeState } from '../model/status.ts';
 import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
+import type { PoolPriority } from '../strategies/pool.ts';
 import { StrategyRuntime } from '../strategies/runtime.ts';
 import { RuntimeAlerts, type AlertsReport } from './alert-rules.ts';
 import { registerFeedMetrics } from './feed-metrics.ts';
@@ -192,6 +193,11 @@ export class MarketServices {
   }
 
   /** Resume a paused strategy; throws NOT_FOUND or CHANGE_REFUSED (strategies/runtime.ts). */
+  /** How the strategy pool's threads took their low priority so far; undefined without strategies. */
+  strategyPoolPriority(): PoolPriority | undefined {
+    return this.#strategies?.poolPriority;
+  }
+
   resumeStrategy(name: string): StrategySummary {
     if (this.#strategies === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
     return this.#strategies.resume(name);
@@ -200,6 +206,7 @@ export class MarketServices {
   /** Register the feeds' metrics (and the strategies', when there are any) on `registry`. */
   registerMetrics(registry: client.Registry): void {
     registerFeedMetrics(registry, () => this.#prices.switches, () => this.#prices.reports());
-    if (this.#strategies !== undefined) registerStrategyMetrics(registry, () => this.strategies());
+    const strategies = this.#strategies;
+    if (strategies !== undefined) registerStrategyMetrics(registry, () => this.strategies(), () => strategies.poolPriority);
   }
 }

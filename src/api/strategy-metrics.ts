@@ -1,14 +1,16 @@
 /**
  * Strategies in /metrics: per strategy, the predictions and signals made,
  * fills, timeouts, errors and skipped bars (counters), and whether it is
- * paused (gauge). Read from the runtime's summaries at each scrape; nothing
- * is counted on the live path.
+ * paused (gauge); and the strategy pool's threads that could not be lowered
+ * to their nice value (thread-priority.ts). Read from the runtime's
+ * summaries at each scrape; nothing is counted on the live path.
  */
 import client from 'prom-client';
 import type { StrategySummary } from '../model/strategy.ts';
+import type { PoolPriority } from '../strategies/pool.ts';
 
-/** Register the strategy metrics on `registry`, reading `summaries` at each scrape. */
-export function registerStrategyMetrics(registry: client.Registry, summaries: () => StrategySummary[]): void {
+/** Register the strategy metrics on `registry`, reading `summaries` and the pool's `priority` at each scrape. */
+export function registerStrategyMetrics(registry: client.Registry, summaries: () => StrategySummary[], priority: () => PoolPriority): void {
   const counter = (name: string, help: string, value: (s: StrategySummary) => number) =>
     new client.Counter({
       name,
@@ -34,6 +36,15 @@ export function registerStrategyMetrics(registry: client.Registry, summaries: ()
     collect() {
       this.reset();
       for (const s of summaries()) this.set({ strategy: s.name }, s.state === 'paused' ? 1 : 0);
+    },
+  });
+  new client.Counter({
+    name: 'tickwire_strategy_pool_priority_failures_total',
+    help: 'Strategy pool threads that kept the gateway\'s scheduling priority because pool.nice could not be applied to them (not Linux, refused, or not verified).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(priority().failed);
     },
   });
 }

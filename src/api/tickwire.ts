@@ -87,6 +87,7 @@ import { RuntimeStorage, seriesKey } from './storage.ts';
 import { EventBus } from '../events/bus.ts';
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from './types.ts';
 import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
+import { PRIORITY_FAILURE_TEXT } from '../strategies/thread-priority.ts';
 
 /** How often the event-loop delay is sampled, ms (a timer: each sample is a wake-up). */
 const LOOP_DELAY_INTERVAL_MS = 10;
@@ -640,6 +641,11 @@ export class TickwireRuntime implements Tickwire {
     this.prepared ??= (async () => {
       const issues = await this.market.prepare();
       if (issues.length > 0) throw new ConfigError('tickwire', issues);
+      const priority = this.market.strategyPoolPriority();
+      if (priority !== undefined && priority.failed > 0) {
+        this.log.warn({ event: 'strategies.priority_unchanged', nice: priority.nice, failed: priority.failed, reason: PRIORITY_FAILURE_TEXT[priority.lastFailure] },
+          `strategy pool: ${priority.failed} thread(s) could not be lowered to nice ${priority.nice} (${PRIORITY_FAILURE_TEXT[priority.lastFailure]}): user code competes with the gateway's threads at equal priority`);
+      }
     })();
     return this.prepared;
   }

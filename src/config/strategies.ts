@@ -17,6 +17,7 @@ import type { Checker } from '../check/checker.ts';
 import { isMap, keyPath } from '../check/paths.ts';
 import { SymbolIndex } from '../model/symbols.ts';
 import { isTimeframe, parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
+import { DEFAULT_NICE } from '../strategies/thread-priority.ts';
 import type { ExchangeConfig, ExecutorConfig, FeatureSpec, PoolConfig, StrategyConfig } from './types.ts';
 
 const STRATEGY_KEYS = ['module', 'exchange', 'symbol', 'timeframe', 'lookback', 'params', 'features', 'timeoutMs', 'maxErrors', 'executor'] as const;
@@ -72,13 +73,14 @@ export function strategiesSection(c: Checker, value: unknown, ctx: StrategyConte
   return out;
 }
 
-/** `pool:` → threads (undefined: decided at start from the cores). */
+/** `pool:` → threads (undefined: decided at start from the cores) and nice (default: the lowest priority). */
 export function poolSection(c: Checker, value: unknown): PoolConfig {
-  const p = c.section(value, 'pool', ['threads']);
+  const p = c.section(value, 'pool', ['threads', 'nice']);
   const threads = p.threads === undefined || p.threads === null
     ? undefined
     : c.number(p.threads, 'pool.threads', 1, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_POOL_THREADS, `an integer from 1 to ${MAX_POOL_THREADS}`);
-  return { threads };
+  const nice = c.number(p.nice ?? DEFAULT_NICE, 'pool.nice', DEFAULT_NICE, (n) => Number.isInteger(n) && n >= 0 && n <= 19, 'an integer from 0 (the gateway\'s priority) to 19 (the lowest)');
+  return { threads, nice };
 }
 
 function strategy(c: Checker, value: unknown, at: string, ctx: StrategyContext): StrategyConfig | undefined {

@@ -273,6 +273,8 @@ export interface StrategyConfig {
 export interface PoolConfig {
   /** Threads; undefined: available cores minus feed workers, at least 1 (decided at start). */
   threads: number | undefined;
+  /** The threads' nice value, 0 … 19 (19: the lowest priority, the default; 0: the gateway's own). Linux only. */
+  nice?: number;
 }
 
 /** `limits:` (docs/configuration.md). */

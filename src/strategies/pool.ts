@@ -23,12 +23,17 @@
  * stage, never more; the timeout names the stage it cut. A call that has not
  * finished OUTER_BOUND_MS (plus both stages' deadlines) after submission (a
  * load or `init` that hangs) is aborted the same way.
+ *
+ * The pool's threads run at nice `pool.nice` (default 19, the lowest
+ * priority; thread-priority.ts): user code yields the CPU to the main
+ * thread and the feed workers when they want it.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { Batcher } from './batch.ts';
 import { AbortHook, CallTimeout, OUTER_BOUND_MS } from './deadlines.ts';
 import { FLAG_STAGE, FLAG_STARTED_AT, Stage, type BatchTask, type JudgeTask, type StrategyTask, type TaskResult } from './task.ts';
+import { DEFAULT_NICE, PRIORITY_FAILED, PRIORITY_LAST_FAILURE, PRIORITY_LOWERED, PRIORITY_SLOTS, type PriorityFailure, type PriorityRequest } from './thread-priority.ts';
 
 /** A task as it crosses: with its caller's start flag (CallSlot.started). */
 export type PoolTask = StrategyTask & { started: BigInt64Array };
@@ -69,6 +74,18 @@ export class CallSlot extends AbortHook {
   }
 }
 
+/** How the pool's threads took their priority so far (each thread counts once, when it starts; replaced threads count again). */
+export interface PoolPriority {
+  /** The nice value asked (0: none asked). */
+  nice: number;
+  /** Threads lowered to it. */
+  lowered: number;
+  /** Threads that kept the gateway's priority. */
+  failed: number;
+  /** Why the last one failed (NONE when none did). */
+  lastFailure: PriorityFailure;
+}
+
 /** Threads when the config leaves it open: the cores the feed workers leave, at least 1. */
 export function defaultThreads(feedWorkers: number): number {
   return Math.max(1, availableParallelism() - feedWorkers);
@@ -79,12 +96,15 @@ export class StrategyPool {
   readonly threads: number;
   readonly #piscina: Piscina<PoolTask | BatchTask, TaskResult | null>;
   readonly #batcher: Batcher;
+  readonly #priority: PriorityRequest;
 
-  constructor(threads: number) {
+  /** `nice`: the threads' nice value (0: left at the gateway's priority). */
+  constructor(threads: number, nice = DEFAULT_NICE) {
     this.threads = threads;
+    this.#priority = { nice, counters: new Int32Array(new SharedArrayBuffer(PRIORITY_SLOTS * 4)) };
     this.#piscina = new Piscina({
       filename: TASK_URL.href,
-      workerData: RUNNING_FROM_SOURCE ? { entry: TASK_ENTRY } : {},
+      workerData: RUNNING_FROM_SOURCE ? { entry: TASK_ENTRY, priority: this.#priority } : { priority: this.#priority },
       minThreads: threads,
       maxThreads: threads,
       // Workers stay: a model loaded once (init) should not be loaded again after a quiet minute.
@@ -95,6 +115,17 @@ export class StrategyPool {
       recordTiming: false,
     });
     this.#batcher = new Batcher(threads, (task, port, signal) => this.#piscina.run(task, { signal, transferList: [port] }));
+  }
+
+  /** How the threads took their priority so far. */
+  get priority(): PoolPriority {
+    const c = this.#priority.counters;
+    return {
+      nice: this.#priority.nice,
+      lowered: Atomics.load(c, PRIORITY_LOWERED),
+      failed: Atomics.load(c, PRIORITY_FAILED),
+      lastFailure: Atomics.load(c, PRIORITY_LAST_FAILURE) as PriorityFailure,
+    };
   }
 
   /** Calls waiting for a thread now. */

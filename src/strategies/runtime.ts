@@ -23,8 +23,9 @@ import type { TimeframeName } from '../model/timeframes.ts';
 import type { Executor } from './executor.ts';
 import { ModuleExecutor } from './module-executor.ts';
 import { PaperExecutor } from './paper.ts';
-import { defaultThreads, StrategyPool } from './pool.ts';
+import { defaultThreads, StrategyPool, type PoolPriority } from './pool.ts';
 import { StrategyRunner, type RunnerOutput } from './runner.ts';
+import { DEFAULT_NICE } from './thread-priority.ts';
 import { SLICE_MS, Turns } from './turns.ts';
 import { WebhookExecutor } from './webhook.ts';
 
@@ -60,7 +61,7 @@ export class StrategyRuntime {
 
   constructor(strategies: Record<string, StrategyConfig>, pool: PoolConfig | undefined, out: StrategyOutput, options: StrategyRuntimeOptions) {
     this.#out = out;
-    this.#pool = new StrategyPool(pool?.threads ?? defaultThreads(options.feedWorkers));
+    this.#pool = new StrategyPool(pool?.threads ?? defaultThreads(options.feedWorkers), pool?.nice ?? DEFAULT_NICE);
     const turns = new Turns(options.deterministic === true ? Infinity : SLICE_MS);
     const runnerOut: RunnerOutput = {
       prediction: (e) => out.prediction(e),
@@ -90,6 +91,11 @@ export class StrategyRuntime {
   /** Pool threads. */
   get threads(): number {
     return this.#pool.threads;
+  }
+
+  /** How the pool's threads took their priority so far (thread-priority.ts). */
+  get poolPriority(): PoolPriority {
+    return this.#pool.priority;
   }
 
   /** Strategy names, in config order. */

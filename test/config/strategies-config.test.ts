@@ -56,7 +56,7 @@ strategies:
 pool: { threads: 1 }
 `);
     const c = loadConfigFile(path.join(dir, 'tickwire.yaml'));
-    expect(c.pool).toEqual({ threads: 1 });
+    expect(c.pool).toEqual({ threads: 1, nice: 19 });
     expect(c.strategies!['sma-cross']).toMatchObject({
       module: path.join(dir, 'sma.mjs'), lookback: 50, params: { fast: 5, slow: 20 },
       features: { sma5: { kind: 'sma', period: 5 }, rsi14: { kind: 'rsi', period: 14 }, atr14: { kind: 'atr', period: 14 }, ret1: { kind: 'returns', period: 1 } },
@@ -68,7 +68,7 @@ pool: { threads: 1 }
     const got = issues({
       timeframes: ['1m'],
       exchanges: EXCHANGES,
-      pool: { threads: 0 },
+      pool: { threads: 0, nice: 20 },
       strategies: {
         'bad name!': { module: MODULE },
         a: { module: './nowhere.mjs', exchange: 'kraken', symbol: 'BTCUSDT', timeframe: '1m' },
@@ -81,6 +81,7 @@ pool: { threads: 1 }
     });
     expect(got.map((i) => i.path).sort()).toEqual([
       'pool.threads',
+      'pool.nice',
       'strategies["bad name!"]',
       'strategies.a.module',
       'strategies.a.exchange',
