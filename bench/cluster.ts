@@ -49,7 +49,7 @@ import { cpuSeconds } from './threads.ts';
 import { cpuProfileArgs, nameThread } from './load/profiling.ts';
 import { PUBLISHER_READY, RELAY_READY } from './cluster-floor.ts';
 import { ClusterNames } from '../src/cluster/subjects.ts';
-import type { LatencyReport } from '../src/model/status.ts';
+import type { ClusterStatus, LatencyReport, LatencySummary as StageSummary, OutboxStatus } from '../src/model/status.ts';
 import { freePort } from '../test/support/nats.ts';
 import { MarketWindow } from './load/market-window.ts';
 import { decodeMessage } from '../src/wire/fbs.ts';
@@ -89,7 +89,7 @@ export interface ClusterRun {
   /** Cluster and floor: the window's trades from `recvTs` to a core NATS subscriber here (as JetStream stores them), this process's clock: the publishing side of the hop. */
   toNats?: LatencySummary;
   /** Cluster: the feed's event → JetStream acknowledgement (its /v1/status `cluster.outbox.sendToAck`, since its start). */
-  feedSendToAck?: LatencySummary;
+  feedSendToAck?: StageSummary;
   /** Cluster: messages JetStream stored per trade stored (both streams), at the end of the run. */
   feedMessagesPerTrade?: number;
   /** Cluster: the feed process's CPU time (every thread: exchange worker, simulated market, publishing) per trade delivered here, µs. */
@@ -98,10 +98,10 @@ export interface ClusterRun {
   feedStages?: LatencyReport;
 }
 
-/** The feed's side of the hop, from its /v1/status. */
-async function feedSendToAck(port: number): Promise<LatencySummary> {
-  const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { cluster: { outbox: { sendToAck: LatencySummary } } };
-  return status.cluster.outbox.sendToAck;
+/** The feed's cluster state at the end, from its /v1/status: its side of the hop and what its outbox and lease went through. */
+async function feedCluster(port: number): Promise<ClusterStatus & { outbox: OutboxStatus }> {
+  const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { cluster: ClusterStatus & { outbox: OutboxStatus } };
+  return status.cluster;
 }
 
 /** Messages JetStream stored for cluster `name` (both streams) per trade it stored. */
@@ -278,9 +278,19 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     const edge = await launch(process.execPath, [BIN, 'start', '--role', 'edge', '--config', write('edge.yaml', await freePort())], dir, /try: curl/, children, 'tickwire-edge');
     const edgePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(edge.out())![1]);
     log(`cluster bench: feed → NATS → edge, the same trades`);
-    const startFeed = async () => (await launch(process.execPath, [BIN, 'start', '--role', 'feed', '--config', write('feed.yaml', feedPort)], dir, /simulated: leading/, children, 'tickwire-feed')).proc.pid!;
+    let feedOut = (): string => '';
+    const startFeed = async () => {
+      const feed = await launch(process.execPath, [BIN, 'start', '--role', 'feed', '--config', write('feed.yaml', feedPort)], dir, /simulated: leading/, children, 'tickwire-feed');
+      feedOut = feed.out;
+      return feed.proc.pid!;
+    };
     const run = await measure(edgePort, edge.proc.pid!, window, 'cluster', startFeed, { url: `nats://127.0.0.1:${natsPort}`, name: 'bench' });
-    run.feedSendToAck = await feedSendToAck(feedPort);
+    const fc = await feedCluster(feedPort);
+    const { sendToAck, ...counts } = fc.outbox;
+    run.feedSendToAck = sendToAck;
+    // A lease that lapsed on the loaded machine (its renewal came back late) stops the feed's publishing until it leads again.
+    for (const line of feedOut().split('\n').filter((l) => /(leading|standing by) \(/.test(l))) log(`cluster bench: feed: ${/tickwire: .*$/.exec(line)?.[0] ?? line}`);
+    log(`cluster bench: the feed's outbox ${JSON.stringify(counts)}; lease changes ${fc.leaderChanges}, ${fc.messages} messages published`);
     run.feedStages = (await (await fetch(`http://127.0.0.1:${feedPort}/v1/latency`)).json()) as LatencyReport;
     run.feedMessagesPerTrade = await storedPerTrade(`nats://127.0.0.1:${natsPort}`, 'bench');
     runs.push(run);
@@ -293,7 +303,7 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     log(`cluster bench: floor peer (market → acknowledged publish → JetStream → ordered consumer → uWS), the same trades`);
     const startPublisher = async () => (await launch(process.execPath, floorArgs('publish', options.rate / SYMBOLS.length), ROOT, new RegExp(PUBLISHER_READY), children, 'floor-publisher')).proc.pid!;
     runs.push(await measure(floorPort, relay.proc.pid!, window, 'floor', startPublisher, { url: `nats://127.0.0.1:${natsPort}`, name: floorName }));
-    log(`cluster bench: JetStream stored ${run.feedMessagesPerTrade.toFixed(2)} messages per trade; feed event → ack p50 ${run.feedSendToAck.p50} µs, p99 ${run.feedSendToAck.p99} µs`);
+    log(`cluster bench: JetStream stored ${run.feedMessagesPerTrade.toFixed(2)} messages per trade; feed event → ack p50 ${sendToAck.p50} µs, p99 ${sendToAck.p99} µs`);
     // The edge's CPU is divided by what it delivered: a feed that falls behind (few messages) inflates it with the edge's fixed costs.
     for (const r of runs) {
       const side = r.toNats === undefined ? '' : `; recvTs → NATS p50 ${r.toNats.p50} µs, p99 ${r.toNats.p99} µs`;
