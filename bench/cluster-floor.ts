@@ -95,7 +95,13 @@ async function publish(url: string, name: string, ratePerSymbol: number, symbols
     },
   });
   market.skip(Date.now());
-  setInterval(() => market.step(Date.now()), TICK_MS);
+  const ticking = setInterval(() => market.step(Date.now()), TICK_MS);
+  // An orderly exit on SIGINT (what the bench sends): a profiled run writes its CPU profile only then.
+  process.once('SIGINT', () => {
+    clearInterval(ticking);
+    acks.close();
+    void c.close().finally(() => process.exit(0));
+  });
   setInterval(() => {
     if (failures > 0) process.stderr.write(`floor publisher: ${failures} publishes failed\n`);
   }, 1_000).unref();
