@@ -39,6 +39,7 @@ const PARALLEL = [
   'test/bars/aggregator.rules.test.ts',
   'test/bars/recent-ids.test.ts',
   'test/bench/report.test.ts',
+  'test/bench/market-window.test.ts',
   'test/cli/args.test.ts',
   'test/client/browser-safe.test.ts',
   'test/client/units.test.ts',

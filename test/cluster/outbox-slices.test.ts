@@ -1,0 +1,53 @@
+/**
+ * Scale-out, the NATS hop: the outbox publishes at most FLUSH_SLICE messages
+ * a turn of the event loop, the rest on the next turns, in order, so the I/O
+ * that waited meanwhile (acknowledgements, the lease's renewals) is read
+ * between slices. Pure: a fake publisher whose acknowledgements the test
+ * settles.
+ */
+import { describe, expect, it } from 'vitest';
+import { headers } from '@nats-io/transport-node';
+import { FLUSH_SLICE, Outbox } from '../../src/cluster/outbox.ts';
+import type { AckedPublish, Ack } from '../../src/cluster/acked-publisher.ts';
+
+function fakePublisher(): { js: AckedPublish; sent: { msgID: string; ack: () => void }[] } {
+  const sent: { msgID: string; ack: () => void }[] = [];
+  const js: AckedPublish = {
+    publish: (_subject, _data, opts) => new Promise<Ack>((resolve) => sent.push({ msgID: opts.msgID, ack: () => resolve({ duplicate: false }) })),
+  };
+  return { js, sent };
+}
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+const noConnectionEvents = (): (() => void) => () => undefined;
+
+describe('outbox slices', () => {
+  it('publishes FLUSH_SLICE messages in one turn and the rest on the next turns, in order', async () => {
+    const { js, sent } = fakePublisher();
+    const outbox = new Outbox(js, noConnectionEvents);
+    const n = 2 * FLUSH_SLICE + 10;
+    for (let i = 0; i < n; i++) outbox.send('x', 'x.1', new Uint8Array([i & 255]), headers(), `m${i}`);
+    expect(sent.length).toBe(FLUSH_SLICE);
+    await nextTurn();
+    expect(sent.length).toBe(2 * FLUSH_SLICE);
+    await nextTurn();
+    expect(sent.map((s) => s.msgID)).toEqual(Array.from({ length: n }, (_, i) => `m${i}`));
+    for (const s of sent) s.ack();
+    await nextTurn();
+    expect(outbox.unacked).toBe(0);
+    expect(outbox.counters.acked).toBe(n);
+    outbox.close();
+  });
+
+  it('a message sent after a slice was used waits behind the ones queued before it', async () => {
+    const { js, sent } = fakePublisher();
+    const outbox = new Outbox(js, noConnectionEvents);
+    for (let i = 0; i < FLUSH_SLICE + 1; i++) outbox.send('x', 'x.1', new Uint8Array([1]), headers(), `a${i}`);
+    await Promise.resolve(); // a microtask is still the same turn
+    outbox.send('x', 'x.1', new Uint8Array([2]), headers(), 'late');
+    expect(sent.length).toBe(FLUSH_SLICE);
+    await nextTurn();
+    expect(sent.slice(-2).map((s) => s.msgID)).toEqual([`a${FLUSH_SLICE}`, 'late']);
+    outbox.close();
+  });
+});
