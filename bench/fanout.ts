@@ -26,6 +26,7 @@
  *     the last frame sent (the gateway kept up instead of queueing).
  */
 import type { ChildProcess } from 'node:child_process';
+import type * as hdr from 'hdr-histogram-js';
 import type { Worker } from 'node:worker_threads';
 import type { ExchangeCommand, ExchangeReply, ExchangeWorkerData } from './exchange-worker.ts';
 import { distribution, merge, summarize, type LatencySummary } from './load/latency.ts';
@@ -34,6 +35,7 @@ import { SendTimes } from './load/send-times.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
 import type { SubscriberReport } from './subscriber-worker.ts';
+import type { GatewayProbe } from './load/gateway-probe.ts';
 import { cpuSeconds } from './threads.ts';
 
 /** The gateway under test. */
@@ -69,8 +71,18 @@ export interface PhaseResult {
   latencyUs: LatencySummary;
   /** Gateway CPU use over the phase, % of one core (from /proc). */
   gatewayCpuPct: number;
+  /** Gateway CPU time over the phase, s (every thread; /proc, 10 ms ticks). */
+  gatewayCpuS: number;
+  /** Wall-clock length of the phase, s (play to the last subscriber complete, or its wait's end). */
+  wallS: number;
+  /** The gateway's main thread over the phase: event-loop delay, GC pauses, wake-ups (load/gateway-probe.ts). */
+  gatewayProbe: GatewayProbe;
   loadgenElu: number;
   subscriberElu: number[];
+  /** CPU use of each subscriber thread over the phase, % of one core. */
+  subscriberCpuPct: number[];
+  /** CPU use of this whole process (load generator, subscriber threads: all pinned to one core with --pin), % of one core. */
+  loadCpuPct: number;
   /** The latency percentile curve ([percentile, µs]), kept for the rated phase's plot. */
   distribution?: [number, number][];
   /**
@@ -83,7 +95,10 @@ export interface PhaseResult {
 /** One gateway's fan-out results: the rated phase, the rate search, the highest rate held. */
 export interface GatewayResult {
   kind: GatewayKind;
+  /** The rated load; for tickwire and the floor, their alternating slices pooled (`ratedSlices`). */
   rated: PhaseResult;
+  /** tickwire's and the floor's rated slices, in the order run (see `ratedAlternating`). */
+  ratedSlices?: PhaseResult[];
   steps: PhaseResult[];
   /** Highest rate held (trades/s); 0 when none was. */
   maxHeldRate: number;
@@ -103,6 +118,8 @@ class Rig {
   private subs: Worker[] = [];
   private port = 0;
   private nextId = 1_000_000;
+  /** Probe requests sent (each answer echoes its number). */
+  private probes = 0;
   /** When each frame was sent, shared by the load generator and the subscriber threads. */
   private readonly sendTimes = SendTimes.allocate();
 
@@ -225,8 +242,37 @@ class Rig {
     };
   }
 
-  /** One phase: `rate` trades/s for `seconds`, every subscriber checked. */
-  async phase(rate: number, seconds: number, keepHistogram = false): Promise<PhaseResult> {
+  /** Start a new probe period of the gateway's main thread (load/gateway-probe.ts). */
+  private async resetProbe(): Promise<void> {
+    const done = nextMessage(this.gateway, ofType('probe-reset'), 60_000, `${this.kind} probe reset`);
+    this.gateway.send({ type: 'probe-reset' });
+    await done;
+  }
+
+  /**
+   * The gateway's main thread since the last reset; NaNs when it does not
+   * answer within 30 s (a gateway seconds behind, as the baseline gets, answers
+   * only after its backlog: the phase's figures stand without its probe).
+   */
+  private async readProbe(): Promise<GatewayProbe> {
+    const n = ++this.probes;
+    const answer = nextMessage(this.gateway, (m: unknown): m is GatewayProbe => ofType<GatewayProbe>('probe')(m) && m.n === n, 30_000, `${this.kind} probe`);
+    this.gateway.send({ type: 'probe', n });
+    return answer.catch(() => ({
+      type: 'probe' as const,
+      n,
+      eventLoopDelayUs: { p50: NaN, p99: NaN, p999: NaN, max: NaN },
+      gc: { count: NaN, totalMs: NaN, maxMs: NaN },
+      wakeups: NaN,
+    }));
+  }
+
+  /**
+   * One phase: `rate` trades/s for `seconds`, every subscriber checked. With
+   * `stages`, tickwire's `/v1/latency` after it. Returns the result and the
+   * merged latency histogram (µs) for pooling.
+   */
+  async phase(rate: number, seconds: number, stages = false): Promise<{ result: PhaseResult; histogram: hdr.Histogram }> {
     const count = Math.max(1, Math.round(rate * seconds));
     const firstId = this.nextId;
     this.nextId += count + 1000;
@@ -238,14 +284,18 @@ class Rig {
       }),
     );
     const overflow0 = await this.ringOverflow();
+    await this.resetProbe();
     const cpu0 = cpuSeconds(this.gateway.pid!);
+    const load0 = process.cpuUsage();
     const t0 = performance.now();
     const complete = this.allComplete();
     const played: Played = await this.command({ type: 'play', firstId, count, rate }, 'played');
     // Everything should be in within catchUpMs; give stragglers up to 2 s more so the loss figure is exact.
     await complete.within(this.profile.fanout.catchUpMs + 2_000);
     const cpu1 = cpuSeconds(this.gateway.pid!);
+    const load1 = process.cpuUsage(load0);
     const wallS = (performance.now() - t0) / 1000;
+    const gatewayProbe = await this.readProbe();
     const overflow1 = await this.ringOverflow();
     const reports = await this.reports();
     const h = merge(reports.map((r) => r.histogram));
@@ -275,21 +325,23 @@ class Rig {
       held: received === expected && gaps === 0 && closedConnections === 0 && (ringOverflow ?? 0) === 0 && catchUpMs <= this.profile.fanout.catchUpMs,
       latencyUs: summarize(h),
       gatewayCpuPct: ((cpu1 - cpu0) / wallS) * 100,
+      gatewayCpuS: cpu1 - cpu0,
+      wallS,
+      gatewayProbe,
       loadgenElu: played.elu,
       subscriberElu: reports.map((r) => Number(r.elu.toFixed(3))),
+      subscriberCpuPct: reports.map((r) => Math.round(r.cpuPct)),
+      loadCpuPct: Math.round(((load1.user + load1.system) / 1e6 / wallS) * 100),
     };
-    if (keepHistogram) {
-      result.distribution = distribution(h);
-      if (this.kind === 'tickwire') result.gatewayStages = await (await fetch(`http://127.0.0.1:${this.port}/v1/latency`)).json();
-    }
+    if (stages && this.kind === 'tickwire') result.gatewayStages = await (await fetch(`http://127.0.0.1:${this.port}/v1/latency`)).json();
     if (!result.held) await this.settle(500, 15_000);
-    return result;
+    return { result, histogram: h };
   }
 }
 
-/** Gateway CPU time per message delivered over the phase, µs. */
+/** Gateway CPU time (every thread) per message delivered over the phase, µs. */
 function cpuPerMessage(p: PhaseResult): number {
-  return p.deliveredPerSecond > 0 ? (p.gatewayCpuPct / 100 / p.deliveredPerSecond) * 1e6 : NaN;
+  return p.received > 0 ? (p.gatewayCpuS / p.received) * 1e6 : NaN;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -298,46 +350,197 @@ function sleep(ms: number): Promise<void> {
 
 function describe(p: PhaseResult): string {
   const l = p.latencyUs;
+  const g = p.gatewayProbe;
   return (
     `${p.rate} trades/s × ${p.subscribers}: ${p.held ? 'held' : 'NOT held'}; p50 ${l.p50} µs, p99 ${l.p99} µs, p99.9 ${l.p999} µs, max ${l.max} µs; ` +
-    `lost ${p.lost}, gaps ${p.gaps}, overflow ${p.ringOverflow ?? 'n/a'}, catch-up ${p.catchUpMs.toFixed(1)} ms; gateway CPU ${p.gatewayCpuPct.toFixed(0)}%, ` +
-    `clients ELU ${p.subscriberElu.join('/')}, loadgen ELU ${p.loadgenElu.toFixed(2)}`
+    `lost ${p.lost}, gaps ${p.gaps}, overflow ${p.ringOverflow ?? 'n/a'}, catch-up ${p.catchUpMs.toFixed(1)} ms; gateway CPU ${p.gatewayCpuPct.toFixed(0)}% ` +
+    `(${cpuPerMessage(p).toFixed(2)} µs/msg, ${g.wakeups} wake-ups, GC ${g.gc.count}× max ${g.gc.maxMs} ms, loop delay p99 ${g.eventLoopDelayUs.p99} µs); ` +
+    `clients CPU ${p.subscriberCpuPct.join('/')}% ELU ${p.subscriberElu.join('/')}, load process CPU ${p.loadCpuPct}%, loadgen ELU ${p.loadgenElu.toFixed(2)}`
   );
 }
 
-/** Run the whole fan-out benchmark for one gateway. */
-async function runGateway(kind: GatewayKind, profile: Profile, gatewayCpus: string | undefined, log: (line: string) => void): Promise<GatewayResult> {
+/** A phase and its merged latency histogram. */
+interface Measured {
+  result: PhaseResult;
+  histogram: hdr.Histogram;
+}
+
+/**
+ * Several phases at one rate as one: counts and CPU times summed, latency
+ * from the merged histograms, held only if every one was. The main-thread
+ * probe sums GC pauses and wake-ups; its event-loop delay percentiles are
+ * the worst slice's (a histogram per slice is all the gateway sends).
+ */
+function pool(phases: readonly Measured[]): Measured {
+  const rs = phases.map((m) => m.result);
+  const sum = (pick: (p: PhaseResult) => number) => rs.reduce((a, p) => a + pick(p), 0);
+  const max = (pick: (p: PhaseResult) => number) => Math.max(...rs.map(pick));
+  const histogram = merge([]);
+  for (const m of phases) histogram.add(m.histogram);
+  const overflow = rs.some((p) => p.ringOverflow === null) ? null : sum((p) => p.ringOverflow!);
+  const wallS = sum((p) => p.wallS);
+  const gatewayCpuS = sum((p) => p.gatewayCpuS);
+  const worstLoop = (k: keyof GatewayProbe['eventLoopDelayUs']) => max((p) => p.gatewayProbe.eventLoopDelayUs[k]);
+  const first = rs[0]!;
+  const stages = rs.findLast((p) => p.gatewayStages !== undefined)?.gatewayStages;
+  return {
+    histogram,
+    result: {
+      rate: first.rate,
+      seconds: sum((p) => p.seconds),
+      subscribers: first.subscribers,
+      sent: sum((p) => p.sent),
+      sentRate: sum((p) => p.sent) / sum((p) => p.sent / p.sentRate),
+      expected: sum((p) => p.expected),
+      received: sum((p) => p.received),
+      lost: sum((p) => p.lost),
+      duplicates: sum((p) => p.duplicates),
+      gaps: sum((p) => p.gaps),
+      errors: sum((p) => p.errors),
+      closedConnections: sum((p) => p.closedConnections),
+      ringOverflow: overflow,
+      catchUpMs: max((p) => p.catchUpMs),
+      deliveredPerSecond: sum((p) => p.received) / sum((p) => (p.deliveredPerSecond > 0 ? p.received / p.deliveredPerSecond : 0)),
+      held: rs.every((p) => p.held),
+      latencyUs: summarize(histogram),
+      gatewayCpuPct: (gatewayCpuS / wallS) * 100,
+      gatewayCpuS,
+      wallS,
+      gatewayProbe: {
+        type: 'probe',
+        n: NaN,
+        eventLoopDelayUs: { p50: worstLoop('p50'), p99: worstLoop('p99'), p999: worstLoop('p999'), max: worstLoop('max') },
+        gc: { count: sum((p) => p.gatewayProbe.gc.count), totalMs: Number(sum((p) => p.gatewayProbe.gc.totalMs).toFixed(2)), maxMs: max((p) => p.gatewayProbe.gc.maxMs) },
+        wakeups: sum((p) => p.gatewayProbe.wakeups),
+      },
+      loadgenElu: max((p) => p.loadgenElu),
+      subscriberElu: first.subscriberElu.map((_, i) => max((p) => p.subscriberElu[i]!)),
+      subscriberCpuPct: first.subscriberCpuPct.map((_, i) => max((p) => p.subscriberCpuPct[i]!)),
+      loadCpuPct: max((p) => p.loadCpuPct),
+      ...(stages === undefined ? {} : { gatewayStages: stages }),
+    },
+  };
+}
+
+/**
+ * The rate search from the rated load: upwards when it was held (stop at the
+ * first rate not held), downwards when it was not (stop at the first held),
+ * then the profile's bisection steps between the two.
+ */
+async function searchRate(rig: Rig, rated: PhaseResult, profile: Profile, log: (line: string) => void): Promise<Omit<GatewayResult, 'rated' | 'ratedSlices'>> {
+  const f = profile.fanout;
+  const steps: PhaseResult[] = [];
+  let held = rated.held ? f.ratedRate : 0;
+  let failed = rated.held ? Infinity : f.ratedRate;
+  for (const rate of rated.held ? f.stepsUp : f.stepsDown) {
+    const { result: p } = await rig.phase(rate, f.stepSeconds);
+    steps.push(p);
+    log(`fan-out ${rig.kind} step: ${describe(p)}`);
+    if (p.held) held = Math.max(held, rate);
+    else failed = Math.min(failed, rate);
+    if (rated.held !== p.held) break;
+  }
+  for (let i = 0; i < f.refine && held > 0 && Number.isFinite(failed); i++) {
+    const rate = Math.round((held + failed) / 2 / 100) * 100;
+    if (rate <= held || rate >= failed) break;
+    const { result: p } = await rig.phase(rate, f.stepSeconds);
+    steps.push(p);
+    log(`fan-out ${rig.kind} refine: ${describe(p)}`);
+    if (p.held) held = rate;
+    else failed = rate;
+  }
+  return { kind: rig.kind, steps, maxHeldRate: held, ceilingReached: !Number.isFinite(failed) };
+}
+
+/** One gateway alone (the baseline): warm-up, the rated load in one phase, the rate search. */
+async function runAlone(kind: GatewayKind, profile: Profile, gatewayCpus: string | undefined, log: (line: string) => void): Promise<{ result: GatewayResult; histogram: hdr.Histogram }> {
   const f = profile.fanout;
   const rig = new Rig(kind, profile, gatewayCpus);
   try {
     await rig.start();
     await rig.phase(f.ratedRate, 1); // warm-up
-    const rated = await rig.phase(f.ratedRate, f.ratedSeconds, true);
+    const { result: rated, histogram } = await rig.phase(f.ratedRate, f.ratedSeconds);
     log(`fan-out ${kind} rated: ${describe(rated)}`);
-    // The rate search starts from the rated load: upwards when it was held, downwards when not.
-    const steps: PhaseResult[] = [];
-    let held = rated.held ? f.ratedRate : 0;
-    let failed = rated.held ? Infinity : f.ratedRate;
-    for (const rate of rated.held ? f.stepsUp : f.stepsDown) {
-      const p = await rig.phase(rate, f.stepSeconds);
-      steps.push(p);
-      log(`fan-out ${kind} step: ${describe(p)}`);
-      if (p.held) held = Math.max(held, rate);
-      else failed = Math.min(failed, rate);
-      if (rated.held !== p.held) break;
-    }
-    for (let i = 0; i < f.refine && held > 0 && Number.isFinite(failed); i++) {
-      const rate = Math.round((held + failed) / 2 / 100) * 100;
-      if (rate <= held || rate >= failed) break;
-      const p = await rig.phase(rate, f.stepSeconds);
-      steps.push(p);
-      log(`fan-out ${kind} refine: ${describe(p)}`);
-      if (p.held) held = rate;
-      else failed = rate;
-    }
-    return { kind, rated, steps, maxHeldRate: held, ceilingReached: !Number.isFinite(failed) };
+    return { result: { ...(await searchRate(rig, rated, profile, log)), rated }, histogram };
   } finally {
     await rig.stop();
+  }
+}
+
+/** tickwire's and the floor's rated slices side by side, and the ratio of their tails per pair. */
+interface Alternating {
+  tickwire: Measured;
+  floor: Measured;
+  /** Per pair of slices (one of each, run back to back): the floor's p99 ÷ tickwire's (times better, as every ratio). */
+  p99Ratios: number[];
+  p999Ratios: number[];
+  tickwireSlices: PhaseResult[];
+  floorSlices: PhaseResult[];
+}
+
+/**
+ * The rated load on tickwire and the floor in alternating slices (A B B A
+ * A B …: each gateway goes first in half the pairs, so a drift of the
+ * machine's load over the run falls on both alike), both rigs up all along
+ * (the idle one only waits). The verdict compares the pooled distributions;
+ * the per-pair ratios show how much one slice alone would have varied. One
+ * run of a few seconds each, one after the other, let the machine's load
+ * of the moment decide the ratio (0.66–2.65× over runs on the same commit).
+ */
+async function ratedAlternating(tw: Rig, floor: Rig, profile: Profile, log: (line: string) => void): Promise<Alternating> {
+  const f = profile.fanout;
+  const sliceSeconds = f.ratedSeconds / f.ratedSlices;
+  const twSlices: Measured[] = [];
+  const floorSlices: Measured[] = [];
+  for (let i = 0; i < f.ratedSlices; i++) {
+    const order = i % 2 === 0 ? [tw, floor] : [floor, tw];
+    for (const rig of order) {
+      // tickwire's /v1/latency (since its start) after its last slice.
+      const m = await rig.phase(f.ratedRate, sliceSeconds, i === f.ratedSlices - 1);
+      (rig === tw ? twSlices : floorSlices).push(m);
+      log(`fan-out ${rig.kind} rated slice ${i + 1}/${f.ratedSlices}: ${describe(m.result)}`);
+    }
+  }
+  const ratios = (k: 'p99' | 'p999') => twSlices.map((m, i) => floorSlices[i]!.result.latencyUs[k] / m.result.latencyUs[k]);
+  return {
+    tickwire: pool(twSlices),
+    floor: pool(floorSlices),
+    p99Ratios: ratios('p99'),
+    p999Ratios: ratios('p999'),
+    tickwireSlices: twSlices.map((m) => m.result),
+    floorSlices: floorSlices.map((m) => m.result),
+  };
+}
+
+/** tickwire and the floor: both started, warmed up, the rated load alternating, then each one's rate search. */
+async function runPaired(
+  profile: Profile,
+  gatewayCpus: string | undefined,
+  log: (line: string) => void,
+): Promise<{ tickwire: GatewayResult; floor: GatewayResult; alternating: Alternating }> {
+  const f = profile.fanout;
+  const tw = new Rig('tickwire', profile, gatewayCpus);
+  const floor = new Rig('floor', profile, gatewayCpus);
+  try {
+    await tw.start();
+    await floor.start();
+    await tw.phase(f.ratedRate, 1); // warm-up
+    await floor.phase(f.ratedRate, 1);
+    const alternating = await ratedAlternating(tw, floor, profile, log);
+    const twRated = alternating.tickwire.result;
+    const floorRated = alternating.floor.result;
+    log(`fan-out tickwire rated, pooled: ${describe(twRated)}`);
+    log(`fan-out floor rated, pooled: ${describe(floorRated)}`);
+    const twSearch = await searchRate(tw, twRated, profile, log);
+    const floorSearch = await searchRate(floor, floorRated, profile, log);
+    return {
+      tickwire: { ...twSearch, rated: twRated, ratedSlices: alternating.tickwireSlices },
+      floor: { ...floorSearch, rated: floorRated, ratedSlices: alternating.floorSlices },
+      alternating,
+    };
+  } finally {
+    await tw.stop();
+    await floor.stop();
   }
 }
 
@@ -347,13 +550,14 @@ export async function fanoutBench(
   gatewayCpus: string | undefined,
   log: (line: string) => void,
 ): Promise<{ figures: Figure[]; details: unknown; distributions: Record<string, [number, number][]> }> {
-  const tw = await runGateway('tickwire', profile, gatewayCpus, log);
-  const base = await runGateway('baseline', profile, gatewayCpus, log);
-  const floor = await runGateway('floor', profile, gatewayCpus, log);
+  const { tickwire: tw, floor, alternating } = await runPaired(profile, gatewayCpus, log);
+  const { result: base, histogram: baseHistogram } = await runAlone('baseline', profile, gatewayCpus, log);
   const f = profile.fanout;
   const K = f.subscribers;
   const at = `at ${f.ratedRate} trades/s to ${K} subscribers`;
   const peerName = 'hand-written ws gateway';
+  const floorPeer = 'floor (uWS relay of the exchange frames)';
+  const tails = tailOrigins(tw, floor);
   const lat = (id: string, label: string, pick: (s: LatencySummary) => number, goal?: { text: string; threshold: number }) =>
     figure({
       id: `fanout.rated.${id}`,
@@ -364,6 +568,15 @@ export async function fanoutBench(
       better: 'lower',
       peer: { name: peerName, value: pick(base.rated.latencyUs) },
       goals: goal === undefined ? [] : [{ text: goal.text, on: 'value', op: '<', threshold: goal.threshold }],
+      ...(goal === undefined
+        ? {}
+        : {
+            floor: {
+              name: floorPeer,
+              value: pick(floor.rated.latencyUs),
+              why: `the relay's own ${label} in the same run (alternating slices, same load, same clients); ${tails.floor}`,
+            },
+          }),
     });
   const lossOf = (p: PhaseResult) => p.lost + p.gaps;
   const ceiling = (r: GatewayResult) => (r.ceilingReached ? ' (held at the highest step tried: a lower bound)' : '');
@@ -423,47 +636,116 @@ export async function fanoutBench(
       note: `tickwire${ceiling(tw)}; baseline${ceiling(base)}`,
     }),
     // Against the floor: how far from the least this stack can do, same load, same clients.
-    ...floorFigures(tw, floor, at, K, ceiling),
+    ...floorFigures(tw, floor, alternating, at, K, ceiling),
   ];
   const distributions: Record<string, [number, number][]> = {
-    tickwire: tw.rated.distribution ?? [],
-    baseline: base.rated.distribution ?? [],
-    floor: floor.rated.distribution ?? [],
+    tickwire: distribution(alternating.tickwire.histogram),
+    baseline: distribution(baseHistogram),
+    floor: distribution(alternating.floor.histogram),
   };
-  delete tw.rated.distribution;
-  delete base.rated.distribution;
-  delete floor.rated.distribution;
-  return { figures, details: { subscribers: K, subscriberThreads: f.subscriberThreads, channel: CHANNEL, tickwire: tw, baseline: base, floor }, distributions };
+  return {
+    figures,
+    details: {
+      subscribers: K,
+      subscriberThreads: f.subscriberThreads,
+      channel: CHANNEL,
+      // BENCH_WAKE_WINDOW_MS as gateway-tickwire.ts read it (null: tickwire's default).
+      wakeWindowMs: process.env['BENCH_WAKE_WINDOW_MS'] ? Number(process.env['BENCH_WAKE_WINDOW_MS']) : null,
+      tickwire: tw,
+      baseline: base,
+      floor,
+      tails,
+    },
+    distributions,
+  };
+}
+
+/** Median, lowest and highest of `xs` as "m× (lo–hi×)". */
+function spread(xs: readonly number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return `${mid.toFixed(2)}× (${s[0]!.toFixed(2)}–${s[s.length - 1]!.toFixed(2)}×)`;
+}
+
+/**
+ * Where the rated load's tail comes from, in figures, per gateway: its main
+ * thread's event-loop delay and GC pauses over the slices (the probe), and
+ * for tickwire the stages of its own `/v1/latency` (since its start):
+ * `ring_wait` (worker write → main-thread read), `receive_to_publish`,
+ * `event_loop_delay`. Also the client side: how busy the load's core was.
+ */
+function tailOrigins(tw: GatewayResult, floor: GatewayResult): { tickwire: string; floor: string } {
+  const probe = (p: PhaseResult) => {
+    const g = p.gatewayProbe;
+    return (
+      `main-thread event-loop delay p99 ${g.eventLoopDelayUs.p99} µs, max ${g.eventLoopDelayUs.max} µs (worst slice); GC ${g.gc.count} pauses, ${g.gc.totalMs} ms in all, longest ${g.gc.maxMs} ms; ` +
+      `${g.wakeups} main-thread wake-ups (${(p.sent / Math.max(1, g.wakeups)).toFixed(2)} trades each); ` +
+      `load core: client threads ${p.subscriberCpuPct.join('/')}% CPU, the load process ${p.loadCpuPct}%`
+    );
+  };
+  const stages = tw.rated.gatewayStages as Record<string, Record<string, { p50: number; p99: number; p999: number }>> | undefined;
+  const stage = (name: string) => {
+    const s = stages?.[name];
+    const v = s === undefined ? undefined : Object.values(s)[0];
+    return v === undefined ? `${name} n/a` : `${name} p50 ${v.p50} / p99 ${v.p99} / p99.9 ${v.p999} µs`;
+  };
+  return {
+    tickwire: `${probe(tw.rated)}; tickwire's /v1/latency since start: ${stage('ring_wait')}, ${stage('receive_to_publish')}, ${stage('event_loop_delay')}`,
+    floor: probe(floor.rated),
+  };
+}
+
+/**
+ * The side that ran out first at `p`, a rate not held: the gateway (its
+ * core near full) or the load (the client threads' and load process's core
+ * near full), from the CPU each used over the step.
+ */
+function firstOut(kind: GatewayKind, p: PhaseResult | undefined): string {
+  if (p === undefined) return `${kind}: every rate tried was held`;
+  const gateway = p.gatewayCpuPct;
+  const load = p.loadCpuPct;
+  const who = load >= 90 && gateway < 90 ? 'the load (clients) ran out first' : gateway >= 90 && load < 90 ? 'the gateway ran out first' : gateway >= 90 ? 'both cores were full' : 'neither core was full (other work on the machine took the CPU)';
+  return `${kind} at ${p.rate} trades/s (not held: lost ${p.lost}, gaps ${p.gaps}, catch-up ${p.catchUpMs.toFixed(0)} ms): gateway ${gateway.toFixed(0)}% of its core, load process ${load}% of its core (client threads ${p.subscriberCpuPct.join('/')}%): ${who}`;
 }
 
 /**
  * tickwire against the floor relay (issue 12, item 3): the tail latency
  * within 1.5× (p99) and 2× (p99.9) of the floor's, gateway CPU per delivered
  * message at most 1.5 µs, at least 16k trades/s held. A ratio is "times
- * better" as everywhere: 1 / 1.5 ≈ 0.67 means 1.5× the floor's latency.
+ * better" as everywhere: 1 / 1.5 ≈ 0.67 means 1.5× the floor's latency. The
+ * tail ratios compare the distributions pooled over alternating slices.
  */
 function floorFigures(
   tw: GatewayResult,
   floor: GatewayResult,
+  alt: Alternating,
   at: string,
   K: number,
   ceiling: (r: GatewayResult) => string,
 ): Figure[] {
-  const peer = (value: number) => ({ name: 'floor (uWS relay of the exchange frames)', value });
-  const tail = (id: 'p99' | 'p999', label: string, times: number) =>
+  const name = 'floor (uWS relay of the exchange frames)';
+  const peer = (value: number) => ({ name, value });
+  const slices = alt.tickwireSlices.length;
+  const tail = (id: 'p99' | 'p999', label: string, times: number, ratios: number[]) =>
     figure({
       id: `fanout.floor.${id}`,
       group: 'fanout',
-      name: `latency ${label} ${at}, against the floor`,
+      name: `latency ${label} ${at}, against the floor (${slices} alternating slices each, pooled)`,
       value: tw.rated.latencyUs[id],
       unit: 'µs',
       better: 'lower',
       peer: peer(floor.rated.latencyUs[id]),
       goals: [{ text: `${label} ≤ ${times}× the floor’s`, on: 'ratio', op: '>=', threshold: 1 / times }],
+      note: `ratio per pair of slices: median ${spread(ratios)}`,
     });
+  // The floor's CPU per message by rate, from its own steps: what a wake-up costs against what a message costs.
+  const floorByRate = [floor.rated, ...floor.steps.filter((p) => p.held)].map((p) => `${cpuPerMessage(p).toFixed(2)} µs at ${p.rate}/s (${(p.sent / Math.max(1, p.gatewayProbe.wakeups)).toFixed(1)} trades per wake-up)`);
+  const floorWakeUs = (floor.rated.gatewayCpuS / Math.max(1, floor.rated.gatewayProbe.wakeups)) * 1e6;
+  const twFailed = tw.steps.find((p) => !p.held);
+  const floorFailed = floor.steps.find((p) => !p.held);
   return [
-    tail('p99', 'p99', 1.5),
-    tail('p999', 'p99.9', 2),
+    tail('p99', 'p99', 1.5, alt.p99Ratios),
+    tail('p999', 'p99.9', 2, alt.p999Ratios),
     figure({
       id: 'fanout.floor.cpu_per_message',
       group: 'fanout',
@@ -473,7 +755,14 @@ function floorFigures(
       better: 'lower',
       peer: peer(cpuPerMessage(floor.rated)),
       goals: [{ text: 'gateway CPU ≤ 1.5 µs per delivered message', on: 'value', op: '<=', threshold: 1.5 }],
-      note: `gateway CPU: tickwire ${tw.rated.gatewayCpuPct.toFixed(0)}%, floor ${floor.rated.gatewayCpuPct.toFixed(0)}% of a core`,
+      floor: {
+        name,
+        value: cpuPerMessage(floor.rated),
+        why:
+          `the relay's CPU per delivered message falls with the messages each wake-up carries: ${floorByRate.join(', ')}; ` +
+          `at the rated load its main thread woke ${floor.rated.gatewayProbe.wakeups} times for ${floor.rated.sent} frames, ${floorWakeUs.toFixed(0)} µs of CPU per wake-up (one send per subscriber per wake)`,
+      },
+      note: `gateway CPU: tickwire ${tw.rated.gatewayCpuPct.toFixed(0)}%, floor ${floor.rated.gatewayCpuPct.toFixed(0)}% of a core; trades per main-thread wake-up: tickwire ${(tw.rated.sent / Math.max(1, tw.rated.gatewayProbe.wakeups)).toFixed(2)}, floor ${(floor.rated.sent / Math.max(1, floor.rated.gatewayProbe.wakeups)).toFixed(2)}`,
     }),
     figure({
       id: 'fanout.floor.max_rate',
@@ -484,7 +773,8 @@ function floorFigures(
       better: 'higher',
       peer: peer(floor.maxHeldRate),
       goals: [{ text: '≥ 16k trades/s held to 100 subscribers', on: 'value', op: '>=', threshold: 16_000 }],
-      note: `tickwire${ceiling(tw)}; floor${ceiling(floor)}`,
+      floor: { name, value: floor.maxHeldRate, why: `${firstOut('floor', floorFailed)}${ceiling(floor)}` },
+      note: `${firstOut('tickwire', twFailed)}${ceiling(tw)}`,
     }),
   ];
 }

@@ -194,8 +194,9 @@ function observations(): string[] {
   }
   if (tape().source === 'synthetic') out.push('The fixture corpus (../shared/fixtures or TICKWIRE_FIXTURES) was not found: frames were made from a seeded synthetic tape of the same shape.');
   if (needsPin && !pinned) out.push('Load and server were not pinned to separate CPUs: the load clients competed with the server under test.');
-  const fan = details['fanout'] as { tickwire: GatewayResult; baseline: GatewayResult; floor: GatewayResult } | undefined;
+  const fan = details['fanout'] as { tickwire: GatewayResult; baseline: GatewayResult; floor: GatewayResult; tails: { tickwire: string; floor: string } } | undefined;
   if (fan !== undefined) {
+    out.push(`Fan-out tail at the rated load, tickwire: ${fan.tails.tickwire}.`, `Fan-out tail at the rated load, floor: ${fan.tails.floor}.`);
     for (const g of [fan.tickwire, fan.baseline, fan.floor]) {
       for (const p of [g.rated, ...g.steps]) {
         const elu = Math.max(...p.subscriberElu, p.loadgenElu);
