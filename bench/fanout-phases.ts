@@ -143,3 +143,40 @@ export function firstOut(kind: GatewayKind, p: PhaseResult | undefined): string 
   return `${kind} at ${p.rate} trades/s (not held: lost ${p.lost}, gaps ${p.gaps}, catch-up ${p.catchUpMs.toFixed(0)} ms): gateway ${gateway.toFixed(0)}% of its core, load process ${load}% of its core (client threads ${p.subscriberCpuPct.join('/')}%): ${who}`;
 }
 
+
+/** CPU per delivered message as a per-message part plus a per-wake-up part shared by the messages of one wake-up. */
+export interface WakeCostFit {
+  /** µs per delivered message whatever the batching. */
+  perMessageUs: number;
+  /** µs per main-thread wake-up, over all subscribers (one send each). */
+  perWakeUs: number;
+  /** Trades per wake-up needed for `targetUs` per delivered message (Infinity when the per-message part alone exceeds it). */
+  tradesPerWakeFor: (targetUs: number) => number;
+  /** Phases fitted. */
+  points: number;
+}
+
+/**
+ * Least squares of CPU per delivered message against 1 / (trades per
+ * wake-up) over `phases` (with at least 3 that woke and delivered): the
+ * intercept is what each message costs, the slope ÷ subscribers what each
+ * wake-up costs. Undefined with fewer points or no spread in batching.
+ */
+export function fitWakeCost(phases: readonly PhaseResult[]): WakeCostFit | undefined {
+  const pts = phases
+    .filter((p) => p.gatewayProbe.wakeups > 0 && p.received > 0 && p.sent > 0)
+    .map((p) => ({ x: p.gatewayProbe.wakeups / p.sent, y: cpuPerMessage(p), k: p.subscribers }));
+  if (pts.length < 3) return undefined;
+  const mx = pts.reduce((a, p) => a + p.x, 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p.y, 0) / pts.length;
+  const sxx = pts.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  if (!(sxx > 0)) return undefined;
+  const slope = pts.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx;
+  const perMessageUs = my - slope * mx;
+  return {
+    perMessageUs,
+    perWakeUs: slope * pts[0]!.k,
+    tradesPerWakeFor: (targetUs) => (targetUs > perMessageUs ? slope / (targetUs - perMessageUs) : Infinity),
+    points: pts.length,
+  };
+}

@@ -36,7 +36,7 @@ import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
 import type { SubscriberReport } from './subscriber-worker.ts';
 import type { GatewayProbe } from './load/gateway-probe.ts';
-import { cpuPerMessage, firstOut, pool, spread, type GatewayKind, type Measured, type PhaseResult } from './fanout-phases.ts';
+import { cpuPerMessage, firstOut, fitWakeCost, pool, spread, type GatewayKind, type Measured, type PhaseResult, type WakeCostFit } from './fanout-phases.ts';
 import { cpuSeconds } from './threads.ts';
 
 const GATEWAY_ENTRY: Record<GatewayKind, string> = {
@@ -607,7 +607,16 @@ function floorFigures(
     });
   // The floor's CPU per message by rate, from its own steps: what a wake-up costs against what a message costs.
   const floorByRate = [floor.rated, ...floor.steps.filter((p) => p.held)].map((p) => `${cpuPerMessage(p).toFixed(2)} µs at ${p.rate}/s (${(p.sent / Math.max(1, p.gatewayProbe.wakeups)).toFixed(1)} trades per wake-up)`);
-  const floorWakeUs = (floor.rated.gatewayCpuS / Math.max(1, floor.rated.gatewayProbe.wakeups)) * 1e6;
+  const rate = tw.rated.rate;
+  const fitText = (who: string, fit: WakeCostFit | undefined) => {
+    if (fit === undefined) return `${who}: too few phases to split per message and per wake-up`;
+    const need = fit.tradesPerWakeFor(1.5);
+    return (
+      `${who}: ${fit.perMessageUs.toFixed(2)} µs per message + ${fit.perWakeUs.toFixed(0)} µs per wake-up (least squares over ${fit.points} phases of this run), ` +
+      (Number.isFinite(need) ? `so 1.5 µs needs ≥ ${need.toFixed(1)} trades per wake-up, one wake-up per ≥ ${((need / rate) * 1000).toFixed(1)} ms at ${rate}/s` : 'so 1.5 µs is out of reach at any batching')
+    );
+  };
+  const phasesOf = (g: GatewayResult) => [...(g.ratedSlices ?? [g.rated]), ...g.steps];
   const twFailed = tw.steps.find((p) => !p.held);
   const floorFailed = floor.steps.find((p) => !p.held);
   return [
@@ -626,10 +635,12 @@ function floorFigures(
         name,
         value: cpuPerMessage(floor.rated),
         why:
-          `the relay's CPU per delivered message falls with the messages each wake-up carries: ${floorByRate.join(', ')}; ` +
-          `at the rated load its main thread woke ${floor.rated.gatewayProbe.wakeups} times for ${floor.rated.sent} frames, ${floorWakeUs.toFixed(0)} µs of CPU per wake-up (one send per subscriber per wake)`,
+          `the relay's CPU per delivered message falls with the trades each wake-up of its main thread carries (one send per subscriber per wake-up): ${floorByRate.join(', ')}; ` +
+          fitText('the relay', fitWakeCost(phasesOf(floor))),
       },
-      note: `gateway CPU: tickwire ${tw.rated.gatewayCpuPct.toFixed(0)}%, floor ${floor.rated.gatewayCpuPct.toFixed(0)}% of a core; trades per main-thread wake-up: tickwire ${(tw.rated.sent / Math.max(1, tw.rated.gatewayProbe.wakeups)).toFixed(2)}, floor ${(floor.rated.sent / Math.max(1, floor.rated.gatewayProbe.wakeups)).toFixed(2)}`,
+      note:
+        `gateway CPU: tickwire ${tw.rated.gatewayCpuPct.toFixed(0)}%, floor ${floor.rated.gatewayCpuPct.toFixed(0)}% of a core; trades per main-thread wake-up: tickwire ${(tw.rated.sent / Math.max(1, tw.rated.gatewayProbe.wakeups)).toFixed(2)}, ` +
+        `floor ${(floor.rated.sent / Math.max(1, floor.rated.gatewayProbe.wakeups)).toFixed(2)}; ${fitText('tickwire', fitWakeCost(phasesOf(tw)))}`,
     }),
     figure({
       id: 'fanout.floor.max_rate',

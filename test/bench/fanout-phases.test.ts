@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuPerMessage, firstOut, pool, spread, type Measured, type PhaseResult } from '../../bench/fanout-phases.ts';
+import { cpuPerMessage, firstOut, fitWakeCost, pool, spread, type Measured, type PhaseResult } from '../../bench/fanout-phases.ts';
 import { latencyHistogram, summarize } from '../../bench/load/latency.ts';
 
 /** A phase at 2,000 trades/s whose latencies (µs) are `latencies`, with `over` to change any field. */
@@ -86,5 +86,26 @@ describe('fan-out figures', () => {
     expect(firstOut('tickwire', at(95, 95))).toMatch(/both cores were full$/);
     expect(firstOut('floor', at(20, 30))).toMatch(/^floor at 16000 trades\/s .*neither core was full/);
     expect(firstOut('floor', undefined)).toBe('floor: every rate tried was held');
+  });
+});
+
+describe('fan-out wake-up cost', () => {
+  it('splits CPU per message into a per-message and a per-wake-up part, and says the batching a target needs', () => {
+    // 0.5 µs per message plus 400 µs per wake-up over 100 subscribers (4 µs per message at one trade per wake-up).
+    const at = (tradesPerWake: number) =>
+      phase([1], {
+        sent: 6_000,
+        received: 600_000,
+        gatewayCpuS: (600_000 * (0.5 + 4 / tradesPerWake)) / 1e6,
+        gatewayProbe: { type: 'probe', n: 1, eventLoopDelayUs: { p50: 0, p99: 0, p999: 0, max: 0 }, gc: { count: 0, totalMs: 0, maxMs: 0 }, wakeups: 6_000 / tradesPerWake },
+      }).result;
+    const fit = fitWakeCost([at(2), at(4), at(8), at(16)])!;
+    expect(fit.points).toBe(4);
+    expect(fit.perMessageUs).toBeCloseTo(0.5, 6);
+    expect(fit.perWakeUs).toBeCloseTo(400, 4);
+    expect(fit.tradesPerWakeFor(1.5)).toBeCloseTo(4, 6);
+    expect(fit.tradesPerWakeFor(0.4)).toBe(Infinity);
+    expect(fitWakeCost([at(2), at(4)])).toBeUndefined();
+    expect(fitWakeCost([at(4), at(4), at(4)])).toBeUndefined();
   });
 });
