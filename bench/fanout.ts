@@ -73,7 +73,7 @@ class Rig {
   private subs: Worker[] = [];
   private port = 0;
   private nextId = 1_000_000;
-  /** Probe requests sent (each answer echoes its number). */
+  /** Probe requests sent, resets included (each answer echoes its number). */
   private probes = 0;
   /** When each frame was sent, shared by the load generator and the subscriber threads. */
   private readonly sendTimes = SendTimes.allocate();
@@ -197,29 +197,30 @@ class Rig {
     };
   }
 
-  /** Start a new probe period of the gateway's main thread (load/gateway-probe.ts). */
-  private async resetProbe(): Promise<void> {
-    const done = nextMessage(this.gateway, ofType('probe-reset'), 60_000, `${this.kind} probe reset`);
-    this.gateway.send({ type: 'probe-reset' });
-    await done;
+  /**
+   * Start a new probe period of the gateway's main thread
+   * (load/gateway-probe.ts); false when it did not answer within 30 s (a
+   * gateway seconds behind, as the baseline gets, answers only after its
+   * backlog): that phase then has no probe, and its figures stand without it.
+   */
+  private async resetProbe(): Promise<boolean> {
+    const n = ++this.probes;
+    const done = nextMessage(this.gateway, (m: unknown): m is { type: 'probe-reset'; n: number } => ofType<{ type: 'probe-reset'; n: number }>('probe-reset')(m) && m.n === n, 30_000, `${this.kind} probe reset`);
+    this.gateway.send({ type: 'probe-reset', n });
+    return done.then(
+      () => true,
+      () => false,
+    );
   }
 
-  /**
-   * The gateway's main thread since the last reset; NaNs when it does not
-   * answer within 30 s (a gateway seconds behind, as the baseline gets, answers
-   * only after its backlog: the phase's figures stand without its probe).
-   */
-  private async readProbe(): Promise<GatewayProbe> {
+  /** The gateway's main thread since the reset; NaNs when the reset or this request went unanswered for 30 s. */
+  private async readProbe(reset: boolean): Promise<GatewayProbe> {
     const n = ++this.probes;
+    const lost: GatewayProbe = { type: 'probe', n, eventLoopDelayUs: { p50: NaN, p99: NaN, p999: NaN, max: NaN }, gc: { count: NaN, totalMs: NaN, maxMs: NaN }, wakeups: NaN };
+    if (!reset) return lost;
     const answer = nextMessage(this.gateway, (m: unknown): m is GatewayProbe => ofType<GatewayProbe>('probe')(m) && m.n === n, 30_000, `${this.kind} probe`);
     this.gateway.send({ type: 'probe', n });
-    return answer.catch(() => ({
-      type: 'probe' as const,
-      n,
-      eventLoopDelayUs: { p50: NaN, p99: NaN, p999: NaN, max: NaN },
-      gc: { count: NaN, totalMs: NaN, maxMs: NaN },
-      wakeups: NaN,
-    }));
+    return answer.catch(() => lost);
   }
 
   /**
@@ -239,7 +240,7 @@ class Rig {
       }),
     );
     const overflow0 = await this.ringOverflow();
-    await this.resetProbe();
+    const probing = await this.resetProbe();
     const cpu0 = cpuSeconds(this.gateway.pid!);
     const load0 = process.cpuUsage();
     const t0 = performance.now();
@@ -250,7 +251,7 @@ class Rig {
     const cpu1 = cpuSeconds(this.gateway.pid!);
     const load1 = process.cpuUsage(load0);
     const wallS = (performance.now() - t0) / 1000;
-    const gatewayProbe = await this.readProbe();
+    const gatewayProbe = await this.readProbe(probing);
     const overflow1 = await this.ringOverflow();
     const reports = await this.reports();
     const h = merge(reports.map((r) => r.histogram));

@@ -9,9 +9,10 @@
  * (voluntary context switches: each is one sleep in epoll or a futex and
  * one wake, `/proc/thread-self/status`, Linux).
  *
- * Protocol over the child's IPC channel: `{type:'probe-reset'}` starts a
- * phase (answered `{type:'probe-reset'}`), `{type:'probe', n}` answers a
- * `GatewayProbe` for the time since, with the same `n`.
+ * Protocol over the child's IPC channel: `{type:'probe-reset', n}` starts a
+ * phase (answered `{type:'probe-reset', n}`), `{type:'probe', n}` answers a
+ * `GatewayProbe` for the time since, with the same `n`: an answer that comes
+ * after its request was given up is told apart from the next one's.
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -52,7 +53,7 @@ export function answerProbes(): void {
       totalMs = 0;
       maxMs = 0;
       wakeups0 = voluntarySwitches();
-      process.send!({ type: 'probe-reset' });
+      process.send!({ type: 'probe-reset', n: m.n ?? 0 });
     } else if (m.type === 'probe') {
       // The histogram holds the whole interval between samples (ns): the resolution is not delay.
       const us = (ns: number) => (eld.count === 0 ? NaN : Math.max(0, Math.round(ns / 1000 - RESOLUTION_MS * 1000)));
