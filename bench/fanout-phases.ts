@@ -160,7 +160,8 @@ export interface WakeCostFit {
  * Least squares of CPU per delivered message against 1 / (trades per
  * wake-up) over `phases` (with at least 3 that woke and delivered): the
  * intercept is what each message costs, the slope ÷ subscribers what each
- * wake-up costs. Undefined with fewer points or no spread in batching.
+ * wake-up costs. Undefined with fewer points, no spread in batching, or no
+ * positive per-wake-up part (noise swamped it: seen at load average 12).
  */
 export function fitWakeCost(phases: readonly PhaseResult[]): WakeCostFit | undefined {
   const pts = phases
@@ -172,6 +173,7 @@ export function fitWakeCost(phases: readonly PhaseResult[]): WakeCostFit | undef
   const sxx = pts.reduce((a, p) => a + (p.x - mx) ** 2, 0);
   if (!(sxx > 0)) return undefined;
   const slope = pts.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx;
+  if (!(slope > 0)) return undefined;
   const perMessageUs = my - slope * mx;
   return {
     perMessageUs,

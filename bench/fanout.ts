@@ -62,6 +62,8 @@ export interface GatewayResult {
 }
 
 const CHANNEL = 'trades:binance:BTCUSDT';
+/** The floor peer as every figure names it. */
+const FLOOR_NAME = 'floor (uWS relay of the exchange frames)';
 
 type Listening = Extract<ExchangeReply, { type: 'listening' }>;
 type Played = Extract<ExchangeReply, { type: 'played' }>;
@@ -444,7 +446,6 @@ export async function fanoutBench(
   const K = f.subscribers;
   const at = `at ${f.ratedRate} trades/s to ${K} subscribers`;
   const peerName = 'hand-written ws gateway';
-  const floorPeer = 'floor (uWS relay of the exchange frames)';
   const tails = tailOrigins(tw, floor);
   const lat = (id: string, label: string, pick: (s: LatencySummary) => number, goal?: { text: string; threshold: number }) =>
     figure({
@@ -460,7 +461,7 @@ export async function fanoutBench(
         ? {}
         : {
             floor: {
-              name: floorPeer,
+              name: FLOOR_NAME,
               value: pick(floor.rated.latencyUs),
               why: `the relay's own ${label} in the same run (alternating slices, same load, same clients); ${tails.floor}`,
             },
@@ -519,9 +520,12 @@ export async function fanoutBench(
       value: tw.maxHeldRate * K,
       unit: 'msgs/s',
       better: 'higher',
-      peer: { name: peerName, value: base.maxHeldRate * K },
+      // A baseline that held no rate tried is below the lowest one: that rate bounds it from above, so the ratio is a lower bound (0 would give no ratio at all).
+      peer: { name: peerName, value: (base.maxHeldRate > 0 ? base.maxHeldRate : lowestTried(base)) * K },
       goals: [{ text: '≥ 3× the baseline’s delivered messages per second', on: 'ratio', op: '>=', threshold: 3 }],
-      note: `tickwire${ceiling(tw)}; baseline${ceiling(base)}`,
+      note:
+        `tickwire${ceiling(tw)}; baseline${ceiling(base)}` +
+        (base.maxHeldRate > 0 ? '' : `; the baseline held no rate tried: its figure is the lowest tried (${lowestTried(base)}/s), an upper bound, so the ratio is a lower bound`),
     }),
     // Against the floor: how far from the least this stack can do, same load, same clients.
     ...floorFigures(tw, floor, alternating, at, K, ceiling),
@@ -546,6 +550,11 @@ export async function fanoutBench(
     },
     distributions,
   };
+}
+
+/** The lowest rate a gateway's search tried, trades/s. */
+export function lowestTried(g: GatewayResult): number {
+  return Math.min(g.rated.rate, ...g.steps.map((p) => p.rate));
 }
 
 /**
@@ -591,7 +600,7 @@ function floorFigures(
   K: number,
   ceiling: (r: GatewayResult) => string,
 ): Figure[] {
-  const name = 'floor (uWS relay of the exchange frames)';
+  const name = FLOOR_NAME;
   const peer = (value: number) => ({ name, value });
   const slices = alt.tickwireSlices.length;
   const tail = (id: 'p99' | 'p999', label: string, times: number, ratios: number[]) =>
@@ -610,7 +619,7 @@ function floorFigures(
   const floorByRate = [floor.rated, ...floor.steps.filter((p) => p.held)].map((p) => `${cpuPerMessage(p).toFixed(2)} µs at ${p.rate}/s (${(p.sent / Math.max(1, p.gatewayProbe.wakeups)).toFixed(1)} trades per wake-up)`);
   const rate = tw.rated.rate;
   const fitText = (who: string, fit: WakeCostFit | undefined) => {
-    if (fit === undefined) return `${who}: too few phases to split per message and per wake-up`;
+    if (fit === undefined) return `${who}: this run's phases do not split into a per-message and a positive per-wake-up part (too few, too alike or too noisy)`;
     const need = fit.tradesPerWakeFor(1.5);
     return (
       `${who}: ${fit.perMessageUs.toFixed(2)} µs per message + ${fit.perWakeUs.toFixed(0)} µs per wake-up (least squares over ${fit.points} phases of this run), ` +
@@ -618,8 +627,10 @@ function floorFigures(
     );
   };
   const phasesOf = (g: GatewayResult) => [...(g.ratedSlices ?? [g.rated]), ...g.steps];
-  const twFailed = tw.steps.find((p) => !p.held);
-  const floorFailed = floor.steps.find((p) => !p.held);
+  // The lowest rate not held (the rated load itself when the search went down).
+  const firstNotHeld = (g: GatewayResult) => [g.rated, ...g.steps].filter((p) => !p.held).sort((a, b) => a.rate - b.rate)[0];
+  const twFailed = firstNotHeld(tw);
+  const floorFailed = firstNotHeld(floor);
   return [
     tail('p99', 'p99', 1.5, alt.p99Ratios),
     tail('p999', 'p99.9', 2, alt.p999Ratios),

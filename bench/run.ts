@@ -27,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterBench } from './cluster.ts';
 import { natsHopBench } from './nats-hop.ts';
-import { fanoutBench, type GatewayResult } from './fanout.ts';
+import { fanoutBench, lowestTried, type GatewayResult } from './fanout.ts';
 import { tape } from './frames.ts';
 import { httpBench, type HttpRun } from './http.ts';
 import { ingestBench } from './ingest.ts';
@@ -207,7 +207,7 @@ function observations(): string[] {
       }
       if (g.ceilingReached) out.push(`Fan-out ${g.kind} held the highest step tried (${g.maxHeldRate} trades/s): its limit is higher than measured.`);
       if (g.maxHeldRate === 0) {
-        const lowest = Math.min(g.rated.rate, ...g.steps.map((p) => p.rate));
+        const lowest = lowestTried(g);
         out.push(`Fan-out ${g.kind} held no rate tried, down to ${lowest} trades/s: its highest rate held is below that (counted as 0).`);
       }
     }

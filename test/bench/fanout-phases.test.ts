@@ -107,5 +107,8 @@ describe('fan-out wake-up cost', () => {
     expect(fit.tradesPerWakeFor(0.4)).toBe(Infinity);
     expect(fitWakeCost([at(2), at(4)])).toBeUndefined();
     expect(fitWakeCost([at(4), at(4), at(4)])).toBeUndefined();
+    // Noise that makes more batching look dearer gives no split rather than a negative wake-up.
+    const noisy = (tradesPerWake: number, cpuUs: number) => ({ ...at(tradesPerWake), gatewayCpuS: (600_000 * cpuUs) / 1e6 });
+    expect(fitWakeCost([noisy(2, 1), noisy(8, 1.5), noisy(16, 2)])).toBeUndefined();
   });
 });
