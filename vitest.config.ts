@@ -38,6 +38,7 @@ const PARALLEL = [
   'test/bars/aggregator.restart.test.ts',
   'test/bars/aggregator.rules.test.ts',
   'test/bars/recent-ids.test.ts',
+  'test/bench/fanout-phases.test.ts',
   'test/bench/report.test.ts',
   'test/bench/market-window.test.ts',
   'test/cli/args.test.ts',

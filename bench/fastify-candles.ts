@@ -13,7 +13,7 @@
  * (default 500, at most 5000) as tickwire does; anything else is a 404.
  */
 import Fastify from 'fastify';
-import { answerProbes } from './load/server-probe.ts';
+import { answerProbes } from './load/gateway-probe.ts';
 
 interface CandlesMessage {
   type: 'candles';

@@ -14,12 +14,15 @@
  * Tells the parent `{type:'ready', port}` once listening; stops on `{type:'stop'}`.
  */
 import WebSocket, { WebSocketServer } from 'ws';
+import { answerProbes } from './load/gateway-probe.ts';
 
 const exchangeUrl = process.argv[2];
 if (exchangeUrl === undefined || process.send === undefined) {
   console.error('usage (forked with IPC): gateway-baseline.ts <exchange ws url>');
   process.exit(2);
 }
+
+answerProbes();
 
 const subscribers = new Map<string, Set<WebSocket>>();
 const seqs = new Map<string, number>();

@@ -14,16 +14,20 @@
  *
  *   node --import tsx bench/gateway-floor.ts <exchange ws url>
  *
- * Tells the parent `{type:'ready', port}` once listening; stops on `{type:'stop'}`.
+ * Tells the parent `{type:'ready', port}` once listening; stops on `{type:'stop'}`;
+ * answers probes of its main thread (load/gateway-probe.ts).
  */
 import uWS from 'uWebSockets.js';
 import WebSocket from 'ws';
+import { answerProbes } from './load/gateway-probe.ts';
 
 const exchangeUrl = process.argv[2];
 if (exchangeUrl === undefined || process.send === undefined) {
   console.error('usage (forked with IPC): gateway-floor.ts <exchange ws url>');
   process.exit(2);
 }
+
+answerProbes();
 
 const TOPIC = 'trades';
 const MAX_BACKPRESSURE = 4 * 1024 * 1024;

@@ -14,10 +14,15 @@
  * Tells the parent `{type:'ready', port}` once listening (the feed worker
  * connects on its own; the parent waits for its subscription at the fake
  * exchange). On `{type:'stop'}` it closes the server, then stops the
- * library (the order the uWS lifetime rules require), and exits.
+ * library (the order the uWS lifetime rules require), and exits. Answers
+ * probes of its main thread (load/gateway-probe.ts).
+ *
+ * `BENCH_WAKE_WINDOW_MS` sets the runtime option `wakeWindowMs` (the feed
+ * worker's doorbell batching, docs/performance.md) for an A/B run; unset,
+ * tickwire runs with its default.
  */
 import { createServer, createTickwire } from '../src/index.ts';
-import { answerProbes } from './load/server-probe.ts';
+import { answerProbes } from './load/gateway-probe.ts';
 
 const [exchangeUrl, ...timeframes] = process.argv.slice(2);
 if (exchangeUrl === undefined || process.send === undefined) {
@@ -25,16 +30,20 @@ if (exchangeUrl === undefined || process.send === undefined) {
   process.exit(2);
 }
 
-const tickwire = createTickwire({
-  timeframes: timeframes.length > 0 ? timeframes : ['1m', '5m', '15m', '1h'],
-  history: 1000,
-  exchanges: { binance: { url: exchangeUrl, symbols: ['BTCUSDT'], channels: ['trades'] } },
-});
+const wakeWindow = process.env['BENCH_WAKE_WINDOW_MS'];
+const tickwire = createTickwire(
+  {
+    timeframes: timeframes.length > 0 ? timeframes : ['1m', '5m', '15m', '1h'],
+    history: 1000,
+    exchanges: { binance: { url: exchangeUrl, symbols: ['BTCUSDT'], channels: ['trades'] } },
+  },
+  wakeWindow === undefined || wakeWindow === '' ? {} : { wakeWindowMs: Number(wakeWindow) },
+);
+answerProbes();
 await tickwire.start();
 const UNLIMITED = { rate: 1e9, burst: 1e9 };
 const server = createServer(tickwire, { host: '127.0.0.1', port: 0, auth: { ...tickwire.config.auth, httpRate: UNLIMITED } });
 const { port } = await server.listen();
-answerProbes();
 process.send({ type: 'ready', port });
 
 let stopping = false;

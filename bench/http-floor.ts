@@ -19,7 +19,7 @@
  * on `{type:'stop'}`.
  */
 import uWS from 'uWebSockets.js';
-import { answerProbes } from './load/server-probe.ts';
+import { answerProbes } from './load/gateway-probe.ts';
 
 /** The answer the floor gives, as the orchestrator sends it. */
 export interface FloorBody {

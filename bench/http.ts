@@ -38,7 +38,7 @@ import type { ExchangeCommand, ExchangeReply, ExchangeWorkerData } from './excha
 import { merge, summarize, type LatencySummary } from './load/latency.ts';
 import { nextMessage, ofType, startChild, startWorker, stopChild } from './load/peers.ts';
 import { SendTimes } from './load/send-times.ts';
-import { probed, type ServerProbe } from './load/server-probe.ts';
+import { probed, type GatewayProbe } from './load/gateway-probe.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
 import { cpuSeconds } from './threads.ts';
@@ -67,7 +67,7 @@ export interface HttpRun {
   serverCpuPct: number;
   clientElu: number;
   /** The server's main thread over the run: GC pauses, event-loop utilization. */
-  serverThread: ServerProbe;
+  serverThread: GatewayProbe;
 }
 
 type Played = Extract<ExchangeReply, { type: 'played' }>;
@@ -94,7 +94,7 @@ export interface OpenLoopRun {
   serverMainCpuPct: number;
   serverOtherCpuPct: number;
   /** The server's main thread over the run: GC pauses, event-loop utilization. */
-  serverThread: ServerProbe;
+  serverThread: GatewayProbe;
 }
 
 async function openLoopRun(server: HttpRun['server'], child: ChildProcess, port: number, profile: Profile): Promise<OpenLoopRun> {
@@ -176,8 +176,8 @@ function generatorText(r: OpenLoopRun): string {
 }
 
 /** A server's GC over a run, for the log and the notes. */
-function gcText(p: ServerProbe): string {
-  return `main thread ELU ${p.elu.toFixed(2)}, ${p.gcCount} GCs (${p.gcMs.toFixed(1)} ms, longest ${p.gcMaxMs.toFixed(2)} ms)`;
+function gcText(p: GatewayProbe): string {
+  return `main thread ELU ${p.elu.toFixed(2)}, ${p.gc.count} GCs (${p.gc.totalMs.toFixed(1)} ms, longest ${p.gc.maxMs.toFixed(2)} ms)`;
 }
 
 /** Server CPU time per request over the run, µs. */

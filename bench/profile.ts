@@ -30,8 +30,10 @@ export interface Profile {
     readonly subscriberThreads: number;
     /** The rated load the latency goals are stated at, trades/s. */
     readonly ratedRate: number;
-    /** Seconds of the latency measurement at the rated load (after a 1 s warm-up). */
+    /** Seconds of the latency measurement at the rated load per gateway (after a 1 s warm-up). */
     readonly ratedSeconds: number;
+    /** tickwire and the floor take the rated load in this many alternating slices each (ratedSeconds in all), pooled: one slice's luck no longer decides the ratio. */
+    readonly ratedSlices: number;
     /** Rates tried above the rated load when it was held, ascending, trades/s; the search stops at the first one not held. */
     readonly stepsUp: readonly number[];
     /** Rates tried below it when it was not, descending; the search stops at the first one held. */
@@ -65,7 +67,8 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       subscribers: 100,
       subscriberThreads: 2,
       ratedRate: 2_000,
-      ratedSeconds: 5,
+      ratedSeconds: 6,
+      ratedSlices: 4,
       stepsUp: [4_000, 8_000, 16_000, 32_000],
       stepsDown: [1_000, 500, 250],
       stepSeconds: 2,
@@ -86,6 +89,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       subscriberThreads: 2,
       ratedRate: 2_000,
       ratedSeconds: 20,
+      ratedSlices: 10,
       stepsUp: [3_000, 4_000, 6_000, 8_000, 12_000, 16_000, 24_000, 32_000, 48_000, 64_000],
       stepsDown: [1_500, 1_000, 500, 250, 100],
       stepSeconds: 6,

@@ -253,6 +253,9 @@ export function markdown(report: Report, svgName: string): string {
           `${f.ratio === null ? '—' : Number.isNaN(f.ratio) ? 'n/a' : fmtRatio(f.ratio)} | ${f.goal ?? '—'} | ${f.met === null ? '—' : f.met ? 'yes' : '**no**'} |`,
       );
     }
+    // A figure's note (how it was measured, its spread) under the table, so the Markdown says what the JSON says.
+    const noted = figs.filter((f) => f.note !== undefined);
+    if (noted.length > 0) lines.push('', ...noted.map((f) => `- ${f.name}: ${f.note}`));
     lines.push('');
   }
   lines.push(`![latency percentiles](${svgName})`, '', '## Placement', '');

@@ -27,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterBench } from './cluster.ts';
 import { natsHopBench } from './nats-hop.ts';
-import { fanoutBench, type GatewayResult } from './fanout.ts';
+import { fanoutBench, lowestTried, type GatewayResult } from './fanout.ts';
 import { tape } from './frames.ts';
 import { httpBench, type HttpRun } from './http.ts';
 import { ingestBench } from './ingest.ts';
@@ -194,8 +194,9 @@ function observations(): string[] {
   }
   if (tape().source === 'synthetic') out.push('The fixture corpus (../shared/fixtures or TICKWIRE_FIXTURES) was not found: frames were made from a seeded synthetic tape of the same shape.');
   if (needsPin && !pinned) out.push('Load and server were not pinned to separate CPUs: the load clients competed with the server under test.');
-  const fan = details['fanout'] as { tickwire: GatewayResult; baseline: GatewayResult; floor: GatewayResult } | undefined;
+  const fan = details['fanout'] as { tickwire: GatewayResult; baseline: GatewayResult; floor: GatewayResult; tails: { tickwire: string; floor: string } } | undefined;
   if (fan !== undefined) {
+    out.push(`Fan-out tail at the rated load, tickwire: ${fan.tails.tickwire}.`, `Fan-out tail at the rated load, floor: ${fan.tails.floor}.`);
     for (const g of [fan.tickwire, fan.baseline, fan.floor]) {
       for (const p of [g.rated, ...g.steps]) {
         const elu = Math.max(...p.subscriberElu, p.loadgenElu);
@@ -206,7 +207,7 @@ function observations(): string[] {
       }
       if (g.ceilingReached) out.push(`Fan-out ${g.kind} held the highest step tried (${g.maxHeldRate} trades/s): its limit is higher than measured.`);
       if (g.maxHeldRate === 0) {
-        const lowest = Math.min(g.rated.rate, ...g.steps.map((p) => p.rate));
+        const lowest = lowestTried(g);
         out.push(`Fan-out ${g.kind} held no rate tried, down to ${lowest} trades/s: its highest rate held is below that (counted as 0).`);
       }
     }

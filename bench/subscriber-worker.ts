@@ -19,6 +19,7 @@ import { MessageType, messageType, readExchangeTradeId, readTradeId } from './lo
 import { latencyHistogram } from './load/latency.ts';
 import { SendTimes } from './load/send-times.ts';
 import { BenchWsClient } from './load/ws-client.ts';
+import { threadCpuMs } from './threads.ts';
 
 /** What the orchestrator asks of a subscriber thread. */
 export type SubscriberCommand = { type: 'arm'; firstId: number; count: number } | { type: 'report' } | { type: 'stop' };
@@ -44,6 +45,8 @@ export interface SubscriberReport {
   histogram: string;
   /** Event-loop utilization of this thread since `arm`: near 1 means the client was saturated. */
   elu: number;
+  /** CPU time this thread used since `arm`, % of one core (/proc/thread-self, 10 ms ticks; NaN off Linux). */
+  cpuPct: number;
 }
 
 const data = workerData as { url: string; connections: number; channel: string; sendTimes: SharedArrayBuffer };
@@ -65,6 +68,8 @@ let lastRecvUs = NaN;
 let totalMessages = 0;
 let completeSent = true;
 let elu0 = performance.eventLoopUtilization();
+let cpu0 = threadCpuMs();
+let armedAt = performance.now();
 
 /** One subscriber connection. */
 class Sub {
@@ -165,6 +170,8 @@ port.on('message', (cmd: SubscriberCommand) => {
     histogram.destroy();
     histogram = latencyHistogram(true);
     elu0 = performance.eventLoopUtilization();
+    cpu0 = threadCpuMs();
+    armedAt = performance.now();
     port.postMessage({ type: 'armed' });
   } else if (cmd.type === 'report') {
     const report: SubscriberReport = {
@@ -180,6 +187,7 @@ port.on('message', (cmd: SubscriberCommand) => {
       totalMessages,
       histogram: hdr.encodeIntoCompressedBase64(histogram),
       elu: performance.eventLoopUtilization(elu0).utilization,
+      cpuPct: ((threadCpuMs() - cpu0) / (performance.now() - armedAt)) * 100,
     };
     port.postMessage(report);
   } else if (cmd.type === 'stop') {

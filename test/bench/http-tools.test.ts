@@ -3,7 +3,7 @@
  * can be trusted: the floor (bench/http-floor.ts) answers exactly the bytes
  * and headers it was given, on its one route, and takes a new answer
  * between runs; every server tells its GC pauses over a run
- * (bench/load/server-probe.ts); the open-loop generator charges a request
+ * (bench/load/gateway-probe.ts); the open-loop generator charges a request
  * its time from its scheduled send, never less than from its write.
  */
 import net from 'node:net';
@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as hdr from 'hdr-histogram-js';
 import type { FloorBody } from '../../bench/http-floor.ts';
 import { nextMessage, ofType, startChild, startWorker, stopChild } from '../../bench/load/peers.ts';
-import { probed } from '../../bench/load/server-probe.ts';
+import { probed } from '../../bench/load/gateway-probe.ts';
 import type { OpenLoopResult } from '../../bench/openloop-worker.ts';
 
 const ROUTE = '/v1/candles/binance/BTCUSDT/1m';
@@ -60,8 +60,8 @@ describe('the HTTP floor', () => {
       return 'done';
     });
     expect(result).toBe('done');
-    expect(probe.gcCount).toBeGreaterThanOrEqual(0);
-    expect(probe.gcMs).toBeGreaterThanOrEqual(probe.gcMaxMs);
+    expect(probe.gc.count).toBeGreaterThanOrEqual(0);
+    expect(probe.gc.totalMs).toBeGreaterThanOrEqual(probe.gc.maxMs);
     expect(probe.elu).toBeGreaterThan(0);
     expect(probe.elu).toBeLessThanOrEqual(1);
   }, 60_000);

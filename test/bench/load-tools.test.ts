@@ -143,6 +143,32 @@ describe('bench WebSocket client', () => {
     expect(client.closed).toBe(true);
   });
 
+  it('keeps each connection’s bytes apart although they share one read buffer, frames longer than a read included', async () => {
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/stream' });
+    await new Promise<void>((resolve) => wss!.once('listening', () => resolve()));
+    const url = new URL(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/stream`);
+    const servers: WebSocket[] = [];
+    wss.on('connection', (ws) => servers.push(ws));
+    const texts: string[][] = [[], []];
+    for (const got of texts) {
+      const client = new BenchWsClient(url, (buf, start, end) => got.push(buf.toString('latin1', start, end)));
+      clients.push(client);
+      await client.connect();
+    }
+    await until(() => servers.length === 2, 5_000, 'both connections');
+    // Interleaved on the two sockets: small frames, and frames longer than the 256 KiB read buffer (split across reads).
+    const sent: string[][] = [[], []];
+    for (let i = 0; i < 200; i++) {
+      for (const c of [0, 1]) {
+        const body = i % 50 === 7 ? `${c}:${i}:` + String.fromCharCode(97 + c).repeat(300_000) : `${c}:${i}:` + 'xy'.repeat(i);
+        sent[c]!.push(body);
+        servers[c]!.send(body);
+      }
+    }
+    await until(() => texts[0]!.length === 200 && texts[1]!.length === 200, 10_000, 'every message on both');
+    expect(texts).toEqual(sent);
+  });
+
   it('rejects a refused upgrade', async () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/stream' });
     await new Promise<void>((resolve) => wss!.once('listening', () => resolve()));

@@ -45,6 +45,7 @@ function syntheticReport(): Report {
       figure({
         id: 'fanout.rated.p99', group: 'fanout', name: 'latency p99', value: 1500, unit: 'µs', better: 'lower',
         peer: { name: 'baseline', value: 6000 }, goals: [{ text: 'p99 < 1 ms', on: 'value', op: '<', threshold: 1000 }],
+        note: 'ratio per pair of slices: median 1.10× (0.90–1.30×)',
       }),
       figure({ id: 'micro.x', group: 'micro', name: 'x', value: 10, unit: 'ns/op', better: 'lower' }),
     ],
@@ -103,6 +104,7 @@ describe('bench report: figures and goals', () => {
     expect(md).toContain('| ingest | 2.00 M trades/s | tardis-dev | 250 k trades/s | 8.00× |');
     expect(md).toContain('![latency percentiles](2026-01-02-quick-latency.svg)');
     expect(md).toContain('- a note');
+    expect(md).toContain('- latency p99: ratio per pair of slices: median 1.10× (0.90–1.30×)');
 
     const svg = readFileSync(paths.svg, 'utf8');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
