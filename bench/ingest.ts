@@ -32,7 +32,7 @@ export interface IngestWorkerData {
 /** One timed pass over all frames. */
 export interface IngestRound {
   ms: number;
-  /** CPU time the worker thread used during the round, ms (10 ms resolution; NaN off Linux). */
+  /** CPU time the worker thread used during the round, ms (bench/threads.ts threadCpuMs: 4 ms steps here; NaN off Linux). */
   cpuMs: number;
   frames: number;
   trades: number;

@@ -13,7 +13,13 @@
  */
 import { FrameKind, type ClientRequest, type FeedHandler } from './adapter.ts';
 import { isEpochMs, venueText } from './decode.ts';
-import { hashString, type FrameScanner } from './scan.ts';
+import { hashString, literal, type FrameScanner } from './scan.ts';
+
+/** The end of a combined-stream payload: the payload's object, then the frame's. */
+const FRAME_END = literal('}}');
+
+/** Char codes of the one-letter payload keys the fast paths read in place with `FrameScanner.key` (`,"s":` is `key(KEY.s)`). */
+export const KEY = { s: 115, t: 116, p: 112, q: 113, T: 84, m: 109, M: 77, b: 98, B: 66, a: 97, A: 65, E: 69 } as const;
 
 /**
  * Streams per SUBSCRIBE request: keeps each request small (on USDⓈ-M one
@@ -114,7 +120,7 @@ export function errorText(venue: string, err: Record<string, unknown>): string |
  * `symbol` is BinanceSymbols.at's answer (-1 not subscribed, -2 unreadable).
  */
 export function endFastTrade(sc: FrameScanner, handler: FeedHandler, symbol: number, ts: number, id: number, price: number, size: number, buyerIsMaker: number): number {
-  if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
+  if (!sc.literal(FRAME_END) || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
   if (symbol < 0) return FrameKind.IGNORED;
   handler.trade(symbol, ts, price, size, buyerIsMaker === 1 ? -1 : 1, id);
   return FrameKind.DATA;
@@ -122,7 +128,7 @@ export function endFastTrade(sc: FrameScanner, handler: FeedHandler, symbol: num
 
 /** The same for a bookTicker read in place; `ts` NaN where the venue sends no time (spot), else checked by the caller. */
 export function endFastQuote(sc: FrameScanner, handler: FeedHandler, symbol: number, ts: number, bid: number, bidSize: number, ask: number, askSize: number): number {
-  if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
+  if (!sc.literal(FRAME_END) || !sc.atEnd() || symbol === -2 || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
   if (symbol < 0) return FrameKind.IGNORED;
   handler.quote(symbol, ts, bid, bidSize, ask, askSize);
   return FrameKind.DATA;

@@ -20,8 +20,16 @@ const QUOTE = 34;
 const DOT = 46;
 const MINUS = 45;
 const BACKSLASH = 92;
+const COMMA = 44;
+const COLON = 58;
 const LOWER_T = 116;
+const LOWER_R = 114;
+const LOWER_U = 117;
+const LOWER_E = 101;
 const LOWER_F = 102;
+const LOWER_A = 97;
+const LOWER_L = 108;
+const LOWER_S = 115;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
@@ -53,6 +61,68 @@ export class FrameScanner {
         this.pos = p + n;
         return true;
       }
+    }
+    this.ok = false;
+    return false;
+  }
+
+  /**
+   * Consume a `Literal` exactly, or fail: `expect` for a token made once at
+   * module load (`literal('…')`), read from a typed array instead of a
+   * string: cheaper per character where the fast path is hot (binance.ts).
+   */
+  literal(codes: Literal): boolean {
+    const t = this.text;
+    const p = this.pos;
+    const n = codes.length;
+    if (this.ok) {
+      let k = 0;
+      while (k < n && t.charCodeAt(p + k) === codes[k]) k++;
+      if (k === n) {
+        this.pos = p + n;
+        return true;
+      }
+    }
+    this.ok = false;
+    return false;
+  }
+
+  /** Step over a quoted string without escapes (not kept, not hashed), or fail. */
+  skipString(): boolean {
+    const t = this.text;
+    let p = this.pos;
+    if (!this.ok || t.charCodeAt(p) !== QUOTE) {
+      this.ok = false;
+      return false;
+    }
+    for (let c = t.charCodeAt(++p); c !== QUOTE; c = t.charCodeAt(++p)) {
+      if (c === BACKSLASH || c !== c) {
+        this.ok = false; // an escape, or the text ended (NaN)
+        return false;
+      }
+    }
+    this.pos = p + 1;
+    return true;
+  }
+
+  /**
+   * Consume `,"K":`, the separator and a one-character key (`code` is K's
+   * char code: Binance's keys), or fail. Compared against constants, not
+   * through a token string (the figures are in binance.ts).
+   */
+  key(code: number): boolean {
+    const t = this.text;
+    const p = this.pos;
+    if (
+      this.ok &&
+      t.charCodeAt(p) === COMMA &&
+      t.charCodeAt(p + 1) === QUOTE &&
+      t.charCodeAt(p + 2) === code &&
+      t.charCodeAt(p + 3) === QUOTE &&
+      t.charCodeAt(p + 4) === COLON
+    ) {
+      this.pos = p + 5;
+      return true;
     }
     this.ok = false;
     return false;
@@ -104,11 +174,19 @@ export class FrameScanner {
     return fraction > 0 ? mantissa / POW10[fraction]! : mantissa;
   }
 
-  /** `true` or `false`: 1 or 0; fails otherwise. The first byte decides which word is expected. */
+  /** `true` or `false`: 1 or 0; fails otherwise. Compared against constants (see `key`). */
   bool(): number {
-    const c = this.text.charCodeAt(this.pos);
-    if (c === LOWER_T) return this.expect('true') ? 1 : NaN;
-    if (c === LOWER_F) return this.expect('false') ? 0 : NaN;
+    const t = this.text;
+    const p = this.pos;
+    if (!this.ok) return NaN;
+    if (t.charCodeAt(p) === LOWER_T && t.charCodeAt(p + 1) === LOWER_R && t.charCodeAt(p + 2) === LOWER_U && t.charCodeAt(p + 3) === LOWER_E) {
+      this.pos = p + 4;
+      return 1;
+    }
+    if (t.charCodeAt(p) === LOWER_F && t.charCodeAt(p + 1) === LOWER_A && t.charCodeAt(p + 2) === LOWER_L && t.charCodeAt(p + 3) === LOWER_S && t.charCodeAt(p + 4) === LOWER_E) {
+      this.pos = p + 5;
+      return 0;
+    }
     return this.fail();
   }
 
@@ -157,6 +235,14 @@ export class FrameScanner {
     this.ok = false;
     return NaN;
   }
+}
+
+/** A token's char codes, for `FrameScanner.literal`. */
+export type Literal = Uint16Array;
+
+/** The `Literal` of `text`: make it once, at module load. */
+export function literal(text: string): Literal {
+  return Uint16Array.from(text, (c) => c.charCodeAt(0));
 }
 
 /** FNV-1a hash of `text[start..end)`, for looking up a symbol without slicing it out. */

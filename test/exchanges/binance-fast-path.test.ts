@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { BinanceSymbols } from '../../src/exchanges/binance-protocol.ts';
-import { FrameScanner, hashRange } from '../../src/exchanges/scan.ts';
+import { FrameScanner, hashRange, literal } from '../../src/exchanges/scan.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
 
@@ -109,6 +109,36 @@ describe('FrameScanner and the symbol table', () => {
     for (const text of ['tru', 'fals', 'True', 'null', '']) {
       sc.reset(text);
       expect(sc.bool(), text).toBeNaN();
+      expect(sc.ok).toBe(false);
+    }
+  });
+
+  it('reads a one-letter key and a made-once literal exactly as expect reads the same token', () => {
+    const sc = new FrameScanner();
+    const lit = literal(',"data":{"');
+    const texts = [',"s":"X"', ',"S":"X"', ',"s"', ',"s";', '"s":', ',"ss":', '', ',"data":{"e"', ',"data":{', ',"data":["e"', ',"dat'];
+    for (const text of texts) {
+      for (const [read, token] of [[() => sc.key(115), ',"s":'], [() => sc.literal(lit), ',"data":{"']] as const) {
+        sc.reset(text);
+        const got = [read(), sc.pos, sc.ok];
+        sc.reset(text);
+        expect(got, `${text} / ${token}`).toEqual([sc.expect(token), sc.pos, sc.ok]);
+      }
+    }
+    // Once failed, a scanner stays failed: a later token that would match does not revive it.
+    sc.reset(',"q":,"s":');
+    expect(sc.key(115)).toBe(false);
+    sc.pos = 5;
+    expect([sc.key(115), sc.literal(literal(',"s":'))]).toEqual([false, false]);
+  });
+
+  it('steps over a string without escapes, and fails one with an escape or no closing quote', () => {
+    const sc = new FrameScanner();
+    sc.reset('"btcusdt@trade",x');
+    expect([sc.skipString(), sc.pos, sc.ok]).toEqual([true, 15, true]);
+    for (const bad of ['"btc\\usdt"', '"btcusdt', 'btcusdt"', '']) {
+      sc.reset(bad);
+      expect(sc.skipString(), bad).toBe(false);
       expect(sc.ok).toBe(false);
     }
   });
