@@ -62,8 +62,7 @@ export class FrameScanner {
         return true;
       }
     }
-    this.ok = false;
-    return false;
+    return this.refuse();
   }
 
   /**
@@ -83,23 +82,16 @@ export class FrameScanner {
         return true;
       }
     }
-    this.ok = false;
-    return false;
+    return this.refuse();
   }
 
   /** Step over a quoted string without escapes (not kept, not hashed), or fail. */
   skipString(): boolean {
     const t = this.text;
     let p = this.pos;
-    if (!this.ok || t.charCodeAt(p) !== QUOTE) {
-      this.ok = false;
-      return false;
-    }
+    if (!this.ok || t.charCodeAt(p) !== QUOTE) return this.refuse();
     for (let c = t.charCodeAt(++p); c !== QUOTE; c = t.charCodeAt(++p)) {
-      if (c === BACKSLASH || c !== c) {
-        this.ok = false; // an escape, or the text ended (NaN)
-        return false;
-      }
+      if (c === BACKSLASH || c !== c) return this.refuse(); // an escape, or the text ended (NaN)
     }
     this.pos = p + 1;
     return true;
@@ -124,8 +116,7 @@ export class FrameScanner {
       this.pos = p + 5;
       return true;
     }
-    this.ok = false;
-    return false;
+    return this.refuse();
   }
 
   /** A JSON integer (optional minus, digits, no exponent), at most 15 digits. */
@@ -227,6 +218,12 @@ export class FrameScanner {
   /** True when the cursor is exactly at the end of the text. */
   atEnd(): boolean {
     if (this.ok && this.pos === this.text.length) return true;
+    this.ok = false;
+    return false;
+  }
+
+  /** A token or string that is not there: the scanner fails. */
+  private refuse(): false {
     this.ok = false;
     return false;
   }
