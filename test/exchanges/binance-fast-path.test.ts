@@ -143,6 +143,25 @@ describe('FrameScanner and the symbol table', () => {
     }
   });
 
+  it('finds every symbol by its hash through live additions that grow the table; a hash two symbols share is left to the slow path', () => {
+    const names = Array.from({ length: 300 }, (_, i) => `S${i}USDT`);
+    const symbols = new BinanceSymbols(names.slice(0, 2));
+    for (const name of names.slice(2)) symbols.add(name);
+    const lookUp = (name: string) => symbols.at(`"${name}"`, 1, name.length + 1, hashRange(name, 0, name.length));
+    names.forEach((name, i) => expect(lookUp(name), name).toBe(i));
+    expect(lookUp('XRPUSDT')).toBe(-1);
+    expect(symbols.add('S7USDT')).toBe(300); // added again: the new number
+    expect(lookUp('S7USDT')).toBe(300);
+    // ZVMHIUSDT and EJDAPUSDT share their FNV-1a hash (found by search): neither is decided in place, before or after the table grows.
+    expect(hashRange('ZVMHIUSDT', 0, 9)).toBe(hashRange('EJDAPUSDT', 0, 9));
+    const pair = new BinanceSymbols(['ZVMHIUSDT', 'EJDAPUSDT']);
+    for (const p of [pair, symbols]) {
+      if (p === symbols) for (const n of ['ZVMHIUSDT', 'EJDAPUSDT']) symbols.add(n);
+      for (const n of ['ZVMHIUSDT', 'EJDAPUSDT']) expect(p.at(`"${n}"`, 1, 10, hashRange(n, 0, 9)), n).toBe(-2);
+      expect(p.of('EJDAPUSDT')).toBeGreaterThanOrEqual(0); // the slow path still knows it
+    }
+  });
+
   it('confirms a symbol found by hash letter by letter: same hash, other name is not ours', () => {
     const symbols = new BinanceSymbols(['BTCUSDT', 'ETHUSDT']);
     const text = '"ETHUSDT","BTCUSDX"';
