@@ -120,7 +120,10 @@ export class BinanceAdapter implements ExchangeAdapter {
    * (`FrameScanner.key`), `true`/`false` likewise, the fixed runs as typed
    * arrays made once (`literal`) and the stream name stepped over unhashed:
    * 579 → 434 ns per frame (median CPU time of 26 rounds of 200,000 frames,
-   * old and new code interleaved in one process, load average 9–10).
+   * old and new code interleaved in one process, load average 9–10). Then
+   * `decimalString` in two loops of one test per char (integer part, then
+   * fraction) instead of one testing for the dot at every char: 438 → 402
+   * and 427 → 406 ns per frame (same method, load 12–13).
    */
   private parseFast(frame: string, handler: FeedHandler): number {
     const sc = this.scan;
