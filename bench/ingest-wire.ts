@@ -125,6 +125,11 @@ export async function ingestWireBench(profile: Profile, log: (line: string) => v
           better: 'lower',
           peer: { name: 'a process running tardis-dev normalizeTrades + computeTradeBars behind a ws client', value: tdR.cpuPerTradeNs },
           goals: [{ text: '≤ ½ of the tardis-dev process’s CPU per trade', on: 'ratio', op: '>=', threshold: 2 }],
+          floor: {
+            name: 'receive-only process',
+            value: floorR.cpuPerTradeNs,
+            why: 'the same ws client on the same frames in the same run, only counting them (no parsing, no aggregation, no ring): the receive every process pays, tickwire’s feed worker included',
+          },
           note: `${timed.toLocaleString('en')} trades of ${SYMBOL} at ${rate.toLocaleString('en')}/s after ${warmup.toLocaleString('en')} warm-up trades, both processes fed the same frames at once; every thread of each process counted (/proc/<pid>/stat); tickwire ring overflow ${overflow}`,
         }),
         figure({

@@ -47,8 +47,19 @@ export function threadCpuSeconds(pid: number): Map<number, number> {
   return out;
 }
 
-/** CPU time (user + system) the calling thread has used, ms (Linux `/proc/thread-self`); NaN elsewhere. 10 ms resolution. */
+/**
+ * CPU time the calling thread has used, ms (Linux `/proc/thread-self`); NaN
+ * elsewhere. From the scheduler's schedstat where the kernel keeps it (ns,
+ * brought up to date at every scheduler tick: 4 ms steps measured here),
+ * else stat's user + system ticks (10 ms steps: ±8% on a 130 ms round of
+ * the quick ingest profile, too coarse for an A/B).
+ */
 export function threadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    // no schedstat (CONFIG_SCHED_INFO off): the tick counts below
+  }
   try {
     const stat = readFileSync('/proc/thread-self/stat', 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

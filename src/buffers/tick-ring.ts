@@ -48,6 +48,14 @@ export class TickRing {
   private readonly mask: number;
   /** Producer-local copy of the write counter between `claim` and `publish`. */
   private pending: number;
+  /**
+   * Producer-local copy of the read counter as last loaded. The consumer only
+   * moves it forward, so a stale copy over-counts what the ring holds, never
+   * under-counts: the producer reloads it only when the copy says full (or
+   * half full, `claimedAtLeast`), not once per record (an `Atomics.load` is a
+   * builtin call on the ingest path: measured in docs/benchmarks.md).
+   */
+  private readSeen: number;
 
   /** Shared memory for a ring of `capacity` records (rounded up to a power of two) of `stride` float64 each. */
   static allocate(capacity: number, stride: number = TICK_FIELDS): SharedArrayBuffer {
@@ -77,6 +85,7 @@ export class TickRing {
     this.mask = this.capacity - 1;
     this.data = new Float64Array(buffer, HEADER_BYTES, this.capacity * this.stride);
     this.pending = Atomics.load(this.index, WRITE);
+    this.readSeen = Atomics.load(this.index, READ);
   }
 
   /**
@@ -86,7 +95,7 @@ export class TickRing {
    */
   claim(): number {
     const w = this.pending;
-    if (((w - Atomics.load(this.index, READ)) | 0) >= this.capacity) {
+    if (((w - this.readSeen) | 0) >= this.capacity && ((w - (this.readSeen = Atomics.load(this.index, READ))) | 0) >= this.capacity) {
       Atomics.add(this.index, OVERFLOW, 1);
       return -1;
     }
@@ -99,12 +108,17 @@ export class TickRing {
    * instead of dropping (replaying a file, say); the live feed never waits.
    */
   hasRoom(): boolean {
-    return ((this.pending - Atomics.load(this.index, READ)) | 0) < this.capacity;
+    return this.claimedSize() < this.capacity;
   }
 
   /** Producer: records claimed (published or not) and not yet read. */
   claimedSize(): number {
-    return (this.pending - Atomics.load(this.index, READ)) | 0;
+    return (this.pending - (this.readSeen = Atomics.load(this.index, READ))) | 0;
+  }
+
+  /** Producer: `claimedSize() >= n`, loading the read counter only when the last one seen says so. */
+  claimedAtLeast(n: number): boolean {
+    return ((this.pending - this.readSeen) | 0) >= n && this.claimedSize() >= n;
   }
 
   /** Producer: make every claimed record visible to the consumer. */

@@ -13,7 +13,13 @@
  */
 import { FrameKind, type ClientRequest, type FeedHandler } from './adapter.ts';
 import { isEpochMs, venueText } from './decode.ts';
-import { hashString, type FrameScanner } from './scan.ts';
+import { hashString, literal, type FrameScanner } from './scan.ts';
+
+/** The end of a combined-stream payload: the payload's object, then the frame's. */
+const FRAME_END = literal('}}');
+
+/** Char codes of the one-letter payload keys the fast paths read in place with `FrameScanner.key` (`,"s":` is `key(KEY.s)`). */
+export const KEY = { s: 115, t: 116, p: 112, q: 113, T: 84, m: 109, M: 77, b: 98, B: 66, a: 97, A: 65, E: 69 } as const;
 
 /**
  * Streams per SUBSCRIBE request: keeps each request small (on USDⓈ-M one
@@ -26,13 +32,19 @@ export const STREAMS_PER_REQUEST = 200;
  * The subscribed symbols, by name and by FNV hash of the name, for reading
  * `s` both from a parsed payload and in place from a frame (the fast path).
  * Built once per adapter and held as a field.
+ *
+ * By hash: an open-addressing table in typed arrays (linear probing, at most
+ * a quarter full, rebuilt when a live addition would pass that), since a
+ * `Map` lookup keyed by a uint32 hash is a builtin call on every frame.
  */
 export class BinanceSymbols {
   /** Native symbol (as Binance prints it in `s`) → index. */
   private readonly index = new Map<string, number>();
-  /** The same, by FNV hash of the name (-1: two symbols share the hash; use the slow path). */
-  private readonly byHash = new Map<number, number>();
   private readonly names: string[] = [];
+  /** Hash table slots: the FNV hash, and the symbol's index + 1 (0: empty; -1: two symbols share the hash, use the slow path). */
+  private hashes = new Uint32Array(16);
+  private holders = new Int32Array(16);
+  private used = 0;
 
   constructor(symbols: readonly string[]) {
     for (const symbol of symbols) this.add(symbol);
@@ -42,12 +54,30 @@ export class BinanceSymbols {
   add(symbol: string): number {
     const i = this.names.length;
     const name = symbol.toUpperCase();
-    const h = hashString(name);
-    const holder = this.byHash.get(h);
-    this.byHash.set(h, holder === undefined || this.names[holder] === name ? i : -1);
     this.index.set(name, i);
     this.names.push(name);
+    if ((this.used + 1) * 4 > this.hashes.length) this.rehash(this.hashes.length * 2);
+    this.put(hashString(name), i);
     return i;
+  }
+
+  /** Record symbol `i` under hash `h` (see the slot values above). */
+  private put(h: number, i: number): void {
+    const mask = this.hashes.length - 1;
+    let slot = h & mask;
+    while (this.holders[slot] !== 0 && this.hashes[slot] !== h) slot = (slot + 1) & mask;
+    const holder = this.holders[slot]!;
+    if (holder === 0) this.used++;
+    this.hashes[slot] = h;
+    this.holders[slot] = holder === 0 || this.names[holder - 1] === this.names[i] ? i + 1 : -1;
+  }
+
+  /** Grow the table to `size` slots and put every name in again (a name added twice keeps its last number). */
+  private rehash(size: number): void {
+    this.hashes = new Uint32Array(size);
+    this.holders = new Int32Array(size);
+    this.used = 0;
+    for (const [name, i] of this.index) this.put(hashString(name), i);
   }
 
   /**
@@ -57,9 +87,14 @@ export class BinanceSymbols {
    */
   at(text: string, start: number, end: number, hash: number): number {
     if (start < 0) return -2;
-    const i = this.byHash.get(hash);
-    if (i === undefined) return -1;
-    if (i < 0) return -2;
+    const hashes = this.hashes;
+    const mask = hashes.length - 1;
+    let slot = hash & mask;
+    let holder: number;
+    while ((holder = this.holders[slot]!) !== 0 && hashes[slot] !== hash) slot = (slot + 1) & mask;
+    if (holder === 0) return -1;
+    if (holder < 0) return -2;
+    const i = holder - 1;
     const name = this.names[i]!;
     if (name.length !== end - start) return -1;
     for (let k = 0; k < name.length; k++) if (text.charCodeAt(start + k) !== name.charCodeAt(k)) return -1;
@@ -114,7 +149,7 @@ export function errorText(venue: string, err: Record<string, unknown>): string |
  * `symbol` is BinanceSymbols.at's answer (-1 not subscribed, -2 unreadable).
  */
 export function endFastTrade(sc: FrameScanner, handler: FeedHandler, symbol: number, ts: number, id: number, price: number, size: number, buyerIsMaker: number): number {
-  if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
+  if (!sc.literal(FRAME_END) || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
   if (symbol < 0) return FrameKind.IGNORED;
   handler.trade(symbol, ts, price, size, buyerIsMaker === 1 ? -1 : 1, id);
   return FrameKind.DATA;
@@ -122,7 +157,7 @@ export function endFastTrade(sc: FrameScanner, handler: FeedHandler, symbol: num
 
 /** The same for a bookTicker read in place; `ts` NaN where the venue sends no time (spot), else checked by the caller. */
 export function endFastQuote(sc: FrameScanner, handler: FeedHandler, symbol: number, ts: number, bid: number, bidSize: number, ask: number, askSize: number): number {
-  if (!sc.expect('}}') || !sc.atEnd() || symbol === -2 || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
+  if (!sc.literal(FRAME_END) || !sc.atEnd() || symbol === -2 || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
   if (symbol < 0) return FrameKind.IGNORED;
   handler.quote(symbol, ts, bid, bidSize, ask, askSize);
   return FrameKind.DATA;

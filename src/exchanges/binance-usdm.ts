@@ -45,7 +45,7 @@
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
-import { BinanceSymbols, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
+import { BinanceSymbols, KEY, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
 import { isEpochMs, isTradeId, plainDecimal } from './decode.ts';
 import { FrameScanner } from './scan.ts';
 
@@ -147,15 +147,15 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
     if (!sc.expect('{"stream":') || sc.stringStart() < 0 || !sc.expect(',"data":{"e":"')) return -1;
     if (this.tradeStream === 'trade' && sc.expect('trade","E":')) {
       sc.int();
-      if (!sc.expect(',"T":')) return -1;
+      if (!sc.key(KEY.T)) return -1;
       const ts = sc.int();
-      if (!sc.expect(',"s":')) return -1;
+      if (!sc.key(KEY.s)) return -1;
       const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
-      if (!sc.expect(',"t":')) return -1;
+      if (!sc.key(KEY.t)) return -1;
       const id = sc.int();
-      if (!sc.expect(',"p":')) return -1;
+      if (!sc.key(KEY.p)) return -1;
       const price = sc.decimalString();
-      if (!sc.expect(',"q":')) return -1;
+      if (!sc.key(KEY.q)) return -1;
       const size = sc.decimalString();
       if (!sc.expect(',"X":"MARKET","m":')) return -1;
       const buyerIsMaker = sc.bool();
@@ -164,19 +164,19 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
     sc.ok = true;
     if (this.quotes && sc.expect('bookTicker","u":')) {
       sc.int();
-      if (!sc.expect(',"s":')) return -1;
+      if (!sc.key(KEY.s)) return -1;
       const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
-      if (!sc.expect(',"b":')) return -1;
+      if (!sc.key(KEY.b)) return -1;
       const bid = sc.decimalString();
-      if (!sc.expect(',"B":')) return -1;
+      if (!sc.key(KEY.B)) return -1;
       const bidSize = sc.decimalString();
-      if (!sc.expect(',"a":')) return -1;
+      if (!sc.key(KEY.a)) return -1;
       const ask = sc.decimalString();
-      if (!sc.expect(',"A":')) return -1;
+      if (!sc.key(KEY.A)) return -1;
       const askSize = sc.decimalString();
-      if (!sc.expect(',"T":')) return -1;
+      if (!sc.key(KEY.T)) return -1;
       const ts = sc.int();
-      if (!sc.expect(',"E":')) return -1;
+      if (!sc.key(KEY.E)) return -1;
       sc.int();
       if (!isEpochMs(ts)) return -1;
       return endFastQuote(sc, handler, symbol, ts, bid, bidSize, ask, askSize);

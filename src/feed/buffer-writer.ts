@@ -100,7 +100,7 @@ export class BufferWriter {
 
   /** True when the tick ring holds half its capacity, published or not: time to publish and ring, whatever the batch. */
   get halfFull(): boolean {
-    return this.ticks.claimedSize() * 2 >= this.ticks.capacity;
+    return this.ticks.claimedAtLeast(this.ticks.capacity >> 1);
   }
 
   /**

@@ -54,6 +54,23 @@ describe('TickRing', () => {
     expect(c.values).toEqual([0, 1, 2, 3, 6]);
   });
 
+  it('tells the producer when it holds at least n records, seeing what the consumer read since', () => {
+    const sab = TickRing.allocate(8, 1);
+    const producer = new TickRing(sab);
+    const consumer = new TickRing(sab);
+    for (let i = 0; i < 4; i++) producer.data[producer.claim()] = i;
+    expect([producer.claimedAtLeast(4), producer.claimedAtLeast(5)]).toEqual([true, false]);
+    producer.publish();
+    expect(consumer.read(collector(), 3)).toBe(3);
+    // The producer last saw nothing read; the consumer has taken 3 since: 1 held.
+    expect([producer.claimedAtLeast(4), producer.claimedAtLeast(1), producer.claimedAtLeast(2)]).toEqual([false, true, false]);
+    expect(producer.claimedSize()).toBe(1);
+    // Filling up from there: 7 more fit (8 held), the 8th is dropped as overflow only then.
+    for (let i = 0; i < 7; i++) expect(producer.claim()).toBeGreaterThanOrEqual(0);
+    expect(producer.claim()).toBe(-1);
+    expect(producer.overflow()).toBe(1);
+  });
+
   it('reads at most `max` records per call, and wraps around the end', () => {
     const sab = TickRing.allocate(4, 1);
     const producer = new TickRing(sab);

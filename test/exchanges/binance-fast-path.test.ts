@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { BinanceSymbols } from '../../src/exchanges/binance-protocol.ts';
-import { FrameScanner, hashRange } from '../../src/exchanges/scan.ts';
+import { FrameScanner, hashRange, literal } from '../../src/exchanges/scan.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 import { Prng } from '../support/prng.ts';
 
@@ -110,6 +110,71 @@ describe('FrameScanner and the symbol table', () => {
       sc.reset(text);
       expect(sc.bool(), text).toBeNaN();
       expect(sc.ok).toBe(false);
+    }
+  });
+
+  it('reads a one-letter key and a made-once literal exactly as expect reads the same token', () => {
+    const sc = new FrameScanner();
+    const lit = literal(',"data":{"');
+    const texts = [',"s":"X"', ',"S":"X"', ',"s"', ',"s";', '"s":', ',"ss":', '', ',"data":{"e"', ',"data":{', ',"data":["e"', ',"dat'];
+    for (const text of texts) {
+      for (const [read, token] of [[() => sc.key(115), ',"s":'], [() => sc.literal(lit), ',"data":{"']] as const) {
+        sc.reset(text);
+        const got = [read(), sc.pos, sc.ok];
+        sc.reset(text);
+        expect(got, `${text} / ${token}`).toEqual([sc.expect(token), sc.pos, sc.ok]);
+      }
+    }
+    // Once failed, a scanner stays failed: a later token that would match does not revive it.
+    sc.reset(',"q":,"s":');
+    expect(sc.key(115)).toBe(false);
+    sc.pos = 5;
+    expect([sc.key(115), sc.literal(literal(',"s":'))]).toEqual([false, false]);
+  });
+
+  it('reads a quoted decimal as Number reads it, up to 15 significant digits; declines any other shape', () => {
+    const sc = new FrameScanner();
+    for (const text of ['61837.63000000', '0.00009000', '0', '7', '00.1', '000000.123456789012345', '999999999999999', '99999999999999.9', '1.00000000000000']) {
+      sc.reset(`"${text}",`);
+      expect(sc.decimalString(), text).toBe(Number(text));
+      expect([sc.pos, sc.ok]).toEqual([text.length + 2, true]);
+    }
+    for (const text of ['', '.5', '1.', '1..2', '1.2.3', '-1', '1e3', ' 1', '1 ', '1000000000000000', '9999999999999.999', '0.1234567890123456', '1.000000000000000', '1,5']) {
+      sc.reset(`"${text}"`);
+      expect(sc.decimalString(), text).toBeNaN();
+      expect(sc.ok).toBe(false);
+    }
+    sc.reset('61837.63');
+    expect(sc.decimalString()).toBeNaN(); // not quoted
+  });
+
+  it('steps over a string without escapes, and fails one with an escape or no closing quote', () => {
+    const sc = new FrameScanner();
+    sc.reset('"btcusdt@trade",x');
+    expect([sc.skipString(), sc.pos, sc.ok]).toEqual([true, 15, true]);
+    for (const bad of ['"btc\\usdt"', '"btcusdt', 'btcusdt"', '']) {
+      sc.reset(bad);
+      expect(sc.skipString(), bad).toBe(false);
+      expect(sc.ok).toBe(false);
+    }
+  });
+
+  it('finds every symbol by its hash through live additions that grow the table; a hash two symbols share is left to the slow path', () => {
+    const names = Array.from({ length: 300 }, (_, i) => `S${i}USDT`);
+    const symbols = new BinanceSymbols(names.slice(0, 2));
+    for (const name of names.slice(2)) symbols.add(name);
+    const lookUp = (name: string) => symbols.at(`"${name}"`, 1, name.length + 1, hashRange(name, 0, name.length));
+    names.forEach((name, i) => expect(lookUp(name), name).toBe(i));
+    expect(lookUp('XRPUSDT')).toBe(-1);
+    expect(symbols.add('S7USDT')).toBe(300); // added again: the new number
+    expect(lookUp('S7USDT')).toBe(300);
+    // ZVMHIUSDT and EJDAPUSDT share their FNV-1a hash (found by search): neither is decided in place, before or after the table grows.
+    expect(hashRange('ZVMHIUSDT', 0, 9)).toBe(hashRange('EJDAPUSDT', 0, 9));
+    const pair = new BinanceSymbols(['ZVMHIUSDT', 'EJDAPUSDT']);
+    for (const p of [pair, symbols]) {
+      if (p === symbols) for (const n of ['ZVMHIUSDT', 'EJDAPUSDT']) symbols.add(n);
+      for (const n of ['ZVMHIUSDT', 'EJDAPUSDT']) expect(p.at(`"${n}"`, 1, 10, hashRange(n, 0, 9)), n).toBe(-2);
+      expect(p.of('EJDAPUSDT')).toBeGreaterThanOrEqual(0); // the slow path still knows it
     }
   });
 
