@@ -192,12 +192,12 @@ export class MarketServices {
     return this.#strategies?.detail(name);
   }
 
-  /** Resume a paused strategy; throws NOT_FOUND or CHANGE_REFUSED (strategies/runtime.ts). */
   /** How the strategy pool's threads took their low priority so far; undefined without strategies. */
   strategyPoolPriority(): PoolPriority | undefined {
     return this.#strategies?.poolPriority;
   }
 
+  /** Resume a paused strategy; throws NOT_FOUND or CHANGE_REFUSED (strategies/runtime.ts). */
   resumeStrategy(name: string): StrategySummary {
     if (this.#strategies === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
     return this.#strategies.resume(name);

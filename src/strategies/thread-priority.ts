@@ -16,7 +16,9 @@
  * warns at start and counts it in /metrics.
  *
  * Nice values only lower priority: an unprivileged process cannot raise a
- * thread back, which is why `pool.nice: 0` makes no call at all.
+ * thread back, which is why `pool.nice: 0` makes no call at all; and a
+ * thread already at `pool.nice` or lower (a gateway started with `nice -n`)
+ * is left as it is, never raised above the gateway (root could).
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -88,6 +90,11 @@ export function lowerOwnPriority(nice: number, platform: NodeJS.Platform = os.pl
   }
   // Without its own id the call could only name the process.
   if (tid === null || tid === process.pid) return PriorityFailure.UNSUPPORTED;
+  // Never above the priority the thread was born with (its creator's, the gateway's): with CAP_SYS_NICE
+  // (root) a nice below the inherited one would be granted and put user code ahead of the gateway.
+  const own = threadNice(tid);
+  if (Number.isNaN(own)) return PriorityFailure.NOT_VERIFIED;
+  if (own >= nice) return PriorityFailure.NONE; // already at that priority or lower: nothing to ask
   const mainBefore = threadNice(process.pid);
   try {
     os.setPriority(tid, nice);

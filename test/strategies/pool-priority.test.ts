@@ -8,6 +8,7 @@
  * is counted.
  */
 import { readdirSync, readlinkSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrategyPool } from '../../src/strategies/pool.ts';
@@ -75,6 +76,29 @@ describe('strategy pool: thread priority', () => {
     await expect(p.judge(judge, 100)).rejects.toThrow(/longer than 100 ms/);
     await until(() => p.priority.lowered + p.priority.failed === 2, 30_000, 'the replacement thread started');
     expect(p.priority.lowered).toBe(LINUX ? 2 : 0);
+  });
+
+  it('never runs a pool thread above the priority of the thread that started the pool', async () => {
+    if (!LINUX) return;
+    const selfTid = threadIdFromLink(readlinkSync('/proc/thread-self'))!;
+    const selfBefore = threadNice(selfTid);
+    // The gateway already runs at nice 10 (`nice -n 10 tickwire ...`); its pool threads inherit 10.
+    os.setPriority(selfTid, 10);
+    try {
+      const before = new Set(readdirSync('/proc/self/task').map(Number));
+      const p = pool(1, 5);
+      await until(() => p.priority.lowered + p.priority.failed === 1, 30_000, 'the pool thread started');
+      const added = readdirSync('/proc/self/task').map(Number).filter((tid) => !before.has(tid) && tid !== selfTid);
+      // nice 5 asked of a thread born at 10 would raise it above the gateway (allowed for root / CAP_SYS_NICE).
+      for (const tid of added) expect(threadNice(tid), `thread ${tid}`).toBeGreaterThanOrEqual(10);
+      expect(p.priority.lowered).toBe(1);
+    } finally {
+      try {
+        os.setPriority(selfTid, selfBefore); // raising back needs the privilege the bug needs too
+      } catch {
+        // unprivileged: this test thread stays at 10
+      }
+    }
   });
 
   it('leaves every thread at the gateway priority with nice 0', async () => {
