@@ -143,12 +143,25 @@ export function errorText(venue: string, err: Record<string, unknown>): string |
 }
 
 /**
+ * Where the fast parsers leave each number in the scanner's slots
+ * (FrameScanner.numbers) for endFastTrade and endFastQuote to read: numbers
+ * stay in typed memory instead of crossing calls as boxed doubles. `SKIP`
+ * takes the ones no one reads.
+ */
+export const SLOT = { TS: 0, ID: 1, PRICE: 2, SIZE: 3, BID: 1, BID_SIZE: 2, ASK: 3, ASK_SIZE: 4, SKIP: 7 } as const;
+
+/**
  * The end of a trade read in place (spot and USDⓈ-M fast paths, whatever
  * their field order): the payload and frame close there and the fields make
  * a trade, then it is handed on; else -1, and the JSON path decides.
  * `symbol` is BinanceSymbols.at's answer (-1 not subscribed, -2 unreadable).
  */
-export function endFastTrade(sc: FrameScanner, handler: FeedHandler, symbol: number, ts: number, id: number, price: number, size: number, buyerIsMaker: number): number {
+export function endFastTrade(sc: FrameScanner, handler: FeedHandler, symbol: number, buyerIsMaker: number): number {
+  const n = sc.numbers;
+  const ts = n[SLOT.TS]!;
+  const id = n[SLOT.ID]!;
+  const price = n[SLOT.PRICE]!;
+  const size = n[SLOT.SIZE]!;
   if (!sc.literal(FRAME_END) || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
   if (symbol < 0) return FrameKind.IGNORED;
   handler.trade(symbol, ts, price, size, buyerIsMaker === 1 ? -1 : 1, id);
@@ -156,9 +169,14 @@ export function endFastTrade(sc: FrameScanner, handler: FeedHandler, symbol: num
 }
 
 /** The same for a bookTicker read in place; `ts` NaN where the venue sends no time (spot), else checked by the caller. */
-export function endFastQuote(sc: FrameScanner, handler: FeedHandler, symbol: number, ts: number, bid: number, bidSize: number, ask: number, askSize: number): number {
+export function endFastQuote(sc: FrameScanner, handler: FeedHandler, symbol: number): number {
+  const n = sc.numbers;
+  const bid = n[SLOT.BID]!;
+  const bidSize = n[SLOT.BID_SIZE]!;
+  const ask = n[SLOT.ASK]!;
+  const askSize = n[SLOT.ASK_SIZE]!;
   if (!sc.literal(FRAME_END) || !sc.atEnd() || symbol === -2 || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
   if (symbol < 0) return FrameKind.IGNORED;
-  handler.quote(symbol, ts, bid, bidSize, ask, askSize);
+  handler.quote(symbol, n[SLOT.TS]!, bid, bidSize, ask, askSize);
   return FrameKind.DATA;
 }

@@ -45,7 +45,7 @@
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
-import { BinanceSymbols, KEY, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
+import { BinanceSymbols, KEY, SLOT, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
 import { isEpochMs, isTradeId, plainDecimal } from './decode.ts';
 import { FrameScanner } from './scan.ts';
 
@@ -146,40 +146,40 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
     sc.reset(frame);
     if (!sc.expect('{"stream":') || sc.stringStart() < 0 || !sc.expect(',"data":{"e":"')) return -1;
     if (this.tradeStream === 'trade' && sc.expect('trade","E":')) {
-      sc.int();
+      sc.int(SLOT.SKIP);
       if (!sc.key(KEY.T)) return -1;
-      const ts = sc.int();
+      sc.int(SLOT.TS);
       if (!sc.key(KEY.s)) return -1;
       const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
       if (!sc.key(KEY.t)) return -1;
-      const id = sc.int();
+      sc.int(SLOT.ID);
       if (!sc.key(KEY.p)) return -1;
-      const price = sc.decimalString();
+      sc.decimalString(SLOT.PRICE);
       if (!sc.key(KEY.q)) return -1;
-      const size = sc.decimalString();
+      sc.decimalString(SLOT.SIZE);
       if (!sc.expect(',"X":"MARKET","m":')) return -1;
       const buyerIsMaker = sc.bool();
-      return endFastTrade(sc, handler, symbol, ts, id, price, size, buyerIsMaker);
+      return endFastTrade(sc, handler, symbol, buyerIsMaker);
     }
     sc.ok = true;
     if (this.quotes && sc.expect('bookTicker","u":')) {
-      sc.int();
+      sc.int(SLOT.SKIP);
       if (!sc.key(KEY.s)) return -1;
       const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
       if (!sc.key(KEY.b)) return -1;
-      const bid = sc.decimalString();
+      sc.decimalString(SLOT.BID);
       if (!sc.key(KEY.B)) return -1;
-      const bidSize = sc.decimalString();
+      sc.decimalString(SLOT.BID_SIZE);
       if (!sc.key(KEY.a)) return -1;
-      const ask = sc.decimalString();
+      sc.decimalString(SLOT.ASK);
       if (!sc.key(KEY.A)) return -1;
-      const askSize = sc.decimalString();
+      sc.decimalString(SLOT.ASK_SIZE);
       if (!sc.key(KEY.T)) return -1;
-      const ts = sc.int();
+      sc.int(SLOT.TS);
       if (!sc.key(KEY.E)) return -1;
-      sc.int();
-      if (!isEpochMs(ts)) return -1;
-      return endFastQuote(sc, handler, symbol, ts, bid, bidSize, ask, askSize);
+      sc.int(SLOT.SKIP);
+      if (!isEpochMs(sc.numbers[SLOT.TS]!)) return -1;
+      return endFastQuote(sc, handler, symbol);
     }
     return -1;
   }

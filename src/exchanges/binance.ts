@@ -20,7 +20,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
-import { BinanceSymbols, KEY, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests, unsubscribeRequests } from './binance-protocol.ts';
+import { BinanceSymbols, KEY, SLOT, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests, unsubscribeRequests } from './binance-protocol.ts';
 import { decimalWithExponent, isEpochMs, isTradeId } from './decode.ts';
 import { answerError, restGet } from './rest.ts';
 import { FrameScanner, literal } from './scan.ts';
@@ -139,40 +139,41 @@ export class BinanceAdapter implements ExchangeAdapter {
   private tradeFast(frame: string, handler: FeedHandler): number {
     const sc = this.scan;
     if (!sc.literal(TRADE_EVENT)) return -1;
-    sc.int();
+    sc.int(SLOT.SKIP);
     if (!sc.key(KEY.s)) return -1;
     const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
     if (!sc.key(KEY.t)) return -1;
-    const id = sc.int();
+    sc.int(SLOT.ID);
     if (!sc.key(KEY.p)) return -1;
-    const price = sc.decimalString();
+    sc.decimalString(SLOT.PRICE);
     if (!sc.key(KEY.q)) return -1;
-    const size = sc.decimalString();
+    sc.decimalString(SLOT.SIZE);
     if (!sc.key(KEY.T)) return -1;
-    const ts = sc.int();
+    sc.int(SLOT.TS);
     if (!sc.key(KEY.m)) return -1;
     const buyerIsMaker = sc.bool();
     if (!sc.key(KEY.M)) return -1;
     sc.bool();
-    return endFastTrade(sc, handler, symbol, ts, id, price, size, buyerIsMaker);
+    return endFastTrade(sc, handler, symbol, buyerIsMaker);
   }
 
   /** `{"u":…,"s":…,"b":…}` (a bookTicker) from its first key on (parseFast). */
   private bookTickerFast(frame: string, handler: FeedHandler): number {
     const sc = this.scan;
     if (!sc.expect('u":')) return -1;
-    sc.int();
+    sc.int(SLOT.SKIP);
     if (!sc.key(KEY.s)) return -1;
     const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
     if (!sc.key(KEY.b)) return -1;
-    const bid = sc.decimalString();
+    sc.decimalString(SLOT.BID);
     if (!sc.key(KEY.B)) return -1;
-    const bidSize = sc.decimalString();
+    sc.decimalString(SLOT.BID_SIZE);
     if (!sc.key(KEY.a)) return -1;
-    const ask = sc.decimalString();
+    sc.decimalString(SLOT.ASK);
     if (!sc.key(KEY.A)) return -1;
-    const askSize = sc.decimalString();
-    return endFastQuote(sc, handler, symbol, NaN, bid, bidSize, ask, askSize);
+    sc.decimalString(SLOT.ASK_SIZE);
+    sc.numbers[SLOT.TS] = NaN; // spot's bookTicker carries no time
+    return endFastQuote(sc, handler, symbol);
   }
 
   /**

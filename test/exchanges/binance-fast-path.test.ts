@@ -136,16 +136,19 @@ describe('FrameScanner and the symbol table', () => {
     const sc = new FrameScanner();
     for (const text of ['61837.63000000', '0.00009000', '0', '7', '00.1', '000000.123456789012345', '999999999999999', '99999999999999.9', '1.00000000000000']) {
       sc.reset(`"${text}",`);
-      expect(sc.decimalString(), text).toBe(Number(text));
+      sc.decimalString(3);
+      expect(sc.numbers[3], text).toBe(Number(text));
       expect([sc.pos, sc.ok]).toEqual([text.length + 2, true]);
     }
     for (const text of ['', '.5', '1.', '1..2', '1.2.3', '-1', '1e3', ' 1', '1 ', '1000000000000000', '9999999999999.999', '0.1234567890123456', '1.000000000000000', '1,5']) {
       sc.reset(`"${text}"`);
-      expect(sc.decimalString(), text).toBeNaN();
+      sc.decimalString(3);
+      expect(sc.numbers[3], text).toBeNaN();
       expect(sc.ok).toBe(false);
     }
     sc.reset('61837.63');
-    expect(sc.decimalString()).toBeNaN(); // not quoted
+    sc.decimalString(3);
+    expect([sc.numbers[3], sc.ok]).toEqual([NaN, false]); // not quoted
   });
 
   it('steps over a string without escapes, and fails one with an escape or no closing quote', () => {
