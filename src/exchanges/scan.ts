@@ -49,8 +49,8 @@ export class FrameScanner {
    * caller named (NaN when the read failed). Typed slots rather than return
    * values or arguments: a double returned from, or passed to, a call V8
    * does not inline is boxed on the heap, and timestamps, trade ids and
-   * prices are doubles (about 70 bytes a Binance trade frame, 7 scavenges
-   * per million trades in the ingest worker, before the slots).
+   * prices are doubles (the ingest worker's scavenges per million trades
+   * went from 7 to 6 with the slots; docs/benchmarks.md).
    */
   readonly numbers = new Float64Array(NUMBER_SLOTS);
 
