@@ -150,6 +150,30 @@ export function errorText(venue: string, err: Record<string, unknown>): string |
  */
 export const SLOT = { TS: 0, ID: 1, PRICE: 2, SIZE: 3, BID: 1, BID_SIZE: 2, ASK: 3, ASK_SIZE: 4, SKIP: 7 } as const;
 
+/** Read `,"t":id,"p":"price","q":"size"` into their slots (the order both trade streams send); false when the frame says otherwise. */
+export function readTradeFields(sc: FrameScanner): boolean {
+  if (!sc.key(KEY.t)) return false;
+  sc.int(SLOT.ID);
+  if (!sc.key(KEY.p)) return false;
+  sc.decimalString(SLOT.PRICE);
+  if (!sc.key(KEY.q)) return false;
+  sc.decimalString(SLOT.SIZE);
+  return true;
+}
+
+/** Read a bookTicker's `,"b":…,"B":…,"a":…,"A":…` into their slots; false when the frame says otherwise. */
+export function readBookSides(sc: FrameScanner): boolean {
+  if (!sc.key(KEY.b)) return false;
+  sc.decimalString(SLOT.BID);
+  if (!sc.key(KEY.B)) return false;
+  sc.decimalString(SLOT.BID_SIZE);
+  if (!sc.key(KEY.a)) return false;
+  sc.decimalString(SLOT.ASK);
+  if (!sc.key(KEY.A)) return false;
+  sc.decimalString(SLOT.ASK_SIZE);
+  return true;
+}
+
 /**
  * The end of a trade read in place (spot and USDⓈ-M fast paths, whatever
  * their field order): the payload and frame close there and the fields make

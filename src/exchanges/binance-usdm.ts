@@ -45,7 +45,7 @@
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
-import { BinanceSymbols, KEY, SLOT, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
+import { BinanceSymbols, KEY, SLOT, endFastQuote, endFastTrade, readBookSides, readTradeFields, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
 import { isEpochMs, isTradeId, plainDecimal } from './decode.ts';
 import { FrameScanner } from './scan.ts';
 
@@ -151,12 +151,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       sc.int(SLOT.TS);
       if (!sc.key(KEY.s)) return -1;
       const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
-      if (!sc.key(KEY.t)) return -1;
-      sc.int(SLOT.ID);
-      if (!sc.key(KEY.p)) return -1;
-      sc.decimalString(SLOT.PRICE);
-      if (!sc.key(KEY.q)) return -1;
-      sc.decimalString(SLOT.SIZE);
+      if (!readTradeFields(sc)) return -1;
       if (!sc.expect(',"X":"MARKET","m":')) return -1;
       const buyerIsMaker = sc.bool();
       return endFastTrade(sc, handler, symbol, buyerIsMaker);
@@ -166,14 +161,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       sc.int(SLOT.SKIP);
       if (!sc.key(KEY.s)) return -1;
       const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
-      if (!sc.key(KEY.b)) return -1;
-      sc.decimalString(SLOT.BID);
-      if (!sc.key(KEY.B)) return -1;
-      sc.decimalString(SLOT.BID_SIZE);
-      if (!sc.key(KEY.a)) return -1;
-      sc.decimalString(SLOT.ASK);
-      if (!sc.key(KEY.A)) return -1;
-      sc.decimalString(SLOT.ASK_SIZE);
+      if (!readBookSides(sc)) return -1;
       if (!sc.key(KEY.T)) return -1;
       sc.int(SLOT.TS);
       if (!sc.key(KEY.E)) return -1;

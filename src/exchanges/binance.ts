@@ -20,7 +20,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
-import { BinanceSymbols, KEY, SLOT, endFastQuote, endFastTrade, errorText, isReply, replyId, subscribeRequests, unsubscribeRequests } from './binance-protocol.ts';
+import { BinanceSymbols, KEY, SLOT, endFastQuote, endFastTrade, readBookSides, readTradeFields, errorText, isReply, replyId, subscribeRequests, unsubscribeRequests } from './binance-protocol.ts';
 import { decimalWithExponent, isEpochMs, isTradeId } from './decode.ts';
 import { answerError, restGet } from './rest.ts';
 import { FrameScanner, literal } from './scan.ts';
@@ -142,12 +142,7 @@ export class BinanceAdapter implements ExchangeAdapter {
     sc.int(SLOT.SKIP);
     if (!sc.key(KEY.s)) return -1;
     const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
-    if (!sc.key(KEY.t)) return -1;
-    sc.int(SLOT.ID);
-    if (!sc.key(KEY.p)) return -1;
-    sc.decimalString(SLOT.PRICE);
-    if (!sc.key(KEY.q)) return -1;
-    sc.decimalString(SLOT.SIZE);
+    if (!readTradeFields(sc)) return -1;
     if (!sc.key(KEY.T)) return -1;
     sc.int(SLOT.TS);
     if (!sc.key(KEY.m)) return -1;
@@ -164,14 +159,7 @@ export class BinanceAdapter implements ExchangeAdapter {
     sc.int(SLOT.SKIP);
     if (!sc.key(KEY.s)) return -1;
     const symbol = this.symbols.at(frame, sc.stringStart(), sc.stringEnd, sc.stringHash);
-    if (!sc.key(KEY.b)) return -1;
-    sc.decimalString(SLOT.BID);
-    if (!sc.key(KEY.B)) return -1;
-    sc.decimalString(SLOT.BID_SIZE);
-    if (!sc.key(KEY.a)) return -1;
-    sc.decimalString(SLOT.ASK);
-    if (!sc.key(KEY.A)) return -1;
-    sc.decimalString(SLOT.ASK_SIZE);
+    if (!readBookSides(sc)) return -1;
     sc.numbers[SLOT.TS] = NaN; // spot's bookTicker carries no time
     return endFastQuote(sc, handler, symbol);
   }
