@@ -35,7 +35,7 @@ import { SendTimes } from './load/send-times.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
 import type { SubscriberReport } from './subscriber-worker.ts';
-import type { GatewayProbe } from './load/gateway-probe.ts';
+import { numbered, type GatewayProbe } from './load/gateway-probe.ts';
 import { cpuPerMessage, firstOut, fitWakeCost, pool, spread, type GatewayKind, type Measured, type PhaseResult, type WakeCostFit } from './fanout-phases.ts';
 import { cpuSeconds } from './threads.ts';
 
@@ -207,7 +207,7 @@ class Rig {
    */
   private async resetProbe(): Promise<boolean> {
     const n = ++this.probes;
-    const done = nextMessage(this.gateway, (m: unknown): m is { type: 'probe-reset'; n: number } => ofType<{ type: 'probe-reset'; n: number }>('probe-reset')(m) && m.n === n, 30_000, `${this.kind} probe reset`);
+    const done = nextMessage(this.gateway, numbered('probe-reset', n), 30_000, `${this.kind} probe reset`);
     this.gateway.send({ type: 'probe-reset', n });
     return done.then(
       () => true,
@@ -220,7 +220,7 @@ class Rig {
     const n = ++this.probes;
     const lost: GatewayProbe = { type: 'probe', n, eventLoopDelayUs: { p50: NaN, p99: NaN, p999: NaN, max: NaN }, gc: { count: NaN, totalMs: NaN, maxMs: NaN }, wakeups: NaN, elu: NaN };
     if (!reset) return lost;
-    const answer = nextMessage(this.gateway, (m: unknown): m is GatewayProbe => ofType<GatewayProbe>('probe')(m) && m.n === n, 30_000, `${this.kind} probe`);
+    const answer = nextMessage(this.gateway, numbered<GatewayProbe>('probe', n), 30_000, `${this.kind} probe`);
     this.gateway.send({ type: 'probe', n });
     return answer.catch(() => lost);
   }

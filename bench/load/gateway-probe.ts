@@ -103,6 +103,7 @@ export async function probed<T>(child: ChildProcess, work: () => Promise<T>): Pr
   return { result, probe: await answer };
 }
 
-function numbered<T extends { type: string; n: number } = { type: string; n: number }>(type: string, n: number): (m: unknown) => m is T {
+/** A matcher for the child's answer `type` to request `n` (nextMessage). */
+export function numbered<T extends { type: string; n: number } = { type: string; n: number }>(type: string, n: number): (m: unknown) => m is T {
   return (m: unknown): m is T => typeof m === 'object' && m !== null && (m as T).type === type && (m as T).n === n;
 }
