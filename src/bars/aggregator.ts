@@ -93,8 +93,10 @@ export interface AggregatorOptions {
   session?: SessionFilter;
   /**
    * An instant (exchange ms) before which trades were not seen, e.g. a cold
-   * start after downtime: the bar whose bucket contains it is marked gapped
-   * when opened. Default: none.
+   * start after downtime: every bar opened for a bucket that begins at or
+   * before it is marked gapped (the one containing it, and any earlier one
+   * that trades stamped before it reach: a venue, or the simulated one after
+   * a stall, can deliver those right after the subscription). Default: none.
    */
   blindUntil?: number;
 }
@@ -493,7 +495,7 @@ export class BarAggregator {
     s[off + F.CLOSE] = prevClose;
     s[off + F.FIRST_TRADE_ID] = NaN;
     s[off + F.LAST_TRADE_ID] = NaN;
-    if (start <= this.blindUntil && this.blindUntil < start + this.ms[tf]!) s[off + F.GAPPED] = 1;
+    if (start <= this.blindUntil) s[off + F.GAPPED] = 1; // it began before the aggregator was watching
     if (this.pendStart[tf] === start) {
       s[off + SPREAD_SUM] = this.pendSum[tf]!;
       s[off + SPREAD_N] = this.pendN[tf]!;

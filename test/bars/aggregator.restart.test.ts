@@ -28,6 +28,19 @@ describe('cold start', () => {
     expect(second!.gapped).toBeUndefined();
   });
 
+  it('blindUntil: trades stamped before the start instant make gapped bars, never complete-looking ones', () => {
+    // Delivered right after the subscription but executed before the worker started watching (the simulated
+    // venue's catch-up after a stalled event loop does this): nobody saw their buckets whole.
+    const sink = new CollectingSink();
+    const agg = new BarAggregator(['1m'], sink, { blindUntil: T0 + M + 30_000 });
+    agg.addTrade(T0 + 50_000, 100, 1, 1, 1); // a bucket wholly before the start instant
+    agg.addTrade(T0 + M + 40_000, 101, 1, 1, 2); // the bucket containing it
+    agg.addTrade(T0 + 2 * M + 1, 102, 1, 1, 3);
+    agg.addTrade(T0 + 3 * M + 1, 103, 1, 1, 4);
+    const bars = sink.closedBars(0);
+    expect(bars.map((b) => [b.openTime - T0, b.gapped])).toEqual([[0, true], [M, true], [2 * M, undefined]]);
+  });
+
   it('a late trade for a backfilled bar is dropped: the kline, fetched after the bucket closed, already counts it', () => {
     const sink = new CollectingSink();
     const agg = new BarAggregator(['1m'], sink, { lateToleranceMs: 120_000 });
