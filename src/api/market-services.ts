@@ -192,10 +192,11 @@ export class MarketServices {
     return this.#strategies?.detail(name);
   }
 
-  /** How the strategy pool's threads took their low priority so far; undefined without strategies. */
-  strategyPoolPriority(): PoolPriority | undefined {
-    return this.#strategies?.poolPriority;
+  /** How the strategy pool's threads took their low priority, once every thread has (at most `timeoutMs` later); undefined without strategies. */
+  strategyPoolPriorityChecked(timeoutMs: number): Promise<PoolPriority | undefined> {
+    return this.#strategies?.poolPriorityChecked(timeoutMs) ?? Promise.resolve(undefined);
   }
+
 
   /** Resume a paused strategy; throws NOT_FOUND or CHANGE_REFUSED (strategies/runtime.ts). */
   resumeStrategy(name: string): StrategySummary {

@@ -87,7 +87,11 @@ import { RuntimeStorage, seriesKey } from './storage.ts';
 import { EventBus } from '../events/bus.ts';
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from './types.ts';
 import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
+import { priorityWarning } from '../strategies/pool.ts';
 import { PRIORITY_FAILURE_TEXT } from '../strategies/thread-priority.ts';
+
+/** How long start-up waits for every strategy pool thread to apply pool.nice before it warns with those checked so far, ms. */
+const POOL_PRIORITY_WAIT_MS = 10_000;
 
 /** How often the event-loop delay is sampled, ms (a timer: each sample is a wake-up). */
 const LOOP_DELAY_INTERVAL_MS = 10;
@@ -641,10 +645,12 @@ export class TickwireRuntime implements Tickwire {
     this.prepared ??= (async () => {
       const issues = await this.market.prepare();
       if (issues.length > 0) throw new ConfigError('tickwire', issues);
-      const priority = this.market.strategyPoolPriority();
-      if (priority !== undefined && priority.failed > 0) {
-        this.log.warn({ event: 'strategies.priority_unchanged', nice: priority.nice, failed: priority.failed, reason: PRIORITY_FAILURE_TEXT[priority.lastFailure] },
-          `strategy pool: ${priority.failed} thread(s) could not be lowered to nice ${priority.nice} (${PRIORITY_FAILURE_TEXT[priority.lastFailure]}): user code competes with the gateway's threads at equal priority`);
+      // Once every pool thread has started and applied pool.nice (the probes above may have needed only one of them).
+      const priority = await this.market.strategyPoolPriorityChecked(POOL_PRIORITY_WAIT_MS);
+      const warning = priority === undefined ? undefined : priorityWarning(priority);
+      if (priority !== undefined && warning !== undefined) {
+        const { nice, threads, lowered, failed, lastFailure } = priority;
+        this.log.warn({ event: failed > 0 ? 'strategies.priority_unchanged' : 'strategies.priority_unchecked', nice, threads, checked: Math.min(threads, lowered + failed), failed, reason: PRIORITY_FAILURE_TEXT[lastFailure] }, warning);
       }
     })();
     return this.prepared;

@@ -33,7 +33,7 @@ import { Piscina } from 'piscina';
 import { Batcher } from './batch.ts';
 import { AbortHook, CallTimeout, OUTER_BOUND_MS } from './deadlines.ts';
 import { FLAG_STAGE, FLAG_STARTED_AT, Stage, type BatchTask, type JudgeTask, type StrategyTask, type TaskResult } from './task.ts';
-import { DEFAULT_NICE, PRIORITY_FAILED, PRIORITY_LAST_FAILURE, PRIORITY_LOWERED, PRIORITY_SLOTS, type PriorityFailure, type PriorityRequest } from './thread-priority.ts';
+import { DEFAULT_NICE, PRIORITY_CHECKED, PRIORITY_FAILED, PRIORITY_FAILURE_TEXT, PRIORITY_LAST_FAILURE, PRIORITY_LOWERED, PRIORITY_SLOTS, type PriorityFailure, type PriorityRequest } from './thread-priority.ts';
 
 /** A task as it crosses: with its caller's start flag (CallSlot.started). */
 export type PoolTask = StrategyTask & { started: BigInt64Array };
@@ -78,12 +78,31 @@ export class CallSlot extends AbortHook {
 export interface PoolPriority {
   /** The nice value asked (0: none asked). */
   nice: number;
+  /** The pool's size. */
+  threads: number;
   /** Threads lowered to it. */
   lowered: number;
   /** Threads that kept the gateway's priority. */
   failed: number;
   /** Why the last one failed (NONE when none did). */
   lastFailure: PriorityFailure;
+}
+
+/**
+ * The start-up warning about the pool's priority, or undefined when every
+ * thread took it (or none was asked): names the threads that kept the
+ * gateway's priority, and those not checked yet (not started when the
+ * counters were read; they are counted in /metrics as they start).
+ */
+export function priorityWarning(p: PoolPriority): string | undefined {
+  if (p.nice === 0) return undefined;
+  const checked = Math.min(p.threads, p.lowered + p.failed);
+  const unchecked = checked < p.threads ? `${p.threads - checked} of ${p.threads} thread(s) not started yet, so not checked` : '';
+  if (p.failed > 0) {
+    return `strategy pool: ${p.failed} thread(s) could not be lowered to nice ${p.nice} (${PRIORITY_FAILURE_TEXT[p.lastFailure]}): user code competes with the gateway's threads at equal priority` +
+      (unchecked === '' ? '' : `; ${unchecked}`);
+  }
+  return unchecked === '' ? undefined : `strategy pool: priority checked on ${checked} of ${p.threads} thread(s) (lowered to nice ${p.nice}); ${unchecked}: tickwire_strategy_pool_priority_failures_total counts any that cannot be lowered`;
 }
 
 /** Threads when the config leaves it open: the cores the feed workers leave, at least 1. */
@@ -122,10 +141,29 @@ export class StrategyPool {
     const c = this.#priority.counters;
     return {
       nice: this.#priority.nice,
+      threads: this.threads,
       lowered: Atomics.load(c, PRIORITY_LOWERED),
       failed: Atomics.load(c, PRIORITY_FAILED),
       lastFailure: Atomics.load(c, PRIORITY_LAST_FAILURE) as PriorityFailure,
     };
+  }
+
+  /**
+   * How the threads took their priority once each of them has started and
+   * applied it (at once with `nice` 0: nothing is asked), or as it stands
+   * after `timeoutMs` (then fewer than `threads` are counted).
+   */
+  async prioritiesChecked(timeoutMs: number): Promise<PoolPriority> {
+    const c = this.#priority.counters;
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const checked = Atomics.load(c, PRIORITY_CHECKED);
+      const left = until - Date.now();
+      if (this.#priority.nice === 0 || checked >= this.threads || left <= 0) return this.priority;
+      // Wakes on each thread's count (thread-priority.ts applyPriority); 'not-equal': one came in between.
+      const wait = Atomics.waitAsync(c, PRIORITY_CHECKED, checked, left);
+      if (wait.async) await wait.value;
+    }
   }
 
   /** Calls waiting for a thread now. */

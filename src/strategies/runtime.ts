@@ -98,6 +98,11 @@ export class StrategyRuntime {
     return this.#pool.priority;
   }
 
+  /** The pool's priority once every thread has applied it, or as it stands after `timeoutMs` (StrategyPool.prioritiesChecked). */
+  poolPriorityChecked(timeoutMs: number): Promise<PoolPriority> {
+    return this.#pool.prioritiesChecked(timeoutMs);
+  }
+
   /** Strategy names, in config order. */
   names(): string[] {
     return [...this.#runners.keys()];

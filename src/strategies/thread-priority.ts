@@ -31,8 +31,10 @@ export const PRIORITY_LOWERED = 0;
 export const PRIORITY_FAILED = 1;
 /** The last failure's PriorityFailure. */
 export const PRIORITY_LAST_FAILURE = 2;
+/** Threads whose outcome is counted (lowered or failed), bumped after the outcome and notified: the main thread waits on it (StrategyPool.prioritiesChecked). */
+export const PRIORITY_CHECKED = 3;
 /** Int32 slots of the counters. */
-export const PRIORITY_SLOTS = 3;
+export const PRIORITY_SLOTS = 4;
 
 /** Why a pool thread kept the gateway's priority. */
 export const PriorityFailure = { NONE: 0, UNSUPPORTED: 1, REFUSED: 2, NOT_VERIFIED: 3 } as const;
@@ -107,11 +109,14 @@ export function lowerOwnPriority(nice: number, platform: NodeJS.Platform = os.pl
 /** A pool thread starting: apply `request` and count the outcome in its counters. */
 export function applyPriority(request: PriorityRequest | undefined): void {
   if (request === undefined || request.nice === 0) return;
+  const c = request.counters;
   const failure = lowerOwnPriority(request.nice);
-  if (failure === PriorityFailure.NONE) {
-    Atomics.add(request.counters, PRIORITY_LOWERED, 1);
-    return;
+  if (failure === PriorityFailure.NONE) Atomics.add(c, PRIORITY_LOWERED, 1);
+  else {
+    Atomics.store(c, PRIORITY_LAST_FAILURE, failure);
+    Atomics.add(c, PRIORITY_FAILED, 1);
   }
-  Atomics.store(request.counters, PRIORITY_LAST_FAILURE, failure);
-  Atomics.add(request.counters, PRIORITY_FAILED, 1);
+  // After the outcome: a reader woken by this count sees the outcome too.
+  Atomics.add(c, PRIORITY_CHECKED, 1);
+  Atomics.notify(c, PRIORITY_CHECKED);
 }

@@ -5,13 +5,14 @@
  * thread keep theirs, read back from /proc); a thread replaced after a
  * timeout is lowered too; `nice: 0` leaves every thread alone; where
  * per-thread priorities do not exist the call is not made and the failure
- * is counted.
+ * is counted. Start-up's warning waits until every thread has applied its
+ * priority, and says how many were checked when some had not started.
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StrategyPool } from '../../src/strategies/pool.ts';
+import { priorityWarning, StrategyPool, type PoolPriority } from '../../src/strategies/pool.ts';
 import type { JudgeTask } from '../../src/strategies/task.ts';
 import { lowerOwnPriority, niceFromStat, PriorityFailure, threadIdFromLink, threadNice } from '../../src/strategies/thread-priority.ts';
 import { until } from '../support/until.ts';
@@ -60,7 +61,7 @@ describe('strategy pool: thread priority', () => {
       expect(p.priority).toMatchObject({ lowered: 0, failed: 2, lastFailure: PriorityFailure.UNSUPPORTED });
       return;
     }
-    expect(p.priority).toEqual({ nice: 19, lowered: 2, failed: 0, lastFailure: PriorityFailure.NONE });
+    expect(p.priority).toEqual({ nice: 19, threads: 2, lowered: 2, failed: 0, lastFailure: PriorityFailure.NONE });
     const added = [...lowestPriorityThreads()].filter((tid) => !before.has(tid));
     expect(added).toHaveLength(2);
     expect(added).not.toContain(process.pid);
@@ -106,7 +107,40 @@ describe('strategy pool: thread priority', () => {
     const p = pool(1, 0);
     const r = await p.runOnce({ op: 'probe', strategy: 'burn', module: BURN, role: 'strategy', params: { burnMs: 0 } }, 30_000);
     expect(r).toEqual({ op: 'probe', problem: null });
-    expect(p.priority).toEqual({ nice: 0, lowered: 0, failed: 0, lastFailure: PriorityFailure.NONE });
+    expect(p.priority).toEqual({ nice: 0, threads: 1, lowered: 0, failed: 0, lastFailure: PriorityFailure.NONE });
+    // Nothing was asked, so nothing is waited for.
+    expect(await p.prioritiesChecked(30_000)).toEqual(p.priority);
+    expect(priorityWarning(p.priority)).toBeUndefined();
     if (LINUX) expect([...lowestPriorityThreads()].filter((tid) => !before.has(tid))).toEqual([]);
+  });
+
+  it('waits until every pool thread has applied its priority before it reports', async () => {
+    const p = pool(3, 19);
+    // No polling here: prioritiesChecked resolves on the threads' own counts, all three of them.
+    const checked = await p.prioritiesChecked(60_000);
+    expect(checked.lowered + checked.failed).toBe(3);
+    expect(checked.threads).toBe(3);
+    if (LINUX) expect(checked).toEqual({ nice: 19, threads: 3, lowered: 3, failed: 0, lastFailure: PriorityFailure.NONE });
+    expect(priorityWarning(checked)).toBe(LINUX ? undefined : expect.stringContaining('3 thread(s) could not be lowered to nice 19'));
+  });
+
+  it('reports, past its wait, how many threads were checked and how many were not', async () => {
+    const p = pool(2, 19);
+    // A zero wait reads the counters as they stand, as the old start-up check did.
+    const now = await p.prioritiesChecked(0);
+    expect(now.lowered + now.failed).toBeLessThanOrEqual(2);
+    const some: PoolPriority = { nice: 19, threads: 4, lowered: 1, failed: 0, lastFailure: PriorityFailure.NONE };
+    expect(priorityWarning(some)).toBe(
+      'strategy pool: priority checked on 1 of 4 thread(s) (lowered to nice 19); 3 of 4 thread(s) not started yet, so not checked: ' +
+        'tickwire_strategy_pool_priority_failures_total counts any that cannot be lowered',
+    );
+    const failedSome = { ...some, lowered: 0, failed: 2, lastFailure: PriorityFailure.REFUSED };
+    expect(priorityWarning(failedSome)).toBe(
+      "strategy pool: 2 thread(s) could not be lowered to nice 19 (the system refused setpriority on the thread): user code competes with the gateway's threads at equal priority; " +
+        '2 of 4 thread(s) not started yet, so not checked',
+    );
+    expect(priorityWarning({ ...some, lowered: 4 })).toBeUndefined();
+    // Replaced threads count again: more counted than the pool's size still means every thread was checked.
+    expect(priorityWarning({ ...some, lowered: 6 })).toBeUndefined();
   });
 });
