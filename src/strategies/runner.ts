@@ -59,6 +59,8 @@ export interface RunnerOutput {
   rejected(e: RejectionEvent): void;
   /** An error, a timeout or a state change (paused): for the status and the `system` room. */
   problem(runner: StrategyRunner, message: string): void;
+  /** The runner's executor waits for its symbol's next trade (a paper order): route trades to it until it no longer does. */
+  awaitTrade(runner: StrategyRunner): void;
 }
 
 interface Judgment {
@@ -83,6 +85,8 @@ export class StrategyRunner {
   errors = 0;
   skipped = 0;
   lastError: string | null = null;
+  /** In the runtime's list of runners waiting for a trade (the runtime's to set: runtime.ts `awaitTrade`, `onTrade`). */
+  awaitsTrade = false;
   readonly #pool: StrategyPool;
   readonly #turns: Turns;
   readonly #out: RunnerOutput;
@@ -95,7 +99,12 @@ export class StrategyRunner {
   readonly #recent: SignalEvent[] = [];
   /** This strategy's call slot (pool.ts): its calls run one at a time. */
   readonly #slot = new CallSlot();
-  readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  /**
+   * Call latency, µs, to 2 significant digits (1 %: p50/p99 for the status): 14 KB a strategy rather than 95 KB at 3 digits
+   * (1.4 MB rather than 9.5 MB at 100 strategies). The CPU it saves is small: 100 records with 8 MB of other memory touched
+   * between closes took 40–60 µs per close at 3 digits, 39–42 µs at 2 (a loaded machine's profile had charged them 1.6 ms).
+   */
+  readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
   #userState: Record<string, unknown> = {};
   #paused = false;
   #inRow = 0;
@@ -265,7 +274,10 @@ export class StrategyRunner {
     this.#recent.push(signal);
     if (this.#recent.length > RECENT_SIGNALS) this.#recent.shift();
     this.#out.signal(signal);
-    if (signal.action !== 'hold' && signal.revision === 0) await this.executor.submit(signal, bar);
+    if (signal.action !== 'hold' && signal.revision === 0) {
+      await this.executor.submit(signal, bar);
+      if (this.executor.wantsTrades) this.#out.awaitTrade(this);
+    }
   }
 
   /** Send `j` to the pool with `window` (its bar, or the whole window). */

@@ -10,8 +10,15 @@
  *  - `seed()` hands each strategy the closed bars its series already holds
  *    (restored or backfilled): warm-up counts them.
  *  - `onBar` takes closes and amendments (BarUpdate of the library's
- *    `barClose`); `onTrade` fills paper orders, and costs two Map lookups per
- *    trade when no order waits (nothing allocated).
+ *    `barClose`); `onTrade` fills paper orders: it visits only the runners
+ *    whose executor waits for a trade of that symbol (they ask, through
+ *    `awaitTrade`, when an order is submitted), and costs two Map lookups
+ *    per trade when none does (nothing allocated). Visiting every runner of
+ *    the symbol on every trade, to ask whether it waited, cost 300–660 ns
+ *    per trade at 100 strategies with no order waiting, 22–58 ns now
+ *    (the same probe, alternating, load average 11.6); the gateway's
+ *    profile, where caches are cold, charged it 1.1 ms per second at 200
+ *    trades/s.
  */
 import type { ConfigIssue } from '../check/checker.ts';
 import { ErrorCode, showValue, TickwireError } from '../errors.ts';
@@ -53,8 +60,8 @@ export class StrategyRuntime {
   readonly #runners = new Map<string, StrategyRunner>();
   /** `exchange\0symbol\0timeframe` → the runners of that series. */
   readonly #bySeries = new Map<string, StrategyRunner[]>();
-  /** exchange → native symbol → runners (paper orders wait for that symbol's trades). */
-  readonly #byTrades = new Map<string, Map<string, StrategyRunner[]>>();
+  /** exchange → native symbol → the runners whose executor waits for that symbol's next trade (paper orders), each once. */
+  readonly #waiting = new Map<string, Map<string, StrategyRunner[]>>();
   readonly #pool: StrategyPool;
   readonly #out: StrategyOutput;
   #closing: Promise<void> | undefined;
@@ -72,6 +79,11 @@ export class StrategyRuntime {
       },
       rejected: (e) => out.rejected(e),
       problem: (r) => out.status(r.summary()),
+      awaitTrade: (r) => {
+        if (r.awaitsTrade) return;
+        r.awaitsTrade = true;
+        this.#waiting.get(r.cfg.exchange)!.get(r.cfg.symbol)!.push(r);
+      },
     };
     for (const [name, cfg] of Object.entries(strategies)) {
       const runner: StrategyRunner = new StrategyRunner(name, cfg, this.#pool, turns, this.#executor(name, cfg, runnerOut, () => runner), runnerOut, options.deterministic === true);
@@ -80,11 +92,9 @@ export class StrategyRuntime {
       let list = this.#bySeries.get(key);
       if (list === undefined) this.#bySeries.set(key, (list = []));
       list.push(runner);
-      let bySymbol = this.#byTrades.get(cfg.exchange);
-      if (bySymbol === undefined) this.#byTrades.set(cfg.exchange, (bySymbol = new Map()));
-      let traders = bySymbol.get(cfg.symbol);
-      if (traders === undefined) bySymbol.set(cfg.symbol, (traders = []));
-      traders.push(runner);
+      let bySymbol = this.#waiting.get(cfg.exchange);
+      if (bySymbol === undefined) this.#waiting.set(cfg.exchange, (bySymbol = new Map()));
+      if (!bySymbol.has(cfg.symbol)) bySymbol.set(cfg.symbol, []);
     }
   }
 
@@ -141,12 +151,19 @@ export class StrategyRuntime {
 
   /** A trade: fills the paper orders of its symbol's strategies that wait for one. */
   onTrade(exchange: string, symbol: string, price: number, ts: number): void {
-    const runners = this.#byTrades.get(exchange)?.get(symbol);
-    if (runners === undefined) return;
-    for (let i = 0; i < runners.length; i++) {
-      const r = runners[i]!;
+    const waiting = this.#waiting.get(exchange)?.get(symbol);
+    if (waiting === undefined || waiting.length === 0) return;
+    // Those that still wait after this trade are kept, in place; any that asked during it (appended past `n`) follow them.
+    const n = waiting.length;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const r = waiting[i]!;
       if (r.executor.wantsTrades) r.onTrade(price, ts);
+      if (r.executor.wantsTrades) waiting[kept++] = r;
+      else r.awaitsTrade = false;
     }
+    for (let i = n; i < waiting.length; i++) waiting[kept++] = waiting[i]!;
+    waiting.length = kept;
   }
 
   /**

@@ -238,7 +238,7 @@ describe('strategies: the batcher', () => {
     const noop = (): void => {};
     const cfg = strategy({}, { lookback: 1 });
     const runner = new StrategyRunner('loader', cfg, pool, new Turns(Infinity), new PaperExecutor({ kind: 'paper', cash: 1_000, feeBps: 0, slippageBps: 0 }, { fill: noop, rejected: noop }), {
-      prediction: noop, signal: noop, fill: noop, rejected: noop, problem: (_r, message) => problems.push(message),
+      prediction: noop, signal: noop, fill: noop, rejected: noop, problem: (_r, message) => problems.push(message), awaitTrade: noop,
     }, true);
     runner.onBar(bar(0));
     await runner.idle();

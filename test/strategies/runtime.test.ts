@@ -271,6 +271,28 @@ describe('strategies: runtime', () => {
     expect(runtime!.detail('s')!.signalsRecent.map((s) => s.action)).toEqual(['buy', 'sell']);
   });
 
+  it('routes a trade only to the orders of its own symbol, each filled once, at the first trade after its signal', async () => {
+    const rec = start({ a: strategy(), b: strategy(), eth: strategy({ symbol: 'ETHUSDT' }) });
+    for (let i = 0; i < 3; i++) {
+      close(i);
+      runtime!.onBar({ exchange: 'binance', symbol: 'ETHUSDT', timeframe: '1s', bar: bar(i) });
+    }
+    await runtime!.idle();
+    expect(rec.signals.map((s) => `${s.strategy} ${s.action}`).sort()).toEqual(['a buy', 'b buy', 'eth buy']);
+    runtime!.onTrade('binance', 'ETHUSDT', 50, T0 + 3 * SEC + 1);
+    expect(rec.fills.map((f) => `${f.strategy} ${f.ts}`)).toEqual([`eth ${T0 + 3 * SEC + 1}`]);
+    runtime!.onTrade('binance', 'BTCUSDT', 110, T0 + 3 * SEC + 2);
+    runtime!.onTrade('binance', 'BTCUSDT', 111, T0 + 3 * SEC + 3);
+    runtime!.onTrade('binance', 'ETHUSDT', 51, T0 + 3 * SEC + 4);
+    expect(rec.fills.map((f) => `${f.strategy} ${f.ts}`).sort()).toEqual([`a ${T0 + 3 * SEC + 2}`, `b ${T0 + 3 * SEC + 2}`, `eth ${T0 + 3 * SEC + 1}`]);
+    // A new order of one strategy waits again: filled at the next trade after its signal, the other strategy's book unchanged.
+    close(3, 90);
+    await runtime!.idle();
+    runtime!.onTrade('binance', 'BTCUSDT', 95, T0 + 4 * SEC + 1);
+    expect(rec.fills.slice(3).map((f) => `${f.strategy} ${f.side} ${f.ts}`).sort()).toEqual([`a sell ${T0 + 4 * SEC + 1}`, `b sell ${T0 + 4 * SEC + 1}`]);
+    expect(runtime!.detail('eth')!.account!.position).toBe(1);
+  });
+
   it('refuses a paper order it cannot afford, with the reason', async () => {
     const rec = start({ s: strategy({ executor: { kind: 'paper', cash: 50, feeBps: 0, slippageBps: 0 } }) });
     for (let i = 0; i < 3; i++) close(i);
