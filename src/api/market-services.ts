@@ -200,8 +200,18 @@ export class MarketServices {
 
   /** Resume a paused strategy; throws NOT_FOUND or CHANGE_REFUSED (strategies/runtime.ts). */
   resumeStrategy(name: string): StrategySummary {
+    return this.#runtimeOf(name).resume(name);
+  }
+
+  /** Pause a strategy on request; throws NOT_FOUND or CHANGE_REFUSED (strategies/runtime.ts). */
+  pauseStrategy(name: string): StrategySummary {
+    return this.#runtimeOf(name).pause(name);
+  }
+
+  /** The strategy runtime, to act on strategy `name`; throws NOT_FOUND without strategies. */
+  #runtimeOf(name: string): StrategyRuntime {
     if (this.#strategies === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
-    return this.#strategies.resume(name);
+    return this.#strategies;
   }
 
   /** Register the feeds' metrics (and the strategies', when there are any) on `registry`. */

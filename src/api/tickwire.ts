@@ -765,6 +765,10 @@ export class TickwireRuntime implements Tickwire {
     return this.market.resumeStrategy(name);
   }
 
+  pauseStrategy(name: string): StrategySummary {
+    return this.market.pauseStrategy(name);
+  }
+
   /** Resolves once no strategy has a judgment queued or running (tests, benchmarks). */
   async strategiesIdle(): Promise<void> {
     await this.market.idle();

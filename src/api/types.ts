@@ -188,4 +188,6 @@ export interface Tickwire {
   strategy(name: string): StrategyDetail | undefined;
   /** Resume a paused strategy (it judges from the next closed bar on); its summary after. Throws NOT_FOUND or CHANGE_REFUSED (not paused). */
   resumeStrategy(name: string): StrategySummary;
+  /** Pause a strategy (nothing more is judged until resumeStrategy); its summary after. Throws NOT_FOUND or CHANGE_REFUSED (paused already). */
+  pauseStrategy(name: string): StrategySummary;
 }

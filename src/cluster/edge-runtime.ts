@@ -522,6 +522,10 @@ export class EdgeRuntime implements Tickwire {
     return this.#market.resumeStrategy(name);
   }
 
+  pauseStrategy(name: string): StrategySummary {
+    return this.#market.pauseStrategy(name);
+  }
+
   /** Resolves once no strategy has a judgment queued or running (tests). */
   strategiesIdle(): Promise<void> {
     return this.#market.idle();

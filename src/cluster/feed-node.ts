@@ -241,6 +241,10 @@ export class FeedNode implements Tickwire {
     return this.#runtime.resumeStrategy(name);
   }
 
+  pauseStrategy(name: string): ReturnType<Tickwire['pauseStrategy']> {
+    return this.#runtime.pauseStrategy(name);
+  }
+
   on<K extends keyof TickwireEvents>(event: K, handler: (payload: TickwireEvents[K]) => void): () => void {
     return this.#runtime.on(event, handler);
   }

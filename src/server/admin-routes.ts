@@ -15,12 +15,16 @@
  *    get `closed`, its candles stay readable until a restart);
  *  - `POST   /v1/admin/reload`: re-read the config file and apply the
  *    difference (servers started from a file: the CLI hands `reload` over);
- *  - `POST   /v1/strategies/:name/resume`: judge again with a strategy its
- *    failures paused, from the next closed bar on.
+ *  - `POST   /v1/strategies/:name/resume`: judge again with a paused
+ *    strategy (its failures or an operator paused it), from the next closed
+ *    bar on;
+ *  - `POST   /v1/strategies/:name/pause`: judge nothing more with it until
+ *    it is resumed.
  *
- * The config changes answer `{"applied":[ConfigChange...]}`, the resume the
- * strategy's summary; a change that would be invalid (a strategy that is not
- * paused) answers 409 CHANGE_REFUSED and changes nothing.
+ * The config changes answer `{"applied":[ConfigChange...]}`, the pause and
+ * resume the strategy's summary; a change that would be invalid (resuming a
+ * strategy that is not paused, pausing one that is) answers 409
+ * CHANGE_REFUSED and changes nothing.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { ConfigChange } from '../model/events.ts';
@@ -71,6 +75,10 @@ export function registerAdminRoutes(app: TemplatedApp, ctx: HttpContext, reload:
   route(app, ctx, 'post', '/v1/strategies/:name/resume', 'v1', 'private', (req, who) => {
     requireScope(who, 'admin');
     return { status: 200, body: JSON.stringify(tw.resumeStrategy(pathParam(req, 0, 'name'))) };
+  });
+  route(app, ctx, 'post', '/v1/strategies/:name/pause', 'v1', 'private', (req, who) => {
+    requireScope(who, 'admin');
+    return { status: 200, body: JSON.stringify(tw.pauseStrategy(pathParam(req, 0, 'name'))) };
   });
   route(app, ctx, 'post', '/v1/admin/reload', 'v1', 'private', (_req, who) => {
     requireScope(who, 'admin');

@@ -82,6 +82,25 @@ function adminOperation(operationId: string, summary: string, parameters: Json[]
 }
 
 /** Every HTTP route, by OpenAPI path. */
+/** An operator's change to a strategy (pause, resume): admin scope, the strategy's summary after, 409 when it would change nothing. */
+function strategyChange(operationId: string, summary: string, answer: string, refused: string): Json {
+  return {
+    post: {
+      operationId,
+      tags: ['strategies'],
+      summary,
+      description: 'Needs a credential with the admin scope (token `scopes: [admin]`, JWT `"scope": "admin"`) and `Content-Type: application/json`; refused on an open server.',
+      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: {
+        '200': json(schema('Strategy'), answer),
+        '403': error('FORBIDDEN: the credential lacks the admin scope'),
+        '404': error('NOT_FOUND: no such strategy'),
+        '409': error(`CHANGE_REFUSED: ${refused}; nothing changed`),
+      },
+    },
+  };
+}
+
 function paths(): Json {
   return {
     '/health': get('getHealth', 'operations', 'Liveness and readiness', {
@@ -149,22 +168,18 @@ function paths(): Json {
       { '200': json(schema('StrategyDetail')), '400': BAD_QUERY, '404': error('NOT_FOUND: no such strategy') },
       { parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }] },
     ),
-    '/v1/strategies/{name}/resume': {
-      post: {
-        operationId: 'resumeStrategy',
-        tags: ['strategies'],
-        summary: 'Resume a strategy its failures paused (maxErrors in a row): it judges again from the next closed bar on; answers its summary',
-        description:
-          'Needs a credential with the admin scope (token `scopes: [admin]`, JWT `"scope": "admin"`) and `Content-Type: application/json`; refused on an open server.',
-        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: {
-          '200': json(schema('Strategy'), 'The strategy after the resume (state running, or warming)'),
-          '403': error('FORBIDDEN: the credential lacks the admin scope'),
-          '404': error('NOT_FOUND: no such strategy'),
-          '409': error('CHANGE_REFUSED: the strategy is not paused; nothing changed'),
-        },
-      },
-    },
+    '/v1/strategies/{name}/resume': strategyChange(
+      'resumeStrategy',
+      'Resume a paused strategy (paused by maxErrors failures in a row, or by an operator): it judges again from the next closed bar on; answers its summary',
+      'The strategy after the resume (state running, or warming)',
+      'the strategy is not paused',
+    ),
+    '/v1/strategies/{name}/pause': strategyChange(
+      'pauseStrategy',
+      'Pause a strategy: nothing more is judged (a judgment under way finishes) until it is resumed; its window and features keep following the bars; answers its summary',
+      'The strategy after the pause (state paused)',
+      'the strategy is paused already',
+    ),
     '/v1/feeds': get('getFeeds', 'feeds and portfolios', 'Every price feed: active source, last price, each source’s health, 24-hour figures from 1m bars', {
       '200': json({ type: 'object', properties: { feeds: { type: 'array', items: schema('Feed') } }, required: ['feeds'], additionalProperties: false }),
       '400': BAD_QUERY,

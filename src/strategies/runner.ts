@@ -190,6 +190,19 @@ export class StrategyRunner {
     return { ...this.summary(), executor: this.executor.kind, account: this.executor.account()?.state() ?? null, signalsRecent: [...this.#recent] };
   }
 
+  /**
+   * Pause on an operator's request: nothing more is called, the queue is
+   * dropped (a judgment under way finishes and is published), the window and
+   * features keep following the bars; false when already paused (nothing
+   * changes). `resume()` undoes it.
+   */
+  pause(): boolean {
+    if (this.#paused) return false;
+    this.#paused = true;
+    this.#queue.length = 0;
+    return true;
+  }
+
   /** Judge again after a pause, from the next closed bar on; false when the strategy was not paused (nothing changes). */
   resume(): boolean {
     if (!this.#paused) return false;

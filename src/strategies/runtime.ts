@@ -167,12 +167,23 @@ export class StrategyRuntime {
   }
 
   /**
+   * Pause a strategy on request (nothing more is judged until `resume`); its summary after.
+   * Throws TickwireError NOT_FOUND (no such strategy) or CHANGE_REFUSED (paused already: nothing changed).
+   */
+  pause(name: string): StrategySummary {
+    const r = this.#runner(name);
+    if (!r.pause()) throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: strategy ${name} is paused already`);
+    const summary = r.summary();
+    this.#out.status(summary);
+    return summary;
+  }
+
+  /**
    * Resume a paused strategy (it judges from the next closed bar on); its summary after.
    * Throws TickwireError NOT_FOUND (no such strategy) or CHANGE_REFUSED (not paused: nothing changed).
    */
   resume(name: string): StrategySummary {
-    const r = this.#runners.get(name);
-    if (r === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
+    const r = this.#runner(name);
     if (!r.resume()) throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: strategy ${name} is ${r.state}, not paused`);
     const summary = r.summary();
     this.#out.status(summary);
@@ -203,6 +214,13 @@ export class StrategyRuntime {
     for (const r of this.#runners.values()) r.stop();
     this.#closing ??= this.#pool.close();
     await this.#closing;
+  }
+
+  /** The runner of `name`; throws NOT_FOUND. */
+  #runner(name: string): StrategyRunner {
+    const r = this.#runners.get(name);
+    if (r === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${showValue(name)} is configured`);
+    return r;
   }
 
   async #probeOne(name: string, module: string, role: 'strategy' | 'executor', params: Record<string, unknown>, modulePath: string, paramsPath: string): Promise<ConfigIssue | undefined> {

@@ -131,6 +131,12 @@ const PROBES: Record<string, Probe[]> = {
     { what: 'no such strategy', server: 'admin', method: 'POST', path: '/v1/strategies/nope/resume', body: {}, headers: asOps },
     { what: 'not paused', server: 'admin', method: 'POST', path: '/v1/strategies/stuck/resume', body: {}, headers: asOps, arrange: () => (stuckState('running'), () => stuckState('paused')) },
   ],
+  pauseStrategy: [
+    { what: 'paused', server: 'admin', method: 'POST', path: '/v1/strategies/stuck/pause', body: {}, headers: asOps, arrange: () => (stuckState('running'), () => stuckState('paused')) },
+    { what: 'without the admin scope', server: 'admin', method: 'POST', path: '/v1/strategies/stuck/pause', body: {}, headers: asAlice },
+    { what: 'no such strategy', server: 'admin', method: 'POST', path: '/v1/strategies/nope/pause', body: {}, headers: asOps },
+    { what: 'paused already', server: 'admin', method: 'POST', path: '/v1/strategies/stuck/pause', body: {}, headers: asOps },
+  ],
   getFeeds: [{ what: 'feeds', path: '/v1/feeds' }, { what: 'unknown parameter', path: '/v1/feeds?x=1' }],
   getFeed: [
     { what: 'one feed', path: '/v1/feeds/BTC-USD' },

@@ -226,6 +226,27 @@ describe('strategies: runtime', () => {
     expect(runtime!.summaries()[0]).toMatchObject({ state: 'paused', errors: 4 });
   });
 
+  it('pauses a strategy on request: no bar is judged until it is resumed, its window still follows the bars', async () => {
+    const rec = start({ s: strategy(), other: strategy() });
+    for (let i = 0; i < 3; i++) close(i);
+    await runtime!.idle();
+    expect(runtime!.pause('s')).toMatchObject({ name: 's', state: 'paused' });
+    expect(rec.statuses.at(-1)).toMatchObject({ name: 's', state: 'paused' });
+    expect(() => runtime!.pause('s')).toThrow(expect.objectContaining({ code: 'CHANGE_REFUSED' }));
+    expect(() => runtime!.pause('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    for (let i = 3; i < 6; i++) close(i);
+    await runtime!.idle();
+    const judged = (name: string) => rec.predictions.filter((p) => p.strategy === name).map((p) => (p.barOpenTime - T0) / SEC);
+    expect(judged('s')).toEqual([2]);
+    expect(judged('other')).toEqual([2, 3, 4, 5]);
+    expect(runtime!.resume('s')).toMatchObject({ state: 'running' });
+    close(6);
+    await runtime!.idle();
+    expect(judged('s')).toEqual([2, 6]);
+    // Judged on the window as it stands: the bars closed while paused are in it (ordered.mjs answers with the window's open times).
+    expect(rec.predictions.filter((p) => p.strategy === 's').at(-1)!.extra).toEqual(rec.predictions.filter((p) => p.strategy === 'other').at(-1)!.extra);
+  });
+
   it('judges an amended bar again, marked with its revision, without placing another order', async () => {
     const rec = start({ s: strategy() });
     for (let i = 0; i < 4; i++) close(i);

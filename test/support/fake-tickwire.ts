@@ -288,6 +288,14 @@ export class FakeTickwire implements Tickwire {
     return this.strategies().find((x) => x.name === name)!;
   }
 
+  pauseStrategy(name: string): StrategySummary {
+    const d = this.strategyDetails.find((x) => x.name === name);
+    if (d === undefined) throw new TickwireError(ErrorCode.NOT_FOUND, `no strategy named ${name} is configured`);
+    if (d.state === 'paused') throw new TickwireError(ErrorCode.CHANGE_REFUSED, `change refused, nothing changed: strategy ${name} is paused already`);
+    d.state = 'paused';
+    return this.strategies().find((x) => x.name === name)!;
+  }
+
   // ── test controls ──────────────────────────────────────────────────────
 
   /** Emit a strategy event (prediction, signal, fill, strategy status) as the runtime would. */
