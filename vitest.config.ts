@@ -40,6 +40,7 @@ const PARALLEL = [
   'test/bars/recent-ids.test.ts',
   'test/bench/fanout-phases.test.ts',
   'test/bench/report.test.ts',
+  'test/bench/noise.test.ts',
   'test/bench/market-window.test.ts',
   'test/cli/args.test.ts',
   'test/client/browser-safe.test.ts',

@@ -5,12 +5,16 @@
  * receives (a hundred signal messages at each close) and delay the very trades
  * it measures; a real subscriber is elsewhere.
  *
- * `measure` starts recording, `report` stops and answers with the trade
- * latency (the message's `recvTs`, the feed worker's receipt of the frame,
- * → its arrival here) and the closed bar → signal latency (the bar's end,
- * its open time + 1 s on this machine's clock which the simulated exchange
- * stamps trades with → the signal's arrival), both HDR histograms in µs,
- * and this thread's CPU time over the phase.
+ * `measure` starts recording a slice (from empty histograms) and ends it
+ * once it has lasted `minMs` and holds `minTrades` trades, or at `maxMs`
+ * (the simulated market has quiet spells of seconds without a trade: a
+ * slice of a fixed time could hold none); it then answers with the trade latency (the message's `recvTs`, the
+ * feed worker's receipt of the frame, → its arrival here) and the closed
+ * bar → signal latency (the bar's end, its open time + 1 s on this
+ * machine's clock which the simulated exchange stamps trades with → the
+ * signal's arrival), both HDR histograms in µs, and this thread's CPU time
+ * over the slice and its length; the connection stays for the next slice
+ * until `close`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
@@ -19,17 +23,22 @@ import { latencyHistogram } from './load/latency.ts';
 import { threadCpuMs } from './threads.ts';
 
 /** What the orchestrator asks of the client. */
-export type ClientCommand = { type: 'measure' } | { type: 'report' };
+export type ClientCommand = { type: 'measure'; minMs: number; minTrades: number; maxMs: number } | { type: 'close' };
 
-/** The client's results for the measured phase. */
+/** The client's results for one measured slice. */
 export interface ClientReport {
   type: 'report';
   /** Encoded HDR histograms (µs). */
   trade: string;
   signal: string;
-  /** This thread's CPU time over the phase, ms (10 ms resolution; NaN off Linux). */
+  /** This thread's CPU time over the slice, ms (10 ms resolution; NaN off Linux). */
   cpuMs: number;
+  /** How long the slice lasted, ms. */
+  ms: number;
 }
+
+/** How often a slice past its `minMs` checks whether it holds its trades, ms. */
+const CHECK_MS = 100;
 
 const data = workerData as { url: string; channels: string[] };
 const port = parentPort!;
@@ -55,19 +64,32 @@ ws.on('message', function subscribed(raw) {
 });
 
 port.on('message', (c: ClientCommand) => {
-  if (c.type === 'measure') {
-    measuring = true;
-    cpu0 = threadCpuMs();
+  if (c.type === 'close') {
+    measuring = false;
+    ws.terminate();
+    port.close();
     return;
   }
-  measuring = false;
-  const report: ClientReport = {
-    type: 'report',
-    trade: hdr.encodeIntoCompressedBase64(trade),
-    signal: hdr.encodeIntoCompressedBase64(signal),
-    cpuMs: threadCpuMs() - cpu0,
+  trade.reset();
+  signal.reset();
+  measuring = true;
+  cpu0 = threadCpuMs();
+  const t0 = performance.now();
+  const check = (): void => {
+    const ms = performance.now() - t0;
+    if (trade.totalCount < c.minTrades && ms < c.maxMs) {
+      setTimeout(check, CHECK_MS);
+      return;
+    }
+    measuring = false;
+    const report: ClientReport = {
+      type: 'report',
+      trade: hdr.encodeIntoCompressedBase64(trade),
+      signal: hdr.encodeIntoCompressedBase64(signal),
+      cpuMs: threadCpuMs() - cpu0,
+      ms,
+    };
+    port.postMessage(report);
   };
-  ws.terminate();
-  port.postMessage(report);
-  port.close();
+  setTimeout(check, c.minMs);
 });

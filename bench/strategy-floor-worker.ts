@@ -8,6 +8,8 @@
  * configures, computed in place), and answers with the decisions in one
  * message. No deadlines, no batches, no per-strategy state, no executors,
  * no events: what is left is the judging itself and one round trip a close.
+ * Every close's bar comes in (`judge` false outside the floor's slices of
+ * the bench: the window stays current and nothing is judged or answered).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Bar } from '../src/model/records.ts';
@@ -24,10 +26,10 @@ const bars: Bar[] = [];
 const params = { burnMs: 0 };
 const actions: string[] = new Array<string>(count);
 
-parentPort!.on('message', (bar: Bar) => {
+parentPort!.on('message', ({ bar, judge }: { bar: Bar; judge: boolean }) => {
   bars.push(bar);
   if (bars.length > LOOKBACK) bars.shift();
-  if (bars.length < LOOKBACK) return;
+  if (!judge || bars.length < LOOKBACK) return;
   let sum = 0;
   for (const b of bars) sum += b.close;
   const features = { sma5: sum / LOOKBACK };

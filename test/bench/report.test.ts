@@ -11,7 +11,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Row } from '../../bench/harness.ts';
 import { distribution, merge, summarize } from '../../bench/load/latency.ts';
 import { microFigures } from '../../bench/micro.ts';
-import { withinNoise } from '../../bench/noise.ts';
 import { figure, fmtUnit, markdown, ratioOf, reportPaths, writeReport, type Report } from '../../bench/report.ts';
 import { nines, percentileSvg } from '../../bench/svg.ts';
 
@@ -216,32 +215,7 @@ describe('bench micro figures', () => {
   });
 });
 
-describe('bench noise rule: unchanged within noise, by measurement', () => {
-  it('allows the treated mean to exceed the baseline mean by the spread of the baseline runs, no more', () => {
-    const c = withinNoise([2000, 2600], [2500, 2700]);
-    expect(c.baselineMean).toBe(2300);
-    expect(c.treatedMean).toBe(2600);
-    expect(c.difference).toBe(300);
-    expect(c.noise).toBe(600);
-    expect(c.withinNoise).toBe(true);
-    // The same difference against baseline runs that agree closely is a real change.
-    expect(withinNoise([2290, 2310], [2500, 2700]).withinNoise).toBe(false);
-    // Exactly the spread is still within it.
-    expect(withinNoise([1000, 1100], [1150, 1150]).withinNoise).toBe(true);
-  });
-
-  it('is one-sided, and a treatment that scatters cannot widen its own allowance', () => {
-    expect(withinNoise([3000, 3100], [1000, 1200]).withinNoise).toBe(true);
-    const erratic = withinNoise([3000, 3100], [1000, 9000]);
-    expect(erratic.noise).toBe(100);
-    expect(erratic.withinNoise).toBe(false);
-  });
-
-  it('refuses to judge without two baseline runs (one run has no spread)', () => {
-    expect(() => withinNoise([3000], [3000])).toThrow(RangeError);
-    expect(() => withinNoise([3000, 3100], [])).toThrow(RangeError);
-  });
-
+describe('bench report: a figure\'s note', () => {
   it('shows a figure note, where the rule is stated, in the Markdown notes', () => {
     const report = syntheticReport();
     report.figures.push(figure({
