@@ -8,7 +8,10 @@ import { startServer, type Running } from '../server/helpers.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 7, 9, 0, 0);
-const TIMEOUT = 300;
+/** The deadline of the steps that must time out (a black hole, a hanging source). */
+const SHORT_TIMEOUT = 300;
+/** The deadline of steps that answer: generous, so a loaded machine never turns an answer into a timeout. */
+const TIMEOUT = 10_000;
 
 /** A TCP server that accepts connections and never answers: the HTTP step can only time out. */
 async function blackHole(): Promise<{ port: number; close(): Promise<void> }> {
@@ -109,7 +112,7 @@ describe('candles(): the fallback chain', () => {
       const bars = new FakeTickwire().seed('binance', 'BTCUSDT', '1m', 6, T0);
       return [...bars].reverse(); // any order: the chain sorts
     };
-    const c = client(`http://127.0.0.1:${hole.port}`, { tickwire: tw, source });
+    const c = client(`http://127.0.0.1:${hole.port}`, { tickwire: tw, source, timeoutMs: SHORT_TIMEOUT });
     const got = await c.candles('binance', 'BTCUSDT', '1m', { limit: 3, closed: true });
     expect(got.source).toBe('custom');
     expect(got.failures.map((f) => [f.source, f.kind, f.code])).toEqual([
@@ -132,7 +135,7 @@ describe('candles(): the fallback chain', () => {
           resolve([]); // too late: the chain has moved on
         });
       });
-    const c = client(`http://127.0.0.1:${port}`, { tickwire: tw, source });
+    const c = client(`http://127.0.0.1:${port}`, { tickwire: tw, source, timeoutMs: SHORT_TIMEOUT });
     const err = await c.candles('binance', 'NOPE', '1m').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CandlesUnavailableError);
     const e = err as CandlesUnavailableError;
