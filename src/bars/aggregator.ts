@@ -93,10 +93,13 @@ export interface AggregatorOptions {
   session?: SessionFilter;
   /**
    * An instant (exchange ms) before which trades were not seen, e.g. a cold
-   * start after downtime: every bar opened for a bucket that begins at or
-   * before it is marked gapped (the one containing it, and any earlier one
-   * that trades stamped before it reach: a venue, or the simulated one after
-   * a stall, can deliver those right after the subscription). Default: none.
+   * start (see `watchingFrom`). The bars a timeframe opens first after it
+   * (with the flat bars filled before them) miss the trades before the first
+   * one seen when their bucket begins at or before this instant: they are
+   * marked gapped. Later bars follow a stream already watched and are not,
+   * whatever their trades' times (a venue, or the simulated one after a
+   * stall, can deliver trades stamped before the subscription; a replay
+   * delivers old ones). Default: none.
    */
   blindUntil?: number;
 }
@@ -136,7 +139,7 @@ export class BarAggregator {
   private readonly fillEmpty: boolean;
   private readonly toleranceMs: number;
   private readonly maxFill: number;
-  private readonly blindUntil: number;
+  private blindUntil: number;
   private readonly ids: TradeIdSet;
   private readonly n: number;
   private readonly ms: Float64Array;
@@ -145,6 +148,8 @@ export class BarAggregator {
   private readonly base: Int32Array;
   private readonly ringSize: Int32Array;
   private readonly hasForming: Uint8Array;
+  /** Per timeframe: buckets from here on were watched whole (NaN: none opened since the blind start). */
+  private readonly seenFrom: Float64Array;
   /** Per timeframe: 1 when the forming bar changed since it was last handed to the sink. */
   private readonly formingChanged: Uint8Array;
   /** Some `formingChanged` is 1. */
@@ -179,6 +184,7 @@ export class BarAggregator {
     this.base = new Int32Array(n);
     this.ringSize = new Int32Array(n);
     this.hasForming = new Uint8Array(n);
+    this.seenFrom = new Float64Array(n).fill(NaN);
     this.formingChanged = new Uint8Array(n);
     this.batchForming = options.batchForming ?? false;
     this.frontier = new Float64Array(n).fill(NaN);
@@ -300,6 +306,25 @@ export class BarAggregator {
         }
         this.pendSum[tf] += spread;
         this.pendN[tf]++;
+      }
+    }
+  }
+
+  /**
+   * The feed came up only at `ts` (exchange ms): after a cold start, trades
+   * before it were not seen either, so bars beginning at or before it open
+   * gapped. No effect without `blindUntil` (a restart continues its bars).
+   */
+  watchingFrom(ts: number): void {
+    if (!(ts > this.blindUntil)) return;
+    this.blindUntil = ts;
+    const s = this.s;
+    for (let tf = 0; tf < this.n; tf++) {
+      this.seenFrom[tf] = NaN; // bars opened while blind (a session's timer) did not watch
+      const off = this.base[tf]! * SLOT;
+      if (this.hasForming[tf] === 1 && s[off + F.OPEN_TIME]! <= ts && s[off + F.GAPPED] !== 1) {
+        s[off + F.GAPPED] = 1;
+        this.formingTouched(tf);
       }
     }
   }
@@ -478,6 +503,8 @@ export class BarAggregator {
       }
     }
     this.frontier[tf] = start;
+    // The first bucket opened after a blind start ends the blindness of this timeframe.
+    if (this.seenFrom[tf] !== this.seenFrom[tf] && this.blindUntil === this.blindUntil) this.seenFrom[tf] = start + ms;
     if (!withForming) return;
     this.initSlot(tf, off, start, prevClose);
     this.hasForming[tf] = 1;
@@ -495,7 +522,7 @@ export class BarAggregator {
     s[off + F.CLOSE] = prevClose;
     s[off + F.FIRST_TRADE_ID] = NaN;
     s[off + F.LAST_TRADE_ID] = NaN;
-    if (start <= this.blindUntil) s[off + F.GAPPED] = 1; // it began before the aggregator was watching
+    if (start <= this.blindUntil && !(start >= this.seenFrom[tf]!)) s[off + F.GAPPED] = 1; // see blindUntil
     if (this.pendStart[tf] === start) {
       s[off + SPREAD_SUM] = this.pendSum[tf]!;
       s[off + SPREAD_N] = this.pendN[tf]!;

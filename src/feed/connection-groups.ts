@@ -25,6 +25,8 @@ import type { TickHandler } from './tick-handler.ts';
 
 /** What the groups report to their owner; `symbols` are the worker indices on the connection. */
 export interface GroupEvents {
+  /** Connection `slot` is up for the first time. */
+  connected(slot: number, symbols: readonly number[]): void;
   /** Connection `slot` was connected and no longer is. */
   disconnected(slot: number, symbols: readonly number[]): void;
   /** Connection `slot` is connected again after an outage. */
@@ -188,6 +190,7 @@ export class ConnectionGroups {
     const was = g.state;
     if (was === 'connected' && s !== 'connected') this.events.disconnected(slot, g.members);
     if (s === 'connected' && was !== 'connected' && g.everConnected) this.events.reconnected(slot, g.members);
+    if (s === 'connected' && was !== 'connected' && !g.everConnected) this.events.connected(slot, g.members);
     if (s === 'connected') g.everConnected = true;
     g.state = s;
     this.events.stateChanged();

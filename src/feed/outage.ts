@@ -100,6 +100,12 @@ export class OutageRecovery {
     return (this.recovery?.failures ?? 0) + this.gapsUnfilled;
   }
 
+  /** A connection carrying `symbols` is up for the first time: until now nothing was seen (a cold start's blind time ends). */
+  connected(symbols: readonly number[]): void {
+    const now = this.exchangeNow();
+    for (const i of symbols) this.aggregators[i]!.watchingFrom(now);
+  }
+
   /** Connection `slot` (carrying `symbols`) went down: the outage starts now. */
   disconnected(slot: number, symbols: readonly number[]): void {
     this.outageStart[slot] = this.exchangeNow();

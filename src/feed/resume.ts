@@ -8,8 +8,9 @@
  * bars that claim nothing traded. So a timeframe resumes only when its newest
  * stored bar is the bucket just before the current one; otherwise it starts
  * afresh and the downtime stays without bars (unless backfill fetched them).
- * Either way the bar containing the start instant misses the trades before
- * it: gapped (the aggregators are blind until then).
+ * Either way the bars in progress when the feed comes up miss the trades
+ * before it: gapped (the aggregators are blind from the start instant until
+ * the first connection is up; a fresh start with no stored bars too).
  */
 import { BarAggregator } from '../bars/aggregator.ts';
 import type { BarSeries } from '../buffers/bar-store.ts';
@@ -21,9 +22,14 @@ import { bucketStart, parseTimeframe, type TimeframeName } from '../model/timefr
 import type { BufferWriter } from './buffer-writer.ts';
 import { seriesIndex, type FeedWorkerData } from './protocol.ts';
 
-/** Now, when this start is a cold start over restored bars (see the header); NaN for a fresh start or a restart. */
+/**
+ * Now, when this start is a cold one: a new process over restored bars, or a
+ * start with no bars at all (see the header); NaN for a restart that continues
+ * its predecessor's bars.
+ */
 export function coldStartTime(restored: boolean, series: readonly BarSeries[]): number {
-  return restored && series.every((s) => s.formingBar() === undefined) ? nowMs() : NaN;
+  if (!series.every((s) => s.formingBar() === undefined)) return NaN;
+  return restored || series.every((s) => s.closedCount() === 0) ? nowMs() : NaN;
 }
 
 /** One BarAggregator per symbol writing through `writer`, each timeframe resumed from its series. */

@@ -63,6 +63,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
   const log: LogSink = (record) => port.postMessage({ type: 'log', record } satisfies WorkerLog);
   const groups = new ConnectionGroups(data, entry, capabilities, handler, {
     log,
+    connected: (slot, symbols) => outage.connected(symbols),
     disconnected: (slot, symbols) => outage.disconnected(slot, symbols),
     reconnected: (slot, symbols) => outage.reconnected(slot, symbols),
     stateChanged() {

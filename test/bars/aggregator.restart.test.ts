@@ -28,17 +28,49 @@ describe('cold start', () => {
     expect(second!.gapped).toBeUndefined();
   });
 
-  it('blindUntil: trades stamped before the start instant make gapped bars, never complete-looking ones', () => {
-    // Delivered right after the subscription but executed before the worker started watching (the simulated
-    // venue's catch-up after a stalled event loop does this): nobody saw their buckets whole.
+  it('blindUntil: trades stamped before the start instant gap only the first bar; the stream after it was watched', () => {
+    // Delivered after the start but stamped before it (a venue right after the subscription, the simulated
+    // venue catching up after a stall, a replay): nobody saw the first bucket whole, but every trade after
+    // the first one arrived in order, so the next buckets are whole.
     const sink = new CollectingSink();
     const agg = new BarAggregator(['1m'], sink, { blindUntil: T0 + M + 30_000 });
     agg.addTrade(T0 + 50_000, 100, 1, 1, 1); // a bucket wholly before the start instant
     agg.addTrade(T0 + M + 40_000, 101, 1, 1, 2); // the bucket containing it
     agg.addTrade(T0 + 2 * M + 1, 102, 1, 1, 3);
     agg.addTrade(T0 + 3 * M + 1, 103, 1, 1, 4);
-    const bars = sink.closedBars(0);
-    expect(bars.map((b) => [b.openTime - T0, b.gapped])).toEqual([[0, true], [M, true], [2 * M, undefined]]);
+    expect(sink.closedBars(0).map((b) => [b.openTime - T0, b.gapped])).toEqual([[0, true], [M, undefined], [2 * M, undefined]]);
+  });
+
+  it('watchingFrom: a feed that came up after the start instant moves it, so the first bar after the connection is gapped', () => {
+    const sink = new CollectingSink();
+    const agg = new BarAggregator(['1m'], sink, { blindUntil: T0 + 10_000 }); // the worker started
+    agg.watchingFrom(T0 + M + 20_000); // its connection was up only a minute later
+    agg.addTrade(T0 + M + 25_000, 100, 1, 1, 1);
+    agg.addTrade(T0 + 2 * M + 1, 101, 1, 1, 2);
+    agg.addTrade(T0 + 3 * M + 1, 102, 1, 1, 3);
+    expect(sink.closedBars(0).map((b) => [b.openTime - T0, b.gapped])).toEqual([[M, true], [2 * M, undefined]]);
+  });
+
+  it('a resumed timeframe: the flat bars filled over the blind time are gapped with the first bar', () => {
+    const sink = new CollectingSink();
+    const agg = new BarAggregator(['1m'], sink, { blindUntil: T0 + M + 10_000 });
+    agg.resume(0, [backfilled(T0, 100)]);
+    agg.watchingFrom(T0 + 3 * M + 5_000);
+    agg.addTrade(T0 + 3 * M + 10_000, 101, 1, 1, 1);
+    agg.addTrade(T0 + 4 * M + 1, 102, 1, 1, 2);
+    agg.addTrade(T0 + 5 * M + 1, 103, 1, 1, 3);
+    expect(sink.closedBars(0).map((b) => [b.openTime - T0, b.trades, b.gapped])).toEqual([
+      [M, 0, true], [2 * M, 0, true], [3 * M, 1, true], [4 * M, 1, undefined],
+    ]);
+  });
+
+  it('without blindUntil (a restart continuing its bars) watchingFrom changes nothing', () => {
+    const sink = new CollectingSink();
+    const agg = new BarAggregator(['1m'], sink);
+    agg.watchingFrom(T0 + M);
+    agg.addTrade(T0 + 30_000, 100, 1, 1, 1);
+    agg.addTrade(T0 + M + 1, 101, 1, 1, 2);
+    expect(sink.closedBars(0)[0]!.gapped).toBeUndefined();
   });
 
   it('a late trade for a backfilled bar is dropped: the kline, fetched after the bucket closed, already counts it', () => {

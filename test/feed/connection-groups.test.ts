@@ -40,10 +40,21 @@ function workerData(url: string, symbols: string[]): FeedWorkerData {
   };
 }
 
+/** The connection events the groups reported, in order. */
+let events: string[] = [];
+
 async function setup(entry: AdapterEntry, symbols: string[]) {
   fake = await startFakeBinance();
   const data = workerData(fake.url, symbols);
-  groups = new ConnectionGroups(data, entry, entry.capabilities, handler, { disconnected() {}, reconnected() {}, stateChanged() {}, error() {}, log() {} });
+  events = [];
+  groups = new ConnectionGroups(data, entry, entry.capabilities, handler, {
+    connected: (slot, members) => events.push(`connected ${slot} [${members.join(',')}]`),
+    disconnected: (slot) => events.push(`disconnected ${slot}`),
+    reconnected: (slot) => events.push(`reconnected ${slot}`),
+    stateChanged() {},
+    error() {},
+    log() {},
+  });
   groups.start();
   const f = fake;
   const g = groups;
@@ -54,6 +65,14 @@ async function setup(entry: AdapterEntry, symbols: string[]) {
 const streams = (f: BinanceProtocolServer) => f.subscriptions().map((s) => [...s].sort());
 
 describe('connection groups: live changes', () => {
+  it('reports a connection\'s first connect once (a cold start\'s blind time ends there), then outages as disconnect and reconnect', async () => {
+    const { fake, groups } = await setup(adapterFor('binance')!, ['BTCUSDT', 'ETHUSDT']);
+    expect(events).toEqual(['connected 0 [0,1]']);
+    fake.dropConnections();
+    await until(() => events.length === 3 && groups.state() === 'connected', 10_000, 'the reconnect');
+    expect(events).toEqual(['connected 0 [0,1]', 'disconnected 0', 'reconnected 0']);
+  });
+
   it('subscribes and unsubscribes on the open connection where the venue allows it', async () => {
     const { fake, groups, data } = await setup(adapterFor('binance')!, ['BTCUSDT', 'ETHUSDT']);
     data.settings.symbols.push('SOLUSDT');
