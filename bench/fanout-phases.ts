@@ -57,6 +57,8 @@ export interface PhaseResult {
   subscriberCpuPct: number[];
   /** CPU use of this whole process (load generator, subscriber threads: all pinned to one core with --pin), % of one core. */
   loadCpuPct: number;
+  /** CPU use of this process's main thread (the orchestrator: phase control, socket-queue sampling), % of one core. */
+  loadMainCpuPct: number;
   /** WebSocket bytes (frames and headers) the subscribers received over the phase, and the exchange sent to the gateway. */
   bytes: { delivered: number; upstream: number };
   /** The rig's loopback socket queues over the phase: clients' unread, gateway's unsent, gateway's unread from the exchange (load/tcp-queues.ts). */
@@ -148,6 +150,7 @@ export function pool(phases: readonly Measured[]): Measured {
       subscriberElu: first.subscriberElu.map((_, i) => max((p) => p.subscriberElu[i]!)),
       subscriberCpuPct: first.subscriberCpuPct.map((_, i) => max((p) => p.subscriberCpuPct[i]!)),
       loadCpuPct: max((p) => p.loadCpuPct),
+      loadMainCpuPct: max((p) => p.loadMainCpuPct),
       bytes: { delivered: sum((p) => p.bytes.delivered), upstream: sum((p) => p.bytes.upstream) },
       queues: { clientsUnread: queue('clientsUnread'), gatewayUnsent: queue('gatewayUnsent'), upstreamUnread: queue('upstreamUnread'), samples: sum((p) => p.queues.samples) },
       ...(stages === undefined ? {} : { gatewayStages: stages }),
@@ -185,7 +188,7 @@ export function cpuSides(p: PhaseResult): string {
   const holds = (pct: number) => `${fmtK(p.sent / ((pct / 100) * p.wallS))} trades/s`; // trades per CPU-second
   return (
     `gateway ${p.gatewayCpuPct.toFixed(0)}% of its core (main thread ${t.main.toFixed(0)}%, busiest other thread ${t.busiestOther.toFixed(0)}%, the rest ${t.rest.toFixed(0)}%; a core holds ≈ ${holds(p.gatewayCpuPct)} at this CPU per trade), ` +
-    `load process ${p.loadCpuPct}% of its core (client threads ${p.subscriberCpuPct.join('/')}%, load generator ${p.loadgenCpuPct.toFixed(0)}%; ≈ ${holds(p.loadCpuPct)})`
+    `load process ${p.loadCpuPct}% of its core (client threads ${p.subscriberCpuPct.join('/')}%, load generator ${p.loadgenCpuPct.toFixed(0)}%, orchestrator ${p.loadMainCpuPct.toFixed(0)}%; ≈ ${holds(p.loadCpuPct)})`
   );
 }
 

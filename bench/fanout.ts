@@ -19,11 +19,14 @@
  *     seconds: HDR latency (frame sent → subscriber received, one clock),
  *     loss (every subscriber must see every trade id; gap notices count as
  *     loss), ring overflow (tickwire's /v1/status `ringOverflow` delta);
- *  3. the rate search: from the rated load upwards when it was held (stop at
- *     the first rate not held), downwards when it was not (stop at the first
- *     rate held), then optional bisection between the two. A rate is held when nothing was lost, no gap,
- *     no ring overflow, and the last message arrived within `catchUpMs` of
- *     the last frame sent (the gateway kept up instead of queueing).
+ *  3. the rate search (rate-search.ts): from the rated load upwards when it
+ *     was held (stop at the first rate not held), downwards when it was not
+ *     (stop at the first rate held), then optional bisection between the
+ *     two; tickwire's and the floor's searches take turns step by step. A
+ *     rate is held (one test for every gateway, `Rig.phase`) when nothing
+ *     was lost, no gap, no connection closed, no ring overflow, and the last
+ *     message arrived within `catchUpMs` of the last frame sent (the gateway
+ *     kept up instead of queueing).
  */
 import type { ChildProcess } from 'node:child_process';
 import type * as hdr from 'hdr-histogram-js';
@@ -39,6 +42,7 @@ import { numbered, type GatewayProbe } from './load/gateway-probe.ts';
 import { cpuPerMessage, firstOut, fitWakeCost, loadCpuPerMessage, pool, queueWaitMs, spread, type GatewayKind, type Measured, type PhaseResult, type WakeCostFit } from './fanout-phases.ts';
 import { cpuSeconds, threadCpuSeconds } from './threads.ts';
 import { TcpQueueSampler } from './load/tcp-queues.ts';
+import { RateSearch } from './rate-search.ts';
 
 const GATEWAY_ENTRY: Record<GatewayKind, string> = {
   tickwire: './gateway-tickwire.ts',
@@ -250,6 +254,7 @@ class Rig {
     const cpu0 = cpuSeconds(this.gateway.pid!);
     const threads0 = threadCpuSeconds(this.gateway.pid!);
     const load0 = process.cpuUsage();
+    const loadThreads0 = threadCpuSeconds(process.pid);
     const queues = new TcpQueueSampler(this.port, this.exchangePort);
     const t0 = performance.now();
     queues.start();
@@ -261,6 +266,7 @@ class Rig {
     const cpu1 = cpuSeconds(this.gateway.pid!);
     const threads1 = threadCpuSeconds(this.gateway.pid!);
     const load1 = process.cpuUsage(load0);
+    const loadThreads1 = threadCpuSeconds(process.pid);
     const wallS = (performance.now() - t0) / 1000;
     const gatewayProbe = await this.readProbe(probing);
     const overflow1 = await this.ringOverflow();
@@ -301,6 +307,7 @@ class Rig {
       subscriberElu: reports.map((r) => Number(r.elu.toFixed(3))),
       subscriberCpuPct: reports.map((r) => Math.round(r.cpuPct)),
       loadCpuPct: Math.round(((load1.user + load1.system) / 1e6 / wallS) * 100),
+      loadMainCpuPct: threadShares(process.pid, loadThreads0, loadThreads1, wallS).main,
       bytes: { delivered: reports.reduce((a, r) => a + r.bytes, 0), upstream: played.bytes },
       queues: queued,
     };
@@ -342,40 +349,37 @@ function describe(p: PhaseResult): string {
     `lost ${p.lost}, gaps ${p.gaps}, overflow ${p.ringOverflow ?? 'n/a'}, catch-up ${p.catchUpMs.toFixed(1)} ms; gateway CPU ${p.gatewayCpuPct.toFixed(0)}% ` +
     `(main ${t.main.toFixed(0)}%, busiest other thread ${t.busiestOther.toFixed(0)}%, rest ${t.rest.toFixed(0)}%; ` +
     `${cpuPerMessage(p).toFixed(2)} µs/msg, ${g.wakeups} wake-ups, GC ${g.gc.count}× max ${g.gc.maxMs} ms, loop delay p99 ${g.eventLoopDelayUs.p99} µs); ` +
-    `clients CPU ${p.subscriberCpuPct.join('/')}% ELU ${p.subscriberElu.join('/')}, loadgen CPU ${p.loadgenCpuPct.toFixed(0)}% ELU ${p.loadgenElu.toFixed(2)}, load process CPU ${p.loadCpuPct}%; ` +
+    `clients CPU ${p.subscriberCpuPct.join('/')}% ELU ${p.subscriberElu.join('/')}, loadgen CPU ${p.loadgenCpuPct.toFixed(0)}% ELU ${p.loadgenElu.toFixed(2)}, load process CPU ${p.loadCpuPct}% (orchestrator ${p.loadMainCpuPct.toFixed(0)}%); ` +
     `queued KiB mean/max: clients unread ${kib(q.clientsUnread)}, gateway unsent ${kib(q.gatewayUnsent)}, gateway unread from exchange ${kib(q.upstreamUnread)} ` +
     `(waits ${wait.clients.toFixed(2)} ms in the clients' sockets, ${wait.upstream.toFixed(2)} ms upstream, of ${(l.mean / 1000).toFixed(2)} ms mean)`
   );
 }
 
 /**
- * The rate search from the rated load: upwards when it was held (stop at the
- * first rate not held), downwards when it was not (stop at the first held),
- * then the profile's bisection steps between the two.
+ * The rate searches of one or more gateways (bench/rate-search.ts), taking
+ * turns step by step: each rig tries its next rate, the first rig going
+ * first in every other turn (A B, B A, …), so tickwire's and the floor's
+ * steps meet the machine's load of the same moments, as their rated slices
+ * do. Whether a step was held is `Rig.phase`'s test, the same for every
+ * gateway.
  */
-async function searchRate(rig: Rig, rated: PhaseResult, profile: Profile, log: (line: string) => void): Promise<Omit<GatewayResult, 'rated' | 'ratedSlices'>> {
+async function searchRates(rigs: readonly { rig: Rig; rated: PhaseResult }[], profile: Profile, log: (line: string) => void): Promise<Omit<GatewayResult, 'rated' | 'ratedSlices'>[]> {
   const f = profile.fanout;
-  const steps: PhaseResult[] = [];
-  let held = rated.held ? f.ratedRate : 0;
-  let failed = rated.held ? Infinity : f.ratedRate;
-  for (const rate of rated.held ? f.stepsUp : f.stepsDown) {
-    const { result: p } = await rig.phase(rate, f.stepSeconds);
-    steps.push(p);
-    log(`fan-out ${rig.kind} step: ${describe(p)}`);
-    if (p.held) held = Math.max(held, rate);
-    else failed = Math.min(failed, rate);
-    if (rated.held !== p.held) break;
+  const searches = rigs.map(({ rig, rated }) => ({ rig, search: new RateSearch(f.ratedRate, rated.held, f), steps: [] as PhaseResult[] }));
+  for (let turn = 0; ; turn++) {
+    let stepped = false;
+    for (const s of turn % 2 === 0 ? searches : [...searches].reverse()) {
+      const rate = s.search.next();
+      if (rate === undefined) continue;
+      stepped = true;
+      const { result: p } = await s.rig.phase(rate, f.stepSeconds);
+      s.steps.push(p);
+      s.search.record(rate, p.held);
+      log(`fan-out ${s.rig.kind} step: ${describe(p)}`);
+    }
+    if (!stepped) break;
   }
-  for (let i = 0; i < f.refine && held > 0 && Number.isFinite(failed); i++) {
-    const rate = Math.round((held + failed) / 2 / 100) * 100;
-    if (rate <= held || rate >= failed) break;
-    const { result: p } = await rig.phase(rate, f.stepSeconds);
-    steps.push(p);
-    log(`fan-out ${rig.kind} refine: ${describe(p)}`);
-    if (p.held) held = rate;
-    else failed = rate;
-  }
-  return { kind: rig.kind, steps, maxHeldRate: held, ceilingReached: !Number.isFinite(failed) };
+  return searches.map(({ rig, search, steps }) => ({ kind: rig.kind, steps, maxHeldRate: search.maxHeldRate, ceilingReached: search.ceilingReached }));
 }
 
 /** One gateway alone (the baseline): warm-up, the rated load in one phase, the rate search. */
@@ -387,7 +391,8 @@ async function runAlone(kind: GatewayKind, profile: Profile, gatewayCpus: string
     await rig.phase(f.ratedRate, 1); // warm-up
     const { result: rated, histogram } = await rig.phase(f.ratedRate, f.ratedSeconds);
     log(`fan-out ${kind} rated: ${describe(rated)}`);
-    return { result: { ...(await searchRate(rig, rated, profile, log)), rated }, histogram };
+    const [search] = await searchRates([{ rig, rated }], profile, log);
+    return { result: { ...search!, rated }, histogram };
   } finally {
     await rig.stop();
   }
@@ -457,11 +462,17 @@ async function runPaired(
     const floorRated = alternating.floor.result;
     log(`fan-out tickwire rated, pooled: ${describe(twRated)}`);
     log(`fan-out floor rated, pooled: ${describe(floorRated)}`);
-    const twSearch = await searchRate(tw, twRated, profile, log);
-    const floorSearch = await searchRate(floor, floorRated, profile, log);
+    const [twSearch, floorSearch] = await searchRates(
+      [
+        { rig: tw, rated: twRated },
+        { rig: floor, rated: floorRated },
+      ],
+      profile,
+      log,
+    );
     return {
-      tickwire: { ...twSearch, rated: twRated, ratedSlices: alternating.tickwireSlices },
-      floor: { ...floorSearch, rated: floorRated, ratedSlices: alternating.floorSlices },
+      tickwire: { ...twSearch!, rated: twRated, ratedSlices: alternating.tickwireSlices },
+      floor: { ...floorSearch!, rated: floorRated, ratedSlices: alternating.floorSlices },
       alternating,
     };
   } finally {

@@ -34,6 +34,7 @@ function phase(latencies: number[], over: Partial<PhaseResult> = {}): Measured {
     subscriberElu: [0.4, 0.5],
     subscriberCpuPct: [30, 35],
     loadCpuPct: 70,
+    loadMainCpuPct: 3,
     // 240 bytes per message, 300 per frame from the exchange.
     bytes: { delivered: 72_000_000, upstream: 900_000 },
     queues: { clientsUnread: { mean: 0, max: 0 }, gatewayUnsent: { mean: 0, max: 0 }, upstreamUnread: { mean: 0, max: 0 }, samples: 15 },
