@@ -172,6 +172,28 @@ describe('bench WebSocket client', () => {
     expect(texts).toEqual(sent);
   });
 
+  it('reads frames split between reads at every byte, headers included', async () => {
+    const { server, texts } = await connect();
+    const raw = (server as unknown as { _socket: net.Socket })._socket; // the server's TCP socket: bytes written as they are
+    // Unmasked server frames: a 7-bit length, a 16-bit length, another 7-bit one.
+    const frameOf = (text: string): Buffer => {
+      const body = Buffer.from(text);
+      const head = body.length < 126 ? Buffer.from([0x81, body.length]) : Buffer.from([0x81, 126, body.length >> 8, body.length & 0xff]);
+      return Buffer.concat([head, body]);
+    };
+    const bodies = ['short', 'm'.repeat(200), 'end'];
+    const stream = Buffer.concat(bodies.map(frameOf));
+    const expected: string[] = [];
+    for (let cut = 1; cut < stream.length; cut += cut < 12 ? 1 : 37) {
+      raw.write(stream.subarray(0, cut));
+      await new Promise((resolve) => setTimeout(resolve, 15)); // read on its own before the rest comes
+      raw.write(stream.subarray(cut));
+      expected.push(...bodies);
+      await until(() => texts.length === expected.length, 5_000, `the frames cut at byte ${cut}`);
+    }
+    expect(texts).toEqual(expected);
+  });
+
   it('rejects a refused upgrade', async () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/stream' });
     await new Promise<void>((resolve) => wss!.once('listening', () => resolve()));
