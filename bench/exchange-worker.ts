@@ -53,6 +53,14 @@ const tp = tape();
 let cursor = 0;
 
 const exchange = new FakeExchange(data.sendTimes);
+/**
+ * `BENCH_TICK_WRITES=1`: each tick's frames leave in one TCP write (a busy
+ * venue's frames of one moment share a segment) instead of one write each,
+ * which measured ~42% of this thread's time in `writev` (profiled quick
+ * fan-out): an A/B of what the load generator costs the load's core. Unset,
+ * one write per frame, as every earlier run.
+ */
+const ONE_WRITE_PER_TICK = process.env['BENCH_TICK_WRITES'] === '1';
 
 /** The frame payload of trade `id` at exchange time `ts`, from the tape's next entry. */
 function payload(id: number, ts: number): string {
@@ -77,8 +85,7 @@ function play(firstId: number, count: number, rate: number): Promise<ExchangeRep
     let sent = 0;
     let bytes = 0;
     let first = NaN;
-    const tick = () => {
-      const due = Math.min(count, clock.owed(nowUs()) + 1);
+    const sendDue = (due: number) => {
       while (sent < due) {
         const p = payload(firstId + sent, Date.now());
         exchange.send(stream, firstId + sent, p);
@@ -86,6 +93,11 @@ function play(firstId: number, count: number, rate: number): Promise<ExchangeRep
         if (sent === 0) first = exchange.lastSendUs;
         sent++;
       }
+    };
+    const tick = () => {
+      const due = Math.min(count, clock.owed(nowUs()) + 1);
+      if (ONE_WRITE_PER_TICK) exchange.batch(() => sendDue(due));
+      else sendDue(due);
       if (sent < count) {
         setTimeout(tick, SEND_TICK_MS);
         return;

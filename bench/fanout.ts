@@ -590,6 +590,8 @@ export async function fanoutBench(
       channel: CHANNEL,
       // BENCH_WAKE_WINDOW_MS as gateway-tickwire.ts read it (null: tickwire's default).
       wakeWindowMs: process.env['BENCH_WAKE_WINDOW_MS'] ? Number(process.env['BENCH_WAKE_WINDOW_MS']) : null,
+      // BENCH_TICK_WRITES as exchange-worker.ts read it: one TCP write per 1 ms tick of frames instead of one per frame.
+      tickWrites: process.env['BENCH_TICK_WRITES'] === '1',
       tickwire: tw,
       baseline: base,
       floor,

@@ -9,11 +9,12 @@
  */
 import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ingestFrames, socketReadEnds, syntheticTape, tape, tradeFrame } from '../../bench/frames.ts';
 import { BenchWsClient } from '../../bench/load/ws-client.ts';
 import { queuedBytes } from '../../bench/load/tcp-queues.ts';
+import { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { FrameKind } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { until } from '../support/until.ts';
@@ -200,6 +201,37 @@ describe('bench WebSocket client', () => {
     const client = new BenchWsClient(new URL(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/elsewhere`), () => {});
     clients.push(client);
     await expect(client.connect()).rejects.toThrow(/upgrade refused|socket hang up|ECONNRESET/);
+  });
+});
+
+describe('bench load generator writes', () => {
+  it('sends the frames published while its clients are corked in one socket write', async () => {
+    const server = new BinanceProtocolServer({ host: '127.0.0.1', port: 0 });
+    const { url } = await server.start();
+    const texts: string[] = [];
+    const client = new BenchWsClient(new URL(`${url}/stream?streams=btcusdt@trade`), (buf, start, end) => texts.push(buf.toString('utf8', start, end)));
+    // Every write a socket hands to the kernel goes through _write (one chunk) or _writev (several).
+    const proto = net.Socket.prototype as unknown as { _write: () => void; _writev: () => void };
+    const writes = [vi.spyOn(proto, '_write'), vi.spyOn(proto, '_writev')];
+    const count = () => writes.reduce((a, w) => a + w.mock.calls.length, 0);
+    try {
+      await client.connect();
+      await until(() => server.hasSubscribers('btcusdt@trade'), 5_000, 'the subscription');
+      const before = count();
+      server.corked(() => {
+        for (let i = 0; i < 5; i++) server.publish('btcusdt@trade', `{"t":${i}}`);
+      });
+      expect(count() - before).toBe(1);
+      const apart = count();
+      for (let i = 5; i < 8; i++) server.publish('btcusdt@trade', `{"t":${i}}`);
+      expect(count() - apart).toBe(3); // uncorked: one write per frame
+      await until(() => texts.length === 8, 5_000, 'the eight frames');
+      expect(texts).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `{"stream":"btcusdt@trade","data":{"t":${i}}}`));
+    } finally {
+      for (const w of writes) w.mockRestore();
+      client.destroy();
+      await server.stop();
+    }
   });
 });
 
