@@ -23,6 +23,7 @@ import { nowUs } from './load/clock.ts';
 import { FakeExchange } from './load/fake-exchange.ts';
 import { RateClock, SEND_TICK_MS } from './load/rate-clock.ts';
 import { SEND_TIME_SLOTS } from './load/send-times.ts';
+import { threadCpuMs } from './threads.ts';
 
 /** What the orchestrator asks of the load generator. */
 export type ExchangeCommand =
@@ -35,7 +36,7 @@ export type ExchangeCommand =
 export type ExchangeReply =
   | { type: 'listening'; url: string }
   | { type: 'subscribed' }
-  | { type: 'played'; sent: number; firstSendUs: number; lastSendUs: number; ms: number; elu: number }
+  | { type: 'played'; sent: number; firstSendUs: number; lastSendUs: number; ms: number; elu: number; /** This thread's CPU time while playing, ms (NaN off Linux). */ cpuMs: number; /** WebSocket bytes sent per gateway (frames and headers). */ bytes: number }
   | { type: 'stopped' }
   | { type: 'error'; message: string };
 
@@ -52,6 +53,14 @@ const tp = tape();
 let cursor = 0;
 
 const exchange = new FakeExchange(data.sendTimes);
+/**
+ * `BENCH_TICK_WRITES=1`: each tick's frames leave in one TCP write (a busy
+ * venue's frames of one moment share a segment) instead of one write each,
+ * which measured ~42% of this thread's time in `writev` (profiled quick
+ * fan-out): an A/B of what the load generator costs the load's core. Unset,
+ * one write per frame, as every earlier run.
+ */
+const ONE_WRITE_PER_TICK = process.env['BENCH_TICK_WRITES'] === '1';
 
 /** The frame payload of trade `id` at exchange time `ts`, from the tape's next entry. */
 function payload(id: number, ts: number): string {
@@ -60,21 +69,35 @@ function payload(id: number, ts: number): string {
   return tradePayload(ts, data.symbol, id, tp.price[i]!, tp.size[i]!, ts, tp.maker[i] === 1);
 }
 
+/** Bytes on the wire of `payload` in a combined-stream frame (`{"stream":"…","data":…}`, 21 bytes around it) with its WebSocket header. */
+function frameBytes(payload: string): number {
+  const n = payload.length + stream.length + 21;
+  return n + (n < 126 ? 2 : 4);
+}
+
 function play(firstId: number, count: number, rate: number): Promise<ExchangeReply> {
   if (count > SEND_TIME_SLOTS) throw new RangeError(`play: ${count} frames, room for ${SEND_TIME_SLOTS} send times`);
   return new Promise((resolve) => {
     const elu0 = performance.eventLoopUtilization();
+    const cpu0 = threadCpuMs();
     const clock = new RateClock(rate);
     clock.start(nowUs());
     let sent = 0;
+    let bytes = 0;
     let first = NaN;
-    const tick = () => {
-      const due = Math.min(count, clock.owed(nowUs()) + 1);
+    const sendDue = (due: number) => {
       while (sent < due) {
-        exchange.send(stream, firstId + sent, payload(firstId + sent, Date.now()));
+        const p = payload(firstId + sent, Date.now());
+        exchange.send(stream, firstId + sent, p);
+        bytes += frameBytes(p);
         if (sent === 0) first = exchange.lastSendUs;
         sent++;
       }
+    };
+    const tick = () => {
+      const due = Math.min(count, clock.owed(nowUs()) + 1);
+      if (ONE_WRITE_PER_TICK) exchange.batch(() => sendDue(due));
+      else sendDue(due);
       if (sent < count) {
         setTimeout(tick, SEND_TICK_MS);
         return;
@@ -86,6 +109,8 @@ function play(firstId: number, count: number, rate: number): Promise<ExchangeRep
         lastSendUs: exchange.lastSendUs,
         ms: (nowUs() - clock.startUs) / 1e3,
         elu: performance.eventLoopUtilization(elu0).utilization,
+        cpuMs: threadCpuMs() - cpu0,
+        bytes,
       });
     };
     tick();
@@ -101,7 +126,7 @@ function history(firstId: number, count: number, fromTs: number, stepMs: number)
       const end = Math.min(count, sent + 1000);
       for (; sent < end; sent++) exchange.publish(stream, payload(firstId + sent, fromTs + sent * stepMs));
       if (sent < count) setImmediate(batch);
-      else resolve({ type: 'played', sent, firstSendUs: start, lastSendUs: nowUs(), ms: (nowUs() - start) / 1e3, elu: NaN });
+      else resolve({ type: 'played', sent, firstSendUs: start, lastSendUs: nowUs(), ms: (nowUs() - start) / 1e3, elu: NaN, cpuMs: NaN, bytes: NaN });
     };
     batch();
   });

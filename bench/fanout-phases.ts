@@ -8,6 +8,7 @@
 import type * as hdr from 'hdr-histogram-js';
 import type { GatewayProbe } from './load/gateway-probe.ts';
 import { merge, summarize, type LatencySummary } from './load/latency.ts';
+import type { QueueStat, TcpQueues } from './load/tcp-queues.ts';
 
 /** The gateway under test. */
 export type GatewayKind = 'tickwire' | 'baseline' | 'floor';
@@ -40,14 +41,28 @@ export interface PhaseResult {
   gatewayCpuS: number;
   /** Wall-clock length of the phase, s (play to the last subscriber complete, or its wait's end). */
   wallS: number;
+  /**
+   * The gateway's CPU by thread over the phase, % of one core (schedstat, ns): its main thread, its
+   * busiest other thread (tickwire's feed worker: Node 20 names no thread, so it is told by its CPU;
+   * for the floor a GC helper) and every other thread together.
+   */
+  gatewayThreadsCpuPct: { main: number; busiestOther: number; rest: number };
   /** The gateway's main thread over the phase: event-loop delay, GC pauses, wake-ups (load/gateway-probe.ts). */
   gatewayProbe: GatewayProbe;
   loadgenElu: number;
+  /** The load generator thread's CPU while it played, % of one core. */
+  loadgenCpuPct: number;
   subscriberElu: number[];
   /** CPU use of each subscriber thread over the phase, % of one core. */
   subscriberCpuPct: number[];
   /** CPU use of this whole process (load generator, subscriber threads: all pinned to one core with --pin), % of one core. */
   loadCpuPct: number;
+  /** CPU use of this process's main thread (the orchestrator: phase control, socket-queue sampling), % of one core. */
+  loadMainCpuPct: number;
+  /** WebSocket bytes (frames and headers) the subscribers received over the phase, and the exchange sent to the gateway. */
+  bytes: { delivered: number; upstream: number };
+  /** The rig's loopback socket queues over the phase: clients' unread, gateway's unsent, gateway's unread from the exchange (load/tcp-queues.ts). */
+  queues: TcpQueues;
   /**
    * tickwire's own stage latencies (`/v1/latency`, µs, since the gateway started: warm-up included),
    * read after the rated phase: where inside the gateway the time goes.
@@ -58,6 +73,15 @@ export interface PhaseResult {
 /** Gateway CPU time (every thread) per message delivered over the phase, µs. */
 export function cpuPerMessage(p: PhaseResult): number {
   return p.received > 0 ? (p.gatewayCpuS / p.received) * 1e6 : NaN;
+}
+
+/**
+ * CPU time of the load's core (this process: subscriber threads, load
+ * generator, orchestrator; pinned together) per message delivered, µs:
+ * beside `cpuPerMessage`, which side's core a rate fills first.
+ */
+export function loadCpuPerMessage(p: PhaseResult): number {
+  return p.received > 0 ? (((p.loadCpuPct / 100) * p.wallS) / p.received) * 1e6 : NaN;
 }
 
 /** A phase and its merged latency histogram. */
@@ -81,6 +105,11 @@ export function pool(phases: readonly Measured[]): Measured {
   const overflow = rs.some((p) => p.ringOverflow === null) ? null : sum((p) => p.ringOverflow!);
   const wallS = sum((p) => p.wallS);
   const gatewayCpuS = sum((p) => p.gatewayCpuS);
+  const cpuShare = (pick: (p: PhaseResult) => number) => sum((p) => pick(p) * p.wallS) / wallS;
+  const queue = (k: 'clientsUnread' | 'gatewayUnsent' | 'upstreamUnread'): QueueStat => {
+    const samples = sum((p) => p.queues.samples);
+    return { mean: sum((p) => p.queues[k].mean * p.queues.samples) / samples, max: max((p) => p.queues[k].max) };
+  };
   const worstLoop = (k: keyof GatewayProbe['eventLoopDelayUs']) => max((p) => p.gatewayProbe.eventLoopDelayUs[k]);
   const first = rs[0]!;
   const stages = rs.findLast((p) => p.gatewayStages !== undefined)?.gatewayStages;
@@ -107,6 +136,7 @@ export function pool(phases: readonly Measured[]): Measured {
       gatewayCpuPct: (gatewayCpuS / wallS) * 100,
       gatewayCpuS,
       wallS,
+      gatewayThreadsCpuPct: { main: cpuShare((p) => p.gatewayThreadsCpuPct.main), busiestOther: cpuShare((p) => p.gatewayThreadsCpuPct.busiestOther), rest: cpuShare((p) => p.gatewayThreadsCpuPct.rest) },
       gatewayProbe: {
         type: 'probe',
         n: NaN,
@@ -116,9 +146,13 @@ export function pool(phases: readonly Measured[]): Measured {
         elu: sum((p) => p.gatewayProbe.elu) / rs.length,
       },
       loadgenElu: max((p) => p.loadgenElu),
+      loadgenCpuPct: max((p) => p.loadgenCpuPct),
       subscriberElu: first.subscriberElu.map((_, i) => max((p) => p.subscriberElu[i]!)),
       subscriberCpuPct: first.subscriberCpuPct.map((_, i) => max((p) => p.subscriberCpuPct[i]!)),
       loadCpuPct: max((p) => p.loadCpuPct),
+      loadMainCpuPct: max((p) => p.loadMainCpuPct),
+      bytes: { delivered: sum((p) => p.bytes.delivered), upstream: sum((p) => p.bytes.upstream) },
+      queues: { clientsUnread: queue('clientsUnread'), gatewayUnsent: queue('gatewayUnsent'), upstreamUnread: queue('upstreamUnread'), samples: sum((p) => p.queues.samples) },
       ...(stages === undefined ? {} : { gatewayStages: stages }),
     },
   };
@@ -132,18 +166,62 @@ export function spread(xs: readonly number[]): string {
 }
 
 /**
- * The side that ran out first at `p`, a rate not held: the gateway (its
- * core near full) or the load (the client threads' and load process's core
- * near full), from the CPU each used over the step.
+ * Where a phase's messages waited in the kernel, ms per message on average
+ * (Little's law: mean bytes queued ÷ bytes per second through the queue):
+ * `clients`, unread in the subscribers' sockets or unsent in the gateway's
+ * because a client's window was full (the clients were behind);
+ * `upstream`, unread by the gateway in its socket from the exchange (its
+ * receiving thread was behind). What is left of the mean latency waited
+ * inside the gateway (rings, main thread, uWS buffers) or on the wire.
+ */
+export function queueWaitMs(p: PhaseResult): { clients: number; upstream: number } {
+  const q = p.queues;
+  return {
+    clients: ((q.clientsUnread.mean + q.gatewayUnsent.mean) / (p.bytes.delivered / p.wallS)) * 1000,
+    upstream: (q.upstreamUnread.mean / (p.bytes.upstream / p.wallS)) * 1000,
+  };
+}
+
+/** A phase's CPU by side: the gateway's threads, the clients' threads and the load process, as % of a core and as the trades/s one core would hold at this CPU per trade. */
+export function cpuSides(p: PhaseResult): string {
+  const t = p.gatewayThreadsCpuPct;
+  const holds = (pct: number) => `${fmtK(p.sent / ((pct / 100) * p.wallS))} trades/s`; // trades per CPU-second
+  return (
+    `gateway ${p.gatewayCpuPct.toFixed(0)}% of its core (main thread ${t.main.toFixed(0)}%, busiest other thread ${t.busiestOther.toFixed(0)}%, the rest ${t.rest.toFixed(0)}%; a core holds ≈ ${holds(p.gatewayCpuPct)} at this CPU per trade), ` +
+    `load process ${p.loadCpuPct}% of its core (client threads ${p.subscriberCpuPct.join('/')}%, load generator ${p.loadgenCpuPct.toFixed(0)}%, orchestrator ${p.loadMainCpuPct.toFixed(0)}%; ≈ ${holds(p.loadCpuPct)})`
+  );
+}
+
+/**
+ * The side that ran out first at `p`, a rate not held, from where its
+ * messages waited (`queueWaitMs` against the mean latency): in the clients'
+ * sockets for at least half of it, the clients; in the gateway's socket from
+ * the exchange, the gateway's receiving thread; else inside the gateway. The
+ * CPU each side used and could hold (`cpuSides`) is given beside it.
  */
 export function firstOut(kind: GatewayKind, p: PhaseResult | undefined): string {
   if (p === undefined) return `${kind}: every rate tried was held`;
-  const gateway = p.gatewayCpuPct;
-  const load = p.loadCpuPct;
-  const who = load >= 90 && gateway < 90 ? 'the load (clients) ran out first' : gateway >= 90 && load < 90 ? 'the gateway ran out first' : gateway >= 90 ? 'both cores were full' : 'neither core was full (other work on the machine took the CPU)';
-  return `${kind} at ${p.rate} trades/s (not held: lost ${p.lost}, gaps ${p.gaps}, catch-up ${p.catchUpMs.toFixed(0)} ms): gateway ${gateway.toFixed(0)}% of its core, load process ${load}% of its core (client threads ${p.subscriberCpuPct.join('/')}%): ${who}`;
+  const wait = queueWaitMs(p);
+  const meanMs = p.latencyUs.mean / 1000;
+  const share = (ms: number) => (ms / meanMs) * 100;
+  const who = !(p.queues.samples > 0)
+    ? 'no socket queues were sampled (not Linux): undecided'
+    : share(wait.clients) >= 50
+      ? 'the clients ran out first (most of the delay was spent unread in their sockets)'
+      : share(wait.upstream) >= 50
+        ? 'the gateway ran out first, on its receiving side (most of the delay was spent unread in its socket from the exchange)'
+        : 'the gateway ran out first (most of the delay was spent inside it, not in the clients’ sockets)';
+  const idle = p.gatewayCpuPct < 90 && p.loadCpuPct < 90 ? '; neither side used its whole core: other work on the machine took the CPU the late side needed' : '';
+  return (
+    `${kind} at ${p.rate} trades/s (not held: lost ${p.lost}, gaps ${p.gaps}, catch-up ${p.catchUpMs.toFixed(0)} ms, mean latency ${meanMs.toFixed(1)} ms): ` +
+    `waited ${wait.clients.toFixed(1)} ms (${share(wait.clients).toFixed(0)}%) in the clients’ sockets, ${wait.upstream.toFixed(1)} ms (${share(wait.upstream).toFixed(0)}%) in the gateway’s from the exchange; ` +
+    `${cpuSides(p)}: ${who}${idle}`
+  );
 }
 
+function fmtK(n: number): string {
+  return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n.toFixed(0);
+}
 
 /** CPU per delivered message as a per-message part plus a per-wake-up part shared by the messages of one wake-up. */
 export interface WakeCostFit {

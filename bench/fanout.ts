@@ -19,11 +19,14 @@
  *     seconds: HDR latency (frame sent → subscriber received, one clock),
  *     loss (every subscriber must see every trade id; gap notices count as
  *     loss), ring overflow (tickwire's /v1/status `ringOverflow` delta);
- *  3. the rate search: from the rated load upwards when it was held (stop at
- *     the first rate not held), downwards when it was not (stop at the first
- *     rate held), then optional bisection between the two. A rate is held when nothing was lost, no gap,
- *     no ring overflow, and the last message arrived within `catchUpMs` of
- *     the last frame sent (the gateway kept up instead of queueing).
+ *  3. the rate search (rate-search.ts): from the rated load upwards when it
+ *     was held (stop at the first rate not held), downwards when it was not
+ *     (stop at the first rate held), then optional bisection between the
+ *     two; tickwire's and the floor's searches take turns step by step. A
+ *     rate is held (one test for every gateway, `Rig.phase`) when nothing
+ *     was lost, no gap, no connection closed, no ring overflow, and the last
+ *     message arrived within `catchUpMs` of the last frame sent (the gateway
+ *     kept up instead of queueing).
  */
 import type { ChildProcess } from 'node:child_process';
 import type * as hdr from 'hdr-histogram-js';
@@ -36,8 +39,10 @@ import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
 import type { SubscriberReport } from './subscriber-worker.ts';
 import { numbered, type GatewayProbe } from './load/gateway-probe.ts';
-import { cpuPerMessage, firstOut, fitWakeCost, pool, spread, type GatewayKind, type Measured, type PhaseResult, type WakeCostFit } from './fanout-phases.ts';
-import { cpuSeconds } from './threads.ts';
+import { cpuPerMessage, firstOut, fitWakeCost, loadCpuPerMessage, pool, queueWaitMs, spread, type GatewayKind, type Measured, type PhaseResult, type WakeCostFit } from './fanout-phases.ts';
+import { cpuSeconds, threadCpuSeconds } from './threads.ts';
+import { TcpQueueSampler } from './load/tcp-queues.ts';
+import { RateSearch } from './rate-search.ts';
 
 const GATEWAY_ENTRY: Record<GatewayKind, string> = {
   tickwire: './gateway-tickwire.ts',
@@ -74,6 +79,8 @@ class Rig {
   private gateway!: ChildProcess;
   private subs: Worker[] = [];
   private port = 0;
+  /** The fake exchange's port (its socket to the gateway is sampled for unread frames). */
+  private exchangePort = 0;
   private nextId = 1_000_000;
   /** Probe requests sent, resets included (each answer echoes its number). */
   private probes = 0;
@@ -89,6 +96,7 @@ class Rig {
   async start(): Promise<void> {
     this.exchange = startWorker(new URL('./exchange-worker.ts', import.meta.url), { sendTimes: this.sendTimes, symbol: 'BTCUSDT' } satisfies ExchangeWorkerData);
     const { url } = await nextMessage(this.exchange, ofType<Listening>('listening'), 30_000, 'load generator');
+    this.exchangePort = Number(new URL(url).port);
     const entry = new URL(GATEWAY_ENTRY[this.kind], import.meta.url);
     this.gateway = startChild(entry, [url], this.gatewayCpus);
     const ready = await nextMessage(this.gateway, ofType<{ type: 'ready'; port: number }>('ready'), 60_000, `${this.kind} gateway`);
@@ -244,14 +252,21 @@ class Rig {
     const overflow0 = await this.ringOverflow();
     const probing = await this.resetProbe();
     const cpu0 = cpuSeconds(this.gateway.pid!);
+    const threads0 = threadCpuSeconds(this.gateway.pid!);
     const load0 = process.cpuUsage();
+    const loadThreads0 = threadCpuSeconds(process.pid);
+    const queues = new TcpQueueSampler(this.port, this.exchangePort);
     const t0 = performance.now();
+    queues.start();
     const complete = this.allComplete();
     const played: Played = await this.command({ type: 'play', firstId, count, rate }, 'played');
     // Everything should be in within catchUpMs; give stragglers up to 2 s more so the loss figure is exact.
     await complete.within(this.profile.fanout.catchUpMs + 2_000);
+    const queued = queues.stop();
     const cpu1 = cpuSeconds(this.gateway.pid!);
+    const threads1 = threadCpuSeconds(this.gateway.pid!);
     const load1 = process.cpuUsage(load0);
+    const loadThreads1 = threadCpuSeconds(process.pid);
     const wallS = (performance.now() - t0) / 1000;
     const gatewayProbe = await this.readProbe(probing);
     const overflow1 = await this.ringOverflow();
@@ -285,16 +300,37 @@ class Rig {
       gatewayCpuPct: ((cpu1 - cpu0) / wallS) * 100,
       gatewayCpuS: cpu1 - cpu0,
       wallS,
+      gatewayThreadsCpuPct: threadShares(this.gateway.pid!, threads0, threads1, wallS),
       gatewayProbe,
       loadgenElu: played.elu,
+      loadgenCpuPct: (played.cpuMs / played.ms) * 100,
       subscriberElu: reports.map((r) => Number(r.elu.toFixed(3))),
       subscriberCpuPct: reports.map((r) => Math.round(r.cpuPct)),
       loadCpuPct: Math.round(((load1.user + load1.system) / 1e6 / wallS) * 100),
+      loadMainCpuPct: threadShares(process.pid, loadThreads0, loadThreads1, wallS).main,
+      bytes: { delivered: reports.reduce((a, r) => a + r.bytes, 0), upstream: played.bytes },
+      queues: queued,
     };
     if (stages && this.kind === 'tickwire') result.gatewayStages = await (await fetch(`http://127.0.0.1:${this.port}/v1/latency`)).json();
     if (!result.held) await this.settle(500, 15_000);
     return { result, histogram: h };
   }
+}
+
+/**
+ * A process's CPU by thread between two readings (threads.ts
+ * `threadCpuSeconds`), % of one core over `wallS`: its main thread, its
+ * busiest other thread, the rest together.
+ */
+function threadShares(pid: number, before: Map<number, number>, after: Map<number, number>, wallS: number): PhaseResult['gatewayThreadsCpuPct'] {
+  const pct = (s: number) => (s / wallS) * 100;
+  const used = [...after].map(([tid, s]) => ({ tid, s: s - (before.get(tid) ?? 0) }));
+  const others = used.filter((u) => u.tid !== pid).sort((a, b) => b.s - a.s);
+  return {
+    main: pct(used.find((u) => u.tid === pid)?.s ?? NaN),
+    busiestOther: pct(others[0]?.s ?? 0),
+    rest: pct(others.slice(1).reduce((a, u) => a + u.s, 0)),
+  };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -304,42 +340,46 @@ function sleep(ms: number): Promise<void> {
 function describe(p: PhaseResult): string {
   const l = p.latencyUs;
   const g = p.gatewayProbe;
+  const t = p.gatewayThreadsCpuPct;
+  const q = p.queues;
+  const kib = (s: { mean: number; max: number }) => `${(s.mean / 1024).toFixed(0)}/${(s.max / 1024).toFixed(0)}`;
+  const wait = queueWaitMs(p);
   return (
     `${p.rate} trades/s × ${p.subscribers}: ${p.held ? 'held' : 'NOT held'}; p50 ${l.p50} µs, p99 ${l.p99} µs, p99.9 ${l.p999} µs, max ${l.max} µs; ` +
     `lost ${p.lost}, gaps ${p.gaps}, overflow ${p.ringOverflow ?? 'n/a'}, catch-up ${p.catchUpMs.toFixed(1)} ms; gateway CPU ${p.gatewayCpuPct.toFixed(0)}% ` +
-    `(${cpuPerMessage(p).toFixed(2)} µs/msg, ${g.wakeups} wake-ups, GC ${g.gc.count}× max ${g.gc.maxMs} ms, loop delay p99 ${g.eventLoopDelayUs.p99} µs); ` +
-    `clients CPU ${p.subscriberCpuPct.join('/')}% ELU ${p.subscriberElu.join('/')}, load process CPU ${p.loadCpuPct}%, loadgen ELU ${p.loadgenElu.toFixed(2)}`
+    `(main ${t.main.toFixed(0)}%, busiest other thread ${t.busiestOther.toFixed(0)}%, rest ${t.rest.toFixed(0)}%; ` +
+    `${cpuPerMessage(p).toFixed(2)} µs/msg, ${g.wakeups} wake-ups, GC ${g.gc.count}× max ${g.gc.maxMs} ms, loop delay p99 ${g.eventLoopDelayUs.p99} µs); ` +
+    `clients CPU ${p.subscriberCpuPct.join('/')}% ELU ${p.subscriberElu.join('/')}, loadgen CPU ${p.loadgenCpuPct.toFixed(0)}% ELU ${p.loadgenElu.toFixed(2)}, load process CPU ${p.loadCpuPct}% (orchestrator ${p.loadMainCpuPct.toFixed(0)}%); ` +
+    `queued KiB mean/max: clients unread ${kib(q.clientsUnread)}, gateway unsent ${kib(q.gatewayUnsent)}, gateway unread from exchange ${kib(q.upstreamUnread)} ` +
+    `(waits ${wait.clients.toFixed(2)} ms in the clients' sockets, ${wait.upstream.toFixed(2)} ms upstream, of ${(l.mean / 1000).toFixed(2)} ms mean)`
   );
 }
 
 /**
- * The rate search from the rated load: upwards when it was held (stop at the
- * first rate not held), downwards when it was not (stop at the first held),
- * then the profile's bisection steps between the two.
+ * The rate searches of one or more gateways (bench/rate-search.ts), taking
+ * turns step by step: each rig tries its next rate, the first rig going
+ * first in every other turn (A B, B A, …), so tickwire's and the floor's
+ * steps meet the machine's load of the same moments, as their rated slices
+ * do. Whether a step was held is `Rig.phase`'s test, the same for every
+ * gateway.
  */
-async function searchRate(rig: Rig, rated: PhaseResult, profile: Profile, log: (line: string) => void): Promise<Omit<GatewayResult, 'rated' | 'ratedSlices'>> {
+async function searchRates(rigs: readonly { rig: Rig; rated: PhaseResult }[], profile: Profile, log: (line: string) => void): Promise<Omit<GatewayResult, 'rated' | 'ratedSlices'>[]> {
   const f = profile.fanout;
-  const steps: PhaseResult[] = [];
-  let held = rated.held ? f.ratedRate : 0;
-  let failed = rated.held ? Infinity : f.ratedRate;
-  for (const rate of rated.held ? f.stepsUp : f.stepsDown) {
-    const { result: p } = await rig.phase(rate, f.stepSeconds);
-    steps.push(p);
-    log(`fan-out ${rig.kind} step: ${describe(p)}`);
-    if (p.held) held = Math.max(held, rate);
-    else failed = Math.min(failed, rate);
-    if (rated.held !== p.held) break;
+  const searches = rigs.map(({ rig, rated }) => ({ rig, search: new RateSearch(f.ratedRate, rated.held, f), steps: [] as PhaseResult[] }));
+  for (let turn = 0; ; turn++) {
+    let stepped = false;
+    for (const s of turn % 2 === 0 ? searches : [...searches].reverse()) {
+      const rate = s.search.next();
+      if (rate === undefined) continue;
+      stepped = true;
+      const { result: p } = await s.rig.phase(rate, f.stepSeconds);
+      s.steps.push(p);
+      s.search.record(rate, p.held);
+      log(`fan-out ${s.rig.kind} step: ${describe(p)}`);
+    }
+    if (!stepped) break;
   }
-  for (let i = 0; i < f.refine && held > 0 && Number.isFinite(failed); i++) {
-    const rate = Math.round((held + failed) / 2 / 100) * 100;
-    if (rate <= held || rate >= failed) break;
-    const { result: p } = await rig.phase(rate, f.stepSeconds);
-    steps.push(p);
-    log(`fan-out ${rig.kind} refine: ${describe(p)}`);
-    if (p.held) held = rate;
-    else failed = rate;
-  }
-  return { kind: rig.kind, steps, maxHeldRate: held, ceilingReached: !Number.isFinite(failed) };
+  return searches.map(({ rig, search, steps }) => ({ kind: rig.kind, steps, maxHeldRate: search.maxHeldRate, ceilingReached: search.ceilingReached }));
 }
 
 /** One gateway alone (the baseline): warm-up, the rated load in one phase, the rate search. */
@@ -351,7 +391,8 @@ async function runAlone(kind: GatewayKind, profile: Profile, gatewayCpus: string
     await rig.phase(f.ratedRate, 1); // warm-up
     const { result: rated, histogram } = await rig.phase(f.ratedRate, f.ratedSeconds);
     log(`fan-out ${kind} rated: ${describe(rated)}`);
-    return { result: { ...(await searchRate(rig, rated, profile, log)), rated }, histogram };
+    const [search] = await searchRates([{ rig, rated }], profile, log);
+    return { result: { ...search!, rated }, histogram };
   } finally {
     await rig.stop();
   }
@@ -421,11 +462,17 @@ async function runPaired(
     const floorRated = alternating.floor.result;
     log(`fan-out tickwire rated, pooled: ${describe(twRated)}`);
     log(`fan-out floor rated, pooled: ${describe(floorRated)}`);
-    const twSearch = await searchRate(tw, twRated, profile, log);
-    const floorSearch = await searchRate(floor, floorRated, profile, log);
+    const [twSearch, floorSearch] = await searchRates(
+      [
+        { rig: tw, rated: twRated },
+        { rig: floor, rated: floorRated },
+      ],
+      profile,
+      log,
+    );
     return {
-      tickwire: { ...twSearch, rated: twRated, ratedSlices: alternating.tickwireSlices },
-      floor: { ...floorSearch, rated: floorRated, ratedSlices: alternating.floorSlices },
+      tickwire: { ...twSearch!, rated: twRated, ratedSlices: alternating.tickwireSlices },
+      floor: { ...floorSearch!, rated: floorRated, ratedSlices: alternating.floorSlices },
       alternating,
     };
   } finally {
@@ -543,6 +590,8 @@ export async function fanoutBench(
       channel: CHANNEL,
       // BENCH_WAKE_WINDOW_MS as gateway-tickwire.ts read it (null: tickwire's default).
       wakeWindowMs: process.env['BENCH_WAKE_WINDOW_MS'] ? Number(process.env['BENCH_WAKE_WINDOW_MS']) : null,
+      // BENCH_TICK_WRITES as exchange-worker.ts read it: one TCP write per 1 ms tick of frames instead of one per frame.
+      tickWrites: process.env['BENCH_TICK_WRITES'] === '1',
       tickwire: tw,
       baseline: base,
       floor,
@@ -629,6 +678,9 @@ function floorFigures(
   const phasesOf = (g: GatewayResult) => [...(g.ratedSlices ?? [g.rated]), ...g.steps];
   // The lowest rate not held (the rated load itself when the search went down).
   const firstNotHeld = (g: GatewayResult) => [g.rated, ...g.steps].filter((p) => !p.held).sort((a, b) => a.rate - b.rate)[0];
+  const top = (g: GatewayResult) => [g.rated, ...g.steps].reduce((a, p) => (p.rate > a.rate ? p : a));
+  const twTop = top(tw);
+  const floorTop = top(floor);
   const twFailed = firstNotHeld(tw);
   const floorFailed = firstNotHeld(floor);
   return [
@@ -665,6 +717,18 @@ function floorFigures(
       goals: [{ text: '≥ 16k trades/s held to 100 subscribers', on: 'value', op: '>=', threshold: 16_000 }],
       floor: { name, value: floor.maxHeldRate, why: `${firstOut('floor', floorFailed)}${ceiling(floor)}` },
       note: `${firstOut('tickwire', twFailed)}${ceiling(tw)}`,
+    }),
+    figure({
+      id: 'fanout.load_cpu_per_message',
+      group: 'fanout',
+      name: `load core CPU time (subscriber threads, load generator) per delivered message at the highest rate tried`,
+      value: loadCpuPerMessage(twTop),
+      unit: 'µs',
+      better: 'lower',
+      peer: { name: `${name}: its clients`, value: loadCpuPerMessage(floorTop) },
+      note:
+        `the gateway's own on its core in the same phases: tickwire ${cpuPerMessage(twTop).toFixed(2)} µs at ${twTop.rate}/s, the floor ${cpuPerMessage(floorTop).toFixed(2)} µs at ${floorTop.rate}/s; ` +
+        'each side has one core, so the side with the larger figure fills its core first as the rate rises, and a highest rate held set by the clients measures them, not the gateway',
     }),
   ];
 }

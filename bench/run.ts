@@ -201,7 +201,13 @@ function observations(): string[] {
       for (const p of [g.rated, ...g.steps]) {
         const elu = Math.max(...p.subscriberElu, p.loadgenElu);
         if (elu > 0.9) {
-          out.push(`Fan-out ${g.kind} at ${p.rate} trades/s: a load thread was saturated (event-loop utilization ${elu.toFixed(2)}); that step measures the clients as much as the gateway.`);
+          // A busy event loop is not a full core: a thread that waits for a CPU other work holds is "busy" too. Its own CPU time tells.
+          const cpu = Math.max(...p.subscriberCpuPct, p.loadgenCpuPct);
+          out.push(
+            cpu >= 90 || p.loadCpuPct >= 90
+              ? `Fan-out ${g.kind} at ${p.rate} trades/s: the load's core was full (load process ${p.loadCpuPct}% of it, busiest load thread ${cpu.toFixed(0)}%, event-loop utilization ${elu.toFixed(2)}); that step measures the clients as much as the gateway.`
+              : `Fan-out ${g.kind} at ${p.rate} trades/s: a load thread's event loop was busy (utilization ${elu.toFixed(2)}) but used ${cpu.toFixed(0)}% of a core (load process ${p.loadCpuPct}%): it waited for CPU that other work held, not on its own work.`,
+          );
           break;
         }
       }

@@ -40,6 +40,8 @@ export interface SubscriberReport {
   closed: number;
   /** Receive time of the phase's last message, µs (load/clock.ts); NaN when none. */
   lastRecvUs: number;
+  /** Bytes of every WebSocket frame received since `arm` (payload and header), any message. */
+  bytes: number;
   /** Every message seen since start, any phase (to tell when the line has gone quiet). */
   totalMessages: number;
   histogram: string;
@@ -66,6 +68,7 @@ let errors = 0;
 let outOfPhase = 0;
 let lastRecvUs = NaN;
 let totalMessages = 0;
+let bytes = 0;
 let completeSent = true;
 let elu0 = performance.eventLoopUtilization();
 let cpu0 = threadCpuMs();
@@ -100,6 +103,7 @@ class Sub {
 
   private message(buf: Buffer, start: number, end: number, recvNs: number): void {
     totalMessages++;
+    bytes += end - start + (end - start < 126 ? 2 : 4); // frame header: servers send < 64 KiB unmasked
     switch (messageType(buf, start, end)) {
       case MessageType.TRADE:
         this.trade(readTradeId(buf, start, end), recvNs);
@@ -165,6 +169,7 @@ port.on('message', (cmd: SubscriberCommand) => {
     errors = 0;
     outOfPhase = 0;
     lastRecvUs = NaN;
+    bytes = 0;
     completeSent = false;
     for (const s of subs) s.seen = new Uint8Array(count);
     histogram.destroy();
@@ -185,6 +190,7 @@ port.on('message', (cmd: SubscriberCommand) => {
       closed: subs.filter((s) => s.client.closed).length,
       lastRecvUs,
       totalMessages,
+      bytes,
       histogram: hdr.encodeIntoCompressedBase64(histogram),
       elu: performance.eventLoopUtilization(elu0).utilization,
       cpuPct: ((threadCpuMs() - cpu0) / (performance.now() - armedAt)) * 100,

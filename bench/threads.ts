@@ -19,8 +19,21 @@ export function pinSelf(cpus: string): boolean {
   return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
-/** CPU time (user + system) a process (or, with `tid`, one of its threads) has used, seconds; NaN where /proc is not there. */
+/**
+ * CPU time (user + system) a process (or, with `tid`, one of its threads) has
+ * used, seconds; NaN where /proc is not there. A thread's comes from its
+ * schedstat where the kernel keeps it (ns), so a thread's share of a 2 s
+ * phase is not rounded to 10 ms ticks; a process's is stat's ticks (schedstat
+ * has no total over every thread).
+ */
 export function cpuSeconds(pid: number, tid?: number): number {
+  if (tid !== undefined) {
+    try {
+      return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+    } catch {
+      // no schedstat (CONFIG_SCHED_INFO off, or the thread ended): stat's ticks below
+    }
+  }
   try {
     const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -43,6 +43,11 @@ export class FakeExchange {
     return this.#server.publish(stream, payload);
   }
 
+  /** Run `sends` (calls of `send`) so that each gateway gets their frames in one TCP write. */
+  batch(sends: () => void): void {
+    this.#server.corked(sends);
+  }
+
   /** Send `payload` on `stream` untimed (back-dated history nobody measures); returns the connections it went to. */
   publish(stream: string, payload: string): number {
     return this.#server.publish(stream, payload);

@@ -28,8 +28,6 @@ export const MessageType = {
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
 const TYPE_PREFIX = Buffer.from('{"type":"');
-const SEQ_KEY = Buffer.from('"seq":');
-const TRADE_ID_KEY = Buffer.from('"tradeId":');
 const T = TYPE_PREFIX.length;
 const c = (s: string): number => s.charCodeAt(0);
 
@@ -49,34 +47,68 @@ export function messageType(buf: Uint8Array, start = 0, end = buf.length): Messa
   return MessageType.OTHER;
 }
 
-/** The non-negative integer written right after `key` (first occurrence in `[from, end)`); NaN when absent. */
-function intAfter(buf: Buffer, key: Buffer, from: number, end: number): number {
-  const at = buf.indexOf(key, from);
-  if (at < 0 || at + key.length > end) return NaN;
-  let i = at + key.length;
-  let n = 0;
-  let digits = 0;
-  for (; i < end; i++) {
-    const d = buf[i]! - 48;
-    if (d < 0 || d > 9) break;
-    n = n * 10 + d;
-    digits++;
+/**
+ * The non-negative integer written right after one key of a message (the
+ * key occurs once per message), for a stream of messages of one shape:
+ * where the key was found last (its offset from the message's start) is
+ * checked first, and only when it is not there (a seq or id grew a digit,
+ * another message type) is the message searched. Measured on 2,000
+ * recorded-shape messages (message type + trade id, node 20, this machine
+ * under load average ~9): a `Buffer.indexOf` per message took 440–580 ns on
+ * tickwire's trade (211 bytes) and 300–390 ns on the exchange's frame (165
+ * bytes), more than the rest of a subscriber's work per message.
+ */
+class IntAfterKey {
+  #at = -1;
+  readonly #key: Buffer;
+
+  constructor(key: string) {
+    this.#key = Buffer.from(key);
   }
-  return digits === 0 ? NaN : n;
+
+  /** The integer after the key in `buf[from, end)` (from: where the search may start); NaN when the key or digits are absent. */
+  read(buf: Uint8Array, start: number, from: number, end: number): number {
+    const key = this.#key;
+    let at = start + this.#at;
+    if (this.#at < 0 || at < from || !matchesAt(buf, at, key, end)) {
+      at = Buffer.prototype.indexOf.call(buf, key, from);
+      if (at < 0 || at + key.length > end) return NaN;
+      this.#at = at - start;
+    }
+    let n = 0;
+    let digits = 0;
+    for (let i = at + key.length; i < end; i++) {
+      const d = buf[i]! - 48;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+      digits++;
+    }
+    return digits === 0 ? NaN : n;
+  }
 }
+
+/** True when `key` is at `buf[at]` and ends before `end`. */
+function matchesAt(buf: Uint8Array, at: number, key: Buffer, end: number): boolean {
+  if (at + key.length > end) return false;
+  for (let i = 0; i < key.length; i++) if (buf[at + i] !== key[i]) return false;
+  return true;
+}
+
+const SEQ = new IntAfterKey('"seq":');
+const TRADE_ID = new IntAfterKey('"tradeId":');
+const EXCHANGE_TRADE_ID = new IntAfterKey('"t":');
 
 /** The `seq` of the trade, bar or snapshot message at `buf[start, end)`; NaN when absent. */
 export function readSeq(buf: Buffer, start = 0, end = buf.length): number {
-  return intAfter(buf, SEQ_KEY, start + T, end);
+  return SEQ.read(buf, start, start + T, end);
 }
 
 /** The `tradeId` of the trade message at `buf[start, end)`; NaN when absent or null. */
 export function readTradeId(buf: Buffer, start = 0, end = buf.length): number {
-  return intAfter(buf, TRADE_ID_KEY, start + T, end);
+  return TRADE_ID.read(buf, start, start + T, end);
 }
 
 const EXCHANGE_FRAME_PREFIX = Buffer.from('{"stream":"');
-const EXCHANGE_TRADE_ID_KEY = Buffer.from('"t":');
 
 /**
  * The trade id of a Binance combined-stream @trade frame at `buf[start, end)`
@@ -87,5 +119,5 @@ export function readExchangeTradeId(buf: Buffer, start = 0, end = buf.length): n
   const n = EXCHANGE_FRAME_PREFIX.length;
   if (end - start < n) return NaN;
   for (let i = 0; i < n; i++) if (buf[start + i] !== EXCHANGE_FRAME_PREFIX[i]) return NaN;
-  return intAfter(buf, EXCHANGE_TRADE_ID_KEY, start + n, end);
+  return EXCHANGE_TRADE_ID.read(buf, start, start + n, end);
 }

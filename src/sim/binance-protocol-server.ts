@@ -261,6 +261,21 @@ export class BinanceProtocolServer extends EventEmitter<BinanceProtocolServerEve
     return sent;
   }
 
+  /**
+   * Run `sends` (calls of `publish`, `sendRaw`, …) with every client's socket
+   * corked, so what they send each client leaves in one TCP write, as a busy
+   * venue's frames of one moment share a segment.
+   */
+  corked(sends: () => void): void {
+    const sockets = [...this.#clients].map((c) => c.socket);
+    for (const s of sockets) s.cork();
+    try {
+      sends();
+    } finally {
+      for (const s of sockets) s.uncork();
+    }
+  }
+
   /** True when some client is subscribed to `stream` (lets producers stay idle). */
   hasSubscribers(stream: string): boolean {
     return this.#byStream.has(stream);

@@ -4,13 +4,17 @@
  * one a trade the adapter takes) and the minimal WebSocket client the
  * subscribers use (framing of every length encoding, split and coalesced
  * chunks, fragmentation, ping, masking, close), against the `ws` server on
- * loopback.
+ * loopback; and the sampling of loopback socket queues that tells which side
+ * of a fan-out fell behind.
  */
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ingestFrames, socketReadEnds, syntheticTape, tape, tradeFrame } from '../../bench/frames.ts';
 import { BenchWsClient } from '../../bench/load/ws-client.ts';
+import { queuedBytes } from '../../bench/load/tcp-queues.ts';
+import { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { FrameKind } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { until } from '../support/until.ts';
@@ -169,11 +173,108 @@ describe('bench WebSocket client', () => {
     expect(texts).toEqual(sent);
   });
 
+  it('reads frames split between reads at every byte, headers included', async () => {
+    const { server, texts } = await connect();
+    const raw = (server as unknown as { _socket: net.Socket })._socket; // the server's TCP socket: bytes written as they are
+    // Unmasked server frames: a 7-bit length, a 16-bit length, another 7-bit one.
+    const frameOf = (text: string): Buffer => {
+      const body = Buffer.from(text);
+      const head = body.length < 126 ? Buffer.from([0x81, body.length]) : Buffer.from([0x81, 126, body.length >> 8, body.length & 0xff]);
+      return Buffer.concat([head, body]);
+    };
+    const bodies = ['short', 'm'.repeat(200), 'end'];
+    const stream = Buffer.concat(bodies.map(frameOf));
+    const expected: string[] = [];
+    for (let cut = 1; cut < stream.length; cut += cut < 12 ? 1 : 37) {
+      raw.write(stream.subarray(0, cut));
+      await new Promise((resolve) => setTimeout(resolve, 15)); // read on its own before the rest comes
+      raw.write(stream.subarray(cut));
+      expected.push(...bodies);
+      await until(() => texts.length === expected.length, 5_000, `the frames cut at byte ${cut}`);
+    }
+    expect(texts).toEqual(expected);
+  });
+
   it('rejects a refused upgrade', async () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/stream' });
     await new Promise<void>((resolve) => wss!.once('listening', () => resolve()));
     const client = new BenchWsClient(new URL(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/elsewhere`), () => {});
     clients.push(client);
     await expect(client.connect()).rejects.toThrow(/upgrade refused|socket hang up|ECONNRESET/);
+  });
+});
+
+describe('bench load generator writes', () => {
+  it('sends the frames published while its clients are corked in one socket write', async () => {
+    const server = new BinanceProtocolServer({ host: '127.0.0.1', port: 0 });
+    const { url } = await server.start();
+    const texts: string[] = [];
+    const client = new BenchWsClient(new URL(`${url}/stream?streams=btcusdt@trade`), (buf, start, end) => texts.push(buf.toString('utf8', start, end)));
+    // Every write a socket hands to the kernel goes through _write (one chunk) or _writev (several).
+    const proto = net.Socket.prototype as unknown as { _write: () => void; _writev: () => void };
+    const writes = [vi.spyOn(proto, '_write'), vi.spyOn(proto, '_writev')];
+    const count = () => writes.reduce((a, w) => a + w.mock.calls.length, 0);
+    try {
+      await client.connect();
+      await until(() => server.hasSubscribers('btcusdt@trade'), 5_000, 'the subscription');
+      const before = count();
+      server.corked(() => {
+        for (let i = 0; i < 5; i++) server.publish('btcusdt@trade', `{"t":${i}}`);
+      });
+      expect(count() - before).toBe(1);
+      const apart = count();
+      for (let i = 5; i < 8; i++) server.publish('btcusdt@trade', `{"t":${i}}`);
+      expect(count() - apart).toBe(3); // uncorked: one write per frame
+      await until(() => texts.length === 8, 5_000, 'the eight frames');
+      expect(texts).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `{"stream":"btcusdt@trade","data":{"t":${i}}}`));
+    } finally {
+      for (const w of writes) w.mockRestore();
+      client.destroy();
+      await server.stop();
+    }
+  });
+});
+
+describe('bench TCP queue sampling', () => {
+  // /proc/net/tcp lines: sl, local and remote address (hex IPv4:port), state (01 established), tx_queue:rx_queue.
+  const line = (local: number, remote: number, st: string, tx: number, rx: number) =>
+    `  1: 0100007F:${local.toString(16).toUpperCase().padStart(4, '0')} 0100007F:${remote.toString(16).toUpperCase().padStart(4, '0')} ${st} ${tx.toString(16).padStart(8, '0')}:${rx.toString(16).padStart(8, '0')} 00:00000000 00000000     0        0 1 1`;
+
+  it('counts the clients’ unread, the gateway’s unsent and the gateway’s unread from the exchange, by port', () => {
+    const gateway = 40_000;
+    const exchange = 41_000;
+    const table = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      line(gateway, 0, '0A', 0, 0), // the listening socket
+      line(50_001, gateway, '01', 0, 1_000), // a client's socket: 1,000 bytes unread
+      line(50_002, gateway, '01', 0, 2_000),
+      line(gateway, 50_001, '01', 300, 0), // the gateway's side: 300 bytes the client's window had no room for
+      line(50_003, exchange, '01', 0, 700), // the gateway's socket to the exchange: 700 bytes unread
+      line(exchange, 50_003, '01', 50, 0), // the exchange's side: not the gateway's
+      line(50_004, gateway, '06', 0, 9_999), // TIME_WAIT: not a live connection
+      line(50_005, 12_345, '01', 0, 5_000), // someone else's connection
+    ].join('\n');
+    expect(queuedBytes(table, gateway, exchange)).toEqual({ clientsUnread: 3_000, gatewayUnsent: 300, upstreamUnread: 700 });
+  });
+
+  it('sees the bytes a paused client has not read in the kernel’s table', async () => {
+    const written = 64 * 1024;
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {}); // reset when the test destroys the client
+      socket.write(Buffer.alloc(written, 1)); // not end(): a half-closed connection is no longer "established"
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const client = net.connect(port, '127.0.0.1');
+    client.pause(); // never read: the bytes stay in its receive queue (or in the server's send queue)
+    try {
+      await until(() => {
+        const q = queuedBytes(readFileSync('/proc/net/tcp', 'latin1'), port, 1);
+        return q.clientsUnread + q.gatewayUnsent >= written;
+      }, 10_000);
+    } finally {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
- * The soak subscribers' byte scanner against frames made by the server's own
- * serializers (src/server/json.ts), so a change of the wire shape breaks this
- * test rather than silently blinding the soak.
+ * The soak's and the bench's subscribers' byte scanner against frames made by
+ * the server's own serializers (src/wire/json.ts), so a change of the wire
+ * shape breaks this test rather than silently blinding the soak; and against
+ * streams whose fields move, which its remembered key offsets must follow.
  */
 import { describe, expect, it } from 'vitest';
 import { MessageType, messageType, readExchangeTradeId, readSeq, readTradeId } from '../../bench/load/frame-scan.ts';
@@ -73,6 +74,24 @@ describe('soak frame scan', () => {
     expect(readSeq(frame('{"type":"trade","seq":x}'))).toBeNaN();
     expect(readSeq(frame('{"type":"trade"}'))).toBeNaN();
   });
+  it('reads every message of a stream whose fields move (seq and ids growing digits, shapes interleaved) as JSON.parse does', () => {
+    const bars = prepareChannel('bars', 'bars:binance:BTCUSDT:1m', 'binance', 'BTCUSDT', '1m');
+    const record = new Float64Array(BAR_FIELDS);
+    const seqs = [9, 10, 99, 100, 7, 123_456, 1, 99_999_999, 100_000_000];
+    const ids = [5, 1_000, 9, 3_735_683_259, 42, 10, 1_000_000_000_000, 8, 77];
+    for (let i = 0; i < seqs.length; i++) {
+      const text = tradeMessage(trades, seqs[i]!, { exchange: 'binance', symbol: 'BTCUSDT', tradeId: ids[i]!, price: 1.5, size: 2, side: 'buy', ts: 1, recvTs: 1 });
+      const parsed = JSON.parse(text) as { seq: number; tradeId: number };
+      // Another message in the chunk before it, so the trade starts at a different offset each time.
+      const chunk = frame('x'.repeat(i * 7) + text);
+      expect([readSeq(chunk, i * 7), readTradeId(chunk, i * 7)]).toEqual([parsed.seq, parsed.tradeId]);
+      const bar = frame(barMessage(bars, seqs[seqs.length - 1 - i]!, readBar(record, 0)));
+      expect(readSeq(bar)).toBe((JSON.parse(bar.toString()) as { seq: number }).seq);
+      const exchangeFrame = tradeFrame('btcusdt@trade', 'BTCUSDT', 10 ** (i + 3), ids[i]!, '1.00000000', '2.00000000', 1, i % 2 === 0);
+      expect(readExchangeTradeId(frame(exchangeFrame))).toBe(ids[i]);
+    }
+  });
+
   it('reads the trade id of an exchange frame forwarded unchanged (the floor relay), and only of one', () => {
     const text = tradeFrame('btcusdt@trade', 'BTCUSDT', 1723161255343, 3_735_683_259, '61837.63000000', '0.02000000', 1723161255342, true);
     const buf = frame(text);
