@@ -21,7 +21,7 @@ import type { TickwireConfig } from '../config/types.ts';
 import type { LeadershipEvent } from '../model/events.ts';
 import type { Bar } from '../model/records.ts';
 import { headers } from '@nats-io/transport-node';
-import type { ClusterStatus, ExchangeStatus, HealthReport, LatencyReport, LeaseStatus, StatusReport } from '../model/status.ts';
+import type { ClusterStatus, ExchangeStatus, HealthReport, LatencyOptions, LatencyReport, LeaseStatus, StatusReport } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 import { FeedPublisher } from './feed-publisher.ts';
 import { restTradeFetcher } from './trade-fetcher.ts';
@@ -275,8 +275,9 @@ export class FeedNode implements Tickwire {
     return { ...h, warnings: [...(h.warnings ?? []), 'cluster: NATS unreachable (publishing resumes on reconnect; the lease lapses after its TTL)'] };
   }
 
-  latency(): LatencyReport {
-    return this.#runtime.latency();
+  /** The runtime's stages and the outbox's (feed-publisher.ts `latency`). */
+  latency(options: LatencyOptions = {}): LatencyReport {
+    return { ...this.#runtime.latency(options), ...this.#publisher.latency(options.histograms === true) };
   }
 
   async metrics(): Promise<string> {
