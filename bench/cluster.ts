@@ -159,6 +159,11 @@ async function startExchange(ratePerSymbol: number, children: ChildProcess[]): P
   return ready.exec(out())![1]!;
 }
 
+/** A process's main-thread event-loop delay p99 in the window, µs (NaN when it reported none). */
+function loopDelayP99(stages: LatencyReport | undefined): number {
+  return stages?.['event_loop_delay']?.['main']?.p99 ?? NaN;
+}
+
 /** Spawn and wait until `ready` shows in its output. A tickwire process (`role` named) is CPU-profiled in a profiled run. */
 async function launch(cmd: string, args: string[], cwd: string, ready: RegExp, children: ChildProcess[], role?: string): Promise<{ proc: ChildProcess; out: () => string }> {
   const proc = spawn(cmd, role === undefined ? args : [...cpuProfileArgs(), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -381,6 +386,8 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     figure({ id: 'cluster.toNats.p99', group: 'cluster', name: 'cluster: frame → NATS p99, the publishing side of the hop (the floor\'s publisher as peer)', value: c.toNats!.p99, unit: 'µs', better: 'lower', peer: { name: 'floor publisher', value: f.toNats!.p99 } }),
     figure({ id: 'cluster.feed.ack.p99', group: 'cluster', name: 'cluster: feed event → JetStream ack p99 (the measured window)', value: c.feedSendToAck!.p99, unit: 'µs', better: 'lower' }),
     figure({ id: 'cluster.feed.cpu', group: 'cluster', name: 'cluster: feed CPU per trade (single process, serving included, as peer)', value: c.feedCpuPerTradeUs!, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs } }),
+    figure({ id: 'cluster.feed.cpu.floor', group: 'cluster', name: "cluster: feed CPU per trade (the floor's publisher as peer: no frames, parsing, aggregation or outbox)", value: c.feedCpuPerTradeUs!, unit: 'µs', better: 'lower', peer: { name: 'floor publisher', value: f.feedCpuPerTradeUs! } }),
+    figure({ id: 'cluster.feed.loopDelay.p99', group: 'cluster', name: "cluster: the feed main thread's event-loop delay p99 in the window (the single process's as peer)", value: loopDelayP99(c.feedStages), unit: 'µs', better: 'lower', peer: { name: 'single process', value: loopDelayP99(s.stages) } }),
     figure({ id: 'cluster.feed.messagesPerTrade', group: 'cluster', name: 'cluster: JetStream messages stored per trade', value: c.feedMessagesPerTrade!, unit: 'messages/trade', better: 'lower' }),
     figure({ id: 'cluster.cpu', group: 'cluster', name: 'cluster: edge CPU per delivered message', value: c.cpuPerMessageUs, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs }, goals: [{ on: 'ratio', op: '>=', threshold: 1 / 1.2, text: 'within 1.2× of the single process (ratio ≥ 0.83)' }] }),
   ];
