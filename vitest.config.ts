@@ -29,6 +29,7 @@ const PARALLEL = [
   'test/api/venue-lists.test.ts',
   'test/api/on-demand.test.ts',
   'test/api/latency-window.test.ts',
+  'test/cluster/lease-state.test.ts',
   'test/config/on-demand-config.test.ts',
   'test/alerts/rules.test.ts',
   'test/architecture/layers.test.ts',

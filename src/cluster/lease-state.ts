@@ -17,30 +17,35 @@
  * seqlock (the sequence odd while writing, readers retry), so a reader never
  * pairs one term with another's validity.
  *
- * Layout: Int32 cells first (one cache line), then per exchange a 16-byte
- * record at RECORDS + 16 × index:
+ * A reader that finds a write in progress (the sequence odd) reads again:
+ * the write is two stores.
+ *
+ * Layout for n exchanges: Int32 cells first, then, from the next 64-byte
+ * boundary (`recordsAt(n)`), a 16-byte record per exchange:
  *
  * | bytes | cell | writer |
  * | --- | --- | --- |
  * | 0–3 | heartbeat: a counter | main thread |
- * | 4 + 4i | the seqlock of exchange i (up to MAX_EXCHANGES) | lease thread |
- * | RECORDS + 16i | term (float64; 0: not held) | lease thread |
- * | RECORDS + 16i + 8 | valid until, nowMs (float64) | lease thread |
+ * | 4 + 4i | the seqlock of exchange i | lease thread |
+ * | recordsAt(n) + 16i | term (float64; 0: not held) | lease thread |
+ * | recordsAt(n) + 16i + 8 | valid until, nowMs (float64) | lease thread |
  */
 import { nowMs } from '../model/clock.ts';
 
-/** Exchanges one feed process may lease (the seqlocks share the first cache lines). */
-export const MAX_EXCHANGES = 31;
 const HEARTBEAT = 0;
 const SEQ = 1; // + index
-const RECORDS = 128; // bytes: the Int32 cells' two cache lines, then the records
 const TERM = 0;
 const VALID_UNTIL = 1;
 
-/** Shared memory for `exchanges` leases (at most MAX_EXCHANGES). */
+/** Where the records start for `n` exchanges: after the Int32 cells, on a cache-line boundary (bytes). */
+function recordsAt(n: number): number {
+  return Math.ceil((4 * (1 + n)) / 64) * 64;
+}
+
+/** Shared memory for `exchanges` leases. */
 export function allocateLeaseState(exchanges: number): SharedArrayBuffer {
-  if (exchanges > MAX_EXCHANGES) throw new RangeError(`a feed leases at most ${MAX_EXCHANGES} exchanges, not ${exchanges}`);
-  return new SharedArrayBuffer(RECORDS + 16 * Math.max(1, exchanges));
+  const n = Math.max(1, exchanges);
+  return new SharedArrayBuffer(recordsAt(n) + 16 * n);
 }
 
 /** One thread's view of the shared lease state; see the module comment. */
@@ -49,10 +54,13 @@ export class LeaseState {
   readonly #cells: Int32Array;
   readonly #records: Float64Array;
 
-  constructor(buffer: SharedArrayBuffer) {
+  /** A view of `buffer`, allocated by allocateLeaseState for `exchanges` leases (the same number in every thread). */
+  constructor(buffer: SharedArrayBuffer, exchanges: number) {
     this.buffer = buffer;
-    this.#cells = new Int32Array(buffer, 0, RECORDS / 4);
-    this.#records = new Float64Array(buffer, RECORDS);
+    const n = Math.max(1, exchanges);
+    const at = recordsAt(n);
+    this.#cells = new Int32Array(buffer, 0, at / 4);
+    this.#records = new Float64Array(buffer, at, 2 * n);
   }
 
   /** Lease thread: exchange `i` is held under `term` until `validUntil` (nowMs); term 0: not held. */

@@ -68,7 +68,7 @@ export class LeaseThread {
   /** `leases`: each exchange with its lease key and listener. Nothing runs before `start`. */
   constructor(cluster: ClusterConfig, node: string, leases: readonly { exchange: string; key: string; listener: LeaseListener }[], options: LeaseThreadOptions = {}) {
     const buffer = allocateLeaseState(leases.length);
-    this.#state = new LeaseState(buffer);
+    this.#state = new LeaseState(buffer, leases.length);
     leases.forEach((l, i) => {
       this.#held.push({ exchange: l.exchange, listener: l.listener, term: null, since: null });
       this.#index.set(l.exchange, i);

@@ -51,7 +51,7 @@ const RETRY_MS = 1_000;
 
 /** Run the lease thread until told to stop (then every held lease is handed over). */
 export function runLeaseWorker(data: LeaseWorkerData, port: MessagePort): void {
-  const state = new LeaseState(data.state);
+  const state = new LeaseState(data.state, data.keys.length);
   // performance.now() here → nowMs(), the clock the main thread compares with (src/model/clock.ts).
   const origin = performance.timeOrigin;
   const post = (m: LeaseWorkerMessage): void => port.postMessage(m);
