@@ -28,6 +28,8 @@ const PARALLEL = [
   'test/api/config-diff.test.ts',
   'test/api/venue-lists.test.ts',
   'test/api/on-demand.test.ts',
+  'test/api/latency-window.test.ts',
+  'test/cluster/lease-state.test.ts',
   'test/config/on-demand-config.test.ts',
   'test/alerts/rules.test.ts',
   'test/architecture/layers.test.ts',

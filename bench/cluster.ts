@@ -3,7 +3,8 @@
  * and through the cluster, one after the other.
  *
  *  - single: `tickwire start` (role all), the simulated exchange at `rate`
- *    trades/s over two symbols;
+ *    trades/s over two symbols, in a process of its own where a venue would
+ *    be (bench/sim-exchange.ts; `inlineExchange`: the built-in one);
  *  - cluster: a nats-server (JetStream, loopback, a temporary store),
  *    `tickwire start --role feed` with the same exchange and rate, and
  *    `tickwire start --role edge`; the subscriber connects to the edge.
@@ -20,10 +21,12 @@
  * frame → feed → NATS → edge → subscriber, against frame → subscriber in
  * the single process. CPU per delivered message: the serving process's CPU
  * time (/proc) over the messages this subscriber received; the single
- * process's figure includes its exchange worker and the simulated market,
- * the edge's does not (it has neither), so the ratio flatters the edge by
- * that much. The feed side of the hop, event → JetStream's acknowledgement,
- * comes from the feed's /v1/status (`cluster.outbox.sendToAck`). Messages
+ * process's figure includes its exchange worker (parsing, aggregation), the
+ * edge's does not, so the ratio flatters the edge by that much. Each
+ * tickwire process's stages (`/v1/latency`, the feed's outbox stages among
+ * them: event → JetStream's acknowledgement) are cut to the measured
+ * window: read with their histograms at its first trade and after its end,
+ * and subtracted. Messages
  * per trade: what JetStream stored (both streams, every subject) over the
  * trades it stored, read from the streams at the end.
  *
@@ -48,18 +51,19 @@ import { figure, type Figure } from './report.ts';
 import { cpuSeconds } from './threads.ts';
 import { cpuProfileArgs, nameThread } from './load/profiling.ts';
 import { PUBLISHER_READY, RELAY_READY } from './cluster-floor.ts';
+import { SIM_EXCHANGE_READY, SIM_SEED } from './sim-exchange.ts';
 import { ClusterNames } from '../src/cluster/subjects.ts';
 import type { ClusterStatus, LatencyReport, LatencySummary as StageSummary, OutboxStatus } from '../src/model/status.ts';
 import { freePort } from '../test/support/nats.ts';
 import { MarketWindow } from './load/market-window.ts';
 import { decodeMessage } from '../src/wire/fbs.ts';
+import { between } from '../src/api/latency.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin/tickwire.mjs');
 const FLOOR = path.join(ROOT, 'bench/cluster-floor.ts');
+const SIM_EXCHANGE = path.join(ROOT, 'bench/sim-exchange.ts');
 const SYMBOLS = ['SIM-BTC', 'SIM-ETH'];
-/** The simulated exchange's default seed (src/config/defaults.ts): every setup's market makes the same trades. */
-const SEED = 42;
 /** Market time before the measured window: every setup subscribed and warm (the single process's market starts before its subscriber connects), ms. */
 const WARM_UP_MS = 5_000;
 /** The measured window starts up to this long after WARM_UP_MS, where its trade count is nearest the rate (market-window.ts), ms. */
@@ -71,6 +75,12 @@ const CHANNELS = ['trades:simulated:SIM-BTC', 'trades:simulated:SIM-ETH'];
 export interface ClusterBenchOptions {
   /** Trades per second over the two symbols. */
   rate: number;
+  /**
+   * The simulated exchange inside the single process and the feed (their
+   * built-in one, on their main thread) instead of a process of its own
+   * (bench/sim-exchange.ts); default false. `BENCH_CLUSTER_EXCHANGE=inline`.
+   */
+  inlineExchange?: boolean;
   /** Seconds of market time measured per setup (the same trades in each: load/market-window.ts). */
   seconds: number;
 }
@@ -84,17 +94,17 @@ export interface ClusterRun {
   latency: LatencySummary;
   /** CPU time of the serving process (single, or the edge) per delivered message, µs. */
   cpuPerMessageUs: number;
-  /** The serving process's stages (absent for the floor, which keeps none; its `/v1/latency`; the edge's: feed_to_store, store_to_edge, edge_publish, src/cluster/edge-latency.ts), over the whole run. */
+  /** The serving process's stages (absent for the floor, which keeps none; its `/v1/latency`; the edge's: feed_to_store, store_to_edge, edge_publish, src/cluster/edge-latency.ts), over the measured window. */
   stages?: LatencyReport;
   /** Cluster and floor: the window's trades from `recvTs` to a core NATS subscriber here (as JetStream stores them), this process's clock: the publishing side of the hop. */
   toNats?: LatencySummary;
-  /** Cluster: the feed's event → JetStream acknowledgement (its /v1/status `cluster.outbox.sendToAck`, since its start). */
+  /** Cluster: the feed's event → JetStream acknowledgement (its /v1/latency `send_to_ack`), over the measured window. */
   feedSendToAck?: StageSummary;
   /** Cluster: messages JetStream stored per trade stored (both streams), at the end of the run. */
   feedMessagesPerTrade?: number;
-  /** Cluster: the feed process's CPU time (every thread: exchange worker, simulated market, publishing) per trade delivered here, µs. */
+  /** Cluster: the feed process's CPU time (every thread: exchange worker, publishing, the lease thread; the simulated market only when inline) per trade delivered here, µs. */
   feedCpuPerTradeUs?: number;
-  /** Cluster: the feed's own stages (its `/v1/latency`: receive_to_publish, ring_wait, event_loop_delay), since its start. */
+  /** Cluster: the feed's own stages (its `/v1/latency`: parse, receive_to_publish, ring_wait, event_loop_delay, outbox_wait, publish_to_ack, send_to_ack), over the measured window. */
   feedStages?: LatencyReport;
 }
 
@@ -125,6 +135,35 @@ async function storedPerTrade(natsUrl: string, name: string): Promise<number> {
   }
 }
 
+/** A process's `/v1/latency` with each stage's histogram (since its start). */
+async function latencyOf(port: number): Promise<LatencyReport> {
+  return (await (await fetch(`http://127.0.0.1:${port}/v1/latency?histograms=true`)).json()) as LatencyReport;
+}
+
+/** What each stage recorded between two readings of `latencyOf` (a stage or key absent from the first had no sample yet). */
+function windowOf(earlier: LatencyReport, later: LatencyReport): LatencyReport {
+  const out: LatencyReport = {};
+  for (const [stage, byKey] of Object.entries(later)) {
+    for (const [key, summary] of Object.entries(byKey)) {
+      const w = between(earlier[stage]?.[key], summary);
+      if (w !== undefined && w.count > 0) (out[stage] ??= {})[key] = w;
+    }
+  }
+  return out;
+}
+
+/** The simulated exchange in a process of its own (bench/sim-exchange.ts); resolves with its ws:// URL. */
+async function startExchange(ratePerSymbol: number, children: ChildProcess[]): Promise<string> {
+  const ready = new RegExp(`${SIM_EXCHANGE_READY} on (ws://\\S+)`);
+  const { out } = await launch(process.execPath, ['--import', 'tsx', SIM_EXCHANGE, String(ratePerSymbol), SYMBOLS.join(',')], ROOT, ready, children, 'sim-exchange');
+  return ready.exec(out())![1]!;
+}
+
+/** A process's main-thread event-loop delay p99 in the window, µs (NaN when it reported none). */
+function loopDelayP99(stages: LatencyReport | undefined): number {
+  return stages?.['event_loop_delay']?.['main']?.p99 ?? NaN;
+}
+
 /** Spawn and wait until `ready` shows in its output. A tickwire process (`role` named) is CPU-profiled in a profiled run. */
 async function launch(cmd: string, args: string[], cwd: string, ready: RegExp, children: ChildProcess[], role?: string): Promise<{ proc: ChildProcess; out: () => string }> {
   const proc = spawn(cmd, role === undefined ? args : [...cpuProfileArgs(), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -149,7 +188,7 @@ async function launch(cmd: string, args: string[], cwd: string, ready: RegExp, c
  * every symbol, or WINDOW_GRACE_MS past the window's end. CPU is counted from
  * the first trade of the window to the end.
  */
-async function measure(port: number, pid: number, window: MarketWindow, setup: ClusterRun['setup'], startLoad?: () => Promise<number>, tap?: NatsTap): Promise<ClusterRun> {
+async function measure(port: number, pid: number, window: MarketWindow, setup: ClusterRun['setup'], startLoad?: () => Promise<number>, tap?: NatsTap, feedPort?: number): Promise<ClusterRun> {
   const tapped = tap === undefined ? undefined : await tapTrades(tap, window);
   const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`);
   await new Promise((resolve, reject) => {
@@ -162,6 +201,8 @@ async function measure(port: number, pid: number, window: MarketWindow, setup: C
   let cpu0 = NaN;
   let loadCpu0 = NaN;
   const pastWindow = new Set<string>();
+  // Each tickwire process's stages at the window's first trade: subtracted from the readings at the end.
+  let stagesAtStart: Promise<[LatencyReport | undefined, LatencyReport | undefined]> | undefined;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   let subscribed!: () => void;
@@ -174,6 +215,7 @@ async function measure(port: number, pid: number, window: MarketWindow, setup: C
       if (delivered++ === 0) {
         cpu0 = cpuSeconds(pid);
         if (loadPid !== undefined) loadCpu0 = cpuSeconds(loadPid);
+        if (setup !== 'floor') stagesAtStart = Promise.all([latencyOf(port), feedPort === undefined ? undefined : latencyOf(feedPort)]);
       }
       h.recordValue(Math.max(1, Math.round((performance.timeOrigin + performance.now() - m.recvTs!) * 1000)));
     } else if (window.after(m.symbol!, m.tradeId!)) {
@@ -193,7 +235,11 @@ async function measure(port: number, pid: number, window: MarketWindow, setup: C
   const run: ClusterRun = { setup, delivered, expected: window.expected, latency: summarize(h), cpuPerMessageUs: (cpu * 1e6) / Math.max(1, delivered) };
   if (tapped !== undefined) run.toNats = await tapped();
   if (loadPid !== undefined) run.feedCpuPerTradeUs = (loadCpu * 1e6) / Math.max(1, delivered);
-  if (setup !== 'floor') run.stages = (await (await fetch(`http://127.0.0.1:${port}/v1/latency`)).json()) as LatencyReport;
+  if (stagesAtStart !== undefined) {
+    const [serving, feed] = await stagesAtStart;
+    run.stages = windowOf(serving!, await latencyOf(port));
+    if (feed !== undefined) run.feedStages = windowOf(feed, await latencyOf(feedPort!));
+  }
   return run;
 }
 
@@ -251,47 +297,49 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
   const runs: ClusterRun[] = [];
   try {
     const natsPort = await freePort();
-    const yaml = (port: number) =>
+    const yaml = (port: number, exchangeUrl: string | undefined) =>
       [
         `server: { host: 127.0.0.1, port: ${port} }`,
         'timeframes: [1m]',
         'storage: false',
-        `exchanges: { simulated: { symbols: [SIM-BTC, SIM-ETH], rate: ${options.rate / 2} } }`,
+        `exchanges: { simulated: { symbols: [SIM-BTC, SIM-ETH], rate: ${options.rate / 2}${exchangeUrl === undefined ? '' : `, url: "${exchangeUrl}"`} } }`,
         `cluster: { servers: ["nats://127.0.0.1:${natsPort}"], name: bench }`,
         '',
       ].join('\n');
-    const write = (name: string, port: number) => {
-      writeFileSync(path.join(dir, name), yaml(port));
+    /** Write a config; a process that reads the exchange gets a market of its own first (its own process unless `inline`). */
+    const write = async (name: string, port: number, exchange = false) => {
+      const url = exchange && !options.inlineExchange ? await startExchange(options.rate / SYMBOLS.length, children) : undefined;
+      writeFileSync(path.join(dir, name), yaml(port, url));
       return name;
     };
 
-    const single = await launch(process.execPath, [BIN, 'start', '--config', write('single.yaml', await freePort())], dir, /try: curl/, children, 'tickwire-single');
+    const single = await launch(process.execPath, [BIN, 'start', '--config', await write('single.yaml', await freePort(), true)], dir, /try: curl/, children, 'tickwire-single');
     const singlePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(single.out())![1]);
-    const window = MarketWindow.atRate(SYMBOLS, options.rate / SYMBOLS.length, SEED, WARM_UP_MS, options.seconds, WINDOW_SEARCH_MS);
-    log(`cluster bench: single process, ${options.rate} trades/s (measured: the ${window.expected} trades the market makes from ${window.fromMs / 1000} to ${window.toMs / 1000} s after its start)`);
+    const window = MarketWindow.atRate(SYMBOLS, options.rate / SYMBOLS.length, SIM_SEED, WARM_UP_MS, options.seconds, WINDOW_SEARCH_MS);
+    log(`cluster bench: single process, ${options.rate} trades/s (measured: the ${window.expected} trades the market makes from ${window.fromMs / 1000} to ${window.toMs / 1000} s after its start; the exchange ${options.inlineExchange === true ? 'inside the single process and the feed, on their main thread' : 'in a process of its own'})`);
     runs.push(await measure(singlePort, single.proc.pid!, window, 'single'));
     await stopAll(children);
 
     await launch('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(dir, 'js')], dir, /Server is ready/, children);
     const feedPort = await freePort();
     // The edge first (it starts on empty streams), the subscriber, then the feed: its market starts with the measurement, as the single process's did.
-    const edge = await launch(process.execPath, [BIN, 'start', '--role', 'edge', '--config', write('edge.yaml', await freePort())], dir, /try: curl/, children, 'tickwire-edge');
+    const edge = await launch(process.execPath, [BIN, 'start', '--role', 'edge', '--config', await write('edge.yaml', await freePort())], dir, /try: curl/, children, 'tickwire-edge');
     const edgePort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(edge.out())![1]);
     log(`cluster bench: feed → NATS → edge, the same trades`);
     let feedOut = (): string => '';
     const startFeed = async () => {
-      const feed = await launch(process.execPath, [BIN, 'start', '--role', 'feed', '--config', write('feed.yaml', feedPort)], dir, /simulated: leading/, children, 'tickwire-feed');
+      const feed = await launch(process.execPath, [BIN, 'start', '--role', 'feed', '--config', await write('feed.yaml', feedPort, true)], dir, /simulated: leading/, children, 'tickwire-feed');
       feedOut = feed.out;
       return feed.proc.pid!;
     };
-    const run = await measure(edgePort, edge.proc.pid!, window, 'cluster', startFeed, { url: `nats://127.0.0.1:${natsPort}`, name: 'bench' });
+    const run = await measure(edgePort, edge.proc.pid!, window, 'cluster', startFeed, { url: `nats://127.0.0.1:${natsPort}`, name: 'bench' }, feedPort);
     const fc = await feedCluster(feedPort);
-    const { sendToAck, ...counts } = fc.outbox;
+    const { sendToAck: _sinceStart, ...counts } = fc.outbox;
+    const sendToAck = run.feedStages?.['send_to_ack']?.['outbox'] ?? { p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN, count: 0 };
     run.feedSendToAck = sendToAck;
     // A lease that lapsed on the loaded machine (its renewal came back late) stops the feed's publishing until it leads again.
     for (const line of feedOut().split('\n').filter((l) => /(leading|standing by) \(/.test(l))) log(`cluster bench: feed: ${/tickwire: .*$/.exec(line)?.[0] ?? line}`);
     log(`cluster bench: the feed's outbox ${JSON.stringify(counts)}; lease changes ${fc.leaderChanges}, ${fc.messages} messages published`);
-    run.feedStages = (await (await fetch(`http://127.0.0.1:${feedPort}/v1/latency`)).json()) as LatencyReport;
     run.feedMessagesPerTrade = await storedPerTrade(`nats://127.0.0.1:${natsPort}`, 'bench');
     runs.push(run);
     // The floor peer on the same nats-server, its own streams: the feed and the edge stopped first (their processes are the load it replaces).
@@ -336,8 +384,10 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     figure({ id: 'cluster.hop.p99', group: 'cluster', name: 'cluster: p99 added by the NATS hop', value: c.latency.p99 - s.latency.p99, unit: 'µs', better: 'lower', goals: [{ on: 'value', op: '<', threshold: 1_000, text: '< 1 ms on loopback' }], floor: hopFloor }),
     figure({ id: 'cluster.floor.p99', group: 'cluster', name: 'cluster floor peer: market → subscriber p99 (bench/cluster-floor.ts)', value: f.latency.p99, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.latency.p99 } }),
     figure({ id: 'cluster.toNats.p99', group: 'cluster', name: 'cluster: frame → NATS p99, the publishing side of the hop (the floor\'s publisher as peer)', value: c.toNats!.p99, unit: 'µs', better: 'lower', peer: { name: 'floor publisher', value: f.toNats!.p99 } }),
-    figure({ id: 'cluster.feed.ack.p99', group: 'cluster', name: 'cluster: feed event → JetStream ack p99, since the feed started (its take-over included)', value: c.feedSendToAck!.p99, unit: 'µs', better: 'lower' }),
+    figure({ id: 'cluster.feed.ack.p99', group: 'cluster', name: 'cluster: feed event → JetStream ack p99 (the measured window)', value: c.feedSendToAck!.p99, unit: 'µs', better: 'lower' }),
     figure({ id: 'cluster.feed.cpu', group: 'cluster', name: 'cluster: feed CPU per trade (single process, serving included, as peer)', value: c.feedCpuPerTradeUs!, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs } }),
+    figure({ id: 'cluster.feed.cpu.floor', group: 'cluster', name: "cluster: feed CPU per trade (the floor's publisher as peer: no frames, parsing, aggregation or outbox)", value: c.feedCpuPerTradeUs!, unit: 'µs', better: 'lower', peer: { name: 'floor publisher', value: f.feedCpuPerTradeUs! } }),
+    figure({ id: 'cluster.feed.loopDelay.p99', group: 'cluster', name: "cluster: the feed main thread's event-loop delay p99 in the window (the single process's as peer)", value: loopDelayP99(c.feedStages), unit: 'µs', better: 'lower', peer: { name: 'single process', value: loopDelayP99(s.stages) } }),
     figure({ id: 'cluster.feed.messagesPerTrade', group: 'cluster', name: 'cluster: JetStream messages stored per trade', value: c.feedMessagesPerTrade!, unit: 'messages/trade', better: 'lower' }),
     figure({ id: 'cluster.cpu', group: 'cluster', name: 'cluster: edge CPU per delivered message', value: c.cpuPerMessageUs, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs }, goals: [{ on: 'ratio', op: '>=', threshold: 1 / 1.2, text: 'within 1.2× of the single process (ratio ≥ 0.83)' }] }),
   ];
@@ -348,6 +398,6 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rate = Number(process.argv[2] ?? 2_000);
   const seconds = Number(process.argv[3] ?? 5);
-  const r = await clusterBench({ rate, seconds }, (l) => process.stderr.write(`${l}\n`));
+  const r = await clusterBench({ rate, seconds, inlineExchange: process.env['BENCH_CLUSTER_EXCHANGE'] === 'inline' }, (l) => process.stderr.write(`${l}\n`));
   console.log(JSON.stringify(r.details.runs, null, 2));
 }

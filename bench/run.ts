@@ -158,7 +158,7 @@ if (selected.includes('fanout')) {
 }
 if (selected.includes('http')) await step('http', () => httpBench(profile, serverCpus, log));
 if (selected.includes('strategies')) await step('strategies', () => strategiesBench(profile, log));
-if (selected.includes('cluster')) await step('cluster', () => clusterBench(profile.cluster, log));
+if (selected.includes('cluster')) await step('cluster', () => clusterBench({ ...profile.cluster, inlineExchange: process.env['BENCH_CLUSTER_EXCHANGE'] === 'inline' }, log));
 // What NATS alone costs at the cluster bench's rate (bench/nats-hop.ts), each receiver for the cluster bench's seconds.
 if (selected.includes('nats-hop')) await step('nats-hop', () => natsHopBench(profile.cluster, log));
 

@@ -30,6 +30,7 @@ export type {
   ExchangeState,
   StatusReport,
   HealthReport,
+  LatencyOptions,
   LatencyReport,
   LatencySummary,
 } from './model/status.ts';

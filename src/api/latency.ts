@@ -1,11 +1,12 @@
 /**
  * The runtime's latency figures: parse-time histograms merged from the
  * workers' status reports, and the percentile summaries `latency()` returns
- * (µs, from HDR histograms).
+ * (µs, from HDR histograms). Every histogram counts from the process's
+ * start; asked for them (`histograms`), a summary also carries its whole
+ * histogram, so a reader cuts any window out of two readings (`between`).
  */
-import type { IntervalHistogram } from 'node:perf_hooks';
 import type * as hdr from 'hdr-histogram-js';
-import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
+import { decodeFromCompressedBase64, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import type { LatencySummary } from '../model/status.ts';
 
 /** Add a worker's reported histogram (compressed base64, reset in the worker after each report) into `into`. */
@@ -13,9 +14,9 @@ export function mergeReported(into: hdr.Histogram, compressedBase64: string): vo
   into.add(decodeFromCompressedBase64(compressedBase64));
 }
 
-/** The percentiles, max and count of one measured stage. */
-export function summarize(h: hdr.Histogram): LatencySummary {
-  return {
+/** The percentiles, max and count of one measured stage; with `histogram`, the histogram too (`hdr`, see LatencySummary). */
+export function summarize(h: hdr.Histogram, histogram = false): LatencySummary {
+  const s: LatencySummary = {
     p50: h.getValueAtPercentile(50),
     p90: h.getValueAtPercentile(90),
     p99: h.getValueAtPercentile(99),
@@ -23,27 +24,19 @@ export function summarize(h: hdr.Histogram): LatencySummary {
     max: h.maxValue,
     count: h.totalCount,
   };
+  if (histogram) s.hdr = encodeIntoCompressedBase64(h);
+  return s;
 }
 
 /**
- * The same summary of a Node interval histogram (perf_hooks, ns), in µs: the
- * main thread's event-loop delay. Node records the whole time between two
- * ticks of its sampling timer, the timer's own `intervalMs` included (an idle
- * loop at resolution 10 reads p50 10.14 ms, measured on Node 20), so the
- * interval is taken off: what is left is the delay (0 when the timer fired
- * early, as libuv's millisecond clock lets it).
+ * What a stage recorded between two readings taken with histograms
+ * (`earlier` may be undefined: the stage had no sample then), as a summary;
+ * undefined when `later` carries no histogram. The max is the window's
+ * highest recorded value (within the histogram's precision).
  */
-export function summarizeLoopDelay(h: IntervalHistogram, intervalMs: number): LatencySummary {
-  const interval = intervalMs * 1e6;
-  const us = (ns: number): number => Math.round(Math.max(0, ns - interval) / 1000);
-  const count = h.count;
-  if (count === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 };
-  return {
-    p50: us(h.percentile(50)),
-    p90: us(h.percentile(90)),
-    p99: us(h.percentile(99)),
-    p999: us(h.percentile(99.9)),
-    max: us(h.max),
-    count,
-  };
+export function between(earlier: LatencySummary | undefined, later: LatencySummary): LatencySummary | undefined {
+  if (later.hdr === undefined) return undefined;
+  const h = decodeFromCompressedBase64(later.hdr);
+  if (earlier?.hdr !== undefined) h.subtract(decodeFromCompressedBase64(earlier.hdr));
+  return summarize(h);
 }

@@ -30,7 +30,6 @@
  * status), latency.ts (the latency summaries), metrics.ts (/metrics),
  * market-services.ts (price feeds, portfolios, alert rules, strategies).
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { BarSeries, BarStore, type BarVisitor } from '../buffers/bar-store.ts';
 import { Doorbell, type DoorbellListener } from '../buffers/doorbell.ts';
@@ -76,9 +75,10 @@ import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { SimulatedExchange } from '../sim/simulated-exchange.ts';
 import { ExchangePump, newLatencyHistogram, type PumpOutput } from '../reader/pump.ts';
 import type { BarUpdate, ConfigChange, ConfigChangeAction, PortfolioEvent } from '../model/events.ts';
-import type { ExchangeStatus, HealthReport, LatencyReport, LatencySummary, StatusReport } from '../model/status.ts';
+import type { ExchangeStatus, HealthReport, LatencyOptions, LatencyReport, LatencySummary, StatusReport } from '../model/status.ts';
 import { FeedStatus } from './feed-status.ts';
-import { summarize, summarizeLoopDelay } from './latency.ts';
+import { summarize } from './latency.ts';
+import { LoopDelayMonitor } from './loop-delay.ts';
 import { createRuntimeMetrics } from './metrics.ts';
 import type { AlertsReport } from './alert-rules.ts';
 import { MarketServices } from './market-services.ts';
@@ -196,11 +196,11 @@ export class TickwireRuntime implements Tickwire {
   private readonly doorbellBuffer = Doorbell.allocate();
   private readonly registry: Registry;
   /**
-   * The main thread's event-loop delay (perf_hooks, sampled every
-   * LOOP_DELAY_INTERVAL_MS): every subscriber's latency includes it, so
-   * /v1/latency and /metrics show it.
+   * The main thread's event-loop delay (sampled every LOOP_DELAY_INTERVAL_MS,
+   * loop-delay.ts): every subscriber's latency includes it, so /v1/latency
+   * and /metrics show it.
    */
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_INTERVAL_MS });
+  private readonly loopDelay = new LoopDelayMonitor(LOOP_DELAY_INTERVAL_MS);
   /** Worker ring → main-thread drain (the doorbell's wait, µs): how long a published record waits to be read. */
   private readonly ringWait = newLatencyHistogram();
   private listener: DoorbellListener | undefined;
@@ -257,7 +257,7 @@ export class TickwireRuntime implements Tickwire {
       storage: () => this.storage.status(),
       backfilledBars: () => this.storage.report.backfilled,
       handlerErrors: () => this.handlerErrors,
-      eventLoopDelay: () => summarizeLoopDelay(this.loopDelay, LOOP_DELAY_INTERVAL_MS),
+      eventLoopDelay: () => summarize(this.loopDelay.histogram),
       ringWait: () => summarize(this.ringWait),
       doorbell: () => ({ drains: this.listener?.drains ?? 0, wakeups: this.listener?.wakeups ?? 0 }),
       liveChanges: () => ({ applied: this.changesApplied, refused: this.changesRefused }),
@@ -859,18 +859,19 @@ export class TickwireRuntime implements Tickwire {
     return { status: reasons.length === 0 ? 'ok' : 'unavailable', reasons, warnings };
   }
 
-  latency(): LatencyReport {
+  latency(options: LatencyOptions = {}): LatencyReport {
+    const histograms = options.histograms === true;
     const parse: Record<string, LatencySummary> = {};
     const publish: Record<string, LatencySummary> = {};
     for (const ex of this.exchanges.values()) {
-      parse[ex.name] = summarize(ex.feed.parse);
-      publish[ex.name] = summarize(ex.pump.receiveToPublish);
+      parse[ex.name] = summarize(ex.feed.parse, histograms);
+      publish[ex.name] = summarize(ex.pump.receiveToPublish, histograms);
     }
     return {
       parse,
       receive_to_publish: publish,
-      ring_wait: { main: summarize(this.ringWait) },
-      event_loop_delay: { main: summarizeLoopDelay(this.loopDelay, LOOP_DELAY_INTERVAL_MS) },
+      ring_wait: { main: summarize(this.ringWait, histograms) },
+      event_loop_delay: { main: summarize(this.loopDelay.histogram, histograms) },
     };
   }
 

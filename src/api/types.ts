@@ -22,7 +22,7 @@ import type {
   SourceEvent,
   TradeEvent,
 } from '../model/events.ts';
-import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
+import type { ExchangeStatus, HealthReport, LatencyOptions, LatencyReport, StatusReport, StorageStatus } from '../model/status.ts';
 import type { FillEvent, PredictionEvent, SignalEvent, StrategyDetail, StrategySummary } from '../model/strategy.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 import type { MarketKind } from '../wire/channels.ts';
@@ -138,7 +138,8 @@ export interface Tickwire {
   symbols(): Record<string, Record<string, TimeframeName[]>>;
   status(): StatusReport;
   health(): HealthReport;
-  latency(): LatencyReport;
+  /** Where time goes, per stage (µs, since start); with `histograms`, each stage's HDR histogram too, to cut windows out of two readings. */
+  latency(options?: LatencyOptions): LatencyReport;
   /** Every price feed (`feeds:`): active source, price, sources' health, 24-hour figures. */
   feeds(): FeedReport[];
   /** One feed by name (`BTC-USD`); throws TickwireError NOT_FOUND when it is not configured. */

@@ -45,13 +45,13 @@ export class EdgeLatency {
     this.#add('edge_publish', exchange, publishedMs - receivedMs);
   }
 
-  /** Each stage's percentiles per exchange, µs (stages with no message yet are left out). */
-  report(): LatencyReport {
+  /** Each stage's percentiles per exchange, µs (stages with no message yet are left out); with `histograms`, each histogram too. */
+  report(histograms = false): LatencyReport {
     const out: LatencyReport = {};
     for (const [stage, byExchange] of this.#stages) {
       for (const [exchange, h] of byExchange) {
         if (h.totalCount === 0) continue;
-        (out[stage] ??= {})[exchange] = summarize(h);
+        (out[stage] ??= {})[exchange] = summarize(h, histograms);
       }
     }
     return out;

@@ -67,7 +67,7 @@ import type { TickwireConfig } from '../config/types.ts';
 import { ErrorCode, TickwireError, showValue } from '../errors.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
 import { BAR_FIELDS, BarField, writeBar, type Bar } from '../model/records.ts';
-import type { ClusterStatus, ConsumerStatus, ExchangeStatus, HealthReport, LatencyReport, StatusReport } from '../model/status.ts';
+import type { ClusterStatus, ConsumerStatus, ExchangeStatus, HealthReport, LatencyOptions, LatencyReport, StatusReport } from '../model/status.ts';
 import { SymbolIndex } from '../model/symbols.ts';
 import { parseTimeframe, type TimeframeName } from '../model/timeframes.ts';
 import { decodeMessage } from '../wire/fbs.ts';
@@ -583,8 +583,8 @@ export class EdgeRuntime implements Tickwire {
   }
 
   /** Where live messages spend their time, feed to subscriber (edge-latency.ts). */
-  latency(): LatencyReport {
-    return this.#latency.report();
+  latency(options: LatencyOptions = {}): LatencyReport {
+    return this.#latency.report(options.histograms === true);
   }
 
   metrics(): Promise<string> {

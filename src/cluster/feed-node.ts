@@ -1,7 +1,8 @@
 /**
  * `--role feed` (docs/scale-out.md): the in-process runtime (exchange
  * connections, workers, aggregation) publishing to the cluster. Each
- * configured exchange has a lease (lease.ts): while this feed holds it, the
+ * configured exchange has a lease (lease.ts, renewed in a thread of its own:
+ * lease-thread.ts, so a long main-thread turn cannot lapse it): while this feed holds it, the
  * publisher (feed-publisher.ts) publishes that exchange; otherwise it stands
  * by with its connections and aggregation warm. Taking or losing a lease
  * is announced on the exchange's leadership subject (subjects.ts): edges
@@ -21,11 +22,11 @@ import type { TickwireConfig } from '../config/types.ts';
 import type { LeadershipEvent } from '../model/events.ts';
 import type { Bar } from '../model/records.ts';
 import { headers } from '@nats-io/transport-node';
-import type { ClusterStatus, ExchangeStatus, HealthReport, LatencyReport, LeaseStatus, StatusReport } from '../model/status.ts';
+import type { ClusterStatus, ExchangeStatus, HealthReport, LatencyOptions, LatencyReport, LeaseStatus, StatusReport } from '../model/status.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 import { FeedPublisher } from './feed-publisher.ts';
 import { restTradeFetcher } from './trade-fetcher.ts';
-import { FeedLease } from './lease.ts';
+import { LeaseThread, type LeaseThreadOptions } from './lease-thread.ts';
 import { createClusterMetrics, joinMetrics } from './metrics.ts';
 import type { ClusterConnection } from './nats.ts';
 import { Header } from './subjects.ts';
@@ -58,7 +59,8 @@ export class FeedNode implements Tickwire {
   readonly #runtime: FeedRuntime;
   readonly #cluster: ClusterConnection;
   readonly #publisher: FeedPublisher;
-  readonly #leases = new Map<string, FeedLease>();
+  /** Every exchange's lease, renewed in a thread of its own (lease-thread.ts). */
+  readonly #leases: LeaseThread;
   readonly #registry: Registry;
   readonly #node: string;
   #leaderChanges = 0;
@@ -68,30 +70,33 @@ export class FeedNode implements Tickwire {
   readonly #leading = new Set<string>();
   #offStatus: (() => void) | undefined;
 
-  constructor(runtime: FeedRuntime, cluster: ClusterConnection, node = nodeName('feed')) {
+  /** `leaseOptions`: the lease thread's (lease-thread.ts), e.g. its hung-main-thread bound. */
+  constructor(runtime: FeedRuntime, cluster: ClusterConnection, node = nodeName('feed'), leaseOptions: LeaseThreadOptions = {}) {
     this.#runtime = runtime;
     this.#cluster = cluster;
     this.#node = node;
     this.config = runtime.config;
     this.epoch = cluster.epoch;
     const fetchers = new Map(Object.entries(runtime.config.exchanges).map(([name, ex]) => [name, restTradeFetcher(name, ex)]));
-    this.#publisher = new FeedPublisher(cluster, runtime, (ex, now) => this.#leases.get(ex)?.valid(now) === true, (ex) => fetchers.get(ex));
-    for (const exchange of Object.keys(runtime.config.exchanges)) {
-      const lease: FeedLease = new FeedLease(cluster.leases, cluster.names.leaseKey(exchange), node, cluster.config.leaseTtlMs, {
-        acquired: (term) => void this.#lead(exchange, lease, term),
+    this.#publisher = new FeedPublisher(cluster, runtime, (ex, now) => this.#leases.valid(ex, now), (ex) => fetchers.get(ex));
+    const leases = Object.keys(runtime.config.exchanges).map((exchange) => ({
+      exchange,
+      key: cluster.names.leaseKey(exchange),
+      listener: {
+        acquired: (term: number) => void this.#lead(exchange, term),
         // After a lapse (the publisher stood by when `valid()` ran out), lead again under the same term.
-        renewed: (term) => {
-          if (this.#publisher.termOf(exchange) === undefined && !this.#leading.has(exchange)) void this.#lead(exchange, lease, term);
+        renewed: (term: number) => {
+          if (this.#publisher.termOf(exchange) === undefined && !this.#leading.has(exchange)) void this.#lead(exchange, term);
         },
-        lost: (reason) => {
+        lost: (reason: string) => {
           this.#publisher.standBy(exchange);
           this.#leaderChanges++;
           this.#announce(exchange, 'standby', this.#led.get(exchange) ?? 0, reason);
           this.onLeadership(exchange, false, reason);
         },
-      });
-      this.#leases.set(exchange, lease);
-    }
+      },
+    }));
+    this.#leases = new LeaseThread(cluster.config, node, leases, leaseOptions);
     this.#registry = createClusterMetrics(() => this.clusterStatus());
   }
 
@@ -100,16 +105,16 @@ export class FeedNode implements Tickwire {
     this.#publisher.listen();
     this.#offStatus = this.#runtime.on('status', (s) => this.#relayStatus(s));
     await this.#runtime.start();
-    for (const lease of this.#leases.values()) lease.start();
+    this.#leases.start();
   }
 
   /** Give the leases up (a standby takes over at once), stop the runtime, close NATS. */
   async stop(): Promise<void> {
-    for (const exchange of this.#leases.keys()) {
+    for (const exchange of Object.keys(this.config.exchanges)) {
       const term = this.#publisher.termOf(exchange);
       if (term !== undefined) this.#announce(exchange, 'standby', term, 'stopped: the lease is handed over');
     }
-    await Promise.all([...this.#leases.values()].map((l) => l.stop()));
+    await this.#leases.stop();
     await this.#runtime.stop();
     this.#offStatus?.();
     this.#publisher.close();
@@ -119,10 +124,10 @@ export class FeedNode implements Tickwire {
   /** This feed's cluster state (`/v1/status` `cluster`). */
   clusterStatus(): ClusterStatus {
     const leases: Record<string, LeaseStatus> = {};
-    for (const [exchange, l] of this.#leases) {
+    for (const exchange of Object.keys(this.config.exchanges)) {
       // Leader only while the lease surely holds: a feed that stalled past it says so before its next event notices.
-      const leading = this.#publisher.termOf(exchange) !== undefined && l.valid();
-      leases[exchange] = { state: leading ? 'leader' : 'standby', term: leading ? l.term : null, since: leading ? l.since : null };
+      const leading = this.#publisher.termOf(exchange) !== undefined && this.#leases.valid(exchange);
+      leases[exchange] = { state: leading ? 'leader' : 'standby', term: leading ? this.#leases.term(exchange) : null, since: leading ? this.#leases.since(exchange) : null };
     }
     return {
       role: 'feed',
@@ -159,13 +164,13 @@ export class FeedNode implements Tickwire {
   }
 
   /** Read what was published and take over `exchange` under `term`; when that fails, the next renewal tries again. */
-  async #lead(exchange: string, lease: FeedLease, term: number): Promise<void> {
+  async #lead(exchange: string, term: number): Promise<void> {
     this.#leading.add(exchange);
     const counters = this.#publisher.counters;
     const [filled, fillFailures] = [counters.filled, counters.fillFailures];
     let led = false;
     try {
-      led = await this.#publisher.lead(exchange, term, () => lease.term === term && lease.valid());
+      led = await this.#publisher.lead(exchange, term, () => this.#leases.term(exchange) === term && this.#leases.valid(exchange));
     } catch (err) {
       this.onLeadership(exchange, false, `could not read the last published messages: ${(err as Error).message}`);
     } finally {
@@ -279,8 +284,9 @@ export class FeedNode implements Tickwire {
     return { ...h, warnings: [...(h.warnings ?? []), 'cluster: NATS unreachable (publishing resumes on reconnect; the lease lapses after its TTL)'] };
   }
 
-  latency(): LatencyReport {
-    return this.#runtime.latency();
+  /** The runtime's stages and the outbox's (feed-publisher.ts `latency`). */
+  latency(options: LatencyOptions = {}): LatencyReport {
+    return { ...this.#runtime.latency(options), ...this.#publisher.latency(options.histograms === true) };
   }
 
   async metrics(): Promise<string> {

@@ -48,7 +48,7 @@
  */
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { Tickwire } from '../api/types.ts';
-import type { OutboxStatus } from '../model/status.ts';
+import type { LatencyReport, OutboxStatus } from '../model/status.ts';
 import { summarize } from '../api/latency.ts';
 import type { BarUpdate, QuoteEvent, TradeEvent } from '../model/events.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
@@ -209,6 +209,19 @@ export class FeedPublisher {
   outboxStatus(): OutboxStatus {
     const o = this.outbox;
     return { unacked: o.unacked, unackedBytes: o.unackedBytes, recovering: o.recovering, ...o.counters, inboxFailures: this.#acks.inboxFailures, sendToAck: summarize(o.sendToAck) };
+  }
+
+  /**
+   * The outbox's stages (µs, since start; per key `outbox`): `outbox_wait` (event → published),
+   * `publish_to_ack` (published → JetStream's acknowledgement), `send_to_ack` (the two together).
+   */
+  latency(histograms: boolean): LatencyReport {
+    const o = this.outbox;
+    return {
+      outbox_wait: { outbox: summarize(o.sendToPublish, histograms) },
+      publish_to_ack: { outbox: summarize(o.publishToAck, histograms) },
+      send_to_ack: { outbox: summarize(o.sendToAck, histograms) },
+    };
   }
 
   /** Quotes and forming bars superseded before they went out (conflated: never given a seq). */

@@ -72,6 +72,11 @@ export class FeedLease {
     return this.term !== null && now < this.#validUntil;
   }
 
+  /** performance.now() (this thread's) until which the lease surely holds; 0 while standing by. */
+  get validUntil(): number {
+    return this.term === null ? 0 : this.#validUntil;
+  }
+
   /** Stop; a leader deletes the key so a standby takes over at once. */
   async stop(): Promise<void> {
     this.#stopped = true;

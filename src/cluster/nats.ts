@@ -31,8 +31,6 @@ export interface ClusterConnection {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
-  /** The lease bucket, on a connection of its own: renewals never queue behind the data. */
-  readonly leases: KV;
   readonly names: ClusterNames;
   readonly config: ClusterConfig;
   /** Random-looking id of the cluster's data (see the module comment). */
@@ -50,7 +48,6 @@ export interface ClusterConnection {
 /** Connect to the cluster's NATS and make sure its streams and bucket exist; throws CLUSTER_UNAVAILABLE. */
 export async function openCluster(config: ClusterConfig, clientName: string): Promise<ClusterConnection> {
   const nc = await dial(config, clientName);
-  let control: NatsConnection | undefined;
   try {
     const names = new ClusterNames(config.name);
     const jsm = await retrying(() => jetstreamManager(nc));
@@ -69,10 +66,8 @@ export async function openCluster(config: ClusterConfig, clientName: string): Pr
       duplicate_window: nanos(DEDUP_WINDOW_MS),
       num_replicas: replicas,
     }));
-    // The bucket's TTL is the lease: an entry not renewed within it is gone, and a standby's create succeeds.
-    control = await dial(config, `${clientName} (leases)`);
-    const kvm = new Kvm(control);
-    const leases = await retrying(() => kvm.create(names.leaseBucket, { ttl: config.leaseTtlMs, history: 1, replicas }));
+    // Made here (once per cluster, like the streams); a feed's leases use it from their own thread and connection (openLeaseBucket).
+    await retrying(() => leaseBucket(nc, config));
     const epoch = createHash('sha256').update(`${names.liveStream} ${live}`).digest('hex').slice(0, 16);
     let up = true;
     const listeners = new Set<(up: boolean) => void>();
@@ -87,7 +82,6 @@ export async function openCluster(config: ClusterConfig, clientName: string): Pr
       nc,
       js: jetstream(nc),
       jsm,
-      leases,
       names,
       config,
       epoch,
@@ -98,15 +92,36 @@ export async function openCluster(config: ClusterConfig, clientName: string): Pr
         return () => listeners.delete(fn);
       },
       async close() {
-        await Promise.all([nc, control!].map((c) => (c.isClosed() ? undefined : c.drain().catch(() => c.close()))));
+        if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
       },
     };
   } catch (err) {
     await nc.close().catch(() => undefined);
-    await control?.close().catch(() => undefined);
     if (err instanceof TickwireError) throw err;
     throw new TickwireError(ErrorCode.CLUSTER_UNAVAILABLE, `cannot set up JetStream on ${config.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** The lease bucket on a connection of its own (a feed's lease thread, lease-worker.ts): renewals never queue behind the data. */
+export interface LeaseBucket {
+  readonly kv: KV;
+  readonly nc: NatsConnection;
+}
+
+/** Connect and open (or make) the cluster's lease bucket; throws CLUSTER_UNAVAILABLE. */
+export async function openLeaseBucket(config: ClusterConfig, clientName: string): Promise<LeaseBucket> {
+  const nc = await dial(config, clientName);
+  try {
+    return { kv: await retrying(() => leaseBucket(nc, config)), nc };
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw new TickwireError(ErrorCode.CLUSTER_UNAVAILABLE, `cannot open the lease bucket on ${config.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The bucket whose TTL is the lease: an entry not renewed within it is gone, and a standby's create succeeds. */
+function leaseBucket(nc: NatsConnection, config: ClusterConfig): Promise<KV> {
+  return new Kvm(nc).create(new ClusterNames(config.name).leaseBucket, { ttl: config.leaseTtlMs, history: 1, replicas: config.replicas });
 }
 
 /**

@@ -51,7 +51,10 @@
  * flight when the lease ran out can still land: edges fence it by term.
  *
  * `sendToAck` measures each message from `send` to its acknowledgement (µs):
- * the feed's share of the NATS hop (/v1/status `cluster.outbox.sendToAck`).
+ * the feed's share of the NATS hop (/v1/status `cluster.outbox.sendToAck`),
+ * split into `sendToPublish` (waiting here: for the turn's slice, the
+ * in-flight window, a recovery) and `publishToAck` (its last publish → the
+ * acknowledgement: the client's write, nats-server, the reply read back).
  */
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { OutboxStatus } from '../model/status.ts';
@@ -149,6 +152,10 @@ export class Outbox {
   readonly counters: OutboxCounters = { acked: 0, duplicates: 0, failures: 0, recoveries: 0, dropped: 0, storedAhead: 0, fenced: 0 };
   /** `send` → acknowledgement, µs. */
   readonly sendToAck = newLatencyHistogram();
+  /** `send` → its first publish, µs. */
+  readonly sendToPublish = newLatencyHistogram();
+  /** Last publish → acknowledgement, µs. */
+  readonly publishToAck = newLatencyHistogram();
   readonly #js: AckedPublish;
   /** Unacknowledged messages in send order (`#head` is the first live index; done ones before it are cleared). */
   #queue: (Pending | undefined)[] = [];
@@ -261,6 +268,7 @@ export class Outbox {
   };
 
   #publish(p: Pending, now: number): void {
+    if (p.sentAt === 0) this.sendToPublish.recordValue(Math.max(1, Math.round((now - p.queuedAt) * 1000)));
     p.state = IN_FLIGHT;
     p.sentAt = now;
     const gen = this.#gen;
@@ -289,7 +297,9 @@ export class Outbox {
   }
 
   #settle(p: Pending, duplicate: boolean): void {
-    this.sendToAck.recordValue(Math.max(1, Math.round((performance.now() - p.queuedAt) * 1000)));
+    const now = performance.now();
+    this.sendToAck.recordValue(Math.max(1, Math.round((now - p.queuedAt) * 1000)));
+    this.publishToAck.recordValue(Math.max(1, Math.round((now - p.sentAt) * 1000)));
     if (duplicate) this.counters.duplicates++;
     else {
       this.counters.acked++;

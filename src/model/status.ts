@@ -201,6 +201,18 @@ export interface LatencySummary {
   p999: number;
   max: number;
   count: number;
+  /**
+   * Only when asked for (`latency({ histograms: true })`, `/v1/latency?histograms=true`): the
+   * stage's HDR histogram since start, HdrHistogram's compressed base64 encoding. Two readings
+   * subtract into the window between them (src/api/latency.ts `between`).
+   */
+  hdr?: string;
+}
+
+/** What `latency()` includes beyond the percentiles. */
+export interface LatencyOptions {
+  /** Each stage's whole histogram too (LatencySummary `hdr`). Default false. */
+  histograms?: boolean;
 }
 
 /** Per stage (`parse`, `receive_to_publish`: per exchange; `event_loop_delay`: `main`, the main thread), µs. */

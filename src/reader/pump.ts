@@ -51,8 +51,12 @@ export interface PumpSource {
 const SIDES: readonly SideName[] = ['sell', 'unknown', 'buy'];
 const NEWEST_ONE = { limit: 1 } as const;
 
+/** The largest value a latency histogram tracks, µs (a minute); record larger ones as this. */
+export const LATENCY_MAX_US = 60_000_000;
+
+/** A latency histogram in µs, 1 µs to LATENCY_MAX_US, 3 significant digits. */
 export function newLatencyHistogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: LATENCY_MAX_US, numberOfSignificantValueDigits: 3 });
 }
 
 /** Drains one exchange's buffers into events. */

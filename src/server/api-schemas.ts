@@ -143,7 +143,11 @@ function sharedSchemas(): Record<string, Schema> {
         additionalProperties: { type: 'object', additionalProperties: { type: 'array', items: string } },
       },
     }),
-    Latency: record({ p50: number, p90: number, p99: number, p999: number, max: number, count: integer }, 'Percentiles, µs'),
+    Latency: record(
+      { p50: number, p90: number, p99: number, p999: number, max: number, count: integer, hdr: { ...string, description: 'Only with histograms=true: the stage\'s HDR histogram since start, HdrHistogram\'s compressed base64' } },
+      'Percentiles, µs',
+      ['hdr'],
+    ),
     ExchangeSection: {
       type: 'object',
       description: 'One exchange\'s config section, as under exchanges.<name> in the YAML (docs/configuration.md): the keys every venue takes, plus its own (e.g. restUrl, key, rate); unknown keys are refused by name',

@@ -51,6 +51,7 @@ import type { ConnectionLimits } from './connection-limits.ts';
 import type { CorsPolicy, HeaderList } from './cors.ts';
 import {
   JSON_TYPE,
+  choiceParam,
   copyRequest,
   LazyAddress,
   parseQuery,
@@ -375,6 +376,9 @@ function get(app: TemplatedApp, ctx: HttpContext, pattern: string, shape: ErrorS
 /** Routes without parameters accept only the credential: a typo'd or unknown parameter is a 400, not silently ignored. */
 const NO_PARAMS = ['token'] as const;
 
+/** `/v1/latency`: each stage's HDR histogram too, for windows cut out of two readings (src/api/latency.ts `between`). */
+const LATENCY_PARAMS = ['token', 'histograms'] as const;
+
 /** Throw INVALID_PARAMETER for a query parameter other than `token`. */
 function noParams(req: RouteRequest): void {
   parseQuery(req.getQuery() ?? '', NO_PARAMS);
@@ -414,7 +418,10 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
 
   get(app, ctx, '/v1/status', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.status()) }));
   // Where time goes (a feed's too: its ring and the NATS hop's feed side, docs/scale-out.md "Benchmarks").
-  get(app, ctx, '/v1/latency', 'v1', 'market', (req) => (noParams(req), { status: 200, body: JSON.stringify(tw.latency()) }));
+  get(app, ctx, '/v1/latency', 'v1', 'market', (req) => {
+    const histograms = choiceParam(parseQuery(req.getQuery() ?? '', LATENCY_PARAMS), 'histograms', ['true', 'false'] as const, 'false') === 'true';
+    return { status: 200, body: JSON.stringify(tw.latency({ histograms })) };
+  });
   registerMetricsRoute(app, ctx);
   // A cluster feed (`--role feed`) serves only the operations routes above (docs/scale-out.md).
   if (ctx.operationsOnly !== true) {

@@ -116,9 +116,13 @@ function paths(): Json {
       '200': json(schema('Symbols')),
       '400': BAD_QUERY,
     }),
-    '/v1/latency': get('getLatency', 'operations', 'Latency percentiles (µs): parse and receive_to_publish per exchange; ring_wait (the first frame of a batch received by a worker → the main thread draining the rings it was announced in) and event_loop_delay of the main thread (key main); a cluster edge reports feed_to_store, store_to_edge and edge_publish per exchange instead; a cluster feed serves it too, with the stages of its runtime (docs/scale-out.md)', {
+    '/v1/latency': get('getLatency', 'operations', 'Latency percentiles (µs): parse and receive_to_publish per exchange; ring_wait (the first frame of a batch received by a worker → the main thread draining the rings it was announced in) and event_loop_delay of the main thread (key main); a cluster edge reports feed_to_store, store_to_edge and edge_publish per exchange instead; a cluster feed serves it too, with the stages of its runtime and outbox_wait, publish_to_ack, send_to_ack (key outbox) (docs/scale-out.md). Every stage counts from the process\'s start; with histograms=true each also carries its HDR histogram (hdr), and two readings subtract into the window between them', {
       '200': json(schema('LatencyReport')),
       '400': BAD_QUERY,
+    }, {
+      parameters: [
+        { name: 'histograms', in: 'query', description: 'Each stage\'s HDR histogram since start too (hdr: HdrHistogram\'s compressed base64), so a reader subtracts two readings into a window.', schema: { enum: ['true', 'false'], default: 'false' } },
+      ],
     }),
     '/v1/candles/{exchange}/{symbol}/{tf}': get(
       'getCandles',

@@ -2,7 +2,7 @@
  * Scale-out, item 4 (a lease that holds under load): a leading feed keeps
  * its JetStream KV lease while its data path is saturated — the outbox's
  * in-flight window full and a backlog queued behind it. Renewals travel on
- * a connection of their own (nats.ts `leases`), so they never wait behind
+ * a connection of their own (nats.ts `openLeaseBucket`), so they never wait behind
  * the data in the client's buffer or the server's per-connection queue.
  * Checked: the lease is never lost, `valid()` never lapses, and no two
  * renewals are further apart than the TTL less the lease's safety margin.
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedLease } from '../../src/cluster/lease.ts';
 import type { FeedPublisher } from '../../src/cluster/feed-publisher.ts';
 import { MAX_IN_FLIGHT } from '../../src/cluster/outbox.ts';
-import type { ClusterConnection } from '../../src/cluster/nats.ts';
+import { openLeaseBucket, type ClusterConnection } from '../../src/cluster/nats.ts';
 import { startNats, stopAll } from '../support/nats.ts';
 import { until } from '../support/until.ts';
 import { clusterConfig, startLeadingFeed, trade, type ManualSource } from './support.ts';
@@ -49,7 +49,8 @@ describe('cluster: a leader keeps its lease while its data connection is saturat
   it('renews within the TTL, never lapses and is never lost', async () => {
     const renewals: number[] = [];
     const lost: string[] = [];
-    const lease = new FeedLease(feed.leases, feed.names.leaseKey('simulated'), 'loaded-feed', TTL_MS, {
+    const bucket = await openLeaseBucket(feed.config, 'loaded-feed (leases)');
+    const lease = new FeedLease(bucket.kv, feed.names.leaseKey('simulated'), 'loaded-feed', TTL_MS, {
       acquired: () => renewals.push(performance.now()),
       renewed: () => renewals.push(performance.now()),
       lost: (reason) => lost.push(reason),
@@ -86,6 +87,7 @@ describe('cluster: a leader keeps its lease while its data connection is saturat
       expect(publisher.outbox.counters).toMatchObject({ dropped: 0, fenced: 0, storedAhead: 0 });
     } finally {
       await lease.stop();
+      await bucket.nc.close();
     }
   }, 120_000);
 });

@@ -107,7 +107,7 @@ const PROBES: Record<string, Probe[]> = {
   ],
   getStatus: [{ what: 'status', path: '/v1/status' }, { what: 'unknown parameter', path: '/v1/status?x=1' }],
   getSymbols: [{ what: 'symbols', path: '/v1/symbols' }, { what: 'unknown parameter', path: '/v1/symbols?exchange=binance' }],
-  getLatency: [{ what: 'latency', path: '/v1/latency' }, { what: 'unknown parameter', path: '/v1/latency?stage=parse' }],
+  getLatency: [{ what: 'latency', path: '/v1/latency' }, { what: 'with histograms', path: '/v1/latency?histograms=true' }, { what: 'unknown parameter', path: '/v1/latency?stage=parse' }],
   getCandles: [
     { what: 'json, with a gapped backfilled bar and the forming bar', path: '/v1/candles/binance/BTCUSDT/1m?limit=10' },
     { what: 'csv', path: '/v1/candles/binance/BTCUSDT/1m?format=csv' },

@@ -80,6 +80,15 @@ describe('health, status, symbols, latency', () => {
     expect(res.status).toBe(200);
     expect(res.body.parse.binance).toEqual({ p50: 10, p90: 20, p99: 40, p999: 80, max: 120, count: 1000 });
   });
+
+  it('GET /v1/latency?histograms=true carries each stage\'s histogram; another value is a 400', async () => {
+    const res = await get('/v1/latency?histograms=true');
+    expect(res.status).toBe(200);
+    expect(res.body.parse.binance.hdr).toEqual(expect.any(String));
+    const bad = await get('/v1/latency?histograms=yes');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('INVALID_PARAMETER');
+  });
 });
 
 describe('GET /v1/candles', () => {

@@ -12,7 +12,9 @@ import type { FeedReport } from '../../src/api/price-feeds.ts';
 import type { AlertsReport } from '../../src/api/alert-rules.ts';
 import { checkExchangeSection, checkRemovable } from '../../src/api/live-checks.ts';
 import type { ConfigChange, PortfolioEvent, TradeEvent, QuoteEvent } from '../../src/model/events.ts';
-import type { ExchangeStatus, HealthReport, LatencyReport, StatusReport } from '../../src/model/status.ts';
+import type { ExchangeStatus, HealthReport, LatencyOptions, LatencyReport, StatusReport } from '../../src/model/status.ts';
+import { summarize } from '../../src/api/latency.ts';
+import { newLatencyHistogram } from '../../src/reader/pump.ts';
 import type { StrategyDetail, StrategySummary } from '../../src/model/strategy.ts';
 import { BarSeries, BarStore, type BarVisitor } from '../../src/buffers/bar-store.ts';
 import { defaultAuthConfig, defaultStreamConfig } from '../../src/config/defaults.ts';
@@ -170,8 +172,13 @@ export class FakeTickwire implements Tickwire {
     return this.healthReport;
   }
 
-  latency(): LatencyReport {
+  latency(options: LatencyOptions = {}): LatencyReport {
     const s = { p50: 10, p90: 20, p99: 40, p999: 80, max: 120, count: 1000 };
+    if (options.histograms === true) {
+      const h = newLatencyHistogram();
+      h.recordValue(10);
+      return { parse: { binance: { ...s, hdr: summarize(h, true).hdr! } } };
+    }
     return { parse: { binance: s }, receive_to_publish: { binance: { ...s, p50: 30 } } };
   }
 
