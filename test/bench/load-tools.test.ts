@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ingestFrames, socketReadEnds, syntheticTape, tape, tradeFrame } from '../../bench/frames.ts';
 import { BenchWsClient } from '../../bench/load/ws-client.ts';
-import { FrameKind } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, FrameKind } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { until } from '../support/until.ts';
 
@@ -54,7 +54,7 @@ describe('bench frames', () => {
     for (const frame of frames) {
       const d = JSON.parse(frame).data;
       if (Object.keys(d).join() !== 'e,E,s,t,p,q,T,m,M') problems.push(`field order: ${frame}`);
-      const kind = adapter.parse(frame, {
+      const kind = adapter.parse(frame, callbackHandler({
         trade(symbol, ts, price, size, side, id) {
           trades++;
           const want = [d.T, Number(d.p), Number(d.q), d.m ? -1 : 1, d.t];
@@ -65,7 +65,7 @@ describe('bench frames', () => {
         quote() {
           problems.push('a quote');
         },
-      });
+      }));
       if (kind !== FrameKind.DATA) problems.push(`kind ${kind}: ${frame}`);
     }
     expect(problems).toEqual([]);
@@ -80,7 +80,7 @@ describe('bench frames', () => {
     let n = 0;
     for (let i = 0; i < t.length; i++) {
       const frame = tradeFrame('btcusdt@trade', 'BTCUSDT', t.ts[i]! + t.lag[i]!, t.id[i]!, t.price[i]!, t.size[i]!, t.ts[i]!, t.maker[i] === 1);
-      expect(adapter.parse(frame, { trade: () => void n++, quote: () => {} })).toBe(FrameKind.DATA);
+      expect(adapter.parse(frame, callbackHandler({ trade: () => void n++, quote: () => {} }))).toBe(FrameKind.DATA);
     }
     expect(n).toBe(500);
     for (let i = 1; i < t.length; i++) expect(t.ts[i]).toBeGreaterThanOrEqual(t.ts[i - 1]!);
