@@ -36,6 +36,7 @@ const PARALLEL = [
   'test/config/strategies-config.test.ts',
   'test/backfill/binance-klines.test.ts',
   'test/bars/aggregator.fixture.test.ts',
+  'test/bars/aggregator.folding.test.ts',
   'test/bars/aggregator.property.test.ts',
   'test/bars/aggregator.restart.test.ts',
   'test/bars/aggregator.rules.test.ts',

@@ -8,8 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FeedHandler } from '../src/exchanges/adapter.ts';
-import { FrameKind, type ExchangeAdapter } from '../src/exchanges/adapter.ts';
+import { FEED_FIELDS, FrameKind, handTrade, type ExchangeAdapter, type FeedHandler } from '../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../src/exchanges/binance.ts';
 import { adapterFor } from '../src/exchanges/registry.ts';
 import { parseConfig } from '../src/config/load.ts';
@@ -39,7 +38,7 @@ function jsonParseAndMap(frame: string, symbols: Map<string, number>, handler: F
   if (d === undefined || d.e !== 'trade') return;
   const symbol = symbols.get(d.s);
   if (symbol === undefined) return;
-  handler.trade(symbol, d.T, Number(d.p), Number(d.q), d.m ? -1 : 1, d.t);
+  handTrade(handler, symbol, d.T, Number(d.p), Number(d.q), d.m ? -1 : 1, d.t);
 }
 
 /** Measure BinanceAdapter.parse on trade frames (against JSON.parse + mapping) and bookTicker frames, per frame; other venues when `venues`. */
@@ -51,6 +50,7 @@ export function parseBench(venues: boolean): Row[] {
   const symbols = new Map([['BTCUSDT', 0]]);
   let count = 0;
   const handler: FeedHandler = {
+    fields: new Float64Array(FEED_FIELDS),
     trade: () => void count++,
     quote: () => void count++,
   };
@@ -116,7 +116,7 @@ function venueFrames(v: (typeof VENUES)[number]): { adapter: ExchangeAdapter; da
   const symbols = [...new Set(lines.flatMap((l) => [...l.matchAll(v.symbol)].map((m) => m[1]!)))].filter((s) => /^[A-Za-z0-9._\-/:]{1,40}$/.test(s));
   const config = parseConfig({ exchanges: { [v.exchange]: { symbols, ...v.extra } } }).exchanges[v.exchange]!;
   const adapter = adapterFor(v.exchange)!.create(symbols, config.channels, config);
-  const sink: FeedHandler = { trade: () => {}, quote: () => {} };
+  const sink: FeedHandler = { fields: new Float64Array(FEED_FIELDS), trade: () => {}, quote: () => {} };
   const data = lines.filter((l) => adapter.parse(l, sink) === FrameKind.DATA);
   if (data.length === 0) throw new Error(`parse bench: no data frame for ${v.exchange}`);
   return { adapter, data };

@@ -47,11 +47,12 @@ export { RateLimitedError } from './server/rate-limit.ts';
 export { TickwireError, ErrorCode, InvalidTimeframeError, InvalidParameterError, PluginError } from './errors.ts';
 // Adapter plugins (docs/plugins.md): the contract a plugin module implements, and its check for the plugin's own tests.
 export { PLUGIN_CONTRACT, PLUGIN_CAPABILITIES, checkAdapterPlugin } from './plugins/contract.ts';
-export type { AdapterPlugin, PluginCapability, PluginContext, PluginVenue, CheckedPlugin } from './plugins/contract.ts';
+export type { AdapterPlugin, PluginAdapter, PluginCapability, PluginContext, PluginVenue, CheckedPlugin } from './plugins/contract.ts';
 export type { PluginOption, PluginOptionType } from './plugins/options.ts';
 export type { PluginKit } from './plugins/kit.ts';
 export type { PluginOptionValue } from './config/types.ts';
-export type { ExchangeAdapter, FeedHandler, FrameKind, AdapterCapabilities, ClientRequest, ClientHeartbeat, RecoveredTrade } from './exchanges/adapter.ts';
+export type { ExchangeAdapter, FeedHandler, FeedCallbacks, FrameKind, AdapterCapabilities, ClientRequest, ClientHeartbeat, RecoveredTrade } from './exchanges/adapter.ts';
+export { callbackHandler, handTrade, handQuote, TradeField, QuoteField } from './exchanges/adapter.ts';
 export type { RestAnswer, RestRequest } from './exchanges/rest.ts';
 export { TickwireClient, CandlesUnavailableError } from './client/index.ts';
 export type {

@@ -38,8 +38,28 @@
  *
  * Hot path: all state lives in one Float64Array (one "slot" per bar) and a
  * few per-timeframe typed arrays; nothing is allocated per trade or quote.
+ *
+ * Folding (with `batchForming`, the exchange worker's mode): a trade that
+ * lands in the forming bar of the shortest timeframe ("fine") is folded into
+ * that bar only; every longer timeframe whose buckets are whole multiples of
+ * fine's, on the same alignment, is "folded": its forming slot accumulates
+ * fine's bars as they close (`merge`), and its published forming bar is that
+ * accumulation merged with fine's forming bar (`publishForming`, once per
+ * batch). Why: a fold per timeframe per trade was most of the aggregation's
+ * cost with 6 timeframes. Every other path stays per timeframe, so the rules
+ * hold unchanged: a trade late for fine's bar is judged by each timeframe on
+ * its own (a forming longer bar folds it into its accumulation; a closed one
+ * amends or drops it), and bucket opens, closes, flat fills, sessions, gaps
+ * and blindUntil run per timeframe as before. Merging is order-safe: the
+ * bars merged into an accumulation hold disjoint, earlier-stamped trades, so
+ * open and close fall on the same trades as folding them one by one (ties at
+ * equal time and id resolved by arrival, as `fold` does). A timeframe that is
+ * not such a multiple keeps folding every trade itself; so does each
+ * timeframe after `resume` until its next bucket opens (the resumed forming
+ * bar already holds what fine's resumed forming bar holds). Sums merge their
+ * compensated pairs, so volumes stay on the exchange's decimal grid.
  */
-import { BAR_FIELDS, BarField as F, BarSource, writeBar, type Bar } from '../model/records.ts';
+import { BAR_FIELDS, BarField as F, BarSource, TradeField as T, writeBar, type Bar } from '../model/records.ts';
 import type { SessionFilter } from '../model/sessions.ts';
 import { bucketStart, parseTimeframe, type Timeframe } from '../model/timeframes.ts';
 import { DEFAULT_DEDUP_CAPACITY, tradeIdSet, type TradeIdOrder, type TradeIdSet } from './recent-ids.ts';
@@ -85,10 +105,18 @@ export interface AggregatorOptions {
    * false: at the end of every call that changed one). Closes and amendments
    * go to the sink at once either way. For the exchange worker, which
    * publishes forming bars once per batch of frames rather than per trade
-   * and timeframe: a trade then costs one fold per timeframe, and the derived
-   * fields (volumes on the grid, vwap, spread) are computed once per publish.
+   * and timeframe: a trade in the shortest timeframe's forming bar then costs
+   * one fold (see "Folding" in the header), and the derived fields (volumes
+   * on the grid, vwap, spread) are computed once per publish.
    */
   batchForming?: boolean;
+  /**
+   * With `batchForming`: fold trades into the shortest timeframe only and
+   * merge its bars into the longer ones that are whole multiples of it
+   * (default true; false folds every trade into every timeframe: the
+   * reference the folding is tested against).
+   */
+  foldTimeframes?: boolean;
   /** When the market trades (stocks): no flat bars for buckets outside it. Default: always (crypto). */
   session?: SessionFilter;
   /**
@@ -117,6 +145,8 @@ const SLOT = BAR_FIELDS + 12;
 
 const AMENDED = 1;
 const DROPPED = 2;
+/** `place`: the trade was folded into a forming bar. */
+const FOLDED_IN = 4;
 
 /** Builds bars of several timeframes for one symbol. */
 export class BarAggregator {
@@ -168,6 +198,18 @@ export class BarAggregator {
   private readonly pendSum: Float64Array;
   private readonly pendN: Float64Array;
   private readonly s: Float64Array;
+  /** The shortest timeframe (its index), and each timeframe's part in folding (see the header). */
+  private readonly fine: number;
+  /** Per timeframe: 1 when its buckets are whole multiples of fine's on the same alignment (and folding is on). */
+  private readonly chained: Uint8Array;
+  /** Per timeframe: 1 while its forming slot is an accumulation of fine's closed bars (fine's forming bar is merged in when published). */
+  private readonly folded: Uint8Array;
+  /** `fine` when some timeframe is chained (takeTrade places a trade in it first), else -1 (every timeframe in order). */
+  private readonly foldFirst: number;
+  /** Offset of the slot a folded timeframe's published forming bar is assembled in. */
+  private readonly scratch: number;
+  /** `addTrade`'s numbers, laid out as TradeField for `takeTrade`. */
+  private readonly trade = new Float64Array(4);
 
   constructor(timeframes: readonly (string | Timeframe)[], sink: BarSink, options: AggregatorOptions = {}) {
     this.timeframes = timeframes.map((t) => (typeof t === 'string' ? parseTimeframe(t) : t));
@@ -202,7 +244,21 @@ export class BarAggregator {
       this.ringSize[tf] = Math.ceil((this.toleranceMs + this.graceMs) / ms) + 2;
       slots += 1 + this.ringSize[tf]!;
     }
-    this.s = new Float64Array(slots * SLOT);
+    this.scratch = slots * SLOT;
+    this.s = new Float64Array((slots + 1) * SLOT);
+    let fine = 0;
+    for (let tf = 1; tf < n; tf++) if (this.ms[tf]! < this.ms[fine]!) fine = tf;
+    this.fine = fine;
+    this.chained = new Uint8Array(n);
+    if (this.batchForming && (options.foldTimeframes ?? true)) {
+      const fineMs = this.ms[fine]!;
+      for (let tf = 0; tf < n; tf++) {
+        const ms = this.ms[tf]!;
+        if (tf !== fine && ms > fineMs && ms % fineMs === 0 && (this.origin[tf]! - this.origin[fine]!) % fineMs === 0) this.chained[tf] = 1;
+      }
+    }
+    this.folded = this.chained.slice();
+    this.foldFirst = this.chained.includes(1) ? fine : -1;
   }
 
   /**
@@ -211,50 +267,107 @@ export class BarAggregator {
    * as a duplicate (so the caller does not publish it either).
    */
   addTrade(ts: number, price: number, size: number, side: number, tradeId: number): boolean {
+    const t = this.trade;
+    t[T.TS] = ts;
+    t[T.PRICE] = price;
+    t[T.SIZE] = size;
+    t[T.ID] = tradeId;
+    return this.takeTrade(t, side);
+  }
+
+  /**
+   * `addTrade` with the trade's numbers in typed memory (laid out as
+   * TradeField): the exchange worker's path, where no double crosses a call
+   * (a call V8 does not inline boxes each double argument on the heap).
+   */
+  takeTrade(t: Float64Array, side: number): boolean {
     this.tradesSeen++;
+    const ts = t[T.TS]!;
+    const tradeId = t[T.ID]!;
     if (tradeId === tradeId && this.ids.checkAndAdd(tradeId)) {
       this.duplicatesDropped++;
       return false;
     }
     if (ts > this.newestTradeTs) this.newestTradeTs = ts;
-    const s = this.s;
     let outcome = 0;
+    // Folding: fine first (its closing bar must reach the accumulations before they close), then the rest in order.
+    const first = this.foldFirst;
+    if (first >= 0) outcome = this.intoForming(first, t) ? this.foldForming(first, t, side) : this.place(first, t, side, 0);
+    // FOLDED_IN: the trade went into fine's forming bar; folded timeframes whose bucket holds it leave it there.
+    const inFine = outcome & FOLDED_IN;
     for (let tf = 0; tf < this.n; tf++) {
-      const off = this.base[tf]! * SLOT;
-      const ms = this.ms[tf]!;
-      if (this.hasForming[tf] === 1) {
-        const formingOpen = s[off + F.OPEN_TIME]!;
-        // The common case, without the modulo of bucketStart: the trade is in the forming bar.
-        if (ts >= formingOpen && ts < formingOpen + ms) {
-          this.fold(off, ts, price, size, side, tradeId);
-          this.formingChanged[tf] = 1;
-          continue;
-        }
-      }
-      const start = bucketStart(ts, ms, this.origin[tf]!);
-      if (this.hasForming[tf] === 1) {
-        const formingOpen = s[off + F.OPEN_TIME]!;
-        if (start > formingOpen) {
-          this.closeForming(tf);
-          this.openBucket(tf, start);
-        } else if (start < formingOpen) {
-          outcome |= this.late(tf, start, ts, price, size, side, tradeId);
-          continue;
-        }
-      } else if (start < this.frontier[tf]!) {
-        outcome |= this.late(tf, start, ts, price, size, side, tradeId);
+      if (tf === first) continue;
+      // The common case, without the modulo of bucketStart: the trade is in the forming bar. A folded
+      // timeframe's bucket then holds fine's forming bar too (aligned buckets nest), which has the trade.
+      if (this.intoForming(tf, t)) {
+        if (inFine !== 0 && this.folded[tf] === 1) this.formingChanged[tf] = 1;
+        else this.foldForming(tf, t, side);
         continue;
-      } else {
-        this.openBucket(tf, start);
       }
-      this.fold(off, ts, price, size, side, tradeId);
-      this.formingChanged[tf] = 1;
+      outcome |= this.place(tf, t, side, inFine);
     }
     this.changed = true;
     if ((outcome & AMENDED) !== 0) this.lateAmended++;
     if ((outcome & DROPPED) !== 0) this.lateDropped++;
     if (!this.batchForming) this.publishForming();
     return true;
+  }
+
+  /**
+   * Trade `t` for timeframe `tf`, outside its forming bar (`intoForming`
+   * false): the bucket opened (closing the forming bar first when the trade
+   * is past it) and the trade folded in, or late. `inFine`: FOLDED_IN
+   * when fine's forming bar took it (a folded timeframe whose bucket holds
+   * that bar then only notes the change). Returns FOLDED_IN, AMENDED or DROPPED.
+   */
+  private place(tf: number, t: Float64Array, side: number, inFine: number): number {
+    const s = this.s;
+    const ts = t[T.TS]!;
+    const off = this.base[tf]! * SLOT;
+    const ms = this.ms[tf]!;
+    const start = bucketStart(ts, ms, this.origin[tf]!);
+    if (this.hasForming[tf] === 1) {
+      const formingOpen = s[off + F.OPEN_TIME]!;
+      if (start > formingOpen) {
+        this.closeForming(tf);
+        this.openBucket(tf, start);
+      } else if (start < formingOpen) {
+        return this.late(tf, start, t, side);
+      }
+    } else if (start < this.frontier[tf]!) {
+      return this.late(tf, start, t, side);
+    } else {
+      this.openBucket(tf, start);
+    }
+    if (inFine !== 0 && this.folded[tf] === 1 && this.holdsFineForming(tf)) {
+      this.formingChanged[tf] = 1; // fine's forming bar holds the trade
+      return 0;
+    }
+    return this.foldForming(tf, t, side);
+  }
+
+  /** True when trade `t` falls in the forming bar of `tf`. */
+  private intoForming(tf: number, t: Float64Array): boolean {
+    if (this.hasForming[tf] === 0) return false;
+    const ts = t[T.TS]!;
+    const open = this.s[this.base[tf]! * SLOT + F.OPEN_TIME]!;
+    return ts >= open && ts < open + this.ms[tf]!;
+  }
+
+  /** Fold trade `t` into the forming bar of `tf`. Returns FOLDED_IN. */
+  private foldForming(tf: number, t: Float64Array, side: number): number {
+    this.fold(this.base[tf]! * SLOT, t, side);
+    this.formingChanged[tf] = 1;
+    return FOLDED_IN;
+  }
+
+  /** Fine has a forming bar and it lies in `tf`'s forming bucket (what a folded `tf` merges in). */
+  private holdsFineForming(tf: number): boolean {
+    if (this.hasForming[this.fine] === 0 || this.hasForming[tf] === 0) return false;
+    const s = this.s;
+    const fineOpen = s[this.base[this.fine]! * SLOT + F.OPEN_TIME]!;
+    const open = s[this.base[tf]! * SLOT + F.OPEN_TIME]!;
+    return fineOpen >= open && fineOpen < open + this.ms[tf]!;
   }
 
   /**
@@ -270,10 +383,21 @@ export class BarAggregator {
       if (this.formingChanged[tf] === 0) continue;
       this.formingChanged[tf] = 0;
       if (this.hasForming[tf] === 0) continue;
-      const off = this.base[tf]! * SLOT;
+      const off = this.formingView(tf);
       finish(s, off);
       this.sink.onBar(tf, BarEvent.FORMING, s, off);
     }
+  }
+
+  /** Offset of `tf`'s forming bar as published: its slot, or for a folded timeframe its accumulation merged with fine's forming bar (in the scratch slot). */
+  private formingView(tf: number): number {
+    const off = this.base[tf]! * SLOT;
+    if (this.folded[tf] === 0 || !this.holdsFineForming(tf)) return off;
+    const s = this.s;
+    const at = this.scratch;
+    s.copyWithin(at, off, off + SLOT);
+    merge(s, at, this.base[this.fine]! * SLOT);
+    return at;
   }
 
   /** True when a forming bar changed and `publishForming` has not handed it over yet. */
@@ -361,6 +485,7 @@ export class BarAggregator {
    * stored mean; trade ids seen before the restart are forgotten.
    */
   resume(tf: number, bars: readonly Bar[]): void {
+    this.folded.fill(0); // resumed forming bars each hold their own trades: fold again from each one's next bucket
     const s = this.s;
     const ms = this.ms[tf]!;
     for (const bar of bars) {
@@ -417,20 +542,24 @@ export class BarAggregator {
   /** Visit the forming bar of timeframe `tf`, if any (for snapshots and tests). */
   forming(tf: number, visit: (bar: Float64Array, offset: number) => void): void {
     if (this.hasForming[tf] === 0) return;
-    const off = this.base[tf]! * SLOT;
+    const off = this.formingView(tf);
     finish(this.s, off); // a batched forming bar's derived fields may wait for publishForming
     visit(this.s, off);
   }
 
-  /** Fold one trade into the bar at `off` and refresh its derived fields. */
-  private apply(off: number, ts: number, price: number, size: number, side: number, id: number): void {
-    this.fold(off, ts, price, size, side, id);
+  /** Fold trade `t` (TradeField) into the bar at `off` and refresh its derived fields. */
+  private apply(off: number, t: Float64Array, side: number): void {
+    this.fold(off, t, side);
     finish(this.s, off);
   }
 
-  /** Fold one trade into the bar at `off`; its derived fields wait for `finish` (forming bars: `publishForming`). */
-  private fold(off: number, ts: number, price: number, size: number, side: number, id: number): void {
+  /** Fold trade `t` (TradeField) into the bar at `off`; its derived fields wait for `finish` (forming bars: `publishForming`). */
+  private fold(off: number, t: Float64Array, side: number): void {
     const s = this.s;
+    const ts = t[T.TS]!;
+    const price = t[T.PRICE]!;
+    const size = t[T.SIZE]!;
+    const id = t[T.ID]!;
     if (s[off + F.TRADES] === 0) {
       s[off + F.OPEN] = price;
       s[off + F.HIGH] = price;
@@ -464,10 +593,21 @@ export class BarAggregator {
     else if (side < 0) addCompensated(s, off + SELL_S, size);
   }
 
-  /** Move the forming bar into the ring as closed and tell the sink. */
+  /**
+   * Move the forming bar into the ring as closed and tell the sink. Fine's
+   * bar is first merged into the accumulation of each folded timeframe whose
+   * bucket holds it; a folded timeframe closing while fine's forming bar is
+   * still in its bucket takes that bar in first (its later trades are then
+   * late for it, as they would be per timeframe).
+   */
   private closeForming(tf: number): void {
     const s = this.s;
     const off = this.base[tf]! * SLOT;
+    if (tf === this.fine) {
+      for (let k = 0; k < this.n; k++) if (this.folded[k] === 1 && this.holdsFineForming(k)) merge(s, this.base[k]! * SLOT, off);
+    } else if (this.folded[tf] === 1 && this.holdsFineForming(tf)) {
+      merge(s, off, this.base[this.fine]! * SLOT); // (the next bucket no longer holds fine's bar: it is not merged twice)
+    }
     const openTime = s[off + F.OPEN_TIME]!;
     s[off + F.CLOSED] = 1;
     finish(s, off);
@@ -508,6 +648,8 @@ export class BarAggregator {
     if (!withForming) return;
     this.initSlot(tf, off, start, prevClose);
     this.hasForming[tf] = 1;
+    // A new bucket holds no trade of fine's forming bar yet (fine opens first): folding may resume.
+    this.folded[tf] = this.chained[tf]!;
   }
 
   /** Reset the slot at `off` to an empty bar for bucket `start`, taking pending quotes for it. */
@@ -531,9 +673,9 @@ export class BarAggregator {
     finish(s, off);
   }
 
-  /** A trade for a closed bucket: amend, insert or drop. Returns AMENDED or DROPPED. */
-  private late(tf: number, start: number, ts: number, price: number, size: number, side: number, id: number): number {
-    if (this.newestTradeTs - ts > this.toleranceMs) return DROPPED;
+  /** Trade `t` (TradeField) for a closed bucket: amend, insert or drop. Returns AMENDED or DROPPED. */
+  private late(tf: number, start: number, t: Float64Array, side: number): number {
+    if (this.newestTradeTs - t[T.TS]! > this.toleranceMs) return DROPPED;
     const ms = this.ms[tf]!;
     if (!(start >= this.frontier[tf]! - this.ringSize[tf]! * ms)) return DROPPED; // older than the ring reaches
     const s = this.s;
@@ -541,13 +683,13 @@ export class BarAggregator {
     // A backfilled bar came from the venue's klines, fetched after its bucket closed: it already counts this trade.
     if (s[off + F.OPEN_TIME] === start && s[off + F.SOURCE] === BarSource.BACKFILL) return DROPPED;
     if (s[off + F.OPEN_TIME] === start) {
-      this.apply(off, ts, price, size, side, id);
+      this.apply(off, t, side);
       s[off + F.REVISION]++;
       this.sink.onBar(tf, BarEvent.AMENDED, s, off);
     } else {
       this.initSlot(tf, off, start, NaN);
       s[off + F.CLOSED] = 1;
-      this.apply(off, ts, price, size, side, id);
+      this.apply(off, t, side);
       this.sink.onBar(tf, BarEvent.AMENDED, s, off);
     }
     if (this.fillEmpty) this.followClose(tf, start + ms, s[off + F.CLOSE]!);
@@ -588,6 +730,51 @@ export class BarAggregator {
     return (this.base[tf]! + 1 + i) * SLOT;
   }
 }
+
+/**
+ * Merge the trades of the bar at `src` into the bar at `dst` (same bucket or
+ * `src`'s inside `dst`'s): open and close by (exchange time, trade id),
+ * `src`'s trades counting as the later arrivals on a tie, as `fold` orders
+ * them; sums merged with their compensations. Spread, gaps and revision
+ * stay `dst`'s (each timeframe keeps its own).
+ */
+function merge(s: Float64Array, dst: number, src: number): void {
+  const n = s[src + F.TRADES]!;
+  if (n === 0) return;
+  if (s[dst + F.TRADES] === 0) {
+    s[dst + F.OPEN] = s[src + F.OPEN]!;
+    s[dst + F.HIGH] = s[src + F.HIGH]!;
+    s[dst + F.LOW] = s[src + F.LOW]!;
+    s[dst + F.CLOSE] = s[src + F.CLOSE]!;
+    s[dst + OPEN_TS] = s[src + OPEN_TS]!;
+    s[dst + CLOSE_TS] = s[src + CLOSE_TS]!;
+    s[dst + F.FIRST_TRADE_ID] = s[src + F.FIRST_TRADE_ID]!;
+    s[dst + F.LAST_TRADE_ID] = s[src + F.LAST_TRADE_ID]!;
+  } else {
+    if (s[src + F.HIGH]! > s[dst + F.HIGH]!) s[dst + F.HIGH] = s[src + F.HIGH]!;
+    if (s[src + F.LOW]! < s[dst + F.LOW]!) s[dst + F.LOW] = s[src + F.LOW]!;
+    const openTs = s[src + OPEN_TS]!;
+    if (openTs < s[dst + OPEN_TS]! || (openTs === s[dst + OPEN_TS]! && s[src + F.FIRST_TRADE_ID]! < s[dst + F.FIRST_TRADE_ID]!)) {
+      s[dst + F.OPEN] = s[src + F.OPEN]!;
+      s[dst + OPEN_TS] = openTs;
+      s[dst + F.FIRST_TRADE_ID] = s[src + F.FIRST_TRADE_ID]!;
+    }
+    const closeTs = s[src + CLOSE_TS]!;
+    if (closeTs > s[dst + CLOSE_TS]! || (closeTs === s[dst + CLOSE_TS]! && !(s[src + F.LAST_TRADE_ID]! < s[dst + F.LAST_TRADE_ID]!))) {
+      s[dst + F.CLOSE] = s[src + F.CLOSE]!;
+      s[dst + CLOSE_TS] = closeTs;
+      s[dst + F.LAST_TRADE_ID] = s[src + F.LAST_TRADE_ID]!;
+    }
+  }
+  s[dst + F.TRADES] += n;
+  for (const sum of SUMS) {
+    addCompensated(s, dst + sum, s[src + sum]!);
+    s[dst + sum + 1] += s[src + sum + 1]!;
+  }
+}
+
+/** The compensated sums of a slot (each a sum and its compensation). */
+const SUMS = [VOL_S, QVOL_S, BUY_S, SELL_S] as const;
 
 /** Neumaier-compensated `sum += x` on the (sum, compensation) pair at `i`. */
 function addCompensated(s: Float64Array, i: number, x: number): void {

@@ -7,13 +7,69 @@
  */
 import type { TradeIdOrder } from '../bars/recent-ids.ts';
 import type { FeedChannel } from '../config/types.ts';
+import { FEED_FIELDS, QuoteField, TradeField } from '../model/records.ts';
 
-/** Receives what `parse` found. Symbols are indices into the adapter's symbol list. */
+export { FEED_FIELDS, QuoteField, TradeField };
+
+/**
+ * Receives what `parse` found. Symbols are indices into the adapter's symbol
+ * list. The numbers travel in typed memory, not as arguments: the adapter
+ * writes them into `fields` (laid out as TradeField / QuoteField), then calls
+ * `trade` or `quote`. Why: V8 does not inline that call, and each double
+ * argument of a call it does not inline is boxed on the heap (the last ~64
+ * bytes per trade the ingest worker allocated, docs/benchmarks.md). Adapters
+ * off the hot path call `handTrade` / `handQuote`, which do the writing.
+ */
 export interface FeedHandler {
+  /** FEED_FIELDS numbers of the trade or quote being handed over; valid only until `trade` / `quote` returns. */
+  readonly fields: Float64Array;
+  /** A trade whose numbers are in `fields` (TradeField); `side`: +1 aggressor buy, -1 aggressor sell, 0 unknown. */
+  trade(symbol: number, side: number): void;
+  /** A best bid/offer whose numbers are in `fields` (QuoteField). */
+  quote(symbol: number): void;
+}
+
+/** Hand one trade to `handler` (`tradeId` NaN when none): the readable way for adapters whose frames are not on a fast path. */
+export function handTrade(handler: FeedHandler, symbol: number, ts: number, price: number, size: number, side: number, tradeId: number): void {
+  const f = handler.fields;
+  f[TradeField.TS] = ts;
+  f[TradeField.PRICE] = price;
+  f[TradeField.SIZE] = size;
+  f[TradeField.ID] = tradeId;
+  handler.trade(symbol, side);
+}
+
+/** Hand one best bid/offer to `handler` (`ts` NaN when the venue sends no quote time). */
+export function handQuote(handler: FeedHandler, symbol: number, ts: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void {
+  const f = handler.fields;
+  f[QuoteField.TS] = ts;
+  f[QuoteField.BID] = bidPrice;
+  f[QuoteField.BID_SIZE] = bidSize;
+  f[QuoteField.ASK] = askPrice;
+  f[QuoteField.ASK_SIZE] = askSize;
+  handler.quote(symbol);
+}
+
+/**
+ * Trades and quotes as plain calls with their numbers as arguments: what an
+ * adapter plugin's `parse` is handed (contract 1, docs/plugins.md), and a
+ * convenient shape for tests and tools off the hot path.
+ */
+export interface FeedCallbacks {
   /** `side`: +1 aggressor buy, -1 aggressor sell, 0 unknown; `tradeId` NaN when none. */
   trade(symbol: number, ts: number, price: number, size: number, side: number, tradeId: number): void;
   /** `ts` NaN when the venue sends no quote time (the feed stamps it). */
   quote(symbol: number, ts: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void;
+}
+
+/** A FeedHandler that reads each trade's and quote's fields and calls `callbacks` with them. */
+export function callbackHandler(callbacks: FeedCallbacks): FeedHandler {
+  const f = new Float64Array(FEED_FIELDS);
+  return {
+    fields: f,
+    trade: (symbol, side) => callbacks.trade(symbol, f[TradeField.TS]!, f[TradeField.PRICE]!, f[TradeField.SIZE]!, side, f[TradeField.ID]!),
+    quote: (symbol) => callbacks.quote(symbol, f[QuoteField.TS]!, f[QuoteField.BID]!, f[QuoteField.BID_SIZE]!, f[QuoteField.ASK]!, f[QuoteField.ASK_SIZE]!),
+  };
 }
 
 /** What one frame was. */

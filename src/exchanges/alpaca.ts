@@ -42,7 +42,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
-import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+import { FrameKind, handQuote, handTrade, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
 import { Rfc3339, isPlausibleMs, isQuantity, parseRfc3339Ms } from './decode.ts';
 
 export type AlpacaAssetClass = 'stocks' | 'crypto';
@@ -281,8 +281,8 @@ export class AlpacaAdapter implements ExchangeAdapter {
     for (let k = 0; k < n; k++) {
       const at = k * STRIDE;
       const kind = rec[at];
-      if (kind === REC_TRADE) handler.trade(rec[at + 1]!, rec[at + 2]!, rec[at + 3]!, rec[at + 4]!, rec[at + 5]!, rec[at + 6]!);
-      else if (kind === REC_QUOTE) handler.quote(rec[at + 1]!, rec[at + 2]!, rec[at + 3]!, rec[at + 4]!, rec[at + 5]!, rec[at + 6]!);
+      if (kind === REC_TRADE) handTrade(handler, rec[at + 1]!, rec[at + 2]!, rec[at + 3]!, rec[at + 4]!, rec[at + 5]!, rec[at + 6]!);
+      else if (kind === REC_QUOTE) handQuote(handler, rec[at + 1]!, rec[at + 2]!, rec[at + 3]!, rec[at + 4]!, rec[at + 5]!, rec[at + 6]!);
     }
     return FrameKind.DATA;
   }

@@ -11,7 +11,7 @@
  * What differs between the venues (routes, heartbeat, frame shapes, nested
  * errors, how strictly decimals are read) stays in the adapters.
  */
-import { FrameKind, type ClientRequest, type FeedHandler } from './adapter.ts';
+import { FrameKind, QuoteField, TradeField, type ClientRequest, type FeedHandler } from './adapter.ts';
 import { isEpochMs, venueText } from './decode.ts';
 import { hashString, literal, type FrameScanner } from './scan.ts';
 
@@ -188,7 +188,12 @@ export function endFastTrade(sc: FrameScanner, handler: FeedHandler, symbol: num
   const size = n[SLOT.SIZE]!;
   if (!sc.literal(FRAME_END) || !sc.atEnd() || symbol === -2 || !isEpochMs(ts) || !(id >= 0) || !(price > 0) || !(size > 0)) return -1;
   if (symbol < 0) return FrameKind.IGNORED;
-  handler.trade(symbol, ts, price, size, buyerIsMaker === 1 ? -1 : 1, id);
+  const f = handler.fields; // slot to slot: no number leaves typed memory
+  f[TradeField.TS] = ts;
+  f[TradeField.PRICE] = price;
+  f[TradeField.SIZE] = size;
+  f[TradeField.ID] = id;
+  handler.trade(symbol, buyerIsMaker === 1 ? -1 : 1);
   return FrameKind.DATA;
 }
 
@@ -201,6 +206,12 @@ export function endFastQuote(sc: FrameScanner, handler: FeedHandler, symbol: num
   const askSize = n[SLOT.ASK_SIZE]!;
   if (!sc.literal(FRAME_END) || !sc.atEnd() || symbol === -2 || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return -1;
   if (symbol < 0) return FrameKind.IGNORED;
-  handler.quote(symbol, n[SLOT.TS]!, bid, bidSize, ask, askSize);
+  const f = handler.fields;
+  f[QuoteField.TS] = n[SLOT.TS]!;
+  f[QuoteField.BID] = bid;
+  f[QuoteField.BID_SIZE] = bidSize;
+  f[QuoteField.ASK] = ask;
+  f[QuoteField.ASK_SIZE] = askSize;
+  handler.quote(symbol);
   return FrameKind.DATA;
 }

@@ -44,7 +44,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { InvalidParameterError } from '../errors.ts';
-import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
+import { FrameKind, handQuote, handTrade, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler } from './adapter.ts';
 import { BinanceSymbols, KEY, SLOT, endFastQuote, endFastTrade, readBookSides, readTradeFields, errorText, isReply, replyId, subscribeRequests } from './binance-protocol.ts';
 import { isEpochMs, isTradeId, plainDecimal } from './decode.ts';
 import { FrameScanner } from './scan.ts';
@@ -230,7 +230,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
       return this.malformed('bad trade fields');
     }
     if (d.X !== undefined && d.X !== 'MARKET') return FrameKind.IGNORED; // insurance-fund / ADL fill: not a book trade
-    handler.trade(symbol, d.T, price, size, d.m ? -1 : 1, d.t);
+    handTrade(handler, symbol, d.T, price, size, d.m ? -1 : 1, d.t);
     return FrameKind.DATA;
   }
 
@@ -242,7 +242,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
     if (!isEpochMs(d.T) || !isTradeId(d.a) || !isTradeId(d.f) || !isTradeId(d.l) || d.l < d.f || !(price > 0) || !(size > 0) || typeof d.m !== 'boolean') {
       return this.malformed('bad aggTrade fields');
     }
-    handler.trade(symbol, d.T, price, size, d.m ? -1 : 1, d.a);
+    handTrade(handler, symbol, d.T, price, size, d.m ? -1 : 1, d.a);
     return FrameKind.DATA;
   }
 
@@ -254,7 +254,7 @@ export class BinanceUsdmAdapter implements ExchangeAdapter {
     const ask = plainDecimal(d.a);
     const askSize = plainDecimal(d.A);
     if (!isEpochMs(d.T) || !(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return this.malformed('bad bookTicker fields');
-    handler.quote(symbol, d.T, bid, bidSize, ask, askSize);
+    handQuote(handler, symbol, d.T, bid, bidSize, ask, askSize);
     return FrameKind.DATA;
   }
 

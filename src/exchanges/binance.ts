@@ -19,7 +19,7 @@
  *   with USDⓈ-M futures: ./binance-protocol.ts.
  */
 import type { FeedChannel } from '../config/types.ts';
-import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
+import { FrameKind, handQuote, handTrade, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 import { BinanceSymbols, KEY, SLOT, endFastQuote, endFastTrade, readBookSides, readTradeFields, errorText, isReply, replyId, subscribeRequests, unsubscribeRequests } from './binance-protocol.ts';
 import { decimalWithExponent, isEpochMs, isTradeId } from './decode.ts';
 import { answerError, restGet } from './rest.ts';
@@ -225,7 +225,7 @@ export class BinanceAdapter implements ExchangeAdapter {
       if (!isEpochMs(ts) || !isTradeId(id) || !(price > 0) || !(size > 0) || typeof d['m'] !== 'boolean') {
         return this.malformed('bad trade fields');
       }
-      handler.trade(symbol, ts, price, size, d['m'] ? -1 : 1, id);
+      handTrade(handler, symbol, ts, price, size, d['m'] ? -1 : 1, id);
       return FrameKind.DATA;
     }
     if (e === undefined && 'u' in d && 'b' in d && 'a' in d) {
@@ -236,7 +236,7 @@ export class BinanceAdapter implements ExchangeAdapter {
       const ask = decimalWithExponent(d['a']);
       const askSize = decimalWithExponent(d['A']);
       if (!(bid > 0) || !(ask > 0) || !(bidSize >= 0) || !(askSize >= 0)) return this.malformed('bad bookTicker fields');
-      handler.quote(symbol, NaN, bid, bidSize, ask, askSize);
+      handQuote(handler, symbol, NaN, bid, bidSize, ask, askSize);
       return FrameKind.DATA;
     }
     if (e === 'serverShutdown') return FrameKind.SHUTDOWN;

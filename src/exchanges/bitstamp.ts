@@ -59,6 +59,7 @@ import type { FeedChannel } from '../config/types.ts';
 import { ErrorCode, VenueRestError } from '../errors.ts';
 import {
   FrameKind,
+  handTrade,
   type AdapterCapabilities,
   type ClientHeartbeat,
   type ClientRequest,
@@ -258,7 +259,7 @@ export class BitstampAdapter implements ExchangeAdapter {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !isPlausibleMs(ts) || side === 0) {
       return this.malformed('bad trade fields');
     }
-    handler.trade(symbol, ts, price, size, side, id);
+    handTrade(handler, symbol, ts, price, size, side, id);
     return FrameKind.DATA;
   }
 

@@ -49,6 +49,8 @@ import type { FeedChannel } from '../config/types.ts';
 import { ErrorCode, VenueRestError } from '../errors.ts';
 import {
   FrameKind,
+  handQuote,
+  handTrade,
   type AdapterCapabilities,
   type ClientHeartbeat,
   type ClientRequest,
@@ -321,7 +323,7 @@ export class BybitAdapter implements ExchangeAdapter {
       this.tradeId[k] = bybitTradeId(id);
     }
     for (let k = 0; k < n; k++) {
-      handler.trade(symbol, this.tradeTs[k]!, this.tradePrice[k]!, this.tradeSize[k]!, this.tradeSide[k]!, this.tradeId[k]!);
+      handTrade(handler, symbol, this.tradeTs[k]!, this.tradePrice[k]!, this.tradeSize[k]!, this.tradeSide[k]!, this.tradeId[k]!);
     }
     return FrameKind.DATA;
   }
@@ -374,7 +376,7 @@ export class BybitAdapter implements ExchangeAdapter {
     book[at + UPDATE_ID] = d.u;
     const b = book[at + BID]!;
     const a = book[at + ASK]!;
-    if (b === b && a === a) handler.quote(symbol, m.cts ?? m.ts, b, book[at + BID_SIZE]!, a, book[at + ASK_SIZE]!);
+    if (b === b && a === a) handQuote(handler, symbol, m.cts ?? m.ts, b, book[at + BID_SIZE]!, a, book[at + ASK_SIZE]!);
     return FrameKind.DATA;
   }
 

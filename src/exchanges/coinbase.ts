@@ -59,7 +59,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { ErrorCode, VenueRestError } from '../errors.ts';
-import { FrameKind, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
+import { FrameKind, handQuote, handTrade, type AdapterCapabilities, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 import { Rfc3339, decimalWithExponent, isPlausibleMs, parseRfc3339Ms, venueText } from './decode.ts';
 import { answerError, restGet, tradesPagedBackward } from './rest.ts';
 
@@ -191,7 +191,7 @@ export class CoinbaseAdapter implements ExchangeAdapter {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || !(price > 0) || !(size > 0) || !isPlausibleMs(ts) || side === 0) {
       return this.malformed('bad match fields');
     }
-    handler.trade(symbol, ts, price, size, side, id);
+    handTrade(handler, symbol, ts, price, size, side, id);
     return FrameKind.DATA;
   }
 
@@ -214,7 +214,7 @@ export class CoinbaseAdapter implements ExchangeAdapter {
     ) {
       return this.malformed('bad ticker fields');
     }
-    handler.quote(symbol, ts, bid, bidSize, ask, askSize);
+    handQuote(handler, symbol, ts, bid, bidSize, ask, askSize);
     return FrameKind.DATA;
   }
 

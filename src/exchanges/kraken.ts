@@ -49,6 +49,8 @@ import type { FeedChannel } from '../config/types.ts';
 import { ErrorCode, VenueRestError } from '../errors.ts';
 import {
   FrameKind,
+  handQuote,
+  handTrade,
   type AdapterCapabilities,
   type ClientHeartbeat,
   type ClientRequest,
@@ -238,7 +240,7 @@ export class KrakenAdapter implements ExchangeAdapter {
       const t = data[i] as Record<string, unknown>;
       const symbol = this.index.get(t['symbol'] as string);
       if (symbol === undefined) continue;
-      handler.trade(symbol, this.times[i]!, t['price'] as number, t['qty'] as number, t['side'] === 'buy' ? 1 : -1, t['trade_id'] as number);
+      handTrade(handler, symbol, this.times[i]!, t['price'] as number, t['qty'] as number, t['side'] === 'buy' ? 1 : -1, t['trade_id'] as number);
     }
     return FrameKind.DATA;
   }
@@ -265,7 +267,7 @@ export class KrakenAdapter implements ExchangeAdapter {
       if (symbol === undefined) continue;
       const stamp = q['timestamp'];
       const ts = typeof stamp === 'string' ? isoToMs(stamp) : NaN;
-      handler.quote(symbol, ts, q['bid'] as number, q['bid_qty'] as number, q['ask'] as number, q['ask_qty'] as number);
+      handQuote(handler, symbol, ts, q['bid'] as number, q['bid_qty'] as number, q['ask'] as number, q['ask_qty'] as number);
     }
     return FrameKind.DATA;
   }

@@ -44,7 +44,7 @@
  */
 import type { FeedChannel } from '../config/types.ts';
 import { ErrorCode, VenueRestError } from '../errors.ts';
-import { FrameKind, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
+import { FrameKind, handQuote, handTrade, type AdapterCapabilities, type ClientHeartbeat, type ClientRequest, type ExchangeAdapter, type FeedHandler, type RecoveredTrade } from './adapter.ts';
 import { MAX_QUANTITY, isPlausibleMs, venueText } from './decode.ts';
 import { answerError, restGet, tradesPagedBackward } from './rest.ts';
 
@@ -213,7 +213,7 @@ export class OkxAdapter implements ExchangeAdapter {
       }
     }
     for (const t of data as Record<string, unknown>[]) {
-      handler.trade(symbol, integer(t['ts']), decimal(t['px']), decimal(t['sz']), t['side'] === 'buy' ? 1 : -1, integer(t['tradeId']));
+      handTrade(handler, symbol, integer(t['ts']), decimal(t['px']), decimal(t['sz']), t['side'] === 'buy' ? 1 : -1, integer(t['tradeId']));
     }
     return FrameKind.DATA;
   }
@@ -237,7 +237,7 @@ export class OkxAdapter implements ExchangeAdapter {
     const askPrice = decimal(ask[0]);
     const askSize = decimal(ask[1]);
     if (!(bidPrice > 0) || !(askPrice > 0) || !(bidSize >= 0) || !(askSize >= 0)) return this.malformed('bad bbo-tbt level');
-    handler.quote(symbol, ts, bidPrice, bidSize, askPrice, askSize);
+    handQuote(handler, symbol, ts, bidPrice, bidSize, askPrice, askSize);
     return FrameKind.DATA;
   }
 

@@ -22,7 +22,7 @@ import type { BarSeries } from '../buffers/bar-store.ts';
 import type { Doorbell } from '../buffers/doorbell.ts';
 import type { TickRing } from '../buffers/tick-ring.ts';
 import { nowMs } from '../model/clock.ts';
-import { BAR_FIELDS, TickField, TickKind } from '../model/records.ts';
+import { BAR_FIELDS, QuoteField, TickField, TickKind, TradeField } from '../model/records.ts';
 import { BarEventField, seriesIndex, type BarEventRing } from './protocol.ts';
 
 /** How long a full bar-event ring is waited for before an event is dropped (counted by the ring), ms. */
@@ -54,36 +54,36 @@ export class BufferWriter {
     this.seq = new Float64Array(symbols);
   }
 
-  /** A tick record for a trade (dropped, and counted by the ring, when the ring is full: the bar still has it). */
-  trade(symbol: number, ts: number, recvTs: number, price: number, size: number, side: number, tradeId: number): void {
+  /** A tick record for trade `t` (TradeField), received at `recvTs`; dropped, and counted by the ring, when the ring is full (the bar still has it). */
+  trade(symbol: number, t: Float64Array, recvTs: number, side: number): void {
     const at = this.ticks.claim();
     if (at < 0) return;
     const r = this.ticks.data;
     r[at + TickField.KIND] = TickKind.TRADE;
     r[at + TickField.SERIES] = symbol;
-    r[at + TickField.EXCHANGE_TS] = ts;
+    r[at + TickField.EXCHANGE_TS] = t[TradeField.TS]!;
     r[at + TickField.RECV_TS] = recvTs;
-    r[at + TickField.PRICE] = price;
-    r[at + TickField.SIZE] = size;
+    r[at + TickField.PRICE] = t[TradeField.PRICE]!;
+    r[at + TickField.SIZE] = t[TradeField.SIZE]!;
     r[at + TickField.SIDE] = side;
-    r[at + TickField.TRADE_ID] = tradeId;
+    r[at + TickField.TRADE_ID] = t[TradeField.ID]!;
     r[at + TickField.SEQ] = ++this.seq[symbol]!;
     this.wrote = true;
   }
 
-  /** A tick record for a best bid/offer. */
-  quote(symbol: number, ts: number, recvTs: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void {
+  /** A tick record for best bid/offer `q` (QuoteField, its time set), received at `recvTs`. */
+  quote(symbol: number, q: Float64Array, recvTs: number): void {
     const at = this.ticks.claim();
     if (at < 0) return;
     const r = this.ticks.data;
     r[at + TickField.KIND] = TickKind.QUOTE;
     r[at + TickField.SERIES] = symbol;
-    r[at + TickField.EXCHANGE_TS] = ts;
+    r[at + TickField.EXCHANGE_TS] = q[QuoteField.TS]!;
     r[at + TickField.RECV_TS] = recvTs;
-    r[at + TickField.PRICE] = bidPrice;
-    r[at + TickField.SIZE] = bidSize;
-    r[at + TickField.ASK_PRICE] = askPrice;
-    r[at + TickField.ASK_SIZE] = askSize;
+    r[at + TickField.PRICE] = q[QuoteField.BID]!;
+    r[at + TickField.SIZE] = q[QuoteField.BID_SIZE]!;
+    r[at + TickField.ASK_PRICE] = q[QuoteField.ASK]!;
+    r[at + TickField.ASK_SIZE] = q[QuoteField.ASK_SIZE]!;
     r[at + TickField.SEQ] = ++this.seq[symbol]!;
     this.wrote = true;
   }

@@ -197,10 +197,11 @@ export class ConnectionGroups {
   }
 }
 
-/** A group's handler: its adapter numbers symbols in join order, the worker's handler by worker index. */
+/** A group's handler: its adapter numbers symbols in join order, the worker's handler by worker index (the fields are the worker handler's own). */
 function mapped(handler: TickHandler, members: readonly number[]): FeedHandler {
   return {
-    trade: (s, ts, price, size, side, id) => handler.trade(members[s]!, ts, price, size, side, id),
-    quote: (s, ts, bid, bidSize, ask, askSize) => handler.quote(members[s]!, ts, bid, bidSize, ask, askSize),
+    fields: handler.fields,
+    trade: (s, side) => handler.trade(members[s]!, side),
+    quote: (s) => handler.quote(members[s]!),
   };
 }

@@ -12,6 +12,7 @@ import type { BarAggregator } from '../bars/aggregator.ts';
 import type { LogSink } from '../log/record.ts';
 import type { AdapterEntry } from '../exchanges/registry.ts';
 import { restUrlOf } from '../exchanges/registry.ts';
+import { handTrade } from '../exchanges/adapter.ts';
 import { nowMs } from '../model/clock.ts';
 import type { ClockOffset } from './clock-offset.ts';
 import type { ConnectionGroups } from './connection-groups.ts';
@@ -67,7 +68,7 @@ export class OutageRecovery {
         fetchPage: (symbol, fromId, fromTs) => groups.adapterOf(symbol)!.tradesFrom!(restUrl, symbols[symbol]!, fromId, fromTs),
         deliver(symbol, t) {
           handler.recvTs = nowMs();
-          handler.trade(symbol, t.ts, t.price, t.size, t.side, t.id);
+          handTrade(handler, symbol, t.ts, t.price, t.size, t.side, t.id);
         },
         done: (symbol, recovered, error) => {
           handler.flush();

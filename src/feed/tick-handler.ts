@@ -53,7 +53,7 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import type { BarAggregator } from '../bars/aggregator.ts';
-import { FrameKind, type FeedHandler } from '../exchanges/adapter.ts';
+import { FEED_FIELDS, FrameKind, QuoteField, TradeField, type FeedHandler } from '../exchanges/adapter.ts';
 import { nowMs } from '../model/clock.ts';
 import type { BufferWriter } from './buffer-writer.ts';
 import type { ClockOffset } from './clock-offset.ts';
@@ -70,6 +70,8 @@ const FUTURE_LIMIT_MS = 10 * 60_000;
 const PARSE_SAMPLE_EVERY = 8;
 
 export class TickHandler implements FeedHandler {
+  /** Where the adapter leaves each trade's or quote's numbers (FeedHandler: laid out as TradeField / QuoteField). */
+  readonly fields = new Float64Array(FEED_FIELDS);
   /** Local receive time of the frame being parsed, ms (set by `beginFrame`, or before a recovered trade). */
   recvTs = 0;
   /** Trades taken (duplicates and refused ones excluded) and quotes taken since start. */
@@ -211,12 +213,14 @@ export class TickHandler implements FeedHandler {
     this.pendingCount = 0;
   }
 
-  /** One parsed trade, symbol in this worker's numbering (see the header for what happens to it). */
-  trade(symbol: number, ts: number, price: number, size: number, side: number, tradeId: number): void {
+  /** One parsed trade (its numbers in `fields`), symbol in this worker's numbering (see the header for what happens to it). */
+  trade(symbol: number, side: number): void {
     if (this.live[symbol] === 0) return;
+    const f = this.fields;
+    const ts = f[TradeField.TS]!;
     const recovery = this.recovery;
     if (recovery !== undefined && recovery.holding[symbol] === 1) {
-      recovery.hold(symbol, ts, price, size, side, tradeId); // delivered after the gap is filled
+      recovery.hold(symbol, ts, f[TradeField.PRICE]!, f[TradeField.SIZE]!, side, f[TradeField.ID]!); // delivered after the gap is filled
       return;
     }
     const recvTs = this.recvTs;
@@ -226,26 +230,28 @@ export class TickHandler implements FeedHandler {
     }
     this.clock.sample(ts, recvTs);
     const agg = this.aggregators[symbol]!;
-    if (!agg.addTrade(ts, price, size, side, tradeId)) return; // a duplicate
+    if (!agg.takeTrade(f, side)) return; // a duplicate
     if (this.listed[symbol] === 0 && agg.formingPending) {
       this.listed[symbol] = 1;
       this.pending[this.pendingCount++] = symbol;
     }
     if (recovery !== undefined && !(ts < recovery.lastTs[symbol]!)) {
       recovery.lastTs[symbol] = ts;
-      recovery.lastId[symbol] = tradeId;
+      recovery.lastId[symbol] = f[TradeField.ID]!;
     }
     this.trades++;
-    this.writer.trade(symbol, ts, recvTs, price, size, side, tradeId);
+    this.writer.trade(symbol, f, recvTs, side);
   }
 
-  /** One parsed best bid/offer; `ts` NaN when the venue sends no quote time. */
-  quote(symbol: number, ts: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void {
+  /** One parsed best bid/offer (its numbers in `fields`); its time NaN when the venue sends none. */
+  quote(symbol: number): void {
     if (this.live[symbol] === 0) return;
+    const f = this.fields;
     const recvTs = this.recvTs;
-    const exchangeTs = ts === ts ? ts : recvTs + this.clock.offsetMs;
-    this.aggregators[symbol]!.addQuote(exchangeTs, bidPrice, askPrice);
+    const ts = f[QuoteField.TS]!;
+    if (ts !== ts) f[QuoteField.TS] = recvTs + this.clock.offsetMs;
+    this.aggregators[symbol]!.addQuote(f[QuoteField.TS]!, f[QuoteField.BID]!, f[QuoteField.ASK]!);
     this.quotes++;
-    this.writer.quote(symbol, exchangeTs, recvTs, bidPrice, bidSize, askPrice, askSize);
+    this.writer.quote(symbol, f, recvTs);
   }
 }

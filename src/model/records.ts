@@ -69,6 +69,18 @@ export interface Bar {
   source?: 'backfill';
 }
 
+/**
+ * Where an adapter leaves a trade's numbers in `FeedHandler.fields` before
+ * calling `trade` (src/exchanges/adapter.ts), and what
+ * `BarAggregator.takeTrade` reads: exchange time (ms), price, size, trade id
+ * (NaN when none).
+ */
+export const TradeField = { TS: 0, PRICE: 1, SIZE: 2, ID: 3 } as const;
+/** The same for a quote: exchange time (ms; NaN when the venue sends none: the feed stamps it), best bid and ask. */
+export const QuoteField = { TS: 0, BID: 1, BID_SIZE: 2, ASK: 3, ASK_SIZE: 4 } as const;
+/** Length of `FeedHandler.fields`. */
+export const FEED_FIELDS = 5;
+
 /** Float64 offsets of a bar record (`BAR_FIELDS` values). NaN encodes null. */
 export const BarField = {
   OPEN_TIME: 0,

@@ -21,7 +21,7 @@
 import type { TradeIdOrder } from '../bars/recent-ids.ts';
 import type { ExchangeConfig, FeedChannel, PluginOptionValue } from '../config/types.ts';
 import { ErrorCode, PluginError, showValue } from '../errors.ts';
-import type { AdapterCapabilities, ExchangeAdapter } from '../exchanges/adapter.ts';
+import { handQuote, handTrade, type AdapterCapabilities, type ExchangeAdapter, type FeedCallbacks, type FeedHandler, type FrameKind } from '../exchanges/adapter.ts';
 import { builtInAdapterFor, type AdapterEntry } from '../exchanges/registry.ts';
 import { pluginKit, type PluginKit } from './kit.ts';
 import { checkOptionSchema, optionChecker, optionDefaults, type PluginOption } from './options.ts';
@@ -69,6 +69,17 @@ export interface PluginContext {
   kit: PluginKit;
 }
 
+/**
+ * An adapter as a plugin writes it: an ExchangeAdapter whose `parse` is
+ * handed FeedCallbacks, each trade and quote one call with its numbers as
+ * arguments (contract 1). The host bridges them to the feed's FeedHandler
+ * (`hosted`), so the built-in adapters' typed-memory hand-over changed
+ * nothing for plugins.
+ */
+export interface PluginAdapter extends Omit<ExchangeAdapter, 'parse'> {
+  parse(frame: string, handler: FeedCallbacks): FrameKind;
+}
+
 /** The default export of an adapter plugin module. */
 export interface AdapterPlugin {
   /** The contract version the plugin was written against: `1`. */
@@ -82,7 +93,7 @@ export interface AdapterPlugin {
   /** Its own config keys, by name (options.ts); none when absent. */
   options?: Readonly<Record<string, PluginOption>>;
   /** One adapter for `symbols` (exchange-native ids); must not connect or start timers (it is also built to be checked). */
-  create(symbols: readonly string[], context: PluginContext): ExchangeAdapter;
+  create(symbols: readonly string[], context: PluginContext): PluginAdapter;
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
@@ -141,7 +152,7 @@ export function checkPlugin(exports: unknown, label: string, file: string): Adap
     defaultUrl: () => venue.defaultUrl,
     ...(venue.defaultRestUrl === undefined ? {} : { defaultRestUrl: venue.defaultRestUrl }),
     create: (symbols, channels, config) =>
-      plugin.create(symbols, { channels, options: config.options ?? optionDefaults(options), capabilities: adapterCapabilities, kit: pluginKit(name) }),
+      hosted(plugin.create(symbols, { channels, options: config.options ?? optionDefaults(options), capabilities: adapterCapabilities, kit: pluginKit(name) })),
     plugin: { specifier: label, file },
   };
   probe(entry, capabilities, label);
@@ -168,6 +179,27 @@ export function checkAdapterPlugin(exports: unknown, label = 'plugin'): CheckedP
     capabilities: entry.capabilities,
     create: (symbols, options = {}) => entry.create(symbols, entry.capabilities.channels, standaloneConfig(entry, symbols, { ...defaults, ...options })),
   };
+}
+
+/**
+ * A plugin's adapter as the feed uses it: its own object (its `ackId`,
+ * `error` and optional methods are read from it), with `parse` handing the
+ * plugin FeedCallbacks that write each trade's or quote's numbers into the
+ * feed's FeedHandler. Not on a fast path: a plugin's `parse` allocates anyway.
+ */
+function hosted(adapter: PluginAdapter): ExchangeAdapter {
+  const parse = adapter.parse.bind(adapter);
+  let target: FeedHandler | undefined;
+  const callbacks: FeedCallbacks = {
+    trade: (symbol, ts, price, size, side, tradeId) => handTrade(target!, symbol, ts, price, size, side, tradeId),
+    quote: (symbol, ts, bidPrice, bidSize, askPrice, askSize) => handQuote(target!, symbol, ts, bidPrice, bidSize, askPrice, askSize),
+  };
+  const host = adapter as unknown as ExchangeAdapter;
+  host.parse = (frame, handler) => {
+    target = handler;
+    return parse(frame, callbacks);
+  };
+  return host;
 }
 
 /** The plugin object of a module's exports: its default export (ES module), else the exports themselves (CommonJS). */

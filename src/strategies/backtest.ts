@@ -23,7 +23,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { BarAggregator, BarEvent } from '../bars/aggregator.ts';
 import type { TickwireConfig } from '../config/types.ts';
-import { FrameKind, type FeedHandler } from '../exchanges/adapter.ts';
+import { callbackHandler, FrameKind, type FeedCallbacks } from '../exchanges/adapter.ts';
 import { adapterFor, capabilitiesOf } from '../exchanges/registry.ts';
 import { readBar } from '../model/records.ts';
 import type { FillEvent, PredictionEvent, RejectionEvent, SignalEvent, StrategySummary } from '../model/strategy.ts';
@@ -133,12 +133,12 @@ export async function replay(runtime: StrategyRuntime, output: BacktestOutput, o
     if (ts > newestTs) newestTs = ts;
     runtime.onTrade(exchange, ex.symbols[symbol]!, price, ts);
   };
-  const handler: FeedHandler = {
+  const handler = callbackHandler({
     trade,
     quote(symbol, ts, bid, _bidSize, ask) {
       aggregators[symbol]?.addQuote(ts === ts ? ts : newestTs, bid, ask);
     },
-  };
+  });
 
   const total = statSync(options.from).size;
   let done = 0;
@@ -171,7 +171,7 @@ export async function replay(runtime: StrategyRuntime, output: BacktestOutput, o
 }
 
 /** A normalized trade line handed to `trade`; false when the line is not one. */
-function normalizedTrade(line: string, index: SymbolIndex, natives: readonly string[], trade: FeedHandler['trade']): boolean {
+function normalizedTrade(line: string, index: SymbolIndex, natives: readonly string[], trade: FeedCallbacks['trade']): boolean {
   if (line.charCodeAt(0) !== 123 /* { */ || !line.includes('"price"')) return false;
   let m: Record<string, unknown>;
   try {

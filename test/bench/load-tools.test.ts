@@ -15,7 +15,7 @@ import { ingestFrames, socketReadEnds, syntheticTape, tape, tradeFrame } from '.
 import { BenchWsClient } from '../../bench/load/ws-client.ts';
 import { queuedBytes } from '../../bench/load/tcp-queues.ts';
 import { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
-import { FrameKind } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, FrameKind } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { until } from '../support/until.ts';
 
@@ -58,7 +58,7 @@ describe('bench frames', () => {
     for (const frame of frames) {
       const d = JSON.parse(frame).data;
       if (Object.keys(d).join() !== 'e,E,s,t,p,q,T,m,M') problems.push(`field order: ${frame}`);
-      const kind = adapter.parse(frame, {
+      const kind = adapter.parse(frame, callbackHandler({
         trade(symbol, ts, price, size, side, id) {
           trades++;
           const want = [d.T, Number(d.p), Number(d.q), d.m ? -1 : 1, d.t];
@@ -69,7 +69,7 @@ describe('bench frames', () => {
         quote() {
           problems.push('a quote');
         },
-      });
+      }));
       if (kind !== FrameKind.DATA) problems.push(`kind ${kind}: ${frame}`);
     }
     expect(problems).toEqual([]);
@@ -84,7 +84,7 @@ describe('bench frames', () => {
     let n = 0;
     for (let i = 0; i < t.length; i++) {
       const frame = tradeFrame('btcusdt@trade', 'BTCUSDT', t.ts[i]! + t.lag[i]!, t.id[i]!, t.price[i]!, t.size[i]!, t.ts[i]!, t.maker[i] === 1);
-      expect(adapter.parse(frame, { trade: () => void n++, quote: () => {} })).toBe(FrameKind.DATA);
+      expect(adapter.parse(frame, callbackHandler({ trade: () => void n++, quote: () => {} }))).toBe(FrameKind.DATA);
     }
     expect(n).toBe(500);
     for (let i = 1; i < t.length; i++) expect(t.ts[i]).toBeGreaterThanOrEqual(t.ts[i - 1]!);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { BinanceSymbols } from '../../src/exchanges/binance-protocol.ts';
 import { FrameScanner, hashRange, literal } from '../../src/exchanges/scan.ts';
@@ -20,7 +20,7 @@ interface Paths {
 
 function recording(): FeedHandler & { calls: unknown[][] } {
   const calls: unknown[][] = [];
-  return { calls, trade: (...a) => void calls.push(['trade', ...a]), quote: (...a) => void calls.push(['quote', ...a]) };
+  return { calls, ...callbackHandler({ trade: (...a) => void calls.push(['trade', ...a]), quote: (...a) => void calls.push(['quote', ...a]) }) };
 }
 
 const lines = (file: string) => readFileSync(path.join(FIXTURES_DIR, 'binance-spot', file), 'utf8').split('\n').filter((l) => l !== '');

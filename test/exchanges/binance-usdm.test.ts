@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BinanceUsdmAdapter, binanceUsdmCapabilities, type BinanceUsdmOptions } from '../../src/exchanges/binance-usdm.ts';
 import type { FeedChannel } from '../../src/config/types.ts';
 import { ErrorCode, InvalidParameterError } from '../../src/errors.ts';
@@ -237,7 +237,7 @@ interface Paths {
 
 function calls(): FeedHandler & { calls: unknown[][] } {
   const list: unknown[][] = [];
-  return { calls: list, trade: (...a) => void list.push(['trade', ...a]), quote: (...a) => void list.push(['quote', ...a]) };
+  return { calls: list, ...callbackHandler({ trade: (...a) => void list.push(['trade', ...a]), quote: (...a) => void list.push(['quote', ...a]) }) };
 }
 
 function mutate(rng: Prng, frame: string): string {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BinanceAdapter } from '../../src/exchanges/binance.ts';
 import { FIXTURES_DIR } from '../support/fixtures.ts';
 
@@ -20,8 +20,10 @@ function recorder(): FeedHandler & Seen {
   return {
     trades,
     quotes,
-    trade: (symbol, ts, price, size, side, id) => trades.push({ symbol, ts, price, size, side, id }),
-    quote: (symbol, ts, bid, bidSize, ask, askSize) => quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
+    ...callbackHandler({
+      trade: (symbol, ts, price, size, side, id) => void trades.push({ symbol, ts, price, size, side, id }),
+      quote: (symbol, ts, bid, bidSize, ask, askSize) => void quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
+    }),
   };
 }
 

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FeedHandler, RecoveredTrade } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, type FeedHandler, type RecoveredTrade } from '../../src/exchanges/adapter.ts';
 import { BITSTAMP_WINDOW_MARGIN_MS, BitstampAdapter } from '../../src/exchanges/bitstamp.ts';
 import { adapterFor } from '../../src/exchanges/registry.ts';
 import { GapRecovery } from '../../src/feed/gap-recovery.ts';
@@ -94,7 +94,7 @@ const FRAMES = TAPE.map((d) => JSON.stringify({ data: d, channel: 'live_trades_e
 const WS: RecoveredTrade[] = (() => {
   const a = new BitstampAdapter(['ethusd'], ['trades']);
   const out: RecoveredTrade[] = [];
-  const handler: FeedHandler = { trade: (_s, ts, price, size, side, id) => out.push({ ts, price, size, side, id }), quote: () => {} };
+  const handler = callbackHandler({ trade: (_s, ts, price, size, side, id) => void out.push({ ts, price, size, side, id }), quote: () => {} });
   for (const f of FRAMES) a.parse(f, handler);
   return out;
 })();

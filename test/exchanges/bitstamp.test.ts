@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BITSTAMP_HEARTBEAT_TEXT, BitstampAdapter, bitstampCapabilities } from '../../src/exchanges/bitstamp.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
 import { until } from '../support/until.ts';
@@ -37,8 +37,10 @@ function recorder(): FeedHandler & { trades: Trade[]; quotes: unknown[] } {
   return {
     trades,
     quotes,
-    trade: (symbol, ts, price, size, side, id) => trades.push({ symbol, ts, price, size, side, id }),
-    quote: (...args) => quotes.push(args),
+    ...callbackHandler({
+      trade: (symbol, ts, price, size, side, id) => void trades.push({ symbol, ts, price, size, side, id }),
+      quote: (...args) => void quotes.push(args),
+    }),
   };
 }
 

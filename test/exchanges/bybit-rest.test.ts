@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FeedHandler, RecoveredTrade } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, type FeedHandler, type RecoveredTrade } from '../../src/exchanges/adapter.ts';
 import { BYBIT_RECENT_TRADES, BybitAdapter, bybitTradeId, type BybitCategory } from '../../src/exchanges/bybit.ts';
 import { adapterFor } from '../../src/exchanges/registry.ts';
 import { GapRecovery } from '../../src/feed/gap-recovery.ts';
@@ -92,7 +92,7 @@ const LINEAR = makeTape(LINEAR_RECORDED, 1_500, 200, 4, true);
 function wsTrades(tape: readonly WsTrade[]): RecoveredTrade[] {
   const adapter = new BybitAdapter(['BTCUSDT'], ['trades']);
   const out: RecoveredTrade[] = [];
-  const handler: FeedHandler = { trade: (_s, ts, price, size, side, id) => out.push({ ts, price, size, side, id }), quote: () => {} };
+  const handler = callbackHandler({ trade: (_s, ts, price, size, side, id) => void out.push({ ts, price, size, side, id }), quote: () => {} });
   for (let k = 0; k < tape.length; ) {
     let n = 1;
     while (k + n < tape.length && tape[k + n]!.T === tape[k]!.T) n++;

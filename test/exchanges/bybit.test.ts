@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { BybitAdapter, bybitCapabilities, bybitTradeId } from '../../src/exchanges/bybit.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
 import { FakeBybit } from '../support/fake-bybit.ts';
@@ -299,14 +299,14 @@ describe('Bybit adapter: everything else', () => {
     const adapter = new BybitAdapter(['BTCUSDT', 'BTCUSD', 'LTCUSDT'], ['trades', 'quotes']);
     const corpus = [...REAL, ...RESERIALIZED, ...DOC, ...CONTROL.filter((c) => c.frame !== undefined).map((c) => c.frame!)];
     const rng = new Prng(0xb7b1);
-    const check: FeedHandler = {
+    const check = callbackHandler({
       trade(symbol, ts, price, size, side, id) {
         if (!(symbol >= 0 && ts > 0 && price > 0 && size > 0 && (side === 1 || side === -1) && Number.isSafeInteger(id) && id >= 0)) throw new Error('bad trade');
       },
       quote(symbol, ts, bid, bidSize, ask, askSize) {
         if (!(symbol >= 0 && ts > 0 && bid > 0 && bidSize > 0 && ask > 0 && askSize > 0)) throw new Error('bad quote');
       },
-    };
+    });
     const kinds = new Set<number>();
     for (let n = 0; n < 20_000; n++) {
       const frame = rng.pick(corpus);

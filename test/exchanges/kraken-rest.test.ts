@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire } from '../../src/api/types.ts';
 import type { TradeEvent } from '../../src/model/events.ts';
-import type { FeedHandler, RecoveredTrade } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, type FeedHandler, type RecoveredTrade } from '../../src/exchanges/adapter.ts';
 import { KrakenAdapter, KRAKEN_REST_PAGE, krakenRestPair } from '../../src/exchanges/kraken.ts';
 import { adapterFor } from '../../src/exchanges/registry.ts';
 import { GapRecovery } from '../../src/feed/gap-recovery.ts';
@@ -84,10 +84,10 @@ function v2Frames(tape: readonly TapeTrade[], seed = 11): string[] {
 function wsTrades(frames: readonly string[]): RecoveredTrade[] {
   const adapter = new KrakenAdapter(['BTC/USD'], ['trades']);
   const out: RecoveredTrade[] = [];
-  const handler: FeedHandler = {
-    trade: (_s, ts, price, size, side, id) => out.push({ ts, price, size, side, id }),
+  const handler = callbackHandler({
+    trade: (_s, ts, price, size, side, id) => void out.push({ ts, price, size, side, id }),
     quote: () => {},
-  };
+  });
   for (const f of frames) adapter.parse(f, handler);
   return out;
 }

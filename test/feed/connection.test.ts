@@ -1,7 +1,7 @@
 /** FeedConnection's shared protocol machinery against a minimal venue on loopback. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
-import { FrameKind, type AdapterCapabilities, type ExchangeAdapter, type FeedHandler } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, handTrade, FrameKind, type AdapterCapabilities, type ExchangeAdapter, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
 import { until } from '../support/until.ts';
 
@@ -45,7 +45,7 @@ class ToyAdapter implements ExchangeAdapter {
     if (frame === 'pong') return FrameKind.IGNORED;
     const price = Number(frame);
     if (!(price > 0)) return FrameKind.MALFORMED;
-    handler.trade(0, 1, price, 1, 1, NaN);
+    handTrade(handler, 0, 1, price, 1, 1, NaN);
     return FrameKind.DATA;
   }
 }
@@ -75,7 +75,7 @@ describe('FeedConnection', () => {
       sock = socket;
     });
     const trades: number[] = [];
-    conn = new FeedConnection(new ToyAdapter(), url, { trade: (_s, _t, price) => trades.push(price), quote: () => {} });
+    conn = new FeedConnection(new ToyAdapter(), url, callbackHandler({ trade: (_s, _t, price) => void trades.push(price), quote: () => {} }));
     conn.start();
     await until(() => received.includes('auth:1'), 5_000, 'auth');
     await new Promise((r) => setTimeout(r, 150));
@@ -96,7 +96,7 @@ describe('FeedConnection', () => {
       received.push(text);
       if (text.startsWith('auth:')) socket.send(`denied:${text.slice(5)}`);
     });
-    conn = new FeedConnection(new ToyAdapter(), url, { trade: () => {}, quote: () => {} }, { onError: (m) => errors.push(m) });
+    conn = new FeedConnection(new ToyAdapter(), url, callbackHandler({ trade: () => {}, quote: () => {} }), { onError: (m) => errors.push(m) });
     conn.start();
     await until(() => errors.includes('auth denied'), 5_000, 'the refusal');
     await new Promise((r) => setTimeout(r, 100));
@@ -115,7 +115,7 @@ describe('FeedConnection', () => {
         }
       }
     });
-    conn = new FeedConnection(new ToyAdapter(), url, { trade: () => {}, quote: () => {} }, {}, { backoffBaseMs: 10, random: () => 0.5 });
+    conn = new FeedConnection(new ToyAdapter(), url, callbackHandler({ trade: () => {}, quote: () => {} }), {}, { backoffBaseMs: 10, random: () => 0.5 });
     conn.start();
     await until(() => connections === 2, 5_000, 'a second connection');
     expect(conn.reconnects).toBe(1);
@@ -141,7 +141,7 @@ describe('FeedConnection circuit breaker', () => {
     conn = new FeedConnection(
       new ToyAdapter(),
       url,
-      { trade: () => {}, quote: () => {} },
+      callbackHandler({ trade: () => {}, quote: () => {} }),
       { onState: (s) => states.push(s) },
       { backoffBaseMs: 5, backoffMaxMs: 10, circuitAfterFailures: 3, circuitCooldownMs: 300, random: () => 0.5 },
     );
@@ -170,7 +170,7 @@ describe('FeedConnection rotation', () => {
     class LongLived extends ToyAdapter {
       override readonly capabilities = { ...capabilities, maxConnectionAgeMs: 90 * 86_400_000 };
     }
-    conn = new FeedConnection(new LongLived(), url, { trade: () => {}, quote: () => {} });
+    conn = new FeedConnection(new LongLived(), url, callbackHandler({ trade: () => {}, quote: () => {} }));
     conn.start();
     await until(() => connections === 1, 5_000, 'connected');
     await new Promise((r) => setTimeout(r, 300));

@@ -10,7 +10,7 @@ import { BarAggregator } from '../../src/bars/aggregator.ts';
 import { BarSeries } from '../../src/buffers/bar-store.ts';
 import { Doorbell, type DoorbellListener } from '../../src/buffers/doorbell.ts';
 import { TickRing } from '../../src/buffers/tick-ring.ts';
-import { FrameKind } from '../../src/exchanges/adapter.ts';
+import { FrameKind, handTrade } from '../../src/exchanges/adapter.ts';
 import { BufferWriter } from '../../src/feed/buffer-writer.ts';
 import { ClockOffset } from '../../src/feed/clock-offset.ts';
 import { allocateBarEventRing, openBarEventRing } from '../../src/feed/protocol.ts';
@@ -41,7 +41,7 @@ function setup(wakeWindowMs = 0) {
   /** One frame carrying one trade at exchange time `ts`. */
   const frame = (ts: number, price: number) => {
     handler.beginFrame(ts + 5);
-    handler.trade(0, ts, price, 1, 1, id++);
+    handTrade(handler, 0, ts, price, 1, 1, id++);
     handler.endFrame(FrameKind.DATA);
   };
   return { series, dirty, agg, handler, tasks, ticks, frame, doorbellSab };
@@ -124,7 +124,7 @@ describe('TickHandler', () => {
     const batch = () => {
       const now = nowMs();
       handler.beginFrame(now);
-      handler.trade(0, now - 1, 100, 1, 1, id++);
+      handTrade(handler, 0, now - 1, 100, 1, 1, id++);
       handler.endFrame(FrameKind.DATA);
       tasks.shift()!();
     };
@@ -179,7 +179,7 @@ describe('TickHandler', () => {
     // One batch (no task run): each trade opens a new minute and closes the one before, so the 9th trade's close is the 8th event, half of 16.
     for (let i = 0; i < 10; i++) {
       handler.beginFrame(T0 + i * 60_000 + 5);
-      handler.trade(0, T0 + i * 60_000, 100 + i, 1, 1, i + 1);
+      handTrade(handler, 0, T0 + i * 60_000, 100 + i, 1, 1, i + 1);
       handler.endFrame(FrameKind.DATA);
     }
     expect(barEvents.size()).toBeGreaterThan(0); // published mid-batch to make room

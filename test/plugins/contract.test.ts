@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { ErrorCode, PluginError } from '../../src/errors.ts';
 import { adapterFor } from '../../src/exchanges/registry.ts';
-import { FrameKind } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, FrameKind } from '../../src/exchanges/adapter.ts';
 import { checkAdapterPlugin, PLUGIN_CONTRACT } from '../../src/plugins/contract.ts';
 import { configError } from '../support/config-error.ts';
 import { copyDeribitModule } from '../support/plugin-project.ts';
@@ -248,7 +248,7 @@ describe('plugins: the template of docs/plugins.md', () => {
     const plugin = checkAdapterPlugin(await import(path.join(dir, 'adapters/my-venue.mjs')), 'my-venue');
     const adapter = plugin.create(['ABC-USD']);
     const seen: number[][] = [];
-    const handler = { trade: (...t: number[]) => void seen.push(t), quote: () => {} };
+    const handler = callbackHandler({ trade: (...t: number[]) => void seen.push(t), quote: () => {} });
     expect(adapter.parse('{"type":"trade","symbol":"ABC-USD","ts":1723161255342,"price":61837.63,"size":0.02,"side":"sell","id":7}', handler)).toBe(FrameKind.DATA);
     expect(seen).toEqual([[0, 1723161255342, 61837.63, 0.02, -1, 7]]);
     expect(adapter.connectUrl('wss://stream.myvenue.example')).toBe('wss://stream.myvenue.example/eu/ws');

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, FrameKind, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { checkAdapterPlugin } from '../../src/plugins/contract.ts';
 import { DERIBIT_PLUGIN } from '../support/plugin-project.ts';
 
@@ -18,7 +18,7 @@ const frames = readFileSync(path.join(DERIBIT_PLUGIN, 'fixtures/frames.jsonl'), 
 function recorder(): { handler: FeedHandler; trades: number[][]; quotes: number[][] } {
   const trades: number[][] = [];
   const quotes: number[][] = [];
-  return { trades, quotes, handler: { trade: (...a) => void trades.push(a), quote: (...a) => void quotes.push(a) } };
+  return { trades, quotes, handler: callbackHandler({ trade: (...a) => void trades.push(a), quote: (...a) => void quotes.push(a) }) };
 }
 
 describe('plugins: the Deribit adapter on documented frames', () => {

@@ -1,5 +1,5 @@
 /** A FeedHandler that records everything an adapter hands it, for assertions. */
-import type { FeedHandler } from '../../src/exchanges/adapter.ts';
+import { callbackHandler, type FeedHandler } from '../../src/exchanges/adapter.ts';
 
 export interface RecordedTrade {
   symbol: number;
@@ -26,7 +26,9 @@ export function recorder(): FeedHandler & { trades: RecordedTrade[]; quotes: Rec
   return {
     trades,
     quotes,
-    trade: (symbol, ts, price, size, side, id) => trades.push({ symbol, ts, price, size, side, id }),
-    quote: (symbol, ts, bid, bidSize, ask, askSize) => quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
+    ...callbackHandler({
+      trade: (symbol, ts, price, size, side, id) => void trades.push({ symbol, ts, price, size, side, id }),
+      quote: (symbol, ts, bid, bidSize, ask, askSize) => void quotes.push({ symbol, ts, bid, bidSize, ask, askSize }),
+    }),
   };
 }

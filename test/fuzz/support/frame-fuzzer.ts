@@ -24,7 +24,7 @@
  * A failure names the seed, the frame number and the mutation; the same seed
  * at the same FUZZ_SCALE replays the same stream (`FUZZ_SEED=<seed>`).
  */
-import { FrameKind, type ExchangeAdapter, type FeedHandler } from '../../../src/exchanges/adapter.ts';
+import { FEED_FIELDS, FrameKind, QuoteField, TradeField, type ExchangeAdapter, type FeedHandler } from '../../../src/exchanges/adapter.ts';
 import { Prng } from '../../support/prng.ts';
 import { replayEnv } from './fuzz-scale.ts';
 import { FrameMutator, type MutationSize } from './json-mutation.ts';
@@ -84,11 +84,14 @@ export interface FuzzStats {
 /** What one parse handed out: [1, symbol, ts, price, size, side, id] per trade, [2, symbol, ts, bid, bidSize, ask, askSize] per quote. */
 class Recording implements FeedHandler {
   readonly out: number[] = [];
-  trade(symbol: number, ts: number, price: number, size: number, side: number, tradeId: number): void {
-    this.out.push(1, symbol, ts, price, size, side, tradeId);
+  readonly fields = new Float64Array(FEED_FIELDS);
+  trade(symbol: number, side: number): void {
+    const f = this.fields;
+    this.out.push(1, symbol, f[TradeField.TS]!, f[TradeField.PRICE]!, f[TradeField.SIZE]!, side, f[TradeField.ID]!);
   }
-  quote(symbol: number, ts: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number): void {
-    this.out.push(2, symbol, ts, bidPrice, bidSize, askPrice, askSize);
+  quote(symbol: number): void {
+    const f = this.fields;
+    this.out.push(2, symbol, f[QuoteField.TS]!, f[QuoteField.BID]!, f[QuoteField.BID_SIZE]!, f[QuoteField.ASK]!, f[QuoteField.ASK_SIZE]!);
   }
 }
 
