@@ -108,6 +108,8 @@ function drive(seed: number, start: readonly BarAggregator[], check: (step: numb
       const from = ts - rng.int(0, 60_000);
       const to = from + rng.int(0, 30_000);
       for (const agg of aggs) agg.markGap(from, to);
+    } else if (roll < 0.915) {
+      for (const agg of aggs) agg.watchingFrom(ts + rng.int(-3000, 3000)); // the feed came up (no effect without blindUntil)
     }
     if (rng.chance(0.25)) {
       for (const agg of aggs) agg.publishForming();
