@@ -10,7 +10,7 @@
  * afresh and the downtime stays without bars (unless backfill fetched them).
  * Either way the bars in progress when the feed comes up miss the trades
  * before it: gapped (the aggregators are blind from the start instant until
- * the first connection is up; a fresh start with no stored bars too).
+ * the first connection is up).
  */
 import { BarAggregator } from '../bars/aggregator.ts';
 import type { BarSeries } from '../buffers/bar-store.ts';
@@ -23,13 +23,13 @@ import type { BufferWriter } from './buffer-writer.ts';
 import { seriesIndex, type FeedWorkerData } from './protocol.ts';
 
 /**
- * Now, when this start is a cold one: a new process over restored bars, or a
- * start with no bars at all (see the header); NaN for a restart that continues
- * its predecessor's bars.
+ * Now, when this start is a cold start over restored bars (see the header);
+ * NaN for a restart that continues its predecessor's bars, and for a fresh
+ * start with no stored bars (decision: its first bars are not marked; see
+ * docs/bars.md, "The first bars after a start").
  */
 export function coldStartTime(restored: boolean, series: readonly BarSeries[]): number {
-  if (!series.every((s) => s.formingBar() === undefined)) return NaN;
-  return restored || series.every((s) => s.closedCount() === 0) ? nowMs() : NaN;
+  return restored && series.every((s) => s.formingBar() === undefined) ? nowMs() : NaN;
 }
 
 /** One BarAggregator per symbol writing through `writer`, each timeframe resumed from its series. */
