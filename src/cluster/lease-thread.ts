@@ -21,14 +21,12 @@
 import { Worker } from 'node:worker_threads';
 import type { ClusterConfig } from '../config/types.ts';
 import { nowMs } from '../model/clock.ts';
+import { workerScript } from '../model/worker-script.ts';
 import type { LeaseListener } from './lease.ts';
 import { allocateLeaseState, LeaseState } from './lease-state.ts';
 import type { LeaseWorkerCommand, LeaseWorkerData, LeaseWorkerMessage } from './lease-worker.ts';
 
-/** In a TypeScript checkout the thread runs through the tsx shim; a compiled build runs the .js directly. */
-const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = RUNNING_FROM_SOURCE ? new URL('../../workers/dev-shim.mjs', import.meta.url) : new URL('../../workers/lease-worker.js', import.meta.url);
-const WORKER_ENTRY = new URL('../../workers/lease-worker.ts', import.meta.url).href;
+const SCRIPT = workerScript('lease-worker');
 
 /** How often the main thread shows it runs, ms. */
 const HEARTBEAT_MS = 250;
@@ -125,7 +123,7 @@ export class LeaseThread {
   }
 
   #spawn(): void {
-    const worker = new Worker(WORKER_URL, { workerData: { ...this.#data, ...(RUNNING_FROM_SOURCE ? { entry: WORKER_ENTRY } : {}) } });
+    const worker = new Worker(SCRIPT.url, { workerData: { ...this.#data, ...SCRIPT.data } });
     this.#worker = worker;
     worker.on('message', (m: LeaseWorkerMessage) => this.#heard(m));
     worker.on('error', (err) => this.#failed(worker, `lease thread failed: ${err.message}`));

@@ -8,14 +8,10 @@
 import { Worker } from 'node:worker_threads';
 import { BarSeries } from '../buffers/bar-store.ts';
 import type { LogSink } from '../log/record.ts';
+import { workerScript } from '../model/worker-script.ts';
 import type { FeedWorkerData, WorkerChanged, WorkerCommand, WorkerMessage, WorkerStatus } from './protocol.ts';
 
-/** In a TypeScript checkout the worker runs through the tsx shim; a compiled build runs the .js directly. */
-const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = RUNNING_FROM_SOURCE
-  ? new URL('../../workers/dev-shim.mjs', import.meta.url)
-  : new URL('../../workers/feed-worker.js', import.meta.url);
-const WORKER_ENTRY = new URL('../../workers/feed-worker.ts', import.meta.url).href;
+const SCRIPT = workerScript('feed-worker');
 
 export interface SupervisorOptions {
   /** No status report for this long: the worker is hung and is replaced (default 10 000 ms). */
@@ -172,8 +168,8 @@ export class FeedSupervisor {
   }
 
   private spawn(): void {
-    const worker = new Worker(WORKER_URL, {
-      workerData: { ...this.data, clockOffsetMs: this.clockOffsetMs, ...(RUNNING_FROM_SOURCE ? { entry: WORKER_ENTRY } : {}) },
+    const worker = new Worker(SCRIPT.url, {
+      workerData: { ...this.data, clockOffsetMs: this.clockOffsetMs, ...SCRIPT.data },
     });
     this.worker = worker;
     this.lastReportAt = performance.now();

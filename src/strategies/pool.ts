@@ -30,6 +30,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { workerScript } from '../model/worker-script.ts';
 import { Batcher } from './batch.ts';
 import { AbortHook, CallTimeout, OUTER_BOUND_MS } from './deadlines.ts';
 import { FLAG_STAGE, FLAG_STARTED_AT, Stage, type BatchTask, type JudgeTask, type StrategyTask, type TaskResult } from './task.ts';
@@ -38,11 +39,7 @@ import { DEFAULT_NICE, PRIORITY_CHECKED, PRIORITY_FAILED, PRIORITY_FAILURE_TEXT,
 /** A task as it crosses: with its caller's start flag (CallSlot.started). */
 export type PoolTask = StrategyTask & { started: BigInt64Array };
 
-const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
-const TASK_URL = RUNNING_FROM_SOURCE
-  ? new URL('../../workers/pool-shim.mjs', import.meta.url)
-  : new URL('../../workers/strategy-task.js', import.meta.url);
-const TASK_ENTRY = new URL('../../workers/strategy-task.ts', import.meta.url).href;
+const TASK = workerScript('strategy-task', 'pool-shim.mjs');
 
 /** The start stamp of a call that has not started. */
 const NOT_STARTED = 0n;
@@ -122,8 +119,8 @@ export class StrategyPool {
     this.threads = threads;
     this.#priority = { nice, counters: new Int32Array(new SharedArrayBuffer(PRIORITY_SLOTS * 4)) };
     this.#piscina = new Piscina({
-      filename: TASK_URL.href,
-      workerData: RUNNING_FROM_SOURCE ? { entry: TASK_ENTRY, priority: this.#priority } : { priority: this.#priority },
+      filename: TASK.url.href,
+      workerData: { ...TASK.data, priority: this.#priority },
       minThreads: threads,
       maxThreads: threads,
       // Workers stay: a model loaded once (init) should not be loaded again after a quiet minute.
