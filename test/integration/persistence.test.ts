@@ -11,6 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire } from '../../src/api/types.ts';
 import { BarDb } from '../../src/storage/bar-db.ts';
+import { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
+import { BAR_FIELDS } from '../../src/model/records.ts';
+import { createServer } from 'node:net';
 import { until } from '../support/until.ts';
 
 let dir = '';
@@ -81,6 +84,48 @@ describe('storage', () => {
     expect(second.status().storage!.writtenBars).toBeGreaterThan(0);
     const written = second.status().storage!.writtenBars;
     expect(await second.metrics()).toContain(`tickwire_bars_persisted_total ${written}\n`);
+  });
+
+  it('a cold start whose exchange connects seconds late: the first bar after the connection is gapped, not only the worker start\'s bucket', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'tickwire-persist-'));
+    // One stored bar from an hour ago: a cold start over stored bars (too old to resume from).
+    const hourAgo = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const db = new BarDb(dir);
+    const old = new Float64Array(BAR_FIELDS).fill(0);
+    old.set([hourAgo, hourAgo + 999, 50, 50, 50, 50, 1, 50, 1, 0, 1, 1, 1, 50, NaN, 1, 0, 0, 0]);
+    await db.write([{ series: 'binance:BTCUSDT:1s', record: old }]);
+    await db.close();
+    // A port with nobody on it yet: the worker starts, fails to connect and retries.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const tw = createTickwire(
+      { timeframes: ['1s'], exchanges: { binance: { url: `ws://127.0.0.1:${port}`, symbols: ['BTCUSDT'] } }, storage: { path: dir, flushMs: 100, backfill: false } },
+      { tickMs: 20, statusMs: 100, connection: { backoffBaseMs: 400, backoffMaxMs: 400 } }, // a few refused tries, not enough to open the circuit
+    );
+    running.push(tw);
+    await tw.start();
+    await new Promise((r) => setTimeout(r, 1_500)); // the connection comes up in a later second than the worker started
+    const venue = new BinanceProtocolServer({ port });
+    const upAt = Date.now(); // the connection can only be up after this: the bucket holding it began before it
+    await venue.start();
+    try {
+      await until(() => venue.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 'the subscription');
+      const trade = (id: number, ts: number) => venue.publish('btcusdt@trade', { e: 'trade', E: ts, s: 'BTCUSDT', t: id, p: '100.00', q: '1.0', T: ts, m: false, M: true });
+      trade(1, upAt);
+      trade(2, upAt + 1_000);
+      trade(3, upAt + 2_000);
+      await until(() => tw.bars('binance', 'BTCUSDT', '1s', { closed: true }).length >= 3, 10_000, 'the bars');
+      const live = tw.bars('binance', 'BTCUSDT', '1s', { closed: true }).filter((b) => b.openTime > hourAgo);
+      expect(live[0]!.openTime).toBe(Math.floor(upAt / 1000) * 1000);
+      expect(live[0]!.gapped).toBe(true); // it began before the feed was watching
+      expect(live[1]!.gapped).toBeUndefined(); // the stream after the first trade was watched
+    } finally {
+      await venue.stop();
+    }
   });
 
   it('storage: false, and a library config without storage, keep bars in memory only', () => {
