@@ -27,8 +27,8 @@ import type { TickHandler } from './tick-handler.ts';
 export interface GroupEvents {
   /** Connection `slot` is up for the first time. */
   connected(slot: number, symbols: readonly number[]): void;
-  /** Connection `slot` was connected and no longer is. */
-  disconnected(slot: number, symbols: readonly number[]): void;
+  /** Connection `slot` was connected and no longer is; it last showed life at local time `lastAliveAt` (ms). */
+  disconnected(slot: number, symbols: readonly number[], lastAliveAt: number): void;
   /** Connection `slot` is connected again after an outage. */
   reconnected(slot: number, symbols: readonly number[]): void;
   /** A connection's state changed (after `disconnected`/`reconnected`; `state()` includes it). */
@@ -188,7 +188,7 @@ export class ConnectionGroups {
   private onState(g: Group, slot: number, s: ConnectionState): void {
     if (g.closed) return;
     const was = g.state;
-    if (was === 'connected' && s !== 'connected') this.events.disconnected(slot, g.members);
+    if (was === 'connected' && s !== 'connected') this.events.disconnected(slot, g.members, g.connection.lastAlive);
     if (s === 'connected' && was !== 'connected' && g.everConnected) this.events.reconnected(slot, g.members);
     if (s === 'connected' && was !== 'connected' && !g.everConnected) this.events.connected(slot, g.members);
     if (s === 'connected') g.everConnected = true;

@@ -65,6 +65,10 @@ export class FeedConnection {
   parseErrors = 0;
   /** Local time of the last frame, ms (NaN before the first). */
   lastFrameAt = NaN;
+  /** Local time of the last sign of life (open, frame or ping), ms (0 before the first): where an outage began. */
+  get lastAlive(): number {
+    return this.lastAliveAt;
+  }
   /** Request ids sent and not yet acknowledged. */
   readonly pendingAcks = new Set<number>();
 
@@ -96,6 +100,8 @@ export class FeedConnection {
   /** The request whose ACK releases the rest of the subscribe sequence. */
   private afterAck: { id: number; next: () => void } | undefined;
   private lastAliveAt = 0;
+  /** The current socket opened (the owner was told 'connected'). */
+  private opened = false;
   private gotData = false;
   /** Why the current socket is failing, from its 'error' event, for the 'close' that follows (ws reports 1006 there). */
   private failure: ConnectFailure | undefined;
@@ -171,6 +177,8 @@ export class FeedConnection {
     this.events.onError?.(reason);
     this.events.onLog?.({ level: 'warn', event: 'feed.reconnecting', msg: `reconnecting to ${this.logUrl} at once: ${reason}`, fields: { url: this.logUrl, reason } });
     this.dropSocket();
+    if (this.opened && this.retiring === undefined) this.events.onState?.('reconnecting');
+    this.opened = false;
     this.backoff.reset();
     this.scheduleReconnect(0, false);
   }
@@ -189,6 +197,7 @@ export class FeedConnection {
     ws.on('open', () => {
       if (this.ws !== ws) return;
       this.lastAliveAt = nowMs();
+      this.opened = true;
       this.events.onLog?.({ level: 'info', event: 'feed.connected', msg: `connected to ${this.logUrl}${this.attempts > 1 ? ` (attempt ${this.attempts})` : ''}`, fields: { url: this.logUrl, attempt: this.attempts } });
       this.events.onState?.('connected');
       this.sendPaced(this.adapter.subscribeRequests(() => this.nextRequestId++));
@@ -217,6 +226,9 @@ export class FeedConnection {
       this.ws = undefined;
       this.clearTimers();
       if (!this.running) return;
+      // Down from now, not from the reconnect attempt after the backoff: the owner bounds the outage by it.
+      if (this.opened) this.events.onState?.('reconnecting');
+      this.opened = false;
       const closeText = `${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}`;
       const failure = this.failure;
       this.failure = undefined;

@@ -107,9 +107,14 @@ export class OutageRecovery {
     for (const i of symbols) this.aggregators[i]!.watchingFrom(now);
   }
 
-  /** Connection `slot` (carrying `symbols`) went down: the outage starts now. */
-  disconnected(slot: number, symbols: readonly number[]): void {
-    this.outageStart[slot] = this.exchangeNow();
+  /**
+   * Connection `slot` (carrying `symbols`) went down. The outage starts at its
+   * last sign of life (local `lastAliveAt`), not now: a connection found dead
+   * by its stale timer may have missed trades for up to `staleAfterMs` before.
+   */
+  disconnected(slot: number, symbols: readonly number[], lastAliveAt: number): void {
+    const now = nowMs();
+    this.outageStart[slot] = (lastAliveAt > 0 && lastAliveAt < now ? lastAliveAt : now) + this.clock.offsetMs;
     this.recovery?.disconnected(symbols);
   }
 

@@ -64,7 +64,7 @@ export function runFeedWorker(data: FeedWorkerData, port: MessagePort): void {
   const groups = new ConnectionGroups(data, entry, capabilities, handler, {
     log,
     connected: (slot, symbols) => outage.connected(symbols),
-    disconnected: (slot, symbols) => outage.disconnected(slot, symbols),
+    disconnected: (slot, symbols, lastAliveAt) => outage.disconnected(slot, symbols, lastAliveAt),
     reconnected: (slot, symbols) => outage.reconnected(slot, symbols),
     stateChanged() {
       status.state = groups.state();

@@ -121,6 +121,57 @@ describe('FeedConnection', () => {
     expect(conn.reconnects).toBe(1);
     expect(conn.parseErrors).toBe(1);
   });
+  it('reports the drop as it happens, not when the reconnect after the backoff begins, and keeps the last sign of life', async () => {
+    let connections = 0;
+    const url = await venue((text, socket) => {
+      if (!text.startsWith('auth:')) return;
+      connections++;
+      socket.send(`ok:${text.slice(5)}`);
+      if (connections === 1) setTimeout(() => socket.send('100'), 20);
+      if (connections === 1) setTimeout(() => socket.terminate(), 200);
+    });
+    const states: string[] = [];
+    let aliveAtDrop = NaN;
+    let frameAt = NaN;
+    // A 4 s backoff (full jitter at 0.5 of an 8 s base): the reconnect attempt is far behind the drop.
+    conn = new FeedConnection(new ToyAdapter(), url, callbackHandler({ trade: () => void (frameAt = Date.now()), quote: () => {} }), {
+      onState: (s) => {
+        states.push(s);
+        if (s === 'reconnecting') aliveAtDrop = conn!.lastAlive;
+      },
+    }, { backoffBaseMs: 8_000, random: () => 0.5 });
+    conn.start();
+    await until(() => states.includes('reconnecting'), 3_000, 'the drop reported');
+    expect(connections).toBe(1); // no reconnect attempt yet: the state changed at the drop
+    expect(states).toEqual(['connecting', 'connected', 'reconnecting']);
+    // The venue's client heartbeat is answered by nothing here: the last sign of life is the trade frame (or the open).
+    expect(aliveAtDrop).toBeGreaterThan(0);
+    expect(aliveAtDrop).toBeLessThanOrEqual(frameAt + 1);
+  });
+
+  it('a connection judged stale dates its last sign of life before the silence, not at the judgement', async () => {
+    let silentFrom = NaN;
+    const url = await venue((text, socket) => {
+      if (!text.startsWith('auth:')) return;
+      socket.send(`ok:${text.slice(5)}`);
+      socket.send('100');
+      silentFrom = Date.now(); // then nothing: no frame, no ping
+    });
+    let aliveAtDrop = NaN;
+    let judgedAt = NaN;
+    conn = new FeedConnection(new ToyAdapter(), url, callbackHandler({ trade: () => {}, quote: () => {} }), {
+      onState: (s) => {
+        if (s !== 'reconnecting' || judgedAt === judgedAt) return;
+        judgedAt = Date.now();
+        aliveAtDrop = conn!.lastAlive;
+      },
+    }, { staleAfterMs: 400, backoffBaseMs: 8_000, random: () => 0.5 });
+    conn.start();
+    await until(() => judgedAt === judgedAt, 5_000, 'judged stale');
+    expect(judgedAt - silentFrom).toBeGreaterThanOrEqual(400);
+    expect(aliveAtDrop).toBeLessThanOrEqual(silentFrom + 50);
+    expect(judgedAt - aliveAtDrop).toBeGreaterThanOrEqual(400);
+  });
 });
 
 describe('FeedConnection circuit breaker', () => {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTickwire } from '../../src/api/tickwire.ts';
 import type { Tickwire } from '../../src/api/types.ts';
 import type { TradeEvent } from '../../src/model/events.ts';
-import type { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
+import { BinanceProtocolServer } from '../../src/sim/binance-protocol-server.ts';
 import { binanceDerived1mBars } from '../support/fixtures.ts';
 import { longTradeFrames, startFakeBinance } from '../support/fake-binance.ts';
 import { until } from '../support/until.ts';
@@ -126,5 +126,32 @@ describe('gap recovery over REST', () => {
     await until(() => tickwire!.status().exchanges['simulated']!.unrecoveredGaps === 1, 10_000, 'the gap reported');
     expect(statuses.some((s) => /serves no trade history: bars over the outage are marked gapped/.test(s))).toBe(true);
     expect(tickwire.currentBar('simulated', 'BTCUSDT', '1m')?.gapped).toBe(true);
+  });
+  it('the outage starts when the connection dropped, not when the reconnect after the backoff began: the bar forming at the drop is gapped', async () => {
+    // Pings once a minute: the last sign of life is the last trade frame.
+    fake = new BinanceProtocolServer({ pingIntervalMs: 60_000 });
+    await fake.start();
+    tickwire = createTickwire(
+      { timeframes: ['1s'], exchanges: { simulated: { url: fake.url, symbols: ['BTCUSDT'] } } },
+      // The reconnect comes 1.5–3 s after the drop: the 1 s bar forming at the drop has long closed by then.
+      { statusMs: 100, tickMs: 50, connection: { backoffBaseMs: 3_000, backoffMaxMs: 3_000, backoffJitter: 'equal' } },
+    );
+    const trades: TradeEvent[] = [];
+    tickwire.on('trade', (t) => trades.push(t));
+    await tickwire.start();
+    const f = fake;
+    await until(() => f.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 'subscription');
+    await until(() => Date.now() % 1000 < 200, 2_000, 'the start of a second');
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    for (let i = 0; i < 10; i++) {
+      const ts = Date.now();
+      f.sendRaw(`{"stream":"btcusdt@trade","data":{"e":"trade","E":${ts},"s":"BTCUSDT","t":${1000 + i},"p":"50000.00","q":"0.10000000","T":${ts},"m":false,"M":true}}`);
+    }
+    await until(() => trades.length === 10, 10_000, 'trades');
+    f.dropConnections();
+    await until(() => tickwire!.status().exchanges['simulated']!.unrecoveredGaps === 1, 10_000, 'the gap reported');
+    const bar = tickwire.bars('simulated', 'BTCUSDT', '1s').find((b) => b.openTime === second);
+    expect(bar?.trades).toBe(10);
+    expect(bar?.gapped).toBe(true);
   });
 });
