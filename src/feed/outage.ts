@@ -1,6 +1,8 @@
 /**
  * OutageRecovery: what a worker does about its connections' outages. Each
- * outage is bounded in exchange time (local clock plus the measured offset).
+ * outage is bounded in exchange time: from the connection's last sign of life
+ * (local clock plus the measured offset, never before the newest trade it
+ * delivered) to the reconnect.
  * After a reconnect, where the venue serves trades by id over REST, the
  * trades the outage missed are fetched and fed in before the live ones
  * (GapRecovery, gap-recovery.ts); where it does not, the group's bars over
@@ -35,6 +37,10 @@ export class OutageRecovery {
   /** Per connection: exchange-time bounds of its last outage. */
   private readonly outageStart: number[] = [];
   private readonly outageEnd: number[] = [];
+  /** Per connection: how long its last outage lasted by the local clock, ms (for reports). */
+  private readonly outageMs: number[] = [];
+  /** Per connection: local time of its last sign of life before the outage. */
+  private readonly downSince: number[] = [];
   private readonly exchange: string;
   private readonly aggregators: readonly BarAggregator[];
   private readonly handler: TickHandler;
@@ -72,7 +78,7 @@ export class OutageRecovery {
         },
         done: (symbol, recovered, error) => {
           handler.flush();
-          const outageMs = Math.round(this.outageEnd[groups.slotOf(symbol)]! - this.outageStart[groups.slotOf(symbol)]!);
+          const outageMs = this.outageMs[groups.slotOf(symbol)]!;
           if (error === undefined) {
             reports.log({ level: 'info', event: 'gap.recovered', msg: `${symbols[symbol]}: ${recovered} trades missed during a ${outageMs} ms outage fetched over REST`, fields: { symbol: symbols[symbol]!, recovered, outageMs } });
             if (recovered > 0) reports.error(null);
@@ -114,14 +120,20 @@ export class OutageRecovery {
    */
   disconnected(slot: number, symbols: readonly number[], lastAliveAt: number): void {
     const now = nowMs();
-    this.outageStart[slot] = (lastAliveAt > 0 && lastAliveAt < now ? lastAliveAt : now) + this.clock.offsetMs;
+    this.downSince[slot] = lastAliveAt > 0 && lastAliveAt < now ? lastAliveAt : now;
+    const alive = this.downSince[slot]! + this.clock.offsetMs;
+    // Never before a trade the connection delivered: where the data's clock runs ahead of the estimate
+    // (a replay sent faster than it happened), the trades seen place the outage, not the local clock.
+    let seen = -Infinity;
+    for (const i of symbols) seen = Math.max(seen, this.aggregators[i]!.newestTradeTs);
+    this.outageStart[slot] = Math.max(alive, seen);
     this.recovery?.disconnected(symbols);
   }
 
   /** It is back: recover the outage's trades, or mark the group's bars over it gapped. */
   reconnected(slot: number, symbols: readonly number[]): void {
-    this.outageEnd[slot] = this.exchangeNow();
-    const outageMs = Math.round(this.outageEnd[slot]! - this.outageStart[slot]!);
+    this.outageEnd[slot] = Math.max(this.exchangeNow(), this.outageStart[slot]!);
+    const outageMs = (this.outageMs[slot] = Math.round(nowMs() - this.downSince[slot]!));
     if (this.recovery !== undefined) {
       this.reports.log({ level: 'info', event: 'gap.recovering', msg: `fetching the trades of ${symbols.length} symbols missed during a ${outageMs} ms outage over REST`, fields: { symbols: symbols.length, outageMs } });
       this.recovery.reconnected(symbols);
@@ -142,7 +154,7 @@ export class OutageRecovery {
   private markGapped(symbols: readonly number[], slot: number, why: string): void {
     for (const i of symbols) this.aggregators[i]!.markGap(this.outageStart[slot]!, this.outageEnd[slot]!);
     this.gapsUnfilled++;
-    const outageMs = Math.round(this.outageEnd[slot]! - this.outageStart[slot]!);
+    const outageMs = this.outageMs[slot]!;
     this.reports.log({ level: 'warn', event: 'gap.marked', msg: `${why} (${symbols.length} symbols, ${outageMs} ms)`, fields: { symbols: symbols.length, outageMs } });
     this.reports.error(why);
     this.handler.flush();

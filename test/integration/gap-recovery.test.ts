@@ -120,12 +120,19 @@ describe('gap recovery over REST', () => {
     await tickwire.start();
     const f = fake;
     await until(() => f.subscriptions().some((s) => s.includes('btcusdt@trade')), 10_000, 'subscription');
-    for (const fr of frames.slice(0, 500)) f.sendRaw(fr);
-    await until(() => trades.length === 500, 10_000, 'trades');
+    // 4,000 recorded trades span 3.6 minutes of 2024, sent in a burst: the data's clock runs far ahead of the local one.
+    for (const fr of frames.slice(0, 4000)) f.sendRaw(fr);
+    await until(() => trades.length === 4000, 10_000, 'trades');
     f.dropConnections();
     await until(() => tickwire!.status().exchanges['simulated']!.unrecoveredGaps === 1, 10_000, 'the gap reported');
     expect(statuses.some((s) => /serves no trade history: bars over the outage are marked gapped/.test(s))).toBe(true);
     expect(tickwire.currentBar('simulated', 'BTCUSDT', '1m')?.gapped).toBe(true);
+    // The frames are a replay of 2024: the outage is placed after the last trade seen, in the data's own time.
+    const lastSeen = JSON.parse(frames[3999]!).data.T as number;
+    const bars = tickwire.bars('simulated', 'BTCUSDT', '1m');
+    const lossy = bars.find((b) => b.openTime === Math.floor(lastSeen / 60_000) * 60_000);
+    expect(lossy?.gapped).toBe(true);
+    expect(bars.filter((b) => b.openTime < lossy!.openTime).every((b) => b.gapped !== true)).toBe(true);
   });
   it('the outage starts when the connection dropped, not when the reconnect after the backoff began: the bar forming at the drop is gapped', async () => {
     // Pings once a minute: the last sign of life is the last trade frame.
