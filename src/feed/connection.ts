@@ -165,6 +165,7 @@ export class FeedConnection {
     this.clearTimers();
     this.retiring = this.ws;
     this.ws = undefined;
+    this.opened = false; // the old socket delivers on: a failure of the new one before it opens is no drop
     this.retireTimer = setTimeout(() => this.retire(), HANDOVER_DEADLINE_MS);
     this.retireTimer.unref();
     this.reconnects++;
