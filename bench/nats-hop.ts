@@ -41,8 +41,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
-import { connect, headers, nanos, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { AckedPublisher } from '../src/cluster/acked-publisher.ts';
+import { connect, headers, nanos, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { AckedPublisher, type AckReceiver } from '../src/cluster/acked-publisher.ts';
 import { DEDUP_WINDOW_MS } from '../src/cluster/nats.ts';
 import { ClusterNames, Header } from '../src/cluster/subjects.ts';
 import { SimulatedMarket } from '../src/sim/market.ts';
@@ -179,25 +179,34 @@ function publisher(url: string, way: HopWay | 'core', options: Required<NatsHopO
   });
 }
 
-/** Sends one trade; `core`: a plain publish, no acknowledgement. */
-type Send = (subject: string, data: Uint8Array, msgID: string, seq: number) => Promise<unknown> | undefined;
+/** Sends one trade, telling `timing` of its acknowledgement with `sentAt`; false: none will come (`core`). */
+type Send = (subject: string, data: Uint8Array, msgID: string, seq: number, sentAt: number) => boolean;
 
 /** How `way` sends, and what stops it before the connection closes. */
-function sender(nc: NatsConnection, way: HopWay | 'core'): { send: Send; close: () => void } {
-  const stamp = (seq: number) => {
+function sender(nc: NatsConnection, way: HopWay | 'core', timing: AckReceiver<number>): { send: Send; close: () => void } {
+  const stamp = (seq: number): MsgHdrs => {
     const h = headers();
     h.set(Header.TERM, '1');
     h.set(Header.SEQ, String(seq));
     return h;
   };
   const none = (): void => undefined;
-  if (way === 'core') return { send: (subject, data, _id, seq) => void nc.publish(subject, data, { headers: stamp(seq) }), close: none };
+  if (way === 'core') {
+    return { send: (subject, data, _id, seq) => (nc.publish(subject, data, { headers: stamp(seq) }), false), close: none };
+  }
   if (way === 'js') {
     const js = jetstream(nc);
-    return { send: (subject, data, msgID, seq) => js.publish(subject, data, { headers: stamp(seq), msgID, timeout: 5_000, retries: 0 }), close: none };
+    const send: Send = (subject, data, msgID, seq, sentAt) => {
+      js.publish(subject, data, { headers: stamp(seq), msgID, timeout: 5_000, retries: 0 }).then(
+        () => timing.acked(sentAt, 0, false),
+        (err: Error) => timing.failed(sentAt, 0, err),
+      );
+      return true;
+    };
+    return { send, close: none };
   }
   const acks = new AckedPublisher(nc, 5_000);
-  return { send: (subject, data, msgID, seq) => acks.publish(subject, data, { headers: stamp(seq), msgID }), close: () => acks.close() };
+  return { send: (subject, data, msgID, seq, sentAt) => (acks.send(subject, data, { term: 1, seq, msgID }, timing, sentAt, 0), true), close: () => acks.close() };
 }
 
 /**
@@ -207,7 +216,6 @@ function sender(nc: NatsConnection, way: HopWay | 'core'): { send: Send; close: 
  */
 async function publish(url: string, rate: number, seconds: number, shape: HopShape, way: HopWay | 'core'): Promise<PublisherReport> {
   const nc = await connect({ servers: url, name: 'probe publisher' });
-  const { send, close } = sender(nc, way);
   const fbs = new FbsEncoder();
   const channels = new Map(SYMBOLS.map((s) => [s, {
     name: channelName('trades', 'simulated', s),
@@ -223,6 +231,14 @@ async function publish(url: string, rate: number, seconds: number, shape: HopSha
   const settle = (): void => {
     if (--pending === 0 && ending) done();
   };
+  const timing: AckReceiver<number> = {
+    acked: (sentAt) => {
+      acks.recordValue(Math.max(1, Math.round((now() - sentAt) * 1000)));
+      settle();
+    },
+    failed: settle,
+  };
+  const { send, close } = sender(nc, way, timing);
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   const trade = (symbol: string, tradeId: number, price: number, size: number, sell: boolean, ts: number): void => {
@@ -233,10 +249,7 @@ async function publish(url: string, rate: number, seconds: number, shape: HopSha
     // A copy, as the feed's: the encoder reuses its buffer and the client writes the bytes on a later microtask.
     const data = fbs.trade(ch.name, seq, { exchange: 'simulated', symbol, tradeId: id, price, size, side: sell ? 'sell' : 'buy', ts, recvTs: sentAt }).slice();
     sent++;
-    const acked = send(ch.subject, data, `${ch.name}:${tradeId}`, seq);
-    if (acked === undefined) return;
-    pending++;
-    acked.then(() => acks.recordValue(Math.max(1, Math.round((now() - sentAt) * 1000))), () => undefined).finally(settle);
+    if (send(ch.subject, data, `${ch.name}:${tradeId}`, seq, sentAt)) pending++;
   };
   const endAt = WARM_UP_MS + seconds * 1000;
   if (shape === 'uniform') {
