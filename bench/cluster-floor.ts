@@ -9,8 +9,10 @@
  *    simulated market (SimulatedMarket, stepped every TICK_MS as the
  *    simulated exchange steps it, the same rate and seed), each trade made
  *    into the feed's message (the FlatBuffers trade of src/wire/fbs.ts, the
- *    term and seq headers, the message id) and published with JetStream's
- *    acknowledgement awaited through the feed's AckedPublisher, pipelined.
+ *    term and seq headers and the message id, written as the feed writes
+ *    them: src/cluster/stamp-headers.ts) and published with JetStream's
+ *    acknowledgement awaited through the feed's AckedPublisher (`send`, a
+ *    receiver told of each, as the feed's outbox), pipelined.
  *    No exchange frames, no parsing, no worker, no aggregation, no outbox;
  *    `recvTs` is the instant the market made the trade.
  *  - `relay` (a child process, where the edge runs): the edge's consumer (an
@@ -31,11 +33,9 @@
 import { fileURLToPath } from 'node:url';
 import uWS from 'uWebSockets.js';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { headers } from '@nats-io/transport-node';
-import { AckedPublisher } from '../src/cluster/acked-publisher.ts';
+import { AckedPublisher, type AckReceiver } from '../src/cluster/acked-publisher.ts';
 import { openCluster, type ClusterConnection } from '../src/cluster/nats.ts';
 import { ACK_TIMEOUT_MS } from '../src/cluster/outbox.ts';
-import { Header } from '../src/cluster/subjects.ts';
 import { DEFAULT_BARS_RETENTION_MS, DEFAULT_CONFLATE_MS, DEFAULT_LEASE_TTL_MS, DEFAULT_REPLAY_MAX, DEFAULT_TRADES_RETENTION_MS } from '../src/config/cluster.ts';
 import type { TradeEvent } from '../src/model/events.ts';
 import { SimulatedMarket } from '../src/sim/market.ts';
@@ -79,6 +79,8 @@ async function publish(url: string, name: string, ratePerSymbol: number, symbols
   const fbs = new FbsEncoder();
   const channels = new Map(symbols.map((s) => [s, { name: channelName('trades', EXCHANGE, s), subject: c.names.subject('trades', EXCHANGE, s), seq: 0 }]));
   let failures = 0;
+  // Told of each acknowledgement (acked-publisher.ts `send`): no promise per message, as the feed's outbox.
+  const counted: AckReceiver<undefined> = { acked: () => undefined, failed: () => void failures++ };
   const market = new SimulatedMarket({
     symbols,
     rate: ratePerSymbol,
@@ -87,11 +89,8 @@ async function publish(url: string, name: string, ratePerSymbol: number, symbols
       const ch = channels.get(symbol)!;
       const seq = ++ch.seq;
       const e: TradeEvent = { exchange: EXCHANGE, symbol, tradeId: t.t, price: Number(t.p), size: Number(t.q), side: t.m ? 'sell' : 'buy', ts: t.T, recvTs: now() };
-      const h = headers();
-      h.set(Header.TERM, '1');
-      h.set(Header.SEQ, String(seq));
       // A copy, as the feed's: the encoder reuses its buffer and the client writes the bytes on a later microtask.
-      acks.publish(ch.subject, fbs.trade(ch.name, seq, e).slice(), { headers: h, msgID: `${ch.name}:${t.t}` }).catch(() => failures++);
+      acks.send(ch.subject, fbs.trade(ch.name, seq, e).slice(), { term: 1, seq, msgID: `${ch.name}:${t.t}` }, counted, undefined, 0);
     },
   });
   market.skip(Date.now());

@@ -39,7 +39,7 @@
  * Measurements only: nothing is asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,12 @@ export interface ClusterRun {
   feedMessagesPerTrade?: number;
   /** Cluster: the feed process's CPU time (every thread: exchange worker, publishing, the lease thread; the simulated market only when inline) per trade delivered here, µs. */
   feedCpuPerTradeUs?: number;
+  /**
+   * Cluster and floor: the publishing process's write system calls (/proc/PID/io `syscw`, every write of every thread:
+   * almost all of them its NATS socket's) per trade delivered here. The NATS client writes once per turn of the event
+   * loop that published: how many trades each socket write carries.
+   */
+  feedWritesPerTrade?: number;
   /** Cluster: the feed's own stages (its `/v1/latency`: parse, receive_to_publish, ring_wait, event_loop_delay, outbox_wait, publish_to_ack, send_to_ack), over the measured window. */
   feedStages?: LatencyReport;
 }
@@ -200,6 +206,7 @@ async function measure(port: number, pid: number, window: MarketWindow, setup: C
   let loadPid: number | undefined;
   let cpu0 = NaN;
   let loadCpu0 = NaN;
+  let loadWrites0 = NaN;
   const pastWindow = new Set<string>();
   // Each tickwire process's stages at the window's first trade: subtracted from the readings at the end.
   let stagesAtStart: Promise<[LatencyReport | undefined, LatencyReport | undefined]> | undefined;
@@ -214,7 +221,10 @@ async function measure(port: number, pid: number, window: MarketWindow, setup: C
     if (window.has(m.symbol!, m.tradeId!)) {
       if (delivered++ === 0) {
         cpu0 = cpuSeconds(pid);
-        if (loadPid !== undefined) loadCpu0 = cpuSeconds(loadPid);
+        if (loadPid !== undefined) {
+          loadCpu0 = cpuSeconds(loadPid);
+          loadWrites0 = writeCalls(loadPid);
+        }
         if (setup !== 'floor') stagesAtStart = Promise.all([latencyOf(port), feedPort === undefined ? undefined : latencyOf(feedPort)]);
       }
       h.recordValue(Math.max(1, Math.round((performance.timeOrigin + performance.now() - m.recvTs!) * 1000)));
@@ -231,16 +241,30 @@ async function measure(port: number, pid: number, window: MarketWindow, setup: C
   clearTimeout(timeout);
   const cpu = cpuSeconds(pid) - cpu0;
   const loadCpu = loadPid === undefined ? NaN : cpuSeconds(loadPid) - loadCpu0;
+  const loadWrites = loadPid === undefined ? NaN : writeCalls(loadPid) - loadWrites0;
   ws.close();
   const run: ClusterRun = { setup, delivered, expected: window.expected, latency: summarize(h), cpuPerMessageUs: (cpu * 1e6) / Math.max(1, delivered) };
   if (tapped !== undefined) run.toNats = await tapped();
-  if (loadPid !== undefined) run.feedCpuPerTradeUs = (loadCpu * 1e6) / Math.max(1, delivered);
+  if (loadPid !== undefined) {
+    run.feedCpuPerTradeUs = (loadCpu * 1e6) / Math.max(1, delivered);
+    run.feedWritesPerTrade = loadWrites / Math.max(1, delivered);
+  }
   if (stagesAtStart !== undefined) {
     const [serving, feed] = await stagesAtStart;
     run.stages = windowOf(serving!, await latencyOf(port));
     if (feed !== undefined) run.feedStages = windowOf(feed, await latencyOf(feedPort!));
   }
   return run;
+}
+
+/** A process's write system calls so far (/proc/PID/io `syscw`, every thread), NaN when unreadable. */
+function writeCalls(pid: number): number {
+  try {
+    const m = /^syscw: (\d+)$/mu.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m === null ? NaN : Number(m[1]);
+  } catch {
+    return NaN;
+  }
 }
 
 /** Where a cluster's trades pass through NATS: its server and cluster name. */
@@ -357,9 +381,9 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
       const side = r.toNats === undefined ? '' : `; recvTs → NATS p50 ${r.toNats.p50} µs, p99 ${r.toNats.p99} µs`;
       log(`cluster bench: ${r.setup} p50 ${r.latency.p50} µs, p99 ${r.latency.p99} µs, p99.9 ${r.latency.p999} µs${side}`);
     }
-    log(`cluster bench: the floor's publisher used ${runs[2]!.feedCpuPerTradeUs!.toFixed(1)} µs CPU per trade delivered, its relay ${runs[2]!.cpuPerMessageUs.toFixed(1)} µs per message`);
+    log(`cluster bench: the floor's publisher used ${runs[2]!.feedCpuPerTradeUs!.toFixed(1)} µs CPU and ${runs[2]!.feedWritesPerTrade!.toFixed(3)} write calls per trade delivered, its relay ${runs[2]!.cpuPerMessageUs.toFixed(1)} µs CPU per message`);
     for (const r of runs) log(`cluster bench: ${r.setup} delivered ${r.delivered} of the window's ${r.expected} trades, ${r.cpuPerMessageUs.toFixed(1)} µs CPU each`);
-    log(`cluster bench: the feed process used ${run.feedCpuPerTradeUs!.toFixed(1)} µs CPU per trade delivered (the single process: ${runs[0]!.cpuPerMessageUs.toFixed(1)}, serving included)`);
+    log(`cluster bench: the feed process used ${run.feedCpuPerTradeUs!.toFixed(1)} µs CPU per trade delivered (the single process: ${runs[0]!.cpuPerMessageUs.toFixed(1)}, serving included) and ${run.feedWritesPerTrade!.toFixed(3)} write calls`);
     for (const [side, report] of [['single', runs[0]!.stages], ['edge', run.stages], ['feed', run.feedStages]] as const) {
       for (const [stage, byExchange] of Object.entries(report ?? {})) {
         for (const [exchange, q] of Object.entries(byExchange)) log(`cluster bench: ${side} stage ${stage} (${exchange}): p50 ${q.p50} µs, p99 ${q.p99} µs, p99.9 ${q.p999} µs, ${q.count} messages`);
@@ -387,6 +411,7 @@ export async function clusterBench(options: ClusterBenchOptions, log: (line: str
     figure({ id: 'cluster.feed.ack.p99', group: 'cluster', name: 'cluster: feed event → JetStream ack p99 (the measured window)', value: c.feedSendToAck!.p99, unit: 'µs', better: 'lower' }),
     figure({ id: 'cluster.feed.cpu', group: 'cluster', name: 'cluster: feed CPU per trade (single process, serving included, as peer)', value: c.feedCpuPerTradeUs!, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs } }),
     figure({ id: 'cluster.feed.cpu.floor', group: 'cluster', name: "cluster: feed CPU per trade (the floor's publisher as peer: no frames, parsing, aggregation or outbox)", value: c.feedCpuPerTradeUs!, unit: 'µs', better: 'lower', peer: { name: 'floor publisher', value: f.feedCpuPerTradeUs! } }),
+    figure({ id: 'cluster.feed.writes', group: 'cluster', name: "cluster: feed write system calls per trade, its NATS socket's almost all (the floor's publisher as peer: a market step per turn)", value: c.feedWritesPerTrade!, unit: 'writes/trade', better: 'lower', peer: { name: 'floor publisher', value: f.feedWritesPerTrade! } }),
     figure({ id: 'cluster.feed.loopDelay.p99', group: 'cluster', name: "cluster: the feed main thread's event-loop delay p99 in the window (the single process's as peer)", value: loopDelayP99(c.feedStages), unit: 'µs', better: 'lower', peer: { name: 'single process', value: loopDelayP99(s.stages) } }),
     figure({ id: 'cluster.feed.messagesPerTrade', group: 'cluster', name: 'cluster: JetStream messages stored per trade', value: c.feedMessagesPerTrade!, unit: 'messages/trade', better: 'lower' }),
     figure({ id: 'cluster.cpu', group: 'cluster', name: 'cluster: edge CPU per delivered message', value: c.cpuPerMessageUs, unit: 'µs', better: 'lower', peer: { name: 'single process', value: s.cpuPerMessageUs }, goals: [{ on: 'ratio', op: '>=', threshold: 1 / 1.2, text: 'within 1.2× of the single process (ratio ≥ 0.83)' }] }),

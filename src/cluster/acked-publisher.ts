@@ -13,8 +13,12 @@
  * publisher's inbox plus a number (`<inbox>.<n>`): JetStream answers there
  * with its acknowledgement (`{"stream":…,"seq":…,"duplicate":true?}`), an
  * error (`{"error":{…}}`) or, when no stream takes the subject, the server's
- * 503 status. One subscription takes every answer and settles its message's
- * promise. A message unanswered after `timeoutMs` fails; one timer sweeps
+ * 503 status. One subscription takes every answer and tells its message's
+ * receiver (`send`: no promise, no closure per message, the outbox's way)
+ * or settles its promise (`publish`, built on `send`). A failure found
+ * inside `send` (closed, inbox lost, a publish the client refused) is told
+ * on a later microtask, never during the call: the caller's loop of sends is
+ * not re-entered. A message unanswered after `timeoutMs` fails; one timer sweeps
  * every SWEEP_MS, oldest first (answers are awaited in send order).
  * Answers to messages already failed (late, or abandoned with a dropped
  * connection) are ignored.
@@ -31,33 +35,53 @@
  * most MAX_IN_FLIGHT, outbox.ts) plus what a dropped connection abandoned,
  * which expires after `timeoutMs`.
  */
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { StampHeaders, type Stamp } from './stamp-headers.ts';
 
 /** Pause before making a lost reply subscription again, ms. */
 const RESUBSCRIBE_MS = 1_000;
 /** How often unanswered messages are checked against the timeout, ms. */
 const SWEEP_MS = 250;
-/** JetStream's de-duplication header (what `js.publish` sets from `msgID`). */
-const MSG_ID = 'Nats-Msg-Id';
 
 /** JetStream's acknowledgement as the outbox reads it. */
 export interface Ack {
   readonly duplicate: boolean;
 }
 
-/** A publish that resolves on JetStream's acknowledgement: `js.publish`'s shape, which this class and the client both have. */
-export interface AckedPublish {
-  publish(subject: string, data: Uint8Array, opts: { headers: MsgHdrs; msgID: string }): Promise<Ack>;
+/** Who hears how a message given to `send` ended, with the `item` and `tag` it was sent with. */
+export interface AckReceiver<T> {
+  /** JetStream stored it (`duplicate`: it had it already, by message id). */
+  acked(item: T, tag: number, duplicate: boolean): void;
+  failed(item: T, tag: number, err: Error): void;
+}
+
+/** Publishing whose acknowledgement is told to a receiver, headers written from `stamp` (stamp-headers.ts): what the outbox needs. */
+export interface AckedSend {
+  send<T>(subject: string, data: Uint8Array, stamp: Stamp, receiver: AckReceiver<T>, item: T, tag: number): void;
 }
 
 interface Waiting {
-  readonly resolve: (ack: Ack) => void;
-  readonly reject: (err: Error) => void;
+  readonly receiver: AckReceiver<unknown>;
+  readonly item: unknown;
+  readonly tag: number;
   /** performance.now() after which it fails. */
   readonly deadline: number;
 }
 
-/** What a publish after `close()`, or one waiting at `close()`, rejects with. */
+const STORED: Ack = { duplicate: false };
+const DUPLICATE: Ack = { duplicate: true };
+
+/** `publish`'s receiver: the item is the promise's settlers. */
+interface Settlers {
+  resolve(ack: Ack): void;
+  reject(err: Error): void;
+}
+const SETTLE: AckReceiver<Settlers> = {
+  acked: (s, _tag, duplicate) => s.resolve(duplicate ? DUPLICATE : STORED),
+  failed: (s, _tag, err) => s.reject(err),
+};
+
+/** What a message sent after `close()`, or one waiting at `close()`, fails with. */
 export class PublisherClosedError extends Error {
   constructor() {
     super('publisher closed');
@@ -73,11 +97,9 @@ export class InboxLostError extends Error {
   }
 }
 
-const STORED: Ack = { duplicate: false };
-const DUPLICATE: Ack = { duplicate: true };
 
 /** See the module comment. */
-export class AckedPublisher implements AckedPublish {
+export class AckedPublisher implements AckedSend {
   readonly #nc: NatsConnection;
   readonly #inbox: string;
   readonly #prefix: string;
@@ -119,23 +141,24 @@ export class AckedPublisher implements AckedPublish {
     return this.#waiting.size;
   }
 
-  /** Publish `data` on `subject` with `msgID` for de-duplication (set on `headers`); resolves when JetStream stored it or had it already. */
-  publish(subject: string, data: Uint8Array, opts: { headers: MsgHdrs; msgID: string }): Promise<Ack> {
-    // Nothing would take its answer or time it out: it would never settle.
-    if (this.#closed) return Promise.reject(new PublisherClosedError());
+  /** Publish `data` on `subject` with the headers of `stamp` (its msgID for de-duplication); tell `receiver` how it ended, with `item` and `tag`. */
+  send<T>(subject: string, data: Uint8Array, stamp: Stamp, receiver: AckReceiver<T>, item: T, tag: number): void {
+    // Nothing would take its answer or time it out: it would never end.
+    if (this.#closed) return later(receiver, item, tag, new PublisherClosedError());
     // No answer could come: fail now rather than after the timeout.
-    if (this.#lostBy !== undefined) return Promise.reject(new InboxLostError(this.#lostBy));
+    if (this.#lostBy !== undefined) return later(receiver, item, tag, new InboxLostError(this.#lostBy));
     const n = this.#next++;
-    opts.headers.set(MSG_ID, opts.msgID);
-    return new Promise<Ack>((resolve, reject) => {
-      this.#waiting.set(n, { resolve, reject, deadline: performance.now() + this.#timeoutMs });
-      try {
-        this.#nc.publish(subject, data, { headers: opts.headers, reply: this.#prefix + n });
-      } catch (err) {
-        this.#waiting.delete(n);
-        reject(err as Error);
-      }
-    });
+    try {
+      this.#nc.publish(subject, data, { headers: new StampHeaders(stamp), reply: this.#prefix + n });
+    } catch (err) {
+      return later(receiver, item, tag, err as Error);
+    }
+    this.#waiting.set(n, { receiver: receiver as AckReceiver<unknown>, item, tag, deadline: performance.now() + this.#timeoutMs });
+  }
+
+  /** `send` as a promise: resolves when JetStream stored the message or had it already. */
+  publish(subject: string, data: Uint8Array, stamp: Stamp): Promise<Ack> {
+    return new Promise<Ack>((resolve, reject) => this.send(subject, data, stamp, SETTLE, { resolve, reject }, 0));
   }
 
   /** Stop taking answers; what waits fails, and so does every later publish (PublisherClosedError). */
@@ -145,7 +168,7 @@ export class AckedPublisher implements AckedPublish {
     clearTimeout(this.#resubscribe);
     this.#sub?.unsubscribe();
     this.#sub = undefined;
-    for (const w of this.#waiting.values()) w.reject(new PublisherClosedError());
+    for (const w of this.#waiting.values()) w.receiver.failed(w.item, w.tag, new PublisherClosedError());
     this.#waiting.clear();
   }
 
@@ -183,7 +206,7 @@ export class AckedPublisher implements AckedPublish {
     const failure = new InboxLostError(err);
     const waiting = [...this.#waiting.values()];
     this.#waiting.clear();
-    for (const w of waiting) w.reject(failure);
+    for (const w of waiting) w.receiver.failed(w.item, w.tag, failure);
     this.#resubscribe = setTimeout(() => {
       this.#resubscribe = undefined;
       if (this.#closed || this.#nc.isClosed()) return;
@@ -198,16 +221,16 @@ export class AckedPublisher implements AckedPublish {
     const w = this.#waiting.get(n);
     if (w === undefined) return; // failed already
     this.#waiting.delete(n);
-    if (m.headers?.hasError === true) return w.reject(new Error(`no stream took it (${m.headers.code} ${m.headers.description})`));
+    if (m.headers?.hasError === true) return w.receiver.failed(w.item, w.tag, new Error(`no stream took it (${m.headers.code} ${m.headers.description})`));
     let ack: { stream?: unknown; duplicate?: unknown; error?: { description?: unknown } };
     try {
       ack = m.json();
     } catch {
-      return w.reject(new Error('unreadable JetStream acknowledgement'));
+      return w.receiver.failed(w.item, w.tag, new Error('unreadable JetStream acknowledgement'));
     }
-    if (ack.error !== undefined) return w.reject(new Error(`JetStream refused it: ${String(ack.error.description)}`));
-    if (typeof ack.stream !== 'string') return w.reject(new Error('JetStream acknowledgement without a stream'));
-    w.resolve(ack.duplicate === true ? DUPLICATE : STORED);
+    if (ack.error !== undefined) return w.receiver.failed(w.item, w.tag, new Error(`JetStream refused it: ${String(ack.error.description)}`));
+    if (typeof ack.stream !== 'string') return w.receiver.failed(w.item, w.tag, new Error('JetStream acknowledgement without a stream'));
+    w.receiver.acked(w.item, w.tag, ack.duplicate === true);
   }
 
   /** Fail what waited past its deadline (the oldest first; stop at the first still in time). */
@@ -216,7 +239,12 @@ export class AckedPublisher implements AckedPublish {
     for (const [n, w] of this.#waiting) {
       if (w.deadline > now) return;
       this.#waiting.delete(n);
-      w.reject(new Error(`no acknowledgement within ${this.#timeoutMs} ms`));
+      w.receiver.failed(w.item, w.tag, new Error(`no acknowledgement within ${this.#timeoutMs} ms`));
     }
   }
+}
+
+/** Tell `receiver` of a failure found inside `send`, once the call has returned. */
+function later<T>(receiver: AckReceiver<T>, item: T, tag: number, err: Error): void {
+  queueMicrotask(() => receiver.failed(item, tag, err));
 }

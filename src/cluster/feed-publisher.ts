@@ -43,10 +43,10 @@
  *
  * Hot path (a leader's event): a Map lookup pair, the seq bump, one encode
  * into the encoder's reused buffer, one copy (kept until acknowledged), a
- * headers object and a numbered publish whose acknowledgement comes back
- * on the publisher's own inbox (acked-publisher.ts).
+ * stamp (term, seq, message id) whose headers are written in one step
+ * (stamp-headers.ts) and a numbered publish whose acknowledgement comes
+ * back on the publisher's own inbox (acked-publisher.ts).
  */
-import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { Tickwire } from '../api/types.ts';
 import type { LatencyReport, OutboxStatus } from '../model/status.ts';
 import { summarize } from '../api/latency.ts';
@@ -61,8 +61,9 @@ import { ACK_TIMEOUT_MS, Outbox, type FencedMessage } from './outbox.ts';
 import { AckedPublisher } from './acked-publisher.ts';
 import { toBar } from './live-events.ts';
 import type { TradeFetcher } from './trade-fetcher.ts';
-import type { RecoveredTrade } from '../exchanges/adapter.ts';
+import type { Stamp } from './stamp-headers.ts';
 import { Header } from './subjects.ts';
+import type { RecoveredTrade } from '../exchanges/adapter.ts';
 
 /**
  * Trades kept per channel while standing by: the newest, at most this many
@@ -251,7 +252,7 @@ export class FeedPublisher {
       const last = lasts[i]!;
       ch.seq = Math.max(ch.seq, last.seq);
       for (const e of missed[i] ?? []) {
-        this.#publishTrade(ch, e, this.#headersFor(term));
+        this.#publishTrade(ch, e, term);
         last.tradeId = e.tradeId;
         last.ts = e.ts;
         this.counters.filled++;
@@ -261,8 +262,8 @@ export class FeedPublisher {
           this.counters.skipped++;
           continue;
         }
-        if ('bar' in e) this.#publishBar(ch, e, this.#headersFor(term));
-        else this.#publishTrade(ch, e, this.#headersFor(term));
+        if ('bar' in e) this.#publishBar(ch, e, term);
+        else this.#publishTrade(ch, e, term);
         this.counters.replayed++;
       }
     });
@@ -287,7 +288,7 @@ export class FeedPublisher {
     }
     const term = this.#leading(e.exchange);
     if (term === undefined) ch.recent.push(e, this.#keepSince());
-    else this.#publishTrade(ch, e, this.#headersFor(term));
+    else this.#publishTrade(ch, e, term);
   };
 
   readonly #onQuote = (e: QuoteEvent): void => {
@@ -315,15 +316,15 @@ export class FeedPublisher {
     // Never conflated; a forming update waiting for this bar (or an older one) is superseded by it.
     const waiting = ch.pending;
     if (waiting !== undefined && 'bar' in waiting && waiting.bar.openTime <= u.bar.openTime) this.#conflator.discard(ch);
-    this.#publishBar(ch, u, this.#headersFor(term));
+    this.#publishBar(ch, u, term);
   };
 
   /** A conflated quote or forming bar whose turn came (conflator.ts): published if this feed still leads its exchange. */
   readonly #publishConflated = (ch: FeedChannel, update: QuoteEvent | BarUpdate): void => {
     const term = this.#leading(ch.exchange);
     if (term === undefined) return; // standing by now: superseded by the next
-    if ('bar' in update) this.#publishBar(ch, update, this.#headersFor(term));
-    else this.#publishQuote(ch, update, this.#headersFor(term));
+    if ('bar' in update) this.#publishBar(ch, update, term);
+    else this.#publishQuote(ch, update, term);
   };
 
   /** The term to publish `exchange` under now, or undefined: standing by (a lease found lapsed here stands by too). */
@@ -346,8 +347,7 @@ export class FeedPublisher {
     if (this.#terms.has(m.owner)) this.standBy(m.owner); // gives back the owner's other waiting messages too
     const ch = this.#bySubject.get(m.subject);
     if (ch === undefined) return; // a closed bar's history copy: its live message is taken back instead
-    const seq = Number(m.headers.get(Header.SEQ));
-    if (seq > 0) ch.seq = Math.min(ch.seq, seq - 1);
+    if (m.stamp.seq > 0) ch.seq = Math.min(ch.seq, m.stamp.seq - 1);
     const msg = decodeMessage(m.data);
     if (ch.kind === 'trades' && msg.type === 'trade') {
       ch.recent.push({ exchange: ch.exchange, symbol: ch.symbol, tradeId: msg.tradeId, price: msg.price, size: msg.size, side: msg.side, ts: msg.ts, recvTs: Date.now() }, -Infinity);
@@ -356,32 +356,27 @@ export class FeedPublisher {
     }
   }
 
-  #publishTrade(ch: FeedChannel, e: TradeEvent, h: MsgHdrs): void {
+  #publishTrade(ch: FeedChannel, e: TradeEvent, term: number): void {
     const seq = ++ch.seq;
-    h.set(Header.SEQ, String(seq));
-    this.#send(ch.exchange, ch.subject, this.#fbs.trade(ch.name, seq, e), h, e.tradeId !== null ? `${ch.name}:${e.tradeId}` : `${ch.name}#${seq}`);
+    this.#send(ch.exchange, ch.subject, this.#fbs.trade(ch.name, seq, e), { term, seq, msgID: e.tradeId !== null ? `${ch.name}:${e.tradeId}` : `${ch.name}#${seq}` });
     ch.last.tradeId = e.tradeId;
     ch.last.ts = e.ts;
   }
 
-  #publishQuote(ch: FeedChannel, e: QuoteEvent, h: MsgHdrs): void {
+  #publishQuote(ch: FeedChannel, e: QuoteEvent, term: number): void {
     const seq = ++ch.seq;
-    h.set(Header.SEQ, String(seq));
-    this.#send(ch.exchange, ch.subject, this.#fbs.quote(ch.name, seq, e), h, `${ch.name}#${seq}`);
+    this.#send(ch.exchange, ch.subject, this.#fbs.quote(ch.name, seq, e), { term, seq, msgID: `${ch.name}#${seq}` });
   }
 
-  #publishBar(ch: FeedChannel, u: BarUpdate, h: MsgHdrs): void {
+  #publishBar(ch: FeedChannel, u: BarUpdate, term: number): void {
     const seq = ++ch.seq;
-    h.set(Header.SEQ, String(seq));
     const bytes = this.#fbs.bar(ch.name, seq, u.bar);
-    this.#send(ch.exchange, ch.subject, bytes, h, `${ch.name}#${seq}`);
+    this.#send(ch.exchange, ch.subject, bytes, { term, seq, msgID: `${ch.name}#${seq}` });
     if (!u.bar.closed) return;
     ch.last.openTime = u.bar.openTime;
     ch.last.revision = u.bar.revision;
     // The same bytes on the history subject: an edge rebuilding candles reads them (their seq is not used there).
-    const hh = headers();
-    hh.set(Header.TERM, h.get(Header.TERM));
-    this.#send(ch.exchange, ch.closedSubject, bytes, hh, `${ch.name}:${u.bar.openTime}:${u.bar.revision}`);
+    this.#send(ch.exchange, ch.closedSubject, bytes, { term, seq: 0, msgID: `${ch.name}:${u.bar.openTime}:${u.bar.revision}` });
   }
 
   /** Receive time (ms) before which a kept trade can no longer matter: two lease TTLs and a margin ago. */
@@ -389,15 +384,9 @@ export class FeedPublisher {
     return Date.now() - 2 * this.#cluster.config.leaseTtlMs - 5_000;
   }
 
-  #headersFor(term: number): MsgHdrs {
-    const h = headers();
-    h.set(Header.TERM, String(term));
-    return h;
-  }
-
-  #send(owner: string, subject: string, bytes: Uint8Array, h: MsgHdrs, msgID: string): void {
+  #send(owner: string, subject: string, bytes: Uint8Array, stamp: Stamp): void {
     // A copy: the encoder reuses its buffer, and the outbox keeps the bytes until JetStream acknowledges them.
-    this.outbox.send(owner, subject, bytes.slice(), h, msgID);
+    this.outbox.send(owner, subject, bytes.slice(), stamp);
     this.counters.published++;
   }
 

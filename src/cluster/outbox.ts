@@ -56,17 +56,17 @@
  * in-flight window, a recovery) and `publishToAck` (its last publish → the
  * acknowledgement: the client's write, nats-server, the reply read back).
  */
-import type { MsgHdrs } from '@nats-io/transport-node';
 import type { OutboxStatus } from '../model/status.ts';
 import { newLatencyHistogram } from '../reader/pump.ts';
 import type { ClusterConnection } from './nats.ts';
-import type { AckedPublish } from './acked-publisher.ts';
+import type { AckedSend, AckReceiver } from './acked-publisher.ts';
+import type { Stamp } from './stamp-headers.ts';
 
 /** Messages waiting for their acknowledgement, at most. */
 export const MAX_UNACKED = 100_000;
 /** Bytes of the messages waiting for their acknowledgement, at most (payloads plus ENTRY_BYTES each). */
 export const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
-/** What one waiting message costs besides its payload (its record, subject, id and headers), bytes; an estimate. */
+/** What one waiting message costs besides its payload (its record, subject and stamp), bytes; an estimate. */
 const ENTRY_BYTES = 512;
 /** Pause before publishing again after a failure, ms. */
 const RETRY_MS = 250;
@@ -109,8 +109,8 @@ interface Pending {
   readonly owner: string;
   readonly subject: string;
   readonly data: Uint8Array;
-  readonly headers: MsgHdrs;
-  readonly msgID: string;
+  /** Its headers: term, seq, message id. */
+  readonly stamp: Stamp;
   /** What it counts against MAX_UNACKED_BYTES. */
   readonly bytes: number;
   state: number;
@@ -128,7 +128,7 @@ export interface FencedMessage {
   readonly owner: string;
   readonly subject: string;
   readonly data: Uint8Array;
-  readonly headers: MsgHdrs;
+  readonly stamp: Stamp;
 }
 
 /**
@@ -156,7 +156,12 @@ export class Outbox {
   readonly sendToPublish = newLatencyHistogram();
   /** Last publish → acknowledgement, µs. */
   readonly publishToAck = newLatencyHistogram();
-  readonly #js: AckedPublish;
+  readonly #js: AckedSend;
+  /** How each publish ends (acked-publisher.ts): the message and the generation it was published in come back with it. */
+  readonly #receiver: AckReceiver<Pending> = {
+    acked: (p, gen, duplicate) => this.#acked(p, gen, duplicate),
+    failed: (p, gen) => this.#failed(p, gen),
+  };
   /** Unacknowledged messages in send order (`#head` is the first live index; done ones before it are cleared). */
   #queue: (Pending | undefined)[] = [];
   #head = 0;
@@ -185,11 +190,11 @@ export class Outbox {
   readonly #fencing: OutboxFencing;
 
   /**
-   * `js`: what publishes and resolves on JetStream's acknowledgement (acked-publisher.ts), failing after ACK_TIMEOUT_MS.
+   * `js`: what publishes and tells the outbox of JetStream's acknowledgement (acked-publisher.ts), failing after ACK_TIMEOUT_MS.
    * `onConnection`: the cluster connection's hook (nats.ts): a drop starts a recovery, a reconnect resumes it.
    * `fencing`: whose messages may go out (see the module comment); default: everyone's.
    */
-  constructor(js: AckedPublish, onConnection: ClusterConnection['onConnection'], fencing: OutboxFencing = UNFENCED) {
+  constructor(js: AckedSend, onConnection: ClusterConnection['onConnection'], fencing: OutboxFencing = UNFENCED) {
     this.#js = js;
     this.#fencing = fencing;
     this.#offConnection = onConnection((up) => (up ? this.#reconnected() : this.#disconnected()));
@@ -210,11 +215,11 @@ export class Outbox {
     return this.#phase !== 'streaming';
   }
 
-  /** Publish `data` on `subject` for `owner` (kept until acknowledged: pass a copy the caller will not reuse). */
-  send(owner: string, subject: string, data: Uint8Array, headers: MsgHdrs, msgID: string): void {
+  /** Publish `data` on `subject` for `owner` with `stamp`'s headers (kept until acknowledged: pass a copy the caller will not reuse). */
+  send(owner: string, subject: string, data: Uint8Array, stamp: Stamp): void {
     const bytes = data.byteLength + ENTRY_BYTES;
     while (this.#count > 0 && (this.#count >= MAX_UNACKED || this.#bytes + bytes > MAX_UNACKED_BYTES)) this.#dropOldest();
-    this.#queue.push({ id: this.#ids++, owner, subject, data, headers, msgID, bytes, state: UNSENT, queuedAt: performance.now(), sentAt: 0 });
+    this.#queue.push({ id: this.#ids++, owner, subject, data, stamp, bytes, state: UNSENT, queuedAt: performance.now(), sentAt: 0 });
     this.#count++;
     this.#bytes += bytes;
     if (this.#phase === 'streaming') this.#flush();
@@ -273,10 +278,7 @@ export class Outbox {
     p.sentAt = now;
     const gen = this.#gen;
     this.#inFlight++;
-    this.#js.publish(p.subject, p.data, { headers: p.headers, msgID: p.msgID }).then(
-      (ack) => this.#acked(p, gen, ack.duplicate),
-      () => this.#failed(p, gen),
-    );
+    this.#js.send(p.subject, p.data, p.stamp, this.#receiver, p, gen);
   }
 
   #acked(p: Pending, gen: number, duplicate: boolean): void {

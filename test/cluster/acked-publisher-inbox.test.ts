@@ -7,7 +7,7 @@
  * counted, not logged again).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckedPublisher, InboxLostError } from '../../src/cluster/acked-publisher.ts';
 import { startNats, stopAll } from '../support/nats.ts';
 import { until } from '../support/until.ts';
@@ -35,12 +35,12 @@ describe('cluster: acknowledged publishing when the inbox subscription is refuse
     const p = new AckedPublisher(nc, 5_000, (line) => logged.push(line));
     try {
       const started = performance.now();
-      const first = p.publish('acks.a', new Uint8Array([1]), { headers: headers(), msgID: 'i1' });
+      const first = p.publish('acks.a', new Uint8Array([1]), { term: 1, seq: 0, msgID: 'i1' });
       await expect(first).rejects.toBeInstanceOf(InboxLostError);
       expect(performance.now() - started).toBeLessThan(2_000); // not the 5 s timeout
       expect(p.waiting).toBe(0);
       expect(p.inboxFailures).toBeGreaterThanOrEqual(1);
-      await expect(p.publish('acks.a', new Uint8Array([2]), { headers: headers(), msgID: 'i2' })).rejects.toBeInstanceOf(InboxLostError);
+      await expect(p.publish('acks.a', new Uint8Array([2]), { term: 1, seq: 0, msgID: 'i2' })).rejects.toBeInstanceOf(InboxLostError);
       // Tried again (and refused again): counted again, logged once.
       const before = p.inboxFailures;
       await until(() => p.inboxFailures > before, 5_000, 'a second subscription attempt');

@@ -3,12 +3,11 @@
  * what still waits in its outbox — a standby publishes the same trades under
  * its own term and the same message ids, so a late copy of the old leader's
  * would be stored, fenced off by edges, and the new leader's deduplicated.
- * The outbox hands such messages back, oldest first. Pure: a fake JetStream
- * client whose acknowledgements the test settles.
+ * The outbox hands such messages back, oldest first. Pure: a fake publisher
+ * whose acknowledgements the test settles.
  */
 import { describe, expect, it } from 'vitest';
-import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers } from '@nats-io/transport-node';
+import type { AckedSend } from '../../src/cluster/acked-publisher.ts';
 import { Outbox, type FencedMessage } from '../../src/cluster/outbox.ts';
 
 interface Sent {
@@ -18,15 +17,13 @@ interface Sent {
   reject: (e: Error) => void;
 }
 
-function fakeJs(): { js: JetStreamClient; sent: Sent[] } {
+function fakeJs(): { js: AckedSend; sent: Sent[] } {
   const sent: Sent[] = [];
-  const js = {
-    publish(subject: string, _data: Uint8Array, opts: { msgID: string }) {
-      return new Promise((resolve, reject) => {
-        sent.push({ subject, msgID: opts.msgID, resolve: () => resolve({ duplicate: false, seq: sent.length, stream: 's' }), reject });
-      });
+  const js: AckedSend = {
+    send(subject, _data, stamp, receiver, item, tag) {
+      sent.push({ subject, msgID: stamp.msgID, resolve: () => receiver.acked(item, tag, false), reject: (e) => receiver.failed(item, tag, e) });
     },
-  } as unknown as JetStreamClient;
+  };
   return { js, sent };
 }
 
@@ -45,11 +42,11 @@ describe('outbox fencing by lease', () => {
   it('publishes nothing of an owner whose lease ran out, gives it back oldest first, and still publishes the others', () => {
     const valid = new Set(['binance', 'kraken']);
     const { outbox, sent, fenced } = outboxWith(valid);
-    outbox.send('binance', 'b.1', bytes(1), headers(), 'b1');
+    outbox.send('binance', 'b.1', bytes(1), { term: 1, seq: 0, msgID: 'b1' });
     valid.delete('binance');
-    outbox.send('binance', 'b.1', bytes(2), headers(), 'b2');
-    outbox.send('kraken', 'k.1', bytes(3), headers(), 'k1');
-    outbox.send('binance', 'b.1', bytes(4), headers(), 'b3');
+    outbox.send('binance', 'b.1', bytes(2), { term: 1, seq: 0, msgID: 'b2' });
+    outbox.send('kraken', 'k.1', bytes(3), { term: 1, seq: 0, msgID: 'k1' });
+    outbox.send('binance', 'b.1', bytes(4), { term: 1, seq: 0, msgID: 'b3' });
     expect(sent.map((s) => s.msgID)).toEqual(['b1', 'k1']);
     expect(fenced.map((m) => m.data[0])).toEqual([2, 4]);
     expect(outbox.counters.fenced).toBe(2);
@@ -59,12 +56,12 @@ describe('outbox fencing by lease', () => {
   it('fence(owner) gives back what waits unsent (here behind a failure) and leaves what is in flight', async () => {
     const valid = new Set(['binance', 'kraken']);
     const { outbox, sent, fenced } = outboxWith(valid);
-    outbox.send('binance', 'b.1', bytes(1), headers(), 'b1');
-    outbox.send('binance', 'b.1', bytes(2), headers(), 'b2');
+    outbox.send('binance', 'b.1', bytes(1), { term: 1, seq: 0, msgID: 'b1' });
+    outbox.send('binance', 'b.1', bytes(2), { term: 1, seq: 0, msgID: 'b2' });
     sent[0]!.reject(new Error('timeout')); // recovery: b1 is unsent again, nothing new goes out
     await flush();
-    outbox.send('binance', 'b.1', bytes(3), headers(), 'b3');
-    outbox.send('kraken', 'k.1', bytes(4), headers(), 'k1');
+    outbox.send('binance', 'b.1', bytes(3), { term: 1, seq: 0, msgID: 'b3' });
+    outbox.send('kraken', 'k.1', bytes(4), { term: 1, seq: 0, msgID: 'k1' });
     expect(outbox.recovering).toBe(true);
     valid.delete('binance');
     outbox.fence('binance');
@@ -86,7 +83,7 @@ describe('outbox fencing by lease', () => {
   it('a failed publish of an owner that has since lost its lease is given back, not resent', async () => {
     const valid = new Set(['binance']);
     const { outbox, sent, fenced } = outboxWith(valid);
-    outbox.send('binance', 'b.1', bytes(1), headers(), 'b1');
+    outbox.send('binance', 'b.1', bytes(1), { term: 1, seq: 0, msgID: 'b1' });
     valid.delete('binance');
     sent[0]!.reject(new Error('no responders'));
     await new Promise((r) => setTimeout(r, 300));

@@ -5,15 +5,14 @@
  * pause follows a failed publish, not a drop). Pure: a fake publisher.
  */
 import { describe, expect, it } from 'vitest';
-import { headers } from '@nats-io/transport-node';
 import { Outbox } from '../../src/cluster/outbox.ts';
-import type { Ack, AckedPublish } from '../../src/cluster/acked-publisher.ts';
+import type { Ack, AckedSend } from '../../src/cluster/acked-publisher.ts';
 
 describe('outbox after a dropped connection', () => {
   it('publishes the probe as soon as it reconnects, then streams the rest in order', async () => {
     const sent: { msgID: string; resolve: (a: Ack) => void }[] = [];
-    const js: AckedPublish = {
-      publish: (_s, _d, opts) => new Promise<Ack>((resolve) => sent.push({ msgID: opts.msgID, resolve })),
+    const js: AckedSend = {
+      send: (_s, _d, stamp, receiver, item, tag) => void sent.push({ msgID: stamp.msgID, resolve: (a) => receiver.acked(item, tag, a.duplicate) }),
     };
     let connection: (up: boolean) => void = () => undefined;
     const outbox = new Outbox(js, (cb) => {
@@ -21,8 +20,8 @@ describe('outbox after a dropped connection', () => {
       return () => undefined;
     });
     try {
-      outbox.send('x', 's.1', new Uint8Array([1]), headers(), 'm1');
-      outbox.send('x', 's.1', new Uint8Array([2]), headers(), 'm2');
+      outbox.send('x', 's.1', new Uint8Array([1]), { term: 1, seq: 0, msgID: 'm1' });
+      outbox.send('x', 's.1', new Uint8Array([2]), { term: 1, seq: 0, msgID: 'm2' });
       connection(false);
       expect(outbox.recovering).toBe(true);
       connection(true);

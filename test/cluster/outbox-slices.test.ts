@@ -6,14 +6,13 @@
  * settles.
  */
 import { describe, expect, it } from 'vitest';
-import { headers } from '@nats-io/transport-node';
 import { FLUSH_SLICE, Outbox } from '../../src/cluster/outbox.ts';
-import type { AckedPublish, Ack } from '../../src/cluster/acked-publisher.ts';
+import type { AckedSend } from '../../src/cluster/acked-publisher.ts';
 
-function fakePublisher(): { js: AckedPublish; sent: { msgID: string; ack: () => void }[] } {
+function fakePublisher(): { js: AckedSend; sent: { msgID: string; ack: () => void }[] } {
   const sent: { msgID: string; ack: () => void }[] = [];
-  const js: AckedPublish = {
-    publish: (_subject, _data, opts) => new Promise<Ack>((resolve) => sent.push({ msgID: opts.msgID, ack: () => resolve({ duplicate: false }) })),
+  const js: AckedSend = {
+    send: (_subject, _data, stamp, receiver, item, tag) => void sent.push({ msgID: stamp.msgID, ack: () => receiver.acked(item, tag, false) }),
   };
   return { js, sent };
 }
@@ -26,7 +25,7 @@ describe('outbox slices', () => {
     const { js, sent } = fakePublisher();
     const outbox = new Outbox(js, noConnectionEvents);
     const n = 2 * FLUSH_SLICE + 10;
-    for (let i = 0; i < n; i++) outbox.send('x', 'x.1', new Uint8Array([i & 255]), headers(), `m${i}`);
+    for (let i = 0; i < n; i++) outbox.send('x', 'x.1', new Uint8Array([i & 255]), { term: 1, seq: 0, msgID: `m${i}` });
     expect(sent.length).toBe(FLUSH_SLICE);
     await nextTurn();
     expect(sent.length).toBe(2 * FLUSH_SLICE);
@@ -42,9 +41,9 @@ describe('outbox slices', () => {
   it('a message sent after a slice was used waits behind the ones queued before it', async () => {
     const { js, sent } = fakePublisher();
     const outbox = new Outbox(js, noConnectionEvents);
-    for (let i = 0; i < FLUSH_SLICE + 1; i++) outbox.send('x', 'x.1', new Uint8Array([1]), headers(), `a${i}`);
+    for (let i = 0; i < FLUSH_SLICE + 1; i++) outbox.send('x', 'x.1', new Uint8Array([1]), { term: 1, seq: 0, msgID: `a${i}` });
     await Promise.resolve(); // a microtask is still the same turn
-    outbox.send('x', 'x.1', new Uint8Array([2]), headers(), 'late');
+    outbox.send('x', 'x.1', new Uint8Array([2]), { term: 1, seq: 0, msgID: 'late' });
     expect(sent.length).toBe(FLUSH_SLICE);
     await nextTurn();
     expect(sent.slice(-2).map((s) => s.msgID)).toEqual([`a${FLUSH_SLICE}`, 'late']);
