@@ -82,14 +82,42 @@ async function tickwireRounds(
   timeoutMs: number,
   log: (line: string) => void,
 ): Promise<{ rounds: IngestRound[]; drained: { ticks: number; barEvents: number }; overflow: number }> {
-  const nSeries = data.symbols.length * data.timeframes.length;
-  const ticksSab = TickRing.allocate(65_536, TICK_FIELDS); // the runtime's default ring
-  const barEventsSab = allocateBarEventRing(Math.max(8_192, 4 * nSeries));
-  const dirtySab = new SharedArrayBuffer(4 * nSeries);
-  const doorbellSab = Doorbell.allocate();
-  const ticks = new TickRing(ticksSab);
-  const barEvents = openBarEventRing(barEventsSab);
-  const dirty = new Int32Array(dirtySab);
+  const rings = ingestRings(data.symbols.length * data.timeframes.length);
+  const { drained, drain } = rings;
+  const listener = new Doorbell(rings.shared.doorbell).listen(drain);
+  const worker = startWorker(new URL('./ingest-tickwire-worker.ts', import.meta.url), { ...data, ...rings.shared });
+  let got: IngestRound[];
+  try {
+    got = await rounds(worker, data.rounds, 'tickwire', timeoutMs, log);
+  } finally {
+    await listener.stop();
+    drain();
+  }
+  return { rounds: got, drained, overflow: rings.ticks.overflow() };
+}
+
+/** The shared memory a tickwire ingest worker writes (`nSeries` bar series), as the main thread sees it. */
+export interface IngestRings {
+  /** What the worker is given (its workerData). */
+  shared: { ticks: SharedArrayBuffer; barEvents: SharedArrayBuffer; dirty: SharedArrayBuffer; doorbell: SharedArrayBuffer };
+  ticks: TickRing;
+  /** Records drained so far. */
+  drained: { ticks: number; barEvents: number };
+  /** Take everything available, as the pump does: tick records, bar events, dirty flags. */
+  drain(): void;
+}
+
+/** The rings of one ingest worker (the runtime's default tick ring) and the main thread's drain of them. */
+export function ingestRings(nSeries: number): IngestRings {
+  const shared = {
+    ticks: TickRing.allocate(65_536, TICK_FIELDS), // the runtime's default ring
+    barEvents: allocateBarEventRing(Math.max(8_192, 4 * nSeries)),
+    dirty: new SharedArrayBuffer(4 * nSeries),
+    doorbell: Doorbell.allocate(),
+  };
+  const ticks = new TickRing(shared.ticks);
+  const barEvents = openBarEventRing(shared.barEvents);
+  const dirty = new Int32Array(shared.dirty);
   const drained = { ticks: 0, barEvents: 0 };
   let sum = 0;
   const visitor = { onRecord: (buf: Float64Array, off: number) => void (sum += buf[off]!) };
@@ -99,22 +127,7 @@ async function tickwireRounds(
     while ((n = barEvents.read(visitor)) > 0) drained.barEvents += n;
     for (let i = 0; i < dirty.length; i++) if (dirty[i] !== 0) Atomics.exchange(dirty, i, 0);
   };
-  const listener = new Doorbell(doorbellSab).listen(drain);
-  const worker = startWorker(new URL('./ingest-tickwire-worker.ts', import.meta.url), {
-    ...data,
-    ticks: ticksSab,
-    barEvents: barEventsSab,
-    dirty: dirtySab,
-    doorbell: doorbellSab,
-  });
-  let got: IngestRound[];
-  try {
-    got = await rounds(worker, data.rounds, 'tickwire', timeoutMs, log);
-  } finally {
-    await listener.stop();
-    drain();
-  }
-  return { rounds: got, drained, overflow: ticks.overflow() };
+  return { shared, ticks, drained, drain };
 }
 
 function median(xs: readonly number[]): number {
