@@ -10,6 +10,8 @@
  *  - `no-ticks`: no tick records written;
  *  - `no-bars`: no aggregation (every trade taken, no bar touched, so no
  *    forming bar or close is written either);
+ *  - `no-bar-writes`: the aggregation without its writes to shared memory
+ *    (forming bars, closes into their series and the bar-event ring);
  *  - `clock-per-frame`: a clock read per frame instead of per socket read;
  *  - `parse-only`: `BinanceAdapter.parse` into a handler that keeps nothing;
  *  - `read-only`: a loop reading every character of every frame, no parse.
@@ -44,6 +46,9 @@ const adapter = new BinanceAdapter(data.symbols, ['trades']);
 class NoTicks extends BufferWriter {
   override trade(): void {}
 }
+class NoBarWrites extends BufferWriter {
+  override write(): void {}
+}
 class NoBars extends BarAggregator {
   override takeTrade(): boolean {
     return true;
@@ -53,7 +58,7 @@ class NoBars extends BarAggregator {
 function handler(part: IngestPart): TickHandler {
   const series = Array.from({ length: nSymbols * nTf }, () => new BarSeries(BarSeries.allocate(1000)));
   const bell = new Doorbell(part === 'no-wakeup' ? data.unheard : data.shared.doorbell);
-  const Writer = part === 'no-ticks' ? NoTicks : BufferWriter;
+  const Writer = part === 'no-ticks' ? NoTicks : part === 'no-bar-writes' ? NoBarWrites : BufferWriter;
   const writer = new Writer(nSymbols, ticks, series, dirty, barEvents, bell);
   const Aggregator = part === 'no-bars' ? NoBars : BarAggregator;
   const aggregators = data.symbols.map((_, i) => new Aggregator(data.timeframes, writer.sinkFor(i, nTf), { batchForming: true }));

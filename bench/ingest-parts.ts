@@ -20,7 +20,7 @@ import { Doorbell } from '../src/buffers/doorbell.ts';
 import { INGEST_SYMBOLS, INGEST_TIMEFRAMES, ingestRings, type IngestRings, type IngestWorkerData } from './ingest.ts';
 import { startWorker } from './load/peers.ts';
 
-export const INGEST_PARTS = ['whole', 'no-wakeup', 'no-ticks', 'no-bars', 'clock-per-frame', 'parse-only', 'read-only'] as const;
+export const INGEST_PARTS = ['whole', 'no-wakeup', 'no-ticks', 'no-bars', 'no-bar-writes', 'clock-per-frame', 'parse-only', 'read-only'] as const;
 export type IngestPart = (typeof INGEST_PARTS)[number];
 
 /** What a parts worker is started with (plus its `part`). */
