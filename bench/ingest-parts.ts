@@ -5,14 +5,15 @@
  * of its own (so no part's code makes another's call sites polymorphic), the
  * parts taking turns pass by pass (A B … then … B A) so a busy spell of the
  * machine falls on all of them. The main thread drains the rings as in the
- * ingest benchmark. Prints the worker CPU time per frame of each, median and
- * lowest over its rounds, and the load average:
+ * ingest benchmark. A part's share is the whole's figure minus the part's,
+ * from the same run.
+ *
+ * The ingest benchmark runs it after its rounds (`ingestParts`) and reports
+ * each part's figure; alone, for the next person working on the path:
  *
  *   npx tsx bench/ingest-parts.ts [part,part,…] [--passes N] [--rounds N] [--frames N]
  *
- * A part's share is the whole's figure minus the part's, from the same run.
- * Not part of `npm run bench`: a narrower probe for the next person working
- * on the ingest path (docs/benchmarks.md has its figures).
+ * prints the worker CPU time per frame of each part, median and lowest.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -30,44 +31,66 @@ export interface IngestPartsData extends Omit<IngestWorkerData, 'history'> {
   unheard: SharedArrayBuffer;
 }
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { passes: { type: 'string', default: '2' }, rounds: { type: 'string', default: '4' }, frames: { type: 'string', default: '200000' } },
-});
-const parts = (positionals[0]?.split(',') ?? [...INGEST_PARTS]) as IngestPart[];
-for (const p of parts) if (!INGEST_PARTS.includes(p)) throw new Error(`unknown part ${p}: one of ${INGEST_PARTS.join(', ')}`);
-
-const rings = ingestRings(INGEST_SYMBOLS.length * INGEST_TIMEFRAMES.length);
-const listener = new Doorbell(rings.shared.doorbell).listen(rings.drain);
-const poll = setInterval(rings.drain, 1); // `no-wakeup`'s consumer: polls, never parks, so its producer never notifies
-const base: IngestPartsData = {
-  frames: Number(values.frames),
-  symbols: INGEST_SYMBOLS,
-  timeframes: INGEST_TIMEFRAMES,
-  seed: 20240809,
-  rounds: Number(values.rounds),
-  warmupRounds: 2,
-  shared: rings.shared,
-  unheard: Doorbell.allocate(),
-};
-
-const load0 = os.loadavg()[0]!;
-const perFrame = new Map<IngestPart, number[]>(parts.map((p) => [p, []]));
-for (let pass = 0; pass < Number(values.passes); pass++) {
-  for (const part of pass % 2 === 0 ? parts : [...parts].reverse()) {
-    const worker = startWorker(new URL('./ingest-parts-worker.ts', import.meta.url), { ...base, part });
-    const ns = await new Promise<number[]>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-    await worker.terminate();
-    perFrame.get(part)!.push(...ns);
-  }
+/** How to run the parts: frames per round, timed rounds per worker, passes over the parts. */
+export interface IngestPartsOptions {
+  frames: number;
+  rounds: number;
+  passes: number;
 }
-clearInterval(poll);
-await listener.stop();
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-console.log(`ingest worker CPU per frame (one trade each), ns; load average ${load0.toFixed(2)} -> ${os.loadavg()[0]!.toFixed(2)}; ${base.frames} frames per round`);
-console.log(`${'part'.padEnd(16)} ${'median'.padStart(7)} ${'lowest'.padStart(7)} rounds`);
-for (const [part, ns] of perFrame) console.log(`${part.padEnd(16)} ${median(ns).toFixed(0).padStart(7)} ${Math.min(...ns).toFixed(0).padStart(7)} ${ns.length}`);
+/** Worker CPU time per frame of each part, ns, one entry per timed round (every pass's). */
+export async function ingestParts(parts: readonly IngestPart[], options: IngestPartsOptions): Promise<Map<IngestPart, number[]>> {
+  const rings = ingestRings(INGEST_SYMBOLS.length * INGEST_TIMEFRAMES.length);
+  const listener = new Doorbell(rings.shared.doorbell).listen(rings.drain);
+  const poll = setInterval(rings.drain, 1); // `no-wakeup`'s consumer: polls, never parks, so its producer never notifies
+  const base: IngestPartsData = {
+    frames: options.frames,
+    symbols: INGEST_SYMBOLS,
+    timeframes: INGEST_TIMEFRAMES,
+    seed: 20240809,
+    rounds: options.rounds,
+    warmupRounds: 2,
+    shared: rings.shared,
+    unheard: Doorbell.allocate(),
+  };
+  const perFrame = new Map<IngestPart, number[]>(parts.map((p) => [p, []]));
+  try {
+    for (let pass = 0; pass < options.passes; pass++) {
+      for (const part of pass % 2 === 0 ? parts : [...parts].reverse()) {
+        const worker = startWorker(new URL('./ingest-parts-worker.ts', import.meta.url), { ...base, part });
+        try {
+          perFrame.get(part)!.push(
+            ...(await new Promise<number[]>((resolve, reject) => {
+              worker.once('message', resolve);
+              worker.once('error', reject);
+            })),
+          );
+        } finally {
+          await worker.terminate();
+        }
+      }
+    }
+  } finally {
+    clearInterval(poll);
+    await listener.stop();
+  }
+  return perFrame;
+}
+
+/** The median of `xs` (the upper one for an even count). */
+export const medianOf = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { passes: { type: 'string', default: '2' }, rounds: { type: 'string', default: '4' }, frames: { type: 'string', default: '200000' } },
+  });
+  const parts = (positionals[0]?.split(',') ?? [...INGEST_PARTS]) as IngestPart[];
+  for (const p of parts) if (!INGEST_PARTS.includes(p)) throw new Error(`unknown part ${p}: one of ${INGEST_PARTS.join(', ')}`);
+  const frames = Number(values.frames);
+  const load0 = os.loadavg()[0]!;
+  const perFrame = await ingestParts(parts, { frames, rounds: Number(values.rounds), passes: Number(values.passes) });
+  console.log(`ingest worker CPU per frame (one trade each), ns; load average ${load0.toFixed(2)} -> ${os.loadavg()[0]!.toFixed(2)}; ${frames} frames per round`);
+  console.log(`${'part'.padEnd(16)} ${'median'.padStart(7)} ${'lowest'.padStart(7)} rounds`);
+  for (const [part, ns] of perFrame) console.log(`${part.padEnd(16)} ${medianOf(ns).toFixed(0).padStart(7)} ${Math.min(...ns).toFixed(0).padStart(7)} ${ns.length}`);
+}

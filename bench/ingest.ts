@@ -13,6 +13,7 @@ import { Doorbell } from '../src/buffers/doorbell.ts';
 import { TickRing } from '../src/buffers/tick-ring.ts';
 import { allocateBarEventRing, openBarEventRing } from '../src/feed/protocol.ts';
 import { TICK_FIELDS } from '../src/model/records.ts';
+import { ingestParts, type IngestPart } from './ingest-parts.ts';
 import { nextMessage, ofType, startWorker } from './load/peers.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
@@ -187,6 +188,12 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
     if (r.trades !== r.frames) throw new Error(`tardis-dev ingest: ${r.trades} trades from ${r.frames} frames`);
   }
 
+  const parts = await ingestParts(REPORTED_PARTS, { frames: Math.min(base.frames, 200_000), rounds: 3, passes: 2 });
+  // The lowest round per part: another thread's work only ever adds to a thread's CPU time (a busy spell of the
+  // machine took one pass of some parts from ~360 to ~715 ns, parse alone, in a quick run), and each part has as many rounds.
+  const partsNs = new Map([...parts].map(([part, ns]) => [part, Math.min(...ns)]));
+  log(`ingest parts (worker CPU per frame, ns, lowest round): ${[...partsNs].map(([part, ns]) => `${part} ${ns.toFixed(0)}`).join(', ')}`);
+
   const overflow = tw.rounds.reduce((a, r) => a + r.overflow, 0);
   const what = `${INGEST_SYMBOLS.length} symbols, ${INGEST_TIMEFRAMES.length} timeframes (${INGEST_TIMEFRAMES.join(' ')})`;
   const figures = [
@@ -245,10 +252,12 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
       better: 'lower',
       goals: [{ text: 'zero ring overflow', on: 'value', op: '==', threshold: 0 }],
     }),
+    ...partFigures(partsNs),
   ];
   return {
     figures,
     details: {
+      parts: Object.fromEntries(parts),
       symbols: INGEST_SYMBOLS,
       timeframes: INGEST_TIMEFRAMES,
       frames: base.frames,
@@ -258,4 +267,39 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
       tardisCompute: viaCompute,
     },
   };
+}
+
+/** The parts of the worker's path the report shows (bench/ingest-parts.ts), and what each figure is. */
+const REPORTED_PARTS: readonly IngestPart[] = ['whole', 'no-wakeup', 'no-bar-writes', 'no-bars', 'parse-only', 'read-only'];
+const PART_NAMES: Record<string, string> = {
+  whole: 'the whole path (a second measure of the figure above, beside its parts)',
+  'no-wakeup': 'without waking the main thread (it polls every 1 ms instead of parking)',
+  'no-bar-writes': 'without the aggregation’s writes to shared memory',
+  'no-bars': 'without the aggregation (no bar touched or written)',
+  'parse-only': '`BinanceAdapter.parse` alone, into a handler keeping nothing',
+  'read-only': 'a loop only reading every character of the frames',
+};
+
+/** One figure per part: the worker CPU per frame with that part taken out, and the part's share (the whole's figure minus it). */
+function partFigures(ns: ReadonlyMap<IngestPart, number>): Figure[] {
+  const whole = ns.get('whole')!;
+  return [...ns].map(([part, value]) =>
+    figure({
+      id: `ingest.parts.${part}`,
+      group: 'ingest',
+      name: `ingest, where the worker’s time goes: ${PART_NAMES[part]}`,
+      value,
+      unit: 'ns',
+      better: 'lower',
+      note: partNote(part, value, whole, ns.get('read-only')),
+    }),
+  );
+}
+
+/** What a part's figure says about the whole (same run, lowest rounds). */
+function partNote(part: IngestPart, value: number, whole: number, readOnly: number | undefined): string {
+  if (part === 'whole') return 'worker CPU per frame (one trade each), the lowest of 6 rounds (other work only ever adds to it); every part in a worker of its own, the parts taking turns over 2 passes (bench/ingest-parts.ts)';
+  if (part === 'read-only') return 'what any parser of these frames pays at least: each character read once, nothing decided';
+  if (part === 'parse-only') return `${(value / whole * 100).toFixed(0)}% of the whole’s ${whole.toFixed(0)} ns${readOnly === undefined ? '' : `; ${(value / readOnly).toFixed(2)}× reading every character`}`;
+  return `the part taken out costs ${(whole - value).toFixed(0)} ns of the whole’s ${whole.toFixed(0)}`;
 }
