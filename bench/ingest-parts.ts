@@ -18,7 +18,8 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Doorbell } from '../src/buffers/doorbell.ts';
-import { INGEST_SYMBOLS, INGEST_TIMEFRAMES, ingestRings, type IngestRings, type IngestWorkerData } from './ingest.ts';
+import type { IngestWorkerData } from './ingest.ts';
+import { INGEST_SEED, INGEST_SYMBOLS, INGEST_TIMEFRAMES, ingestRings, type IngestRings } from './ingest-setup.ts';
 import { startWorker } from './load/peers.ts';
 
 export const INGEST_PARTS = ['whole', 'no-wakeup', 'no-ticks', 'no-bars', 'no-bar-writes', 'clock-per-frame', 'parse-only', 'read-only'] as const;
@@ -31,8 +32,11 @@ export interface IngestPartsData extends Omit<IngestWorkerData, 'history'> {
   unheard: SharedArrayBuffer;
 }
 
-/** How to run the parts: frames per round, timed rounds per worker, passes over the parts. */
+/** How to run the parts: the symbols, timeframes and seed of the frames, frames per round, timed rounds per worker, passes over the parts. */
 export interface IngestPartsOptions {
+  symbols: string[];
+  timeframes: string[];
+  seed: number;
   frames: number;
   rounds: number;
   passes: number;
@@ -40,14 +44,14 @@ export interface IngestPartsOptions {
 
 /** Worker CPU time per frame of each part, ns, one entry per timed round (every pass's). */
 export async function ingestParts(parts: readonly IngestPart[], options: IngestPartsOptions): Promise<Map<IngestPart, number[]>> {
-  const rings = ingestRings(INGEST_SYMBOLS.length * INGEST_TIMEFRAMES.length);
+  const rings = ingestRings(options.symbols.length * options.timeframes.length);
   const listener = new Doorbell(rings.shared.doorbell).listen(rings.drain);
   const poll = setInterval(rings.drain, 1); // `no-wakeup`'s consumer: polls, never parks, so its producer never notifies
   const base: IngestPartsData = {
     frames: options.frames,
-    symbols: INGEST_SYMBOLS,
-    timeframes: INGEST_TIMEFRAMES,
-    seed: 20240809,
+    symbols: options.symbols,
+    timeframes: options.timeframes,
+    seed: options.seed,
     rounds: options.rounds,
     warmupRounds: 2,
     shared: rings.shared,
@@ -89,7 +93,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const p of parts) if (!INGEST_PARTS.includes(p)) throw new Error(`unknown part ${p}: one of ${INGEST_PARTS.join(', ')}`);
   const frames = Number(values.frames);
   const load0 = os.loadavg()[0]!;
-  const perFrame = await ingestParts(parts, { frames, rounds: Number(values.rounds), passes: Number(values.passes) });
+  const perFrame = await ingestParts(parts, { symbols: INGEST_SYMBOLS, timeframes: INGEST_TIMEFRAMES, seed: INGEST_SEED, frames, rounds: Number(values.rounds), passes: Number(values.passes) });
   console.log(`ingest worker CPU per frame (one trade each), ns; load average ${load0.toFixed(2)} -> ${os.loadavg()[0]!.toFixed(2)}; ${frames} frames per round`);
   console.log(`${'part'.padEnd(16)} ${'median'.padStart(7)} ${'lowest'.padStart(7)} rounds`);
   for (const [part, ns] of perFrame) console.log(`${part.padEnd(16)} ${medianOf(ns).toFixed(0).padStart(7)} ${Math.min(...ns).toFixed(0).padStart(7)} ${ns.length}`);

@@ -10,13 +10,13 @@
  * producer and consumer). The figure is the median of the timed rounds.
  */
 import { Doorbell } from '../src/buffers/doorbell.ts';
-import { TickRing } from '../src/buffers/tick-ring.ts';
-import { allocateBarEventRing, openBarEventRing } from '../src/feed/protocol.ts';
-import { TICK_FIELDS } from '../src/model/records.ts';
 import { ingestParts, type IngestPart } from './ingest-parts.ts';
+import { INGEST_SEED, INGEST_SYMBOLS, INGEST_TIMEFRAMES, ingestRings } from './ingest-setup.ts';
 import { nextMessage, ofType, startWorker } from './load/peers.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
+
+export { INGEST_SYMBOLS, INGEST_TIMEFRAMES };
 
 /** What an ingest worker is started with. */
 export interface IngestWorkerData {
@@ -51,11 +51,6 @@ export interface IngestRound {
   parseP99Us?: number;
 }
 
-/** Symbols the ingest frames spread over (one aggregator each). */
-export const INGEST_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
-/** Every timeframe aggregated per trade (the micro-benchmark's six). */
-export const INGEST_TIMEFRAMES = ['1s', '1m', '5m', '15m', '1h', '1d'];
-const SEED = 20240809;
 
 type RoundMsg = { type: 'round'; round: IngestRound };
 type DoneMsg = { type: 'done' };
@@ -97,40 +92,6 @@ async function tickwireRounds(
   return { rounds: got, drained, overflow: rings.ticks.overflow() };
 }
 
-/** The shared memory a tickwire ingest worker writes (`nSeries` bar series), as the main thread sees it. */
-export interface IngestRings {
-  /** What the worker is given (its workerData). */
-  shared: { ticks: SharedArrayBuffer; barEvents: SharedArrayBuffer; dirty: SharedArrayBuffer; doorbell: SharedArrayBuffer };
-  ticks: TickRing;
-  /** Records drained so far. */
-  drained: { ticks: number; barEvents: number };
-  /** Take everything available, as the pump does: tick records, bar events, dirty flags. */
-  drain(): void;
-}
-
-/** The rings of one ingest worker (the runtime's default tick ring) and the main thread's drain of them. */
-export function ingestRings(nSeries: number): IngestRings {
-  const shared = {
-    ticks: TickRing.allocate(65_536, TICK_FIELDS), // the runtime's default ring
-    barEvents: allocateBarEventRing(Math.max(8_192, 4 * nSeries)),
-    dirty: new SharedArrayBuffer(4 * nSeries),
-    doorbell: Doorbell.allocate(),
-  };
-  const ticks = new TickRing(shared.ticks);
-  const barEvents = openBarEventRing(shared.barEvents);
-  const dirty = new Int32Array(shared.dirty);
-  const drained = { ticks: 0, barEvents: 0 };
-  let sum = 0;
-  const visitor = { onRecord: (buf: Float64Array, off: number) => void (sum += buf[off]!) };
-  const drain = () => {
-    let n: number;
-    while ((n = ticks.read(visitor)) > 0) drained.ticks += n;
-    while ((n = barEvents.read(visitor)) > 0) drained.barEvents += n;
-    for (let i = 0; i < dirty.length; i++) if (dirty[i] !== 0) Atomics.exchange(dirty, i, 0);
-  };
-  return { shared, ticks, drained, drain };
-}
-
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -150,7 +111,7 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
     frames: profile.ingest.frames,
     symbols: INGEST_SYMBOLS,
     timeframes: INGEST_TIMEFRAMES,
-    seed: SEED,
+    seed: INGEST_SEED,
     rounds: profile.ingest.rounds,
     warmupRounds: profile.ingest.warmupRounds,
     history: 1000,
@@ -188,7 +149,7 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
     if (r.trades !== r.frames) throw new Error(`tardis-dev ingest: ${r.trades} trades from ${r.frames} frames`);
   }
 
-  const parts = await ingestParts(REPORTED_PARTS, { frames: Math.min(base.frames, 200_000), rounds: 3, passes: 2 });
+  const parts = await ingestParts(REPORTED_PARTS, { symbols: INGEST_SYMBOLS, timeframes: INGEST_TIMEFRAMES, seed: INGEST_SEED, frames: Math.min(base.frames, 200_000), rounds: 3, passes: 2 });
   // The lowest round per part: another thread's work only ever adds to a thread's CPU time (a busy spell of the
   // machine took one pass of some parts from ~360 to ~715 ns, parse alone, in a quick run), and each part has as many rounds.
   const partsNs = new Map([...parts].map(([part, ns]) => [part, Math.min(...ns)]));
