@@ -66,6 +66,7 @@ const PARALLEL = [
   'test/fuzz/exchange-frames-bybit-bitstamp-alpaca.test.ts',
   'test/fuzz/exchange-frames-coinbase-kraken-okx.test.ts',
   'test/model/backoff.test.ts',
+  'test/model/read-clock.test.ts',
   'test/model/sessions.test.ts',
   'test/model/symbols.test.ts',
   'test/model/timeframes.test.ts',

@@ -4,7 +4,8 @@
  *
  * Per frame it does what the feed worker (src/feed/worker.ts) does through
  * FeedConnection.onMessage, with the worker's own parts: stamp the receive
- * time, count the frame, `BinanceAdapter.parse` into the worker's
+ * time (one clock read per socket read, as the connection's ReadClock),
+ * count the frame, `BinanceAdapter.parse` into the worker's
  * TickHandler (src/feed/tick-handler.ts: for each trade the clock-offset
  * sample, `BarAggregator.addTrade` over every timeframe with bars written to
  * their shared-memory BarSeries through the worker's BufferWriter, closes
@@ -76,16 +77,19 @@ function round(): TimedRound {
   let malformed = 0;
   const cpu0 = threadCpuMs();
   const t0 = performance.now();
+  let ts = nowMs(); // the socket read's time: one clock read per read, as FeedConnection's ReadClock does
   for (let i = 0; i < frames.length; i++) {
     const frame = frames[i]!;
-    const ts = nowMs();
     count++;
     lastFrameAt = ts;
     handler.beginFrame(ts);
     const kind = adapter.parse(frame, handler);
     if (kind !== FrameKind.DATA) malformed++;
     handler.endFrame(kind);
-    if (readEnds[i] === 1) handler.endBatch(); // the event-loop turn of one socket read ends
+    if (readEnds[i] === 1) {
+      handler.endBatch(); // the event-loop turn of one socket read ends
+      ts = nowMs(); // the next read's time
+    }
   }
   const t1 = performance.now();
   const cpuMs = threadCpuMs() - cpu0;

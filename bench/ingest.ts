@@ -10,12 +10,13 @@
  * producer and consumer). The figure is the median of the timed rounds.
  */
 import { Doorbell } from '../src/buffers/doorbell.ts';
-import { TickRing } from '../src/buffers/tick-ring.ts';
-import { allocateBarEventRing, openBarEventRing } from '../src/feed/protocol.ts';
-import { TICK_FIELDS } from '../src/model/records.ts';
+import { ingestParts, type IngestPart } from './ingest-parts.ts';
+import { INGEST_SEED, INGEST_SYMBOLS, INGEST_TIMEFRAMES, ingestRings } from './ingest-setup.ts';
 import { nextMessage, ofType, startWorker } from './load/peers.ts';
 import type { Profile } from './profile.ts';
 import { figure, type Figure } from './report.ts';
+
+export { INGEST_SYMBOLS, INGEST_TIMEFRAMES };
 
 /** What an ingest worker is started with. */
 export interface IngestWorkerData {
@@ -50,11 +51,6 @@ export interface IngestRound {
   parseP99Us?: number;
 }
 
-/** Symbols the ingest frames spread over (one aggregator each). */
-export const INGEST_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
-/** Every timeframe aggregated per trade (the micro-benchmark's six). */
-export const INGEST_TIMEFRAMES = ['1s', '1m', '5m', '15m', '1h', '1d'];
-const SEED = 20240809;
 
 type RoundMsg = { type: 'round'; round: IngestRound };
 type DoneMsg = { type: 'done' };
@@ -82,31 +78,10 @@ async function tickwireRounds(
   timeoutMs: number,
   log: (line: string) => void,
 ): Promise<{ rounds: IngestRound[]; drained: { ticks: number; barEvents: number }; overflow: number }> {
-  const nSeries = data.symbols.length * data.timeframes.length;
-  const ticksSab = TickRing.allocate(65_536, TICK_FIELDS); // the runtime's default ring
-  const barEventsSab = allocateBarEventRing(Math.max(8_192, 4 * nSeries));
-  const dirtySab = new SharedArrayBuffer(4 * nSeries);
-  const doorbellSab = Doorbell.allocate();
-  const ticks = new TickRing(ticksSab);
-  const barEvents = openBarEventRing(barEventsSab);
-  const dirty = new Int32Array(dirtySab);
-  const drained = { ticks: 0, barEvents: 0 };
-  let sum = 0;
-  const visitor = { onRecord: (buf: Float64Array, off: number) => void (sum += buf[off]!) };
-  const drain = () => {
-    let n: number;
-    while ((n = ticks.read(visitor)) > 0) drained.ticks += n;
-    while ((n = barEvents.read(visitor)) > 0) drained.barEvents += n;
-    for (let i = 0; i < dirty.length; i++) if (dirty[i] !== 0) Atomics.exchange(dirty, i, 0);
-  };
-  const listener = new Doorbell(doorbellSab).listen(drain);
-  const worker = startWorker(new URL('./ingest-tickwire-worker.ts', import.meta.url), {
-    ...data,
-    ticks: ticksSab,
-    barEvents: barEventsSab,
-    dirty: dirtySab,
-    doorbell: doorbellSab,
-  });
+  const rings = ingestRings(data.symbols.length * data.timeframes.length);
+  const { drained, drain } = rings;
+  const listener = new Doorbell(rings.shared.doorbell).listen(drain);
+  const worker = startWorker(new URL('./ingest-tickwire-worker.ts', import.meta.url), { ...data, ...rings.shared });
   let got: IngestRound[];
   try {
     got = await rounds(worker, data.rounds, 'tickwire', timeoutMs, log);
@@ -114,7 +89,7 @@ async function tickwireRounds(
     await listener.stop();
     drain();
   }
-  return { rounds: got, drained, overflow: ticks.overflow() };
+  return { rounds: got, drained, overflow: rings.ticks.overflow() };
 }
 
 function median(xs: readonly number[]): number {
@@ -136,7 +111,7 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
     frames: profile.ingest.frames,
     symbols: INGEST_SYMBOLS,
     timeframes: INGEST_TIMEFRAMES,
-    seed: SEED,
+    seed: INGEST_SEED,
     rounds: profile.ingest.rounds,
     warmupRounds: profile.ingest.warmupRounds,
     history: 1000,
@@ -173,6 +148,12 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
   for (const r of [...direct, ...viaCompute]) {
     if (r.trades !== r.frames) throw new Error(`tardis-dev ingest: ${r.trades} trades from ${r.frames} frames`);
   }
+
+  const parts = await ingestParts(REPORTED_PARTS, { symbols: INGEST_SYMBOLS, timeframes: INGEST_TIMEFRAMES, seed: INGEST_SEED, frames: Math.min(base.frames, 200_000), rounds: 3, passes: 2 });
+  // The lowest round per part: another thread's work only ever adds to a thread's CPU time (a busy spell of the
+  // machine took one pass of some parts from ~360 to ~715 ns, parse alone, in a quick run), and each part has as many rounds.
+  const partsNs = new Map([...parts].map(([part, ns]) => [part, Math.min(...ns)]));
+  log(`ingest parts (worker CPU per frame, ns, lowest round): ${[...partsNs].map(([part, ns]) => `${part} ${ns.toFixed(0)}`).join(', ')}`);
 
   const overflow = tw.rounds.reduce((a, r) => a + r.overflow, 0);
   const what = `${INGEST_SYMBOLS.length} symbols, ${INGEST_TIMEFRAMES.length} timeframes (${INGEST_TIMEFRAMES.join(' ')})`;
@@ -232,10 +213,12 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
       better: 'lower',
       goals: [{ text: 'zero ring overflow', on: 'value', op: '==', threshold: 0 }],
     }),
+    ...partFigures(partsNs),
   ];
   return {
     figures,
     details: {
+      parts: Object.fromEntries(parts),
       symbols: INGEST_SYMBOLS,
       timeframes: INGEST_TIMEFRAMES,
       frames: base.frames,
@@ -245,4 +228,39 @@ export async function ingestBench(profile: Profile, log: (line: string) => void)
       tardisCompute: viaCompute,
     },
   };
+}
+
+/** The parts of the worker's path the report shows (bench/ingest-parts.ts), and what each figure is. */
+const REPORTED_PARTS: readonly IngestPart[] = ['whole', 'no-wakeup', 'no-bar-writes', 'no-bars', 'parse-only', 'read-only'];
+const PART_NAMES: Record<string, string> = {
+  whole: 'the whole path (a second measure of the figure above, beside its parts)',
+  'no-wakeup': 'without waking the main thread (it polls every 1 ms instead of parking)',
+  'no-bar-writes': 'without the aggregation’s writes to shared memory',
+  'no-bars': 'without the aggregation (no bar touched or written)',
+  'parse-only': '`BinanceAdapter.parse` alone, into a handler keeping nothing',
+  'read-only': 'a loop only reading every character of the frames',
+};
+
+/** One figure per part: the worker CPU per frame with that part taken out, and the part's share (the whole's figure minus it). */
+function partFigures(ns: ReadonlyMap<IngestPart, number>): Figure[] {
+  const whole = ns.get('whole')!;
+  return [...ns].map(([part, value]) =>
+    figure({
+      id: `ingest.parts.${part}`,
+      group: 'ingest',
+      name: `ingest, where the worker’s time goes: ${PART_NAMES[part]}`,
+      value,
+      unit: 'ns',
+      better: 'lower',
+      note: partNote(part, value, whole, ns.get('read-only')),
+    }),
+  );
+}
+
+/** What a part's figure says about the whole (same run, lowest rounds). */
+function partNote(part: IngestPart, value: number, whole: number, readOnly: number | undefined): string {
+  if (part === 'whole') return 'worker CPU per frame (one trade each), the lowest of 6 rounds (other work only ever adds to it); every part in a worker of its own, the parts taking turns over 2 passes (bench/ingest-parts.ts)';
+  if (part === 'read-only') return 'what any parser of these frames pays at least: each character read once, nothing decided';
+  if (part === 'parse-only') return `${(value / whole * 100).toFixed(0)}% of the whole’s ${whole.toFixed(0)} ns${readOnly === undefined ? '' : `; ${(value / readOnly).toFixed(2)}× reading every character`}`;
+  return `the part taken out costs ${(whole - value).toFixed(0)} ns of the whole’s ${whole.toFixed(0)}`;
 }

@@ -23,7 +23,7 @@ import { FrameKind, type ClientRequest, type ExchangeAdapter, type FeedHandler }
 import { Jitter, JitteredBackoff } from '../model/backoff.ts';
 import type { LogSink } from '../log/record.ts';
 import { urlForLogs } from '../log/redact.ts';
-import { nowMs } from '../model/clock.ts';
+import { nowMs, ReadClock } from '../model/clock.ts';
 import { describeConnectFailure, type ConnectFailure } from './connect-failure.ts';
 import type { ConnectionOptions, ConnectionState } from './protocol.ts';
 
@@ -78,6 +78,8 @@ export class FeedConnection {
   private readonly logUrl: string;
   private readonly handler: FeedHandler;
   private readonly events: ConnectionEvents;
+  /** Frames' receive time: one clock read per socket read (every frame of it arrived at once). */
+  private readonly readClock = new ReadClock();
   /** Reconnect delays: full jitter unless the options say equal (../model/backoff.ts). */
   private readonly backoff: JitteredBackoff;
   private readonly staleAfterMs: number;
@@ -256,7 +258,7 @@ export class FeedConnection {
   }
 
   private onMessage(socket: WebSocket, data: unknown): void {
-    const recvTs = nowMs();
+    const recvTs = this.readClock.now(); // the socket read's time: one clock read per read, not per frame
     this.frames++;
     this.lastFrameAt = recvTs;
     this.lastAliveAt = recvTs;

@@ -91,6 +91,8 @@ export class TickHandler implements FeedHandler {
   private readonly clock: ClockOffset;
   /** Data frames until the next one whose parse time is recorded. */
   private untilParseSample = 1;
+  /** When the sampled frame's parse began (`nowMs`; read in `beginFrame` for that frame only). */
+  private parseStart = 0;
   /** Per symbol slot: 1 while listed in `pending` (its forming bars changed since the last batch end). */
   private readonly listed: Uint8Array;
   /** Symbols whose forming bars wait for the batch end, `pendingCount` of them. */
@@ -139,16 +141,23 @@ export class TickHandler implements FeedHandler {
     this.schedule = schedule;
   }
 
-  /** A frame arrived at local time `recvTs` (`nowMs`): stamped before its parse, so the records it yields carry it. */
+  /**
+   * A frame arrived at local time `recvTs` (`nowMs`; the feed passes its
+   * socket read's time, ReadClock): stamped before its parse, so the records
+   * it yields carry it. The frame whose parse is sampled next also gets a
+   * clock read of its own here, so the parse stage times its own parse, not
+   * the frames of its read before it.
+   */
   beginFrame(recvTs: number): void {
     this.recvTs = recvTs;
+    if (this.untilParseSample === 1) this.parseStart = nowMs();
   }
 
   /** The frame is parsed: its records wait for the batch end (or half a tick ring); a sampled parse time (see the header). */
   endFrame(kind: FrameKind): void {
     if (kind === FrameKind.DATA && --this.untilParseSample === 0) {
       this.untilParseSample = PARSE_SAMPLE_EVERY;
-      this.parseHistogram.recordValueWithCount(Math.max(1, Math.round((nowMs() - this.recvTs) * 1000)), PARSE_SAMPLE_EVERY);
+      this.parseHistogram.recordValueWithCount(Math.max(1, Math.round((nowMs() - this.parseStart) * 1000)), PARSE_SAMPLE_EVERY);
     }
     const writer = this.writer;
     // A forming bar can change with nothing written: its trade's tick record dropped by a full ring.

@@ -228,3 +228,31 @@ describe('FeedConnection rotation', () => {
     expect(conn.reconnects).toBe(0);
   });
 });
+
+describe('FeedConnection receive time', () => {
+  /** An unmasked server→client text frame (payload under 126 bytes). */
+  const textFrame = (text: string) => Buffer.concat([Buffer.from([0x81, Buffer.byteLength(text)]), Buffer.from(text)]);
+
+  it('stamps every frame of one socket read with the same receive time, and the next read with a later one', async () => {
+    let sock: ServerSocket | undefined;
+    const url = await venue((text, socket) => {
+      if (text.startsWith('auth:')) socket.send(`ok:${text.slice(5)}`);
+      sock = socket;
+    });
+    const stamps: number[] = [];
+    conn = new FeedConnection(new ToyAdapter(), url, callbackHandler({ trade: () => {}, quote: () => {} }), { onReceive: (ts) => void stamps.push(ts) });
+    conn.start();
+    await until(() => sock !== undefined && stamps.length === 1, 5_000, 'the auth ack'); // (the ack is a frame too)
+    // Three frames in one TCP write: one read on loopback.
+    const raw = (sock as unknown as { _socket: import('node:net').Socket })._socket;
+    raw.write(Buffer.concat([textFrame('1'), textFrame('2'), textFrame('3')]));
+    await until(() => stamps.length === 4, 5_000, 'the first read');
+    await new Promise((r) => setTimeout(r, 5));
+    raw.write(Buffer.concat([textFrame('4'), textFrame('5')]));
+    await until(() => stamps.length === 6, 5_000, 'the second read');
+    expect(stamps[2]).toBe(stamps[1]);
+    expect(stamps[3]).toBe(stamps[1]);
+    expect(stamps[5]).toBe(stamps[4]);
+    expect(stamps[4]).toBeGreaterThan(stamps[1]!);
+  });
+});
