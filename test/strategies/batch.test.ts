@@ -14,6 +14,7 @@ import type { Bar } from '../../src/model/records.ts';
 import type { PredictionEvent, SignalEvent, StrategySummary } from '../../src/model/strategy.ts';
 import { Batcher, type SubmitBatch } from '../../src/strategies/batch.ts';
 import { CallTimeout, OUTER_BOUND_MS } from '../../src/strategies/deadlines.ts';
+import { FeatureSet } from '../../src/strategies/features.ts';
 import { PaperExecutor } from '../../src/strategies/paper.ts';
 import type { StrategyPool } from '../../src/strategies/pool.ts';
 import { StrategyRunner } from '../../src/strategies/runner.ts';
@@ -237,7 +238,7 @@ describe('strategies: the batcher', () => {
     const pool = { judge: () => Promise.reject(new CallTimeout(OUTER_BOUND_MS, Stage.LOAD)) } as unknown as StrategyPool;
     const noop = (): void => {};
     const cfg = strategy({}, { lookback: 1 });
-    const runner = new StrategyRunner('loader', cfg, pool, new Turns(Infinity), new PaperExecutor({ kind: 'paper', cash: 1_000, feeBps: 0, slippageBps: 0 }, { fill: noop, rejected: noop }), {
+    const runner = new StrategyRunner('loader', cfg, pool, new Turns(Infinity), new FeatureSet(cfg.features), new PaperExecutor({ kind: 'paper', cash: 1_000, feeBps: 0, slippageBps: 0 }, { fill: noop, rejected: noop }), {
       prediction: noop, signal: noop, fill: noop, rejected: noop, problem: (_r, message) => problems.push(message), awaitTrade: noop,
     }, true);
     runner.onBar(bar(0));
