@@ -20,7 +20,7 @@ import type { StrategyPool } from '../../src/strategies/pool.ts';
 import { StrategyRunner } from '../../src/strategies/runner.ts';
 import { Turns } from '../../src/strategies/turns.ts';
 import { StrategyRuntime } from '../../src/strategies/runtime.ts';
-import { packStart, runTask, Stage, type BatchTask, type JudgeTask, type TaskResult } from '../../src/strategies/task.ts';
+import { packAnswer, packStart, runTask, Stage, type BatchTask, type JudgeTask, type TaskResult } from '../../src/strategies/task.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
@@ -177,7 +177,7 @@ describe('strategies: the batcher', () => {
     const batcher = new Batcher(1, scripted(async (task) => {
       stamp(task, 0, Stage.PREDICT);
       await sleep(10);
-      task.port.postMessage({ i: 0, result: answer });
+      task.port.postMessage(packAnswer(0, answer));
       stamp(task, 1, Stage.PREDICT);
       await new Promise(() => {}); // item 1 never ends
     }));
@@ -202,7 +202,7 @@ describe('strategies: the batcher', () => {
     // The worker posts its answer (and ends) at the instant the main thread reads the control word, its deadline just past.
     const spy = vi.spyOn(Atomics, 'load').mockImplementation(((array: BigInt64Array, index: number) => {
       if (task !== undefined && array === task.control && finish !== undefined) {
-        task.port.postMessage({ i: 0, result: answer });
+        task.port.postMessage(packAnswer(0, answer));
         finish();
         finish = undefined;
       }

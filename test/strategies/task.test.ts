@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CallSlot } from '../../src/strategies/pool.ts';
-import { runTask, Stage, type StrategyTask, type WindowUpdate } from '../../src/strategies/task.ts';
+import { ANSWER, packAnswer, runTask, Stage, unpackAnswer, type StrategyTask, type WindowUpdate } from '../../src/strategies/task.ts';
 
 const MODULE = path.join(import.meta.dirname, 'fixtures/window.mjs');
 const JUDGE = path.join(import.meta.dirname, 'fixtures/judge.mjs');
@@ -93,5 +93,26 @@ describe('strategies: one call judges a bar', () => {
       decideError: 'decide failed on purpose\nsecond line',
       state: { kept: 1, predicted: 2000 },
     });
+  });
+});
+
+describe('strategy task: a batch item\'s answer as it crosses', () => {
+  it('reads back every kind of answer as the result it packed; state and extra as JSON has them', () => {
+    const judged = {
+      op: 'judge', prediction: { value: -0.5, confidence: 0.25, extra: { z: [1, 'a'] } }, decision: { action: 'sell', size: 2, reason: 'r' },
+      decideError: null, state: { n: 3, nested: { k: true } },
+    } as const;
+    expect(unpackAnswer(packAnswer(7, judged))).toEqual({ i: 7, result: judged });
+    const decideFailed = { op: 'judge', prediction: { value: 1, confidence: null, extra: {} }, decision: null, decideError: 'boom', state: {} } as const;
+    expect(unpackAnswer(packAnswer(0, decideFailed))).toEqual({ i: 0, result: decideFailed });
+    expect(unpackAnswer(packAnswer(3, { op: 'stale' }))).toEqual({ i: 3, result: { op: 'stale' } });
+    expect(unpackAnswer([2, ANSWER.ERROR, 'predict failed', Stage.PREDICT])).toEqual({ i: 2, error: 'predict failed', stage: Stage.PREDICT });
+    // JSON's forms: a Date as its text, an undefined field gone, NaN as null.
+    const at = new Date(1_700_000_000_000);
+    const lossy = { op: 'judge', prediction: { value: 1, confidence: null, extra: { x: Number.NaN } }, decision: null, decideError: 'e', state: { at, gone: undefined } } as const;
+    expect(unpackAnswer(packAnswer(1, lossy as never))).toEqual({
+      i: 1, result: { op: 'judge', prediction: { value: 1, confidence: null, extra: { x: null } }, decision: null, decideError: 'e', state: { at: at.toISOString() } },
+    });
+    expect(() => packAnswer(0, { op: 'probe', problem: null })).toThrow(/judgments only/);
   });
 });
