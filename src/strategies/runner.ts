@@ -105,7 +105,8 @@ export class StrategyRunner {
    * between closes took 40–60 µs per close at 3 digits, 39–42 µs at 2 (a loaded machine's profile had charged them 1.6 ms).
    */
   readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
-  #userState: Record<string, unknown> = {};
+  /** The strategy's state as JSON text (task.ts: it crosses as text; the main thread never reads it). */
+  #userState = '{}';
   #paused = false;
   #inRow = 0;
   #busy = false;

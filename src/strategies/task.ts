@@ -17,7 +17,8 @@
  * goes back with the answer (the module may change it in place), so any
  * worker can serve any call, and a backtest replays exactly. It may take at
  * most MAX_STATE_BYTES as JSON; more is the module's error. A judgment's
- * state, and its prediction's extra fields, come back as their JSON text
+ * state crosses both ways as its JSON text (the main thread only keeps it,
+ * never reads it), and its prediction's extra fields come back as theirs
  * (BatchAnswer): what JSON does not hold (a Date, an undefined field, NaN)
  * comes back as JSON has it, live and in a backtest alike.
  *
@@ -59,7 +60,7 @@ export type WindowUpdate =
  */
 export type StrategyTask =
   | { op: 'probe'; strategy: string; module: string; role: 'strategy' | 'executor'; params: Record<string, unknown> }
-  | { op: 'judge'; strategy: string; state: Record<string, unknown>; window: WindowUpdate; features: Record<string, number | null>; position: number | null }
+  | { op: 'judge'; strategy: string; state: string; window: WindowUpdate; features: Record<string, number | null>; position: number | null }
   | { op: 'execute'; strategy: string; module: string; params: Record<string, unknown>; state: Record<string, unknown>; signal: unknown; bar: unknown };
 
 /** One judgment. */
@@ -86,7 +87,7 @@ export interface BatchTask {
  * (unpackAnswer). The state and the prediction's extra fields cross as their
  * JSON text (they are JSON, checked so in the worker). Structured-cloning the
  * nested TaskResult cost the main thread 2.1–3.3 µs per answer, the flat
- * array and the two JSON.parse 1.0–1.4 µs (receiveMessageOnPort of 100
+ * array and two JSON.parse 1.0–1.4 µs (receiveMessageOnPort of 100
  * answers, 400 rounds, alternating, on this loaded 2-core machine): one
  * answer per strategy and close.
  */
@@ -105,7 +106,7 @@ export function packAnswer(i: number, r: TaskResult): BatchAnswer {
   if (r.op !== 'judge') throw new Error(`a batch answers judgments only, not ${r.op}`);
   const p = r.prediction;
   const d = r.decision;
-  return [i, ANSWER.JUDGE, p.value, p.confidence, JSON.stringify(p.extra), d?.action ?? null, d?.size ?? null, d?.reason ?? null, r.decideError, JSON.stringify(r.state)];
+  return [i, ANSWER.JUDGE, p.value, p.confidence, JSON.stringify(p.extra), d?.action ?? null, d?.size ?? null, d?.reason ?? null, r.decideError, r.state];
 }
 
 /** A BatchAnswer read back: the item's result, or why it failed and in which stage. */
@@ -114,7 +115,7 @@ export function unpackAnswer(a: BatchAnswer): { i: number; result: TaskResult } 
   if (a[1] === ANSWER.STALE) return { i: a[0], result: { op: 'stale' } };
   const prediction: Prediction = { value: a[2], confidence: a[3], extra: JSON.parse(a[4]) as Record<string, unknown> };
   const decision: Decision | null = a[5] === null ? null : { action: a[5], size: a[6], reason: a[7] };
-  return { i: a[0], result: { op: 'judge', prediction, decision, decideError: a[8], state: JSON.parse(a[9]) as Record<string, unknown> } };
+  return { i: a[0], result: { op: 'judge', prediction, decision, decideError: a[8], state: a[9] } };
 }
 
 /**
@@ -184,7 +185,7 @@ export type TaskResult =
   /** A `next` window update this worker could not apply: send the `full` window. */
   | { op: 'stale' }
   /** A judged bar: the prediction, and the decision or why `decide` failed (`decideError`; then `decision` is null). */
-  | { op: 'judge'; prediction: Prediction; decision: Decision | null; decideError: string | null; state: Record<string, unknown> }
+  | { op: 'judge'; prediction: Prediction; decision: Decision | null; decideError: string | null; state: string }
   | { op: 'execute'; execution: Execution | null; state: Record<string, unknown> };
 
 type Fn = (arg: unknown) => unknown;
@@ -310,7 +311,7 @@ async function ready(strategy: string, module: string, params: Record<string, un
 /** `predict` on the window, then `decide` on its prediction; each stage stamps its start (its own deadline: pool.ts, batch.ts). */
 async function judge(mod: UserModule, task: JudgeTask, w: Window, mark: Mark): Promise<TaskResult> {
   const { bars, params } = w;
-  const { state } = task;
+  const state = JSON.parse(task.state) as Record<string, unknown>;
   mark(Stage.PREDICT);
   // The module's own copies: what it does to them cannot change the window kept here.
   const prediction = checkPrediction(await mod.predict!({ bars: bars.map(copyBar), features: task.features, params, state }));
@@ -322,10 +323,10 @@ async function judge(mod: UserModule, task: JudgeTask, w: Window, mark: Mark): P
       position: task.position, bar: copyBar(bars.at(-1)), params, state,
     });
     const decision = checkDecision(out);
-    return { op: 'judge', prediction, decision, decideError: null, state: checkState(state) };
+    return { op: 'judge', prediction, decision, decideError: null, state: stateJson(state) };
   } catch (err) {
     const decideError = err instanceof Error ? err.message : String(err);
-    return { op: 'judge', prediction, decision: null, decideError, state: JSON.parse(afterPredict) as Record<string, unknown> };
+    return { op: 'judge', prediction, decision: null, decideError, state: afterPredict };
   }
 }
 

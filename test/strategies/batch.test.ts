@@ -143,7 +143,7 @@ describe('strategies: the batcher', () => {
 
   function judgeTask(strategy: string, i: number): JudgeTask {
     return {
-      op: 'judge', strategy, state: {}, window: { kind: 'full', version: i, bars: [bar(i)], module: path.join(FIXTURES, 'batched.mjs'), params: {} },
+      op: 'judge', strategy, state: '{}', window: { kind: 'full', version: i, bars: [bar(i)], module: path.join(FIXTURES, 'batched.mjs'), params: {} },
       features: {}, position: 0,
     };
   }
@@ -170,7 +170,7 @@ describe('strategies: the batcher', () => {
   const stamp = (task: BatchTask, i: number, stage: Stage): void => {
     Atomics.store(task.control, 0, packStart(i, stage, Date.now() - task.epoch));
   };
-  const answer: TaskResult = { op: 'judge', prediction: { value: 1, confidence: null, extra: {} }, decision: { action: 'hold', size: null, reason: null }, decideError: null, state: {} };
+  const answer: TaskResult = { op: 'judge', prediction: { value: 1, confidence: null, extra: {} }, decision: { action: 'hold', size: null, reason: null }, decideError: null, state: '{}' };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('cuts an item with a short deadline at its own deadline, though the item before it in the batch has a long one', async () => {
@@ -254,7 +254,7 @@ describe('strategies: the batcher', () => {
     g.__tickwireHold = new Promise<void>((resolve) => (release = resolve));
     g.__tickwireJudged = {};
     const held = (strategy: string, params: Record<string, unknown>): JudgeTask => ({
-      op: 'judge', strategy, state: {}, window: { kind: 'full', version: 1, bars: [bar(1)], module: path.join(FIXTURES, 'held.mjs'), params }, features: {}, position: 0,
+      op: 'judge', strategy, state: '{}', window: { kind: 'full', version: 1, bars: [bar(1)], module: path.join(FIXTURES, 'held.mjs'), params }, features: {}, position: 0,
     });
     const batcher = new Batcher(1, (task) => runTask(task));
     const slow = batcher.judge(held('batcher-held-slow', { tag: 'slow', hold: true }), 50);
