@@ -11,7 +11,8 @@
  * encode into a reused buffer, one `app.publish` per format, and a history
  * slot write (a copy of the binary form only when binary is recorded). The
  * trade, quote and bar handlers are separate functions on purpose: each call
- * site sees one event shape.
+ * site sees one event shape. Strategy messages nobody is attached to are
+ * not written at all until read from history (`#publishStrategy`).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Tickwire } from '../api/types.ts';
@@ -23,6 +24,7 @@ import { barMessage, gapMessage, quoteMessage, tradeMessage } from '../wire/json
 import { fillMessage, predictionMessage, prepareStrategy, signalMessage, type StrategyFormat } from '../wire/strategy-json.ts';
 import type { FillEvent, PredictionEvent, SignalEvent, StrategyEventBase, StrategySummary } from '../model/strategy.ts';
 import type { SendBudget } from './backpressure.ts';
+import type { DeferredText } from './history.ts';
 import { ENCODE_FBS, ENCODE_JSON, type Channel, type ChannelIndex } from './channels.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { alertMessage, configChangeAlert, configChangeMessage, leadershipAlert, leadershipMessage, makeAlert, systemMessage, type Alert, type SystemState, type SystemStates } from './rooms.ts';
@@ -190,9 +192,20 @@ export class StreamPublisher {
     return out;
   }
 
-  /** A strategy message (one per judged bar: sized exactly, JSON only, never conflated). */
-  #publishStrategy(ch: Channel | undefined, json: (seq: number) => string): void {
-    if (ch !== undefined) this.#publishRoom(ch, json);
+  /**
+   * A strategy message (one per judged bar: sized exactly, JSON only, never
+   * conflated). With nobody attached only the seq moves and the history
+   * keeps `json` itself: the text is written when a snapshot, resume or
+   * catch-up reads it (history.ts), not for every judgment of every strategy.
+   */
+  #publishStrategy(ch: Channel | undefined, json: DeferredText): void {
+    if (ch === undefined) return;
+    const h = ch.history;
+    if (ch.liveJson + ch.liveFbs > 0 || h === null) {
+      this.#publishRoom(ch, json);
+      return;
+    }
+    h.push(++ch.seq, json, undefined, true);
   }
 
   readonly #onStorage = (s: StorageStatus): void => {

@@ -38,7 +38,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { AbortHook, CallTimeout, OUTER_BOUND_MS } from './deadlines.ts';
-import { MAX_BATCH_ITEMS, Stage, TAKEN_BACK, unpackStart, type BatchAnswer, type BatchTask, type JudgeTask, type TaskResult } from './task.ts';
+import { MAX_BATCH_ITEMS, Stage, TAKEN_BACK, unpackAnswer, unpackStart, type BatchAnswer, type BatchTask, type JudgeTask, type TaskResult } from './task.ts';
 
 /** A failed judgment: the module's error (or its worker's crash), with the stage it was in. */
 export class JudgeError extends Error {
@@ -162,7 +162,7 @@ class Batch {
   #drain(): void {
     const port = this.#port!;
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-      const answer = m.message as BatchAnswer;
+      const answer = unpackAnswer(m.message as BatchAnswer);
       const item = this.#items[answer.i]!;
       this.#answered[answer.i] = true;
       if ('result' in answer) item.resolve(answer.result);

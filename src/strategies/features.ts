@@ -5,7 +5,8 @@
  *
  * Where: on the main thread, before the pool call. Measured here (one of
  * each of the five kinds, period 14 to 20, 20,000 bars, warm, on a loaded
- * 2-core machine): about 5 µs per closed bar, once per bar and strategy,
+ * 2-core machine): about 5 µs per closed bar, once per bar and set of
+ * strategies that share the series, lookback and features (FeatureSet),
  * well below a pool call's own cost (its structured clone and wake-up), and
  * each series' indicators are state that must see the bars in order, which
  * the pool's interchangeable workers cannot keep. So features are computed
@@ -50,9 +51,21 @@ function indicatorOf(spec: FeatureSpec): Slot['ind'] {
   }
 }
 
-/** The configured indicators of one strategy, updated bar by bar. */
+/**
+ * The configured indicators of the strategies that see the same bars (one
+ * series, one lookback, so the same seed) with the same features, updated bar
+ * by bar: once per bar for all of them, not once per strategy. Each of them
+ * feeds every bar it sees; the same bar object fed again right after (the
+ * next strategy of the set) returns the features of the first time, the same
+ * object, which nobody may change (a strategy's amended older bar gets a copy:
+ * the runner's `withBarFeatures({ ...features }, bar)`).
+ */
 export class FeatureSet {
   readonly #slots: Slot[];
+  /** The last bar fed, how, and its features. */
+  #bar: Bar | undefined;
+  #replace = false;
+  #out: Features = {};
 
   constructor(specs: Record<string, FeatureSpec>) {
     this.#slots = Object.entries(specs).map(([name, spec]) => ({ name, candle: spec.kind === 'atr', ind: indicatorOf(spec) }));
@@ -60,6 +73,14 @@ export class FeatureSet {
 
   /** Feed `bar` (a new closed bar, or with `replace` an amendment of the newest one fed) and return every feature after it. */
   update(bar: Bar, replace: boolean): Features {
+    if (bar === this.#bar && replace === this.#replace) return this.#out;
+    this.#bar = bar;
+    this.#replace = replace;
+    this.#out = this.#compute(bar, replace);
+    return this.#out;
+  }
+
+  #compute(bar: Bar, replace: boolean): Features {
     const out: Features = {};
     for (const s of this.#slots) {
       const input = s.candle ? { high: bar.high, low: bar.low, close: bar.close } : bar.close;

@@ -39,7 +39,7 @@ import type { Bar } from '../model/records.ts';
 import type { FillEvent, PredictionEvent, RejectionEvent, SignalEvent, StrategyDetail, StrategyState, StrategySummary } from '../model/strategy.ts';
 import { parseTimeframe } from '../model/timeframes.ts';
 import type { Executor } from './executor.ts';
-import { FeatureSet, withBarFeatures, type Features } from './features.ts';
+import { withBarFeatures, type FeatureSet, type Features } from './features.ts';
 import { JudgeError } from './batch.ts';
 import { CallTimeout } from './deadlines.ts';
 import { CallSlot, type StrategyPool } from './pool.ts';
@@ -105,7 +105,8 @@ export class StrategyRunner {
    * between closes took 40–60 µs per close at 3 digits, 39–42 µs at 2 (a loaded machine's profile had charged them 1.6 ms).
    */
   readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
-  #userState: Record<string, unknown> = {};
+  /** The strategy's state as JSON text (task.ts: it crosses as text; the main thread never reads it). */
+  #userState = '{}';
   #paused = false;
   #inRow = 0;
   #busy = false;
@@ -116,8 +117,11 @@ export class StrategyRunner {
   #version = 0;
   #chained = false;
 
-  /** `turns`: where judgments start (turns.ts: spread over event-loop turns, shared by every runner of the process). */
-  constructor(name: string, cfg: StrategyConfig, pool: StrategyPool, turns: Turns, executor: Executor, out: RunnerOutput, deterministic: boolean) {
+  /**
+   * `turns`: where judgments start (turns.ts: spread over event-loop turns, shared by every runner of the process).
+   * `features`: this strategy's, shared with the strategies of the same series, lookback and features (features.ts).
+   */
+  constructor(name: string, cfg: StrategyConfig, pool: StrategyPool, turns: Turns, features: FeatureSet, executor: Executor, out: RunnerOutput, deterministic: boolean) {
     this.name = name;
     this.#turns = turns;
     this.cfg = cfg;
@@ -126,7 +130,7 @@ export class StrategyRunner {
     this.#pool = pool;
     this.#out = out;
     this.#deterministic = deterministic;
-    this.#features = new FeatureSet(cfg.features);
+    this.#features = features;
   }
 
   get state(): StrategyState {

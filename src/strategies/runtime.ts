@@ -28,6 +28,7 @@ import type { Bar } from '../model/records.ts';
 import type { FillEvent, PredictionEvent, RejectionEvent, SignalEvent, StrategyDetail, StrategySummary } from '../model/strategy.ts';
 import type { TimeframeName } from '../model/timeframes.ts';
 import type { Executor } from './executor.ts';
+import { FeatureSet } from './features.ts';
 import { ModuleExecutor } from './module-executor.ts';
 import { PaperExecutor } from './paper.ts';
 import { defaultThreads, StrategyPool, type PoolPriority } from './pool.ts';
@@ -60,6 +61,8 @@ export class StrategyRuntime {
   readonly #runners = new Map<string, StrategyRunner>();
   /** `exchange\0symbol\0timeframe` → the runners of that series. */
   readonly #bySeries = new Map<string, StrategyRunner[]>();
+  /** seedingKey → the runners that see the same bars with the same features, and share one FeatureSet. */
+  readonly #seeding = new Map<string, StrategyRunner[]>();
   /** exchange → native symbol → the runners whose executor waits for that symbol's next trade (paper orders), each once. */
   readonly #waiting = new Map<string, Map<string, StrategyRunner[]>>();
   readonly #pool: StrategyPool;
@@ -85,9 +88,16 @@ export class StrategyRuntime {
         this.#waiting.get(r.cfg.exchange)!.get(r.cfg.symbol)!.push(r);
       },
     };
+    const featureSets = new Map<string, FeatureSet>();
     for (const [name, cfg] of Object.entries(strategies)) {
-      const runner: StrategyRunner = new StrategyRunner(name, cfg, this.#pool, turns, this.#executor(name, cfg, runnerOut, () => runner), runnerOut, options.deterministic === true);
+      const seeding = seedingKey(cfg);
+      let features = featureSets.get(seeding);
+      if (features === undefined) featureSets.set(seeding, (features = new FeatureSet(cfg.features)));
+      const runner: StrategyRunner = new StrategyRunner(name, cfg, this.#pool, turns, features, this.#executor(name, cfg, runnerOut, () => runner), runnerOut, options.deterministic === true);
       this.#runners.set(name, runner);
+      let group = this.#seeding.get(seeding);
+      if (group === undefined) this.#seeding.set(seeding, (group = []));
+      group.push(runner);
       const key = seriesKey(cfg.exchange, cfg.symbol, cfg.timeframe);
       let list = this.#bySeries.get(key);
       if (list === undefined) this.#bySeries.set(key, (list = []));
@@ -130,12 +140,17 @@ export class StrategyRuntime {
     return (await Promise.all(checks)).filter((i): i is ConfigIssue => i !== undefined);
   }
 
-  /** Hand each strategy the closed bars of its series so far (`read`: the newest `limit` closed bars, oldest first). */
+  /**
+   * Hand each strategy the closed bars of its series so far (`read`: the newest `limit` closed bars, oldest first), read once
+   * for the strategies that share a FeatureSet: they must feed it the same bar objects (features.ts).
+   */
   seed(read: (exchange: string, symbol: string, timeframe: TimeframeName, limit: number) => Bar[]): void {
-    for (const r of this.#runners.values()) {
-      r.seed(read(r.cfg.exchange, r.cfg.symbol, r.cfg.timeframe, r.cfg.lookback));
-      this.#out.status(r.summary());
+    for (const group of this.#seeding.values()) {
+      const { exchange, symbol, timeframe, lookback } = group[0]!.cfg;
+      const bars = read(exchange, symbol, timeframe, lookback);
+      for (const r of group) r.seed(bars);
     }
+    for (const r of this.#runners.values()) this.#out.status(r.summary());
   }
 
   /** A bar closed or a closed bar was amended (the library's `barClose`). */
@@ -255,4 +270,9 @@ export class StrategyRuntime {
 
 function seriesKey(exchange: string, symbol: string, timeframe: string): string {
   return `${exchange}\u0000${symbol}\u0000${timeframe}`;
+}
+
+/** Strategies of equal keys see the same bars (series, and lookback: the seed's length) with the same features: they share one FeatureSet. */
+function seedingKey(cfg: StrategyConfig): string {
+  return `${seriesKey(cfg.exchange, cfg.symbol, cfg.timeframe)}\u0000${cfg.lookback}\u0000${JSON.stringify(cfg.features)}`;
 }

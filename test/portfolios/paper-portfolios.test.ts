@@ -59,6 +59,32 @@ describe('paper portfolios', () => {
     expect(book.setAmounts('nope', { BTC: 1 })).toBe(false);
   });
 
+  it('publishes at a tick only a value moved past minChangeBps (or a heartbeat), as valuation() gives it then', () => {
+    const exchanges = { binance: { url: undefined, symbols: ['BTCUSDT'] } } as never;
+    const { config } = paperPortfolios({ sma: strategy('BTCUSDT', PAPER) })[0]!;
+    const graph = priceGraph({}, exchanges, {});
+    const published: PortfolioEvent[] = [];
+    const book = new PortfolioBook(graph, [{ config, holdings: checkHoldings({ BTC: 2, USDT: 800 }, graph, 'USDT') }], (e) => published.push(e), 0);
+    book.onTrade('binance', 'BTCUSDT', 100, 1);
+    book.tick(2);
+    expect(published.map((e) => e.value)).toEqual([1000]);
+    // 1000 → 1000.05: 0.5 bps, below minChangeBps (1): valued, not published.
+    book.onTrade('binance', 'BTCUSDT', 100.025, 3);
+    book.tick(4);
+    expect(published).toHaveLength(1);
+    // 1000 → 1000.5: 5 bps since the last publish: published, exactly as valued at that instant.
+    book.onTrade('binance', 'BTCUSDT', 100.25, 5);
+    book.tick(6);
+    expect(published).toHaveLength(2);
+    expect(published[1]).toEqual(book.valuation('sma', 6));
+    expect(published[1]!.change).toEqual({ abs: 1000.5 - 1000, pct: ((1000.5 - 1000) / 1000) * 100, since: 2 });
+    // No trade, no heartbeat due: nothing; the heartbeat publishes an unmoved value.
+    book.tick(7);
+    expect(published).toHaveLength(2);
+    book.tick(6 + config.heartbeatMs);
+    expect(published.map((e) => e.value)).toEqual([1000, 1000.5, 1000.5]);
+  });
+
   it('keeps paper strategies that share one book apart: a trade prices them all, a fill moves only its own', () => {
     const config = {
       exchanges: { binance: { url: undefined, symbols: ['BTCUSDT', 'ETHUSDT'] } },

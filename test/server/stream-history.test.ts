@@ -17,6 +17,32 @@ describe('ChannelHistory', () => {
     expect([17, 18, 19, 20].map((s) => h.keep(s))).toEqual([false, true, false, true]);
   });
 
+  it('writes a deferred message when it is first read, with its own seq, once; bytes count it from then on', () => {
+    const h = new ChannelHistory(3);
+    h.record(WireFormat.JSON, 1);
+    const written: number[] = [];
+    const deferred = (s: number): string => {
+      written.push(s);
+      return `d${s}!`;
+    };
+    h.push(1, 'm1', undefined, true);
+    h.push(2, deferred, undefined, true);
+    h.push(3, deferred, undefined, true);
+    expect(written).toEqual([]);
+    expect(h.bytes).toBe(2);
+    expect(h.text(3)).toBe('d3!');
+    expect(h.text(3)).toBe('d3!');
+    expect(written).toEqual([3]);
+    expect(h.bytes).toBe(2 + 3);
+    // Pushed out unread: never written, and its (uncounted) bytes are not taken off; a written one's are.
+    h.push(4, 'm4', undefined, true);
+    h.push(5, 'm5', undefined, true);
+    expect(written).toEqual([3]);
+    expect(h.bytes).toBe(3 + 2 + 2);
+    h.push(6, 'm6', undefined, true);
+    expect([h.text(4), h.text(5), h.text(6), h.bytes]).toEqual(['m4', 'm5', 'm6', 6]);
+  });
+
   it('refuses a seq that is not the next one (history is contiguous)', () => {
     const h = new ChannelHistory(8);
     h.push(5, 'a', undefined, false);

@@ -14,12 +14,13 @@ import type { Bar } from '../../src/model/records.ts';
 import type { PredictionEvent, SignalEvent, StrategySummary } from '../../src/model/strategy.ts';
 import { Batcher, type SubmitBatch } from '../../src/strategies/batch.ts';
 import { CallTimeout, OUTER_BOUND_MS } from '../../src/strategies/deadlines.ts';
+import { FeatureSet } from '../../src/strategies/features.ts';
 import { PaperExecutor } from '../../src/strategies/paper.ts';
 import type { StrategyPool } from '../../src/strategies/pool.ts';
 import { StrategyRunner } from '../../src/strategies/runner.ts';
 import { Turns } from '../../src/strategies/turns.ts';
 import { StrategyRuntime } from '../../src/strategies/runtime.ts';
-import { packStart, runTask, Stage, type BatchTask, type JudgeTask, type TaskResult } from '../../src/strategies/task.ts';
+import { packAnswer, packStart, runTask, Stage, type BatchTask, type JudgeTask, type TaskResult } from '../../src/strategies/task.ts';
 import { makeBar } from '../support/fake-tickwire.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
@@ -142,7 +143,7 @@ describe('strategies: the batcher', () => {
 
   function judgeTask(strategy: string, i: number): JudgeTask {
     return {
-      op: 'judge', strategy, state: {}, window: { kind: 'full', version: i, bars: [bar(i)], module: path.join(FIXTURES, 'batched.mjs'), params: {} },
+      op: 'judge', strategy, state: '{}', window: { kind: 'full', version: i, bars: [bar(i)], module: path.join(FIXTURES, 'batched.mjs'), params: {} },
       features: {}, position: 0,
     };
   }
@@ -169,14 +170,14 @@ describe('strategies: the batcher', () => {
   const stamp = (task: BatchTask, i: number, stage: Stage): void => {
     Atomics.store(task.control, 0, packStart(i, stage, Date.now() - task.epoch));
   };
-  const answer: TaskResult = { op: 'judge', prediction: { value: 1, confidence: null, extra: {} }, decision: { action: 'hold', size: null, reason: null }, decideError: null, state: {} };
+  const answer: TaskResult = { op: 'judge', prediction: { value: 1, confidence: null, extra: {} }, decision: { action: 'hold', size: null, reason: null }, decideError: null, state: '{}' };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('cuts an item with a short deadline at its own deadline, though the item before it in the batch has a long one', async () => {
     const batcher = new Batcher(1, scripted(async (task) => {
       stamp(task, 0, Stage.PREDICT);
       await sleep(10);
-      task.port.postMessage({ i: 0, result: answer });
+      task.port.postMessage(packAnswer(0, answer));
       stamp(task, 1, Stage.PREDICT);
       await new Promise(() => {}); // item 1 never ends
     }));
@@ -201,7 +202,7 @@ describe('strategies: the batcher', () => {
     // The worker posts its answer (and ends) at the instant the main thread reads the control word, its deadline just past.
     const spy = vi.spyOn(Atomics, 'load').mockImplementation(((array: BigInt64Array, index: number) => {
       if (task !== undefined && array === task.control && finish !== undefined) {
-        task.port.postMessage({ i: 0, result: answer });
+        task.port.postMessage(packAnswer(0, answer));
         finish();
         finish = undefined;
       }
@@ -237,7 +238,7 @@ describe('strategies: the batcher', () => {
     const pool = { judge: () => Promise.reject(new CallTimeout(OUTER_BOUND_MS, Stage.LOAD)) } as unknown as StrategyPool;
     const noop = (): void => {};
     const cfg = strategy({}, { lookback: 1 });
-    const runner = new StrategyRunner('loader', cfg, pool, new Turns(Infinity), new PaperExecutor({ kind: 'paper', cash: 1_000, feeBps: 0, slippageBps: 0 }, { fill: noop, rejected: noop }), {
+    const runner = new StrategyRunner('loader', cfg, pool, new Turns(Infinity), new FeatureSet(cfg.features), new PaperExecutor({ kind: 'paper', cash: 1_000, feeBps: 0, slippageBps: 0 }, { fill: noop, rejected: noop }), {
       prediction: noop, signal: noop, fill: noop, rejected: noop, problem: (_r, message) => problems.push(message), awaitTrade: noop,
     }, true);
     runner.onBar(bar(0));
@@ -253,7 +254,7 @@ describe('strategies: the batcher', () => {
     g.__tickwireHold = new Promise<void>((resolve) => (release = resolve));
     g.__tickwireJudged = {};
     const held = (strategy: string, params: Record<string, unknown>): JudgeTask => ({
-      op: 'judge', strategy, state: {}, window: { kind: 'full', version: 1, bars: [bar(1)], module: path.join(FIXTURES, 'held.mjs'), params }, features: {}, position: 0,
+      op: 'judge', strategy, state: '{}', window: { kind: 'full', version: 1, bars: [bar(1)], module: path.join(FIXTURES, 'held.mjs'), params }, features: {}, position: 0,
     });
     const batcher = new Batcher(1, (task) => runTask(task));
     const slow = batcher.judge(held('batcher-held-slow', { tag: 'slow', hold: true }), 50);

@@ -73,7 +73,7 @@ describe('strategy pool: thread priority', () => {
     const p = pool(1, 19);
     await until(() => p.priority.lowered + p.priority.failed === 1, 30_000, 'the pool thread started');
     // A predict that burns 5 s against a 100 ms deadline: the worker is terminated and piscina starts another.
-    const judge: JudgeTask = { op: 'judge', strategy: 'slow', state: {}, features: {}, position: null, window: { kind: 'full', version: 1, bars: [{ close: 1 }], module: BURN, params: { burnMs: 5_000 } } };
+    const judge: JudgeTask = { op: 'judge', strategy: 'slow', state: '{}', features: {}, position: null, window: { kind: 'full', version: 1, bars: [{ close: 1 }], module: BURN, params: { burnMs: 5_000 } } };
     await expect(p.judge(judge, 100)).rejects.toThrow(/longer than 100 ms/);
     await until(() => p.priority.lowered + p.priority.failed === 2, 30_000, 'the replacement thread started');
     expect(p.priority.lowered).toBe(LINUX ? 2 : 0);

@@ -263,6 +263,34 @@ describe('strategies: runtime', () => {
     expect(rec.fills.map((f) => f.signalId)).toEqual([`s:${T0 + 2 * SEC}:0`, `s:${T0 + 3 * SEC}:0`]);
   });
 
+  it('computes features once for strategies of the same series, lookback and features, each seeing what it would alone', async () => {
+    const rec = start({ a: strategy(), b: strategy(), c: strategy({ lookback: 4 }) });
+    const price = (i: number): number => 100 + ((i * 37) % 11);
+    const reads: number[] = [];
+    runtime!.seed((_exchange, _symbol, _timeframe, limit) => {
+      reads.push(limit);
+      return [bar(0, price(0)), bar(1, price(1))];
+    });
+    // One read per set of strategies sharing their features (a and b; c has another lookback).
+    expect(reads).toEqual([3, 4]);
+    for (let i = 2; i < 8; i++) close(i, price(i));
+    await runtime!.idle();
+    close(7, 300, { revision: 1 });
+    await runtime!.idle();
+    const closes = (i: number, amended = false): number => (amended && i === 7 ? 301 : price(i) + 1);
+    const sma3 = (i: number, amended = false): number => (closes(i - 2) + closes(i - 1) + closes(i, amended)) / 3;
+    for (const [name, first] of [['a', 2], ['b', 2], ['c', 3]] as const) {
+      const seen = rec.predictions.filter((p) => p.strategy === name).map((p) => [(p.barOpenTime - T0) / SEC, p.revision, p.extra['sma']]);
+      const expected = Array.from({ length: 8 - first }, (_, k) => [first + k, 0, sma3(first + k)]);
+      expected.push([7, 1, sma3(7, true)]);
+      expect(seen.length).toBe(expected.length);
+      for (let k = 0; k < expected.length; k++) {
+        expect(seen[k]!.slice(0, 2)).toEqual(expected[k]!.slice(0, 2));
+        expect(seen[k]![2]).toBeCloseTo(expected[k]![2]!, 9);
+      }
+    }
+  });
+
   it('fills a paper order at the next trade after the signal, never at the judged bar', async () => {
     const rec = start({ s: strategy() });
     for (let i = 0; i < 3; i++) close(i); // bar 2 closes at 101: buy 1

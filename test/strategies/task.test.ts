@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CallSlot } from '../../src/strategies/pool.ts';
-import { runTask, Stage, type StrategyTask, type WindowUpdate } from '../../src/strategies/task.ts';
+import { ANSWER, packAnswer, runTask, Stage, unpackAnswer, type StrategyTask, type WindowUpdate } from '../../src/strategies/task.ts';
 
 const MODULE = path.join(import.meta.dirname, 'fixtures/window.mjs');
 const JUDGE = path.join(import.meta.dirname, 'fixtures/judge.mjs');
@@ -23,7 +23,7 @@ function strategyName(): string {
 }
 
 function predict(strategy: string, window: WindowUpdate): Promise<unknown> {
-  const task: StrategyTask = { op: 'judge', strategy, state: {}, window, features: {}, position: null };
+  const task: StrategyTask = { op: 'judge', strategy, state: '{}', window, features: {}, position: null };
   return runTask(task);
 }
 
@@ -66,7 +66,7 @@ describe('strategies: the window a worker keeps', () => {
 describe('strategies: one call judges a bar', () => {
   function judge(params: Record<string, unknown>, slot = new CallSlot()): Promise<unknown> {
     const window: WindowUpdate = { kind: 'full', version: 1, bars: [bar(1), bar(2)], module: JUDGE, params };
-    const task: StrategyTask & { started: BigInt64Array } = { op: 'judge', strategy: strategyName(), state: { kept: 1 }, window, features: {}, position: 0.5, started: slot.started };
+    const task: StrategyTask & { started: BigInt64Array } = { op: 'judge', strategy: strategyName(), state: '{"kept":1}', window, features: {}, position: 0.5, started: slot.started };
     return runTask(task);
   }
 
@@ -78,7 +78,7 @@ describe('strategies: one call judges a bar', () => {
       prediction: { value: 102, confidence: 0.25, extra: { tag: 'x' } },
       decision: { action: 'hold', size: null, reason: JSON.stringify({ prediction: { value: 102, confidence: 0.25, tag: 'x' }, position: 0.5, bar: 2000 }) },
       decideError: null,
-      state: { kept: 1, predicted: 2000, decided: 2000 },
+      state: '{"kept":1,"predicted":2000,"decided":2000}',
     });
     // The flag names the last stage started, with its stamp (the deadline counts from it).
     expect(slot.stage).toBe(Stage.DECIDE);
@@ -91,7 +91,28 @@ describe('strategies: one call judges a bar', () => {
       prediction: { value: 102, confidence: 0.25, extra: { tag: 'x' } },
       decision: null,
       decideError: 'decide failed on purpose\nsecond line',
-      state: { kept: 1, predicted: 2000 },
+      state: '{"kept":1,"predicted":2000}',
     });
+  });
+});
+
+describe('strategy task: a batch item\'s answer as it crosses', () => {
+  it('reads back every kind of answer as the result it packed; extra as JSON has it', () => {
+    const judged = {
+      op: 'judge', prediction: { value: -0.5, confidence: 0.25, extra: { z: [1, 'a'] } }, decision: { action: 'sell', size: 2, reason: 'r' },
+      decideError: null, state: '{"n":3,"nested":{"k":true}}',
+    } as const;
+    expect(unpackAnswer(packAnswer(7, judged))).toEqual({ i: 7, result: judged });
+    const decideFailed = { op: 'judge', prediction: { value: 1, confidence: null, extra: {} }, decision: null, decideError: 'boom', state: '{}' } as const;
+    expect(unpackAnswer(packAnswer(0, decideFailed))).toEqual({ i: 0, result: decideFailed });
+    expect(unpackAnswer(packAnswer(3, { op: 'stale' }))).toEqual({ i: 3, result: { op: 'stale' } });
+    expect(unpackAnswer([2, ANSWER.ERROR, 'predict failed', Stage.PREDICT])).toEqual({ i: 2, error: 'predict failed', stage: Stage.PREDICT });
+    // JSON's forms: a Date as its text, an undefined field gone, NaN as null.
+    const at = new Date(1_700_000_000_000);
+    const lossy = { op: 'judge', prediction: { value: 1, confidence: null, extra: { x: Number.NaN, at, gone: undefined } }, decision: null, decideError: 'e', state: '{}' } as const;
+    expect(unpackAnswer(packAnswer(1, lossy as never))).toEqual({
+      i: 1, result: { op: 'judge', prediction: { value: 1, confidence: null, extra: { x: null, at: at.toISOString() } }, decision: null, decideError: 'e', state: '{}' },
+    });
+    expect(() => packAnswer(0, { op: 'probe', problem: null })).toThrow(/judgments only/);
   });
 });
