@@ -22,6 +22,8 @@ import { defineConfig } from 'vitest/config';
 
 /** Pure in-process test files, run in parallel (see above for what keeps a file out of this list). */
 const PARALLEL = [
+  'test/feed/outage.test.ts',
+  'test/strategies/feature-set.test.ts',
   'test/server/candle-query.test.ts',
   'test/wire/strategy-json.test.ts',
   'test/api/rest-metrics.test.ts',

@@ -197,7 +197,6 @@ export class MarketServices {
     return this.#strategies?.poolPriorityChecked(timeoutMs) ?? Promise.resolve(undefined);
   }
 
-
   /** Resume a paused strategy; throws NOT_FOUND or CHANGE_REFUSED (strategies/runtime.ts). */
   resumeStrategy(name: string): StrategySummary {
     return this.#runtimeOf(name).resume(name);

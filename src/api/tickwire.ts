@@ -87,8 +87,7 @@ import { RuntimeStorage, seriesKey } from './storage.ts';
 import { EventBus } from '../events/bus.ts';
 import { EVENT_TYPES, type BarQuery, type Tickwire, type TickwireEvents } from './types.ts';
 import type { StrategyDetail, StrategySummary } from '../model/strategy.ts';
-import { priorityWarning } from '../strategies/pool.ts';
-import { PRIORITY_FAILURE_TEXT } from '../strategies/thread-priority.ts';
+import { priorityNotice } from '../strategies/pool.ts';
 
 /** How long start-up waits for every strategy pool thread to apply pool.nice before it warns with those checked so far, ms. */
 const POOL_PRIORITY_WAIT_MS = 10_000;
@@ -647,11 +646,8 @@ export class TickwireRuntime implements Tickwire {
       if (issues.length > 0) throw new ConfigError('tickwire', issues);
       // Once every pool thread has started and applied pool.nice (the probes above may have needed only one of them).
       const priority = await this.market.strategyPoolPriorityChecked(POOL_PRIORITY_WAIT_MS);
-      const warning = priority === undefined ? undefined : priorityWarning(priority);
-      if (priority !== undefined && warning !== undefined) {
-        const { nice, threads, lowered, failed, lastFailure } = priority;
-        this.log.warn({ event: failed > 0 ? 'strategies.priority_unchanged' : 'strategies.priority_unchecked', nice, threads, checked: Math.min(threads, lowered + failed), failed, reason: PRIORITY_FAILURE_TEXT[lastFailure] }, warning);
-      }
+      const notice = priority === undefined ? undefined : priorityNotice(priority);
+      if (notice !== undefined) this.log.warn({ event: notice.event, ...notice.fields }, notice.text);
     })();
     return this.prepared;
   }

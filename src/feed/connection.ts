@@ -102,8 +102,8 @@ export class FeedConnection {
   /** The request whose ACK releases the rest of the subscribe sequence. */
   private afterAck: { id: number; next: () => void } | undefined;
   private lastAliveAt = 0;
-  /** The current socket opened (the owner was told 'connected'). */
-  private opened = false;
+  /** The state last reported to the owner (a repeat is not reported again). */
+  private reported: ConnectionState | undefined;
   private gotData = false;
   /** Why the current socket is failing, from its 'error' event, for the 'close' that follows (ws reports 1006 there). */
   private failure: ConnectFailure | undefined;
@@ -140,7 +140,7 @@ export class FeedConnection {
     clearTimeout(this.reconnectTimer);
     this.retire();
     this.dropSocket();
-    this.events.onState?.('stopped');
+    this.report('stopped');
   }
 
   /**
@@ -167,7 +167,6 @@ export class FeedConnection {
     this.clearTimers();
     this.retiring = this.ws;
     this.ws = undefined;
-    this.opened = false; // the old socket delivers on: a failure of the new one before it opens is no drop
     this.retireTimer = setTimeout(() => this.retire(), HANDOVER_DEADLINE_MS);
     this.retireTimer.unref();
     this.reconnects++;
@@ -180,29 +179,29 @@ export class FeedConnection {
     this.events.onError?.(reason);
     this.events.onLog?.({ level: 'warn', event: 'feed.reconnecting', msg: `reconnecting to ${this.logUrl} at once: ${reason}`, fields: { url: this.logUrl, reason } });
     this.dropSocket();
-    if (this.opened && this.retiring === undefined) this.events.onState?.('reconnecting');
-    this.opened = false;
+    if (this.retiring === undefined) this.report('reconnecting');
     this.backoff.reset();
     this.scheduleReconnect(0, false);
   }
 
   private connect(): void {
     // During a handover the old connection still delivers: no state change until the new one is up.
-    if (this.retiring === undefined) this.events.onState?.(this.reconnects === 0 && this.frames === 0 ? 'connecting' : 'reconnecting');
+    if (this.retiring === undefined) this.report(this.reconnects === 0 && this.frames === 0 ? 'connecting' : 'reconnecting');
     this.gotData = false;
     this.failure = undefined;
     this.errorFramesLogged = 0;
     this.attempts++;
     this.pendingAcks.clear();
     // UTF-8 is checked in 'message' below, not by ws: ws would fail the whole connection (1007) on one bad frame.
+    let opened = false; // this socket opened (and 'connected' was reported for it)
     const ws = new WebSocket(this.url, { handshakeTimeout: 10_000, perMessageDeflate: false, skipUTF8Validation: true });
     this.ws = ws;
     ws.on('open', () => {
       if (this.ws !== ws) return;
       this.lastAliveAt = nowMs();
-      this.opened = true;
+      opened = true;
       this.events.onLog?.({ level: 'info', event: 'feed.connected', msg: `connected to ${this.logUrl}${this.attempts > 1 ? ` (attempt ${this.attempts})` : ''}`, fields: { url: this.logUrl, attempt: this.attempts } });
-      this.events.onState?.('connected');
+      this.report('connected');
       this.sendPaced(this.adapter.subscribeRequests(() => this.nextRequestId++));
       this.armHeartbeat();
       this.armStaleTimer();
@@ -230,8 +229,8 @@ export class FeedConnection {
       this.clearTimers();
       if (!this.running) return;
       // Down from now, not from the reconnect attempt after the backoff: the owner bounds the outage by it.
-      if (this.opened) this.events.onState?.('reconnecting');
-      this.opened = false;
+      // (A handover's new socket failing before it opens is no drop: the old one delivers on.)
+      if (opened) this.report('reconnecting');
       const closeText = `${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}`;
       const failure = this.failure;
       this.failure = undefined;
@@ -247,7 +246,7 @@ export class FeedConnection {
       if (this.failures >= this.circuitAfterFailures) {
         // Circuit breaker: stop hammering a venue that keeps failing; one try per cool-down (half-open).
         const circuit = `circuit open after ${this.failures} failed connections (last: ${message}); next try in ${Math.round(this.circuitCooldownMs / 1000)} s`;
-        this.events.onState?.('circuit_open');
+        this.report('circuit_open');
         this.events.onError?.(circuit);
         this.events.onLog?.({ level: 'error', event: 'feed.circuit_open', msg: circuit, fields: { url: this.logUrl, failures: this.failures, retryInMs: this.circuitCooldownMs } });
         this.scheduleReconnect(this.circuitCooldownMs, false);
@@ -342,6 +341,13 @@ export class FeedConnection {
   }
 
   /** Send the client heartbeat every interval while connected (venues that do not ping). */
+  /** Tell the owner the connection's state, once per change. */
+  private report(state: ConnectionState): void {
+    if (state === this.reported) return;
+    this.reported = state;
+    this.events.onState?.(state);
+  }
+
   private armHeartbeat(): void {
     const hb = this.adapter.heartbeat;
     const ws = this.ws;

@@ -194,12 +194,12 @@ function hosted(adapter: PluginAdapter): ExchangeAdapter {
     trade: (symbol, ts, price, size, side, tradeId) => handTrade(target!, symbol, ts, price, size, side, tradeId),
     quote: (symbol, ts, bidPrice, bidSize, askPrice, askSize) => handQuote(target!, symbol, ts, bidPrice, bidSize, askPrice, askSize),
   };
-  const host = adapter as unknown as ExchangeAdapter;
-  host.parse = (frame, handler) => {
+  const hostParse: ExchangeAdapter['parse'] = (frame, handler) => {
     target = handler;
     return parse(frame, callbacks);
   };
-  return host;
+  // A view, not a change to the plugin's object: its own code still finds its own parse (this.parse).
+  return new Proxy(adapter as unknown as ExchangeAdapter, { get: (o, key) => (key === 'parse' ? hostParse : Reflect.get(o, key, o)) });
 }
 
 /** The plugin object of a module's exports: its default export (ES module), else the exports themselves (CommonJS). */

@@ -113,7 +113,7 @@ export class PortfolioBook {
       if (!moved && !due) continue;
       book.lastValue = value;
       book.lastPublish = now;
-      this.#publish(this.#value(book, now));
+      this.#publish(this.#value(book, now, value));
     }
   }
 
@@ -195,7 +195,8 @@ export class PortfolioBook {
     return price;
   }
 
-  #value(book: Book, now: number): PortfolioEvent {
+  /** A portfolio's event now; `total` when the caller has just worked it out (`#total`, same instant). */
+  #value(book: Book, now: number, total = this.#total(book, now)): PortfolioEvent {
     const stale: string[] = [];
     const rows: HoldingValue[] = [];
     book.holdings.forEach((h, i) => {
@@ -208,7 +209,6 @@ export class PortfolioBook {
       if (!fresh) stale.push(h.asset);
       rows.push({ asset: h.asset, amount: h.amount, price: known ? price : null, value: known ? h.amount * price : null, weight: null, source: book.names[i]! });
     });
-    const total = this.#total(book, now);
     for (const r of rows) r.weight = r.value === null || total === 0 ? null : r.value / total;
     const ref = Number.isNaN(book.refValue) ? total : book.refValue;
     return {

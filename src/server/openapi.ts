@@ -81,7 +81,6 @@ function adminOperation(operationId: string, summary: string, parameters: Json[]
   };
 }
 
-/** Every HTTP route, by OpenAPI path. */
 /** An operator's change to a strategy (pause, resume): admin scope, the strategy's summary after, 409 when it would change nothing. */
 function strategyChange(operationId: string, summary: string, answer: string, refused: string): Json {
   return {
@@ -101,6 +100,7 @@ function strategyChange(operationId: string, summary: string, answer: string, re
   };
 }
 
+/** Every HTTP route, by OpenAPI path. */
 function paths(): Json {
   return {
     '/health': get('getHealth', 'operations', 'Liveness and readiness', {

@@ -21,6 +21,7 @@ import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from 'nod
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERIFY_EXIT, type ChildReport } from './verify-child.ts';
+import { workerScript } from '../model/worker-script.ts';
 
 export type Verdict =
   /** No data file yet: a new database. */
@@ -46,10 +47,9 @@ const M_TXN_ID = PAGE_HEADER + 128; // u64
 const MIN_PAGE = 512;
 const MAX_PAGE = 65_536;
 
-const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
-const CHILD_ARGS = RUNNING_FROM_SOURCE
-  ? [fileURLToPath(new URL('../../workers/dev-shim.mjs', import.meta.url)), new URL('../../workers/verify-store.ts', import.meta.url).href]
-  : [fileURLToPath(new URL('../../workers/verify-store.js', import.meta.url))];
+const CHILD_SCRIPT = workerScript('verify-store');
+/** The child's script, and in a checkout the entry its shim imports (argv[2]). */
+const CHILD_ARGS = [fileURLToPath(CHILD_SCRIPT.url), ...(CHILD_SCRIPT.data.entry === undefined ? [] : [CHILD_SCRIPT.data.entry])];
 
 /** The data file of the environment at `path`: lmdb keeps `path` itself when it has an extension, else `path/data.mdb`. */
 export function dataFileOf(path: string): string {

@@ -93,13 +93,29 @@ export interface PoolPriority {
  */
 export function priorityWarning(p: PoolPriority): string | undefined {
   if (p.nice === 0) return undefined;
-  const checked = Math.min(p.threads, p.lowered + p.failed);
+  const checked = checkedThreads(p);
   const unchecked = checked < p.threads ? `${p.threads - checked} of ${p.threads} thread(s) not started yet, so not checked` : '';
   if (p.failed > 0) {
     return `strategy pool: ${p.failed} thread(s) could not be lowered to nice ${p.nice} (${PRIORITY_FAILURE_TEXT[p.lastFailure]}): user code competes with the gateway's threads at equal priority` +
       (unchecked === '' ? '' : `; ${unchecked}`);
   }
   return unchecked === '' ? undefined : `strategy pool: priority checked on ${checked} of ${p.threads} thread(s) (lowered to nice ${p.nice}); ${unchecked}: tickwire_strategy_pool_priority_failures_total counts any that cannot be lowered`;
+}
+
+/** The start-up warning as a log record (event name and fields beside `priorityWarning`'s text), or undefined when there is none. */
+export function priorityNotice(p: PoolPriority): { event: string; fields: Record<string, unknown>; text: string } | undefined {
+  const text = priorityWarning(p);
+  if (text === undefined) return undefined;
+  return {
+    event: p.failed > 0 ? 'strategies.priority_unchanged' : 'strategies.priority_unchecked',
+    fields: { nice: p.nice, threads: p.threads, checked: checkedThreads(p), failed: p.failed, reason: PRIORITY_FAILURE_TEXT[p.lastFailure] },
+    text,
+  };
+}
+
+/** Threads whose priority was checked (lowered or failed) so far. */
+function checkedThreads(p: PoolPriority): number {
+  return Math.min(p.threads, p.lowered + p.failed);
 }
 
 /** Threads when the config leaves it open: the cores the feed workers leave, at least 1. */

@@ -202,9 +202,14 @@ export class StrategyRunner {
    */
   pause(): boolean {
     if (this.#paused) return false;
+    this.#halt();
+    return true;
+  }
+
+  /** Paused: nothing more is called and the queue is dropped (operator's pause, or `maxErrors` failures in a row). */
+  #halt(): void {
     this.#paused = true;
     this.#queue.length = 0;
-    return true;
   }
 
   /** Judge again after a pause, from the next closed bar on; false when the strategy was not paused (nothing changes). */
@@ -344,8 +349,7 @@ export class StrategyRunner {
     this.lastError = message.slice(0, 300);
     this.#inRow++;
     if (this.#inRow >= this.cfg.maxErrors) {
-      this.#paused = true;
-      this.#queue.length = 0;
+      this.#halt();
       this.lastError = `paused after ${this.#inRow} failures in a row; last: ${this.lastError}`.slice(0, 300);
     }
     this.#out.problem(this, this.lastError);

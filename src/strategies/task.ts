@@ -374,10 +374,6 @@ function jsonText(v: unknown, what: string): string {
   return text ?? '';
 }
 
-function jsonBytes(v: unknown, what: string): number {
-  return Buffer.byteLength(jsonText(v, what));
-}
-
 function checkPrediction(out: unknown): Prediction {
   if (!isObject(out) || typeof out.value !== 'number' || !Number.isFinite(out.value)) {
     throw new Error('predict must return { value: <finite number>, confidence?: <number> }');
@@ -386,10 +382,11 @@ function checkPrediction(out: unknown): Prediction {
   if (confidence !== undefined && confidence !== null && (typeof confidence !== 'number' || !Number.isFinite(confidence))) {
     throw new Error('predict returned a confidence that is not a finite number');
   }
-  if (jsonBytes(extra, 'the prediction') > MAX_PREDICTION_EXTRA_BYTES) {
+  const text = jsonText(extra, 'the prediction');
+  if (Buffer.byteLength(text) > MAX_PREDICTION_EXTRA_BYTES) {
     throw new Error(`predict returned more than ${MAX_PREDICTION_EXTRA_BYTES} bytes of extra fields`);
   }
-  return { value, confidence: typeof confidence === 'number' ? confidence : null, extra: JSON.parse(JSON.stringify(extra)) as Record<string, unknown> };
+  return { value, confidence: typeof confidence === 'number' ? confidence : null, extra: JSON.parse(text) as Record<string, unknown> };
 }
 
 function checkDecision(out: unknown): Decision {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { callbackHandler, handTrade, FrameKind, type AdapterCapabilities, type ExchangeAdapter, type FeedHandler } from '../../src/exchanges/adapter.ts';
 import { FeedConnection } from '../../src/feed/connection.ts';
+import { nowMs } from '../../src/model/clock.ts';
 import { until } from '../support/until.ts';
 
 const capabilities: AdapterCapabilities = {
@@ -161,7 +162,7 @@ describe('FeedConnection', () => {
     conn = new FeedConnection(new ToyAdapter(), url, callbackHandler({ trade: () => void (frameAt = Date.now()), quote: () => {} }), {
       onState: (s) => {
         if (s !== 'reconnecting' || judgedAt === judgedAt) return;
-        judgedAt = Date.now();
+        judgedAt = nowMs(); // the connection's own clock (Date.now may differ from it by a fraction of a ms)
         aliveAtDrop = conn!.lastAlive;
       },
     }, { staleAfterMs: 400, backoffBaseMs: 8_000, random: () => 0.5 });
